@@ -1,0 +1,36 @@
+# edgemoe: every target that needs Python first runs `setup`, which builds .venv once.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+EXTRAS := sim,csim,board,dev
+PYTEST_ARGS ?=
+
+.PHONY: help setup test demo bench lint clean
+
+help:  ## list targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+setup: $(STAMP)  ## create .venv and install edgemoe with every tool the tests need
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+test: setup  ## run every test tier this machine can install (all but hls and board)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+demo: setup  ## run the main job on the embedded defaults
+	$(VENV)/bin/edgemoe demo
+
+bench: setup  ## print throughput and ratio benchmarks
+	$(VENV)/bin/edgemoe bench
+
+lint: setup  ## ruff
+	$(VENV)/bin/ruff check edgemoe tests sim
+
+clean:  ## remove generated builds (keeps .venv)
+	rm -rf build .pytest_cache
