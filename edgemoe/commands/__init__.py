@@ -1,0 +1,2 @@
+"""CLI verbs. Each module defines ``register(subparsers)`` that adds its verbs with
+``set_defaults(func=...)``; edgemoe.cli discovers them, so adding a verb touches one file."""

@@ -1,0 +1,41 @@
+"""Model graph -> Program + MemoryImage (lowering, packing, buffer allocation)."""
+
+from __future__ import annotations
+
+import logging
+
+from ..models import random_weights
+from ..validate import validate_program
+from .m3vit import lower_m3vit
+from .program import Compiled, ManifestError, build_manifest, check_image
+from .quantize import QuantReport, check_strict
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Compiled", "ManifestError", "QuantReport", "check_image", "compile_model"]
+
+
+def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
+                  strict: bool = False) -> Compiled:
+    """Compile ``model`` for design point ``accel``.
+
+    Args:
+        model: ModelConfig (kind m3vit).
+        accel: AccelConfig.
+        weights: canonical float weights; seeded random weights when None.
+        seed: seed of the random weights.
+        strict: raise WeightError when any weight saturates its format.
+    """
+    if model.kind != "m3vit":
+        raise ValueError(f"model kind {model.kind!r} has no lowering yet (supported: m3vit)")
+    if weights is None:
+        weights = random_weights(model, seed)
+    report = QuantReport()
+    layout, taps, effective = lower_m3vit(model, accel, weights, report)
+    if strict:
+        check_strict(report, accel.name)
+    validate_program(layout.instrs, accel, layout.image.size, tasks=len(model.tasks))
+    manifest = build_manifest(model, accel, layout, taps)
+    log.info("compiled %s for %s: %d instructions, %.1f MiB image", model.name, accel.name,
+             len(layout.instrs), layout.image.size / 2**20)
+    return Compiled(layout.image, manifest, layout.instrs, effective, report)

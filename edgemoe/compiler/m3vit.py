@@ -1,0 +1,217 @@
+"""Lowering of M3ViT (backbone + SETR-PUP heads) to a Program and a MemoryImage.
+
+One program serves every task: router weights of all tasks sit back to back and
+MOE_GATE selects the slice with the device's task register (``task_stride``); each head's
+instructions carry a task mask.  The token tensor ``x`` stays in one arena tensor for the
+whole backbone; per-block scratch tensors are reused by the arena allocator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..isa import Flag, Op, pack_ksp
+from ..layout import pack_tiled, queue_layout, weight_block_bytes
+from ..models import fold_bn, fold_cls_into_pos, validate_weights
+from ..models.weights import BN_EPS, head_conv_count
+from ..golden.vector_ops import LN_SQ_FRAC
+from .builder import ProgramBuilder, Ref, Tensor
+from .quantize import QuantReport, quantize, role_of
+
+
+class _Lowering:
+    def __init__(self, model, accel, weights: dict, report: QuantReport):
+        self.m, self.a, self.w, self.report = model, accel, weights, report
+        self.b = ProgramBuilder()
+        self.f = accel.formats
+        self.act_bytes = self.f.act.storage_dtype.itemsize
+        self.effective: dict[str, np.ndarray] = {}
+        self.taps: dict[str, int] = {}
+
+    # -- weights --------------------------------------------------------------------------
+    def _q(self, name: str, x: np.ndarray, canonical: str | None = None):
+        fmt = getattr(self.f, role_of(name))
+        raw, deq = quantize(name, x, fmt, self.report)
+        if canonical is not None:
+            self.effective[canonical] = deq.reshape(self.w[canonical].shape)
+        return raw, fmt
+
+    def matrix(self, name: str, w: np.ndarray, canonical: str | None = None) -> Ref:
+        """Quantize and tile-pack an [out][in] matrix (or a stack of them) into weights."""
+        raw, fmt = self._q(name, w, canonical)
+        stack = raw.reshape((-1,) + raw.shape[-2:])
+        blob = b"".join(self._aligned(pack_tiled(m, self.a.linear_p_out, self.a.linear_p_in)
+                                      .astype(fmt.storage_dtype).tobytes()) for m in stack)
+        return self.b.place("weights", blob, name)
+
+    def vector(self, name: str, v: np.ndarray, canonical: str | None = None, pad_to_tile=True) -> Ref:
+        """Quantize a vector (or a stack of vectors) into the weights region."""
+        raw, fmt = self._q(name, v, canonical)
+        stack = raw.reshape((-1, raw.shape[-1]))
+        po = self.a.linear_p_out if pad_to_tile else 1
+        n = -(-stack.shape[1] // po) * po
+        blob = b"".join(self._aligned(np.pad(r, (0, n - r.size)).astype(fmt.storage_dtype)
+                                      .tobytes()) for r in stack)
+        return self.b.place("weights", blob, name)
+
+    @staticmethod
+    def _aligned(data: bytes) -> bytes:
+        return data + bytes(-len(data) % 64)
+
+    # -- lowering -------------------------------------------------------------------------
+    def act_tensor(self, name: str, rows: int, cols: int) -> Tensor:
+        return self.b.tensor(name, rows * cols * self.act_bytes)
+
+    def patch_embed(self, pixels: Ref, x: Tensor) -> None:
+        m, d = self.m, self.m.dim
+        w = self.w["patch_embed.proj.weight"]
+        wref = self.matrix("patch_embed.proj.weight", w.reshape(d, -1), "patch_embed.proj.weight")
+        bref = self.vector("patch_embed.proj.bias", self.w["patch_embed.proj.bias"],
+                           "patch_embed.proj.bias")
+        pos = fold_cls_into_pos(self.w)
+        raw, deq = quantize("pos_embed", pos, self.f.act, self.report)
+        self.effective["pos_embed"] = deq.reshape(self.w["pos_embed"].shape)
+        self.effective["cls_token"] = np.zeros_like(self.w["cls_token"])
+        pos_ref = self.b.place("weights", raw.astype(self.f.act.storage_dtype), "pos_embed")
+        row = d * self.act_bytes
+        self.b.emit(Op.CONV, Flag.PIXEL_INPUT | Flag.WFMT_PATCH | Flag.RESIDUAL, comment="patch_embed",
+                    in_h=m.image_height, in_w=m.image_width, in_ch=m.in_chans, out_ch=d,
+                    kernel_stride_pad=pack_ksp(m.patch, m.patch, 0), src=pixels,
+                    dst=Ref(x, row), weights=wref, bias=bref, residual=pos_ref + row)
+        self.b.emit(Op.ADD, Flag.COPY, comment="cls+pos[0]", count=d, a=pos_ref, dst=Ref(x))
+
+    def layernorm(self, prefix: str, src: Ref, dst: Ref, tokens: int, task_mask=0xFF, comment=""):
+        g = self.vector(f"{prefix}.weight", self.w[f"{prefix}.weight"], f"{prefix}.weight", False)
+        be = self.vector(f"{prefix}.bias", self.w[f"{prefix}.bias"], f"{prefix}.bias", False)
+        eps = int(round(self.m.ln_eps * 2.0 ** (2 * min(self.f.act.frac_bits, LN_SQ_FRAC))))
+        self.b.emit(Op.LAYERNORM, task_mask=task_mask, comment=comment or prefix, tokens=tokens,
+                    dim=self.m.dim, src=src, dst=dst, gamma=g, beta=be, eps=max(eps, 1))
+
+    def linear(self, prefix: str, src: Ref, dst: Ref, tokens: int, flags=0, residual=None,
+               bias_attn=False):
+        w = self.w[f"{prefix}.weight"]
+        wref = self.matrix(f"{prefix}.weight", w, f"{prefix}.weight")
+        bref = self.vector(f"{prefix}.bias", self.w[f"{prefix}.bias"], f"{prefix}.bias")
+        extra = {"residual": residual} if residual is not None else {}
+        self.b.emit(Op.LINEAR, flags | (Flag.BFMT_ATTN if bias_attn else 0) |
+                    (Flag.RESIDUAL if residual is not None else 0), comment=prefix,
+                    tokens=tokens, out_features=w.shape[0], in_features=w.shape[1], src=src,
+                    dst=dst, weights=wref, bias=bref, **extra)
+
+    def block(self, i: int, x: Tensor) -> None:
+        m, t, d = self.m, self.m.num_tokens, self.m.dim
+        p = f"blocks.{i}"
+        ln = self.act_tensor(f"{p}.ln", t, d)
+        qkv = self.act_tensor(f"{p}.qkv", t, 3 * d)
+        att = self.act_tensor(f"{p}.attn", t, d)
+        self.layernorm(f"{p}.norm1", Ref(x), Ref(ln), t)
+        self.linear(f"{p}.attn.qkv", Ref(ln), Ref(qkv), t, bias_attn=True)
+        scale = int(self.f.act.quantize(np.array([m.head_dim ** -0.5]))[0])
+        self.b.emit(Op.ATTENTION, comment=f"{p}.attn", tokens=t, heads=m.heads,
+                    head_dim=m.head_dim, qkv=Ref(qkv), dst=Ref(att), scale=scale)
+        self.linear(f"{p}.attn.proj", Ref(att), Ref(x), t, residual=Ref(x), bias_attn=True)
+        ln2 = self.act_tensor(f"{p}.ln2", t, d)
+        self.layernorm(f"{p}.norm2", Ref(x), Ref(ln2), t)
+        if m.is_moe(i):
+            self.moe(p, Ref(ln2), x)
+        else:
+            hid = self.act_tensor(f"{p}.hidden", t, m.mlp_hidden)
+            self.linear(f"{p}.mlp.fc1", Ref(ln2), Ref(hid), t, flags=Flag.GELU)
+            self.linear(f"{p}.mlp.fc2", Ref(hid), Ref(x), t, residual=Ref(x))
+        self.taps[f"block{i}"] = len(self.b)
+
+    def moe(self, p: str, src: Ref, x: Tensor) -> None:
+        m, t, d, e, h = self.m, self.m.num_tokens, self.m.dim, self.m.num_experts, self.m.expert_hidden
+        gates = np.stack([self.w[f"{p}.mlp.gate.{k}.w_gate"].T for k in range(len(m.tasks))])
+        graw = self.matrix(f"{p}.mlp.gate.w_gate", gates)
+        for k in range(len(m.tasks)):
+            n = f"{p}.mlp.gate.{k}.w_gate"
+            self.effective[n] = self.f.linear_weight.to_float(
+                self.f.linear_weight.quantize(np.clip(self.w[n], self.f.linear_weight.min_value,
+                                                      self.f.linear_weight.max_value)))
+        stride = weight_block_bytes(e, d, self.a.linear_p_out, self.a.linear_p_in,
+                                    self.f.linear_weight.storage_dtype.itemsize)
+        queues = self.b.tensor(f"{p}.queues", queue_layout(e, t)["total"])
+        scratch = self.act_tensor(f"{p}.expert_hidden", t, h)
+        ex = f"{p}.mlp.experts"
+        w1 = self.matrix(f"{ex}.htoh4.weight", self.w[f"{ex}.htoh4.weight"], f"{ex}.htoh4.weight")
+        b1 = self.vector(f"{ex}.htoh4.bias", self.w[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
+        w2 = self.matrix(f"{ex}.h4toh.weight", self.w[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
+        b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias")
+        self.b.emit(Op.MOE_GATE, comment=f"{p}.gate", tokens=t, dim=d, experts=e, top_k=m.top_k,
+                    src=src, w_gate=graw, queues=Ref(queues), task_stride=stride)
+        self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL, comment=f"{p}.experts", tokens=t, dim=d,
+                    hidden=h, experts=e, src=src, dst=Ref(x), w1=w1, b1=b1, w2=w2, b2=b2,
+                    queues=Ref(queues), scratch=Ref(scratch), residual=Ref(x))
+
+    def head(self, task_index: int, task, x: Tensor, out: Ref) -> None:
+        m, hc = self.m, self.m.head_channels
+        mask = 1 << task_index
+        pre = f"heads.{task.name}"
+        n_conv = head_conv_count(m)
+        gh, gw, c = m.grid_h, m.grid_w, m.dim
+        cur = self.act_tensor(f"{pre}.ln", gh * gw, c)
+        self.layernorm(f"{pre}.norm", Ref(x, c * self.act_bytes), Ref(cur), gh * gw, mask)
+        for j in range(n_conv + 1):
+            last = j == n_conv
+            w, b = self.w[f"{pre}.conv_{j}.weight"], self.w[f"{pre}.conv_{j}.bias"]
+            if not last:
+                bn = f"{pre}.syncbn_fc_{j}"
+                w, b = fold_bn(w, b, self.w[f"{bn}.weight"], self.w[f"{bn}.bias"],
+                               self.w[f"{bn}.running_mean"], self.w[f"{bn}.running_var"], BN_EPS)
+            co, k = w.shape[0], w.shape[-1]
+            wref = self.matrix(f"{pre}.conv_{j}.weight", w.reshape(co, -1))
+            bref = self.vector(f"{pre}.conv_{j}.bias", b)
+            self._record_folded_conv(pre, j, last)
+            conv = self.act_tensor(f"{pre}.conv_{j}", gh * gw, co)
+            self.b.emit(Op.CONV, Flag.WFMT_CONV | (0 if last else Flag.RELU), task_mask=mask,
+                        comment=f"{pre}.conv_{j}", in_h=gh, in_w=gw, in_ch=c, out_ch=co,
+                        kernel_stride_pad=pack_ksp(k, 1, k // 2), src=Ref(cur), dst=Ref(conv),
+                        weights=wref, bias=bref)
+            cur, c = conv, co
+            if j < n_conv - 1 or last:
+                up = out if last else Ref(self.act_tensor(f"{pre}.up_{j}", 4 * gh * gw, c))
+                self.b.emit(Op.UPSAMPLE, task_mask=mask, comment=f"{pre}.up_{j}", in_h=gh,
+                            in_w=gw, channels=c, src=Ref(cur), dst=up)
+                gh, gw = 2 * gh, 2 * gw
+                if not last:
+                    cur = up.base
+
+    def _record_folded_conv(self, pre: str, j: int, last: bool) -> None:
+        """Effective weights: the folded, dequantized conv and an identity BatchNorm."""
+        name = f"{pre}.conv_{j}"
+        fmt_w, fmt_b = self.f.conv_weight, self.f.bias
+        w, b = self.w[f"{name}.weight"], self.w[f"{name}.bias"]
+        if not last:
+            bn = f"{pre}.syncbn_fc_{j}"
+            w, b = fold_bn(w, b, self.w[f"{bn}.weight"], self.w[f"{bn}.bias"],
+                           self.w[f"{bn}.running_mean"], self.w[f"{bn}.running_var"], BN_EPS)
+            hc = w.shape[0]
+            self.effective[f"{bn}.weight"] = np.ones(hc)
+            self.effective[f"{bn}.bias"] = np.zeros(hc)
+            self.effective[f"{bn}.running_mean"] = np.zeros(hc)
+            self.effective[f"{bn}.running_var"] = np.full(hc, 1.0 - BN_EPS)
+        for fmt, key, v in ((fmt_w, "weight", w), (fmt_b, "bias", b)):
+            self.effective[f"{name}.{key}"] = fmt.to_float(
+                fmt.quantize(np.clip(v, fmt.min_value, fmt.max_value)))
+
+
+def lower_m3vit(model, accel, weights: dict, report: QuantReport):
+    """Lower M3ViT; returns (layout, symbols dict, taps, effective float weights)."""
+    validate_weights(weights, model)
+    low = _Lowering(model, accel, weights, report)
+    b = low.b
+    pixels = b.reserve("inputs", model.in_chans * model.image_height * model.image_width, "pixels")
+    outputs = {}
+    for k, task in enumerate(model.tasks):
+        n = model.image_height * model.image_width * task.channels * low.act_bytes
+        outputs[task.name] = b.reserve("outputs", n, f"out.{task.name}")
+    x = low.act_tensor("x", model.num_tokens, model.dim)
+    low.patch_embed(pixels, x)
+    low.taps["patch_embed"] = len(b)
+    for i in range(model.depth):
+        low.block(i, x)
+    for k, task in enumerate(model.tasks):
+        low.head(k, task, x, outputs[task.name])
+    layout = b.finalize()
+    return layout, low.taps, low.effective

@@ -1,0 +1,121 @@
+"""A compiled program: the memory image, the decoded instructions and the manifest.
+
+The manifest (JSON) is the contract between the compiler, every executor and the host:
+config_id, image size, regions, program location, input and output tensors with their
+formats, the status block, debug taps and a digest of the weights region.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..isa import Instr, decode
+from .quantize import QuantReport
+
+MANIFEST_VERSION = 1
+
+
+class ManifestError(ValueError):
+    """A manifest or image that does not match what it is used with."""
+
+
+@dataclass
+class Compiled:
+    """Everything an executor needs to run a model: image + manifest (+ instructions)."""
+
+    image: np.ndarray
+    manifest: dict
+    instrs: list[Instr] = field(default_factory=list)
+    effective_weights: dict = field(default_factory=dict)
+    report: QuantReport = field(default_factory=QuantReport)
+
+    @property
+    def program_offset(self) -> int:
+        return self.manifest["program"]["offset"]
+
+    @property
+    def n_instructions(self) -> int:
+        return self.manifest["program"]["n_instructions"]
+
+    @property
+    def status_offset(self) -> int:
+        return self.manifest["status"]["offset"]
+
+    def fresh_image(self) -> np.ndarray:
+        """A writable copy of the initial memory image."""
+        return self.image.copy()
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``image.bin`` and ``manifest.json`` into ``directory``."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self.image.tofile(d / "image.bin")
+        (d / "manifest.json").write_text(json.dumps(self.manifest, indent=1, sort_keys=True))
+        return d
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "Compiled":
+        """Read a program saved by :meth:`save`, checking the image against the manifest."""
+        d = Path(directory)
+        for name in ("manifest.json", "image.bin"):
+            if not (d / name).is_file():
+                raise ManifestError(f"{d / name} is missing: compile the model first "
+                                    "(`edgemoe compile ... --out DIR`)")
+        manifest = json.loads((d / "manifest.json").read_text())
+        image = np.fromfile(d / "image.bin", dtype=np.uint8)
+        check_image(manifest, image)
+        p = manifest["program"]
+        instrs = decode(image[p["offset"]:p["offset"] + 64 * p["n_instructions"]].tobytes())
+        return cls(image, manifest, instrs)
+
+
+def weights_digest(image: np.ndarray, manifest: dict) -> str:
+    """sha256 (16 hex chars) of the weights region."""
+    off, size = manifest["regions"]["weights"]
+    return hashlib.sha256(image[off:off + size].tobytes()).hexdigest()[:16]
+
+
+def check_image(manifest: dict, image: np.ndarray) -> None:
+    """Raise ManifestError when the image does not belong to the manifest."""
+    if manifest.get("version") != MANIFEST_VERSION:
+        raise ManifestError(f"manifest version {manifest.get('version')} is not "
+                            f"{MANIFEST_VERSION}: recompile the model with this edgemoe")
+    if image.size != manifest["image_bytes"]:
+        raise ManifestError(f"memory image has {image.size} bytes but the manifest says "
+                            f"{manifest['image_bytes']}: the files come from different compiles")
+    if weights_digest(image, manifest) != manifest["weights_digest"]:
+        raise ManifestError("the weights in the memory image do not match the manifest's "
+                            "weights_digest: recompile, or pass the matching manifest")
+
+
+def build_manifest(model, accel, layout, taps: dict) -> dict:
+    """The manifest of a lowered model."""
+    sym, act = layout.symbols, accel.formats.act
+    outputs = {t.name: {"offset": sym[f"out.{t.name}"], "format": act.cpp(),
+                        "shape": [model.image_height, model.image_width, t.channels],
+                        "layout": "HWC", "task_index": i}
+               for i, t in enumerate(model.tasks)}
+    manifest = {
+        "version": MANIFEST_VERSION,
+        "config_id": accel.config_id,
+        "accel": accel.name,
+        "model": model.name,
+        "image_bytes": int(layout.image.size),
+        "regions": {k: [int(o), int(s)] for k, (o, s) in layout.regions.items()},
+        "program": {"offset": layout.regions["program"][0], "n_instructions": len(layout.instrs)},
+        "status": {"offset": layout.regions["status"][0], "bytes": 64, "profile_entry_bytes": 64},
+        "inputs": {"pixels": {"offset": sym["pixels"], "format": accel.formats.pixel.cpp(),
+                              "shape": [model.in_chans, model.image_height, model.image_width],
+                              "layout": "CHW"}},
+        "outputs": outputs,
+        "tasks": [t.name for t in model.tasks],
+        "taps": {"x": layout.tensors["x"][0], "x_shape": [model.num_tokens, model.dim],
+                 "after": taps},
+    }
+    manifest["weights_digest"] = weights_digest(layout.image, manifest)
+    return manifest

@@ -1,0 +1,73 @@
+"""Float weights -> raw fixed-point codes in the design point's formats.
+
+Each canonical tensor has a *role* (which format it is stored in).  Values outside a
+format's range are saturated and counted; ``strict`` turns any saturation into an error.
+The dequantized values are returned too, so the float reference can run on exactly the
+weights the device holds (isolating arithmetic error from weight rounding).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..models import WeightError
+
+log = logging.getLogger(__name__)
+
+_ROLES = (
+    (r"patch_embed\.proj\.weight$", "patch_weight"),
+    (r"pos_embed$", "act"),
+    (r"\.(norm1|norm2|norm)\.(weight|bias)$", "norm"),
+    (r"\.attn\.(qkv|proj)\.weight$", "linear_weight"),
+    (r"\.attn\.(qkv|proj)\.bias$", "attn_bias"),
+    (r"\.mlp\.gate(\.\d+)?\.w_gate$", "linear_weight"),
+    (r"\.(fc1|fc2|htoh4|h4toh)\.weight$", "linear_weight"),
+    (r"heads\..*\.conv_\d+\.weight$", "conv_weight"),
+    (r"\.bias$", "bias"),
+)
+
+
+def role_of(name: str) -> str:
+    """Format role of a (folded) weight tensor name."""
+    for pattern, role in _ROLES:
+        if re.search(pattern, name):
+            return role
+    raise WeightError(f"no storage format is defined for tensor {name!r}")
+
+
+@dataclass
+class QuantReport:
+    """Saturation counts per tensor."""
+
+    saturated: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line per tensor with saturated elements."""
+        return "\n".join(f"{n}: {c} of {self.totals[n]} values saturated"
+                         for n, c in self.saturated.items() if c)
+
+
+def quantize(name: str, x: np.ndarray, fmt, report: QuantReport) -> tuple[np.ndarray, np.ndarray]:
+    """(raw codes, dequantized floats) of ``x`` in ``fmt``, saturating out-of-range values."""
+    count = int(fmt.count_saturated(x))
+    report.totals[name] = int(np.size(x))
+    if count:
+        report.saturated[name] = count
+        log.warning("%s: %d of %d values outside %s [%g, %g] saturated", name, count, x.size,
+                    fmt, fmt.min_value, fmt.max_value)
+    raw = fmt.quantize(np.clip(x, fmt.min_value, fmt.max_value))
+    return raw, fmt.to_float(raw)
+
+
+def check_strict(report: QuantReport, accel_name: str) -> None:
+    """Raise WeightError listing every tensor with saturated values."""
+    if any(report.saturated.values()):
+        raise WeightError(
+            f"weights do not fit design point {accel_name!r} formats:\n{report.summary()}\n"
+            "Fix: rescale the weights, or widen the integer bits of that format in the "
+            "design point (--set formats.<role>=ap_fixed<W,I>), or compile without --strict.")

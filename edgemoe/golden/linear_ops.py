@@ -1,0 +1,236 @@
+"""Ops that run on the unified linear engine: LINEAR, CONV, MOE_GATE, MOE_EXPERTS.
+
+All share :func:`linear_core`: exact accumulation of ``x @ W.T`` started from the bias,
+one quantization into the activation format, then the epilogue (GELU or ReLU).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import numerics
+from ..isa import Err, Flag, Instr, unpack_ksp
+from ..layout import bias_block_bytes, conv_out_size, queue_layout, weight_block_bytes
+from . import memory as mem
+from .intmath import matmul_exact, shift_frac
+
+
+class OpFault(Exception):
+    """A data-dependent fault found while executing (becomes an error status)."""
+
+    def __init__(self, code: Err, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def weight_format(accel, ins: Instr):
+    """Weight FixedType selected by the instruction's flags."""
+    f = accel.formats
+    if ins.has(Flag.WFMT_PATCH):
+        return f.patch_weight
+    if ins.has(Flag.WFMT_CONV):
+        return f.conv_weight
+    return f.linear_weight
+
+
+def bias_format(accel, ins: Instr):
+    """Bias FixedType selected by the instruction's flags."""
+    return accel.formats.attn_bias if ins.has(Flag.BFMT_ATTN) else accel.formats.bias
+
+
+def linear_core(x: np.ndarray, x_frac: int, w: np.ndarray, w_fmt, b: np.ndarray, b_fmt,
+                act, gelu: bool = False, relu: bool = False) -> np.ndarray:
+    """Quantized ``act(x @ w.T + b)`` with one rounding per output."""
+    acc_frac = x_frac + w_fmt.frac_bits
+    acc = matmul_exact(x, w) + shift_frac(b, b_fmt.frac_bits, acc_frac)[None, :]
+    y = act.from_raw(acc, acc_frac)
+    if gelu:
+        y = numerics.gelu(y, act)
+    if relu:
+        y = np.maximum(y, 0)
+    return y
+
+
+def read_bias(image, off: int, n: int, fmt) -> np.ndarray:
+    """Bias vector of ``n`` raw values."""
+    return mem.read(image, off, n, fmt)
+
+
+def op_linear(image, ins: Instr, accel, prof: dict) -> None:
+    """LINEAR: see isa.OP_FIELDS for operands and isa.Flag for the options."""
+    act = accel.formats.act
+    g = ins.get
+    t, n, k = g("tokens"), g("out_features"), g("in_features")
+    if ins.has(Flag.DYN_COUNT):
+        t = int(mem.read_u32(image, g("count"), 1)[0])
+        if t > ins.get("tokens"):
+            raise OpFault(Err.BAD_QUEUE, f"dynamic count {t} exceeds tokens={g('tokens')}")
+    rows = ins.dims[3]
+    idx = None
+    if ins.flags & (Flag.GATHER | Flag.SCATTER):
+        idx = mem.read(image, g("index"), t, _I32)
+        if t and (idx.min() < 0 or idx.max() >= rows):
+            raise OpFault(Err.BAD_QUEUE, f"index list has rows outside [0, {rows})")
+    x = mem.read(image, g("src"), (rows if ins.has(Flag.GATHER) else t) * k, act).reshape(-1, k)
+    if ins.has(Flag.GATHER):
+        x = x[idx]
+    w_fmt, b_fmt = weight_format(accel, ins), bias_format(accel, ins)
+    w = mem.read_matrix(image, g("weights"), n, k, w_fmt, accel)
+    b = read_bias(image, g("bias"), n, b_fmt)
+    y = linear_core(x, act.frac_bits, w, w_fmt, b, b_fmt, act,
+                    ins.has(Flag.GELU), ins.has(Flag.RELU))
+    dst_rows = idx if ins.has(Flag.SCATTER) else np.arange(t)
+    n_dst = rows if ins.has(Flag.SCATTER) else t
+    if ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL):
+        base_off = g("dst") if ins.has(Flag.SCORE_ACC) else g("residual")
+        base = mem.read(image, base_off, n_dst * n, act).reshape(n_dst, n)[dst_rows]
+        if ins.has(Flag.SCORE_ACC):
+            s = mem.read(image, g("scores"), t, act)
+            y = act.from_raw(s[:, None] * y, 2 * act.frac_bits)
+        y = act.from_raw(base + y, act.frac_bits)
+    out = mem.read(image, g("dst"), n_dst * n, act).reshape(n_dst, n) if idx is not None \
+        else np.empty((t, n), np.int64)
+    out[dst_rows] = y
+    mem.write(image, g("dst"), out, act)
+    prof["macs"] += t * n * k
+    prof["weight_bytes"] += weight_block_bytes(n, k, accel.linear_p_out, accel.linear_p_in,
+                                               w_fmt.storage_dtype.itemsize) \
+        + bias_block_bytes(n, accel.linear_p_out, b_fmt.storage_dtype.itemsize)
+
+
+def im2col(x: np.ndarray, kernel: int, stride: int, pad: int) -> np.ndarray:
+    """(C, H, W) -> (out_h*out_w, C*k*k) with columns ordered (c, ky, kx)."""
+    c, h, w = x.shape
+    oh, ow = conv_out_size(h, kernel, stride, pad), conv_out_size(w, kernel, stride, pad)
+    xp = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
+    cols = np.empty((c, kernel, kernel, oh, ow), dtype=x.dtype)
+    for ky in range(kernel):
+        for kx in range(kernel):
+            cols[:, ky, kx] = xp[:, ky:ky + stride * oh:stride, kx:kx + stride * ow:stride]
+    return cols.reshape(c * kernel * kernel, oh * ow).T
+
+
+def op_conv(image, ins: Instr, accel, prof: dict) -> None:
+    """CONV lowered onto the linear engine (im2col rows x packed [out][in*k*k] weights)."""
+    act, g = accel.formats.act, ins.get
+    h, w, ci, co = g("in_h"), g("in_w"), g("in_ch"), g("out_ch")
+    k, s, p = unpack_ksp(g("kernel_stride_pad"))
+    if ins.has(Flag.PIXEL_INPUT):
+        in_fmt = accel.formats.pixel
+        x = mem.read(image, g("src"), ci * h * w, in_fmt).reshape(ci, h, w)
+    else:
+        in_fmt = act
+        x = mem.read(image, g("src"), h * w * ci, act).reshape(h, w, ci).transpose(2, 0, 1)
+    cols = im2col(x, k, s, p)
+    w_fmt, b_fmt = weight_format(accel, ins), bias_format(accel, ins)
+    wm = mem.read_matrix(image, g("weights"), co, ci * k * k, w_fmt, accel)
+    b = read_bias(image, g("bias"), co, b_fmt)
+    y = linear_core(cols, in_fmt.frac_bits, wm, w_fmt, b, b_fmt, act, relu=ins.has(Flag.RELU))
+    if ins.has(Flag.RESIDUAL):
+        y = act.from_raw(y + mem.read(image, g("residual"), y.size, act).reshape(y.shape),
+                         act.frac_bits)
+    mem.write(image, g("dst"), y, act)
+    prof["macs"] += cols.shape[0] * co * ci * k * k
+    prof["weight_bytes"] += weight_block_bytes(co, ci * k * k, accel.linear_p_out,
+                                               accel.linear_p_in, w_fmt.storage_dtype.itemsize) \
+        + bias_block_bytes(co, accel.linear_p_out, b_fmt.storage_dtype.itemsize)
+
+
+def online_softmax(logits: np.ndarray, act, order: np.ndarray | None = None):
+    """Single-pass softmax state over the last axis, visiting columns in ``order``.
+
+    ``order`` (rows, n) gives, per row, the column visited at each step (default 0..n-1).
+    Returns (bias, recip_sum), each shaped like ``logits[..., 0]``.
+    """
+    n = logits.shape[-1]
+    bias, total = numerics.softmax_init(logits.shape[:-1], act)
+    for step in range(n):
+        s = logits[..., step] if order is None else np.take_along_axis(
+            logits, order[..., step:step + 1], axis=-1)[..., 0]
+        bias, total = numerics.softmax_update(bias, total, s, act)
+    return bias, numerics.reciprocal(total, act, act)
+
+
+def op_moe_gate(image, ins: Instr, accel, prof: dict, task: int) -> None:
+    """MOE_GATE: router logits, softmax, top-k (ties -> lower index), expert queues."""
+    act, lw, g = accel.formats.act, accel.formats.linear_weight, ins.get
+    t, d, e, top_k = g("tokens"), g("dim"), g("experts"), g("top_k")
+    x = mem.read(image, g("src"), t * d, act).reshape(t, d)
+    w_off = g("w_gate") + task * g("task_stride")
+    wg = mem.read_matrix(image, w_off, e, d, lw, accel)
+    logits = act.from_raw(matmul_exact(x, wg), act.frac_bits + lw.frac_bits)
+    bias, recip = online_softmax(logits, act)
+    # stable sort on -logit: equal logits keep ascending expert order (lower index wins)
+    chosen = np.argsort(-logits, axis=1, kind="stable")[:, :top_k]
+    chosen_logits = np.take_along_axis(logits, chosen, axis=1)
+    scores = numerics.softmax_probs(chosen_logits, bias[:, None], recip[:, None], act)
+    lay = queue_layout(e, t)
+    q = g("queues")
+    counts = np.zeros(e, np.int64)
+    index = np.zeros((e, lay["slot"] // 4), np.int64)
+    score_q = np.zeros((e, lay["slot"] // 4), np.int64)
+    for tok in range(t):  # append in token order: the patch-reordering queues
+        for j in range(top_k):
+            ex = chosen[tok, j]
+            index[ex, counts[ex]] = tok
+            score_q[ex, counts[ex]] = scores[tok, j]
+            counts[ex] += 1
+    mem.write_u32(image, q, np.pad(counts, (0, lay["index"] // 4 - e)))
+    mem.write_u32(image, q + lay["index"], index)
+    mem.write_u32(image, q + lay["scores"], score_q)
+    prof["macs"] += t * d * e
+    prof["weight_bytes"] += weight_block_bytes(e, d, accel.linear_p_out, accel.linear_p_in,
+                                               lw.storage_dtype.itemsize)
+
+
+def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
+    """MOE_EXPERTS: per non-empty expert, fc1+GELU on its queue, fc2 score-scaled scatter-add."""
+    f, g = accel.formats, ins.get
+    act, lw, bf = f.act, f.linear_weight, f.bias
+    t, d, hdim, e = g("tokens"), g("dim"), g("hidden"), g("experts")
+    po, pi = accel.linear_p_out, accel.linear_p_in
+    lay = queue_layout(e, t)
+    q = g("queues")
+    counts = mem.read_u32(image, q, e)
+    if (counts > t).any():
+        raise OpFault(Err.BAD_QUEUE, f"expert queue length {int(counts.max())} > tokens={t}")
+    x = mem.read(image, g("src"), t * d, act).reshape(t, d)
+    if ins.has(Flag.RESIDUAL):
+        out = mem.read(image, g("residual"), t * d, act).reshape(t, d)
+    else:
+        out = np.zeros((t, d), np.int64)
+    wb, bb = lw.storage_dtype.itemsize, bf.storage_dtype.itemsize
+    w1_stride, w2_stride = weight_block_bytes(hdim, d, po, pi, wb), weight_block_bytes(d, hdim, po, pi, wb)
+    b1_stride, b2_stride = bias_block_bytes(hdim, po, bb), bias_block_bytes(d, po, bb)
+    scratch = mem.read(image, g("scratch"), t * hdim, act).reshape(t, hdim)
+    for ex in range(e):
+        c = int(counts[ex])
+        if c == 0:
+            continue
+        idx = mem.read(image, q + lay["index"] + ex * lay["slot"], c, _I32)
+        if idx.min() < 0 or idx.max() >= t or len(np.unique(idx)) != c:
+            raise OpFault(Err.BAD_QUEUE, f"expert {ex} queue has bad or repeated token indices")
+        sc = mem.read(image, q + lay["scores"] + ex * lay["slot"], c, act)
+        w1 = mem.read_matrix(image, g("w1") + ex * w1_stride, hdim, d, lw, accel)
+        b1 = mem.read(image, g("b1") + ex * b1_stride, hdim, bf)
+        w2 = mem.read_matrix(image, g("w2") + ex * w2_stride, d, hdim, lw, accel)
+        b2 = mem.read(image, g("b2") + ex * b2_stride, d, bf)
+        hidden = linear_core(x[idx], act.frac_bits, w1, lw, b1, bf, act, gelu=True)
+        scratch[:c] = hidden
+        y = linear_core(hidden, act.frac_bits, w2, lw, b2, bf, act)
+        contrib = act.from_raw(sc[:, None] * y, 2 * act.frac_bits)
+        out[idx] = act.from_raw(out[idx] + contrib, act.frac_bits)
+        prof["macs"] += 2 * c * d * hdim
+        prof["weight_bytes"] += w1_stride + b1_stride + w2_stride + b2_stride
+        prof["experts_active"] += 1
+    mem.write(image, g("scratch"), scratch, act)
+    mem.write(image, g("dst"), out, act)
+
+
+class _Int32:
+    """Storage descriptor for int32 index lists (duck-types FixedType.storage_dtype)."""
+
+    storage_dtype = np.dtype("<i4")
+
+
+_I32 = _Int32()

@@ -1,0 +1,119 @@
+"""Ops outside the linear engine: LAYERNORM, ATTENTION, UPSAMPLE, ADD."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import numerics
+from ..params.fixed import FixedType
+from ..isa import Flag, Instr
+from . import memory as mem
+from .intmath import floor_div, matmul_exact
+from .linear_ops import online_softmax
+
+#: Fraction bits of the squared terms in LAYERNORM's sum of squares (keeps it in 64 bits).
+LN_SQ_FRAC = 16
+#: Fraction bits of LAYERNORM's reciprocal standard deviation (ap_ufixed<32,12>).
+LN_RSTD_FRAC = 20
+
+
+def ln_types(act) -> tuple[FixedType, FixedType]:
+    """(variance type, rstd type) used by LAYERNORM for activation format ``act``."""
+    sq = min(act.frac_bits, LN_SQ_FRAC)
+    return (FixedType(52, 52 - 2 * sq, signed=False),
+            FixedType(32, 32 - LN_RSTD_FRAC, signed=False))
+
+
+def layernorm_rows(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps_raw: int, act, norm):
+    """Single-pass layernorm of int64 rows ``x`` (T, D); returns raw values in ``act``.
+
+    sum = sum(x); sumsq = sum((x >> s)^2) with s = act.frac - 16; mean = floor(sum / D);
+    var = max(floor(sumsq / D) - (mean >> s)^2, 0) + eps; rstd = rsqrt(var);
+    y = q((x - mean) * rstd) * gamma, quantized, + beta.
+    """
+    d = x.shape[1]
+    var_t, rstd_t = ln_types(act)
+    shift = act.frac_bits - min(act.frac_bits, LN_SQ_FRAC)
+    xs = x >> shift
+    mean = floor_div(x.sum(axis=1), d)
+    ex2 = floor_div((xs * xs).sum(axis=1), d)
+    ms = mean >> shift
+    var = np.maximum(ex2 - ms * ms, 0) + eps_raw
+    rstd = numerics.rsqrt(var, var_t, rstd_t)
+    normed = act.from_raw((x - mean[:, None]) * rstd[:, None], act.frac_bits + LN_RSTD_FRAC)
+    y = act.from_raw(normed * gamma[None, :], act.frac_bits + norm.frac_bits)
+    return act.from_raw(y + act.from_raw(beta, norm.frac_bits)[None, :], act.frac_bits)
+
+
+def op_layernorm(image, ins: Instr, accel, prof: dict) -> None:
+    """LAYERNORM over the last axis; ``eps`` (imm) is raw at 2*min(act.frac, 16) fraction bits."""
+    act, norm, g = accel.formats.act, accel.formats.norm, ins.get
+    t, d = g("tokens"), g("dim")
+    x = mem.read(image, g("src"), t * d, act).reshape(t, d)
+    gamma = mem.read(image, g("gamma"), d, norm)
+    beta = mem.read(image, g("beta"), d, norm)
+    mem.write(image, g("dst"), layernorm_rows(x, gamma, beta, g("eps"), act, norm), act)
+
+
+def key_order(tokens: int, lanes: int) -> np.ndarray:
+    """Key visiting order of the reordered attention schedule, one row per query.
+
+    Query i runs on lane j = i mod p, which starts at key j and wraps around, so each
+    cycle reads one Q beat and one K beat whatever p is.
+    """
+    start = np.arange(tokens) % lanes
+    return (start[:, None] + np.arange(tokens)[None, :]) % tokens
+
+
+def op_attention(image, ins: Instr, accel, prof: dict) -> None:
+    """ATTENTION per head: scores = q(q(q.k) * scale); single-pass softmax in the reordered
+    key order; out = q(sum_j p_ij v_j) with p = exp(s - max) * recip(sum)."""
+    act, g = accel.formats.act, ins.get
+    t, nh, hd = g("tokens"), g("heads"), g("head_dim")
+    width = nh * hd
+    qkv = mem.read(image, g("qkv"), 3 * t * width, act).reshape(t, 3, nh, hd)
+    order = key_order(t, accel.attn_lanes)
+    out = np.empty((t, nh, hd), np.int64)
+    f2 = 2 * act.frac_bits
+    for h in range(nh):
+        q, k, v = qkv[:, 0, h], qkv[:, 1, h], qkv[:, 2, h]
+        s = act.from_raw(act.from_raw(matmul_exact(q, k), f2) * g("scale"), f2)
+        bias, recip = online_softmax(s, act, order)
+        p = numerics.softmax_probs(s, bias[:, None], recip[:, None], act)
+        out[:, h] = act.from_raw(matmul_exact(p, v.T.copy()), f2)
+    mem.write(image, g("dst"), out, act)
+    prof["macs"] += 2 * nh * t * t * hd
+
+
+def upsample2x(x: np.ndarray, act) -> np.ndarray:
+    """Bilinear x2 (align_corners=False) of HWC raw values: (9a + 3b + 3c + d) / 16."""
+    def taps(n):
+        i = np.arange(2 * n) // 2
+        near = i
+        far = np.where(np.arange(2 * n) % 2 == 0, np.maximum(i - 1, 0), np.minimum(i + 1, n - 1))
+        return near, far
+
+    h, w = x.shape[:2]
+    ny, fy = taps(h)
+    nx, fx = taps(w)
+    rows = 3 * x[ny] + x[fy]  # weights 3/4, 1/4 along y (scaled by 4)
+    acc = 3 * rows[:, nx] + rows[:, fx]  # and along x: total scale 16
+    return act.from_raw(acc, act.frac_bits + 4)
+
+
+def op_upsample(image, ins: Instr, accel, prof: dict) -> None:
+    """UPSAMPLE x2 bilinear of an HWC tensor."""
+    act, g = accel.formats.act, ins.get
+    h, w, c = g("in_h"), g("in_w"), g("channels")
+    x = mem.read(image, g("src"), h * w * c, act).reshape(h, w, c)
+    mem.write(image, g("dst"), upsample2x(x, act), act)
+
+
+def op_add(image, ins: Instr, accel, prof: dict) -> None:
+    """ADD (dst = a + b in the activation format) or COPY (dst = a)."""
+    act, g = accel.formats.act, ins.get
+    n = g("count")
+    a = mem.read(image, g("a"), n, act)
+    if not ins.has(Flag.COPY):
+        a = act.from_raw(a + mem.read(image, g("b"), n, act), act.frac_bits)
+    mem.write(image, g("dst"), a, act)

@@ -1,0 +1,245 @@
+"""The instruction set of the shared compute unit: the only definition of it.
+
+An instruction is 16 little-endian uint32 words (64 bytes, one AXI burst of 512 bits):
+
+    word 0      opcode (bits 0-7) | flags (bits 8-23) | task_mask (bits 24-31)
+    words 1-5   d0..d4   shapes (unsigned)
+    words 6-14  a0..a8   byte offsets into the memory image (64-byte aligned)
+    word 15     imm      signed 32-bit scalar (e.g. a raw fixed-point constant)
+
+Each opcode gives the generic fields names (``OP_FIELDS``); the C++ structs and the
+SystemVerilog package are rendered from these tables.  An instruction runs only when bit
+``task`` of ``task_mask`` is set, which is how one program serves every task.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+WORDS = 16
+INSTR_BYTES = WORDS * 4
+ALIGN = 64
+N_DIMS = 5
+N_ADDRS = 9
+ALL_TASKS = 0xFF
+DIM_FIELDS = tuple(f"d{i}" for i in range(N_DIMS))
+ADDR_FIELDS = tuple(f"a{i}" for i in range(N_ADDRS))
+
+
+class Op(enum.IntEnum):
+    """Opcodes."""
+
+    NOP = 0
+    LINEAR = 1
+    LAYERNORM = 2
+    ATTENTION = 3
+    MOE_GATE = 4
+    MOE_EXPERTS = 5
+    CONV = 6
+    UPSAMPLE = 7
+    ADD = 8
+
+
+class Flag(enum.IntFlag):
+    """Instruction flags (16 bits)."""
+
+    NONE = 0
+    GELU = 1 << 0  # GELU epilogue on the quantized output
+    RELU = 1 << 1  # ReLU epilogue
+    RESIDUAL = 1 << 2  # add the tensor at `residual` (or init MoE output from it)
+    GATHER = 1 << 3  # source rows through the index list
+    SCATTER = 1 << 4  # destination rows through the index list
+    SCORE_ACC = 1 << 5  # dst[row] += score[i] * y (MoE fc2)
+    DYN_COUNT = 1 << 6  # token count read from the u32 at `count`
+    PIXEL_INPUT = 1 << 7  # CONV source is planar ap_ufixed<8,0> pixels
+    COPY = 1 << 8  # ADD: dst = a (b ignored)
+    WFMT_CONV = 1 << 9  # weights in the conv_weight format
+    WFMT_PATCH = 1 << 10  # weights in the patch_weight format
+    BFMT_ATTN = 1 << 11  # bias in the attn_bias format
+
+
+#: Named fields per opcode -> generic field.  Anything not named must be zero.
+OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
+    Op.NOP: {},
+    Op.LINEAR: {
+        "tokens": "d0", "out_features": "d1", "in_features": "d2",
+        "src": "a0", "dst": "a1", "weights": "a2", "bias": "a3", "residual": "a4",
+        "index": "a5", "scores": "a6", "count": "a7",
+    },
+    Op.LAYERNORM: {
+        "tokens": "d0", "dim": "d1",
+        "src": "a0", "dst": "a1", "gamma": "a2", "beta": "a3", "eps": "imm",
+    },
+    Op.ATTENTION: {
+        "tokens": "d0", "heads": "d1", "head_dim": "d2",
+        "qkv": "a0", "dst": "a1", "scale": "imm",
+    },
+    Op.MOE_GATE: {
+        "tokens": "d0", "dim": "d1", "experts": "d2", "top_k": "d3",
+        "src": "a0", "w_gate": "a1", "queues": "a2", "task_stride": "imm",
+    },
+    Op.MOE_EXPERTS: {
+        "tokens": "d0", "dim": "d1", "hidden": "d2", "experts": "d3",
+        "src": "a0", "dst": "a1", "w1": "a2", "b1": "a3", "w2": "a4", "b2": "a5",
+        "queues": "a6", "scratch": "a7", "residual": "a8",
+    },
+    Op.CONV: {
+        "in_h": "d0", "in_w": "d1", "in_ch": "d2", "out_ch": "d3", "kernel_stride_pad": "d4",
+        "src": "a0", "dst": "a1", "weights": "a2", "bias": "a3", "residual": "a4",
+    },
+    Op.UPSAMPLE: {"in_h": "d0", "in_w": "d1", "channels": "d2", "src": "a0", "dst": "a1"},
+    Op.ADD: {"count": "d0", "a": "a0", "b": "a1", "dst": "a2"},
+}
+
+#: Flags each opcode accepts.
+OP_FLAGS: Mapping[Op, Flag] = {
+    Op.NOP: Flag.NONE,
+    Op.LINEAR: Flag.GELU | Flag.RELU | Flag.RESIDUAL | Flag.GATHER | Flag.SCATTER
+    | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN,
+    Op.LAYERNORM: Flag.NONE,
+    Op.ATTENTION: Flag.NONE,
+    Op.MOE_GATE: Flag.NONE,
+    Op.MOE_EXPERTS: Flag.RESIDUAL,
+    Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH,
+    Op.UPSAMPLE: Flag.NONE,
+    Op.ADD: Flag.COPY,
+}
+
+
+class IsaError(ValueError):
+    """An instruction word that cannot be encoded or decoded."""
+
+
+def pack_ksp(kernel: int, stride: int, pad: int) -> int:
+    """CONV's d4: kernel | stride << 8 | pad << 16."""
+    for name, v in (("kernel", kernel), ("stride", stride), ("pad", pad)):
+        if not 0 <= v < 256:
+            raise IsaError(f"CONV {name}={v} must be in [0, 255]")
+    return kernel | stride << 8 | pad << 16
+
+
+def unpack_ksp(d4: int) -> tuple[int, int, int]:
+    """Inverse of :func:`pack_ksp`: (kernel, stride, pad)."""
+    return d4 & 0xFF, (d4 >> 8) & 0xFF, (d4 >> 16) & 0xFF
+
+
+@dataclass(frozen=True)
+class Instr:
+    """One decoded instruction.  Build with :meth:`make`, read named fields with ``get``."""
+
+    op: int
+    flags: int = 0
+    task_mask: int = ALL_TASKS
+    dims: tuple[int, ...] = (0,) * N_DIMS
+    addrs: tuple[int, ...] = (0,) * N_ADDRS
+    imm: int = 0
+    comment: str = field(default="", compare=False)
+
+    @classmethod
+    def make(cls, op: Op, flags: Flag | int = 0, task_mask: int = ALL_TASKS,
+             comment: str = "", **named: int) -> "Instr":
+        """Build an instruction from the opcode's named fields (``OP_FIELDS``)."""
+        names = OP_FIELDS[Op(op)]
+        dims, addrs, imm = [0] * N_DIMS, [0] * N_ADDRS, 0
+        for key, value in named.items():
+            if key not in names:
+                raise IsaError(f"{Op(op).name} has no field {key!r}; fields: {sorted(names)}")
+            generic = names[key]
+            if generic == "imm":
+                imm = int(value)
+            elif generic[0] == "d":
+                dims[int(generic[1:])] = int(value)
+            else:
+                addrs[int(generic[1:])] = int(value)
+        return cls(int(op), int(flags), task_mask, tuple(dims), tuple(addrs), imm, comment)
+
+    def get(self, name: str) -> int:
+        """Value of a named field of this instruction's opcode."""
+        generic = OP_FIELDS[Op(self.op)][name]
+        if generic == "imm":
+            return self.imm
+        idx = int(generic[1:])
+        return self.dims[idx] if generic[0] == "d" else self.addrs[idx]
+
+    def has(self, flag: Flag) -> bool:
+        """True when ``flag`` is set."""
+        return bool(self.flags & flag)
+
+    def named(self) -> dict[str, int]:
+        """All named fields of the opcode with their values."""
+        try:
+            names = OP_FIELDS[Op(self.op)]
+        except ValueError:
+            return {}
+        return {k: self.get(k) for k in names}
+
+    def runs_for(self, task: int) -> bool:
+        """Whether this instruction executes when the device's task register is ``task``."""
+        return bool((self.task_mask >> task) & 1)
+
+    def __str__(self) -> str:
+        try:
+            name = Op(self.op).name
+            flags = "|".join(f.name for f in Flag if f and self.flags & f) or "-"
+        except ValueError:
+            return f"<opcode {self.op}>"
+        fields = " ".join(f"{k}={v}" for k, v in self.named().items() if v)
+        return f"{name:<11} {flags:<20} {fields}"
+
+
+def encode(instrs: list[Instr]) -> np.ndarray:
+    """Encode instructions into a uint32 array of shape (n, 16)."""
+    out = np.zeros((len(instrs), WORDS), dtype=np.uint32)
+    for i, ins in enumerate(instrs):
+        if not 0 <= ins.op < 256 or not 0 <= ins.flags < 1 << 16 or not 0 <= ins.task_mask < 256:
+            raise IsaError(f"instruction {i}: opcode/flags/task_mask out of range: {ins}")
+        if not -(1 << 31) <= ins.imm < 1 << 31:
+            raise IsaError(f"instruction {i}: imm {ins.imm} does not fit in int32")
+        for v in (*ins.dims, *ins.addrs):
+            if not 0 <= v < 1 << 32:
+                raise IsaError(f"instruction {i}: field value {v} does not fit in uint32")
+        out[i, 0] = ins.op | ins.flags << 8 | ins.task_mask << 24
+        out[i, 1:1 + N_DIMS] = ins.dims
+        out[i, 1 + N_DIMS:1 + N_DIMS + N_ADDRS] = ins.addrs
+        out[i, WORDS - 1] = ins.imm & 0xFFFFFFFF
+    return out
+
+
+def encode_bytes(instrs: list[Instr]) -> bytes:
+    """Little-endian bytes of :func:`encode`."""
+    return encode(instrs).astype("<u4").tobytes()
+
+
+def decode_words(words: np.ndarray) -> Instr:
+    """Decode one instruction from 16 uint32 words."""
+    w = [int(x) for x in np.asarray(words, dtype=np.uint32).reshape(WORDS)]
+    imm = w[WORDS - 1] - (1 << 32) if w[WORDS - 1] >= 1 << 31 else w[WORDS - 1]
+    return Instr(w[0] & 0xFF, (w[0] >> 8) & 0xFFFF, w[0] >> 24,
+                 tuple(w[1:1 + N_DIMS]), tuple(w[1 + N_DIMS:1 + N_DIMS + N_ADDRS]), imm)
+
+
+def decode(data: bytes | np.ndarray) -> list[Instr]:
+    """Decode a program from bytes or a uint32 array of shape (n, 16)."""
+    arr = np.frombuffer(bytes(data), dtype="<u4") if isinstance(data, (bytes, bytearray)) \
+        else np.asarray(data, dtype=np.uint32)
+    if arr.size % WORDS:
+        raise IsaError(f"program of {arr.size} words is not a multiple of {WORDS} words")
+    return [decode_words(row) for row in arr.reshape(-1, WORDS)]
+
+
+class Err(enum.IntEnum):
+    """Error codes written to the status block; 0 means success."""
+
+    OK = 0
+    BAD_OPCODE = 1
+    BAD_FLAGS = 2
+    MISALIGNED = 3
+    OUT_OF_RANGE = 4
+    BAD_SHAPE = 5
+    OP_NOT_BUILT = 6
+    BAD_QUEUE = 7
+    BAD_PROGRAM = 8

@@ -1,0 +1,84 @@
+"""Byte layouts shared by the compiler (which packs), the executors (which read) and the host.
+
+Weights of an ``out x in`` matrix are packed in the linear engine's tile order
+``[ceil(out/P_OUT)][ceil(in/P_IN)][P_OUT][P_IN]`` (zero padded), so that the engine reads one
+P_OUT x P_IN tile per beat.  Per-expert blocks and bias vectors are padded to 64 bytes so
+every expert starts on an aligned offset.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ALIGN = 64
+STATUS_BYTES = 64  # error, failing index, executed count, config_id, 12 reserved words
+PROFILE_ENTRY_BYTES = 64  # 8 x u64 per instruction
+PROFILE_FIELDS = ("cycles", "macs", "bytes_read", "bytes_written", "weight_bytes",
+                  "experts_active", "reserved0", "reserved1")
+#: Profile fields whose value depends on the executor (excluded from byte comparisons).
+VOLATILE_PROFILE_FIELDS = ("cycles",)
+
+
+def align(n: int, a: int = ALIGN) -> int:
+    """Round ``n`` up to a multiple of ``a``."""
+    return -(-n // a) * a
+
+
+def ceil_div(a: int, b: int) -> int:
+    """Ceiling division of non-negative integers."""
+    return -(-a // b)
+
+
+def tiled_shape(out_f: int, in_f: int, p_out: int, p_in: int) -> tuple[int, int, int, int]:
+    """Shape of a packed weight matrix."""
+    return ceil_div(out_f, p_out), ceil_div(in_f, p_in), p_out, p_in
+
+
+def tiled_words(out_f: int, in_f: int, p_out: int, p_in: int) -> int:
+    """Number of weight words of a packed matrix."""
+    return int(np.prod(tiled_shape(out_f, in_f, p_out, p_in)))
+
+
+def weight_block_bytes(out_f: int, in_f: int, p_out: int, p_in: int, word_bytes: int) -> int:
+    """Bytes of one packed matrix, padded to 64 bytes (the stride between experts)."""
+    return align(tiled_words(out_f, in_f, p_out, p_in) * word_bytes)
+
+
+def bias_block_bytes(out_f: int, p_out: int, word_bytes: int) -> int:
+    """Bytes of one bias vector, padded to P_OUT words and then to 64 bytes."""
+    return align(ceil_div(out_f, p_out) * p_out * word_bytes)
+
+
+def pack_tiled(w: np.ndarray, p_out: int, p_in: int) -> np.ndarray:
+    """Pack a dense ``[out][in]`` raw matrix into tile order (flat)."""
+    out_f, in_f = w.shape
+    to, ti, _, _ = tiled_shape(out_f, in_f, p_out, p_in)
+    padded = np.zeros((to * p_out, ti * p_in), dtype=w.dtype)
+    padded[:out_f, :in_f] = w
+    return padded.reshape(to, p_out, ti, p_in).transpose(0, 2, 1, 3).reshape(-1)
+
+
+def unpack_tiled(flat: np.ndarray, out_f: int, in_f: int, p_out: int, p_in: int) -> np.ndarray:
+    """Inverse of :func:`pack_tiled`: dense ``[out][in]`` matrix."""
+    to, ti, _, _ = tiled_shape(out_f, in_f, p_out, p_in)
+    dense = flat[:to * ti * p_out * p_in].reshape(to, ti, p_out, p_in).transpose(0, 2, 1, 3)
+    return dense.reshape(to * p_out, ti * p_in)[:out_f, :in_f]
+
+
+def queue_layout(experts: int, tokens: int) -> dict[str, int]:
+    """Byte layout of the MoE expert-queue region written by MOE_GATE.
+
+    counts: u32[experts]; then per expert a list of int32 token indices and a list of
+    int32 raw scores (activation format), each ``tokens`` long and 64-byte padded.
+    """
+    counts = align(4 * experts)
+    slot = align(4 * tokens)
+    return {"counts": 0, "index": counts, "scores": counts + experts * slot, "slot": slot,
+            "total": counts + 2 * experts * slot}
+
+
+def conv_out_size(size: int, kernel: int, stride: int, pad: int) -> int:
+    """Output size of a convolution along one axis (0 or less means invalid)."""
+    if stride <= 0:
+        return 0
+    return (size + 2 * pad - kernel) // stride + 1
