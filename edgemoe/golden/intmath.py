@@ -40,10 +40,19 @@ def bits_needed(x: np.ndarray) -> int:
 
 
 def matmul_exact(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``x @ w.T`` exactly modulo 2**64 for int64 ``x`` (T, K) and ``w`` (N, K)."""
+    """``x @ w.T`` exactly modulo 2**64 for integer-valued ``x`` (T, K) and ``w`` (N, K).
+
+    ``x`` may be int64 or float64 holding integers (as im2col produces, to skip a copy).
+    """
     t, k = x.shape
     if k > MAX_EXACT_TERMS:
         raise ValueError(f"dot products of {k} terms exceed the exact float64 range")
+    if x.size and w.size:
+        bound = k * max(abs(int(x.min())), abs(int(x.max()))) * \
+            max(abs(int(w.min())), abs(int(w.max())))
+        if bound < 1 << 53:  # every partial sum is exact in one float64 product
+            return (x.astype(np.float64, copy=False) @ w.T.astype(np.float64)).astype(np.int64)
+    x = x.astype(np.int64, copy=False)
     wl = [limb.T.copy() for limb in limbs(w, bits_needed(w))]
     xw = bits_needed(x)
     out = np.empty((t, w.shape[0]), dtype=np.int64)

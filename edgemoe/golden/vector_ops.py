@@ -72,15 +72,15 @@ def op_attention(image, ins: Instr, accel, prof: dict) -> None:
     t, nh, hd = g("tokens"), g("heads"), g("head_dim")
     width = nh * hd
     qkv = mem.read(image, g("qkv"), 3 * t * width, act).reshape(t, 3, nh, hd)
-    order = key_order(t, accel.attn_lanes)
-    out = np.empty((t, nh, hd), np.int64)
     f2 = 2 * act.frac_bits
+    dots = np.stack([matmul_exact(qkv[:, 0, h], qkv[:, 1, h]) for h in range(nh)])
+    s = act.from_raw(act.from_raw(dots, f2) * g("scale"), f2)  # (heads, queries, keys)
+    order = np.broadcast_to(key_order(t, accel.attn_lanes), s.shape)
+    bias, recip = online_softmax(s, act, order)
+    p = numerics.softmax_probs(s, bias[..., None], recip[..., None], act)
+    out = np.empty((t, nh, hd), np.int64)
     for h in range(nh):
-        q, k, v = qkv[:, 0, h], qkv[:, 1, h], qkv[:, 2, h]
-        s = act.from_raw(act.from_raw(matmul_exact(q, k), f2) * g("scale"), f2)
-        bias, recip = online_softmax(s, act, order)
-        p = numerics.softmax_probs(s, bias[:, None], recip[:, None], act)
-        out[:, h] = act.from_raw(matmul_exact(p, v.T.copy()), f2)
+        out[:, h] = act.from_raw(matmul_exact(p[h], qkv[:, 2, h].T.copy()), f2)
     mem.write(image, g("dst"), out, act)
     prof["macs"] += 2 * nh * t * t * hd
 

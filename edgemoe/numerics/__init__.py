@@ -1,0 +1,33 @@
+"""Integer-only transcendentals shared by the golden executor, HLS C++ and SystemVerilog.
+
+Each kernel is a short, documented sequence of integer operations on int64 numpy
+arrays of raw fixed-point codes, with ROMs built here at first use (float math only
+to build tables, never inside a kernel). The C++ and SV implementations are rendered
+from :func:`numerics_tables` and :func:`numerics_constants` and must match bit for bit.
+"""
+
+from .errors import NumericsError
+from .exp import exp_neg, exp_tables
+from .gelu_kernel import gelu, gelu_delta_table
+from .recip import reciprocal, reciprocal_table, rsqrt, rsqrt_table
+from .softmax import softmax_init, softmax_probs, softmax_row, softmax_update
+from .tables import numerics_constants, numerics_digest, numerics_tables
+
+__all__ = [
+    "NumericsError",
+    "exp_neg",
+    "exp_tables",
+    "gelu",
+    "gelu_delta_table",
+    "numerics_constants",
+    "numerics_digest",
+    "numerics_tables",
+    "reciprocal",
+    "reciprocal_table",
+    "rsqrt",
+    "rsqrt_table",
+    "softmax_init",
+    "softmax_probs",
+    "softmax_row",
+    "softmax_update",
+]
