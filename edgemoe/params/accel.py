@@ -1,0 +1,376 @@
+"""Accelerator design points (``configs/accel/<name>.yaml``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .board import Board, load_boards
+from .errors import ConfigError, fail
+from .files import apply_overrides, list_configs, read_yaml, resolve_config, source_label
+from .fixed import FixedType
+from .schema import Reader, require, require_int_range, require_pow2
+
+if TYPE_CHECKING:
+    from .fit import FitReport
+    from .model import ModelConfig
+
+__all__ = [
+    "BUFFER_KEYS",
+    "FORMAT_ROLES",
+    "KNOWN_OPS",
+    "OVERRIDE_KEYS",
+    "AccelConfig",
+    "Formats",
+    "accel_from_mapping",
+    "list_accels",
+    "load_accel",
+]
+
+#: Tensor roles that carry a fixed-point format.
+FORMAT_ROLES = ("act", "linear_weight", "attn_bias", "bias", "norm", "patch_weight",
+                "conv_weight", "pixel")
+#: Keys of the ``buffers:`` section.
+BUFFER_KEYS = ("max_tokens", "max_in_features", "max_out_features", "max_heads",
+               "max_head_dim", "max_experts", "max_top_k", "weight_buffer_words")
+#: Operations a design point can build in, in canonical order.
+KNOWN_OPS = ("linear", "layernorm", "attention", "moe_gate", "moe_experts", "conv",
+             "upsample", "add", "pool", "lif")
+#: Ops that need another op built in (``conv`` is lowered onto the linear engine).
+OP_REQUIRES = {"moe_experts": ("linear", "moe_gate"), "conv": ("linear",),
+               "moe_gate": ("linear",)}
+
+_ENGINE_KEYS = ("clock_mhz", "linear_p_in", "linear_p_out", "attn_lanes", "vector_lanes",
+                "axi_bits")
+_TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
+#: Every dotted key ``--set`` accepts.
+OVERRIDE_KEYS = ("board", *_ENGINE_KEYS, *(f"formats.{r}" for r in FORMAT_ROLES),
+                 *(f"buffers.{k}" for k in BUFFER_KEYS), "ops")
+_AXI_BITS = (64, 128, 256, 512)
+_MAX_FORMAT_BITS = 64
+_BUFFER_LIMITS = {"max_tokens": 8192, "max_in_features": 65536, "max_out_features": 65536,
+                  "max_heads": 64, "max_head_dim": 1024, "max_experts": 256,
+                  "max_top_k": 256, "weight_buffer_words": 1 << 26}
+
+
+@dataclass(frozen=True)
+class Formats:
+    """Fixed-point format of every tensor role.
+
+    Attributes:
+        act: Activations and accumulated outputs.
+        linear_weight: Linear, expert and router weights.
+        attn_bias: Q/K/V/projection biases.
+        bias: Other biases.
+        norm: LayerNorm gamma and beta.
+        patch_weight: Patch-embedding weights.
+        conv_weight: Convolution (task head) weights.
+        pixel: Input pixels.
+    """
+
+    act: FixedType
+    linear_weight: FixedType
+    attn_bias: FixedType
+    bias: FixedType
+    norm: FixedType
+    patch_weight: FixedType
+    conv_weight: FixedType
+    pixel: FixedType
+
+    def to_dict(self) -> dict[str, str]:
+        """Role -> C++ spelling."""
+        return {role: getattr(self, role).cpp() for role in FORMAT_ROLES}
+
+
+@dataclass(frozen=True)
+class AccelConfig:
+    """A fully resolved, validated accelerator design point.
+
+    Attributes:
+        name: Design point name (file stem); not part of ``config_id``.
+        board: Target board.
+        clock_mhz: Kernel clock.
+        linear_p_in: Input-feature parallelism of the linear engine tile.
+        linear_p_out: Output-feature parallelism of the linear engine tile.
+        attn_lanes: Query rows processed together by the attention engine (p).
+        vector_lanes: Elements per cycle of LayerNorm / add.
+        axi_bits: Width of the kernel's m_axi data ports.
+        formats: Fixed-point formats per tensor role.
+        max_tokens: Largest token count (rows) a layer may have.
+        max_in_features: Largest linear input row (also conv k*k*C_in lowered rows).
+        max_out_features: Largest linear output row.
+        max_heads: Most attention heads.
+        max_head_dim: Widest attention head.
+        max_experts: Most experts per MoE block.
+        max_top_k: Most experts per token.
+        weight_buffer_words: Weights (``linear_weight`` elements, 16-bit words in the W16
+            default) held by ONE of the ping/pong weight buffers.
+        ops: Operations built into the hardware, in :data:`KNOWN_OPS` order.
+        source: Where the config came from (messages only; not part of equality).
+    """
+
+    name: str
+    board: Board
+    clock_mhz: float
+    linear_p_in: int
+    linear_p_out: int
+    attn_lanes: int
+    vector_lanes: int
+    axi_bits: int
+    formats: Formats
+    max_tokens: int
+    max_in_features: int
+    max_out_features: int
+    max_heads: int
+    max_head_dim: int
+    max_experts: int
+    max_top_k: int
+    weight_buffer_words: int
+    ops: tuple[str, ...]
+    source: str = field(default="<AccelConfig>", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        src = self.source
+        require(0.0 < self.clock_mhz <= 1000.0, src, "clock_mhz", self.clock_mhz,
+                "is out of range", "a number in (0, 1000]")
+        require_pow2(src, "linear_p_in", self.linear_p_in, 1, 64)
+        require_pow2(src, "linear_p_out", self.linear_p_out, 1, 64)
+        require_int_range(src, "attn_lanes", self.attn_lanes, 1, 32)
+        require_pow2(src, "vector_lanes", self.vector_lanes, 1, 64)
+        require(self.axi_bits in _AXI_BITS, src, "axi_bits", self.axi_bits,
+                "is not a supported m_axi width", ", ".join(map(str, _AXI_BITS)))
+        self._check_formats()
+        for key in BUFFER_KEYS:
+            require_int_range(src, f"buffers.{key}", getattr(self, key), 1, _BUFFER_LIMITS[key])
+        require(self.max_in_features % self.linear_p_in == 0, src, "buffers.max_in_features",
+                self.max_in_features, f"is not a multiple of linear_p_in={self.linear_p_in}",
+                f"a multiple of {self.linear_p_in}")
+        require(self.max_out_features % self.linear_p_out == 0, src, "buffers.max_out_features",
+                self.max_out_features, f"is not a multiple of linear_p_out={self.linear_p_out}",
+                f"a multiple of {self.linear_p_out}")
+        require(self.max_top_k <= self.max_experts, src, "buffers.max_top_k", self.max_top_k,
+                f"exceeds buffers.max_experts={self.max_experts}",
+                f"an integer in 1..{self.max_experts}")
+        tile = self.linear_macs_per_cycle
+        strip = self.max_in_features * self.linear_p_out
+        require(
+            self.weight_buffer_words % tile == 0 and self.weight_buffer_words >= strip,
+            src, "buffers.weight_buffer_words", self.weight_buffer_words,
+            "cannot hold one output-tile strip of the widest row in whole tiles",
+            f"a multiple of linear_p_in*linear_p_out={tile} that is at least "
+            f"max_in_features*linear_p_out={strip}",
+        )
+        self._check_ops()
+
+    def _check_formats(self) -> None:
+        for role in FORMAT_ROLES:
+            ft = getattr(self.formats, role)
+            key = f"formats.{role}"
+            require(ft.width <= _MAX_FORMAT_BITS, self.source, key, str(ft), "is too wide",
+                    f"a format of at most {_MAX_FORMAT_BITS} bits")
+            if role != "pixel":
+                require(ft.signed, self.source, key, str(ft), "is unsigned",
+                        "a signed ap_fixed<W,I> (only formats.pixel may be ap_ufixed)")
+
+    def _check_ops(self) -> None:
+        ops = self.ops
+        for op in ops:
+            require(op in KNOWN_OPS, self.source, "ops", op, "is not a known op",
+                    ", ".join(KNOWN_OPS))
+        require(len(set(ops)) == len(ops), self.source, "ops", list(ops), "repeats an op",
+                "each op at most once")
+        for op, needs in OP_REQUIRES.items():
+            for need in needs:
+                require(op not in ops or need in ops, self.source, "ops", list(ops),
+                        f"has {op!r} without {need!r}", f"a list that includes {need!r} "
+                        f"whenever it includes {op!r}")
+
+    # ----------------------------------------------------------------- derived sizes
+    @property
+    def linear_macs_per_cycle(self) -> int:
+        """Multiply-accumulates per cycle of the linear engine (P_IN x P_OUT)."""
+        return self.linear_p_in * self.linear_p_out
+
+    @property
+    def axi_bytes(self) -> int:
+        """Bytes per m_axi beat."""
+        return self.axi_bits // 8
+
+    @property
+    def act_container_bits(self) -> int:
+        """Bits one activation occupies in memory (next power of two >= width, >= 8)."""
+        return max(8, 1 << (self.formats.act.width - 1).bit_length())
+
+    @property
+    def act_per_beat(self) -> int:
+        """Activations per m_axi beat; also the dot width of one attention lane."""
+        return self.axi_bits // self.act_container_bits
+
+    @property
+    def dsp_estimate(self) -> int:
+        """Estimated DSP slices (see :func:`edgemoe.params.fit.estimate`)."""
+        from .fit import estimate
+
+        return estimate(self).dsp
+
+    @property
+    def bram36_estimate(self) -> int:
+        """Estimated 36 Kbit block RAMs (see :func:`edgemoe.params.fit.estimate`)."""
+        from .fit import estimate
+
+        return estimate(self).bram36
+
+    @property
+    def weight_buffer_impl(self) -> str:
+        """Memory of the ping/pong weight buffers: ``"uram"`` or ``"bram"``.
+
+        URAM when the board has it and both buffers stay within its closure limit.
+        """
+        from .fit import estimate
+
+        return estimate(self).weight_buffer_impl
+
+    # ----------------------------------------------------------------- identity
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved design point as nested JSON-ready data (YAML layout + board)."""
+        out: dict[str, Any] = {"name": self.name, "board": self.board.to_dict()}
+        for key in _ENGINE_KEYS:
+            out[key] = getattr(self, key)
+        out["formats"] = self.formats.to_dict()
+        out["buffers"] = {key: getattr(self, key) for key in BUFFER_KEYS}
+        out["ops"] = list(self.ops)
+        return out
+
+    def canonical_json(self) -> str:
+        """Sorted, compact JSON of everything that defines the hardware.
+
+        The name is left out: two files describing the same hardware share an id.
+        """
+        data = self.to_dict()
+        del data["name"]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    @property
+    def config_id(self) -> str:
+        """8 hex digits: the first 32 bits of sha256 of :meth:`canonical_json`."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()[:8]
+
+    @property
+    def config_id_int(self) -> int:
+        """:attr:`config_id` as an unsigned 32-bit integer (the register value)."""
+        return int(self.config_id, 16)
+
+    # ----------------------------------------------------------------- checks
+    def retarget(self, board: Board | str) -> AccelConfig:
+        """The same design point on another board (key or :class:`Board`)."""
+        if isinstance(board, str):
+            boards = load_boards()
+            if board not in boards:
+                raise ConfigError(f"board {board!r} is unknown; allowed: {', '.join(boards)}")
+            board = boards[board]
+        return dataclasses.replace(self, board=board)
+
+    def fit_report(self, measured: dict[str, int] | None = None) -> FitReport:
+        """Resource estimate against the board (see :func:`edgemoe.params.fit.fit_report`)."""
+        from .fit import fit_report
+
+        return fit_report(self, measured)
+
+    def check_fit(self, measured: dict[str, int] | None = None) -> FitReport:
+        """Like :meth:`fit_report` but raise when the design does not fit.
+
+        Raises:
+            ConfigError: A resource exceeds the closure limit; the message names it and
+                what to shrink.
+        """
+        report = self.fit_report(measured)
+        if not report.fits:
+            raise ConfigError(f"{self.source}: {report.message}")
+        return report
+
+    def model_problems(self, model: ModelConfig) -> tuple[str, ...]:
+        """Reasons why ``model`` cannot run on this design point (empty when it can)."""
+        from .fit import model_problems
+
+        return model_problems(self, model)
+
+    def check_model(self, model: ModelConfig) -> None:
+        """Raise :class:`ConfigError` listing every reason ``model`` cannot run here."""
+        problems = self.model_problems(model)
+        if problems:
+            raise ConfigError(f"{self.source}: model {model.name} does not run on design "
+                              f"point {self.name}: " + "; ".join(problems))
+
+
+def _parse_format(value: object, key: str, reader: Reader) -> FixedType:
+    text = reader.string(value, key)
+    try:
+        return FixedType.parse(text)
+    except ValueError as exc:
+        raise fail(reader.source, key, text, f"is not a valid fixed-point type ({exc})",
+                   f"ap_fixed<W,I> (W 1..{_MAX_FORMAT_BITS}) or ap_ufixed<W,I> with optional "
+                   "quantization and overflow modes, e.g. ap_fixed<16,2,AP_RND,AP_SAT>") from None
+
+
+def accel_from_mapping(doc: object, name: str, source: str) -> AccelConfig:
+    """Build an :class:`AccelConfig` from a parsed YAML document.
+
+    Raises:
+        ConfigError: A key is unknown, missing, of the wrong type or out of range, or the
+            board is unknown.
+    """
+    reader = Reader(source)
+    data = reader.mapping(doc, "", _TOP_KEYS)
+    board_key = reader.string(data["board"], "board")
+    boards = load_boards()
+    if board_key not in boards:
+        raise fail(source, "board", board_key, "is not a known board",
+                   ", ".join(boards) + " (configs/boards.yaml)")
+    values: dict[str, Any] = {"clock_mhz": reader.number(data["clock_mhz"], "clock_mhz")}
+    for key in _ENGINE_KEYS[1:]:
+        values[key] = reader.integer(data[key], key)
+    fmt_node = reader.mapping(data["formats"], "formats", FORMAT_ROLES)
+    formats = Formats(**{r: _parse_format(fmt_node[r], f"formats.{r}", reader)
+                         for r in FORMAT_ROLES})
+    buf_node = reader.mapping(data["buffers"], "buffers", BUFFER_KEYS)
+    for key in BUFFER_KEYS:
+        values[key] = reader.integer(buf_node[key], f"buffers.{key}")
+    ops = [reader.string(v, f"ops[{i}]") for i, v in enumerate(reader.seq(data["ops"], "ops"))]
+    require(bool(ops), source, "ops", ops, "is empty", "a list of " + ", ".join(KNOWN_OPS))
+    for op in ops:
+        require(op in KNOWN_OPS, source, "ops", op, "is not a known op", ", ".join(KNOWN_OPS))
+    if len(set(ops)) == len(ops):
+        ops = sorted(ops, key=KNOWN_OPS.index)
+    return AccelConfig(name=name, board=boards[board_key], formats=formats, ops=tuple(ops),
+                       source=source, **values)
+
+
+def load_accel(name_or_path: str, overrides: Sequence[str] = ()) -> AccelConfig:
+    """Load an accelerator design point.
+
+    Args:
+        name_or_path: A name in ``configs/accel/`` (``edge-moe-zcu102``) or a YAML path.
+        overrides: ``"key=value"`` strings applied on top of the file, e.g.
+            ``"linear_p_in=8"``, ``"formats.act=ap_fixed<24,8>"``, ``"buffers.max_tokens=64"``,
+            ``"board=kv260"``. Values are parsed as YAML and validated like the file.
+
+    Returns:
+        The validated, frozen design point (fit is not checked: call ``check_fit()``).
+
+    Raises:
+        ConfigError: The file or an override is invalid.
+    """
+    name, path = resolve_config("accel", name_or_path)
+    source = source_label(path, overrides)
+    doc = read_yaml(path, source)
+    doc = apply_overrides(doc, overrides, OVERRIDE_KEYS, source)
+    return accel_from_mapping(doc, name, source)
+
+
+def list_accels() -> tuple[str, ...]:
+    """Names of the design points in ``configs/accel/``."""
+    return list_configs("accel")

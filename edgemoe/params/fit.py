@@ -1,0 +1,391 @@
+"""Resource estimate of a design point and the fit check against its board.
+
+The estimate is a transparent, deliberately simple model (no synthesis): it counts the
+multipliers and memories each engine instantiates and maps them onto DSP slices and
+block RAMs. Assumptions, all visible in :func:`estimate`:
+
+* DSP per multiplier from operand widths: DSP48E2 has a 27x18 signed multiplier
+  (DSP48E1: 25x18); wider operands are split into (port-1)-bit unsigned limbs, so
+  W16A32 costs 2 DSP and A32xA32 costs 4 (:func:`dsp_per_multiplier`). No packing of
+  two narrow products into one DSP, no LUT multipliers.
+* Linear engine: ``linear_p_in*linear_p_out`` act x weight multipliers, plus per output
+  lane one GELU interpolation DSP and (with ``moe_experts``) one act x act score scale.
+* Attention: QK^T and AV are separate datapaths of ``attn_lanes`` lanes, each lane a dot
+  of ``act_per_beat`` act x act products (8 for Edge-MoE), plus exp and reciprocal
+  multipliers per lane; an on-chip score buffer of ``max_tokens`` rows per lane.
+* Vector unit (LayerNorm): per lane x*x, x*rstd (act x act) and *gamma (act x norm).
+* Memories: BRAM36 count is the best aspect ratio 512x72 ... 32Kx1 of each array; the
+  ping+pong weight buffers (``linear_p_in*linear_p_out`` weights wide) go to URAM
+  (4Kx72) when the board has URAM and they stay within its closure limit.
+* LUT: per product, an adder combining the DSP limbs plus half an accumulator-wide adder
+  (tree share); fixed costs per op and for the platform (control, instruction decode,
+  four m_axi adapters); FF = 1.3 x LUT.
+
+Closure limits are FINN's: LUT <= 70 %, FF <= 50 %, BRAM36/URAM/DSP <= 80 %. An RTL
+flow may pass yosys or Vivado counts as ``measured`` to replace the estimate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .accel import AccelConfig
+    from .model import ModelConfig
+
+__all__ = [
+    "LIMIT_PERCENT",
+    "RESOURCES",
+    "Estimate",
+    "FitReport",
+    "ResourceUse",
+    "bram36_blocks",
+    "dsp_per_multiplier",
+    "estimate",
+    "fit_report",
+    "model_problems",
+    "uram_blocks",
+]
+
+#: Resource names, in report order.
+RESOURCES = ("LUT", "FF", "DSP", "BRAM36", "URAM")
+#: FINN's closure limits, percent of the board.
+LIMIT_PERCENT = {"LUT": 70, "FF": 50, "DSP": 80, "BRAM36": 80, "URAM": 80}
+_BOARD_FIELD = {"LUT": "lut", "FF": "ff", "DSP": "dsp", "BRAM36": "bram36", "URAM": "uram"}
+_DSP_PORTS = {"zynquplus": (27, 18), "zynq7": (25, 18)}
+_BRAM_SHAPES = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2),
+                (32768, 1))
+_FF_PER_LUT = 1.3
+_AXI_PORTS = 4
+
+
+def _limbs(bits: int, port: int) -> int:
+    return 1 if bits <= port else 1 + math.ceil((bits - port) / (port - 1))
+
+
+def dsp_per_multiplier(a_bits: int, b_bits: int, family: str = "zynquplus") -> int:
+    """DSP slices for one signed ``a_bits x b_bits`` multiplier.
+
+    Examples (DSP48E2): 16x16 -> 1, 32x16 -> 2, 32x32 -> 4.
+    """
+    big, small = _DSP_PORTS[family]
+    return min(_limbs(a_bits, big) * _limbs(b_bits, small),
+               _limbs(b_bits, big) * _limbs(a_bits, small))
+
+
+def bram36_blocks(depth: int, width: int) -> int:
+    """BRAM36 blocks for a ``depth x width`` memory at its best aspect ratio."""
+    if depth <= 0 or width <= 0:
+        return 0
+    return min(math.ceil(width / w) * math.ceil(depth / d) for d, w in _BRAM_SHAPES)
+
+
+def uram_blocks(depth: int, width: int) -> int:
+    """URAM288 blocks (4096 x 72) for a ``depth x width`` memory."""
+    if depth <= 0 or width <= 0:
+        return 0
+    return math.ceil(width / 72) * math.ceil(depth / 4096)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Estimated resources of a design point.
+
+    Attributes:
+        lut, ff, dsp, bram36, uram: Totals.
+        breakdown: ``(component, resource, amount)`` for every non-zero contribution.
+        weight_buffer_impl: ``"uram"`` or ``"bram"``: where the weight buffers live.
+    """
+
+    lut: int
+    ff: int
+    dsp: int
+    bram36: int
+    uram: int
+    breakdown: tuple[tuple[str, str, int], ...]
+    weight_buffer_impl: str
+
+    def total(self, resource: str) -> int:
+        """Total of one resource name of :data:`RESOURCES`."""
+        return int(getattr(self, _BOARD_FIELD[resource]))
+
+    def by_component(self, resource: str) -> dict[str, int]:
+        """Component -> amount of one resource, largest first."""
+        parts: dict[str, int] = {}
+        for comp, res, amount in self.breakdown:
+            if res == resource:
+                parts[comp] = parts.get(comp, 0) + amount
+        return dict(sorted(parts.items(), key=lambda kv: -kv[1]))
+
+
+def estimate(accel: AccelConfig) -> Estimate:
+    """Estimate LUT, FF, DSP, BRAM36 and URAM of a design point (see module docstring)."""
+    fam = accel.board.family
+    f = accel.formats
+    act, cont = f.act.width, accel.act_container_bits
+    d_aw = dsp_per_multiplier(act, f.linear_weight.width, fam)
+    d_aa = dsp_per_multiplier(act, act, fam)
+    ops = set(accel.ops)
+    items: list[tuple[str, str, int]] = []
+
+    def add(comp: str, res: str, amount: float) -> None:
+        if amount > 0:
+            items.append((comp, res, math.ceil(amount)))
+
+    # Linear engine (always built: every op that multiplies weights lowers onto it).
+    macs, p_out = accel.linear_macs_per_cycle, accel.linear_p_out
+    acc = act + f.linear_weight.width + max(1, (accel.max_in_features - 1).bit_length())
+    add("linear", "DSP", macs * d_aw + p_out + (p_out * d_aa if "moe_experts" in ops else 0))
+    lut_aw = (d_aw - 1) * (act + f.linear_weight.width) + acc // 2  # limb combine + tree
+    add("linear", "LUT", macs * lut_aw + p_out * 400 + 2000)
+    depth = accel.weight_buffer_words // macs
+    width = macs * f.linear_weight.width
+    wb_bram, wb_uram = 2 * bram36_blocks(depth, width), 2 * uram_blocks(depth, width)
+    impl = "bram"
+    if accel.board.uram > 0 and wb_uram <= accel.board.uram * LIMIT_PERCENT["URAM"] / 100:
+        impl = "uram"
+        add("weight_buffers", "URAM", wb_uram)
+    else:
+        add("weight_buffers", "BRAM36", wb_bram)
+    add("input_row", "BRAM36", 2 * bram36_blocks(accel.max_in_features // accel.linear_p_in,
+                                                 accel.linear_p_in * cont))
+    bias_bits = max(f.bias.width, f.attn_bias.width)
+    add("linear", "BRAM36", bram36_blocks(accel.max_out_features // p_out, p_out * bias_bits))
+
+    if "attention" in ops:
+        lanes, dot = accel.attn_lanes, accel.act_per_beat
+        acc_a = 2 * act + max(1, (accel.max_head_dim - 1).bit_length())
+        add("attention", "DSP", 2 * lanes * dot * d_aa + 2 * lanes * d_aa)
+        lut_aa = (d_aa - 1) * 2 * act + acc_a // 2
+        add("attention", "LUT", 2 * lanes * dot * lut_aa + lanes * 1500 + 3000)
+        row_depth = math.ceil(accel.max_heads * accel.max_head_dim / dot)
+        add("attention", "BRAM36", (lanes + 1) * bram36_blocks(row_depth, dot * cont))
+        add("attention", "BRAM36", bram36_blocks(accel.max_tokens, lanes * accel.max_heads * cont))
+        add("attention", "BRAM36", bram36_blocks(accel.max_tokens * accel.max_heads, 2 * cont))
+
+    vl = accel.vector_lanes
+    if "layernorm" in ops:
+        add("vector", "DSP", vl * (2 * d_aa + dsp_per_multiplier(act, f.norm.width, fam)) + 2 * d_aa)
+        add("vector", "BRAM36", bram36_blocks(math.ceil(accel.max_out_features / vl),
+                                              vl * (2 * f.norm.width + cont)))
+    if ops & {"layernorm", "add"}:
+        add("vector", "LUT", vl * cont * 12 + 1500)
+    if "lif" in ops:
+        add("vector", "DSP", vl * d_aa)
+        add("vector", "LUT", vl * cont * 6 + 1500)
+
+    if "moe_gate" in ops:
+        idx_bits = max(1, accel.max_tokens.bit_length())
+        add("moe_gate", "DSP", 2 * d_aa)
+        add("moe_gate", "LUT", 3000 + accel.max_experts * 40)
+        add("moe_gate", "BRAM36", bram36_blocks(accel.max_experts * accel.max_tokens,
+                                                idx_bits + cont))
+    fixed_lut = {"moe_experts": 1500, "conv": 2500, "upsample": 800, "pool": 1200}
+    for op, lut in fixed_lut.items():
+        if op in ops:
+            add(op, "LUT", lut)
+
+    # Shared numerics tables (exp, reciprocal, rsqrt, GELU) and the platform shell.
+    add("tables", "BRAM36", 4)
+    add("tables", "LUT", 2000)
+    add("platform", "LUT", 6000 + _AXI_PORTS * accel.axi_bits * 6)
+    add("platform", "BRAM36", _AXI_PORTS * bram36_blocks(256, accel.axi_bits))
+
+    totals = {r: sum(a for _, res, a in items if res == r) for r in RESOURCES}
+    totals["FF"] = math.ceil(totals["LUT"] * _FF_PER_LUT)
+    items.append(("all", "FF", totals["FF"]))
+    return Estimate(lut=totals["LUT"], ff=totals["FF"], dsp=totals["DSP"],
+                    bram36=totals["BRAM36"], uram=totals["URAM"], breakdown=tuple(items),
+                    weight_buffer_impl=impl)
+
+
+@dataclass(frozen=True)
+class ResourceUse:
+    """Use of one resource against the board.
+
+    Attributes:
+        name: One of :data:`RESOURCES`.
+        used: Estimated or measured count.
+        available: Count on the board.
+        limit_percent: Closure limit in percent of ``available``.
+        measured: True when ``used`` came from a tool report, not the estimate.
+    """
+
+    name: str
+    used: int
+    available: int
+    limit_percent: int
+    measured: bool = False
+
+    @property
+    def percent(self) -> float:
+        """``used`` in percent of ``available`` (inf when the board has none but some is used)."""
+        if self.available == 0:
+            return 0.0 if self.used == 0 else math.inf
+        return 100.0 * self.used / self.available
+
+    @property
+    def limit(self) -> int:
+        """Largest count within the closure limit."""
+        return self.available * self.limit_percent // 100
+
+    @property
+    def ok(self) -> bool:
+        """True when ``used`` is within the closure limit."""
+        return self.used * 100 <= self.available * self.limit_percent
+
+
+_ADVICE = {
+    "linear": "linear_p_in*linear_p_out (now {p_in}x{p_out})",
+    "weight_buffers": "buffers.weight_buffer_words (now {wbw}) or linear_p_in*linear_p_out",
+    "input_row": "buffers.max_in_features (now {max_in}) or linear_p_in",
+    "attention": "attn_lanes (now {lanes})",
+    "vector": "vector_lanes (now {vl})",
+    "moe_gate": "buffers.max_experts*max_tokens (now {experts}x{tokens})",
+    "platform": "axi_bits (now {axi})",
+    "tables": "the ops list",
+    "all": "linear_p_in*linear_p_out (now {p_in}x{p_out}) or attn_lanes (now {lanes})",
+}
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """Resource use of a design point on its board.
+
+    Attributes:
+        design: Design point name.
+        board: Board key.
+        resources: One :class:`ResourceUse` per name in :data:`RESOURCES`.
+        fits: True when every resource is within its closure limit.
+        message: One line; when it does not fit, names each resource over its limit
+            and what to shrink.
+        estimate: The underlying estimate (with its per-component breakdown).
+    """
+
+    design: str
+    board: str
+    resources: tuple[ResourceUse, ...]
+    fits: bool
+    message: str
+    estimate: Estimate
+
+    def __getitem__(self, name: str) -> ResourceUse:
+        for use in self.resources:
+            if use.name == name.upper():
+                return use
+        raise KeyError(f"{name!r} is not a resource; allowed: {', '.join(RESOURCES)}")
+
+    @property
+    def worst(self) -> ResourceUse:
+        """The resource closest to (or furthest over) its limit."""
+        return max(self.resources, key=lambda u: u.percent / u.limit_percent)
+
+
+def _normalise_measured(measured: Mapping[str, int] | None) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for key, value in (measured or {}).items():
+        name = str(key).upper()
+        if name not in RESOURCES:
+            raise ConfigError(f"measured resource {key!r} is unknown; allowed: "
+                              + ", ".join(r.lower() for r in RESOURCES))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ConfigError(f"measured {key} = {value!r} is not a count; "
+                              "allowed: a non-negative integer")
+        out[name] = value
+    return out
+
+
+def fit_report(accel: AccelConfig, measured: Mapping[str, int] | None = None) -> FitReport:
+    """Compare a design point's resources with its board's closure limits.
+
+    Args:
+        accel: The design point (its ``board`` is the target).
+        measured: Optional tool counts (keys ``lut``, ``ff``, ``dsp``, ``bram36``,
+            ``uram``, any case) that replace the estimate for those resources.
+
+    Returns:
+        The report; ``message`` says what to shrink when it does not fit.
+
+    Raises:
+        ConfigError: ``measured`` has an unknown key or a value that is not a count.
+    """
+    est = estimate(accel)
+    meas = _normalise_measured(measured)
+    uses = tuple(
+        ResourceUse(name=r, used=meas.get(r, est.total(r)),
+                    available=getattr(accel.board, _BOARD_FIELD[r]),
+                    limit_percent=LIMIT_PERCENT[r], measured=r in meas)
+        for r in RESOURCES
+    )
+    bad = [u for u in uses if not u.ok]
+    knobs = {"p_in": accel.linear_p_in, "p_out": accel.linear_p_out,
+             "wbw": accel.weight_buffer_words, "max_in": accel.max_in_features,
+             "lanes": accel.attn_lanes, "vl": accel.vector_lanes, "axi": accel.axi_bits,
+             "experts": accel.max_experts, "tokens": accel.max_tokens}
+    where = f"design {accel.name} on {accel.board.key}"
+    if not bad:
+        shown = ", ".join(f"{u.name} {u.percent:.0f}%" for u in uses)
+        return FitReport(accel.name, accel.board.key, uses, True, f"{where} fits: {shown}", est)
+    parts = []
+    for u in bad:
+        comps = list(est.by_component("LUT" if u.name == "FF" else u.name)) or ["all"]
+        advice = " or ".join(dict.fromkeys(_ADVICE.get(c, _ADVICE["all"]).format(**knobs)
+                                           for c in comps[:2]))
+        parts.append(f"{u.name} {u.used} > {u.limit_percent}% of {u.available} ({u.limit}): "
+                     f"reduce {advice}")
+    return FitReport(accel.name, accel.board.key, uses, False,
+                     f"{where} does not fit: " + "; ".join(parts), est)
+
+
+def model_problems(accel: AccelConfig, model: ModelConfig) -> tuple[str, ...]:
+    """Reasons why ``model`` cannot run on ``accel`` (empty tuple when it can).
+
+    Sizes checked: tokens, heads, head width, experts, top-k, the widest linear input
+    row (convolutions are lowered onto the linear engine with rows of ``C_in*k*k``: the
+    patch embedding ``in_chans*patch*patch``, the head's 3x3 convolutions ``9*C_in``),
+    the widest output row (the fused QKV projection has ``3*dim`` outputs), and the ops
+    the model needs.
+    """
+    out: list[str] = []
+
+    def need(what: str, value: int, key: str, have: int) -> None:
+        if value > have:
+            out.append(f"{what} {value} > buffers.{key}={have}")
+
+    moe = bool(model.moe_blocks)
+    need("tokens", model.num_tokens, "max_tokens", accel.max_tokens)
+    need("heads", model.heads, "max_heads", accel.max_heads)
+    need("head_dim", model.head_dim, "max_head_dim", accel.max_head_dim)
+    if moe:
+        need("num_experts", model.num_experts, "max_experts", accel.max_experts)
+        need("top_k", model.top_k, "max_top_k", accel.max_top_k)
+    rows_in = {"dim": model.dim, "mlp_hidden": model.mlp_hidden,
+               "in_chans*patch*patch (patch embedding)": model.in_chans * model.patch ** 2,
+               "9*dim (head conv3x3)": 9 * model.dim,
+               "9*head_channels (head conv3x3)": 9 * model.head_channels}
+    if moe:
+        rows_in["expert_hidden"] = model.expert_hidden
+    what, widest = max(rows_in.items(), key=lambda kv: kv[1])
+    need(f"input row {what} =", widest, "max_in_features", accel.max_in_features)
+    rows_out = {"3*dim (fused qkv)": 3 * model.dim, "mlp_hidden": model.mlp_hidden,
+                "head_channels": model.head_channels,
+                "task channels": max(t.channels for t in model.tasks)}
+    if moe:
+        rows_out["expert_hidden"] = model.expert_hidden
+        rows_out["num_experts (router)"] = model.num_experts
+    what, widest = max(rows_out.items(), key=lambda kv: kv[1])
+    need(f"output row {what} =", widest, "max_out_features", accel.max_out_features)
+    needed = ["linear", "layernorm", "attention", "add", "conv"]
+    if model.head_upsamples:
+        needed.append("upsample")
+    if moe:
+        needed += ["moe_gate", "moe_experts"]
+    missing = [op for op in needed if op not in accel.ops]
+    if missing:
+        out.append("ops lacks " + ", ".join(missing))
+    return tuple(out)

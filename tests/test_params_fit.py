@@ -1,0 +1,130 @@
+"""Resource estimate, the fit check against every board, and the design-point report."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgemoe.params import ConfigError, FitReport, fit_report, list_boards, load_accel
+from edgemoe.params.fit import bram36_blocks, dsp_per_multiplier, uram_blocks
+from edgemoe.params.report import describe_all
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize("a,b,family,expected", [
+    (16, 16, "zynquplus", 1),   # W16A16: one DSP48E2
+    (32, 16, "zynquplus", 2),   # W16A32 (Edge-MoE): two DSP48 each
+    (32, 16, "zynq7", 2),
+    (32, 32, "zynquplus", 4),   # A32 x A32 (attention)
+    (27, 18, "zynquplus", 1),   # exactly the DSP48E2 27x18 multiplier
+    (18, 27, "zynquplus", 1),
+    (28, 18, "zynquplus", 2),
+    (25, 18, "zynq7", 1),       # DSP48E1 is 25x18
+    (26, 18, "zynq7", 2),
+    (8, 8, "zynq7", 1),
+])
+def test_dsp_per_multiplier(a: int, b: int, family: str, expected: int) -> None:
+    assert dsp_per_multiplier(a, b, family) == expected
+
+
+@pytest.mark.parametrize("depth,width,expected", [
+    (512, 72, 1), (1024, 36, 1), (2048, 18, 1), (32768, 1, 1),
+    (513, 72, 2), (1024, 37, 2), (1, 1, 1), (0, 16, 0),
+    (576, 4096, 114),   # Edge-MoE ping (or pong) buffer: 576 x 4096 bit = 2.36 Mbit
+])
+def test_bram36_blocks(depth: int, width: int, expected: int) -> None:
+    assert bram36_blocks(depth, width) == expected
+
+
+def test_uram_blocks() -> None:
+    assert (uram_blocks(4096, 72), uram_blocks(4097, 72), uram_blocks(100, 73)) == (1, 2, 2)
+
+
+def test_edge_moe_estimate_is_sane() -> None:
+    a = load_accel("edge-moe-zcu102")
+    report = a.fit_report()
+    assert isinstance(report, FitReport) and report.fits
+    # At least the 256 W16A32 linear MACs (2 DSP each) and the QK^T + AV lanes
+    # (2 passes x 4 lanes x 8-element dots x 4 DSP).
+    assert a.dsp_estimate >= 256 * 2 + 2 * 4 * 8 * 4
+    # Two 576 x 4096-bit weight buffers (114 BRAM36 each) at least.
+    assert a.bram36_estimate >= 2 * 114
+    assert report["dsp"].used == a.dsp_estimate and report["DSP"].available == 2520
+    assert report.estimate.weight_buffer_impl == "bram"
+    assert "fits" in report.message
+
+
+def test_edge_moe_does_not_fit_pynq_z2() -> None:
+    accel = load_accel("edge-moe-zcu102").retarget("pynq-z2")
+    report = fit_report(accel)
+    assert not report.fits
+    assert not report["DSP"].ok and not report["BRAM36"].ok
+    msg = report.message
+    assert "pynq-z2" in msg and "does not fit" in msg
+    assert f"DSP {report['DSP'].used} > 80% of 220 (176): reduce linear_p_in*linear_p_out " \
+           "(now 16x16) or attn_lanes (now 4)" in msg
+    assert "BRAM36" in msg and "buffers.weight_buffer_words" in msg
+    with pytest.raises(ConfigError, match="DSP .* > 80% of 220"):
+        accel.check_fit()
+
+
+def test_limits_are_finn_closure_limits() -> None:
+    report = load_accel("tiny").fit_report()
+    limits = {u.name: u.limit_percent for u in report.resources}
+    assert limits == {"LUT": 70, "FF": 50, "DSP": 80, "BRAM36": 80, "URAM": 80}
+
+
+def test_measured_counts_override_the_estimate() -> None:
+    accel = load_accel("edge-moe-zcu102")
+    at_limit = accel.fit_report(measured={"dsp": 2016})   # exactly 80 % of 2520
+    assert at_limit.fits and at_limit["DSP"].measured and at_limit["DSP"].used == 2016
+    assert not at_limit["LUT"].measured
+    over = fit_report(accel, {"DSP": 2017, "lut": 10})
+    assert not over.fits and over["LUT"].used == 10
+    assert "DSP 2017 > 80% of 2520 (2016)" in over.message
+    no_uram = accel.fit_report(measured={"uram": 1})     # the ZCU102 has no URAM
+    assert not no_uram.fits and "URAM 1 > 80% of 0 (0)" in no_uram.message
+    with pytest.raises(ConfigError, match="'dsps' is unknown; allowed: lut, ff, dsp"):
+        accel.fit_report(measured={"dsps": 1})
+    with pytest.raises(ConfigError, match="not a count"):
+        accel.fit_report(measured={"dsp": -1})
+
+
+def test_estimate_grows_with_engines() -> None:
+    base = load_accel("edge-moe-zcu102")
+    wider = load_accel("edge-moe-zcu102", ["linear_p_out=32", "buffers.max_out_features=768"])
+    assert wider.dsp_estimate > base.dsp_estimate
+    more_lanes = load_accel("edge-moe-zcu102", ["attn_lanes=8"])
+    assert more_lanes.dsp_estimate > base.dsp_estimate
+    bigger = load_accel("edge-moe-zcu102", ["buffers.weight_buffer_words=294912"])
+    assert bigger.bram36_estimate > base.bram36_estimate
+    narrow = load_accel("edge-moe-zcu102", ["formats.act=ap_fixed<18,6>"])
+    assert narrow.dsp_estimate < base.dsp_estimate
+    fewer_ops = load_accel("edge-moe-zcu102", ["ops=[linear, add]"])
+    assert fewer_ops.dsp_estimate < base.dsp_estimate
+    assert fewer_ops.fit_report()["LUT"].used < base.fit_report()["LUT"].used
+
+
+def test_uram_holds_weight_buffers_when_the_board_has_it() -> None:
+    kv = load_accel("kv260")
+    report = kv.fit_report()
+    assert report.estimate.weight_buffer_impl == "uram" and report["URAM"].used > 0
+    on_zcu102 = kv.retarget("zcu102").fit_report()
+    assert on_zcu102.estimate.weight_buffer_impl == "bram" and on_zcu102["URAM"].used == 0
+    assert on_zcu102["BRAM36"].used > report["BRAM36"].used
+
+
+def test_describe_all_covers_every_design_and_board() -> None:
+    text = describe_all()
+    for name in ("edge-moe-zcu102", "tiny", "zcu104", "kv260", "pynq-z2", "ultra96-v2"):
+        accel = load_accel(name)
+        assert accel.config_id in text
+    for board in list_boards():
+        assert board in text
+    fit_table = text.split("Fit on every board")[1]
+    row = next(line for line in fit_table.splitlines() if line.startswith("edge-moe-zcu102"))
+    cells = row.split()
+    assert cells[1] == "ok" and cells[3].endswith("%*")   # own board (zcu102) fits
+    assert "NO LUT,FF,DSP,BRAM36" in row                   # pynq-z2 / ultra96-v2 do not
+    tiny_row = next(line for line in text.splitlines() if line.startswith("tiny "))
+    assert "m3vit-micro" in tiny_row and "m3vit-tiny" not in tiny_row
