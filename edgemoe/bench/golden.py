@@ -10,6 +10,7 @@ import numpy as np
 from ..compiler import compile_model
 from ..compiler.io import read_output, write_pixels
 from ..golden import execute
+from ..isa import Op
 from ..layout import PROFILE_ENTRY_BYTES, STATUS_BYTES
 from ..models import M3ViTReference, load_default_image, random_weights
 from ..params import load_accel, load_model
@@ -51,7 +52,13 @@ def run(quick: bool = False) -> list[tuple[str, str]]:
     got = read_output(image, c.manifest, model.tasks[0].name)
     seg_agree = float((got.argmax(-1) == full.argmax(-1)).mean())
     prof = image[c.status_offset + STATUS_BYTES:][:c.n_instructions * PROFILE_ENTRY_BYTES]
-    cycles = int(prof.view("<u8").reshape(-1, 8)[:, 0].sum())
+    prof = prof.view("<u8").reshape(-1, 8)
+    cycles = int(prof[:, 0].sum())
+    experts = [i for i, ins in enumerate(c.instrs) if ins.op == Op.MOE_EXPERTS]
+    fetched = int(sum(prof[i, 4] for i in experts))
+    active = int(sum(prof[i, 5] for i in experts))
+    per_expert = fetched // max(active, 1)
+    per_token = len(experts) * model.num_tokens * model.top_k * per_expert
     return [
         (f"{model_name} compile s", f"{compile_s:.2f}"),
         (f"{model_name} golden s per image-task", f"{g_s:.3f}"),
@@ -60,6 +67,10 @@ def run(quick: bool = False) -> list[tuple[str, str]]:
         ("golden peak traced memory MiB (incl. image)", f"{(peak + image.nbytes) / 2**20:.0f}"),
         ("memory image MiB", f"{image.nbytes / 2**20:.1f}"),
         ("seg argmax agreement vs unquantized float weights", f"{seg_agree:.4f}"),
+        ("MoE expert weight MiB per image-task, patch reordering",
+         f"{fetched / 2**20:.2f} ({active} expert loads in {len(experts)} layers)"),
+        ("MoE expert weight MiB if fetched per (token, expert) pair",
+         f"{per_token / 2**20:.1f} ({per_token / max(fetched, 1):.1f}x more)"),
         (f"modelled cycles per image-task @ {accel.clock_mhz} MHz",
          f"{cycles} = {cycles / accel.clock_mhz / 1e3:.2f} ms"),
     ]

@@ -1,0 +1,41 @@
+"""`edgemoe demo`: the main job on embedded defaults (what `make demo` runs).
+
+1. every design point with its config_id, engine sizes, formats and fit on every board;
+2. M3ViT-tiny on the bundled street image, both tasks, through the golden executor,
+   writing segmentation and depth PNGs + npz and the per-op table;
+3. the ZCU102 HLS project generated and m3vit-micro run through its g++ C-sim,
+   compared byte for byte with golden.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+
+def _run(args) -> int:
+    from ..cli import main
+    from ..params.report import describe_all
+
+    out = Path(args.out)
+    print(describe_all())
+    print("\n== M3ViT-tiny, both tasks, golden executor")
+    steps = [["run", "--model", "m3vit-tiny", "--design", "edge-moe-zcu102", "--backend",
+              "golden", "--task", "all", "--out", str(out / "m3vit-tiny")]]
+    if importlib.util.find_spec("edgemoe.commands.csim") is not None:
+        steps.append(["generate", "--accel", "edge-moe-zcu102", "--out", str(out / "hls")])
+        steps.append(["csim", "--accel", "edge-moe-zcu102", "--model", "m3vit-micro",
+                      "--task", "all"])
+    for step in steps:
+        if step[0] != "run":
+            print(f"\n== edgemoe {' '.join(step)}")
+        code = main(step)
+        if code:
+            return code
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="print design points, run M3ViT-tiny, C-sim the ZCU102 IP")
+    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    p.set_defaults(func=_run)
