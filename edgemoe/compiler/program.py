@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..isa import Instr, decode
+from ..isa import Instr, Op, decode
 from .quantize import QuantReport
 
 MANIFEST_VERSION = 1
@@ -107,7 +107,8 @@ def build_manifest(model, accel, layout, taps: dict) -> dict:
         "model": model.name,
         "image_bytes": int(layout.image.size),
         "regions": {k: [int(o), int(s)] for k, (o, s) in layout.regions.items()},
-        "program": {"offset": layout.regions["program"][0], "n_instructions": len(layout.instrs)},
+        "program": {"offset": layout.regions["program"][0], "n_instructions": len(layout.instrs),
+                    "names": [ins.comment or Op(ins.op).name.lower() for ins in layout.instrs]},
         "status": {"offset": layout.regions["status"][0], "bytes": 64, "profile_entry_bytes": 64},
         "inputs": {"pixels": {"offset": sym["pixels"], "format": accel.formats.pixel.cpp(),
                               "shape": [model.in_chans, model.image_height, model.image_width],
