@@ -15,8 +15,8 @@ SystemVerilog package are rendered from these tables.  An instruction runs only 
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
@@ -141,7 +141,7 @@ class Instr:
 
     @classmethod
     def make(cls, op: Op, flags: Flag | int = 0, task_mask: int = ALL_TASKS,
-             comment: str = "", **named: int) -> "Instr":
+             comment: str = "", **named: int) -> Instr:
         """Build an instruction from the opcode's named fields (``OP_FIELDS``)."""
         names = OP_FIELDS[Op(op)]
         dims, addrs, imm = [0] * N_DIMS, [0] * N_ADDRS, 0

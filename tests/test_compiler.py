@@ -12,8 +12,14 @@ from edgemoe.compiler.io import write_pixels
 from edgemoe.compiler.program import Compiled
 from edgemoe.golden import execute
 from edgemoe.isa import Op
-from edgemoe.layout import (PROFILE_ENTRY_BYTES, PROFILE_FIELDS, STATUS_BYTES, bias_block_bytes,
-                            queue_layout, weight_block_bytes)
+from edgemoe.layout import (
+    PROFILE_ENTRY_BYTES,
+    PROFILE_FIELDS,
+    STATUS_BYTES,
+    bias_block_bytes,
+    queue_layout,
+    weight_block_bytes,
+)
 from edgemoe.models import WeightError, load_default_image, random_weights
 
 pytestmark = pytest.mark.golden

@@ -6,19 +6,19 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from progutil import Scratch
 
 from edgemoe.golden import execute, status_words
-from edgemoe.isa import Err, Flag, Instr, Op, encode_bytes
+from edgemoe.isa import Err, Flag, Instr, Op
 from edgemoe.layout import queue_layout
 from edgemoe.validate import ProgramError, check_instr, validate_program
-from progutil import Scratch
 
 pytestmark = pytest.mark.golden
 
 
 def linear(**kw):
-    base = dict(tokens=2, out_features=4, in_features=4, src=4096, dst=8192, weights=12288,
-                bias=16384)
+    base = {"tokens": 2, "out_features": 4, "in_features": 4, "src": 4096, "dst": 8192,
+            "weights": 12288, "bias": 16384}
     base.update(kw)
     return Instr.make(Op.LINEAR, **base)
 

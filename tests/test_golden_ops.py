@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from progutil import Scratch
 
+from edgemoe.golden.intmath import matmul_exact
 from edgemoe.isa import Flag, Instr, Op, pack_ksp
 from edgemoe.layout import pack_tiled, queue_layout
-from edgemoe.golden.intmath import matmul_exact
-from progutil import Scratch
 
 pytestmark = pytest.mark.golden
 

@@ -7,8 +7,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edgemoe.isa import (INSTR_BYTES, N_ADDRS, N_DIMS, Flag, Instr, IsaError, Op, decode,
-                         decode_words, encode, encode_bytes, pack_ksp, unpack_ksp)
+from edgemoe.isa import (
+    INSTR_BYTES,
+    N_ADDRS,
+    N_DIMS,
+    Flag,
+    Instr,
+    IsaError,
+    Op,
+    decode,
+    decode_words,
+    encode,
+    encode_bytes,
+    pack_ksp,
+    unpack_ksp,
+)
 
 pytestmark = pytest.mark.unit
 

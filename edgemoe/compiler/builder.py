@@ -36,7 +36,7 @@ class Ref:
     base: object
     offset: int = 0
 
-    def __add__(self, extra: int) -> "Ref":
+    def __add__(self, extra: int) -> Ref:
         return Ref(self.base, self.offset + extra)
 
 

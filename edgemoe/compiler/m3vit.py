@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..golden.vector_ops import LN_SQ_FRAC
 from ..isa import Flag, Op, pack_ksp
 from ..layout import pack_tiled, queue_layout, weight_block_bytes
 from ..models import fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
-from ..golden.vector_ops import LN_SQ_FRAC
 from .builder import ProgramBuilder, Ref, Tensor
 from .quantize import QuantReport, quantize, role_of
 
@@ -83,7 +83,7 @@ class _Lowering:
     def layernorm(self, prefix: str, src: Ref, dst: Ref, tokens: int, task_mask=0xFF, comment=""):
         g = self.vector(f"{prefix}.weight", self.w[f"{prefix}.weight"], f"{prefix}.weight", False)
         be = self.vector(f"{prefix}.bias", self.w[f"{prefix}.bias"], f"{prefix}.bias", False)
-        eps = int(round(self.m.ln_eps * 2.0 ** (2 * min(self.f.act.frac_bits, LN_SQ_FRAC))))
+        eps = round(self.m.ln_eps * 2.0 ** (2 * min(self.f.act.frac_bits, LN_SQ_FRAC)))
         self.b.emit(Op.LAYERNORM, task_mask=task_mask, comment=comment or prefix, tokens=tokens,
                     dim=self.m.dim, src=src, dst=dst, gamma=g, beta=be, eps=max(eps, 1))
 
@@ -145,7 +145,7 @@ class _Lowering:
                     queues=Ref(queues), scratch=Ref(scratch), residual=Ref(x))
 
     def head(self, task_index: int, task, x: Tensor, out: Ref) -> None:
-        m, hc = self.m, self.m.head_channels
+        m = self.m
         mask = 1 << task_index
         pre = f"heads.{task.name}"
         n_conv = head_conv_count(m)

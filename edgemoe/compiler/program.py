@@ -59,7 +59,7 @@ class Compiled:
         return d
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Compiled":
+    def load(cls, directory: str | Path) -> Compiled:
         """Read a program saved by :meth:`save`, checking the image against the manifest."""
         d = Path(directory)
         for name in ("manifest.json", "image.bin"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numerics
-from ..params.fixed import FixedType
 from ..isa import Flag, Instr
+from ..params.fixed import FixedType
 from . import memory as mem
 from .intmath import floor_div, matmul_exact
 from .linear_ops import online_softmax
