@@ -1,0 +1,232 @@
+"""Template context of the HLS generator: every number the templates print, computed here.
+
+The context is plain data (dicts, lists, ints, strings) built from the design point,
+edgemoe.isa, edgemoe.layout, edgemoe.numerics and the golden executor's LAYERNORM
+constants, so that the C++ matches the golden executor by construction.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import isa, layout, numerics
+from ..golden.vector_ops import LN_SQ_FRAC, ln_types
+from ..params.accel import FORMAT_ROLES
+from ..params.errors import ConfigError
+from ..params.fit import estimate
+from ..params.fixed import FixedType
+
+__all__ = ["ADD_CHUNK", "KERNEL_HEADERS", "TOP_NAME", "format_trait", "hls_context"]
+
+#: Name of the HLS top function (and of the exported IP).
+TOP_NAME = "edgemoe_top"
+#: Static kernel headers copied next to the generated sources, in include order.
+KERNEL_HEADERS = ("em_common.hpp", "em_mem.hpp", "em_numerics.hpp", "em_isa.hpp",
+                  "em_linear.hpp", "em_linear_ops.hpp", "em_moe.hpp", "em_attention.hpp",
+                  "em_vector.hpp", "em_dispatch.hpp")
+#: Vendor, library and version of the exported IP (VLNV ``edgemoe:hls:edgemoe_top:1.0``).
+IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgemoe", "hls", "1.0"
+#: Elements per ADD/COPY chunk.
+ADD_CHUNK = 256
+_TABLE_VALUES_PER_LINE = 8
+
+
+def _container_bits(width: int) -> int:
+    return next(b for b in (8, 16, 32, 64) if width <= b)
+
+
+def format_trait(struct: str, fmt: FixedType) -> dict:
+    """C++ trait of one format: struct name, ap_fixed spelling, width, frac, sign, bytes."""
+    return {"struct": struct, "cpp": fmt.cpp(), "width": fmt.width, "frac": fmt.frac_bits,
+            "signed": "true" if fmt.signed else "false",
+            "bytes": fmt.storage_dtype.itemsize, "fixed": fmt}
+
+
+def _check_numerics(accel) -> None:
+    """Run every numerics kernel once in the design point's formats (raises early)."""
+    act = accel.formats.act
+    var_t, rstd_t = ln_types(act)
+    zero = np.zeros(1, np.int64)
+    numerics.gelu(zero, act)
+    numerics.exp_neg(zero, act, act)
+    numerics.reciprocal(zero + 1, act, act)
+    numerics.rsqrt(zero + 1, var_t, rstd_t)
+    numerics.softmax_init(1, act)
+
+
+def _acc_fracs(accel) -> list[int]:
+    f = accel.formats
+    xs = (f.act.frac_bits, f.pixel.frac_bits)
+    ws = (f.linear_weight.frac_bits, f.conv_weight.frac_bits, f.patch_weight.frac_bits)
+    return [x + w for x in xs for w in ws]
+
+
+def _check_shifts(accel) -> int:
+    """Largest accumulator fraction count; raises when a run-time shift would exceed 63."""
+    fracs = _acc_fracs(accel)
+    qmax = max(fracs)
+    f = accel.formats
+    for role in ("bias", "attn_bias"):
+        for acc in fracs:
+            diff = abs(acc - getattr(f, role).frac_bits)
+            if diff > 63:
+                raise ConfigError(
+                    f"{accel.source}: formats.{role} ({getattr(f, role)}) and the accumulator "
+                    f"fraction {acc} differ by {diff} > 63 bits; use closer formats")
+    if qmax - min(fracs) > 63:
+        raise ConfigError(
+            f"{accel.source}: accumulator fractions span {min(fracs)}..{qmax} (> 63 bits): the "
+            "activation/pixel and weight formats are too far apart; use closer formats")
+    return qmax
+
+
+def _int_type(values: np.ndarray) -> str:
+    lo, hi = int(values.min()), int(values.max())
+    if lo >= 0 and hi < 1 << 32:
+        return "uint32_t"
+    if -(1 << 31) <= lo and hi < 1 << 31:
+        return "int32_t"
+    return "int64_t"
+
+
+def _tables() -> list[dict]:
+    out = []
+    for name, table in numerics.numerics_tables().items():
+        vals = [int(v) for v in np.asarray(table).reshape(-1)]
+        lines = [", ".join(str(v) for v in vals[i:i + _TABLE_VALUES_PER_LINE])
+                 for i in range(0, len(vals), _TABLE_VALUES_PER_LINE)]
+        out.append({"name": name, "ctype": _int_type(np.asarray(table)), "size": len(vals),
+                    "lines": lines})
+    return out
+
+
+def _constants() -> list[dict]:
+    out = []
+    for name, value in numerics.numerics_constants().items():
+        ctype = "int" if -(1 << 31) <= value < 1 << 31 else "int64_t"
+        out.append({"name": name, "ctype": ctype, "value": int(value)})
+    return out
+
+
+def _word_index(generic: str) -> int:
+    if generic == "imm":
+        return isa.WORDS - 1
+    idx = int(generic[1:])
+    return 1 + idx if generic[0] == "d" else 1 + isa.N_DIMS + idx
+
+
+def _isa_context() -> dict:
+    ops = sorted(isa.Op, key=int)
+    if [int(o) for o in ops] != list(range(len(ops))):
+        raise ConfigError("edgemoe.isa opcodes must be 0..N-1 without gaps for the C++ tables")
+    fields = [{"name": f"FLD_{op.name}_{name.upper()}", "word": _word_index(generic)}
+              for op in ops for name, generic in isa.OP_FIELDS[op].items()]
+    generic = [{"name": f"FLD_{g.upper()}", "word": _word_index(g)}
+               for g in (*isa.DIM_FIELDS, *isa.ADDR_FIELDS, "imm")]
+    return {
+        "words": isa.WORDS, "instr_bytes": isa.INSTR_BYTES, "align": isa.ALIGN,
+        "n_dims": isa.N_DIMS, "n_addrs": isa.N_ADDRS, "all_tasks": isa.ALL_TASKS,
+        "opcodes": [{"name": f"OP_{o.name}", "value": int(o)} for o in ops],
+        "n_opcodes": len(ops),
+        "flags": [{"name": f"FLAG_{f.name}", "value": int(f)} for f in isa.Flag if f],
+        "errors": [{"name": f"ERR_{e.name}", "value": int(e)} for e in isa.Err],
+        "op_flags": [{"op": o.name, "mask": int(isa.OP_FLAGS[o])} for o in ops],
+        "fields": fields, "generic_fields": generic,
+        "status_bytes": layout.STATUS_BYTES, "profile_entry_bytes": layout.PROFILE_ENTRY_BYTES,
+        "profile_fields": [{"name": f"PROF_{n.upper()}", "index": i}
+                           for i, n in enumerate(layout.PROFILE_FIELDS)],
+        "n_profile_fields": len(layout.PROFILE_FIELDS),
+    }
+
+
+def _board_context(accel) -> dict:
+    b = accel.board
+    zynq7 = b.family == "zynq7"
+    return {
+        "key": b.key, "name": b.name, "part": b.part, "board_part": b.board_part,
+        "family": b.family, "ps_port_bits": b.ps_port_bits,
+        "ps_ip": "processing_system7" if zynq7 else "zynq_ultra_ps_e",
+        "ps_cell": "processing_system7_0" if zynq7 else "zynq_ultra_ps_e_0",
+        "ps_master": "M_AXI_GP0" if zynq7 else "M_AXI_HPM0_FPD",
+        "ps_slave": "S_AXI_HP0" if zynq7 else "S_AXI_HP0_FPD",
+        "ps_irq": "IRQ_F2P" if zynq7 else "pl_ps_irq0",
+        "zynq7": zynq7,
+    }
+
+
+def hls_context(accel, tb: dict | None = None) -> dict:
+    """Everything the HLS templates render for design point ``accel``.
+
+    Args:
+        accel: AccelConfig.
+        tb: optional testbench data description: ``{"image_bytes": int, "model": str}``
+            (sets the co-simulation depth of the m_axi port).
+
+    Returns:
+        A dict of plain values (see the templates under ``hls_templates/``).
+
+    Raises:
+        ConfigError: the formats cannot be handled by the kernels.
+        NumericsError: a format is outside what the numerics kernels accept.
+    """
+    f = accel.formats
+    _check_numerics(accel)
+    qmax = _check_shifts(accel)
+    var_t, rstd_t = ln_types(f.act)
+    pi, po = accel.linear_p_in, accel.linear_p_out
+    formats = [format_trait(role, getattr(f, role)) for role in FORMAT_ROLES]
+    xbits = max(8 * f.act.storage_dtype.itemsize,
+                8 * f.pixel.storage_dtype.itemsize + (0 if f.pixel.signed else 1))
+    wbits = max(8 * getattr(f, r).storage_dtype.itemsize
+                for r in ("linear_weight", "conv_weight", "patch_weight"))
+    max_row_out = layout.ceil_div(max(accel.max_out_features, accel.max_experts), po) * po
+    built = 1 | sum(1 << int(op) for op in isa.Op
+                    if op != isa.Op.NOP and op.name.lower() in accel.ops)
+    tb_bytes = (tb or {}).get("image_bytes", 1 << 24)
+    cfg = [
+        ("AXI_BITS", accel.axi_bits), ("AXI_BYTES", accel.axi_bytes),
+        ("AXI_LANES", accel.axi_bits // 64),
+        ("P_IN", pi), ("P_OUT", po), ("ATTN_LANES", accel.attn_lanes),
+        ("VEC_LANES", accel.vector_lanes),
+        ("MAX_TOKENS", accel.max_tokens), ("MAX_IN_FEATURES", accel.max_in_features),
+        ("MAX_OUT_FEATURES", accel.max_out_features), ("MAX_HEADS", accel.max_heads),
+        ("MAX_HEAD_DIM", accel.max_head_dim), ("MAX_EXPERTS", accel.max_experts),
+        ("MAX_TOP_K", accel.max_top_k), ("WEIGHT_BUFFER_WORDS", accel.weight_buffer_words),
+        ("WBUF_TILES", accel.weight_buffer_words // (pi * po)),
+        ("XROW", accel.max_in_features), ("MAX_ROW_OUT", max_row_out),
+        ("QUEUE_SLOT_WORDS", layout.align(4 * accel.max_tokens) // 4),
+        ("ADD_CHUNK", ADD_CHUNK), ("QMAX", qmax),
+        ("LN_SHIFT", f.act.frac_bits - min(f.act.frac_bits, LN_SQ_FRAC)),
+        ("LN_VAR_FRAC", var_t.frac_bits),
+    ]
+    asserts = [
+        ("AXI_BYTES * 8 == AXI_BITS && AXI_LANES * 64 == AXI_BITS", "AXI word geometry"),
+        ("WBUF_TILES * P_IN * P_OUT == WEIGHT_BUFFER_WORDS", "weight buffer holds whole tiles"),
+        ("WBUF_TILES * P_IN >= MAX_IN_FEATURES", "a buffer holds one output-tile strip"),
+        ("XROW % P_IN == 0", "input rows are whole P_IN tiles"),
+        ("MAX_ROW_OUT % P_OUT == 0 && MAX_ROW_OUT >= MAX_OUT_FEATURES", "output row buffer"),
+        ("MAX_ROW_OUT >= MAX_EXPERTS", "output row buffer holds every router logit"),
+        ("MAX_TOP_K <= MAX_EXPERTS", "top-k within the experts"),
+    ]
+    return {
+        "accel": accel, "name": accel.name, "config_id": accel.config_id,
+        "config_id_int": accel.config_id_int, "top": TOP_NAME, "clock_mhz": accel.clock_mhz,
+        "clock_period_ns": f"{1000.0 / accel.clock_mhz:.3f}",
+        "formats": formats, "ln_rstd": format_trait("ln_rstd", rstd_t),
+        "act_bits": 8 * f.act.storage_dtype.itemsize,
+        "xbuf_bits": _container_bits(xbits), "wbuf_bits": _container_bits(wbits),
+        "cfg": [{"name": n, "value": int(v)} for n, v in cfg],
+        "built_ops": built, "static_asserts": [{"expr": e, "why": w} for e, w in asserts],
+        "constants": _constants(), "tables": _tables(), "isa": _isa_context(),
+        "board": _board_context(accel), "axi_bits": accel.axi_bits,
+        "axi_bytes": accel.axi_bytes, "axi_lanes": accel.axi_bits // 64,
+        "wbuf_impl": estimate(accel).weight_buffer_impl,
+        "cosim_depth_words": max(1, math.ceil(tb_bytes / accel.axi_bytes)),
+        "kernel_headers": list(KERNEL_HEADERS),
+        "tb_model": (tb or {}).get("model", ""),
+        "numerics_digest": numerics.numerics_digest(),
+        "ip": {"vendor": IP_VENDOR, "library": IP_LIBRARY, "version": IP_VERSION,
+               "vlnv": f"{IP_VENDOR}:{IP_LIBRARY}:{TOP_NAME}:{IP_VERSION}"},
+    }

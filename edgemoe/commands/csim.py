@@ -1,0 +1,68 @@
+"""`edgemoe csim`: run a compiled model through the C simulation and the golden executor
+and report whether the output images are identical."""
+
+from __future__ import annotations
+
+import time
+
+
+def _task_index(model, task: str) -> int:
+    names = [t.name for t in model.tasks]
+    if task.isdigit() and int(task) < len(names):
+        return int(task)
+    if task in names:
+        return names.index(task)
+    raise ValueError(f"unknown task {task!r} of {model.name}; choose one of {names} or "
+                     f"0..{len(names) - 1}")
+
+
+def _run(args) -> int:
+    from ..compare import diff_images
+    from ..compiler import compile_model
+    from ..flow.csim import CsimExecutor
+    from ..golden import execute
+    from ..params import load_accel, load_model
+
+    accel = load_accel(args.accel, args.set or ())
+    model = load_model(args.model)
+    accel.check_model(model)
+    task = _task_index(model, args.task)
+    compiled = compile_model(model, accel, seed=args.seed)
+    t0 = time.perf_counter()
+    csim = CsimExecutor(accel)
+    t_build = time.perf_counter() - t0
+    gold, sim = compiled.fresh_image(), compiled.fresh_image()
+    args_ = (compiled.program_offset, compiled.n_instructions, task, compiled.status_offset)
+    t0 = time.perf_counter()
+    err_g = execute(gold, accel, *args_)
+    t_gold = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    err_c = csim.execute(sim, *args_)
+    t_csim = time.perf_counter() - t0
+    print(f"{model.name} task {model.tasks[task].name} on {accel.name} "
+          f"(config_id {accel.config_id}): {compiled.n_instructions} instructions, "
+          f"{compiled.image.size / 2**20:.1f} MiB image")
+    print(f"  C-sim library: {csim.build.library} ({'cached' if csim.build.cached else 'built'}, "
+          f"{t_build:.1f} s)")
+    print(f"  golden: status {err_g}, {t_gold:.2f} s   C-sim: status {err_c}, {t_csim:.2f} s")
+    problems = diff_images(gold, sim, compiled.manifest)
+    if err_g != err_c:
+        problems.insert(0, f"status differs: golden {err_g}, C-sim {err_c}")
+    if problems:
+        print("DIFFERENT:\n  " + "\n  ".join(problems))
+        return 1
+    print("identical: the C-sim image equals the golden image byte for byte "
+          "(profile cycle counters excluded)")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("csim", help="run a model through the g++ C simulation and compare "
+                                    "with the golden executor")
+    p.add_argument("--accel", required=True, help="design point name or YAML path")
+    p.add_argument("--model", required=True, help="model name (configs/models) or YAML path")
+    p.add_argument("--task", default="0", help="task index or name (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a design-point key (repeatable)")
+    p.set_defaults(func=_run)

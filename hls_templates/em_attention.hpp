@@ -1,0 +1,119 @@
+/**
+ * @file em_attention.hpp
+ * @brief ATTENTION on ATTN_LANES query lanes with Edge-MoE's reordered (staggered)
+ *        schedule, single-pass softmax and AV (edgemoe/golden/vector_ops.py op_attention).
+ *
+ * Query block b holds queries b*p .. b*p+p-1 on lanes j = 0..p-1.  At step c (0..T+p-2)
+ * every lane reads the same key row c mod T, and lane j loads its own query row only at
+ * c == j, so one Q beat and one K beat are read per cycle whatever p is.  Lane j is
+ * active for c in [j, j+T): it visits keys j, j+1, ..., T-1, 0, ..., j-1, which is the
+ * order golden.vector_ops.key_order gives the online softmax.  Steps where a lane is
+ * inactive compute nothing that is kept.  Scores stay on chip (one row per lane) for the
+ * AV pass, which walks the keys on the same schedule.
+ */
+#ifndef EDGEMOE_EM_ATTENTION_HPP
+#define EDGEMOE_EM_ATTENTION_HPP
+
+#include "em_isa.hpp"
+#include "em_mem.hpp"
+#include "em_numerics.hpp"
+
+namespace edgemoe {
+
+/**
+ * ATTENTION: per head, s = q(q(q . k) * scale), online softmax in the lane's key order,
+ * p = exp(s - max) * recip(sum), out = q(sum_k p * v).  qkv rows are [3][heads][head_dim].
+ *
+ * @tparam CFG design point (ATTN_LANES lanes, MAX_TOKENS score row per lane).
+ */
+template <class CFG>
+uint32_t op_attention(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) {
+  typedef typename CFG::act ACT;
+  const int P = CFG::ATTN_LANES;
+  const uint32_t t = ins.f(isa::FLD_ATTENTION_TOKENS), nh = ins.f(isa::FLD_ATTENTION_HEADS);
+  const uint32_t hd = ins.f(isa::FLD_ATTENTION_HEAD_DIM);
+  const uint64_t qkv = ins.f(isa::FLD_ATTENTION_QKV), dst = ins.f(isa::FLD_ATTENTION_DST);
+  const int64_t scale = ins.imm();
+  const uint64_t width = (uint64_t)nh * hd;
+  typedef typename CFG::act_t act_t;  // activation container: the multiplier operand width
+  act_t q[CFG::ATTN_LANES][CFG::MAX_HEAD_DIM];
+  act_t kv[CFG::MAX_HEAD_DIM];
+  static int64_t scores[CFG::ATTN_LANES][CFG::MAX_TOKENS];
+  int64_t bias[CFG::ATTN_LANES], sum[CFG::ATTN_LANES], recip[CFG::ATTN_LANES];
+  uint64_t acc[CFG::ATTN_LANES][CFG::MAX_HEAD_DIM];
+#pragma HLS ARRAY_PARTITION variable=q dim=1 type=complete  // all lanes read their Q row at once
+#pragma HLS ARRAY_PARTITION variable=scores dim=1 type=complete  // one score row per lane
+#pragma HLS ARRAY_PARTITION variable=acc dim=1 type=complete
+ATT_HEADS:
+  for (uint32_t h = 0; h < nh; h++) {
+  ATT_BLOCKS:
+    for (uint32_t b0 = 0; b0 < t; b0 += P) {
+    ATT_LANE_INIT:
+      for (int j = 0; j < P; j++) {
+        bias[j] = raw_min<ACT>();
+        sum[j] = 0;
+      }
+    ATT_QK_STEPS:
+      for (uint32_t c = 0; c + 1 < t + P; c++) {
+        const uint32_t key = c < t ? c : c - t;
+        read_row<CFG, ACT::BYTES, ACT::SIGNED>(
+            mem, qkv + (((uint64_t)key * 3 + 1) * width + (uint64_t)h * hd) * ACT::BYTES, hd, kv);
+      ATT_QK_LANES:
+        for (int j = 0; j < P; j++) {
+#pragma HLS UNROLL
+          const uint32_t i = b0 + j;
+          const bool active = c >= (uint32_t)j && c < (uint32_t)j + t && i < t;
+          if (!active) continue;
+          if (c == (uint32_t)j) {  // this lane's one Q beat
+            read_row<CFG, ACT::BYTES, ACT::SIGNED>(
+                mem, qkv + ((uint64_t)i * 3 * width + (uint64_t)h * hd) * ACT::BYTES, hd, q[j]);
+          }
+          uint64_t dot = 0;
+        ATT_QK_DOT:
+          for (uint32_t x = 0; x < hd; x++) dot += mac_product(q[j][x], kv[x]);
+          const int64_t qk = quant<ACT, 2 * ACT::FRAC>((int64_t)dot);
+          const int64_t s = quant<ACT, 2 * ACT::FRAC>(mul_wrap(qk, scale));
+          scores[j][key] = s;
+          softmax_update<ACT>(bias[j], sum[j], s);
+        }
+      }
+    ATT_RECIP:
+      for (int j = 0; j < P; j++) {
+        recip[j] = reciprocal<ACT::FRAC, ACT>(sum[j]);
+      ATT_ACC_CLEAR:
+        for (uint32_t x = 0; x < hd; x++) acc[j][x] = 0;
+      }
+    ATT_AV_STEPS:
+      for (uint32_t c = 0; c + 1 < t + P; c++) {
+        const uint32_t key = c < t ? c : c - t;
+        read_row<CFG, ACT::BYTES, ACT::SIGNED>(
+            mem, qkv + (((uint64_t)key * 3 + 2) * width + (uint64_t)h * hd) * ACT::BYTES, hd, kv);
+      ATT_AV_LANES:
+        for (int j = 0; j < P; j++) {
+#pragma HLS UNROLL
+          const uint32_t i = b0 + j;
+          if (!(c >= (uint32_t)j && c < (uint32_t)j + t && i < t)) continue;
+          const act_t p = (act_t)softmax_prob<ACT>(scores[j][key], bias[j], recip[j]);
+        ATT_AV_MAC:
+          for (uint32_t x = 0; x < hd; x++) acc[j][x] += mac_product(p, kv[x]);
+        }
+      }
+    ATT_WRITE:
+      for (int j = 0; j < P; j++) {
+        const uint32_t i = b0 + j;
+        if (i >= t) continue;
+        int64_t out[CFG::MAX_HEAD_DIM];
+      ATT_QUANT:
+        for (uint32_t x = 0; x < hd; x++) out[x] = quant<ACT, 2 * ACT::FRAC>((int64_t)acc[j][x]);
+        write_row<CFG, ACT::BYTES>(mem, dst + ((uint64_t)i * width + (uint64_t)h * hd) * ACT::BYTES,
+                                   hd, out);
+      }
+    }
+  }
+  prof.v[isa::PROF_MACS] += 2 * (uint64_t)nh * t * t * hd;
+  return isa::ERR_OK;
+}
+
+}  // namespace edgemoe
+
+#endif  // EDGEMOE_EM_ATTENTION_HPP

@@ -1,0 +1,54 @@
+"""Whole models through the C simulation: byte-identical with the golden executor."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgemoe.compare import assert_images_equal
+from edgemoe.compiler import compile_model
+from edgemoe.golden import execute, status_words
+from edgemoe.params import load_accel, load_model
+
+pytestmark = pytest.mark.csim
+
+_executors: dict = {}
+
+
+def _executor(name: str):
+    from edgemoe.flow.csim import CsimExecutor
+
+    if name not in _executors:
+        accel = load_accel(name)
+        _executors[name] = (accel, CsimExecutor(accel))
+    return _executors[name]
+
+
+def _run_model(accel_name: str, model_name: str, task: int) -> None:
+    accel, csim = _executor(accel_name)
+    compiled = compile_model(load_model(model_name), accel)
+    gold, sim = compiled.fresh_image(), compiled.fresh_image()
+    args = (compiled.program_offset, compiled.n_instructions, task, compiled.status_offset)
+    assert execute(gold, accel, *args) == 0
+    assert csim.execute(sim, *args) == 0
+    assert_images_equal(gold, sim, compiled.manifest, f"{model_name} task {task} on {accel_name}")
+    st = status_words(sim, compiled.status_offset)
+    assert st["executed"] == compiled.n_instructions and st["config_id"] == accel.config_id_int
+    out = compiled.manifest["outputs"][compiled.manifest["tasks"][task]]
+    assert sim[out["offset"]:out["offset"] + 64].any()  # the task head wrote its output
+
+
+@pytest.mark.parametrize("accel_name", ["tiny", "edge-moe-zcu102"])
+@pytest.mark.parametrize("task", [0, 1])
+def test_m3vit_micro(accel_name, task):
+    _run_model(accel_name, "m3vit-micro", task)
+
+
+def test_m3vit_micro_on_pynq_z2():
+    """One attention lane, an 8x4 tile and a 64-bit m_axi port (one lane per beat)."""
+    _run_model("pynq-z2", "m3vit-micro", 1)
+
+
+@pytest.mark.slow
+def test_m3vit_tiny_one_task():
+    """The Edge-MoE model (12 blocks, 16 experts, SETR-PUP head) on the Edge-MoE design point."""
+    _run_model("edge-moe-zcu102", "m3vit-tiny", 0)
