@@ -5,8 +5,6 @@ from __future__ import annotations
 import time
 import tracemalloc
 
-import numpy as np
-
 from ..compiler import compile_model
 from ..compiler.io import read_output, write_pixels
 from ..golden import execute
