@@ -6,31 +6,41 @@ from __future__ import annotations
 import time
 
 
-def _task_index(model, task: str) -> int:
+def _task_indices(model, task: str) -> list[int]:
     names = [t.name for t in model.tasks]
+    if task == "all":
+        return list(range(len(names)))
     if task.isdigit() and int(task) < len(names):
-        return int(task)
+        return [int(task)]
     if task in names:
-        return names.index(task)
-    raise ValueError(f"unknown task {task!r} of {model.name}; choose one of {names} or "
-                     f"0..{len(names) - 1}")
+        return [names.index(task)]
+    raise ValueError(f"unknown task {task!r} of {model.name}; choose one of {names}, "
+                     f"0..{len(names) - 1} or all")
 
 
 def _run(args) -> int:
-    from ..compare import diff_images
     from ..compiler import compile_model
     from ..flow.csim import CsimExecutor
-    from ..golden import execute
     from ..params import load_accel, load_model
 
     accel = load_accel(args.accel, args.set or ())
     model = load_model(args.model)
     accel.check_model(model)
-    task = _task_index(model, args.task)
     compiled = compile_model(model, accel, seed=args.seed)
     t0 = time.perf_counter()
     csim = CsimExecutor(accel)
     t_build = time.perf_counter() - t0
+    print(f"  C-sim library: {csim.build.library} ({'cached' if csim.build.cached else 'built'}, "
+          f"{t_build:.1f} s)")
+    return max(_compare(csim, compiled, model, accel, task)
+               for task in _task_indices(model, args.task))
+
+
+def _compare(csim, compiled, model, accel, task: int) -> int:
+    """Run one task through golden and C-sim; 0 when the images are identical."""
+    from ..compare import diff_images
+    from ..golden import execute
+
     gold, sim = compiled.fresh_image(), compiled.fresh_image()
     args_ = (compiled.program_offset, compiled.n_instructions, task, compiled.status_offset)
     t0 = time.perf_counter()
@@ -42,8 +52,6 @@ def _run(args) -> int:
     print(f"{model.name} task {model.tasks[task].name} on {accel.name} "
           f"(config_id {accel.config_id}): {compiled.n_instructions} instructions, "
           f"{compiled.image.size / 2**20:.1f} MiB image")
-    print(f"  C-sim library: {csim.build.library} ({'cached' if csim.build.cached else 'built'}, "
-          f"{t_build:.1f} s)")
     print(f"  golden: status {err_g}, {t_gold:.2f} s   C-sim: status {err_c}, {t_csim:.2f} s")
     problems = diff_images(gold, sim, compiled.manifest)
     if err_g != err_c:
@@ -61,7 +69,7 @@ def register(sub) -> None:
                                     "with the golden executor")
     p.add_argument("--accel", required=True, help="design point name or YAML path")
     p.add_argument("--model", required=True, help="model name (configs/models) or YAML path")
-    p.add_argument("--task", default="0", help="task index or name (default 0)")
+    p.add_argument("--task", default="0", help="task index, name or all (default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")
