@@ -180,6 +180,17 @@ def test_linear_gather_scatter_score(tiny):
     run_both(tiny, p)
 
 
+def test_linear_scatter_repeated_rows_accumulate_in_order(tiny):
+    """A row listed twice receives both score-scaled contributions, in list order."""
+    p = Prog(tiny[0], seed=11)
+    rows, t, n, k = 5, 4, 8, 8
+    p.emit(Op.LINEAR, Flag.SCATTER | Flag.SCORE_ACC, tokens=t, out_features=n, in_features=k,
+           rows=rows, src=p.tensor(t * k), dst=p.tensor(rows * n, region="outputs"),
+           weights=p.matrix(n, k, scale=0.3), bias=p.vector(n), index=p.words([3, 1, 3, 3]),
+           scores=p.tensor(t, scale=1.0))
+    run_both(tiny, p)
+
+
 @pytest.mark.parametrize("flags", [Flag.GATHER, Flag.SCATTER | Flag.RESIDUAL])
 def test_linear_gather_or_scatter(tiny, flags):
     p = Prog(tiny[0], seed=int(flags))

@@ -260,3 +260,22 @@ def test_moe_gate_top_k_ties_lower_index_and_queues_in_token_order(tiny):
     sc = s.image[q + lay["scores"] + lay["slot"]:][:4].view("<i4")[0] / 2**22
     p = np.exp([0, 0.5, 0.5, 0.5])
     assert abs(sc - p[1] / p.sum()) < 2e-5  # not renormalised over the top-2
+
+
+def test_scatter_with_repeated_rows_accumulates_every_contribution(tiny):
+    f = tiny.formats
+    rows, t, n, k = 4, 3, 4, 4
+    x = np.full((t, k), 1 << 22, np.int64)  # 1.0
+    w = np.eye(n, k, dtype=np.int64) << 13  # 0.5 on the diagonal
+    scores = np.array([1 << 22, 1 << 21, 1 << 20], np.int64)  # 1, 0.5, 0.25
+    s = Scratch(tiny)
+    src, wo = s.put_raw(x, f.act), put_matrix(s, w, f.linear_weight)
+    bo, io = s.put_raw(np.zeros(n, np.int64), f.bias), s.put(np.array([2, 2, 0], "<i4"))
+    so, dst = s.put_raw(scores, f.act), s.put_raw(np.zeros((rows, n), np.int64), f.act)
+    ins = Instr.make(Op.LINEAR, Flag.SCATTER | Flag.SCORE_ACC, tokens=t, out_features=n,
+                     in_features=k, src=src, dst=dst, weights=wo, bias=bo, index=io, scores=so)
+    ins = Instr(ins.op, ins.flags, ins.task_mask, ins.dims[:3] + (rows, 0), ins.addrs, ins.imm)
+    assert s.run([ins]) == 0
+    got = f.act.to_float(s.get_raw(dst, rows * n, f.act)).reshape(rows, n)
+    assert got[2].tolist() == [0.75] * n  # 0.5 * (1 + 0.5)
+    assert got[0].tolist() == [0.125] * n and not got[[1, 3]].any()

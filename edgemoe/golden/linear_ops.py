@@ -79,19 +79,26 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
     b = read_bias(image, g("bias"), n, b_fmt)
     y = linear_core(x, act.frac_bits, w, w_fmt, b, b_fmt, act,
                     ins.has(Flag.GELU), ins.has(Flag.RELU))
-    dst_rows = idx if ins.has(Flag.SCATTER) else np.arange(t)
-    n_dst = rows if ins.has(Flag.SCATTER) else t
-    if ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL):
-        base_off = g("dst") if ins.has(Flag.SCORE_ACC) else g("residual")
-        base = mem.read(image, base_off, n_dst * n, act).reshape(n_dst, n)[dst_rows]
-        if ins.has(Flag.SCORE_ACC):
-            s = mem.read(image, g("scores"), t, act)
-            y = act.from_raw(s[:, None] * y, 2 * act.frac_bits)
-        y = act.from_raw(base + y, act.frac_bits)
-    out = mem.read(image, g("dst"), n_dst * n, act).reshape(n_dst, n) if idx is not None \
-        else np.empty((t, n), np.int64)
-    out[dst_rows] = y
-    mem.write(image, g("dst"), out, act)
+    if ins.has(Flag.SCORE_ACC):
+        s = mem.read(image, g("scores"), t, act)
+        y = act.from_raw(s[:, None] * y, 2 * act.frac_bits)
+    accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
+    base_off = g("dst") if ins.has(Flag.SCORE_ACC) else g("residual")
+    row_bytes = n * act.storage_dtype.itemsize
+    if ins.has(Flag.SCATTER):
+        # streaming order: row i reads its base row after rows < i were written, so
+        # repeated indices accumulate exactly as the hardware does
+        for i, r in enumerate(idx.tolist()):
+            row = y[i]
+            if accumulate:
+                row = act.from_raw(mem.read(image, base_off + r * row_bytes, n, act) + row,
+                                   act.frac_bits)
+            mem.write(image, g("dst") + r * row_bytes, row, act)
+    else:
+        if accumulate:
+            y = act.from_raw(mem.read(image, base_off, t * n, act).reshape(t, n) + y,
+                             act.frac_bits)
+        mem.write(image, g("dst"), y, act)
     prof["macs"] += t * n * k
     prof["weight_bytes"] += weight_block_bytes(n, k, accel.linear_p_out, accel.linear_p_in,
                                                w_fmt.storage_dtype.itemsize) \
