@@ -53,7 +53,7 @@ class Flag(enum.IntFlag):
     RESIDUAL = 1 << 2  # add the tensor at `residual` (or init MoE output from it)
     GATHER = 1 << 3  # source rows through the index list
     SCATTER = 1 << 4  # destination rows through the index list
-    SCORE_ACC = 1 << 5  # dst[row] += score[i] * y (MoE fc2)
+    SCORE_ACC = 1 << 5  # dst[row] += score[i] * y (MoE fc2); scores are int32 raw act values
     DYN_COUNT = 1 << 6  # token count read from the u32 at `count`
     PIXEL_INPUT = 1 << 7  # CONV source is planar ap_ufixed<8,0> pixels
     COPY = 1 << 8  # ADD: dst = a (b ignored)

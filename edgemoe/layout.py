@@ -69,7 +69,7 @@ def queue_layout(experts: int, tokens: int) -> dict[str, int]:
     """Byte layout of the MoE expert-queue region written by MOE_GATE.
 
     counts: u32[experts]; then per expert a list of int32 token indices and a list of
-    int32 raw scores (activation format), each ``tokens`` long and 64-byte padded.
+    int32 words holding raw activation-format scores, each ``tokens`` long and 64-byte padded.
     """
     counts = align(4 * experts)
     slot = align(4 * tokens)

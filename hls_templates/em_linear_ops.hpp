@@ -38,8 +38,9 @@ struct linear_job {
     int64_t y[CFG::MAX_ROW_OUT];
     int64_t base[CFG::MAX_ROW_OUT];
     if (accumulate) read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, base_off + row, ncols, base);
-    const uint64_t s_off = scores + (uint64_t)t * ACT::BYTES;
-    const int64_t s = score ? load_elem<CFG, ACT::BYTES, ACT::SIGNED>(mem, s_off) : 0;
+    // scores are int32 words holding raw activation values (as the MoE queues)
+    const uint64_t s_off = scores + (uint64_t)t * 4;
+    const int64_t s = score ? load_elem<CFG, 4, true>(mem, s_off) : 0;
   LIN_EPILOGUE:
     for (uint32_t j = 0; j < ncols; j++) {
 #pragma HLS PIPELINE II=1

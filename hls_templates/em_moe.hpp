@@ -245,7 +245,7 @@ EXP_EXPERTS:
   EXP_FIND_NEXT:
     while (following < e && counts[following] == 0) following++;
     read_row<CFG, 4, true>(mem, q + lay.index + x * lay.slot, c, job.idx);
-    read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, q + lay.scores + x * lay.slot, c, job.score);
+    read_row<CFG, 4, true>(mem, q + lay.scores + x * lay.slot, c, job.score);
     const lin_next fc2 = {true, w2 + x * w2_stride, b2 + x * b2_stride, d, h};
     const lin_next next_fc1 = {following < e, w1 + following * w1_stride,
                                b1 + following * b1_stride, h, d};

@@ -252,3 +252,8 @@ def test_override_values_validated_like_the_file() -> None:
 def test_override_invalid_yaml() -> None:
     with pytest.raises(ConfigError, match="ops = '\\[linear' is not valid YAML"):
         load_accel("tiny", ["ops=[linear"])
+
+
+def test_activation_wider_than_32_bits_is_refused():
+    with pytest.raises(ConfigError, match=r"formats.act.*at most 32 bits"):
+        load_accel("tiny", ["formats.act=ap_fixed<40,12>"])

@@ -80,7 +80,7 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
     y = linear_core(x, act.frac_bits, w, w_fmt, b, b_fmt, act,
                     ins.has(Flag.GELU), ins.has(Flag.RELU))
     if ins.has(Flag.SCORE_ACC):
-        s = mem.read(image, g("scores"), t, act)
+        s = mem.read(image, g("scores"), t, _I32)  # int32 words holding raw act values
         y = act.from_raw(s[:, None] * y, 2 * act.frac_bits)
     accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
     base_off = g("dst") if ins.has(Flag.SCORE_ACC) else g("residual")
@@ -244,7 +244,7 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
         idx = mem.read(image, q + lay["index"] + ex * lay["slot"], c, _I32)
         if idx.min() < 0 or idx.max() >= t or len(np.unique(idx)) != c:
             raise OpFault(Err.BAD_QUEUE, f"expert {ex} queue has bad or repeated token indices")
-        sc = mem.read(image, q + lay["scores"] + ex * lay["slot"], c, act)
+        sc = mem.read(image, q + lay["scores"] + ex * lay["slot"], c, _I32)
         w1 = mem.read_matrix(image, g("w1") + ex * w1_stride, hdim, d, lw, accel)
         b1 = mem.read(image, g("b1") + ex * b1_stride, hdim, bf)
         w2 = mem.read_matrix(image, g("w2") + ex * w2_stride, d, hdim, lw, accel)

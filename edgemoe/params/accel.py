@@ -175,6 +175,9 @@ class AccelConfig:
             if role != "pixel":
                 require(ft.signed, self.source, key, str(ft), "is unsigned",
                         "a signed ap_fixed<W,I> (only formats.pixel may be ap_ufixed)")
+        # router scores travel as int32 words and activations are at most one word
+        require(self.formats.act.width <= 32, self.source, "formats.act", str(self.formats.act),
+                "is wider than 32 bits", "an activation format of at most 32 bits")
 
     def _check_ops(self) -> None:
         ops = self.ops
