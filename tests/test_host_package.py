@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from edgemoe.compiler import compile_model
-from edgemoe.host import Accelerator, BackendUnavailable, PackageError, open_design
+from edgemoe.host import (
+    Accelerator,
+    BackendUnavailable,
+    ConfigIdMismatch,
+    PackageError,
+    open_design,
+)
 from edgemoe.host.deploy import deploy, is_remote, transfer_commands
 from edgemoe.host.design import sha256_file
 from edgemoe.host.hwh import hwh_xml, write_hwh
@@ -131,6 +137,17 @@ def test_design_point_of_the_manifest_is_checked(built, tmp_path):
     with pytest.raises(Exception, match="compiled for config_id"):
         make_package(root / "accel.bit", root / "accel.hwh", design, tmp_path / "p",
                      accel=load_accel("tiny", ["linear_p_in=8"]))
+
+
+def test_numerics_tables_of_the_manifest_are_checked(built, tmp_path):
+    _, design, _, _ = built
+    copy = tmp_path / "design"
+    shutil.copytree(design, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["numerics_digest"] = "0" * 16
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ConfigIdMismatch, match="numerics tables 0000000000000000"):
+        open_design(copy)
 
 
 def test_bad_sources(tmp_path, built):

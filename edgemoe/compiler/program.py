@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..isa import Instr, Op, decode
+from ..numerics import numerics_digest
 from .quantize import QuantReport
 
 MANIFEST_VERSION = 1
@@ -103,6 +104,7 @@ def build_manifest(model, accel, layout, taps: dict) -> dict:
     manifest = {
         "version": MANIFEST_VERSION,
         "config_id": accel.config_id,
+        "numerics_digest": numerics_digest(),
         "accel": accel.name,
         "model": model.name,
         "image_bytes": int(layout.image.size),

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..compiler import Compiled, ManifestError, check_image
 from ..isa import Instr, Op, decode
+from ..numerics import numerics_digest
 from ..params import AccelConfig, ConfigError, load_accel
 from ..params.accel import accel_from_mapping
 from .errors import ConfigIdMismatch, PackageError
@@ -190,6 +191,13 @@ def resolve_accel(manifest: dict, root: Path | None,
             f"the program was compiled for config_id {manifest['config_id']} but design point "
             f"{accel.name!r} has config_id {accel.config_id}: the design point changed since "
             "compiling; recompile the model for this design point or pass the matching accel")
+    digest = manifest.get("numerics_digest")
+    if digest is not None and digest != numerics_digest():
+        raise ConfigIdMismatch(
+            f"the program was compiled with numerics tables {digest} but this edgemoe builds "
+            f"{numerics_digest()}: the exp/recip/rsqrt/GELU tables differ (another edgemoe "
+            "version or platform); recompile the model and regenerate the hardware with one "
+            "edgemoe version")
     return accel
 
 
