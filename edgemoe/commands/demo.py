@@ -12,6 +12,9 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+#: (model, design point) of step 2.
+DEMO_MODEL = ("m3vit-tiny", "edge-moe-zcu102")
+
 
 def _run(args) -> int:
     from ..cli import main
@@ -19,9 +22,10 @@ def _run(args) -> int:
 
     out = Path(args.out)
     print(describe_all())
-    print("\n== M3ViT-tiny, both tasks, golden executor")
-    steps = [["run", "--model", "m3vit-tiny", "--design", "edge-moe-zcu102", "--backend",
-              "golden", "--task", "all", "--out", str(out / "m3vit-tiny")]]
+    model, design = DEMO_MODEL
+    print(f"\n== {model} on {design}, both tasks, golden executor")
+    steps = [["run", "--model", model, "--design", design, "--backend", "golden", "--task",
+              "all", "--out", str(out / model)]]
     if importlib.util.find_spec("edgemoe.commands.csim") is not None:
         steps.append(["generate", "--accel", "edge-moe-zcu102", "--out", str(out / "hls")])
         steps.append(["csim", "--accel", "edge-moe-zcu102", "--model", "m3vit-micro",
