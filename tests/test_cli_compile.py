@@ -36,7 +36,7 @@ def test_compile_strict_refuses_saturating_weights(tmp_path, capsys):
 
 
 def test_demo_prints_design_points_and_writes_both_task_maps(tmp_path, capsys, monkeypatch):
-    import edgemoe.commands.demo as demo
+    from edgemoe.commands import demo
 
     # the demo's m3vit-tiny step is the slow tier's job; run the same steps on m3vit-micro
     monkeypatch.setattr(demo, "DEMO_MODEL", ("m3vit-micro", "tiny"))

@@ -63,6 +63,7 @@ class RtlResult:
         timed_out: The unit did not finish within ``max_cycles``.
         wall_s: Wall time of the run inside the simulator.
         config_id: The read-only config_id register.
+        ctrl: The CTRL register read after the interrupt (ap_done, ap_idle, ap_ready bits).
         monitor: AXI beat counts (``cycles``/``r_beats``/``w_beats`` per DMA owner) or None.
     """
 
@@ -71,6 +72,7 @@ class RtlResult:
     timed_out: bool
     wall_s: float
     config_id: int
+    ctrl: int = 0
     monitor: dict | None = field(default=None, compare=False)
 
 
@@ -158,7 +160,8 @@ class RtlsimExecutor:
             data = np.frombuffer((run_dir / f"job{i}.out").read_bytes(), dtype=np.uint8)
             jobs[i].image[...] = data.reshape(jobs[i].image.shape)
             out.append(RtlResult(int(r["error"]), int(r["cycles"]), bool(r["timed_out"]),
-                                 float(r["wall_s"]), int(r["config_id"]), r["monitor"]))
+                                 float(r["wall_s"]), int(r["config_id"]), int(r["ctrl"]),
+                                 r["monitor"]))
         if not self.keep:
             shutil.rmtree(run_dir, ignore_errors=True)
         for r in out:
