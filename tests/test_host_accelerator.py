@@ -210,3 +210,14 @@ def test_host_imports_without_optional_packages(tmp_path):
                          check=False)
     assert out.returncode == 0, out.stderr
     assert "['depth', 'seg'] (32, 64, 7)" in out.stdout
+
+
+def test_host_imports_only_numpy_level_modules():
+    """The runtime must import on a PYNQ board: no jinja2, matplotlib, cocotb or pynq."""
+    import subprocess
+    import sys
+
+    code = ("import sys, edgemoe.host; heavy = [m for m in ('jinja2', 'matplotlib', 'cocotb', "
+            "'pynq', 'tqdm') if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
