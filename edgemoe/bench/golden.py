@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import tracemalloc
 
+import numpy as np
+
 from ..compiler import compile_model
 from ..compiler.io import read_output, write_pixels
 from ..golden import execute
@@ -49,6 +51,7 @@ def run(quick: bool = False) -> list[tuple[str, str]]:
     full = M3ViTReference(model, weights).forward(pixels, 0)["head"].transpose(1, 2, 0)
     got = read_output(image, c.manifest, model.tasks[0].name)
     seg_agree = float((got.argmax(-1) == full.argmax(-1)).mean())
+    seg_rel = float(np.linalg.norm(got - full) / np.linalg.norm(full))
     prof = image[c.status_offset + STATUS_BYTES:][:c.n_instructions * PROFILE_ENTRY_BYTES]
     prof = prof.view("<u8").reshape(-1, 8)
     cycles = int(prof[:, 0].sum())
@@ -64,6 +67,7 @@ def run(quick: bool = False) -> list[tuple[str, str]]:
         ("golden / float reference time ratio", f"{g_s / f_s:.2f}"),
         ("golden peak traced memory MiB (incl. image)", f"{(peak + image.nbytes) / 2**20:.0f}"),
         ("memory image MiB", f"{image.nbytes / 2**20:.1f}"),
+        ("seg logits rel. error vs unquantized float weights", f"{seg_rel:.2e}"),
         ("seg argmax agreement vs unquantized float weights", f"{seg_agree:.4f}"),
         ("MoE expert weight MiB per image-task, patch reordering",
          f"{fetched / 2**20:.2f} ({active} expert loads in {len(experts)} layers)"),

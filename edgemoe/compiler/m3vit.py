@@ -16,7 +16,7 @@ from ..layout import pack_tiled, queue_layout, weight_block_bytes
 from ..models import fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
 from .builder import ProgramBuilder, Ref, Tensor
-from .quantize import QuantReport, quantize, role_of
+from .quantize import QuantReport, dequantized, quantize, role_of
 
 
 class _Lowering:
@@ -126,9 +126,7 @@ class _Lowering:
         graw = self.matrix(f"{p}.mlp.gate.w_gate", gates)
         for k in range(len(m.tasks)):
             n = f"{p}.mlp.gate.{k}.w_gate"
-            self.effective[n] = self.f.linear_weight.to_float(
-                self.f.linear_weight.quantize(np.clip(self.w[n], self.f.linear_weight.min_value,
-                                                      self.f.linear_weight.max_value)))
+            self.effective[n] = dequantized(self.w[n], self.f.linear_weight)
         stride = weight_block_bytes(e, d, self.a.linear_p_out, self.a.linear_p_in,
                                     self.f.linear_weight.storage_dtype.itemsize)
         queues = self.b.tensor(f"{p}.queues", queue_layout(e, t)["total"])
@@ -192,8 +190,7 @@ class _Lowering:
             self.effective[f"{bn}.running_mean"] = np.zeros(hc)
             self.effective[f"{bn}.running_var"] = np.full(hc, 1.0 - BN_EPS)
         for fmt, key, v in ((fmt_w, "weight", w), (fmt_b, "bias", b)):
-            self.effective[f"{name}.{key}"] = fmt.to_float(
-                fmt.quantize(np.clip(v, fmt.min_value, fmt.max_value)))
+            self.effective[f"{name}.{key}"] = dequantized(v, fmt)
 
 
 def lower_m3vit(model, accel, weights: dict, report: QuantReport):
