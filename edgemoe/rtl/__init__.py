@@ -6,9 +6,20 @@ programs on them under Verilator + cocotb (the ``rtlsim`` executor); ``synth`` (
 """
 
 from .regmap import REGISTERS, Register, offset
-from .render import RtlError, TOP, design_key, render_rtl
+from .render import TOP, RtlError, design_key, render_rtl
 from .rtlsim import RtlJob, RtlResult, RtlsimExecutor
 from .simulator import SimulatorError
 
-__all__ = ["REGISTERS", "Register", "RtlError", "RtlJob", "RtlResult", "RtlsimExecutor",
-           "SimulatorError", "TOP", "design_key", "offset", "render_rtl"]
+__all__ = [
+           "REGISTERS",
+           "TOP",
+           "Register",
+           "RtlError",
+           "RtlJob",
+           "RtlResult",
+           "RtlsimExecutor",
+           "SimulatorError",
+           "design_key",
+           "offset",
+           "render_rtl",
+]

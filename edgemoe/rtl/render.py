@@ -22,8 +22,15 @@ from ..params.accel import FORMAT_ROLES
 from ..params.fixed import OVERFLOW_MODES, QUANT_MODES
 from .regmap import REGISTERS
 
-__all__ = ["RTL_TEMPLATE_DIR", "RtlError", "SOURCES", "TOP", "design_key", "render_rtl",
-           "rtl_context"]
+__all__ = [
+    "RTL_TEMPLATE_DIR",
+    "SOURCES",
+    "TOP",
+    "RtlError",
+    "design_key",
+    "render_rtl",
+    "rtl_context",
+]
 
 log = logging.getLogger(__name__)
 

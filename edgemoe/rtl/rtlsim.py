@@ -23,7 +23,7 @@ from ..codegen.env import repo_root
 from .render import TOP, design_key, render_rtl
 from .simulator import SimBuild, SimulatorError, build, run
 
-__all__ = ["RtlJob", "RtlResult", "RtlsimExecutor", "DEFAULT_MAX_CYCLES"]
+__all__ = ["DEFAULT_MAX_CYCLES", "RtlJob", "RtlResult", "RtlsimExecutor"]
 
 log = logging.getLogger(__name__)
 

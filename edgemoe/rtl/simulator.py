@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import shutil
+import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 #: The cocotb testbench modules.
 SIM_DIR = repo_root() / "sim"
 #: Verilator options of every build (warnings are checked separately by the lint test).
+#: Verilator models kept per top module (the test designs and a couple of design points).
+KEEP_BUILDS = 6
 BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
               "--x-initial", "fast", "-CFLAGS", "-O1")
 
@@ -115,6 +118,15 @@ def _key(sources, toplevel: str, parameters: dict, waves: bool) -> str:
     return h.hexdigest()[:16]
 
 
+def _prune(root: Path, toplevel: str, keep: int) -> None:
+    """Delete all but the ``keep`` most recently used models of ``toplevel`` (~150 MB each)."""
+    builds = sorted((p for p in root.glob(f"{toplevel}-*") if (p / ".built").is_file()),
+                    key=lambda p: (p / ".built").stat().st_mtime, reverse=True)
+    for old in builds[keep:]:
+        log.info("removing old Verilator build %s", old)
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def build(sources, toplevel: str, parameters: dict | None = None, waves: bool = False,
           build_root: Path | None = None) -> SimBuild:
     """Build (or reuse) a Verilator model of ``toplevel`` from ``sources``.
@@ -140,6 +152,7 @@ def build(sources, toplevel: str, parameters: dict | None = None, waves: bool = 
     bdir = root / f"{toplevel}-{key}"
     stamp = bdir / ".built"
     if stamp.is_file() and (bdir / toplevel).is_file():
+        stamp.touch()  # most recently used builds survive pruning
         return SimBuild(bdir, toplevel, sources, waves)
     log.info("building %s with Verilator in %s (one-off, cached by source hash)", toplevel, bdir)
     t0 = time.perf_counter()
@@ -149,10 +162,11 @@ def build(sources, toplevel: str, parameters: dict | None = None, waves: bool = 
                      build_dir=str(bdir), parameters=parameters, waves=waves,
                      build_args=list(BUILD_ARGS), timescale=("1ns", "1ps"),
                      log_file=str(root / f"{toplevel}-{key}.build.log"))
-    except (SystemExit, Exception) as exc:  # the runner exits on tool failures
+    except (SystemExit, subprocess.CalledProcessError, OSError, RuntimeError) as exc:
         raise SimulatorError(f"Verilator build of {toplevel} failed ({exc}); see "
                              f"{root / f'{toplevel}-{key}.build.log'}") from None
     stamp.write_text(key)
+    _prune(root, toplevel, keep=KEEP_BUILDS)
     seconds = time.perf_counter() - t0
     log.info("built %s in %.1f s", toplevel, seconds)
     return SimBuild(bdir, toplevel, sources, waves, seconds)
