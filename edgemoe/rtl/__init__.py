@@ -10,16 +10,5 @@ from .render import TOP, RtlError, design_key, render_rtl
 from .rtlsim import RtlJob, RtlResult, RtlsimExecutor
 from .simulator import SimulatorError
 
-__all__ = [
-           "REGISTERS",
-           "TOP",
-           "Register",
-           "RtlError",
-           "RtlJob",
-           "RtlResult",
-           "RtlsimExecutor",
-           "SimulatorError",
-           "design_key",
-           "offset",
-           "render_rtl",
-]
+__all__ = ["REGISTERS", "TOP", "Register", "RtlError", "RtlJob", "RtlResult", "RtlsimExecutor",
+           "SimulatorError", "design_key", "offset", "render_rtl"]

@@ -30,6 +30,7 @@ __all__ = [
     "design_key",
     "render_rtl",
     "rtl_context",
+    "sources_digest",
 ]
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,48 @@
+"""`edgemoe synth`: Yosys resource estimate of the RTL top against the board."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _run(args) -> int:
+    from ..params import load_accel
+    from ..params.report import format_table
+    from ..rtl.synth import synth
+
+    accel = load_accel(args.accel, args.set or ())
+    res = synth(accel, timeout_s=args.timeout, force=args.force)
+    report = accel.fit_report(measured=res.measured())
+    est = report.estimate
+    rows = []
+    for use in report.resources:
+        rows.append([use.name, use.used, est.total(use.name), use.available,
+                     f"{use.percent:.1f}%", f"{use.limit_percent}%", "ok" if use.ok else "OVER"])
+    print(f"{accel.name} (config_id {accel.config_id}) on {accel.board.key} "
+          f"({accel.board.part}), Yosys synth_xilinx -family {res.family}"
+          + (f", {res.seconds:.0f} s" if res.seconds else ", cached"))
+    print(format_table(["resource", "yosys", "model estimate", "board", "used", "limit",
+                        "fit"], rows))
+    print(report.message)
+    if args.json:
+        data = res.to_json()
+        data["board"] = accel.board.key
+        data["fit"] = {u.name: {"used": u.used, "available": u.available,
+                                "percent": round(u.percent, 2), "ok": u.ok}
+                       for u in report.resources}
+        data["fits"] = report.fits
+        Path(args.json).write_text(json.dumps(data, indent=1))
+    return 0 if report.fits else 1
+
+
+def register(sub) -> None:
+    p = sub.add_parser("synth", help="Yosys (yowasp) LUT/FF/DSP/BRAM estimate of the RTL top "
+                                     "against the design point's board")
+    p.add_argument("--accel", required=True, help="design point name or YAML path")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override a design-point key (repeatable)")
+    p.add_argument("--json", help="write the counts and the fit here")
+    p.add_argument("--timeout", type=float, default=None, help="give up after SECONDS")
+    p.add_argument("--force", action="store_true", help="ignore the cached result")
+    p.set_defaults(func=_run)

@@ -1,0 +1,762 @@
+// Dispatcher: runs a program from memory exactly as edgemoe.golden.executor does.
+//
+// Checks the status block and program placement, then per instruction: fetch (64 bytes),
+// skip it (zero profile entry) when its task bit is clear, check it (edgemoe_check), run
+// it on an engine (LINEAR index-list and dynamic-count checks, the MOE_EXPERTS queue
+// checks and its per-expert fc1/fc2 jobs are sequenced here), write its 64-byte profile
+// entry (measured cycles, then the golden's macs / bytes / weight bytes / experts), and
+// at the end the status block (error, failing index, executed, config_id).  A check or a
+// data fault ends the run with the error code; nothing waits on data that never comes,
+// so every program ends (the bounded-cycle tests check it).
+module edgemoe_ctrl (
+    input  logic        clk,
+    input  logic        rst_n,
+    // control registers
+    input  logic        ap_start,
+    output logic        ap_done,
+    output logic        ap_idle,
+    input  logic [63:0] r_mem,
+    input  logic [63:0] r_mem_bytes,
+    input  logic [31:0] r_program_offset,
+    input  logic [31:0] r_n_instructions,
+    input  logic [31:0] r_task,
+    input  logic [31:0] r_status_offset,
+    output logic [31:0] status,
+    // DMA ownership (edgemoe_top muxes the DMA ports)
+    output logic [2:0]  owner,
+    // own DMA ports
+    output logic        rd_cmd_valid,
+    input  logic        rd_cmd_ready,
+    output logic [63:0] rd_cmd_addr,
+    output logic [31:0] rd_cmd_len,
+    output logic [3:0]  rd_cmd_wlg,
+    input  logic        rd_valid,
+    output logic        rd_ready,
+    input  logic [63:0] rd_data,
+    output logic        wr_cmd_valid,
+    input  logic        wr_cmd_ready,
+    output logic [63:0] wr_cmd_addr,
+    output logic [31:0] wr_cmd_len,
+    output logic [3:0]  wr_cmd_wlg,
+    output logic        wr_valid,
+    input  logic        wr_ready,
+    output logic [63:0] wr_data,
+    input  logic        wr_idle,
+    // linear engine job
+    output logic        lin_start,
+    input  logic        lin_done,
+    output logic [1:0]  lin_mode,      // 0 LINEAR, 1 CONV, 2 MOE_GATE logits
+    output logic [31:0] lin_t, lin_n, lin_k,
+    output logic [63:0] lin_src, lin_dst, lin_wts, lin_bias, lin_base, lin_index, lin_scores,
+    output logic [15:0] lin_flags,
+    output logic [31:0] lin_in_h, lin_in_w, lin_ci, lin_ow,
+    output logic [7:0]  lin_kk, lin_ks, lin_kp,
+    // router job
+    output logic        rt_start,
+    input  logic        rt_done,
+    output logic [31:0] rt_t, rt_e, rt_topk,
+    output logic [63:0] rt_queues,
+    // attention job
+    output logic        at_start,
+    input  logic        at_done,
+    output logic [31:0] at_t, at_nh, at_hd,
+    output logic [63:0] at_qkv, at_dst,
+    output logic [31:0] at_scale,
+    // layernorm job
+    output logic        ln_start,
+    input  logic        ln_done,
+    output logic [31:0] ln_t, ln_d,
+    output logic [63:0] ln_src, ln_dst, ln_gamma, ln_beta,
+    output logic [31:0] ln_eps,
+    // element-wise job (ADD / COPY / ZERO)
+    output logic        el_start,
+    input  logic        el_done,
+    output logic [1:0]  el_mode,
+    output logic [31:0] el_n,
+    output logic [63:0] el_a, el_b, el_dst,
+    // upsample job
+    output logic        up_start,
+    input  logic        up_done,
+    output logic [31:0] up_h, up_w, up_c,
+    output logic [63:0] up_src, up_dst,
+    // weight prefetch request for the linear engine's other bank (next job's weights)
+    output logic        pf_req,
+    input  logic        pf_ack,
+    output logic [63:0] pf_wts,
+    output logic [31:0] pf_n, pf_k,
+    output logic [1:0]  pf_wlg
+);
+  // DMA owners
+  localparam logic [2:0] OWN_CTRL = 3'd0;
+  localparam logic [2:0] OWN_LIN = 3'd1;
+  localparam logic [2:0] OWN_RT = 3'd2;
+  localparam logic [2:0] OWN_ATT = 3'd3;
+  localparam logic [2:0] OWN_LN = 3'd4;
+  localparam logic [2:0] OWN_EL = 3'd5;
+  localparam logic [2:0] OWN_UP = 3'd6;
+  localparam int MAXE = edgemoe_pkg::MAX_EXPERTS;
+  localparam int MAXT = edgemoe_pkg::MAX_TOKENS;
+
+  typedef enum logic [5:0] {
+    S_IDLE, S_STAT_CHK, S_NEXT, S_FETCH, S_FETCH_W, S_DECODE, S_CHECK, S_PEEK, S_PEEK_W,
+    S_PEEK_DEC, S_RUN,
+    S_DYN_CMD, S_DYN_W, S_IDX_CMD, S_IDX_W, S_LIN_GO, S_WAIT_ENG, S_WAIT_WR, S_MACS,
+    S_GATE_RT, S_MOE_CNT_CMD, S_MOE_CNT_W, S_MOE_Q_NEXT, S_MOE_Q_CMD, S_MOE_Q_W, S_MOE_INIT,
+    S_MOE_INIT_W, S_MOE_EX, S_MOE_FC1, S_MOE_FC1_W, S_MOE_FC2, S_MOE_FC2_W, S_PROF,
+    S_PROF_W, S_FAULT, S_WSTAT, S_WSTAT_W, S_WSTAT_IDLE, S_FINISH
+  } state_t;
+  state_t st, after;
+
+  // latched arguments and run state
+  logic [63:0] mem, mem_bytes;
+  logic [31:0] prog_off, n_instr, stat_off;
+  logic [2:0] task_r;
+  logic [31:0] idx_i, executed, failed;
+  logic [7:0] error;
+  logic [31:0] w[16];
+  logic [31:0] nw[16];                 // the next instruction (weight prefetch look-ahead)
+  logic pf_pending;
+  logic [3:0] wcount;
+  logic [63:0] cycles;
+  logic [63:0] macs, wbytes, experts_active;
+  logic [31:0] t_eff;
+  logic fault;
+  logic [63:0] mul_acc;
+  logic [1:0] mul_step;
+  logic [2:0] pw;                      // profile / status word index
+  logic [31:0] scan_i;
+  // MoE state
+  logic [31:0] cnt[MAXE];
+  logic [31:0] ex;
+  logic [MAXT-1:0] seen;
+  logic [63:0] w1_off, b1_off, w2_off, b2_off, qi_off, qs_off;
+
+  // decoded fields
+  logic [7:0] op;
+  logic [15:0] flags;
+  logic [7:0] tmask;
+  logic [31:0] d0, d1, d2, d3, d4, a0, a1, a2, a3, a4, a5, a6, a7, a8, imm;
+  assign op = w[0][7:0];
+  assign flags = w[0][23:8];
+  assign tmask = w[0][31:24];
+  assign d0 = w[1]; assign d1 = w[2]; assign d2 = w[3]; assign d3 = w[4]; assign d4 = w[5];
+  assign a0 = w[6]; assign a1 = w[7]; assign a2 = w[8]; assign a3 = w[9]; assign a4 = w[10];
+  assign a5 = w[11]; assign a6 = w[12]; assign a7 = w[13]; assign a8 = w[14];
+  assign imm = w[15];
+
+  // checker
+  logic chk_start, chk_done;
+  logic [7:0] chk_err;
+  logic [31:0] c_oh, c_ow;
+  logic [63:0] c_cikk, c_read, c_weight, c_written, c_i0, c_i1, c_i2, c_i3, c_offw, c_slot,
+      c_counts;
+  edgemoe_check u_check (
+      .clk, .rst_n, .start(chk_start), .op, .flags, .d0, .d1, .d2, .d3, .d4,
+      .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7, .a8, .imm, .task_id(task_r),
+      .mem_bytes, .done(chk_done), .err(chk_err), .oh(c_oh), .ow(c_ow), .cikk(c_cikk),
+      .sum_read(c_read), .sum_weight(c_weight), .sum_written(c_written),
+      .inner0(c_i0), .inner1(c_i1), .inner2(c_i2), .inner3(c_i3), .off_w(c_offw),
+      .q_slot(c_slot), .q_counts(c_counts));
+
+  // look-ahead: the next instruction's weights, if it is a matmul that runs for this task
+  logic [7:0] n_op, n_kk;
+  logic [15:0] n_fl;
+  logic n_runs, n_ok;
+  logic [63:0] n_wts, n_n, n_k, n_ext;
+  logic [1:0] n_wlg;
+  always_comb begin
+    n_op = nw[0][7:0];
+    n_fl = nw[0][23:8];
+    n_runs = nw[0][24 + 32'(task_r)];
+    n_kk = nw[5][7:0];
+    n_wlg = n_fl[10] ? 2'(edgemoe_pkg::PATCH_WEIGHT_LG) :
+            n_fl[9] ? 2'(edgemoe_pkg::CONV_WEIGHT_LG) : 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
+    n_wts = 64'(nw[8]);
+    n_n = 64'(nw[2]);
+    n_k = 64'(nw[3]);
+    n_ok = 1'b0;
+    case (n_op)
+      edgemoe_pkg::OP_LINEAR: n_ok = 1'b1;
+      edgemoe_pkg::OP_CONV: begin
+        n_ok = 1'b1;
+        n_n = 64'(nw[4]);
+        n_k = 64'(nw[3]) * 64'(n_kk) * 64'(n_kk);
+      end
+      edgemoe_pkg::OP_MOE_GATE: begin
+        n_ok = 1'b1;
+        n_n = 64'(nw[3]);
+        n_k = 64'(nw[2]);
+        n_wlg = 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
+        n_wts = 64'(nw[7]) + 64'(task_r) * {{32{nw[15][31]}}, nw[15]};
+      end
+      default: n_ok = 1'b0;
+    endcase
+    // whole matrix inside the image (reads outside it are never issued)
+    n_ext = ((((n_n + 64'(edgemoe_pkg::P_OUT - 1)) >> edgemoe_pkg::P_OUT_LG) *
+              ((n_k + 64'(edgemoe_pkg::P_IN - 1)) >> edgemoe_pkg::P_IN_LG)) <<
+             (edgemoe_pkg::P_OUT_LG + edgemoe_pkg::P_IN_LG)) << n_wlg;
+    n_ok = n_ok && n_runs && n_n != 0 && n_k != 0 && n_n <= 64'(edgemoe_pkg::MAX_OUT) &&
+           n_k <= 64'(edgemoe_pkg::MAX_IN) && n_wts[5:0] == 6'd0 && !n_wts[63] &&
+           n_wts + n_ext <= mem_bytes;
+  end
+
+  // profile / status words
+  logic [63:0] prof_word;
+  logic run_ok;                        // instruction ran (not task-masked)
+  always_comb begin
+    case (pw)
+      3'd0: prof_word = run_ok ? cycles : 64'd0;
+      3'd1: prof_word = run_ok ? macs : 64'd0;
+      3'd2: prof_word = (run_ok && op != edgemoe_pkg::OP_NOP) ? c_read + wbytes : 64'd0;
+      3'd3: prof_word = (run_ok && op != edgemoe_pkg::OP_NOP) ? c_written : 64'd0;
+      3'd4: prof_word = run_ok ? wbytes : 64'd0;
+      3'd5: prof_word = run_ok ? experts_active : 64'd0;
+      default: prof_word = 64'd0;
+    endcase
+  end
+  logic [63:0] stat_word;
+  always_comb begin
+    case (pw)
+      3'd0: stat_word = 64'(error);
+      3'd1: stat_word = 64'(failed);
+      3'd2: stat_word = 64'(executed);
+      default: stat_word = 64'(edgemoe_pkg::CONFIG_ID);
+    endcase
+  end
+
+  logic signed [63:0] rd_s32;
+  assign rd_s32 = {{32{rd_data[31]}}, rd_data[31:0]};
+  logic [63:0] base_prof;
+  assign base_prof = 64'(stat_off) + 64'd64;
+
+  assign ap_idle = st == S_IDLE;
+  assign ap_done = st == S_FINISH;
+  assign status = 32'(error);
+
+  // job fields are driven from registers set in S_RUN / MoE states
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      st <= S_IDLE;
+      after <= S_IDLE;
+      owner <= OWN_CTRL;
+      mem <= '0; mem_bytes <= '0; prog_off <= '0; n_instr <= '0; task_r <= '0; stat_off <= '0;
+      idx_i <= '0; executed <= '0; failed <= '0; error <= '0;
+      wcount <= '0; cycles <= '0; macs <= '0; wbytes <= '0; experts_active <= '0;
+      t_eff <= '0; fault <= 1'b0; mul_acc <= '0; mul_step <= '0; pw <= '0;
+      scan_i <= '0; ex <= '0; seen <= '0;
+      w1_off <= '0; b1_off <= '0; w2_off <= '0; b2_off <= '0; qi_off <= '0; qs_off <= '0;
+      run_ok <= 1'b0;
+      chk_start <= 1'b0;
+      rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
+      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+      lin_start <= 1'b0; rt_start <= 1'b0; at_start <= 1'b0; ln_start <= 1'b0;
+      el_start <= 1'b0; up_start <= 1'b0;
+      lin_mode <= '0; lin_t <= '0; lin_n <= '0; lin_k <= '0; lin_src <= '0; lin_dst <= '0;
+      lin_wts <= '0; lin_bias <= '0; lin_base <= '0; lin_index <= '0; lin_scores <= '0;
+      lin_flags <= '0; lin_in_h <= '0; lin_in_w <= '0; lin_ci <= '0; lin_ow <= '0;
+      lin_kk <= '0; lin_ks <= '0; lin_kp <= '0;
+      rt_t <= '0; rt_e <= '0; rt_topk <= '0; rt_queues <= '0;
+      at_t <= '0; at_nh <= '0; at_hd <= '0; at_qkv <= '0; at_dst <= '0; at_scale <= '0;
+      ln_t <= '0; ln_d <= '0; ln_src <= '0; ln_dst <= '0; ln_gamma <= '0; ln_beta <= '0;
+      ln_eps <= '0;
+      el_mode <= '0; el_n <= '0; el_a <= '0; el_b <= '0; el_dst <= '0;
+      up_h <= '0; up_w <= '0; up_c <= '0; up_src <= '0; up_dst <= '0;
+      for (int i = 0; i < 16; i++) begin
+        w[i] <= '0;
+        nw[i] <= '0;
+      end
+      pf_req <= 1'b0; pf_pending <= 1'b0; pf_wts <= '0; pf_n <= '0; pf_k <= '0; pf_wlg <= '0;
+      for (int i = 0; i < MAXE; i++) cnt[i] <= '0;
+    end else begin
+      chk_start <= 1'b0;
+      lin_start <= 1'b0; rt_start <= 1'b0; at_start <= 1'b0; ln_start <= 1'b0;
+      el_start <= 1'b0; up_start <= 1'b0;
+      if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
+      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (pf_ack) pf_req <= 1'b0;
+      if (st != S_IDLE) cycles <= cycles + 64'd1;
+      case (st)
+        S_IDLE: if (ap_start) begin
+          mem <= r_mem;
+          mem_bytes <= r_mem_bytes;
+          prog_off <= r_program_offset;
+          n_instr <= r_n_instructions;
+          task_r <= r_task[2:0];
+          stat_off <= r_status_offset;
+          st <= S_STAT_CHK;
+        end
+        S_STAT_CHK: begin
+          idx_i <= '0;
+          executed <= '0;
+          failed <= '0;
+          error <= edgemoe_pkg::ERR_OK;
+          owner <= OWN_CTRL;
+          if (stat_off[5:0] != 6'd0 ||
+              65'(base_prof) + (65'(n_instr) << 6) > 65'(mem_bytes)) begin
+            error <= edgemoe_pkg::ERR_BAD_PROGRAM;    // no status block to write into
+            st <= S_FINISH;
+          end else if (prog_off[5:0] != 6'd0 ||
+                       65'(prog_off) + (65'(n_instr) << 6) > 65'(mem_bytes) ||
+                       r_task >= 32'd8) begin
+            error <= edgemoe_pkg::ERR_BAD_PROGRAM;
+            st <= S_WSTAT;
+          end else begin
+            st <= S_NEXT;
+          end
+        end
+        S_NEXT: begin
+          if (idx_i == n_instr) st <= S_WSTAT;
+          else begin
+            rd_cmd_valid <= 1'b1;
+            rd_cmd_addr <= mem + 64'(prog_off) + (64'(idx_i) << 6);
+            rd_cmd_len <= 32'd64;
+            rd_cmd_wlg <= 4'd2;
+            wcount <= '0;
+            st <= S_FETCH_W;
+          end
+        end
+        S_FETCH_W: if (rd_valid) begin
+          w[wcount] <= rd_data[31:0];
+          wcount <= wcount + 4'd1;
+          if (wcount == 4'd15) st <= S_DECODE;
+        end
+        S_DECODE: begin
+          macs <= '0;
+          wbytes <= '0;
+          experts_active <= '0;
+          cycles <= '0;
+          fault <= 1'b0;
+          if (!tmask[task_r]) begin
+            run_ok <= 1'b0;
+            pw <= '0;
+            st <= S_PROF;
+          end else begin
+            run_ok <= 1'b1;
+            chk_start <= 1'b1;
+            st <= S_CHECK;
+          end
+        end
+        S_CHECK: if (chk_done) begin
+          cycles <= '0;
+          if (chk_err != edgemoe_pkg::ERR_OK) begin
+            error <= chk_err;
+            failed <= idx_i;
+            st <= S_WSTAT;
+          end else begin
+            pf_req <= 1'b0;
+            pf_pending <= 1'b0;
+            st <= (idx_i + 32'd1 < n_instr && op != edgemoe_pkg::OP_MOE_EXPERTS) ? S_PEEK
+                                                                              : S_RUN;
+          end
+        end
+        // fetch the next instruction to prefetch its weights while this one runs
+        S_PEEK: begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= mem + 64'(prog_off) + (64'(idx_i + 32'd1) << 6);
+          rd_cmd_len <= 32'd64;
+          rd_cmd_wlg <= 4'd2;
+          wcount <= '0;
+          st <= S_PEEK_W;
+        end
+        S_PEEK_W: if (rd_valid) begin
+          nw[wcount] <= rd_data[31:0];
+          wcount <= wcount + 4'd1;
+          if (wcount == 4'd15) st <= S_PEEK_DEC;
+        end
+        S_PEEK_DEC: begin
+          pf_pending <= n_ok;  // raised once this instruction's job has started
+          pf_wts <= mem + n_wts;
+          pf_n <= 32'(n_n);
+          pf_k <= 32'(n_k);
+          pf_wlg <= n_wlg;
+          cycles <= '0;
+          st <= S_RUN;
+        end
+        S_RUN: begin
+          // defaults of every linear job
+          lin_flags <= '0;
+          lin_base <= '0;
+          lin_index <= '0;
+          lin_scores <= '0;
+          mul_step <= '0;
+          case (op)
+            edgemoe_pkg::OP_NOP: begin pw <= '0; st <= S_PROF; end
+            edgemoe_pkg::OP_LINEAR: begin
+              t_eff <= d0;
+              wbytes <= c_weight;
+              if (flags[6]) st <= S_DYN_CMD;
+              else st <= (flags[3] || flags[4]) ? S_IDX_CMD : S_LIN_GO;
+            end
+            edgemoe_pkg::OP_CONV: begin
+              wbytes <= c_weight;
+              lin_mode <= 2'd1;
+              lin_t <= c_oh * c_ow;
+              lin_n <= d3;
+              lin_k <= 32'(c_cikk);
+              lin_src <= mem + 64'(a0);
+              lin_dst <= mem + 64'(a1);
+              lin_wts <= mem + 64'(a2);
+              lin_bias <= mem + 64'(a3);
+              lin_base <= mem + 64'(a4);
+              lin_flags <= flags;
+              lin_in_h <= d0;
+              lin_in_w <= d1;
+              lin_ci <= d2;
+              lin_ow <= c_ow;
+              lin_kk <= d4[7:0];
+              lin_ks <= d4[15:8];
+              lin_kp <= d4[23:16];
+              lin_start <= 1'b1;
+              owner <= OWN_LIN;
+              after <= S_MACS;
+              st <= S_WAIT_ENG;
+            end
+            edgemoe_pkg::OP_LAYERNORM: begin
+              ln_t <= d0; ln_d <= d1;
+              ln_src <= mem + 64'(a0); ln_dst <= mem + 64'(a1);
+              ln_gamma <= mem + 64'(a2); ln_beta <= mem + 64'(a3);
+              ln_eps <= imm;
+              ln_start <= 1'b1;
+              owner <= OWN_LN;
+              after <= S_MACS;
+              st <= S_WAIT_ENG;
+            end
+            edgemoe_pkg::OP_ATTENTION: begin
+              at_t <= d0; at_nh <= d1; at_hd <= d2;
+              at_qkv <= mem + 64'(a0); at_dst <= mem + 64'(a1);
+              at_scale <= imm;
+              at_start <= 1'b1;
+              owner <= OWN_ATT;
+              after <= S_MACS;
+              st <= S_WAIT_ENG;
+            end
+            edgemoe_pkg::OP_MOE_GATE: begin
+              wbytes <= c_weight;
+              lin_mode <= 2'd2;
+              lin_t <= d0;
+              lin_n <= d2;
+              lin_k <= d1;
+              lin_src <= mem + 64'(a0);
+              lin_wts <= mem + c_offw;
+              lin_start <= 1'b1;
+              owner <= OWN_LIN;
+              after <= S_GATE_RT;
+              st <= S_WAIT_ENG;
+            end
+            edgemoe_pkg::OP_MOE_EXPERTS: begin
+              rd_cmd_valid <= 1'b1;
+              rd_cmd_addr <= mem + 64'(a6);
+              rd_cmd_len <= d3 << 2;
+              rd_cmd_wlg <= 4'd2;
+              scan_i <= '0;
+              st <= S_MOE_CNT_W;
+            end
+            edgemoe_pkg::OP_UPSAMPLE: begin
+              up_h <= d0; up_w <= d1; up_c <= d2;
+              up_src <= mem + 64'(a0); up_dst <= mem + 64'(a1);
+              up_start <= 1'b1;
+              owner <= OWN_UP;
+              after <= S_MACS;
+              st <= S_WAIT_ENG;
+            end
+            default: begin  // ADD
+              el_mode <= flags[8] ? 2'd1 : 2'd0;
+              el_n <= d0;
+              el_a <= mem + 64'(a0); el_b <= mem + 64'(a1); el_dst <= mem + 64'(a2);
+              el_start <= 1'b1;
+              owner <= OWN_EL;
+              after <= S_MACS;
+              st <= S_WAIT_ENG;
+            end
+          endcase
+        end
+        // ---- LINEAR: dynamic token count
+        S_DYN_CMD: begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= mem + 64'(a7);
+          rd_cmd_len <= 32'd4;
+          rd_cmd_wlg <= 4'd2;
+          st <= S_DYN_W;
+        end
+        S_DYN_W: if (rd_valid) begin
+          t_eff <= rd_data[31:0];
+          if (rd_data[31:0] > d0) st <= S_FAULT;
+          else st <= (flags[3] || flags[4]) ? S_IDX_CMD : S_LIN_GO;
+        end
+        // ---- LINEAR: index list within [0, rows)
+        S_IDX_CMD: begin
+          if (t_eff == 32'd0) st <= S_LIN_GO;
+          else begin
+            rd_cmd_valid <= 1'b1;
+            rd_cmd_addr <= mem + 64'(a5);
+            rd_cmd_len <= t_eff << 2;
+            rd_cmd_wlg <= 4'd2;
+            scan_i <= '0;
+            st <= S_IDX_W;
+          end
+        end
+        S_IDX_W: if (rd_valid) begin
+          if (rd_s32 < 0 || rd_s32 >= $signed({32'd0, d3})) fault <= 1'b1;
+          scan_i <= scan_i + 32'd1;
+          if (scan_i + 32'd1 == t_eff) st <= (fault || rd_s32 < 0 ||
+                                             rd_s32 >= $signed({32'd0, d3})) ? S_FAULT : S_LIN_GO;
+        end
+        S_LIN_GO: begin
+          lin_mode <= 2'd0;
+          lin_t <= t_eff;
+          lin_n <= d1;
+          lin_k <= d2;
+          lin_src <= mem + 64'(a0);
+          lin_dst <= mem + 64'(a1);
+          lin_wts <= mem + 64'(a2);
+          lin_bias <= mem + 64'(a3);
+          lin_base <= mem + (flags[5] ? 64'(a1) : 64'(a4));
+          lin_index <= mem + 64'(a5);
+          lin_scores <= mem + 64'(a6);
+          lin_flags <= flags;
+          after <= S_MACS;
+          if (t_eff == 32'd0) st <= S_MACS;
+          else begin
+            lin_start <= 1'b1;
+            owner <= OWN_LIN;
+            st <= S_WAIT_ENG;
+          end
+        end
+        // ---- wait for an engine, then for its writes to land
+        S_WAIT_ENG: begin
+          if (pf_pending) begin
+            pf_req <= 1'b1;
+            pf_pending <= 1'b0;
+          end
+          if (lin_done || rt_done || at_done || ln_done || el_done || up_done) st <= S_WAIT_WR;
+        end
+        S_WAIT_WR: if (wr_idle) begin
+          owner <= OWN_CTRL;
+          if (!pf_ack) pf_req <= 1'b0;  // a request the engine never took is dropped
+          st <= after;
+        end
+        S_GATE_RT: begin
+          rt_t <= d0; rt_e <= d2; rt_topk <= d3; rt_queues <= mem + 64'(a2);
+          rt_start <= 1'b1;
+          owner <= OWN_RT;
+          after <= S_MACS;
+          st <= S_WAIT_ENG;
+        end
+        // ---- profile macs: a product of up to four factors, one multiply per cycle
+        S_MACS: begin
+          mul_step <= mul_step + 2'd1;
+          case (op)
+            edgemoe_pkg::OP_LINEAR:
+              case (mul_step)
+                2'd0: mul_acc <= 64'(t_eff) * 64'(d1);
+                default: begin macs <= mul_acc * 64'(d2); pw <= '0; st <= S_PROF; end
+              endcase
+            edgemoe_pkg::OP_CONV:
+              case (mul_step)
+                2'd0: mul_acc <= 64'(c_oh) * 64'(c_ow);
+                2'd1: mul_acc <= mul_acc * 64'(d3);
+                default: begin macs <= mul_acc * c_cikk; pw <= '0; st <= S_PROF; end
+              endcase
+            edgemoe_pkg::OP_MOE_GATE:
+              case (mul_step)
+                2'd0: mul_acc <= 64'(d0) * 64'(d1);
+                default: begin macs <= mul_acc * 64'(d2); pw <= '0; st <= S_PROF; end
+              endcase
+            edgemoe_pkg::OP_ATTENTION:
+              case (mul_step)
+                2'd0: mul_acc <= 64'(d0) * 64'(d0);
+                2'd1: mul_acc <= mul_acc * 64'(d1);
+                default: begin macs <= (mul_acc * 64'(d2)) << 1; pw <= '0; st <= S_PROF; end
+              endcase
+            default: begin pw <= '0; st <= S_PROF; end
+          endcase
+        end
+        // ---- MOE_EXPERTS: counts, then each non-empty queue's token indices
+        S_MOE_CNT_W: if (rd_valid) begin
+          cnt[scan_i] <= rd_data[31:0];
+          if (rd_data[31:0] > d0) fault <= 1'b1;
+          scan_i <= scan_i + 32'd1;
+          if (scan_i + 32'd1 == d3) begin
+            ex <= '0;
+            st <= (fault || rd_data[31:0] > d0) ? S_FAULT : S_MOE_Q_NEXT;
+          end
+        end
+        S_MOE_Q_NEXT: begin
+          mul_acc <= 64'(d3) * c_slot;  // experts * slot: offset of the score lists
+          if (ex == d3) begin
+            ex <= '0;
+            st <= S_MOE_INIT;
+          end else if (cnt[ex] == 32'd0) begin
+            ex <= ex + 32'd1;
+          end else begin
+            st <= S_MOE_Q_CMD;
+          end
+        end
+        S_MOE_Q_CMD: begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= mem + 64'(a6) + c_counts + 64'(ex) * c_slot;
+          rd_cmd_len <= cnt[ex] << 2;
+          rd_cmd_wlg <= 4'd2;
+          scan_i <= '0;
+          seen <= '0;
+          st <= S_MOE_Q_W;
+        end
+        S_MOE_Q_W: if (rd_valid) begin
+          if (rd_s32 < 0 || rd_s32 >= $signed({32'd0, d0}) || seen[rd_data[$clog2(MAXT)-1:0]])
+            fault <= 1'b1;
+          else seen[rd_data[$clog2(MAXT)-1:0]] <= 1'b1;
+          scan_i <= scan_i + 32'd1;
+          if (scan_i + 32'd1 == cnt[ex]) begin
+            if (fault || rd_s32 < 0 || rd_s32 >= $signed({32'd0, d0}) ||
+                seen[rd_data[$clog2(MAXT)-1:0]]) st <= S_FAULT;
+            else begin
+              ex <= ex + 32'd1;
+              st <= S_MOE_Q_NEXT;
+            end
+          end
+        end
+        S_MOE_INIT: begin
+          // dst = residual (copy) or zeros; the experts then accumulate into dst
+          el_mode <= flags[2] ? 2'd1 : 2'd2;
+          el_n <= d0 * d1;
+          el_a <= mem + 64'(a8);
+          el_dst <= mem + 64'(a1);
+          w1_off <= mem + 64'(a2);
+          b1_off <= mem + 64'(a3);
+          w2_off <= mem + 64'(a4);
+          b2_off <= mem + 64'(a5);
+          qi_off <= mem + 64'(a6) + c_counts;
+          qs_off <= mem + 64'(a6) + c_counts + mul_acc;
+          if (cnt[0] != 32'd0) begin  // first expert's fc1 weights load during the init copy
+            pf_req <= 1'b1;
+            pf_wts <= mem + 64'(a2);
+            pf_n <= d2;
+            pf_k <= d1;
+            pf_wlg <= 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
+          end
+          if (flags[2] && a8 == a1) st <= S_MOE_EX;
+          else begin
+            el_start <= 1'b1;
+            owner <= OWN_EL;
+            after <= S_MOE_EX;
+            st <= S_WAIT_ENG;
+          end
+        end
+        S_MOE_EX: begin
+          if (ex == d3) begin
+            pw <= '0;
+            st <= S_PROF;
+          end else if (cnt[ex] == 32'd0) begin
+            ex <= ex + 32'd1;
+            w1_off <= w1_off + c_i0; b1_off <= b1_off + c_i1;
+            w2_off <= w2_off + c_i2; b2_off <= b2_off + c_i3;
+            qi_off <= qi_off + c_slot; qs_off <= qs_off + c_slot;
+          end else begin
+            // fc1 + GELU on the gathered tokens into scratch rows 0..count-1
+            lin_mode <= 2'd0;
+            lin_t <= cnt[ex];
+            lin_n <= d2;
+            lin_k <= d1;
+            lin_src <= mem + 64'(a0);
+            lin_dst <= mem + 64'(a7);
+            lin_wts <= w1_off;
+            lin_bias <= b1_off;
+            lin_index <= qi_off;
+            lin_flags <= 16'(edgemoe_pkg::FLAG_GELU | edgemoe_pkg::FLAG_GATHER);
+            lin_start <= 1'b1;
+            owner <= OWN_LIN;
+            after <= S_MOE_FC2;
+            st <= S_WAIT_ENG;
+            macs <= macs + ((64'(cnt[ex]) * 64'(d1) * 64'(d2)) << 1);
+            pf_req <= 1'b1;  // this expert's fc2 weights load while fc1 runs
+            pf_wts <= w2_off;
+            pf_n <= d1;
+            pf_k <= d2;
+            pf_wlg <= 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
+            wbytes <= wbytes + c_i0 + c_i1 + c_i2 + c_i3;
+            experts_active <= experts_active + 64'd1;
+          end
+        end
+        S_MOE_FC2: begin
+          // fc2, scaled by the gate score and accumulated into dst rows (scatter)
+          lin_mode <= 2'd0;
+          lin_t <= cnt[ex];
+          lin_n <= d1;
+          lin_k <= d2;
+          lin_src <= mem + 64'(a7);
+          lin_dst <= mem + 64'(a1);
+          lin_base <= mem + 64'(a1);
+          lin_wts <= w2_off;
+          lin_bias <= b2_off;
+          lin_index <= qi_off;
+          lin_scores <= qs_off;
+          lin_flags <= 16'(edgemoe_pkg::FLAG_SCATTER | edgemoe_pkg::FLAG_SCORE_ACC);
+          lin_start <= 1'b1;
+          owner <= OWN_LIN;
+          if (ex + 32'd1 < d3 && cnt[ex + 32'd1] != 32'd0) begin  // next expert's fc1
+            pf_req <= 1'b1;
+            pf_wts <= w1_off + c_i0;
+            pf_n <= d2;
+            pf_k <= d1;
+            pf_wlg <= 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
+          end
+          ex <= ex + 32'd1;
+          w1_off <= w1_off + c_i0; b1_off <= b1_off + c_i1;
+          w2_off <= w2_off + c_i2; b2_off <= b2_off + c_i3;
+          qi_off <= qi_off + c_slot; qs_off <= qs_off + c_slot;
+          after <= S_MOE_EX;
+          st <= S_WAIT_ENG;
+        end
+        // ---- profile entry: 8 x u64
+        S_PROF: begin
+          wr_cmd_valid <= 1'b1;
+          wr_cmd_addr <= mem + base_prof + (64'(idx_i) << 6);
+          wr_cmd_len <= 32'd64;
+          wr_cmd_wlg <= 4'd3;
+          pw <= '0;
+          st <= S_PROF_W;
+        end
+        S_PROF_W: if (wr_ready) begin
+          pw <= pw + 3'd1;
+          if (pw == 3'd7) begin
+            executed <= executed + 32'd1;
+            idx_i <= idx_i + 32'd1;
+            st <= S_NEXT;
+          end
+        end
+        S_FAULT: begin
+          error <= edgemoe_pkg::ERR_BAD_QUEUE;
+          failed <= idx_i;
+          owner <= OWN_CTRL;
+          st <= S_WSTAT;
+        end
+        // ---- status block: error, failing index, executed, config_id
+        S_WSTAT: begin
+          owner <= OWN_CTRL;
+          wr_cmd_valid <= 1'b1;
+          wr_cmd_addr <= mem + 64'(stat_off);
+          wr_cmd_len <= 32'd16;
+          wr_cmd_wlg <= 4'd2;
+          pw <= '0;
+          st <= S_WSTAT_W;
+        end
+        S_WSTAT_W: if (wr_ready) begin
+          pw <= pw + 3'd1;
+          if (pw == 3'd3) st <= S_WSTAT_IDLE;
+        end
+        S_WSTAT_IDLE: if (wr_idle && !wr_cmd_valid) st <= S_FINISH;
+        S_FINISH: st <= S_IDLE;  // ap_done is high in this state
+        default: st <= S_IDLE;
+      endcase
+    end
+  end
+
+  assign rd_ready = st == S_FETCH_W || st == S_PEEK_W || st == S_DYN_W || st == S_IDX_W ||
+                    st == S_MOE_CNT_W ||
+                    st == S_MOE_Q_W;
+  assign wr_valid = st == S_PROF_W || st == S_WSTAT_W;
+  assign wr_data = (st == S_WSTAT_W) ? stat_word : prof_word;
+
+  logic unused;
+  assign unused = ^{rd_data[63:32], n_fl};
+endmodule

@@ -1,0 +1,599 @@
+// Unified linear engine: a P_OUT x P_IN MAC array for LINEAR, CONV (im2col rows) and the
+// MOE_GATE logits (MOE_EXPERTS runs its fc1/fc2 as LINEAR jobs).
+//
+// Per strip of output tiles that fits the weight buffer: load the strip's bias and tile-
+// packed weights, then for every token (or output pixel) the row loader fills a row slot
+// while the MAC array works on the other: for each output tile, P_IN x P_OUT products per
+// cycle accumulate exactly (64-bit, wrap-around) from the bias, then one quantization into
+// act, GELU / ReLU, and the SCORE_ACC / RESIDUAL combine with the base row; finished rows
+// are written by the writer while the next token computes.  MOE_GATE logits go to the
+// router instead of memory.
+module edgemoe_lin (
+    input  logic        clk,
+    input  logic        rst_n,
+    input  logic        start,
+    output logic        done,
+    input  logic [1:0]  mode,            // 0 LINEAR, 1 CONV, 2 MOE_GATE logits
+    input  logic [31:0] t, n, k,
+    input  logic [63:0] src, dst, wts, bias, base, index, scores,
+    input  logic [15:0] flags,
+    input  logic [31:0] in_h, in_w, ci, ow,
+    input  logic [7:0]  kk, ks, kp,
+    output logic        rd_cmd_valid,
+    input  logic        rd_cmd_ready,
+    output logic [63:0] rd_cmd_addr,
+    output logic [31:0] rd_cmd_len,
+    output logic [3:0]  rd_cmd_wlg,
+    input  logic        rd_valid,
+    output logic        rd_ready,
+    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data,
+    input  logic        rd_last,
+    output logic        wr_cmd_valid,
+    input  logic        wr_cmd_ready,
+    output logic [63:0] wr_cmd_addr,
+    output logic [31:0] wr_cmd_len,
+    output logic [3:0]  wr_cmd_wlg,
+    output logic        wr_valid,
+    input  logic        wr_ready,
+    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data,
+    output logic        lg_valid,
+    output logic [31:0] lg_tok, lg_tile,
+    output logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] lg_data,
+    // weight prefetch (ping/pong): the next job's first strip loads into the other bank
+    // through a second read DMA while this job computes
+    input  logic        pf_req,
+    output logic        pf_ack,
+    input  logic [63:0] pf_wts,
+    input  logic [31:0] pf_n, pf_k,
+    input  logic [1:0]  pf_wlg,
+    input  logic        pf_dirty,          // a write hit the prefetch window
+    output logic        pf_win,            // the window [pf_lo, pf_hi) is watched
+    output logic [63:0] pf_lo, pf_hi,
+    output logic        pf_cmd_valid,
+    input  logic        pf_cmd_ready,
+    output logic [63:0] pf_cmd_addr,
+    output logic [31:0] pf_cmd_len,
+    output logic [3:0]  pf_cmd_wlg,
+    input  logic        pf_rd_valid,
+    output logic        pf_rd_ready,
+    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] pf_rd_data,
+    input  logic        pf_rd_last
+);
+  localparam int PI = edgemoe_pkg::P_IN;
+  localparam int PO = edgemoe_pkg::P_OUT;
+  localparam int PI_LG = edgemoe_pkg::P_IN_LG;
+  localparam int PO_LG = edgemoe_pkg::P_OUT_LG;
+  localparam int AL = edgemoe_pkg::ACT_LG;
+  localparam int ABITS = 8 << AL;
+  localparam int WBITS = edgemoe_pkg::WEIGHT_BITS;
+  localparam int BBITS = edgemoe_pkg::BIAS_BITS;
+  localparam int PBITS = 8 << edgemoe_pkg::PIXEL_LG;
+  localparam int XBITS = (ABITS > PBITS + 1) ? ABITS : PBITS + 1;
+  localparam int KT = edgemoe_pkg::MAX_IN / PI;
+  localparam int TOM = edgemoe_pkg::MAX_OUT / PO;
+  localparam int WT = edgemoe_pkg::WBUF_TILES;
+  localparam int WAW = $clog2(WT > 1 ? WT : 2);
+  localparam int RAW = $clog2(2 * KT);
+  localparam int BAW = $clog2(2 * TOM);
+  localparam int TAW = $clog2(TOM > 1 ? TOM : 2);
+  localparam int WB = edgemoe_pkg::WORD_MAX * 8;
+
+  // ------------------------------------------------------------------ job
+  logic [1:0] jm;
+  logic [31:0] jt, jn, jk;
+  logic [63:0] jsrc, jdst, jwts, jbias, jbase, jindex, jscores;
+  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn;
+  logic [31:0] j_in_h, j_in_w, j_ci, j_ow;
+  logic [7:0] j_kk, j_ks, j_kp;
+  logic [1:0] wlg, blg, xlg;
+  int w_frac, b_frac, x_frac, q_sh, b_sh;
+  logic base_en, gate;
+  assign base_en = f_sacc || f_res;
+  assign gate = jm == 2'd2;
+  always_comb begin
+    if (f_wpatch) begin
+      wlg = 2'(edgemoe_pkg::PATCH_WEIGHT_LG); w_frac = edgemoe_pkg::PATCH_WEIGHT_F;
+    end else if (f_wconv) begin
+      wlg = 2'(edgemoe_pkg::CONV_WEIGHT_LG); w_frac = edgemoe_pkg::CONV_WEIGHT_F;
+    end else begin
+      wlg = 2'(edgemoe_pkg::LINEAR_WEIGHT_LG); w_frac = edgemoe_pkg::LINEAR_WEIGHT_F;
+    end
+    if (f_battn) begin
+      blg = 2'(edgemoe_pkg::ATTN_BIAS_LG); b_frac = edgemoe_pkg::ATTN_BIAS_F;
+    end else begin
+      blg = 2'(edgemoe_pkg::BIAS_LG); b_frac = edgemoe_pkg::BIAS_F;
+    end
+    if (f_pix) begin
+      xlg = 2'(edgemoe_pkg::PIXEL_LG); x_frac = edgemoe_pkg::PIXEL_F;
+    end else begin
+      xlg = 2'(AL); x_frac = edgemoe_pkg::ACT_F;
+    end
+    q_sh = x_frac + w_frac - edgemoe_pkg::ACT_F;
+    b_sh = x_frac + w_frac - b_frac;
+  end
+
+  // strip geometry
+  logic [31:0] tiles_in, to_total, to0, srows, strip_cols;
+  logic [63:0] tile_bytes;
+  assign tiles_in = (jk + 32'(PI - 1)) >> PI_LG;
+  assign to_total = (jn + 32'(PO - 1)) >> PO_LG;
+  assign tile_bytes = 64'(PO * PI) << wlg;
+  assign strip_cols = (jn - (to0 << PO_LG) < (srows << PO_LG)) ? jn - (to0 << PO_LG)
+                                                                  : srows << PO_LG;
+
+  // ------------------------------------------------------------------ buffers
+  logic [PO*PI*WBITS-1:0] wbuf0[WT], wbuf1[WT];   // ping / pong
+  logic [PO*PI*WBITS-1:0] w_q, w_q0, w_q1;
+  logic cur_bank, bank_q;
+  logic [XBITS-1:0] x_q[PI];
+  logic [PO*BBITS-1:0] bbuf[TOM];
+  logic [PO*ABITS-1:0] basebuf[2*TOM];
+  logic [PO*ABITS-1:0] obuf[2*TOM];
+
+  // ------------------------------------------------------------------ strip sequencer
+  typedef enum logic [3:0] {J_IDLE, J_SIZE, J_BIAS, J_BIAS_W, J_W0, J_WTS, J_WTS_W, J_RUN,
+                            J_NEXT, J_DRAIN, J_DONE} job_t;
+  job_t js;
+  logic [31:0] wcount;
+  logic [31:0] rows_done;               // tokens finished (written or sent to the router)
+  logic ld_go;
+  logic s_rd_cmd_valid;
+  logic [63:0] s_rd_cmd_addr;
+  logic [31:0] s_rd_cmd_len;
+  logic [3:0] s_rd_cmd_wlg;
+  logic s_loading;
+  assign s_loading = js == J_BIAS_W || js == J_WTS_W;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      js <= J_IDLE;
+      done <= 1'b0;
+      jm <= '0; jt <= '0; jn <= '0; jk <= '0;
+      jsrc <= '0; jdst <= '0; jwts <= '0; jbias <= '0; jbase <= '0; jindex <= '0;
+      jscores <= '0;
+      {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn} <= '0;
+      j_in_h <= '0; j_in_w <= '0; j_ci <= '0; j_ow <= '0; j_kk <= '0; j_ks <= '0; j_kp <= '0;
+      to0 <= '0; srows <= '0; wcount <= '0; ld_go <= 1'b0;
+      cur_bank <= 1'b0; w0_decided <= 1'b0;
+      s_rd_cmd_valid <= 1'b0; s_rd_cmd_addr <= '0; s_rd_cmd_len <= '0; s_rd_cmd_wlg <= '0;
+    end else begin
+      done <= 1'b0;
+      ld_go <= 1'b0;
+      if (s_rd_cmd_valid && rd_cmd_ready) s_rd_cmd_valid <= 1'b0;
+      case (js)
+        J_IDLE: if (start) begin
+          jm <= mode; jt <= t; jn <= n; jk <= k;
+          jsrc <= src; jdst <= dst; jwts <= wts; jbias <= bias; jbase <= base;
+          jindex <= index; jscores <= scores;
+          f_gelu <= flags[0]; f_relu <= flags[1]; f_res <= flags[2]; f_gat <= flags[3];
+          f_sca <= flags[4]; f_sacc <= flags[5]; f_pix <= flags[7]; f_wconv <= flags[9];
+          f_wpatch <= flags[10]; f_battn <= flags[11];
+          j_in_h <= in_h; j_in_w <= in_w; j_ci <= ci; j_ow <= ow;
+          j_kk <= kk; j_ks <= ks; j_kp <= kp;
+          to0 <= '0;
+          srows <= 32'd1;
+          w0_decided <= 1'b0;
+          js <= J_SIZE;
+        end
+        // the largest strip of output tiles whose weights fit the buffer
+        J_SIZE: begin
+          if (to0 + srows < to_total && (srows + 32'd1) * tiles_in <= 32'(WT))
+            srows <= srows + 32'd1;
+          else js <= gate ? (to0 == 32'd0 ? J_W0 : J_WTS) : J_BIAS;
+        end
+        J_BIAS: begin
+          s_rd_cmd_valid <= 1'b1;
+          s_rd_cmd_addr <= jbias + (64'(to0 << PO_LG) << blg);
+          s_rd_cmd_len <= (srows << PO_LG) << blg;
+          s_rd_cmd_wlg <= 4'(PO_LG) + {2'd0, blg};
+          wcount <= '0;
+          js <= J_BIAS_W;
+        end
+        J_BIAS_W: if (rd_valid) begin
+          wcount <= wcount + 32'd1;
+          if (rd_last) js <= (to0 == 32'd0) ? J_W0 : J_WTS;
+        end
+        // strip 0: use the prefetched bank when it holds exactly these weights, unchanged
+        J_W0: begin
+          if (pf_match && (ps == P_SIZE || ps == P_CMD || ps == P_DATA)) begin
+            js <= J_W0;  // the prefetch of these weights is still arriving
+          end else if (pf_match && ps == P_DONE && !pf_dirty_r && !pf_dirty) begin
+            cur_bank <= !cur_bank;
+            w0_decided <= 1'b1;
+            ld_go <= 1'b1;
+            js <= J_RUN;
+          end else begin
+            w0_decided <= 1'b1;
+            js <= J_WTS;
+          end
+        end
+        J_WTS: begin
+          s_rd_cmd_valid <= 1'b1;
+          s_rd_cmd_addr <= jwts + 64'(to0) * 64'(tiles_in) * tile_bytes;
+          s_rd_cmd_len <= 32'(64'(srows) * 64'(tiles_in) * tile_bytes);
+          s_rd_cmd_wlg <= 4'(PO_LG + PI_LG) + {2'd0, wlg};
+          wcount <= '0;
+          js <= J_WTS_W;
+        end
+        J_WTS_W: if (rd_valid) begin
+          wcount <= wcount + 32'd1;
+          if (rd_last) begin
+            ld_go <= 1'b1;
+            js <= J_RUN;
+          end
+        end
+        J_RUN: if (rows_done == jt && !ld_go) js <= J_NEXT;
+        J_NEXT: begin
+          if (to0 + srows >= to_total) js <= J_DRAIN;
+          else begin
+            to0 <= to0 + srows;
+            srows <= 32'd1;
+            js <= J_SIZE;
+          end
+        end
+        J_DRAIN: if (!wr_cmd_valid) js <= J_DONE;
+        J_DONE: begin
+          done <= 1'b1;
+          js <= J_IDLE;
+        end
+        default: js <= J_IDLE;
+      endcase
+    end
+  end
+
+  // buffer writes from the strip loads
+  logic [PO*PI*WBITS-1:0] w_word;
+  logic [PO*BBITS-1:0] b_word;
+  // element e of a word of 1-, 2- or 4-byte elements (constant part-selects + a 3:1 mux)
+  function automatic logic [63:0] elem(input logic [WB-1:0] word, input int e,
+                                       input logic [1:0] lg);
+    logic [63:0] v;
+    v = 64'(word[e*8+:8]);
+    if (lg == 2'd1 && (e + 1) * 16 <= WB) v = 64'(word[e*16+:16]);
+    if (lg == 2'd2 && (e + 1) * 32 <= WB) v = 64'(word[e*32+:32]);
+    elem = v;
+  endfunction
+  for (genvar e = 0; e < PO * PI; e++) begin : g_wunpack
+    assign w_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(elem(rd_data, e, wlg), wlg, 1'b1));
+  end
+  for (genvar o = 0; o < PO; o++) begin : g_bunpack
+    assign b_word[o*BBITS+:BBITS] = BBITS'(edgemoe_pkg::sext(elem(rd_data, o, blg), blg, 1'b1));
+  end
+  always_ff @(posedge clk) begin
+    if (js == J_WTS_W && rd_valid && !cur_bank) wbuf0[WAW'(wcount)] <= w_word;
+    else if (pf_rd_valid && ps == P_DATA && cur_bank) wbuf0[WAW'(pf_wc)] <= pf_word;
+    if (js == J_WTS_W && rd_valid && cur_bank) wbuf1[WAW'(wcount)] <= w_word;
+    else if (pf_rd_valid && ps == P_DATA && !cur_bank) wbuf1[WAW'(pf_wc)] <= pf_word;
+    if (js == J_BIAS_W && rd_valid) bbuf[TAW'(wcount)] <= b_word;
+  end
+
+  // ------------------------------------------------------------------ weight prefetch
+  typedef enum logic [2:0] {P_IDLE, P_SIZE, P_CMD, P_DATA, P_DONE} pf_t;
+  pf_t ps;
+  logic [63:0] pf_addr_r, pf_len_r;
+  logic [31:0] pf_n_r, pf_k_r, pf_srows, pf_wc;
+  logic [1:0] pf_wlg_r;
+  logic pf_dirty_r, w0_decided;
+  logic pf_match;
+  logic [31:0] pf_tiles_in, pf_to_total;
+  logic [PO*PI*WBITS-1:0] pf_word;
+  assign pf_tiles_in = (pf_k_r + 32'(PI - 1)) >> PI_LG;
+  assign pf_to_total = (pf_n_r + 32'(PO - 1)) >> PO_LG;
+  assign pf_match = pf_addr_r == jwts && pf_wlg_r == wlg && pf_n_r == jn && pf_k_r == jk;
+  // a new request is taken once the current job has decided about its strip 0
+  assign pf_ack = pf_req && (ps == P_IDLE || ps == P_DONE) &&
+                  (js == J_IDLE ? !start : w0_decided);
+  assign pf_win = ps != P_IDLE;
+  assign pf_lo = pf_addr_r;
+  assign pf_hi = pf_addr_r + pf_len_r;
+  assign pf_rd_ready = ps == P_DATA;
+  for (genvar e = 0; e < PO * PI; e++) begin : g_pfunpack
+    assign pf_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(elem(pf_rd_data, e, pf_wlg_r),
+                                                               pf_wlg_r, 1'b1));
+  end
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      ps <= P_IDLE;
+      pf_addr_r <= '0; pf_len_r <= '0; pf_n_r <= '0; pf_k_r <= '0; pf_srows <= '0;
+      pf_wc <= '0; pf_wlg_r <= '0; pf_dirty_r <= 1'b0;
+      pf_cmd_valid <= 1'b0; pf_cmd_addr <= '0; pf_cmd_len <= '0; pf_cmd_wlg <= '0;
+    end else begin
+      if (pf_cmd_valid && pf_cmd_ready) pf_cmd_valid <= 1'b0;
+      if (pf_dirty && pf_win) pf_dirty_r <= 1'b1;
+      case (ps)
+        P_IDLE, P_DONE: if (pf_ack) begin
+          pf_addr_r <= pf_wts;
+          pf_n_r <= pf_n;
+          pf_k_r <= pf_k;
+          pf_wlg_r <= pf_wlg;
+          pf_len_r <= '0;
+          pf_srows <= 32'd1;
+          pf_dirty_r <= 1'b0;
+          ps <= P_SIZE;
+        end else if (ps == P_DONE && js == J_W0 && pf_match) begin
+          if (!pf_dirty_r && !pf_dirty) ps <= P_IDLE;  // taken by the job (bank swap)
+        end
+        P_SIZE: begin
+          if (pf_srows < pf_to_total && (pf_srows + 32'd1) * pf_tiles_in <= 32'(WT))
+            pf_srows <= pf_srows + 32'd1;
+          else begin
+            pf_len_r <= 64'(pf_srows) * 64'(pf_tiles_in) * (64'(PO * PI) << pf_wlg_r);
+            ps <= P_CMD;
+          end
+        end
+        P_CMD: begin
+          pf_cmd_valid <= 1'b1;
+          pf_cmd_addr <= pf_addr_r;
+          pf_cmd_len <= 32'(pf_len_r);
+          pf_cmd_wlg <= 4'(PO_LG + PI_LG) + {2'd0, pf_wlg_r};
+          pf_wc <= '0;
+          ps <= P_DATA;
+        end
+        P_DATA: if (pf_rd_valid) begin
+          pf_wc <= pf_wc + 32'd1;
+          if (pf_rd_last) ps <= P_DONE;
+        end
+        default: ps <= P_IDLE;
+      endcase
+    end
+  end
+
+  // ------------------------------------------------------------------ row loader
+  logic [1:0] row_full;
+  logic fill, fill_slot;
+  logic [31:0] fill_row, fill_tok;
+  logic signed [63:0] fill_score;
+  logic all_loaded;
+  logic [PI-1:0] rb_we;
+  logic [PI-1:0][RAW-1:0] rb_addr;
+  logic [PI-1:0][XBITS-1:0] rb_data;
+  logic bb_we;
+  logic [BAW-1:0] bb_addr;
+  logic [PO*ABITS-1:0] bb_data;
+  logic l_rd_cmd_valid, l_rd_ready;
+  logic [63:0] l_rd_cmd_addr;
+  logic [31:0] l_rd_cmd_len;
+  logic [3:0] l_rd_cmd_wlg;
+  edgemoe_lin_loader #(.XBITS(XBITS)) u_loader (
+      .clk, .rst_n, .go(ld_go), .conv(jm == 2'd1), .t(jt), .n(jn), .k(jk), .src(jsrc),
+      .base(jbase), .index(jindex), .scores(jscores), .gather(f_gat), .scatter(f_sca),
+      .sacc(f_sacc), .base_en, .pix(f_pix), .xlg, .in_h(j_in_h), .in_w(j_in_w),
+      .ci(j_ci), .ow(j_ow), .kk(j_kk), .ks(j_ks), .kp(j_kp), .col0(to0 << PO_LG),
+      .strip_cols, .slot_busy(row_full), .fill, .fill_slot, .fill_row, .fill_tok,
+      .fill_score, .all_loaded, .rb_we, .rb_addr, .rb_data, .bb_we, .bb_addr, .bb_data,
+      .rd_cmd_valid(l_rd_cmd_valid), .rd_cmd_ready, .rd_cmd_addr(l_rd_cmd_addr),
+      .rd_cmd_len(l_rd_cmd_len), .rd_cmd_wlg(l_rd_cmd_wlg), .rd_valid,
+      .rd_ready(l_rd_ready), .rd_data);
+  assign rd_cmd_valid = s_loading || js == J_BIAS || js == J_WTS ? s_rd_cmd_valid
+                                                                  : l_rd_cmd_valid;
+  assign rd_cmd_addr = (js == J_RUN) ? l_rd_cmd_addr : s_rd_cmd_addr;
+  assign rd_cmd_len = (js == J_RUN) ? l_rd_cmd_len : s_rd_cmd_len;
+  assign rd_cmd_wlg = (js == J_RUN) ? l_rd_cmd_wlg : s_rd_cmd_wlg;
+  assign rd_ready = s_loading ? 1'b1 : (js == J_RUN) && l_rd_ready;
+
+  // one RAM per bank (two row slots each), one write and one registered read port
+  for (genvar b = 0; b < PI; b++) begin : g_rbank
+    logic [XBITS-1:0] mem[2*KT];
+    always_ff @(posedge clk) begin
+      if (rb_we[b]) mem[rb_addr[b]] <= rb_data[b];
+      x_q[b] <= mem[RAW'((c_slot ? KT : 0) + 32'(c_ti))];
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (bb_we) basebuf[bb_addr] <= bb_data;
+  end
+
+  // slot metadata
+  logic [31:0] m_row[2], m_tok[2];
+  logic signed [63:0] m_score[2];
+  always_ff @(posedge clk) begin
+    if (fill) begin
+      m_row[fill_slot] <= fill_row;
+      m_tok[fill_slot] <= fill_tok;
+      m_score[fill_slot] <= fill_score;
+    end
+  end
+
+  // ------------------------------------------------------------------ MAC pipeline
+  // stage 0: issue (token slot, output tile, input tile) and the buffer reads
+  logic c_act, c_slot;
+  logic [31:0] c_to, c_ti, c_wb;
+  logic [1:0] out_full;
+  logic c_issue;
+  logic c_first, c_last, c_tile_last;
+  assign c_first = c_ti == 32'd0;
+  assign c_tile_last = c_ti + 32'd1 == tiles_in;
+  assign c_last = c_tile_last && c_to + 32'd1 == srows;
+  // a token starts when its row is loaded and its output slot is free
+  logic can_start;
+  assign can_start = js == J_RUN && row_full[c_slot] && (gate || !out_full[c_slot]);
+  assign c_issue = c_act || can_start;
+
+  // stage 1 registers
+  logic p1_v, p1_first, p1_last, p1_tok_last, p1_slot;
+  logic [31:0] p1_to, p1_ti;
+  // stage 2 registers
+  logic p2_v, p2_tok_last, p2_slot;
+  logic [31:0] p2_to;
+  logic signed [63:0] acc[PO], p2_acc[PO];
+
+  always_ff @(posedge clk) begin
+    w_q0 <= wbuf0[WAW'(c_wb + c_ti)];
+    w_q1 <= wbuf1[WAW'(c_wb + c_ti)];
+    bank_q <= cur_bank;
+  end
+
+  assign w_q = bank_q ? w_q1 : w_q0;
+
+  // stage 1: P_OUT dot products of P_IN terms, exact in 64 bits
+  localparam int PW = XBITS + WBITS;
+  logic signed [63:0] part[PO];
+  logic signed [XBITS-1:0] xm[PI];
+  for (genvar i = 0; i < PI; i++) begin : g_x
+    // elements past the input row are zero (the padding of the weights is not read)
+    assign xm[i] = ((p1_ti << PI_LG) + 32'(i) < jk) ? $signed(x_q[i]) : '0;
+  end
+  for (genvar o = 0; o < PO; o++) begin : g_dot
+    logic signed [PW-1:0] prod[PI];
+    logic signed [63:0] sum;
+    logic signed [63:0] bsh;
+    logic signed [63:0] braw;
+    for (genvar i = 0; i < PI; i++) begin : g_mul
+      assign prod[i] = PW'(xm[i]) * PW'($signed(w_q[(o*PI+i)*WBITS+:WBITS]));
+    end
+    always_comb begin
+      sum = 64'sd0;
+      for (int i = 0; i < PI; i++) sum = sum + 64'(prod[i]);
+    end
+    assign braw = gate ? 64'sd0 : 64'($signed(bbuf[TAW'(p1_to)][o*BBITS+:BBITS]));
+    assign bsh = (b_sh >= 0) ? (braw <<< b_sh) : (braw >>> (-b_sh));
+    assign part[o] = p1_first ? bsh + sum : acc[o] + sum;
+  end
+
+  // stage 2: quantize, epilogue, combine with the base row
+  logic [PO*ABITS-1:0] y_word;
+  logic [PO*ABITS-1:0] base_word;
+  assign base_word = basebuf[BAW'((p2_slot ? TOM : 0) + 32'(p2_to))];
+  for (genvar o = 0; o < PO; o++) begin : g_out
+    logic signed [63:0] y0, y1, y2, bv, sc;
+    assign y0 = edgemoe_pkg::q_act(p2_acc[o], q_sh);
+    assign y1 = f_gelu ? edgemoe_pkg::gelu_act(y0) : y0;
+    assign y2 = (f_relu && y1 < 0) ? 64'sd0 : y1;
+    assign bv = edgemoe_pkg::sext(64'(base_word[o*ABITS+:ABITS]), 2'(AL), 1'b1);
+    logic signed [31:0] s_a;               // the score: an int32 word (raw act value)
+    logic signed [ABITS-1:0] y_a;
+    assign s_a = m_score[p2_slot][31:0];
+    assign y_a = ABITS'(y2);
+    assign sc = edgemoe_pkg::q_act(64'(s_a) * 64'(y_a), edgemoe_pkg::ACT_F);
+    assign y_word[o*ABITS+:ABITS] = ABITS'(
+        f_sacc ? edgemoe_pkg::q_act(bv + sc, 0) :
+        f_res ? edgemoe_pkg::q_act(bv + y2, 0) : y2);
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      c_act <= 1'b0; c_slot <= 1'b0; c_to <= '0; c_ti <= '0; c_wb <= '0;
+      p1_v <= 1'b0; p1_first <= 1'b0; p1_last <= 1'b0; p1_tok_last <= 1'b0; p1_slot <= 1'b0;
+      p1_to <= '0; p1_ti <= '0;
+      p2_v <= 1'b0; p2_tok_last <= 1'b0; p2_slot <= 1'b0; p2_to <= '0;
+      row_full <= '0;
+      out_full <= '0;
+      rows_done <= '0;
+      lg_valid <= 1'b0; lg_tok <= '0; lg_tile <= '0; lg_data <= '0;
+      for (int o = 0; o < PO; o++) begin
+        acc[o] <= '0;
+        p2_acc[o] <= '0;
+      end
+    end else begin
+      lg_valid <= 1'b0;
+      if (ld_go) begin
+        c_slot <= 1'b0;
+        rows_done <= '0;
+      end
+      // stage 0
+      p1_v <= c_issue;
+      p1_first <= c_first;
+      p1_last <= c_tile_last;
+      p1_tok_last <= c_last;
+      p1_to <= c_to;
+      p1_ti <= c_ti;
+      p1_slot <= c_slot;
+      if (c_issue) begin
+        if (c_last) begin
+          c_act <= 1'b0;
+          c_to <= '0; c_ti <= '0; c_wb <= '0;
+          c_slot <= !c_slot;
+        end else begin
+          c_act <= 1'b1;
+          if (c_tile_last) begin
+            c_ti <= '0;
+            c_to <= c_to + 32'd1;
+            c_wb <= c_wb + tiles_in;
+          end else c_ti <= c_ti + 32'd1;
+        end
+      end
+      // stage 1
+      if (p1_v) for (int o = 0; o < PO; o++) acc[o] <= part[o];
+      p2_v <= p1_v && p1_last;
+      p2_tok_last <= p1_tok_last;
+      p2_to <= p1_to;
+      p2_slot <= p1_slot;
+      if (p1_v && p1_last) for (int o = 0; o < PO; o++) p2_acc[o] <= part[o];
+      // stage 2
+      if (p2_v) begin
+        if (gate) begin
+          lg_valid <= 1'b1;
+          lg_tok <= m_tok[p2_slot];
+          lg_tile <= to0 + p2_to;
+          lg_data <= y_word;
+        end else begin
+          obuf[BAW'((p2_slot ? TOM : 0) + 32'(p2_to))] <= y_word;
+        end
+      end
+      // slots
+      if (fill) row_full[fill_slot] <= 1'b1;
+      if (p2_v && p2_tok_last) begin
+        row_full[p2_slot] <= 1'b0;
+        if (gate) rows_done <= rows_done + 32'd1;
+        else out_full[p2_slot] <= 1'b1;
+      end
+      if (w_done_pulse) begin
+        out_full[w_clr] <= 1'b0;
+        rows_done <= rows_done + 32'd1;
+      end
+    end
+  end
+
+  // ------------------------------------------------------------------ writer
+  typedef enum logic [1:0] {W_IDLE, W_CMD, W_DATA} wr_t;
+  wr_t ws;
+  logic w_slot;
+  logic [31:0] w_i, w_n;
+  logic w_done_pulse;
+  logic w_clr;                          // slot just written
+  logic [31:0] out_row[2];
+  always_ff @(posedge clk) begin
+    if (p2_v && p2_tok_last && !gate) out_row[p2_slot] <= m_row[p2_slot];
+  end
+  assign w_n = (strip_cols + 32'(PO - 1)) >> PO_LG;
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      ws <= W_IDLE;
+      w_slot <= 1'b0;
+      w_i <= '0;
+      w_done_pulse <= 1'b0;
+      w_clr <= 1'b0;
+      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+    end else begin
+      w_done_pulse <= 1'b0;
+      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (ld_go) w_slot <= 1'b0;
+      case (ws)
+        W_IDLE: if (out_full[w_slot] && !w_done_pulse) ws <= W_CMD;
+        W_CMD: if (!wr_cmd_valid) begin
+          wr_cmd_valid <= 1'b1;
+          wr_cmd_addr <= jdst + ((64'(out_row[w_slot]) * 64'(jn) + 64'(to0 << PO_LG)) << AL);
+          wr_cmd_len <= strip_cols << AL;
+          wr_cmd_wlg <= 4'(PO_LG + AL);
+          w_i <= '0;
+          ws <= W_DATA;
+        end
+        W_DATA: if (wr_ready) begin
+          w_i <= w_i + 32'd1;
+          if (w_i + 32'd1 == w_n) begin
+            w_done_pulse <= 1'b1;
+            w_clr <= w_slot;
+            w_slot <= !w_slot;
+            ws <= W_IDLE;
+          end
+        end
+        default: ws <= W_IDLE;
+      endcase
+    end
+  end
+  assign wr_valid = ws == W_DATA;
+  assign wr_data = WB'(obuf[BAW'((w_slot ? TOM : 0) + w_i)]);
+
+  logic unused;
+  assign unused = ^{all_loaded, wcount[31], p1_slot, flags[15:12], flags[8], flags[6]};
+endmodule

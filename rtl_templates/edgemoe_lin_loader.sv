@@ -1,0 +1,363 @@
+// Row loader of the linear engine: fills one of two row slots per token while the MAC
+// array works on the other.
+//
+// A generator issues read commands and pushes a descriptor per command (or per run of
+// zeros) into a FIFO; a consumer takes the DMA words in the same order and scatters them
+// into the P_IN row-buffer banks (element at position p -> bank p mod P_IN), up to P_IN
+// elements per cycle when the positions' stride is odd, else one.  Per token:
+//   [index (GATHER/SCATTER)] [score (SCORE_ACC)] source segments [base row] END
+// LINEAR: one segment (the source row).  CONV (im2col, columns ordered c, ky, kx):
+//   HWC act input: per (ky, kx) the C_in channels of the input pixel, stride k*k;
+//   CHW pixel input: per (c, ky) the k pixels of the input row, stride 1;
+//   taps outside the input are zeros.
+module edgemoe_lin_loader #(
+    parameter int XBITS = 33   // row element bits (act or pixel, signed)
+) (
+    input  logic        clk,
+    input  logic        rst_n,
+    input  logic        go,                // start loading rows 0..t-1 of a strip
+    input  logic        conv,
+    input  logic [31:0] t, n, k,
+    input  logic [63:0] src, base, index, scores,
+    input  logic        gather, scatter, sacc, base_en, pix,
+    input  logic [1:0]  xlg,
+    input  logic [31:0] in_h, in_w, ci, ow,
+    input  logic [7:0]  kk, ks, kp,
+    input  logic [31:0] col0, strip_cols,
+    // slots
+    input  logic [1:0]  slot_busy,         // slot still holds a row for the MAC array
+    output logic        fill,              // a slot is complete (pulse)
+    output logic        fill_slot,
+    output logic [31:0] fill_row,          // destination row (scatter index or token)
+    output logic [31:0] fill_tok,          // token number
+    output logic signed [63:0] fill_score,
+    output logic        all_loaded,
+    // row buffer banks
+    output logic [edgemoe_pkg::P_IN-1:0] rb_we,
+    output logic [edgemoe_pkg::P_IN-1:0][$clog2(2 * edgemoe_pkg::MAX_IN / edgemoe_pkg::P_IN)-1:0]
+                                          rb_addr,
+    output logic [edgemoe_pkg::P_IN-1:0][XBITS-1:0] rb_data,
+    // base buffer
+    output logic        bb_we,
+    output logic [$clog2(2 * edgemoe_pkg::MAX_OUT / edgemoe_pkg::P_OUT)-1:0] bb_addr,
+    output logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] bb_data,
+    // DMA
+    output logic        rd_cmd_valid,
+    input  logic        rd_cmd_ready,
+    output logic [63:0] rd_cmd_addr,
+    output logic [31:0] rd_cmd_len,
+    output logic [3:0]  rd_cmd_wlg,
+    input  logic        rd_valid,
+    output logic        rd_ready,
+    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data
+);
+  localparam int PI = edgemoe_pkg::P_IN;
+  localparam int PI_LG = edgemoe_pkg::P_IN_LG;
+  localparam int PO = edgemoe_pkg::P_OUT;
+  localparam int AL = edgemoe_pkg::ACT_LG;
+  localparam int ABITS = 8 << AL;
+  localparam int PBITS = 8 << edgemoe_pkg::PIXEL_LG;
+  localparam int KT = edgemoe_pkg::MAX_IN / PI;      // row words per slot
+  localparam int TOM = edgemoe_pkg::MAX_OUT / PO;    // base words per slot
+  localparam int RAW = $clog2(2 * KT);
+  localparam int BAW = $clog2(2 * TOM);
+  localparam int WB = edgemoe_pkg::WORD_MAX * 8;
+  // descriptor kinds
+  localparam logic [2:0] D_IDX = 3'd0, D_SCORE = 3'd1, D_DATA = 3'd2, D_ZERO = 3'd3,
+                         D_BASE = 3'd4, D_END = 3'd5;
+  localparam int DW = 3 + 1 + 32 + 32 + 32;        // kind, slot, count, pos, stride
+
+  // ------------------------------------------------------------------ generator
+  typedef enum logic [3:0] {G_IDLE, G_TOKEN, G_IDX, G_IDX_WAIT, G_SCORE, G_SEG, G_BASE,
+                            G_END, G_NEXT} gen_t;
+  gen_t gs;
+  logic [31:0] r;                       // token / pixel
+  logic gslot;
+  logic [31:0] oy, ox;
+  logic [31:0] ga, gb;                  // segment loop counters: (ky, kx) or (c, ky)
+  logic [1:0] gpart;                    // CHW: left zeros, data, right zeros
+  logic signed [31:0] idx_val;
+  logic idx_ready;
+  logic [1:0] filling;
+  // descriptor fifo
+  logic dq_in_valid, dq_in_ready, dq_valid, dq_pop;
+  logic [DW-1:0] dq_in, dq_out;
+  logic [2:0] d_kind;
+  logic d_slot;
+  logic [31:0] d_count, d_pos, d_stride;
+  // command
+  logic cmd_ok;                        // command and descriptor can both be pushed
+  assign cmd_ok = (!rd_cmd_valid || rd_cmd_ready) && dq_in_ready;
+
+  // conv geometry of the current segment
+  logic [31:0] kk32, ks32, kp32, kk2;
+  assign kk32 = {24'd0, kk};
+  assign ks32 = {24'd0, ks};
+  assign kp32 = {24'd0, kp};
+  assign kk2 = kk32 * kk32;
+  logic signed [33:0] iy, ix, ix0, lo_kx, hi_kx;
+  logic [31:0] kx0, kx1;
+  logic in_y, in_x;
+  always_comb begin
+    if (pix) iy = $signed({2'b0, oy * ks32}) - $signed({2'b0, kp32}) + $signed({2'b0, gb});
+    else iy = $signed({2'b0, oy * ks32}) - $signed({2'b0, kp32}) + $signed({2'b0, ga});
+    ix0 = $signed({2'b0, ox * ks32}) - $signed({2'b0, kp32});
+    ix = ix0 + $signed({2'b0, gb});
+    in_y = iy >= 0 && iy < $signed({2'b0, in_h});
+    in_x = ix >= 0 && ix < $signed({2'b0, in_w});
+    // CHW: taps kx in [kx0, kx1) are inside the row
+    lo_kx = -ix0;
+    hi_kx = $signed({2'b0, in_w}) - ix0;
+    kx0 = (lo_kx < 0) ? 32'd0 : (lo_kx > $signed({2'b0, kk32})) ? kk32 : 32'(lo_kx);
+    kx1 = (hi_kx < 0) ? 32'd0 : (hi_kx > $signed({2'b0, kk32})) ? kk32 : 32'(hi_kx);
+  end
+  logic [63:0] pix_addr, hwc_addr;
+  assign hwc_addr = src + ((64'(iy[31:0]) * 64'(in_w) + 64'(ix[31:0])) * 64'(ci) << AL);
+  assign pix_addr = src + (((64'(ga) * 64'(in_h) + 64'(iy[31:0])) * 64'(in_w) +
+                            64'(ix0[31:0]) + 64'(kx0)) << xlg);
+  logic [31:0] src_row;
+  assign src_row = gather ? idx_val : r;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      gs <= G_IDLE;
+      r <= '0; gslot <= 1'b0; oy <= '0; ox <= '0; ga <= '0; gb <= '0; gpart <= '0;
+      filling <= '0;
+      rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
+      dq_in_valid <= 1'b0; dq_in <= '0;
+    end else begin
+      if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
+      if (dq_in_valid && dq_in_ready) dq_in_valid <= 1'b0;
+      if (fill) filling[fill_slot] <= 1'b0;
+      case (gs)
+        G_IDLE: if (go) begin
+          r <= '0; gslot <= 1'b0; oy <= '0; ox <= '0;
+          gs <= (t == 32'd0) ? G_IDLE : G_TOKEN;
+        end
+        G_TOKEN: if (!slot_busy[gslot] && !filling[gslot] && !(fill && fill_slot == gslot)) begin
+          filling[gslot] <= 1'b1;
+          ga <= '0; gb <= '0; gpart <= '0;
+          gs <= (gather || scatter) ? G_IDX : sacc ? G_SCORE : G_SEG;
+        end
+        G_IDX: if (cmd_ok) begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= index + (64'(r) << 2);
+          rd_cmd_len <= 32'd4;
+          rd_cmd_wlg <= 4'd2;
+          dq_in_valid <= 1'b1;
+          dq_in <= {D_IDX, gslot, 32'd1, 32'd0, 32'd0};
+          gs <= G_IDX_WAIT;
+        end
+        G_IDX_WAIT: if (idx_ready) gs <= sacc ? G_SCORE : G_SEG;
+        G_SCORE: if (cmd_ok) begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= scores + (64'(r) << 2);  // int32 words holding raw act values
+          rd_cmd_len <= 32'd4;
+          rd_cmd_wlg <= 4'd2;
+          dq_in_valid <= 1'b1;
+          dq_in <= {D_SCORE, gslot, 32'd1, 32'd0, 32'd0};
+          gs <= G_SEG;
+        end
+        G_SEG: if (cmd_ok) begin
+          if (!conv) begin
+            rd_cmd_valid <= 1'b1;
+            rd_cmd_addr <= src + (64'(src_row) * 64'(k) << AL);
+            rd_cmd_len <= k << AL;
+            rd_cmd_wlg <= 4'(PI_LG + AL);
+            dq_in_valid <= 1'b1;
+            dq_in <= {D_DATA, gslot, k, 32'd0, 32'd1};
+            gs <= base_en ? G_BASE : G_END;
+          end else if (!pix) begin
+            // HWC: (ga, gb) = (ky, kx); C_in channels at stride k*k
+            dq_in_valid <= 1'b1;
+            if (in_y && in_x) begin
+              rd_cmd_valid <= 1'b1;
+              rd_cmd_addr <= hwc_addr;
+              rd_cmd_len <= ci << AL;
+              rd_cmd_wlg <= 4'(PI_LG + AL);
+              dq_in <= {D_DATA, gslot, ci, ga * kk32 + gb, kk2};
+            end else begin
+              dq_in <= {D_ZERO, gslot, ci, ga * kk32 + gb, kk2};
+            end
+            if (gb + 32'd1 == kk32) begin
+              gb <= '0;
+              ga <= ga + 32'd1;
+              if (ga + 32'd1 == kk32) gs <= base_en ? G_BASE : G_END;
+            end else gb <= gb + 32'd1;
+          end else begin
+            // CHW pixels: (ga, gb) = (c, ky): zeros left of the input, the pixels inside,
+            // zeros right of it (gpart 0, 1, 2); a row outside the input is all zeros
+            if (!in_y || kx1 <= kx0) begin
+              dq_in_valid <= 1'b1;
+              dq_in <= {D_ZERO, gslot, kk32, ga * kk2 + gb * kk32, 32'd1};
+            end else if (gpart == 2'd0) begin
+              dq_in_valid <= kx0 != 32'd0;
+              dq_in <= {D_ZERO, gslot, kx0, ga * kk2 + gb * kk32, 32'd1};
+            end else if (gpart == 2'd1) begin
+              rd_cmd_valid <= 1'b1;
+              rd_cmd_addr <= pix_addr;
+              rd_cmd_len <= (kx1 - kx0) << xlg;
+              rd_cmd_wlg <= 4'(PI_LG) + {2'd0, xlg};
+              dq_in_valid <= 1'b1;
+              dq_in <= {D_DATA, gslot, kx1 - kx0, ga * kk2 + gb * kk32 + kx0, 32'd1};
+            end else begin
+              dq_in_valid <= kk32 != kx1;
+              dq_in <= {D_ZERO, gslot, kk32 - kx1, ga * kk2 + gb * kk32 + kx1, 32'd1};
+            end
+            if (!in_y || kx1 <= kx0 || gpart == 2'd2) begin
+              gpart <= 2'd0;
+              if (gb + 32'd1 == kk32) begin
+                gb <= '0;
+                ga <= ga + 32'd1;
+                if (ga + 32'd1 == ci) gs <= base_en ? G_BASE : G_END;
+              end else gb <= gb + 32'd1;
+            end else gpart <= gpart + 2'd1;
+          end
+        end
+        G_BASE: if (cmd_ok) begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= base + ((64'(scatter ? idx_val : r) * 64'(n) + 64'(col0)) << AL);
+          rd_cmd_len <= strip_cols << AL;
+          rd_cmd_wlg <= 4'(edgemoe_pkg::P_OUT_LG + AL);
+          dq_in_valid <= 1'b1;
+          dq_in <= {D_BASE, gslot, 32'd0, 32'd0, 32'd0};
+          gs <= G_END;
+        end
+        G_END: if (dq_in_ready && !dq_in_valid) begin
+          dq_in_valid <= 1'b1;
+          dq_in <= {D_END, gslot, r, scatter ? idx_val : r, 32'd0};
+          gs <= G_NEXT;
+        end
+        G_NEXT: begin
+          gslot <= !gslot;
+          r <= r + 32'd1;
+          if (ox + 32'd1 == ow) begin
+            ox <= '0;
+            oy <= oy + 32'd1;
+          end else ox <= ox + 32'd1;
+          gs <= (r + 32'd1 == t) ? G_IDLE : G_TOKEN;
+        end
+        default: gs <= G_IDLE;
+      endcase
+    end
+  end
+
+  edgemoe_fifo #(.WIDTH(DW), .DEPTH(8)) u_desc (
+      .clk, .rst_n, .in_valid(dq_in_valid), .in_ready(dq_in_ready), .in_data(dq_in),
+      .out_valid(dq_valid), .out_ready(dq_pop), .out_data(dq_out));
+  assign {d_kind, d_slot, d_count, d_pos, d_stride} = dq_out;
+
+  // ------------------------------------------------------------------ consumer
+  logic [31:0] c_done;                 // elements (DATA/ZERO) or words (BASE) done
+  logic [31:0] c_sub;                  // element within the current DMA word
+  logic [31:0] n_now;                  // elements written this cycle
+  logic word_end;                      // the current DMA word is used up this cycle
+  logic seg_end;
+  logic signed [63:0] score_r[2];
+  logic [31:0] base_words;
+  logic data_k;                        // descriptor consumes DMA words
+  assign base_words = (strip_cols + 32'(PO - 1)) >> edgemoe_pkg::P_OUT_LG;
+  assign data_k = dq_valid && (d_kind == D_DATA || d_kind == D_IDX || d_kind == D_SCORE ||
+                               d_kind == D_BASE);
+  logic [31:0] left_el;
+  assign left_el = d_count - c_done;
+  always_comb begin
+    // odd stride: all remaining elements of the word at once, else one per cycle
+    if (!d_stride[0]) n_now = 32'd1;
+    else n_now = (left_el < 32'(PI) - c_sub) ? left_el : 32'(PI) - c_sub;
+    seg_end = (d_kind == D_DATA || d_kind == D_ZERO) ? (c_done + n_now >= d_count) :
+              (d_kind == D_BASE) ? (c_done + 32'd1 >= base_words) : 1'b1;
+    word_end = (d_kind == D_DATA) ? (c_sub + n_now >= 32'(PI) || seg_end) : 1'b1;
+  end
+  logic go_data;                       // a DATA/ZERO step happens this cycle
+  assign go_data = dq_valid && ((d_kind == D_DATA && rd_valid) || d_kind == D_ZERO);
+  assign rd_ready = data_k && (d_kind != D_DATA || word_end);
+  assign dq_pop = dq_valid && (
+      (d_kind == D_IDX && rd_valid) || (d_kind == D_SCORE && rd_valid) ||
+      (go_data && seg_end) || (d_kind == D_BASE && rd_valid && seg_end) || d_kind == D_END);
+
+  // element scatter into the banks
+  logic [31:0] pj[PI];
+  logic [XBITS-1:0] vj[PI];
+  logic [PI-1:0] okj;
+  // element k of the DMA word (act or pixel elements): a P_IN:1 mux of constant selects
+  function automatic logic [63:0] pick(input logic [WB-1:0] word, input logic [31:0] idx,
+                                       input logic px);
+    pick = '0;
+    for (int i = 0; i < PI; i++)
+      if (idx == 32'(i)) pick = px ? 64'(word[i*PBITS+:PBITS]) : 64'(word[i*ABITS+:ABITS]);
+  endfunction
+  for (genvar j = 0; j < PI; j++) begin : g_el
+    assign pj[j] = d_pos + (c_done + 32'(j)) * d_stride;
+    logic [63:0] ea, ep;
+    assign ea = pick(rd_data, c_sub + 32'(j), 1'b0);
+    assign ep = pick(rd_data, c_sub + 32'(j), 1'b1);
+    assign vj[j] = (d_kind == D_ZERO) ? '0 :
+        pix ? XBITS'(edgemoe_pkg::sext(ep, 2'(edgemoe_pkg::PIXEL_LG), edgemoe_pkg::PIXEL_SIGNED))
+            : XBITS'(edgemoe_pkg::sext(ea, 2'(AL), 1'b1));
+    assign okj[j] = go_data && 32'(j) < n_now;
+  end
+  always_comb begin
+    rb_we = '0;
+    for (int b = 0; b < PI; b++) begin
+      rb_addr[b] = '0;
+      rb_data[b] = '0;
+    end
+    for (int j = 0; j < PI; j++) begin
+      if (okj[j]) begin
+        rb_we[pj[j][PI_LG-1:0]] = 1'b1;
+        rb_addr[pj[j][PI_LG-1:0]] = RAW'((d_slot ? KT : 0) + 32'(pj[j] >> PI_LG));
+        rb_data[pj[j][PI_LG-1:0]] = vj[j];
+      end
+    end
+  end
+  assign bb_we = dq_valid && d_kind == D_BASE && rd_valid;
+  assign bb_addr = BAW'(d_slot ? TOM : 0) + BAW'(c_done);
+  assign bb_data = rd_data[PO*ABITS-1:0];
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      c_done <= '0;
+      c_sub <= '0;
+      idx_val <= '0;
+      idx_ready <= 1'b0;
+      fill <= 1'b0;
+      fill_slot <= 1'b0;
+      fill_row <= '0;
+      fill_tok <= '0;
+      fill_score <= '0;
+      score_r[0] <= '0;
+      score_r[1] <= '0;
+    end else begin
+      idx_ready <= 1'b0;
+      fill <= 1'b0;
+      if (dq_valid) begin
+        case (d_kind)
+          D_IDX: if (rd_valid) begin
+            idx_val <= rd_data[31:0];
+            idx_ready <= 1'b1;
+          end
+          D_SCORE: if (rd_valid)
+            score_r[d_slot] <= edgemoe_pkg::sext(64'(rd_data[31:0]), 2'd2, 1'b1);
+          D_DATA, D_ZERO: if (go_data) begin
+            c_done <= seg_end ? 32'd0 : c_done + n_now;
+            c_sub <= word_end ? 32'd0 : c_sub + n_now;
+          end
+          D_BASE: if (rd_valid) c_done <= seg_end ? 32'd0 : c_done + 32'd1;
+          default: begin  // D_END
+            fill <= 1'b1;
+            fill_slot <= d_slot;
+            fill_tok <= d_count;
+            fill_row <= d_pos;
+            fill_score <= score_r[d_slot];
+          end
+        endcase
+      end
+    end
+  end
+
+  assign all_loaded = gs == G_IDLE && !dq_valid && !dq_in_valid;
+
+  logic unused;
+  assign unused = ^{rd_data, d_count[0]};
+endmodule

@@ -1,0 +1,271 @@
+// LayerNorm over rows of d elements (golden.vector_ops.layernorm_rows), VEC lanes.
+//
+// The loader reads row r into one of two row buffers while accumulating sum(x) and
+// sum((x >> LN_SQ_SHIFT)^2) exactly; the normaliser divides both by d (floor, two
+// sequential radix-2 dividers), forms var = max(E[x^2] - (mean >> s)^2, 0) + eps and
+// rstd = rsqrt(var) (the shared numerics kernel), then writes
+// q(q(q((x - mean) * rstd) * gamma) + q(beta)) while the loader fetches the next row.
+module edgemoe_ln (
+    input  logic        clk,
+    input  logic        rst_n,
+    input  logic        start,
+    output logic        done,
+    input  logic [31:0] t, d,
+    input  logic [63:0] src, dst, gamma, beta,
+    input  logic [31:0] eps,
+    output logic        rd_cmd_valid,
+    input  logic        rd_cmd_ready,
+    output logic [63:0] rd_cmd_addr,
+    output logic [31:0] rd_cmd_len,
+    output logic [3:0]  rd_cmd_wlg,
+    input  logic        rd_valid,
+    output logic        rd_ready,
+    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data,
+    input  logic        rd_last,
+    output logic        wr_cmd_valid,
+    input  logic        wr_cmd_ready,
+    output logic [63:0] wr_cmd_addr,
+    output logic [31:0] wr_cmd_len,
+    output logic [3:0]  wr_cmd_wlg,
+    output logic        wr_valid,
+    input  logic        wr_ready,
+    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
+);
+  localparam int V = edgemoe_pkg::VEC;
+  localparam int VL = edgemoe_pkg::VEC_LG;
+  localparam int AL = edgemoe_pkg::ACT_LG;
+  localparam int ABITS = 8 << AL;
+  localparam int NL = edgemoe_pkg::NORM_LG;
+  localparam int NBITS = 8 << NL;
+  localparam int RW = (edgemoe_pkg::MAX_IN + V - 1) / V;   // words per row
+  localparam int RAW = $clog2(2 * RW);
+  localparam int GAW = $clog2(RW > 1 ? RW : 2);
+  localparam int SH = edgemoe_pkg::LN_SQ_SHIFT;
+  localparam int WB = edgemoe_pkg::WORD_MAX * 8;
+
+  logic [V*ABITS-1:0] rbuf[2*RW];
+  logic [V*NBITS-1:0] gbuf[RW], bbuf[RW];
+
+  logic [31:0] jt, jd, words;
+  logic [63:0] jsrc, jdst, jgamma, jbeta;
+  logic signed [63:0] jeps;
+  assign words = (jd + 32'(V - 1)) >> VL;
+
+  // ------------------------------------------------------------------ loader
+  typedef enum logic [2:0] {L_IDLE, L_G, L_G_W, L_B, L_B_W, L_ROW, L_ROW_W, L_DONE} ld_t;
+  ld_t ls;
+  logic [31:0] lr, lw;                    // row, word
+  logic lslot;
+  logic [1:0] full;
+  logic signed [63:0] s1[2], s2[2];       // sum, sum of squares per slot
+  logic signed [63:0] acc1, acc2;
+  logic signed [63:0] wsum1, wsum2;       // this word's contribution
+  always_comb begin
+    wsum1 = 64'sd0;
+    wsum2 = 64'sd0;
+    for (int e = 0; e < V; e++) begin
+      wsum1 = wsum1 + 64'($signed(rd_data[e*ABITS+:ABITS]));
+      // (x >> s)^2 of an ABITS-bit value: an ABITS x ABITS product
+      wsum2 = wsum2 + 64'($signed(rd_data[e*ABITS+:ABITS]) >>> SH) *
+                      64'($signed(rd_data[e*ABITS+:ABITS]) >>> SH);
+    end
+  end
+  logic p_free;                           // the normaliser released a slot this cycle
+  logic p_free_slot;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      ls <= L_IDLE;
+      lr <= '0; lw <= '0; lslot <= 1'b0; full <= '0;
+      acc1 <= '0; acc2 <= '0;
+      s1[0] <= '0; s1[1] <= '0; s2[0] <= '0; s2[1] <= '0;
+      jt <= '0; jd <= '0; jsrc <= '0; jdst <= '0; jgamma <= '0; jbeta <= '0; jeps <= '0;
+      rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
+    end else begin
+      if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
+      if (p_free) full[p_free_slot] <= 1'b0;
+      case (ls)
+        L_IDLE: if (start) begin
+          jt <= t; jd <= d; jsrc <= src; jdst <= dst; jgamma <= gamma; jbeta <= beta;
+          jeps <= {{32{eps[31]}}, eps};
+          lr <= '0; lslot <= 1'b0; full <= '0;
+          ls <= L_G;
+        end
+        L_G: begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= jgamma;
+          rd_cmd_len <= jd << NL;
+          rd_cmd_wlg <= 4'(VL + NL);
+          lw <= '0;
+          ls <= L_G_W;
+        end
+        L_G_W: if (rd_valid) begin
+          gbuf[GAW'(lw)] <= rd_data[V*NBITS-1:0];
+          lw <= lw + 32'd1;
+          if (rd_last) ls <= L_B;
+        end
+        L_B: begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= jbeta;
+          rd_cmd_len <= jd << NL;
+          rd_cmd_wlg <= 4'(VL + NL);
+          lw <= '0;
+          ls <= L_B_W;
+        end
+        L_B_W: if (rd_valid) begin
+          bbuf[GAW'(lw)] <= rd_data[V*NBITS-1:0];
+          lw <= lw + 32'd1;
+          if (rd_last) ls <= L_ROW;
+        end
+        L_ROW: if (!full[lslot] && !rd_cmd_valid) begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_addr <= jsrc + (64'(lr) * 64'(jd) << AL);
+          rd_cmd_len <= jd << AL;
+          rd_cmd_wlg <= 4'(VL + AL);
+          lw <= '0;
+          acc1 <= '0;
+          acc2 <= '0;
+          ls <= L_ROW_W;
+        end
+        L_ROW_W: if (rd_valid) begin
+          rbuf[RAW'((lslot ? RW : 0) + 32'(lw))] <= rd_data[V*ABITS-1:0];
+          lw <= lw + 32'd1;
+          acc1 <= acc1 + wsum1;
+          acc2 <= acc2 + wsum2;
+          if (rd_last) begin
+            s1[lslot] <= acc1 + wsum1;
+            s2[lslot] <= acc2 + wsum2;
+            full[lslot] <= 1'b1;
+            lslot <= !lslot;
+            lr <= lr + 32'd1;
+            ls <= (lr + 32'd1 == jt) ? L_DONE : L_ROW;
+          end
+        end
+        L_DONE: if (done) ls <= L_IDLE;
+        default: ls <= L_IDLE;
+      endcase
+    end
+  end
+  assign rd_ready = ls == L_G_W || ls == L_B_W || ls == L_ROW_W;
+
+  // ------------------------------------------------------------------ normaliser
+  typedef enum logic [2:0] {P_IDLE, P_DIV, P_VAR, P_RSTD, P_CMD, P_OUT, P_END} pr_t;
+  pr_t ps;
+  logic [31:0] pr, pw;
+  logic pslot;
+  logic [6:0] dstep;
+  logic [63:0] n1, n2, q1, q2, r1, r2;   // |numerators|, quotients, remainders
+  logic neg1, neg2;
+  logic signed [63:0] mean, ex2, rstd;
+  logic [64:0] t1, t2;
+  assign t1 = {r1, n1[63]} - {33'd0, jd};
+  assign t2 = {r2, n2[63]} - {33'd0, jd};
+
+  // output word
+  logic [V*ABITS-1:0] x_word;
+  logic [V*NBITS-1:0] g_word, b_word;
+  logic [V*ABITS-1:0] y_word;
+  assign x_word = rbuf[RAW'((pslot ? RW : 0) + 32'(pw))];
+  assign g_word = gbuf[GAW'(pw)];
+  assign b_word = bbuf[GAW'(pw)];
+  for (genvar e = 0; e < V; e++) begin : g_lane
+    logic signed [63:0] x, g, b, nrm, y1, ba;
+    assign x = edgemoe_pkg::sext(64'(x_word[e*ABITS+:ABITS]), 2'(AL), 1'b1);
+    assign g = edgemoe_pkg::sext(64'(g_word[e*NBITS+:NBITS]), 2'(NL), 1'b1);
+    assign b = edgemoe_pkg::sext(64'(b_word[e*NBITS+:NBITS]), 2'(NL), 1'b1);
+    // (x - mean) fits 34 bits, rstd 32 unsigned bits: the 64-bit wrap-around product
+    logic signed [33:0] xm;
+    logic signed [67:0] xr;
+    assign xm = 34'(x - mean);
+    assign xr = 68'(xm) * $signed({36'd0, rstd[31:0]});
+    assign nrm = edgemoe_pkg::q_act(xr[63:0], edgemoe_pkg::LN_RSTD_FRAC);
+    assign y1 = edgemoe_pkg::q_act(64'($signed(nrm[ABITS-1:0])) * 64'($signed(g[NBITS-1:0])),
+                                   edgemoe_pkg::NORM_F);
+    logic unused_lane;
+    assign unused_lane = ^{g[63:NBITS], nrm[63:ABITS], xr[67:64]};
+    assign ba = edgemoe_pkg::q_act(b, edgemoe_pkg::NORM_F - edgemoe_pkg::ACT_F);
+    assign y_word[e*ABITS+:ABITS] = ABITS'(edgemoe_pkg::q_act(y1 + ba, 0));
+  end
+  assign wr_valid = ps == P_OUT;
+  assign wr_data = WB'(y_word);
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      ps <= P_IDLE;
+      done <= 1'b0;
+      pr <= '0; pw <= '0; pslot <= 1'b0; dstep <= '0;
+      n1 <= '0; n2 <= '0; q1 <= '0; q2 <= '0; r1 <= '0; r2 <= '0; neg1 <= 1'b0; neg2 <= 1'b0;
+      mean <= '0; ex2 <= '0; rstd <= '0;
+      p_free <= 1'b0; p_free_slot <= 1'b0;
+      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+    end else begin
+      done <= 1'b0;
+      p_free <= 1'b0;
+      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      case (ps)
+        P_IDLE: begin
+          if (start) begin
+            pr <= '0;
+            pslot <= 1'b0;
+          end else if ((ls == L_ROW || ls == L_ROW_W || ls == L_DONE) && full[pslot] &&
+                       pr != jt) begin
+            // signed floor division by d: divide magnitudes, fix the sign afterwards
+            neg1 <= s1[pslot] < 0;
+            neg2 <= s2[pslot] < 0;
+            n1 <= s1[pslot] < 0 ? 64'(-s1[pslot]) : 64'(s1[pslot]);
+            n2 <= s2[pslot] < 0 ? 64'(-s2[pslot]) : 64'(s2[pslot]);
+            q1 <= '0; q2 <= '0; r1 <= '0; r2 <= '0;
+            dstep <= '0;
+            ps <= P_DIV;
+          end
+        end
+        P_DIV: begin
+          if (!t1[64]) begin r1 <= t1[63:0]; q1 <= {q1[62:0], 1'b1}; end
+          else begin r1 <= {r1[62:0], n1[63]}; q1 <= {q1[62:0], 1'b0}; end
+          if (!t2[64]) begin r2 <= t2[63:0]; q2 <= {q2[62:0], 1'b1}; end
+          else begin r2 <= {r2[62:0], n2[63]}; q2 <= {q2[62:0], 1'b0}; end
+          n1 <= {n1[62:0], 1'b0};
+          n2 <= {n2[62:0], 1'b0};
+          dstep <= dstep + 7'd1;
+          if (dstep == 7'd63) ps <= P_VAR;
+        end
+        P_VAR: begin
+          mean <= neg1 ? -$signed(q1) - ((r1 != 64'd0) ? 64'sd1 : 64'sd0) : $signed(q1);
+          ex2 <= neg2 ? -$signed(q2) - ((r2 != 64'd0) ? 64'sd1 : 64'sd0) : $signed(q2);
+          ps <= P_RSTD;
+        end
+        P_RSTD: begin
+          rstd <= edgemoe_pkg::rsqrt_ln(((ex2 - (mean >>> SH) * (mean >>> SH)) < 0 ? 64'sd0 :
+                                         (ex2 - (mean >>> SH) * (mean >>> SH))) + jeps);
+          ps <= P_CMD;
+        end
+        P_CMD: if (!wr_cmd_valid) begin
+          wr_cmd_valid <= 1'b1;
+          wr_cmd_addr <= jdst + (64'(pr) * 64'(jd) << AL);
+          wr_cmd_len <= jd << AL;
+          wr_cmd_wlg <= 4'(VL + AL);
+          pw <= '0;
+          ps <= P_OUT;
+        end
+        P_OUT: if (wr_ready) begin
+          pw <= pw + 32'd1;
+          if (pw + 32'd1 == words) begin
+            p_free <= 1'b1;
+            p_free_slot <= pslot;
+            pslot <= !pslot;
+            pr <= pr + 32'd1;
+            ps <= (pr + 32'd1 == jt) ? P_END : P_IDLE;
+          end
+        end
+        P_END: if (!wr_cmd_valid) begin
+          done <= 1'b1;
+          ps <= P_IDLE;
+        end
+        default: ps <= P_IDLE;
+      endcase
+    end
+  end
+
+  logic unused;
+  assign unused = ^{rd_data, rstd[63:32]};
+endmodule

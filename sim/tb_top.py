@@ -1,0 +1,136 @@
+"""cocotb bench of an edgemoe top (ours or a Vitis-exported one with the same interface).
+
+Runs the jobs listed in the JSON file named by ``EDGEMOE_JOBS``: for each, loads the memory
+image into a cocotbext-axi ``AxiRam`` (the DDR) at ``mem_base``, writes the arguments
+through an ``AxiLiteMaster`` (offsets from :mod:`edgemoe.rtl.regmap`), starts the unit,
+waits for the interrupt (or ``max_cycles``), reads ``status`` and writes the memory back
+to the job's output file.  Results (error, cycles, wall time, AXI monitor counts) go to
+the JSON file named by ``EDGEMOE_RESULTS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import cocotb
+from benchutil import quiet_axi_logs
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge
+from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
+
+from edgemoe.rtl.regmap import offset
+
+CLOCK_NS = 10
+
+
+class AxiMonitor:
+    """Counts read (R) and write (W) beats per cycle, split by the dispatcher's DMA owner.
+
+    The owner (which engine holds the DMA) is read from the dispatcher's ``owner``
+    register when the top exposes it (our RTL); otherwise everything counts as owner 0.
+    """
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.cycles: dict[int, int] = {}
+        self.r_beats: dict[int, int] = {}
+        self.w_beats: dict[int, int] = {}
+        self.max_r_per_cycle = 0
+        try:
+            self.owner = dut.u_ctrl.owner
+        except AttributeError:
+            self.owner = None
+        self.running = True
+
+    async def run(self) -> None:
+        dut = self.dut
+        while self.running:
+            await RisingEdge(dut.ap_clk)
+            await ReadOnly()
+            own = int(self.owner.value) if self.owner is not None else 0
+            self.cycles[own] = self.cycles.get(own, 0) + 1
+            r = int(dut.m_axi_mem_rvalid.value) & int(dut.m_axi_mem_rready.value)
+            w = int(dut.m_axi_mem_wvalid.value) & int(dut.m_axi_mem_wready.value)
+            self.r_beats[own] = self.r_beats.get(own, 0) + r
+            self.w_beats[own] = self.w_beats.get(own, 0) + w
+            self.max_r_per_cycle = max(self.max_r_per_cycle, r)
+
+    def summary(self) -> dict:
+        return {"cycles": self.cycles, "r_beats": self.r_beats, "w_beats": self.w_beats,
+                "max_r_per_cycle": self.max_r_per_cycle}
+
+
+def _probe(dut) -> None:
+    """Log the signals named in EDGEMOE_PROBE (dotted paths below the top) for debugging."""
+    for path in filter(None, os.environ.get("EDGEMOE_PROBE", "").split(",")):
+        handle = dut
+        try:
+            for part in path.split("."):
+                handle = getattr(handle, part)
+            dut._log.warning("probe %s = %s", path, handle.value)
+        except AttributeError:
+            dut._log.warning("probe %s: no such signal", path)
+
+
+async def _reset(dut) -> None:
+    dut.ap_rst_n.value = 0
+    await ClockCycles(dut.ap_clk, 8)
+    dut.ap_rst_n.value = 1
+    await ClockCycles(dut.ap_clk, 4)
+
+
+@cocotb.test()
+async def run_jobs(dut):
+    """Run every job of EDGEMOE_JOBS and record the results."""
+    quiet_axi_logs()
+    spec = json.loads(Path(os.environ["EDGEMOE_JOBS"]).read_text())
+    out_path = Path(os.environ["EDGEMOE_RESULTS"])
+    cocotb.start_soon(Clock(dut.ap_clk, CLOCK_NS, unit="ns").start())
+    ram = AxiRam(AxiBus.from_prefix(dut, "m_axi_mem"), dut.ap_clk, dut.ap_rst_n,
+                 reset_active_level=False, size=spec["ram_size"])
+    lite = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), dut.ap_clk,
+                         dut.ap_rst_n, reset_active_level=False)
+    await _reset(dut)
+    base = spec["mem_base"]
+    results = []
+    for job in spec["jobs"]:
+        image = Path(job["image"]).read_bytes()
+        ram.write(base % spec["ram_size"], image)
+        for name, value in (("mem_1", base & 0xFFFFFFFF), ("mem_2", base >> 32),
+                            ("mem_bytes_1", len(image) & 0xFFFFFFFF),
+                            ("mem_bytes_2", len(image) >> 32),
+                            ("program_offset", job["program_offset"]),
+                            ("n_instructions", job["n_instructions"]),
+                            ("task", job["task"]), ("status_offset", job["status_offset"]),
+                            ("GIER", 1), ("IP_IER", 1)):
+            await lite.write_dword(offset(name), value)
+        config_id = await lite.read_dword(offset("config_id"))
+        monitor = AxiMonitor(dut) if job.get("monitor") else None
+        if monitor is not None:
+            cocotb.start_soon(monitor.run())
+        t0 = time.perf_counter()
+        await RisingEdge(dut.ap_clk)
+        start_ns = cocotb.utils.get_sim_time("ns")
+        await lite.write_dword(offset("CTRL"), 1)
+        fired = await First(RisingEdge(dut.interrupt), ClockCycles(dut.ap_clk, job["max_cycles"]))
+        cycles = int((cocotb.utils.get_sim_time("ns") - start_ns) // CLOCK_NS)
+        wall = time.perf_counter() - t0
+        timed_out = not int(dut.interrupt.value)
+        if monitor is not None:
+            monitor.running = False
+        if timed_out:
+            _probe(dut)
+        ctrl = await lite.read_dword(offset("CTRL"))
+        status = await lite.read_dword(offset("status"))
+        await lite.write_dword(offset("IP_ISR"), 1)
+        Path(job["out"]).write_bytes(ram.read(base % spec["ram_size"], len(image)))
+        results.append({"error": status, "cycles": cycles, "wall_s": wall,
+                        "timed_out": timed_out, "ctrl": ctrl, "config_id": config_id,
+                        "monitor": monitor.summary() if monitor is not None else None,
+                        "trigger": type(fired).__name__})
+        out_path.write_text(json.dumps(results))
+        if timed_out:
+            break  # the unit is still busy: later jobs would see a running device

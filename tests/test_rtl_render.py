@@ -1,0 +1,80 @@
+"""Rendering of the SystemVerilog package and the register map (no simulator needed)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from edgemoe import isa, numerics
+from edgemoe.params import list_accels, load_accel
+from edgemoe.rtl import REGISTERS, RtlError, offset, render_rtl
+from edgemoe.rtl.regmap import ARGUMENTS
+from edgemoe.rtl.render import SOURCES, rtl_context
+
+pytestmark = [pytest.mark.codegen, pytest.mark.unit]
+
+
+def test_register_map_follows_vitis_offset_rules():
+    # UG1399 (ecosystem.md): control words, first argument at 0x10, a 64-bit pointer takes
+    # lo/hi/reserved (stride 12), a 32-bit scalar data/reserved (stride 8)
+    assert [(r.name, r.offset) for r in REGISTERS[:4]] == [
+        ("CTRL", 0x00), ("GIER", 0x04), ("IP_IER", 0x08), ("IP_ISR", 0x0C)]
+    assert offset("mem_1") == 0x10 and offset("mem_2") == 0x14
+    assert offset("mem_bytes_1") == 0x10 + 12
+    assert offset("program_offset") == 0x10 + 24
+    assert offset("n_instructions") - offset("program_offset") == 8
+    assert [r.offset for r in REGISTERS] == sorted(r.offset for r in REGISTERS)
+    with pytest.raises(KeyError, match="no register 'nope'"):
+        offset("nope")
+
+
+def test_register_map_is_the_host_and_hls_layout():
+    """The RTL top must be a drop-in for the HLS IP the host drives."""
+    from edgemoe.host.registers import ARGUMENTS as HOST_ARGUMENTS
+    from edgemoe.host.registers import default_layout
+
+    assert tuple(ARGUMENTS) == tuple(HOST_ARGUMENTS)
+    assert [(r.name, r.offset) for r in REGISTERS] == \
+        [(r.name, r.offset) for r in default_layout()]
+
+
+def _sv_table(text: str, name: str) -> list[int]:
+    body = re.search(rf"function automatic logic signed \[63:0\] {name}\(.*?endfunction",
+                     text, re.DOTALL).group(0)
+    return [int(v) for v in re.findall(r"'d\d+: \w+ = 64'sd(\d+);", body)]
+
+
+@pytest.mark.parametrize("name", list_accels())
+def test_package_renders_design_point(tmp_path, name):
+    accel = load_accel(name)
+    paths = render_rtl(accel, tmp_path)
+    assert [p.name for p in paths] == ["edgemoe_pkg.sv", *SOURCES]
+    text = paths[0].read_text()
+    assert text.startswith(f"// generated from {accel.name} {accel.config_id}")
+    assert f"CONFIG_ID = 32'h{accel.config_id}" in text
+    for key, value in (("P_IN", accel.linear_p_in), ("P_OUT", accel.linear_p_out),
+                       ("LANES", accel.attn_lanes), ("AXI_BITS", accel.axi_bits),
+                       ("MAX_TOKENS", accel.max_tokens)):
+        assert re.search(rf"localparam int {key} = {value};", text)
+    for op in isa.Op:
+        assert f"OP_{op.name} = 8'd{int(op)};" in text
+        assert f"OP_{op.name}: op_flags = 16'd{int(isa.OP_FLAGS[op])};" in text
+    for tname, values in numerics.numerics_tables().items():
+        np.testing.assert_array_equal(_sv_table(text, tname.lower()), values)
+    for reg in REGISTERS:
+        assert f"{reg.sv_name} = 8'h{reg.offset:02x};" in text
+
+
+def test_ops_mask_leaves_engines_out():
+    ctx = rtl_context(load_accel("tiny", ["ops=[linear, add]"]))
+    built = {name for name, value in ctx["opcodes"] if ctx["ops_mask"] >> value & 1}
+    assert built == {"NOP", "LINEAR", "ADD"}
+
+
+@pytest.mark.parametrize("key,fmt,match", [("linear_weight", "ap_fixed<40,2>", "at most 32 bits"),
+                                           ("act", "ap_fixed<32,29>", "fraction bits")])
+def test_unsupported_format_is_refused(key, fmt, match):
+    with pytest.raises(RtlError, match=match):
+        rtl_context(load_accel("tiny", [f"formats.{key}={fmt}"]))
