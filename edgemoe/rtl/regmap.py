@@ -1,6 +1,7 @@
 """The s_axilite register map of the RTL top (``edgemoe_top``): ap_ctrl_hs + arguments.
 
-This is the one table the SystemVerilog register file is rendered from.  It follows the
+The SystemVerilog register file is rendered from this table, which is the host's
+(:mod:`edgemoe.host.registers`, numpy-free) so both sides share one definition.  It follows the
 Vitis HLS offset rules (UG1399) for the HLS top's signature::
 
     edgemoe_top(mem, mem_bytes, program_offset, n_instructions, task, status_offset,
@@ -15,24 +16,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..host.registers import ARGUMENTS, CTRL_FIELDS, default_layout
+
 __all__ = ["ARGUMENTS", "CTRL_BITS", "REGISTERS", "Register", "offset", "register_table"]
 
-#: (name, bits, direction) of the top-level arguments, in signature order.
-ARGUMENTS: tuple[tuple[str, int, str], ...] = (
-    ("mem", 64, "in"),
-    ("mem_bytes", 64, "in"),
-    ("program_offset", 32, "in"),
-    ("n_instructions", 32, "in"),
-    ("task", 32, "in"),
-    ("status_offset", 32, "in"),
-    ("config_id", 32, "out"),
-    ("status", 32, "out"),
-)
-
-#: CTRL register bits (ap_ctrl_hs).
-CTRL_BITS = {"AP_START": 0, "AP_DONE": 1, "AP_IDLE": 2, "AP_READY": 3, "AUTO_RESTART": 7}
-
-_FIRST_ARG = 0x10
+#: CTRL register bits (ap_ctrl_hs), from the host's field table.
+CTRL_BITS = {name: bit for name, bit, _, _ in CTRL_FIELDS if not name.startswith("RESERVED")}
 
 
 @dataclass(frozen=True)
@@ -58,29 +47,9 @@ class Register:
 
 
 def register_table() -> tuple[Register, ...]:
-    """Every register word in address order (see the module docstring for the rules)."""
-    regs = [
-        Register("CTRL", 0x00, "read-write", "ap_start, ap_done (clear on read), ap_idle, "
-                 "ap_ready (clear on read), auto_restart"),
-        Register("GIER", 0x04, "read-write", "global interrupt enable"),
-        Register("IP_IER", 0x08, "read-write", "interrupt enable: bit 0 ap_done, bit 1 ap_ready"),
-        Register("IP_ISR", 0x0C, "read-write", "interrupt status (toggle on write)"),
-    ]
-    off = _FIRST_ARG
-    for name, bits, direction in ARGUMENTS:
-        if bits == 64:
-            regs.append(Register(f"{name}_1", off, "write-only", f"{name} [31:0]"))
-            regs.append(Register(f"{name}_2", off + 4, "write-only", f"{name} [63:32]"))
-            off += 12
-        elif direction == "in":
-            regs.append(Register(name, off, "write-only", f"{name}"))
-            off += 8
-        else:
-            regs.append(Register(name, off, "read-only", f"{name} (output)"))
-            regs.append(Register(f"{name}_ctrl", off + 4, "read-only",
-                                 f"bit 0: {name}_ap_vld (clear on read)"))
-            off += 12
-    return tuple(regs)
+    """Every register word in address order: the layout the host drives (one definition,
+    :func:`edgemoe.host.registers.default_layout`), as SystemVerilog needs it."""
+    return tuple(Register(r.name, r.offset, r.access, r.description) for r in default_layout())
 
 
 #: The register map, in address order.
