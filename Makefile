@@ -30,7 +30,7 @@ bench: setup  ## print throughput and ratio benchmarks
 	$(VENV)/bin/edgemoe bench
 
 lint: setup  ## ruff
-	$(VENV)/bin/ruff check edgemoe tests sim
+	$(VENV)/bin/ruff check edgemoe tests sim notebooks
 
 clean:  ## remove generated builds (keeps .venv)
 	rm -rf build .pytest_cache
