@@ -14,9 +14,11 @@ from edgemoe.rtl.synth import FAMILIES, cell_resources, run_yosys
 pytestmark = pytest.mark.synth
 
 
-def test_probe_maps_to_dsp_and_bram(tmp_path):
+@pytest.mark.parametrize("fast", [False, True], ids=["abc9", "fast"])
+def test_probe_maps_to_dsp_and_bram(tmp_path, fast):
     # 4 x (16x16 MAC) and a 1024x64 synchronous RAM -> 4 DSP48E2 + 2 RAMB36E2 (ecosystem.md)
-    cells, _ = run_yosys([SIM_DIR / "hdl" / "synth_probe.sv"], "synth_probe", "xcup", tmp_path)
+    cells, _ = run_yosys([SIM_DIR / "hdl" / "synth_probe.sv"], "synth_probe", "xcup", tmp_path,
+                         fast=fast)
     res = cell_resources(cells)
     assert res["DSP"] == 4 and cells.get("DSP48E2") == 4
     assert res["BRAM36"] == 2

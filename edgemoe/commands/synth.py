@@ -12,7 +12,7 @@ def _run(args) -> int:
     from ..rtl.synth import synth
 
     accel = load_accel(args.accel, args.set or ())
-    res = synth(accel, timeout_s=args.timeout, force=args.force)
+    res = synth(accel, timeout_s=args.timeout, force=args.force, fast=args.fast)
     report = accel.fit_report(measured=res.measured())
     est = report.estimate
     rows = []
@@ -21,6 +21,7 @@ def _run(args) -> int:
                      f"{use.percent:.1f}%", f"{use.limit_percent}%", "ok" if use.ok else "OVER"])
     print(f"{accel.name} (config_id {accel.config_id}) on {accel.board.key} "
           f"({accel.board.part}), Yosys synth_xilinx -family {res.family}"
+          + (" (fast abc script)" if args.fast else "")
           + (f", {res.seconds:.0f} s" if res.seconds else ", cached"))
     print(format_table(["resource", "yosys", "model estimate", "board", "used", "limit",
                         "fit"], rows))
@@ -45,4 +46,6 @@ def register(sub) -> None:
     p.add_argument("--json", help="write the counts and the fit here")
     p.add_argument("--timeout", type=float, default=None, help="give up after SECONDS")
     p.add_argument("--force", action="store_true", help="ignore the cached result")
+    p.add_argument("--fast", action="store_true",
+                   help="map LUTs with a minimal abc script instead of abc9 (large designs)")
     p.set_defaults(func=_run)

@@ -125,6 +125,7 @@ def _prune(root: Path, toplevel: str, keep: int) -> None:
     for old in builds[keep:]:
         log.info("removing old Verilator build %s", old)
         shutil.rmtree(old, ignore_errors=True)
+        Path(f"{old}.build.log").unlink(missing_ok=True)
 
 
 def build(sources, toplevel: str, parameters: dict | None = None, waves: bool = False,

@@ -38,6 +38,8 @@ _LUTRAM_LUTS = {"RAM16X1S": 1, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "RA
                 "RAM32X1D": 2, "RAM64X1D": 2, "RAM128X1D": 4, "RAM256X1D": 8, "RAM32M": 4,
                 "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8, "RAM512X1S": 8,
                 "SRL16E": 1, "SRLC16E": 1, "SRLC32E": 1}
+#: ABC script of the ``fast`` flow (written to fast.abc in the work folder).
+FAST_ABC_SCRIPT = "strash\nif -K 6 -a\n"
 _LUT_RE = re.compile(r"^LUT[1-6]$")
 _FF_RE = re.compile(r"^FD[A-Z]*$")
 
@@ -104,18 +106,28 @@ def cell_resources(cells: dict[str, int]) -> dict[str, int]:
     return {"LUT": lut, "FF": ff, "DSP": dsp, "BRAM36": -(-bram_half // 2), "URAM": uram}
 
 
-def yosys_script(files: list[str], family: str, top: str = TOP) -> str:
-    """The Yosys commands: synth_xilinx without the SAT-based share pass, then stat."""
+def yosys_script(files: list[str], family: str, top: str = TOP, fast: bool = False) -> str:
+    """The Yosys commands: synth_xilinx without the SAT-based share pass, then stat.
+
+    ``fast`` maps LUTs with the classic ``abc`` and a minimal script (structural hashing
+    and area-oriented 6-LUT mapping, :data:`FAST_ABC_SCRIPT`) instead of ``abc9``: much
+    quicker on large designs, with somewhat more LUTs.
+    """
     base = f"synth_xilinx -family {family} -noiopad -flatten -top {top}"
-    return "; ".join([
-        "read_verilog -sv " + " ".join(files),
-        f"{base} -run :coarse",
-        "techmap -map +/cmp2lut.v -map +/cmp2lcu.v -D LUT_WIDTH=6",
-        "alumacc", "opt", "memory -nomap", "opt_clean",
-        f"{base} -run map_memory:",
-        "tee -q -o stat.json stat -json -tech xilinx",
-        "tee -q -o stat.txt stat -tech xilinx",
-    ])
+    steps = ["read_verilog -sv " + " ".join(files), f"{base} -run :coarse",
+             "techmap -map +/cmp2lut.v -map +/cmp2lcu.v -D LUT_WIDTH=6",
+             "alumacc", "opt", "memory -nomap", "opt_clean"]
+    if fast:
+        steps += [f"{base} -run map_memory:map_luts",
+                  "opt_expr -mux_undef -noclkinv", "abc -lut 6 -script fast.abc", "clean",
+                  "xilinx_srl -fixed -minlen 3",
+                  "techmap -map +/xilinx/lut_map.v -map +/xilinx/cells_map.v -D LUT_WIDTH=6",
+                  "xilinx_dffopt", "opt_lut_ins -tech xilinx", "clkbufmap -buf BUFG O:I",
+                  "clean"]
+    else:
+        steps.append(f"{base} -run map_memory:")
+    return "; ".join(steps + ["tee -q -o stat.json stat -json -tech xilinx",
+                              "tee -q -o stat.txt stat -tech xilinx"])
 
 
 def _yosys_exe() -> str:
@@ -138,7 +150,7 @@ def _cells(stat_json: Path, top: str) -> dict[str, int]:
 
 
 def run_yosys(files: list[Path], top: str, family: str, work: Path,
-              timeout_s: float | None = None) -> tuple[dict[str, int], float]:
+              timeout_s: float | None = None, fast: bool = False) -> tuple[dict[str, int], float]:
     """Synthesize ``files`` (top ``top``) in folder ``work``; returns (cells, seconds).
 
     The sources are copied into ``work`` (yowasp runs Yosys in a WASM sandbox that sees
@@ -151,7 +163,8 @@ def run_yosys(files: list[Path], top: str, family: str, work: Path,
     work.mkdir(parents=True)
     for p in files:
         shutil.copyfile(p, work / Path(p).name)
-    script = yosys_script([Path(p).name for p in files], family, top)
+    (work / "fast.abc").write_text(FAST_ABC_SCRIPT)
+    script = yosys_script([Path(p).name for p in files], family, top, fast)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run([_yosys_exe(), "-q", "-l", "yosys.log", "-p", script], cwd=work,
@@ -175,25 +188,29 @@ def _out_dir(accel) -> Path:
 def cached_measured(accel) -> dict[str, int] | None:
     """The last Yosys counts of ``accel`` (``fit_report(measured=...)`` form), or None.
 
-    Only a result for the current sources counts (the RTL is re-rendered to check).
+    Only a result for the current sources counts (the RTL is re-rendered to check); the
+    ``abc9`` result is preferred over the ``fast`` one.
     """
-    cache = _out_dir(accel) / "result.json"
-    if not cache.is_file():
-        return None
     fam = FAMILIES.get(accel.board.family, "")
-    data = json.loads(cache.read_text())
-    if data.get("digest") != sources_digest(render_rtl(accel)) + fam:
-        return None
-    return {k.lower(): int(v) for k, v in data["resources"].items()}
+    digest = sources_digest(render_rtl(accel)) + fam
+    for name, suffix in (("result.json", ""), ("result-fast.json", "-fast")):
+        cache = _out_dir(accel) / name
+        if cache.is_file():
+            data = json.loads(cache.read_text())
+            if data.get("digest") == digest + suffix:
+                return {k.lower(): int(v) for k, v in data["resources"].items()}
+    return None
 
 
-def synth(accel, timeout_s: float | None = None, force: bool = False) -> SynthResult:
+def synth(accel, timeout_s: float | None = None, force: bool = False,
+          fast: bool = False) -> SynthResult:
     """Synthesize the RTL top of ``accel`` with Yosys and count its resources.
 
     Args:
         accel: Design point (its board's family selects the Xilinx architecture).
         timeout_s: Give up after this many seconds (None: no limit).
         force: Re-run even when a cached result for the same sources exists.
+        fast: Map LUTs with a minimal classic-abc script instead of ``abc9``.
 
     Returns:
         The estimate; cached in ``build/<name>-<id>/synth/result.json``.
@@ -208,9 +225,10 @@ def synth(accel, timeout_s: float | None = None, force: bool = False) -> SynthRe
     src = render_rtl(accel)
     out = _out_dir(accel)
     out.mkdir(parents=True, exist_ok=True)
-    digest = sources_digest(src) + fam
-    cache = out / "result.json"
-    log_path = out / "work" / "yosys.log"
+    digest = sources_digest(src) + fam + ("-fast" if fast else "")
+    cache = out / ("result-fast.json" if fast else "result.json")
+    work = out / ("work-fast" if fast else "work")
+    log_path = work / "yosys.log"
     if cache.is_file() and not force:
         data = json.loads(cache.read_text())
         if data.get("digest") == digest:
@@ -218,7 +236,7 @@ def synth(accel, timeout_s: float | None = None, force: bool = False) -> SynthRe
                                data["cells"], 0.0, log_path)
     log.info("synthesizing %s (%s) with Yosys; large designs take many minutes", accel.name,
              fam)
-    cells, seconds = run_yosys(src, TOP, fam, out / "work", timeout_s)
+    cells, seconds = run_yosys(src, TOP, fam, work, timeout_s, fast)
     res = cell_resources(cells)
     cache.write_text(json.dumps({"digest": digest, "resources": res, "cells": cells,
                                  "seconds": seconds}, indent=1))
