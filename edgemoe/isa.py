@@ -66,7 +66,7 @@ class Flag(enum.IntFlag):
 OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
     Op.NOP: {},
     Op.LINEAR: {
-        "tokens": "d0", "out_features": "d1", "in_features": "d2",
+        "tokens": "d0", "out_features": "d1", "in_features": "d2", "rows": "d3",
         "src": "a0", "dst": "a1", "weights": "a2", "bias": "a3", "residual": "a4",
         "index": "a5", "scores": "a6", "count": "a7",
     },
@@ -243,3 +243,4 @@ class Err(enum.IntEnum):
     OP_NOT_BUILT = 6
     BAD_QUEUE = 7
     BAD_PROGRAM = 8
+    OVERLAP = 9  # a written operand partly overlaps another (exact in-place aliases excepted)

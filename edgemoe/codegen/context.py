@@ -17,6 +17,7 @@ from ..params.accel import FORMAT_ROLES
 from ..params.errors import ConfigError
 from ..params.fit import estimate
 from ..params.fixed import FixedType
+from .opspec import opspec_context
 
 __all__ = ["ADD_CHUNK", "KERNEL_HEADERS", "TOP_NAME", "format_trait", "hls_context"]
 
@@ -220,6 +221,7 @@ def hls_context(accel, tb: dict | None = None) -> dict:
         "cfg": [{"name": n, "value": int(v)} for n, v in cfg],
         "built_ops": built, "static_asserts": [{"expr": e, "why": w} for e, w in asserts],
         "constants": _constants(), "tables": _tables(), "isa": _isa_context(),
+        "ops": opspec_context("cpp"),
         "board": _board_context(accel), "axi_bits": accel.axi_bits,
         "axi_bytes": accel.axi_bytes, "axi_lanes": accel.axi_bits // 64,
         "wbuf_impl": estimate(accel).weight_buffer_impl,

@@ -1,0 +1,81 @@
+"""Template context of the op spec (edgemoe.ops) for the generated C++ and SystemVerilog.
+
+Each expression arrives printed (``Expr.cpp()`` / ``Expr.sv()``), so the templates only
+place strings; which fields, derived values, limits, operands and aliases an opcode has is
+read from :data:`edgemoe.ops.OP_SPECS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .. import ops
+from ..isa import Flag
+from ..opexpr import Expr, flag_names
+
+__all__ = ["ROLE_CODES", "opspec_context"]
+
+#: Operand role -> code in the generated operand tables (C++ ROLE_*, SV ROLE_*).
+ROLE_CODES = {"read": 0, "write": 1, "weight": 2}
+
+
+def _mask(flags: Flag, lang: str) -> str:
+    prefix = "isa::FLAG_" if lang == "cpp" else "edgemoe_pkg::FLAG_"
+    return " | ".join(prefix + n for n in flag_names(flags)) or "0"
+
+
+def _locals(spec: ops.OpSpec, exprs: Iterable[Expr], lang: str) -> dict:
+    """The field and derived locals one generated function needs for ``exprs``."""
+    exprs = list(exprs)
+    derived = dict(spec.derived)
+    need: set[str] = set()
+    todo = set().union(*(e.derived_names() for e in exprs)) if exprs else set()
+    while todo:
+        name = todo.pop()
+        need.add(name)
+        todo |= derived[name].derived_names() - need
+    fields = set().union(*(e.fields() for e in exprs)) if exprs else set()
+    for name in need:
+        fields |= derived[name].fields()
+    return {
+        "fields": [{"name": n, "const": f"FLD_{spec.op.name}_{n.upper()}"}
+                   for n in spec.fields if n in fields],
+        "derived": [{"name": n, "expr": e.cpp() if lang == "cpp" else e.sv()}
+                    for n, e in spec.derived if n in need],
+    }
+
+
+def _op_context(spec: ops.OpSpec, lang: str) -> dict:
+    def r(expr: Expr) -> str:
+        return expr.cpp() if lang == "cpp" else expr.sv()
+
+    index = {o.name: k for k, o in enumerate(spec.operands)}
+    lim_exprs = [x for lim in spec.limits for x in (lim.value, lim.high)]
+    return {
+        "name": spec.op.name,
+        "handler": spec.handler,
+        "engine": spec.engine,
+        "shape_locals": _locals(spec, lim_exprs, lang),
+        "operand_locals": _locals(spec, [o.size for o in spec.operands], lang),
+        "cycle_locals": _locals(spec, [spec.cycles], lang),
+        "limits": [{"what": lim.what, "value": r(lim.value), "high": r(lim.high),
+                    "when": _mask(lim.when, lang) if lim.when else ""} for lim in spec.limits],
+        "operands": [{"name": o.name, "index": k, "role": ROLE_CODES[o.role],
+                      "role_name": f"ROLE_{o.role.upper()}",
+                      "const": f"FLD_{spec.op.name}_{o.name.upper()}",
+                      "stride": f"FLD_{spec.op.name}_{o.stride.upper()}" if o.stride else "",
+                      "size": r(o.size), "enable": _mask(o.enable, lang) if o.enable else "",
+                      "disable": _mask(o.disable, lang) if o.disable else ""}
+                     for k, o in enumerate(spec.operands)],
+        "aliases": [{"a": index[a], "b": index[b]} for a, b in spec.aliases],
+        "cycles": r(spec.cycles),
+    }
+
+
+def opspec_context(lang: str) -> list[dict]:
+    """Per-opcode context (opcode order, NOP included) with expressions printed in ``lang``.
+
+    Args:
+        lang: ``"cpp"`` or ``"sv"``.
+    """
+    return [_op_context(spec, lang) for spec in ops.OP_SPECS.values()]
