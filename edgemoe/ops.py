@@ -281,6 +281,7 @@ def _add() -> OpSpec:
         operands=(Operand("a", "read", ACT, Mul(n, ACT)),
                   Operand("b", "read", ACT, Mul(n, ACT), disable=Flag.COPY),
                   Operand("dst", "write", ACT, Mul(n, ACT))),
+        aliases=(("dst", "a"), ("dst", "b")),  # element-wise: in place is safe
         cycles=CeilDiv(n, VEC_LANES))
 
 

@@ -87,8 +87,8 @@ module edgemoe_check (
   logic [7:0] err_pre;
   logic [63:0] min_o;
   logic [63:0] kin, kout, tmax, kmin;
-  assign kin = 64'(edgemoe_pkg::MAX_IN);
-  assign kout = 64'(edgemoe_pkg::MAX_OUT);
+  assign kin = 64'(edgemoe_pkg::MAX_IN_FEATURES);
+  assign kout = 64'(edgemoe_pkg::MAX_OUT_FEATURES);
   assign tmax = 64'(edgemoe_pkg::MAX_TOKENS);
   assign kmin = (kin < kout) ? kin : kout;
   assign min_o = (oh_c < ow_c) ? 64'(oh_c) : 64'(ow_c);

@@ -195,8 +195,8 @@ module edgemoe_ctrl (
     n_ext = ((((n_n + 64'(edgemoe_pkg::P_OUT - 1)) >> edgemoe_pkg::P_OUT_LG) *
               ((n_k + 64'(edgemoe_pkg::P_IN - 1)) >> edgemoe_pkg::P_IN_LG)) <<
              (edgemoe_pkg::P_OUT_LG + edgemoe_pkg::P_IN_LG)) << n_wlg;
-    n_ok = n_ok && n_runs && n_n != 0 && n_k != 0 && n_n <= 64'(edgemoe_pkg::MAX_OUT) &&
-           n_k <= 64'(edgemoe_pkg::MAX_IN) && n_wts[5:0] == 6'd0 && !n_wts[63] &&
+    n_ok = n_ok && n_runs && n_n != 0 && n_k != 0 && n_n <= 64'(edgemoe_pkg::MAX_OUT_FEATURES) &&
+           n_k <= 64'(edgemoe_pkg::MAX_IN_FEATURES) && n_wts[5:0] == 6'd0 && !n_wts[63] &&
            n_wts + n_ext <= mem_bytes;
   end
 

@@ -69,8 +69,8 @@ module edgemoe_lin (
   localparam int BBITS = edgemoe_pkg::BIAS_BITS;
   localparam int PBITS = 8 << edgemoe_pkg::PIXEL_LG;
   localparam int XBITS = (ABITS > PBITS + 1) ? ABITS : PBITS + 1;
-  localparam int KT = edgemoe_pkg::MAX_IN / PI;
-  localparam int TOM = edgemoe_pkg::MAX_OUT / PO;
+  localparam int KT = edgemoe_pkg::MAX_IN_FEATURES / PI;
+  localparam int TOM = edgemoe_pkg::MAX_OUT_FEATURES / PO;
   localparam int WT = edgemoe_pkg::WBUF_TILES;
   localparam int WAW = $clog2(WT > 1 ? WT : 2);
   localparam int RAW = $clog2(2 * KT);
