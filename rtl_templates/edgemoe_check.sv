@@ -3,8 +3,10 @@
 // Order of the checks (the first failing one gives the error code): unknown opcode,
 // op not built, flags the op does not accept, shape limits (any -> BAD_SHAPE), then each
 // memory operand in the order of validate.operand_bytes: misaligned offset, then extent
-// outside [0, mem_bytes).  Operand extents are computed one operand per two cycles with two
-// shared multipliers; their sums by class (read / weights / written) feed the profile.
+// outside [0, mem_bytes); then, one pair per cycle, a written operand overlapping another
+// one (OVERLAP) unless the pair is an exact alias the op spec allows (edgemoe_pkg::alias_ok).
+// Operand extents are computed one operand per two cycles with two shared multipliers;
+// their sums by class (read / weights / written) feed the profile.
 module edgemoe_check (
     input  logic        clk,
     input  logic        rst_n,
@@ -227,10 +229,24 @@ module edgemoe_check (
   end
 
   // ------------------------------------------------------------------ sequencer
-  typedef enum logic [1:0] {S_IDLE, S_MUL, S_CHECK} state_t;
+  typedef enum logic [1:0] {S_IDLE, S_MUL, S_CHECK, S_PAIR} state_t;
   state_t st;
   logic [63:0] prod, inner, ext;
   logic signed [65:0] endb;
+  // extents of the operands checked so far (op-spec order), for the overlap pairs
+  localparam int NOPS = 9;
+  logic [NOPS-1:0] x_on, x_wr;
+  logic signed [65:0] x_lo[NOPS];
+  logic signed [65:0] x_hi[NOPS];
+  logic [3:0] pa, pb;
+  logic pair_bad, pair_last;
+  always_comb begin
+    pair_bad = x_on[pa] && x_on[pb] && (x_wr[pa] || x_wr[pb]) && x_hi[pa] > x_lo[pa] &&
+               x_hi[pb] > x_lo[pb] && x_lo[pa] < x_hi[pb] && x_lo[pb] < x_hi[pa] &&
+               !(x_lo[pa] == x_lo[pb] && x_hi[pa] == x_hi[pb] &&
+                 edgemoe_pkg::alias_ok(op, pa, pb));
+    pair_last = pa == 4'(NOPS - 2) && pb == 4'(NOPS - 1);
+  end
   always_comb begin
     inner = aln ? edgemoe_pkg::align64(prod << sh) : (prod << sh);
     ext = inner * f2 * 64'(f3) + add;
@@ -248,6 +264,11 @@ module edgemoe_check (
       sum_weight <= '0;
       sum_written <= '0;
       inner0 <= '0; inner1 <= '0; inner2 <= '0; inner3 <= '0;
+      x_on <= '0; x_wr <= '0; pa <= '0; pb <= '0;
+      for (int i = 0; i < NOPS; i++) begin
+        x_lo[i] <= '0;
+        x_hi[i] <= '0;
+      end
       oh <= '0; ow <= '0; cikk <= '0; off_w <= '0; q_slot <= '0; q_counts <= '0;
     end else begin
       done <= 1'b0;
@@ -263,6 +284,10 @@ module edgemoe_check (
           sum_weight <= '0;
           sum_written <= '0;
           j <= '0;
+          x_on <= '0;
+          x_wr <= '0;
+          pa <= 4'd0;
+          pb <= 4'd1;
           err <= err_pre;
           if (err_pre != edgemoe_pkg::ERR_OK || op == edgemoe_pkg::OP_NOP) done <= 1'b1;
           else st <= S_MUL;
@@ -272,6 +297,10 @@ module edgemoe_check (
           st <= S_CHECK;
         end
         S_CHECK: begin
+          x_on[j] <= ov;
+          x_wr[j] <= cls == 2'd2;
+          x_lo[j] <= ooff;
+          x_hi[j] <= endb;
           if (ov) begin
             if (ooff[5:0] != 6'd0) err <= edgemoe_pkg::ERR_MISALIGNED;
             else if (ooff < 0 || endb > $signed({2'b0, mem_bytes})) err <= edgemoe_pkg::ERR_OUT_OF_RANGE;
@@ -287,13 +316,26 @@ module edgemoe_check (
               if (j == 4'd5) inner3 <= inner;
             end
           end
-          if ((ov && (ooff[5:0] != 6'd0 || ooff < 0 || endb > $signed({2'b0, mem_bytes}))) ||
-              j == 4'd8) begin
+          if (ov && (ooff[5:0] != 6'd0 || ooff < 0 || endb > $signed({2'b0, mem_bytes}))) begin
             done <= 1'b1;
             st <= S_IDLE;
+          end else if (j == 4'(NOPS - 1)) begin
+            st <= S_PAIR;
           end else begin
             j <= j + 4'd1;
             st <= S_MUL;
+          end
+        end
+        S_PAIR: begin
+          if (pair_bad) err <= edgemoe_pkg::ERR_OVERLAP;
+          if (pair_bad || pair_last) begin
+            done <= 1'b1;
+            st <= S_IDLE;
+          end else if (pb == 4'(NOPS - 1)) begin
+            pa <= pa + 4'd1;
+            pb <= pa + 4'd2;
+          end else begin
+            pb <= pb + 4'd1;
           end
         end
         default: st <= S_IDLE;

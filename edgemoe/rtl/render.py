@@ -17,6 +17,7 @@ from pathlib import Path
 from .. import isa, numerics
 from ..codegen.constants import design_constants
 from ..codegen.env import banner, make_environment, repo_root
+from ..codegen.opspec import opspec_context
 from ..golden.vector_ops import ln_types
 from ..params.accel import FORMAT_ROLES
 from ..params.fixed import OVERFLOW_MODES, QUANT_MODES
@@ -107,6 +108,7 @@ def rtl_context(accel) -> dict:
         "design": accel.name,
         "config_id": accel.config_id_int,
         "engine": design_constants(accel),
+        "ops": opspec_context("sv"),
         "formats": fmts,
         "act_quant": QUANT_MODES.index(act.quant),
         "act_overflow": OVERFLOW_MODES.index(act.overflow),
