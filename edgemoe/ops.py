@@ -119,8 +119,10 @@ class OpSpec:
 
     Attributes:
         op: The opcode.
-        engine: Engine that runs it (the fit check's component, the SV engine module).
-        handler: Golden handler / HLS kernel function name (same in both languages).
+        engine: Engine that runs it: the SV module ``edgemoe_<engine>`` in the RTL top.
+        handler: Golden handler and HLS kernel function name (same in both languages).
+        kernel_args: Arguments of the HLS kernel, in order (``lb``: the linear engine's
+            weight buffers; ``task``: the device task).
         derived: Named values computed from fields, in order (usable by later ones).
         limits: Shape limits, in check order.
         operands: Memory operands, in check order.
@@ -132,6 +134,7 @@ class OpSpec:
     op: Op
     engine: str
     handler: str
+    kernel_args: tuple[str, ...]
     limits: tuple[Limit, ...] = ()
     operands: tuple[Operand, ...] = ()
     derived: tuple[tuple[str, Expr], ...] = ()
@@ -153,6 +156,10 @@ def _f(*names: str) -> tuple[Field, ...]:
     return tuple(Field(n) for n in names)
 
 
+# HLS kernel signatures
+_PLAIN = ("mem", "ins", "prof")
+_LB = ("mem", "lb", "ins", "prof")
+_LB_TASK = ("mem", "lb", "ins", "task", "prof")
 _T, _N, _K, _ROWS = _f("tokens", "out_features", "in_features", "rows")
 _KSP = Field("kernel_stride_pad")
 _LIN_SRC_ROWS = Sel(Flag.GATHER, _ROWS, _T)
@@ -163,7 +170,7 @@ _BIG, _HUGE = Const(1 << 16), Const(1 << 24)
 def _linear() -> OpSpec:
     dst = Mul(_LIN_DST_ROWS, _N, ACT)
     return OpSpec(
-        Op.LINEAR, "linear", "op_linear",
+        Op.LINEAR, "lin", "op_linear", _LB,
         limits=(Limit("tokens", _T, _HUGE), Limit("in_features", _K, MAX_IN),
                 Limit("out_features", _N, MAX_OUT),
                 Limit("rows", _ROWS, _HUGE, Flag.GATHER | Flag.SCATTER)),
@@ -182,7 +189,7 @@ def _linear() -> OpSpec:
 def _layernorm() -> OpSpec:
     t, d = _f("tokens", "dim")
     return OpSpec(
-        Op.LAYERNORM, "vector", "op_layernorm",
+        Op.LAYERNORM, "ln", "op_layernorm", _PLAIN,
         limits=(Limit("tokens", t, _HUGE), Limit("dim", d, MAX_IN)),
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
                   Operand("dst", "write", ACT, Mul(t, d, ACT)),
@@ -196,7 +203,7 @@ def _attention() -> OpSpec:
     # two passes (QK^T, AV) of ceil(T/p) query blocks x (T + p - 1) key steps, 8-element beats
     steps = Mul(CeilDiv(t, ATTN_LANES), Sub(Add(t, ATTN_LANES), Const(1)))
     return OpSpec(
-        Op.ATTENTION, "attention", "op_attention",
+        Op.ATTENTION, "attn", "op_attention", _PLAIN,
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("heads", h, MAX_HEADS),
                 Limit("head_dim", hd, MAX_HEAD_DIM)),
         operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
@@ -208,7 +215,7 @@ def _moe_gate() -> OpSpec:
     t, d, e, k = _f("tokens", "dim", "experts", "top_k")
     lw = Fmt("linear_weight")
     return OpSpec(
-        Op.MOE_GATE, "router", "op_moe_gate",
+        Op.MOE_GATE, "router", "op_moe_gate", _LB_TASK,
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("dim", d, MAX_IN),
                 Limit("experts", e, MAX_EXPERTS), Limit("top_k", k, Min(MAX_TOP_K, e))),
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
@@ -223,7 +230,7 @@ def _moe_experts() -> OpSpec:
     both = Min(MAX_IN, MAX_OUT)
     per_token = Mul(2, CeilDiv(h, P_OUT), CeilDiv(d, P_IN))
     return OpSpec(
-        Op.MOE_EXPERTS, "linear", "op_moe_experts",
+        Op.MOE_EXPERTS, "lin", "op_moe_experts", _LB,
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("dim", d, both), Limit("hidden", h, both),
                 Limit("experts", e, MAX_EXPERTS)),
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
@@ -247,7 +254,7 @@ def _conv() -> OpSpec:
     src_fmt = Sel(Flag.PIXEL_INPUT, Fmt("pixel"), ACT)
     dst = Mul(oh, ow, co, ACT)
     return OpSpec(
-        Op.CONV, "linear", "op_conv",
+        Op.CONV, "lin", "op_conv", _LB,
         derived=(("kernel", Bits(_KSP, 0, 8)), ("stride", Bits(_KSP, 8, 8)),
                  ("pad", Bits(_KSP, 16, 8)), ("out_h", ConvOut(ih, k, s, p)),
                  ("out_w", ConvOut(iw, k, s, p)), ("cikk", Mul(ci, k, k))),
@@ -266,7 +273,7 @@ def _conv() -> OpSpec:
 def _upsample() -> OpSpec:
     h, w, c = _f("in_h", "in_w", "channels")
     return OpSpec(
-        Op.UPSAMPLE, "upsample", "op_upsample",
+        Op.UPSAMPLE, "upsample", "op_upsample", _PLAIN,
         limits=(Limit("in_h", h, _BIG), Limit("in_w", w, _BIG), Limit("channels", c, MAX_IN)),
         operands=(Operand("src", "read", ACT, Mul(h, w, c, ACT)),
                   Operand("dst", "write", ACT, Mul(4, h, w, c, ACT))),
@@ -276,7 +283,7 @@ def _upsample() -> OpSpec:
 def _add() -> OpSpec:
     (n,) = _f("count")
     return OpSpec(
-        Op.ADD, "eltwise", "op_add",
+        Op.ADD, "eltwise", "op_add", _PLAIN,
         limits=(Limit("count", n, Const(1 << 28)),),
         operands=(Operand("a", "read", ACT, Mul(n, ACT)),
                   Operand("b", "read", ACT, Mul(n, ACT), disable=Flag.COPY),
@@ -287,7 +294,7 @@ def _add() -> OpSpec:
 
 #: The spec of every opcode, in opcode order.
 OP_SPECS: Mapping[Op, OpSpec] = {
-    s.op: s for s in (OpSpec(Op.NOP, "ctrl", ""), _linear(), _layernorm(), _attention(),
+    s.op: s for s in (OpSpec(Op.NOP, "ctrl", "", ()), _linear(), _layernorm(), _attention(),
                       _moe_gate(), _moe_experts(), _conv(), _upsample(), _add())
 }
 

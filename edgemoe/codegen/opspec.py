@@ -54,6 +54,7 @@ def _op_context(spec: ops.OpSpec, lang: str) -> dict:
     return {
         "name": spec.op.name,
         "handler": spec.handler,
+        "kernel_args": ", ".join(spec.kernel_args),
         "engine": spec.engine,
         "shape_locals": _locals(spec, lim_exprs, lang),
         "operand_locals": _locals(spec, [o.size for o in spec.operands], lang),

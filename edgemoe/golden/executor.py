@@ -13,6 +13,7 @@ import numpy as np
 
 from ..isa import INSTR_BYTES, Err, Instr, Op, decode_words
 from ..layout import PROFILE_ENTRY_BYTES, PROFILE_FIELDS, STATUS_BYTES
+from ..ops import OP_SPECS
 from ..validate import check_instr, operand_extents
 from . import memory as mem
 from .cycles import ideal_cycles
@@ -21,10 +22,10 @@ from .vector_ops import op_add, op_attention, op_layernorm, op_upsample
 
 log = logging.getLogger(__name__)
 
-_HANDLERS = {
-    Op.LINEAR: op_linear, Op.LAYERNORM: op_layernorm, Op.ATTENTION: op_attention,
-    Op.MOE_EXPERTS: op_moe_experts, Op.CONV: op_conv, Op.UPSAMPLE: op_upsample, Op.ADD: op_add,
-}
+_KERNELS = {f.__name__: f for f in (op_linear, op_layernorm, op_attention, op_moe_gate,
+                                     op_moe_experts, op_conv, op_upsample, op_add)}
+#: Opcode -> golden handler, by the op spec's handler name (the HLS kernel has the same name).
+HANDLERS = {op: _KERNELS[spec.handler] for op, spec in OP_SPECS.items() if spec.handler}
 
 
 def status_words(image: np.ndarray, status_offset: int) -> dict[str, int]:
@@ -88,7 +89,7 @@ def _run_one(image, ins: Instr, accel, prof: dict, task: int) -> None:
     op = Op(ins.op)
     if op == Op.NOP:
         return
-    if op == Op.MOE_GATE:
-        op_moe_gate(image, ins, accel, prof, task)
+    if "task" in OP_SPECS[op].kernel_args:
+        HANDLERS[op](image, ins, accel, prof, task)
     else:
-        _HANDLERS[op](image, ins, accel, prof)
+        HANDLERS[op](image, ins, accel, prof)
