@@ -26,6 +26,8 @@ ALIGN = 64
 N_DIMS = 5
 N_ADDRS = 9
 ALL_TASKS = 0xFF
+#: Bit positions of the header word (word 0).
+OPCODE_SHIFT, FLAGS_SHIFT, TASK_MASK_SHIFT = 0, 8, 24
 DIM_FIELDS = tuple(f"d{i}" for i in range(N_DIMS))
 ADDR_FIELDS = tuple(f"a{i}" for i in range(N_ADDRS))
 
@@ -202,7 +204,8 @@ def encode(instrs: list[Instr]) -> np.ndarray:
         for v in (*ins.dims, *ins.addrs):
             if not 0 <= v < 1 << 32:
                 raise IsaError(f"instruction {i}: field value {v} does not fit in uint32")
-        out[i, 0] = ins.op | ins.flags << 8 | ins.task_mask << 24
+        out[i, 0] = ins.op << OPCODE_SHIFT | ins.flags << FLAGS_SHIFT | \
+            ins.task_mask << TASK_MASK_SHIFT
         out[i, 1:1 + N_DIMS] = ins.dims
         out[i, 1 + N_DIMS:1 + N_DIMS + N_ADDRS] = ins.addrs
         out[i, WORDS - 1] = ins.imm & 0xFFFFFFFF
@@ -218,7 +221,8 @@ def decode_words(words: np.ndarray) -> Instr:
     """Decode one instruction from 16 uint32 words."""
     w = [int(x) for x in np.asarray(words, dtype=np.uint32).reshape(WORDS)]
     imm = w[WORDS - 1] - (1 << 32) if w[WORDS - 1] >= 1 << 31 else w[WORDS - 1]
-    return Instr(w[0] & 0xFF, (w[0] >> 8) & 0xFFFF, w[0] >> 24,
+    return Instr((w[0] >> OPCODE_SHIFT) & 0xFF, (w[0] >> FLAGS_SHIFT) & 0xFFFF,
+                 w[0] >> TASK_MASK_SHIFT,
                  tuple(w[1:1 + N_DIMS]), tuple(w[1 + N_DIMS:1 + N_DIMS + N_ADDRS]), imm)
 
 

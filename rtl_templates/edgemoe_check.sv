@@ -37,18 +37,18 @@ module edgemoe_check (
   // ------------------------------------------------------------------ flags and formats
   logic f_gelu_unused, f_relu_unused;
   logic f_res, f_gat, f_sca, f_sacc, f_dyn, f_pix, f_copy, f_wconv, f_wpatch, f_battn;
-  assign f_gelu_unused = flags[0];
-  assign f_relu_unused = flags[1];
-  assign f_res = flags[2];
-  assign f_gat = flags[3];
-  assign f_sca = flags[4];
-  assign f_sacc = flags[5];
-  assign f_dyn = flags[6];
-  assign f_pix = flags[7];
-  assign f_copy = flags[8];
-  assign f_wconv = flags[9];
-  assign f_wpatch = flags[10];
-  assign f_battn = flags[11];
+  assign f_gelu_unused = flags[edgemoe_pkg::FLAG_BIT_GELU];
+  assign f_relu_unused = flags[edgemoe_pkg::FLAG_BIT_RELU];
+  assign f_res = flags[edgemoe_pkg::FLAG_BIT_RESIDUAL];
+  assign f_gat = flags[edgemoe_pkg::FLAG_BIT_GATHER];
+  assign f_sca = flags[edgemoe_pkg::FLAG_BIT_SCATTER];
+  assign f_sacc = flags[edgemoe_pkg::FLAG_BIT_SCORE_ACC];
+  assign f_dyn = flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT];
+  assign f_pix = flags[edgemoe_pkg::FLAG_BIT_PIXEL_INPUT];
+  assign f_copy = flags[edgemoe_pkg::FLAG_BIT_COPY];
+  assign f_wconv = flags[edgemoe_pkg::FLAG_BIT_WFMT_CONV];
+  assign f_wpatch = flags[edgemoe_pkg::FLAG_BIT_WFMT_PATCH];
+  assign f_battn = flags[edgemoe_pkg::FLAG_BIT_BFMT_ATTN];
   logic [2:0] ab, wlg, blg, lw, bb, nb, xlg;
   assign ab = 3'(edgemoe_pkg::ACT_LG);
   assign lw = 3'(edgemoe_pkg::LINEAR_WEIGHT_LG);
@@ -64,10 +64,6 @@ module edgemoe_check (
   endfunction
   function automatic logic [63:0] up_pi(input logic [63:0] x);
     up_pi = ((x + 64'((1 << PI_LG) - 1)) >> PI_LG) << PI_LG;
-  endfunction
-  // 1 <= v <= lim
-  function automatic logic bad(input logic [63:0] v, input logic [63:0] lim);
-    bad = (v == 64'd0) || (v > lim);
   endfunction
 
   // ------------------------------------------------------------------ CONV geometry
@@ -87,41 +83,10 @@ module edgemoe_check (
 
   // ------------------------------------------------------------------ first-stage errors
   logic [7:0] err_pre;
-  logic [63:0] min_o;
-  logic [63:0] kin, kout, tmax, kmin;
-  assign kin = 64'(edgemoe_pkg::MAX_IN_FEATURES);
-  assign kout = 64'(edgemoe_pkg::MAX_OUT_FEATURES);
-  assign tmax = 64'(edgemoe_pkg::MAX_TOKENS);
-  assign kmin = (kin < kout) ? kin : kout;
-  assign min_o = (oh_c < ow_c) ? 64'(oh_c) : 64'(ow_c);
   logic shp;
   always_comb begin
-    shp = 1'b0;
-    case (op)
-      edgemoe_pkg::OP_LINEAR:
-        shp = bad(64'(d0), 64'd1 << 24) || bad(64'(d2), kin) || bad(64'(d1), kout) ||
-              ((f_gat || f_sca) && bad(64'(d3), 64'd1 << 24));
-      edgemoe_pkg::OP_LAYERNORM: shp = bad(64'(d0), 64'd1 << 24) || bad(64'(d1), kin);
-      edgemoe_pkg::OP_ATTENTION:
-        shp = bad(64'(d0), tmax) || bad(64'(d1), 64'(edgemoe_pkg::MAX_HEADS)) ||
-              bad(64'(d2), 64'(edgemoe_pkg::MAX_HEAD_DIM));
-      edgemoe_pkg::OP_MOE_GATE:
-        shp = bad(64'(d0), tmax) || bad(64'(d1), kin) ||
-              bad(64'(d2), 64'(edgemoe_pkg::MAX_EXPERTS)) ||
-              bad(64'(d3), (64'(edgemoe_pkg::MAX_TOP_K) < 64'(d2)) ?
-                           64'(edgemoe_pkg::MAX_TOP_K) : 64'(d2));
-      edgemoe_pkg::OP_MOE_EXPERTS:
-        shp = bad(64'(d0), tmax) || bad(64'(d1), kmin) || bad(64'(d2), kmin) ||
-              bad(64'(d3), 64'(edgemoe_pkg::MAX_EXPERTS));
-      edgemoe_pkg::OP_CONV:
-        shp = bad(64'(d0), 64'd1 << 16) || bad(64'(d1), 64'd1 << 16) ||
-              bad(64'(kk), 64'd255) || bad(64'(ks), 64'd255) || bad(min_o, 64'd1 << 16) ||
-              bad(cikk_c, kin) || bad(64'(d3), kout) || bad(64'(kp) + 64'd1, 64'(kk));
-      edgemoe_pkg::OP_UPSAMPLE:
-        shp = bad(64'(d0), 64'd1 << 16) || bad(64'(d1), 64'd1 << 16) || bad(64'(d2), kin);
-      edgemoe_pkg::OP_ADD: shp = bad(64'(d0), 64'd1 << 28);
-      default: shp = 1'b0;
-    endcase
+    // shape limits rendered from the op spec (edgemoe/ops.py) into the package
+    shp = !edgemoe_pkg::shapes_ok(op, flags, {d4, d3, d2, d1, d0});
     if (op > edgemoe_pkg::OP_ADD) err_pre = edgemoe_pkg::ERR_BAD_OPCODE;
     else if (!edgemoe_pkg::OPS_BUILT[op[3:0]]) err_pre = edgemoe_pkg::ERR_OP_NOT_BUILT;
     else if ((flags & ~edgemoe_pkg::op_flags(op)) != 16'd0) err_pre = edgemoe_pkg::ERR_BAD_FLAGS;

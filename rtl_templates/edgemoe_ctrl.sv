@@ -136,13 +136,19 @@ module edgemoe_ctrl (
   logic [15:0] flags;
   logic [7:0] tmask;
   logic [31:0] d0, d1, d2, d3, d4, a0, a1, a2, a3, a4, a5, a6, a7, a8, imm;
-  assign op = w[0][7:0];
-  assign flags = w[0][23:8];
-  assign tmask = w[0][31:24];
-  assign d0 = w[1]; assign d1 = w[2]; assign d2 = w[3]; assign d3 = w[4]; assign d4 = w[5];
-  assign a0 = w[6]; assign a1 = w[7]; assign a2 = w[8]; assign a3 = w[9]; assign a4 = w[10];
-  assign a5 = w[11]; assign a6 = w[12]; assign a7 = w[13]; assign a8 = w[14];
-  assign imm = w[15];
+  // every field by its generated word index (edgemoe_pkg::FLD_*, from edgemoe/isa.py)
+  assign op = 8'(w[0] >> edgemoe_pkg::OPCODE_SHIFT);
+  assign flags = 16'(w[0] >> edgemoe_pkg::FLAGS_SHIFT);
+  assign tmask = 8'(w[0] >> edgemoe_pkg::TASK_MASK_SHIFT);
+  assign d0 = w[edgemoe_pkg::FLD_D0]; assign d1 = w[edgemoe_pkg::FLD_D1];
+  assign d2 = w[edgemoe_pkg::FLD_D2]; assign d3 = w[edgemoe_pkg::FLD_D3];
+  assign d4 = w[edgemoe_pkg::FLD_D4];
+  assign a0 = w[edgemoe_pkg::FLD_A0]; assign a1 = w[edgemoe_pkg::FLD_A1];
+  assign a2 = w[edgemoe_pkg::FLD_A2]; assign a3 = w[edgemoe_pkg::FLD_A3];
+  assign a4 = w[edgemoe_pkg::FLD_A4]; assign a5 = w[edgemoe_pkg::FLD_A5];
+  assign a6 = w[edgemoe_pkg::FLD_A6]; assign a7 = w[edgemoe_pkg::FLD_A7];
+  assign a8 = w[edgemoe_pkg::FLD_A8];
+  assign imm = w[edgemoe_pkg::FLD_IMM];
 
   // checker
   logic chk_start, chk_done;
@@ -165,29 +171,31 @@ module edgemoe_ctrl (
   logic [63:0] n_wts, n_n, n_k, n_ext;
   logic [1:0] n_wlg;
   always_comb begin
-    n_op = nw[0][7:0];
-    n_fl = nw[0][23:8];
-    n_runs = nw[0][24 + 32'(task_r)];
-    n_kk = nw[5][7:0];
-    n_wlg = n_fl[10] ? 2'(edgemoe_pkg::PATCH_WEIGHT_LG) :
-            n_fl[9] ? 2'(edgemoe_pkg::CONV_WEIGHT_LG) : 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
-    n_wts = 64'(nw[8]);
-    n_n = 64'(nw[2]);
-    n_k = 64'(nw[3]);
+    n_op = 8'(nw[0] >> edgemoe_pkg::OPCODE_SHIFT);
+    n_fl = 16'(nw[0] >> edgemoe_pkg::FLAGS_SHIFT);
+    n_runs = nw[0][edgemoe_pkg::TASK_MASK_SHIFT + 32'(task_r)];
+    n_kk = 8'(nw[edgemoe_pkg::FLD_CONV_KERNEL_STRIDE_PAD]);  // isa.pack_ksp: kernel in bits 0-7
+    n_wlg = n_fl[edgemoe_pkg::FLAG_BIT_WFMT_PATCH] ? 2'(edgemoe_pkg::PATCH_WEIGHT_LG) :
+            n_fl[edgemoe_pkg::FLAG_BIT_WFMT_CONV] ? 2'(edgemoe_pkg::CONV_WEIGHT_LG) :
+            2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
+    n_wts = 64'(nw[edgemoe_pkg::FLD_LINEAR_WEIGHTS]);
+    n_n = 64'(nw[edgemoe_pkg::FLD_LINEAR_OUT_FEATURES]);
+    n_k = 64'(nw[edgemoe_pkg::FLD_LINEAR_IN_FEATURES]);
     n_ok = 1'b0;
     case (n_op)
       edgemoe_pkg::OP_LINEAR: n_ok = 1'b1;
       edgemoe_pkg::OP_CONV: begin
         n_ok = 1'b1;
-        n_n = 64'(nw[4]);
-        n_k = 64'(nw[3]) * 64'(n_kk) * 64'(n_kk);
+        n_n = 64'(nw[edgemoe_pkg::FLD_CONV_OUT_CH]);
+        n_k = 64'(nw[edgemoe_pkg::FLD_CONV_IN_CH]) * 64'(n_kk) * 64'(n_kk);
       end
       edgemoe_pkg::OP_MOE_GATE: begin
         n_ok = 1'b1;
-        n_n = 64'(nw[3]);
-        n_k = 64'(nw[2]);
+        n_n = 64'(nw[edgemoe_pkg::FLD_MOE_GATE_EXPERTS]);
+        n_k = 64'(nw[edgemoe_pkg::FLD_MOE_GATE_DIM]);
         n_wlg = 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
-        n_wts = 64'(nw[7]) + 64'(task_r) * {{32{nw[15][31]}}, nw[15]};
+        n_wts = 64'(nw[edgemoe_pkg::FLD_MOE_GATE_W_GATE]) +
+                64'(task_r) * 64'($signed(nw[edgemoe_pkg::FLD_MOE_GATE_TASK_STRIDE]));
       end
       default: n_ok = 1'b0;
     endcase
@@ -384,8 +392,8 @@ module edgemoe_ctrl (
             edgemoe_pkg::OP_LINEAR: begin
               t_eff <= d0;
               wbytes <= c_weight;
-              if (flags[6]) st <= S_DYN_CMD;
-              else st <= (flags[3] || flags[4]) ? S_IDX_CMD : S_LIN_GO;
+              if (flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]) st <= S_DYN_CMD;
+              else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER]) ? S_IDX_CMD : S_LIN_GO;
             end
             edgemoe_pkg::OP_CONV: begin
               wbytes <= c_weight;
@@ -460,7 +468,7 @@ module edgemoe_ctrl (
               st <= S_WAIT_ENG;
             end
             default: begin  // ADD
-              el_mode <= flags[8] ? 2'd1 : 2'd0;
+              el_mode <= flags[edgemoe_pkg::FLAG_BIT_COPY] ? 2'd1 : 2'd0;
               el_n <= d0;
               el_a <= mem + 64'(a0); el_b <= mem + 64'(a1); el_dst <= mem + 64'(a2);
               el_start <= 1'b1;
@@ -481,7 +489,7 @@ module edgemoe_ctrl (
         S_DYN_W: if (rd_valid) begin
           t_eff <= rd_data[31:0];
           if (rd_data[31:0] > d0) st <= S_FAULT;
-          else st <= (flags[3] || flags[4]) ? S_IDX_CMD : S_LIN_GO;
+          else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER]) ? S_IDX_CMD : S_LIN_GO;
         end
         // ---- LINEAR: index list within [0, rows)
         S_IDX_CMD: begin
@@ -510,7 +518,7 @@ module edgemoe_ctrl (
           lin_dst <= mem + 64'(a1);
           lin_wts <= mem + 64'(a2);
           lin_bias <= mem + 64'(a3);
-          lin_base <= mem + (flags[5] ? 64'(a1) : 64'(a4));
+          lin_base <= mem + (flags[edgemoe_pkg::FLAG_BIT_SCORE_ACC] ? 64'(a1) : 64'(a4));
           lin_index <= mem + 64'(a5);
           lin_scores <= mem + 64'(a6);
           lin_flags <= flags;
@@ -617,7 +625,7 @@ module edgemoe_ctrl (
         end
         S_MOE_INIT: begin
           // dst = residual (copy) or zeros; the experts then accumulate into dst
-          el_mode <= flags[2] ? 2'd1 : 2'd2;
+          el_mode <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL] ? 2'd1 : 2'd2;
           el_n <= d0 * d1;
           el_a <= mem + 64'(a8);
           el_dst <= mem + 64'(a1);
@@ -634,7 +642,7 @@ module edgemoe_ctrl (
             pf_k <= d1;
             pf_wlg <= 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
           end
-          if (flags[2] && a8 == a1) st <= S_MOE_EX;
+          if (flags[edgemoe_pkg::FLAG_BIT_RESIDUAL] && a8 == a1) st <= S_MOE_EX;
           else begin
             el_start <= 1'b1;
             owner <= OWN_EL;

@@ -21,7 +21,7 @@ from ..params.fixed import FixedType
 from .constants import acc_fracs, design_constants
 from .opspec import opspec_context
 
-__all__ = ["KERNEL_HEADERS", "TOP_NAME", "format_trait", "hls_context"]
+__all__ = ["KERNEL_HEADERS", "TOP_NAME", "format_trait", "hls_context", "isa_context"]
 
 #: Name of the HLS top function (and of the exported IP).
 TOP_NAME = "edgemoe_top"
@@ -111,7 +111,8 @@ def _word_index(generic: str) -> int:
     return 1 + idx if generic[0] == "d" else 1 + isa.N_DIMS + idx
 
 
-def _isa_context() -> dict:
+def isa_context() -> dict:
+    """The instruction set as template data (opcodes, flags, errors, field word indices)."""
     ops = sorted(isa.Op, key=int)
     if [int(o) for o in ops] != list(range(len(ops))):
         raise ConfigError("edgemoe.isa opcodes must be 0..N-1 without gaps for the C++ tables")
@@ -196,7 +197,7 @@ def hls_context(accel, tb: dict | None = None) -> dict:
         "xbuf_bits": _container_bits(xbits), "wbuf_bits": _container_bits(wbits),
         "cfg": [{"name": n, "value": int(v)} for n, v in cfg],
         "built_ops": built, "static_asserts": [{"expr": e, "why": w} for e, w in asserts],
-        "constants": _constants(), "tables": _tables(), "isa": _isa_context(),
+        "constants": _constants(), "tables": _tables(), "isa": isa_context(),
         "ops": opspec_context("cpp"),
         "board": _board_context(accel), "axi_bits": accel.axi_bits,
         "axi_bytes": accel.axi_bytes, "axi_lanes": accel.axi_bits // 64,

@@ -20,8 +20,13 @@ ROLE_CODES = {"read": 0, "write": 1, "weight": 2}
 
 
 def _mask(flags: Flag, lang: str) -> str:
-    prefix = "isa::FLAG_" if lang == "cpp" else "edgemoe_pkg::FLAG_"
+    prefix = "isa::FLAG_" if lang == "cpp" else "FLAG_"
     return " | ".join(prefix + n for n in flag_names(flags)) or "0"
+
+
+def _in_package(text: str) -> str:
+    """SV expressions are printed into edgemoe_pkg itself: drop the package prefix."""
+    return text.replace("edgemoe_pkg::", "")
 
 
 def _locals(spec: ops.OpSpec, exprs: Iterable[Expr], lang: str) -> dict:
@@ -37,22 +42,28 @@ def _locals(spec: ops.OpSpec, exprs: Iterable[Expr], lang: str) -> dict:
     fields = set().union(*(e.fields() for e in exprs)) if exprs else set()
     for name in need:
         fields |= derived[name].fields()
+    def dim_slice(generic: str) -> str:
+        i = int(generic[1:])
+        return f"dims[{32 * i + 31}:{32 * i}]"
+
     return {
-        "fields": [{"name": n, "const": f"FLD_{spec.op.name}_{n.upper()}"}
+        "fields": [{"name": n, "const": f"FLD_{spec.op.name}_{n.upper()}",
+                    "slice": dim_slice(spec.fields[n]) if spec.fields[n][0] == "d" else ""}
                    for n in spec.fields if n in fields],
-        "derived": [{"name": n, "expr": e.cpp() if lang == "cpp" else e.sv()}
+        "derived": [{"name": n, "expr": e.cpp() if lang == "cpp" else _in_package(e.sv())}
                     for n, e in spec.derived if n in need],
     }
 
 
 def _op_context(spec: ops.OpSpec, lang: str) -> dict:
     def r(expr: Expr) -> str:
-        return expr.cpp() if lang == "cpp" else expr.sv()
+        return expr.cpp() if lang == "cpp" else _in_package(expr.sv())
 
     index = {o.name: k for k, o in enumerate(spec.operands)}
     lim_exprs = [x for lim in spec.limits for x in (lim.value, lim.high)]
     return {
         "name": spec.op.name,
+        "lower": spec.op.name.lower(),
         "handler": spec.handler,
         "kernel_args": ", ".join(spec.kernel_args),
         "engine": spec.engine,

@@ -15,15 +15,16 @@ from ..isa import INSTR_BYTES, Err, Instr, Op, decode_words
 from ..layout import PROFILE_ENTRY_BYTES, PROFILE_FIELDS, STATUS_BYTES
 from ..ops import OP_SPECS
 from ..validate import check_instr, operand_extents
+from . import linear_ops, vector_ops
 from . import memory as mem
 from .cycles import ideal_cycles
-from .linear_ops import OpFault, op_conv, op_linear, op_moe_experts, op_moe_gate
-from .vector_ops import op_add, op_attention, op_layernorm, op_upsample
+from .linear_ops import OpFault
 
 log = logging.getLogger(__name__)
 
-_KERNELS = {f.__name__: f for f in (op_linear, op_layernorm, op_attention, op_moe_gate,
-                                     op_moe_experts, op_conv, op_upsample, op_add)}
+#: Every golden handler (``op_*`` of the handler modules), by name.
+_KERNELS = {name: getattr(mod, name) for mod in (linear_ops, vector_ops) for name in dir(mod)
+            if name.startswith("op_") and callable(getattr(mod, name))}
 #: Opcode -> golden handler, by the op spec's handler name (the HLS kernel has the same name).
 HANDLERS = {op: _KERNELS[spec.handler] for op, spec in OP_SPECS.items() if spec.handler}
 

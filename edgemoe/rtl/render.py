@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import isa, numerics
 from ..codegen.constants import design_constants
+from ..codegen.context import isa_context as isa_field_words
 from ..codegen.env import banner, make_environment, repo_root
 from ..codegen.opspec import opspec_context
 from ..golden.vector_ops import ln_types
@@ -119,6 +120,11 @@ def rtl_context(accel) -> dict:
         "ops_mask": ops_mask,
         "opcodes": [(op.name, int(op)) for op in isa.Op],
         "flags": [(fl.name, int(fl)) for fl in isa.Flag if fl],
+        "flag_bits": [(fl.name, int(fl).bit_length() - 1) for fl in isa.Flag if fl],
+        "header": [("OPCODE_SHIFT", isa.OPCODE_SHIFT), ("FLAGS_SHIFT", isa.FLAGS_SHIFT),
+                   ("TASK_MASK_SHIFT", isa.TASK_MASK_SHIFT)],
+        "field_words": [(f["name"], f["word"]) for f in
+                        (*isa_field_words()["generic_fields"], *isa_field_words()["fields"])],
         "op_flags": [(op.name, int(isa.OP_FLAGS[op])) for op in isa.Op],
         "errs": [(e.name, int(e)) for e in isa.Err],
         "regs": [(r.sv_name, r.offset) for r in REGISTERS],
