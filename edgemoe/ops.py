@@ -39,9 +39,11 @@ from .opexpr import (
     Sub,
 )
 
-__all__ = ["OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "op_names", "spec_of"]
+__all__ = ["ENGINES", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "op_names", "spec_of"]
 
 _ONE = Const(1)
+#: Engines of the compute unit (``edgemoe_<engine>.sv``), in DMA owner-code order.
+ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample")
 #: What an operand is to the memory: read, a weight read (counted apart), or written.
 ROLES = ("read", "weight", "write")
 

@@ -165,10 +165,8 @@ module edgemoe_lin (
           jm <= mode; jt <= t; jn <= n; jk <= k;
           jsrc <= src; jdst <= dst; jwts <= wts; jbias <= bias; jbase <= base;
           jindex <= index; jscores <= scores;
-          f_gelu <= flags[edgemoe_pkg::FLAG_BIT_GELU];
-          f_relu <= flags[edgemoe_pkg::FLAG_BIT_RELU];
-          f_res <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL];
-          f_gat <= flags[edgemoe_pkg::FLAG_BIT_GATHER];
+          f_gelu <= flags[edgemoe_pkg::FLAG_BIT_GELU]; f_relu <= flags[edgemoe_pkg::FLAG_BIT_RELU];
+          f_res <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL]; f_gat <= flags[edgemoe_pkg::FLAG_BIT_GATHER];
           f_sca <= flags[edgemoe_pkg::FLAG_BIT_SCATTER];
           f_sacc <= flags[edgemoe_pkg::FLAG_BIT_SCORE_ACC];
           f_pix <= flags[edgemoe_pkg::FLAG_BIT_PIXEL_INPUT];

@@ -397,6 +397,38 @@ def test_variant_ops(variant):
     run_both(variant, p)
 
 
+def test_ideal_cycles_rendered_from_the_spec_match_golden(tiny):
+    """The C++ ideal-cycle terms (edgemoe_ops.hpp, rendered from edgemoe/ops.py) equal the
+    golden's: the profile's cycles field is excluded from the byte comparisons above."""
+    accel, csim = tiny
+    p = Prog(accel, seed=9)
+    t, d, n = 7, 16, 12
+    x = p.tensor(t * d, scale=None)
+    y = p.garbage(4 * t * n)
+    p.emit(Op.LINEAR, Flag.GELU, tokens=t, out_features=n, in_features=d, src=x, dst=y,
+           weights=p.matrix(n, d), bias=p.vector(n))
+    p.emit(Op.LAYERNORM, tokens=t, dim=n, src=y, dst=p.garbage(4 * t * n),
+           gamma=p.vector(n, p.f.norm, pad=False), beta=p.vector(n, p.f.norm, pad=False), eps=3)
+    p.emit(Op.ATTENTION, tokens=t, heads=2, head_dim=4, qkv=y, dst=p.garbage(4 * t * 8),
+           scale=int(p.f.act.quantize(0.5)))
+    p.emit(Op.CONV, Flag.WFMT_CONV, in_h=3, in_w=3, in_ch=4, out_ch=5,
+           kernel_stride_pad=pack_ksp(3, 1, 1), src=x, dst=p.garbage(4 * 45),
+           weights=p.matrix(5, 36, p.f.conv_weight), bias=p.vector(5))
+    p.emit(Op.UPSAMPLE, in_h=2, in_w=3, channels=5, src=x, dst=p.garbage(4 * 120))
+    p.emit(Op.ADD, count=t * n, a=y, b=x, dst=p.garbage(4 * t * n))
+    _moe_program(p, top_k=2)
+    image, manifest = p.build()
+    gold, sim = image.copy(), image.copy()
+    args = (manifest["program"]["offset"], manifest["program"]["n_instructions"], 0,
+            manifest["status"]["offset"])
+    assert execute(gold, accel, *args) == csim.execute(sim, *args) == Err.OK
+    base, n_instr = manifest["status"]["offset"] + 64, manifest["program"]["n_instructions"]
+    cycles_g = gold[base:base + 64 * n_instr].view("<u8").reshape(-1, 8)[:, 0]
+    cycles_c = sim[base:base + 64 * n_instr].view("<u8").reshape(-1, 8)[:, 0]
+    assert (cycles_g > 0).all()
+    np.testing.assert_array_equal(cycles_c, cycles_g)
+
+
 def test_variant_op_not_built(variant):
     p = Prog(variant[0], seed=1)
     p.emit(Op.ADD, count=4, a=p.tensor(4), b=p.tensor(4), dst=p.garbage(16))

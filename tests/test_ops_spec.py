@@ -12,7 +12,7 @@ from edgemoe.codegen.env import HLS_TEMPLATE_DIR, make_environment
 from edgemoe.codegen.outputs import OUTPUTS, render_one
 from edgemoe.golden.executor import HANDLERS
 from edgemoe.isa import ADDR_FIELDS, DIM_FIELDS, OP_FIELDS, Flag, Instr, Op
-from edgemoe.ops import OP_SPECS, ROLES, OpEnv, op_names
+from edgemoe.ops import ENGINES, OP_SPECS, ROLES, OpEnv, op_names
 from edgemoe.params import ConfigError, load_accel
 from edgemoe.params.accel import KNOWN_OPS
 from edgemoe.rtl.render import RTL_TEMPLATE_DIR, SOURCES
@@ -87,6 +87,7 @@ def test_every_opcode_has_an_hls_kernel_in_the_rendered_dispatch(tiny):
 
 def test_every_opcode_has_an_sv_engine_in_the_top():
     top = (RTL_TEMPLATE_DIR / "edgemoe_top.sv").read_text()
+    assert {s.engine for s in OP_SPECS.values()} == set(ENGINES)
     for spec in OP_SPECS.values():
         module = f"edgemoe_{spec.engine}"
         assert f"{module}.sv" in SOURCES

@@ -20,6 +20,7 @@ from ..codegen.context import isa_context as isa_field_words
 from ..codegen.env import banner, make_environment, repo_root
 from ..codegen.opspec import opspec_context
 from ..golden.vector_ops import ln_types
+from ..ops import ENGINES
 from ..params.accel import FORMAT_ROLES
 from ..params.fixed import OVERFLOW_MODES, QUANT_MODES
 from .regmap import REGISTERS
@@ -46,7 +47,7 @@ PACKAGE = ("edgemoe_pkg.sv.j2", "edgemoe_pkg.sv")
 SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe_axil_regs.sv",
            "edgemoe_lin.sv", "edgemoe_lin_loader.sv", "edgemoe_router.sv", "edgemoe_attn.sv",
            "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_check.sv",
-           "edgemoe_ctrl.sv", "edgemoe_top.sv")
+           "edgemoe_ctrl_decode.sv", "edgemoe_ctrl.sv", "edgemoe_top.sv")
 
 
 class RtlError(ValueError):
@@ -110,6 +111,7 @@ def rtl_context(accel) -> dict:
         "config_id": accel.config_id_int,
         "engine": design_constants(accel),
         "ops": opspec_context("sv"),
+        "engines": [(e.upper(), k) for k, e in enumerate(ENGINES)],
         "formats": fmts,
         "act_quant": QUANT_MODES.index(act.quant),
         "act_overflow": OVERFLOW_MODES.index(act.overflow),
