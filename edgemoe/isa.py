@@ -8,7 +8,8 @@ An instruction is 16 little-endian uint32 words (64 bytes, one AXI burst of 512 
     word 15     imm      signed 32-bit scalar (e.g. a raw fixed-point constant)
 
 Each opcode gives the generic fields names (``OP_FIELDS``); the C++ structs and the
-SystemVerilog package are rendered from these tables.  An instruction runs only when bit
+SystemVerilog package are rendered from these tables.  What each opcode *means* (operands,
+limits, aliases, cycles, engine) is the op spec beside this module, :mod:`edgemoe.ops`.  An instruction runs only when bit
 ``task`` of ``task_mask`` is set, which is how one program serves every task.
 """
 
