@@ -376,11 +376,8 @@ def test_add(tiny, count, flags, in_place):
 
 
 # --------------------------------------------------------- formats and modes (variant)
-def test_variant_ops(variant):
-    """Every built op in one program on a design point with RND/SAT modes and 8-bit weights."""
-    accel = variant[0]
-    p = Prog(accel, seed=8)
-    t, d, n = 9, 32, 24
+def _every_op_program(p: Prog, t: int = 9, d: int = 32, n: int = 24) -> None:
+    """One instruction of every op but UPSAMPLE, chained through shared tensors."""
     x = p.tensor(t * d, scale=None)
     y = p.garbage(4 * t * n)
     p.emit(Op.LINEAR, Flag.GELU, tokens=t, out_features=n, in_features=d, src=x, dst=y,
@@ -394,6 +391,12 @@ def test_variant_ops(variant):
            weights=p.matrix(5, 36, p.f.conv_weight), bias=p.vector(5))
     p.emit(Op.ADD, count=t * n, a=y, b=x, dst=p.garbage(4 * t * n))
     _moe_program(p, top_k=2)
+
+
+def test_variant_ops(variant):
+    """Every built op in one program on a design point with RND/SAT modes and 8-bit weights."""
+    p = Prog(variant[0], seed=8)
+    _every_op_program(p)
     run_both(variant, p)
 
 
@@ -402,21 +405,9 @@ def test_ideal_cycles_rendered_from_the_spec_match_golden(tiny):
     golden's: the profile's cycles field is excluded from the byte comparisons above."""
     accel, csim = tiny
     p = Prog(accel, seed=9)
-    t, d, n = 7, 16, 12
-    x = p.tensor(t * d, scale=None)
-    y = p.garbage(4 * t * n)
-    p.emit(Op.LINEAR, Flag.GELU, tokens=t, out_features=n, in_features=d, src=x, dst=y,
-           weights=p.matrix(n, d), bias=p.vector(n))
-    p.emit(Op.LAYERNORM, tokens=t, dim=n, src=y, dst=p.garbage(4 * t * n),
-           gamma=p.vector(n, p.f.norm, pad=False), beta=p.vector(n, p.f.norm, pad=False), eps=3)
-    p.emit(Op.ATTENTION, tokens=t, heads=2, head_dim=4, qkv=y, dst=p.garbage(4 * t * 8),
-           scale=int(p.f.act.quantize(0.5)))
-    p.emit(Op.CONV, Flag.WFMT_CONV, in_h=3, in_w=3, in_ch=4, out_ch=5,
-           kernel_stride_pad=pack_ksp(3, 1, 1), src=x, dst=p.garbage(4 * 45),
-           weights=p.matrix(5, 36, p.f.conv_weight), bias=p.vector(5))
-    p.emit(Op.UPSAMPLE, in_h=2, in_w=3, channels=5, src=x, dst=p.garbage(4 * 120))
-    p.emit(Op.ADD, count=t * n, a=y, b=x, dst=p.garbage(4 * t * n))
-    _moe_program(p, top_k=2)
+    _every_op_program(p)
+    p.emit(Op.UPSAMPLE, in_h=2, in_w=3, channels=5, src=p.tensor(30, scale=None),
+           dst=p.garbage(4 * 120))
     image, manifest = p.build()
     gold, sim = image.copy(), image.copy()
     args = (manifest["program"]["offset"], manifest["program"]["n_instructions"], 0,
