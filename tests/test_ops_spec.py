@@ -107,3 +107,25 @@ def test_spec_sizes_match_the_issue_examples(tiny):
     assert sizes == {"src": 7 * 6 * 4, "dst": 3 * 5 * 4,
                      "weights": -(-(8 * 8 * wb) // 64) * 64, "bias": -(-(8 * bb) // 64) * 64,
                      "index": 12, "scores": 12, "count": 4}
+
+
+def test_rendered_checks_cover_every_opcode(tiny, tmp_path):
+    """The C++ checks/cycles and the SV package carry one case per opcode of the spec, with
+    the spec's alias pairs (by operand index) and nothing else."""
+    from edgemoe.rtl.render import render_rtl
+
+    cpp = _rendered("edgemoe_ops.hpp.j2", tiny)
+    sv = render_rtl(tiny, tmp_path)[0].read_text()
+    alias_sv = re.findall(r"op == OP_(\w+) && \(\(a == 4'd(\d+) && b == 4'd(\d+)\)", sv)
+    alias_cpp = re.findall(r"op == isa::OP_(\w+) && \(\(a == (\d+) && b == (\d+)\)", cpp)
+    expected = []
+    for op, spec in OP_SPECS.items():
+        names = [o.name for o in spec.operands]
+        expected += [(op.name, str(names.index(a)), str(names.index(b))) for a, b in spec.aliases]
+        if op == Op.NOP:
+            continue
+        assert cpp.count(f"case isa::OP_{op.name}:") == 3  # shapes, operands, cycles
+        assert f"OP_{op.name}: shapes_ok = shapes_ok_{op.name.lower()}(flags, dims);" in sv
+        for o in spec.operands:
+            assert f"ol.add(off_{o.name}, " in cpp
+    assert sorted(alias_sv) == sorted(alias_cpp) == sorted(expected)
