@@ -8,11 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from venvutil import make_venv, pip
 
 from edgemoe.cli import main
 from edgemoe.resources import RESOURCE_FOLDERS
-
-from venvutil import make_venv, pip
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow]
 
@@ -55,8 +54,8 @@ def test_installed_wheel_generates_and_runs_from_another_folder(wheel, tmp_path)
         return subprocess.run([str(exe), *args], cwd=work, capture_output=True, text=True,
                               timeout=300, check=False)
 
-    where = subprocess.run([str(python), "-c", "import edgemoe, edgemoe.params as p; "
-                            "print(edgemoe.__file__); print(p.config_dir())"], cwd=work,
+    where = subprocess.run([str(python), "-c", ("import edgemoe, edgemoe.params as p; "
+                            "print(edgemoe.__file__); print(p.config_dir())")], cwd=work,
                            capture_output=True, text=True, check=True).stdout.split()
     assert Path(where[0]).is_relative_to(tmp_path / "venv"), where
     assert Path(where[1]) == Path(where[0]).parent / "_resources" / "configs"

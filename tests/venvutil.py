@@ -16,8 +16,8 @@ import venv
 from pathlib import Path
 
 #: Exit text pip prints when it cannot reach an index (the tests skip on it).
-OFFLINE_HINTS = ("Could not fetch URL", "NewConnectionError", "Failed to establish a new "
-                 "connection", "Temporary failure in name resolution", "Network is unreachable")
+OFFLINE_HINTS = ("Could not fetch URL", "NewConnectionError", ("Failed to establish a new "
+                 "connection"), "Temporary failure in name resolution", "Network is unreachable")
 
 
 def pip(*args: str, python: str | Path | None = None, timeout: float = 600) -> \
@@ -44,8 +44,8 @@ def make_venv(path: Path) -> Path:
     """
     venv.EnvBuilder(with_pip=False, clear=True, symlinks=os.name != "nt").create(path)
     python = path / "bin" / "python"
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; "
-                              "print(sysconfig.get_paths()['purelib'])"], capture_output=True,
+    purelib = subprocess.run([str(python), "-c", ("import sysconfig; "
+                              "print(sysconfig.get_paths()['purelib'])")], capture_output=True,
                              text=True, check=True).stdout.strip()
     parents = dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]])
     # plain path lines: the parent's own .pth hooks (e.g. an editable edgemoe) stay off
