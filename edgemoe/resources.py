@@ -54,8 +54,8 @@ def resource_dir(name: str) -> Path:
     if name not in RESOURCE_FOLDERS:
         raise KeyError(f"{name!r} is not a resource folder; allowed: "
                        f"{', '.join(RESOURCE_FOLDERS)}")
-    packaged = resources.files(__package__ or "edgemoe").joinpath(PACKAGED_DIR, name)
-    # wheels install unpacked (zip_safe=False), so the Traversable is a real folder
+    packaged = resources.files(__package__ or "edgemoe") / PACKAGED_DIR / name
+    # wheels install unpacked, so the Traversable of a regular package is a real folder
     if isinstance(packaged, Path) and packaged.is_dir():
         return packaged
     beside = Path(__file__).resolve().parent.parent / name
