@@ -77,3 +77,28 @@ def test_installed_wheel_generates_and_runs_from_another_folder(wheel, tmp_path)
     assert sorted(theirs.files) == sorted(ours.files) and theirs.files
     for key in ours.files:
         assert np.array_equal(theirs[key], ours[key]), key
+
+
+def test_installed_wheel_deploys_runtime_configs_and_notebook(wheel, tmp_path):
+    python = make_venv(tmp_path / "venv")
+    assert pip("install", "--no-deps", "--no-index", str(wheel), python=python).returncode == 0
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    script = ("from edgemoe.compiler import compile_model\n"
+              "from edgemoe.host.fake_device import make_fake_package\n"
+              "from edgemoe.params import load_accel, load_model\n"
+              "a = load_accel('tiny')\n"
+              "print(make_fake_package(compile_model(load_model('m3vit-micro'), a), a, '.'))\n")
+    made = subprocess.run([str(python), "-c", script], cwd=work, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert made.returncode == 0, made.stderr
+    dep = subprocess.run([str(tmp_path / "venv" / "bin" / "edgemoe"), "deploy", "--package",
+                          made.stdout.strip(), "--target", "board"], cwd=work,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert dep.returncode == 0, dep.stderr
+    board = work / "board"
+    assert (board / "edgemoe_board.ipynb").read_bytes() == \
+        (ROOT / "notebooks" / "edgemoe_board.ipynb").read_bytes()
+    assert (board / "configs" / "accel" / "tiny.yaml").is_file()
+    assert (board / "bitstreams" / "fake" / "fake.bit").is_file()
+    assert not (board / "edgemoe" / "_resources").exists()  # one configs/ on the board

@@ -27,7 +27,8 @@ from .errors import HostError
 log = logging.getLogger(__name__)
 
 _REMOTE = re.compile(r"^(?:[^@/\s]+@)?[^:/\s]+:(.*)$")
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.egg-info")
+# _resources: a wheel's copies; the board reads the configs/ deployed beside the runtime
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.egg-info", "_resources")
 
 
 def is_remote(target: str) -> bool:
