@@ -64,19 +64,22 @@ class ThroughputReport:
 
     def lines(self) -> list[str]:
         """Human-readable report, one figure per line."""
-        return [
-            (f"throughput test: {self.model}, task {self.task}, {self.batch} images on "
-            f"{self.backend} ({self.runs} runs, {self.wall_s:.3f} s wall)"),
-            f"  images/s (wall, host work included)   {self.images_per_s:.2f}",
-            f"  device wait per run                   {self.compute_ms_per_run:.3f} ms",
-            (f"  host overhead per run                 {self.host_ms_per_run:.3f} ms = "
-            f"{self.host_overhead_pct:.2f}% of device wait (pack {self.pack_ms_per_run:.3f}, "
-            f"sync {self.sync_ms_per_run:.3f}, decode {self.decode_ms_per_run:.3f} ms)"),
-            (f"  device cycles per run ({self.cycles_source})  {self.device_cycles_per_run:,.0f}"
-            f" = {self.device_ms_per_run:.3f} ms at the design clock"),
-            (f"  DRAM traffic at that latency ({self.cycles_source})  "
-            f"{self.dram_mb_per_s:.1f} MB/s"),
+        src = self.cycles_source
+        rows = [
+            ("images/s (wall, host work included)", f"{self.images_per_s:.2f}"),
+            ("device wait per run", f"{self.compute_ms_per_run:.3f} ms"),
+            ("host overhead per run",
+             (f"{self.host_ms_per_run:.3f} ms = {self.host_overhead_pct:.2f}% of device wait "
+             f"(pack {self.pack_ms_per_run:.3f}, sync {self.sync_ms_per_run:.3f}, "
+             f"decode {self.decode_ms_per_run:.3f} ms)")),
+            (f"device cycles per run ({src})",
+             (f"{self.device_cycles_per_run:,.0f} = {self.device_ms_per_run:.3f} ms at the "
+             "design clock")),
+            (f"DRAM traffic at that latency ({src})", f"{self.dram_mb_per_s:.1f} MB/s"),
         ]
+        head = (f"throughput test: {self.model}, task {self.task}, {self.batch} images on "
+                f"{self.backend} ({self.runs} runs, {self.wall_s:.3f} s wall)")
+        return [head] + [f"  {label:<40} {value}" for label, value in rows]
 
 
 def measure_throughput(acc, images: Sequence[np.ndarray], task: str = "all",
