@@ -43,43 +43,15 @@ module edgemoe_ctrl (
     input  logic        wr_ready,
     output logic [63:0] wr_data,
     input  logic        wr_idle,
-    // linear engine job
-    output logic        lin_start,
-    input  logic        lin_done,
-    output logic [1:0]  lin_mode,      // 0 LINEAR, 1 CONV, 2 MOE_GATE logits
-    output logic [31:0] lin_t, lin_n, lin_k,
-    output logic [63:0] lin_src, lin_dst, lin_wts, lin_bias, lin_base, lin_index, lin_scores,
-    output logic [15:0] lin_flags,
-    output logic [31:0] lin_in_h, lin_in_w, lin_ci, lin_ow,
-    output logic [7:0]  lin_kk, lin_ks, lin_kp,
-    // router job
-    output logic        rt_start,
-    input  logic        rt_done,
-    output logic [31:0] rt_t, rt_e, rt_topk,
-    output logic [63:0] rt_queues,
-    // attention job
-    output logic        at_start,
-    input  logic        at_done,
-    output logic [31:0] at_t, at_nh, at_hd,
-    output logic [63:0] at_qkv, at_dst,
-    output logic [31:0] at_scale,
-    // layernorm job
-    output logic        ln_start,
-    input  logic        ln_done,
-    output logic [31:0] ln_t, ln_d,
-    output logic [63:0] ln_src, ln_dst, ln_gamma, ln_beta,
-    output logic [31:0] ln_eps,
-    // element-wise job (ADD / COPY / ZERO)
-    output logic        el_start,
-    input  logic        el_done,
-    output logic [1:0]  el_mode,
-    output logic [31:0] el_n,
-    output logic [63:0] el_a, el_b, el_dst,
-    // upsample job
-    output logic        up_start,
-    input  logic        up_done,
-    output logic [31:0] up_h, up_w, up_c,
-    output logic [63:0] up_src, up_dst,
+    // engine jobs: start / done and the job fields (edgemoe_ctrl_jobs)
+    output logic        lin_start, rt_start, at_start, ln_start, el_start, up_start,
+    input  logic        lin_done, rt_done, at_done, ln_done, el_done, up_done,
+    output edgemoe_pkg::lin_job_t      lin_job,
+    output edgemoe_pkg::router_job_t   rt_job,
+    output edgemoe_pkg::attn_job_t     at_job,
+    output edgemoe_pkg::ln_job_t       ln_job,
+    output edgemoe_pkg::eltwise_job_t  el_job,
+    output edgemoe_pkg::upsample_job_t up_job,
     // weight prefetch request for the linear engine's other bank (next job's weights)
     output logic        pf_req,
     input  logic        pf_ack,
@@ -151,6 +123,15 @@ module edgemoe_ctrl (
       .c_written, .c_i0, .c_i1, .c_i2, .c_i3, .c_offw, .c_slot, .c_counts,
       .n_ok, .n_wts, .n_n, .n_k, .n_wlg);
 
+  // job fields of every engine, loaded on the cycle the job is set up
+  edgemoe_ctrl_jobs u_jobs (
+      .clk, .rst_n, .ld_run(st == S_RUN), .ld_lin_go(st == S_LIN_GO),
+      .ld_gate_rt(st == S_GATE_RT), .ld_moe_init(st == S_MOE_INIT),
+      .ld_moe_fc1(st == S_MOE_EX && ex != d3 && cnt[ex] != 32'd0), .ld_moe_fc2(st == S_MOE_FC2),
+      .mem, .op, .flags, .d0, .d1, .d2, .d3, .d4, .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7, .a8,
+      .imm, .c_oh, .c_ow, .c_cikk, .c_offw, .t_eff, .cnt_ex(cnt[ex]), .w1_off, .b1_off,
+      .w2_off, .b2_off, .qi_off, .qs_off, .lin_job, .rt_job, .at_job, .ln_job, .el_job, .up_job);
+
   // profile / status words
   logic [63:0] prof_word;
   logic run_ok;                        // instruction ran (not task-masked)
@@ -202,16 +183,6 @@ module edgemoe_ctrl (
       wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
       lin_start <= 1'b0; rt_start <= 1'b0; at_start <= 1'b0; ln_start <= 1'b0;
       el_start <= 1'b0; up_start <= 1'b0;
-      lin_mode <= '0; lin_t <= '0; lin_n <= '0; lin_k <= '0; lin_src <= '0; lin_dst <= '0;
-      lin_wts <= '0; lin_bias <= '0; lin_base <= '0; lin_index <= '0; lin_scores <= '0;
-      lin_flags <= '0; lin_in_h <= '0; lin_in_w <= '0; lin_ci <= '0; lin_ow <= '0;
-      lin_kk <= '0; lin_ks <= '0; lin_kp <= '0;
-      rt_t <= '0; rt_e <= '0; rt_topk <= '0; rt_queues <= '0;
-      at_t <= '0; at_nh <= '0; at_hd <= '0; at_qkv <= '0; at_dst <= '0; at_scale <= '0;
-      ln_t <= '0; ln_d <= '0; ln_src <= '0; ln_dst <= '0; ln_gamma <= '0; ln_beta <= '0;
-      ln_eps <= '0;
-      el_mode <= '0; el_n <= '0; el_a <= '0; el_b <= '0; el_dst <= '0;
-      up_h <= '0; up_w <= '0; up_c <= '0; up_src <= '0; up_dst <= '0;
       pf_req <= 1'b0; pf_pending <= 1'b0; pf_wts <= '0; pf_n <= '0; pf_k <= '0; pf_wlg <= '0;
       for (int i = 0; i < MAXE; i++) cnt[i] <= '0;
     end else begin
@@ -318,12 +289,7 @@ module edgemoe_ctrl (
           st <= S_RUN;
         end
         S_RUN: begin
-          // defaults of every linear job
-          lin_flags <= '0;
-          lin_base <= '0;
-          lin_index <= '0;
-          lin_scores <= '0;
-          mul_step <= '0;
+          mul_step <= '0;  // job fields: edgemoe_ctrl_jobs (ld_run)
           case (op)
             edgemoe_pkg::OP_NOP: begin pw <= '0; st <= S_PROF; end
             edgemoe_pkg::OP_LINEAR: begin
@@ -334,42 +300,18 @@ module edgemoe_ctrl (
             end
             edgemoe_pkg::OP_CONV: begin
               wbytes <= c_weight;
-              lin_mode <= 2'd1;
-              lin_t <= c_oh * c_ow;
-              lin_n <= d3;
-              lin_k <= 32'(c_cikk);
-              lin_src <= mem + 64'(a0);
-              lin_dst <= mem + 64'(a1);
-              lin_wts <= mem + 64'(a2);
-              lin_bias <= mem + 64'(a3);
-              lin_base <= mem + 64'(a4);
-              lin_flags <= flags;
-              lin_in_h <= d0;
-              lin_in_w <= d1;
-              lin_ci <= d2;
-              lin_ow <= c_ow;
-              lin_kk <= d4[7:0];
-              lin_ks <= d4[15:8];
-              lin_kp <= d4[23:16];
               lin_start <= 1'b1;
               owner <= OWN_LIN;
               after <= S_MACS;
               st <= S_WAIT_ENG;
             end
             edgemoe_pkg::OP_LAYERNORM: begin
-              ln_t <= d0; ln_d <= d1;
-              ln_src <= mem + 64'(a0); ln_dst <= mem + 64'(a1);
-              ln_gamma <= mem + 64'(a2); ln_beta <= mem + 64'(a3);
-              ln_eps <= imm;
               ln_start <= 1'b1;
               owner <= OWN_LN;
               after <= S_MACS;
               st <= S_WAIT_ENG;
             end
             edgemoe_pkg::OP_ATTENTION: begin
-              at_t <= d0; at_nh <= d1; at_hd <= d2;
-              at_qkv <= mem + 64'(a0); at_dst <= mem + 64'(a1);
-              at_scale <= imm;
               at_start <= 1'b1;
               owner <= OWN_ATT;
               after <= S_MACS;
@@ -377,12 +319,6 @@ module edgemoe_ctrl (
             end
             edgemoe_pkg::OP_MOE_GATE: begin
               wbytes <= c_weight;
-              lin_mode <= 2'd2;
-              lin_t <= d0;
-              lin_n <= d2;
-              lin_k <= d1;
-              lin_src <= mem + 64'(a0);
-              lin_wts <= mem + c_offw;
               lin_start <= 1'b1;
               owner <= OWN_LIN;
               after <= S_GATE_RT;
@@ -397,17 +333,12 @@ module edgemoe_ctrl (
               st <= S_MOE_CNT_W;
             end
             edgemoe_pkg::OP_UPSAMPLE: begin
-              up_h <= d0; up_w <= d1; up_c <= d2;
-              up_src <= mem + 64'(a0); up_dst <= mem + 64'(a1);
               up_start <= 1'b1;
               owner <= OWN_UP;
               after <= S_MACS;
               st <= S_WAIT_ENG;
             end
             default: begin  // ADD
-              el_mode <= flags[edgemoe_pkg::FLAG_BIT_COPY] ? 2'd1 : 2'd0;
-              el_n <= d0;
-              el_a <= mem + 64'(a0); el_b <= mem + 64'(a1); el_dst <= mem + 64'(a2);
               el_start <= 1'b1;
               owner <= OWN_EL;
               after <= S_MACS;
@@ -447,18 +378,6 @@ module edgemoe_ctrl (
                                              rd_s32 >= $signed({32'd0, d3})) ? S_FAULT : S_LIN_GO;
         end
         S_LIN_GO: begin
-          lin_mode <= 2'd0;
-          lin_t <= t_eff;
-          lin_n <= d1;
-          lin_k <= d2;
-          lin_src <= mem + 64'(a0);
-          lin_dst <= mem + 64'(a1);
-          lin_wts <= mem + 64'(a2);
-          lin_bias <= mem + 64'(a3);
-          lin_base <= mem + (flags[edgemoe_pkg::FLAG_BIT_SCORE_ACC] ? 64'(a1) : 64'(a4));
-          lin_index <= mem + 64'(a5);
-          lin_scores <= mem + 64'(a6);
-          lin_flags <= flags;
           after <= S_MACS;
           if (t_eff == 32'd0) st <= S_MACS;
           else begin
@@ -481,7 +400,6 @@ module edgemoe_ctrl (
           st <= after;
         end
         S_GATE_RT: begin
-          rt_t <= d0; rt_e <= d2; rt_topk <= d3; rt_queues <= mem + 64'(a2);
           rt_start <= 1'b1;
           owner <= OWN_RT;
           after <= S_MACS;
@@ -561,11 +479,6 @@ module edgemoe_ctrl (
           end
         end
         S_MOE_INIT: begin
-          // dst = residual (copy) or zeros; the experts then accumulate into dst
-          el_mode <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL] ? 2'd1 : 2'd2;
-          el_n <= d0 * d1;
-          el_a <= mem + 64'(a8);
-          el_dst <= mem + 64'(a1);
           w1_off <= mem + 64'(a2);
           b1_off <= mem + 64'(a3);
           w2_off <= mem + 64'(a4);
@@ -597,17 +510,7 @@ module edgemoe_ctrl (
             w2_off <= w2_off + c_i2; b2_off <= b2_off + c_i3;
             qi_off <= qi_off + c_slot; qs_off <= qs_off + c_slot;
           end else begin
-            // fc1 + GELU on the gathered tokens into scratch rows 0..count-1
-            lin_mode <= 2'd0;
-            lin_t <= cnt[ex];
-            lin_n <= d2;
-            lin_k <= d1;
-            lin_src <= mem + 64'(a0);
-            lin_dst <= mem + 64'(a7);
-            lin_wts <= w1_off;
-            lin_bias <= b1_off;
-            lin_index <= qi_off;
-            lin_flags <= 16'(edgemoe_pkg::FLAG_GELU | edgemoe_pkg::FLAG_GATHER);
+            // fc1 + GELU on the gathered tokens into scratch rows 0..count-1 (ld_moe_fc1)
             lin_start <= 1'b1;
             owner <= OWN_LIN;
             after <= S_MOE_FC2;
@@ -623,19 +526,7 @@ module edgemoe_ctrl (
           end
         end
         S_MOE_FC2: begin
-          // fc2, scaled by the gate score and accumulated into dst rows (scatter)
-          lin_mode <= 2'd0;
-          lin_t <= cnt[ex];
-          lin_n <= d1;
-          lin_k <= d2;
-          lin_src <= mem + 64'(a7);
-          lin_dst <= mem + 64'(a1);
-          lin_base <= mem + 64'(a1);
-          lin_wts <= w2_off;
-          lin_bias <= b2_off;
-          lin_index <= qi_off;
-          lin_scores <= qs_off;
-          lin_flags <= 16'(edgemoe_pkg::FLAG_SCATTER | edgemoe_pkg::FLAG_SCORE_ACC);
+          // fc2, scaled by the gate score and accumulated into dst rows (ld_moe_fc2)
           lin_start <= 1'b1;
           owner <= OWN_LIN;
           if (ex + 32'd1 < d3 && cnt[ex + 32'd1] != 32'd0) begin  // next expert's fc1
