@@ -1,7 +1,7 @@
-// Dispatch: the job of each engine, registered from the decoded instruction's named fields
-// on the cycle the dispatcher starts it (edgemoe_ctrl).  One load strobe per dispatcher
-// state that starts a job; MOE_EXPERTS' fc1/fc2 jobs take the expert's running weight and
-// queue pointers from the dispatcher.
+// Dispatch: the job of each engine and the weight prefetch request, registered from the
+// decoded instruction's named fields on the cycle the dispatcher (edgemoe_ctrl) sets the
+// job up (one load strobe per such state), and the running weight / queue pointers of
+// the current MOE_EXPERTS expert.
 module edgemoe_ctrl_jobs (
     input  logic        clk,
     input  logic        rst_n,
@@ -11,25 +11,42 @@ module edgemoe_ctrl_jobs (
     input  logic        ld_moe_init,  // MOE_EXPERTS: dst = residual or zeros
     input  logic        ld_moe_fc1,   // MOE_EXPERTS: fc1 + GELU of expert ex
     input  logic        ld_moe_fc2,   // MOE_EXPERTS: fc2 scaled scatter-add of expert ex
+    input  logic        ld_moe_skip,  // MOE_EXPERTS: expert ex has no tokens
+    input  logic        ld_peek,      // prefetch the next instruction's weights
+    input  logic        pf_moe_first, // MOE_EXPERTS: expert 0 has tokens
+    input  logic        pf_moe_next,  // MOE_EXPERTS: expert ex + 1 has tokens
     input  logic [63:0] mem,
     input  logic [7:0]  op,
     input  logic [15:0] flags,
     input  logic [31:0] d0, d1, d2, d3, d4, a0, a1, a2, a3, a4, a5, a6, a7, a8, imm,
     input  logic [31:0] c_oh, c_ow,
-    input  logic [63:0] c_cikk, c_offw,
+    input  logic [63:0] c_cikk, c_offw, c_i0, c_i1, c_i2, c_i3, c_slot, c_counts,
+    input  logic [63:0] n_wts, n_n, n_k,  // the next instruction's weights
+    input  logic [1:0]  n_wlg,
     input  logic [31:0] t_eff, cnt_ex,
-    input  logic [63:0] w1_off, b1_off, w2_off, b2_off, qi_off, qs_off,
     output edgemoe_pkg::lin_job_t      lin_job,
     output edgemoe_pkg::router_job_t   rt_job,
     output edgemoe_pkg::attn_job_t     at_job,
     output edgemoe_pkg::ln_job_t       ln_job,
     output edgemoe_pkg::eltwise_job_t  el_job,
-    output edgemoe_pkg::upsample_job_t up_job
+    output edgemoe_pkg::upsample_job_t up_job,
+    output logic [63:0] pf_wts,
+    output logic [31:0] pf_n, pf_k,
+    output logic [1:0]  pf_wlg
 );
+  logic [63:0] w1_off, b1_off, w2_off, b2_off, qi_off, qs_off;
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       lin_job <= '0; rt_job <= '0; at_job <= '0; ln_job <= '0; el_job <= '0; up_job <= '0;
+      pf_wts <= '0; pf_n <= '0; pf_k <= '0; pf_wlg <= '0;
+      w1_off <= '0; b1_off <= '0; w2_off <= '0; b2_off <= '0; qi_off <= '0; qs_off <= '0;
     end else begin
+      if (ld_peek) begin
+        pf_wts <= mem + n_wts;
+        pf_n <= 32'(n_n);
+        pf_k <= 32'(n_k);
+        pf_wlg <= n_wlg;
+      end
       if (ld_run) begin
         // defaults of every linear job
         lin_job.flags <= '0;
@@ -110,6 +127,23 @@ module edgemoe_ctrl_jobs (
         el_job.n <= d0 * d1;
         el_job.a <= mem + 64'(a8);
         el_job.dst <= mem + 64'(a1);
+        w1_off <= mem + 64'(a2);
+        b1_off <= mem + 64'(a3);
+        w2_off <= mem + 64'(a4);
+        b2_off <= mem + 64'(a5);
+        qi_off <= mem + 64'(a6) + c_counts;
+        qs_off <= mem + 64'(a6) + c_counts + 64'(d3) * c_slot;  // after experts * slot
+        if (pf_moe_first) begin
+          pf_wts <= mem + 64'(a2);
+          pf_n <= d2;
+          pf_k <= d1;
+          pf_wlg <= 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
+        end
+      end
+      if (ld_moe_skip || ld_moe_fc2) begin
+        w1_off <= w1_off + c_i0; b1_off <= b1_off + c_i1;
+        w2_off <= w2_off + c_i2; b2_off <= b2_off + c_i3;
+        qi_off <= qi_off + c_slot; qs_off <= qs_off + c_slot;
       end
       if (ld_moe_fc1) begin
         // fc1 + GELU on the gathered tokens into scratch rows 0..count-1
@@ -123,6 +157,10 @@ module edgemoe_ctrl_jobs (
         lin_job.bias <= b1_off;
         lin_job.index <= qi_off;
         lin_job.flags <= 16'(edgemoe_pkg::FLAG_GELU | edgemoe_pkg::FLAG_GATHER);
+        pf_wts <= w2_off;  // this expert's fc2 weights load while fc1 runs
+        pf_n <= d1;
+        pf_k <= d2;
+        pf_wlg <= 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
       end
       if (ld_moe_fc2) begin
         // fc2, scaled by the gate score and accumulated into dst rows (scatter)
@@ -138,10 +176,16 @@ module edgemoe_ctrl_jobs (
         lin_job.index <= qi_off;
         lin_job.scores <= qs_off;
         lin_job.flags <= 16'(edgemoe_pkg::FLAG_SCATTER | edgemoe_pkg::FLAG_SCORE_ACC);
+        if (pf_moe_next) begin  // next expert's fc1
+          pf_wts <= w1_off + c_i0;
+          pf_n <= d2;
+          pf_k <= d1;
+          pf_wlg <= 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
+        end
       end
     end
   end
 
   logic unused;
-  assign unused = ^{d4[31:24], c_cikk[63:32]};  // CONV packs kk/ks/kp in d4; k is 32-bit
+  assign unused = ^{d4[31:24], c_cikk[63:32], n_n[63:32], n_k[63:32]};  // 32-bit job fields
 endmodule

@@ -218,8 +218,8 @@ module edgemoe_top #(
                     m_axi_mem_awaddr < pf_hi && aw_end > pf_lo;
 
   // ------------------------------------------------------------------ dispatcher
-  logic lin_start, lin_done, rt_start, rt_done, at_start, at_done, ln_start, ln_done;
-  logic el_start, el_done, up_start, up_done;
+  logic [NU-1:0] start, done;          // one start / done per engine (OWN_*)
+  assign done[edgemoe_pkg::OWN_CTRL] = 1'b0;
   edgemoe_pkg::lin_job_t lin_job;
   edgemoe_pkg::router_job_t rt_job;
   edgemoe_pkg::attn_job_t at_job;
@@ -243,8 +243,7 @@ module edgemoe_top #(
       .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_CTRL]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_CTRL]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_CTRL]),
       .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_CTRL]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_CTRL]), .wr_valid(u_wv[edgemoe_pkg::OWN_CTRL]), .wr_ready(u_wr[edgemoe_pkg::OWN_CTRL]),
       .wr_data(ctrl_wd), .wr_idle,
-      .lin_start, .rt_start, .at_start, .ln_start, .el_start, .up_start,
-      .lin_done, .rt_done, .at_done, .ln_done, .el_done, .up_done,
+      .start, .done,
       .lin_job, .rt_job, .at_job, .ln_job, .el_job, .up_job,
       .pf_req, .pf_ack, .pf_wts, .pf_n, .pf_k, .pf_wlg);
   assign u_wd[edgemoe_pkg::OWN_CTRL] = WB'(ctrl_wd);
@@ -255,7 +254,8 @@ module edgemoe_top #(
   logic [PO*ABITS-1:0] lg_data;
 
   edgemoe_lin u_lin (
-      .clk, .rst_n, .start(lin_start), .done(lin_done), .mode(lin_job.mode), .t(lin_job.t),
+      .clk, .rst_n, .start(start[edgemoe_pkg::OWN_LIN]),
+        .done(done[edgemoe_pkg::OWN_LIN]), .mode(lin_job.mode), .t(lin_job.t),
       .n(lin_job.n), .k(lin_job.k), .src(lin_job.src), .dst(lin_job.dst), .wts(lin_job.wts),
       .bias(lin_job.bias), .base(lin_job.base), .index(lin_job.index),
       .scores(lin_job.scores), .flags(lin_job.flags), .in_h(lin_job.in_h),
@@ -274,7 +274,8 @@ module edgemoe_top #(
 
 if (BUILT_MOE_GATE) begin : g_router
     edgemoe_router u_router (
-        .clk, .rst_n, .start(rt_start), .done(rt_done), .t(rt_job.t), .e(rt_job.e),
+        .clk, .rst_n, .start(start[edgemoe_pkg::OWN_ROUTER]),
+        .done(done[edgemoe_pkg::OWN_ROUTER]), .t(rt_job.t), .e(rt_job.e),
         .topk(rt_job.topk), .queues(rt_job.queues), .lg_valid, .lg_tok, .lg_tile, .lg_data,
         .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_ROUTER]),
         .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_ROUTER]), .wr_valid(u_wv[edgemoe_pkg::OWN_ROUTER]), .wr_ready(u_wr[edgemoe_pkg::OWN_ROUTER]),
@@ -282,7 +283,9 @@ if (BUILT_MOE_GATE) begin : g_router
   end else begin : g_no_router
     logic unused_job;
     assign unused_job = ^{rt_job, lg_valid, lg_tok, lg_tile, lg_data};
-    always_ff @(posedge clk) rt_done <= !rst_n ? 1'b0 : rt_start;
+    logic done_q;
+    always_ff @(posedge clk) done_q <= !rst_n ? 1'b0 : start[edgemoe_pkg::OWN_ROUTER];
+    assign done[edgemoe_pkg::OWN_ROUTER] = done_q;
     assign u_wcv[edgemoe_pkg::OWN_ROUTER] = 1'b0;
     assign u_wca[edgemoe_pkg::OWN_ROUTER] = '0;
     assign u_wcl[edgemoe_pkg::OWN_ROUTER] = '0;
@@ -298,7 +301,8 @@ if (BUILT_MOE_GATE) begin : g_router
 
 if (BUILT_ATTENTION) begin : g_attn
     edgemoe_attn u_attn (
-        .clk, .rst_n, .start(at_start), .done(at_done), .t(at_job.t), .nh(at_job.nh),
+        .clk, .rst_n, .start(start[edgemoe_pkg::OWN_ATTN]),
+        .done(done[edgemoe_pkg::OWN_ATTN]), .t(at_job.t), .nh(at_job.nh),
         .hd(at_job.hd), .qkv(at_job.qkv), .dst(at_job.dst), .scale(at_job.scale),
         .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_ATTN]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_ATTN]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_ATTN]),
         .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_ATTN]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_ATTN]), .rd_valid(u_rv[edgemoe_pkg::OWN_ATTN]), .rd_ready(u_rr[edgemoe_pkg::OWN_ATTN]),
@@ -310,7 +314,9 @@ if (BUILT_ATTENTION) begin : g_attn
     logic unused_job;
     assign unused_job = ^at_job;
     // op not built: the checker refuses it, the engine is left out
-    always_ff @(posedge clk) at_done <= !rst_n ? 1'b0 : at_start;
+    logic done_q;
+    always_ff @(posedge clk) done_q <= !rst_n ? 1'b0 : start[edgemoe_pkg::OWN_ATTN];
+    assign done[edgemoe_pkg::OWN_ATTN] = done_q;
     assign u_rcv[edgemoe_pkg::OWN_ATTN] = 1'b0;
     assign u_rca[edgemoe_pkg::OWN_ATTN] = '0;
     assign u_rcl[edgemoe_pkg::OWN_ATTN] = '0;
@@ -326,7 +332,8 @@ if (BUILT_ATTENTION) begin : g_attn
 
 if (BUILT_LAYERNORM) begin : g_ln
     edgemoe_ln u_ln (
-        .clk, .rst_n, .start(ln_start), .done(ln_done), .t(ln_job.t), .d(ln_job.d),
+        .clk, .rst_n, .start(start[edgemoe_pkg::OWN_LN]),
+        .done(done[edgemoe_pkg::OWN_LN]), .t(ln_job.t), .d(ln_job.d),
         .src(ln_job.src), .dst(ln_job.dst), .gamma(ln_job.gamma), .beta(ln_job.beta),
         .eps(ln_job.eps),
         .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_LN]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_LN]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_LN]),
@@ -339,7 +346,9 @@ if (BUILT_LAYERNORM) begin : g_ln
     logic unused_job;
     assign unused_job = ^ln_job;
     // op not built: the checker refuses it, the engine is left out
-    always_ff @(posedge clk) ln_done <= !rst_n ? 1'b0 : ln_start;
+    logic done_q;
+    always_ff @(posedge clk) done_q <= !rst_n ? 1'b0 : start[edgemoe_pkg::OWN_LN];
+    assign done[edgemoe_pkg::OWN_LN] = done_q;
     assign u_rcv[edgemoe_pkg::OWN_LN] = 1'b0;
     assign u_rca[edgemoe_pkg::OWN_LN] = '0;
     assign u_rcl[edgemoe_pkg::OWN_LN] = '0;
@@ -355,7 +364,8 @@ if (BUILT_LAYERNORM) begin : g_ln
 
 if (BUILT_ADD || BUILT_MOE_EXPERTS) begin : g_el
     edgemoe_eltwise u_el (
-        .clk, .rst_n, .start(el_start), .done(el_done), .mode(el_job.mode), .n(el_job.n),
+        .clk, .rst_n, .start(start[edgemoe_pkg::OWN_ELTWISE]),
+        .done(done[edgemoe_pkg::OWN_ELTWISE]), .mode(el_job.mode), .n(el_job.n),
         .a_addr(el_job.a), .b_addr(el_job.b), .dst_addr(el_job.dst),
         .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_ELTWISE]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_ELTWISE]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_ELTWISE]),
         .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_ELTWISE]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_ELTWISE]), .rd_valid(u_rv[edgemoe_pkg::OWN_ELTWISE]), .rd_ready(u_rr[edgemoe_pkg::OWN_ELTWISE]),
@@ -367,7 +377,9 @@ if (BUILT_ADD || BUILT_MOE_EXPERTS) begin : g_el
     logic unused_job;
     assign unused_job = ^el_job;
     // op not built: the checker refuses it, the engine is left out
-    always_ff @(posedge clk) el_done <= !rst_n ? 1'b0 : el_start;
+    logic done_q;
+    always_ff @(posedge clk) done_q <= !rst_n ? 1'b0 : start[edgemoe_pkg::OWN_ELTWISE];
+    assign done[edgemoe_pkg::OWN_ELTWISE] = done_q;
     assign u_rcv[edgemoe_pkg::OWN_ELTWISE] = 1'b0;
     assign u_rca[edgemoe_pkg::OWN_ELTWISE] = '0;
     assign u_rcl[edgemoe_pkg::OWN_ELTWISE] = '0;
@@ -383,7 +395,8 @@ if (BUILT_ADD || BUILT_MOE_EXPERTS) begin : g_el
 
 if (BUILT_UPSAMPLE) begin : g_up
     edgemoe_upsample u_up (
-        .clk, .rst_n, .start(up_start), .done(up_done), .h(up_job.h), .w(up_job.w),
+        .clk, .rst_n, .start(start[edgemoe_pkg::OWN_UPSAMPLE]),
+        .done(done[edgemoe_pkg::OWN_UPSAMPLE]), .h(up_job.h), .w(up_job.w),
         .c(up_job.c), .src(up_job.src), .dst(up_job.dst),
         .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_UPSAMPLE]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_UPSAMPLE]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_UPSAMPLE]),
         .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_UPSAMPLE]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_UPSAMPLE]), .rd_valid(u_rv[edgemoe_pkg::OWN_UPSAMPLE]), .rd_ready(u_rr[edgemoe_pkg::OWN_UPSAMPLE]),
@@ -395,7 +408,9 @@ if (BUILT_UPSAMPLE) begin : g_up
     logic unused_job;
     assign unused_job = ^up_job;
     // op not built: the checker refuses it, the engine is left out
-    always_ff @(posedge clk) up_done <= !rst_n ? 1'b0 : up_start;
+    logic done_q;
+    always_ff @(posedge clk) done_q <= !rst_n ? 1'b0 : start[edgemoe_pkg::OWN_UPSAMPLE];
+    assign done[edgemoe_pkg::OWN_UPSAMPLE] = done_q;
     assign u_rcv[edgemoe_pkg::OWN_UPSAMPLE] = 1'b0;
     assign u_rca[edgemoe_pkg::OWN_UPSAMPLE] = '0;
     assign u_rcl[edgemoe_pkg::OWN_UPSAMPLE] = '0;
