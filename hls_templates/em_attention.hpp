@@ -21,8 +21,10 @@
 namespace edgemoe {
 
 /**
- * ATTENTION: per head, s = q(q(q . k) * scale), online softmax in the lane's key order,
- * p = exp(s - max) * recip(sum), out = q(sum_k p * v).  qkv rows are [3][heads][head_dim].
+ * ATTENTION: per head, s = q(q . k * scale) with the exact 64-bit dot times the 32-bit
+ * scale rounded once (so q . k may exceed the activation range; error: one act rounding),
+ * online softmax in the lane's key order, p = exp(s - max) * recip(sum),
+ * out = q(sum_k p * v).  qkv rows are [3][heads][head_dim].
  *
  * @tparam CFG design point (ATTN_LANES lanes, MAX_TOKENS score row per lane).
  */
@@ -33,7 +35,7 @@ uint32_t op_attention(typename CFG::word_t* mem, const instr_t& ins, profile_t& 
   const uint32_t t = ins.f(isa::FLD_ATTENTION_TOKENS), nh = ins.f(isa::FLD_ATTENTION_HEADS);
   const uint32_t hd = ins.f(isa::FLD_ATTENTION_HEAD_DIM);
   const uint64_t qkv = ins.f(isa::FLD_ATTENTION_QKV), dst = ins.f(isa::FLD_ATTENTION_DST);
-  const int64_t scale = ins.imm();
+  const int32_t scale = ins.imm();
   const uint64_t width = (uint64_t)nh * hd;
   typedef typename CFG::act_t act_t;  // activation container: the multiplier operand width
   act_t q[CFG::ATTN_LANES][CFG::MAX_HEAD_DIM];
@@ -71,8 +73,9 @@ ATT_HEADS:
           uint64_t dot = 0;
         ATT_QK_DOT:
           for (uint32_t x = 0; x < hd; x++) dot += mac_product(q[j][x], kv[x]);
-          const int64_t qk = quant<ACT, 2 * ACT::FRAC>((int64_t)dot);
-          const int64_t s = quant<ACT, 2 * ACT::FRAC>(mul_wrap(qk, scale));
+          // scaled before it is stored: only the score, never q.k, is in the act format
+          const int64_t s =
+              quant_product<ACT, 3 * ACT::FRAC>((int64_t)dot, scale, prof.v[isa::PROF_OVERFLOWS]);
           scores[j][key] = s;
           softmax_update<ACT>(bias[j], sum[j], s);
         }
@@ -104,7 +107,8 @@ ATT_HEADS:
         if (i >= t) continue;
         int64_t out[CFG::MAX_HEAD_DIM];
       ATT_QUANT:
-        for (uint32_t x = 0; x < hd; x++) out[x] = quant<ACT, 2 * ACT::FRAC>((int64_t)acc[j][x]);
+        for (uint32_t x = 0; x < hd; x++)
+          out[x] = quant_counted<ACT, 2 * ACT::FRAC>((int64_t)acc[j][x], prof.v[isa::PROF_OVERFLOWS]);
         write_row<CFG, ACT::BYTES>(mem, dst + ((uint64_t)i * width + (uint64_t)h * hd) * ACT::BYTES,
                                    hd, out);
       }

@@ -62,6 +62,7 @@ module edgemoe_ctrl (
     output logic [31:0] at_t, at_nh, at_hd,
     output logic [63:0] at_qkv, at_dst,
     output logic [31:0] at_scale,
+    input  logic [63:0] at_overflows,  // values that wrapped/saturated in the last ATTENTION
     // layernorm job
     output logic        ln_start,
     input  logic        ln_done,
@@ -211,6 +212,7 @@ module edgemoe_ctrl (
       3'd3: prof_word = (run_ok && op != edgemoe_pkg::OP_NOP) ? c_written : 64'd0;
       3'd4: prof_word = run_ok ? wbytes : 64'd0;
       3'd5: prof_word = run_ok ? experts_active : 64'd0;
+      3'd6: prof_word = (run_ok && op == edgemoe_pkg::OP_ATTENTION) ? at_overflows : 64'd0;
       default: prof_word = 64'd0;
     endcase
   end

@@ -41,7 +41,9 @@ def format_trait(struct: str, fmt: FixedType) -> dict:
     """C++ trait of one format: struct name, ap_fixed spelling, width, frac, sign, bytes."""
     return {"struct": struct, "cpp": fmt.cpp(), "width": fmt.width, "frac": fmt.frac_bits,
             "signed": "true" if fmt.signed else "false",
-            "bytes": fmt.storage_dtype.itemsize, "fixed": fmt}
+            "bytes": fmt.storage_dtype.itemsize, "fixed": fmt,
+            # same rounding, 128 bits and wrap-around: never overflows (overflow counting)
+            "rounding": f"ap_fixed<128,{128 - fmt.frac_bits},AP_{fmt.quant},AP_WRAP>"}
 
 
 def _check_numerics(accel) -> None:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from ..heads_option import add_heads_option
+
 log = logging.getLogger(__name__)
 
 
 def resolve_source(args):
     """The Design to run from ``--package`` / ``--design`` / ``--model`` / ``--weights``."""
     from ..compiler import compile_model
+    from ..heads_option import load_cli_weights
     from ..host.design import open_design, with_program
-    from ..models import load_weights
     from ..params import load_accel, load_model
 
     if args.package:
@@ -23,18 +25,20 @@ def resolve_source(args):
         point = args.accel or args.design or "tiny"
         model = load_model(args.model or "m3vit-micro")
         accel = load_accel(point)
-        weights = load_weights(args.weights, model) if args.weights else None
+        weights = load_cli_weights(args.weights, model, args.heads) if args.weights else None
         if weights is None:
             log.warning("no --weights: using seeded random weights (outputs are not meaningful)")
-        return open_design(compile_model(model, accel, weights), accel)
+        return open_design(compile_model(model, accel, weights, heads=args.heads != "none"),
+                           accel)
     if args.model and args.model != design.manifest["model"]:
         raise ValueError(f"{args.package or args.design} holds model "
                          f"{design.manifest['model']!r}, not {args.model!r}: drop --model or "
                          "pick the matching package")
     if args.weights:
         model = load_model(design.manifest["model"])
-        design = with_program(design, compile_model(model, design.accel,
-                                                    load_weights(args.weights, model)))
+        weights = load_cli_weights(args.weights, model, args.heads)
+        design = with_program(design, compile_model(model, design.accel, weights,
+                                                    heads=args.heads != "none"))
     return design
 
 
@@ -73,7 +77,24 @@ def _run(args) -> int:
         t = acc.timings
         print(f"{t.images} image(s), {t.runs} run(s): compute {t.compute:.3f} s, host "
               f"{t.host:.3f} s (pack {t.pack:.4f}, sync {t.sync:.4f}, decode {t.decode:.4f})")
+        wrapped = _warn_overflows(results)
+    if wrapped and args.strict:
+        log.error("--strict: %d value(s) wrapped or saturated; fix the weights or widen "
+                  "formats.act", wrapped)
+        return 2
     return 0
+
+
+def _warn_overflows(results) -> int:
+    """Warn once per instruction that wrapped or saturated values; returns the total."""
+    seen: dict[str, int] = {}
+    for result in results:
+        for prof in result.profiles.values():
+            for e in prof.overflowed():
+                seen[e.name] = seen.get(e.name, 0) + e.overflows
+    for name, count in seen.items():
+        log.warning("%s: %d value(s) wrapped or saturated in the activation format", name, count)
+    return sum(seen.values())
 
 
 def _print_by_op(prof) -> None:
@@ -101,12 +122,15 @@ def register(sub) -> None:
                    "compiled design is given (default m3vit-micro)")
     p.add_argument("--accel", help="design point override (name or YAML path)")
     p.add_argument("--weights", metavar="FILE", help=".npz/.safetensors or Edge-MoE .bin dir")
+    add_heads_option(p)
     p.add_argument("--task", default="all", help="seg, depth or all (default all)")
     p.add_argument("--image", nargs="*", metavar="FILE",
                    help="input images (default: the model's shipped street scene)")
     p.add_argument("--out", default="build/run", metavar="DIR", help="output folder")
     p.add_argument("--profile", action="store_true",
                    help="print the per-instruction table and plot profile_<task>.png")
+    p.add_argument("--strict", action="store_true",
+                   help="exit with status 2 when any value wrapped or saturated")
     p.add_argument("--timeout", type=float, default=30.0, help="pynq: seconds per run")
     p.add_argument("--no-download", action="store_true",
                    help="pynq: the bitstream is already loaded")

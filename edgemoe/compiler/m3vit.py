@@ -193,14 +193,18 @@ class _Lowering:
             self.effective[f"{name}.{key}"] = dequantized(v, fmt)
 
 
-def lower_m3vit(model, accel, weights: dict, report: QuantReport):
-    """Lower M3ViT; returns (layout, symbols dict, taps, effective float weights)."""
+def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = True):
+    """Lower M3ViT; returns (layout, taps, effective float weights).
+
+    With ``heads=False`` only the backbone is lowered (the heads' weights are not used):
+    each task's output is the token tensor ``x`` after the last block.
+    """
     validate_weights(weights, model)
     low = _Lowering(model, accel, weights, report)
     b = low.b
     pixels = b.reserve("inputs", model.in_chans * model.image_height * model.image_width, "pixels")
     outputs = {}
-    for k, task in enumerate(model.tasks):
+    for k, task in enumerate(model.tasks if heads else ()):
         n = model.image_height * model.image_width * task.channels * low.act_bytes
         outputs[task.name] = b.reserve("outputs", n, f"out.{task.name}")
     x = low.act_tensor("x", model.num_tokens, model.dim)
@@ -208,7 +212,7 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport):
     low.taps["patch_embed"] = len(b)
     for i in range(model.depth):
         low.block(i, x)
-    for k, task in enumerate(model.tasks):
+    for k, task in enumerate(model.tasks if heads else ()):
         low.head(k, task, x, outputs[task.name])
     layout = b.finalize()
     return layout, low.taps, low.effective

@@ -94,13 +94,19 @@ def check_image(manifest: dict, image: np.ndarray) -> None:
                             "weights_digest: recompile, or pass the matching manifest")
 
 
-def build_manifest(model, accel, layout, taps: dict) -> dict:
-    """The manifest of a lowered model."""
+def build_manifest(model, accel, layout, taps: dict, heads: bool = True) -> dict:
+    """The manifest of a lowered model (``heads=False``: backbone only, token outputs)."""
     sym, act = layout.symbols, accel.formats.act
-    outputs = {t.name: {"offset": sym[f"out.{t.name}"], "format": act.cpp(),
-                        "shape": [model.image_height, model.image_width, t.channels],
-                        "layout": "HWC", "task_index": i}
-               for i, t in enumerate(model.tasks)}
+    if heads:
+        outputs = {t.name: {"offset": sym[f"out.{t.name}"], "format": act.cpp(),
+                            "shape": [model.image_height, model.image_width, t.channels],
+                            "layout": "HWC", "task_index": i}
+                   for i, t in enumerate(model.tasks)}
+    else:  # backbone only: every task's output is the token tensor (tokens, dim)
+        outputs = {t.name: {"offset": layout.tensors["x"][0], "format": act.cpp(),
+                            "shape": [model.num_tokens, model.dim], "layout": "TOKENS",
+                            "task_index": i}
+                   for i, t in enumerate(model.tasks)}
     manifest = {
         "version": MANIFEST_VERSION,
         "config_id": accel.config_id,

@@ -65,22 +65,44 @@ def key_order(tokens: int, lanes: int) -> np.ndarray:
     return (start[:, None] + np.arange(tokens)[None, :]) % tokens
 
 
+def scaled_scores(dots: np.ndarray, scale: int, act: FixedType) -> tuple[np.ndarray, int]:
+    """Attention scores ``q(dot * scale)``: the exact product, rounded once into ``act``.
+
+    ``dots`` are the exact q.k sums (int64 at 2F fraction bits, the hardware's 64-bit
+    accumulator) and ``scale`` a raw act value (F fraction bits), so the product has 3F
+    fraction bits and up to 96 bits; it never passes through the activation format before
+    the scale, so |q.k| may exceed the activation range as long as the scaled score fits.
+    Error bound: one rounding of ``act`` (half an LSB for the RND modes, one LSB for TRN),
+    exact while |q.k| < 2**(63 - 2F) (2**19 for ap_fixed<32,10>).
+
+    Returns:
+        (raw scores, how many wrapped or saturated).
+    """
+    f3 = 3 * act.frac_bits
+    big = max(abs(int(dots.min(initial=0))), abs(int(dots.max(initial=0)))) * abs(int(scale))
+    if big < 1 << 62:  # the int64 product is exact
+        return act.from_raw_counted(dots * np.int64(scale), f3)
+    return act.from_raw_counted(dots.astype(object) * int(scale), f3)  # exact Python ints
+
+
 def op_attention(image, ins: Instr, accel, prof: dict) -> None:
-    """ATTENTION per head: scores = q(q(q.k) * scale); single-pass softmax in the reordered
-    key order; out = q(sum_j p_ij v_j) with p = exp(s - max) * recip(sum)."""
+    """ATTENTION per head: scores = q(q.k * scale) rounded once (:func:`scaled_scores`);
+    single-pass softmax in the reordered key order; out = q(sum_j p_ij v_j) with
+    p = exp(s - max) * recip(sum)."""
     act, g = accel.formats.act, ins.get
     t, nh, hd = g("tokens"), g("heads"), g("head_dim")
     width = nh * hd
     qkv = mem.read(image, g("qkv"), 3 * t * width, act).reshape(t, 3, nh, hd)
     f2 = 2 * act.frac_bits
     dots = np.stack([matmul_exact(qkv[:, 0, h], qkv[:, 1, h]) for h in range(nh)])
-    s = act.from_raw(act.from_raw(dots, f2) * g("scale"), f2)  # (heads, queries, keys)
+    s, prof["overflows"] = scaled_scores(dots, g("scale"), act)  # (heads, queries, keys)
     order = np.broadcast_to(key_order(t, accel.attn_lanes), s.shape)
     bias, recip = online_softmax(s, act, order)
     p = numerics.softmax_probs(s, bias[..., None], recip[..., None], act)
     out = np.empty((t, nh, hd), np.int64)
     for h in range(nh):
-        out[:, h] = act.from_raw(matmul_exact(p[h], qkv[:, 2, h].T.copy()), f2)
+        out[:, h], wrapped = act.from_raw_counted(matmul_exact(p[h], qkv[:, 2, h].T.copy()), f2)
+        prof["overflows"] += wrapped
     mem.write(image, g("dst"), out, act)
     prof["macs"] += 2 * nh * t * t * hd
 

@@ -72,6 +72,8 @@ def save_result(result: Result, out_dir: str | Path, stem: str, scale: int = 1) 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for task, output in result.items():
+        if output.ndim == 2:  # backbone only (--heads none): tokens, no picture
+            continue
         pred = result.predictions[task]
         if output.shape[-1] > 1 and pred.dtype.kind in "iu":
             rgb = colorize_segmentation(pred, output.shape[-1])

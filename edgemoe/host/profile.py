@@ -2,7 +2,8 @@
 
 After a run, the status block holds one 64-byte entry per instruction (fields
 :data:`edgemoe.layout.PROFILE_FIELDS`: cycles, MACs, bytes read/written, weight bytes,
-active experts).  :class:`Profile` turns it into a per-op table, totals and a plot.
+active experts, overflows).  :class:`Profile` turns it into a per-op table, totals and a
+plot.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class OpProfile:
     bytes_written: int
     weight_bytes: int
     experts_active: int
+    overflows: int = 0  # values that wrapped or saturated when stored (layout.PROFILE_FIELDS)
 
     @property
     def bytes(self) -> int:
@@ -68,10 +70,15 @@ class Profile:
             entries.append(OpProfile(
                 i, names[i], Op(ins.op).name, int(row[col["cycles"]]), int(row[col["macs"]]),
                 int(row[col["bytes_read"]]), int(row[col["bytes_written"]]),
-                int(row[col["weight_bytes"]]), int(row[col["experts_active"]])))
+                int(row[col["weight_bytes"]]), int(row[col["experts_active"]]),
+                int(row[col["overflows"]])))
         return cls(task, tuple(entries), float(clock_mhz))
 
     # -- aggregates ------------------------------------------------------------------------
+    def overflowed(self) -> tuple[OpProfile, ...]:
+        """Instructions that stored at least one wrapped or saturated value."""
+        return tuple(e for e in self.entries if e.overflows)
+
     def totals(self) -> dict[str, float]:
         """Sums over all entries plus the latency in microseconds."""
         cycles = sum(e.cycles for e in self.entries)
