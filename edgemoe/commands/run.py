@@ -28,8 +28,8 @@ def resolve_source(args):
         weights = load_cli_weights(args.weights, model, args.heads) if args.weights else None
         if weights is None:
             log.warning("no --weights: using seeded random weights (outputs are not meaningful)")
-        return open_design(compile_model(model, accel, weights, heads=args.heads != "none"),
-                           accel)
+        return open_design(compile_model(model, accel, weights, heads=args.heads != "none",
+                                         taps=_taps(args, model)), accel)
     if args.model and args.model != design.manifest["model"]:
         raise ValueError(f"{args.package or args.design} holds model "
                          f"{design.manifest['model']!r}, not {args.model!r}: drop --model or "
@@ -38,13 +38,25 @@ def resolve_source(args):
         model = load_model(design.manifest["model"])
         weights = load_cli_weights(args.weights, model, args.heads)
         design = with_program(design, compile_model(model, design.accel, weights,
-                                                    heads=args.heads != "none"))
+                                                    heads=args.heads != "none",
+                                                    taps=_taps(args, model)))
+    elif args.dump and not design.manifest["taps"].get("tensors"):
+        raise ValueError(f"{args.package or args.design} was compiled without taps: pass "
+                         "--weights to recompile with --dump, or run from --model")
     return design
+
+
+def _taps(args, model) -> frozenset[str]:
+    """The --dump tap names (empty without --dump)."""
+    from ..compiler.taps import select_taps
+
+    return select_taps(args.dump, model, heads=args.heads != "none") if args.dump else frozenset()
 
 
 def _run(args) -> int:
     from tqdm import tqdm
 
+    from ..compiler.taps import save_taps
     from ..host import Accelerator
     from ..host.images import read_image, save_result
     from ..models import load_default_image
@@ -67,6 +79,8 @@ def _run(args) -> int:
         for (stem, _), result in zip(images, results):
             for path in save_result(result, out, stem, scale=scale):
                 print(f"wrote {path}")
+            if args.dump:
+                print(f"wrote {save_taps(result.taps, out / f'{stem}_taps.npz')}")
         first = results[0]
         for task, prof in first.profiles.items():
             if args.profile:
@@ -129,6 +143,9 @@ def register(sub) -> None:
     p.add_argument("--out", default="build/run", metavar="DIR", help="output folder")
     p.add_argument("--profile", action="store_true",
                    help="print the per-instruction table and plot profile_<task>.png")
+    p.add_argument("--dump", nargs="+", metavar="all|NAME",
+                   help="also write intermediate tensors (taps, e.g. blocks.0.norm1) to "
+                   "<image>_taps.npz; 'all' for every tap")
     p.add_argument("--strict", action="store_true",
                    help="exit with status 2 when any value wrapped or saturated")
     p.add_argument("--timeout", type=float, default=30.0, help="pynq: seconds per run")

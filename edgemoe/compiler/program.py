@@ -94,8 +94,10 @@ def check_image(manifest: dict, image: np.ndarray) -> None:
                             "weights_digest: recompile, or pass the matching manifest")
 
 
-def build_manifest(model, accel, layout, taps: dict, heads: bool = True) -> dict:
-    """The manifest of a lowered model (``heads=False``: backbone only, token outputs)."""
+def build_manifest(model, accel, layout, taps: dict, heads: bool = True,
+                   tap_specs: dict | None = None) -> dict:
+    """The manifest of a lowered model (``heads=False``: backbone only, token outputs;
+    ``tap_specs``: the copied-out intermediate tensors, see compiler/taps.py)."""
     sym, act = layout.symbols, accel.formats.act
     if heads:
         outputs = {t.name: {"offset": sym[f"out.{t.name}"], "format": act.cpp(),
@@ -124,7 +126,10 @@ def build_manifest(model, accel, layout, taps: dict, heads: bool = True) -> dict
         "outputs": outputs,
         "tasks": [t.name for t in model.tasks],
         "taps": {"x": layout.tensors["x"][0], "x_shape": [model.num_tokens, model.dim],
-                 "after": taps},
+                 "after": taps,
+                 "tensors": {name: {"offset": sym[spec["symbol"]], "shape": spec["shape"],
+                                    "format": spec["format"], "task_mask": spec["task_mask"]}
+                             for name, spec in (tap_specs or {}).items()}},
     }
     manifest["weights_digest"] = weights_digest(layout.image, manifest)
     return manifest
