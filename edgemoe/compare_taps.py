@@ -37,8 +37,9 @@ def float_taps(ref, pixels: np.ndarray, task: str) -> dict[str, np.ndarray]:
         p = f"blocks.{i}"
         out.update({f"{p}.norm1": tr["norm1"],
                     f"{p}.qkv": np.concatenate([tr["q"], tr["k"], tr["v"]], axis=1),
-                    f"{p}.attn": tr["attn_out"], f"{p}.attn_residual": tr["attn_residual"],
-                    f"{p}.norm2": tr["norm2"], f"{p}.out": tr["out"]})
+                    f"{p}.attn": tr["attn_out"], f"{p}.proj": tr["attn_proj"],
+                    f"{p}.attn_residual": tr["attn_residual"], f"{p}.norm2": tr["norm2"],
+                    f"{p}.mlp": tr["mlp_out"], f"{p}.out": tr["out"]})
         if m.is_moe(i):
             out[f"{p}.router_logits"] = tr["router_logits"]
             out[f"{p}.queues"] = tr["topk_indices"]

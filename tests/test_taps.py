@@ -59,6 +59,14 @@ def test_taps_hold_the_untapped_program_state(setup):
             stop = plain.manifest["taps"]["after"][f"block{i}"]
             x = read_tokens(_run(plain, accel, pixels, k, stop), plain.manifest, act)
             assert np.array_equal(taps[f"blocks.{i}.out"], x)
+        # the fused residual adds are exact in the activation format (no overflow here):
+        # block input + proj = attn_residual, attn_residual + mlp = out (dense and MoE)
+        block_in = taps["patch_embed"]
+        for i in range(model.depth):
+            p = f"blocks.{i}"
+            assert np.array_equal(block_in + taps[f"{p}.proj"], taps[f"{p}.attn_residual"])
+            assert np.array_equal(taps[f"{p}.attn_residual"] + taps[f"{p}.mlp"], taps[f"{p}.out"])
+            block_in = taps[f"{p}.out"]
         # the queues are the top-k of the tapped router logits (ties to the lower index)
         logits = taps["blocks.1.router_logits"]
         top = np.argsort(-logits, axis=1, kind="stable")[:, :model.top_k]

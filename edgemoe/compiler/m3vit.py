@@ -43,12 +43,18 @@ class _Lowering:
         if words and act.width != 8 * self.act_bytes:  # ADD COPY re-wraps narrower codes
             raise ValueError(f"tap {name!r} copies int32 words through the activation format, "
                              f"which needs a full-width format (got {act}): drop that tap")
-        dst = self.b.reserve("outputs", nbytes, f"tap.{name}")
+        dst = self.tap_slot(name, rows, cols, task_mask, words)
         self.b.emit(Op.ADD, Flag.COPY, task_mask=task_mask, comment=f"tap.{name}",
                     count=nbytes // self.act_bytes, a=src, dst=dst)
+
+    def tap_slot(self, name: str, rows: int, cols: int, task_mask: int = ALL_TASKS,
+                 words: bool = False) -> Ref:
+        """Reserve the outputs-region slot of a tap and record it for the manifest."""
+        nbytes = rows * cols * (4 if words else self.act_bytes)
         self.tap_specs[name] = {"symbol": f"tap.{name}", "shape": [rows, cols],
-                                "format": QUEUE_FORMAT if words else act.cpp(),
+                                "format": QUEUE_FORMAT if words else self.f.act.cpp(),
                                 "task_mask": task_mask}
+        return self.b.reserve("outputs", nbytes, f"tap.{name}")
 
     def tap_logits(self, p: str, src: Ref, gates: Ref, stride: int) -> None:
         """Router logits: a bias-free LINEAR per task with that task's gate weights (the
@@ -58,7 +64,7 @@ class _Lowering:
             return
         m = self.m
         t, e = m.num_tokens, m.num_experts
-        dst = self.b.reserve("outputs", t * e * self.act_bytes, f"tap.{name}")
+        dst = self.tap_slot(name, t, e)
         bf = self.f.bias
         zero = self.b.place("weights", bytes(bias_block_bytes(e, self.a.linear_p_out,
                                                               bf.storage_dtype.itemsize)))
@@ -66,8 +72,6 @@ class _Lowering:
             self.b.emit(Op.LINEAR, task_mask=1 << k, comment=f"tap.{name}", tokens=t,
                         out_features=e, in_features=m.dim, src=src, dst=dst,
                         weights=gates + k * stride, bias=zero)
-        self.tap_specs[name] = {"symbol": f"tap.{name}", "shape": [t, e],
-                                "format": self.f.act.cpp(), "task_mask": ALL_TASKS}
 
     # -- weights --------------------------------------------------------------------------
     def _q(self, name: str, x: np.ndarray, canonical: str | None = None):
@@ -130,7 +134,9 @@ class _Lowering:
                     dim=self.m.dim, src=src, dst=dst, gamma=g, beta=be, eps=max(eps, 1))
 
     def linear(self, prefix: str, src: Ref, dst: Ref, tokens: int, flags=0, residual=None,
-               bias_attn=False):
+               bias_attn=False, tap: str = ""):
+        """LINEAR; ``tap`` names a tap of its output without the residual (an extra
+        LINEAR into the tap slot, as the device computes it before adding)."""
         w = self.w[f"{prefix}.weight"]
         wref = self.matrix(f"{prefix}.weight", w, f"{prefix}.weight")
         bref = self.vector(f"{prefix}.bias", self.w[f"{prefix}.bias"], f"{prefix}.bias")
@@ -139,6 +145,11 @@ class _Lowering:
                     (Flag.RESIDUAL if residual is not None else 0), comment=prefix,
                     tokens=tokens, out_features=w.shape[0], in_features=w.shape[1], src=src,
                     dst=dst, weights=wref, bias=bref, **extra)
+        if tap in self.want:
+            slot = self.tap_slot(tap, tokens, w.shape[0])
+            self.b.emit(Op.LINEAR, flags | (Flag.BFMT_ATTN if bias_attn else 0),
+                        comment=f"tap.{tap}", tokens=tokens, out_features=w.shape[0],
+                        in_features=w.shape[1], src=src, dst=slot, weights=wref, bias=bref)
 
     def block(self, i: int, x: Tensor) -> None:
         m, t, d = self.m, self.m.num_tokens, self.m.dim
@@ -154,7 +165,8 @@ class _Lowering:
         self.b.emit(Op.ATTENTION, comment=f"{p}.attn", tokens=t, heads=m.heads,
                     head_dim=m.head_dim, qkv=Ref(qkv), dst=Ref(att), scale=scale)
         self.tap(f"{p}.attn", Ref(att), t, d)
-        self.linear(f"{p}.attn.proj", Ref(att), Ref(x), t, residual=Ref(x), bias_attn=True)
+        self.linear(f"{p}.attn.proj", Ref(att), Ref(x), t, residual=Ref(x), bias_attn=True,
+                    tap=f"{p}.proj")
         self.tap(f"{p}.attn_residual", Ref(x), t, d)
         ln2 = self.act_tensor(f"{p}.ln2", t, d)
         self.layernorm(f"{p}.norm2", Ref(x), Ref(ln2), t)
@@ -164,7 +176,7 @@ class _Lowering:
         else:
             hid = self.act_tensor(f"{p}.hidden", t, m.mlp_hidden)
             self.linear(f"{p}.mlp.fc1", Ref(ln2), Ref(hid), t, flags=Flag.GELU)
-            self.linear(f"{p}.mlp.fc2", Ref(hid), Ref(x), t, residual=Ref(x))
+            self.linear(f"{p}.mlp.fc2", Ref(hid), Ref(x), t, residual=Ref(x), tap=f"{p}.mlp")
         self.tap(f"{p}.out", Ref(x), t, d)
         self.taps[f"block{i}"] = len(self.b)
 
@@ -191,6 +203,10 @@ class _Lowering:
         self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL, comment=f"{p}.experts", tokens=t, dim=d,
                     hidden=h, experts=e, src=src, dst=Ref(x), w1=w1, b1=b1, w2=w2, b2=b2,
                     queues=Ref(queues), scratch=Ref(scratch), residual=Ref(x))
+        if f"{p}.mlp" in self.want:  # the experts' sum alone (no residual: starts from 0)
+            self.b.emit(Op.MOE_EXPERTS, comment=f"tap.{p}.mlp", tokens=t, dim=d, hidden=h,
+                        experts=e, src=src, dst=self.tap_slot(f"{p}.mlp", t, d), w1=w1, b1=b1,
+                        w2=w2, b2=b2, queues=Ref(queues), scratch=Ref(scratch))
 
     def head(self, task_index: int, task, x: Tensor, out: Ref) -> None:
         m = self.m

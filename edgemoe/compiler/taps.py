@@ -1,8 +1,8 @@
 """Intermediate tensors (taps) compiled into the program as extra copies.
 
 A tap is copied, right after the instruction that produces it, into its own slot of the
-``outputs`` region (ADD with the COPY flag; the router logits by an extra bias-free LINEAR
-per task with the task's gate weights), so every executor produces it without executor
+``outputs`` region (ADD with the COPY flag; values the device never stores on their own,
+the router logits and the outputs before a fused residual, by an extra instruction), so every executor produces it without executor
 changes.  The manifest's ``taps.tensors`` maps each name to its offset, shape, format and
 task mask; :func:`read_taps` decodes them from a memory image.
 
@@ -11,11 +11,13 @@ Names (``{i}`` a block, ``{task}`` a task; as Edge-MoE's ``debug_id`` dumps):
 - ``patch_embed``: tokens after patch embedding, CLS and position (tokens, dim)
 - ``blocks.{i}.norm1``, ``blocks.{i}.qkv`` (tokens, 3 dim), ``blocks.{i}.attn`` (attention
   output before the projection)
-- ``blocks.{i}.attn_residual``: x + proj(attn) (the projection is fused with the residual)
+- ``blocks.{i}.proj`` (the projection alone: an extra LINEAR without the residual) and
+  ``blocks.{i}.attn_residual`` (x + proj, the fused result)
 - ``blocks.{i}.norm2``
 - MoE blocks: ``blocks.{i}.router_logits`` (tokens, experts) and ``blocks.{i}.queues``
   (the MOE_GATE expert queues as int32 words, :func:`edgemoe.layout.queue_layout`)
-- ``blocks.{i}.out``: x + MLP/MoE output (the block output)
+- ``blocks.{i}.mlp``: the MLP or MoE output alone (an extra fc2 LINEAR / MOE_EXPERTS
+  without the residual) and ``blocks.{i}.out``: x + that output (the block output)
 - ``heads.{task}``: the task output (no copy: the output region itself)
 """
 
@@ -28,7 +30,8 @@ import numpy as np
 from ..layout import queue_layout
 from ..params.fixed import FixedType
 
-BLOCK_TAPS = ("norm1", "qkv", "attn", "attn_residual", "norm2", "router_logits", "queues", "out")
+BLOCK_TAPS = ("norm1", "qkv", "attn", "proj", "attn_residual", "norm2", "router_logits",
+              "queues", "mlp", "out")
 MOE_ONLY = ("router_logits", "queues")
 QUEUE_FORMAT = "int32"
 
