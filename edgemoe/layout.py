@@ -16,7 +16,7 @@ PROFILE_ENTRY_BYTES = 64  # 8 x u64 per instruction
 PROFILE_FIELDS = ("cycles", "macs", "bytes_read", "bytes_written", "weight_bytes",
                   "experts_active", "overflows", "reserved1")
 #: ``overflows`` counts the values that wrapped or saturated when stored into the activation
-#: format (attention scores and outputs; FixedType.from_raw_counted).
+#: format (ATTENTION scores and outputs, LAYERNORM's three points; from_raw_counted).
 #: Profile fields whose value depends on the executor (excluded from byte comparisons).
 VOLATILE_PROFILE_FIELDS = ("cycles",)
 

@@ -20,7 +20,7 @@ namespace edgemoe {
  * @tparam CFG design point (CFG::LN_SHIFT = s, CFG::LN_VAR_FRAC, CFG::ln_rstd format).
  */
 template <class CFG>
-uint32_t op_layernorm(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
+uint32_t op_layernorm(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) {
   typedef typename CFG::act ACT;
   typedef typename CFG::norm NORM;
   typedef typename CFG::ln_rstd RSTD;
@@ -54,9 +54,10 @@ LN_ROWS:
     for (uint32_t j = 0; j < d; j++) {
 #pragma HLS PIPELINE II=1
       const int64_t centred = mul_wrap(sub_wrap(x[j], mean), rstd);
-      const int64_t normed = quant<ACT, ACT::FRAC + RSTD::FRAC>(centred);
-      const int64_t g = quant<ACT, ACT::FRAC + NORM::FRAC>(mul_wrap(normed, gamma[j]));
-      y[j] = quant<ACT, ACT::FRAC>(add_wrap(g, beta[j]));
+      uint64_t& ovf = prof.v[isa::PROF_OVERFLOWS];  // wrapped/saturated values
+      const int64_t normed = quant_counted<ACT, ACT::FRAC + RSTD::FRAC>(centred, ovf);
+      const int64_t g = quant_counted<ACT, ACT::FRAC + NORM::FRAC>(mul_wrap(normed, gamma[j]), ovf);
+      y[j] = quant_counted<ACT, ACT::FRAC>(add_wrap(g, beta[j]), ovf);
     }
     write_row<CFG, ACT::BYTES>(mem, dst + off, d, y);
   }

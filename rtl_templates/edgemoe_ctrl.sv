@@ -69,6 +69,7 @@ module edgemoe_ctrl (
     output logic [31:0] ln_t, ln_d,
     output logic [63:0] ln_src, ln_dst, ln_gamma, ln_beta,
     output logic [31:0] ln_eps,
+    input  logic [63:0] ln_overflows,  // values that wrapped/saturated in the last LAYERNORM
     // element-wise job (ADD / COPY / ZERO)
     output logic        el_start,
     input  logic        el_done,
@@ -212,7 +213,8 @@ module edgemoe_ctrl (
       3'd3: prof_word = (run_ok && op != edgemoe_pkg::OP_NOP) ? c_written : 64'd0;
       3'd4: prof_word = run_ok ? wbytes : 64'd0;
       3'd5: prof_word = run_ok ? experts_active : 64'd0;
-      3'd6: prof_word = (run_ok && op == edgemoe_pkg::OP_ATTENTION) ? at_overflows : 64'd0;
+      3'd6: prof_word = !run_ok ? 64'd0 : (op == edgemoe_pkg::OP_ATTENTION) ? at_overflows :
+                        (op == edgemoe_pkg::OP_LAYERNORM) ? ln_overflows : 64'd0;
       default: prof_word = 64'd0;
     endcase
   end

@@ -226,7 +226,7 @@ module edgemoe_top #(
   logic [15:0] lin_flags;
   logic [7:0] lin_kk, lin_ks, lin_kp;
   logic [31:0] rt_t, rt_e, rt_topk, at_t, at_nh, at_hd, at_scale, ln_t, ln_d, ln_eps, el_n;
-  logic [63:0] at_overflows;              // attention's wrap/saturation count (profile)
+  logic [63:0] at_overflows, ln_overflows;  // engines' wrap/saturation counts (profile)
   logic [31:0] up_h, up_w, up_c;
   logic [63:0] rt_queues, at_qkv, at_dst, ln_src, ln_dst, ln_gamma, ln_beta, el_a, el_b;
   logic [63:0] el_dst, up_src, up_dst;
@@ -253,6 +253,7 @@ module edgemoe_top #(
       .rt_start, .rt_done, .rt_t, .rt_e, .rt_topk, .rt_queues,
       .at_start, .at_done, .at_t, .at_nh, .at_hd, .at_qkv, .at_dst, .at_scale, .at_overflows,
       .ln_start, .ln_done, .ln_t, .ln_d, .ln_src, .ln_dst, .ln_gamma, .ln_beta, .ln_eps,
+      .ln_overflows,
       .el_start, .el_done, .el_mode, .el_n, .el_a, .el_b, .el_dst,
       .up_start, .up_done, .up_h, .up_w, .up_c, .up_src, .up_dst,
       .pf_req, .pf_ack, .pf_wts, .pf_n, .pf_k, .pf_wlg);
@@ -342,8 +343,9 @@ if (BUILT_LAYERNORM) begin : g_ln
         .rd_data, .rd_last,
         .wr_cmd_valid(u_wcv[4]), .wr_cmd_ready(u_wcr[4]), .wr_cmd_addr(u_wca[4]),
         .wr_cmd_len(u_wcl[4]), .wr_cmd_wlg(u_wcw[4]), .wr_valid(u_wv[4]), .wr_ready(u_wr[4]),
-        .wr_data(u_wd[4]));
+        .wr_data(u_wd[4]), .overflows(ln_overflows));
   end else begin : g_no_ln
+    assign ln_overflows = '0;
     logic unused_job;
     assign unused_job = ^{ln_t, ln_d, ln_src, ln_dst, ln_gamma, ln_beta, ln_eps};
     // op not built: the checker refuses it, the engine is left out

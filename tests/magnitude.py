@@ -69,6 +69,7 @@ class EdgeCase:
     reference: np.ndarray
     bound: float
     why: str
+    overflows: bool = False  # the case wraps/saturates on purpose (profile `overflows`)
 
 
 def _put_weights(s: Scratch, w: np.ndarray, fmt) -> int:
@@ -140,7 +141,7 @@ def edge_cases(accel, seed: int = 21) -> list[EdgeCase]:
     rng = np.random.default_rng(seed)
     return [linear_near_range(accel, rng), linear_near_range(accel, rng, Flag.GELU),
             layernorm_near_range(accel, rng), attention_near_range(accel, rng, 0.9),
-            attention_near_range(accel, rng, 1.5)]
+            attention_near_range(accel, rng, 1.5), layernorm_outliers(accel)]
 
 
 def attention_near_range(accel, rng, fill: float, t: int = 16, nh: int = 2,
@@ -156,7 +157,24 @@ def attention_near_range(accel, rng, fill: float, t: int = 16, nh: int = 2,
     qf = act.to_float(act.quantize(qkv))
     return EdgeCase(f"attention_scores_at_{fill:g}x_range", s, [ins], dst,
                     attention_float(qf, act.to_float(scale)), 1e-3,
-                    "one rounding per score, softmax tables ~2e-5 per probability")
+                    "one rounding per score, softmax tables ~2e-5 per probability", fill > 1)
+
+
+def layernorm_outliers(accel, t: int = 4, d: int = 32) -> EdgeCase:
+    """LAYERNORM rows with one outlier each: it normalizes to sqrt(d - 1), times gamma 15
+    (83.5 for d = 32), which overflows activation formats narrower than that."""
+    f = accel.formats
+    x = np.zeros((t, d))
+    x[np.arange(t), np.arange(t) % d] = 0.3 * f.act.max_value
+    s = Scratch(accel, size=IMAGE_BYTES)
+    src = s.put_raw(f.act.quantize(x), f.act)
+    dst = s.alloc(f.act.storage_dtype.itemsize * t * d)
+    ins = Instr.make(Op.LAYERNORM, tokens=t, dim=d, src=src, dst=dst,
+                     gamma=s.put_raw(f.norm.quantize(np.full(d, 15.0)), f.norm),
+                     beta=s.put_raw(f.norm.quantize(np.zeros(d)), f.norm), eps=1)
+    z = (x - x.mean(1, keepdims=True)) / x.std(1, keepdims=True)
+    return EdgeCase("layernorm_outliers", s, [ins], dst, 15.0 * z, 1e-4, "see layernorm",
+                    15.0 * np.sqrt(d - 1) >= f.act.max_value)
 
 
 def program_image(case: EdgeCase) -> np.ndarray:

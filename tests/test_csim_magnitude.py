@@ -12,7 +12,8 @@ from edgemoe.params import load_accel
 
 pytestmark = pytest.mark.csim
 
-VARIANT = ("formats.act=ap_fixed<24,8,AP_RND_CONV,AP_SAT>",)  # saturating, rounding act
+#: saturating, rounding and narrow (+-64: the LAYERNORM outliers saturate)
+VARIANT = ("formats.act=ap_fixed<23,7,AP_RND_CONV,AP_SAT>",)
 
 
 @pytest.fixture(scope="module", params=["tiny", "variant"])
@@ -23,7 +24,7 @@ def design(request):
     return accel, CsimExecutor(accel)
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(6))
 def test_edge_case_is_byte_identical(design, index):
     accel, csim = design
     case = edge_cases(accel)[index]
@@ -35,4 +36,4 @@ def test_edge_case_is_byte_identical(design, index):
     assert (gold[keep] == sim[keep]).all(), case.name
     at = STATUS_BYTES + 8 * PROFILE_FIELDS.index("overflows")
     overflows = int(gold[at:at + 8].view("<u8")[0])
-    assert (overflows > 0) == ("1.5x" in case.name), (case.name, overflows)
+    assert (overflows > 0) == case.overflows, (case.name, overflows)

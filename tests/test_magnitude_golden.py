@@ -14,6 +14,7 @@ from magnitude import (
 from progutil import Scratch
 
 from edgemoe.isa import Flag, Instr, Op
+from edgemoe.params import load_accel
 
 
 def _attention(accel, t: int, nh: int, hd: int, seed: int):
@@ -72,3 +73,20 @@ def test_op_near_the_format_limits_matches_float(tiny, build):
     err = relative_error(got, ref)
     assert err < case.bound, f"{case.name}: {err:.2e} >= {case.bound:.0e} ({case.why})"
     assert case.scratch.profile(0)["overflows"] == 0
+
+
+def test_layernorm_overflow_in_a_narrow_format_is_counted():
+    """One outlier per row normalizes to sqrt(d - 1) = 5.57; times gamma 15 that is 83.5,
+    beyond ap_fixed<16,6> (+-32): exactly one wrap per row, at the scaled point."""
+    narrow = load_accel("tiny", ["formats.act=ap_fixed<16,6>"])
+    f = narrow.formats
+    t, d = 4, 32
+    x = np.zeros((t, d))
+    x[np.arange(t), np.arange(t)] = 10.0
+    s = Scratch(narrow)
+    src, dst = s.put_raw(f.act.quantize(x), f.act), s.alloc(2 * t * d)
+    ins = Instr.make(Op.LAYERNORM, tokens=t, dim=d, src=src, dst=dst,
+                     gamma=s.put_raw(f.norm.quantize(np.full(d, 15.0)), f.norm),
+                     beta=s.put_raw(f.norm.quantize(np.zeros(d)), f.norm), eps=1)
+    assert s.run([ins]) == 0
+    assert s.profile(0)["overflows"] == t

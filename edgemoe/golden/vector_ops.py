@@ -31,6 +31,13 @@ def layernorm_rows(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps_raw: 
     var = max(floor(sumsq / D) - (mean >> s)^2, 0) + eps; rstd = rsqrt(var);
     y = q((x - mean) * rstd) * gamma, quantized, + beta.
     """
+    return layernorm_rows_counted(x, gamma, beta, eps_raw, act, norm)[0]
+
+
+def layernorm_rows_counted(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps_raw: int,
+                           act, norm) -> tuple[np.ndarray, int]:
+    """:func:`layernorm_rows` plus the values that wrapped or saturated at the normalized,
+    scaled and output quantization points (profile ``overflows``)."""
     d = x.shape[1]
     var_t, rstd_t = ln_types(act)
     shift = act.frac_bits - min(act.frac_bits, LN_SQ_FRAC)
@@ -40,9 +47,12 @@ def layernorm_rows(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps_raw: 
     ms = mean >> shift
     var = np.maximum(ex2 - ms * ms, 0) + eps_raw
     rstd = numerics.rsqrt(var, var_t, rstd_t)
-    normed = act.from_raw((x - mean[:, None]) * rstd[:, None], act.frac_bits + LN_RSTD_FRAC)
-    y = act.from_raw(normed * gamma[None, :], act.frac_bits + norm.frac_bits)
-    return act.from_raw(y + act.from_raw(beta, norm.frac_bits)[None, :], act.frac_bits)
+    normed, n1 = act.from_raw_counted((x - mean[:, None]) * rstd[:, None],
+                                      act.frac_bits + LN_RSTD_FRAC)
+    y, n2 = act.from_raw_counted(normed * gamma[None, :], act.frac_bits + norm.frac_bits)
+    out, n3 = act.from_raw_counted(y + act.from_raw(beta, norm.frac_bits)[None, :],
+                                   act.frac_bits)
+    return out, n1 + n2 + n3
 
 
 def op_layernorm(image, ins: Instr, accel, prof: dict) -> None:
@@ -52,7 +62,8 @@ def op_layernorm(image, ins: Instr, accel, prof: dict) -> None:
     x = mem.read(image, g("src"), t * d, act).reshape(t, d)
     gamma = mem.read(image, g("gamma"), d, norm)
     beta = mem.read(image, g("beta"), d, norm)
-    mem.write(image, g("dst"), layernorm_rows(x, gamma, beta, g("eps"), act, norm), act)
+    y, prof["overflows"] = layernorm_rows_counted(x, gamma, beta, g("eps"), act, norm)
+    mem.write(image, g("dst"), y, act)
 
 
 def key_order(tokens: int, lanes: int) -> np.ndarray:
