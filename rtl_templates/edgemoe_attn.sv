@@ -37,7 +37,7 @@ module edgemoe_attn (
     output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data,
     output logic [63:0] overflows          // scores and outputs that wrapped or saturated
 );
-  localparam int P = edgemoe_pkg::LANES;
+  localparam int P = edgemoe_pkg::ATTN_LANES;
   localparam int E = edgemoe_pkg::ATTN_E;           // elements per beat
   localparam int CM = edgemoe_pkg::ATTN_C_MAX;      // beats per head row (max)
   localparam int AL = edgemoe_pkg::ACT_LG;
