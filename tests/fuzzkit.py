@@ -186,6 +186,6 @@ def check_complete_files(folder: Path) -> None:
         elif path.suffix == ".npz":
             with np.load(path) as data:
                 for key in data.files:
-                    data[key]  # noqa: B018 - decompresses the member
+                    _ = data[key]  # decompresses the member
         elif path.suffix == ".json":
             json.loads(path.read_text())
