@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def one_line(exc: BaseException, limit: int = 3) -> str:
     """An error message on one line: its first line, then up to ``limit`` detail lines."""
-    lines = [line.strip().lstrip("- ").strip() for line in str(exc).splitlines()]
+    lines = [line.strip() for line in str(exc).splitlines()]
+    lines = [line.removeprefix("- ") for line in lines]  # list bullets
     lines = [line for line in lines if line] or [type(exc).__name__]
     head, rest = lines[0], lines[1:]
     if rest:

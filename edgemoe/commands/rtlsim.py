@@ -7,6 +7,18 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
+from ._argtypes import positive_int
+from ._cyclebar import CycleBar
+
+#: Margin of the RTL over the modelled (ideal) cycles in :func:`estimate_cycles`.
+RTL_MARGIN = 1.5
+#: Cycles of start-up, program fetch and status write-back added to every estimate.
+RTL_FIXED_CYCLES = 10_000
+#: Order of magnitude of Verilator's speed on the top (for the message only, modelled).
+TYPICAL_CYCLES_PER_S = 20_000
+
 
 def _task_indices(model, task: str) -> list[int]:
     names = [t.name for t in model.tasks]
@@ -25,6 +37,27 @@ def _profile(image, compiled):
     return image[base:base + compiled.n_instructions * 64].view("<u8").reshape(-1, 8)
 
 
+def estimate_cycles(modelled: np.ndarray) -> int:
+    """Cycles the RTL needs for a program whose modelled (ideal) cycles are ``modelled``.
+
+    The ideal count assumes every engine busy every cycle; the RTL also waits for DMA
+    bursts and pipeline fills, so the estimate adds :data:`RTL_MARGIN` of the ideal.
+    """
+    return int(int(modelled.sum()) * RTL_MARGIN) + RTL_FIXED_CYCLES
+
+
+def _check_budget(model, accel, tasks, estimates, max_cycles: int) -> None:
+    """Refuse a run whose estimate exceeds ``--max-cycles`` before anything is built."""
+    worst = max(estimates)
+    if worst > max_cycles:
+        task = model.tasks[tasks[estimates.index(worst)]].name
+        raise ValueError(f"{model.name} task {task} on {accel.name} needs about {worst:,} RTL "
+                         f"cycles (modelled estimate), more than --max-cycles {max_cycles:,}: "
+                         f"pass --max-cycles {int(worst * 1.5):,} to simulate it anyway "
+                         f"(Verilator runs roughly {TYPICAL_CYCLES_PER_S:,} cycles/s), or a "
+                         "smaller model such as m3vit-micro")
+
+
 def _run(args) -> int:
     from ..compare import diff_images
     from ..compiler import compile_model
@@ -37,26 +70,29 @@ def _run(args) -> int:
     accel = load_accel(args.accel, args.set or ())
     model = load_model(args.model)
     accel.check_model(model)
+    tasks = _task_indices(model, args.task)
     compiled = compile_model(model, accel, seed=args.seed)
     write_pixels(compiled.image, compiled.manifest, load_default_image(model))
+    golds, jobs, estimates = [], [], []
+    for task in tasks:  # golden first: its modelled cycles size the RTL run
+        gold = compiled.fresh_image()
+        err = execute(gold, accel, compiled.program_offset, compiled.n_instructions, task,
+                      compiled.status_offset)
+        golds.append((gold, err))
+        estimates.append(estimate_cycles(_profile(gold, compiled)[:, 0]))
+        jobs.append(RtlJob(compiled.fresh_image(), compiled.program_offset,
+                           compiled.n_instructions, task, compiled.status_offset,
+                           max_cycles=args.max_cycles))
+    _check_budget(model, accel, tasks, estimates, args.max_cycles)
     sources = [Path(s) for s in args.sources] if args.sources else None
     ex = RtlsimExecutor(accel, sources=sources, toplevel=args.top, waves=args.waves)
     t0 = time.perf_counter()
     sim = ex.sim
     print(f"  Verilator model: {sim.build_dir} ({'cached' if not sim.seconds else 'built'}, "
           f"{time.perf_counter() - t0:.1f} s)")
-    tasks = _task_indices(model, args.task)
-    golds, jobs = [], []
-    for task in tasks:
-        gold = compiled.fresh_image()
-        err = execute(gold, accel, compiled.program_offset, compiled.n_instructions, task,
-                      compiled.status_offset)
-        golds.append((gold, err))
-        jobs.append(RtlJob(compiled.fresh_image(), compiled.program_offset,
-                           compiled.n_instructions, task, compiled.status_offset,
-                           max_cycles=args.max_cycles))
     t0 = time.perf_counter()
-    results = ex.run_jobs(jobs)
+    with CycleBar(estimates, f"{model.name} on RTL") as bar:
+        results = ex.run_jobs(jobs, progress=bar.update)
     wall = time.perf_counter() - t0
     status, report = 0, {"design": accel.name, "config_id": accel.config_id,
                          "model": model.name, "tasks": []}
@@ -109,8 +145,9 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")
     p.add_argument("--waves", action="store_true", help="dump waveforms (slower)")
-    p.add_argument("--max-cycles", type=int, default=20_000_000,
-                   help="give up after this many cycles (default 20M)")
+    p.add_argument("--max-cycles", type=positive_int, default=20_000_000,
+                   help="give up after this many cycles (default 20M); a run whose "
+                        "modelled estimate exceeds it is refused before it starts")
     p.add_argument("--sources", nargs="+", metavar="SV",
                    help="simulate these RTL files instead of the generated ones "
                         "(e.g. the Vitis-exported RTL of the HLS top)")

@@ -38,6 +38,14 @@ _HINTS = {
 }
 
 
+def _op_name(code: int) -> str:
+    """The opcode's name, or ``opcode <n>`` for a byte no op has (a corrupt program)."""
+    try:
+        return Op(code).name
+    except ValueError:
+        return f"opcode {code}"
+
+
 def _nbytes(spec: dict) -> int:
     """Bytes of a manifest tensor (shape x storage size of its format)."""
     fmt = FixedType.parse(spec["format"])
@@ -239,7 +247,7 @@ class Accelerator:
         if code:
             index = st["index"]
             name = d.names[index] if 0 <= index < len(d.names) else "?"
-            op = Op(d.instrs[index].op).name if 0 <= index < len(d.instrs) else "?"
+            op = _op_name(d.instrs[index].op) if 0 <= index < len(d.instrs) else "?"
             try:
                 kind = Err(code)
                 label, hint = kind.name, _HINTS.get(kind, "")

@@ -130,7 +130,7 @@ def save_result(result: Result, out: str | Path | OutputDir, stem: str, scale: i
         written.append(tmp.parent / f"{stem}_{task}.png")
     arrays = {f"{t}_output": v for t, v in result.items()}
     arrays.update({f"{t}_prediction": v for t, v in result.predictions.items()})
-    with target(f"{stem}.npz") as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, **arrays)
+    with target(f"{stem}.npz") as tmp:  # a path: numpy closes its own zip if interrupted
+        np.savez_compressed(tmp, **arrays)
     written.append(tmp.parent / f"{stem}.npz")
     return written
