@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ._argtypes import positive_seconds
+
 
 def _run(args) -> int:
     from ..params import load_accel
@@ -44,7 +46,8 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")
     p.add_argument("--json", help="write the counts and the fit here")
-    p.add_argument("--timeout", type=float, default=None, help="give up after SECONDS")
+    p.add_argument("--timeout", type=positive_seconds, default=None,
+                   help="give up after SECONDS (finite, > 0)")
     p.add_argument("--force", action="store_true", help="ignore the cached result")
     p.add_argument("--fast", action="store_true",
                    help="map LUTs with a minimal abc script instead of abc9 (large designs)")
