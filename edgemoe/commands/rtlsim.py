@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..host.outdir import write_text_atomic
 from ._argtypes import positive_int
 from ._cyclebar import CycleBar
 
@@ -134,7 +135,7 @@ def _run(args) -> int:
     if args.waves and ex.last_run_dir is not None:
         print(f"  waveforms in {ex.last_run_dir}")
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
+        write_text_atomic(args.json, json.dumps(report, indent=1))
     return status
 
 

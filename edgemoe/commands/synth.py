@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
+from ..host.outdir import write_text_atomic
 from ._argtypes import positive_seconds
 
 
@@ -35,7 +35,7 @@ def _run(args) -> int:
                                 "percent": round(u.percent, 2), "ok": u.ok}
                        for u in report.resources}
         data["fits"] = report.fits
-        Path(args.json).write_text(json.dumps(data, indent=1))
+        write_text_atomic(args.json, json.dumps(data, indent=1))
     return 0 if report.fits else 1
 
 
