@@ -122,7 +122,8 @@ def _run(args) -> int:
             result = acc.run(pixels, task=args.task)[0]
             for path in save_result(result, out, stem, scale=scale, source=source):
                 bar.write(f"wrote {path}")
-            first = first or result
+            if first is None:
+                first = result
         for task, prof in first.profiles.items():
             if args.profile:
                 print(prof.table())
