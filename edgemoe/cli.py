@@ -38,6 +38,17 @@ def one_line(exc: BaseException, limit: int = 3) -> str:
     return head
 
 
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """True when a KeyboardInterrupt is in ``exc``'s chain of causes."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code (0 ok, 1 a check failed, 2 an error)."""
     args = build_parser().parse_args(argv)
@@ -58,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line; --debug shows where
         if debug:
             raise
+        if _caused_by_interrupt(exc):  # e.g. Ctrl-C inside a C extension's import
+            print(f"edgemoe {args.verb}: interrupted (files already written are complete)",
+                  file=sys.stderr)
+            return 130
         print(f"edgemoe {args.verb}: internal error: {type(exc).__name__}: {one_line(exc)}; "
               "rerun with --debug and report the traceback", file=sys.stderr)
         return 3
