@@ -253,3 +253,27 @@ def test_bench_only_unknown_section_lists_the_sections(capsys):
     assert main(["bench", "--only", "nonsense"]) == 2
     line = _error(capsys)
     assert "'nonsense'" in line and "golden" in line and "numerics" in line
+
+
+def _raising(exc: BaseException):
+    def run(quick=False):
+        raise exc
+    return run
+
+
+def test_unexpected_errors_are_one_line_and_interrupts_stay_interrupts(monkeypatch, capsys):
+    import edgemoe.bench.numerics as section
+
+    monkeypatch.setattr(section, "run", _raising(AttributeError("'list' has no 'get'")))
+    assert main(["bench", "--only", "numerics"]) == 3
+    err = capsys.readouterr().err
+    assert "internal error: AttributeError" in err and "--debug" in err
+    assert "Traceback" not in err
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as interrupt:
+        wrapped = ImportError("initialization failed")
+        wrapped.__context__ = interrupt
+    monkeypatch.setattr(section, "run", _raising(wrapped))
+    assert main(["bench", "--only", "numerics"]) == 130
+    assert "interrupted" in capsys.readouterr().err
