@@ -65,6 +65,15 @@ def test_16_bit_png_is_scaled_not_clipped(tmp_path):
     assert rgb.dtype == np.uint8 and rgb.shape == (64, 128, 3)
     assert np.abs(rgb[..., 0] - want).max() <= 0.5
     assert (rgb == 255).mean() < 0.01  # before the fix 99.5% of the pixels became 255
+    # 16-bit RGB: Pillow keeps the high byte, so the error stays below one 8-bit step
+    h, w = 4, 5
+    px = (np.arange(h * w * 3).reshape(h, w, 3) * 3000 % 65536).astype(">u2")
+    raw = b"".join(b"\x00" + px[r].tobytes() for r in range(h))
+    (tmp_path / "rgb16.png").write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0))
+        + _png_chunk(b"IDAT", zlib.compress(raw)) + _png_chunk(b"IEND", b""))
+    got = read_image(tmp_path / "rgb16.png").astype(float)
+    assert np.abs(got - px.astype(float) / 65535 * 255).max() < 1.0
 
 
 def test_decompression_bomb_is_refused_by_pillows_limit(tmp_path, design, capsys):
