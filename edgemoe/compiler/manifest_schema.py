@@ -58,10 +58,14 @@ class _Checker:
                                              f"{size}-byte memory image")
         return value
 
-    def tensor(self, node: Any, path: str, size: int, dims: int) -> None:
+    def tensor(self, node: Any, path: str, size: int, dims: int | None = None) -> None:
+        """A tensor spec: positive shape (``dims`` of them when given), format, offset."""
         shape = self.get(node, "shape", list, path)
-        if len(shape) != dims or not all(isinstance(d, int) and d > 0 for d in shape):
-            raise self.fail(f"{path}.shape", f"= {shape} is not {dims} positive integers")
+        if not shape or (dims is not None and len(shape) != dims) \
+                or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                           for d in shape):
+            raise self.fail(f"{path}.shape", f"= {shape} is not "
+                                             f"{dims or 'a list of'} positive integers")
         spelling = self.get(node, "format", str, path)
         try:
             fmt = FixedType.parse(spelling)
@@ -108,7 +112,7 @@ def check_manifest(manifest: Any, source: str = "manifest.json") -> None:
         raise c.fail("tasks", f"= {tasks} is not a list of task names")
     for i, task in enumerate(tasks):
         spec = c.get(outputs, task, dict, "outputs")
-        c.tensor(spec, f"outputs.{task}", size, 3)
+        c.tensor(spec, f"outputs.{task}", size)  # (H, W, C) maps, or (tokens, dim)
         index = c.get(spec, "task_index", int, f"outputs.{task}")
         if not 0 <= index < len(tasks):
             raise c.fail(f"outputs.{task}.task_index", f"= {index} is not 0..{len(tasks) - 1}")
