@@ -122,7 +122,7 @@ class OutputDir:
         path: The output folder (created when missing).
         kind: What writes it (``run``, ``package``), recorded in the marker and index.
         overwrite: Replace the outputs of an earlier edgemoe run in ``path``.
-        inputs: Paths the run reads; ``path`` must not hold any of them when replacing.
+        inputs: Paths the run reads; ``path`` must not hold any of them.
         option: The option that named ``path`` (for messages), e.g. ``--out``.
         listing: The file that marks the folder as edgemoe's and lists its files:
             ``index.json`` (written by this class, with the marker file), or a file the
