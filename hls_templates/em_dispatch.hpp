@@ -27,6 +27,7 @@ namespace edgemoe {
 template <class CFG>
 uint32_t run_one(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
                  uint32_t task, profile_t& prof) {
+#pragma HLS INLINE  // the engines' ALLOCATION limits in the top function cover this scope
   const uint32_t op = ins.op();
   // Each branch is compiled only when the op is built into the design point.
   if (CFG::BUILT_OPS & (1u << isa::OP_LINEAR) && op == isa::OP_LINEAR)
@@ -60,6 +61,7 @@ template <class CFG>
 uint32_t run_program(typename CFG::word_t* mem, lin_buffers<CFG>& lb, uint64_t mem_bytes,
                      uint32_t program_offset, uint32_t n_instructions, uint32_t task,
                      uint32_t status_offset) {
+#pragma HLS INLINE  // the engines' ALLOCATION limits in the top function cover this scope
   const uint64_t prof_base = (uint64_t)status_offset + isa::STATUS_BYTES;
   if ((status_offset % isa::ALIGN) != 0 ||
       prof_base + (uint64_t)n_instructions * isa::PROFILE_ENTRY_BYTES > mem_bytes) {
