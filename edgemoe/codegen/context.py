@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .. import isa, layout, numerics
+from ..golden.cycles import ATTN_MACS_PER_LANE
 from ..golden.vector_ops import LN_SQ_FRAC, ln_types
 from ..params.accel import FORMAT_ROLES
 from ..params.errors import ConfigError
@@ -189,6 +190,7 @@ def hls_context(accel, tb: dict | None = None) -> dict:
         ("AXI_BITS", accel.axi_bits), ("AXI_BYTES", accel.axi_bytes),
         ("AXI_LANES", accel.axi_bits // 64),
         ("P_IN", pi), ("P_OUT", po), ("ATTN_LANES", accel.attn_lanes),
+        ("ATTN_MACS", ATTN_MACS_PER_LANE),
         ("VEC_LANES", accel.vector_lanes),
         ("MAX_TOKENS", accel.max_tokens), ("MAX_IN_FEATURES", accel.max_in_features),
         ("MAX_OUT_FEATURES", accel.max_out_features), ("MAX_HEADS", accel.max_heads),

@@ -9,6 +9,9 @@ from __future__ import annotations
 from ..isa import Instr, Op, unpack_ksp
 from ..layout import ceil_div, conv_out_size
 
+#: Multiply-accumulates per attention lane per cycle (the kernels' head-dim beat).
+ATTN_MACS_PER_LANE = 8
+
 
 def ideal_cycles(ins: Instr, accel, prof: dict) -> int:
     """Cycles at full engine utilisation (MACs / MACs per cycle for the linear engine)."""
@@ -29,7 +32,7 @@ def ideal_cycles(ins: Instr, accel, prof: dict) -> int:
         t = g("tokens")
         # two passes (QK^T, AV) of ceil(T/p) query blocks x (T + p - 1) key steps, 8-element beats
         steps = ceil_div(t, lanes) * (t + lanes - 1)
-        return 2 * g("heads") * steps * ceil_div(g("head_dim"), 8)
+        return 2 * g("heads") * steps * ceil_div(g("head_dim"), ATTN_MACS_PER_LANE)
     if op == Op.LAYERNORM:
         return 2 * g("tokens") * ceil_div(g("dim"), vec)
     if op == Op.UPSAMPLE:
