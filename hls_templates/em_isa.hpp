@@ -238,6 +238,8 @@ uint32_t check_instr(const instr_t& ins, uint64_t mem_bytes, uint32_t task) {
   operands<CFG>(ins, task, ol);
 CHECK_OPERANDS:
   for (int i = 0; i < ol.n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=isa::N_ADDRS
+#pragma HLS PIPELINE II=1
     if (ol.off[i] & (isa::ALIGN - 1)) return isa::ERR_MISALIGNED;
     if (ol.off[i] < 0 || (uint64_t)ol.off[i] + ol.bytes[i] > mem_bytes) {
       return isa::ERR_OUT_OF_RANGE;
@@ -258,6 +260,8 @@ void traffic(const instr_t& ins, uint32_t task, profile_t& prof) {
   uint64_t rd = 0, wr = 0;
 TRAFFIC_SUM:
   for (int i = 0; i < ol.n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=isa::N_ADDRS
+#pragma HLS PIPELINE II=1
     if (ol.role[i] == ROLE_READ) rd += ol.bytes[i];
     if (ol.role[i] == ROLE_WRITE) wr += ol.bytes[i];
   }

@@ -251,6 +251,7 @@ EXP_PASSES:
   EXP_FIND_NEXT:
     while (following < e && counts[following] == 0) {
 #pragma HLS LOOP_TRIPCOUNT max=max_experts
+#pragma HLS PIPELINE II=1
       following++;
     }
     if (!second) {

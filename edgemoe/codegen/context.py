@@ -186,6 +186,10 @@ def hls_context(accel, tb: dict | None = None) -> dict:
     built = 1 | sum(1 << int(op) for op in isa.Op
                     if op != isa.Op.NOP and op.name.lower() in accel.ops)
     tb_bytes = (tb or {}).get("image_bytes", 1 << 24)
+    # longest row a burst moves (elements of at most 8 bytes): LOOP_TRIPCOUNT of the bursts
+    row_elems = max(accel.max_in_features, max_row_out, layout.align(4 * accel.max_tokens) // 4,
+                    ADD_CHUNK, pi * po, accel.max_experts + 16)
+    row_beats = layout.ceil_div(8 * row_elems, accel.axi_bytes) + 1
     cfg = [
         ("AXI_BITS", accel.axi_bits), ("AXI_BYTES", accel.axi_bytes),
         ("AXI_LANES", accel.axi_bits // 64),
@@ -199,7 +203,7 @@ def hls_context(accel, tb: dict | None = None) -> dict:
         ("WBUF_TILES", accel.weight_buffer_words // (pi * po)),
         ("XROW", accel.max_in_features), ("MAX_ROW_OUT", max_row_out),
         ("QUEUE_SLOT_WORDS", layout.align(4 * accel.max_tokens) // 4),
-        ("ADD_CHUNK", ADD_CHUNK), ("QMAX", qmax),
+        ("ADD_CHUNK", ADD_CHUNK), ("QMAX", qmax), ("MAX_ROW_BEATS", row_beats),
         ("LN_SHIFT", f.act.frac_bits - min(f.act.frac_bits, LN_SQ_FRAC)),
         ("LN_VAR_FRAC", var_t.frac_bits),
     ]
