@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .lint import _strip, scan_kernel_source, unlabeled_loops
 
-__all__ = ["ENGINES", "RULES", "LintProblem", "engine_call_sites", "lint_hls_sources",
+__all__ = ["ENGINES", "RULES", "LintProblem", "engine_call_sites", "lint_design", "lint_hls_sources",
            "lint_hls_texts"]
 
 #: rule id -> (what it requires, UG1399 source).
@@ -34,8 +34,8 @@ RULES: dict[str, tuple[str, str]] = {
                       "UG1399, pragma HLS interface (m_axi depth for co-sim, offset, bundle)"),
     "synthesizable": ("no dynamic memory, recursion, float or std:: containers",
                       "UG1399, Unsupported C/C++ Constructs"),
-    "engine": ("each engine is one hardware instance: one call site, or ALLOCATION limit=1 "
-               "with every calling function inlined",
+    "engine": (("each engine is one hardware instance: one call site, or ALLOCATION limit=1 "
+               "with every calling function inlined"),
                "UG1399, pragma HLS allocation and pragma HLS inline"),
 }
 
@@ -311,3 +311,24 @@ def lint_hls_texts(files: dict[str, str]) -> list[LintProblem]:
 def lint_hls_sources(paths) -> list[LintProblem]:
     """Every rule over the given source files (see :func:`lint_hls_texts`)."""
     return lint_hls_texts({Path(p).name: Path(p).read_text() for p in paths})
+
+
+def lint_design(accel) -> list[LintProblem]:
+    """Render a design point's HLS sources into a scratch folder and lint them.
+
+    Args:
+        accel: AccelConfig.
+
+    Returns:
+        The broken rules (empty when the generated kernel follows every rule).
+    """
+    import tempfile
+
+    from .context import KERNEL_HEADERS, TOP_NAME
+    from .outputs import OUTPUTS, render_hls
+
+    with tempfile.TemporaryDirectory(prefix="edgemoe-lint-") as tmp:
+        out = Path(tmp)
+        render_hls(accel, out, tb={"image_bytes": 1 << 20})
+        files = [out / o.filename.format(top=TOP_NAME) for o in OUTPUTS if o.kernel]
+        return lint_hls_sources(files + [out / h for h in KERNEL_HEADERS])
