@@ -32,11 +32,6 @@ uint32_t op_attention(typename CFG::word_t* mem, const instr_t& ins, profile_t& 
   typedef typename CFG::act ACT;
   const int P = CFG::ATTN_LANES;
   const int M = CFG::ATTN_MACS;  // MACs per lane per cycle
-  const int max_tokens = CFG::MAX_TOKENS, max_heads = CFG::MAX_HEADS;
-  const int max_blocks = (CFG::MAX_TOKENS + P - 1) / P;
-  const int max_steps = CFG::MAX_TOKENS + P - 1;
-  const int max_beats = (CFG::MAX_HEAD_DIM + M - 1) / M;
-  const int max_hd = CFG::MAX_HEAD_DIM;
   const uint32_t t = ins.f(isa::FLD_ATTENTION_TOKENS), nh = ins.f(isa::FLD_ATTENTION_HEADS);
   const uint32_t hd = ins.f(isa::FLD_ATTENTION_HEAD_DIM);
   const uint32_t beats = (uint32_t)ceil_div(hd, M);
@@ -53,11 +48,11 @@ uint32_t op_attention(typename CFG::word_t* mem, const instr_t& ins, profile_t& 
   bool active[CFG::ATTN_LANES];
   uint64_t acc[CFG::ATTN_LANES][CFG::MAX_HEAD_DIM];
 #pragma HLS ARRAY_PARTITION variable=q dim=1 type=complete  // every lane reads its Q row at once
-#pragma HLS ARRAY_PARTITION variable=q dim=2 type=cyclic factor=M  // M elements per lane per cycle
-#pragma HLS ARRAY_PARTITION variable=kv type=cyclic factor=M  // one K/V beat feeds every lane
+#pragma HLS ARRAY_PARTITION variable=q dim=2 type=cyclic factor=CFG::ATTN_MACS  // M elements per lane per cycle
+#pragma HLS ARRAY_PARTITION variable=kv type=cyclic factor=CFG::ATTN_MACS  // one K/V beat feeds every lane
 #pragma HLS ARRAY_PARTITION variable=scores dim=1 type=complete  // one score row per lane
 #pragma HLS ARRAY_PARTITION variable=acc dim=1 type=complete
-#pragma HLS ARRAY_PARTITION variable=acc dim=2 type=cyclic factor=M
+#pragma HLS ARRAY_PARTITION variable=acc dim=2 type=cyclic factor=CFG::ATTN_MACS
 #pragma HLS ARRAY_PARTITION variable=bias type=complete  // per-lane softmax state
 #pragma HLS ARRAY_PARTITION variable=sum type=complete
 #pragma HLS ARRAY_PARTITION variable=recip type=complete
@@ -66,10 +61,10 @@ uint32_t op_attention(typename CFG::word_t* mem, const instr_t& ins, profile_t& 
 #pragma HLS ARRAY_PARTITION variable=active type=complete
 ATT_HEADS:
   for (uint32_t h = 0; h < nh; h++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_heads
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_HEADS
   ATT_BLOCKS:
     for (uint32_t b0 = 0; b0 < t; b0 += P) {
-#pragma HLS LOOP_TRIPCOUNT max=max_blocks
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_ATTN_BLOCKS
     ATT_LANE_INIT:
       for (int j = 0; j < P; j++) {
 #pragma HLS UNROLL
@@ -78,7 +73,7 @@ ATT_HEADS:
       }
     ATT_QK_STEPS:
       for (uint32_t c = 0; c + 1 < t + P; c++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_steps
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_ATTN_STEPS
         const uint32_t key = c < t ? c : c - t;
         if (c < (uint32_t)P && b0 + c < t) {  // lane c's one Q beat
           read_row<CFG, ACT::BYTES, ACT::SIGNED>(
@@ -94,7 +89,7 @@ ATT_HEADS:
         }
       ATT_QK_BEATS:
         for (uint32_t x0 = 0; x0 < beats; x0++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_beats
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_ATTN_BEATS
 #pragma HLS PIPELINE II=1
         ATT_QK_LANES:
           for (int j = 0; j < P; j++) {
@@ -125,7 +120,7 @@ ATT_HEADS:
       }
     ATT_ACC_CLEAR:
       for (uint32_t x = 0; x < hd; x++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_hd
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_HEAD_DIM
 #pragma HLS PIPELINE II=1
       ATT_ACC_CLEAR_LANES:
         for (int j = 0; j < P; j++) {
@@ -135,7 +130,7 @@ ATT_HEADS:
       }
     ATT_AV_STEPS:
       for (uint32_t c = 0; c + 1 < t + P; c++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_steps
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_ATTN_STEPS
         const uint32_t key = c < t ? c : c - t;
         read_row<CFG, ACT::BYTES, ACT::SIGNED>(
             mem, qkv + (((uint64_t)key * 3 + 2) * width + (uint64_t)h * hd) * ACT::BYTES, hd, kv);
@@ -148,7 +143,7 @@ ATT_HEADS:
         }
       ATT_AV_BEATS:
         for (uint32_t x0 = 0; x0 < beats; x0++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_beats
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_ATTN_BEATS
 #pragma HLS PIPELINE II=1
         ATT_AV_LANES:
           for (int j = 0; j < P; j++) {
@@ -169,7 +164,7 @@ ATT_HEADS:
         int64_t out[CFG::MAX_HEAD_DIM];
       ATT_QUANT:
         for (uint32_t x = 0; x < hd; x++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_hd
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_HEAD_DIM
 #pragma HLS PIPELINE II=1
           out[x] = quant<ACT, 2 * ACT::FRAC>((int64_t)acc[j][x]);
         }

@@ -74,11 +74,10 @@ uint32_t run_program(typename CFG::word_t* mem, lin_buffers<CFG>& lb, uint64_t m
       task >= 8) {
     error = isa::ERR_BAD_PROGRAM;
   }
-  const int max_instructions = 256;  // report estimate: one model's program
   const uint32_t n_run = error == isa::ERR_OK ? n_instructions : 0;
 DISPATCH_INSTRUCTIONS:
   for (uint32_t i = 0; i < n_run; i++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_instructions
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_INSTRUCTIONS
     instr_t ins;
     read_row<CFG, 4, false>(mem, (uint64_t)program_offset + (uint64_t)i * isa::INSTR_BYTES,
                             isa::WORDS, ins.w);

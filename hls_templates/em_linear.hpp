@@ -80,15 +80,13 @@ template <class CFG>
 void lin_load(const typename CFG::word_t* mem, const lin_load_req& rq, int acc_frac,
               const fmt_rt& wfmt, const fmt_rt& bfmt, lin_buffers<CFG>& lb, int buf) {
 #pragma HLS INLINE off  // the weight loader: one instance
-  const int max_tiles = CFG::WBUF_TILES;
-  const int max_cols = CFG::MAX_ROW_OUT;
   const uint32_t tile_words = CFG::P_OUT * CFG::P_IN;
   const uint64_t base = rq.w_off + (uint64_t)rq.ot0 * rq.kt * tile_words * wfmt.bytes;
   typename CFG::wbuf_t tile[CFG::P_OUT * CFG::P_IN];
 #pragma HLS ARRAY_PARTITION variable=tile type=complete  // one tile lands in one cycle
 LW_TILES:
   for (uint32_t t = 0; t < rq.n_ot * rq.kt; t++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_tiles
+#pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
     read_row_fmt<CFG>(mem, base + (uint64_t)t * tile_words * wfmt.bytes, tile_words, wfmt, tile);
   LW_OUT:
     for (int o = 0; o < CFG::P_OUT; o++) {
@@ -107,7 +105,7 @@ LW_TILES:
   read_row_fmt<CFG>(mem, rq.b_off + (uint64_t)col0 * bfmt.bytes, valid, bfmt, raw);
 LB_COLS:
   for (uint32_t j = 0; j < cols; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_cols
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
 #pragma HLS PIPELINE II=1
     lb.bias[buf][j] = j < valid ? shift_frac(raw[j], bfmt.frac, acc_frac) : 0;
   }
@@ -123,11 +121,9 @@ template <class CFG>
 void lin_row(const typename CFG::xbuf_t (&x)[CFG::XROW], const lin_buffers<CFG>& lb, int buf,
              uint32_t kt, uint32_t n_ot, int64_t (&acc_out)[CFG::MAX_ROW_OUT]) {
 #pragma HLS INLINE off  // the MAC tile: one instance
-  const int max_ot = CFG::WBUF_TILES;
-  const int max_kt = CFG::XROW / CFG::P_IN;
 LR_OTILES:
   for (uint32_t ot = 0; ot < n_ot; ot++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_ot
+#pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
     uint64_t acc[CFG::P_OUT];
 #pragma HLS ARRAY_PARTITION variable=acc type=complete  // one accumulator register per output lane
   LR_INIT:
@@ -137,7 +133,7 @@ LR_OTILES:
     }
   LR_KTILES:
     for (uint32_t k = 0; k < kt; k++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_kt
+#pragma HLS LOOP_TRIPCOUNT max=CFG::XROW_TILES
 #pragma HLS PIPELINE II=1
     LR_MAC_OUT:
       for (int o = 0; o < CFG::P_OUT; o++) {
@@ -171,8 +167,6 @@ LR_OTILES:
 template <class CFG>
 void lin_run(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const lin_pass& ps) {
 #pragma HLS INLINE off  // the linear engine: one instance
-  const int max_tokens = CFG::MAX_TOKENS;  // report estimate: one model's tokens per pass
-  const int max_steps = CFG::MAX_ROW_OUT / CFG::P_OUT + 1;
   const int acc_frac = ps.x_frac + ps.wfmt.frac;
   const uint32_t kt = (uint32_t)ceil_div(ps.k, CFG::P_IN);
   const uint32_t ot_total = (uint32_t)ceil_div(ps.n, CFG::P_OUT);
@@ -188,7 +182,7 @@ void lin_run(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const lin_pass& ps
   // step -1 only loads chunk 0 (unless the previous layer preloaded it)
 LRUN_STEPS:
   for (int32_t s = preloaded ? 0 : -1; s < n_chunks; s++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_steps
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_LIN_STEPS
     const int fill = (first + s + 1) & 1;  // the idle buffer
     lin_load_req rq = {ps.w_off, ps.b_off, ps.has_bias, kt, 0, 0, ps.n};
     if (s + 1 < n_chunks) {
@@ -217,7 +211,7 @@ LRUN_STEPS:
     const uint32_t ncols = (uint32_t)em_umin((uint64_t)n_ot * CFG::P_OUT, ps.n - col0);
   LRUN_TOKENS:
     for (uint32_t t = 0; t < ps.tokens; t++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_tokens
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
       lb.job.load_row(mem, t, x, kt * CFG::P_IN);
       lin_row<CFG>(x, lb, buf, kt, n_ot, acc);
       lb.job.emit(mem, t, col0, ncols, acc, acc_frac);

@@ -21,10 +21,9 @@ enum lin_kind { JOB_LINEAR = 0, JOB_CONV = 1, JOB_GATE = 2, JOB_FC1 = 3, JOB_FC2
 /** Zero x[from..to) (padding of an input row to whole P_IN tiles). @tparam CFG design point. */
 template <class CFG>
 inline void pad_row(typename CFG::xbuf_t (&x)[CFG::XROW], uint32_t from, uint32_t to) {
-  const int max_pad = CFG::P_IN;
 PAD_ROW:
   for (uint32_t i = from; i < to; i++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_pad
+#pragma HLS LOOP_TRIPCOUNT max=CFG::P_IN
 #pragma HLS PIPELINE II=1
     x[i] = 0;
   }
@@ -61,18 +60,16 @@ struct lin_job {
   /** im2col column of output pixel p (ordered channel, ky, kx). */
   void load_im2col(const typename CFG::word_t* mem, uint32_t p,
                    typename CFG::xbuf_t (&x)[CFG::XROW]) const {
-    const int max_kernel = 16;  // report estimate: patch-embedding kernels
-    const int max_ch = CFG::MAX_IN_FEATURES;
     const int64_t oy = p / ow, ox = p % ow;
     const uint32_t kk = kernel * kernel;
     const bool pixels = (flags & isa::FLAG_PIXEL_INPUT) != 0;
     typename CFG::xbuf_t tap[CFG::XROW];
   CONV_KY:
     for (uint32_t ky = 0; ky < kernel; ky++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_kernel
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_CONV_KERNEL
     CONV_KX:
       for (uint32_t kx = 0; kx < kernel; kx++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_kernel
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_CONV_KERNEL
         const int64_t iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
         const bool inside = iy >= 0 && iy < (int64_t)h && ix >= 0 && ix < (int64_t)w;
         if (inside && !pixels) {
@@ -81,7 +78,7 @@ struct lin_job {
         }
       CONV_CH:
         for (uint32_t c = 0; c < ci; c++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_ch
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
           typename CFG::xbuf_t v = 0;
           if (inside && pixels) {
@@ -125,7 +122,6 @@ struct lin_job {
   /** Quantize the raw sums of token t, columns col0.., apply the epilogue and store. */
   void emit(typename CFG::word_t* mem, uint32_t t, uint32_t col0, uint32_t ncols,
             const int64_t (&acc)[CFG::MAX_ROW_OUT], int acc_frac) {
-    const int max_cols = CFG::MAX_ROW_OUT;
     uint64_t out = 0;       // byte offset of the output row
     uint64_t base = 0;      // byte offset of the row added to the result
     bool accumulate = false, scaled = false;
@@ -158,7 +154,7 @@ struct lin_job {
     if (accumulate) read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, base, ncols, prev);
   LIN_EPILOGUE:
     for (uint32_t j = 0; j < ncols; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_cols
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
 #pragma HLS PIPELINE II=1
       int64_t v = quant_rt<ACT, CFG::QMAX>(acc[j], acc_frac);
       if (gelu_on) v = gelu<ACT>(v);

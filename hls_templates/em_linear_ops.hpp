@@ -50,7 +50,6 @@ template <class CFG>
 uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
                    profile_t& prof) {
 #pragma HLS INLINE  // its lin_run call joins the dispatcher's single engine instance
-  const int max_tokens = CFG::MAX_TOKENS;
   const uint32_t tokens = ins.f(isa::FLD_LINEAR_TOKENS);
   const uint32_t n = ins.f(isa::FLD_LINEAR_OUT_FEATURES), k = ins.f(isa::FLD_LINEAR_IN_FEATURES);
   const uint32_t rows = ins.f(isa::FLD_D3);
@@ -72,7 +71,7 @@ uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_
   if (ins.flags() & (isa::FLAG_GATHER | isa::FLAG_SCATTER)) {
   LIN_CHECK_INDEX:
     for (uint32_t i = 0; i < t; i++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_tokens
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
 #pragma HLS PIPELINE II=1
       const int64_t r = load_elem<CFG, 4, true>(mem, job.index + 4 * (uint64_t)i);
       if (r < 0 || r >= (int64_t)rows) return isa::ERR_BAD_QUEUE;

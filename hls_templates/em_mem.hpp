@@ -94,10 +94,9 @@ void read_row(const typename CFG::word_t* mem, uint64_t off, uint32_t n, T* dst)
   const uint64_t end = off + (uint64_t)n * BYTES;
   const uint64_t w0 = off / CFG::AXI_BYTES;
   const uint64_t w1 = (end - 1) / CFG::AXI_BYTES;
-  const int max_beats = CFG::MAX_ROW_BEATS;
 RD_WORDS:
   for (uint64_t w = w0; w <= w1; w++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_beats
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_BEATS
 #pragma HLS PIPELINE II=1  // one AXI beat per cycle (a burst)
     const typename CFG::word_t word = mem[w];
   RD_SLOTS:
@@ -124,10 +123,9 @@ void write_row(typename CFG::word_t* mem, uint64_t off, uint32_t n, const T* src
   const uint64_t end = off + (uint64_t)n * BYTES;
   const uint64_t w0 = off / CFG::AXI_BYTES;
   const uint64_t w1 = (end - 1) / CFG::AXI_BYTES;
-  const int max_beats = CFG::MAX_ROW_BEATS;
 WR_WORDS:
   for (uint64_t w = w0; w <= w1; w++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_beats
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_BEATS
 #pragma HLS PIPELINE II=1  // one AXI beat per cycle (a burst)
     const uint64_t wbeg = w * CFG::AXI_BYTES;
     const bool partial = off > wbeg || end < wbeg + CFG::AXI_BYTES;

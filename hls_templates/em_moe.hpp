@@ -28,9 +28,6 @@ void moe_route(typename CFG::word_t* mem, const int64_t (&logits)[CFG::MAX_TOKEN
                uint32_t t, uint32_t e, uint32_t top_k, uint64_t q) {
 #pragma HLS INLINE off  // the router: one instance
   typedef typename CFG::act ACT;
-  const int max_tokens = CFG::MAX_TOKENS, max_experts = CFG::MAX_EXPERTS;
-  const int max_top_k = CFG::MAX_TOP_K, max_slot = CFG::QUEUE_SLOT_WORDS;
-  const int max_count_slots = CFG::MAX_EXPERTS + 16;
   uint32_t counts[CFG::MAX_EXPERTS];
   int64_t q_index[CFG::MAX_EXPERTS][CFG::QUEUE_SLOT_WORDS];
   int64_t q_score[CFG::MAX_EXPERTS][CFG::QUEUE_SLOT_WORDS];
@@ -39,11 +36,11 @@ void moe_route(typename CFG::word_t* mem, const int64_t (&logits)[CFG::MAX_TOKEN
   const uint32_t slot_words = (uint32_t)(lay.slot / 4);
 GATE_CLEAR:
   for (uint32_t x = 0; x < e; x++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_experts
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_EXPERTS
     counts[x] = 0;
   GATE_CLEAR_SLOT:
     for (uint32_t s = 0; s < slot_words; s++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_slot
+#pragma HLS LOOP_TRIPCOUNT max=CFG::QUEUE_SLOT_WORDS
 #pragma HLS PIPELINE II=1
       q_index[x][s] = 0;
       q_score[x][s] = 0;
@@ -51,11 +48,11 @@ GATE_CLEAR:
   }
 GATE_TOKENS:
   for (uint32_t tok = 0; tok < t; tok++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_tokens
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
     int64_t bias = raw_min<ACT>(), sum = 0;
   GATE_SOFTMAX:
     for (uint32_t x = 0; x < e; x++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_experts
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_EXPERTS
 #pragma HLS PIPELINE  // the running max/sum recurrence bounds the II
       softmax_update<ACT>(bias, sum, logits[tok][x]);
     }
@@ -68,7 +65,7 @@ GATE_TOKENS:
     uint32_t filled = 0;
   GATE_TOPK:
     for (uint32_t x = 0; x < e; x++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_experts
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_EXPERTS
 #pragma HLS PIPELINE
       const int64_t v = logits[tok][x];
       uint32_t pos = filled;
@@ -94,7 +91,7 @@ GATE_TOKENS:
     }
   GATE_APPEND:
     for (uint32_t j = 0; j < top_k; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_top_k
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOP_K
 #pragma HLS PIPELINE II=1
       const uint32_t x = best_idx[j];
       q_index[x][counts[x]] = tok;
@@ -102,18 +99,18 @@ GATE_TOKENS:
       counts[x]++;
     }
   }
-  int64_t count_words[CFG::MAX_EXPERTS + 16];
+  int64_t count_words[CFG::COUNT_SLOTS];
   const uint32_t count_slots = (uint32_t)(lay.index / 4);
 GATE_COUNTS:
   for (uint32_t x = 0; x < count_slots; x++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_count_slots
+#pragma HLS LOOP_TRIPCOUNT max=CFG::COUNT_SLOTS
 #pragma HLS PIPELINE II=1
     count_words[x] = x < e ? (int64_t)counts[x] : 0;
   }
   write_row<CFG, 4>(mem, q, count_slots, count_words);
 GATE_WRITE_QUEUES:
   for (uint32_t x = 0; x < e; x++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_experts
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_EXPERTS
     write_row<CFG, 4>(mem, q + lay.index + (uint64_t)x * lay.slot, slot_words, q_index[x]);
     write_row<CFG, 4>(mem, q + lay.scores + (uint64_t)x * lay.slot, slot_words, q_score[x]);
   }
@@ -155,26 +152,25 @@ uint32_t op_moe_gate(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const inst
 template <class CFG>
 uint32_t moe_check_queues(const typename CFG::word_t* mem, uint64_t q, const queue_layout_t& lay,
                           const uint32_t (&counts)[CFG::MAX_EXPERTS], uint32_t t, uint32_t e) {
-  const int max_tokens = CFG::MAX_TOKENS, max_experts = CFG::MAX_EXPERTS;
 EXP_CHECK_COUNTS:
   for (uint32_t x = 0; x < e; x++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_experts
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_EXPERTS
 #pragma HLS PIPELINE II=1
     if (counts[x] > t) return isa::ERR_BAD_QUEUE;
   }
   bool seen[CFG::MAX_TOKENS];
 EXP_CHECK_QUEUES:
   for (uint32_t x = 0; x < e; x++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_experts
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_EXPERTS
   EXP_CHECK_RESET:
     for (uint32_t i = 0; i < t; i++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_tokens
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
 #pragma HLS PIPELINE II=1
       seen[i] = false;
     }
   EXP_CHECK_ENTRIES:
     for (uint32_t i = 0; i < counts[x]; i++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_tokens
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
 #pragma HLS PIPELINE II=1
       const uint64_t at = q + lay.index + x * lay.slot + 4 * (uint64_t)i;
       const int64_t r = load_elem<CFG, 4, true>(mem, at);
@@ -200,8 +196,6 @@ uint32_t op_moe_experts(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const i
   typedef typename CFG::act ACT;
   typedef typename CFG::linear_weight LW;
   typedef typename CFG::bias BF;
-  const int max_tokens = CFG::MAX_TOKENS, max_passes = 2 * CFG::MAX_EXPERTS;
-  const int max_experts = CFG::MAX_EXPERTS, max_in = CFG::MAX_IN_FEATURES;
   const uint32_t t = ins.f(isa::FLD_MOE_EXPERTS_TOKENS), d = ins.f(isa::FLD_MOE_EXPERTS_DIM);
   const uint32_t h = ins.f(isa::FLD_MOE_EXPERTS_HIDDEN), e = ins.f(isa::FLD_MOE_EXPERTS_EXPERTS);
   const uint64_t q = ins.f(isa::FLD_MOE_EXPERTS_QUEUES);
@@ -214,14 +208,14 @@ uint32_t op_moe_experts(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const i
   int64_t row[CFG::XROW];
 EXP_INIT_DST:
   for (uint32_t i = 0; i < t; i++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_tokens
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
     if (ins.has(isa::FLAG_RESIDUAL)) {
       const uint64_t res = ins.f(isa::FLD_MOE_EXPERTS_RESIDUAL);
       read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, res + (uint64_t)i * d * ACT::BYTES, d, row);
     } else {
     EXP_ZERO_ROW:
       for (uint32_t j = 0; j < d; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_in
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
         row[j] = 0;
       }
@@ -242,7 +236,7 @@ EXP_INIT_DST:
   const uint64_t w2 = ins.f(isa::FLD_MOE_EXPERTS_W2), b2 = ins.f(isa::FLD_MOE_EXPERTS_B2);
 EXP_PASSES:
   for (uint32_t p = 0; p < 2 * e; p++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_passes
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_MOE_PASSES
     const uint32_t x = p / 2;
     const bool second = (p % 2) != 0;
     const uint32_t c = counts[x];
@@ -250,7 +244,7 @@ EXP_PASSES:
     uint32_t following = x + 1;  // the next expert with tokens: its fc1 preloads during our fc2
   EXP_FIND_NEXT:
     while (following < e && counts[following] == 0) {
-#pragma HLS LOOP_TRIPCOUNT max=max_experts
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_EXPERTS
 #pragma HLS PIPELINE II=1
       following++;
     }

@@ -27,26 +27,25 @@ uint32_t op_layernorm(typename CFG::word_t* mem, const instr_t& ins, profile_t&)
   const uint32_t t = ins.f(isa::FLD_LAYERNORM_TOKENS), d = ins.f(isa::FLD_LAYERNORM_DIM);
   const uint64_t src = ins.f(isa::FLD_LAYERNORM_SRC), dst = ins.f(isa::FLD_LAYERNORM_DST);
   const int64_t eps = ins.imm();
-  const int max_tokens = CFG::MAX_TOKENS, max_d = CFG::MAX_IN_FEATURES;
   int64_t gamma[CFG::MAX_IN_FEATURES], beta[CFG::MAX_IN_FEATURES];
   int64_t x[CFG::MAX_IN_FEATURES], y[CFG::MAX_IN_FEATURES];
   read_row<CFG, NORM::BYTES, NORM::SIGNED>(mem, ins.f(isa::FLD_LAYERNORM_GAMMA), d, gamma);
   read_row<CFG, NORM::BYTES, NORM::SIGNED>(mem, ins.f(isa::FLD_LAYERNORM_BETA), d, beta);
 LN_BETA:
   for (uint32_t j = 0; j < d; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_d
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
     beta[j] = quant<ACT, NORM::FRAC>(beta[j]);
   }
 LN_ROWS:
   for (uint32_t r = 0; r < t; r++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_tokens
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
     const uint64_t off = (uint64_t)r * d * ACT::BYTES;
     read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, src + off, d, x);
     int64_t sum = 0, sumsq = 0;
   LN_SUMS:
     for (uint32_t j = 0; j < d; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_d
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
       const int64_t xs = x[j] >> CFG::LN_SHIFT;
       sum = add_wrap(sum, x[j]);
@@ -59,7 +58,7 @@ LN_ROWS:
     const int64_t rstd = rsqrt<CFG::LN_VAR_FRAC, RSTD>(var);
   LN_SCALE:
     for (uint32_t j = 0; j < d; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_d
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
       const int64_t centred = mul_wrap(sub_wrap(x[j], mean), rstd);
       const int64_t normed = quant<ACT, ACT::FRAC + RSTD::FRAC>(centred);
@@ -92,16 +91,14 @@ uint32_t op_upsample(typename CFG::word_t* mem, const instr_t& ins, profile_t&) 
   const uint64_t src = ins.f(isa::FLD_UPSAMPLE_SRC), dst = ins.f(isa::FLD_UPSAMPLE_DST);
   int64_t a[CFG::MAX_IN_FEATURES], b[CFG::MAX_IN_FEATURES];
   int64_t cc[CFG::MAX_IN_FEATURES], dd[CFG::MAX_IN_FEATURES], out[CFG::MAX_IN_FEATURES];
-  const int max_side = 2 * CFG::MAX_TOKENS;  // report estimate: feature maps of one model
-  const int max_c = CFG::MAX_IN_FEATURES;
 UP_ROWS:
   for (uint32_t oy = 0; oy < 2 * h; oy++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_side
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE
     uint32_t ny, fy;
     upsample_taps(oy, h, ny, fy);
   UP_COLS:
     for (uint32_t ox = 0; ox < 2 * w; ox++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_side
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE
       uint32_t nx, fx;
       upsample_taps(ox, w, nx, fx);
       const uint64_t row_bytes = (uint64_t)w * c * ACT::BYTES, px = (uint64_t)c * ACT::BYTES;
@@ -111,7 +108,7 @@ UP_ROWS:
       read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, src + fy * row_bytes + fx * px, c, dd);
     UP_CH:
       for (uint32_t k = 0; k < c; k++) {
-#pragma HLS LOOP_TRIPCOUNT max=max_c
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
         const int64_t rows_n = add_wrap(mul_wrap(3, a[k]), b[k]);
         const int64_t rows_f = add_wrap(mul_wrap(3, cc[k]), dd[k]);
@@ -136,18 +133,16 @@ uint32_t op_add(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
   const uint64_t pd = ins.f(isa::FLD_ADD_DST);
   const bool copy = ins.has(isa::FLAG_COPY);
   int64_t va[CFG::ADD_CHUNK], vb[CFG::ADD_CHUNK];
-  const int max_chunks = CFG::MAX_TOKENS * CFG::MAX_IN_FEATURES / CFG::ADD_CHUNK + 1;
-  const int chunk = CFG::ADD_CHUNK;
 ADD_CHUNKS:
   for (uint64_t i0 = 0; i0 < n; i0 += CFG::ADD_CHUNK) {
-#pragma HLS LOOP_TRIPCOUNT max=max_chunks
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_ADD_CHUNKS
     const uint32_t m = (uint32_t)em_umin(CFG::ADD_CHUNK, n - i0);
     read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, pa + i0 * ACT::BYTES, m, va);
     if (!copy) {
       read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, pb + i0 * ACT::BYTES, m, vb);
     ADD_ELEMS:
       for (uint32_t j = 0; j < m; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=chunk
+#pragma HLS LOOP_TRIPCOUNT max=CFG::ADD_CHUNK
 #pragma HLS PIPELINE II=1
         va[j] = quant<ACT, ACT::FRAC>(add_wrap(va[j], vb[j]));
       }

@@ -31,6 +31,8 @@ KERNEL_HEADERS = ("em_common.hpp", "em_mem.hpp", "em_numerics.hpp", "em_isa.hpp"
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgemoe", "hls", "1.0"
 #: Elements per ADD/COPY chunk.
 ADD_CHUNK = 256
+#: LOOP_TRIPCOUNT estimates (HLS reports only): largest CONV kernel side, program length.
+TC_CONV_KERNEL, TC_INSTRUCTIONS = 16, 256
 _TABLE_VALUES_PER_LINE = 8
 
 
@@ -147,11 +149,16 @@ def _board_context(accel) -> dict:
     zynq7 = b.family == "zynq7"
     return {
         "key": b.key, "name": b.name, "part": b.part, "board_part": b.board_part,
+        # any revision of the board files: bd.tcl picks the latest installed one
+        "board_part_pattern": b.board_part.rsplit(":", 1)[0] + ":*",
+        "board_connections": b.board_connections,
         "family": b.family, "ps_port_bits": b.ps_port_bits,
         "ps_ip": "processing_system7" if zynq7 else "zynq_ultra_ps_e",
         "ps_cell": "processing_system7_0" if zynq7 else "zynq_ultra_ps_e_0",
         "ps_master": "M_AXI_GP0" if zynq7 else "M_AXI_HPM0_FPD",
         "ps_slave": "S_AXI_HP0" if zynq7 else "S_AXI_HP0_FPD",
+        # the PS masters the preset may enable besides the control port (unused: disabled)
+        "ps_unused_masters": [] if zynq7 else ["CONFIG.PSU__USE__M_AXI_GP1", "CONFIG.PSU__USE__M_AXI_GP2"],
         "ps_irq": "IRQ_F2P" if zynq7 else "pl_ps_irq0",
         "zynq7": zynq7,
     }
@@ -206,12 +213,25 @@ def hls_context(accel, tb: dict | None = None) -> dict:
         ("ADD_CHUNK", ADD_CHUNK), ("QMAX", qmax), ("MAX_ROW_BEATS", row_beats),
         ("LN_SHIFT", f.act.frac_bits - min(f.act.frac_bits, LN_SQ_FRAC)),
         ("LN_VAR_FRAC", var_t.frac_bits),
+        ("XROW_TILES", accel.max_in_features // pi),
+        ("COUNT_SLOTS", accel.max_experts + 16),
+        # LOOP_TRIPCOUNT bounds of loops whose trip count is set at run time (reports only)
+        ("TC_LIN_STEPS", max_row_out // po + 1),
+        ("TC_CONV_KERNEL", TC_CONV_KERNEL),
+        ("TC_MOE_PASSES", 2 * accel.max_experts),
+        ("TC_ATTN_BLOCKS", layout.ceil_div(accel.max_tokens, accel.attn_lanes)),
+        ("TC_ATTN_STEPS", accel.max_tokens + accel.attn_lanes - 1),
+        ("TC_ATTN_BEATS", layout.ceil_div(accel.max_head_dim, ATTN_MACS_PER_LANE)),
+        ("TC_UPSAMPLE_SIDE", 2 * accel.max_tokens),
+        ("TC_ADD_CHUNKS", accel.max_tokens * accel.max_in_features // ADD_CHUNK + 1),
+        ("TC_INSTRUCTIONS", TC_INSTRUCTIONS),
     ]
     asserts = [
         ("AXI_BYTES * 8 == AXI_BITS && AXI_LANES * 64 == AXI_BITS", "AXI word geometry"),
         ("WBUF_TILES * P_IN * P_OUT == WEIGHT_BUFFER_WORDS", "weight buffer holds whole tiles"),
         ("WBUF_TILES * P_IN >= MAX_IN_FEATURES", "a buffer holds one output-tile strip"),
         ("XROW % P_IN == 0", "input rows are whole P_IN tiles"),
+        ("XROW_TILES * P_IN == XROW", "input-row tiles"),
         ("MAX_ROW_OUT % P_OUT == 0 && MAX_ROW_OUT >= MAX_OUT_FEATURES", "output row buffer"),
         ("MAX_ROW_OUT >= MAX_EXPERTS", "output row buffer holds every router logit"),
         ("MAX_TOP_K <= MAX_EXPERTS", "top-k within the experts"),
