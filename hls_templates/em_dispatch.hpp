@@ -20,6 +20,15 @@
 #include "em_moe.hpp"
 #include "em_vector.hpp"
 
+// Synthesized kernels measure profile cycles with the cycle_count port; C-sim models them.
+// (-DEDGEMOE_MEASURE_CYCLES=1 selects the synthesized path under g++ for tests.)
+#if defined(__SYNTHESIS__) && !defined(EDGEMOE_MEASURE_CYCLES)
+#define EDGEMOE_MEASURE_CYCLES 1
+#endif
+#ifndef EDGEMOE_MEASURE_CYCLES
+#define EDGEMOE_MEASURE_CYCLES 0
+#endif
+
 namespace edgemoe {
 
 /** Execute one checked instruction; returns ERR_OK or a data-fault code.
@@ -54,13 +63,15 @@ uint32_t run_one(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t&
  *
  * @tparam CFG design point.
  * @param lb  the engine's ping/pong weight buffers (declared once, in the top function).
+ * @param cycle_count free-running cycle counter: profile cycles are measured with it in
+ *            the synthesized kernel and modelled (ideal_cycles) in C-sim.
  * @return the error code, also written to the status block (ERR_BAD_PROGRAM without any
  *         write when the status block itself does not fit the memory).
  */
 template <class CFG>
 uint32_t run_program(typename CFG::word_t* mem, lin_buffers<CFG>& lb, uint64_t mem_bytes,
                      uint32_t program_offset, uint32_t n_instructions, uint32_t task,
-                     uint32_t status_offset) {
+                     uint32_t status_offset, volatile uint64_t* cycle_count) {
 #pragma HLS INLINE  // the engines' ALLOCATION limits in the top function cover this scope
   const uint64_t prof_base = (uint64_t)status_offset + isa::STATUS_BYTES;
   if ((status_offset % isa::ALIGN) != 0 ||
@@ -75,6 +86,9 @@ uint32_t run_program(typename CFG::word_t* mem, lin_buffers<CFG>& lb, uint64_t m
     error = isa::ERR_BAD_PROGRAM;
   }
   const uint32_t n_run = error == isa::ERR_OK ? n_instructions : 0;
+#if !EDGEMOE_MEASURE_CYCLES
+  (void)cycle_count;  // C-sim has no clock
+#endif
 DISPATCH_INSTRUCTIONS:
   for (uint32_t i = 0; i < n_run; i++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::TC_INSTRUCTIONS
@@ -88,6 +102,9 @@ DISPATCH_INSTRUCTIONS:
       prof.v[k] = 0;
     }
     if (ins.runs_for(task)) {
+#if EDGEMOE_MEASURE_CYCLES
+      const uint64_t start = *cycle_count;
+#endif
       uint32_t e = check_instr<CFG>(ins, mem_bytes, task);
       if (e == isa::ERR_OK) e = run_one<CFG>(mem, lb, ins, task, prof);
       if (e != isa::ERR_OK) {
@@ -97,7 +114,11 @@ DISPATCH_INSTRUCTIONS:
       }
       if (ins.op() != isa::OP_NOP) {
         traffic<CFG>(ins, task, prof);
-        prof.v[isa::PROF_CYCLES] = ideal_cycles<CFG>(ins, prof);
+#if EDGEMOE_MEASURE_CYCLES
+        prof.v[isa::PROF_CYCLES] = *cycle_count - start;  // measured by the hardware counter
+#else
+        prof.v[isa::PROF_CYCLES] = ideal_cycles<CFG>(ins, prof);  // C-sim: modelled
+#endif
       }
     }
     write_row<CFG, 8>(mem, prof_base + (uint64_t)i * isa::PROFILE_ENTRY_BYTES,

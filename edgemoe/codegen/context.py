@@ -160,6 +160,7 @@ def _board_context(accel) -> dict:
         # the PS masters the preset may enable besides the control port (unused: disabled)
         "ps_unused_masters": [] if zynq7 else ["CONFIG.PSU__USE__M_AXI_GP1", "CONFIG.PSU__USE__M_AXI_GP2"],
         "ps_irq": "IRQ_F2P" if zynq7 else "pl_ps_irq0",
+        "ps_clk": "FCLK_CLK0" if zynq7 else "pl_clk0",
         "zynq7": zynq7,
     }
 

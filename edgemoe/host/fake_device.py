@@ -104,6 +104,7 @@ class FakeDevice(Device):
                  ddr_base: int = 0x8_1000_0000) -> None:
         super().__init__("fake_edgemoe")
         self.name = "fake_edgemoe"
+        self.cycles_kind = "modelled"  # runs the golden executor: its cycles are the model's
         self.capabilities = {"MEMORY_MAPPED": True, "REGISTER_RW": False, "CALLABLE": False}
         self.accel = accel
         self.config_id_value = accel.config_id_int if config_id is None else int(config_id)
