@@ -102,8 +102,7 @@ GATE_TOKENS:
   int64_t count_words[CFG::COUNT_SLOTS];
   const uint32_t count_slots = (uint32_t)(lay.index / 4);
 GATE_COUNTS:
-  for (uint32_t x = 0; x < count_slots; x++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::COUNT_SLOTS
+  for (uint32_t x = 0; x < (uint32_t)CFG::COUNT_SLOTS; x++) {
 #pragma HLS PIPELINE II=1
     count_words[x] = x < e ? (int64_t)counts[x] : 0;
   }
