@@ -175,6 +175,7 @@ void lin_run(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const lin_pass& ps
   typename CFG::xbuf_t x[CFG::XROW];
   int64_t acc[CFG::MAX_ROW_OUT];
 #pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CFG::P_IN  // P_IN inputs per cycle
+#pragma HLS ARRAY_PARTITION variable=acc type=cyclic factor=CFG::P_OUT  // P_OUT sums per tile
   const bool preloaded = lb.pre_valid && ps.has_bias && lb.pre_w == ps.w_off &&
                          lb.pre_b == ps.b_off && lb.pre_n == ps.n && lb.pre_k == ps.k;
   const int first = preloaded ? lb.pre_buf : 0;

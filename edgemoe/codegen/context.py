@@ -249,6 +249,7 @@ def hls_context(accel, tb: dict | None = None) -> dict:
         "constants": _constants(), "tables": _tables(), "isa": _isa_context(),
         "board": _board_context(accel), "axi_bits": accel.axi_bits,
         "axi_bytes": accel.axi_bytes, "axi_lanes": accel.axi_bits // 64,
+        "p_out": po,
         "wbuf_impl": estimate(accel).weight_buffer_impl,
         "cosim_depth_words": max(1, math.ceil(tb_bytes / accel.axi_bytes)),
         "kernel_headers": list(KERNEL_HEADERS),
