@@ -124,6 +124,8 @@ void top(int* mem) {
      "not inlined"),
     (_ENGINE.replace("template <class CFG>\nvoid moe_route", "template <class CFG, class W>\n"
                      "void moe_route"), "templated on more than the design point"),
+    (_ENGINE.replace("void moe_route(int* mem) {\n#pragma HLS INLINE off\n",
+                     "void moe_route(int* mem) {\n"), "is not INLINE off"),
 ])
 def test_engine_rule_fails(broken, why):
     assert not [p for p in lint_hls_texts({"ok.hpp": _ENGINE}) if p.rule == "engine"]

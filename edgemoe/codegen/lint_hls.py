@@ -274,6 +274,11 @@ def _check_engines(code: str, name: str) -> list[LintProblem]:
                                    f"({', '.join(sorted(set(callers)))}) and no ALLOCATION "
                                    "limit=1"))
             continue
+        if not any(re.search(r"#\s*pragma\s+HLS\s+INLINE\s+off", body, re.IGNORECASE)
+                   for _, body in funcs[engine]):
+            out.append(LintProblem(name, line, "engine",
+                                   f"{what} {engine} relies on ALLOCATION limit=1 but is not "
+                                   "INLINE off (an inlined function is no instance to share)"))
         # every function between a call and the ALLOCATION holder must be inlined
         todo, seen = list(set(callers)), set()
         while todo:
