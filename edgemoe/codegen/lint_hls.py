@@ -34,8 +34,8 @@ RULES: dict[str, tuple[str, str]] = {
                       "UG1399, pragma HLS interface (m_axi depth for co-sim, offset, bundle)"),
     "synthesizable": ("no dynamic memory, recursion, float or std:: containers",
                       "UG1399, Unsupported C/C++ Constructs"),
-    "engine": (("each engine is one hardware instance: one call site, or ALLOCATION limit=1 "
-               "with every calling function inlined"),
+    "engine": (("each engine is one hardware instance: one call site, or INLINE off and "
+               "ALLOCATION limit=1 with every calling function inlined"),
                "UG1399, pragma HLS allocation and pragma HLS inline"),
 }
 
