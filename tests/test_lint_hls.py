@@ -7,7 +7,7 @@ import pytest
 
 from edgemoe.cli import main
 from edgemoe.codegen import KERNEL_HEADERS, OUTPUTS, TOP_NAME, render_hls
-from edgemoe.codegen.lint import _strip
+from edgemoe.codegen.lint import strip_comments
 from edgemoe.codegen.lint_hls import (
     ENGINES,
     RULES,
@@ -36,7 +36,7 @@ def design_code(tmp_path_factory) -> str:
     render_hls(load_accel("edge-moe-zcu102"), out)
     files = [out / o.filename.format(top=TOP_NAME) for o in OUTPUTS if o.kernel]
     files += [out / h for h in KERNEL_HEADERS]
-    return "\n".join(_strip(f.read_text()) for f in files)
+    return "\n".join(strip_comments(f.read_text()) for f in files)
 
 
 def test_engine_call_sites(design_code):

@@ -10,10 +10,11 @@ loop (rule ``label``).  Every rule is tested on a fixture that must fail it.
 from __future__ import annotations
 
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .lint import _strip, scan_kernel_source, unlabeled_loops
+from .lint import scan_kernel_source, strip_comments, unlabeled_loops
 
 __all__ = ["ENGINES", "RULES", "LintProblem", "engine_call_sites", "lint_design", "lint_hls_sources",
            "lint_hls_texts"]
@@ -299,7 +300,7 @@ def _check_engines(code: str, name: str) -> list[LintProblem]:
 def lint_hls_texts(files: dict[str, str]) -> list[LintProblem]:
     """Every rule over named source texts (the whole design: engines span files)."""
     problems: list[LintProblem] = []
-    stripped = {n: _strip(t) for n, t in files.items()}
+    stripped = {n: strip_comments(t) for n, t in files.items()}
     loopy = _loopy_functions("\n".join(stripped.values()))
     for n, text in files.items():
         code = stripped[n]
@@ -327,8 +328,6 @@ def lint_design(accel) -> list[LintProblem]:
     Returns:
         The broken rules (empty when the generated kernel follows every rule).
     """
-    import tempfile
-
     from .context import KERNEL_HEADERS, TOP_NAME
     from .outputs import OUTPUTS, render_hls
 
