@@ -102,11 +102,11 @@ def test_profile_labels_its_cycles(kind, tmp_path):
     image, _ = _run(lambda *a: execute(*a[:1], accel, *a[1:]), case)
     prof = Profile.from_memory(image, 0, tuple(case.program), ("attn",), "seg", 0,
                                accel.clock_mhz, kind)
-    assert prof.cycles_kind == kind
+    assert prof.cycles_source == kind
     assert f"({kind} cycles)" in prof.table().splitlines()[0]
     fig = prof.figure()
     assert kind in fig.axes[0].get_xlabel() and kind in fig.axes[0].get_title()
-    with pytest.raises(ValueError, match="cycles_kind"):
+    with pytest.raises(ValueError, match="cycles_source"):
         Profile.from_memory(image, 0, tuple(case.program), ("attn",), "seg", 0,
                             accel.clock_mhz, "estimated")
 
@@ -115,5 +115,5 @@ def test_backends_say_where_cycles_come_from():
     from edgemoe.host.backends import CsimBackend, GoldenBackend
     from edgemoe.host.fake_device import FakeDevice
 
-    assert GoldenBackend.cycles_kind == CsimBackend.cycles_kind == "modelled"
-    assert FakeDevice(load_accel("tiny")).cycles_kind == "modelled"  # runs the golden model
+    assert GoldenBackend.cycles_source == CsimBackend.cycles_source == "modelled"
+    assert FakeDevice(load_accel("tiny")).cycles_source == "modelled"  # runs the golden model

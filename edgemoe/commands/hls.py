@@ -47,15 +47,18 @@ def _print_report(accel, solution: Path) -> int:
 
 def _hls(args) -> int:
     from ..codegen import project_name
+    from ..flow.generate import generate
     from ..flow.hls import run_hls
     from ..flow.paths import hls_dir
     from ..params import load_accel
 
     accel = load_accel(args.accel, args.set or ())
     if args.report_only:
-        out_dir = hls_dir(accel)
+        out_dir = Path(args.out) if args.out else hls_dir(accel)
     else:
-        out_dir = run_hls(accel, steps=tuple(args.steps)).out_dir
+        project = run_hls(accel, steps=tuple(args.steps),
+                          project=generate(accel, out_dir=args.out) if args.out else None)
+        out_dir = project.out_dir
         print(f"Vitis HLS finished for {accel.name}: {out_dir}")
     solution = Path(args.solution) if args.solution else \
         out_dir / project_name(accel) / "solution1"
@@ -63,11 +66,13 @@ def _hls(args) -> int:
 
 
 def _bitstream(args) -> int:
+    from ..flow.generate import generate
     from ..flow.hls import run_bitstream
     from ..params import load_accel
 
     accel = load_accel(args.accel, args.set or ())
-    bit, hwh = run_bitstream(accel)
+    bit, hwh = run_bitstream(accel,
+                             project=generate(accel, out_dir=args.out) if args.out else None)
     print(f"wrote {bit} and {hwh}")
     return 0
 
@@ -86,8 +91,13 @@ def register(sub) -> None:
                    help="Vitis solution folder holding syn/report/csynth.xml (default: the "
                         "generated project's solution1)")
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="HLS project folder (default ./build/<design>/hls)")
     p.set_defaults(func=_hls)
     b = sub.add_parser("bitstream", help="run the Vivado block design: <name>.bit + <name>.hwh")
     b.add_argument("--accel", required=True, help="design point name or YAML path")
     b.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a key")
+    b.add_argument("--out", metavar="DIR", default=None,
+                   help="HLS project folder holding the exported IP; the .bit and .hwh are "
+                        "written there (default ./build/<design>/hls)")
     b.set_defaults(func=_bitstream)

@@ -78,7 +78,7 @@ def _run(args) -> int:
 
 def _print_by_op(prof) -> None:
     tot = prof.totals()
-    print(f"task {prof.task}: {int(tot['cycles']):,} {prof.cycles_kind} cycles = "
+    print(f"task {prof.task}: {int(tot['cycles']):,} {prof.cycles_source} cycles = "
           f"{tot['latency_us']:.1f} us at {prof.clock_mhz:g} MHz")
     print(f"  {'op':<12} {'count':>5} {'MACs':>14} {'bytes':>12} {'cycles':>12} {'share':>6}")
     for op, agg in prof.by_op().items():

@@ -97,6 +97,9 @@ class FakeDevice(Device):
             the high word of the 64-bit pointer matters).
     """
 
+    #: Profile cycles come from the golden cycle model, not a hardware counter.
+    cycles_source = "modelled"
+
     def __init__(self, accel, *, config_id: int | None = None, latch_config_id: bool = True,
                  hang: bool = False, done_after_polls: int = 2,
                  interrupt_after_polls: int | None = None,
@@ -104,7 +107,6 @@ class FakeDevice(Device):
                  ddr_base: int = 0x8_1000_0000) -> None:
         super().__init__("fake_edgemoe")
         self.name = "fake_edgemoe"
-        self.cycles_kind = "modelled"  # runs the golden executor: its cycles are the model's
         self.capabilities = {"MEMORY_MAPPED": True, "REGISTER_RW": False, "CALLABLE": False}
         self.accel = accel
         self.config_id_value = accel.config_id_int if config_id is None else int(config_id)
