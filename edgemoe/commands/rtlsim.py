@@ -119,8 +119,8 @@ def _run(args) -> int:
                 rows.append({"index": i, "op": str(ins).split()[0], "cycles": int(meas[i]),
                              "ideal": int(ideal[i]), "efficiency": round(float(eff), 4)})
                 if args.verbose_table:
-                    print(f"  {i:3d} {rows[-1]['op']:<12} {meas[i]:>9} cycles  ideal "
-                          f"{ideal[i]:>9}  efficiency {eff:6.1%}")
+                    print(f"  {i:3d} {rows[-1]['op']:<12} {meas[i]:>9} cycles (measured)  "
+                          f"ideal {ideal[i]:>9} (modelled)  efficiency {eff:6.1%}")
         if problems:
             print("DIFFERENT:\n  " + "\n  ".join(problems))
             status = 1

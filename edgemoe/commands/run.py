@@ -142,8 +142,8 @@ def _run(args) -> int:
 
 def _print_by_op(prof) -> None:
     tot = prof.totals()
-    print(f"task {prof.task}: {int(tot['cycles']):,} cycles = {tot['latency_us']:.1f} us at "
-          f"{prof.clock_mhz:g} MHz")
+    print(f"task {prof.task}: {int(tot['cycles']):,} {prof.cycles_source} cycles = "
+          f"{tot['latency_us']:.1f} us at {prof.clock_mhz:g} MHz")
     print(f"  {'op':<12} {'count':>5} {'MACs':>14} {'bytes':>12} {'cycles':>12} {'share':>6}")
     for op, agg in prof.by_op().items():
         share = 100 * agg["cycles"] / max(int(tot["cycles"]), 1)

@@ -10,24 +10,18 @@ from ._argtypes import positive_seconds
 
 def _run(args) -> int:
     from ..params import load_accel
-    from ..params.report import format_table
+    from ..params.report import fit_table
     from ..rtl.synth import synth
 
     accel = load_accel(args.accel, args.set or ())
     res = synth(accel, timeout_s=args.timeout, force=args.force, fast=args.fast,
                 build_root=args.out)
     report = accel.fit_report(measured=res.measured())
-    est = report.estimate
-    rows = []
-    for use in report.resources:
-        rows.append([use.name, use.used, est.total(use.name), use.available,
-                     f"{use.percent:.1f}%", f"{use.limit_percent}%", "ok" if use.ok else "OVER"])
     print(f"{accel.name} (config_id {accel.config_id}) on {accel.board.key} "
           f"({accel.board.part}), Yosys synth_xilinx -family {res.family}"
           + (" (fast abc script)" if args.fast else "")
           + (f", {res.seconds:.0f} s" if res.seconds else ", cached"))
-    print(format_table(["resource", "yosys", "model estimate", "board", "used", "limit",
-                        "fit"], rows))
+    print(fit_table(report, "yosys"))
     print(report.message)
     if args.json:
         data = res.to_json()

@@ -234,7 +234,8 @@ class Accelerator:
             outputs[name] = read_output(mem, d.manifest, name)
             preds[name] = prediction(outputs[name], name)
             profiles[name] = Profile.from_memory(mem, d.status_offset, d.instrs, d.names, name,
-                                                 index, d.accel.clock_mhz)
+                                                 index, d.accel.clock_mhz,
+                                                 getattr(be, "cycles_source", "modelled"))
             tm.compute += t1 - t0
             tm.sync += t2 - t1
             tm.decode += time.perf_counter() - t2
