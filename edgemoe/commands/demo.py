@@ -25,7 +25,7 @@ def _run(args) -> int:
     model, design = DEMO_MODEL
     print(f"\n== {model} on {design}, both tasks, golden executor")
     steps = [["run", "--model", model, "--design", design, "--backend", "golden", "--task",
-              "all", "--out", str(out / model)]]
+              "all", "--out", str(out / model), "--overwrite"]]  # re-running the demo replaces it
     if importlib.util.find_spec("edgemoe.commands.csim") is not None:
         steps.append(["generate", "--accel", "edge-moe-zcu102", "--out", str(out / "hls")])
         steps.append(["csim", "--accel", "edge-moe-zcu102", "--model", "m3vit-micro",
