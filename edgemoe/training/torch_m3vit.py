@@ -15,7 +15,7 @@ equal to the trained ones, inside the conv format's range.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F  # noqa: N812 (torch convention)
+import torch.nn.functional as F
 from torch import nn
 
 from edgemoe.models.m3vit import PIXEL_SCALE

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F  # noqa: N812 (torch convention)
+import torch.nn.functional as F
 
 from edgemoe.compiler.quantize import role_of
 from edgemoe.data.synthetic import CLASSES, load_split
