@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
-EXTRAS := sim,csim,board,dev
+EXTRAS := sim,csim,board,dev,train
+# the CPU wheel on this machine's disk: a bare `torch` could resolve to a CUDA build
+TORCH  := torch==2.13.0
 PYTEST_ARGS ?=
 
 .PHONY: help setup test demo bench lint clean
@@ -16,6 +18,7 @@ setup: $(STAMP)  ## create .venv and install edgemoe with every tool the tests n
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH)"
 	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
 	rm -f $(VENV)/.installed-*
 	touch $@
