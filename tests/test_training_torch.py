@@ -12,8 +12,8 @@ from edgemoe.params import load_accel, load_model
 
 torch = pytest.importorskip("torch", reason="needs the train extra (make setup installs it)")
 
-from edgemoe.training import train as training  # noqa: E402 (after the torch check)
-from edgemoe.training.torch_m3vit import TorchM3ViT  # noqa: E402
+from edgemoe.training import train as training
+from edgemoe.training.torch_m3vit import TorchM3ViT
 
 pytestmark = pytest.mark.unit
 

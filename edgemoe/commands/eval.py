@@ -15,17 +15,20 @@ def _fmt(v: float, pct: bool = False) -> str:
 def format_report(r: dict) -> str:
     """Human-readable table of an :func:`~edgemoe.evaluation.evaluate.evaluate` result."""
     f, a, b = r["float"], r["accelerator"], r["baselines"]
-    lines = [f"{r['model']} on {r['design_point']} ({r['backend']}), split {r['split']}, "
-             f"{r['scenes']} scene(s); synthetic data and weights",
-             f"  {'metric':<18} {'float':>9} {'accel':>9} {'baseline':>9}",
-             f"  {'mIoU %':<18} {_fmt(f['miou'], True):>9} {_fmt(a['miou'], True):>9} "
-             f"{_fmt(b['miou'], True):>9}",
-             f"  {'pixel acc %':<18} {_fmt(f['pixel_acc'], True):>9} "
-             f"{_fmt(a['pixel_acc'], True):>9} {_fmt(b['pixel_acc'], True):>9}",
-             f"  {'depth abs-rel':<18} {_fmt(f['abs_rel']):>9} {_fmt(a['abs_rel']):>9} "
-             f"{_fmt(b['abs_rel']):>9}",
-             f"  {'depth RMSE m':<18} {_fmt(f['rmse']):>9} {_fmt(a['rmse']):>9} "
-             f"{_fmt(b['rmse']):>9}"]
+
+    def row(label: str, key: str, pct: bool) -> str:
+        return (f"  {label:<18} {_fmt(f[key], pct):>9} {_fmt(a[key], pct):>9} "
+                f"{_fmt(b[key], pct):>9}")
+
+    lines = [
+        (f"{r['model']} on {r['design_point']} ({r['backend']}), split {r['split']}, "
+         f"{r['scenes']} scene(s); synthetic data and weights"),
+        f"  {'metric':<18} {'float':>9} {'accel':>9} {'baseline':>9}",
+        row("mIoU %", "miou", True),
+        row("pixel acc %", "pixel_acc", True),
+        row("depth abs-rel", "abs_rel", False),
+        row("depth RMSE m", "rmse", False),
+    ]
     for cls in f["iou"]:
         lines.append(f"  {'IoU ' + cls + ' %':<18} {_fmt(f['iou'][cls], True):>9} "
                      f"{_fmt(a['iou'][cls], True):>9}")
