@@ -81,3 +81,11 @@ def test_a_few_training_steps_write_loadable_weights_and_a_record(tmp_path):
     saved = json.loads(out.with_suffix(".train.json").read_text())
     assert saved["args"]["seed"] == 0 and "miou" in saved["val_torch_float32"]
     assert not list(tmp_path.glob("*.partial*"))
+    again = tmp_path / "again.safetensors"
+    args = training.build_parser().parse_args(
+        ["--out", str(again), "--init", str(out), "--train-scenes", "2", "--val-scenes", "2",
+         "--epochs", "1", "--batch", "2", "--threads", "1", "--lr", "0"])
+    training.train(args)  # lr 0: continuing changes nothing
+    first, second = load_weights(out, load_model("m3vit-demo")), load_weights(
+        again, load_model("m3vit-demo"))
+    assert all(np.array_equal(first[k], second[k]) for k in first)

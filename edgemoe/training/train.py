@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from edgemoe.compiler.quantize import role_of
 from edgemoe.data.synthetic import CLASSES, load_split
 from edgemoe.evaluation.metrics import DepthMetrics, SegMetrics
-from edgemoe.models import WeightError, save_weights
+from edgemoe.models import WeightError, load_weights, save_weights
 from edgemoe.params import AccelConfig, load_accel, load_model
 from edgemoe.training.torch_m3vit import TorchM3ViT
 
@@ -110,9 +110,16 @@ def train(args: argparse.Namespace) -> dict:
     model = load_model(args.model)
     accel = load_accel(args.accel)
     net = TorchM3ViT(model)
-    with torch.no_grad():  # start the depth head at a plausible distance
-        net.heads[model.tasks[1].name].get_submodule(f"conv_{model.head_upsamples}").bias.fill_(
-            args.depth_init)
+    if args.init:  # continue from earlier weights (checked like any weight import)
+        state = {k: torch.from_numpy(v.astype(np.float32))
+                 for k, v in load_weights(args.init, model).items()}
+        missing = net.load_state_dict(state, strict=False).missing_keys
+        if any(not k.endswith("num_batches_tracked") for k in missing):
+            raise WeightError(f"--init {args.init} lacks {missing}")
+    else:
+        with torch.no_grad():  # start the depth head at a plausible distance
+            net.heads[model.tasks[1].name].get_submodule(
+                f"conv_{model.head_upsamples}").bias.fill_(args.depth_init)
     limits = format_limits(net, accel)
     _clamp(net, limits)
     t0 = time.time()
@@ -190,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--depth-init", type=float, default=15.0, help="initial depth bias, metres")
+    p.add_argument("--init", metavar="FILE", help="start from these weights (.safetensors)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--max-minutes", type=float, default=60.0,
