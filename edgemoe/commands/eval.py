@@ -61,8 +61,7 @@ def _run(args) -> int:
     accel.check_model(model)
     weights = load_weights(args.weights or trained_weights(args.model), model)
     result = evaluate(model, accel, weights, args.backend, args.split, args.n,
-                      progress=lambda it: tqdm(it, desc=f"eval {args.split}", unit="scene",
-                                               disable=args.json))
+                      progress=lambda it: tqdm(it, desc=f"eval {args.split}", unit="scene"))
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 
