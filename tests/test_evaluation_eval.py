@@ -56,6 +56,17 @@ def test_expert_loads_count_every_choice_and_differ_between_tasks(report, demo):
             assert len(counts) == model.num_experts
             assert sum(counts) == N_SCENES * model.num_tokens * model.top_k
     assert any(loads["seg"][str(b)] != loads["depth"][str(b)] for b in model.moe_blocks)
+    # the routers were trained per task: many tokens go to other experts in the two tasks
+    for b in model.moe_blocks:
+        assert 0.0 <= report["routing_overlap"][str(b)] < 0.9
+
+
+def test_shared_choices_by_hand():
+    from edgemoe.evaluation.evaluate import _shared_choices
+
+    seg = np.array([[0, 1], [2, 3], [4, 5]])
+    depth = np.array([[1, 0], [2, 7], [6, 7]])  # 2 + 1 + 0 choices in common
+    assert _shared_choices(seg, depth) == 3
 
 
 def test_baselines_by_hand_on_one_scene():

@@ -43,6 +43,8 @@ def format_report(r: dict) -> str:
     for task, per in r["expert_loads"].items():
         for block, counts in per.items():
             lines.append(f"    {task:<6} block {block}: {counts}")
+    overlap = ", ".join(f"block {b} {100 * v:.1f}%" for b, v in r["routing_overlap"].items())
+    lines.append(f"  experts both tasks choose for the same token: {overlap}")
     return "\n".join(lines)
 
 

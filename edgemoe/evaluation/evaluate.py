@@ -82,17 +82,23 @@ def baselines(scenes: Iterable[synthetic.Scene], n_stats: int = BASELINE_SCENES
 
 
 def _reference_run(ref: M3ViTReference, pixels: np.ndarray, task: int,
-                   loads: dict[int, np.ndarray]) -> np.ndarray:
-    """Float prediction of one task, adding the router's choices per block to ``loads``."""
+                   loads: dict[int, np.ndarray]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Float prediction of one task and its top-k choices per MoE block (added to ``loads``)."""
     m = ref.model
     x = ref.patch_embed(pixels)
+    chosen = {}
     for i in range(m.depth):
         trace: dict[str, np.ndarray] = {}
         x = ref.block(x, i, task, trace)
         if m.is_moe(i):
-            loads[i] += np.bincount(
-                trace["topk_indices"].ravel(), minlength=m.num_experts)
-    return ref.head_to_prediction(ref.head(x, task))
+            chosen[i] = trace["topk_indices"]
+            loads[i] += np.bincount(chosen[i].ravel(), minlength=m.num_experts)
+    return ref.head_to_prediction(ref.head(x, task)), chosen
+
+
+def _shared_choices(a: np.ndarray, b: np.ndarray) -> int:
+    """Number of (token, expert) choices two routings of the same tokens have in common."""
+    return int(sum(np.isin(a[t], b[t]).sum() for t in range(len(a))))
 
 
 def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.ndarray],
@@ -113,6 +119,8 @@ def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.nd
         JSON-ready dict: ``float`` and ``accelerator`` summaries (see :meth:`EvalSide.summary`),
         ``seg_agreement`` (fraction of pixels with the same class on both sides),
         ``expert_loads`` (task -> MoE block -> tokens per expert, float router),
+        ``routing_overlap`` (MoE block -> share of a token's top-k experts that the two
+        tasks' routers have in common),
         ``baselines``, ``deltas`` (accelerator minus float) and the run's parameters.
 
     Raises:
@@ -134,6 +142,7 @@ def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.nd
     loads = {t: {b: np.zeros(model.num_experts, np.int64) for b in model.moe_blocks}
              for t in names}
     agree = 0
+    shared = dict.fromkeys(model.moe_blocks, 0)
     compiled = compile_model(model, accel, dict(weights))
     indices = range(count)
     with Accelerator(compiled, backend=backend) as acc:
@@ -141,8 +150,9 @@ def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.nd
             s = synthetic.scene(split, i)
             px = s.pixels()
             result = acc.run(px, task="all")[0]
+            chosen = {}
             for t, task in enumerate(names):
-                pred_f = _reference_run(ref, px, t, loads[task])
+                pred_f, chosen[task] = _reference_run(ref, px, t, loads[task])
                 pred_a = result.predictions[task]
                 for side, pred in (("float", pred_f), ("accelerator", pred_a)):
                     if task == "seg":
@@ -151,6 +161,8 @@ def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.nd
                         sides[side].depth.add(pred, s.depth)
                 if task == "seg":
                     agree += int(np.count_nonzero(pred_f == pred_a))
+            for b in model.moe_blocks:
+                shared[b] += _shared_choices(chosen["seg"][b], chosen["depth"][b])
     out = {k: v.summary() for k, v in sides.items()}
     f, a = out["float"], out["accelerator"]
     return {
@@ -159,6 +171,8 @@ def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.nd
         "seg_agreement": agree / (count * model.image_height * model.image_width),
         "expert_loads": {t: {str(b): v.tolist() for b, v in per.items()}
                          for t, per in loads.items()},
+        "routing_overlap": {str(b): v / (count * model.num_tokens * model.top_k)
+                            for b, v in shared.items()},
         "baselines": baselines(synthetic.iter_split(split, count)),
         "deltas": {"miou_points": 100.0 * (a["miou"] - f["miou"]),
                    "abs_rel_relative": (a["abs_rel"] - f["abs_rel"]) / f["abs_rel"],
