@@ -61,5 +61,5 @@ def show_trained(out: str | Path, model_name: str = "m3vit-demo",
                      f"{prof.clock_mhz:g} MHz - modelled cycles ({backend} executor)")
             written.append(prof.plot(out / f"latency_{task}.png", title=title))
     for path in written:
-        log.info("wrote %s", path)
+        log.debug("wrote %s", path)
     return written
