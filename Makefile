@@ -2,10 +2,8 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 EXTRAS := sim,csim,board,dev,train
-# the CPU wheel on this machine's disk: a bare `torch` could resolve to a CUDA build
-TORCH  := torch==2.13.0
 PYTEST_ARGS ?=
 
 .PHONY: help setup test demo bench lint clean
@@ -15,11 +13,10 @@ help:  ## list targets
 
 setup: $(STAMP)  ## create .venv and install edgemoe with every tool the tests need
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH)"
-	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -36,4 +33,4 @@ lint: setup  ## ruff
 	$(VENV)/bin/ruff check edgemoe tests sim notebooks
 
 clean:  ## remove generated builds (keeps .venv)
-	rm -rf build .pytest_cache
+	rm -rf build dist .pytest_cache

@@ -28,14 +28,24 @@ OPTIONS = {"timeout_s": 30.0}
 IMAGE_FILE = None         # a PNG/JPEG path, or None for the shipped street scene
 BATCH = 16                # images for the throughput measurement"""),
     ("code", """\
+import io
 import time
 
+from IPython.display import Image, display
 from matplotlib.figure import Figure
 
 from edgemoe.host import Accelerator
 from edgemoe.host.images import colorize_depth, colorize_segmentation, read_image
 from edgemoe.models import load_default_image
 from edgemoe.params import load_model
+
+
+def show(fig):
+    \"\"\"Show a matplotlib Figure inline as a PNG (no pyplot, so no GUI backend needed).\"\"\"
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    display(Image(buf.getvalue()))
+
 
 t0 = time.perf_counter()
 acc = Accelerator(PACKAGE, backend=BACKEND, **OPTIONS)
@@ -67,24 +77,21 @@ for ax, (img, title) in zip(axes, panels):
     ax.imshow(img)
     ax.set_title(title)
     ax.axis("off")
-fig"""),
+show(fig)"""),
     ("markdown", "## Per-op latency breakdown (hardware cycle counters)"),
     ("code", """\
 print(result.profiles["seg"].table())
-result.profiles["seg"].figure()"""),
+show(result.profiles["seg"].figure())"""),
     ("code", """\
-result.profiles["depth"].figure()"""),
+show(result.profiles["depth"].figure())"""),
     ("markdown", "## Throughput and host overhead"),
     ("code", """\
-batch = [pixels] * BATCH
-acc.timings.reset()
-t0 = time.perf_counter()
-acc.run(batch, task="seg")
-wall = time.perf_counter() - t0
-t = acc.timings
-print(f"{BATCH / wall:.2f} images/s (seg); host overhead per run: "
-      f"pack {1e3 * t.pack / t.runs:.2f} ms, sync {1e3 * t.sync / t.runs:.2f} ms, "
-      f"decode {1e3 * t.decode / t.runs:.2f} ms = {100 * t.host / t.compute:.1f}% of compute")"""),
+from edgemoe.host.throughput import measure_throughput
+
+# the same test as `edgemoe throughput --package DIR` on the command line
+report = measure_throughput(acc, [pixels] * BATCH, task="seg")
+print("\\n".join(report.lines()))
+t = acc.timings"""),
     ("code", """\
 acc.close()  # frees the DDR buffer"""),
 ]

@@ -11,11 +11,11 @@ import shutil
 
 import pytest
 
-from edgemoe.codegen.env import repo_root
 from edgemoe.compare import assert_images_equal
 from edgemoe.compiler import compile_model
 from edgemoe.golden import execute
 from edgemoe.params import load_accel, load_model
+from edgemoe.resources import default_build_root
 from edgemoe.rtl import RtlJob, RtlsimExecutor
 
 pytestmark = [pytest.mark.hls, pytest.mark.sim]
@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.hls, pytest.mark.sim]
                     reason="Vitis HLS is not installed (it exports the HLS top's RTL)")
 def test_vitis_exported_rtl_runs_m3vit_micro():
     accel = load_accel("tiny")
-    roots = sorted((repo_root() / "build").glob(f"{accel.name}*/hls/**/impl/verilog"))
+    roots = sorted(default_build_root().glob(f"{accel.name}*/hls/**/impl/verilog"))
     assert roots, "no exported RTL under build/<design>/hls: run `edgemoe hls --accel tiny`"
     sources = sorted(roots[0].glob("*.v"))
     c = compile_model(load_model("m3vit-micro"), accel)

@@ -19,6 +19,7 @@ import jinja2
 import numpy as np
 
 from ..params.fixed import FixedType
+from ..resources import resource_dir
 
 __all__ = [
     "HLS_TEMPLATE_DIR",
@@ -27,18 +28,12 @@ __all__ = [
     "cpp_type",
     "hex_literal",
     "make_environment",
-    "repo_root",
     "sv_literal",
 ]
 
 
-def repo_root() -> Path:
-    """The repository folder holding ``hls_templates/`` and ``configs/``."""
-    return Path(__file__).resolve().parents[2]
-
-
-#: Static kernels and ``*.j2`` glue of the HLS generator.
-HLS_TEMPLATE_DIR = repo_root() / "hls_templates"
+#: Static kernels and ``*.j2`` glue of the HLS generator (repository or wheel copy).
+HLS_TEMPLATE_DIR = resource_dir("hls_templates")
 
 
 class TemplateError(RuntimeError):

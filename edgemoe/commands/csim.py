@@ -28,7 +28,7 @@ def _run(args) -> int:
     accel.check_model(model)
     compiled = compile_model(model, accel, seed=args.seed)
     t0 = time.perf_counter()
-    csim = CsimExecutor(accel)
+    csim = CsimExecutor(accel, build_root=args.out)
     t_build = time.perf_counter() - t0
     print(f"  C-sim library: {csim.build.library} ({'cached' if csim.build.cached else 'built'}, "
           f"{t_build:.1f} s)")
@@ -73,4 +73,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="build folder: sources in DIR/<design>/hls, library in "
+                        "DIR/<design>/csim (default ./build)")
     p.set_defaults(func=_run)

@@ -32,7 +32,7 @@ def _run(args) -> int:
     if importlib.util.find_spec("edgemoe.commands.csim") is not None:
         steps.append(["generate", "--accel", "edge-moe-zcu102", "--out", str(out / "hls")])
         steps.append(["csim", "--accel", "edge-moe-zcu102", "--model", "m3vit-micro",
-                      "--task", "all"])
+                      "--task", "all", "--out", str(out / "build")])
     for step in steps:
         print(f"\n== edgemoe {' '.join(step)}")
         code = main(step)
@@ -44,5 +44,6 @@ def _run(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("demo", help="print design points, run the trained M3ViT, C-sim the "
                        "ZCU102 IP")
-    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    p.add_argument("--out", default="out/demo",
+                   help="output folder of every step, C-sim build included (default out/demo)")
     p.set_defaults(func=_run)

@@ -40,7 +40,8 @@ def _run(args) -> int:
     compiled = compile_model(model, accel, seed=args.seed)
     write_pixels(compiled.image, compiled.manifest, load_default_image(model))
     sources = [Path(s) for s in args.sources] if args.sources else None
-    ex = RtlsimExecutor(accel, sources=sources, toplevel=args.top, waves=args.waves)
+    ex = RtlsimExecutor(accel, sources=sources, toplevel=args.top, waves=args.waves,
+                        build_root=args.out)
     t0 = time.perf_counter()
     sim = ex.sim
     print(f"  Verilator model: {sim.build_dir} ({'cached' if not sim.seconds else 'built'}, "
@@ -118,4 +119,7 @@ def register(sub) -> None:
     p.add_argument("--table", dest="verbose_table", action="store_true",
                    help="print cycles and efficiency per instruction")
     p.add_argument("--json", help="write the report (cycles per instruction, speed) here")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="build folder: rendered RTL, Verilator model and run folders "
+                        "(default ./build)")
     p.set_defaults(func=_run)

@@ -12,7 +12,8 @@ def _run(args) -> int:
     from ..rtl.synth import synth
 
     accel = load_accel(args.accel, args.set or ())
-    res = synth(accel, timeout_s=args.timeout, force=args.force, fast=args.fast)
+    res = synth(accel, timeout_s=args.timeout, force=args.force, fast=args.fast,
+                build_root=args.out)
     report = accel.fit_report(measured=res.measured())
     est = report.estimate
     rows = []
@@ -44,6 +45,8 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")
     p.add_argument("--json", help="write the counts and the fit here")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="build folder: rendered RTL and Yosys work (default ./build)")
     p.add_argument("--timeout", type=float, default=None, help="give up after SECONDS")
     p.add_argument("--force", action="store_true", help="ignore the cached result")
     p.add_argument("--fast", action="store_true",

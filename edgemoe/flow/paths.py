@@ -1,17 +1,13 @@
-"""Where the flow steps put their outputs: ``build/<design>/<step>/`` (git-ignored)."""
+"""Where the flow steps put their outputs: ``build/<design>/<step>/`` under the current
+folder unless a step is given ``--out`` / ``build_root``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..codegen.env import repo_root
+from ..resources import default_build_root
 
 __all__ = ["csim_dir", "default_build_root", "design_key", "hls_dir"]
-
-
-def default_build_root() -> Path:
-    """``build/`` at the repository root."""
-    return repo_root() / "build"
 
 
 def design_key(accel) -> str:

@@ -20,13 +20,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..params import config_dir
+from ..resources import resource_dir
 from .design import open_design
 from .errors import HostError
 
 log = logging.getLogger(__name__)
 
 _REMOTE = re.compile(r"^(?:[^@/\s]+@)?[^:/\s]+:(.*)$")
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.egg-info")
+# _resources: a wheel's copies; the board reads the configs/ deployed beside the runtime
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.so", "*.egg-info", "_resources")
 
 
 def is_remote(target: str) -> bool:
@@ -46,7 +48,7 @@ def stage(package: str | Path, staging: Path, notebook: Path | None = None) -> P
     shutil.copytree(root / "edgemoe", staging / "edgemoe", ignore=_IGNORE, dirs_exist_ok=True)
     shutil.copytree(config_dir(), staging / "configs", dirs_exist_ok=True)
     shutil.copytree(package, staging / "bitstreams" / package.name, dirs_exist_ok=True)
-    nb = notebook if notebook is not None else root / "notebooks" / "edgemoe_board.ipynb"
+    nb = notebook if notebook is not None else resource_dir("notebooks") / "edgemoe_board.ipynb"
     if nb.is_file():
         shutil.copyfile(nb, staging / nb.name)
     else:

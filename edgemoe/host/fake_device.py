@@ -97,6 +97,9 @@ class FakeDevice(Device):
             the high word of the 64-bit pointer matters).
     """
 
+    #: Profile cycles come from the golden cycle model, not a hardware counter.
+    cycles_source = "modelled"
+
     def __init__(self, accel, *, config_id: int | None = None, latch_config_id: bool = True,
                  hang: bool = False, done_after_polls: int = 2,
                  interrupt_after_polls: int | None = None,

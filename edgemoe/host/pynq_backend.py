@@ -55,6 +55,8 @@ class PynqBackend:
                  timeout_s: float = DEFAULT_TIMEOUT_S, overlay=None) -> None:
         self.timeout_s = float(timeout_s)
         self._device = device
+        #: Where the profile's cycles come from: the IP's hardware counter on a board.
+        self.cycles_source: str = getattr(device, "cycles_source", "measured")
         if overlay is None:
             try:
                 overlay = Overlay(str(bitfile), download=download, device=device)

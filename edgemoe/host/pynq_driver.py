@@ -4,6 +4,10 @@ Importing this module registers :class:`EdgeMoeIP` with pynq, so ``Overlay(...)`
 it for every IP of type :data:`~edgemoe.host.registers.VLNV`.  Arguments and CTRL are
 written by name through ``register_map`` (offsets from the ``.hwh``); completion is
 polled with exactly one CTRL read per iteration because ap_done clears on read.
+
+Only public pynq API present in pynq 3.0 and 4.x is used: the IP description dict,
+``DefaultIP.mmio`` / ``register_map`` and ``RegisterMap.create_subclass``; register names
+are taken from the description (the ``.hwh``), never from pynq's private attributes.
 """
 
 from __future__ import annotations
@@ -49,14 +53,17 @@ class EdgeMoeIP(DefaultIP):
     def __init__(self, description: dict) -> None:
         super().__init__(description)
         self.polls = 0
-        if self._registers:
-            self._regs = self.register_map
-        else:
+        registers = description.get("registers") or {}
+        if not registers:
             log.warning("IP %s has no register description (no .hwh?): using the computed "
                         "Vitis HLS register layout", description.get("fullpath", "?"))
-            self._regs = RegisterMap.create_subclass(
-                "edgemoe_top", layout_as_ip_registers(default_layout()))(self.mmio.array)
-        missing = missing_registers(set(self._regs._instances))
+            registers = layout_as_ip_registers(default_layout())
+            self._regs = RegisterMap.create_subclass("edgemoe_top", registers)(self.mmio.array)
+        else:
+            self._regs = self.register_map
+        #: Register names of this IP (from its description).
+        self.register_names = frozenset(registers)
+        missing = missing_registers(set(self.register_names))
         if missing:
             raise HostError(f"IP {description.get('fullpath', '?')} lacks registers "
                             f"{', '.join(missing)}: the bitstream's HLS top does not match this "
@@ -67,7 +74,7 @@ class EdgeMoeIP(DefaultIP):
         setattr(self._regs, name, int(value))
 
     def _set_wide(self, name: str, value: int) -> None:
-        if name in self._regs._instances:
+        if name in self.register_names:
             self._set(name, value)
         else:
             self._set(f"{name}_1", value & 0xFFFF_FFFF)

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from ..resources import resource_dir
 from .errors import ConfigError
 
 __all__ = [
@@ -32,13 +33,14 @@ def config_dir() -> Path:
     """The folder holding ``boards.yaml``, ``accel/`` and ``models/``.
 
     Returns:
-        ``$EDGEMOE_CONFIG_DIR`` when set, else the repository's ``configs/`` folder
-        located relative to this package.
+        ``$EDGEMOE_CONFIG_DIR`` when set, else the shipped ``configs/`` folder (the
+        repository's in a clone, the wheel's copy in an installation). A config given by
+        path (``--accel my/point.yaml``) is read from that path whatever this returns.
     """
     env = os.environ.get(CONFIG_DIR_ENV)
     if env:
         return Path(env).expanduser().resolve()
-    return Path(__file__).resolve().parents[2] / "configs"
+    return resource_dir("configs")
 
 
 def read_yaml(path: Path, source: str | None = None) -> Any:

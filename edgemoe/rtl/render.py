@@ -16,10 +16,11 @@ import shutil
 from pathlib import Path
 
 from .. import isa, numerics
-from ..codegen.env import banner, make_environment, repo_root
+from ..codegen.env import banner, make_environment
 from ..golden.vector_ops import LN_RSTD_FRAC, LN_SQ_FRAC, ln_types
 from ..params.accel import FORMAT_ROLES
 from ..params.fixed import OVERFLOW_MODES, QUANT_MODES
+from ..resources import default_build_root, resource_dir
 from .regmap import REGISTERS
 
 __all__ = [
@@ -35,8 +36,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Folder of the SystemVerilog sources and the package template.
-RTL_TEMPLATE_DIR = repo_root() / "rtl_templates"
+#: Folder of the SystemVerilog sources and the package template (repository or wheel copy).
+RTL_TEMPLATE_DIR = resource_dir("rtl_templates")
 #: Name of the top module (same as the HLS top function).
 TOP = "edgemoe_top"
 #: Template -> generated file, then the static modules, in compile order.
@@ -175,7 +176,7 @@ def render_rtl(accel, out_dir: str | Path | None = None) -> list[Path]:
 
     Args:
         accel: The design point.
-        out_dir: Destination (default ``build/<name>-<config_id>/rtl``).
+        out_dir: Destination (default ``build/<name>-<config_id>/rtl`` of the current folder).
 
     Returns:
         Paths of the package and every module, package first.
@@ -184,7 +185,7 @@ def render_rtl(accel, out_dir: str | Path | None = None) -> list[Path]:
         RtlError: The design point uses a format or size the RTL engines do not support.
     """
     out = Path(out_dir) if out_dir is not None else \
-        repo_root() / "build" / design_key(accel) / "rtl"
+        default_build_root() / design_key(accel) / "rtl"
     out.mkdir(parents=True, exist_ok=True)
     env = make_environment(RTL_TEMPLATE_DIR)
     text = env.get_template(PACKAGE[0]).render(**rtl_context(accel))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codegen.env import repo_root
+from ..resources import default_build_root
 from .render import TOP, design_key, render_rtl
 from .simulator import SimBuild, SimulatorError, build, run
 
@@ -80,20 +80,25 @@ class RtlsimExecutor:
     """Run programs on the RTL of a design point (or on given RTL sources).
 
     Args:
-        accel: The design point (renders ``build/<name>-<id>/rtl`` unless ``sources``).
+        accel: The design point (renders ``<build_root>/<name>-<id>/rtl`` unless ``sources``).
         sources: SystemVerilog sources to simulate instead (e.g. Vitis-exported RTL).
         toplevel: Top module name.
         waves: Build with tracing and dump waveforms (``last_run_dir``/dump.*).
         keep: Keep the run folders (always kept with ``waves``).
+        build_root: Folder of the rendered RTL, Verilator models and run folders
+            (default ``build/`` of the current folder).
     """
 
     def __init__(self, accel, sources: list[Path] | None = None, toplevel: str = TOP,
-                 waves: bool = False, keep: bool = False) -> None:
+                 waves: bool = False, keep: bool = False,
+                 build_root: Path | str | None = None) -> None:
         self.accel = accel
         self.toplevel = toplevel
         self.waves = waves
         self.keep = keep or waves
-        self.sources = list(sources) if sources is not None else render_rtl(accel)
+        self.build_root = Path(build_root) if build_root is not None else default_build_root()
+        self.sources = list(sources) if sources is not None else \
+            render_rtl(accel, self.build_root / design_key(accel) / "rtl")
         self._sim: SimBuild | None = None
         self.last_run_dir: Path | None = None
         self.last_wall_s = 0.0
@@ -102,7 +107,8 @@ class RtlsimExecutor:
     def sim(self) -> SimBuild:
         """The Verilator model (built on first use, cached across processes)."""
         if self._sim is None:
-            self._sim = build(self.sources, self.toplevel, waves=self.waves)
+            self._sim = build(self.sources, self.toplevel, waves=self.waves,
+                              build_root=self.build_root / "rtlsim")
         return self._sim
 
     def execute(self, image: np.ndarray, program_offset: int, n_instructions: int,
@@ -127,7 +133,7 @@ class RtlsimExecutor:
         if not jobs:
             return []
         sim = self.sim
-        root = repo_root() / "build" / "rtlsim" / "runs"
+        root = self.build_root / "rtlsim" / "runs"
         root.mkdir(parents=True, exist_ok=True)
         run_dir = Path(tempfile.mkdtemp(prefix=f"{design_key(self.accel)}-", dir=root))
         self.last_run_dir = run_dir

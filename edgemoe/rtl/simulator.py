@@ -19,14 +19,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..codegen.env import repo_root
+from ..resources import default_build_root, resource_dir
 
 __all__ = ["SIM_DIR", "SimBuild", "SimulatorError", "build", "ensure_verilator", "run"]
 
 log = logging.getLogger(__name__)
 
 #: The cocotb testbench modules.
-SIM_DIR = repo_root() / "sim"
+SIM_DIR = resource_dir("sim")
 #: Verilator options of every build (warnings are checked separately by the lint test).
 #: Verilator models kept per top module (the test designs and a couple of design points).
 KEEP_BUILDS = 6
@@ -149,7 +149,7 @@ def build(sources, toplevel: str, parameters: dict | None = None, waves: bool = 
     sources = tuple(Path(s).resolve() for s in sources)
     parameters = dict(parameters or {})
     key = _key(sources, toplevel, parameters, waves)
-    root = Path(build_root) if build_root is not None else repo_root() / "build" / "rtlsim"
+    root = Path(build_root) if build_root is not None else default_build_root() / "rtlsim"
     bdir = root / f"{toplevel}-{key}"
     stamp = bdir / ".built"
     if stamp.is_file() and (bdir / toplevel).is_file():

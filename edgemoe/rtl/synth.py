@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..codegen.env import repo_root
+from ..resources import default_build_root
 from .render import TOP, design_key, render_rtl, sources_digest
 
 __all__ = ["FAMILIES", "SynthError", "SynthResult", "cached_measured", "cell_resources",
@@ -181,8 +181,9 @@ def run_yosys(files: list[Path], top: str, family: str, work: Path,
     return _cells(work / "stat.json", top), seconds
 
 
-def _out_dir(accel) -> Path:
-    return repo_root() / "build" / design_key(accel) / "synth"
+def _out_dir(accel, build_root: Path | str | None = None) -> Path:
+    root = Path(build_root) if build_root is not None else default_build_root()
+    return root / design_key(accel) / "synth"
 
 
 def cached_measured(accel) -> dict[str, int] | None:
@@ -203,7 +204,7 @@ def cached_measured(accel) -> dict[str, int] | None:
 
 
 def synth(accel, timeout_s: float | None = None, force: bool = False,
-          fast: bool = False) -> SynthResult:
+          fast: bool = False, build_root: Path | str | None = None) -> SynthResult:
     """Synthesize the RTL top of ``accel`` with Yosys and count its resources.
 
     Args:
@@ -211,9 +212,11 @@ def synth(accel, timeout_s: float | None = None, force: bool = False,
         timeout_s: Give up after this many seconds (None: no limit).
         force: Re-run even when a cached result for the same sources exists.
         fast: Map LUTs with a minimal classic-abc script instead of ``abc9``.
+        build_root: Folder of the rendered RTL and the Yosys work (default ``build/`` of
+            the current folder).
 
     Returns:
-        The estimate; cached in ``build/<name>-<id>/synth/result.json``.
+        The estimate; cached in ``<build_root>/<name>-<id>/synth/result.json``.
 
     Raises:
         SynthError: Yosys missing, failing or timing out; or an unknown board family.
@@ -222,8 +225,8 @@ def synth(accel, timeout_s: float | None = None, force: bool = False,
     if fam is None:
         raise SynthError(f"board family {accel.board.family!r} has no synth_xilinx family; "
                          f"known: {', '.join(FAMILIES)}")
-    src = render_rtl(accel)
-    out = _out_dir(accel)
+    out = _out_dir(accel, build_root)
+    src = render_rtl(accel, out.parent / "rtl")
     out.mkdir(parents=True, exist_ok=True)
     digest = sources_digest(src) + fam + ("-fast" if fast else "")
     cache = out / ("result-fast.json" if fast else "result.json")
