@@ -8,7 +8,8 @@ An instruction is 16 little-endian uint32 words (64 bytes, one AXI burst of 512 
     word 15     imm      signed 32-bit scalar (e.g. a raw fixed-point constant)
 
 Each opcode gives the generic fields names (``OP_FIELDS``); the C++ structs and the
-SystemVerilog package are rendered from these tables.  An instruction runs only when bit
+SystemVerilog package are rendered from these tables.  What each opcode *means* (operands,
+limits, aliases, cycles, engine) is the op spec beside this module, :mod:`edgemoe.ops`.  An instruction runs only when bit
 ``task`` of ``task_mask`` is set, which is how one program serves every task.
 """
 
@@ -26,6 +27,8 @@ ALIGN = 64
 N_DIMS = 5
 N_ADDRS = 9
 ALL_TASKS = 0xFF
+#: Bit positions of the header word (word 0).
+OPCODE_SHIFT, FLAGS_SHIFT, TASK_MASK_SHIFT = 0, 8, 24
 DIM_FIELDS = tuple(f"d{i}" for i in range(N_DIMS))
 ADDR_FIELDS = tuple(f"a{i}" for i in range(N_ADDRS))
 
@@ -66,7 +69,7 @@ class Flag(enum.IntFlag):
 OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
     Op.NOP: {},
     Op.LINEAR: {
-        "tokens": "d0", "out_features": "d1", "in_features": "d2",
+        "tokens": "d0", "out_features": "d1", "in_features": "d2", "rows": "d3",
         "src": "a0", "dst": "a1", "weights": "a2", "bias": "a3", "residual": "a4",
         "index": "a5", "scores": "a6", "count": "a7",
     },
@@ -202,7 +205,8 @@ def encode(instrs: list[Instr]) -> np.ndarray:
         for v in (*ins.dims, *ins.addrs):
             if not 0 <= v < 1 << 32:
                 raise IsaError(f"instruction {i}: field value {v} does not fit in uint32")
-        out[i, 0] = ins.op | ins.flags << 8 | ins.task_mask << 24
+        out[i, 0] = ins.op << OPCODE_SHIFT | ins.flags << FLAGS_SHIFT | \
+            ins.task_mask << TASK_MASK_SHIFT
         out[i, 1:1 + N_DIMS] = ins.dims
         out[i, 1 + N_DIMS:1 + N_DIMS + N_ADDRS] = ins.addrs
         out[i, WORDS - 1] = ins.imm & 0xFFFFFFFF
@@ -218,7 +222,8 @@ def decode_words(words: np.ndarray) -> Instr:
     """Decode one instruction from 16 uint32 words."""
     w = [int(x) for x in np.asarray(words, dtype=np.uint32).reshape(WORDS)]
     imm = w[WORDS - 1] - (1 << 32) if w[WORDS - 1] >= 1 << 31 else w[WORDS - 1]
-    return Instr(w[0] & 0xFF, (w[0] >> 8) & 0xFFFF, w[0] >> 24,
+    return Instr((w[0] >> OPCODE_SHIFT) & 0xFF, (w[0] >> FLAGS_SHIFT) & 0xFFFF,
+                 w[0] >> TASK_MASK_SHIFT,
                  tuple(w[1:1 + N_DIMS]), tuple(w[1 + N_DIMS:1 + N_DIMS + N_ADDRS]), imm)
 
 
@@ -243,3 +248,4 @@ class Err(enum.IntEnum):
     OP_NOT_BUILT = 6
     BAD_QUEUE = 7
     BAD_PROGRAM = 8
+    OVERLAP = 9  # a written operand partly overlaps another (exact in-place aliases excepted)

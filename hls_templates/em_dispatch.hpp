@@ -22,31 +22,12 @@
 
 namespace edgemoe {
 
-/** Execute one checked instruction; returns ERR_OK or a data-fault code.
- *  @tparam CFG design point (BUILT_OPS selects the kernels compiled in). */
-template <class CFG>
-uint32_t run_one(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
-                 uint32_t task, profile_t& prof) {
-  const uint32_t op = ins.op();
-  // Each branch is compiled only when the op is built into the design point.
-  if (CFG::BUILT_OPS & (1u << isa::OP_LINEAR) && op == isa::OP_LINEAR)
-    return op_linear<CFG>(mem, lb, ins, prof);
-  if (CFG::BUILT_OPS & (1u << isa::OP_CONV) && op == isa::OP_CONV)
-    return op_conv<CFG>(mem, lb, ins, prof);
-  if (CFG::BUILT_OPS & (1u << isa::OP_MOE_GATE) && op == isa::OP_MOE_GATE)
-    return op_moe_gate<CFG>(mem, lb, ins, task, prof);
-  if (CFG::BUILT_OPS & (1u << isa::OP_MOE_EXPERTS) && op == isa::OP_MOE_EXPERTS)
-    return op_moe_experts<CFG>(mem, lb, ins, prof);
-  if (CFG::BUILT_OPS & (1u << isa::OP_ATTENTION) && op == isa::OP_ATTENTION)
-    return op_attention<CFG>(mem, ins, prof);
-  if (CFG::BUILT_OPS & (1u << isa::OP_LAYERNORM) && op == isa::OP_LAYERNORM)
-    return op_layernorm<CFG>(mem, ins, prof);
-  if (CFG::BUILT_OPS & (1u << isa::OP_UPSAMPLE) && op == isa::OP_UPSAMPLE)
-    return op_upsample<CFG>(mem, ins, prof);
-  if (CFG::BUILT_OPS & (1u << isa::OP_ADD) && op == isa::OP_ADD)
-    return op_add<CFG>(mem, ins, prof);
-  return isa::ERR_OK;  // NOP
-}
+}  // namespace edgemoe
+
+// run_one: the opcode switch, rendered from the op spec (edgemoe/ops.py handler names)
+#include "edgemoe_dispatch.hpp"
+
+namespace edgemoe {
 
 /**
  * Run n_instructions from program_offset for device task `task` (golden execute()).

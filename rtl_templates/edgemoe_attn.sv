@@ -35,7 +35,7 @@ module edgemoe_attn (
     input  logic        wr_ready,
     output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
 );
-  localparam int P = edgemoe_pkg::LANES;
+  localparam int P = edgemoe_pkg::ATTN_LANES;
   localparam int E = edgemoe_pkg::ATTN_E;           // elements per beat
   localparam int CM = edgemoe_pkg::ATTN_C_MAX;      // beats per head row (max)
   localparam int AL = edgemoe_pkg::ACT_LG;

@@ -3,8 +3,10 @@
 // Order of the checks (the first failing one gives the error code): unknown opcode,
 // op not built, flags the op does not accept, shape limits (any -> BAD_SHAPE), then each
 // memory operand in the order of validate.operand_bytes: misaligned offset, then extent
-// outside [0, mem_bytes).  Operand extents are computed one operand per two cycles with two
-// shared multipliers; their sums by class (read / weights / written) feed the profile.
+// outside [0, mem_bytes); then, one pair per cycle, a written operand overlapping another
+// one (OVERLAP) unless the pair is an exact alias the op spec allows (edgemoe_pkg::alias_ok).
+// Operand extents are computed one operand per two cycles with two shared multipliers;
+// their sums by class (read / weights / written) feed the profile.
 module edgemoe_check (
     input  logic        clk,
     input  logic        rst_n,
@@ -35,18 +37,18 @@ module edgemoe_check (
   // ------------------------------------------------------------------ flags and formats
   logic f_gelu_unused, f_relu_unused;
   logic f_res, f_gat, f_sca, f_sacc, f_dyn, f_pix, f_copy, f_wconv, f_wpatch, f_battn;
-  assign f_gelu_unused = flags[0];
-  assign f_relu_unused = flags[1];
-  assign f_res = flags[2];
-  assign f_gat = flags[3];
-  assign f_sca = flags[4];
-  assign f_sacc = flags[5];
-  assign f_dyn = flags[6];
-  assign f_pix = flags[7];
-  assign f_copy = flags[8];
-  assign f_wconv = flags[9];
-  assign f_wpatch = flags[10];
-  assign f_battn = flags[11];
+  assign f_gelu_unused = flags[edgemoe_pkg::FLAG_BIT_GELU];
+  assign f_relu_unused = flags[edgemoe_pkg::FLAG_BIT_RELU];
+  assign f_res = flags[edgemoe_pkg::FLAG_BIT_RESIDUAL];
+  assign f_gat = flags[edgemoe_pkg::FLAG_BIT_GATHER];
+  assign f_sca = flags[edgemoe_pkg::FLAG_BIT_SCATTER];
+  assign f_sacc = flags[edgemoe_pkg::FLAG_BIT_SCORE_ACC];
+  assign f_dyn = flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT];
+  assign f_pix = flags[edgemoe_pkg::FLAG_BIT_PIXEL_INPUT];
+  assign f_copy = flags[edgemoe_pkg::FLAG_BIT_COPY];
+  assign f_wconv = flags[edgemoe_pkg::FLAG_BIT_WFMT_CONV];
+  assign f_wpatch = flags[edgemoe_pkg::FLAG_BIT_WFMT_PATCH];
+  assign f_battn = flags[edgemoe_pkg::FLAG_BIT_BFMT_ATTN];
   logic [2:0] ab, wlg, blg, lw, bb, nb, xlg;
   assign ab = 3'(edgemoe_pkg::ACT_LG);
   assign lw = 3'(edgemoe_pkg::LINEAR_WEIGHT_LG);
@@ -62,10 +64,6 @@ module edgemoe_check (
   endfunction
   function automatic logic [63:0] up_pi(input logic [63:0] x);
     up_pi = ((x + 64'((1 << PI_LG) - 1)) >> PI_LG) << PI_LG;
-  endfunction
-  // 1 <= v <= lim
-  function automatic logic bad(input logic [63:0] v, input logic [63:0] lim);
-    bad = (v == 64'd0) || (v > lim);
   endfunction
 
   // ------------------------------------------------------------------ CONV geometry
@@ -85,41 +83,10 @@ module edgemoe_check (
 
   // ------------------------------------------------------------------ first-stage errors
   logic [7:0] err_pre;
-  logic [63:0] min_o;
-  logic [63:0] kin, kout, tmax, kmin;
-  assign kin = 64'(edgemoe_pkg::MAX_IN);
-  assign kout = 64'(edgemoe_pkg::MAX_OUT);
-  assign tmax = 64'(edgemoe_pkg::MAX_TOKENS);
-  assign kmin = (kin < kout) ? kin : kout;
-  assign min_o = (oh_c < ow_c) ? 64'(oh_c) : 64'(ow_c);
   logic shp;
   always_comb begin
-    shp = 1'b0;
-    case (op)
-      edgemoe_pkg::OP_LINEAR:
-        shp = bad(64'(d0), 64'd1 << 24) || bad(64'(d2), kin) || bad(64'(d1), kout) ||
-              ((f_gat || f_sca) && bad(64'(d3), 64'd1 << 24));
-      edgemoe_pkg::OP_LAYERNORM: shp = bad(64'(d0), 64'd1 << 24) || bad(64'(d1), kin);
-      edgemoe_pkg::OP_ATTENTION:
-        shp = bad(64'(d0), tmax) || bad(64'(d1), 64'(edgemoe_pkg::MAX_HEADS)) ||
-              bad(64'(d2), 64'(edgemoe_pkg::MAX_HEAD_DIM));
-      edgemoe_pkg::OP_MOE_GATE:
-        shp = bad(64'(d0), tmax) || bad(64'(d1), kin) ||
-              bad(64'(d2), 64'(edgemoe_pkg::MAX_EXPERTS)) ||
-              bad(64'(d3), (64'(edgemoe_pkg::MAX_TOP_K) < 64'(d2)) ?
-                           64'(edgemoe_pkg::MAX_TOP_K) : 64'(d2));
-      edgemoe_pkg::OP_MOE_EXPERTS:
-        shp = bad(64'(d0), tmax) || bad(64'(d1), kmin) || bad(64'(d2), kmin) ||
-              bad(64'(d3), 64'(edgemoe_pkg::MAX_EXPERTS));
-      edgemoe_pkg::OP_CONV:
-        shp = bad(64'(d0), 64'd1 << 16) || bad(64'(d1), 64'd1 << 16) ||
-              bad(64'(kk), 64'd255) || bad(64'(ks), 64'd255) || bad(min_o, 64'd1 << 16) ||
-              bad(cikk_c, kin) || bad(64'(d3), kout) || bad(64'(kp) + 64'd1, 64'(kk));
-      edgemoe_pkg::OP_UPSAMPLE:
-        shp = bad(64'(d0), 64'd1 << 16) || bad(64'(d1), 64'd1 << 16) || bad(64'(d2), kin);
-      edgemoe_pkg::OP_ADD: shp = bad(64'(d0), 64'd1 << 28);
-      default: shp = 1'b0;
-    endcase
+    // shape limits rendered from the op spec (edgemoe/ops.py) into the package
+    shp = !edgemoe_pkg::shapes_ok(op, flags, {d4, d3, d2, d1, d0});
     if (op > edgemoe_pkg::OP_ADD) err_pre = edgemoe_pkg::ERR_BAD_OPCODE;
     else if (!edgemoe_pkg::OPS_BUILT[op[3:0]]) err_pre = edgemoe_pkg::ERR_OP_NOT_BUILT;
     else if ((flags & ~edgemoe_pkg::op_flags(op)) != 16'd0) err_pre = edgemoe_pkg::ERR_BAD_FLAGS;
@@ -227,10 +194,24 @@ module edgemoe_check (
   end
 
   // ------------------------------------------------------------------ sequencer
-  typedef enum logic [1:0] {S_IDLE, S_MUL, S_CHECK} state_t;
+  typedef enum logic [1:0] {S_IDLE, S_MUL, S_CHECK, S_PAIR} state_t;
   state_t st;
   logic [63:0] prod, inner, ext;
   logic signed [65:0] endb;
+  // extents of the operands checked so far (op-spec order), for the overlap pairs
+  localparam int NOPS = 9;
+  logic [NOPS-1:0] x_on, x_wr;
+  logic signed [65:0] x_lo[NOPS];
+  logic signed [65:0] x_hi[NOPS];
+  logic [3:0] pa, pb;
+  logic pair_bad, pair_last;
+  always_comb begin
+    pair_bad = x_on[pa] && x_on[pb] && (x_wr[pa] || x_wr[pb]) && x_hi[pa] > x_lo[pa] &&
+               x_hi[pb] > x_lo[pb] && x_lo[pa] < x_hi[pb] && x_lo[pb] < x_hi[pa] &&
+               !(x_lo[pa] == x_lo[pb] && x_hi[pa] == x_hi[pb] &&
+                 edgemoe_pkg::alias_ok(op, pa, pb));
+    pair_last = pa == 4'(NOPS - 2) && pb == 4'(NOPS - 1);
+  end
   always_comb begin
     inner = aln ? edgemoe_pkg::align64(prod << sh) : (prod << sh);
     ext = inner * f2 * 64'(f3) + add;
@@ -248,6 +229,11 @@ module edgemoe_check (
       sum_weight <= '0;
       sum_written <= '0;
       inner0 <= '0; inner1 <= '0; inner2 <= '0; inner3 <= '0;
+      x_on <= '0; x_wr <= '0; pa <= '0; pb <= '0;
+      for (int i = 0; i < NOPS; i++) begin
+        x_lo[i] <= '0;
+        x_hi[i] <= '0;
+      end
       oh <= '0; ow <= '0; cikk <= '0; off_w <= '0; q_slot <= '0; q_counts <= '0;
     end else begin
       done <= 1'b0;
@@ -263,6 +249,10 @@ module edgemoe_check (
           sum_weight <= '0;
           sum_written <= '0;
           j <= '0;
+          x_on <= '0;
+          x_wr <= '0;
+          pa <= 4'd0;
+          pb <= 4'd1;
           err <= err_pre;
           if (err_pre != edgemoe_pkg::ERR_OK || op == edgemoe_pkg::OP_NOP) done <= 1'b1;
           else st <= S_MUL;
@@ -272,6 +262,10 @@ module edgemoe_check (
           st <= S_CHECK;
         end
         S_CHECK: begin
+          x_on[j] <= ov;
+          x_wr[j] <= cls == 2'd2;
+          x_lo[j] <= ooff;
+          x_hi[j] <= endb;
           if (ov) begin
             if (ooff[5:0] != 6'd0) err <= edgemoe_pkg::ERR_MISALIGNED;
             else if (ooff < 0 || endb > $signed({2'b0, mem_bytes})) err <= edgemoe_pkg::ERR_OUT_OF_RANGE;
@@ -287,13 +281,26 @@ module edgemoe_check (
               if (j == 4'd5) inner3 <= inner;
             end
           end
-          if ((ov && (ooff[5:0] != 6'd0 || ooff < 0 || endb > $signed({2'b0, mem_bytes}))) ||
-              j == 4'd8) begin
+          if (ov && (ooff[5:0] != 6'd0 || ooff < 0 || endb > $signed({2'b0, mem_bytes}))) begin
             done <= 1'b1;
             st <= S_IDLE;
+          end else if (j == 4'(NOPS - 1)) begin
+            st <= S_PAIR;
           end else begin
             j <= j + 4'd1;
             st <= S_MUL;
+          end
+        end
+        S_PAIR: begin
+          if (pair_bad) err <= edgemoe_pkg::ERR_OVERLAP;
+          if (pair_bad || pair_last) begin
+            done <= 1'b1;
+            st <= S_IDLE;
+          end else if (pb == 4'(NOPS - 1)) begin
+            pa <= pa + 4'd1;
+            pb <= pa + 4'd2;
+          end else begin
+            pb <= pb + 4'd1;
           end
         end
         default: st <= S_IDLE;

@@ -1,4 +1,5 @@
 // Dispatcher: runs a program from memory exactly as edgemoe.golden.executor does.
+// (dispatch/profile; fetching decodes and checks through edgemoe_ctrl_decode).
 //
 // Checks the status block and program placement, then per instruction: fetch (64 bytes),
 // skip it (zero profile entry) when its task bit is clear, check it (edgemoe_check), run
@@ -86,14 +87,14 @@ module edgemoe_ctrl (
     output logic [31:0] pf_n, pf_k,
     output logic [1:0]  pf_wlg
 );
-  // DMA owners
-  localparam logic [2:0] OWN_CTRL = 3'd0;
-  localparam logic [2:0] OWN_LIN = 3'd1;
-  localparam logic [2:0] OWN_RT = 3'd2;
-  localparam logic [2:0] OWN_ATT = 3'd3;
-  localparam logic [2:0] OWN_LN = 3'd4;
-  localparam logic [2:0] OWN_EL = 3'd5;
-  localparam logic [2:0] OWN_UP = 3'd6;
+  // DMA owners: one code per engine of the op spec (edgemoe_pkg::OWN_*)
+  localparam logic [2:0] OWN_CTRL = 3'(edgemoe_pkg::OWN_CTRL);
+  localparam logic [2:0] OWN_LIN = 3'(edgemoe_pkg::OWN_LIN);
+  localparam logic [2:0] OWN_RT = 3'(edgemoe_pkg::OWN_ROUTER);
+  localparam logic [2:0] OWN_ATT = 3'(edgemoe_pkg::OWN_ATTN);
+  localparam logic [2:0] OWN_LN = 3'(edgemoe_pkg::OWN_LN);
+  localparam logic [2:0] OWN_EL = 3'(edgemoe_pkg::OWN_ELTWISE);
+  localparam logic [2:0] OWN_UP = 3'(edgemoe_pkg::OWN_UPSAMPLE);
   localparam int MAXE = edgemoe_pkg::MAX_EXPERTS;
   localparam int MAXT = edgemoe_pkg::MAX_TOKENS;
 
@@ -113,8 +114,6 @@ module edgemoe_ctrl (
   logic [2:0] task_r;
   logic [31:0] idx_i, executed, failed;
   logic [7:0] error;
-  logic [31:0] w[16];
-  logic [31:0] nw[16];                 // the next instruction (weight prefetch look-ahead)
   logic pf_pending;
   logic [3:0] wcount;
   logic [63:0] cycles;
@@ -131,74 +130,26 @@ module edgemoe_ctrl (
   logic [MAXT-1:0] seen;
   logic [63:0] w1_off, b1_off, w2_off, b2_off, qi_off, qs_off;
 
-  // decoded fields
+  // decode/check: instruction words, named fields, checker, weight look-ahead
   logic [7:0] op;
   logic [15:0] flags;
   logic [7:0] tmask;
   logic [31:0] d0, d1, d2, d3, d4, a0, a1, a2, a3, a4, a5, a6, a7, a8, imm;
-  assign op = w[0][7:0];
-  assign flags = w[0][23:8];
-  assign tmask = w[0][31:24];
-  assign d0 = w[1]; assign d1 = w[2]; assign d2 = w[3]; assign d3 = w[4]; assign d4 = w[5];
-  assign a0 = w[6]; assign a1 = w[7]; assign a2 = w[8]; assign a3 = w[9]; assign a4 = w[10];
-  assign a5 = w[11]; assign a6 = w[12]; assign a7 = w[13]; assign a8 = w[14];
-  assign imm = w[15];
-
-  // checker
   logic chk_start, chk_done;
   logic [7:0] chk_err;
   logic [31:0] c_oh, c_ow;
   logic [63:0] c_cikk, c_read, c_weight, c_written, c_i0, c_i1, c_i2, c_i3, c_offw, c_slot,
       c_counts;
-  edgemoe_check u_check (
-      .clk, .rst_n, .start(chk_start), .op, .flags, .d0, .d1, .d2, .d3, .d4,
-      .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7, .a8, .imm, .task_id(task_r),
-      .mem_bytes, .done(chk_done), .err(chk_err), .oh(c_oh), .ow(c_ow), .cikk(c_cikk),
-      .sum_read(c_read), .sum_weight(c_weight), .sum_written(c_written),
-      .inner0(c_i0), .inner1(c_i1), .inner2(c_i2), .inner3(c_i3), .off_w(c_offw),
-      .q_slot(c_slot), .q_counts(c_counts));
-
-  // look-ahead: the next instruction's weights, if it is a matmul that runs for this task
-  logic [7:0] n_op, n_kk;
-  logic [15:0] n_fl;
-  logic n_runs, n_ok;
-  logic [63:0] n_wts, n_n, n_k, n_ext;
+  logic n_ok;
+  logic [63:0] n_wts, n_n, n_k;
   logic [1:0] n_wlg;
-  always_comb begin
-    n_op = nw[0][7:0];
-    n_fl = nw[0][23:8];
-    n_runs = nw[0][24 + 32'(task_r)];
-    n_kk = nw[5][7:0];
-    n_wlg = n_fl[10] ? 2'(edgemoe_pkg::PATCH_WEIGHT_LG) :
-            n_fl[9] ? 2'(edgemoe_pkg::CONV_WEIGHT_LG) : 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
-    n_wts = 64'(nw[8]);
-    n_n = 64'(nw[2]);
-    n_k = 64'(nw[3]);
-    n_ok = 1'b0;
-    case (n_op)
-      edgemoe_pkg::OP_LINEAR: n_ok = 1'b1;
-      edgemoe_pkg::OP_CONV: begin
-        n_ok = 1'b1;
-        n_n = 64'(nw[4]);
-        n_k = 64'(nw[3]) * 64'(n_kk) * 64'(n_kk);
-      end
-      edgemoe_pkg::OP_MOE_GATE: begin
-        n_ok = 1'b1;
-        n_n = 64'(nw[3]);
-        n_k = 64'(nw[2]);
-        n_wlg = 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
-        n_wts = 64'(nw[7]) + 64'(task_r) * {{32{nw[15][31]}}, nw[15]};
-      end
-      default: n_ok = 1'b0;
-    endcase
-    // whole matrix inside the image (reads outside it are never issued)
-    n_ext = ((((n_n + 64'(edgemoe_pkg::P_OUT - 1)) >> edgemoe_pkg::P_OUT_LG) *
-              ((n_k + 64'(edgemoe_pkg::P_IN - 1)) >> edgemoe_pkg::P_IN_LG)) <<
-             (edgemoe_pkg::P_OUT_LG + edgemoe_pkg::P_IN_LG)) << n_wlg;
-    n_ok = n_ok && n_runs && n_n != 0 && n_k != 0 && n_n <= 64'(edgemoe_pkg::MAX_OUT) &&
-           n_k <= 64'(edgemoe_pkg::MAX_IN) && n_wts[5:0] == 6'd0 && !n_wts[63] &&
-           n_wts + n_ext <= mem_bytes;
-  end
+  edgemoe_ctrl_decode u_decode (
+      .clk, .rst_n, .we(st == S_FETCH_W && rd_valid), .we_next(st == S_PEEK_W && rd_valid),
+      .wi(wcount), .wdata(rd_data[31:0]), .task_id(task_r), .mem_bytes,
+      .op, .flags, .tmask, .d0, .d1, .d2, .d3, .d4, .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7,
+      .a8, .imm, .chk_start, .chk_done, .chk_err, .c_oh, .c_ow, .c_cikk, .c_read, .c_weight,
+      .c_written, .c_i0, .c_i1, .c_i2, .c_i3, .c_offw, .c_slot, .c_counts,
+      .n_ok, .n_wts, .n_n, .n_k, .n_wlg);
 
   // profile / status words
   logic [63:0] prof_word;
@@ -261,10 +212,6 @@ module edgemoe_ctrl (
       ln_eps <= '0;
       el_mode <= '0; el_n <= '0; el_a <= '0; el_b <= '0; el_dst <= '0;
       up_h <= '0; up_w <= '0; up_c <= '0; up_src <= '0; up_dst <= '0;
-      for (int i = 0; i < 16; i++) begin
-        w[i] <= '0;
-        nw[i] <= '0;
-      end
       pf_req <= 1'b0; pf_pending <= 1'b0; pf_wts <= '0; pf_n <= '0; pf_k <= '0; pf_wlg <= '0;
       for (int i = 0; i < MAXE; i++) cnt[i] <= '0;
     end else begin
@@ -315,8 +262,7 @@ module edgemoe_ctrl (
             st <= S_FETCH_W;
           end
         end
-        S_FETCH_W: if (rd_valid) begin
-          w[wcount] <= rd_data[31:0];
+        S_FETCH_W: if (rd_valid) begin  // u_decode stores the word
           wcount <= wcount + 4'd1;
           if (wcount == 4'd15) st <= S_DECODE;
         end
@@ -358,8 +304,7 @@ module edgemoe_ctrl (
           wcount <= '0;
           st <= S_PEEK_W;
         end
-        S_PEEK_W: if (rd_valid) begin
-          nw[wcount] <= rd_data[31:0];
+        S_PEEK_W: if (rd_valid) begin  // u_decode stores the word
           wcount <= wcount + 4'd1;
           if (wcount == 4'd15) st <= S_PEEK_DEC;
         end
@@ -384,8 +329,8 @@ module edgemoe_ctrl (
             edgemoe_pkg::OP_LINEAR: begin
               t_eff <= d0;
               wbytes <= c_weight;
-              if (flags[6]) st <= S_DYN_CMD;
-              else st <= (flags[3] || flags[4]) ? S_IDX_CMD : S_LIN_GO;
+              if (flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]) st <= S_DYN_CMD;
+              else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER]) ? S_IDX_CMD : S_LIN_GO;
             end
             edgemoe_pkg::OP_CONV: begin
               wbytes <= c_weight;
@@ -460,7 +405,7 @@ module edgemoe_ctrl (
               st <= S_WAIT_ENG;
             end
             default: begin  // ADD
-              el_mode <= flags[8] ? 2'd1 : 2'd0;
+              el_mode <= flags[edgemoe_pkg::FLAG_BIT_COPY] ? 2'd1 : 2'd0;
               el_n <= d0;
               el_a <= mem + 64'(a0); el_b <= mem + 64'(a1); el_dst <= mem + 64'(a2);
               el_start <= 1'b1;
@@ -481,7 +426,7 @@ module edgemoe_ctrl (
         S_DYN_W: if (rd_valid) begin
           t_eff <= rd_data[31:0];
           if (rd_data[31:0] > d0) st <= S_FAULT;
-          else st <= (flags[3] || flags[4]) ? S_IDX_CMD : S_LIN_GO;
+          else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER]) ? S_IDX_CMD : S_LIN_GO;
         end
         // ---- LINEAR: index list within [0, rows)
         S_IDX_CMD: begin
@@ -510,7 +455,7 @@ module edgemoe_ctrl (
           lin_dst <= mem + 64'(a1);
           lin_wts <= mem + 64'(a2);
           lin_bias <= mem + 64'(a3);
-          lin_base <= mem + (flags[5] ? 64'(a1) : 64'(a4));
+          lin_base <= mem + (flags[edgemoe_pkg::FLAG_BIT_SCORE_ACC] ? 64'(a1) : 64'(a4));
           lin_index <= mem + 64'(a5);
           lin_scores <= mem + 64'(a6);
           lin_flags <= flags;
@@ -617,7 +562,7 @@ module edgemoe_ctrl (
         end
         S_MOE_INIT: begin
           // dst = residual (copy) or zeros; the experts then accumulate into dst
-          el_mode <= flags[2] ? 2'd1 : 2'd2;
+          el_mode <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL] ? 2'd1 : 2'd2;
           el_n <= d0 * d1;
           el_a <= mem + 64'(a8);
           el_dst <= mem + 64'(a1);
@@ -634,7 +579,7 @@ module edgemoe_ctrl (
             pf_k <= d1;
             pf_wlg <= 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
           end
-          if (flags[2] && a8 == a1) st <= S_MOE_EX;
+          if (flags[edgemoe_pkg::FLAG_BIT_RESIDUAL] && a8 == a1) st <= S_MOE_EX;
           else begin
             el_start <= 1'b1;
             owner <= OWN_EL;
@@ -758,5 +703,5 @@ module edgemoe_ctrl (
   assign wr_data = (st == S_WSTAT_W) ? stat_word : prof_word;
 
   logic unused;
-  assign unused = ^{rd_data[63:32], n_fl};
+  assign unused = ^{rd_data[63:32], d4[31:24], n_n[63:32], n_k[63:32]};
 endmodule

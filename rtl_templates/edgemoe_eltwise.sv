@@ -29,7 +29,7 @@ module edgemoe_eltwise (
     output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
 );
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
-  localparam int V = edgemoe_pkg::VEC;
+  localparam int V = edgemoe_pkg::VEC_LANES;
   localparam int AL = edgemoe_pkg::ACT_LG;
   localparam int ABITS = 8 << AL;
   localparam int CH = edgemoe_pkg::ADD_CHUNK;
@@ -78,14 +78,14 @@ module edgemoe_eltwise (
           rd_cmd_valid <= 1'b1;
           rd_cmd_addr <= pa + (64'(g_done_el) << AL);
           rd_cmd_len <= g_len << AL;
-          rd_cmd_wlg <= 4'(edgemoe_pkg::VEC_LG + AL);
+          rd_cmd_wlg <= 4'(edgemoe_pkg::VEC_LANES_LG + AL);
           gs <= G_B;
         end
         G_B: if (!rd_cmd_valid || rd_cmd_ready) begin
           rd_cmd_valid <= 1'b1;
           rd_cmd_addr <= pb + (64'(g_done_el) << AL);
           rd_cmd_len <= g_len << AL;
-          rd_cmd_wlg <= 4'(edgemoe_pkg::VEC_LG + AL);
+          rd_cmd_wlg <= 4'(edgemoe_pkg::VEC_LANES_LG + AL);
           g_done_el <= g_done_el + g_len;
           gs <= (g_done_el + g_len == nn) ? G_DONE : G_A;
         end
@@ -162,7 +162,7 @@ module edgemoe_eltwise (
             wr_cmd_valid <= 1'b1;
             wr_cmd_addr <= pd + (64'(c_done_el) << AL);
             wr_cmd_len <= chunk_len << AL;
-            wr_cmd_wlg <= 4'(edgemoe_pkg::VEC_LG + AL);
+            wr_cmd_wlg <= 4'(edgemoe_pkg::VEC_LANES_LG + AL);
             cs <= C_B;
           end
         end

@@ -69,8 +69,8 @@ module edgemoe_lin (
   localparam int BBITS = edgemoe_pkg::BIAS_BITS;
   localparam int PBITS = 8 << edgemoe_pkg::PIXEL_LG;
   localparam int XBITS = (ABITS > PBITS + 1) ? ABITS : PBITS + 1;
-  localparam int KT = edgemoe_pkg::MAX_IN / PI;
-  localparam int TOM = edgemoe_pkg::MAX_OUT / PO;
+  localparam int KT = edgemoe_pkg::MAX_IN_FEATURES / PI;
+  localparam int TOM = edgemoe_pkg::MAX_OUT_FEATURES / PO;
   localparam int WT = edgemoe_pkg::WBUF_TILES;
   localparam int WAW = $clog2(WT > 1 ? WT : 2);
   localparam int RAW = $clog2(2 * KT);
@@ -165,9 +165,14 @@ module edgemoe_lin (
           jm <= mode; jt <= t; jn <= n; jk <= k;
           jsrc <= src; jdst <= dst; jwts <= wts; jbias <= bias; jbase <= base;
           jindex <= index; jscores <= scores;
-          f_gelu <= flags[0]; f_relu <= flags[1]; f_res <= flags[2]; f_gat <= flags[3];
-          f_sca <= flags[4]; f_sacc <= flags[5]; f_pix <= flags[7]; f_wconv <= flags[9];
-          f_wpatch <= flags[10]; f_battn <= flags[11];
+          f_gelu <= flags[edgemoe_pkg::FLAG_BIT_GELU]; f_relu <= flags[edgemoe_pkg::FLAG_BIT_RELU];
+          f_res <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL]; f_gat <= flags[edgemoe_pkg::FLAG_BIT_GATHER];
+          f_sca <= flags[edgemoe_pkg::FLAG_BIT_SCATTER];
+          f_sacc <= flags[edgemoe_pkg::FLAG_BIT_SCORE_ACC];
+          f_pix <= flags[edgemoe_pkg::FLAG_BIT_PIXEL_INPUT];
+          f_wconv <= flags[edgemoe_pkg::FLAG_BIT_WFMT_CONV];
+          f_wpatch <= flags[edgemoe_pkg::FLAG_BIT_WFMT_PATCH];
+          f_battn <= flags[edgemoe_pkg::FLAG_BIT_BFMT_ATTN];
           j_in_h <= in_h; j_in_w <= in_w; j_ci <= ci; j_ow <= ow;
           j_kk <= kk; j_ks <= ks; j_kp <= kp;
           to0 <= '0;
@@ -595,5 +600,7 @@ module edgemoe_lin (
   assign wr_data = WB'(obuf[BAW'((w_slot ? TOM : 0) + w_i)]);
 
   logic unused;
-  assign unused = ^{all_loaded, wcount[31], p1_slot, flags[15:12], flags[8], flags[6]};
+  // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
+  assign unused = ^{all_loaded, wcount[31], p1_slot, flags[15:12],
+                    flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]};
 endmodule

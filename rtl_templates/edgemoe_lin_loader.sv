@@ -34,12 +34,12 @@ module edgemoe_lin_loader #(
     output logic        all_loaded,
     // row buffer banks
     output logic [edgemoe_pkg::P_IN-1:0] rb_we,
-    output logic [edgemoe_pkg::P_IN-1:0][$clog2(2 * edgemoe_pkg::MAX_IN / edgemoe_pkg::P_IN)-1:0]
+    output logic [edgemoe_pkg::P_IN-1:0][$clog2(2 * edgemoe_pkg::MAX_IN_FEATURES / edgemoe_pkg::P_IN)-1:0]
                                           rb_addr,
     output logic [edgemoe_pkg::P_IN-1:0][XBITS-1:0] rb_data,
     // base buffer
     output logic        bb_we,
-    output logic [$clog2(2 * edgemoe_pkg::MAX_OUT / edgemoe_pkg::P_OUT)-1:0] bb_addr,
+    output logic [$clog2(2 * edgemoe_pkg::MAX_OUT_FEATURES / edgemoe_pkg::P_OUT)-1:0] bb_addr,
     output logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] bb_data,
     // DMA
     output logic        rd_cmd_valid,
@@ -57,8 +57,8 @@ module edgemoe_lin_loader #(
   localparam int AL = edgemoe_pkg::ACT_LG;
   localparam int ABITS = 8 << AL;
   localparam int PBITS = 8 << edgemoe_pkg::PIXEL_LG;
-  localparam int KT = edgemoe_pkg::MAX_IN / PI;      // row words per slot
-  localparam int TOM = edgemoe_pkg::MAX_OUT / PO;    // base words per slot
+  localparam int KT = edgemoe_pkg::MAX_IN_FEATURES / PI;      // row words per slot
+  localparam int TOM = edgemoe_pkg::MAX_OUT_FEATURES / PO;    // base words per slot
   localparam int RAW = $clog2(2 * KT);
   localparam int BAW = $clog2(2 * TOM);
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;

@@ -1,7 +1,7 @@
 // LayerNorm over rows of d elements (golden.vector_ops.layernorm_rows), VEC lanes.
 //
 // The loader reads row r into one of two row buffers while accumulating sum(x) and
-// sum((x >> LN_SQ_SHIFT)^2) exactly; the normaliser divides both by d (floor, two
+// sum((x >> LN_SHIFT)^2) exactly; the normaliser divides both by d (floor, two
 // sequential radix-2 dividers), forms var = max(E[x^2] - (mean >> s)^2, 0) + eps and
 // rstd = rsqrt(var) (the shared numerics kernel), then writes
 // q(q(q((x - mean) * rstd) * gamma) + q(beta)) while the loader fetches the next row.
@@ -31,16 +31,16 @@ module edgemoe_ln (
     input  logic        wr_ready,
     output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
 );
-  localparam int V = edgemoe_pkg::VEC;
-  localparam int VL = edgemoe_pkg::VEC_LG;
+  localparam int V = edgemoe_pkg::VEC_LANES;
+  localparam int VL = edgemoe_pkg::VEC_LANES_LG;
   localparam int AL = edgemoe_pkg::ACT_LG;
   localparam int ABITS = 8 << AL;
   localparam int NL = edgemoe_pkg::NORM_LG;
   localparam int NBITS = 8 << NL;
-  localparam int RW = (edgemoe_pkg::MAX_IN + V - 1) / V;   // words per row
+  localparam int RW = (edgemoe_pkg::MAX_IN_FEATURES + V - 1) / V;   // words per row
   localparam int RAW = $clog2(2 * RW);
   localparam int GAW = $clog2(RW > 1 ? RW : 2);
-  localparam int SH = edgemoe_pkg::LN_SQ_SHIFT;
+  localparam int SH = edgemoe_pkg::LN_SHIFT;
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
 
   logic [V*ABITS-1:0] rbuf[2*RW];

@@ -70,7 +70,7 @@ module edgemoe_top #(
   localparam int B = AXI_BITS / 8;
   localparam int WM = edgemoe_pkg::WORD_MAX;
   localparam int WB = WM * 8;
-  localparam int NU = 7;                   // DMA users: ctrl, lin, router, attn, ln, eltwise, upsample
+  localparam int NU = edgemoe_pkg::N_ENGINES;  // DMA users: one per engine (edgemoe/ops.py)
   localparam int ABITS = 8 << edgemoe_pkg::ACT_LG;
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam logic BUILT_MOE_GATE = edgemoe_pkg::OPS_BUILT[4'(edgemoe_pkg::OP_MOE_GATE)];
@@ -240,11 +240,11 @@ module edgemoe_top #(
       .clk, .rst_n, .ap_start, .ap_done, .ap_idle, .r_mem, .r_mem_bytes,
       .r_program_offset(r_prog), .r_n_instructions(r_n), .r_task, .r_status_offset(r_stat),
       .status, .owner,
-      .rd_cmd_valid(u_rcv[0]), .rd_cmd_ready(u_rcr[0]), .rd_cmd_addr(u_rca[0]),
-      .rd_cmd_len(u_rcl[0]), .rd_cmd_wlg(u_rcw[0]), .rd_valid(u_rv[0]), .rd_ready(u_rr[0]),
+      .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_CTRL]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_CTRL]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_CTRL]),
+      .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_CTRL]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_CTRL]), .rd_valid(u_rv[edgemoe_pkg::OWN_CTRL]), .rd_ready(u_rr[edgemoe_pkg::OWN_CTRL]),
       .rd_data(ctrl_rd),
-      .wr_cmd_valid(u_wcv[0]), .wr_cmd_ready(u_wcr[0]), .wr_cmd_addr(u_wca[0]),
-      .wr_cmd_len(u_wcl[0]), .wr_cmd_wlg(u_wcw[0]), .wr_valid(u_wv[0]), .wr_ready(u_wr[0]),
+      .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_CTRL]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_CTRL]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_CTRL]),
+      .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_CTRL]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_CTRL]), .wr_valid(u_wv[edgemoe_pkg::OWN_CTRL]), .wr_ready(u_wr[edgemoe_pkg::OWN_CTRL]),
       .wr_data(ctrl_wd), .wr_idle,
       .lin_start, .lin_done, .lin_mode, .lin_t, .lin_n, .lin_k, .lin_src, .lin_dst, .lin_wts,
       .lin_bias, .lin_base, .lin_index, .lin_scores, .lin_flags, .lin_in_h, .lin_in_w,
@@ -255,7 +255,7 @@ module edgemoe_top #(
       .el_start, .el_done, .el_mode, .el_n, .el_a, .el_b, .el_dst,
       .up_start, .up_done, .up_h, .up_w, .up_c, .up_src, .up_dst,
       .pf_req, .pf_ack, .pf_wts, .pf_n, .pf_k, .pf_wlg);
-  assign u_wd[0] = WB'(ctrl_wd);
+  assign u_wd[edgemoe_pkg::OWN_CTRL] = WB'(ctrl_wd);
 
   // ------------------------------------------------------------------ engines
   logic lg_valid;
@@ -268,12 +268,12 @@ module edgemoe_top #(
       .base(lin_base), .index(lin_index), .scores(lin_scores), .flags(lin_flags),
       .in_h(lin_in_h), .in_w(lin_in_w), .ci(lin_ci), .ow(lin_ow), .kk(lin_kk), .ks(lin_ks),
       .kp(lin_kp),
-      .rd_cmd_valid(u_rcv[1]), .rd_cmd_ready(u_rcr[1]), .rd_cmd_addr(u_rca[1]),
-      .rd_cmd_len(u_rcl[1]), .rd_cmd_wlg(u_rcw[1]), .rd_valid(u_rv[1]), .rd_ready(u_rr[1]),
+      .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_LIN]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_LIN]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_LIN]),
+      .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_LIN]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_LIN]), .rd_valid(u_rv[edgemoe_pkg::OWN_LIN]), .rd_ready(u_rr[edgemoe_pkg::OWN_LIN]),
       .rd_data, .rd_last,
-      .wr_cmd_valid(u_wcv[1]), .wr_cmd_ready(u_wcr[1]), .wr_cmd_addr(u_wca[1]),
-      .wr_cmd_len(u_wcl[1]), .wr_cmd_wlg(u_wcw[1]), .wr_valid(u_wv[1]), .wr_ready(u_wr[1]),
-      .wr_data(u_wd[1]), .lg_valid, .lg_tok, .lg_tile, .lg_data,
+      .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_LIN]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_LIN]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_LIN]),
+      .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_LIN]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_LIN]), .wr_valid(u_wv[edgemoe_pkg::OWN_LIN]), .wr_ready(u_wr[edgemoe_pkg::OWN_LIN]),
+      .wr_data(u_wd[edgemoe_pkg::OWN_LIN]), .lg_valid, .lg_tok, .lg_tile, .lg_data,
       .pf_req, .pf_ack, .pf_wts, .pf_n, .pf_k, .pf_wlg, .pf_dirty, .pf_win, .pf_lo, .pf_hi,
       .pf_cmd_valid, .pf_cmd_ready, .pf_cmd_addr, .pf_cmd_len, .pf_cmd_wlg,
       .pf_rd_valid(pf_valid), .pf_rd_ready(pf_ready), .pf_rd_data(pf_data),
@@ -283,136 +283,136 @@ if (BUILT_MOE_GATE) begin : g_router
     edgemoe_router u_router (
         .clk, .rst_n, .start(rt_start), .done(rt_done), .t(rt_t), .e(rt_e), .topk(rt_topk),
         .queues(rt_queues), .lg_valid, .lg_tok, .lg_tile, .lg_data,
-        .wr_cmd_valid(u_wcv[2]), .wr_cmd_ready(u_wcr[2]), .wr_cmd_addr(u_wca[2]),
-        .wr_cmd_len(u_wcl[2]), .wr_cmd_wlg(u_wcw[2]), .wr_valid(u_wv[2]), .wr_ready(u_wr[2]),
-        .wr_data(u_wd[2]));
+        .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_ROUTER]),
+        .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_ROUTER]), .wr_valid(u_wv[edgemoe_pkg::OWN_ROUTER]), .wr_ready(u_wr[edgemoe_pkg::OWN_ROUTER]),
+        .wr_data(u_wd[edgemoe_pkg::OWN_ROUTER]));
   end else begin : g_no_router
     logic unused_job;
     assign unused_job = ^{rt_t, rt_e, rt_topk, rt_queues, lg_valid, lg_tok, lg_tile, lg_data};
     always_ff @(posedge clk) rt_done <= !rst_n ? 1'b0 : rt_start;
-    assign u_wcv[2] = 1'b0;
-    assign u_wca[2] = '0;
-    assign u_wcl[2] = '0;
-    assign u_wcw[2] = '0;
-    assign u_wv[2] = 1'b0;
-    assign u_wd[2] = '0;
+    assign u_wcv[edgemoe_pkg::OWN_ROUTER] = 1'b0;
+    assign u_wca[edgemoe_pkg::OWN_ROUTER] = '0;
+    assign u_wcl[edgemoe_pkg::OWN_ROUTER] = '0;
+    assign u_wcw[edgemoe_pkg::OWN_ROUTER] = '0;
+    assign u_wv[edgemoe_pkg::OWN_ROUTER] = 1'b0;
+    assign u_wd[edgemoe_pkg::OWN_ROUTER] = '0;
   end
-  assign u_rcv[2] = 1'b0;
-  assign u_rca[2] = '0;
-  assign u_rcl[2] = '0;
-  assign u_rcw[2] = '0;
-  assign u_rr[2] = 1'b0;
+  assign u_rcv[edgemoe_pkg::OWN_ROUTER] = 1'b0;
+  assign u_rca[edgemoe_pkg::OWN_ROUTER] = '0;
+  assign u_rcl[edgemoe_pkg::OWN_ROUTER] = '0;
+  assign u_rcw[edgemoe_pkg::OWN_ROUTER] = '0;
+  assign u_rr[edgemoe_pkg::OWN_ROUTER] = 1'b0;
 
 if (BUILT_ATTENTION) begin : g_attn
     edgemoe_attn u_attn (
         .clk, .rst_n, .start(at_start), .done(at_done), .t(at_t), .nh(at_nh), .hd(at_hd),
         .qkv(at_qkv), .dst(at_dst), .scale(at_scale),
-        .rd_cmd_valid(u_rcv[3]), .rd_cmd_ready(u_rcr[3]), .rd_cmd_addr(u_rca[3]),
-        .rd_cmd_len(u_rcl[3]), .rd_cmd_wlg(u_rcw[3]), .rd_valid(u_rv[3]), .rd_ready(u_rr[3]),
+        .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_ATTN]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_ATTN]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_ATTN]),
+        .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_ATTN]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_ATTN]), .rd_valid(u_rv[edgemoe_pkg::OWN_ATTN]), .rd_ready(u_rr[edgemoe_pkg::OWN_ATTN]),
         .rd_data, .rd_last,
-        .wr_cmd_valid(u_wcv[3]), .wr_cmd_ready(u_wcr[3]), .wr_cmd_addr(u_wca[3]),
-        .wr_cmd_len(u_wcl[3]), .wr_cmd_wlg(u_wcw[3]), .wr_valid(u_wv[3]), .wr_ready(u_wr[3]),
-        .wr_data(u_wd[3]));
+        .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_ATTN]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_ATTN]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_ATTN]),
+        .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_ATTN]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_ATTN]), .wr_valid(u_wv[edgemoe_pkg::OWN_ATTN]), .wr_ready(u_wr[edgemoe_pkg::OWN_ATTN]),
+        .wr_data(u_wd[edgemoe_pkg::OWN_ATTN]));
   end else begin : g_no_attn
     logic unused_job;
     assign unused_job = ^{at_t, at_nh, at_hd, at_qkv, at_dst, at_scale};
     // op not built: the checker refuses it, the engine is left out
     always_ff @(posedge clk) at_done <= !rst_n ? 1'b0 : at_start;
-    assign u_rcv[3] = 1'b0;
-    assign u_rca[3] = '0;
-    assign u_rcl[3] = '0;
-    assign u_rcw[3] = '0;
-    assign u_rr[3] = 1'b0;
-    assign u_wcv[3] = 1'b0;
-    assign u_wca[3] = '0;
-    assign u_wcl[3] = '0;
-    assign u_wcw[3] = '0;
-    assign u_wv[3] = 1'b0;
-    assign u_wd[3] = '0;
+    assign u_rcv[edgemoe_pkg::OWN_ATTN] = 1'b0;
+    assign u_rca[edgemoe_pkg::OWN_ATTN] = '0;
+    assign u_rcl[edgemoe_pkg::OWN_ATTN] = '0;
+    assign u_rcw[edgemoe_pkg::OWN_ATTN] = '0;
+    assign u_rr[edgemoe_pkg::OWN_ATTN] = 1'b0;
+    assign u_wcv[edgemoe_pkg::OWN_ATTN] = 1'b0;
+    assign u_wca[edgemoe_pkg::OWN_ATTN] = '0;
+    assign u_wcl[edgemoe_pkg::OWN_ATTN] = '0;
+    assign u_wcw[edgemoe_pkg::OWN_ATTN] = '0;
+    assign u_wv[edgemoe_pkg::OWN_ATTN] = 1'b0;
+    assign u_wd[edgemoe_pkg::OWN_ATTN] = '0;
   end
 
 if (BUILT_LAYERNORM) begin : g_ln
     edgemoe_ln u_ln (
         .clk, .rst_n, .start(ln_start), .done(ln_done), .t(ln_t), .d(ln_d), .src(ln_src),
         .dst(ln_dst), .gamma(ln_gamma), .beta(ln_beta), .eps(ln_eps),
-        .rd_cmd_valid(u_rcv[4]), .rd_cmd_ready(u_rcr[4]), .rd_cmd_addr(u_rca[4]),
-        .rd_cmd_len(u_rcl[4]), .rd_cmd_wlg(u_rcw[4]), .rd_valid(u_rv[4]), .rd_ready(u_rr[4]),
+        .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_LN]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_LN]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_LN]),
+        .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_LN]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_LN]), .rd_valid(u_rv[edgemoe_pkg::OWN_LN]), .rd_ready(u_rr[edgemoe_pkg::OWN_LN]),
         .rd_data, .rd_last,
-        .wr_cmd_valid(u_wcv[4]), .wr_cmd_ready(u_wcr[4]), .wr_cmd_addr(u_wca[4]),
-        .wr_cmd_len(u_wcl[4]), .wr_cmd_wlg(u_wcw[4]), .wr_valid(u_wv[4]), .wr_ready(u_wr[4]),
-        .wr_data(u_wd[4]));
+        .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_LN]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_LN]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_LN]),
+        .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_LN]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_LN]), .wr_valid(u_wv[edgemoe_pkg::OWN_LN]), .wr_ready(u_wr[edgemoe_pkg::OWN_LN]),
+        .wr_data(u_wd[edgemoe_pkg::OWN_LN]));
   end else begin : g_no_ln
     logic unused_job;
     assign unused_job = ^{ln_t, ln_d, ln_src, ln_dst, ln_gamma, ln_beta, ln_eps};
     // op not built: the checker refuses it, the engine is left out
     always_ff @(posedge clk) ln_done <= !rst_n ? 1'b0 : ln_start;
-    assign u_rcv[4] = 1'b0;
-    assign u_rca[4] = '0;
-    assign u_rcl[4] = '0;
-    assign u_rcw[4] = '0;
-    assign u_rr[4] = 1'b0;
-    assign u_wcv[4] = 1'b0;
-    assign u_wca[4] = '0;
-    assign u_wcl[4] = '0;
-    assign u_wcw[4] = '0;
-    assign u_wv[4] = 1'b0;
-    assign u_wd[4] = '0;
+    assign u_rcv[edgemoe_pkg::OWN_LN] = 1'b0;
+    assign u_rca[edgemoe_pkg::OWN_LN] = '0;
+    assign u_rcl[edgemoe_pkg::OWN_LN] = '0;
+    assign u_rcw[edgemoe_pkg::OWN_LN] = '0;
+    assign u_rr[edgemoe_pkg::OWN_LN] = 1'b0;
+    assign u_wcv[edgemoe_pkg::OWN_LN] = 1'b0;
+    assign u_wca[edgemoe_pkg::OWN_LN] = '0;
+    assign u_wcl[edgemoe_pkg::OWN_LN] = '0;
+    assign u_wcw[edgemoe_pkg::OWN_LN] = '0;
+    assign u_wv[edgemoe_pkg::OWN_LN] = 1'b0;
+    assign u_wd[edgemoe_pkg::OWN_LN] = '0;
   end
 
 if (BUILT_ADD || BUILT_MOE_EXPERTS) begin : g_el
     edgemoe_eltwise u_el (
         .clk, .rst_n, .start(el_start), .done(el_done), .mode(el_mode), .n(el_n), .a_addr(el_a),
         .b_addr(el_b), .dst_addr(el_dst),
-        .rd_cmd_valid(u_rcv[5]), .rd_cmd_ready(u_rcr[5]), .rd_cmd_addr(u_rca[5]),
-        .rd_cmd_len(u_rcl[5]), .rd_cmd_wlg(u_rcw[5]), .rd_valid(u_rv[5]), .rd_ready(u_rr[5]),
+        .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_ELTWISE]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_ELTWISE]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_ELTWISE]),
+        .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_ELTWISE]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_ELTWISE]), .rd_valid(u_rv[edgemoe_pkg::OWN_ELTWISE]), .rd_ready(u_rr[edgemoe_pkg::OWN_ELTWISE]),
         .rd_data, .rd_last,
-        .wr_cmd_valid(u_wcv[5]), .wr_cmd_ready(u_wcr[5]), .wr_cmd_addr(u_wca[5]),
-        .wr_cmd_len(u_wcl[5]), .wr_cmd_wlg(u_wcw[5]), .wr_valid(u_wv[5]), .wr_ready(u_wr[5]),
-        .wr_data(u_wd[5]));
+        .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_ELTWISE]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_ELTWISE]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_ELTWISE]),
+        .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_ELTWISE]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_ELTWISE]), .wr_valid(u_wv[edgemoe_pkg::OWN_ELTWISE]), .wr_ready(u_wr[edgemoe_pkg::OWN_ELTWISE]),
+        .wr_data(u_wd[edgemoe_pkg::OWN_ELTWISE]));
   end else begin : g_no_el
     logic unused_job;
     assign unused_job = ^{el_mode, el_n, el_a, el_b, el_dst};
     // op not built: the checker refuses it, the engine is left out
     always_ff @(posedge clk) el_done <= !rst_n ? 1'b0 : el_start;
-    assign u_rcv[5] = 1'b0;
-    assign u_rca[5] = '0;
-    assign u_rcl[5] = '0;
-    assign u_rcw[5] = '0;
-    assign u_rr[5] = 1'b0;
-    assign u_wcv[5] = 1'b0;
-    assign u_wca[5] = '0;
-    assign u_wcl[5] = '0;
-    assign u_wcw[5] = '0;
-    assign u_wv[5] = 1'b0;
-    assign u_wd[5] = '0;
+    assign u_rcv[edgemoe_pkg::OWN_ELTWISE] = 1'b0;
+    assign u_rca[edgemoe_pkg::OWN_ELTWISE] = '0;
+    assign u_rcl[edgemoe_pkg::OWN_ELTWISE] = '0;
+    assign u_rcw[edgemoe_pkg::OWN_ELTWISE] = '0;
+    assign u_rr[edgemoe_pkg::OWN_ELTWISE] = 1'b0;
+    assign u_wcv[edgemoe_pkg::OWN_ELTWISE] = 1'b0;
+    assign u_wca[edgemoe_pkg::OWN_ELTWISE] = '0;
+    assign u_wcl[edgemoe_pkg::OWN_ELTWISE] = '0;
+    assign u_wcw[edgemoe_pkg::OWN_ELTWISE] = '0;
+    assign u_wv[edgemoe_pkg::OWN_ELTWISE] = 1'b0;
+    assign u_wd[edgemoe_pkg::OWN_ELTWISE] = '0;
   end
 
 if (BUILT_UPSAMPLE) begin : g_up
     edgemoe_upsample u_up (
         .clk, .rst_n, .start(up_start), .done(up_done), .h(up_h), .w(up_w), .c(up_c),
         .src(up_src), .dst(up_dst),
-        .rd_cmd_valid(u_rcv[6]), .rd_cmd_ready(u_rcr[6]), .rd_cmd_addr(u_rca[6]),
-        .rd_cmd_len(u_rcl[6]), .rd_cmd_wlg(u_rcw[6]), .rd_valid(u_rv[6]), .rd_ready(u_rr[6]),
+        .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_UPSAMPLE]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_UPSAMPLE]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_UPSAMPLE]),
+        .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_UPSAMPLE]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_UPSAMPLE]), .rd_valid(u_rv[edgemoe_pkg::OWN_UPSAMPLE]), .rd_ready(u_rr[edgemoe_pkg::OWN_UPSAMPLE]),
         .rd_data, .rd_last,
-        .wr_cmd_valid(u_wcv[6]), .wr_cmd_ready(u_wcr[6]), .wr_cmd_addr(u_wca[6]),
-        .wr_cmd_len(u_wcl[6]), .wr_cmd_wlg(u_wcw[6]), .wr_valid(u_wv[6]), .wr_ready(u_wr[6]),
-        .wr_data(u_wd[6]));
+        .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_UPSAMPLE]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_UPSAMPLE]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_UPSAMPLE]),
+        .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_UPSAMPLE]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_UPSAMPLE]), .wr_valid(u_wv[edgemoe_pkg::OWN_UPSAMPLE]), .wr_ready(u_wr[edgemoe_pkg::OWN_UPSAMPLE]),
+        .wr_data(u_wd[edgemoe_pkg::OWN_UPSAMPLE]));
   end else begin : g_no_up
     logic unused_job;
     assign unused_job = ^{up_h, up_w, up_c, up_src, up_dst};
     // op not built: the checker refuses it, the engine is left out
     always_ff @(posedge clk) up_done <= !rst_n ? 1'b0 : up_start;
-    assign u_rcv[6] = 1'b0;
-    assign u_rca[6] = '0;
-    assign u_rcl[6] = '0;
-    assign u_rcw[6] = '0;
-    assign u_rr[6] = 1'b0;
-    assign u_wcv[6] = 1'b0;
-    assign u_wca[6] = '0;
-    assign u_wcl[6] = '0;
-    assign u_wcw[6] = '0;
-    assign u_wv[6] = 1'b0;
-    assign u_wd[6] = '0;
+    assign u_rcv[edgemoe_pkg::OWN_UPSAMPLE] = 1'b0;
+    assign u_rca[edgemoe_pkg::OWN_UPSAMPLE] = '0;
+    assign u_rcl[edgemoe_pkg::OWN_UPSAMPLE] = '0;
+    assign u_rcw[edgemoe_pkg::OWN_UPSAMPLE] = '0;
+    assign u_rr[edgemoe_pkg::OWN_UPSAMPLE] = 1'b0;
+    assign u_wcv[edgemoe_pkg::OWN_UPSAMPLE] = 1'b0;
+    assign u_wca[edgemoe_pkg::OWN_UPSAMPLE] = '0;
+    assign u_wcl[edgemoe_pkg::OWN_UPSAMPLE] = '0;
+    assign u_wcw[edgemoe_pkg::OWN_UPSAMPLE] = '0;
+    assign u_wv[edgemoe_pkg::OWN_UPSAMPLE] = 1'b0;
+    assign u_wd[edgemoe_pkg::OWN_UPSAMPLE] = '0;
   end
 
   logic unused;

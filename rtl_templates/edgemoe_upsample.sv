@@ -30,11 +30,11 @@ module edgemoe_upsample (
     input  logic        wr_ready,
     output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
 );
-  localparam int V = edgemoe_pkg::VEC;
-  localparam int VL = edgemoe_pkg::VEC_LG;
+  localparam int V = edgemoe_pkg::VEC_LANES;
+  localparam int VL = edgemoe_pkg::VEC_LANES_LG;
   localparam int AL = edgemoe_pkg::ACT_LG;
   localparam int ABITS = 8 << AL;
-  localparam int CW = (edgemoe_pkg::MAX_IN + V - 1) / V;   // words per pixel
+  localparam int CW = (edgemoe_pkg::MAX_IN_FEATURES + V - 1) / V;   // words per pixel
   localparam int CAW = $clog2(CW > 1 ? CW : 2);
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
 

@@ -376,11 +376,8 @@ def test_add(tiny, count, flags, in_place):
 
 
 # --------------------------------------------------------- formats and modes (variant)
-def test_variant_ops(variant):
-    """Every built op in one program on a design point with RND/SAT modes and 8-bit weights."""
-    accel = variant[0]
-    p = Prog(accel, seed=8)
-    t, d, n = 9, 32, 24
+def _every_op_program(p: Prog, t: int = 9, d: int = 32, n: int = 24) -> None:
+    """One instruction of every op but UPSAMPLE, chained through shared tensors."""
     x = p.tensor(t * d, scale=None)
     y = p.garbage(4 * t * n)
     p.emit(Op.LINEAR, Flag.GELU, tokens=t, out_features=n, in_features=d, src=x, dst=y,
@@ -394,7 +391,33 @@ def test_variant_ops(variant):
            weights=p.matrix(5, 36, p.f.conv_weight), bias=p.vector(5))
     p.emit(Op.ADD, count=t * n, a=y, b=x, dst=p.garbage(4 * t * n))
     _moe_program(p, top_k=2)
+
+
+def test_variant_ops(variant):
+    """Every built op in one program on a design point with RND/SAT modes and 8-bit weights."""
+    p = Prog(variant[0], seed=8)
+    _every_op_program(p)
     run_both(variant, p)
+
+
+def test_ideal_cycles_rendered_from_the_spec_match_golden(tiny):
+    """The C++ ideal-cycle terms (edgemoe_ops.hpp, rendered from edgemoe/ops.py) equal the
+    golden's: the profile's cycles field is excluded from the byte comparisons above."""
+    accel, csim = tiny
+    p = Prog(accel, seed=9)
+    _every_op_program(p)
+    p.emit(Op.UPSAMPLE, in_h=2, in_w=3, channels=5, src=p.tensor(30, scale=None),
+           dst=p.garbage(4 * 120))
+    image, manifest = p.build()
+    gold, sim = image.copy(), image.copy()
+    args = (manifest["program"]["offset"], manifest["program"]["n_instructions"], 0,
+            manifest["status"]["offset"])
+    assert execute(gold, accel, *args) == csim.execute(sim, *args) == Err.OK
+    base, n_instr = manifest["status"]["offset"] + 64, manifest["program"]["n_instructions"]
+    cycles_g = gold[base:base + 64 * n_instr].view("<u8").reshape(-1, 8)[:, 0]
+    cycles_c = sim[base:base + 64 * n_instr].view("<u8").reshape(-1, 8)[:, 0]
+    assert (cycles_g > 0).all()
+    np.testing.assert_array_equal(cycles_c, cycles_g)
 
 
 def test_variant_op_not_built(variant):

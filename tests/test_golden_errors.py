@@ -97,3 +97,53 @@ def test_random_instruction_words_never_raise(tiny, program, data):
     st_ = status_words(image, 0)
     assert st_["error"] == code and code in set(Err)
     assert st_["executed"] == (len(words) if code == Err.OK else st_["index"])
+
+
+# ------------------------------------------------------------------ operand overlap (OVERLAP)
+def test_partial_residual_overlap_is_refused(tiny):
+    """residual = dst - 64 (issue: status 0 with executor-dependent bytes) is refused."""
+    ins = Instr.make(Op.LINEAR, Flag.RESIDUAL, tokens=2, out_features=16, in_features=4,
+                     src=4096, dst=8192, weights=12288, bias=16384, residual=8192 - 64)
+    problems = check_instr(ins, tiny, 1 << 20)
+    assert problems[0].code == Err.OVERLAP
+    assert "dst [8192, 8320) overlaps residual [8128, 8256)" in problems[0].message
+    s = Scratch(tiny)
+    before = s.image.copy()
+    assert s.run([ins]) == Err.OVERLAP
+    assert s.status()["index"] == 0 and s.status()["executed"] == 0
+    assert np.array_equal(s.image[4096:], before[4096:])  # nothing of the operands is written
+
+
+def test_the_compilers_exact_aliases_stay_legal(tiny):
+    """In-place residual (dst == residual) is what the compiler emits: it runs."""
+    ins = Instr.make(Op.LINEAR, Flag.RESIDUAL, tokens=2, out_features=4, in_features=4,
+                     src=4096, dst=8192, weights=12288, bias=16384, residual=8192)
+    assert check_instr(ins, tiny, 1 << 20) == []
+    moe = Instr.make(Op.MOE_EXPERTS, Flag.RESIDUAL, tokens=4, dim=4, hidden=4, experts=2,
+                     src=4096, dst=8192, w1=12288, b1=16384, w2=20480, b2=24576,
+                     queues=28672, scratch=32768, residual=8192)
+    assert check_instr(moe, tiny, 1 << 20) == []
+    # an exact alias the spec does not list is an overlap too: LAYERNORM in place
+    ln = Instr.make(Op.LAYERNORM, tokens=2, dim=4, src=4096, dst=4096, gamma=8192, beta=12288)
+    assert check_instr(ln, tiny, 1 << 20)[0].code == Err.OVERLAP
+
+
+def _intervals_meet(x: tuple[int, int], y: tuple[int, int]) -> bool:
+    return x[0] < y[1] and y[0] < x[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 40), st.sampled_from([0, int(Flag.COPY)]),
+       st.lists(st.integers(0, 12), min_size=3, max_size=3))
+def test_add_overlap_matches_an_interval_oracle(tiny, count, flags, slots):
+    """ADD operands in 64-byte slots that may collide: OVERLAP exactly when dst meets a
+    read operand other than in an exact alias (dst == a or dst == b)."""
+    a, b, dst = (4096 + 64 * k for k in slots)
+    nbytes = 4 * count  # tiny's act format is 32-bit
+    ins = Instr.make(Op.ADD, flags, count=count, a=a, b=b, dst=dst)
+    reads = [a] if flags else [a, b]
+    bad = any(_intervals_meet((dst, dst + nbytes), (r, r + nbytes)) and r != dst for r in reads)
+    problems = check_instr(ins, tiny, 1 << 20)
+    assert [p.code for p in problems] == ([Err.OVERLAP] if bad else [])
+    s = Scratch(tiny)
+    assert s.run([ins]) == (Err.OVERLAP if bad else Err.OK)

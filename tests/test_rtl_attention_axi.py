@@ -20,10 +20,12 @@ import pytest
 import rtlutil as ru
 from rtldesigns import design, executor
 
+from edgemoe.ops import ENGINES
+
 pytestmark = pytest.mark.sim
 
 T, HEADS, HEAD_DIM = 16, 2, 16
-OWNER_ATTENTION = "3"  # edgemoe_ctrl's DMA owner code of the attention engine
+OWNER_ATTENTION = str(ENGINES.index("attn"))  # DMA owner code of the attention engine
 
 
 def expected_beats(accel) -> int:

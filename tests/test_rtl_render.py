@@ -56,7 +56,7 @@ def test_package_renders_design_point(tmp_path, name):
     assert text.startswith(f"// generated from {accel.name} {accel.config_id}")
     assert f"CONFIG_ID = 32'h{accel.config_id}" in text
     for key, value in (("P_IN", accel.linear_p_in), ("P_OUT", accel.linear_p_out),
-                       ("LANES", accel.attn_lanes), ("AXI_BITS", accel.axi_bits),
+                       ("ATTN_LANES", accel.attn_lanes), ("AXI_BITS", accel.axi_bits),
                        ("MAX_TOKENS", accel.max_tokens)):
         assert re.search(rf"localparam int {key} = {value};", text)
     for op in isa.Op:

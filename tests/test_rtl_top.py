@@ -68,6 +68,10 @@ def _bad_cases(accel) -> list[ru.Case]:
                    [Instr.make(Op.MOE_GATE, tokens=2, dim=4, experts=2, top_k=1,
                                src=a_off, w_gate=64, queues=a_off, task_stride=-1024)], task=1),
         ru.program(accel, "nop_flags", [Instr(int(Op.NOP), 1)]),
+        ru.program(accel, "partial_overlap", [add, Instr.make(Op.ADD, count=32, a=a_off,
+                                                              b=a_off + 64, dst=a_off)]),
+        ru.program(accel, "in_place_alias", [Instr.make(Op.ADD, count=8, a=a_off, b=a_off,
+                                                        dst=a_off)]),
         ru.program(accel, "task_masked", [Instr(int(Op.NOP), 0, 0b10), add,
                                           Instr(200, 0, 0b10)], task=0),
     ]
@@ -117,6 +121,7 @@ EXPECTED = {"unknown_opcode": Err.BAD_OPCODE, "bad_flags": Err.BAD_FLAGS,
             "bad_shape_zero": Err.BAD_SHAPE, "bad_shape_tokens": Err.BAD_SHAPE,
             "conv_pad_too_big": Err.BAD_SHAPE, "gate_negative_offset": Err.OUT_OF_RANGE,
             "nop_flags": Err.BAD_FLAGS, "task_masked": Err.OK,
+            "partial_overlap": Err.OVERLAP, "in_place_alias": Err.OK,
             "dyn_count_too_big": Err.BAD_QUEUE, "gather_index_out_of_rows": Err.BAD_QUEUE,
             "scatter_negative_index": Err.BAD_QUEUE, "moe_count_too_big": Err.BAD_QUEUE,
             "moe_repeated_token": Err.BAD_QUEUE, "attention_after_errors": Err.OK}

@@ -1,6 +1,7 @@
 """Template context of the HLS generator: every number the templates print, computed here.
 
-The context is plain data (dicts, lists, ints, strings) built from the design point,
+The design point's derived constants are the shared export of
+:mod:`edgemoe.codegen.constants` (the SV package prints the same list).  The context is plain data (dicts, lists, ints, strings) built from the design point,
 edgemoe.isa, edgemoe.layout, edgemoe.numerics and the golden executor's LAYERNORM
 constants, so that the C++ matches the golden executor by construction.
 """
@@ -12,13 +13,15 @@ import math
 import numpy as np
 
 from .. import isa, layout, numerics
-from ..golden.vector_ops import LN_SQ_FRAC, ln_types
+from ..golden.vector_ops import ln_types
 from ..params.accel import FORMAT_ROLES
 from ..params.errors import ConfigError
 from ..params.fit import estimate
 from ..params.fixed import FixedType
+from .constants import acc_fracs, design_constants
+from .opspec import opspec_context
 
-__all__ = ["ADD_CHUNK", "KERNEL_HEADERS", "TOP_NAME", "format_trait", "hls_context"]
+__all__ = ["KERNEL_HEADERS", "TOP_NAME", "format_trait", "hls_context", "isa_context"]
 
 #: Name of the HLS top function (and of the exported IP).
 TOP_NAME = "edgemoe_top"
@@ -28,8 +31,6 @@ KERNEL_HEADERS = ("em_common.hpp", "em_mem.hpp", "em_numerics.hpp", "em_isa.hpp"
                   "em_vector.hpp", "em_dispatch.hpp")
 #: Vendor, library and version of the exported IP (VLNV ``edgemoe:hls:edgemoe_top:1.0``).
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgemoe", "hls", "1.0"
-#: Elements per ADD/COPY chunk.
-ADD_CHUNK = 256
 _TABLE_VALUES_PER_LINE = 8
 
 
@@ -56,16 +57,9 @@ def _check_numerics(accel) -> None:
     numerics.softmax_init(1, act)
 
 
-def _acc_fracs(accel) -> list[int]:
-    f = accel.formats
-    xs = (f.act.frac_bits, f.pixel.frac_bits)
-    ws = (f.linear_weight.frac_bits, f.conv_weight.frac_bits, f.patch_weight.frac_bits)
-    return [x + w for x in xs for w in ws]
-
-
 def _check_shifts(accel) -> int:
     """Largest accumulator fraction count; raises when a run-time shift would exceed 63."""
-    fracs = _acc_fracs(accel)
+    fracs = acc_fracs(accel)
     qmax = max(fracs)
     f = accel.formats
     for role in ("bias", "attn_bias"):
@@ -117,7 +111,8 @@ def _word_index(generic: str) -> int:
     return 1 + idx if generic[0] == "d" else 1 + isa.N_DIMS + idx
 
 
-def _isa_context() -> dict:
+def isa_context() -> dict:
+    """The instruction set as template data (opcodes, flags, errors, field word indices)."""
     ops = sorted(isa.Op, key=int)
     if [int(o) for o in ops] != list(range(len(ops))):
         raise ConfigError("edgemoe.isa opcodes must be 0..N-1 without gaps for the C++ tables")
@@ -173,34 +168,17 @@ def hls_context(accel, tb: dict | None = None) -> dict:
     """
     f = accel.formats
     _check_numerics(accel)
-    qmax = _check_shifts(accel)
-    var_t, rstd_t = ln_types(f.act)
-    pi, po = accel.linear_p_in, accel.linear_p_out
+    _check_shifts(accel)
+    _, rstd_t = ln_types(f.act)
     formats = [format_trait(role, getattr(f, role)) for role in FORMAT_ROLES]
     xbits = max(8 * f.act.storage_dtype.itemsize,
                 8 * f.pixel.storage_dtype.itemsize + (0 if f.pixel.signed else 1))
     wbits = max(8 * getattr(f, r).storage_dtype.itemsize
                 for r in ("linear_weight", "conv_weight", "patch_weight"))
-    max_row_out = layout.ceil_div(max(accel.max_out_features, accel.max_experts), po) * po
     built = 1 | sum(1 << int(op) for op in isa.Op
                     if op != isa.Op.NOP and op.name.lower() in accel.ops)
     tb_bytes = (tb or {}).get("image_bytes", 1 << 24)
-    cfg = [
-        ("AXI_BITS", accel.axi_bits), ("AXI_BYTES", accel.axi_bytes),
-        ("AXI_LANES", accel.axi_bits // 64),
-        ("P_IN", pi), ("P_OUT", po), ("ATTN_LANES", accel.attn_lanes),
-        ("VEC_LANES", accel.vector_lanes),
-        ("MAX_TOKENS", accel.max_tokens), ("MAX_IN_FEATURES", accel.max_in_features),
-        ("MAX_OUT_FEATURES", accel.max_out_features), ("MAX_HEADS", accel.max_heads),
-        ("MAX_HEAD_DIM", accel.max_head_dim), ("MAX_EXPERTS", accel.max_experts),
-        ("MAX_TOP_K", accel.max_top_k), ("WEIGHT_BUFFER_WORDS", accel.weight_buffer_words),
-        ("WBUF_TILES", accel.weight_buffer_words // (pi * po)),
-        ("XROW", accel.max_in_features), ("MAX_ROW_OUT", max_row_out),
-        ("QUEUE_SLOT_WORDS", layout.align(4 * accel.max_tokens) // 4),
-        ("ADD_CHUNK", ADD_CHUNK), ("QMAX", qmax),
-        ("LN_SHIFT", f.act.frac_bits - min(f.act.frac_bits, LN_SQ_FRAC)),
-        ("LN_VAR_FRAC", var_t.frac_bits),
-    ]
+    cfg = design_constants(accel)
     asserts = [
         ("AXI_BYTES * 8 == AXI_BITS && AXI_LANES * 64 == AXI_BITS", "AXI word geometry"),
         ("WBUF_TILES * P_IN * P_OUT == WEIGHT_BUFFER_WORDS", "weight buffer holds whole tiles"),
@@ -219,7 +197,8 @@ def hls_context(accel, tb: dict | None = None) -> dict:
         "xbuf_bits": _container_bits(xbits), "wbuf_bits": _container_bits(wbits),
         "cfg": [{"name": n, "value": int(v)} for n, v in cfg],
         "built_ops": built, "static_asserts": [{"expr": e, "why": w} for e, w in asserts],
-        "constants": _constants(), "tables": _tables(), "isa": _isa_context(),
+        "constants": _constants(), "tables": _tables(), "isa": isa_context(),
+        "ops": opspec_context("cpp"),
         "board": _board_context(accel), "axi_bits": accel.axi_bits,
         "axi_bytes": accel.axi_bytes, "axi_lanes": accel.axi_bits // 64,
         "wbuf_impl": estimate(accel).weight_buffer_impl,

@@ -36,6 +36,8 @@ class Output:
 #: Every generated file of the HLS project, in render order.
 OUTPUTS: tuple[Output, ...] = (
     Output("edgemoe_isa.hpp.j2", "edgemoe_isa.hpp", kernel=True),
+    Output("edgemoe_ops.hpp.j2", "edgemoe_ops.hpp", kernel=True),
+    Output("edgemoe_dispatch.hpp.j2", "edgemoe_dispatch.hpp", kernel=True),
     Output("edgemoe_params.hpp.j2", "edgemoe_params.hpp", kernel=True),
     Output("edgemoe_top.hpp.j2", "{top}.hpp", kernel=True),
     Output("edgemoe_top.cpp.j2", "{top}.cpp", kernel=True),

@@ -99,7 +99,7 @@ class ProgramBuilder:
     def emit(self, op: Op, flags: int = 0, task_mask: int = ALL_TASKS, comment: str = "",
              **fields) -> int:
         """Append an instruction; returns its index."""
-        unknown = set(fields) - set(OP_FIELDS[op]) - {"rows"}
+        unknown = set(fields) - set(OP_FIELDS[op])
         if unknown:
             raise ValueError(f"{op.name} has no fields {sorted(unknown)}")
         idx = len(self._pending)
@@ -162,14 +162,8 @@ class ProgramBuilder:
 
         instrs = []
         for p in self._pending:
-            fields = {k: resolve(v) for k, v in p.fields.items() if k != "rows"}
-            ins = Instr.make(p.op, p.flags, p.task_mask, p.comment, **fields)
-            if "rows" in p.fields:  # LINEAR gather/scatter row count lives in d3
-                dims = list(ins.dims)
-                dims[3] = p.fields["rows"]
-                ins = Instr(ins.op, ins.flags, ins.task_mask, tuple(dims), ins.addrs, ins.imm,
-                            ins.comment)
-            instrs.append(ins)
+            fields = {k: resolve(v) for k, v in p.fields.items()}
+            instrs.append(Instr.make(p.op, p.flags, p.task_mask, p.comment, **fields))
         start = regions["program"][0]
         image[start:start + n * INSTR_BYTES] = np.frombuffer(encode_bytes(instrs), np.uint8)
         tensors = {t.name: (regions["arena"][0] + t.offset, t.nbytes)

@@ -13,21 +13,20 @@ import numpy as np
 
 from ..isa import INSTR_BYTES, Err, Instr, Op, decode_words
 from ..layout import PROFILE_ENTRY_BYTES, PROFILE_FIELDS, STATUS_BYTES
-from ..validate import check_instr, operand_bytes
+from ..ops import OP_SPECS
+from ..validate import check_instr, operand_extents
+from . import linear_ops, vector_ops
 from . import memory as mem
 from .cycles import ideal_cycles
-from .linear_ops import OpFault, op_conv, op_linear, op_moe_experts, op_moe_gate
-from .vector_ops import op_add, op_attention, op_layernorm, op_upsample
+from .linear_ops import OpFault
 
 log = logging.getLogger(__name__)
 
-#: Operands each opcode writes (everything else it touches is read).
-OUTPUT_OPERANDS = {Op.MOE_GATE: ("queues",), Op.MOE_EXPERTS: ("dst", "scratch")}
-
-_HANDLERS = {
-    Op.LINEAR: op_linear, Op.LAYERNORM: op_layernorm, Op.ATTENTION: op_attention,
-    Op.MOE_EXPERTS: op_moe_experts, Op.CONV: op_conv, Op.UPSAMPLE: op_upsample, Op.ADD: op_add,
-}
+#: Every golden handler (``op_*`` of the handler modules), by name.
+_KERNELS = {name: getattr(mod, name) for mod in (linear_ops, vector_ops) for name in dir(mod)
+            if name.startswith("op_") and callable(getattr(mod, name))}
+#: Opcode -> golden handler, by the op spec's handler name (the HLS kernel has the same name).
+HANDLERS = {op: _KERNELS[spec.handler] for op, spec in OP_SPECS.items() if spec.handler}
 
 
 def status_words(image: np.ndarray, status_offset: int) -> dict[str, int]:
@@ -36,14 +35,12 @@ def status_words(image: np.ndarray, status_offset: int) -> dict[str, int]:
     return {"error": int(w[0]), "index": int(w[1]), "executed": int(w[2]), "config_id": int(w[3])}
 
 
-def _traffic(ins: Instr, accel, prof: dict) -> tuple[int, int]:
+def _traffic(ins: Instr, accel, prof: dict, task: int) -> tuple[int, int]:
     """(bytes read, bytes written) of an instruction; weights count as actually fetched."""
-    ext = operand_bytes(ins, accel)
-    outs = OUTPUT_OPERANDS.get(Op(ins.op), ("dst",))
-    weights = {"weights", "bias", "w_gate", "w1", "b1", "w2", "b2"}
-    read = sum(v for k, v in ext.items() if k not in outs and k not in weights)
-    written = sum(v for k, v in ext.items() if k in outs)
-    return read + prof["weight_bytes"], written
+    by_role = dict.fromkeys(("read", "weight", "write"), 0)
+    for ext in operand_extents(ins, accel, task):
+        by_role[ext.operand.role] += ext.nbytes
+    return by_role["read"] + prof["weight_bytes"], by_role["write"]
 
 
 def execute(image: np.ndarray, accel, program_offset: int, n_instructions: int,
@@ -80,7 +77,7 @@ def execute(image: np.ndarray, accel, program_offset: int, n_instructions: int,
                 log.info("instruction %d faulted: %s", i, fault)
                 break
             if ins.op != Op.NOP:
-                prof["bytes_read"], prof["bytes_written"] = _traffic(ins, accel, prof)
+                prof["bytes_read"], prof["bytes_written"] = _traffic(ins, accel, prof, task)
                 prof["cycles"] = ideal_cycles(ins, accel, prof)
         mem.write_u64(image, prof_base + i * PROFILE_ENTRY_BYTES,
                       [prof[k] for k in PROFILE_FIELDS])
@@ -93,7 +90,7 @@ def _run_one(image, ins: Instr, accel, prof: dict, task: int) -> None:
     op = Op(ins.op)
     if op == Op.NOP:
         return
-    if op == Op.MOE_GATE:
-        op_moe_gate(image, ins, accel, prof, task)
+    if "task" in OP_SPECS[op].kernel_args:
+        HANDLERS[op](image, ins, accel, prof, task)
     else:
-        _HANDLERS[op](image, ins, accel, prof)
+        HANDLERS[op](image, ins, accel, prof)

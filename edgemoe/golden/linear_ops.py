@@ -65,7 +65,7 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
         t = int(mem.read_u32(image, g("count"), 1)[0])
         if t > ins.get("tokens"):
             raise OpFault(Err.BAD_QUEUE, f"dynamic count {t} exceeds tokens={g('tokens')}")
-    rows = ins.dims[3]
+    rows = ins.get("rows")
     idx = None
     if ins.flags & (Flag.GATHER | Flag.SCATTER):
         idx = mem.read(image, g("index"), t, _I32)

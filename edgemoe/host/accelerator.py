@@ -35,6 +35,8 @@ _HINTS = {
     Err.BAD_FLAGS: "the instruction has flags this hardware does not know; recompile",
     Err.BAD_QUEUE: "the MoE expert queues are inconsistent; recompile the model",
     Err.BAD_PROGRAM: "the program/status offsets or the task index are invalid",
+    Err.OVERLAP: "an instruction writes over part of one of its own operands; the program is "
+                 "corrupt or hand-written with overlapping buffers: recompile",
 }
 
 

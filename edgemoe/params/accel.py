@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..ops import op_names
 from .board import Board, load_boards
 from .errors import ConfigError, fail
 from .files import apply_overrides, list_configs, read_yaml, resolve_config, source_label
@@ -37,9 +38,8 @@ FORMAT_ROLES = ("act", "linear_weight", "attn_bias", "bias", "norm", "patch_weig
 #: Keys of the ``buffers:`` section.
 BUFFER_KEYS = ("max_tokens", "max_in_features", "max_out_features", "max_heads",
                "max_head_dim", "max_experts", "max_top_k", "weight_buffer_words")
-#: Operations a design point can build in, in canonical order.
-KNOWN_OPS = ("linear", "layernorm", "attention", "moe_gate", "moe_experts", "conv",
-             "upsample", "add", "pool", "lif")
+#: Operations a design point can build in, in opcode order (every opcode of the op spec).
+KNOWN_OPS = op_names()
 #: Ops that need another op built in (``conv`` is lowered onto the linear engine).
 OP_REQUIRES = {"moe_experts": ("linear", "moe_gate"), "conv": ("linear",),
                "moe_gate": ("linear",)}
@@ -182,7 +182,7 @@ class AccelConfig:
     def _check_ops(self) -> None:
         ops = self.ops
         for op in ops:
-            require(op in KNOWN_OPS, self.source, "ops", op, "is not a known op",
+            require(op in KNOWN_OPS, self.source, "ops", op, "is not an op with an opcode",
                     ", ".join(KNOWN_OPS))
         require(len(set(ops)) == len(ops), self.source, "ops", list(ops), "repeats an op",
                 "each op at most once")
@@ -345,7 +345,8 @@ def accel_from_mapping(doc: object, name: str, source: str) -> AccelConfig:
     ops = [reader.string(v, f"ops[{i}]") for i, v in enumerate(reader.seq(data["ops"], "ops"))]
     require(bool(ops), source, "ops", ops, "is empty", "a list of " + ", ".join(KNOWN_OPS))
     for op in ops:
-        require(op in KNOWN_OPS, source, "ops", op, "is not a known op", ", ".join(KNOWN_OPS))
+        require(op in KNOWN_OPS, source, "ops", op, "is not an op with an opcode",
+                ", ".join(KNOWN_OPS))
     if len(set(ops)) == len(ops):
         ops = sorted(ops, key=KNOWN_OPS.index)
     return AccelConfig(name=name, board=boards[board_key], formats=formats, ops=tuple(ops),

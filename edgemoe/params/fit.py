@@ -175,9 +175,6 @@ def estimate(accel: AccelConfig) -> Estimate:
                                               vl * (2 * f.norm.width + cont)))
     if ops & {"layernorm", "add"}:
         add("vector", "LUT", vl * cont * 12 + 1500)
-    if "lif" in ops:
-        add("vector", "DSP", vl * d_aa)
-        add("vector", "LUT", vl * cont * 6 + 1500)
 
     if "moe_gate" in ops:
         idx_bits = max(1, accel.max_tokens.bit_length())
@@ -185,7 +182,7 @@ def estimate(accel: AccelConfig) -> Estimate:
         add("moe_gate", "LUT", 3000 + accel.max_experts * 40)
         add("moe_gate", "BRAM36", bram36_blocks(accel.max_experts * accel.max_tokens,
                                                 idx_bits + cont))
-    fixed_lut = {"moe_experts": 1500, "conv": 2500, "upsample": 800, "pool": 1200}
+    fixed_lut = {"moe_experts": 1500, "conv": 2500, "upsample": 800}
     for op, lut in fixed_lut.items():
         if op in ops:
             add(op, "LUT", lut)

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import shutil
 from pathlib import Path
 
 from .. import isa, numerics
+from ..codegen.constants import design_constants
+from ..codegen.context import isa_context as isa_field_words
 from ..codegen.env import banner, make_environment
-from ..golden.vector_ops import LN_RSTD_FRAC, LN_SQ_FRAC, ln_types
+from ..codegen.opspec import opspec_context
+from ..golden.vector_ops import ln_types
+from ..ops import ENGINES
 from ..params.accel import FORMAT_ROLES
 from ..params.fixed import OVERFLOW_MODES, QUANT_MODES
 from ..resources import default_build_root, resource_dir
@@ -45,7 +48,7 @@ PACKAGE = ("edgemoe_pkg.sv.j2", "edgemoe_pkg.sv")
 SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe_axil_regs.sv",
            "edgemoe_lin.sv", "edgemoe_lin_loader.sv", "edgemoe_router.sv", "edgemoe_attn.sv",
            "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_check.sv",
-           "edgemoe_ctrl.sv", "edgemoe_top.sv")
+           "edgemoe_ctrl_decode.sv", "edgemoe_ctrl.sv", "edgemoe_top.sv")
 
 
 class RtlError(ValueError):
@@ -92,20 +95,6 @@ def rtl_context(accel) -> dict:
     f = accel.formats
     act = f.act
     fmts = [_fmt(role, getattr(f, role)) for role in FORMAT_ROLES]
-    pi, po = accel.linear_p_in, accel.linear_p_out
-    weight_lg = max(_lg(getattr(f, r).storage_dtype.itemsize)
-                    for r in ("linear_weight", "conv_weight", "patch_weight"))
-    bias_lg = max(_lg(f.bias.storage_dtype.itemsize), _lg(f.attn_bias.storage_dtype.itemsize))
-    act_lg = _lg(act.storage_dtype.itemsize)
-    pix_lg = _lg(f.pixel.storage_dtype.itemsize)
-    axi_bytes = accel.axi_bits // 8
-    # widest word any engine asks the DMA for (bytes)
-    words = [po * pi << weight_lg, po << bias_lg, pi << max(act_lg, pix_lg), po << act_lg,
-             accel.vector_lanes << act_lg, accel.vector_lanes << _lg(f.norm.storage_dtype.itemsize),
-             axi_bytes, 8]
-    word_max = max(words)
-    sq = min(act.frac_bits, LN_SQ_FRAC)
-    _, rstd_t = ln_types(act)
     ops_mask = 0
     for op in isa.Op:
         if op == isa.Op.NOP or op.name.lower() in accel.ops:
@@ -117,26 +106,13 @@ def rtl_context(accel) -> dict:
                        "index_bits": max(1, (int(values.size) - 1).bit_length()),
                        "entries": [int(v) for v in values]})
     consts = numerics.numerics_constants()
-    attn_chunk = axi_bytes >> act_lg
     ctx = {
         "banner": banner("edgemoe_pkg.sv.j2", accel),
         "design": accel.name,
         "config_id": accel.config_id_int,
-        "engine": [
-            ("AXI_BITS", accel.axi_bits), ("AXI_BYTES", axi_bytes), ("AXI_LG", _lg(axi_bytes)),
-            ("P_IN", pi), ("P_OUT", po), ("P_IN_LG", _lg(pi)), ("P_OUT_LG", _lg(po)),
-            ("LANES", accel.attn_lanes), ("VEC", accel.vector_lanes),
-            ("VEC_LG", _lg(accel.vector_lanes)),
-            ("MAX_TOKENS", accel.max_tokens), ("MAX_IN", accel.max_in_features),
-            ("MAX_OUT", accel.max_out_features), ("MAX_HEADS", accel.max_heads),
-            ("MAX_HEAD_DIM", accel.max_head_dim), ("MAX_EXPERTS", accel.max_experts),
-            ("MAX_TOP_K", accel.max_top_k), ("WEIGHT_BUFFER_WORDS", accel.weight_buffer_words),
-            ("WBUF_TILES", accel.weight_buffer_words // (pi * po)),
-            ("WORD_MAX", word_max), ("WORD_MAX_LG", _lg(word_max)),
-            ("WEIGHT_BITS", 8 << weight_lg), ("BIAS_BITS", 8 << bias_lg),
-            ("ATTN_E", attn_chunk), ("ATTN_C_MAX", math.ceil(accel.max_head_dim / attn_chunk)),
-            ("ADD_CHUNK", 64 * accel.vector_lanes),
-        ],
+        "engine": design_constants(accel),
+        "ops": opspec_context("sv"),
+        "engines": [(e.upper(), k) for k, e in enumerate(ENGINES)],
         "formats": fmts,
         "act_quant": QUANT_MODES.index(act.quant),
         "act_overflow": OVERFLOW_MODES.index(act.overflow),
@@ -147,18 +123,17 @@ def rtl_context(accel) -> dict:
         "ops_mask": ops_mask,
         "opcodes": [(op.name, int(op)) for op in isa.Op],
         "flags": [(fl.name, int(fl)) for fl in isa.Flag if fl],
+        "flag_bits": [(fl.name, int(fl).bit_length() - 1) for fl in isa.Flag if fl],
+        "header": [("OPCODE_SHIFT", isa.OPCODE_SHIFT), ("FLAGS_SHIFT", isa.FLAGS_SHIFT),
+                   ("TASK_MASK_SHIFT", isa.TASK_MASK_SHIFT)],
+        "field_words": [(f["name"], f["word"]) for f in
+                        (*isa_field_words()["generic_fields"], *isa_field_words()["fields"])],
         "op_flags": [(op.name, int(isa.OP_FLAGS[op])) for op in isa.Op],
         "errs": [(e.name, int(e)) for e in isa.Err],
         "regs": [(r.sv_name, r.offset) for r in REGISTERS],
         "consts": sorted(consts.items()),
         "tables": tables,
-        "derived": [
-            ("LN_SQ_SHIFT", act.frac_bits - sq), ("LN_VAR_FRAC", 2 * sq),
-            ("LN_RSTD_FRAC", LN_RSTD_FRAC), ("EXP_CAP_SHIFT", max(min(act.frac_bits + 5, 62), 0)),
-            ("GELU_SH", act.frac_bits - consts["GELU_STEP_BITS"]),
-            ("GELU_G", max(act.frac_bits, consts["GELU_TABLE_FRAC"])),
-        ],
-        "rstd_raw_max": rstd_t.raw_max,
+        "rstd_raw_max": ln_types(act)[1].raw_max,
         "act_raw_max": act.raw_max,
         "act_raw_min": act.raw_min,
         "config_id_hex": f"{accel.config_id_int:08x}",

@@ -1,0 +1,78 @@
+"""The derived constants of a design point: one export rendered by both generators.
+
+The HLS params header (``struct cfg``) and the SystemVerilog package print exactly this
+list, so every concept has one name and one value in C++ and SV (``linear_p_in`` <->
+``P_IN``, ``max_in_features`` <-> ``MAX_IN_FEATURES``).  The op spec's ``Param`` nodes
+(edgemoe.ops) name constants of this list.  Values only: each generator keeps its own
+checks of what it can build.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import layout, numerics
+from ..golden.vector_ops import LN_RSTD_FRAC, LN_SQ_FRAC, ln_types
+
+__all__ = ["WEIGHT_ROLES", "acc_fracs", "design_constants", "storage_lg"]
+
+#: Format roles a weight operand may use (the widest sets the weight buffer word).
+WEIGHT_ROLES = ("linear_weight", "conv_weight", "patch_weight")
+
+
+def storage_lg(fmt) -> int:
+    """log2 of the storage bytes of one element of ``fmt``."""
+    return int(fmt.storage_dtype.itemsize).bit_length() - 1
+
+
+def acc_fracs(accel) -> list[int]:
+    """Fraction bits of every activation/pixel x weight accumulator."""
+    f = accel.formats
+    xs = (f.act.frac_bits, f.pixel.frac_bits)
+    return [x + getattr(f, w).frac_bits for x in xs for w in WEIGHT_ROLES]
+
+
+def _lg(n: int) -> int:
+    return int(n).bit_length() - 1
+
+
+def design_constants(accel) -> list[tuple[str, int]]:
+    """(NAME, value) of every derived constant of ``accel``, in print order."""
+    f = accel.formats
+    act = f.act
+    pi, po, vec = accel.linear_p_in, accel.linear_p_out, accel.vector_lanes
+    axi_bytes = accel.axi_bits // 8
+    weight_lg = max(storage_lg(getattr(f, r)) for r in WEIGHT_ROLES)
+    bias_lg = max(storage_lg(f.bias), storage_lg(f.attn_bias))
+    act_lg, pix_lg = storage_lg(act), storage_lg(f.pixel)
+    # widest word any RTL engine asks the DMA for (bytes)
+    word_max = max(po * pi << weight_lg, po << bias_lg, pi << max(act_lg, pix_lg), po << act_lg,
+                   vec << act_lg, vec << storage_lg(f.norm), axi_bytes, 8)
+    attn_chunk = axi_bytes >> act_lg
+    sq = min(act.frac_bits, LN_SQ_FRAC)
+    var_t, _ = ln_types(act)
+    consts = numerics.numerics_constants()
+    return [
+        ("AXI_BITS", accel.axi_bits), ("AXI_BYTES", axi_bytes), ("AXI_LG", _lg(axi_bytes)),
+        ("AXI_LANES", accel.axi_bits // 64),
+        ("P_IN", pi), ("P_OUT", po), ("P_IN_LG", _lg(pi)), ("P_OUT_LG", _lg(po)),
+        ("ATTN_LANES", accel.attn_lanes), ("VEC_LANES", vec), ("VEC_LANES_LG", _lg(vec)),
+        ("MAX_TOKENS", accel.max_tokens), ("MAX_IN_FEATURES", accel.max_in_features),
+        ("MAX_OUT_FEATURES", accel.max_out_features), ("MAX_HEADS", accel.max_heads),
+        ("MAX_HEAD_DIM", accel.max_head_dim), ("MAX_EXPERTS", accel.max_experts),
+        ("MAX_TOP_K", accel.max_top_k), ("WEIGHT_BUFFER_WORDS", accel.weight_buffer_words),
+        ("WBUF_TILES", accel.weight_buffer_words // (pi * po)),
+        ("XROW", accel.max_in_features),
+        ("MAX_ROW_OUT", layout.ceil_div(max(accel.max_out_features, accel.max_experts), po) * po),
+        ("QUEUE_SLOT_WORDS", layout.align(4 * accel.max_tokens) // 4),
+        ("ADD_CHUNK", 64 * vec),
+        ("QMAX", max(acc_fracs(accel))),
+        ("WORD_MAX", word_max), ("WORD_MAX_LG", _lg(word_max)),
+        ("WEIGHT_BITS", 8 << weight_lg), ("BIAS_BITS", 8 << bias_lg),
+        ("ATTN_E", attn_chunk), ("ATTN_C_MAX", math.ceil(accel.max_head_dim / attn_chunk)),
+        ("LN_SHIFT", act.frac_bits - sq), ("LN_VAR_FRAC", var_t.frac_bits),
+        ("LN_RSTD_FRAC", LN_RSTD_FRAC),
+        ("EXP_CAP_SHIFT", max(min(act.frac_bits + 5, 62), 0)),
+        ("GELU_SH", act.frac_bits - consts["GELU_STEP_BITS"]),
+        ("GELU_G", max(act.frac_bits, consts["GELU_TABLE_FRAC"])),
+    ]

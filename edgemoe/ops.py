@@ -1,0 +1,348 @@
+"""What each opcode means, as data: the one op spec every executor and generator reads.
+
+:mod:`edgemoe.isa` says how an instruction is encoded (opcode, flag bits, which word holds
+which named field); this module says what it means: the flags it accepts, its memory
+operands (field, enabling flag, role, element format, byte size as an expression over its
+fields and the design point's tiles), the shape limits against the design point, the
+operand pairs that may alias exactly, the ideal cycle count, and the engine that runs it.
+
+Read by :mod:`edgemoe.validate` (checks, operand extents), :mod:`edgemoe.golden.cycles`,
+:mod:`edgemoe.params` (``KNOWN_OPS``, the fit check), and rendered into the C++ checks
+(``hls_templates/edgemoe_isa.hpp.j2``) and the SystemVerilog package.  The expressions
+are :mod:`edgemoe.opexpr` nodes, so the same arithmetic is printed in every language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .isa import OP_FIELDS, OP_FLAGS, Flag, Instr, Op
+from .opexpr import (
+    Add,
+    Align,
+    Bits,
+    CeilDiv,
+    Const,
+    ConvOut,
+    Derived,
+    Expr,
+    Field,
+    FloorDiv,
+    Fmt,
+    Max,
+    Min,
+    Mul,
+    Param,
+    Prof,
+    Sel,
+    Sub,
+)
+
+__all__ = ["ENGINES", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "op_names", "spec_of"]
+
+_ONE = Const(1)
+#: Engines of the compute unit (``edgemoe_<engine>.sv``), in DMA owner-code order.
+ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample")
+#: What an operand is to the memory: read, a weight read (counted apart), or written.
+ROLES = ("read", "weight", "write")
+
+# design-point constants (one name per concept in C++ and SV: see codegen.constants)
+P_IN = Param("P_IN", "linear_p_in")
+P_OUT = Param("P_OUT", "linear_p_out")
+ATTN_LANES = Param("ATTN_LANES", "attn_lanes")
+VEC_LANES = Param("VEC_LANES", "vector_lanes")
+MAX_TOKENS = Param("MAX_TOKENS", "max_tokens")
+MAX_IN = Param("MAX_IN_FEATURES", "max_in_features")
+MAX_OUT = Param("MAX_OUT_FEATURES", "max_out_features")
+MAX_HEADS = Param("MAX_HEADS", "max_heads")
+MAX_HEAD_DIM = Param("MAX_HEAD_DIM", "max_head_dim")
+MAX_EXPERTS = Param("MAX_EXPERTS", "max_experts")
+MAX_TOP_K = Param("MAX_TOP_K", "max_top_k")
+
+#: Element formats chosen by flags.
+WEIGHT_FMT = Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
+                 Sel(Flag.WFMT_CONV, Fmt("conv_weight"), Fmt("linear_weight")))
+BIAS_FMT = Sel(Flag.BFMT_ATTN, Fmt("attn_bias"), Fmt("bias"))
+ACT, NORM, U32 = Fmt("act"), Fmt("norm"), Fmt("u32")
+
+
+def weight_block(rows: Expr, cols: Expr, elem: Expr) -> Expr:
+    """layout.weight_block_bytes: a P_OUT x P_IN tile-packed matrix padded to 64 bytes."""
+    return Align(Mul(CeilDiv(rows, P_OUT), P_OUT, CeilDiv(cols, P_IN), P_IN, elem))
+
+
+def bias_block(rows: Expr, elem: Expr) -> Expr:
+    """layout.bias_block_bytes: a bias vector padded to P_OUT words and 64 bytes."""
+    return Align(Mul(CeilDiv(rows, P_OUT), P_OUT, elem))
+
+
+def queue_bytes(experts: Expr, tokens: Expr) -> Expr:
+    """layout.queue_layout total: counts, then index and score lists per expert."""
+    return Add(Align(Mul(4, experts)), Mul(2, experts, Align(Mul(4, tokens))))
+
+
+@dataclass(frozen=True)
+class Operand:
+    """One memory operand of an opcode.
+
+    Attributes:
+        name: Its named address field (isa.OP_FIELDS).
+        role: One of :data:`ROLES`.
+        elem: Element format (a Fmt, or a Sel of Fmts chosen by flags).
+        size: Byte extent.
+        enable: Present only when any of these flags is set (NONE: always present).
+        disable: Absent when any of these flags is set.
+        stride: Named field added ``task`` times to the offset (MOE_GATE's task slices).
+    """
+
+    name: str
+    role: str
+    elem: Expr
+    size: Expr
+    enable: Flag = Flag.NONE
+    disable: Flag = Flag.NONE
+    stride: str = ""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A shape limit ``1 <= value <= high``, checked only when ``when`` (any) is set."""
+
+    what: str
+    value: Expr
+    high: Expr
+    when: Flag = Flag.NONE
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Everything an opcode means.
+
+    Attributes:
+        op: The opcode.
+        engine: Engine that runs it: the SV module ``edgemoe_<engine>`` in the RTL top.
+        handler: Golden handler and HLS kernel function name (same in both languages).
+        kernel_args: Arguments of the HLS kernel, in order (``lb``: the linear engine's
+            weight buffers; ``task``: the device task).
+        derived: Named values computed from fields, in order (usable by later ones).
+        limits: Shape limits, in check order.
+        operands: Memory operands, in check order.
+        aliases: Operand pairs that may share exactly the same bytes (in-place update);
+            any other overlap with a written operand is refused (Err.OVERLAP).
+        cycles: Ideal cycles at full engine use (II=1, no stalls).
+    """
+
+    op: Op
+    engine: str
+    handler: str
+    kernel_args: tuple[str, ...]
+    limits: tuple[Limit, ...] = ()
+    operands: tuple[Operand, ...] = ()
+    derived: tuple[tuple[str, Expr], ...] = ()
+    aliases: tuple[tuple[str, str], ...] = ()
+    cycles: Expr = _ONE
+
+    @property
+    def fields(self) -> Mapping[str, str]:
+        """Named field -> generic field (isa.OP_FIELDS)."""
+        return OP_FIELDS[self.op]
+
+    @property
+    def flags(self) -> Flag:
+        """Flags the opcode accepts (isa.OP_FLAGS)."""
+        return OP_FLAGS[self.op]
+
+
+def _f(*names: str) -> tuple[Field, ...]:
+    return tuple(Field(n) for n in names)
+
+
+# HLS kernel signatures
+_PLAIN = ("mem", "ins", "prof")
+_LB = ("mem", "lb", "ins", "prof")
+_LB_TASK = ("mem", "lb", "ins", "task", "prof")
+_T, _N, _K, _ROWS = _f("tokens", "out_features", "in_features", "rows")
+_KSP = Field("kernel_stride_pad")
+_LIN_SRC_ROWS = Sel(Flag.GATHER, _ROWS, _T)
+_LIN_DST_ROWS = Sel(Flag.SCATTER, _ROWS, _T)
+_BIG, _HUGE = Const(1 << 16), Const(1 << 24)
+
+
+def _linear() -> OpSpec:
+    dst = Mul(_LIN_DST_ROWS, _N, ACT)
+    return OpSpec(
+        Op.LINEAR, "lin", "op_linear", _LB,
+        limits=(Limit("tokens", _T, _HUGE), Limit("in_features", _K, MAX_IN),
+                Limit("out_features", _N, MAX_OUT),
+                Limit("rows", _ROWS, _HUGE, Flag.GATHER | Flag.SCATTER)),
+        operands=(Operand("src", "read", ACT, Mul(_LIN_SRC_ROWS, _K, ACT)),
+                  Operand("dst", "write", ACT, dst),
+                  Operand("weights", "weight", WEIGHT_FMT, weight_block(_N, _K, WEIGHT_FMT)),
+                  Operand("bias", "weight", BIAS_FMT, bias_block(_N, BIAS_FMT)),
+                  Operand("residual", "read", ACT, dst, Flag.RESIDUAL),
+                  Operand("index", "read", U32, Mul(4, _T), Flag.GATHER | Flag.SCATTER),
+                  Operand("scores", "read", U32, Mul(4, _T), Flag.SCORE_ACC),
+                  Operand("count", "read", U32, Const(4), Flag.DYN_COUNT)),
+        aliases=(("dst", "residual"),),
+        cycles=Mul(_T, CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN)))
+
+
+def _layernorm() -> OpSpec:
+    t, d = _f("tokens", "dim")
+    return OpSpec(
+        Op.LAYERNORM, "ln", "op_layernorm", _PLAIN,
+        limits=(Limit("tokens", t, _HUGE), Limit("dim", d, MAX_IN)),
+        operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
+                  Operand("dst", "write", ACT, Mul(t, d, ACT)),
+                  Operand("gamma", "read", NORM, Mul(d, NORM)),
+                  Operand("beta", "read", NORM, Mul(d, NORM))),
+        cycles=Mul(2, t, CeilDiv(d, VEC_LANES)))
+
+
+def _attention() -> OpSpec:
+    t, h, hd = _f("tokens", "heads", "head_dim")
+    # two passes (QK^T, AV) of ceil(T/p) query blocks x (T + p - 1) key steps, 8-element beats
+    steps = Mul(CeilDiv(t, ATTN_LANES), Sub(Add(t, ATTN_LANES), Const(1)))
+    return OpSpec(
+        Op.ATTENTION, "attn", "op_attention", _PLAIN,
+        limits=(Limit("tokens", t, MAX_TOKENS), Limit("heads", h, MAX_HEADS),
+                Limit("head_dim", hd, MAX_HEAD_DIM)),
+        operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
+                  Operand("dst", "write", ACT, Mul(t, h, hd, ACT))),
+        cycles=Mul(2, h, steps, CeilDiv(hd, Const(8))))
+
+
+def _moe_gate() -> OpSpec:
+    t, d, e, k = _f("tokens", "dim", "experts", "top_k")
+    lw = Fmt("linear_weight")
+    return OpSpec(
+        Op.MOE_GATE, "router", "op_moe_gate", _LB_TASK,
+        limits=(Limit("tokens", t, MAX_TOKENS), Limit("dim", d, MAX_IN),
+                Limit("experts", e, MAX_EXPERTS), Limit("top_k", k, Min(MAX_TOP_K, e))),
+        operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
+                  Operand("w_gate", "weight", lw, weight_block(e, d, lw), stride="task_stride"),
+                  Operand("queues", "write", U32, queue_bytes(e, t))),
+        cycles=Mul(t, CeilDiv(e, P_OUT), CeilDiv(d, P_IN)))
+
+
+def _moe_experts() -> OpSpec:
+    t, d, h, e = _f("tokens", "dim", "hidden", "experts")
+    lw, b = Fmt("linear_weight"), Fmt("bias")
+    both = Min(MAX_IN, MAX_OUT)
+    per_token = Mul(2, CeilDiv(h, P_OUT), CeilDiv(d, P_IN))
+    return OpSpec(
+        Op.MOE_EXPERTS, "lin", "op_moe_experts", _LB,
+        limits=(Limit("tokens", t, MAX_TOKENS), Limit("dim", d, both), Limit("hidden", h, both),
+                Limit("experts", e, MAX_EXPERTS)),
+        operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
+                  Operand("dst", "write", ACT, Mul(t, d, ACT)),
+                  Operand("w1", "weight", lw, Mul(e, weight_block(h, d, lw))),
+                  Operand("b1", "weight", b, Mul(e, bias_block(h, b))),
+                  Operand("w2", "weight", lw, Mul(e, weight_block(d, h, lw))),
+                  Operand("b2", "weight", b, Mul(e, bias_block(d, b))),
+                  Operand("queues", "read", U32, queue_bytes(e, t)),
+                  Operand("scratch", "write", ACT, Mul(t, h, ACT)),
+                  Operand("residual", "read", ACT, Mul(t, d, ACT), Flag.RESIDUAL)),
+        aliases=(("dst", "residual"),),
+        # the routed token count is only known at run time: macs / (2 h d) tokens ran
+        cycles=Mul(FloorDiv(Prof("macs"), Max(Const(1), Mul(2, h, d))), per_token))
+
+
+def _conv() -> OpSpec:
+    ih, iw, ci, co = _f("in_h", "in_w", "in_ch", "out_ch")
+    k, s, p, oh, ow, cikk = (Derived(n) for n in ("kernel", "stride", "pad", "out_h", "out_w",
+                                                   "cikk"))
+    src_fmt = Sel(Flag.PIXEL_INPUT, Fmt("pixel"), ACT)
+    dst = Mul(oh, ow, co, ACT)
+    return OpSpec(
+        Op.CONV, "lin", "op_conv", _LB,
+        derived=(("kernel", Bits(_KSP, 0, 8)), ("stride", Bits(_KSP, 8, 8)),
+                 ("pad", Bits(_KSP, 16, 8)), ("out_h", ConvOut(ih, k, s, p)),
+                 ("out_w", ConvOut(iw, k, s, p)), ("cikk", Mul(ci, k, k))),
+        limits=(Limit("in_h", ih, _BIG), Limit("in_w", iw, _BIG), Limit("kernel", k, Const(255)),
+                Limit("stride", s, Const(255)), Limit("output size", Min(oh, ow), _BIG),
+                Limit("in_ch*kernel^2", cikk, MAX_IN), Limit("out_ch", co, MAX_OUT),
+                Limit("pad", Add(p, Const(1)), k)),
+        operands=(Operand("src", "read", src_fmt, Mul(ih, iw, ci, src_fmt)),
+                  Operand("dst", "write", ACT, dst),
+                  Operand("weights", "weight", WEIGHT_FMT, weight_block(co, cikk, WEIGHT_FMT)),
+                  Operand("bias", "weight", BIAS_FMT, bias_block(co, BIAS_FMT)),
+                  Operand("residual", "read", ACT, dst, Flag.RESIDUAL)),
+        cycles=Mul(oh, ow, CeilDiv(co, P_OUT), CeilDiv(cikk, P_IN)))
+
+
+def _upsample() -> OpSpec:
+    h, w, c = _f("in_h", "in_w", "channels")
+    return OpSpec(
+        Op.UPSAMPLE, "upsample", "op_upsample", _PLAIN,
+        limits=(Limit("in_h", h, _BIG), Limit("in_w", w, _BIG), Limit("channels", c, MAX_IN)),
+        operands=(Operand("src", "read", ACT, Mul(h, w, c, ACT)),
+                  Operand("dst", "write", ACT, Mul(4, h, w, c, ACT))),
+        cycles=Mul(4, h, w, CeilDiv(c, VEC_LANES)))
+
+
+def _add() -> OpSpec:
+    (n,) = _f("count")
+    return OpSpec(
+        Op.ADD, "eltwise", "op_add", _PLAIN,
+        limits=(Limit("count", n, Const(1 << 28)),),
+        operands=(Operand("a", "read", ACT, Mul(n, ACT)),
+                  Operand("b", "read", ACT, Mul(n, ACT), disable=Flag.COPY),
+                  Operand("dst", "write", ACT, Mul(n, ACT))),
+        aliases=(("dst", "a"), ("dst", "b")),  # element-wise: in place is safe
+        cycles=CeilDiv(n, VEC_LANES))
+
+
+#: The spec of every opcode, in opcode order.
+OP_SPECS: Mapping[Op, OpSpec] = {
+    s.op: s for s in (OpSpec(Op.NOP, "ctrl", "", ()), _linear(), _layernorm(), _attention(),
+                      _moe_gate(), _moe_experts(), _conv(), _upsample(), _add())
+}
+
+
+def spec_of(op: int) -> OpSpec:
+    """The spec of opcode ``op`` (raises ValueError for an unknown opcode)."""
+    return OP_SPECS[Op(op)]
+
+
+def op_names() -> tuple[str, ...]:
+    """Names of the ops a design point can build (``ops:`` in configs/accel), opcode order."""
+    return tuple(op.name.lower() for op in OP_SPECS if op != Op.NOP)
+
+
+@dataclass
+class OpEnv:
+    """Evaluation environment of one instruction on one design point (see opexpr.Env)."""
+
+    ins: Instr
+    accel: object
+    prof_values: Mapping[str, int] = field(default_factory=dict)
+    _derived: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, expr in spec_of(self.ins.op).derived:
+            self._derived[name] = expr.value(self)
+
+    def field(self, name: str) -> int:
+        return self.ins.get(name)
+
+    def derived(self, name: str) -> int:
+        return self._derived[name]
+
+    def has(self, flags: Flag) -> bool:
+        return bool(self.ins.flags & flags)
+
+    def param(self, attr: str) -> int:
+        return int(getattr(self.accel, attr))
+
+    def fmt_bytes(self, role: str) -> int:
+        return getattr(self.accel.formats, role).storage_dtype.itemsize
+
+    def prof(self, name: str) -> int:
+        return int(self.prof_values[name])
+
+    def present(self, operand: Operand) -> bool:
+        """Whether the instruction's flags enable ``operand``."""
+        on = operand.enable == Flag.NONE or self.has(operand.enable)
+        return on and not (operand.disable and self.has(operand.disable))
