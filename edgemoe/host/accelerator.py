@@ -40,6 +40,14 @@ _HINTS = {
 }
 
 
+def _op_name(code: int) -> str:
+    """The opcode's name, or ``opcode <n>`` for a byte no op has (a corrupt program)."""
+    try:
+        return Op(code).name
+    except ValueError:
+        return f"opcode {code}"
+
+
 def _nbytes(spec: dict) -> int:
     """Bytes of a manifest tensor (shape x storage size of its format)."""
     fmt = FixedType.parse(spec["format"])
@@ -226,7 +234,8 @@ class Accelerator:
             outputs[name] = read_output(mem, d.manifest, name)
             preds[name] = prediction(outputs[name], name)
             profiles[name] = Profile.from_memory(mem, d.status_offset, d.instrs, d.names, name,
-                                                 index, d.accel.clock_mhz)
+                                                 index, d.accel.clock_mhz,
+                                                 getattr(be, "cycles_source", "modelled"))
             tm.compute += t1 - t0
             tm.sync += t2 - t1
             tm.decode += time.perf_counter() - t2
@@ -241,7 +250,7 @@ class Accelerator:
         if code:
             index = st["index"]
             name = d.names[index] if 0 <= index < len(d.names) else "?"
-            op = Op(d.instrs[index].op).name if 0 <= index < len(d.instrs) else "?"
+            op = _op_name(d.instrs[index].op) if 0 <= index < len(d.instrs) else "?"
             try:
                 kind = Err(code)
                 label, hint = kind.name, _HINTS.get(kind, "")
