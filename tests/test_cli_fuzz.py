@@ -41,7 +41,7 @@ PARSER = build_parser()
 VERBS = {name: sub for action in PARSER._actions if hasattr(action, "choices")
          and isinstance(action.choices, dict) for name, sub in action.choices.items()}
 #: Verbs whose real work takes minutes; their tools are stubbed below.
-SLOW_VERBS = ("bench", "csim", "demo", "hls", "bitstream", "rtlsim", "synth")
+SLOW_VERBS = ("bench", "csim", "demo", "eval", "hls", "bitstream", "rtlsim", "synth")
 
 
 class _Stubbed(RuntimeError):
@@ -79,6 +79,10 @@ def ws(tmp_path_factory):
             mp.setattr(mod, "run", lambda quick=False: [("stubbed", "0")])
         import edgemoe.commands.demo as demo_mod
         mp.setattr(demo_mod, "DEMO_MODEL", ("m3vit-micro", "tiny"))
+        import edgemoe.evaluation.evaluate as eval_mod
+        import edgemoe.evaluation.showcase as showcase_mod
+        mp.setattr(eval_mod, "evaluate", _stub)
+        mp.setattr(showcase_mod, "show_trained", _stub)
         logging.disable(logging.WARNING)
         yield space
         logging.disable(logging.NOTSET)
