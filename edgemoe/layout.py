@@ -14,7 +14,9 @@ ALIGN = 64
 STATUS_BYTES = 64  # error, failing index, executed count, config_id, 12 reserved words
 PROFILE_ENTRY_BYTES = 64  # 8 x u64 per instruction
 PROFILE_FIELDS = ("cycles", "macs", "bytes_read", "bytes_written", "weight_bytes",
-                  "experts_active", "reserved0", "reserved1")
+                  "experts_active", "overflows", "reserved1")
+#: ``overflows`` counts the values that wrapped or saturated when stored into the activation
+#: format (ATTENTION scores and outputs, LAYERNORM's three points; from_raw_counted).
 #: Profile fields whose value depends on the executor (excluded from byte comparisons).
 VOLATILE_PROFILE_FIELDS = ("cycles",)
 

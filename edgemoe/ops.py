@@ -200,6 +200,10 @@ def _layernorm() -> OpSpec:
         cycles=Mul(2, t, CeilDiv(d, VEC_LANES)))
 
 
+#: Multiply-accumulates per attention lane per cycle (the HLS kernel's head-dim beat).
+ATTN_MACS_PER_LANE = 8
+
+
 def _attention() -> OpSpec:
     t, h, hd = _f("tokens", "heads", "head_dim")
     # two passes (QK^T, AV) of ceil(T/p) query blocks x (T + p - 1) key steps, 8-element beats
@@ -210,7 +214,7 @@ def _attention() -> OpSpec:
                 Limit("head_dim", hd, MAX_HEAD_DIM)),
         operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
                   Operand("dst", "write", ACT, Mul(t, h, hd, ACT))),
-        cycles=Mul(2, h, steps, CeilDiv(hd, Const(8))))
+        cycles=Mul(2, h, steps, CeilDiv(hd, Const(ATTN_MACS_PER_LANE))))
 
 
 def _moe_gate() -> OpSpec:

@@ -132,6 +132,44 @@ inline int64_t quant(int64_t raw) {
 }
 
 /**
+ * 1 when storing src into FMT changed it beyond rounding (it wrapped or saturated):
+ * FixedType.from_raw_counted.  FMT::rounding rounds like FMT::type but cannot overflow.
+ */
+template <class FMT, class SRC>
+inline uint64_t overflowed(const SRC& src, const typename FMT::type& dst) {
+  const typename FMT::rounding rounded = src;
+  return rounded != dst ? 1 : 0;
+}
+
+/**
+ * Quantize the exact product a * b (raw, FRAC fraction bits) into FMT: the 96-bit product
+ * is formed exactly and rounded once (golden vector_ops.scaled_scores); a wrap or
+ * saturation is counted into ``overflows``.
+ *
+ * @tparam FMT  destination format trait.
+ * @tparam FRAC fraction bits of the product.
+ */
+template <class FMT, int FRAC>
+inline int64_t quant_product(int64_t a, int32_t b, uint64_t& overflows) {
+  const ap_int<96> prod = (ap_int<96>)a * (ap_int<96>)b;  // a 64 x 32 multiplier
+  ap_fixed<96, 96 - FRAC> src = 0;
+  src.range(95, 0) = prod;
+  typename FMT::type dst = src;  // the only rounding/overflow step
+  overflows += overflowed<FMT>(src, dst);
+  return raw_of<FMT>(dst);
+}
+
+/** quant() that also counts a wrap or saturation into ``overflows``. */
+template <class FMT, int FRAC>
+inline int64_t quant_counted(int64_t raw, uint64_t& overflows) {
+  ap_fixed<64, 64 - FRAC> src = 0;
+  src.range(63, 0) = (uint64_t)raw;
+  typename FMT::type dst = src;
+  overflows += overflowed<FMT>(src, dst);
+  return raw_of<FMT>(dst);
+}
+
+/**
  * Quantize raw * 2**-frac into FMT for a fraction count known only at run time.
  *
  * The value is first aligned, exactly, to QMAX fraction bits in a 128-bit register (a

@@ -20,6 +20,15 @@
 #include "em_moe.hpp"
 #include "em_vector.hpp"
 
+// Synthesized kernels measure profile cycles with the cycle_count port; C-sim models them.
+// (-DEDGEMOE_MEASURE_CYCLES=1 selects the synthesized path under g++ for tests.)
+#if defined(__SYNTHESIS__) && !defined(EDGEMOE_MEASURE_CYCLES)
+#define EDGEMOE_MEASURE_CYCLES 1
+#endif
+#ifndef EDGEMOE_MEASURE_CYCLES
+#define EDGEMOE_MEASURE_CYCLES 0
+#endif
+
 namespace edgemoe {
 
 }  // namespace edgemoe
@@ -34,13 +43,16 @@ namespace edgemoe {
  *
  * @tparam CFG design point.
  * @param lb  the engine's ping/pong weight buffers (declared once, in the top function).
+ * @param cycle_count free-running cycle counter: profile cycles are measured with it in
+ *            the synthesized kernel and modelled (ideal_cycles) in C-sim.
  * @return the error code, also written to the status block (ERR_BAD_PROGRAM without any
  *         write when the status block itself does not fit the memory).
  */
 template <class CFG>
 uint32_t run_program(typename CFG::word_t* mem, lin_buffers<CFG>& lb, uint64_t mem_bytes,
                      uint32_t program_offset, uint32_t n_instructions, uint32_t task,
-                     uint32_t status_offset) {
+                     uint32_t status_offset, volatile uint64_t* cycle_count) {
+#pragma HLS INLINE  // the engines' ALLOCATION limits in the top function cover this scope
   const uint64_t prof_base = (uint64_t)status_offset + isa::STATUS_BYTES;
   if ((status_offset % isa::ALIGN) != 0 ||
       prof_base + (uint64_t)n_instructions * isa::PROFILE_ENTRY_BYTES > mem_bytes) {
@@ -54,15 +66,25 @@ uint32_t run_program(typename CFG::word_t* mem, lin_buffers<CFG>& lb, uint64_t m
     error = isa::ERR_BAD_PROGRAM;
   }
   const uint32_t n_run = error == isa::ERR_OK ? n_instructions : 0;
+#if !EDGEMOE_MEASURE_CYCLES
+  (void)cycle_count;  // C-sim has no clock
+#endif
 DISPATCH_INSTRUCTIONS:
   for (uint32_t i = 0; i < n_run; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_INSTRUCTIONS
     instr_t ins;
     read_row<CFG, 4, false>(mem, (uint64_t)program_offset + (uint64_t)i * isa::INSTR_BYTES,
                             isa::WORDS, ins.w);
     profile_t prof;
   DISPATCH_PROF_CLEAR:
-    for (int k = 0; k < isa::N_PROFILE_FIELDS; k++) prof.v[k] = 0;
+    for (int k = 0; k < isa::N_PROFILE_FIELDS; k++) {
+#pragma HLS UNROLL
+      prof.v[k] = 0;
+    }
     if (ins.runs_for(task)) {
+#if EDGEMOE_MEASURE_CYCLES
+      const uint64_t start = *cycle_count;
+#endif
       uint32_t e = check_instr<CFG>(ins, mem_bytes, task);
       if (e == isa::ERR_OK) e = run_one<CFG>(mem, lb, ins, task, prof);
       if (e != isa::ERR_OK) {
@@ -72,7 +94,11 @@ DISPATCH_INSTRUCTIONS:
       }
       if (ins.op() != isa::OP_NOP) {
         traffic<CFG>(ins, task, prof);
-        prof.v[isa::PROF_CYCLES] = ideal_cycles<CFG>(ins, prof);
+#if EDGEMOE_MEASURE_CYCLES
+        prof.v[isa::PROF_CYCLES] = *cycle_count - start;  // measured by the hardware counter
+#else
+        prof.v[isa::PROF_CYCLES] = ideal_cycles<CFG>(ins, prof);  // C-sim: modelled
+#endif
       }
     }
     write_row<CFG, 8>(mem, prof_base + (uint64_t)i * isa::PROFILE_ENTRY_BYTES,

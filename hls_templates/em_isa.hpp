@@ -133,6 +133,8 @@ uint32_t check_instr(const instr_t& ins, uint64_t mem_bytes, uint32_t task) {
   operands<CFG>(ins, task, ol);
 CHECK_OPERANDS:
   for (int i = 0; i < ol.n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=isa::N_ADDRS
+#pragma HLS PIPELINE II=1
     if (ol.off[i] & (isa::ALIGN - 1)) return isa::ERR_MISALIGNED;
     if (ol.off[i] < 0 || (uint64_t)ol.off[i] + ol.bytes[i] > mem_bytes) {
       return isa::ERR_OUT_OF_RANGE;
@@ -141,8 +143,11 @@ CHECK_OPERANDS:
   // a written operand may not overlap another one, except an exact alias the spec allows
 CHECK_OVERLAP:
   for (int i = 0; i < ol.n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=isa::N_ADDRS
   CHECK_OVERLAP_PAIR:
     for (int j = i + 1; j < ol.n; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=isa::N_ADDRS
+#pragma HLS PIPELINE II=1
       if (ol.role[i] != ROLE_WRITE && ol.role[j] != ROLE_WRITE) continue;
       if (ol.bytes[i] == 0 || ol.bytes[j] == 0) continue;
       const int64_t end_i = ol.off[i] + (int64_t)ol.bytes[i];
@@ -167,6 +172,8 @@ void traffic(const instr_t& ins, uint32_t task, profile_t& prof) {
   uint64_t rd = 0, wr = 0;
 TRAFFIC_SUM:
   for (int i = 0; i < ol.n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=isa::N_ADDRS
+#pragma HLS PIPELINE II=1
     if (ol.role[i] == ROLE_READ) rd += ol.bytes[i];
     if (ol.role[i] == ROLE_WRITE) wr += ol.bytes[i];
   }

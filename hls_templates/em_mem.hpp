@@ -96,7 +96,8 @@ void read_row(const typename CFG::word_t* mem, uint64_t off, uint32_t n, T* dst)
   const uint64_t w1 = (end - 1) / CFG::AXI_BYTES;
 RD_WORDS:
   for (uint64_t w = w0; w <= w1; w++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_BEATS
+#pragma HLS PIPELINE II=1  // one AXI beat per cycle (a burst)
     const typename CFG::word_t word = mem[w];
   RD_SLOTS:
     for (int b = 0; b < CFG::AXI_BYTES; b += BYTES) {
@@ -124,7 +125,8 @@ void write_row(typename CFG::word_t* mem, uint64_t off, uint32_t n, const T* src
   const uint64_t w1 = (end - 1) / CFG::AXI_BYTES;
 WR_WORDS:
   for (uint64_t w = w0; w <= w1; w++) {
-#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_BEATS
+#pragma HLS PIPELINE II=1  // one AXI beat per cycle (a burst)
     const uint64_t wbeg = w * CFG::AXI_BYTES;
     const bool partial = off > wbeg || end < wbeg + CFG::AXI_BYTES;
     typename CFG::word_t word;
@@ -143,6 +145,41 @@ WR_WORDS:
       }
     }
     mem[w] = word;
+  }
+}
+
+/** Element format chosen at run time (the linear engine serves every weight format). */
+struct fmt_rt {
+  int bytes;   ///< container bytes in the memory image (1, 2, 4 or 8)
+  int frac;    ///< fraction bits
+  bool sign;   ///< signed container
+};
+
+/** fmt_rt of a compile-time format trait. @tparam FMT format trait. */
+template <class FMT>
+inline fmt_rt fmt_of() {
+  const fmt_rt f = {FMT::BYTES, FMT::FRAC, FMT::SIGNED};
+  return f;
+}
+
+/**
+ * read_row for an element format known only at run time: one reader per container size,
+ * selected by a switch (each is a burst reader; only the selected one runs).
+ *
+ * @tparam CFG design point.
+ * @tparam T   destination element type.
+ */
+template <class CFG, typename T>
+void read_row_fmt(const typename CFG::word_t* mem, uint64_t off, uint32_t n, const fmt_rt& fmt,
+                  T* dst) {
+  switch (fmt.bytes * 2 + (fmt.sign ? 1 : 0)) {
+    case 2: read_row<CFG, 1, false>(mem, off, n, dst); break;
+    case 3: read_row<CFG, 1, true>(mem, off, n, dst); break;
+    case 4: read_row<CFG, 2, false>(mem, off, n, dst); break;
+    case 5: read_row<CFG, 2, true>(mem, off, n, dst); break;
+    case 8: read_row<CFG, 4, false>(mem, off, n, dst); break;
+    case 9: read_row<CFG, 4, true>(mem, off, n, dst); break;
+    default: read_row<CFG, 8, true>(mem, off, n, dst); break;
   }
 }
 

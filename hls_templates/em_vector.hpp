@@ -20,7 +20,7 @@ namespace edgemoe {
  * @tparam CFG design point (CFG::LN_SHIFT = s, CFG::LN_VAR_FRAC, CFG::ln_rstd format).
  */
 template <class CFG>
-uint32_t op_layernorm(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
+uint32_t op_layernorm(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) {
   typedef typename CFG::act ACT;
   typedef typename CFG::norm NORM;
   typedef typename CFG::ln_rstd RSTD;
@@ -32,14 +32,20 @@ uint32_t op_layernorm(typename CFG::word_t* mem, const instr_t& ins, profile_t&)
   read_row<CFG, NORM::BYTES, NORM::SIGNED>(mem, ins.f(isa::FLD_LAYERNORM_GAMMA), d, gamma);
   read_row<CFG, NORM::BYTES, NORM::SIGNED>(mem, ins.f(isa::FLD_LAYERNORM_BETA), d, beta);
 LN_BETA:
-  for (uint32_t j = 0; j < d; j++) beta[j] = quant<ACT, NORM::FRAC>(beta[j]);
+  for (uint32_t j = 0; j < d; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
+#pragma HLS PIPELINE II=1
+    beta[j] = quant<ACT, NORM::FRAC>(beta[j]);
+  }
 LN_ROWS:
   for (uint32_t r = 0; r < t; r++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
     const uint64_t off = (uint64_t)r * d * ACT::BYTES;
     read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, src + off, d, x);
     int64_t sum = 0, sumsq = 0;
   LN_SUMS:
     for (uint32_t j = 0; j < d; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
       const int64_t xs = x[j] >> CFG::LN_SHIFT;
       sum = add_wrap(sum, x[j]);
@@ -52,11 +58,13 @@ LN_ROWS:
     const int64_t rstd = rsqrt<CFG::LN_VAR_FRAC, RSTD>(var);
   LN_SCALE:
     for (uint32_t j = 0; j < d; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
       const int64_t centred = mul_wrap(sub_wrap(x[j], mean), rstd);
-      const int64_t normed = quant<ACT, ACT::FRAC + RSTD::FRAC>(centred);
-      const int64_t g = quant<ACT, ACT::FRAC + NORM::FRAC>(mul_wrap(normed, gamma[j]));
-      y[j] = quant<ACT, ACT::FRAC>(add_wrap(g, beta[j]));
+      uint64_t& ovf = prof.v[isa::PROF_OVERFLOWS];  // wrapped/saturated values
+      const int64_t normed = quant_counted<ACT, ACT::FRAC + RSTD::FRAC>(centred, ovf);
+      const int64_t g = quant_counted<ACT, ACT::FRAC + NORM::FRAC>(mul_wrap(normed, gamma[j]), ovf);
+      y[j] = quant_counted<ACT, ACT::FRAC>(add_wrap(g, beta[j]), ovf);
     }
     write_row<CFG, ACT::BYTES>(mem, dst + off, d, y);
   }
@@ -86,10 +94,12 @@ uint32_t op_upsample(typename CFG::word_t* mem, const instr_t& ins, profile_t&) 
   int64_t cc[CFG::MAX_IN_FEATURES], dd[CFG::MAX_IN_FEATURES], out[CFG::MAX_IN_FEATURES];
 UP_ROWS:
   for (uint32_t oy = 0; oy < 2 * h; oy++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE
     uint32_t ny, fy;
     upsample_taps(oy, h, ny, fy);
   UP_COLS:
     for (uint32_t ox = 0; ox < 2 * w; ox++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE
       uint32_t nx, fx;
       upsample_taps(ox, w, nx, fx);
       const uint64_t row_bytes = (uint64_t)w * c * ACT::BYTES, px = (uint64_t)c * ACT::BYTES;
@@ -99,6 +109,7 @@ UP_ROWS:
       read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, src + fy * row_bytes + fx * px, c, dd);
     UP_CH:
       for (uint32_t k = 0; k < c; k++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
         const int64_t rows_n = add_wrap(mul_wrap(3, a[k]), b[k]);
         const int64_t rows_f = add_wrap(mul_wrap(3, cc[k]), dd[k]);
@@ -125,12 +136,14 @@ uint32_t op_add(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
   int64_t va[CFG::ADD_CHUNK], vb[CFG::ADD_CHUNK];
 ADD_CHUNKS:
   for (uint64_t i0 = 0; i0 < n; i0 += CFG::ADD_CHUNK) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_ADD_CHUNKS
     const uint32_t m = (uint32_t)em_umin(CFG::ADD_CHUNK, n - i0);
     read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, pa + i0 * ACT::BYTES, m, va);
     if (!copy) {
       read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, pb + i0 * ACT::BYTES, m, vb);
     ADD_ELEMS:
       for (uint32_t j = 0; j < m; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::ADD_CHUNK
 #pragma HLS PIPELINE II=1
         va[j] = quant<ACT, ACT::FRAC>(add_wrap(va[j], vb[j]));
       }

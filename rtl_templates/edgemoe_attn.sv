@@ -5,7 +5,8 @@
 // query row is read once, right before key step j, so each step reads at most one Q beat
 // and one K beat whatever LANES is.  Lane j is active at steps j .. j + t - 1 and so visits
 // the keys j, j+1, ..., t-1, 0, ..., j-1 (golden.vector_ops.key_order).  When a key's dot
-// product completes: score = q(q(q.k) * scale), folded into the lane's single-pass softmax
+// product completes: score = q(q.k * scale), the exact 96-bit product rounded once (q.k
+// itself may exceed the activation range), folded into the lane's single-pass softmax
 // (running max, running sum) and kept in the lane's score memory.  Then 1/sum per lane, and
 // the same schedule streams the value rows: out_j += exp(score - max) * (1/sum) * v, exact
 // in 64 bits, quantized once when the block's rows are written.
@@ -33,7 +34,8 @@ module edgemoe_attn (
     output logic [3:0]  wr_cmd_wlg,
     output logic        wr_valid,
     input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
+    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data,
+    output logic [63:0] overflows          // scores and outputs that wrapped or saturated
 );
   localparam int P = edgemoe_pkg::ATTN_LANES;
   localparam int E = edgemoe_pkg::ATTN_E;           // elements per beat
@@ -136,6 +138,7 @@ module edgemoe_attn (
   logic signed [63:0] bias[P], sum[P], recip[P];
   logic signed [63:0] acc[P][CM][E];
   logic [P-1:0] active;
+  logic [P-1:0] score_ovf;                 // lane j stores a score that wrapped/saturated
   // output writer: drains block b's rows while block b+1 runs its QK^T phase
   typedef enum logic [1:0] {W_IDLE, W_CMD, W_DATA} wr_t;
   wr_t ws;
@@ -164,15 +167,18 @@ module edgemoe_attn (
         part = part + 64'($signed(qreg[j][CAW'(cc)][e])) * 64'(beat[e]);
     end
     assign full_dot = dot[j] + part;
-    logic signed [63:0] dq;
-    assign dq = edgemoe_pkg::q_act(full_dot, F);
-    assign score = edgemoe_pkg::q_act(64'($signed(dq[ABITS-1:0])) * 64'($signed(jscale[31:0])),
-                                      F);
+    // scaled before it is stored: the exact q.k * scale is rounded once into act
+    logic [64:0] red;
+    assign red = edgemoe_pkg::prod_reduce(full_dot, jscale[31:0], 2 * F);
+    assign score = edgemoe_pkg::q_act(red[63:0], edgemoe_pkg::prod_shift(2 * F));
+    assign score_ovf[j] = cs == C_QK && rd_valid && !cq_phase && active[j] && cc + 32'd1 == cpr &&
+        (red[64] || edgemoe_pkg::act_overflows(
+                        edgemoe_pkg::act_round(red[63:0], edgemoe_pkg::prod_shift(2 * F))));
     // AV: this key's probability for lane j
     logic signed [63:0] prob;
     logic [ABITS-1:0] smem[MT];            // this lane's scores, by key
     logic unused_lane;
-    assign unused_lane = ^{dq[63:ABITS], prob[63:ABITS]};
+    assign unused_lane = ^prob[63:ABITS];
     assign prob = edgemoe_pkg::sm_prob(
         edgemoe_pkg::sext(64'(smem[TAW'(ckey)]), 2'(AL), 1'b1), bias[j], recip[j]);
     always_ff @(posedge clk) begin
@@ -206,9 +212,19 @@ module edgemoe_attn (
 
   // output beat of lane oj, word oc
   logic [E*ABITS-1:0] out_beat;
+  logic [E-1:0] out_ovf;                   // elements of the beat that wrap/saturate
   for (genvar e = 0; e < E; e++) begin : g_out
     assign out_beat[e*ABITS+:ABITS] =
         ABITS'(edgemoe_pkg::q_act(acc[PAW'(oj)][CAW'(oc)][e], F));
+    assign out_ovf[e] = oc * 32'(E) + 32'(e) < jhd &&
+        edgemoe_pkg::act_overflows(edgemoe_pkg::act_round(acc[PAW'(oj)][CAW'(oc)][e], F));
+  end
+
+  // overflow counter of the running instruction (profile field `overflows`)
+  always_ff @(posedge clk) begin
+    if (!rst_n || (cs == C_IDLE && start)) overflows <= '0;
+    else overflows <= overflows + 64'($countones(score_ovf)) +
+                      ((ws == W_DATA && wr_ready) ? 64'($countones(out_ovf)) : 64'd0);
   end
   assign wr_valid = ws == W_DATA;
   assign wr_data = WB'(out_beat);

@@ -29,7 +29,8 @@ module edgemoe_ln (
     output logic [3:0]  wr_cmd_wlg,
     output logic        wr_valid,
     input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
+    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data,
+    output logic [63:0] overflows          // values that wrapped or saturated (profile)
 );
   localparam int V = edgemoe_pkg::VEC_LANES;
   localparam int VL = edgemoe_pkg::VEC_LANES_LG;
@@ -165,6 +166,8 @@ module edgemoe_ln (
   logic [V*ABITS-1:0] x_word;
   logic [V*NBITS-1:0] g_word, b_word;
   logic [V*ABITS-1:0] y_word;
+  logic [1:0] y_ovf[V];                    // per lane: quantization points that overflowed
+  logic [63:0] ovf_word;
   assign x_word = rbuf[RAW'((pslot ? RW : 0) + 32'(pw))];
   assign g_word = gbuf[GAW'(pw)];
   assign b_word = bbuf[GAW'(pw)];
@@ -185,9 +188,27 @@ module edgemoe_ln (
     assign unused_lane = ^{g[63:NBITS], nrm[63:ABITS], xr[67:64]};
     assign ba = edgemoe_pkg::q_act(b, edgemoe_pkg::NORM_F - edgemoe_pkg::ACT_F);
     assign y_word[e*ABITS+:ABITS] = ABITS'(edgemoe_pkg::q_act(y1 + ba, 0));
+    // overflows at the normalized, scaled and output quantization points of a real lane
+    logic o_n, o_g, o_y;
+    assign o_n = edgemoe_pkg::act_overflows(
+        edgemoe_pkg::act_round(xr[63:0], edgemoe_pkg::LN_RSTD_FRAC));
+    assign o_g = edgemoe_pkg::act_overflows(edgemoe_pkg::act_round(
+        64'($signed(nrm[ABITS-1:0])) * 64'($signed(g[NBITS-1:0])), edgemoe_pkg::NORM_F));
+    assign o_y = edgemoe_pkg::act_overflows(y1 + ba);
+    assign y_ovf[e] = (pw * 32'(V) + 32'(e) < jd) ? 2'(o_n) + 2'(o_g) + 2'(o_y) : 2'd0;
+  end
+  always_comb begin
+    ovf_word = '0;
+    for (int e = 0; e < V; e++) ovf_word = ovf_word + 64'(y_ovf[e]);
   end
   assign wr_valid = ps == P_OUT;
   assign wr_data = WB'(y_word);
+
+  // overflow counter of the running instruction (profile field `overflows`)
+  always_ff @(posedge clk) begin
+    if (!rst_n || (ls == L_IDLE && start)) overflows <= '0;
+    else if (ps == P_OUT && wr_ready) overflows <= overflows + ovf_word;
+  end
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin

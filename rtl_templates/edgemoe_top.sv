@@ -226,6 +226,7 @@ module edgemoe_top #(
   edgemoe_pkg::ln_job_t ln_job;
   edgemoe_pkg::eltwise_job_t el_job;
   edgemoe_pkg::upsample_job_t up_job;
+  logic [63:0] at_overflows, ln_overflows;  // engines' wrap/saturation counts (profile)
   logic [63:0] ctrl_wd, ctrl_rd;
   logic pf_req, pf_ack;
   logic [63:0] pf_wts;
@@ -244,7 +245,7 @@ module edgemoe_top #(
       .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_CTRL]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_CTRL]), .wr_valid(u_wv[edgemoe_pkg::OWN_CTRL]), .wr_ready(u_wr[edgemoe_pkg::OWN_CTRL]),
       .wr_data(ctrl_wd), .wr_idle,
       .start, .done,
-      .lin_job, .rt_job, .at_job, .ln_job, .el_job, .up_job,
+      .lin_job, .rt_job, .at_job, .ln_job, .el_job, .up_job, .at_overflows, .ln_overflows,
       .pf_req, .pf_ack, .pf_wts, .pf_n, .pf_k, .pf_wlg);
   assign u_wd[edgemoe_pkg::OWN_CTRL] = WB'(ctrl_wd);
 
@@ -309,8 +310,9 @@ if (BUILT_ATTENTION) begin : g_attn
         .rd_data, .rd_last,
         .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_ATTN]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_ATTN]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_ATTN]),
         .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_ATTN]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_ATTN]), .wr_valid(u_wv[edgemoe_pkg::OWN_ATTN]), .wr_ready(u_wr[edgemoe_pkg::OWN_ATTN]),
-        .wr_data(u_wd[edgemoe_pkg::OWN_ATTN]));
+        .wr_data(u_wd[edgemoe_pkg::OWN_ATTN]), .overflows(at_overflows));
   end else begin : g_no_attn
+    assign at_overflows = '0;
     logic unused_job;
     assign unused_job = ^at_job;
     // op not built: the checker refuses it, the engine is left out
@@ -341,8 +343,9 @@ if (BUILT_LAYERNORM) begin : g_ln
         .rd_data, .rd_last,
         .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_LN]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_LN]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_LN]),
         .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_LN]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_LN]), .wr_valid(u_wv[edgemoe_pkg::OWN_LN]), .wr_ready(u_wr[edgemoe_pkg::OWN_LN]),
-        .wr_data(u_wd[edgemoe_pkg::OWN_LN]));
+        .wr_data(u_wd[edgemoe_pkg::OWN_LN]), .overflows(ln_overflows));
   end else begin : g_no_ln
+    assign ln_overflows = '0;
     logic unused_job;
     assign unused_job = ^ln_job;
     // op not built: the checker refuses it, the engine is left out

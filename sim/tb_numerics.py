@@ -17,7 +17,7 @@ from edgemoe.golden.vector_ops import ln_types
 from edgemoe.params import load_accel
 
 
-async def _eval(dut, op: int, xs, ys=None, zs=None) -> np.ndarray:
+async def _eval(dut, op: int, xs, ys=None, zs=None, flags: list | None = None) -> np.ndarray:
     out = np.empty(len(xs), np.int64)
     dut.op.value = op
     for i in range(len(xs)):
@@ -26,7 +26,15 @@ async def _eval(dut, op: int, xs, ys=None, zs=None) -> np.ndarray:
         dut.z.value = int(zs[i]) & (2**64 - 1) if zs is not None else 0
         await Timer(1, unit="ns")
         out[i] = dut.r.value.to_signed()
+        if flags is not None:
+            flags.append(int(dut.ovf.value))
     return out
+
+
+def _counted(act, raws, fracs) -> tuple[np.ndarray, np.ndarray]:
+    """Golden value and wrap/saturation flag of each exact raw value (Python ints)."""
+    pairs = [act.from_raw_counted(np.array([r], dtype=object), fr) for r, fr in zip(raws, fracs)]
+    return np.array([int(v[0]) for v, _ in pairs]), np.array([c for _, c in pairs])
 
 
 def _check(name: str, got: np.ndarray, want: np.ndarray, *inputs) -> None:
@@ -53,10 +61,27 @@ async def kernels(dut):
     v = np.concatenate([rng.integers(-(2**62), 2**62, n // 2, dtype=np.int64),
                         rng.integers(-(2**40), 2**40, n // 2, dtype=np.int64),
                         np.array([0, -1, 1, 2**62, -(2**62), hi, lo], np.int64)])
-    sh = rng.integers(-40, 63, v.size)
+    sh = rng.integers(-40, 100, v.size)  # beyond 62: the sticky-bit path
     sh[:8] = [0, 1, 22, -1, -30, 62, 5, 44]
-    want = np.array([int(act.from_raw(np.int64(a), f + int(s))) for a, s in zip(v, sh)])
-    _check("q_act", await _eval(dut, 0, v, sh), want, v, sh)
+    want, counted = _counted(act, [int(a) for a in v], [f + int(s) for s in sh])
+    flags: list = []
+    _check("q_act", await _eval(dut, 0, v, sh, flags=flags), want, v, sh)
+    right = sh >= 0  # the flag covers right shifts (every quantization point in use)
+    _check("q_act overflow flag", np.array(flags)[right], counted[right], v[right], sh[right])
+
+    # attention scores: the exact 64 x 32-bit product rounded once (vector_ops.scaled_scores)
+    a = np.concatenate([rng.integers(-(2**62), 2**62, n // 2, dtype=np.int64),
+                        rng.integers(-(2**40), 2**40, n // 2, dtype=np.int64),
+                        np.array([-(2**63), 2**63 - 1, 0, -1], np.int64)])
+    b = rng.integers(-(2**31), 2**31, a.size, dtype=np.int64)
+    b[-4:] = [-(2**31), 2**31 - 1, 5, -(2**31)]
+    psh = rng.integers(0, 70, a.size)
+    psh[:3] = [0, 1, 2 * f]
+    want, counted = _counted(act, [int(x) * int(y) for x, y in zip(a, b)],
+                             [f + int(s) for s in psh])
+    flags = []
+    _check("q_act product", await _eval(dut, 7, a, b, psh, flags=flags), want, a, b, psh)
+    _check("q_act product overflow flag", np.array(flags), counted, a, b, psh)
 
     x = np.concatenate([rng.integers(-(33 << f), 1, n, dtype=np.int64),
                         np.array([0, -1, 1, 5 << f, -(40 << f), 2 * lo, lo], np.int64)])

@@ -75,6 +75,22 @@ def _probe(dut) -> None:
             dut._log.warning("probe %s: no such signal", path)
 
 
+#: Cycles between two progress reports (a small file write each).
+PROGRESS_EVERY = 20_000
+
+
+async def _report_progress(dut, path: Path, job: int) -> None:
+    """Write ``{"job", "cycles"}`` to ``path`` every PROGRESS_EVERY cycles (for the host's
+    progress bar); the file is replaced atomically so the reader never sees half of it."""
+    cycles = 0
+    tmp = path.with_name(path.name + ".tmp")
+    while True:
+        await ClockCycles(dut.ap_clk, PROGRESS_EVERY)
+        cycles += PROGRESS_EVERY
+        tmp.write_text(json.dumps({"job": job, "cycles": cycles}))
+        os.replace(tmp, path)
+
+
 async def _reset(dut) -> None:
     dut.ap_rst_n.value = 0
     await ClockCycles(dut.ap_clk, 8)
@@ -96,7 +112,8 @@ async def run_jobs(dut):
     await _reset(dut)
     base = spec["mem_base"]
     results = []
-    for job in spec["jobs"]:
+    progress = os.environ.get("EDGEMOE_PROGRESS")
+    for index, job in enumerate(spec["jobs"]):
         image = Path(job["image"]).read_bytes()
         ram.write(base % spec["ram_size"], image)
         for name, value in (("mem_1", base & 0xFFFFFFFF), ("mem_2", base >> 32),
@@ -115,7 +132,11 @@ async def run_jobs(dut):
         await RisingEdge(dut.ap_clk)
         start_ns = cocotb.utils.get_sim_time("ns")
         await lite.write_dword(offset("CTRL"), 1)
+        reporter = (cocotb.start_soon(_report_progress(dut, Path(progress), index))
+                    if progress else None)
         fired = await First(RisingEdge(dut.interrupt), ClockCycles(dut.ap_clk, job["max_cycles"]))
+        if reporter is not None:
+            reporter.cancel()
         cycles = int((cocotb.utils.get_sim_time("ns") - start_ns) // CLOCK_NS)
         wall = time.perf_counter() - t0
         timed_out = not int(dut.interrupt.value)

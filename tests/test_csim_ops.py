@@ -257,6 +257,22 @@ def test_attention_extreme_scores(tiny):
     run_both(tiny, p)
 
 
+@pytest.mark.parametrize("design", ["tiny", "variant"])
+@pytest.mark.parametrize("fill", [0.9, 1.5])
+def test_attention_scores_near_and_beyond_the_range(request, design, fill):
+    """q.k beyond the activation range, scaled scores at 0.9x (and 1.5x) of it."""
+    from magnitude import near_range_qkv
+
+    accel = request.getfixturevalue(design)[0]
+    p = Prog(accel, seed=5)
+    act = p.f.act
+    qkv, scale = near_range_qkv(act, p.rng, 16, 2, 16, fill=fill)
+    src = p.b.place("inputs", act.quantize(qkv).astype(act.storage_dtype))
+    p.emit(Op.ATTENTION, tokens=16, heads=2, head_dim=16, qkv=src,
+           dst=p.garbage(act.storage_dtype.itemsize * 16 * 32), scale=scale)
+    run_both(request.getfixturevalue(design), p)
+
+
 # ------------------------------------------------------------------------------- MoE
 def _moe_program(p: Prog, t=9, d=32, h=48, e=4, top_k=2, residual=True, tasks=2, tie=False):
     """MOE_GATE then MOE_EXPERTS over one queue region (router weights for ``tasks`` tasks)."""

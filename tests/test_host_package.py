@@ -162,8 +162,12 @@ def test_bad_sources(tmp_path, built):
     out = tmp_path / "full"
     out.mkdir()
     (out / "keep.txt").write_text("x")
-    with pytest.raises(PackageError, match="not empty: pass --overwrite"):
+    with pytest.raises(PackageError, match="not empty and was not written by edgemoe"):
         make_package(built[0] / "accel.bit", built[0] / "accel.hwh", built[1], out)
+    with pytest.raises(PackageError, match="not empty and was not written by edgemoe"):
+        make_package(built[0] / "accel.bit", built[0] / "accel.hwh", built[1], out,
+                     overwrite=True)
+    assert (out / "keep.txt").read_text() == "x"
 
 
 def test_deploy_to_a_local_directory_runs_standalone(package, tmp_path):

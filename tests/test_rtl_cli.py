@@ -18,12 +18,16 @@ def test_rtlsim_m3vit_micro_task1_identical(tmp_path, capsys):
     out = tmp_path / "report.json"
     code = main(["rtlsim", "--accel", "tiny", "--model", "m3vit-micro", "--task", "depth",
                  "--json", str(out)])
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert code == 0, text
     assert "identical" in text and "simulated cycles per second" in text
+    assert "m3vit-micro on RTL" in captured.err and "cycle/s" in captured.err  # progress bar
     report = json.loads(out.read_text())
     (task,) = report["tasks"]
     assert task["task"] == "depth" and task["identical"] and task["error"] == 0
+    # the modelled estimate that gates --max-cycles is within 50% of the measured cycles
+    assert 0.5 < task["cycles"] / task["estimated_cycles"] < 1.5
     rows = task["instructions"]
     assert rows and all(r["cycles"] > 0 and 0 < r["efficiency"] <= 1.0 for r in rows)
     assert sum(r["cycles"] for r in rows) < task["cycles"]

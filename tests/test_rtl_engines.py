@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rtlutil as ru
+from magnitude import edge_cases
 from rtldesigns import design, executor
 
 from edgemoe.isa import Flag
@@ -62,6 +63,8 @@ def _cases(accel) -> list[ru.Case]:
         ru.attention(accel, rng, "attention_one_token", 1, 1, 1),
         ru.attention(accel, rng, "attention_full_tokens", 16, 2, 6),
         ru.attention(accel, rng, "attention_negative_scale", 3, 2, 5, scale=-300000),
+        # every op near its format limits (tests/magnitude.py; 1.5x counts overflows)
+        *[ru.Case(c.name, c.scratch, c.program) for c in edge_cases(accel)],
     ]
 
 

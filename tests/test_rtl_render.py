@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgemoe import isa, numerics
-from edgemoe.params import list_accels, load_accel
+from edgemoe.params import ConfigError, list_accels, load_accel
 from edgemoe.rtl import REGISTERS, RtlError, offset, render_rtl
 from edgemoe.rtl.regmap import ARGUMENTS
 from edgemoe.rtl.render import SOURCES, rtl_context
@@ -74,8 +74,13 @@ def test_ops_mask_leaves_engines_out():
     assert built == {"NOP", "LINEAR", "ADD"}
 
 
-@pytest.mark.parametrize("key,fmt,match", [("linear_weight", "ap_fixed<40,2>", "at most 32 bits"),
-                                           ("act", "ap_fixed<32,29>", "fraction bits")])
+@pytest.mark.parametrize("key,fmt,match", [("act", "ap_fixed<32,29>", "fraction bits")])
 def test_unsupported_format_is_refused(key, fmt, match):
     with pytest.raises(RtlError, match=match):
         rtl_context(load_accel("tiny", [f"formats.{key}={fmt}"]))
+
+
+def test_too_wide_weights_are_refused_before_rendering():
+    """The loader now refuses weights wider than 32 bits (every executor, not only RTL)."""
+    with pytest.raises(ConfigError, match=r"formats.linear_weight.*at most 32 bits"):
+        load_accel("tiny", ["formats.linear_weight=ap_fixed<40,2>"])

@@ -14,6 +14,7 @@ from rtldesigns import design, executor
 
 from edgemoe.compare import assert_images_equal
 from edgemoe.compiler import compile_model
+from edgemoe.compiler.taps import read_taps, select_taps, tap_names
 from edgemoe.golden import execute, status_words
 from edgemoe.isa import ALL_TASKS, Err, Flag, Instr, Op, encode_bytes, pack_ksp
 from edgemoe.params import load_model
@@ -28,8 +29,10 @@ BOUND = 50_000
 
 @pytest.mark.slow
 def test_m3vit_micro_task0_byte_identical_with_golden():
+    """With every tap compiled in: the taps come out of the RTL like any other output."""
     accel = design("tiny")
-    c = compile_model(load_model("m3vit-micro"), accel)
+    model = load_model("m3vit-micro")
+    c = compile_model(model, accel, taps=select_taps(["all"], model))
     gold = c.fresh_image()
     assert execute(gold, accel, c.program_offset, c.n_instructions, 0, c.status_offset) == 0
     img = c.fresh_image()
@@ -37,6 +40,9 @@ def test_m3vit_micro_task0_byte_identical_with_golden():
                                             c.status_offset, max_cycles=1_000_000)])[0]
     assert not res.timed_out and res.error == 0
     assert_images_equal(img, gold, c.manifest, "rtl vs golden")
+    taps = read_taps(img, c.manifest, 0)
+    assert len(taps) == len(tap_names(model)) - 1  # all but the depth head
+    assert all(np.any(v) for v in taps.values())
     prof = img[c.status_offset + 64:][:c.n_instructions * 64].view("<u8").reshape(-1, 8)
     ran = [i for i, ins in enumerate(c.instrs) if ins.runs_for(0)]
     assert all(prof[i, 0] > 0 for i in ran), "every executed instruction records its cycles"

@@ -67,7 +67,7 @@ def _layers(accel_name: str, model_name: str) -> list[tuple[str, str]]:
                          if key in ("tokens", "out_features", "in_features", "heads",
                                     "head_dim", "dim", "experts", "hidden") and v)
         rows.append((f"  #{first + k} {name} ({shape}) efficiency",
-                     f"{eff:.1%}  ({meas[k]} cycles, ideal {ideal[k]})"))
+                     f"{eff:.1%}  ({meas[k]} measured cycles, ideal {ideal[k]} modelled)"))
     for name in ("LINEAR", "ATTENTION", "MOE_EXPERTS"):
         if name in effs:
             rows.append((f"{accel.name} {name.lower()} efficiency (mean over the span)",

@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import isa, layout, numerics
 from ..golden.vector_ops import ln_types
+from ..ops import ATTN_MACS_PER_LANE
 from ..params.accel import FORMAT_ROLES
 from ..params.errors import ConfigError
 from ..params.fit import estimate
@@ -27,10 +28,12 @@ __all__ = ["KERNEL_HEADERS", "TOP_NAME", "format_trait", "hls_context", "isa_con
 TOP_NAME = "edgemoe_top"
 #: Static kernel headers copied next to the generated sources, in include order.
 KERNEL_HEADERS = ("em_common.hpp", "em_mem.hpp", "em_numerics.hpp", "em_isa.hpp",
-                  "em_linear.hpp", "em_linear_ops.hpp", "em_moe.hpp", "em_attention.hpp",
+                  "em_linear_job.hpp", "em_linear.hpp", "em_linear_ops.hpp", "em_moe.hpp", "em_attention.hpp",
                   "em_vector.hpp", "em_dispatch.hpp")
 #: Vendor, library and version of the exported IP (VLNV ``edgemoe:hls:edgemoe_top:1.0``).
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgemoe", "hls", "1.0"
+#: LOOP_TRIPCOUNT estimates (HLS reports only): largest CONV kernel side, program length.
+TC_CONV_KERNEL, TC_INSTRUCTIONS = 16, 256
 _TABLE_VALUES_PER_LINE = 8
 
 
@@ -42,7 +45,9 @@ def format_trait(struct: str, fmt: FixedType) -> dict:
     """C++ trait of one format: struct name, ap_fixed spelling, width, frac, sign, bytes."""
     return {"struct": struct, "cpp": fmt.cpp(), "width": fmt.width, "frac": fmt.frac_bits,
             "signed": "true" if fmt.signed else "false",
-            "bytes": fmt.storage_dtype.itemsize, "fixed": fmt}
+            "bytes": fmt.storage_dtype.itemsize, "fixed": fmt,
+            # same rounding, 128 bits and wrap-around: never overflows (overflow counting)
+            "rounding": f"ap_fixed<128,{128 - fmt.frac_bits},AP_{fmt.quant},AP_WRAP>"}
 
 
 def _check_numerics(accel) -> None:
@@ -141,14 +146,40 @@ def _board_context(accel) -> dict:
     zynq7 = b.family == "zynq7"
     return {
         "key": b.key, "name": b.name, "part": b.part, "board_part": b.board_part,
+        # any revision of the board files: bd.tcl picks the latest installed one
+        "board_part_pattern": b.board_part.rsplit(":", 1)[0] + ":*",
+        "board_connections": b.board_connections,
         "family": b.family, "ps_port_bits": b.ps_port_bits,
         "ps_ip": "processing_system7" if zynq7 else "zynq_ultra_ps_e",
         "ps_cell": "processing_system7_0" if zynq7 else "zynq_ultra_ps_e_0",
         "ps_master": "M_AXI_GP0" if zynq7 else "M_AXI_HPM0_FPD",
         "ps_slave": "S_AXI_HP0" if zynq7 else "S_AXI_HP0_FPD",
         "ps_irq": "IRQ_F2P" if zynq7 else "pl_ps_irq0",
+        "ps_clk": "FCLK_CLK0" if zynq7 else "pl_clk0",
+        # the PS masters the preset may enable besides the control port (unused: disabled)
+        "ps_unused_masters": [] if zynq7 else ["CONFIG.PSU__USE__M_AXI_GP1",
+                                               "CONFIG.PSU__USE__M_AXI_GP2"],
         "zynq7": zynq7,
     }
+
+
+def _synthesis_constants(accel, c: dict[str, int]) -> list[tuple[str, int]]:
+    """HLS-only constants: loop bounds for tiles and LOOP_TRIPCOUNT (reports only)."""
+    t, e, lanes, macs = accel.max_tokens, accel.max_experts, accel.attn_lanes, ATTN_MACS_PER_LANE
+    # longest row a burst moves (elements of at most 8 bytes)
+    row_elems = max(c["XROW"], c["MAX_ROW_OUT"], c["QUEUE_SLOT_WORDS"], c["ADD_CHUNK"],
+                    c["P_IN"] * c["P_OUT"], e + 16)
+    return [
+        ("ATTN_MACS", macs), ("MAX_ROW_BEATS", layout.ceil_div(8 * row_elems, c["AXI_BYTES"]) + 1),
+        ("XROW_TILES", c["XROW"] // c["P_IN"]), ("COUNT_SLOTS", e + 16),
+        ("TC_LIN_STEPS", c["MAX_ROW_OUT"] // c["P_OUT"] + 1),
+        ("TC_CONV_KERNEL", TC_CONV_KERNEL), ("TC_MOE_PASSES", 2 * e),
+        ("TC_ATTN_BLOCKS", layout.ceil_div(t, lanes)), ("TC_ATTN_STEPS", t + lanes - 1),
+        ("TC_ATTN_BEATS", layout.ceil_div(accel.max_head_dim, macs)),
+        ("TC_UPSAMPLE_SIDE", 2 * t),
+        ("TC_ADD_CHUNKS", t * accel.max_in_features // c["ADD_CHUNK"] + 1),
+        ("TC_INSTRUCTIONS", TC_INSTRUCTIONS),
+    ]
 
 
 def hls_context(accel, tb: dict | None = None) -> dict:
@@ -179,11 +210,13 @@ def hls_context(accel, tb: dict | None = None) -> dict:
                     if op != isa.Op.NOP and op.name.lower() in accel.ops)
     tb_bytes = (tb or {}).get("image_bytes", 1 << 24)
     cfg = design_constants(accel)
+    cfg += _synthesis_constants(accel, dict(cfg))
     asserts = [
         ("AXI_BYTES * 8 == AXI_BITS && AXI_LANES * 64 == AXI_BITS", "AXI word geometry"),
         ("WBUF_TILES * P_IN * P_OUT == WEIGHT_BUFFER_WORDS", "weight buffer holds whole tiles"),
         ("WBUF_TILES * P_IN >= MAX_IN_FEATURES", "a buffer holds one output-tile strip"),
         ("XROW % P_IN == 0", "input rows are whole P_IN tiles"),
+        ("XROW_TILES * P_IN == XROW", "input-row tiles"),
         ("MAX_ROW_OUT % P_OUT == 0 && MAX_ROW_OUT >= MAX_OUT_FEATURES", "output row buffer"),
         ("MAX_ROW_OUT >= MAX_EXPERTS", "output row buffer holds every router logit"),
         ("MAX_TOP_K <= MAX_EXPERTS", "top-k within the experts"),
@@ -201,6 +234,7 @@ def hls_context(accel, tb: dict | None = None) -> dict:
         "ops": opspec_context("cpp"),
         "board": _board_context(accel), "axi_bits": accel.axi_bits,
         "axi_bytes": accel.axi_bytes, "axi_lanes": accel.axi_bits // 64,
+        "p_out": accel.linear_p_out,
         "wbuf_impl": estimate(accel).weight_buffer_impl,
         "cosim_depth_words": max(1, math.ceil(tb_bytes / accel.axi_bytes)),
         "kernel_headers": list(KERNEL_HEADERS),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["scan_kernel_source", "scan_kernel_sources", "unlabeled_loops"]
+__all__ = ["scan_kernel_source", "scan_kernel_sources", "strip_comments", "unlabeled_loops"]
 
 _RULES = (
     (re.compile(r"\bnew\b|\bdelete\b|\b(?:malloc|calloc|realloc|free)\s*\("), "dynamic allocation"),
@@ -25,7 +25,7 @@ _RULES = (
 _FUNC_RE = re.compile(r"^[\w:<>,\s&*]*?\b(\w+)\s*\([^;{}]*\)\s*(?:const\s*)?\{")
 
 
-def _strip(text: str) -> str:
+def strip_comments(text: str) -> str:
     """Remove comments and string/char literals, keeping line structure."""
     text = re.sub(r"/\*.*?\*/", lambda m: "\n" * m.group(0).count("\n"), text, flags=re.DOTALL)
     text = re.sub(r"//[^\n]*", "", text)
@@ -60,7 +60,7 @@ def _recursion(code: str) -> list[tuple[int, str]]:
 
 def scan_kernel_source(text: str, name: str = "<source>") -> list[str]:
     """Problems found in one source text, as ``name:line: what`` strings (empty when clean)."""
-    code = _strip(text)
+    code = strip_comments(text)
     problems = []
     for lineno, line in enumerate(code.split("\n"), 1):
         for rule, what in _RULES:
@@ -88,7 +88,7 @@ def unlabeled_loops(text: str, name: str = "<source>") -> list[str]:
 
     Labels name loops in HLS reports and let pragmas target them (DESIGN.md section 6).
     """
-    lines = _strip(text).split("\n")
+    lines = strip_comments(text).split("\n")
     out = []
     for i, line in enumerate(lines):
         if not _LOOP_RE.match(line):

@@ -9,8 +9,12 @@ from .. import bench
 
 
 def _run(args) -> int:
-    sections = [m.name for m in pkgutil.iter_modules(bench.__path__)]
-    for name in sorted(sections):
+    sections = sorted(m.name for m in pkgutil.iter_modules(bench.__path__))
+    unknown = [name for name in args.only or () if name not in sections]
+    if unknown or args.only == []:
+        raise ValueError(f"unknown bench section {', '.join(map(repr, unknown)) or 'list'}: "
+                         f"pass --only with one or more of {', '.join(sections)}")
+    for name in sections:
         if args.only and name not in args.only:
             continue
         module = importlib.import_module(f"{bench.__name__}.{name}")

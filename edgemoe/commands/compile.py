@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import logging
 
+from ..heads_option import add_heads_option
+
 log = logging.getLogger(__name__)
 
 
 def _run(args) -> int:
     from ..compiler import compile_model
-    from ..models import load_weights
+    from ..heads_option import load_cli_weights
     from ..params import load_accel, load_model
 
     model = load_model(args.model)
     accel = load_accel(args.accel, args.set or ())
     accel.check_model(model)
-    weights = load_weights(args.weights, model) if args.weights else None
+    weights = load_cli_weights(args.weights, model, args.heads, args.seed) \
+        if args.weights else None
     if weights is None:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
-    compiled = compile_model(model, accel, weights, seed=args.seed, strict=args.strict)
+    compiled = compile_model(model, accel, weights, seed=args.seed, strict=args.strict,
+                             heads=args.heads != "none")
     out = compiled.save(args.out)
     m = compiled.manifest
     print(f"wrote {out}/manifest.json and image.bin: {model.name} for {accel.name} "
@@ -27,8 +31,10 @@ def _run(args) -> int:
     if args.listing:
         for i, ins in enumerate(compiled.instrs):
             print(f"  {i:4d} {m['program']['names'][i]:<34} {ins}")
-    if compiled.report.saturated:
-        print("saturated weights:\n" + compiled.report.summary())
+    report = compiled.report
+    if report.saturated or report.underflowed:
+        kinds = ["saturated"] * bool(report.saturated) + ["underflowing"] * bool(report.underflowed)
+        print(f"{' and '.join(kinds)} weights:\n" + report.summary())
     return 0
 
 
@@ -38,6 +44,7 @@ def register(sub) -> None:
     p.add_argument("--accel", required=True, help="design point name or YAML path")
     p.add_argument("--weights", metavar="FILE", help=".npz/.safetensors or Edge-MoE .bin dir")
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    add_heads_option(p)
     p.add_argument("--strict", action="store_true", help="refuse weights that saturate")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")

@@ -7,6 +7,20 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
+from ..host.outdir import write_text_atomic
+from ._argtypes import positive_int
+from ._cyclebar import CycleBar
+
+#: Margin of the RTL over the modelled (ideal) cycles in :func:`estimate_cycles`.
+RTL_MARGIN = 1.5
+#: Cycles of start-up, program fetch and status write-back added to every estimate.
+RTL_FIXED_CYCLES = 10_000
+#: Verilator's speed on the top, simulated cycles per wall second: measured once for
+#: m3vit-micro on tiny on a busy 2-core machine; used only to say how long a run may take.
+TYPICAL_CYCLES_PER_S = 5_000
+
 
 def _task_indices(model, task: str) -> list[int]:
     names = [t.name for t in model.tasks]
@@ -25,6 +39,28 @@ def _profile(image, compiled):
     return image[base:base + compiled.n_instructions * 64].view("<u8").reshape(-1, 8)
 
 
+def estimate_cycles(modelled: np.ndarray) -> int:
+    """Cycles the RTL needs for a program whose modelled (ideal) cycles are ``modelled``.
+
+    The ideal count assumes every engine busy every cycle; the RTL also waits for DMA
+    bursts and pipeline fills, so the estimate adds :data:`RTL_MARGIN` of the ideal.
+    """
+    return int(int(modelled.sum()) * RTL_MARGIN) + RTL_FIXED_CYCLES
+
+
+def _check_budget(model, accel, tasks, estimates, max_cycles: int) -> None:
+    """Refuse a run whose estimate exceeds ``--max-cycles`` before anything is built."""
+    worst = max(estimates)
+    if worst > max_cycles:
+        task = model.tasks[tasks[estimates.index(worst)]].name
+        raise ValueError(f"{model.name} task {task} on {accel.name} needs about {worst:,} RTL "
+                         f"cycles (modelled estimate), more than --max-cycles {max_cycles:,}: "
+                         f"pass --max-cycles {int(worst * 1.5)} to simulate it anyway (about "
+                         f"{worst / TYPICAL_CYCLES_PER_S / 3600:.1f} h at ~"
+                         f"{TYPICAL_CYCLES_PER_S:,} simulated cycles/s), or a smaller model "
+                         "such as m3vit-micro")
+
+
 def _run(args) -> int:
     from ..compare import diff_images
     from ..compiler import compile_model
@@ -37,8 +73,20 @@ def _run(args) -> int:
     accel = load_accel(args.accel, args.set or ())
     model = load_model(args.model)
     accel.check_model(model)
+    tasks = _task_indices(model, args.task)
     compiled = compile_model(model, accel, seed=args.seed)
     write_pixels(compiled.image, compiled.manifest, load_default_image(model))
+    golds, jobs, estimates = [], [], []
+    for task in tasks:  # golden first: its modelled cycles size the RTL run
+        gold = compiled.fresh_image()
+        err = execute(gold, accel, compiled.program_offset, compiled.n_instructions, task,
+                      compiled.status_offset)
+        golds.append((gold, err))
+        estimates.append(estimate_cycles(_profile(gold, compiled)[:, 0]))
+        jobs.append(RtlJob(compiled.fresh_image(), compiled.program_offset,
+                           compiled.n_instructions, task, compiled.status_offset,
+                           max_cycles=args.max_cycles))
+    _check_budget(model, accel, tasks, estimates, args.max_cycles)
     sources = [Path(s) for s in args.sources] if args.sources else None
     ex = RtlsimExecutor(accel, sources=sources, toplevel=args.top, waves=args.waves,
                         build_root=args.out)
@@ -46,22 +94,13 @@ def _run(args) -> int:
     sim = ex.sim
     print(f"  Verilator model: {sim.build_dir} ({'cached' if not sim.seconds else 'built'}, "
           f"{time.perf_counter() - t0:.1f} s)")
-    tasks = _task_indices(model, args.task)
-    golds, jobs = [], []
-    for task in tasks:
-        gold = compiled.fresh_image()
-        err = execute(gold, accel, compiled.program_offset, compiled.n_instructions, task,
-                      compiled.status_offset)
-        golds.append((gold, err))
-        jobs.append(RtlJob(compiled.fresh_image(), compiled.program_offset,
-                           compiled.n_instructions, task, compiled.status_offset,
-                           max_cycles=args.max_cycles))
     t0 = time.perf_counter()
-    results = ex.run_jobs(jobs)
+    with CycleBar(estimates, f"{model.name} on RTL") as bar:
+        results = ex.run_jobs(jobs, progress=bar.update)
     wall = time.perf_counter() - t0
     status, report = 0, {"design": accel.name, "config_id": accel.config_id,
                          "model": model.name, "tasks": []}
-    for task, (gold, err_g), job, res in zip(tasks, golds, jobs, results):
+    for task, (gold, err_g), job, res, estimate in zip(tasks, golds, jobs, results, estimates):
         problems = diff_images(gold, job.image, compiled.manifest)
         if res.timed_out:
             problems.insert(0, f"the RTL did not finish within {args.max_cycles} cycles")
@@ -80,8 +119,8 @@ def _run(args) -> int:
                 rows.append({"index": i, "op": str(ins).split()[0], "cycles": int(meas[i]),
                              "ideal": int(ideal[i]), "efficiency": round(float(eff), 4)})
                 if args.verbose_table:
-                    print(f"  {i:3d} {rows[-1]['op']:<12} {meas[i]:>9} cycles  ideal "
-                          f"{ideal[i]:>9}  efficiency {eff:6.1%}")
+                    print(f"  {i:3d} {rows[-1]['op']:<12} {meas[i]:>9} cycles (measured)  "
+                          f"ideal {ideal[i]:>9} (modelled)  efficiency {eff:6.1%}")
         if problems:
             print("DIFFERENT:\n  " + "\n  ".join(problems))
             status = 1
@@ -91,12 +130,13 @@ def _run(args) -> int:
         report["tasks"].append({"task": model.tasks[task].name, "identical": not problems,
                                 "problems": problems, "error": res.error,
                                 "cycles": res.cycles, "sim_wall_s": res.wall_s,
+                                "estimated_cycles": estimate,
                                 "instructions": rows})
     report["wall_s"] = wall
     if args.waves and ex.last_run_dir is not None:
         print(f"  waveforms in {ex.last_run_dir}")
     if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1))
+        write_text_atomic(args.json, json.dumps(report, indent=1))
     return status
 
 
@@ -110,8 +150,9 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")
     p.add_argument("--waves", action="store_true", help="dump waveforms (slower)")
-    p.add_argument("--max-cycles", type=int, default=20_000_000,
-                   help="give up after this many cycles (default 20M)")
+    p.add_argument("--max-cycles", type=positive_int, default=20_000_000,
+                   help="give up after this many cycles (default 20M); a run whose "
+                        "modelled estimate exceeds it is refused before it starts")
     p.add_argument("--sources", nargs="+", metavar="SV",
                    help="simulate these RTL files instead of the generated ones "
                         "(e.g. the Vitis-exported RTL of the HLS top)")

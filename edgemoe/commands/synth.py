@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from ..host.outdir import write_text_atomic
+from ._argtypes import positive_seconds
 
 
 def _run(args) -> int:
     from ..params import load_accel
-    from ..params.report import format_table
+    from ..params.report import fit_table
     from ..rtl.synth import synth
 
     accel = load_accel(args.accel, args.set or ())
     res = synth(accel, timeout_s=args.timeout, force=args.force, fast=args.fast,
                 build_root=args.out)
     report = accel.fit_report(measured=res.measured())
-    est = report.estimate
-    rows = []
-    for use in report.resources:
-        rows.append([use.name, use.used, est.total(use.name), use.available,
-                     f"{use.percent:.1f}%", f"{use.limit_percent}%", "ok" if use.ok else "OVER"])
     print(f"{accel.name} (config_id {accel.config_id}) on {accel.board.key} "
           f"({accel.board.part}), Yosys synth_xilinx -family {res.family}"
           + (" (fast abc script)" if args.fast else "")
           + (f", {res.seconds:.0f} s" if res.seconds else ", cached"))
-    print(format_table(["resource", "yosys", "model estimate", "board", "used", "limit",
-                        "fit"], rows))
+    print(fit_table(report, "yosys"))
     print(report.message)
     if args.json:
         data = res.to_json()
@@ -34,7 +30,7 @@ def _run(args) -> int:
                                 "percent": round(u.percent, 2), "ok": u.ok}
                        for u in report.resources}
         data["fits"] = report.fits
-        Path(args.json).write_text(json.dumps(data, indent=1))
+        write_text_atomic(args.json, json.dumps(data, indent=1))
     return 0 if report.fits else 1
 
 
@@ -47,7 +43,8 @@ def register(sub) -> None:
     p.add_argument("--json", help="write the counts and the fit here")
     p.add_argument("--out", metavar="DIR", default=None,
                    help="build folder: rendered RTL and Yosys work (default ./build)")
-    p.add_argument("--timeout", type=float, default=None, help="give up after SECONDS")
+    p.add_argument("--timeout", type=positive_seconds, default=None,
+                   help="give up after SECONDS (finite, > 0)")
     p.add_argument("--force", action="store_true", help="ignore the cached result")
     p.add_argument("--fast", action="store_true",
                    help="map LUTs with a minimal abc script instead of abc9 (large designs)")

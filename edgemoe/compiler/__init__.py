@@ -16,7 +16,8 @@ __all__ = ["Compiled", "ManifestError", "QuantReport", "check_image", "compile_m
 
 
 def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
-                  strict: bool = False) -> Compiled:
+                  strict: bool = False, heads: bool = True,
+                  taps: frozenset[str] = frozenset()) -> Compiled:
     """Compile ``model`` for design point ``accel``.
 
     Args:
@@ -24,18 +25,21 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         accel: AccelConfig.
         weights: canonical float weights; seeded random weights when None.
         seed: seed of the random weights.
-        strict: raise WeightError when any weight saturates its format.
+        strict: raise WeightError when any weight saturates or underflows its format.
+        heads: False compiles the backbone only (outputs: the token tensor per task).
+        taps: intermediate tensors to copy out (names of :func:`taps.tap_names`).
     """
     if model.kind != "m3vit":
         raise ValueError(f"model kind {model.kind!r} has no lowering yet (supported: m3vit)")
     if weights is None:
         weights = random_weights(model, seed)
     report = QuantReport()
-    layout, taps, effective = lower_m3vit(model, accel, weights, report)
+    layout, stages, effective, tap_specs = lower_m3vit(model, accel, weights, report, heads,
+                                                       frozenset(taps))
     if strict:
         check_strict(report, accel.name)
     validate_program(layout.instrs, accel, layout.image.size, tasks=len(model.tasks))
-    manifest = build_manifest(model, accel, layout, taps)
+    manifest = build_manifest(model, accel, layout, stages, heads, tap_specs)
     log.info("compiled %s for %s: %d instructions, %.1f MiB image", model.name, accel.name,
              len(layout.instrs), layout.image.size / 2**20)
     return Compiled(layout.image, manifest, layout.instrs, effective, report)

@@ -44,7 +44,10 @@ def read_tokens(image: np.ndarray, manifest: dict, act_spelling: str) -> np.ndar
 
 
 def prediction(output_hwc: np.ndarray, task: str) -> np.ndarray:
-    """Segmentation map (argmax over channels) or depth map (channel 0)."""
+    """Segmentation map (argmax over channels) or depth map (channel 0); a backbone-only
+    output (tokens, dim) has no decoded map and is returned as is."""
+    if output_hwc.ndim == 2:
+        return output_hwc
     if output_hwc.shape[-1] == 1 or task == "depth":
         return output_hwc[..., 0]
     return np.argmax(output_hwc, axis=-1)

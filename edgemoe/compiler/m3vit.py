@@ -11,22 +11,67 @@ from __future__ import annotations
 import numpy as np
 
 from ..golden.vector_ops import LN_SQ_FRAC
-from ..isa import Flag, Op, pack_ksp
-from ..layout import pack_tiled, queue_layout, weight_block_bytes
+from ..isa import ALL_TASKS, Flag, Op, pack_ksp
+from ..layout import bias_block_bytes, pack_tiled, queue_layout, weight_block_bytes
 from ..models import fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
 from .builder import ProgramBuilder, Ref, Tensor
 from .quantize import QuantReport, dequantized, quantize, role_of
+from .taps import QUEUE_FORMAT
 
 
 class _Lowering:
-    def __init__(self, model, accel, weights: dict, report: QuantReport):
+    def __init__(self, model, accel, weights: dict, report: QuantReport,
+                 want: frozenset[str] = frozenset()):
         self.m, self.a, self.w, self.report = model, accel, weights, report
         self.b = ProgramBuilder()
         self.f = accel.formats
         self.act_bytes = self.f.act.storage_dtype.itemsize
         self.effective: dict[str, np.ndarray] = {}
         self.taps: dict[str, int] = {}
+        self.want = want  # tap names to copy out (compiler/taps.py)
+        self.tap_specs: dict[str, dict] = {}
+
+    # -- taps -----------------------------------------------------------------------------
+    def tap(self, name: str, src: Ref, rows: int, cols: int, task_mask: int = ALL_TASKS,
+            words: bool = False) -> None:
+        """Copy ``rows x cols`` activations (or int32 words) at ``src`` into a tap slot."""
+        if name not in self.want:
+            return
+        act = self.f.act
+        nbytes = rows * cols * (4 if words else self.act_bytes)
+        if words and act.width != 8 * self.act_bytes:  # ADD COPY re-wraps narrower codes
+            raise ValueError(f"tap {name!r} copies int32 words through the activation format, "
+                             f"which needs a full-width format (got {act}): drop that tap")
+        dst = self.tap_slot(name, rows, cols, task_mask, words)
+        self.b.emit(Op.ADD, Flag.COPY, task_mask=task_mask, comment=f"tap.{name}",
+                    count=nbytes // self.act_bytes, a=src, dst=dst)
+
+    def tap_slot(self, name: str, rows: int, cols: int, task_mask: int = ALL_TASKS,
+                 words: bool = False) -> Ref:
+        """Reserve the outputs-region slot of a tap and record it for the manifest."""
+        nbytes = rows * cols * (4 if words else self.act_bytes)
+        self.tap_specs[name] = {"symbol": f"tap.{name}", "shape": [rows, cols],
+                                "format": QUEUE_FORMAT if words else self.f.act.cpp(),
+                                "task_mask": task_mask}
+        return self.b.reserve("outputs", nbytes, f"tap.{name}")
+
+    def tap_logits(self, p: str, src: Ref, gates: Ref, stride: int) -> None:
+        """Router logits: a bias-free LINEAR per task with that task's gate weights (the
+        same exact sum and single quantization as MOE_GATE)."""
+        name = f"{p}.router_logits"
+        if name not in self.want:
+            return
+        m = self.m
+        t, e = m.num_tokens, m.num_experts
+        dst = self.tap_slot(name, t, e)
+        bf = self.f.bias
+        zero = self.b.place("weights", bytes(bias_block_bytes(e, self.a.linear_p_out,
+                                                              bf.storage_dtype.itemsize)))
+        for k in range(len(m.tasks)):
+            self.b.emit(Op.LINEAR, task_mask=1 << k, comment=f"tap.{name}", tokens=t,
+                        out_features=e, in_features=m.dim, src=src, dst=dst,
+                        weights=gates + k * stride, bias=zero)
 
     # -- weights --------------------------------------------------------------------------
     def _q(self, name: str, x: np.ndarray, canonical: str | None = None):
@@ -79,6 +124,7 @@ class _Lowering:
                     kernel_stride_pad=pack_ksp(m.patch, m.patch, 0), src=pixels,
                     dst=Ref(x, row), weights=wref, bias=bref, residual=pos_ref + row)
         self.b.emit(Op.ADD, Flag.COPY, comment="cls+pos[0]", count=d, a=pos_ref, dst=Ref(x))
+        self.tap("patch_embed", Ref(x), m.num_tokens, d)
 
     def layernorm(self, prefix: str, src: Ref, dst: Ref, tokens: int, task_mask=0xFF, comment=""):
         g = self.vector(f"{prefix}.weight", self.w[f"{prefix}.weight"], f"{prefix}.weight", False)
@@ -88,7 +134,9 @@ class _Lowering:
                     dim=self.m.dim, src=src, dst=dst, gamma=g, beta=be, eps=max(eps, 1))
 
     def linear(self, prefix: str, src: Ref, dst: Ref, tokens: int, flags=0, residual=None,
-               bias_attn=False):
+               bias_attn=False, tap: str = ""):
+        """LINEAR; ``tap`` names a tap of its output without the residual (an extra
+        LINEAR into the tap slot, as the device computes it before adding)."""
         w = self.w[f"{prefix}.weight"]
         wref = self.matrix(f"{prefix}.weight", w, f"{prefix}.weight")
         bref = self.vector(f"{prefix}.bias", self.w[f"{prefix}.bias"], f"{prefix}.bias")
@@ -97,6 +145,11 @@ class _Lowering:
                     (Flag.RESIDUAL if residual is not None else 0), comment=prefix,
                     tokens=tokens, out_features=w.shape[0], in_features=w.shape[1], src=src,
                     dst=dst, weights=wref, bias=bref, **extra)
+        if tap in self.want:
+            slot = self.tap_slot(tap, tokens, w.shape[0])
+            self.b.emit(Op.LINEAR, flags | (Flag.BFMT_ATTN if bias_attn else 0),
+                        comment=f"tap.{tap}", tokens=tokens, out_features=w.shape[0],
+                        in_features=w.shape[1], src=src, dst=slot, weights=wref, bias=bref)
 
     def block(self, i: int, x: Tensor) -> None:
         m, t, d = self.m, self.m.num_tokens, self.m.dim
@@ -105,19 +158,26 @@ class _Lowering:
         qkv = self.act_tensor(f"{p}.qkv", t, 3 * d)
         att = self.act_tensor(f"{p}.attn", t, d)
         self.layernorm(f"{p}.norm1", Ref(x), Ref(ln), t)
+        self.tap(f"{p}.norm1", Ref(ln), t, d)
         self.linear(f"{p}.attn.qkv", Ref(ln), Ref(qkv), t, bias_attn=True)
+        self.tap(f"{p}.qkv", Ref(qkv), t, 3 * d)
         scale = int(self.f.act.quantize(np.array([m.head_dim ** -0.5]))[0])
         self.b.emit(Op.ATTENTION, comment=f"{p}.attn", tokens=t, heads=m.heads,
                     head_dim=m.head_dim, qkv=Ref(qkv), dst=Ref(att), scale=scale)
-        self.linear(f"{p}.attn.proj", Ref(att), Ref(x), t, residual=Ref(x), bias_attn=True)
+        self.tap(f"{p}.attn", Ref(att), t, d)
+        self.linear(f"{p}.attn.proj", Ref(att), Ref(x), t, residual=Ref(x), bias_attn=True,
+                    tap=f"{p}.proj")
+        self.tap(f"{p}.attn_residual", Ref(x), t, d)
         ln2 = self.act_tensor(f"{p}.ln2", t, d)
         self.layernorm(f"{p}.norm2", Ref(x), Ref(ln2), t)
+        self.tap(f"{p}.norm2", Ref(ln2), t, d)
         if m.is_moe(i):
             self.moe(p, Ref(ln2), x)
         else:
             hid = self.act_tensor(f"{p}.hidden", t, m.mlp_hidden)
             self.linear(f"{p}.mlp.fc1", Ref(ln2), Ref(hid), t, flags=Flag.GELU)
-            self.linear(f"{p}.mlp.fc2", Ref(hid), Ref(x), t, residual=Ref(x))
+            self.linear(f"{p}.mlp.fc2", Ref(hid), Ref(x), t, residual=Ref(x), tap=f"{p}.mlp")
+        self.tap(f"{p}.out", Ref(x), t, d)
         self.taps[f"block{i}"] = len(self.b)
 
     def moe(self, p: str, src: Ref, x: Tensor) -> None:
@@ -136,11 +196,17 @@ class _Lowering:
         b1 = self.vector(f"{ex}.htoh4.bias", self.w[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
         w2 = self.matrix(f"{ex}.h4toh.weight", self.w[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
         b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias")
+        self.tap_logits(p, src, graw, stride)
         self.b.emit(Op.MOE_GATE, comment=f"{p}.gate", tokens=t, dim=d, experts=e, top_k=m.top_k,
                     src=src, w_gate=graw, queues=Ref(queues), task_stride=stride)
+        self.tap(f"{p}.queues", Ref(queues), 1, queue_layout(e, t)["total"] // 4, words=True)
         self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL, comment=f"{p}.experts", tokens=t, dim=d,
                     hidden=h, experts=e, src=src, dst=Ref(x), w1=w1, b1=b1, w2=w2, b2=b2,
                     queues=Ref(queues), scratch=Ref(scratch), residual=Ref(x))
+        if f"{p}.mlp" in self.want:  # the experts' sum alone (no residual: starts from 0)
+            self.b.emit(Op.MOE_EXPERTS, comment=f"tap.{p}.mlp", tokens=t, dim=d, hidden=h,
+                        experts=e, src=src, dst=self.tap_slot(f"{p}.mlp", t, d), w1=w1, b1=b1,
+                        w2=w2, b2=b2, queues=Ref(queues), scratch=Ref(scratch))
 
     def head(self, task_index: int, task, x: Tensor, out: Ref) -> None:
         m = self.m
@@ -193,14 +259,21 @@ class _Lowering:
             self.effective[f"{name}.{key}"] = dequantized(v, fmt)
 
 
-def lower_m3vit(model, accel, weights: dict, report: QuantReport):
-    """Lower M3ViT; returns (layout, symbols dict, taps, effective float weights)."""
+def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = True,
+                taps: frozenset[str] = frozenset()):
+    """Lower M3ViT; returns (layout, instruction counts per stage, effective float weights,
+    tap specs).
+
+    With ``heads=False`` only the backbone is lowered (the heads' weights are not used):
+    each task's output is the token tensor ``x`` after the last block.  ``taps`` names the
+    intermediate tensors to copy out (:mod:`edgemoe.compiler.taps`).
+    """
     validate_weights(weights, model)
-    low = _Lowering(model, accel, weights, report)
+    low = _Lowering(model, accel, weights, report, taps)
     b = low.b
     pixels = b.reserve("inputs", model.in_chans * model.image_height * model.image_width, "pixels")
     outputs = {}
-    for k, task in enumerate(model.tasks):
+    for k, task in enumerate(model.tasks if heads else ()):
         n = model.image_height * model.image_width * task.channels * low.act_bytes
         outputs[task.name] = b.reserve("outputs", n, f"out.{task.name}")
     x = low.act_tensor("x", model.num_tokens, model.dim)
@@ -208,7 +281,12 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport):
     low.taps["patch_embed"] = len(b)
     for i in range(model.depth):
         low.block(i, x)
-    for k, task in enumerate(model.tasks):
+    for k, task in enumerate(model.tasks if heads else ()):
         low.head(k, task, x, outputs[task.name])
+        if f"heads.{task.name}" in taps:  # the output region itself
+            low.tap_specs[f"heads.{task.name}"] = {
+                "symbol": f"out.{task.name}", "format": accel.formats.act.cpp(),
+                "shape": [model.image_height, model.image_width, task.channels],
+                "task_mask": 1 << k}
     layout = b.finalize()
-    return layout, low.taps, low.effective
+    return layout, low.taps, low.effective, low.tap_specs

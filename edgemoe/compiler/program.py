@@ -16,13 +16,10 @@ import numpy as np
 
 from ..isa import Instr, Op, decode
 from ..numerics import numerics_digest
+from .manifest_schema import ManifestError, check_manifest, read_json
 from .quantize import QuantReport
 
 MANIFEST_VERSION = 1
-
-
-class ManifestError(ValueError):
-    """A manifest or image that does not match what it is used with."""
 
 
 @dataclass
@@ -56,8 +53,12 @@ class Compiled:
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
         self.image.tofile(d / "image.bin")
-        (d / "manifest.json").write_text(json.dumps(self.manifest, indent=1, sort_keys=True))
+        (d / "manifest.json").write_text(self.manifest_json())
         return d
+
+    def manifest_json(self) -> str:
+        """The manifest as written to ``manifest.json``."""
+        return json.dumps(self.manifest, indent=1, sort_keys=True)
 
     @classmethod
     def load(cls, directory: str | Path) -> Compiled:
@@ -67,7 +68,8 @@ class Compiled:
             if not (d / name).is_file():
                 raise ManifestError(f"{d / name} is missing: compile the model first "
                                     "(`edgemoe compile ... --out DIR`)")
-        manifest = json.loads((d / "manifest.json").read_text())
+        manifest = read_json(d / "manifest.json")
+        check_manifest(manifest, str(d / "manifest.json"))
         image = np.fromfile(d / "image.bin", dtype=np.uint8)
         check_image(manifest, image)
         p = manifest["program"]
@@ -83,9 +85,10 @@ def weights_digest(image: np.ndarray, manifest: dict) -> str:
 
 def check_image(manifest: dict, image: np.ndarray) -> None:
     """Raise ManifestError when the image does not belong to the manifest."""
-    if manifest.get("version") != MANIFEST_VERSION:
+    if isinstance(manifest, dict) and manifest.get("version") != MANIFEST_VERSION:
         raise ManifestError(f"manifest version {manifest.get('version')} is not "
                             f"{MANIFEST_VERSION}: recompile the model with this edgemoe")
+    check_manifest(manifest)
     if image.size != manifest["image_bytes"]:
         raise ManifestError(f"memory image has {image.size} bytes but the manifest says "
                             f"{manifest['image_bytes']}: the files come from different compiles")
@@ -94,13 +97,21 @@ def check_image(manifest: dict, image: np.ndarray) -> None:
                             "weights_digest: recompile, or pass the matching manifest")
 
 
-def build_manifest(model, accel, layout, taps: dict) -> dict:
-    """The manifest of a lowered model."""
+def build_manifest(model, accel, layout, taps: dict, heads: bool = True,
+                   tap_specs: dict | None = None) -> dict:
+    """The manifest of a lowered model (``heads=False``: backbone only, token outputs;
+    ``tap_specs``: the copied-out intermediate tensors, see compiler/taps.py)."""
     sym, act = layout.symbols, accel.formats.act
-    outputs = {t.name: {"offset": sym[f"out.{t.name}"], "format": act.cpp(),
-                        "shape": [model.image_height, model.image_width, t.channels],
-                        "layout": "HWC", "task_index": i}
-               for i, t in enumerate(model.tasks)}
+    if heads:
+        outputs = {t.name: {"offset": sym[f"out.{t.name}"], "format": act.cpp(),
+                            "shape": [model.image_height, model.image_width, t.channels],
+                            "layout": "HWC", "task_index": i}
+                   for i, t in enumerate(model.tasks)}
+    else:  # backbone only: every task's output is the token tensor (tokens, dim)
+        outputs = {t.name: {"offset": layout.tensors["x"][0], "format": act.cpp(),
+                            "shape": [model.num_tokens, model.dim], "layout": "TOKENS",
+                            "task_index": i}
+                   for i, t in enumerate(model.tasks)}
     manifest = {
         "version": MANIFEST_VERSION,
         "config_id": accel.config_id,
@@ -118,7 +129,10 @@ def build_manifest(model, accel, layout, taps: dict) -> dict:
         "outputs": outputs,
         "tasks": [t.name for t in model.tasks],
         "taps": {"x": layout.tensors["x"][0], "x_shape": [model.num_tokens, model.dim],
-                 "after": taps},
+                 "after": taps,
+                 "tensors": {name: {"offset": sym[spec["symbol"]], "shape": spec["shape"],
+                                    "format": spec["format"], "task_mask": spec["task_mask"]}
+                             for name, spec in (tap_specs or {}).items()}},
     }
     manifest["weights_digest"] = weights_digest(layout.image, manifest)
     return manifest

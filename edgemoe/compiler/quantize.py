@@ -43,17 +43,50 @@ def role_of(name: str) -> str:
     raise WeightError(f"no storage format is defined for tensor {name!r}")
 
 
+#: A tensor whose rounding error carries more than this share of its energy underflows.
+UNDERFLOW_ENERGY = 0.01
+
+
 @dataclass
 class QuantReport:
-    """Saturation counts per tensor."""
+    """Saturation counts and underflow findings per tensor."""
 
     saturated: dict[str, int] = field(default_factory=dict)
     totals: dict[str, int] = field(default_factory=dict)
+    underflowed: dict[str, str] = field(default_factory=dict)
 
     def summary(self) -> str:
-        """One line per tensor with saturated elements."""
-        return "\n".join(f"{n}: {c} of {self.totals[n]} values saturated"
-                         for n, c in self.saturated.items() if c)
+        """One line per tensor with saturated elements or an underflow."""
+        lines = [f"{n}: {c} of {self.totals[n]} values saturated"
+                 for n, c in self.saturated.items() if c]
+        return "\n".join(lines + [f"{n}: {what}" for n, what in self.underflowed.items()])
+
+
+def underflow(x: np.ndarray, deq: np.ndarray, fmt) -> str | None:
+    """Why ``x`` underflows in ``fmt`` (None when it does not).
+
+    A nonzero tensor underflows when it quantizes to all zeros, when an output channel
+    (first axis of a matrix or kernel) does, or when the rounding error carries more than
+    :data:`UNDERFLOW_ENERGY` of its energy (saturated values are clipped first: they are
+    counted as saturation).
+    """
+    x = np.asarray(x, np.float64)
+    energy = float(np.sum(x * x))
+    if energy == 0.0:
+        return None
+    if not deq.any():
+        return f"all {x.size} values quantize to zero in {fmt} (LSB {fmt.lsb:g})"
+    if x.ndim >= 2:
+        rows = x.reshape(x.shape[0], -1)
+        dead = np.flatnonzero(rows.any(axis=1) & ~deq.reshape(x.shape[0], -1).any(axis=1))
+        if dead.size:
+            return (f"{dead.size} of {x.shape[0]} output channels quantize to zero in {fmt} "
+                    f"(first: {int(dead[0])})")
+    kept = np.clip(x, fmt.min_value, fmt.max_value)  # saturation is reported on its own
+    lost = float(np.sum((kept - deq) ** 2)) / max(float(np.sum(kept * kept)), 1e-300)
+    if lost > UNDERFLOW_ENERGY:
+        return f"rounding to {fmt} loses {100 * lost:.1f}% of its energy (LSB {fmt.lsb:g})"
+    return None
 
 
 def weight_codes(x: np.ndarray, fmt) -> np.ndarray:
@@ -75,13 +108,19 @@ def quantize(name: str, x: np.ndarray, fmt, report: QuantReport) -> tuple[np.nda
         log.warning("%s: %d of %d values outside %s [%g, %g] saturated", name, count, x.size,
                     fmt, fmt.min_value, fmt.max_value)
     raw = weight_codes(x, fmt)
-    return raw, fmt.to_float(raw)
+    deq = fmt.to_float(raw)
+    why = underflow(x, deq, fmt)
+    if why:
+        report.underflowed[name] = why
+        log.warning("%s: underflow: %s", name, why)
+    return raw, deq
 
 
 def check_strict(report: QuantReport, accel_name: str) -> None:
-    """Raise WeightError listing every tensor with saturated values."""
-    if any(report.saturated.values()):
+    """Raise WeightError listing every tensor with saturated or underflowing values."""
+    if any(report.saturated.values()) or report.underflowed:
         raise WeightError(
             f"weights do not fit design point {accel_name!r} formats:\n{report.summary()}\n"
-            "Fix: rescale the weights, or widen the integer bits of that format in the "
-            "design point (--set formats.<role>=ap_fixed<W,I>), or compile without --strict.")
+            "Fix: rescale the weights, or widen the integer (saturation) or fraction "
+            "(underflow) bits of that format in the design point "
+            "(--set formats.<role>=ap_fixed<W,I>), or compile without --strict.")

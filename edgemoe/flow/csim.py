@@ -47,7 +47,7 @@ def csim_flags() -> list[str]:
     ``-fvisibility=hidden`` keeps every symbol but the bridge's entry points private, so
     libraries of several design points (same C++ names, other sizes) coexist in one process.
     """
-    return ["-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall", "-Wextra", *cxx_flags()]
+    return ["-O3", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall", "-Wextra", *cxx_flags()]
 
 
 def _compiler() -> str:

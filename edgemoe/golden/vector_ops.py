@@ -31,6 +31,13 @@ def layernorm_rows(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps_raw: 
     var = max(floor(sumsq / D) - (mean >> s)^2, 0) + eps; rstd = rsqrt(var);
     y = q((x - mean) * rstd) * gamma, quantized, + beta.
     """
+    return layernorm_rows_counted(x, gamma, beta, eps_raw, act, norm)[0]
+
+
+def layernorm_rows_counted(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps_raw: int,
+                           act, norm) -> tuple[np.ndarray, int]:
+    """:func:`layernorm_rows` plus the values that wrapped or saturated at the normalized,
+    scaled and output quantization points (profile ``overflows``)."""
     d = x.shape[1]
     var_t, rstd_t = ln_types(act)
     shift = act.frac_bits - min(act.frac_bits, LN_SQ_FRAC)
@@ -40,9 +47,12 @@ def layernorm_rows(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps_raw: 
     ms = mean >> shift
     var = np.maximum(ex2 - ms * ms, 0) + eps_raw
     rstd = numerics.rsqrt(var, var_t, rstd_t)
-    normed = act.from_raw((x - mean[:, None]) * rstd[:, None], act.frac_bits + LN_RSTD_FRAC)
-    y = act.from_raw(normed * gamma[None, :], act.frac_bits + norm.frac_bits)
-    return act.from_raw(y + act.from_raw(beta, norm.frac_bits)[None, :], act.frac_bits)
+    normed, n1 = act.from_raw_counted((x - mean[:, None]) * rstd[:, None],
+                                      act.frac_bits + LN_RSTD_FRAC)
+    y, n2 = act.from_raw_counted(normed * gamma[None, :], act.frac_bits + norm.frac_bits)
+    out, n3 = act.from_raw_counted(y + act.from_raw(beta, norm.frac_bits)[None, :],
+                                   act.frac_bits)
+    return out, n1 + n2 + n3
 
 
 def op_layernorm(image, ins: Instr, accel, prof: dict) -> None:
@@ -52,7 +62,8 @@ def op_layernorm(image, ins: Instr, accel, prof: dict) -> None:
     x = mem.read(image, g("src"), t * d, act).reshape(t, d)
     gamma = mem.read(image, g("gamma"), d, norm)
     beta = mem.read(image, g("beta"), d, norm)
-    mem.write(image, g("dst"), layernorm_rows(x, gamma, beta, g("eps"), act, norm), act)
+    y, prof["overflows"] = layernorm_rows_counted(x, gamma, beta, g("eps"), act, norm)
+    mem.write(image, g("dst"), y, act)
 
 
 def key_order(tokens: int, lanes: int) -> np.ndarray:
@@ -65,22 +76,44 @@ def key_order(tokens: int, lanes: int) -> np.ndarray:
     return (start[:, None] + np.arange(tokens)[None, :]) % tokens
 
 
+def scaled_scores(dots: np.ndarray, scale: int, act: FixedType) -> tuple[np.ndarray, int]:
+    """Attention scores ``q(dot * scale)``: the exact product, rounded once into ``act``.
+
+    ``dots`` are the exact q.k sums (int64 at 2F fraction bits, the hardware's 64-bit
+    accumulator) and ``scale`` a raw act value (F fraction bits), so the product has 3F
+    fraction bits and up to 96 bits; it never passes through the activation format before
+    the scale, so |q.k| may exceed the activation range as long as the scaled score fits.
+    Error bound: one rounding of ``act`` (half an LSB for the RND modes, one LSB for TRN),
+    exact while |q.k| < 2**(63 - 2F) (2**19 for ap_fixed<32,10>).
+
+    Returns:
+        (raw scores, how many wrapped or saturated).
+    """
+    f3 = 3 * act.frac_bits
+    big = max(abs(int(dots.min(initial=0))), abs(int(dots.max(initial=0)))) * abs(int(scale))
+    if big < 1 << 62:  # the int64 product is exact
+        return act.from_raw_counted(dots * np.int64(scale), f3)
+    return act.from_raw_counted(dots.astype(object) * int(scale), f3)  # exact Python ints
+
+
 def op_attention(image, ins: Instr, accel, prof: dict) -> None:
-    """ATTENTION per head: scores = q(q(q.k) * scale); single-pass softmax in the reordered
-    key order; out = q(sum_j p_ij v_j) with p = exp(s - max) * recip(sum)."""
+    """ATTENTION per head: scores = q(q.k * scale) rounded once (:func:`scaled_scores`);
+    single-pass softmax in the reordered key order; out = q(sum_j p_ij v_j) with
+    p = exp(s - max) * recip(sum)."""
     act, g = accel.formats.act, ins.get
     t, nh, hd = g("tokens"), g("heads"), g("head_dim")
     width = nh * hd
     qkv = mem.read(image, g("qkv"), 3 * t * width, act).reshape(t, 3, nh, hd)
     f2 = 2 * act.frac_bits
     dots = np.stack([matmul_exact(qkv[:, 0, h], qkv[:, 1, h]) for h in range(nh)])
-    s = act.from_raw(act.from_raw(dots, f2) * g("scale"), f2)  # (heads, queries, keys)
+    s, prof["overflows"] = scaled_scores(dots, g("scale"), act)  # (heads, queries, keys)
     order = np.broadcast_to(key_order(t, accel.attn_lanes), s.shape)
     bias, recip = online_softmax(s, act, order)
     p = numerics.softmax_probs(s, bias[..., None], recip[..., None], act)
     out = np.empty((t, nh, hd), np.int64)
     for h in range(nh):
-        out[:, h] = act.from_raw(matmul_exact(p[h], qkv[:, 2, h].T.copy()), f2)
+        out[:, h], wrapped = act.from_raw_counted(matmul_exact(p[h], qkv[:, 2, h].T.copy()), f2)
+        prof["overflows"] += wrapped
     mem.write(image, g("dst"), out, act)
     prof["macs"] += 2 * nh * t * t * hd
 

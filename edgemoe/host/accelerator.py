@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..compiler.io import prediction, read_output, write_pixels
+from ..compiler.taps import QUEUE_FORMAT, read_taps
 from ..golden import status_words
 from ..isa import Err, Op
 from ..layout import PROFILE_ENTRY_BYTES, STATUS_BYTES
@@ -40,6 +41,19 @@ _HINTS = {
 }
 
 
+def _tap_bytes(spec: dict) -> int:
+    """Bytes of a tap (int32 queue words or activations)."""
+    return 4 * int(np.prod(spec["shape"])) if spec["format"] == QUEUE_FORMAT else _nbytes(spec)
+
+
+def _op_name(code: int) -> str:
+    """The opcode's name, or ``opcode <n>`` for a byte no op has (a corrupt program)."""
+    try:
+        return Op(code).name
+    except ValueError:
+        return f"opcode {code}"
+
+
 def _nbytes(spec: dict) -> int:
     """Bytes of a manifest tensor (shape x storage size of its format)."""
     fmt = FixedType.parse(spec["format"])
@@ -52,13 +66,17 @@ class Result(dict):
     Attributes:
         predictions: Task name -> decoded map (segmentation class ids, or depth).
         profiles: Task name -> :class:`~edgemoe.host.profile.Profile` of that run.
+        taps: Task name -> tap name -> intermediate tensor (empty unless the program was
+            compiled with taps, see :mod:`edgemoe.compiler.taps`).
     """
 
     def __init__(self, outputs: dict[str, np.ndarray], predictions: dict[str, np.ndarray],
-                 profiles: dict[str, Profile]) -> None:
+                 profiles: dict[str, Profile],
+                 taps: dict[str, dict[str, np.ndarray]] | None = None) -> None:
         super().__init__(outputs)
         self.predictions = predictions
         self.profiles = profiles
+        self.taps = taps or {}
 
 
 @dataclass
@@ -211,7 +229,8 @@ class Accelerator:
         be.sync_to_device(spec_in["offset"], _nbytes(spec_in))
         tm.pack += t1 - t0
         tm.sync += time.perf_counter() - t1
-        outputs, preds, profiles = {}, {}, {}
+        outputs, preds, profiles, taps = {}, {}, {}, {}
+        tap_specs = d.manifest["taps"].get("tensors", {})
         status_bytes = STATUS_BYTES + d.n_instructions * PROFILE_ENTRY_BYTES
         for name in tasks:
             spec = d.manifest["outputs"][name]
@@ -226,13 +245,18 @@ class Accelerator:
             outputs[name] = read_output(mem, d.manifest, name)
             preds[name] = prediction(outputs[name], name)
             profiles[name] = Profile.from_memory(mem, d.status_offset, d.instrs, d.names, name,
-                                                 index, d.accel.clock_mhz)
+                                                 index, d.accel.clock_mhz,
+                                                 getattr(be, "cycles_source", "modelled"))
+            if tap_specs:
+                for spec in tap_specs.values():
+                    be.sync_from_device(spec["offset"], _tap_bytes(spec))
+                taps[name] = read_taps(mem, d.manifest, index)
             tm.compute += t1 - t0
             tm.sync += t2 - t1
             tm.decode += time.perf_counter() - t2
             tm.runs += 1
         tm.images += 1
-        return Result(outputs, preds, profiles)
+        return Result(outputs, preds, profiles, taps)
 
     def _check_status(self, err: int, task: str) -> None:
         d = self.design
@@ -241,7 +265,7 @@ class Accelerator:
         if code:
             index = st["index"]
             name = d.names[index] if 0 <= index < len(d.names) else "?"
-            op = Op(d.instrs[index].op).name if 0 <= index < len(d.instrs) else "?"
+            op = _op_name(d.instrs[index].op) if 0 <= index < len(d.instrs) else "?"
             try:
                 kind = Err(code)
                 label, hint = kind.name, _HINTS.get(kind, "")

@@ -58,6 +58,7 @@ class _HostMemoryBackend:
     """Shared parts of the simulated backends: the image lives in a numpy array."""
 
     name = "host"
+    cycles_source = "modelled"  # the profile's cycles come from the cycle model
 
     def __init__(self, accel) -> None:
         self.accel = accel

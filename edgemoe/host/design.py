@@ -9,7 +9,6 @@ directory (:meth:`edgemoe.compiler.Compiled.save`: ``manifest.json`` + ``image.b
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -19,6 +18,7 @@ from xml.etree import ElementTree as ET
 import numpy as np
 
 from ..compiler import Compiled, ManifestError, check_image
+from ..compiler.manifest_schema import check_manifest, read_json
 from ..isa import Instr, Op, decode
 from ..numerics import numerics_digest
 from ..params import AccelConfig, ConfigError, load_accel
@@ -148,7 +148,12 @@ def check_buildinfo(directory: Path, buildinfo: dict, manifest: dict) -> None:
         PackageError: A file changed after packaging, or the recorded config_id differs
             from the manifest's.
     """
-    for name, expected in buildinfo.get("files", {}).items():
+    files = buildinfo.get("files", {}) if isinstance(buildinfo, dict) else None
+    if not isinstance(files, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise PackageError(f"{directory / BUILDINFO} is damaged (no 'files' table of sha256 "
+                           "sums): re-run `edgemoe package`")
+    for name, expected in files.items():
         path = directory / name
         if not path.is_file():
             raise PackageError(f"{path} is listed in {BUILDINFO} but missing: copy the whole "
@@ -179,7 +184,7 @@ def resolve_accel(manifest: dict, root: Path | None,
         if isinstance(accel, str):
             accel = load_accel(accel)
         elif accel is None and root is not None and (root / ACCEL_FILE).is_file():
-            doc = json.loads((root / ACCEL_FILE).read_text())
+            doc = read_json(root / ACCEL_FILE, PackageError)
             accel = accel_from_mapping(doc, str(manifest["accel"]), str(root / ACCEL_FILE))
         elif accel is None:
             accel = load_accel(str(manifest["accel"]))
@@ -264,8 +269,12 @@ def open_design(source: Any, accel: AccelConfig | str | None = None) -> Design:
         if not (root / BUILDINFO).is_file():
             raise PackageError(f"{root / BUILDINFO} is missing: assemble packages with "
                                "`edgemoe package`, which records what belongs together")
-        buildinfo = json.loads((root / BUILDINFO).read_text())
-        manifest = json.loads((root / "manifest.json").read_text())
+        buildinfo = read_json(root / BUILDINFO, PackageError)
+        manifest = read_json(root / "manifest.json", PackageError)
+        try:
+            check_manifest(manifest, str(root / "manifest.json"))
+        except ManifestError as exc:
+            raise PackageError(str(exc)) from None
         check_buildinfo(root, buildinfo, manifest)
         extra = {"bitfile": bit, "hwh": hwh, "buildinfo": buildinfo}
     try:

@@ -37,3 +37,7 @@ class DeviceError(HostError):
 
 class BackendUnavailable(HostError):
     """The requested backend cannot run here (missing tool, module or board)."""
+
+
+class OutputError(HostError, ValueError):
+    """An output folder cannot be written safely (foreign files, an earlier run, an input)."""

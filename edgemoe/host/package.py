@@ -24,7 +24,8 @@ from .. import __version__
 from ..compiler import Compiled, ManifestError
 from ..params import AccelConfig
 from .design import ACCEL_FILE, BUILDINFO, hwh_has_ip, resolve_accel, sha256_file
-from .errors import PackageError
+from .errors import OutputError, PackageError
+from .outdir import OutputDir
 from .registers import TOP_NAME, VLNV, missing_registers
 
 log = logging.getLogger(__name__)
@@ -100,14 +101,16 @@ def make_package(bit: str | Path, hwh: str | Path, design: str | Path, out: str 
         accel: Design point override (else the one named in the manifest).
         allow_rename: Accept a ``.bit`` and ``.hwh`` with different basenames (Vivado's
             ``design_1_wrapper.bit`` and ``design_1.hwh``); both are renamed to ``<name>``.
-        overwrite: Replace an existing non-empty ``out``.
+        overwrite: Replace a package edgemoe wrote in ``out`` earlier (a folder holding
+            other files, or any input, is never removed).
 
     Returns:
         The package directory.
 
     Raises:
         PackageError: Missing files, basename mismatch, a handoff without our IP, an image
-            that does not match its manifest, or a design point with another config_id.
+            that does not match its manifest, a design point with another config_id, or an
+            ``out`` that holds files of another run or an input.
     """
     bit, hwh, design, out = Path(bit), Path(hwh), Path(design), Path(out)
     for path, what in ((bit, "bitstream"), (hwh, "hardware handoff (.hwh)")):
@@ -125,16 +128,21 @@ def make_package(bit: str | Path, hwh: str | Path, design: str | Path, out: str 
     except ManifestError as exc:
         raise PackageError(f"{design}: {exc}") from None
     resolved = resolve_accel(compiled.manifest, design, accel)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise PackageError(f"{out} is not empty: pass --overwrite to replace the package")
-    if out.exists() and overwrite:
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        folder = OutputDir(out, "package", overwrite=overwrite, inputs=(bit, hwh, design),
+                           listing=BUILDINFO)
+    except OutputError as exc:
+        raise PackageError(str(exc)) from None
     name = out.name
-    shutil.copyfile(bit, out / f"{name}.bit")
-    shutil.copyfile(hwh, out / f"{name}.hwh")
-    compiled.save(out)
-    (out / ACCEL_FILE).write_text(json.dumps(accel_mapping(resolved), indent=1, sort_keys=True))
+    for src, dst in ((bit, f"{name}.bit"), (hwh, f"{name}.hwh")):
+        with folder.file(dst) as tmp:
+            shutil.copyfile(src, tmp)
+    with folder.file("image.bin") as tmp:
+        compiled.image.tofile(tmp)
+    with folder.file("manifest.json") as tmp:
+        tmp.write_text(compiled.manifest_json())
+    with folder.file(ACCEL_FILE) as tmp:
+        tmp.write_text(json.dumps(accel_mapping(resolved), indent=1, sort_keys=True))
     files = [f"{name}.bit", f"{name}.hwh", *PACKAGE_FILES]
     info = {
         "name": name,
@@ -149,7 +157,8 @@ def make_package(bit: str | Path, hwh: str | Path, design: str | Path, out: str 
                    "design": str(design.resolve())},
         "files": {f: sha256_file(out / f) for f in files},
     }
-    (out / BUILDINFO).write_text(json.dumps(info, indent=1, sort_keys=True))
+    with folder.file(BUILDINFO) as tmp:  # last: it marks the folder as a complete package
+        tmp.write_text(json.dumps(info, indent=1, sort_keys=True))
     log.info("packaged %s (config_id %s) into %s", compiled.manifest["model"],
              info["config_id"], out)
     return out

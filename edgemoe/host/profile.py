@@ -2,7 +2,12 @@
 
 After a run, the status block holds one 64-byte entry per instruction (fields
 :data:`edgemoe.layout.PROFILE_FIELDS`: cycles, MACs, bytes read/written, weight bytes,
-active experts).  :class:`Profile` turns it into a per-op table, totals and a plot.
+active experts, overflows).  :class:`Profile` turns it into a per-op table, totals and a
+plot.
+
+Cycles are *measured* when a hardware counter wrote them (the board, RTL simulation) and
+*modelled* when the executor wrote the cycle model's ideal count (golden, C-sim, the fake
+device); every table and plot says which.
 """
 
 from __future__ import annotations
@@ -14,6 +19,9 @@ import numpy as np
 
 from ..isa import Instr, Op
 from ..layout import PROFILE_ENTRY_BYTES, PROFILE_FIELDS, STATUS_BYTES
+
+#: Where profile cycles come from: a hardware counter, or the ideal-cycle model.
+CYCLE_SOURCES = ("measured", "modelled")
 
 
 @dataclass(frozen=True)
@@ -29,6 +37,7 @@ class OpProfile:
     bytes_written: int
     weight_bytes: int
     experts_active: int
+    overflows: int = 0  # values that wrapped or saturated when stored (layout.PROFILE_FIELDS)
 
     @property
     def bytes(self) -> int:
@@ -44,17 +53,24 @@ class Profile:
         task: Task name.
         entries: Instructions that ran for this task, in program order.
         clock_mhz: Kernel clock used to convert cycles to time.
+        cycles_source: ``measured`` (hardware counter) or ``modelled`` (cycle model).
     """
 
     task: str
     entries: tuple[OpProfile, ...]
     clock_mhz: float
+    cycles_source: str = "modelled"
 
     @classmethod
     def from_memory(cls, memory: np.ndarray, status_offset: int, instrs: tuple[Instr, ...],
                     names: tuple[str, ...], task: str, task_index: int,
-                    clock_mhz: float) -> Profile:
-        """Decode the profile entries written by a run of task ``task_index``."""
+                    clock_mhz: float, cycles_source: str = "modelled") -> Profile:
+        """Decode the profile entries written by a run of task ``task_index``.
+
+        ``cycles_source`` says whether the executor measured its cycles or modelled them.
+        """
+        if cycles_source not in CYCLE_SOURCES:
+            raise ValueError(f"cycles_source {cycles_source!r} is not one of {CYCLE_SOURCES}")
         base = status_offset + STATUS_BYTES
         n = len(instrs)
         raw = np.asarray(memory[base:base + n * PROFILE_ENTRY_BYTES]).view("<u8")
@@ -68,10 +84,15 @@ class Profile:
             entries.append(OpProfile(
                 i, names[i], Op(ins.op).name, int(row[col["cycles"]]), int(row[col["macs"]]),
                 int(row[col["bytes_read"]]), int(row[col["bytes_written"]]),
-                int(row[col["weight_bytes"]]), int(row[col["experts_active"]])))
-        return cls(task, tuple(entries), float(clock_mhz))
+                int(row[col["weight_bytes"]]), int(row[col["experts_active"]]),
+                int(row[col["overflows"]])))
+        return cls(task, tuple(entries), float(clock_mhz), cycles_source)
 
     # -- aggregates ------------------------------------------------------------------------
+    def overflowed(self) -> tuple[OpProfile, ...]:
+        """Instructions that stored at least one wrapped or saturated value."""
+        return tuple(e for e in self.entries if e.overflows)
+
     def totals(self) -> dict[str, float]:
         """Sums over all entries plus the latency in microseconds."""
         cycles = sum(e.cycles for e in self.entries)
@@ -98,7 +119,8 @@ class Profile:
         width = max([len(e.name) for e in self.entries] + [4])
         head = (f"{'#':>3}  {'name':<{width}}  {'op':<11} {'MACs':>12} {'bytes':>11} "
                 f"{'cycles':>11} {'us':>9} {'share':>6}")
-        lines = [f"profile of task {self.task} at {self.clock_mhz:g} MHz", head, "-" * len(head)]
+        title = f"profile of task {self.task} at {self.clock_mhz:g} MHz ({self.cycles_source} cycles)"
+        lines = [title, head, "-" * len(head)]
         for e in self.entries:
             lines.append(f"{e.index:>3}  {e.name:<{width}}  {e.op:<11} {e.macs:>12,} "
                          f"{e.bytes:>11,} {e.cycles:>11,} {e.cycles / self.clock_mhz:>9.1f} "
@@ -128,8 +150,9 @@ class Profile:
         ax1.barh(y, us, color=[colours[e.op] for e in self.entries])
         ax1.set_yticks(y, [e.name for e in self.entries], fontsize=7)
         ax1.invert_yaxis()
-        ax1.set_xlabel("latency (us)")
-        ax1.set_title(title or f"{self.task}: {self.totals()['latency_us']:.1f} us per image")
+        ax1.set_xlabel(f"latency (us, {self.cycles_source})")
+        ax1.set_title(title or f"{self.task}: {self.totals()['latency_us']:.1f} us per image "
+                      f"({self.cycles_source})")
         agg = self.by_op()
         total = max(sum(v["cycles"] for v in agg.values()), 1)
         shares = [100 * v["cycles"] / total for v in agg.values()]
@@ -140,7 +163,7 @@ class Profile:
         for yy, share in zip(y2, shares):
             ax2.text(share, yy, f" {share:.1f}%", va="center", fontsize=7)
         ax2.set_xlim(0, 115)
-        ax2.set_xlabel("share of cycles (%)")
+        ax2.set_xlabel(f"share of {self.cycles_source} cycles (%)")
         ax2.set_title("by op")
         fig.tight_layout()
         return fig

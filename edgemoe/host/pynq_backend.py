@@ -10,7 +10,7 @@ from pynq import Overlay, allocate
 
 from ..golden import status_words
 from .errors import BackendUnavailable, HostError, PackageError
-from .pynq_driver import EdgeMoeIP
+from .pynq_driver import EdgeMoeIP, check_timeout
 from .registers import TOP_NAME, VLNV
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class PynqBackend:
 
     def __init__(self, bitfile: str | Path, *, device=None, download: bool = True,
                  timeout_s: float = DEFAULT_TIMEOUT_S, overlay=None) -> None:
-        self.timeout_s = float(timeout_s)
+        self.timeout_s = check_timeout(timeout_s)
         self._device = device
         #: Where the profile's cycles come from: the IP's hardware counter on a board.
         self.cycles_source: str = getattr(device, "cycles_source", "measured")

@@ -13,6 +13,7 @@ are taken from the description (the ``.hwh``), never from pynq's private attribu
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import ClassVar
 
@@ -39,6 +40,23 @@ def describe_ctrl(ctrl: int) -> str:
     names = [n for bit, n in ((AP_START, "ap_start"), (AP_DONE, "ap_done"), (AP_IDLE, "ap_idle"),
                               (1 << 3, "ap_ready"), (1 << 7, "auto_restart")) if ctrl & bit]
     return f"{ctrl:#x} ({', '.join(names) or 'no bits set'})"
+
+
+def check_timeout(timeout_s: float) -> float:
+    """``timeout_s`` as a float when it is finite and > 0.
+
+    Raises:
+        ValueError: NaN (every comparison with it is false: the wait would never end),
+            infinite, zero or negative.
+    """
+    try:
+        value = float(timeout_s)
+    except (TypeError, ValueError):
+        raise ValueError(f"timeout_s={timeout_s!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"timeout_s={timeout_s!r} must be a finite number of seconds > 0, "
+                         "e.g. 30")
+    return value
 
 
 class EdgeMoeIP(DefaultIP):
@@ -128,7 +146,7 @@ class EdgeMoeIP(DefaultIP):
         Raises:
             DeviceTimeout: Not finished within ``timeout_s`` seconds.
         """
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + check_timeout(timeout_s)
         self.polls = 0
         pause = 0.0
         while True:

@@ -18,7 +18,7 @@ DEFAULT_IMAGE = "street.png"
 """File name of the default input in ``edgemoe/data`` (256x512 RGB street scene)."""
 
 
-def image_to_pixels(img: np.ndarray) -> np.ndarray:
+def image_to_pixels(img: np.ndarray, layout: str | None = None) -> np.ndarray:
     """Convert an RGB image to the accelerator's planar pixel layout.
 
     Pixels are ``ap_ufixed<8,0>``: the byte value ``b`` stands for ``b / 256`` (not /255,
@@ -27,14 +27,18 @@ def image_to_pixels(img: np.ndarray) -> np.ndarray:
     Args:
         img: uint8 (H, W, 3) interleaved, (H, W, 4) with alpha (dropped) or (3, H, W)
             planar.
+        layout: ``"HWC"`` or ``"CHW"`` when the caller knows it (a 3-pixel-high image
+            is otherwise ambiguous); None guesses from the shape.
 
     Returns:
         (3, H, W) uint8, C-contiguous.
 
     Raises:
-        ImageError: Not uint8, not 3-D, or the channel axis cannot be identified.
+        ImageError: Not uint8, not 3-D, empty, or the channel axis cannot be identified.
     """
     img = np.asarray(img)
+    if layout not in (None, "HWC", "CHW"):
+        raise ImageError(f"layout {layout!r} is not HWC or CHW")
     if img.dtype != np.uint8:
         raise ImageError(
             f"image dtype is {img.dtype}, expected uint8; convert floats in [0, 1] with "
@@ -42,12 +46,14 @@ def image_to_pixels(img: np.ndarray) -> np.ndarray:
         )
     if img.ndim != 3:
         raise ImageError(f"image has shape {img.shape}, expected (H, W, 3) or (3, H, W)")
-    last_rgb = img.shape[2] in (3, 4)
-    first_rgb = img.shape[0] == 3
+    if img.size == 0:
+        raise ImageError(f"image has shape {img.shape}: it has no pixels")
+    last_rgb = img.shape[2] in (3, 4) and layout != "CHW"
+    first_rgb = img.shape[0] == 3 and layout != "HWC"
     if last_rgb and first_rgb:
         raise ImageError(
-            f"image shape {img.shape} is ambiguous (3 on both ends); pass (3, H, W) planar "
-            "data with H, W > 4 or transpose it yourself"
+            f"image shape {img.shape} is ambiguous (3 on both ends): pass "
+            "layout='HWC' or layout='CHW'"
         )
     if last_rgb:
         return np.ascontiguousarray(img[:, :, :3].transpose(2, 0, 1))

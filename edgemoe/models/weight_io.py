@@ -30,6 +30,27 @@ def _unsupported(path: Path) -> WeightError:
     )
 
 
+def _read_file(path: Path) -> dict[str, np.ndarray]:
+    """The tensors of a ``.npz`` or ``.safetensors`` file.
+
+    Raises:
+        WeightError: The file is truncated, damaged or not of its suffix's format.
+    """
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                return {k: np.array(data[k]) for k in data.files}
+        import safetensors.numpy  # lazy: edgemoe.host imports this package on boards
+
+        return dict(safetensors.numpy.load_file(str(path)))
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zipfile, numpy and Rust readers raise own types
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise WeightError(f"weight file '{path}' cannot be read as {path.suffix} ({detail}): "
+                          "it is truncated or damaged; copy or export it again") from None
+
+
 def load_weights(
     path: str | Path, model: ModelConfig, *, head_seed: int | None = None
 ) -> dict[str, np.ndarray]:
@@ -61,13 +82,8 @@ def load_weights(
             heads = {k: v for k, v in random_weights(model, head_seed).items()
                      if k.startswith("heads.")}
         weights = load_edgemoe_bin(path, model, heads)
-    elif path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            weights = {k: np.array(data[k]) for k in data.files}
-    elif path.suffix == ".safetensors":
-        import safetensors.numpy  # lazy: edgemoe.host imports this package on boards
-
-        weights = dict(safetensors.numpy.load_file(str(path)))
+    elif path.suffix in (".npz", ".safetensors"):
+        weights = _read_file(path)
     else:
         raise _unsupported(path)
     validate_weights(weights, model)

@@ -191,6 +191,10 @@ def validate_weights(weights: Mapping[str, Any], model: ModelConfig) -> None:
             problems.append(
                 f"tensor '{name}' has {bad} non-finite values ({n_nan} NaN, {bad - n_nan} Inf)"
             )
+        elif name.endswith(".running_var") and np.any(value + BN_EPS <= 0):
+            n_neg = int(np.count_nonzero(value + BN_EPS <= 0))
+            problems.append(f"tensor '{name}' has {n_neg} variance(s) <= -eps: a BatchNorm "
+                            "variance is never negative; export the running_var buffer")
     for name in weights:
         if name not in expected:
             problems.append(f"extra tensor '{name}' is not part of model '{model.name}'")

@@ -52,6 +52,8 @@ OVERRIDE_KEYS = ("board", *_ENGINE_KEYS, *(f"formats.{r}" for r in FORMAT_ROLES)
                  *(f"buffers.{k}" for k in BUFFER_KEYS), "ops")
 _AXI_BITS = (64, 128, 256, 512)
 _MAX_FORMAT_BITS = 64
+_MAX_OPERAND_BITS = 32  # weights, biases and norm parameters (act x operand <= 64 bits)
+_MIN_ACT_BITS = 9  # 8-bit activations would pack in one-byte containers the engines lack
 _BUFFER_LIMITS = {"max_tokens": 8192, "max_in_features": 65536, "max_out_features": 65536,
                   "max_heads": 64, "max_head_dim": 1024, "max_experts": 256,
                   "max_top_k": 256, "weight_buffer_words": 1 << 26}
@@ -172,12 +174,28 @@ class AccelConfig:
             key = f"formats.{role}"
             require(ft.width <= _MAX_FORMAT_BITS, self.source, key, str(ft), "is too wide",
                     f"a format of at most {_MAX_FORMAT_BITS} bits")
-            if role != "pixel":
-                require(ft.signed, self.source, key, str(ft), "is unsigned",
-                        "a signed ap_fixed<W,I> (only formats.pixel may be ap_ufixed)")
+            # negative fraction bits would need right-shifted raw codes nowhere implemented
+            require(ft.int_bits <= ft.width, self.source, key, str(ft),
+                    "has more integer bits than its width", f"ap_fixed<W,I> with I <= W={ft.width}")
+            if role == "pixel":
+                continue
+            require(ft.signed, self.source, key, str(ft), "is unsigned",
+                    "a signed ap_fixed<W,I> (only formats.pixel may be ap_ufixed)")
+            # every product with an activation must be exact in the 64-bit accumulator
+            require(role == "act" or ft.width <= _MAX_OPERAND_BITS, self.source, key, str(ft),
+                    "is too wide for an exact 64-bit accumulator",
+                    f"a format of at most {_MAX_OPERAND_BITS} bits")
+        pixel = self.formats.pixel
+        require(pixel.width == 8 and not pixel.signed, self.source, "formats.pixel", str(pixel),
+                "is not a one-byte unsigned format (the compiler packs uint8 pixels)",
+                "ap_ufixed<8,I> with I <= 8, e.g. ap_ufixed<8,0>")
         # router scores travel as int32 words and activations are at most one word
-        require(self.formats.act.width <= 32, self.source, "formats.act", str(self.formats.act),
+        act = self.formats.act
+        require(act.width <= 32, self.source, "formats.act", str(act),
                 "is wider than 32 bits", "an activation format of at most 32 bits")
+        require(act.width >= _MIN_ACT_BITS, self.source, "formats.act", str(act),
+                "is narrower than the engines' 16-bit activation container",
+                f"an activation format of {_MIN_ACT_BITS}..32 bits")
 
     def _check_ops(self) -> None:
         ops = self.ops

@@ -38,6 +38,8 @@ class Board:
         ps_port_bits: Width of one PS high-performance slave port.
         ddr_gbps: Nominal peak PS DDR bandwidth, GB/s.
         default_clock_mhz: Default PL clock, MHz.
+        board_connections: Vivado ``board_connections`` of a SOM on its carrier (KV260:
+            ``som240_1_connector <carrier VLNV>``); empty for boards without a carrier.
     """
 
     key: str
@@ -53,6 +55,7 @@ class Board:
     ps_port_bits: int
     ddr_gbps: float
     default_clock_mhz: float
+    board_connections: str = ""
     source: str = field(default="boards.yaml", compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -86,17 +89,24 @@ class Board:
         """All fields except ``source``, JSON-ready."""
         out = asdict(self)
         del out["source"]
+        if not self.board_connections:  # keeps the config_id of boards without a carrier
+            del out["board_connections"]
         return out
 
 
-_FIELDS = tuple(f.name for f in fields(Board) if f.name not in ("key", "source"))
+_OPTIONAL_FIELDS = ("board_connections",)
+_FIELDS = tuple(f.name for f in fields(Board)
+                if f.name not in ("key", "source", *_OPTIONAL_FIELDS))
 _INT_FIELDS = ("lut", "ff", "dsp", "bram36", "uram", "ps_port_bits")
 _NUM_FIELDS = ("ddr_gbps", "default_clock_mhz")
 
 
 def _parse_board(key: str, node: object, reader: Reader) -> Board:
-    data = reader.mapping(node, key, _FIELDS)
+    data = reader.mapping(node, key, _FIELDS, _OPTIONAL_FIELDS)
     values: dict[str, Any] = {}
+    if "board_connections" in data:
+        values["board_connections"] = reader.string(data["board_connections"],
+                                                    f"{key}.board_connections")
     for name in _FIELDS:
         path = f"{key}.{name}"
         if name in _INT_FIELDS:

@@ -184,6 +184,21 @@ class FixedType:
             v = self._overflow_owned(arr.copy())
         return v.reshape(np.shape(raw))
 
+    def from_raw_counted(self, raw: RawLike, frac_bits: int) -> tuple[np.ndarray, int]:
+        """:meth:`from_raw` plus how many values wrapped or saturated on the way.
+
+        A value counts when its rounded value lies outside the format's range (for
+        AP_SAT_SYM, below -raw_max), i.e. exactly when the overflow mode changes it.
+        """
+        arr = _as_int_array(raw)
+        shift = int(frac_bits) - self.frac_bits
+        if shift < 0:  # left shifts: out of range before the shift <=> after it
+            lo, hi = -((-self._sat_min) >> -shift), self.raw_max >> -shift
+            return self.from_raw(raw, frac_bits), int(np.count_nonzero((arr < lo) | (arr > hi)))
+        rounded = self._round_shift(arr, shift) if shift > 0 else arr.copy()
+        count = int(np.count_nonzero((rounded < self._sat_min) | (rounded > self.raw_max)))
+        return self._overflow_owned(rounded).reshape(np.shape(raw)), count
+
     def cast(self, raw: RawLike, src: FixedType) -> np.ndarray:
         """Convert raw values of format ``src`` into this format (``ft x = src_value;``)."""
         return self.from_raw(raw, src.frac_bits)

@@ -8,7 +8,7 @@ from .accel import FORMAT_ROLES, AccelConfig, list_accels, load_accel
 from .board import load_boards
 from .model import ModelConfig, list_models, load_model
 
-__all__ = ["describe_all", "format_table"]
+__all__ = ["describe_all", "fit_table", "format_table"]
 
 
 def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -18,6 +18,20 @@ def format_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def fit_table(report, tool: str) -> str:
+    """A fit report as the table ``edgemoe synth`` and ``edgemoe hls`` print.
+
+    Args:
+        report: :class:`~edgemoe.params.fit.FitReport` with the tool's counts as measured.
+        tool: column title of the tool's counts (``yosys``, ``vitis``).
+    """
+    est = report.estimate
+    rows = [[u.name, u.used, est.total(u.name), u.available, f"{u.percent:.1f}%",
+             f"{u.limit_percent}%", "ok" if u.ok else "OVER"] for u in report.resources]
+    return format_table(["resource", tool, "model estimate", "board", "used", "limit", "fit"],
+                        rows)
 
 
 def _fit_cell(accel: AccelConfig, board_key: str) -> str:

@@ -14,12 +14,14 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..resources import default_build_root
+from .progress import ProgressWatcher
 from .render import TOP, design_key, render_rtl
 from .simulator import SimBuild, SimulatorError, build, run
 
@@ -124,11 +126,17 @@ class RtlsimExecutor:
             raise SimulatorError(f"the RTL did not finish within {DEFAULT_MAX_CYCLES} cycles")
         return res.error
 
-    def run_jobs(self, jobs: list[RtlJob]) -> list[RtlResult]:
+    def run_jobs(self, jobs: list[RtlJob],
+                 progress: Callable[[int, int], None] | None = None) -> list[RtlResult]:
         """Run several programs in one simulator process, in order.
 
         A job that times out ends the batch (the unit is still busy); its result has
         ``timed_out`` set and the later jobs get no result (the list is shorter).
+
+        Args:
+            jobs: The programs.
+            progress: Called as ``progress(job_index, simulated_cycles)`` about every
+                20k simulated cycles (from a watcher thread).
         """
         if not jobs:
             return []
@@ -153,13 +161,19 @@ class RtlsimExecutor:
                 "monitor": bool(job.monitor)})
         (run_dir / "jobs.json").write_text(json.dumps(spec))
         results_path = run_dir / "results.json"
+        env = {"EDGEMOE_JOBS": str(run_dir / "jobs.json"), "EDGEMOE_RESULTS": str(results_path)}
+        watcher = None
+        if progress is not None:
+            env["EDGEMOE_PROGRESS"] = str(run_dir / "progress.json")
+            watcher = ProgressWatcher(run_dir / "progress.json", progress)
+            watcher.start()
         t0 = time.perf_counter()
         try:
-            run(sim, "tb_top", run_dir, env={"EDGEMOE_JOBS": str(run_dir / "jobs.json"),
-                                             "EDGEMOE_RESULTS": str(results_path)},
-                waves=self.waves)
+            run(sim, "tb_top", run_dir, env=env, waves=self.waves)
         finally:
             self.last_wall_s = time.perf_counter() - t0
+            if watcher is not None:
+                watcher.stop()
         raw = json.loads(results_path.read_text()) if results_path.is_file() else []
         out = []
         for i, r in enumerate(raw):

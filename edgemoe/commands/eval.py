@@ -1,0 +1,85 @@
+"""`edgemoe eval`: accuracy of a trained model, float reference vs accelerator."""
+
+from __future__ import annotations
+
+import json
+import math
+
+
+def _fmt(v: float, pct: bool = False) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return f"{100 * v:.2f}" if pct else f"{v:.4f}"
+
+
+def format_report(r: dict) -> str:
+    """Human-readable table of an :func:`~edgemoe.evaluation.evaluate.evaluate` result."""
+    f, a, b = r["float"], r["accelerator"], r["baselines"]
+
+    def row(label: str, key: str, pct: bool) -> str:
+        return (f"  {label:<18} {_fmt(f[key], pct):>9} {_fmt(a[key], pct):>9} "
+                f"{_fmt(b[key], pct):>9}")
+
+    lines = [
+        (f"{r['model']} on {r['design_point']} ({r['backend']}), split {r['split']}, "
+         f"{r['scenes']} scene(s); synthetic data and weights"),
+        f"  {'metric':<18} {'float':>9} {'accel':>9} {'baseline':>9}",
+        row("mIoU %", "miou", True),
+        row("pixel acc %", "pixel_acc", True),
+        row("depth abs-rel", "abs_rel", False),
+        row("depth RMSE m", "rmse", False),
+    ]
+    for cls in f["iou"]:
+        lines.append(f"  {'IoU ' + cls + ' %':<18} {_fmt(f['iou'][cls], True):>9} "
+                     f"{_fmt(a['iou'][cls], True):>9}")
+    d = r["deltas"]
+    lines.append(f"  accel - float: mIoU {d['miou_points']:+.3f} points, abs-rel "
+                 f"{100 * d['abs_rel_relative']:+.3f}% relative, RMSE "
+                 f"{100 * d['rmse_relative']:+.3f}% relative; same class on "
+                 f"{100 * r['seg_agreement']:.2f}% of pixels")
+    lines.append(f"  baselines: majority class '{b['majority_class']}', mean depth "
+                 f"{b['mean_depth_m']:.2f} m")
+    lines.append("  expert loads (tokens per expert, float router):")
+    for task, per in r["expert_loads"].items():
+        for block, counts in per.items():
+            lines.append(f"    {task:<6} block {block}: {counts}")
+    overlap = ", ".join(f"block {b} {100 * v:.1f}%" for b, v in r["routing_overlap"].items())
+    lines.append(f"  experts both tasks choose for the same token: {overlap}")
+    return "\n".join(lines)
+
+
+def _run(args) -> int:
+    from tqdm import tqdm
+
+    from ..data import trained_weights
+    from ..evaluation.evaluate import evaluate
+    from ..models import load_weights
+    from ..params import load_accel, load_model
+
+    if args.n is not None and args.n < 1:
+        raise ValueError(f"--n {args.n}: give a positive number of scenes")
+    model = load_model(args.model)
+    accel = load_accel(args.accel)
+    accel.check_model(model)
+    weights = load_weights(args.weights or trained_weights(args.model), model)
+    result = evaluate(model, accel, weights, args.backend, args.split, args.n,
+                      progress=lambda it: tqdm(it, desc=f"eval {args.split}", unit="scene"))
+    print(json.dumps(result, indent=2) if args.json else format_report(result))
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("eval", help="accuracy on synthetic scenes: float reference vs accelerator",
+                       description="Score a trained M3ViT on the synthetic street scenes: mIoU "
+                       "(per class), pixel accuracy, depth abs-rel and RMSE for the float "
+                       "reference and the accelerator side by side, expert loads per task and "
+                       "block, and the majority-class / mean-depth baselines.")
+    p.add_argument("--model", default="m3vit-demo", help="model config (default m3vit-demo)")
+    p.add_argument("--weights", metavar="FILE",
+                   help=".safetensors/.npz (default: the shipped trained weights of --model)")
+    p.add_argument("--accel", default="edge-moe-zcu102", help="design point (formats)")
+    p.add_argument("--backend", choices=("golden", "csim"), default="golden")
+    p.add_argument("--split", choices=("train", "val", "test"), default="test")
+    p.add_argument("--n", type=int, help="number of scenes (default: the whole split)")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_run)

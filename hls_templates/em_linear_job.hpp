@@ -1,0 +1,173 @@
+/**
+ * @file em_linear_job.hpp
+ * @brief What the linear engine reads and writes for each op: the row source (plain,
+ *        gathered, im2col, expert queue) and the epilogue (GELU/ReLU, residual,
+ *        score-scaled accumulate, scatter, router logits), selected by a run-time kind so
+ *        that one engine instance serves LINEAR, CONV, MOE_GATE and MOE_EXPERTS
+ *        (edgemoe/golden/linear_ops.py).
+ */
+#ifndef EDGEMOE_EM_LINEAR_JOB_HPP
+#define EDGEMOE_EM_LINEAR_JOB_HPP
+
+#include "em_isa.hpp"
+#include "em_mem.hpp"
+#include "em_numerics.hpp"
+
+namespace edgemoe {
+
+/** Which op a pass of the linear engine serves. */
+enum lin_kind { JOB_LINEAR = 0, JOB_CONV = 1, JOB_GATE = 2, JOB_FC1 = 3, JOB_FC2 = 4 };
+
+/** Zero x[from..to) (padding of an input row to whole P_IN tiles). @tparam CFG design point. */
+template <class CFG>
+inline void pad_row(typename CFG::xbuf_t (&x)[CFG::XROW], uint32_t from, uint32_t to) {
+PAD_ROW:
+  for (uint32_t i = from; i < to; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::P_IN
+#pragma HLS PIPELINE II=1
+    x[i] = 0;
+  }
+}
+
+/**
+ * Row source and output sink of the linear engine for every op.
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+struct lin_job {
+  typedef typename CFG::act ACT;
+  typedef typename CFG::pixel PIX;
+  uint32_t kind;  ///< lin_kind
+  uint32_t flags;  ///< LINEAR / CONV instruction flags
+  // LINEAR: rows of src (optionally gathered), written to dst (optionally scattered)
+  uint64_t src, dst, base_off, index, scores;
+  uint32_t n, k;
+  // CONV: im2col of an HWC tensor (or planar pixels), residual added when flagged
+  uint64_t residual;
+  uint32_t h, w, ci, co, kernel, stride, pad, ow;
+  // MOE_GATE logits; MOE_EXPERTS: queue of the current expert, fc1 output in scratch
+  uint64_t scratch;
+  uint32_t d, hidden;
+  int64_t logits[CFG::MAX_TOKENS][CFG::MAX_EXPERTS];
+  int64_t idx[CFG::MAX_TOKENS];
+  int64_t score[CFG::MAX_TOKENS];
+
+  uint32_t row_of(const typename CFG::word_t* mem, uint32_t t, uint32_t flag) const {
+    return (flags & flag) ? (uint32_t)load_elem<CFG, 4, true>(mem, index + 4 * (uint64_t)t) : t;
+  }
+
+  /** im2col column of output pixel p (ordered channel, ky, kx). */
+  void load_im2col(const typename CFG::word_t* mem, uint32_t p,
+                   typename CFG::xbuf_t (&x)[CFG::XROW]) const {
+    const int64_t oy = p / ow, ox = p % ow;
+    const uint32_t kk = kernel * kernel;
+    const bool pixels = (flags & isa::FLAG_PIXEL_INPUT) != 0;
+    typename CFG::xbuf_t tap[CFG::XROW];
+  CONV_KY:
+    for (uint32_t ky = 0; ky < kernel; ky++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_CONV_KERNEL
+    CONV_KX:
+      for (uint32_t kx = 0; kx < kernel; kx++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_CONV_KERNEL
+        const int64_t iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
+        const bool inside = iy >= 0 && iy < (int64_t)h && ix >= 0 && ix < (int64_t)w;
+        if (inside && !pixels) {
+          read_row<CFG, ACT::BYTES, ACT::SIGNED>(
+              mem, src + ((uint64_t)iy * w + (uint64_t)ix) * ci * ACT::BYTES, ci, tap);
+        }
+      CONV_CH:
+        for (uint32_t c = 0; c < ci; c++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
+#pragma HLS PIPELINE II=1
+          typename CFG::xbuf_t v = 0;
+          if (inside && pixels) {
+            v = (typename CFG::xbuf_t)load_elem<CFG, PIX::BYTES, PIX::SIGNED>(
+                mem, src + (((uint64_t)c * h + (uint64_t)iy) * w + (uint64_t)ix) * PIX::BYTES);
+          } else if (inside) {
+            v = tap[c];
+          }
+          x[c * kk + ky * kernel + kx] = v;
+        }
+      }
+    }
+  }
+
+  /** Input row of token t, zero-padded to `padded` elements. */
+  void load_row(typename CFG::word_t* mem, uint32_t t, typename CFG::xbuf_t (&x)[CFG::XROW],
+                uint32_t padded) {
+    uint64_t off = 0;
+    uint32_t len = k;
+    if (kind == JOB_LINEAR) {
+      off = src + (uint64_t)row_of(mem, t, isa::FLAG_GATHER) * k * ACT::BYTES;
+    } else if (kind == JOB_GATE) {
+      off = src + (uint64_t)t * d * ACT::BYTES;
+      len = d;
+    } else if (kind == JOB_FC1) {
+      off = src + (uint64_t)idx[t] * d * ACT::BYTES;
+      len = d;
+    } else if (kind == JOB_FC2) {
+      off = scratch + (uint64_t)t * hidden * ACT::BYTES;
+      len = hidden;
+    }
+    if (kind == JOB_CONV) {
+      load_im2col(mem, t, x);
+      len = ci * kernel * kernel;
+    } else {
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, off, len, x);
+    }
+    pad_row<CFG>(x, len, padded);
+  }
+
+  /** Quantize the raw sums of token t, columns col0.., apply the epilogue and store. */
+  void emit(typename CFG::word_t* mem, uint32_t t, uint32_t col0, uint32_t ncols,
+            const int64_t (&acc)[CFG::MAX_ROW_OUT], int acc_frac) {
+    uint64_t out = 0;       // byte offset of the output row
+    uint64_t base = 0;      // byte offset of the row added to the result
+    bool accumulate = false, scaled = false;
+    int64_t s = 0;
+    const bool gelu_on = (kind == JOB_LINEAR && (flags & isa::FLAG_GELU)) || kind == JOB_FC1;
+    const bool relu_on = (kind == JOB_LINEAR || kind == JOB_CONV) && (flags & isa::FLAG_RELU);
+    if (kind == JOB_LINEAR) {
+      const uint64_t row = ((uint64_t)row_of(mem, t, isa::FLAG_SCATTER) * n + col0) * ACT::BYTES;
+      out = dst + row;
+      base = base_off + row;
+      scaled = (flags & isa::FLAG_SCORE_ACC) != 0;
+      accumulate = scaled || (flags & isa::FLAG_RESIDUAL) != 0;
+      // scores are int32 words holding raw activation values (as the MoE queues)
+      if (scaled) s = load_elem<CFG, 4, true>(mem, scores + (uint64_t)t * 4);
+    } else if (kind == JOB_CONV) {
+      const uint64_t row = ((uint64_t)t * co + col0) * ACT::BYTES;
+      out = dst + row;
+      base = residual + row;
+      accumulate = (flags & isa::FLAG_RESIDUAL) != 0;
+    } else if (kind == JOB_FC1) {
+      out = scratch + ((uint64_t)t * hidden + col0) * ACT::BYTES;
+    } else if (kind == JOB_FC2) {
+      out = dst + ((uint64_t)idx[t] * d + col0) * ACT::BYTES;
+      base = out;
+      scaled = accumulate = true;
+      s = score[t];
+    }
+    int64_t y[CFG::MAX_ROW_OUT];
+    int64_t prev[CFG::MAX_ROW_OUT];
+    if (accumulate) read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, base, ncols, prev);
+  LIN_EPILOGUE:
+    for (uint32_t j = 0; j < ncols; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
+#pragma HLS PIPELINE II=1
+      int64_t v = quant_rt<ACT, CFG::QMAX>(acc[j], acc_frac);
+      if (gelu_on) v = gelu<ACT>(v);
+      if (relu_on && v < 0) v = 0;
+      if (scaled) v = quant<ACT, 2 * ACT::FRAC>(mul_wrap(s, v));
+      if (accumulate) v = quant<ACT, ACT::FRAC>(add_wrap(prev[j], v));
+      y[j] = v;
+      if (kind == JOB_GATE) logits[t][col0 + j] = v;
+    }
+    if (kind != JOB_GATE) write_row<CFG, ACT::BYTES>(mem, out, ncols, y);
+  }
+};
+
+}  // namespace edgemoe
+
+#endif  // EDGEMOE_EM_LINEAR_JOB_HPP

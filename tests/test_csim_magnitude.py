@@ -1,0 +1,39 @@
+"""C-sim matches golden byte for byte on every op driven near its format limits."""
+
+from __future__ import annotations
+
+import pytest
+from magnitude import edge_cases, program_image
+
+from edgemoe.compare import volatile_mask
+from edgemoe.golden import execute
+from edgemoe.layout import PROFILE_FIELDS, STATUS_BYTES
+from edgemoe.params import load_accel
+
+pytestmark = pytest.mark.csim
+
+#: saturating, rounding and narrow (+-64: the LAYERNORM outliers saturate)
+VARIANT = ("formats.act=ap_fixed<23,7,AP_RND_CONV,AP_SAT>",)
+
+
+@pytest.fixture(scope="module", params=["tiny", "variant"])
+def design(request):
+    from edgemoe.flow.csim import CsimExecutor
+
+    accel = load_accel("tiny", VARIANT if request.param == "variant" else ())
+    return accel, CsimExecutor(accel)
+
+
+@pytest.mark.parametrize("index", range(6))
+def test_edge_case_is_byte_identical(design, index):
+    accel, csim = design
+    case = edge_cases(accel)[index]
+    gold, sim = program_image(case), program_image(case)
+    args = (case.scratch.program, len(case.program), 0, 0)
+    assert execute(gold, accel, *args) == 0
+    assert csim.execute(sim, *args) == 0
+    keep = ~volatile_mask(gold.size, 0, len(case.program))
+    assert (gold[keep] == sim[keep]).all(), case.name
+    at = STATUS_BYTES + 8 * PROFILE_FIELDS.index("overflows")
+    overflows = int(gold[at:at + 8].view("<u8")[0])
+    assert (overflows > 0) == case.overflows, (case.name, overflows)

@@ -1,0 +1,137 @@
+"""`edgemoe lint-hls`: every design point's generated HLS follows the synthesis rules, each
+engine is one hardware instance, and every rule fails on a fixture that breaks it."""
+
+from __future__ import annotations
+
+import pytest
+
+from edgemoe.cli import main
+from edgemoe.codegen import KERNEL_HEADERS, OUTPUTS, TOP_NAME, render_hls
+from edgemoe.codegen.lint import strip_comments
+from edgemoe.codegen.lint_hls import (
+    ENGINES,
+    RULES,
+    engine_call_sites,
+    lint_design,
+    lint_hls_texts,
+)
+from edgemoe.params import list_accels, load_accel
+
+pytestmark = pytest.mark.codegen
+
+
+@pytest.mark.parametrize("name", list_accels())
+def test_every_design_point_is_clean(name):
+    assert [str(p) for p in lint_design(load_accel(name))] == []
+
+
+def test_cli_reports_clean(capsys):
+    assert main(["lint-hls", "--accel", "tiny"]) == 0
+    assert "tiny" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def design_code(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("lint")
+    render_hls(load_accel("edge-moe-zcu102"), out)
+    files = [out / o.filename.format(top=TOP_NAME) for o in OUTPUTS if o.kernel]
+    files += [out / h for h in KERNEL_HEADERS]
+    return "\n".join(strip_comments(f.read_text()) for f in files)
+
+
+def test_engine_call_sites(design_code):
+    """The loader, the MAC tile, attention, layernorm and the router have one call site;
+    the linear engine has one per op handler, all inlined under ALLOCATION limit=1."""
+    sites = engine_call_sites(design_code)
+    assert sites["lin_load"] == ["lin_run"]
+    assert sites["lin_row"] == ["lin_run"]
+    assert len(sites["op_attention"]) == len(sites["op_layernorm"]) == 1  # the dispatcher
+    assert sites["moe_route"] == ["op_moe_gate"]
+    assert sorted(sites["lin_run"]) == ["op_conv", "op_linear", "op_moe_experts", "op_moe_gate"]
+    assert "ALLOCATION function instances=edgemoe::lin_run<edgemoe::cfg> limit=1" in design_code
+    assert set(sites) == set(ENGINES.values())
+
+
+# ------------------------------------------------------------------ failing fixtures
+_TOP_OK = """
+void top(word_t* mem) {
+#pragma HLS INTERFACE mode=m_axi port=mem bundle=gmem offset=slave depth=64
+}
+"""
+
+FIXTURES = {
+    "label": (("void f(int a[4]) {\n  for (int i = 0; i < 4; i++) {\n#pragma HLS PIPELINE\n"
+              "    a[i] = 0;\n  }\n}\n"),
+              ("void f(int a[4]) {\nL:\n  for (int i = 0; i < 4; i++) {\n#pragma HLS PIPELINE\n"
+              "    a[i] = 0;\n  }\n}\n")),
+    "innermost": ("void f(int a[4]) {\nL:\n  for (int i = 0; i < 4; i++) {\n    a[i] = 0;\n  }\n}\n",
+                  ("void f(int a[4]) {\nL:\n  for (int i = 0; i < 4; i++) {\n#pragma HLS UNROLL\n"
+                  "    a[i] = 0;\n  }\n}\n")),
+    "tripcount": (("void f(int a[4], int n) {\nL:\n  for (int i = 0; i < n; i++) {\n"
+                  "#pragma HLS PIPELINE II=1\n    a[i] = 0;\n  }\n}\n"),
+                  ("void f(int a[4], int n) {\nL:\n  for (int i = 0; i < n; i++) {\n"
+                  "#pragma HLS LOOP_TRIPCOUNT max=4\n#pragma HLS PIPELINE II=1\n    a[i] = 0;\n"
+                  "  }\n}\n")),
+    "unroll-bound": (("void f(int a[4], int n) {\nO:\n  for (int i = 0; i < 4; i++) {\n"
+                     "#pragma HLS PIPELINE II=1\n  I:\n    for (int j = 0; j < n; j++) {\n"
+                     "#pragma HLS LOOP_TRIPCOUNT max=4\n      a[j] += i;\n    }\n  }\n}\n"),
+                     ("void f(int a[4], int n) {\nO:\n  for (int i = 0; i < 4; i++) {\n"
+                     "#pragma HLS PIPELINE II=1\n  I:\n    for (int j = 0; j < MAX_N; j++) {\n"
+                     "      if (j < n) a[j] += i;\n    }\n  }\n}\n")),
+    "axi-compact": (_TOP_OK.replace("}\n", "#pragma HLS AGGREGATE variable=mem compact=bit\n}\n"),
+                    _TOP_OK),
+    "m_axi-options": (_TOP_OK.replace(" depth=64", ""), _TOP_OK),
+    "synthesizable": ("void f() {\n  float x = 1.0f;\n}\n", "void f() {\n  int x = 1;\n}\n"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(FIXTURES))
+def test_rule_fails_on_its_fixture(rule):
+    bad, good = FIXTURES[rule]
+    problems = lint_hls_texts({"fixture.hpp": bad})
+    assert rule in {p.rule for p in problems}, problems
+    assert rule not in {p.rule for p in lint_hls_texts({"fixture.hpp": good})}
+    assert "UG1399" in str(next(p for p in problems if p.rule == rule))
+
+
+_ENGINE = """
+template <class CFG>
+void moe_route(int* mem) {
+#pragma HLS INLINE off
+}
+template <class CFG>
+void op_a(int* mem) {
+#pragma HLS INLINE
+  moe_route<CFG>(mem);
+}
+template <class CFG>
+void op_b(int* mem) {
+#pragma HLS INLINE
+  moe_route<CFG>(mem);
+}
+void top(int* mem) {
+#pragma HLS ALLOCATION function instances=moe_route<cfg> limit=1
+  op_a<cfg>(mem);
+  op_b<cfg>(mem);
+}
+"""
+
+
+@pytest.mark.parametrize("broken,why", [
+    (_ENGINE.replace("#pragma HLS ALLOCATION function instances=moe_route<cfg> limit=1\n", ""),
+     "no ALLOCATION"),
+    (_ENGINE.replace("void op_b(int* mem) {\n#pragma HLS INLINE\n", "void op_b(int* mem) {\n"),
+     "not inlined"),
+    (_ENGINE.replace("template <class CFG>\nvoid moe_route", "template <class CFG, class W>\n"
+                     "void moe_route"), "templated on more than the design point"),
+    (_ENGINE.replace("void moe_route(int* mem) {\n#pragma HLS INLINE off\n",
+                     "void moe_route(int* mem) {\n"), "is not INLINE off"),
+])
+def test_engine_rule_fails(broken, why):
+    assert not [p for p in lint_hls_texts({"ok.hpp": _ENGINE}) if p.rule == "engine"]
+    problems = [str(p) for p in lint_hls_texts({"bad.hpp": broken}) if p.rule == "engine"]
+    assert any(why in p for p in problems), problems
+
+
+def test_every_rule_has_a_fixture():
+    assert set(RULES) == set(FIXTURES) | {"engine"}
