@@ -200,9 +200,9 @@ module edgemoe_lin (
         end
         // strip 0: use the prefetched bank when it holds exactly these weights, unchanged
         J_W0: begin
-          if (pf_match && (ps == P_SIZE || ps == P_CMD || ps == P_DATA)) begin
+          if (pf_match && pf_busy) begin
             js <= J_W0;  // the prefetch of these weights is still arriving
-          end else if (pf_match && ps == P_DONE && !pf_dirty_r && !pf_dirty) begin
+          end else if (pf_match && pf_clean) begin
             cur_bank <= !cur_bank;
             w0_decided <= 1'b1;
             ld_go <= 1'b1;
@@ -249,99 +249,30 @@ module edgemoe_lin (
   // buffer writes from the strip loads
   logic [PO*PI*WBITS-1:0] w_word;
   logic [PO*BBITS-1:0] b_word;
-  // element e of a word of 1-, 2- or 4-byte elements (constant part-selects + a 3:1 mux)
-  function automatic logic [63:0] elem(input logic [WB-1:0] word, input int e,
-                                       input logic [1:0] lg);
-    logic [63:0] v;
-    v = 64'(word[e*8+:8]);
-    if (lg == 2'd1 && (e + 1) * 16 <= WB) v = 64'(word[e*16+:16]);
-    if (lg == 2'd2 && (e + 1) * 32 <= WB) v = 64'(word[e*32+:32]);
-    elem = v;
-  endfunction
   for (genvar e = 0; e < PO * PI; e++) begin : g_wunpack
-    assign w_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(elem(rd_data, e, wlg), wlg, 1'b1));
+    assign w_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(rd_data, e, wlg), wlg, 1'b1));
   end
   for (genvar o = 0; o < PO; o++) begin : g_bunpack
-    assign b_word[o*BBITS+:BBITS] = BBITS'(edgemoe_pkg::sext(elem(rd_data, o, blg), blg, 1'b1));
+    assign b_word[o*BBITS+:BBITS] = BBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(rd_data, o, blg), blg, 1'b1));
   end
   always_ff @(posedge clk) begin
     if (js == J_WTS_W && rd_valid && !cur_bank) wbuf0[WAW'(wcount)] <= w_word;
-    else if (pf_rd_valid && ps == P_DATA && cur_bank) wbuf0[WAW'(pf_wc)] <= pf_word;
+    else if (pf_we && cur_bank) wbuf0[WAW'(pf_wc)] <= pf_word;
     if (js == J_WTS_W && rd_valid && cur_bank) wbuf1[WAW'(wcount)] <= w_word;
-    else if (pf_rd_valid && ps == P_DATA && !cur_bank) wbuf1[WAW'(pf_wc)] <= pf_word;
+    else if (pf_we && !cur_bank) wbuf1[WAW'(pf_wc)] <= pf_word;
     if (js == J_BIAS_W && rd_valid) bbuf[TAW'(wcount)] <= b_word;
   end
 
   // ------------------------------------------------------------------ weight prefetch
-  typedef enum logic [2:0] {P_IDLE, P_SIZE, P_CMD, P_DATA, P_DONE} pf_t;
-  pf_t ps;
-  logic [63:0] pf_addr_r, pf_len_r;
-  logic [31:0] pf_n_r, pf_k_r, pf_srows, pf_wc;
-  logic [1:0] pf_wlg_r;
-  logic pf_dirty_r, w0_decided;
-  logic pf_match;
-  logic [31:0] pf_tiles_in, pf_to_total;
+  logic pf_match, pf_busy, pf_clean, pf_we, w0_decided;
+  logic [31:0] pf_wc;
   logic [PO*PI*WBITS-1:0] pf_word;
-  assign pf_tiles_in = (pf_k_r + 32'(PI - 1)) >> PI_LG;
-  assign pf_to_total = (pf_n_r + 32'(PO - 1)) >> PO_LG;
-  assign pf_match = pf_addr_r == jwts && pf_wlg_r == wlg && pf_n_r == jn && pf_k_r == jk;
-  // a new request is taken once the current job has decided about its strip 0
-  assign pf_ack = pf_req && (ps == P_IDLE || ps == P_DONE) &&
-                  (js == J_IDLE ? !start : w0_decided);
-  assign pf_win = ps != P_IDLE;
-  assign pf_lo = pf_addr_r;
-  assign pf_hi = pf_addr_r + pf_len_r;
-  assign pf_rd_ready = ps == P_DATA;
-  for (genvar e = 0; e < PO * PI; e++) begin : g_pfunpack
-    assign pf_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(elem(pf_rd_data, e, pf_wlg_r),
-                                                               pf_wlg_r, 1'b1));
-  end
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      ps <= P_IDLE;
-      pf_addr_r <= '0; pf_len_r <= '0; pf_n_r <= '0; pf_k_r <= '0; pf_srows <= '0;
-      pf_wc <= '0; pf_wlg_r <= '0; pf_dirty_r <= 1'b0;
-      pf_cmd_valid <= 1'b0; pf_cmd_addr <= '0; pf_cmd_len <= '0; pf_cmd_wlg <= '0;
-    end else begin
-      if (pf_cmd_valid && pf_cmd_ready) pf_cmd_valid <= 1'b0;
-      if (pf_dirty && pf_win) pf_dirty_r <= 1'b1;
-      case (ps)
-        P_IDLE, P_DONE: if (pf_ack) begin
-          pf_addr_r <= pf_wts;
-          pf_n_r <= pf_n;
-          pf_k_r <= pf_k;
-          pf_wlg_r <= pf_wlg;
-          pf_len_r <= '0;
-          pf_srows <= 32'd1;
-          pf_dirty_r <= 1'b0;
-          ps <= P_SIZE;
-        end else if (ps == P_DONE && js == J_W0 && pf_match) begin
-          if (!pf_dirty_r && !pf_dirty) ps <= P_IDLE;  // taken by the job (bank swap)
-        end
-        P_SIZE: begin
-          if (pf_srows < pf_to_total && (pf_srows + 32'd1) * pf_tiles_in <= 32'(WT))
-            pf_srows <= pf_srows + 32'd1;
-          else begin
-            pf_len_r <= 64'(pf_srows) * 64'(pf_tiles_in) * (64'(PO * PI) << pf_wlg_r);
-            ps <= P_CMD;
-          end
-        end
-        P_CMD: begin
-          pf_cmd_valid <= 1'b1;
-          pf_cmd_addr <= pf_addr_r;
-          pf_cmd_len <= 32'(pf_len_r);
-          pf_cmd_wlg <= 4'(PO_LG + PI_LG) + {2'd0, pf_wlg_r};
-          pf_wc <= '0;
-          ps <= P_DATA;
-        end
-        P_DATA: if (pf_rd_valid) begin
-          pf_wc <= pf_wc + 32'd1;
-          if (pf_rd_last) ps <= P_DONE;
-        end
-        default: ps <= P_IDLE;
-      endcase
-    end
-  end
+  edgemoe_lin_prefetch u_prefetch (
+      .clk, .rst_n, .pf_req, .pf_ack, .pf_wts, .pf_n, .pf_k, .pf_wlg, .pf_dirty, .pf_win,
+      .pf_lo, .pf_hi, .job_idle(js == J_IDLE), .start, .w0_decided, .w0_check(js == J_W0),
+      .jwts, .wlg, .jn, .jk, .pf_match, .pf_busy, .pf_clean, .pf_we, .pf_wc, .pf_word,
+      .pf_cmd_valid, .pf_cmd_ready, .pf_cmd_addr, .pf_cmd_len, .pf_cmd_wlg, .pf_rd_valid,
+      .pf_rd_ready, .pf_rd_data, .pf_rd_last);
 
   // ------------------------------------------------------------------ row loader
   logic [1:0] row_full;
@@ -550,57 +481,17 @@ module edgemoe_lin (
   end
 
   // ------------------------------------------------------------------ writer
-  typedef enum logic [1:0] {W_IDLE, W_CMD, W_DATA} wr_t;
-  wr_t ws;
-  logic w_slot;
-  logic [31:0] w_i, w_n;
-  logic w_done_pulse;
-  logic w_clr;                          // slot just written
-  logic [31:0] out_row[2];
-  always_ff @(posedge clk) begin
-    if (p2_v && p2_tok_last && !gate) out_row[p2_slot] <= m_row[p2_slot];
-  end
-  assign w_n = (strip_cols + 32'(PO - 1)) >> PO_LG;
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      ws <= W_IDLE;
-      w_slot <= 1'b0;
-      w_i <= '0;
-      w_done_pulse <= 1'b0;
-      w_clr <= 1'b0;
-      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
-    end else begin
-      w_done_pulse <= 1'b0;
-      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
-      if (ld_go) w_slot <= 1'b0;
-      case (ws)
-        W_IDLE: if (out_full[w_slot] && !w_done_pulse) ws <= W_CMD;
-        W_CMD: if (!wr_cmd_valid) begin
-          wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= jdst + ((64'(out_row[w_slot]) * 64'(jn) + 64'(to0 << PO_LG)) << AL);
-          wr_cmd_len <= strip_cols << AL;
-          wr_cmd_wlg <= 4'(PO_LG + AL);
-          w_i <= '0;
-          ws <= W_DATA;
-        end
-        W_DATA: if (wr_ready) begin
-          w_i <= w_i + 32'd1;
-          if (w_i + 32'd1 == w_n) begin
-            w_done_pulse <= 1'b1;
-            w_clr <= w_slot;
-            w_slot <= !w_slot;
-            ws <= W_IDLE;
-          end
-        end
-        default: ws <= W_IDLE;
-      endcase
-    end
-  end
-  assign wr_valid = ws == W_DATA;
+  logic w_slot, w_done_pulse, w_clr;
+  logic [31:0] w_i;
+  edgemoe_lin_writer u_writer (
+      .clk, .rst_n, .ld_go, .out_full, .row_done(p2_v && p2_tok_last && !gate),
+      .row_slot(p2_slot), .row_idx(m_row[p2_slot]), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
+      .strip_cols, .w_slot, .w_i, .w_done_pulse, .w_clr, .wr_cmd_valid, .wr_cmd_ready,
+      .wr_cmd_addr, .wr_cmd_len, .wr_cmd_wlg, .wr_valid, .wr_ready);
   assign wr_data = WB'(obuf[BAW'((w_slot ? TOM : 0) + w_i)]);
 
   logic unused;
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
-  assign unused = ^{all_loaded, wcount[31], p1_slot, flags[15:12],
+  assign unused = ^{all_loaded, wcount[31], pf_wc, p1_slot, flags[15:12],
                     flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]};
 endmodule

@@ -218,18 +218,15 @@ module edgemoe_top #(
                     m_axi_mem_awaddr < pf_hi && aw_end > pf_lo;
 
   // ------------------------------------------------------------------ dispatcher
-  logic lin_start, lin_done, rt_start, rt_done, at_start, at_done, ln_start, ln_done;
-  logic el_start, el_done, up_start, up_done;
-  logic [1:0] lin_mode, el_mode;
-  logic [31:0] lin_t, lin_n, lin_k, lin_in_h, lin_in_w, lin_ci, lin_ow;
-  logic [63:0] lin_src, lin_dst, lin_wts, lin_bias, lin_base, lin_index, lin_scores;
-  logic [15:0] lin_flags;
-  logic [7:0] lin_kk, lin_ks, lin_kp;
-  logic [31:0] rt_t, rt_e, rt_topk, at_t, at_nh, at_hd, at_scale, ln_t, ln_d, ln_eps, el_n;
+  logic [NU-1:0] start, done;          // one start / done per engine (OWN_*)
+  assign done[edgemoe_pkg::OWN_CTRL] = 1'b0;
+  edgemoe_pkg::lin_job_t lin_job;
+  edgemoe_pkg::router_job_t rt_job;
+  edgemoe_pkg::attn_job_t at_job;
+  edgemoe_pkg::ln_job_t ln_job;
+  edgemoe_pkg::eltwise_job_t el_job;
+  edgemoe_pkg::upsample_job_t up_job;
   logic [63:0] at_overflows, ln_overflows;  // engines' wrap/saturation counts (profile)
-  logic [31:0] up_h, up_w, up_c;
-  logic [63:0] rt_queues, at_qkv, at_dst, ln_src, ln_dst, ln_gamma, ln_beta, el_a, el_b;
-  logic [63:0] el_dst, up_src, up_dst;
   logic [63:0] ctrl_wd, ctrl_rd;
   logic pf_req, pf_ack;
   logic [63:0] pf_wts;
@@ -247,15 +244,8 @@ module edgemoe_top #(
       .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_CTRL]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_CTRL]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_CTRL]),
       .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_CTRL]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_CTRL]), .wr_valid(u_wv[edgemoe_pkg::OWN_CTRL]), .wr_ready(u_wr[edgemoe_pkg::OWN_CTRL]),
       .wr_data(ctrl_wd), .wr_idle,
-      .lin_start, .lin_done, .lin_mode, .lin_t, .lin_n, .lin_k, .lin_src, .lin_dst, .lin_wts,
-      .lin_bias, .lin_base, .lin_index, .lin_scores, .lin_flags, .lin_in_h, .lin_in_w,
-      .lin_ci, .lin_ow, .lin_kk, .lin_ks, .lin_kp,
-      .rt_start, .rt_done, .rt_t, .rt_e, .rt_topk, .rt_queues,
-      .at_start, .at_done, .at_t, .at_nh, .at_hd, .at_qkv, .at_dst, .at_scale, .at_overflows,
-      .ln_start, .ln_done, .ln_t, .ln_d, .ln_src, .ln_dst, .ln_gamma, .ln_beta, .ln_eps,
-      .ln_overflows,
-      .el_start, .el_done, .el_mode, .el_n, .el_a, .el_b, .el_dst,
-      .up_start, .up_done, .up_h, .up_w, .up_c, .up_src, .up_dst,
+      .start, .done,
+      .lin_job, .rt_job, .at_job, .ln_job, .el_job, .up_job, .at_overflows, .ln_overflows,
       .pf_req, .pf_ack, .pf_wts, .pf_n, .pf_k, .pf_wlg);
   assign u_wd[edgemoe_pkg::OWN_CTRL] = WB'(ctrl_wd);
 
@@ -265,11 +255,13 @@ module edgemoe_top #(
   logic [PO*ABITS-1:0] lg_data;
 
   edgemoe_lin u_lin (
-      .clk, .rst_n, .start(lin_start), .done(lin_done), .mode(lin_mode), .t(lin_t),
-      .n(lin_n), .k(lin_k), .src(lin_src), .dst(lin_dst), .wts(lin_wts), .bias(lin_bias),
-      .base(lin_base), .index(lin_index), .scores(lin_scores), .flags(lin_flags),
-      .in_h(lin_in_h), .in_w(lin_in_w), .ci(lin_ci), .ow(lin_ow), .kk(lin_kk), .ks(lin_ks),
-      .kp(lin_kp),
+      .clk, .rst_n, .start(start[edgemoe_pkg::OWN_LIN]),
+        .done(done[edgemoe_pkg::OWN_LIN]), .mode(lin_job.mode), .t(lin_job.t),
+      .n(lin_job.n), .k(lin_job.k), .src(lin_job.src), .dst(lin_job.dst), .wts(lin_job.wts),
+      .bias(lin_job.bias), .base(lin_job.base), .index(lin_job.index),
+      .scores(lin_job.scores), .flags(lin_job.flags), .in_h(lin_job.in_h),
+      .in_w(lin_job.in_w), .ci(lin_job.ci), .ow(lin_job.ow), .kk(lin_job.kk),
+      .ks(lin_job.ks), .kp(lin_job.kp),
       .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_LIN]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_LIN]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_LIN]),
       .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_LIN]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_LIN]), .rd_valid(u_rv[edgemoe_pkg::OWN_LIN]), .rd_ready(u_rr[edgemoe_pkg::OWN_LIN]),
       .rd_data, .rd_last,
@@ -283,15 +275,18 @@ module edgemoe_top #(
 
 if (BUILT_MOE_GATE) begin : g_router
     edgemoe_router u_router (
-        .clk, .rst_n, .start(rt_start), .done(rt_done), .t(rt_t), .e(rt_e), .topk(rt_topk),
-        .queues(rt_queues), .lg_valid, .lg_tok, .lg_tile, .lg_data,
+        .clk, .rst_n, .start(start[edgemoe_pkg::OWN_ROUTER]),
+        .done(done[edgemoe_pkg::OWN_ROUTER]), .t(rt_job.t), .e(rt_job.e),
+        .topk(rt_job.topk), .queues(rt_job.queues), .lg_valid, .lg_tok, .lg_tile, .lg_data,
         .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_ROUTER]),
         .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_ROUTER]), .wr_valid(u_wv[edgemoe_pkg::OWN_ROUTER]), .wr_ready(u_wr[edgemoe_pkg::OWN_ROUTER]),
         .wr_data(u_wd[edgemoe_pkg::OWN_ROUTER]));
   end else begin : g_no_router
     logic unused_job;
-    assign unused_job = ^{rt_t, rt_e, rt_topk, rt_queues, lg_valid, lg_tok, lg_tile, lg_data};
-    always_ff @(posedge clk) rt_done <= !rst_n ? 1'b0 : rt_start;
+    assign unused_job = ^{rt_job, lg_valid, lg_tok, lg_tile, lg_data};
+    logic done_q;
+    always_ff @(posedge clk) done_q <= !rst_n ? 1'b0 : start[edgemoe_pkg::OWN_ROUTER];
+    assign done[edgemoe_pkg::OWN_ROUTER] = done_q;
     assign u_wcv[edgemoe_pkg::OWN_ROUTER] = 1'b0;
     assign u_wca[edgemoe_pkg::OWN_ROUTER] = '0;
     assign u_wcl[edgemoe_pkg::OWN_ROUTER] = '0;
@@ -307,8 +302,9 @@ if (BUILT_MOE_GATE) begin : g_router
 
 if (BUILT_ATTENTION) begin : g_attn
     edgemoe_attn u_attn (
-        .clk, .rst_n, .start(at_start), .done(at_done), .t(at_t), .nh(at_nh), .hd(at_hd),
-        .qkv(at_qkv), .dst(at_dst), .scale(at_scale),
+        .clk, .rst_n, .start(start[edgemoe_pkg::OWN_ATTN]),
+        .done(done[edgemoe_pkg::OWN_ATTN]), .t(at_job.t), .nh(at_job.nh),
+        .hd(at_job.hd), .qkv(at_job.qkv), .dst(at_job.dst), .scale(at_job.scale),
         .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_ATTN]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_ATTN]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_ATTN]),
         .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_ATTN]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_ATTN]), .rd_valid(u_rv[edgemoe_pkg::OWN_ATTN]), .rd_ready(u_rr[edgemoe_pkg::OWN_ATTN]),
         .rd_data, .rd_last,
@@ -318,9 +314,11 @@ if (BUILT_ATTENTION) begin : g_attn
   end else begin : g_no_attn
     assign at_overflows = '0;
     logic unused_job;
-    assign unused_job = ^{at_t, at_nh, at_hd, at_qkv, at_dst, at_scale};
+    assign unused_job = ^at_job;
     // op not built: the checker refuses it, the engine is left out
-    always_ff @(posedge clk) at_done <= !rst_n ? 1'b0 : at_start;
+    logic done_q;
+    always_ff @(posedge clk) done_q <= !rst_n ? 1'b0 : start[edgemoe_pkg::OWN_ATTN];
+    assign done[edgemoe_pkg::OWN_ATTN] = done_q;
     assign u_rcv[edgemoe_pkg::OWN_ATTN] = 1'b0;
     assign u_rca[edgemoe_pkg::OWN_ATTN] = '0;
     assign u_rcl[edgemoe_pkg::OWN_ATTN] = '0;
@@ -336,8 +334,10 @@ if (BUILT_ATTENTION) begin : g_attn
 
 if (BUILT_LAYERNORM) begin : g_ln
     edgemoe_ln u_ln (
-        .clk, .rst_n, .start(ln_start), .done(ln_done), .t(ln_t), .d(ln_d), .src(ln_src),
-        .dst(ln_dst), .gamma(ln_gamma), .beta(ln_beta), .eps(ln_eps),
+        .clk, .rst_n, .start(start[edgemoe_pkg::OWN_LN]),
+        .done(done[edgemoe_pkg::OWN_LN]), .t(ln_job.t), .d(ln_job.d),
+        .src(ln_job.src), .dst(ln_job.dst), .gamma(ln_job.gamma), .beta(ln_job.beta),
+        .eps(ln_job.eps),
         .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_LN]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_LN]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_LN]),
         .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_LN]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_LN]), .rd_valid(u_rv[edgemoe_pkg::OWN_LN]), .rd_ready(u_rr[edgemoe_pkg::OWN_LN]),
         .rd_data, .rd_last,
@@ -347,9 +347,11 @@ if (BUILT_LAYERNORM) begin : g_ln
   end else begin : g_no_ln
     assign ln_overflows = '0;
     logic unused_job;
-    assign unused_job = ^{ln_t, ln_d, ln_src, ln_dst, ln_gamma, ln_beta, ln_eps};
+    assign unused_job = ^ln_job;
     // op not built: the checker refuses it, the engine is left out
-    always_ff @(posedge clk) ln_done <= !rst_n ? 1'b0 : ln_start;
+    logic done_q;
+    always_ff @(posedge clk) done_q <= !rst_n ? 1'b0 : start[edgemoe_pkg::OWN_LN];
+    assign done[edgemoe_pkg::OWN_LN] = done_q;
     assign u_rcv[edgemoe_pkg::OWN_LN] = 1'b0;
     assign u_rca[edgemoe_pkg::OWN_LN] = '0;
     assign u_rcl[edgemoe_pkg::OWN_LN] = '0;
@@ -365,8 +367,9 @@ if (BUILT_LAYERNORM) begin : g_ln
 
 if (BUILT_ADD || BUILT_MOE_EXPERTS) begin : g_el
     edgemoe_eltwise u_el (
-        .clk, .rst_n, .start(el_start), .done(el_done), .mode(el_mode), .n(el_n), .a_addr(el_a),
-        .b_addr(el_b), .dst_addr(el_dst),
+        .clk, .rst_n, .start(start[edgemoe_pkg::OWN_ELTWISE]),
+        .done(done[edgemoe_pkg::OWN_ELTWISE]), .mode(el_job.mode), .n(el_job.n),
+        .a_addr(el_job.a), .b_addr(el_job.b), .dst_addr(el_job.dst),
         .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_ELTWISE]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_ELTWISE]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_ELTWISE]),
         .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_ELTWISE]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_ELTWISE]), .rd_valid(u_rv[edgemoe_pkg::OWN_ELTWISE]), .rd_ready(u_rr[edgemoe_pkg::OWN_ELTWISE]),
         .rd_data, .rd_last,
@@ -375,9 +378,11 @@ if (BUILT_ADD || BUILT_MOE_EXPERTS) begin : g_el
         .wr_data(u_wd[edgemoe_pkg::OWN_ELTWISE]));
   end else begin : g_no_el
     logic unused_job;
-    assign unused_job = ^{el_mode, el_n, el_a, el_b, el_dst};
+    assign unused_job = ^el_job;
     // op not built: the checker refuses it, the engine is left out
-    always_ff @(posedge clk) el_done <= !rst_n ? 1'b0 : el_start;
+    logic done_q;
+    always_ff @(posedge clk) done_q <= !rst_n ? 1'b0 : start[edgemoe_pkg::OWN_ELTWISE];
+    assign done[edgemoe_pkg::OWN_ELTWISE] = done_q;
     assign u_rcv[edgemoe_pkg::OWN_ELTWISE] = 1'b0;
     assign u_rca[edgemoe_pkg::OWN_ELTWISE] = '0;
     assign u_rcl[edgemoe_pkg::OWN_ELTWISE] = '0;
@@ -393,8 +398,9 @@ if (BUILT_ADD || BUILT_MOE_EXPERTS) begin : g_el
 
 if (BUILT_UPSAMPLE) begin : g_up
     edgemoe_upsample u_up (
-        .clk, .rst_n, .start(up_start), .done(up_done), .h(up_h), .w(up_w), .c(up_c),
-        .src(up_src), .dst(up_dst),
+        .clk, .rst_n, .start(start[edgemoe_pkg::OWN_UPSAMPLE]),
+        .done(done[edgemoe_pkg::OWN_UPSAMPLE]), .h(up_job.h), .w(up_job.w),
+        .c(up_job.c), .src(up_job.src), .dst(up_job.dst),
         .rd_cmd_valid(u_rcv[edgemoe_pkg::OWN_UPSAMPLE]), .rd_cmd_ready(u_rcr[edgemoe_pkg::OWN_UPSAMPLE]), .rd_cmd_addr(u_rca[edgemoe_pkg::OWN_UPSAMPLE]),
         .rd_cmd_len(u_rcl[edgemoe_pkg::OWN_UPSAMPLE]), .rd_cmd_wlg(u_rcw[edgemoe_pkg::OWN_UPSAMPLE]), .rd_valid(u_rv[edgemoe_pkg::OWN_UPSAMPLE]), .rd_ready(u_rr[edgemoe_pkg::OWN_UPSAMPLE]),
         .rd_data, .rd_last,
@@ -403,9 +409,11 @@ if (BUILT_UPSAMPLE) begin : g_up
         .wr_data(u_wd[edgemoe_pkg::OWN_UPSAMPLE]));
   end else begin : g_no_up
     logic unused_job;
-    assign unused_job = ^{up_h, up_w, up_c, up_src, up_dst};
+    assign unused_job = ^up_job;
     // op not built: the checker refuses it, the engine is left out
-    always_ff @(posedge clk) up_done <= !rst_n ? 1'b0 : up_start;
+    logic done_q;
+    always_ff @(posedge clk) done_q <= !rst_n ? 1'b0 : start[edgemoe_pkg::OWN_UPSAMPLE];
+    assign done[edgemoe_pkg::OWN_UPSAMPLE] = done_q;
     assign u_rcv[edgemoe_pkg::OWN_UPSAMPLE] = 1'b0;
     assign u_rca[edgemoe_pkg::OWN_UPSAMPLE] = '0;
     assign u_rcl[edgemoe_pkg::OWN_UPSAMPLE] = '0;

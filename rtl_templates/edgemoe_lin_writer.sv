@@ -1,0 +1,74 @@
+// Row writer of the linear engine: writes each finished output row (one strip's columns)
+// of the two output slots to memory while the MAC array computes the next token.
+module edgemoe_lin_writer (
+    input  logic        clk,
+    input  logic        rst_n,
+    input  logic        ld_go,             // a strip starts: slot 0 first
+    input  logic [1:0]  out_full,          // output slot holds a finished row
+    input  logic        row_done,          // the MAC array finished a row of slot row_slot
+    input  logic        row_slot,
+    input  logic [31:0] row_idx,           // its destination row
+    input  logic [63:0] dst,
+    input  logic [31:0] n,                 // row length in elements
+    input  logic [31:0] col0, strip_cols,  // the strip's columns
+    output logic        w_slot,            // slot being written, its word w_i
+    output logic [31:0] w_i,
+    output logic        w_done_pulse,      // slot w_clr is written
+    output logic        w_clr,
+    output logic        wr_cmd_valid,
+    input  logic        wr_cmd_ready,
+    output logic [63:0] wr_cmd_addr,
+    output logic [31:0] wr_cmd_len,
+    output logic [3:0]  wr_cmd_wlg,
+    output logic        wr_valid,
+    input  logic        wr_ready
+);
+  localparam int PO = edgemoe_pkg::P_OUT;
+  localparam int PO_LG = edgemoe_pkg::P_OUT_LG;
+  localparam int AL = edgemoe_pkg::ACT_LG;
+
+  typedef enum logic [1:0] {W_IDLE, W_CMD, W_DATA} wr_t;
+  wr_t ws;
+  logic [31:0] w_n;
+  logic [31:0] out_row[2];
+  always_ff @(posedge clk) begin
+    if (row_done) out_row[row_slot] <= row_idx;
+  end
+  assign w_n = (strip_cols + 32'(PO - 1)) >> PO_LG;
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      ws <= W_IDLE;
+      w_slot <= 1'b0;
+      w_i <= '0;
+      w_done_pulse <= 1'b0;
+      w_clr <= 1'b0;
+      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+    end else begin
+      w_done_pulse <= 1'b0;
+      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (ld_go) w_slot <= 1'b0;
+      case (ws)
+        W_IDLE: if (out_full[w_slot] && !w_done_pulse) ws <= W_CMD;
+        W_CMD: if (!wr_cmd_valid) begin
+          wr_cmd_valid <= 1'b1;
+          wr_cmd_addr <= dst + ((64'(out_row[w_slot]) * 64'(n) + 64'(col0)) << AL);
+          wr_cmd_len <= strip_cols << AL;
+          wr_cmd_wlg <= 4'(PO_LG + AL);
+          w_i <= '0;
+          ws <= W_DATA;
+        end
+        W_DATA: if (wr_ready) begin
+          w_i <= w_i + 32'd1;
+          if (w_i + 32'd1 == w_n) begin
+            w_done_pulse <= 1'b1;
+            w_clr <= w_slot;
+            w_slot <= !w_slot;
+            ws <= W_IDLE;
+          end
+        end
+        default: ws <= W_IDLE;
+      endcase
+    end
+  end
+  assign wr_valid = ws == W_DATA;
+endmodule
