@@ -141,6 +141,10 @@ def test_negative_batchnorm_variance_names_the_tensor():
     (lambda m: m.pop("outputs"), "'outputs' is missing"),
     (lambda m: m["inputs"]["pixels"].update(offset=1 << 40), "'inputs.pixels.offset'"),
     (lambda m: m["outputs"]["seg"].update(shape="x"), "'outputs.seg.shape'"),
+    (lambda m: m["program"].update(names=True), "'program.names'"),
+    (lambda m: m["taps"].update(x_shape=[1 << 20, 1 << 20]), "'taps.x.offset'"),
+    (lambda m: m["taps"].update(tensors=[]), "'taps.tensors'"),
+    (lambda m: m.update(taps=False), "'taps' is not a JSON object"),
 ])
 def test_damaged_manifest_names_the_key(tmp_path, design, capsys, edit, key):
     copy = shutil.copytree(design, tmp_path / "d")

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..isa import INSTR_BYTES
 from ..params.fixed import FixedType
+from .taps import QUEUE_FORMAT
 
 
 class ManifestError(ValueError):
@@ -102,6 +103,10 @@ def check_manifest(manifest: Any, source: str = "manifest.json") -> None:
     if n < 0:
         raise c.fail("program.n_instructions", f"= {n} is negative")
     c.offset(program, "offset", "program", n * INSTR_BYTES, size)
+    names = program.get("names")
+    if names is not None and (not isinstance(names, list) or len(names) != n
+                              or not all(isinstance(v, str) for v in names)):
+        raise c.fail("program.names", f"is not a list of {n} instruction names")
     status = c.get(manifest, "status", dict, "")
     c.offset(status, "offset", "status", (n + 1) * INSTR_BYTES, size)
     pixels = c.get(c.get(manifest, "inputs", dict, ""), "pixels", dict, "inputs")
@@ -116,3 +121,21 @@ def check_manifest(manifest: Any, source: str = "manifest.json") -> None:
         index = c.get(spec, "task_index", int, f"outputs.{task}")
         if not 0 <= index < len(tasks):
             raise c.fail(f"outputs.{task}.task_index", f"= {index} is not 0..{len(tasks) - 1}")
+    if "taps" in manifest:
+        _check_taps(c, manifest["taps"], size)
+
+
+def _check_taps(c: _Checker, taps: Any, size: int) -> None:
+    """The token tensor and the compiled-in tap tensors (``--dump``)."""
+    shape = c.get(taps, "x_shape", list, "taps")
+    # the activation format is the design point's: check at least one byte per element here
+    c.tensor({"shape": shape, "format": "ap_fixed<8,1>", "offset": c.get(taps, "x", int, "taps")},
+             "taps.x", size, 2)
+    tensors = taps.get("tensors", {})
+    if not isinstance(tensors, dict):
+        raise c.fail("taps.tensors", "is not a JSON object")
+    for name, spec in tensors.items():
+        c.get(spec, "task_mask", int, f"taps.tensors.{name}")
+        if c.get(spec, "format", str, f"taps.tensors.{name}") == QUEUE_FORMAT:
+            spec = {**spec, "format": "ap_int<32>"}  # queue words are 32-bit
+        c.tensor(spec, f"taps.tensors.{name}", size)
