@@ -35,7 +35,8 @@ def _python_with_pynq(version: str) -> Path:
     python = make_venv(home)
     proc = pip("install", "--no-deps", f"pynq=={version}", python=python)
     if offline(proc):
-        pytest.skip(f"pip cannot reach a package index to fetch pynq {version}")
+        pytest.fail(f"pip cannot reach a package index to fetch pynq {version}: make test "
+                    "needs PyPI (or a mirror in pip's config), as make setup does")
     assert proc.returncode == 0, proc.stderr[-3000:]
     stamp.write_text(key)
     return python

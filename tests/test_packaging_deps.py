@@ -54,7 +54,8 @@ def _report(proc) -> dict[str, str]:
 def _resolve(*args: str) -> dict[str, str]:
     proc = pip("install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-", *args)
     if offline(proc):
-        pytest.skip(f"pip cannot reach a package index: {proc.stderr.strip().splitlines()[-1]}")
+        pytest.fail(f"pip cannot reach a package index ({proc.stderr.strip().splitlines()[-1]}):"
+                    " make test needs PyPI (or a mirror in pip's config), as make setup does")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return _report(proc)
 
