@@ -11,6 +11,7 @@ from edgemoe.cli import main
 from edgemoe.compiler import compile_model
 from edgemoe.host import Accelerator
 from edgemoe.host.fake_device import FakeDevice, make_fake_package
+from edgemoe.host.outdir import is_temp
 from edgemoe.host.throughput import measure_throughput
 from edgemoe.models import load_default_image
 from edgemoe.params import load_accel, load_model
@@ -65,6 +66,7 @@ def test_cli_reports_and_writes_json(setup, tmp_path, capsys):
     assert data["batch"] == 2 and data["runs"] == 2 and data["task"] == "seg"
     assert data["images_per_s"] > 0 and data["cycles_source"] == "modelled"
     assert not list(tmp_path.glob("*.tmp"))
+    assert not [p for p in tmp_path.iterdir() if is_temp(p)]
 
 
 def test_cli_errors_are_one_line(setup, capsys):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 
 def _run(args) -> int:
@@ -12,6 +10,7 @@ def _run(args) -> int:
 
     from ..host import Accelerator
     from ..host.images import read_image
+    from ..host.outdir import write_text_atomic
     from ..host.throughput import measure_throughput
     from ..models import load_default_image
     from ..params import load_model
@@ -32,9 +31,7 @@ def _run(args) -> int:
         report = measure_throughput(acc, batch, task=args.task)
     print("\n".join(report.lines()))
     if args.json:
-        tmp = Path(f"{args.json}.tmp")
-        tmp.write_text(json.dumps(report.to_dict(), indent=1))
-        os.replace(tmp, args.json)  # never a half-written report
+        write_text_atomic(args.json, json.dumps(report.to_dict(), indent=1))
         print(f"wrote {args.json}")
     return 0
 

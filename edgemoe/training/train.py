@@ -19,7 +19,6 @@ import argparse
 import json
 import logging
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,7 @@ import torch.nn.functional as F
 from edgemoe.compiler.quantize import role_of
 from edgemoe.data.synthetic import CLASSES, load_split
 from edgemoe.evaluation.metrics import DepthMetrics, SegMetrics
+from edgemoe.host.outdir import atomic_path
 from edgemoe.models import WeightError, load_weights, save_weights
 from edgemoe.params import AccelConfig, load_accel, load_model
 from edgemoe.training.torch_m3vit import TorchM3ViT
@@ -170,10 +170,9 @@ def train(args: argparse.Namespace) -> dict:
     metrics = evaluate(net, *val)
     log.info("val (float32 torch, %d scenes): %s", args.val_scenes, metrics)
     out = Path(args.out)
-    tmp = out.with_name(out.stem + ".partial" + out.suffix)
-    save_weights({k: v.detach().numpy().astype(np.float32)
-                  for k, v in net.canonical_state().items()}, tmp)
-    os.replace(tmp, out)  # never leave a half-written weight file
+    with atomic_path(out) as tmp:  # never leave a half-written weight file
+        save_weights({k: v.detach().numpy().astype(np.float32)
+                      for k, v in net.canonical_state().items()}, tmp)
     record = {"command": " ".join(["python -m edgemoe.training.train", *sys.argv[1:]]),
               "args": vars(args), "steps": step, "planned_steps": total,
               "epochs_run": len(history), "loss_history": history,
