@@ -32,19 +32,20 @@ __all__ = ["STEP_CYCLES", "lin_job_cycles", "op_cycles"]
 
 #: Cycles of engine bookkeeping per step of a schedule (not data movement).
 STEP_CYCLES = {
-    "lin_job": 12,         # J_IDLE..J_SIZE, MAC pipeline fill and J_DRAIN of a job
+    "lin_job": 32,         # J_IDLE..J_SIZE, MAC pipeline fill, J_DRAIN and the write-back
     "lin_strip": 4,        # J_NEXT/J_SIZE/J_BIAS between two strips
-    "lin_token": 2,        # row loader G_TOKEN/G_END/G_NEXT per token
-    "lin_cmd": 1,          # one more loader command (im2col tap, index, score, base row)
-    "attn_block": 6,       # C_RECIP and C_NEXT between two query blocks of a head
+    "lin_token": 7,        # row loader G_TOKEN/G_END/G_NEXT and the slot hand-over per token
+    "lin_cmd": 1,
+    "lin_rmw": 5,          # write-back of a scattered row before the next base read          # one more loader command (im2col tap, index, score, base row)
+    "attn_block": 16,      # C_RECIP and C_NEXT between two query blocks of a head
     "attn_op": 8,
-    "ln_row": 67,          # P_DIV (64 radix-2 steps), P_VAR, P_RSTD, P_CMD, P_END
+    "ln_row": 69,          # P_DIV (64 radix-2 steps), P_VAR, P_RSTD, P_CMD, P_END
     "ln_op": 6,
     "add_chunk": 4,
-    "add_op": 4,
+    "add_op": 11,
     "up_pixel": 2,         # C_CMD/C_END per output pixel
     "up_op": 40,
-    "gate_token": 28,      # router: softmax over the logits and top-k per token
+    "gate_token": 17,      # router: softmax over the logits and top-k per token
     "gate_op": 20,
     "moe_expert": 12,      # S_MOE_EX/S_MOE_FC2 and the queue scan per active expert
     "op": 4,               # S_RUN..S_WAIT_ENG..S_MACS..S_PROF of any instruction
@@ -53,9 +54,15 @@ STEP_CYCLES = {
 
 def _cmd(traffic: Traffic, addr: int, nbytes: int, word_bytes: int, mem: MemoryTiming,
          weight: bool = False) -> float:
-    """Cycles one streamed read command occupies: its beats or its words, whichever is slower."""
+    """Cycles one streamed read command occupies: its beats or its words, whichever is slower.
+
+    An unaligned command whose data ends in its last R beat costs the read DMA one more
+    (flush) cycle (edgemoe_rd_dma.sv).
+    """
     n = traffic.read(addr, nbytes, mem.bus_bytes, weight)
-    return max(math.ceil(nbytes / word_bytes), mem.beats_cycles(n))
+    bus = mem.bus_bytes
+    flush = addr % bus != 0 and n == -(-nbytes // bus) and n != 1
+    return max(math.ceil(nbytes / word_bytes) + flush, mem.beats_cycles(n))
 
 
 def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n: int, k: int,
@@ -63,7 +70,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
                    base: int = 0, base_rows: list[int] | None = None,
                    serial_head: int = 0, prefetched: bool = False, to_router: bool = False,
-                   ) -> float:
+                   rmw: bool = False) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
 
     Args:
@@ -75,6 +82,9 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             SCORE_ACC accumulate), or None.
         prefetched: Strip 0's weights are already in the other bank.
         to_router: MOE_GATE logits: no bias, nothing written.
+        rmw: Scattered accumulate (MOE_EXPERTS fc2): a token's base row is read only
+            after the previous token's row has been written, so its read latency adds to
+            the MACs instead of hiding behind them.
     """
     po, pi, act = accel.linear_p_out, accel.linear_p_in, accel.act_container_bits // 8
     geo = lin_geometry(accel, n, k, wbytes)
@@ -98,14 +108,20 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             load = STEP_CYCLES["lin_token"] + serial_head * (lat + STEP_CYCLES["lin_cmd"] + 1)
             for addr, nbytes in rows[t]:
                 load += _cmd(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
+            base_load = 0.0
             if base_rows is not None:
-                load += _cmd(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
-                             po * act, mem)
+                base_load = _cmd(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
+                                 po * act, mem)
+                load += base_load
             if not to_router:
                 traffic.write(dst + (dst_rows[t] * n + col0) * act, cols * act, bus)
-            # the next row's reads start when a slot frees: its latency shows unless
-            # the MAC array is busier
-            cycles += (lat + load + macs) if first else max(macs, lat + load)
+            # two row slots: a row's reads are issued as soon as its slot frees and arrive
+            # while the loader still fills the other slot, so a token costs the MACs, the
+            # loader's own pace, or one read latency, whichever is most
+            if rmw and not first:
+                cycles += macs + lat + base_load + STEP_CYCLES["lin_rmw"]
+            else:
+                cycles += (lat + load + macs) if first else max(macs, load, lat + 1)
             first = False
         if not to_router and tokens:
             cycles += mem.beats_cycles(math.ceil(cols * act / bus))  # last row's write
@@ -246,8 +262,12 @@ def _moe_gate(ins: Instr, accel, mem, traffic, fmt, prefetched, task) -> float:
         xbytes=act, prefetched=prefetched, to_router=True)
     from ..layout import queue_layout
 
-    traffic.write(ins.get("queues"), queue_layout(e, t)["total"], mem.bus_bytes)
-    return cycles + STEP_CYCLES["gate_op"] + t * (STEP_CYCLES["gate_token"] + e)
+    size = queue_layout(e, t)["total"]
+    w = traffic.write(ins.get("queues"), size, mem.bus_bytes)
+    # the router runs after the linear engine has sent every token's logits
+    # (edgemoe_ctrl.sv S_GATE_RT), then writes the whole queue region
+    router = t * (STEP_CYCLES["gate_token"] + e)
+    return cycles + router + STEP_CYCLES["gate_op"] + mem.beats_cycles(w)
 
 
 def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetched: bool,

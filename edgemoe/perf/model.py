@@ -21,9 +21,13 @@ from .traffic import Traffic, lin_geometry
 
 __all__ = ["CONTROL_CYCLES", "ModelledOp", "ProgramModel", "model_program"]
 
-#: Dispatcher cycles per instruction besides the two fetch latencies (S_NEXT..S_PEEK_DEC:
-#: decode, operand check, profile entry).
-CONTROL_CYCLES = 30
+#: Dispatcher cycles per instruction besides its reads' latency (S_NEXT..S_PEEK_DEC:
+#: fetch, decode, operand check; S_PROF: the profile entry), for an instruction that runs
+#: (fetch + peek) and one the task skips (fetch only).
+CONTROL_CYCLES = {"run": 114, "skip": 20}
+#: Share of the prefetch's read time an engine with dependent reads loses to it (its
+#: reads queue behind the prefetch bursts; fitted on tiny/m3vit-micro RTL runs).
+PF_SERIAL_SHARE = 0.9
 #: Engines whose reads are issued one after another's data (not streamed ahead).
 _SERIAL = {Op.LAYERNORM, Op.MOE_GATE, Op.UPSAMPLE, Op.ADD, Op.MOE_EXPERTS}
 _LIN = {Op.LINEAR, Op.CONV, Op.MOE_GATE}
@@ -158,7 +162,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             pf = mem.beats_cycles(pf_beats)
             p_cycles, p_traffic, p_op = cycles_list[-1], traffics[-1], prev[2]
             if p_op in _SERIAL:
-                p_cycles += pf
+                p_cycles += PF_SERIAL_SHARE * pf
             else:
                 idle = p_cycles - mem.beats_cycles(p_traffic.read_beats)
                 p_cycles += max(0.0, pf - idle)
@@ -175,5 +179,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
         compute = ideal_cycles(ins, accel, prof)
         bound = "memory" if mem.beats_cycles(traffic.read_beats) > 0.5 * c else "compute"
         out.append(ModelledOp(i, Op(ins.op).name, int(round(c)), int(compute), traffic, bound))
-    control = len(run) * (2 * mem.latency + CONTROL_CYCLES)
+    skipped = len(instrs) - len(run)
+    control = len(run) * (2 * mem.latency + CONTROL_CYCLES["run"]) + \
+        skipped * (mem.latency + CONTROL_CYCLES["skip"])
     return ProgramModel(accel.name, mem, float(accel.clock_mhz), tuple(out), control)

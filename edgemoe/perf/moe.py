@@ -76,7 +76,7 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
                    (scratch + r * h * act, h * act)] for r in rows],
             dst_rows=rows, dst=dst, weights=w2 + ex * w2_size, bias=b2 + ex * b2_size,
             wbytes=wb, bbytes=bb, xbytes=act, base=dst, base_rows=rows, serial_head=1,
-            prefetched=True)
+            prefetched=True, rmw=True)
         cycles += fc2 + STEP_CYCLES["moe_expert"]
         during = fc2
         prev_ran = True
