@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import math
 
-from ..isa import Flag, Instr, Op
+from ..isa import Flag, Instr, Op, unpack_ksp
 from .memory import MemoryTiming
-from .traffic import Traffic, conv_taps, lin_geometry
+from .traffic import Traffic, conv_out_pixels, conv_taps, lin_geometry
 
 __all__ = ["STEP_CYCLES", "lin_job_cycles", "op_cycles"]
 
@@ -145,26 +145,17 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
 def _conv(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
     pixel = ins.has(Flag.PIXEL_INPUT)
     xb = fmt("pixel") if pixel else fmt("act")
-    ksp = ins.get("kernel_stride_pad")
-    kk, ci, co = ksp & 0xFF, ins.get("in_ch"), ins.get("out_ch")
+    kk, ci, co = unpack_ksp(ins.get("kernel_stride_pad"))[0], ins.get("in_ch"), ins.get("out_ch")
     src = ins.get("src")
-    taps = conv_taps(ins)
-    per_pixel = len(taps) // max(1, _out_pixels(ins))
-    rows = [[(src + off * xb, cnt * xb) for off, cnt in taps[p * per_pixel:(p + 1) * per_pixel]]
-            for p in range(_out_pixels(ins))] if per_pixel else []
-    n_pix = _out_pixels(ins)
+    n_pix = conv_out_pixels(ins)
+    rows = [[(src + off * xb, cnt * xb) for off, cnt in taps]
+            for taps in conv_taps(ins, per_pixel=True)]
     idx = list(range(n_pix))
     return lin_job_cycles(
         accel, mem, traffic, tokens=n_pix, n=co, k=ci * kk * kk, rows=rows, dst_rows=idx,
         dst=ins.get("dst"), weights=ins.get("weights"), bias=ins.get("bias"),
         wbytes=fmt("weight"), bbytes=fmt("bias"), xbytes=xb, base=ins.get("residual"),
         base_rows=idx if ins.has(Flag.RESIDUAL) else None, prefetched=prefetched)
-
-
-def _out_pixels(ins: Instr) -> int:
-    ksp = ins.get("kernel_stride_pad")
-    k, s, p = ksp & 0xFF, (ksp >> 8) & 0xFF, (ksp >> 16) & 0xFF
-    return ((ins.get("in_h") + 2 * p - k) // s + 1) * ((ins.get("in_w") + 2 * p - k) // s + 1)
 
 
 def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:

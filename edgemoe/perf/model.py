@@ -178,7 +178,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             prof["macs"] = routed * 2 * ins.get("hidden") * ins.get("dim")
         compute = ideal_cycles(ins, accel, prof)
         bound = "memory" if mem.beats_cycles(traffic.read_beats) > 0.5 * c else "compute"
-        out.append(ModelledOp(i, Op(ins.op).name, int(round(c)), int(compute), traffic, bound))
+        out.append(ModelledOp(i, Op(ins.op).name, round(c), int(compute), traffic, bound))
     skipped = len(instrs) - len(run)
     control = len(run) * (2 * mem.latency + CONTROL_CYCLES["run"]) + \
         skipped * (mem.latency + CONTROL_CYCLES["skip"])

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..isa import Flag, Instr
-from ..layout import queue_layout
+from ..isa import Flag, Instr, unpack_ksp
+from ..layout import conv_out_size, queue_layout
 
-__all__ = ["LinGeometry", "Traffic", "beats", "conv_taps", "golden_routing", "lin_geometry",
+__all__ = ["LinGeometry", "Traffic", "beats", "conv_out_pixels", "conv_taps", "golden_routing", "lin_geometry",
            "queue_counts"]
 
 
@@ -98,21 +98,29 @@ def lin_geometry(accel, n: int, k: int, weight_bytes: int) -> LinGeometry:
     return LinGeometry(tiles_in, tiles_out, strip, -(-tiles_out // strip), po * pi * weight_bytes)
 
 
-def conv_taps(ins: Instr) -> list[tuple[int, int]]:
-    """(pixel offset in elements, elements) of each im2col read of every output pixel.
+def conv_out_pixels(ins: Instr) -> int:
+    """Output pixels of a CONV instruction."""
+    k, s, p = unpack_ksp(ins.get("kernel_stride_pad"))
+    return conv_out_size(ins.get("in_h"), k, s, p) * conv_out_size(ins.get("in_w"), k, s, p)
+
+
+def conv_taps(ins: Instr, per_pixel: bool = False) -> list:
+    """(element offset, elements) of each im2col read, output pixel by output pixel.
+
+    Returns one flat list, or with ``per_pixel`` one list per output pixel.
 
     Follows edgemoe_lin_loader.sv: HWC activation input reads the C_in channels of each
     in-bounds tap (ky, kx); CHW pixel input reads, per (c, ky), the in-bounds run of kx.
     """
-    kernel_stride_pad = ins.get("kernel_stride_pad")
-    k, s, p = kernel_stride_pad & 0xFF, (kernel_stride_pad >> 8) & 0xFF, \
-        (kernel_stride_pad >> 16) & 0xFF
+    k, s, p = unpack_ksp(ins.get("kernel_stride_pad"))
     ih, iw, ci = ins.get("in_h"), ins.get("in_w"), ins.get("in_ch")
-    oh, ow = (ih + 2 * p - k) // s + 1, (iw + 2 * p - k) // s + 1
+    oh, ow = conv_out_size(ih, k, s, p), conv_out_size(iw, k, s, p)
     pixel = ins.has(Flag.PIXEL_INPUT)
-    out = []
+    pixels: list[list[tuple[int, int]]] = []
     for oy in range(oh):
         for ox in range(ow):
+            out: list[tuple[int, int]] = []
+            pixels.append(out)
             x0 = ox * s - p
             if pixel:
                 kx0, kx1 = max(0, -x0), min(k, iw - x0)
@@ -128,7 +136,7 @@ def conv_taps(ins: Instr) -> list[tuple[int, int]]:
                         x = x0 + kx
                         if 0 <= y < ih and 0 <= x < iw:
                             out.append(((y * iw + x) * ci, ci))
-    return out
+    return pixels if per_pixel else [tap for px in pixels for tap in px]
 
 
 def queue_counts(image, ins: Instr) -> list[int]:
