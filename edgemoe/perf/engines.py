@@ -37,7 +37,7 @@ STEP_CYCLES = {
     "lin_token": 7,        # row loader G_TOKEN/G_END/G_NEXT and the slot hand-over per token
     "lin_cmd": 1,
     "lin_rmw": 5,          # write-back of a scattered row before the next base read          # one more loader command (im2col tap, index, score, base row)
-    "attn_block": 16,      # C_RECIP and C_NEXT between two query blocks of a head
+    "attn_block": 3,       # C_RECIP and C_NEXT between two query blocks of a head
     "attn_op": 8,
     "ln_row": 69,          # P_DIV (64 radix-2 steps), P_VAR, P_RSTD, P_CMD, P_END
     "ln_op": 6,

@@ -5,7 +5,8 @@ Per instruction (edgemoe.perf.engines) plus what the dispatcher adds around it
 64-byte reads) and writing the profile entry are outside the instruction's own counter.
 While an instruction runs, the next linear-engine instruction's first strip of weights
 loads through the prefetch DMA, which shares the read channel: a streaming engine
-(attention, linear) loses the R cycles it would have used, an engine whose reads depend on
+(attention, linear) is delayed by the prefetch in proportion to its own use of the R
+channel, an engine whose reads depend on
 each other (LAYERNORM, the router, UPSAMPLE, ADD) waits behind the prefetch bursts queued
 ahead of each read; and the next instruction waits for whatever of the prefetch is left.
 """
@@ -164,8 +165,10 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             if p_op in _SERIAL:
                 p_cycles += PF_SERIAL_SHARE * pf
             else:
-                idle = p_cycles - mem.beats_cycles(p_traffic.read_beats)
-                p_cycles += max(0.0, pf - idle)
+                # a streaming engine keeps the R channel as busy as its reads make it: the
+                # prefetch bursts queued among them delay it by that share of their time
+                busy = min(1.0, mem.beats_cycles(p_traffic.read_beats) / max(p_cycles, 1.0))
+                p_cycles += busy * pf
             cycles_list[-1] = p_cycles
             c += max(0.0, mem.latency + pf - p_cycles)
         cycles_list.append(c)
