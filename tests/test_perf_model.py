@@ -163,3 +163,16 @@ def test_port_throttle_halves_attention_in_rtl_and_model():
         assert math.isclose(modelled, measured, rel_tol=0.05), (rate, modelled, measured)
         cycles[rate] = measured
     assert cycles[0.5] > 1.6 * cycles[1.0]
+
+
+@pytest.mark.unit
+def test_compile_perf_prints_the_modelled_table_per_task(tmp_path, capsys):
+    from edgemoe.cli import main
+
+    assert main(["compile", "--model", "m3vit-micro", "--accel", "tiny", "--perf",
+                 "--out", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("MODELLED with memory on tiny") == 2  # both tasks
+    assert "read latency 22 cycles" in out and "(modelled)" in out
+    for op in ("CONV", "ATTENTION", "MOE_EXPERTS", "dispatcher"):
+        assert op in out
