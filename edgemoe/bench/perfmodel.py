@@ -116,9 +116,46 @@ def _rows(cmp: SpanComparison) -> list[tuple[str, str]]:
     return out
 
 
+#: Edge-MoE's measured latency per image and task on the ZCU102 (reference/edge-moe.md).
+EDGE_MOE_MS = 34.64
+
+
+def edge_moe_figures(accel_name: str = "edge-moe-zcu102",
+                     model_name: str = "m3vit-tiny") -> list[tuple[str, str]]:
+    """MODELLED m3vit-tiny latency with memory: backbone, head, per task, both tasks, with
+    the ratios to Edge-MoE's measured 34.64 ms and to the compute roofline."""
+    from ..perf.report import model_tasks, roofline_macs_per_cycle, split_parts
+
+    accel, model = load_accel(accel_name), load_model(model_name)
+    c = compile_model(model, accel)
+    image = c.fresh_image()
+    write_pixels(image, c.manifest, load_default_image(model))
+    macs: dict[str, dict[int, int]] = {}
+    models = model_tasks(accel, c.instrs, image, c.program_offset, c.status_offset,
+                         c.manifest["tasks"], macs)
+    mhz, peak = float(accel.clock_mhz), roofline_macs_per_cycle(accel)
+    rows, both = [], 0.0
+    for task, pm in models.items():
+        parts = split_parts(pm, c.instrs, macs[task])
+        for name, part in parts.items():
+            roof = part.macs / peak / mhz / 1e3
+            ms = part.ms(mhz)
+            rows.append((f"{accel.name} {model.name} {task} {name}: modelled ms",
+                         f"{ms:.2f} (compute roofline {roof:.2f} ms, {ms / roof:.1f}x it)"))
+        ms = pm.latency_ms
+        both += ms
+        rows.append((f"{accel.name} {model.name} {task} whole task: modelled ms",
+                     f"{ms:.2f} ({ms / EDGE_MOE_MS:.2f}x Edge-MoE's measured {EDGE_MOE_MS} ms)"))
+    one = next(iter(models.values())).latency_ms
+    rows.append((f"{accel.name} {model.name} both tasks (two runs): modelled ms",
+                 f"{both:.2f} ({both / one:.2f}x one task)"))
+    return rows
+
+
 def run(quick: bool = False) -> list[tuple[str, str]]:
     """Per-op-type table, model vs RTL with board memory (see the module docstring)."""
     rows = _rows(compare_span("tiny", "m3vit-micro"))
     if not quick:
         rows += _rows(compare_span("edge-moe-zcu102", "m3vit-tiny", blocks=True))
+        rows += edge_moe_figures()
     return rows

@@ -149,21 +149,27 @@ def queue_counts(image, ins: Instr) -> list[int]:
 
 
 def golden_routing(image, accel, program_offset: int, instrs, task: int = 0,
-                   status_offset: int = 0) -> dict[int, list[int]]:
+                   status_offset: int = 0, macs: dict[int, int] | None = None,
+                   ) -> dict[int, list[int]]:
     """Tokens per expert of every MOE_EXPERTS of a run, from the golden executor.
 
     Runs the program one instruction at a time on a copy of ``image`` (the queues live in
     the activation arena, which later instructions reuse) and reads the counts just
-    before each MOE_EXPERTS.
+    before each MOE_EXPERTS.  ``macs``, when given, receives each instruction's MACs
+    from the golden profile.
     """
     from ..golden import execute
     from ..isa import INSTR_BYTES, Op
+    from ..layout import PROFILE_FIELDS, STATUS_BYTES
 
     state = image.copy()
     out: dict[int, list[int]] = {}
+    at = status_offset + STATUS_BYTES + 8 * PROFILE_FIELDS.index("macs")
     for i, ins in enumerate(instrs):
         if ins.op == Op.MOE_EXPERTS and ins.runs_for(task):
             out[i] = queue_counts(state, ins)
         if execute(state, accel, program_offset + i * INSTR_BYTES, 1, task, status_offset):
             break
+        if macs is not None:
+            macs[i] = int(state[at:at + 8].view("<u8")[0])
     return out
