@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 
 from ..isa import Flag, Instr, Op, unpack_ksp
+from ..layout import queue_layout
 from .memory import MemoryTiming
 from .traffic import Traffic, conv_out_pixels, conv_taps, lin_geometry
 
@@ -251,8 +252,6 @@ def _moe_gate(ins: Instr, accel, mem, traffic, fmt, prefetched, task) -> float:
         accel, mem, traffic, tokens=t, n=e, k=d, rows=[[(src + r * d * act, d * act)] for r in idx],
         dst_rows=idx, dst=0, weights=w, bias=0, wbytes=fmt("linear_weight"), bbytes=0,
         xbytes=act, prefetched=prefetched, to_router=True)
-    from ..layout import queue_layout
-
     size = queue_layout(e, t)["total"]
     w = traffic.write(ins.get("queues"), size, mem.bus_bytes)
     # the router runs after the linear engine has sent every token's logits
@@ -270,7 +269,7 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
         task: The device task (MOE_GATE's weight slice).
         counts: MOE_EXPERTS: tokens routed to each expert.
     """
-    from .moe import moe_experts_cycles
+    from .moe import moe_experts_cycles  # moe builds on this module's linear-job model
 
     def fmt(role: str) -> int:
         if role == "weight":

@@ -10,7 +10,7 @@ only when the very next expert index has tokens (expert 0's during the init copy
 from __future__ import annotations
 
 from ..isa import Flag, Instr
-from ..layout import queue_layout
+from ..layout import bias_block_bytes, queue_layout, weight_block_bytes
 from .engines import STEP_CYCLES, lin_job_cycles
 from .memory import MemoryTiming
 from .traffic import Traffic, lin_geometry
@@ -36,12 +36,9 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
     lay = queue_layout(e, t)
     src, dst, scratch = ins.get("src"), ins.get("dst"), ins.get("scratch")
     w1, b1, w2, b2 = (ins.get(n) for n in ("w1", "b1", "w2", "b2"))
-    w1_size = lin_geometry(accel, h, d, wb).tiles_out * lin_geometry(accel, h, d, wb).tiles_in \
-        * lin_geometry(accel, h, d, wb).tile_bytes
-    w2_size = lin_geometry(accel, d, h, wb).tiles_out * lin_geometry(accel, d, h, wb).tiles_in \
-        * lin_geometry(accel, d, h, wb).tile_bytes
-    b1_size = lin_geometry(accel, h, d, wb).tiles_out * accel.linear_p_out * bb
-    b2_size = lin_geometry(accel, d, h, wb).tiles_out * accel.linear_p_out * bb
+    pi, po = accel.linear_p_in, accel.linear_p_out
+    w1_size, w2_size = weight_block_bytes(h, d, po, pi, wb), weight_block_bytes(d, h, po, pi, wb)
+    b1_size, b2_size = bias_block_bytes(h, po, bb), bias_block_bytes(d, po, bb)
     cycles = lat + mem.beats_cycles(traffic.read(q, 4 * e, bus)) + 2
     for ex, cnt in enumerate(counts):
         if cnt:
