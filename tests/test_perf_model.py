@@ -176,3 +176,20 @@ def test_compile_perf_prints_the_modelled_table_per_task(tmp_path, capsys):
     assert "read latency 22 cycles" in out and "(modelled)" in out
     for op in ("CONV", "ATTENTION", "MOE_EXPERTS", "dispatcher"):
         assert op in out
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("rate", [0.5, 0.3, 2 / 3, 1.0])
+def test_bench_throttle_lets_rate_beats_through_in_any_window(rate, monkeypatch):
+    pytest.importorskip("cocotb")
+    import itertools
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "sim"))
+    from memory_model import rate_pattern
+
+    opened = [not p for p in itertools.islice(rate_pattern(rate), 600)]
+    for width in (1, 7, 50, 300):
+        for start in range(0, 600 - width, 13):
+            n = sum(opened[start:start + width])
+            assert math.floor(width * rate) <= n <= math.floor(width * rate) + 1
