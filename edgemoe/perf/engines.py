@@ -131,16 +131,27 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
 
 
 def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
+    """LINEAR; with GATHER/SCATTER each token first reads its index (and waits for it),
+    with SCORE_ACC its score, and accumulates onto its dst row (edgemoe_ctrl_jobs.sv)."""
     t, n, k = ins.get("tokens"), ins.get("out_features"), ins.get("in_features")
     act = fmt("act")
     src, dst = ins.get("src"), ins.get("dst")
-    idx = list(range(t))
+    indexed = ins.has(Flag.GATHER | Flag.SCATTER)
+    sacc = ins.has(Flag.SCORE_ACC)
+    idx = list(range(t))  # the index list's rows are data: their alignment is taken as the token's
+
+    def row(r: int) -> list[tuple[int, int]]:
+        head = [(ins.get("index") + 4 * r, 4)] if indexed else []
+        head += [(ins.get("scores") + 4 * r, 4)] if sacc else []
+        return head + [(src + r * k * act, k * act)]
+
     return lin_job_cycles(
-        accel, mem, traffic, tokens=t, n=n, k=k,
-        rows=[[(src + r * k * act, k * act)] for r in idx], dst_rows=idx, dst=dst,
-        weights=ins.get("weights"), bias=ins.get("bias"), wbytes=fmt("weight"),
-        bbytes=fmt("bias"), xbytes=act, base=ins.get("residual"),
-        base_rows=idx if ins.has(Flag.RESIDUAL) else None, prefetched=prefetched)
+        accel, mem, traffic, tokens=t, n=n, k=k, rows=[row(r) for r in idx], dst_rows=idx,
+        dst=dst, weights=ins.get("weights"), bias=ins.get("bias"), wbytes=fmt("weight"),
+        bbytes=fmt("bias"), xbytes=act, base=dst if sacc else ins.get("residual"),
+        base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
+        serial_head=int(indexed), prefetched=prefetched,
+        rmw=sacc and ins.has(Flag.SCATTER))
 
 
 def _conv(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
