@@ -3,6 +3,7 @@ timing from boards.yaml, and the model against the RTL run on the board's memory
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -193,3 +194,31 @@ def test_bench_throttle_lets_rate_beats_through_in_any_window(rate, monkeypatch)
         for start in range(0, 600 - width, 13):
             n = sum(opened[start:start + width])
             assert math.floor(width * rate) <= n <= math.floor(width * rate) + 1
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+def test_rtlsim_cli_on_the_board_memory_matches_the_model(tmp_path, capsys):
+    """`edgemoe rtlsim --board-memory`: board cycles, still byte-identical to golden."""
+    pytest.importorskip("cocotb")
+    from edgemoe.cli import main
+
+    out = tmp_path / "report.json"
+    assert main(["rtlsim", "--accel", "tiny", "--model", "m3vit-micro", "--task", "depth",
+                 "--board-memory", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "memory: zcu102's" in text and "read latency 22 cycles" in text
+    (task,) = json.loads(out.read_text())["tasks"]
+    assert task["identical"] and task["error"] == 0
+    from edgemoe.compiler import compile_model
+    from edgemoe.compiler.io import write_pixels
+    from edgemoe.models import load_default_image
+    from edgemoe.params import load_model
+    from edgemoe.perf.report import model_tasks
+
+    accel, model = load_accel("tiny"), load_model("m3vit-micro")
+    c = compile_model(model, accel)  # as rtlsim compiles it: seed 0, the default image
+    write_pixels(c.image, c.manifest, load_default_image(model))
+    pm = model_tasks(accel, c.instrs, c.fresh_image(), c.program_offset, c.status_offset,
+                     c.manifest["tasks"])["depth"]
+    assert math.isclose(pm.cycles, task["cycles"], rel_tol=0.05), (pm.cycles, task["cycles"])

@@ -51,6 +51,7 @@ class SpanComparison:
     rtl_total: int
     identical: bool
     wall_s: float
+    instructions: tuple[tuple[int, str, int, int], ...] = ()  # index, op, modelled, RTL
 
 
 def _span(instrs, blocks: bool) -> tuple[int, int]:
@@ -61,14 +62,16 @@ def _span(instrs, blocks: bool) -> tuple[int, int]:
     return first, last
 
 
-def compare_span(accel_name: str, model_name: str, blocks: bool = False) -> SpanComparison:
+def compare_span(accel_name: str, model_name: str, blocks: bool = False,
+                 task: int = 0) -> SpanComparison:
     """Run a span on the RTL with the board's memory and model it; compare per op type.
 
     Args:
         accel_name: Design point.
         model_name: Model.
         blocks: Only the first two transformer blocks (first LAYERNORM .. first
-            MOE_EXPERTS); otherwise the whole program (task 0).
+            MOE_EXPERTS); otherwise the whole program.
+        task: The device task.
     """
     from ..rtl import RtlJob, RtlsimExecutor
 
@@ -78,21 +81,21 @@ def compare_span(accel_name: str, model_name: str, blocks: bool = False) -> Span
     first, last = _span(c.instrs, blocks)
     n = last - first + 1
     state = c.fresh_image()
-    execute(state, accel, c.program_offset, first, 0, c.status_offset)
+    execute(state, accel, c.program_offset, first, task, c.status_offset)
     span_offset = c.program_offset + INSTR_BYTES * first
     instrs = c.instrs[first:last + 1]
-    routing = golden_routing(state, accel, span_offset, instrs, 0, c.status_offset)
+    routing = golden_routing(state, accel, span_offset, instrs, task, c.status_offset)
     gold = state.copy()
-    execute(gold, accel, span_offset, n, 0, c.status_offset)
+    execute(gold, accel, span_offset, n, task, c.status_offset)
     mem = memory_timing(accel)
     ex = RtlsimExecutor(accel, memory=mem.bench_spec())
-    job = RtlJob(state.copy(), span_offset, n, 0, c.status_offset)
+    job = RtlJob(state.copy(), span_offset, n, task, c.status_offset)
     res = ex.run_jobs([job])[0]
     manifest = dict(c.manifest, program={"offset": c.program_offset, "n_instructions": n})
     identical = res.error == 0 and not res.timed_out and not diff_images(gold, job.image, manifest)
     base = c.status_offset + STATUS_BYTES
     measured = job.image[base:base + PROFILE_ENTRY_BYTES * n].view("<u8").reshape(n, 8)[:, 0]
-    pm = model_program(instrs, accel, routing, 0, mem)
+    pm = model_program(instrs, accel, routing, task, mem)
     agg: dict[str, list[int]] = {}
     for o in pm.ops:
         row = agg.setdefault(o.op, [0, 0, 0])
@@ -100,9 +103,10 @@ def compare_span(accel_name: str, model_name: str, blocks: bool = False) -> Span
         row[1] += o.cycles
         row[2] += int(measured[o.index])
     rows = tuple(OpTypeRow(op, *v) for op, v in sorted(agg.items(), key=lambda kv: -kv[1][2]))
-    title = (f"{accel.name} {model.name} instructions {first}..{last} "
+    title = (f"{accel.name} {model.name} task {task} instructions {first}..{last} "
              f"({mem.describe()})")
-    return SpanComparison(title, rows, pm.cycles, res.cycles, identical, res.wall_s)
+    per_instr = tuple((o.index, o.op, o.cycles, int(measured[o.index])) for o in pm.ops)
+    return SpanComparison(title, rows, pm.cycles, res.cycles, identical, res.wall_s, per_instr)
 
 
 def _rows(cmp: SpanComparison) -> list[tuple[str, str]]:

@@ -37,6 +37,7 @@ STEP_CYCLES = {
     "lin_strip": 4,        # J_NEXT/J_SIZE/J_BIAS between two strips
     "lin_token": 7,        # row loader G_TOKEN/G_END/G_NEXT and the slot hand-over per token
     "lin_cmd": 1,
+    "lin_slot": 3,         # MAC pipeline stages before a finished row's slot is free
     "lin_rmw": 5,          # write-back of a scattered row before the next base read          # one more loader command (im2col tap, index, score, base row)
     "attn_block": 3,       # C_RECIP and C_NEXT between two query blocks of a head
     "attn_op": 8,
@@ -48,7 +49,10 @@ STEP_CYCLES = {
     "up_op": 40,
     "gate_token": 17,      # router: softmax over the logits and top-k per token
     "gate_op": 20,
-    "moe_expert": 12,      # S_MOE_EX/S_MOE_FC2 and the queue scan per active expert
+    "moe_expert": 80,      # S_MOE_EX/S_MOE_FC2, two job hand-overs and write drains per
+                           # active expert (fitted on both m3vit-micro tasks)
+    "dma_cmd": 2.75,       # fewest cycles per read command: the AR issuer takes one every
+                           # other cycle, then the realign stage (fitted: 1-element taps)
     "op": 4,               # S_RUN..S_WAIT_ENG..S_MACS..S_PROF of any instruction
 }
 
@@ -58,12 +62,13 @@ def _cmd(traffic: Traffic, addr: int, nbytes: int, word_bytes: int, mem: MemoryT
     """Cycles one streamed read command occupies: its beats or its words, whichever is slower.
 
     An unaligned command whose data ends in its last R beat costs the read DMA one more
-    (flush) cycle (edgemoe_rd_dma.sv).
+    (flush) cycle, and no command takes less than ``dma_cmd`` cycles (edgemoe_rd_dma.sv).
     """
     n = traffic.read(addr, nbytes, mem.bus_bytes, weight)
     bus = mem.bus_bytes
     flush = addr % bus != 0 and n == -(-nbytes // bus) and n != 1
-    return max(math.ceil(nbytes / word_bytes) + flush, mem.beats_cycles(n))
+    return max(math.ceil(nbytes / word_bytes) + flush, mem.beats_cycles(n),
+               STEP_CYCLES["dma_cmd"])
 
 
 def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n: int, k: int,
@@ -116,13 +121,15 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                 load += base_load
             if not to_router:
                 traffic.write(dst + (dst_rows[t] * n + col0) * act, cols * act, bus)
-            # two row slots: a row's reads are issued as soon as its slot frees and arrive
-            # while the loader still fills the other slot, so a token costs the MACs, the
-            # loader's own pace, or one read latency, whichever is most
+            # two row slots: a slot's next row is requested when the MAC array frees it,
+            # so one slot's round trip (MACs, latency, load) spans two tokens; a token
+            # costs that half, the MACs or the loader's own pace, whichever is most
             if rmw and not first:
                 cycles += macs + lat + base_load + STEP_CYCLES["lin_rmw"]
+            elif first:
+                cycles += lat + load + macs
             else:
-                cycles += (lat + load + macs) if first else max(macs, load, lat + 1)
+                cycles += max(macs, load, (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
             first = False
         if not to_router and tokens:
             cycles += mem.beats_cycles(math.ceil(cols * act / bus))  # last row's write
