@@ -222,3 +222,13 @@ def test_rtlsim_cli_on_the_board_memory_matches_the_model(tmp_path, capsys):
     pm = model_tasks(accel, c.instrs, c.fresh_image(), c.program_offset, c.status_offset,
                      c.manifest["tasks"])["depth"]
     assert math.isclose(pm.cycles, task["cycles"], rel_tol=0.05), (pm.cycles, task["cycles"])
+    # and every op type of this task (the other test covers task 0) within 5%
+    rtl, modelled = {}, {}
+    for row in task["instructions"]:
+        rtl[row["op"]] = rtl.get(row["op"], 0) + row["cycles"]
+    for o in pm.ops:
+        modelled[o.op] = modelled.get(o.op, 0) + o.cycles
+    assert set(rtl) == set(modelled)
+    bad = {op: (modelled[op], rtl[op]) for op in rtl
+           if not math.isclose(modelled[op], rtl[op], rel_tol=0.05)}
+    assert not bad, bad
