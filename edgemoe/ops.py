@@ -39,7 +39,8 @@ from .opexpr import (
     Sub,
 )
 
-__all__ = ["ENGINES", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "op_names", "spec_of"]
+__all__ = ["ENGINES", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "engines_built",
+           "op_names", "spec_of"]
 
 _ONE = Const(1)
 #: Engines of the compute unit (``edgemoe_<engine>.sv``), in DMA owner-code order.
@@ -131,6 +132,7 @@ class OpSpec:
         aliases: Operand pairs that may share exactly the same bytes (in-place update);
             any other overlap with a written operand is refused (Err.OVERLAP).
         cycles: Ideal cycles at full engine use (II=1, no stalls).
+        helpers: Other engines its jobs start (built into the RTL top with the op).
     """
 
     op: Op
@@ -142,6 +144,7 @@ class OpSpec:
     derived: tuple[tuple[str, Expr], ...] = ()
     aliases: tuple[tuple[str, str], ...] = ()
     cycles: Expr = _ONE
+    helpers: tuple[str, ...] = ()
 
     @property
     def fields(self) -> Mapping[str, str]:
@@ -227,7 +230,8 @@ def _moe_gate() -> OpSpec:
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
                   Operand("w_gate", "weight", lw, weight_block(e, d, lw), stride="task_stride"),
                   Operand("queues", "write", U32, queue_bytes(e, t))),
-        cycles=Mul(t, CeilDiv(e, P_OUT), CeilDiv(d, P_IN)))
+        cycles=Mul(t, CeilDiv(e, P_OUT), CeilDiv(d, P_IN)),
+        helpers=("lin",))  # the logits are a linear-engine job streamed to the router
 
 
 def _moe_experts() -> OpSpec:
@@ -249,6 +253,7 @@ def _moe_experts() -> OpSpec:
                   Operand("scratch", "write", ACT, Mul(t, h, ACT)),
                   Operand("residual", "read", ACT, Mul(t, d, ACT), Flag.RESIDUAL)),
         aliases=(("dst", "residual"),),
+        helpers=("eltwise",),  # dst starts as a copy of the residual or zeros
         # the routed token count is only known at run time: macs / (2 h d) tokens ran
         cycles=Mul(FloorDiv(Prof("macs"), Max(Const(1), Mul(2, h, d))), per_token))
 
@@ -308,6 +313,18 @@ OP_SPECS: Mapping[Op, OpSpec] = {
 def spec_of(op: int) -> OpSpec:
     """The spec of opcode ``op`` (raises ValueError for an unknown opcode)."""
     return OP_SPECS[Op(op)]
+
+
+def engines_built(built_ops) -> tuple[str, ...]:
+    """Engines (ENGINES order) that some op of ``built_ops`` (lower-case names) runs or starts.
+
+    The dispatcher (``ctrl``) is always built.
+    """
+    used = {"ctrl"}
+    for spec in OP_SPECS.values():
+        if spec.op != Op.NOP and spec.op.name.lower() in built_ops:
+            used |= {spec.engine, *spec.helpers}
+    return tuple(e for e in ENGINES if e in used)
 
 
 def op_names() -> tuple[str, ...]:

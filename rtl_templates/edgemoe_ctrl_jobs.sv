@@ -25,11 +25,11 @@ module edgemoe_ctrl_jobs (
     input  logic [1:0]  n_wlg,
     input  logic [31:0] t_eff, cnt_ex,
     output edgemoe_pkg::lin_job_t      lin_job,
-    output edgemoe_pkg::router_job_t   rt_job,
-    output edgemoe_pkg::attn_job_t     at_job,
+    output edgemoe_pkg::router_job_t   router_job,
+    output edgemoe_pkg::attn_job_t     attn_job,
     output edgemoe_pkg::ln_job_t       ln_job,
-    output edgemoe_pkg::eltwise_job_t  el_job,
-    output edgemoe_pkg::upsample_job_t up_job,
+    output edgemoe_pkg::eltwise_job_t  eltwise_job,
+    output edgemoe_pkg::upsample_job_t upsample_job,
     output logic [63:0] pf_wts,
     output logic [31:0] pf_n, pf_k,
     output logic [1:0]  pf_wlg
@@ -37,7 +37,7 @@ module edgemoe_ctrl_jobs (
   logic [63:0] w1_off, b1_off, w2_off, b2_off, qi_off, qs_off;
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      lin_job <= '0; rt_job <= '0; at_job <= '0; ln_job <= '0; el_job <= '0; up_job <= '0;
+      lin_job <= '0; router_job <= '0; attn_job <= '0; ln_job <= '0; eltwise_job <= '0; upsample_job <= '0;
       pf_wts <= '0; pf_n <= '0; pf_k <= '0; pf_wlg <= '0;
       w1_off <= '0; b1_off <= '0; w2_off <= '0; b2_off <= '0; qi_off <= '0; qs_off <= '0;
     end else begin
@@ -80,9 +80,9 @@ module edgemoe_ctrl_jobs (
             ln_job.eps <= imm;
           end
           edgemoe_pkg::OP_ATTENTION: begin
-            at_job.t <= d0; at_job.nh <= d1; at_job.hd <= d2;
-            at_job.qkv <= mem + 64'(a0); at_job.dst <= mem + 64'(a1);
-            at_job.scale <= imm;
+            attn_job.t <= d0; attn_job.nh <= d1; attn_job.hd <= d2;
+            attn_job.qkv <= mem + 64'(a0); attn_job.dst <= mem + 64'(a1);
+            attn_job.scale <= imm;
           end
           edgemoe_pkg::OP_MOE_GATE: begin
             lin_job.mode <= 2'd2;
@@ -93,13 +93,13 @@ module edgemoe_ctrl_jobs (
             lin_job.wts <= mem + c_offw;
           end
           edgemoe_pkg::OP_UPSAMPLE: begin
-            up_job.h <= d0; up_job.w <= d1; up_job.c <= d2;
-            up_job.src <= mem + 64'(a0); up_job.dst <= mem + 64'(a1);
+            upsample_job.h <= d0; upsample_job.w <= d1; upsample_job.c <= d2;
+            upsample_job.src <= mem + 64'(a0); upsample_job.dst <= mem + 64'(a1);
           end
           edgemoe_pkg::OP_ADD: begin
-            el_job.mode <= flags[edgemoe_pkg::FLAG_BIT_COPY] ? 2'd1 : 2'd0;
-            el_job.n <= d0;
-            el_job.a <= mem + 64'(a0); el_job.b <= mem + 64'(a1); el_job.dst <= mem + 64'(a2);
+            eltwise_job.mode <= flags[edgemoe_pkg::FLAG_BIT_COPY] ? 2'd1 : 2'd0;
+            eltwise_job.n <= d0;
+            eltwise_job.a <= mem + 64'(a0); eltwise_job.b <= mem + 64'(a1); eltwise_job.dst <= mem + 64'(a2);
           end
           default: ;
         endcase
@@ -119,14 +119,14 @@ module edgemoe_ctrl_jobs (
         lin_job.flags <= flags;
       end
       if (ld_gate_rt) begin
-        rt_job.t <= d0; rt_job.e <= d2; rt_job.topk <= d3; rt_job.queues <= mem + 64'(a2);
+        router_job.t <= d0; router_job.e <= d2; router_job.topk <= d3; router_job.queues <= mem + 64'(a2);
       end
       if (ld_moe_init) begin
         // dst = residual (copy) or zeros; the experts then accumulate into dst
-        el_job.mode <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL] ? 2'd1 : 2'd2;
-        el_job.n <= d0 * d1;
-        el_job.a <= mem + 64'(a8);
-        el_job.dst <= mem + 64'(a1);
+        eltwise_job.mode <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL] ? 2'd1 : 2'd2;
+        eltwise_job.n <= d0 * d1;
+        eltwise_job.a <= mem + 64'(a8);
+        eltwise_job.dst <= mem + 64'(a1);
         w1_off <= mem + 64'(a2);
         b1_off <= mem + 64'(a3);
         w2_off <= mem + 64'(a4);

@@ -17,7 +17,7 @@ module edgemoe_ctrl_prof (
     input  logic [7:0]  error,
     input  logic [31:0] failed, executed,
     output logic [63:0] stat_word,
-    input  logic [63:0] at_overflows, ln_overflows  // wrapped/saturated in the last job
+    input  logic [63:0] attn_overflows, ln_overflows  // wrapped/saturated in the last job
 );
   logic [63:0] mul_acc;
   always_comb begin
@@ -66,7 +66,7 @@ module edgemoe_ctrl_prof (
       3'd3: prof_word = (run_ok && op != edgemoe_pkg::OP_NOP) ? written_bytes : 64'd0;
       3'd4: prof_word = run_ok ? wbytes : 64'd0;
       3'd5: prof_word = run_ok ? experts_active : 64'd0;
-      3'd6: prof_word = !run_ok ? 64'd0 : (op == edgemoe_pkg::OP_ATTENTION) ? at_overflows :
+      3'd6: prof_word = !run_ok ? 64'd0 : (op == edgemoe_pkg::OP_ATTENTION) ? attn_overflows :
                         (op == edgemoe_pkg::OP_LAYERNORM) ? ln_overflows : 64'd0;
       default: prof_word = 64'd0;
     endcase

@@ -16,7 +16,7 @@ from edgemoe.isa import ADDR_FIELDS, DIM_FIELDS, OP_FIELDS, Flag, Instr, Op
 from edgemoe.ops import ENGINES, OP_SPECS, ROLES, OpEnv, op_names
 from edgemoe.params import ConfigError, load_accel
 from edgemoe.params.accel import KNOWN_OPS
-from edgemoe.rtl.render import RTL_TEMPLATE_DIR, SOURCES
+from edgemoe.rtl.render import SOURCES, render_rtl
 
 pytestmark = pytest.mark.golden
 
@@ -86,14 +86,34 @@ def test_every_opcode_has_an_hls_kernel_in_the_rendered_dispatch(tiny):
                 f"no HLS kernel {spec.handler}"
 
 
-def test_every_opcode_has_an_sv_engine_in_the_top():
-    top = (RTL_TEMPLATE_DIR / "edgemoe_top.sv").read_text()
+def test_every_opcode_has_an_sv_engine_in_the_top(tiny, tmp_path):
+    top = next(p for p in render_rtl(tiny, tmp_path) if p.name == "edgemoe_top.sv").read_text()
     assert {s.engine for s in OP_SPECS.values()} == set(ENGINES)
     for spec in OP_SPECS.values():
         module = f"edgemoe_{spec.engine}"
         assert f"{module}.sv" in SOURCES
         if spec.op != Op.NOP:
             assert re.search(rf"^\s*{module} u_\w+ \(", top, re.MULTILINE), module
+
+
+def test_rendered_top_has_one_dma_slot_and_instance_per_engine(tmp_path):
+    """ops=[linear, add] builds the dispatcher, the linear and the element-wise engines (by
+    hand: LINEAR and ADD run on lin and eltwise); every other engine is left out with its DMA
+    slot tied to zero, and no engine declares its own DMA ports."""
+    paths = render_rtl(load_accel("tiny", ["ops=[linear, add]"]), tmp_path)
+    text = {p.name: p.read_text() for p in paths}
+    pkg, top = text["edgemoe_pkg.sv"], text["edgemoe_top.sv"]
+    assert "ENGINES_BUILT = 7'd35;" in pkg  # bits 0 ctrl, 1 lin, 5 eltwise
+    for k, engine in enumerate(ENGINES):
+        assert f"localparam int OWN_{engine.upper()} = {k};" in pkg
+        if engine == "ctrl":
+            continue
+        assert f"begin : g_no_{engine}" in top
+        assert f"assign dma_req[edgemoe_pkg::OWN_{engine.upper()}] = '0;" in top
+        body = text[f"edgemoe_{engine}.sv"]
+        assert "edgemoe_pkg::dma_req_t  dma_req" in body
+        assert not re.search(r"^\s*(input|output)\s+logic.*\b(rd|wr)_cmd_valid\b", body,
+                             re.MULTILINE), engine
 
 
 def test_spec_sizes_match_the_issue_examples(tiny):
@@ -113,8 +133,6 @@ def test_spec_sizes_match_the_issue_examples(tiny):
 def test_rendered_checks_cover_every_opcode(tiny, tmp_path):
     """The C++ checks/cycles and the SV package carry one case per opcode of the spec, with
     the spec's alias pairs (by operand index) and nothing else."""
-    from edgemoe.rtl.render import render_rtl
-
     cpp = _rendered("edgemoe_ops.hpp.j2", tiny)
     sv = render_rtl(tiny, tmp_path)[0].read_text()
     alias_sv = re.findall(r"op == OP_(\w+) && \(\(a == 4'd(\d+) && b == 4'd(\d+)\)", sv)
