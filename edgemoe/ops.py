@@ -28,6 +28,7 @@ from .opexpr import (
     Derived,
     Expr,
     Field,
+    Flags,
     FloorDiv,
     Fmt,
     Max,
@@ -39,12 +40,27 @@ from .opexpr import (
     Sub,
 )
 
-__all__ = ["ENGINES", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "engines_built",
+__all__ = ["ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "engines_built",
            "op_names", "spec_of"]
 
 _ONE = Const(1)
 #: Engines of the compute unit (``edgemoe_<engine>.sv``), in DMA owner-code order.
 ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample")
+#: The job each engine takes with its start pulse, (field, bits) in order: rendered as the
+#: packed ``edgemoe_pkg::<engine>_job_t``.  lin mode: 0 LINEAR, 1 CONV, 2 MOE_GATE logits;
+#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO.
+ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
+    "lin": (("mode", 2), ("t", 32), ("n", 32), ("k", 32), ("src", 64), ("dst", 64),
+            ("wts", 64), ("bias", 64), ("base", 64), ("index", 64), ("scores", 64),
+            ("flags", 16), ("in_h", 32), ("in_w", 32), ("ci", 32), ("ow", 32), ("kk", 8),
+            ("ks", 8), ("kp", 8)),
+    "router": (("t", 32), ("e", 32), ("topk", 32), ("queues", 64)),
+    "attn": (("t", 32), ("nh", 32), ("hd", 32), ("qkv", 64), ("dst", 64), ("scale", 32)),
+    "ln": (("t", 32), ("d", 32), ("src", 64), ("dst", 64), ("gamma", 64), ("beta", 64),
+           ("eps", 32)),
+    "eltwise": (("mode", 2), ("n", 32), ("a", 64), ("b", 64), ("dst", 64)),
+    "upsample": (("h", 32), ("w", 32), ("c", 32), ("src", 64), ("dst", 64)),
+}
 #: What an operand is to the memory: read, a weight read (counted apart), or written.
 ROLES = ("read", "weight", "write")
 
@@ -133,6 +149,13 @@ class OpSpec:
             any other overlap with a written operand is refused (Err.OVERLAP).
         cycles: Ideal cycles at full engine use (II=1, no stalls).
         helpers: Other engines its jobs start (built into the RTL top with the op).
+        job: Its engine's job (:data:`ENGINE_JOBS` fields) as the dispatcher hands it over:
+            job field -> value over the named fields; an address field gives the operand's
+            address in the image.  Empty: the dispatcher sequences the op by hand (LINEAR's
+            index checks, MOE_GATE's two engines, MOE_EXPERTS' expert loop).
+        macs: Multiply-accumulates the golden handler counts, as a product of factors
+            over the fields (the SV profile multiplies them one per cycle); None: none, or
+            known only at run time (LINEAR's effective tokens, MOE_EXPERTS' routed tokens).
     """
 
     op: Op
@@ -145,6 +168,8 @@ class OpSpec:
     aliases: tuple[tuple[str, str], ...] = ()
     cycles: Expr = _ONE
     helpers: tuple[str, ...] = ()
+    job: tuple[tuple[str, Expr], ...] = ()
+    macs: Mul | None = None
 
     @property
     def fields(self) -> Mapping[str, str]:
@@ -159,6 +184,11 @@ class OpSpec:
 
 def _f(*names: str) -> tuple[Field, ...]:
     return tuple(Field(n) for n in names)
+
+
+def _addrs(*names: str) -> tuple[tuple[str, Expr], ...]:
+    """Job fields named like the op's address fields, each given that operand's address."""
+    return tuple((n, Field(n)) for n in names)
 
 
 # HLS kernel signatures
@@ -200,7 +230,8 @@ def _layernorm() -> OpSpec:
                   Operand("dst", "write", ACT, Mul(t, d, ACT)),
                   Operand("gamma", "read", NORM, Mul(d, NORM)),
                   Operand("beta", "read", NORM, Mul(d, NORM))),
-        cycles=Mul(2, t, CeilDiv(d, VEC_LANES)))
+        cycles=Mul(2, t, CeilDiv(d, VEC_LANES)),
+        job=(("t", t), ("d", d), *_addrs("src", "dst", "gamma", "beta"), ("eps", Field("eps"))))
 
 
 #: Multiply-accumulates per attention lane per cycle (the HLS kernel's head-dim beat).
@@ -217,7 +248,9 @@ def _attention() -> OpSpec:
                 Limit("head_dim", hd, MAX_HEAD_DIM)),
         operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
                   Operand("dst", "write", ACT, Mul(t, h, hd, ACT))),
-        cycles=Mul(2, h, steps, CeilDiv(hd, Const(ATTN_MACS_PER_LANE))))
+        cycles=Mul(2, h, steps, CeilDiv(hd, Const(ATTN_MACS_PER_LANE))),
+        job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale"))),
+        macs=Mul(t, t, h, hd, 2))  # QK^T and AV
 
 
 def _moe_gate() -> OpSpec:
@@ -231,6 +264,7 @@ def _moe_gate() -> OpSpec:
                   Operand("w_gate", "weight", lw, weight_block(e, d, lw), stride="task_stride"),
                   Operand("queues", "write", U32, queue_bytes(e, t))),
         cycles=Mul(t, CeilDiv(e, P_OUT), CeilDiv(d, P_IN)),
+        macs=Mul(t, d, e),
         helpers=("lin",))  # the logits are a linear-engine job streamed to the router
 
 
@@ -278,7 +312,12 @@ def _conv() -> OpSpec:
                   Operand("weights", "weight", WEIGHT_FMT, weight_block(co, cikk, WEIGHT_FMT)),
                   Operand("bias", "weight", BIAS_FMT, bias_block(co, BIAS_FMT)),
                   Operand("residual", "read", ACT, dst, Flag.RESIDUAL)),
-        cycles=Mul(oh, ow, CeilDiv(co, P_OUT), CeilDiv(cikk, P_IN)))
+        cycles=Mul(oh, ow, CeilDiv(co, P_OUT), CeilDiv(cikk, P_IN)),
+        job=(("mode", Const(1)), ("t", Mul(oh, ow)), ("n", co), ("k", cikk),
+             *_addrs("src", "dst"), ("wts", Field("weights")), ("bias", Field("bias")),
+             ("base", Field("residual")), ("flags", Flags()), ("in_h", ih), ("in_w", iw),
+             ("ci", ci), ("ow", ow), ("kk", k), ("ks", s), ("kp", p)),
+        macs=Mul(oh, ow, co, cikk))
 
 
 def _upsample() -> OpSpec:
@@ -288,7 +327,8 @@ def _upsample() -> OpSpec:
         limits=(Limit("in_h", h, _BIG), Limit("in_w", w, _BIG), Limit("channels", c, MAX_IN)),
         operands=(Operand("src", "read", ACT, Mul(h, w, c, ACT)),
                   Operand("dst", "write", ACT, Mul(4, h, w, c, ACT))),
-        cycles=Mul(4, h, w, CeilDiv(c, VEC_LANES)))
+        cycles=Mul(4, h, w, CeilDiv(c, VEC_LANES)),
+        job=(("h", h), ("w", w), ("c", c), *_addrs("src", "dst")))
 
 
 def _add() -> OpSpec:
@@ -300,7 +340,8 @@ def _add() -> OpSpec:
                   Operand("b", "read", ACT, Mul(n, ACT), disable=Flag.COPY),
                   Operand("dst", "write", ACT, Mul(n, ACT))),
         aliases=(("dst", "a"), ("dst", "b")),  # element-wise: in place is safe
-        cycles=CeilDiv(n, VEC_LANES))
+        cycles=CeilDiv(n, VEC_LANES),
+        job=(("mode", Sel(Flag.COPY, Const(1), Const(0))), ("n", n), *_addrs("a", "b", "dst")))
 
 
 #: The spec of every opcode, in opcode order.
@@ -353,6 +394,9 @@ class OpEnv:
 
     def has(self, flags: Flag) -> bool:
         return bool(self.ins.flags & flags)
+
+    def flags(self) -> int:
+        return int(self.ins.flags)
 
     def param(self, attr: str) -> int:
         return int(getattr(self.accel, attr))

@@ -123,7 +123,7 @@ module edgemoe_ctrl (
   logic run_ok;                        // instruction ran (not task-masked)
   logic macs_last, macs_set;
   edgemoe_ctrl_prof u_prof (
-      .clk, .mul_step, .op, .d0, .d1, .d2, .d3, .t_eff, .c_oh, .c_ow, .c_cikk, .macs_last,
+      .clk, .mul_step, .op, .d0, .d1, .d2, .d3, .d4, .imm, .t_eff, .c_oh, .c_ow, .c_cikk, .macs_last,
       .macs_set, .macs_val, .pw, .run_ok, .cycles, .macs, .read_bytes(c_read),
       .written_bytes(c_written), .wbytes, .experts_active, .prof_word, .error, .failed,
       .executed, .stat_word, .attn_overflows, .ln_overflows);
@@ -257,13 +257,6 @@ module edgemoe_ctrl (
               if (flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]) st <= S_DYN_CMD;
               else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER]) ? S_IDX_CMD : S_LIN_GO;
             end
-            edgemoe_pkg::OP_CONV: begin
-              wbytes <= c_weight;
-              go <= 1'b1;
-              owner <= OWN_LIN;
-              after <= S_MACS;
-              st <= S_WAIT_ENG;
-            end
             edgemoe_pkg::OP_MOE_GATE: begin
               wbytes <= c_weight;
               go <= 1'b1;
@@ -279,6 +272,7 @@ module edgemoe_ctrl (
               st <= S_MOE_CNT_W;
             end
             default: begin  // one job on the op's engine (edgemoe_pkg::op_owner, from ops.py)
+              wbytes <= c_weight;  // its weight operands (none: 0)
               go <= 1'b1;
               owner <= 3'(edgemoe_pkg::op_owner(op));
               after <= S_MACS;

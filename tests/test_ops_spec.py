@@ -116,6 +116,30 @@ def test_rendered_top_has_one_dma_slot_and_instance_per_engine(tmp_path):
                              re.MULTILINE), engine
 
 
+def test_spec_macs_are_what_golden_counts(tiny):
+    """OpSpec.macs (rendered into the SV profile) against the golden handlers' own counts,
+    on one instruction of every op that has it (shapes chosen with padding and t != d)."""
+    import numpy as np
+    import rtlutil
+
+    from edgemoe.layout import PROFILE_FIELDS
+
+    rng = np.random.default_rng(5)
+    cases = [rtlutil.conv(tiny, rng, "c", 7, 6, 3, 5, 3, 2, 1),
+             rtlutil.attention(tiny, rng, "a", 5, 2, 3),
+             rtlutil.moe(tiny, rng, "m", 6, 5, 3, 4, 2)]
+    seen = set()
+    for case in cases:
+        ins = case.program[0]
+        prof = dict.fromkeys(PROFILE_FIELDS, 0)
+        spec = OP_SPECS[ins.op]
+        task = (0,) if "task" in spec.kernel_args else ()
+        HANDLERS[ins.op](case.scratch.image, ins, tiny, prof, *task)
+        assert prof["macs"] > 0 and prof["macs"] == spec.macs.value(OpEnv(ins, tiny)), ins.op
+        seen.add(ins.op)
+    assert seen == {op for op, spec in OP_SPECS.items() if spec.macs is not None}
+
+
 def test_spec_sizes_match_the_issue_examples(tiny):
     """Operand sizes by hand for one LINEAR with every optional operand (tiny: 4-byte act,
     4x4 tiles, 2-byte linear weights; see configs/accel/tiny.yaml)."""

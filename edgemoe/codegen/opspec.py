@@ -7,16 +7,23 @@ read from :data:`edgemoe.ops.OP_SPECS`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from .. import ops
 from ..isa import Flag
-from ..opexpr import Expr, flag_names
+from ..opexpr import Const, Expr, flag_names
 
-__all__ = ["ROLE_CODES", "opspec_context"]
+__all__ = ["CHECKER_DERIVED", "MAX_MAC_FACTORS", "ROLE_CODES", "engine_jobs_context",
+           "macs_context", "opspec_context"]
 
 #: Operand role -> code in the generated operand tables (C++ ROLE_*, SV ROLE_*).
 ROLE_CODES = {"read": 0, "write": 1, "weight": 2}
+#: Derived values the SV checker (edgemoe_check) already computes for the dispatcher: a job
+#: reads its output (``edgemoe_ctrl_jobs`` input) instead of another divider.
+CHECKER_DERIVED = {"out_h": "c_oh", "out_w": "c_ow", "cikk": "c_cikk"}
+#: Most non-constant MAC factors the SV profile multiplies (its 2-bit step counter).
+MAX_MAC_FACTORS = 5
 
 
 def _mask(flags: Flag, lang: str) -> str:
@@ -91,3 +98,70 @@ def opspec_context(lang: str) -> list[dict]:
         lang: ``"cpp"`` or ``"sv"``.
     """
     return [_op_context(spec, lang) for spec in ops.OP_SPECS.values()]
+
+
+def _job_sv(spec: ops.OpSpec, expr: Expr) -> str:
+    """``expr`` in the dispatcher's terms: generic field signals (d0..d4, a0..a8, imm), an
+    address field as its address in the image (``mem + offset``), derived values inlined
+    or read from the checker (:data:`CHECKER_DERIVED`)."""
+    derived = dict(spec.derived)
+
+    def derived_sv(m: re.Match) -> str:
+        name = m.group(1)
+        if name in CHECKER_DERIVED:
+            return f"64'({CHECKER_DERIVED[name]})"
+        return _job_sv(spec, derived[name])
+
+    def field_sv(m: re.Match) -> str:
+        generic = spec.fields[m.group(1)]
+        return f"(mem + 64'({generic}))" if generic[0] == "a" else f"64'({generic})"
+
+    text = re.sub(r"\bv_(\w+)", derived_sv, expr.sv())
+    return re.sub(r"\bf_(\w+)", field_sv, text)
+
+
+def engine_jobs_context() -> dict:
+    """Each engine's job struct and, per opcode with a spec'd job, the SV assignments.
+
+    Returns:
+        ``{"structs": [{"engine", "fields": [(name, bits)]}], "ops": [{"name", "engine",
+        "fields": [{"name", "bits", "value"}]}]}`` (ENGINES and opcode order).
+    """
+    structs = [{"engine": e, "fields": list(ops.ENGINE_JOBS[e])}
+               for e in ops.ENGINES if e in ops.ENGINE_JOBS]
+    jobs = []
+    for spec in ops.OP_SPECS.values():
+        if not spec.job:
+            continue
+        bits = dict(ops.ENGINE_JOBS[spec.engine])
+        jobs.append({"name": spec.op.name, "engine": spec.engine,
+                     "fields": [{"name": f, "bits": bits[f], "value": _job_sv(spec, v)}
+                                for f, v in spec.job]})
+    return {"structs": structs, "ops": jobs}
+
+
+def macs_context() -> list[dict]:
+    """Per opcode with a spec'd MAC count: its factors printed for ``edgemoe_ctrl_prof``.
+
+    Returns:
+        ``[{"name", "factors": [sv], "scale": int}]``: the product of the factors (one
+        multiply per cycle) times the product of the constant factors.
+
+    Raises:
+        ValueError: A MAC product with more factors than the profile's step counter holds.
+    """
+    out = []
+    for spec in ops.OP_SPECS.values():
+        if spec.macs is None:
+            continue
+        factors = [t for t in spec.macs.terms if not isinstance(t, Const)]
+        scale = 1
+        for t in spec.macs.terms:
+            if isinstance(t, Const):
+                scale *= t.v
+        if not factors or len(factors) > MAX_MAC_FACTORS:
+            raise ValueError(f"{spec.op.name}: macs needs 1..{MAX_MAC_FACTORS} field factors")
+        out.append({"name": spec.op.name, "factors": [_job_sv(spec, t) for t in factors],
+                    "scale": scale})
+    return out
+
