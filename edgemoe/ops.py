@@ -153,6 +153,8 @@ class OpSpec:
             job field -> value over the named fields; an address field gives the operand's
             address in the image.  Empty: the dispatcher sequences the op by hand (LINEAR's
             index checks, MOE_GATE's two engines, MOE_EXPERTS' expert loop).
+        lut: LUTs building the op adds beyond its engine's datapath (its control and
+            address logic; the fit check's estimate, edgemoe.params.fit).
         macs: Multiply-accumulates the golden handler counts, as a product of factors
             over the fields (the SV profile multiplies them one per cycle); None: none, or
             known only at run time (LINEAR's effective tokens, MOE_EXPERTS' routed tokens).
@@ -170,6 +172,7 @@ class OpSpec:
     helpers: tuple[str, ...] = ()
     job: tuple[tuple[str, Expr], ...] = ()
     macs: Mul | None = None
+    lut: int = 0
 
     @property
     def fields(self) -> Mapping[str, str]:
@@ -288,6 +291,7 @@ def _moe_experts() -> OpSpec:
                   Operand("residual", "read", ACT, Mul(t, d, ACT), Flag.RESIDUAL)),
         aliases=(("dst", "residual"),),
         helpers=("eltwise",),  # dst starts as a copy of the residual or zeros
+        lut=1500,  # expert loop, queue scan
         # the routed token count is only known at run time: macs / (2 h d) tokens ran
         cycles=Mul(FloorDiv(Prof("macs"), Max(Const(1), Mul(2, h, d))), per_token))
 
@@ -317,7 +321,8 @@ def _conv() -> OpSpec:
              *_addrs("src", "dst"), ("wts", Field("weights")), ("bias", Field("bias")),
              ("base", Field("residual")), ("flags", Flags()), ("in_h", ih), ("in_w", iw),
              ("ci", ci), ("ow", ow), ("kk", k), ("ks", s), ("kp", p)),
-        macs=Mul(oh, ow, co, cikk))
+        macs=Mul(oh, ow, co, cikk),
+        lut=2500)  # im2col row loader
 
 
 def _upsample() -> OpSpec:
@@ -328,7 +333,8 @@ def _upsample() -> OpSpec:
         operands=(Operand("src", "read", ACT, Mul(h, w, c, ACT)),
                   Operand("dst", "write", ACT, Mul(4, h, w, c, ACT))),
         cycles=Mul(4, h, w, CeilDiv(c, VEC_LANES)),
-        job=(("h", h), ("w", w), ("c", c), *_addrs("src", "dst")))
+        job=(("h", h), ("w", w), ("c", c), *_addrs("src", "dst")),
+        lut=800)
 
 
 def _add() -> OpSpec:
