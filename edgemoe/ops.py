@@ -153,6 +153,8 @@ class OpSpec:
             job field -> value over the named fields; an address field gives the operand's
             address in the image.  Empty: the dispatcher sequences the op by hand (LINEAR's
             index checks, MOE_GATE's two engines, MOE_EXPERTS' expert loop).
+        prefetch: ``(weight operand, rows, cols)``: a tile-packed weight matrix the
+            dispatcher may load while the previous instruction runs (empty: none).
         lut: LUTs building the op adds beyond its engine's datapath (its control and
             address logic; the fit check's estimate, edgemoe.params.fit).
         macs: Multiply-accumulates the golden handler counts, as a product of factors
@@ -173,6 +175,7 @@ class OpSpec:
     job: tuple[tuple[str, Expr], ...] = ()
     macs: Mul | None = None
     lut: int = 0
+    prefetch: tuple[str, Expr, Expr] | tuple[()] = ()
 
     @property
     def fields(self) -> Mapping[str, str]:
@@ -221,7 +224,8 @@ def _linear() -> OpSpec:
                   Operand("scores", "read", U32, Mul(4, _T), Flag.SCORE_ACC),
                   Operand("count", "read", U32, Const(4), Flag.DYN_COUNT)),
         aliases=(("dst", "residual"),),
-        cycles=Mul(_T, CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN)))
+        cycles=Mul(_T, CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN)),
+        prefetch=("weights", _N, _K))
 
 
 def _layernorm() -> OpSpec:
@@ -268,6 +272,7 @@ def _moe_gate() -> OpSpec:
                   Operand("queues", "write", U32, queue_bytes(e, t))),
         cycles=Mul(t, CeilDiv(e, P_OUT), CeilDiv(d, P_IN)),
         macs=Mul(t, d, e),
+        prefetch=("w_gate", e, d),
         helpers=("lin",))  # the logits are a linear-engine job streamed to the router
 
 
@@ -322,6 +327,7 @@ def _conv() -> OpSpec:
              ("base", Field("residual")), ("flags", Flags()), ("in_h", ih), ("in_w", iw),
              ("ci", ci), ("ow", ow), ("kk", k), ("ks", s), ("kp", p)),
         macs=Mul(oh, ow, co, cikk),
+        prefetch=("weights", co, cikk),
         lut=2500)  # im2col row loader
 
 

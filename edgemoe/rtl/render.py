@@ -15,10 +15,16 @@ import shutil
 from pathlib import Path
 
 from .. import isa, numerics
+from ..codegen.check_table import check_context
 from ..codegen.constants import design_constants
 from ..codegen.context import isa_context as isa_field_words
 from ..codegen.env import banner, make_environment
-from ..codegen.opspec import engine_jobs_context, macs_context, opspec_context
+from ..codegen.opspec import (
+    engine_jobs_context,
+    macs_context,
+    opspec_context,
+    prefetch_context,
+)
 from ..golden.vector_ops import ln_types
 from ..ops import ENGINES, engines_built
 from ..params.accel import FORMAT_ROLES
@@ -47,14 +53,16 @@ TOP = "edgemoe_top"
 #: Template -> generated file, then the static modules, in compile order.
 PACKAGE = ("edgemoe_pkg.sv.j2", "edgemoe_pkg.sv")
 #: Templates rendered from the op spec (engines, DMA slots), in compile order after SOURCES.
-RENDERED = (("edgemoe_ctrl_jobs.sv.j2", "edgemoe_ctrl_jobs.sv"),
+RENDERED = (("edgemoe_check.sv.j2", "edgemoe_check.sv"),
+            ("edgemoe_ctrl_decode.sv.j2", "edgemoe_ctrl_decode.sv"),
+            ("edgemoe_ctrl_jobs.sv.j2", "edgemoe_ctrl_jobs.sv"),
             ("edgemoe_ctrl_prof.sv.j2", "edgemoe_ctrl_prof.sv"),
             ("edgemoe_top.sv.j2", "edgemoe_top.sv"))
 SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe_axil_regs.sv",
            "edgemoe_lin_prefetch.sv", "edgemoe_lin_writer.sv",
            "edgemoe_lin_loader.sv", "edgemoe_lin.sv", "edgemoe_router.sv", "edgemoe_attn.sv",
-           "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_check.sv",
-           "edgemoe_ctrl_decode.sv", "edgemoe_ctrl.sv")
+           "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv",
+           "edgemoe_ctrl.sv")
 
 
 class RtlError(ValueError):
@@ -120,6 +128,8 @@ def rtl_context(accel) -> dict:
         "ops": opspec_context("sv"),
         "jobs": engine_jobs_context(),
         "macs": macs_context(),
+        "check": check_context(),
+        "prefetch": prefetch_context(),
         "engines": [{"name": e, "NAME": e.upper(), "code": k} for k, e in enumerate(ENGINES)],
         "engines_built": sum(1 << k for k, e in enumerate(ENGINES)
                              if e in engines_built(accel.ops)),
