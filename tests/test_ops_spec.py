@@ -16,7 +16,7 @@ from edgemoe.isa import ADDR_FIELDS, DIM_FIELDS, OP_FIELDS, Flag, Instr, Op
 from edgemoe.ops import ENGINES, OP_SPECS, ROLES, OpEnv, op_names
 from edgemoe.params import ConfigError, load_accel
 from edgemoe.params.accel import KNOWN_OPS
-from edgemoe.rtl.render import SOURCES, render_rtl
+from edgemoe.rtl.render import RENDERED, RTL_TEMPLATE_DIR, SOURCES, render_rtl
 
 pytestmark = pytest.mark.golden
 
@@ -138,6 +138,42 @@ def test_spec_macs_are_what_golden_counts(tiny):
         assert prof["macs"] > 0 and prof["macs"] == spec.macs.value(OpEnv(ins, tiny)), ins.op
         seen.add(ins.op)
     assert seen == {op for op, spec in OP_SPECS.items() if spec.macs is not None}
+
+
+#: Opcodes the dispatcher sequences by hand (docs/adding-an-op.md): their states in
+#: edgemoe_ctrl.sv and their jobs in edgemoe_ctrl_jobs.sv.j2 are written, not rendered.
+HAND_SEQUENCED = {Op.NOP, Op.LINEAR, Op.MOE_GATE, Op.MOE_EXPERTS}
+#: Opcodes the profile's overflow word (word 6) selects by name: the engines that count.
+OVERFLOW_WORD = {Op.ATTENTION, Op.LAYERNORM}
+
+
+def test_rendered_sv_covers_every_opcode_and_written_sv_names_no_other(tiny, tmp_path):
+    """Adding an op on an existing engine needs no SV edit outside its engine: the rendered
+    checker, jobs, MACs and look-ahead cover every opcode of the spec, and the SV written
+    by hand names only the opcodes it sequences itself."""
+    text = {p.name: p.read_text() for p in render_rtl(tiny, tmp_path)}
+    check, jobs = text["edgemoe_check.sv"], text["edgemoe_ctrl_jobs.sv"]
+    for op, spec in OP_SPECS.items():
+        if op == Op.NOP:
+            continue
+        rows = re.search(rf"edgemoe_pkg::OP_{op.name}: begin\s*case \(j\)(.*?)endcase",
+                         check, re.DOTALL)
+        assert rows and len(re.findall(r"4'd\d+: begin", rows.group(1))) == len(spec.operands)
+        if op not in HAND_SEQUENCED:
+            assert spec.job, f"{op.name}: a single-job op takes its engine job from the spec"
+            case = re.search(rf"edgemoe_pkg::OP_{op.name}: begin(.*?)end\n", jobs, re.DOTALL)
+            assert case and set(re.findall(r"(\w+)_job\.(\w+) <=", case.group(1))) == \
+                {(spec.engine, f) for f, _ in spec.job}
+        if spec.macs is not None:
+            assert f"edgemoe_pkg::OP_{op.name}: begin" in text["edgemoe_ctrl_prof.sv"]
+        if spec.prefetch:
+            assert f"edgemoe_pkg::OP_{op.name}: begin" in text["edgemoe_ctrl_decode.sv"]
+    allowed = {op.name for op in HAND_SEQUENCED | OVERFLOW_WORD}
+    written = [RTL_TEMPLATE_DIR / n for n in SOURCES] + \
+              [RTL_TEMPLATE_DIR / t for t, _ in RENDERED]
+    for path in written:
+        named = set(re.findall(r"\bOP_([A-Z][A-Z_]*)\b", path.read_text()))
+        assert named <= allowed, f"{path.name} names {sorted(named - allowed)} by hand"
 
 
 def test_spec_sizes_match_the_issue_examples(tiny):
