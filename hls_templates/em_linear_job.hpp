@@ -93,9 +93,12 @@ struct lin_job {
     }
   }
 
-  /** Input row of token t, zero-padded to `padded` elements. */
-  void load_row(typename CFG::word_t* mem, uint32_t t, typename CFG::xbuf_t (&x)[CFG::XROW],
-                uint32_t padded) {
+  /** Input row of token t, zero-padded to `padded` elements: from the activation-in port,
+   *  except FC2, which reads the scratch rows FC1 of the same instruction wrote through the
+   *  activation-out port (a write and a later read of the same row share one port). */
+  void load_row(const typename CFG::word_t* mem, const typename CFG::word_t* xmem,
+                const typename CFG::word_t* ymem, uint32_t t,
+                typename CFG::xbuf_t (&x)[CFG::XROW], uint32_t padded) {
     uint64_t off = 0;
     uint32_t len = k;
     if (kind == JOB_LINEAR) {
@@ -111,17 +114,20 @@ struct lin_job {
       len = hidden;
     }
     if (kind == JOB_CONV) {
-      load_im2col(mem, t, x);
+      load_im2col(xmem, t, x);
       len = ci * kernel * kernel;
+    } else if (kind == JOB_FC2) {  // a port per call: no pointer chooses between m_axi ports
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(ymem, off, len, x);
     } else {
-      read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, off, len, x);
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, off, len, x);
     }
     pad_row<CFG>(x, len, padded);
   }
 
-  /** Quantize the raw sums of token t, columns col0.., apply the epilogue and store. */
-  void emit(typename CFG::word_t* mem, uint32_t t, uint32_t col0, uint32_t ncols,
-            const int64_t (&acc)[CFG::MAX_ROW_OUT], int acc_frac) {
+  /** Quantize the raw sums of token t, columns col0.., apply the epilogue and store (the
+   *  rows it accumulates onto are read on the activation-out port it writes). */
+  void emit(const typename CFG::word_t* mem, typename CFG::word_t* ymem, uint32_t t,
+            uint32_t col0, uint32_t ncols, const int64_t (&acc)[CFG::MAX_ROW_OUT], int acc_frac) {
     uint64_t out = 0;       // byte offset of the output row
     uint64_t base = 0;      // byte offset of the row added to the result
     bool accumulate = false, scaled = false;
@@ -151,7 +157,7 @@ struct lin_job {
     }
     int64_t y[CFG::MAX_ROW_OUT];
     int64_t prev[CFG::MAX_ROW_OUT];
-    if (accumulate) read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, base, ncols, prev);
+    if (accumulate) read_row<CFG, ACT::BYTES, ACT::SIGNED>(ymem, base, ncols, prev);
   LIN_EPILOGUE:
     for (uint32_t j = 0; j < ncols; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
@@ -164,7 +170,7 @@ struct lin_job {
       y[j] = v;
       if (kind == JOB_GATE) logits[t][col0 + j] = v;
     }
-    if (kind != JOB_GATE) write_row<CFG, ACT::BYTES>(mem, out, ncols, y);
+    if (kind != JOB_GATE) write_row<CFG, ACT::BYTES>(ymem, out, ncols, y);
   }
 };
 

@@ -42,14 +42,19 @@ def design_code(tmp_path_factory) -> str:
 def test_engine_call_sites(design_code):
     """The loader, the MAC tile, attention, layernorm and the router have one call site;
     the linear engine has one per op handler, all inlined under ALLOCATION limit=1."""
-    sites = engine_call_sites(design_code)
-    assert sites["lin_load"] == ["lin_run"]
-    assert sites["lin_row"] == ["lin_run"]
+    sites = engine_call_sites(design_code, (*ENGINES.values(), "lin_step"))
+    # the loader and the token loop sit in lin_step, inlined into both ping/pong branches
+    # of lin_run, which limits each to one instance
+    assert sites["lin_load"] == sites["lin_compute"] == ["lin_step"]
+    assert sites["lin_step"] == ["lin_run", "lin_run"]
+    assert "ALLOCATION function instances=lin_load<CFG> limit=1" in design_code
+    assert "ALLOCATION function instances=lin_compute<CFG> limit=1" in design_code
+    assert sites["lin_row"] == ["lin_compute"]
     assert len(sites["op_attention"]) == len(sites["op_layernorm"]) == 1  # the dispatcher
     assert sites["moe_route"] == ["op_moe_gate"]
     assert sorted(sites["lin_run"]) == ["op_conv", "op_linear", "op_moe_experts", "op_moe_gate"]
     assert "ALLOCATION function instances=edgemoe::lin_run<edgemoe::cfg> limit=1" in design_code
-    assert set(sites) == set(ENGINES.values())
+    assert set(engine_call_sites(design_code)) == set(ENGINES.values())
 
 
 # ------------------------------------------------------------------ failing fixtures
@@ -126,6 +131,10 @@ void top(int* mem) {
                      "void moe_route"), "templated on more than the design point"),
     (_ENGINE.replace("void moe_route(int* mem) {\n#pragma HLS INLINE off\n",
                      "void moe_route(int* mem) {\n"), "is not INLINE off"),
+    # one call, but in an inlined function called twice: two instances
+    (_ENGINE.replace("#pragma HLS ALLOCATION function instances=moe_route<cfg> limit=1\n", "")
+     .replace("  op_b<cfg>(mem);\n", "  op_a<cfg>(mem);\n")
+     .replace("  moe_route<CFG>(mem);\n}\nvoid top", "}\nvoid top"), "has 2 call sites"),
 ])
 def test_engine_rule_fails(broken, why):
     assert not [p for p in lint_hls_texts({"ok.hpp": _ENGINE}) if p.rule == "engine"]

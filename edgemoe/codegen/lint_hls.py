@@ -44,6 +44,7 @@ RULES: dict[str, tuple[str, str]] = {
 ENGINES: dict[str, str] = {
     "linear engine": "lin_run",
     "weight loader": "lin_load",
+    "token loop": "lin_compute",
     "MAC tile": "lin_row",
     "attention": "op_attention",
     "layernorm": "op_layernorm",
@@ -230,11 +231,12 @@ def _calls(body: str, fname: str) -> int:
         len(re.findall(rf"(?<=::){re.escape(fname)}\s*(?:<[^;(){{}}]*>)?\s*\(", body))
 
 
-def engine_call_sites(code: str) -> dict[str, list[str]]:
-    """Kernel function -> names of the functions that call it (one entry per call site)."""
+def engine_call_sites(code: str, names=None) -> dict[str, list[str]]:
+    """Kernel function (``names``, default the engines) -> names of the functions that call
+    it, one entry per call site in the source (inlined callers not expanded)."""
     funcs = _functions(code)
     out: dict[str, list[str]] = {}
-    for engine in ENGINES.values():
+    for engine in ENGINES.values() if names is None else names:
         sites = []
         for caller, defs in funcs.items():
             for _, body in defs:
@@ -247,6 +249,18 @@ def _inlined(defs: list[tuple[int, str]]) -> bool:
     return any(re.search(r"#\s*pragma\s+HLS\s+INLINE(?!\s+off)\b", body, re.IGNORECASE)
                and not re.search(r"#\s*pragma\s+HLS\s+INLINE\s+off", body, re.IGNORECASE)
                for _, body in defs)
+
+
+def _instances(funcs: dict[str, list[tuple[int, str]]], fname: str, depth: int = 0) -> int:
+    """Call sites of fname once every inlined caller is expanded where it is called (an
+    inlined function called twice puts two copies of its calls into its caller)."""
+    total = 0
+    for caller, defs in funcs.items():
+        n = sum(_calls(body, fname) for _, body in defs)
+        if n and _inlined(defs) and depth < 16:
+            n *= max(1, _instances(funcs, caller, depth + 1))
+        total += n
+    return total
 
 
 def _check_engines(code: str, name: str) -> list[LintProblem]:
@@ -264,14 +278,15 @@ def _check_engines(code: str, name: str) -> list[LintProblem]:
                                    f"point ({tmpl.group(1).strip()}): one RTL instance per "
                                    "instantiation"))
         callers = sites[engine]
-        if len(callers) <= 1:
+        n_sites = _instances(funcs, engine)
+        if n_sites <= 1:
             continue
         holders = [f for f, defs in funcs.items() for _, body in defs
                    if re.search(rf"ALLOCATION\s+function\s+instances=\S*\b{engine}\b\S*\s+"
                                 r"limit=1\b", body)]
         if not holders:
             out.append(LintProblem(name, line, "engine",
-                                   f"{what} {engine} has {len(callers)} call sites "
+                                   f"{what} {engine} has {n_sites} call sites "
                                    f"({', '.join(sorted(set(callers)))}) and no ALLOCATION "
                                    "limit=1"))
             continue
