@@ -154,7 +154,6 @@ def _board_context(accel) -> dict:
         "ps_ip": "processing_system7" if zynq7 else "zynq_ultra_ps_e",
         "ps_cell": "processing_system7_0" if zynq7 else "zynq_ultra_ps_e_0",
         "ps_master": "M_AXI_GP0" if zynq7 else "M_AXI_HPM0_FPD",
-        "ps_slave": "S_AXI_HP0" if zynq7 else "S_AXI_HP0_FPD",
         "ps_irq": "IRQ_F2P" if zynq7 else "pl_ps_irq0",
         "ps_clk": "FCLK_CLK0" if zynq7 else "pl_clk0",
         # the PS masters the preset may enable besides the control port (unused: disabled)
