@@ -31,6 +31,8 @@
 #include "em_mem.hpp"
 #include "em_numerics.hpp"
 
+#include <hls_stream.h>
+
 namespace edgemoe {
 
 /**
@@ -52,6 +54,7 @@ struct lin_buffers {
   uint64_t pre_w, pre_b;
   uint32_t pre_n, pre_k;
   lin_job<CFG> job;  // the row source and sink of the current pass (one for every op)
+  int64_t logits[CFG::MAX_TOKENS][CFG::MAX_EXPERTS];  // MOE_GATE: the router's input
 };
 
 /** The layer that runs after the current one: its first weight chunk is loaded into the
@@ -176,31 +179,157 @@ struct lin_chunk {
   uint32_t col0, ncols;  ///< first output column and valid columns of the chunk
 };
 
+/** P_IN inputs of a row: one beat of the row stream. @tparam CFG design point. */
+template <class CFG>
+struct lin_xtile {
+  typename CFG::xbuf_t v[CFG::P_IN];
+};
+
+/** P_OUT raw sums of a token: one beat of the sum stream. @tparam CFG design point. */
+template <class CFG>
+struct lin_acctile {
+  int64_t v[CFG::P_OUT];
+};
+
 /**
- * The MAC side of one step: every token of the pass through the chunk held in (w, bias):
- * read its row (activation-in port; FC2 reads its own scratch on the activation-out
- * port), accumulate on the MAC tile, quantize and store (activation-out port).
+ * Dataflow process 1: each token's input row (activation-in port; index lists and scores
+ * on the control port) as kt tiles of P_IN, and where its output goes.
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+void lin_read_rows(const typename CFG::word_t* mem, const typename CFG::word_t* xmem,
+                   const lin_job<CFG>& job, uint32_t tokens, uint32_t kt,
+                   hls::stream<lin_xtile<CFG> >& xs, hls::stream<lin_tag>& tags) {
+#pragma HLS INLINE off  // a dataflow process
+  typename CFG::xbuf_t x[CFG::XROW];
+#pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CFG::P_IN  // one tile per cycle
+RDR_TOKENS:
+  for (uint32_t t = 0; t < tokens; t++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
+    tags.write(job.load_row(mem, xmem, t, x, kt * CFG::P_IN));
+  RDR_TILES:
+    for (uint32_t k = 0; k < kt; k++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::XROW_TILES
+#pragma HLS PIPELINE II=1
+      lin_xtile<CFG> tile;
+    RDR_LANES:
+      for (int i = 0; i < CFG::P_IN; i++) {
+#pragma HLS UNROLL
+        tile.v[i] = x[k * CFG::P_IN + i];
+      }
+      xs.write(tile);
+    }
+  }
+}
+
+/**
+ * Dataflow process 2: the MAC tile over each token's row against the chunk in (w, bias).
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+void lin_mac_rows(hls::stream<lin_xtile<CFG> >& xs,
+                  const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
+                  const int64_t (&bias)[CFG::MAX_ROW_OUT], uint32_t tokens, uint32_t kt,
+                  uint32_t n_ot, hls::stream<lin_acctile<CFG> >& sums) {
+#pragma HLS INLINE off  // a dataflow process
+  typename CFG::xbuf_t x[CFG::XROW];
+  int64_t acc[CFG::MAX_ROW_OUT];
+#pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CFG::P_IN  // P_IN inputs per cycle
+#pragma HLS ARRAY_PARTITION variable=acc type=cyclic factor=CFG::P_OUT  // P_OUT sums per tile
+MAC_TOKENS:
+  for (uint32_t t = 0; t < tokens; t++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
+  MAC_FILL:
+    for (uint32_t k = 0; k < kt; k++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::XROW_TILES
+#pragma HLS PIPELINE II=1
+      const lin_xtile<CFG> tile = xs.read();
+    MAC_FILL_LANES:
+      for (int i = 0; i < CFG::P_IN; i++) {
+#pragma HLS UNROLL
+        x[k * CFG::P_IN + i] = tile.v[i];
+      }
+    }
+    lin_row<CFG>(x, w, bias, kt, n_ot, acc);
+  MAC_DRAIN:
+    for (uint32_t ot = 0; ot < n_ot; ot++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
+#pragma HLS PIPELINE II=1
+      lin_acctile<CFG> tile;
+    MAC_DRAIN_LANES:
+      for (int o = 0; o < CFG::P_OUT; o++) {
+#pragma HLS UNROLL
+        tile.v[o] = acc[ot * CFG::P_OUT + o];
+      }
+      sums.write(tile);
+    }
+  }
+}
+
+/**
+ * Dataflow process 3: quantize, apply the op's epilogue and store each token's sums
+ * (activation-out port), or keep MOE_GATE's logits for the router.
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+void lin_write_rows(typename CFG::word_t* ymem, const lin_sink<CFG> sink, uint32_t tokens,
+                    uint32_t n_ot, uint32_t col0, uint32_t ncols, int acc_frac,
+                    hls::stream<lin_acctile<CFG> >& sums, hls::stream<lin_tag>& tags,
+                    int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS]) {
+#pragma HLS INLINE off  // a dataflow process
+  int64_t acc[CFG::MAX_ROW_OUT];
+#pragma HLS ARRAY_PARTITION variable=acc type=cyclic factor=CFG::P_OUT  // P_OUT sums per beat
+WRR_TOKENS:
+  for (uint32_t t = 0; t < tokens; t++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
+    const lin_tag tag = tags.read();
+  WRR_FILL:
+    for (uint32_t ot = 0; ot < n_ot; ot++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
+#pragma HLS PIPELINE II=1
+      const lin_acctile<CFG> tile = sums.read();
+    WRR_FILL_LANES:
+      for (int o = 0; o < CFG::P_OUT; o++) {
+#pragma HLS UNROLL
+        acc[ot * CFG::P_OUT + o] = tile.v[o];
+      }
+    }
+    sink.emit(ymem, t, tag, col0, ncols, acc, acc_frac, logits);
+  }
+}
+
+/**
+ * The MAC side of one step, a DATAFLOW region of three processes joined by streams: read
+ * token t+1's row while the MAC tile works on token t and the writer stores token t-1.
+ * Each stream has one producer and one consumer, each port and array is used by one
+ * process, and every process loops over the same tokens (the canonical form lint-hls
+ * checks).  The reader and the writer use different ports, and within one pass no row
+ * is written that the reader later reads (the op spec refuses such overlaps; expert
+ * queues hold distinct tokens), so the overlap does not change the result.
  *
  * @tparam CFG design point.
  */
 template <class CFG>
 void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xmem,
-                 typename CFG::word_t* ymem, lin_job<CFG>& job,
+                 typename CFG::word_t* ymem, const lin_job<CFG>& job,
                  const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
                  const int64_t (&bias)[CFG::MAX_ROW_OUT], const lin_chunk& ck, uint32_t tokens,
-                 int acc_frac) {
+                 int acc_frac, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS]) {
 #pragma HLS INLINE off  // the token loop: one instance shared by both ping/pong branches
-  typename CFG::xbuf_t x[CFG::XROW];
-  int64_t acc[CFG::MAX_ROW_OUT];
-#pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CFG::P_IN  // P_IN inputs per cycle
-#pragma HLS ARRAY_PARTITION variable=acc type=cyclic factor=CFG::P_OUT  // P_OUT sums per tile
-LRUN_TOKENS:
-  for (uint32_t t = 0; t < tokens; t++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
-    job.load_row(mem, xmem, ymem, t, x, ck.kt * CFG::P_IN);
-    lin_row<CFG>(x, w, bias, ck.kt, ck.n_ot, acc);
-    job.emit(mem, ymem, t, ck.col0, ck.ncols, acc, acc_frac);
-  }
+#pragma HLS DATAFLOW
+  hls::stream<lin_xtile<CFG> > xs("lin_xs");
+#pragma HLS STREAM variable=xs depth=CFG::XROW_TILES  // one whole row ahead of the MAC tile
+  hls::stream<lin_acctile<CFG> > sums("lin_sums");
+#pragma HLS STREAM variable=sums depth=CFG::MAX_ROW_OUT / CFG::P_OUT  // one token's sums
+  hls::stream<lin_tag> tags("lin_tags");
+#pragma HLS STREAM variable=tags depth=4  // a few tokens between reader and writer
+  lin_read_rows<CFG>(mem, xmem, job, tokens, ck.kt, xs, tags);
+  lin_mac_rows<CFG>(xs, w, bias, tokens, ck.kt, ck.n_ot, sums);
+  lin_write_rows<CFG>(ymem, job.sink(), tokens, ck.n_ot, ck.col0, ck.ncols, acc_frac, sums, tags,
+                      logits);
 }
 
 /**
@@ -212,7 +341,8 @@ LRUN_TOKENS:
  */
 template <class CFG>
 void lin_step(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
-              const typename CFG::word_t* xmem, typename CFG::word_t* ymem, lin_job<CFG>& job,
+              const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+              const lin_job<CFG>& job, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS],
               const lin_pass& ps, const lin_load_req& rq, const lin_chunk& ck, int acc_frac,
               typename CFG::wbuf_t (&w_fill)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
               int64_t (&b_fill)[CFG::MAX_ROW_OUT],
@@ -220,7 +350,9 @@ void lin_step(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
               const int64_t (&b_use)[CFG::MAX_ROW_OUT]) {
 #pragma HLS INLINE  // both branches of lin_run share lin_run's loader and token-loop instances
   if (rq.n_ot > 0) lin_load<CFG>(wmem, rq, acc_frac, ps.wfmt, ps.bfmt, w_fill, b_fill);
-  if (ck.valid) lin_compute<CFG>(mem, xmem, ymem, job, w_use, b_use, ck, ps.tokens, acc_frac);
+  if (ck.valid) {
+    lin_compute<CFG>(mem, xmem, ymem, job, w_use, b_use, ck, ps.tokens, acc_frac, logits);
+  }
 }
 
 /**
@@ -283,11 +415,11 @@ LRUN_STEPS:
     }
     // the branches name the buffers statically: no run-time index joins the two arrays
     if (fill == 0) {
-      lin_step<CFG>(mem, wmem, xmem, ymem, lb.job, ps, rq, ck, acc_frac, lb.w_ping, lb.bias_ping,
-                    lb.w_pong, lb.bias_pong);
+      lin_step<CFG>(mem, wmem, xmem, ymem, lb.job, lb.logits, ps, rq, ck, acc_frac, lb.w_ping,
+                    lb.bias_ping, lb.w_pong, lb.bias_pong);
     } else {
-      lin_step<CFG>(mem, wmem, xmem, ymem, lb.job, ps, rq, ck, acc_frac, lb.w_pong, lb.bias_pong,
-                    lb.w_ping, lb.bias_ping);
+      lin_step<CFG>(mem, wmem, xmem, ymem, lb.job, lb.logits, ps, rq, ck, acc_frac, lb.w_pong,
+                    lb.bias_pong, lb.w_ping, lb.bias_ping);
     }
   }
 }

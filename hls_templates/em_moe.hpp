@@ -137,7 +137,7 @@ uint32_t op_moe_gate(typename CFG::word_t* mem, const typename CFG::word_t* wmem
   lin_pass ps = lin_pass_of<CFG>(ins, t, e, d, w_off, 0, ACT::FRAC);
   ps.has_bias = false;
   lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
-  moe_route<CFG>(mem, job.logits, t, e, top_k, ins.f(isa::FLD_MOE_GATE_QUEUES));
+  moe_route<CFG>(mem, lb.logits, t, e, top_k, ins.f(isa::FLD_MOE_GATE_QUEUES));
   prof.v[isa::PROF_MACS] += (uint64_t)t * d * e;
   prof.v[isa::PROF_WEIGHT_BYTES] += weight_block_bytes<CFG>(e, d, CFG::linear_weight::BYTES);
   return isa::ERR_OK;

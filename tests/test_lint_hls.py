@@ -42,14 +42,17 @@ def design_code(tmp_path_factory) -> str:
 def test_engine_call_sites(design_code):
     """The loader, the MAC tile, attention, layernorm and the router have one call site;
     the linear engine has one per op handler, all inlined under ALLOCATION limit=1."""
-    sites = engine_call_sites(design_code, (*ENGINES.values(), "lin_step"))
+    stages = ("lin_read_rows", "lin_mac_rows", "lin_write_rows")
+    sites = engine_call_sites(design_code, (*ENGINES.values(), "lin_step", *stages))
     # the loader and the token loop sit in lin_step, inlined into both ping/pong branches
     # of lin_run, which limits each to one instance
     assert sites["lin_load"] == sites["lin_compute"] == ["lin_step"]
     assert sites["lin_step"] == ["lin_run", "lin_run"]
     assert "ALLOCATION function instances=lin_load<CFG> limit=1" in design_code
     assert "ALLOCATION function instances=lin_compute<CFG> limit=1" in design_code
-    assert sites["lin_row"] == ["lin_compute"]
+    # the token loop is a dataflow region: each process called once, the MAC tile in one
+    assert all(sites[f] == ["lin_compute"] for f in stages)
+    assert sites["lin_row"] == ["lin_mac_rows"]
     assert len(sites["op_attention"]) == len(sites["op_layernorm"]) == 1  # the dispatcher
     assert sites["moe_route"] == ["op_moe_gate"]
     assert sorted(sites["lin_run"]) == ["op_conv", "op_linear", "op_moe_experts", "op_moe_gate"]
