@@ -302,21 +302,22 @@ WRR_TOKENS:
 }
 
 /**
- * The MAC side of one step, a DATAFLOW region of three processes joined by streams: read
- * token t+1's row while the MAC tile works on token t and the writer stores token t-1.
- * Each stream has one producer and one consumer, each port and array is used by one
- * process, and every process loops over the same tokens (the canonical form lint-hls
- * checks).  The reader and the writer use different ports, and within one pass no row
- * is written that the reader later reads (the op spec refuses such overlaps; expert
- * queues hold distinct tokens), so the overlap does not change the result.
+ * The MAC side of one step, a DATAFLOW region of three processes joined by streams: the
+ * reader fetches token t+1's row while the MAC tile works on token t and the writer
+ * stores token t-1.  Canonical form (checked by lint-hls): the body only calls processes;
+ * each stream has one producer and one consumer; each port, array and the job's two
+ * halves (job: the reader's, sink: the writer's scalars) go to one process; every process
+ * loops over the same `tokens`.  The reader and the writer use different ports, and no
+ * row written in a pass is read by the pass's reader (the op spec refuses such overlaps;
+ * an expert queue holds distinct tokens), so the overlap does not change the result.
  *
  * @tparam CFG design point.
  */
 template <class CFG>
 void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xmem,
-                 typename CFG::word_t* ymem, const lin_job<CFG>& job,
+                 typename CFG::word_t* ymem, const lin_job<CFG>& job, const lin_sink<CFG> sink,
                  const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
-                 const int64_t (&bias)[CFG::MAX_ROW_OUT], const lin_chunk& ck, uint32_t tokens,
+                 const int64_t (&bias)[CFG::MAX_ROW_OUT], const lin_chunk ck, uint32_t tokens,
                  int acc_frac, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS]) {
 #pragma HLS INLINE off  // the token loop: one instance shared by both ping/pong branches
 #pragma HLS DATAFLOW
@@ -328,7 +329,7 @@ void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xm
 #pragma HLS STREAM variable=tags depth=4  // a few tokens between reader and writer
   lin_read_rows<CFG>(mem, xmem, job, tokens, ck.kt, xs, tags);
   lin_mac_rows<CFG>(xs, w, bias, tokens, ck.kt, ck.n_ot, sums);
-  lin_write_rows<CFG>(ymem, job.sink(), tokens, ck.n_ot, ck.col0, ck.ncols, acc_frac, sums, tags,
+  lin_write_rows<CFG>(ymem, sink, tokens, ck.n_ot, ck.col0, ck.ncols, acc_frac, sums, tags,
                       logits);
 }
 
@@ -351,7 +352,9 @@ void lin_step(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
 #pragma HLS INLINE  // both branches of lin_run share lin_run's loader and token-loop instances
   if (rq.n_ot > 0) lin_load<CFG>(wmem, rq, acc_frac, ps.wfmt, ps.bfmt, w_fill, b_fill);
   if (ck.valid) {
-    lin_compute<CFG>(mem, xmem, ymem, job, w_use, b_use, ck, ps.tokens, acc_frac, logits);
+    // the writer's scalars are copied out here: the region itself only calls processes
+    lin_compute<CFG>(mem, xmem, ymem, job, job.sink(), w_use, b_use, ck, ps.tokens, acc_frac,
+                     logits);
   }
 }
 

@@ -3,6 +3,8 @@ engine is one hardware instance, and every rule fails on a fixture that breaks i
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from edgemoe.cli import main
@@ -63,7 +65,43 @@ def test_engine_call_sites(design_code):
 # ------------------------------------------------------------------ failing fixtures
 _TOP_OK = """
 void top(word_t* mem) {
-#pragma HLS INTERFACE mode=m_axi port=mem bundle=gmem offset=slave depth=64
+#pragma HLS INTERFACE mode=m_axi port=mem bundle=gmem offset=slave depth=64 max_widen_bitwidth=128 max_read_burst_length=64 max_write_burst_length=64
+}
+"""
+
+# a canonical DATAFLOW region: producer -> stream -> consumer, both looping to n
+_PROC = """
+void prod(hls::stream<int>& s, int n) {
+P:
+  for (int i = 0; i < n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=8
+#pragma HLS PIPELINE II=1
+    s.write(i);
+  }
+}
+void cons(hls::stream<int>& s, int* out, int n) {
+C:
+  for (int i = 0; i < n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=8
+#pragma HLS PIPELINE II=1
+    out[i] = s.read();
+  }
+}
+void peek(int* out, int n) {
+K:
+  for (int i = 0; i < n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=8
+#pragma HLS PIPELINE II=1
+    out[i] += 1;
+  }
+}
+"""
+_REGION = _PROC + """
+void region(int* out, int n, int m) {
+#pragma HLS DATAFLOW
+  hls::stream<int> s("s");
+  prod(s, n);
+  cons(s, out, n);
 }
 """
 
@@ -89,6 +127,13 @@ FIXTURES = {
     "axi-compact": (_TOP_OK.replace("}\n", "#pragma HLS AGGREGATE variable=mem compact=bit\n}\n"),
                     _TOP_OK),
     "m_axi-options": (_TOP_OK.replace(" depth=64", ""), _TOP_OK),
+    "dataflow-canonical": (_REGION.replace("  prod(s, n);\n", "  if (n > 0) prod(s, n);\n"),
+                           _REGION),
+    "dataflow-stream": (_REGION.replace("  cons(s, out, n);\n", ""), _REGION),
+    "dataflow-bypass": (_REGION.replace("  cons(s, out, n);\n", "  cons(s, out, n);\n"
+                                        "  peek(out, n);\n"), _REGION),
+    "dataflow-bounds": (_REGION.replace("  cons(s, out, n);\n", "  cons(s, out, m);\n"),
+                        _REGION),
     "synthesizable": ("void f() {\n  float x = 1.0f;\n}\n", "void f() {\n  int x = 1;\n}\n"),
 }
 
@@ -147,3 +192,11 @@ def test_engine_rule_fails(broken, why):
 
 def test_every_rule_has_a_fixture():
     assert set(RULES) == set(FIXTURES) | {"engine"}
+
+
+@pytest.mark.parametrize("option", ["bundle", "max_widen_bitwidth", "max_read_burst_length",
+                                    "max_write_burst_length"])
+def test_m_axi_port_without_its_bundle_or_burst_settings_fails(option):
+    broken = re.sub(rf" {option}=\S+", "", _TOP_OK)
+    problems = [str(p) for p in lint_hls_texts({"top.cpp": broken}) if p.rule == "m_axi-options"]
+    assert problems and option in problems[0]
