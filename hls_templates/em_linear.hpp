@@ -10,18 +10,20 @@
  * first chunk of the layer that follows, see lin_next) and computes chunk s on the other
  * buffer.  The buffers are two distinct arrays (w_ping, w_pong) named statically in the two
  * branches of the step, and the loader reads only the weight port while the token loop
- * uses the activation ports, so load and compute share no variable and no port: Vitis
- * runs the two calls of a step at the same time (the overlap).  For every token
- * the engine accumulates x . w exactly in 64-bit wrap-around registers starting from the
- * bias (aligned to the accumulator's fraction bits) and hands the raw sums to the job
- * (em_linear_job.hpp), which quantizes once and applies the op's epilogue.
+ * uses the other ports, so load and compute share no variable and no port and Vitis can
+ * run the two calls of a step at the same time (the overlap).  The token loop
+ * (lin_compute) is a DATAFLOW region: a row reader, the MAC tile and a writer joined by
+ * streams.  For every token the engine accumulates x . w exactly in 64-bit wrap-around
+ * registers starting from the bias (aligned to the accumulator's fraction bits) and hands
+ * the raw sums to the writer (lin_sink, em_linear_job.hpp), which quantizes once and
+ * applies the op's epilogue.
  *
  * One hardware instance: lin_run is templated on the design point only (weight and bias
  * formats and the job kind are run-time values), INLINE off, and the top function limits it
  * to one instance (ALLOCATION limit=1) over the op handlers that call it, which are
  * inlined into the dispatcher.  lin_load and lin_compute are called from both ping/pong
  * branches and limited to one instance each by lin_run (ALLOCATION limit=1); lin_row is
- * called once, from lin_compute.
+ * called once, from the dataflow process lin_mac_rows.
  */
 #ifndef EDGEMOE_EM_LINEAR_HPP
 #define EDGEMOE_EM_LINEAR_HPP
