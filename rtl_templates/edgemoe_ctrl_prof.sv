@@ -17,8 +17,11 @@ module edgemoe_ctrl_prof (
     input  logic [7:0]  error,
     input  logic [31:0] failed, executed,
     output logic [63:0] stat_word,
-    input  logic [63:0] at_overflows, ln_overflows  // wrapped/saturated in the last job
+    input  logic [63:0] overflows,    // all engines' running count of values that overflowed
+    input  logic        ovf_snap      // an instruction starts: its count starts from here
 );
+  logic [63:0] ovf_base;
+  always_ff @(posedge clk) if (ovf_snap) ovf_base <= overflows;
   logic [63:0] mul_acc;
   always_comb begin
     macs_last = 1'b1;
@@ -66,8 +69,7 @@ module edgemoe_ctrl_prof (
       3'd3: prof_word = (run_ok && op != edgemoe_pkg::OP_NOP) ? written_bytes : 64'd0;
       3'd4: prof_word = run_ok ? wbytes : 64'd0;
       3'd5: prof_word = run_ok ? experts_active : 64'd0;
-      3'd6: prof_word = !run_ok ? 64'd0 : (op == edgemoe_pkg::OP_ATTENTION) ? at_overflows :
-                        (op == edgemoe_pkg::OP_LAYERNORM) ? ln_overflows : 64'd0;
+      3'd6: prof_word = run_ok ? overflows - ovf_base : 64'd0;
       default: prof_word = 64'd0;
     endcase
   end

@@ -226,7 +226,8 @@ module edgemoe_top #(
   edgemoe_pkg::ln_job_t ln_job;
   edgemoe_pkg::eltwise_job_t el_job;
   edgemoe_pkg::upsample_job_t up_job;
-  logic [63:0] at_overflows, ln_overflows;  // engines' wrap/saturation counts (profile)
+  // engines' running counts of values that overflowed (profile, edgemoe_ctrl_prof)
+  logic [63:0] at_overflows, ln_overflows, lin_overflows, rt_overflows, el_overflows, up_overflows;
   logic [63:0] ctrl_wd, ctrl_rd;
   logic pf_req, pf_ack;
   logic [63:0] pf_wts;
@@ -245,7 +246,8 @@ module edgemoe_top #(
       .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_CTRL]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_CTRL]), .wr_valid(u_wv[edgemoe_pkg::OWN_CTRL]), .wr_ready(u_wr[edgemoe_pkg::OWN_CTRL]),
       .wr_data(ctrl_wd), .wr_idle,
       .start, .done,
-      .lin_job, .rt_job, .at_job, .ln_job, .el_job, .up_job, .at_overflows, .ln_overflows,
+      .lin_job, .rt_job, .at_job, .ln_job, .el_job, .up_job, .overflows(at_overflows +
+      ln_overflows + lin_overflows + rt_overflows + el_overflows + up_overflows),
       .pf_req, .pf_ack, .pf_wts, .pf_n, .pf_k, .pf_wlg);
   assign u_wd[edgemoe_pkg::OWN_CTRL] = WB'(ctrl_wd);
 
@@ -271,7 +273,7 @@ module edgemoe_top #(
       .pf_req, .pf_ack, .pf_wts, .pf_n, .pf_k, .pf_wlg, .pf_dirty, .pf_win, .pf_lo, .pf_hi,
       .pf_cmd_valid, .pf_cmd_ready, .pf_cmd_addr, .pf_cmd_len, .pf_cmd_wlg,
       .pf_rd_valid(pf_valid), .pf_rd_ready(pf_ready), .pf_rd_data(pf_data),
-      .pf_rd_last(pf_last));
+      .pf_rd_last(pf_last), .overflows(lin_overflows));
 
 if (BUILT_MOE_GATE) begin : g_router
     edgemoe_router u_router (
@@ -280,8 +282,9 @@ if (BUILT_MOE_GATE) begin : g_router
         .topk(rt_job.topk), .queues(rt_job.queues), .lg_valid, .lg_tok, .lg_tile, .lg_data,
         .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_ROUTER]),
         .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_ROUTER]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_ROUTER]), .wr_valid(u_wv[edgemoe_pkg::OWN_ROUTER]), .wr_ready(u_wr[edgemoe_pkg::OWN_ROUTER]),
-        .wr_data(u_wd[edgemoe_pkg::OWN_ROUTER]));
+        .wr_data(u_wd[edgemoe_pkg::OWN_ROUTER]), .overflows(rt_overflows));
   end else begin : g_no_router
+    assign rt_overflows = '0;
     logic unused_job;
     assign unused_job = ^{rt_job, lg_valid, lg_tok, lg_tile, lg_data};
     logic done_q;
@@ -375,8 +378,9 @@ if (BUILT_ADD || BUILT_MOE_EXPERTS) begin : g_el
         .rd_data, .rd_last,
         .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_ELTWISE]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_ELTWISE]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_ELTWISE]),
         .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_ELTWISE]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_ELTWISE]), .wr_valid(u_wv[edgemoe_pkg::OWN_ELTWISE]), .wr_ready(u_wr[edgemoe_pkg::OWN_ELTWISE]),
-        .wr_data(u_wd[edgemoe_pkg::OWN_ELTWISE]));
+        .wr_data(u_wd[edgemoe_pkg::OWN_ELTWISE]), .overflows(el_overflows));
   end else begin : g_no_el
+    assign el_overflows = '0;
     logic unused_job;
     assign unused_job = ^el_job;
     // op not built: the checker refuses it, the engine is left out
@@ -406,8 +410,9 @@ if (BUILT_UPSAMPLE) begin : g_up
         .rd_data, .rd_last,
         .wr_cmd_valid(u_wcv[edgemoe_pkg::OWN_UPSAMPLE]), .wr_cmd_ready(u_wcr[edgemoe_pkg::OWN_UPSAMPLE]), .wr_cmd_addr(u_wca[edgemoe_pkg::OWN_UPSAMPLE]),
         .wr_cmd_len(u_wcl[edgemoe_pkg::OWN_UPSAMPLE]), .wr_cmd_wlg(u_wcw[edgemoe_pkg::OWN_UPSAMPLE]), .wr_valid(u_wv[edgemoe_pkg::OWN_UPSAMPLE]), .wr_ready(u_wr[edgemoe_pkg::OWN_UPSAMPLE]),
-        .wr_data(u_wd[edgemoe_pkg::OWN_UPSAMPLE]));
+        .wr_data(u_wd[edgemoe_pkg::OWN_UPSAMPLE]), .overflows(up_overflows));
   end else begin : g_no_up
+    assign up_overflows = '0;
     logic unused_job;
     assign unused_job = ^up_job;
     // op not built: the checker refuses it, the engine is left out

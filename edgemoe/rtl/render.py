@@ -46,7 +46,7 @@ TOP = "edgemoe_top"
 #: Template -> generated file, then the static modules, in compile order.
 PACKAGE = ("edgemoe_pkg.sv.j2", "edgemoe_pkg.sv")
 SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe_axil_regs.sv",
-           "edgemoe_lin_prefetch.sv", "edgemoe_lin_writer.sv",
+           "edgemoe_lin_prefetch.sv", "edgemoe_lin_writer.sv", "edgemoe_lin_epilogue.sv",
            "edgemoe_lin_loader.sv", "edgemoe_lin.sv", "edgemoe_router.sv", "edgemoe_attn.sv",
            "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_check.sv",
            "edgemoe_ctrl_decode.sv", "edgemoe_ctrl_jobs.sv", "edgemoe_ctrl_prof.sv",
