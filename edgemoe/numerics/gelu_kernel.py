@@ -133,7 +133,8 @@ def gelu(x_raw: np.ndarray | int, act: FixedType) -> np.ndarray:
 
 def gelu_counted(x_raw: np.ndarray | int, act: FixedType) -> tuple[np.ndarray, int]:
     """:func:`gelu` plus how many results wrapped or saturated in the quantization into
-    ``act`` (only possible for formats whose minimum is above -0.17, the largest delta)."""
+    ``act``: zero for inputs inside act's range (``|GELU(x)| <= |x|`` and the ROM error is
+    far below ``|x| * Phi(-|x|)``); counted like every other activation quantization."""
     g, g_frac = _gelu_exact(x_raw, act)
     y, count = act.from_raw_counted(g, g_frac)
     return np.asarray(y, dtype=np.int64), count
