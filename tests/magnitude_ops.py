@@ -19,7 +19,6 @@ from progutil import Scratch
 from edgemoe.isa import Flag, Instr, Op, pack_ksp
 from edgemoe.layout import (
     bias_block_bytes,
-    conv_out_size,
     pack_tiled,
     queue_layout,
     weight_block_bytes,

@@ -55,6 +55,6 @@ def register(sub) -> None:
     p.add_argument("--image", metavar="FILE", help="input image (default: the shipped scene)")
     p.add_argument("--model", default="m3vit-micro", help="model name (default m3vit-micro)")
     p.add_argument("--accel", default="tiny", help="design point (default tiny)")
-    p.add_argument("--backend", choices=("golden", "csim"), default="golden")
+    p.add_argument("--backend", choices=("golden", "csim", "rtlsim"), default="golden")
     p.add_argument("--task", default="all", help="seg, depth or all (default all)")
     p.set_defaults(func=_run)

@@ -10,8 +10,7 @@ from .errors import NumericsError
 from .exp import exp_neg, exp_tables
 from .gelu_kernel import gelu, gelu_counted, gelu_delta_table
 from .recip import reciprocal, reciprocal_table, rsqrt, rsqrt_table
-from .softmax import (softmax_init, softmax_probs, softmax_probs_counted, softmax_row,
-                      softmax_update)
+from .softmax import softmax_init, softmax_probs, softmax_probs_counted, softmax_row, softmax_update
 from .tables import numerics_constants, numerics_digest, numerics_tables
 
 __all__ = [
