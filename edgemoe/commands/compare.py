@@ -26,7 +26,8 @@ def _run(args) -> int:
     weights = load_cli_weights(args.weights, model, args.heads)
     compiled = compile_model(model, accel, weights, heads=heads,
                              taps=frozenset(tap_names(model, heads)))
-    ref = M3ViTReference(model, compiled.effective_weights)
+    # a backbone-only compile rounds no heads: the reference takes them as loaded (unused)
+    ref = M3ViTReference(model, {**weights, **compiled.effective_weights})
     image = read_image(args.image) if args.image else load_default_image(model)
     errors, agreement = [], {}
     with Accelerator(open_design(compiled, accel), backend=args.backend) as acc:
