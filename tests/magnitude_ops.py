@@ -23,6 +23,7 @@ from edgemoe.layout import (
     queue_layout,
     weight_block_bytes,
 )
+from edgemoe.models.layers import upsample2x_bilinear
 
 MARGIN = 1e-5  # relative to the range: far above every rounding and table error (~1e-7)
 
@@ -225,3 +226,28 @@ def op_cases(accel, seed: int = 5) -> list[EdgeCase]:
                 gate(accel, rng, fill), experts(accel, rng, fill, "fc1"),
                 experts(accel, rng, fill, "add"), add(accel, rng, fill)]
     return out
+
+
+#: An activation format whose range stops at -max (its most negative code lies outside it).
+SAT_SYM_ACT = "formats.act=ap_fixed<32,10,AP_TRN,AP_SAT_SYM>"
+
+
+def upsample_sat_sym(accel, seed: int = 3) -> EdgeCase:
+    """UPSAMPLE (act format :data:`SAT_SYM_ACT`) of an input holding a 2x2 block of the
+    most negative code: outputs that only see that block saturate and count.  A weighted
+    mean of in-range values cannot leave the range, so this is UPSAMPLE's only overflow."""
+    act = accel.formats.act
+    assert act.overflow == "SAT_SYM", "build the design with SAT_SYM_ACT"
+    rng = np.random.default_rng(seed)
+    x = act.quantize(rng.uniform(-0.5, 0.5, (3, 4, 2)) * act.max_value)
+    x[:2, :2, 0] = act.raw_min
+    h, w, c = x.shape
+    s = Scratch(accel, size=IMAGE_BYTES)
+    src = s.put_raw(x, act)
+    dst = s.alloc(act.storage_dtype.itemsize * 4 * h * w * c)
+    ins = Instr.make(Op.UPSAMPLE, in_h=h, in_w=w, channels=c, src=src, dst=dst)
+    xf = np.ldexp(x.astype(np.float64), -act.frac_bits)
+    ref = upsample2x_bilinear(xf.transpose(2, 0, 1)).transpose(1, 2, 0)
+    expected = int(np.count_nonzero(ref < -act.max_value))
+    return EdgeCase("upsample_sat_sym", s, [ins], dst, ref, 1e-8, "one rounding", True,
+                    expected)

@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import pytest
 from magnitude import relative_error
-from magnitude_ops import beyond, op_cases
+from magnitude_ops import SAT_SYM_ACT, beyond, op_cases, upsample_sat_sym
 from progutil import Scratch
 
 from edgemoe.cli import main
@@ -104,17 +104,13 @@ def test_upsample_near_the_limits_matches_float_and_counts_nothing():
 def test_upsample_of_codes_outside_a_sat_sym_range_is_counted():
     """AP_SAT_SYM's range stops at -max, so the most negative code (valid input bits)
     is outside it: outputs whose every tap holds it saturate and count."""
-    sym = load_accel("tiny", ["formats.act=ap_fixed<32,10,AP_TRN,AP_SAT_SYM>"])
-    act = sym.formats.act
-    rng = np.random.default_rng(3)
-    x = act.quantize(rng.uniform(-0.5, 0.5, (3, 4, 2)) * act.max_value)
-    x[:2, :2, 0] = act.raw_min  # a 2x2 block: the outputs near its centre use only it
-    got, s = _upsample(sym, x)
-    ref = _bilinear(np.ldexp(x.astype(np.float64), -act.frac_bits))
-    expected = int(np.count_nonzero(ref < -act.max_value))
-    assert expected > 0
-    assert s.profile(0)["overflows"] == expected
-    assert got.min() == -act.max_value
+    case = upsample_sat_sym(load_accel("tiny", [SAT_SYM_ACT]))
+    act = case.scratch.accel.formats.act
+    assert case.scratch.run(case.program) == 0
+    assert case.expected > 0
+    assert case.scratch.profile(0)["overflows"] == case.expected
+    got = case.scratch.get_raw(case.out, case.reference.size, act)
+    assert got.min() == -act.raw_max
 
 
 def test_beyond_refuses_values_on_a_boundary():

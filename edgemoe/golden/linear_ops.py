@@ -2,8 +2,8 @@
 
 All share :func:`linear_core`: exact accumulation of ``x @ W.T`` started from the bias,
 one quantization into the activation format, then the epilogue (GELU or ReLU).  Every
-quantization into the activation format counts its overflows (``prof["overflows"]``, defined in
-:mod:`edgemoe.layout`).
+quantization into the activation format counts its overflows (``prof["overflows"]``,
+defined in :mod:`edgemoe.layout`).
 """
 
 from __future__ import annotations
