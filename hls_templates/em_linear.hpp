@@ -280,7 +280,7 @@ template <class CFG>
 void lin_write_rows(typename CFG::word_t* ymem, const lin_sink<CFG> sink, uint32_t tokens,
                     uint32_t n_ot, uint32_t col0, uint32_t ncols, int acc_frac,
                     hls::stream<lin_acctile<CFG> >& sums, hls::stream<lin_tag>& tags,
-                    int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS]) {
+                    int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS], uint64_t& overflows) {
 #pragma HLS INLINE off  // a dataflow process
   int64_t acc[CFG::MAX_ROW_OUT];
 #pragma HLS ARRAY_PARTITION variable=acc type=cyclic factor=CFG::P_OUT  // P_OUT sums per beat
@@ -299,7 +299,7 @@ WRR_TOKENS:
         acc[ot * CFG::P_OUT + o] = tile.v[o];
       }
     }
-    sink.emit(ymem, t, tag, col0, ncols, acc, acc_frac, logits);
+    sink.emit(ymem, t, tag, col0, ncols, acc, acc_frac, logits, overflows);
   }
 }
 
@@ -320,7 +320,8 @@ void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xm
                  typename CFG::word_t* ymem, const lin_job<CFG>& job, const lin_sink<CFG> sink,
                  const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
                  const int64_t (&bias)[CFG::MAX_ROW_OUT], const lin_chunk ck, uint32_t tokens,
-                 int acc_frac, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS]) {
+                 int acc_frac, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS],
+                 uint64_t& overflows) {
 #pragma HLS INLINE off  // the token loop: one instance shared by both ping/pong branches
 #pragma HLS DATAFLOW
   hls::stream<lin_xtile<CFG> > xs("lin_xs");
@@ -332,7 +333,7 @@ void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xm
   lin_read_rows<CFG>(mem, xmem, job, tokens, ck.kt, xs, tags);
   lin_mac_rows<CFG>(xs, w, bias, tokens, ck.kt, ck.n_ot, sums);
   lin_write_rows<CFG>(ymem, sink, tokens, ck.n_ot, ck.col0, ck.ncols, acc_frac, sums, tags,
-                      logits);
+                      logits, overflows);
 }
 
 /**
@@ -345,7 +346,7 @@ void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xm
 template <class CFG>
 void lin_step(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
               const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
-              const lin_job<CFG>& job, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS],
+              lin_job<CFG>& job, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS],
               const lin_pass& ps, const lin_load_req& rq, const lin_chunk& ck, int acc_frac,
               typename CFG::wbuf_t (&w_fill)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
               int64_t (&b_fill)[CFG::MAX_ROW_OUT],
@@ -354,9 +355,12 @@ void lin_step(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
 #pragma HLS INLINE  // both branches of lin_run share lin_run's loader and token-loop instances
   if (rq.n_ot > 0) lin_load<CFG>(wmem, rq, acc_frac, ps.wfmt, ps.bfmt, w_fill, b_fill);
   if (ck.valid) {
-    // the writer's scalars are copied out here: the region itself only calls processes
+    // the writer's scalars are copied out and its overflow count comes back in a local:
+    // the region only calls processes and shares no part of the job between them
+    uint64_t overflows = 0;
     lin_compute<CFG>(mem, xmem, ymem, job, job.sink(), w_use, b_use, ck, ps.tokens, acc_frac,
-                     logits);
+                     logits, overflows);
+    job.overflows += overflows;
   }
 }
 

@@ -54,7 +54,7 @@ struct lin_sink {
    *  keeps its logits on chip for the router instead. */
   void emit(typename CFG::word_t* ymem, uint32_t t, const lin_tag& tag, uint32_t col0,
             uint32_t ncols, const int64_t (&acc)[CFG::MAX_ROW_OUT], int acc_frac,
-            int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS]) const {
+            int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS], uint64_t& overflows) const {
     uint64_t out = 0;       // byte offset of the output row
     uint64_t base = 0;      // byte offset of the row added to the result
     bool accumulate = false, scaled = false;
@@ -88,11 +88,11 @@ struct lin_sink {
     for (uint32_t j = 0; j < ncols; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
 #pragma HLS PIPELINE II=1
-      int64_t v = quant_rt<ACT, CFG::QMAX>(acc[j], acc_frac);
-      if (gelu_on) v = gelu<ACT>(v);
+      int64_t v = quant_rt_counted<ACT, CFG::QMAX>(acc[j], acc_frac, overflows);
+      if (gelu_on) v = gelu_counted<ACT>(v, overflows);
       if (relu_on && v < 0) v = 0;
-      if (scaled) v = quant<ACT, 2 * ACT::FRAC>(mul_wrap(s, v));
-      if (accumulate) v = quant<ACT, ACT::FRAC>(add_wrap(prev[j], v));
+      if (scaled) v = quant_counted<ACT, 2 * ACT::FRAC>(mul_wrap(s, v), overflows);
+      if (accumulate) v = quant_counted<ACT, ACT::FRAC>(add_wrap(prev[j], v), overflows);
       y[j] = v;
       if (kind == JOB_GATE) logits[t][col0 + j] = v;
     }
@@ -122,6 +122,7 @@ struct lin_job {
   uint32_t d, hidden;
   int64_t idx[CFG::MAX_TOKENS];
   int64_t score[CFG::MAX_TOKENS];
+  uint64_t overflows;  ///< values that wrapped or saturated (profile), cleared by the op
 
   uint32_t row_of(const typename CFG::word_t* mem, uint32_t t, uint32_t flag) const {
     return (flags & flag) ? (uint32_t)load_elem<CFG, 4, true>(mem, index + 4 * (uint64_t)t) : t;
