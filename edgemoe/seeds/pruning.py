@@ -45,12 +45,12 @@ def _keep_top(scores: np.ndarray, keep_count: int) -> np.ndarray:
 
 def magnitude_mask(w: np.ndarray, sparsity: float) -> np.ndarray:
     """Unstructured: keep the largest |w| so that ``sparsity`` of the weights are zero."""
-    return _keep_top(np.abs(w), int(round((1 - sparsity) * w.size)))
+    return _keep_top(np.abs(w), round((1 - sparsity) * w.size))
 
 
 def neuron_mask(w: np.ndarray, sparsity: float) -> np.ndarray:
     """Whole output neurons (rows) by L2 norm, ``sparsity`` of the rows removed."""
-    rows = _keep_top((w * w).sum(axis=1), int(round((1 - sparsity) * w.shape[0])))
+    rows = _keep_top((w * w).sum(axis=1), round((1 - sparsity) * w.shape[0]))
     return np.repeat(rows[:, None], w.shape[1], axis=1)
 
 
@@ -60,7 +60,7 @@ def tile_mask(scores: np.ndarray, tile: tuple[int, int], skip: float) -> np.ndar
     With ``scores = w**2`` this is the tile-magnitude baseline.
     """
     per_tile = tile_sums(scores, tile)
-    keep = _keep_top(per_tile, int(round((1 - skip) * per_tile.size)))
+    keep = _keep_top(per_tile, round((1 - skip) * per_tile.size))
     return expand_tiles(keep, tile, scores.shape)
 
 

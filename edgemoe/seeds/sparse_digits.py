@@ -7,8 +7,8 @@ the mask fixed (seeds.md). Tiles are the engine's P_OUT x P_IN weight tiles.
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -61,7 +61,7 @@ def _deterministic(vbi_net: nn.Sequential) -> nn.Sequential:
 
 def run_sparse_digits(
     data: Digits, seed: int, tile: tuple[int, int], skips: Sequence[float] = (0.75, 0.90),
-    prior: TurboPrior = TurboPrior(), float_epochs: int = 40, methods: Sequence[str] = METHODS,
+    prior: TurboPrior | None = None, float_epochs: int = 40, methods: Sequence[str] = METHODS,
 ) -> dict:
     """One seed: a float MLP, then per target skip rate Turbo-VBI and the baselines.
 
@@ -80,7 +80,8 @@ def run_sparse_digits(
     out: dict = {"float": accuracy(base, data.x_test, data.y_test)}
     for skip in skips:
         vbi_net = copy.deepcopy(base)  # the prior's density follows the target
-        mu, pi = turbo_vbi(vbi_net, data, tile, seed, replace(prior, node_prior=1.0 - skip))
+        mu, pi = turbo_vbi(vbi_net, data, tile, seed,
+                           replace(prior or TurboPrior(), node_prior=1.0 - skip))
         vbi_plain = _deterministic(vbi_net)
         row = {"turbo_vbi": finetune_masked(vbi_plain, mu, tile_mask(pi * mu * mu, tile, skip),
                                             data, seed, tile)}
