@@ -20,6 +20,9 @@ def _fraction(text: str) -> float:
 
 
 def _run(args) -> int:
+    from ..seeds import require_train_extra
+
+    require_train_extra()
     from pathlib import Path
 
     from ..data import trained_weights

@@ -24,6 +24,9 @@ def _fraction(text: str) -> float:
 
 
 def _run(args) -> int:
+    from ..seeds import require_train_extra
+
+    require_train_extra()
     import numpy as np
 
     from ..data import trained_weights

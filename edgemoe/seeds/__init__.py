@@ -7,3 +7,17 @@
 None of these change an executor; they write files (codebooks, precision maps, pruned
 weights) that the compiler can consume.
 """
+
+
+def require_train_extra() -> None:
+    """Raise a one-line error with the fix when torch or scikit-learn is missing.
+
+    Raises:
+        RuntimeError: ``edgemoe[train]`` is not installed.
+    """
+    import importlib.util
+
+    missing = [m for m in ("torch", "sklearn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RuntimeError(f"{' and '.join(missing)} not installed: this command needs the "
+                           "train extra (pip install 'edgemoe[train]')")
