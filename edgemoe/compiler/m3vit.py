@@ -4,6 +4,11 @@ One program serves every task: router weights of all tasks sit back to back and
 MOE_GATE selects the slice with the device's task register (``task_stride``); each head's
 instructions carry a task mask.  The token tensor ``x`` stays in one arena tensor for the
 whole backbone; per-block scratch tensors are reused by the arena allocator.
+
+Multi-task reuse: everything before the first task-dependent instruction (patch embed,
+block 0, block 1 up to its router) is the program's shared prefix.  The first MoE block
+snapshots ``x`` into ``x_shared`` and takes its residual from there, so a second task on
+the same image may start right after the prefix (see ``builder.finalize``).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ class _Lowering:
         self.taps: dict[str, int] = {}
         self.want = want  # tap names to copy out (compiler/taps.py)
         self.tap_specs: dict[str, dict] = {}
+        self.share_prefix = len(model.tasks) > 1
+        self.x_shared: Tensor | None = None  # x as the shared prefix leaves it
 
     # -- taps -----------------------------------------------------------------------------
     def tap(self, name: str, src: Ref, rows: int, cols: int, task_mask: int = ALL_TASKS,
@@ -196,13 +203,19 @@ class _Lowering:
         b1 = self.vector(f"{ex}.htoh4.bias", self.w[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
         w2 = self.matrix(f"{ex}.h4toh.weight", self.w[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
         b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias")
+        residual = Ref(x)
+        if self.share_prefix and self.x_shared is None:  # the prefix ends at this router
+            self.x_shared = self.act_tensor("x_shared", t, d)
+            self.b.emit(Op.ADD, Flag.COPY, comment=f"{p}.x_shared", count=t * d, a=Ref(x),
+                        dst=Ref(self.x_shared))
+            residual = Ref(self.x_shared)
         self.tap_logits(p, src, graw, stride)
         self.b.emit(Op.MOE_GATE, comment=f"{p}.gate", tokens=t, dim=d, experts=e, top_k=m.top_k,
                     src=src, w_gate=graw, queues=Ref(queues), task_stride=stride)
         self.tap(f"{p}.queues", Ref(queues), 1, queue_layout(e, t)["total"] // 4, words=True)
         self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL, comment=f"{p}.experts", tokens=t, dim=d,
                     hidden=h, experts=e, src=src, dst=Ref(x), w1=w1, b1=b1, w2=w2, b2=b2,
-                    queues=Ref(queues), scratch=Ref(scratch), residual=Ref(x))
+                    queues=Ref(queues), scratch=Ref(scratch), residual=residual)
         if f"{p}.mlp" in self.want:  # the experts' sum alone (no residual: starts from 0)
             self.b.emit(Op.MOE_EXPERTS, comment=f"tap.{p}.mlp", tokens=t, dim=d, hidden=h,
                         experts=e, src=src, dst=self.tap_slot(f"{p}.mlp", t, d), w1=w1, b1=b1,
@@ -288,5 +301,5 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
                 "symbol": f"out.{task.name}", "format": accel.formats.act.cpp(),
                 "shape": [model.image_height, model.image_width, task.channels],
                 "task_mask": 1 << k}
-    layout = b.finalize()
+    layout = b.finalize(share_prefix=low.share_prefix)
     return layout, low.taps, low.effective, low.tap_specs
