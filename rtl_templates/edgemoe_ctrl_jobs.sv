@@ -13,8 +13,8 @@ module edgemoe_ctrl_jobs (
     input  logic        ld_moe_fc2,   // MOE_EXPERTS: fc2 scaled scatter-add of expert ex
     input  logic        ld_moe_skip,  // MOE_EXPERTS: expert ex has no tokens
     input  logic        ld_peek,      // prefetch the next instruction's weights
-    input  logic        pf_moe_first, // MOE_EXPERTS: expert 0 has tokens
-    input  logic        pf_moe_next,  // MOE_EXPERTS: expert ex + 1 has tokens
+    input  logic        pf_moe_nz,    // MOE_EXPERTS: an expert with tokens follows ex ...
+    input  logic [7:0]  pf_moe_dist,  // ... this many experts on (its fc1 is prefetched)
     input  logic [63:0] mem,
     input  logic [7:0]  op,
     input  logic [15:0] flags,
@@ -133,8 +133,8 @@ module edgemoe_ctrl_jobs (
         b2_off <= mem + 64'(a5);
         qi_off <= mem + 64'(a6) + c_counts;
         qs_off <= mem + 64'(a6) + c_counts + 64'(d3) * c_slot;  // after experts * slot
-        if (pf_moe_first) begin
-          pf_wts <= mem + 64'(a2);
+        if (pf_moe_nz) begin  // the first expert with tokens
+          pf_wts <= mem + 64'(a2) + 64'(pf_moe_dist) * c_i0;
           pf_n <= d2;
           pf_k <= d1;
           pf_wlg <= 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
@@ -176,8 +176,8 @@ module edgemoe_ctrl_jobs (
         lin_job.index <= qi_off;
         lin_job.scores <= qs_off;
         lin_job.flags <= 16'(edgemoe_pkg::FLAG_SCATTER | edgemoe_pkg::FLAG_SCORE_ACC);
-        if (pf_moe_next) begin  // next expert's fc1
-          pf_wts <= w1_off + c_i0;
+        if (pf_moe_nz) begin  // the next expert with tokens: its fc1
+          pf_wts <= w1_off + 64'(pf_moe_dist) * c_i0;
           pf_n <= d2;
           pf_k <= d1;
           pf_wlg <= 2'(edgemoe_pkg::LINEAR_WEIGHT_LG);
