@@ -118,7 +118,7 @@ module edgemoe_ctrl_jobs (
         lin_job.scores <= mem + 64'(a6);
         lin_job.flags <= flags;
       end
-      if (ld_gate_rt) begin
+      if (ld_gate_rt || (ld_run && op == edgemoe_pkg::OP_MOE_GATE)) begin  // router streams
         rt_job.t <= d0; rt_job.e <= d2; rt_job.topk <= d3; rt_job.queues <= mem + 64'(a2);
       end
       if (ld_moe_init) begin

@@ -20,6 +20,10 @@ pytestmark = pytest.mark.sim
 
 #: Lower bounds of ideal / measured cycles (issue 14: LAYERNORM >= 90%).
 LN_EFFICIENCY = 0.9
+MOE_GATE_EFFICIENCY = 0.5
+#: MOE_GATE shapes (tokens, dim, experts, hidden, top_k) on ``tiny`` (4x4 tile, 4 experts).
+GATES = {"gate_full_tokens": (16, 48, 4, 8, 2), "gate_router_bound": (16, 16, 4, 8, 2),
+         "gate_micro": (9, 32, 4, 8, 2)}
 
 
 def _cycles(image: np.ndarray, i: int = 0) -> int:
@@ -33,6 +37,10 @@ def outcomes():
     rng = np.random.default_rng(7)
     words = 24  # per row, as m3vit-tiny's d = 192 on 8 lanes
     cases = [ru.layernorm(accel, rng, "ln_tiny_rows", 197, words * accel.vector_lanes)]
+    for name, shape in GATES.items():
+        case = ru.moe(accel, rng, name, *shape)
+        case.program = case.program[:1]  # MOE_GATE alone
+        cases.append(case)
     return ru.run_cases(executor("tiny"), cases)
 
 
@@ -42,3 +50,12 @@ def test_layernorm_efficiency(outcomes):
     ideal, measured = _cycles(out.golden), _cycles(out.rtl)
     assert ideal == 2 * 197 * 24  # the cycle model: two passes over 24-word rows
     assert ideal / measured >= LN_EFFICIENCY, f"{ideal} ideal / {measured} measured"
+
+
+@pytest.mark.parametrize("name", list(GATES))
+def test_moe_gate_efficiency(outcomes, name):
+    out = outcomes[name]
+    assert out.golden_error == 0 and out.problems() == []
+    ideal, measured = _cycles(out.golden), _cycles(out.rtl)
+    print("GATE", name, ideal, measured, ideal / measured)
+    assert ideal / measured >= MOE_GATE_EFFICIENCY, f"{ideal} ideal / {measured} measured"
