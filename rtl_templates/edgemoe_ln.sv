@@ -50,7 +50,7 @@ module edgemoe_ln (
   logic [V*NBITS-1:0] gbuf[RW], bbuf[RW];
 
   logic [31:0] jt, jd, words;
-  logic [63:0] jsrc, jdst, jgamma, jbeta;
+  logic [63:0] jsrc, jgamma, jbeta;      // jsrc: the next row to read (no multiplier)
   logic signed [63:0] jeps;
   assign words = (jd + 32'(V - 1)) >> VL;
 
@@ -82,14 +82,14 @@ module edgemoe_ln (
       lr <= '0; lw <= '0; lslot <= 1'b0; full <= '0;
       acc1 <= '0; acc2 <= '0;
       s1[0] <= '0; s1[1] <= '0; s2[0] <= '0; s2[1] <= '0;
-      jt <= '0; jd <= '0; jsrc <= '0; jdst <= '0; jgamma <= '0; jbeta <= '0; jeps <= '0;
+      jt <= '0; jd <= '0; jsrc <= '0; jgamma <= '0; jbeta <= '0; jeps <= '0;
       rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
     end else begin
       if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
       if (p_free) full[p_free_slot] <= 1'b0;
       case (ls)
         L_IDLE: if (start) begin
-          jt <= t; jd <= d; jsrc <= src; jdst <= dst; jgamma <= gamma; jbeta <= beta;
+          jt <= t; jd <= d; jsrc <= src; jgamma <= gamma; jbeta <= beta;
           jeps <= {{32{eps[31]}}, eps};
           lr <= '0; lslot <= 1'b0; full <= '0;
           ls <= L_G;
@@ -122,7 +122,8 @@ module edgemoe_ln (
         end
         L_ROW: if (!full[lslot] && !rd_cmd_valid) begin
           rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= jsrc + (64'(lr) * 64'(jd) << AL);
+          rd_cmd_addr <= jsrc;
+          jsrc <= jsrc + (64'(jd) << AL);
           rd_cmd_len <= jd << AL;
           rd_cmd_wlg <= 4'(VL + AL);
           lw <= '0;
@@ -188,6 +189,7 @@ module edgemoe_ln (
   logic [31:0] pr, pw;
   logic pslot;
   logic signed [63:0] mean, rstd;          // of the row being written
+  logic [63:0] prow;                       // its address
 
   // output word
   logic [V*ABITS-1:0] x_word;
@@ -245,7 +247,7 @@ module edgemoe_ln (
       n1 <= '0; n2 <= '0; q1 <= '0; q2 <= '0; r1 <= '0; r2 <= '0; neg1 <= 1'b0; neg2 <= 1'b0;
       jd2 <= '0; jd3 <= '0; smean <= '0; sex2 <= '0;
       mean_s[0] <= '0; mean_s[1] <= '0; rstd_s[0] <= '0; rstd_s[1] <= '0;
-      pr <= '0; pw <= '0; pslot <= 1'b0; mean <= '0; rstd <= '0;
+      pr <= '0; pw <= '0; pslot <= 1'b0; mean <= '0; rstd <= '0; prow <= '0;
       p_free <= 1'b0; p_free_slot <= 1'b0;
       wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
     end else begin
@@ -253,7 +255,7 @@ module edgemoe_ln (
       p_free <= 1'b0;
       if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
       if (ls == L_IDLE && start) begin
-        sr <= '0; sslot <= 1'b0; sready <= '0; pr <= '0; pslot <= 1'b0;
+        sr <= '0; sslot <= 1'b0; sready <= '0; pr <= '0; pslot <= 1'b0; prow <= dst;
         jd2 <= {1'b0, d, 1'b0};
         jd3 <= {2'd0, d} + {1'b0, d, 1'b0};
       end
@@ -303,7 +305,8 @@ module edgemoe_ln (
         end
         P_CMD: begin
           wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= jdst + (64'(pr) * 64'(jd) << AL);
+          wr_cmd_addr <= prow;
+          prow <= prow + (64'(jd) << AL);
           wr_cmd_len <= jd << AL;
           wr_cmd_wlg <= 4'(VL + AL);
           pw <= '0;
