@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from rtldesigns import executor
 
+from edgemoe.compare import assert_images_equal
 from edgemoe.compiler import compile_model
 from edgemoe.compiler.builder import ProgramBuilder, Ref
 from edgemoe.compiler.io import write_pixels
@@ -18,6 +20,7 @@ from edgemoe.golden import execute
 from edgemoe.host import Accelerator
 from edgemoe.isa import INSTR_BYTES, Flag, Op
 from edgemoe.models import load_default_image
+from edgemoe.rtl import RtlJob
 
 pytestmark = pytest.mark.golden
 
@@ -136,3 +139,26 @@ def test_handed_on_tensors_keep_their_bytes_to_the_end():
     assert shared.shared_prefix == 1
     assert shared.tensors["x"][0] != shared.tensors["late"][0]
     assert plain.tensors["x"][0] == plain.tensors["late"][0]  # reused without the prefix
+
+
+@pytest.mark.sim
+def test_rtl_resumes_after_the_prefix_like_golden(compiled, micro, tiny):
+    """The RTL runs task 1 from the shared prefix on the memory task 0 left (here made by
+    golden) and ends byte identical with golden doing the same."""
+    pixels = load_default_image(micro)
+    start = _alone(compiled, tiny, pixels, 0)
+    k, n = compiled.shared_prefix, compiled.n_instructions
+    offset = compiled.program_offset + k * INSTR_BYTES
+    gold = start.copy()
+    assert execute(gold, tiny, offset, n - k, 1, compiled.status_offset) == 0
+    img = start.copy()
+    res = executor("tiny").run_jobs([RtlJob(img, offset, n - k, 1, compiled.status_offset,
+                                            max_cycles=1_000_000)])[0]
+    assert not res.timed_out and res.error == 0
+    manifest = dict(compiled.manifest, program={"offset": offset, "n_instructions": n - k})
+    assert_images_equal(img, gold, manifest, "rtl vs golden, resumed task 1")
+    alone = _alone(compiled, tiny, pixels, 1)
+    out = compiled.manifest["outputs"]["depth"]
+    size = int(np.prod(out["shape"])) * 4
+    assert np.array_equal(img[out["offset"]:out["offset"] + size],
+                          alone[out["offset"]:out["offset"] + size])
