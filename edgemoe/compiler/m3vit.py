@@ -6,9 +6,11 @@ instructions carry a task mask.  The token tensor ``x`` stays in one arena tenso
 whole backbone; per-block scratch tensors are reused by the arena allocator.
 
 Multi-task reuse: everything before the first task-dependent instruction (patch embed,
-block 0, block 1 up to its router) is the program's shared prefix.  The first MoE block
-snapshots ``x`` into ``x_shared`` and takes its residual from there, so a second task on
-the same image may start right after the prefix (see ``builder.finalize``).
+block 0, block 1 up to its router) is the program's shared prefix.  In the first MoE
+block the attention projection writes ``x + proj`` into ``x_shared`` (not back into
+``x``), norm2 and the experts' residual read it there and the experts write ``x``; so
+nothing after the prefix overwrites what it reads, and a second task on the same image
+may start right after the prefix (see ``builder.finalize``).
 """
 
 from __future__ import annotations
@@ -172,14 +174,17 @@ class _Lowering:
         self.b.emit(Op.ATTENTION, comment=f"{p}.attn", tokens=t, heads=m.heads,
                     head_dim=m.head_dim, qkv=Ref(qkv), dst=Ref(att), scale=scale)
         self.tap(f"{p}.attn", Ref(att), t, d)
-        self.linear(f"{p}.attn.proj", Ref(att), Ref(x), t, residual=Ref(x), bias_attn=True,
+        mid = x  # x after attention: the first router's block keeps it for later tasks
+        if m.is_moe(i) and self.share_prefix and self.x_shared is None:
+            mid = self.x_shared = self.act_tensor("x_shared", t, d)
+        self.linear(f"{p}.attn.proj", Ref(att), Ref(mid), t, residual=Ref(x), bias_attn=True,
                     tap=f"{p}.proj")
-        self.tap(f"{p}.attn_residual", Ref(x), t, d)
+        self.tap(f"{p}.attn_residual", Ref(mid), t, d)
         ln2 = self.act_tensor(f"{p}.ln2", t, d)
-        self.layernorm(f"{p}.norm2", Ref(x), Ref(ln2), t)
+        self.layernorm(f"{p}.norm2", Ref(mid), Ref(ln2), t)
         self.tap(f"{p}.norm2", Ref(ln2), t, d)
         if m.is_moe(i):
-            self.moe(p, Ref(ln2), x)
+            self.moe(p, Ref(ln2), x, Ref(mid))
         else:
             hid = self.act_tensor(f"{p}.hidden", t, m.mlp_hidden)
             self.linear(f"{p}.mlp.fc1", Ref(ln2), Ref(hid), t, flags=Flag.GELU)
@@ -187,7 +192,7 @@ class _Lowering:
         self.tap(f"{p}.out", Ref(x), t, d)
         self.taps[f"block{i}"] = len(self.b)
 
-    def moe(self, p: str, src: Ref, x: Tensor) -> None:
+    def moe(self, p: str, src: Ref, x: Tensor, residual: Ref) -> None:
         m, t, d, e, h = self.m, self.m.num_tokens, self.m.dim, self.m.num_experts, self.m.expert_hidden
         gates = np.stack([self.w[f"{p}.mlp.gate.{k}.w_gate"].T for k in range(len(m.tasks))])
         graw = self.matrix(f"{p}.mlp.gate.w_gate", gates)
@@ -203,12 +208,6 @@ class _Lowering:
         b1 = self.vector(f"{ex}.htoh4.bias", self.w[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
         w2 = self.matrix(f"{ex}.h4toh.weight", self.w[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
         b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias")
-        residual = Ref(x)
-        if self.share_prefix and self.x_shared is None:  # the prefix ends at this router
-            self.x_shared = self.act_tensor("x_shared", t, d)
-            self.b.emit(Op.ADD, Flag.COPY, comment=f"{p}.x_shared", count=t * d, a=Ref(x),
-                        dst=Ref(self.x_shared))
-            residual = Ref(self.x_shared)
         self.tap_logits(p, src, graw, stride)
         self.b.emit(Op.MOE_GATE, comment=f"{p}.gate", tokens=t, dim=d, experts=e, top_k=m.top_k,
                     src=src, w_gate=graw, queues=Ref(queues), task_stride=stride)
