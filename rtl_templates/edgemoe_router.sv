@@ -21,14 +21,8 @@ module edgemoe_router (
     input  logic        lg_valid,
     input  logic [31:0] lg_tok, lg_tile,
     input  logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] lg_data,
-    output logic        wr_cmd_valid,
-    input  logic        wr_cmd_ready,
-    output logic [63:0] wr_cmd_addr,
-    output logic [31:0] wr_cmd_len,
-    output logic [3:0]  wr_cmd_wlg,
-    output logic        wr_valid,
-    input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
+    output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
+    input  edgemoe_pkg::dma_resp_t dma_resp
 );
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int AL = edgemoe_pkg::ACT_LG;
@@ -130,8 +124,8 @@ module edgemoe_router (
       else beat[l*32+:32] = (q_p + 32'(l) < cnt[EW'(q_ex)]) ? qrow[l*32+:32] : 32'd0;
     end
   end
-  assign wr_valid = st == R_DATA;
-  assign wr_data = WB'(beat);
+  assign dma_req.wr_valid = st == R_DATA;
+  assign dma_req.wr_data = WB'(beat);
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -141,7 +135,7 @@ module edgemoe_router (
       bias <= '0; sum <= '0; recip <= '0; b_bias <= '0; b_sum <= '0;
       taken <= '0; rdy <= '0; lg_all <= 1'b0;
       area <= '0; q_ex <= '0; q_p <= '0; q_w <= '0; total_w <= '0;
-      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+      dma_req.wr_cmd_valid <= 1'b0; dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
       for (int x = 0; x < ME; x++) begin
         cnt[x] <= '0;
         lg[x] <= '0;
@@ -151,7 +145,7 @@ module edgemoe_router (
       end
     end else begin
       done <= 1'b0;
-      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       if (start) lg_all <= 1'b1;
       if (lg_valid && lg_tile + 32'd1 == te_job) rdy[$clog2(MT > 1 ? MT : 2)'(lg_tok)] <= 1'b1;
       // ---- first stage: softmax and top-k of token tok
@@ -222,15 +216,15 @@ module edgemoe_router (
         end
         R_FLUSH: if (bs == B_IDLE && lg_all) st <= R_CMD;
         R_CMD: begin
-          wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= queues;
+          dma_req.wr_cmd_valid <= 1'b1;
+          dma_req.wr_cmd_addr <= queues;
           total_w <= cnt_w + ((e * slot_w) << 1);
-          wr_cmd_len <= (cnt_w + ((e * slot_w) << 1)) << 2;
-          wr_cmd_wlg <= 4'(edgemoe_pkg::AXI_LG);
+          dma_req.wr_cmd_len <= (cnt_w + ((e * slot_w) << 1)) << 2;
+          dma_req.wr_cmd_wlg <= 4'(edgemoe_pkg::AXI_LG);
           area <= '0; q_ex <= '0; q_p <= '0; q_w <= '0;
           st <= R_DATA;
         end
-        R_DATA: if (wr_ready) begin
+        R_DATA: if (dma_resp.wr_ready) begin
           q_w <= q_w + 32'(Q);
           if (area != 2'd0) begin
             if (q_p + 32'(Q) == slot_w) begin
@@ -243,7 +237,7 @@ module edgemoe_router (
           end else if (q_w + 32'(Q) == cnt_w) area <= 2'd1;
           if (q_w + 32'(Q) == total_w) st <= R_END;
         end
-        R_END: if (!wr_cmd_valid) begin
+        R_END: if (!dma_req.wr_cmd_valid) begin
           done <= 1'b1;
           rdy <= '0;
           lg_all <= 1'b0;
@@ -271,5 +265,11 @@ module edgemoe_router (
     end
   end
   logic unused;
-  assign unused = ^{prob[63:32]};
+  assign unused = ^{prob[63:32], dma_resp};
+  // the router only writes (its logits come from the linear engine)
+  assign dma_req.rd_cmd_valid = 1'b0;
+  assign dma_req.rd_cmd_addr = '0;
+  assign dma_req.rd_cmd_len = '0;
+  assign dma_req.rd_cmd_wlg = '0;
+  assign dma_req.rd_ready = 1'b0;
 endmodule
