@@ -22,7 +22,8 @@ module edgemoe_router (
     input  logic [31:0] lg_tok, lg_tile,
     input  logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] lg_data,
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
-    input  edgemoe_pkg::dma_resp_t dma_resp
+    input  edgemoe_pkg::dma_resp_t dma_resp,
+    output logic [63:0] overflows          // chosen scores that overflowed act (running count)
 );
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int AL = edgemoe_pkg::ACT_LG;
@@ -95,8 +96,8 @@ module edgemoe_router (
 
   logic [EW-1:0] ex_b;                     // the expert the second stage appends to
   assign ex_b = b_ch[KW'(jb)];
-  logic signed [63:0] prob;
-  assign prob = edgemoe_pkg::sm_prob(b_lg[KW'(jb)], b_bias, recip);
+  logic [64:0] prob;                       // {overflowed, score}
+  assign prob = edgemoe_pkg::sm_prob_c(b_lg[KW'(jb)], b_bias, recip);
   logic [PO*ABITS-1:0] lword;
   // R_SOFT reads the next token's word ahead (one-word tokens), R_LOAD word i of this one
   assign lword = lbuf[LAW'((st == R_SOFT) ? (tok + 32'd1) * 32'(TE) : tok * 32'(TE) + i)];
@@ -131,7 +132,7 @@ module edgemoe_router (
     if (!rst_n) begin
       st <= R_IDLE; bs <= B_IDLE;
       done <= 1'b0;
-      tok <= '0; i <= '0; j <= '0; jb <= '0; b_tok <= '0;
+      tok <= '0; i <= '0; j <= '0; jb <= '0; b_tok <= '0; overflows <= '0;
       bias <= '0; sum <= '0; recip <= '0; b_bias <= '0; b_sum <= '0;
       taken <= '0; rdy <= '0; lg_all <= 1'b0;
       area <= '0; q_ex <= '0; q_p <= '0; q_w <= '0; total_w <= '0;
@@ -257,6 +258,7 @@ module edgemoe_router (
           qidx[a_row][a_lane*32+:32] <= b_tok;
           qsc[a_row][a_lane*32+:32] <= prob[31:0];
           cnt[ex_b] <= cnt[ex_b] + 32'd1;
+          overflows <= overflows + 64'(prob[64]);  // edgemoe_ctrl_prof reports the increase
           jb <= jb + 32'd1;
           if (jb + 32'd1 == topk) bs <= B_IDLE;
         end
