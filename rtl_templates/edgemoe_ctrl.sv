@@ -82,8 +82,12 @@ module edgemoe_ctrl (
   logic [31:0] cnt[MAXE];
   logic [31:0] ex;
   logic [MAXT-1:0] seen;
-  logic next_nz;                      // the next expert has tokens
-  assign next_nz = ex + 32'd1 < d3 && cnt[ex + 32'd1] != 32'd0;
+  logic [31:0] nz;                     // the next expert with tokens (d3: none), from ex + 1
+  always_comb begin                    // (from ex = 0 in S_MOE_INIT: the first one)
+    nz = d3;
+    for (int i = MAXE - 1; i >= 0; i--)
+      if (32'(i) < d3 && cnt[i] != 32'd0 && (32'(i) > ex || st == S_MOE_INIT)) nz = 32'(i);
+  end
 
   // decode/check: instruction words, named fields, checker, weight look-ahead
   logic [7:0] op;
@@ -112,7 +116,7 @@ module edgemoe_ctrl (
       .ld_gate_rt(st == S_GATE_RT), .ld_moe_init(st == S_MOE_INIT),
       .ld_moe_fc1(st == S_MOE_EX && ex != d3 && cnt[ex] != 32'd0), .ld_moe_fc2(st == S_MOE_FC2),
       .ld_moe_skip(st == S_MOE_EX && ex != d3 && cnt[ex] == 32'd0), .ld_peek(st == S_PEEK_DEC),
-      .pf_moe_first(cnt[0] != 32'd0), .pf_moe_next(next_nz), .mem, .op, .flags, .d0, .d1, .d2,
+      .pf_moe_nz(nz != d3), .pf_moe_dist(8'(nz - ex)), .mem, .op, .flags, .d0, .d1, .d2,
       .d3, .d4, .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7, .a8, .imm, .c_oh, .c_ow, .c_cikk, .c_offw,
       .c_i0, .c_i1, .c_i2, .c_i3, .c_slot, .c_counts, .n_wts, .n_n, .n_k, .n_wlg, .t_eff,
       .cnt_ex(cnt[ex]), .lin_job, .router_job, .attn_job, .ln_job, .eltwise_job, .upsample_job, .pf_wts, .pf_n,
@@ -192,8 +196,7 @@ module edgemoe_ctrl (
           else begin
             dma_req.rd_cmd_valid <= 1'b1;
             dma_req.rd_cmd_addr <= mem + 64'(prog_off) + (64'(idx_i) << 6);
-            dma_req.rd_cmd_len <= 32'd64;
-            wcount <= '0;
+            dma_req.rd_cmd_len <= 32'd64; wcount <= '0;
             st <= S_FETCH_W;
           end
         end
@@ -234,8 +237,7 @@ module edgemoe_ctrl (
         S_PEEK: begin
           dma_req.rd_cmd_valid <= 1'b1;
           dma_req.rd_cmd_addr <= mem + 64'(prog_off) + (64'(idx_i + 32'd1) << 6);
-          dma_req.rd_cmd_len <= 32'd64;
-          wcount <= '0;
+          dma_req.rd_cmd_len <= 32'd64; wcount <= '0;
           st <= S_PEEK_W;
         end
         S_PEEK_W: if (dma_resp.rd_valid) begin  // u_decode stores the word
@@ -282,9 +284,8 @@ module edgemoe_ctrl (
         end
         // ---- LINEAR: dynamic token count
         S_DYN_CMD: begin
-          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_valid <= 1'b1; dma_req.rd_cmd_len <= 32'd4;
           dma_req.rd_cmd_addr <= mem + 64'(a7);
-          dma_req.rd_cmd_len <= 32'd4;
           st <= S_DYN_W;
         end
         S_DYN_W: if (dma_resp.rd_valid) begin
@@ -388,7 +389,7 @@ module edgemoe_ctrl (
         end
         S_MOE_INIT: begin
           // first expert's fc1 weights load during the init copy
-          if (cnt[0] != 32'd0) pf_req <= 1'b1;
+          if (nz != d3) pf_req <= 1'b1;
           if (flags[edgemoe_pkg::FLAG_BIT_RESIDUAL] && a8 == a1) st <= S_MOE_EX;
           else begin
             go <= 1'b1;
@@ -419,7 +420,7 @@ module edgemoe_ctrl (
           // fc2, scaled by the gate score and accumulated into dst rows (ld_moe_fc2)
           go <= 1'b1;
           owner <= OWN_LIN;
-          if (next_nz) pf_req <= 1'b1;  // next expert's fc1
+          if (nz != d3) pf_req <= 1'b1;  // fc1 of the next expert with tokens
           ex <= ex + 32'd1;
           after <= S_MOE_EX;
           st <= S_WAIT_ENG;
@@ -469,8 +470,7 @@ module edgemoe_ctrl (
   end
 
   assign dma_req.rd_ready = st == S_FETCH_W || st == S_PEEK_W || st == S_DYN_W || st == S_IDX_W ||
-                    st == S_MOE_CNT_W ||
-                    st == S_MOE_Q_W;
+                    st == S_MOE_CNT_W || st == S_MOE_Q_W;
   assign dma_req.wr_valid = st == S_PROF_W || st == S_WSTAT_W;
   assign dma_req.wr_data = (edgemoe_pkg::WORD_MAX*8)'((st == S_WSTAT_W) ? stat_word : prof_word);
 

@@ -1,10 +1,12 @@
 // LayerNorm over rows of d elements (golden.vector_ops.layernorm_rows), VEC lanes.
 //
-// The loader reads row r into one of two row buffers while accumulating sum(x) and
-// sum((x >> LN_SHIFT)^2) exactly; the normaliser divides both by d (floor, two
-// sequential radix-2 dividers), forms var = max(E[x^2] - (mean >> s)^2, 0) + eps and
-// rstd = rsqrt(var) (the shared numerics kernel), then writes
-// q(q(q((x - mean) * rstd) * gamma) + q(beta)) while the loader fetches the next row.
+// Three stages over two row slots, each working on a different row: the loader reads
+// row r into a row buffer while accumulating sum(x) and sum((x >> LN_SHIFT)^2) exactly;
+// the statistics stage divides both by d (floor; two radix-4 dividers, 2 bits a cycle),
+// forms var = max(E[x^2] - (mean >> s)^2, 0) + eps and rstd = rsqrt(var) (the shared
+// numerics kernel); the output stage writes q(q(q((x - mean) * rstd) * gamma) + q(beta)).
+// A row costs about (load + statistics + output) / 2 cycles, under the two passes over
+// the row that the cycle model counts.
 module edgemoe_ln (
     input  logic        clk,
     input  logic        rst_n,
@@ -33,7 +35,7 @@ module edgemoe_ln (
   logic [V*NBITS-1:0] gbuf[RW], bbuf[RW];
 
   logic [31:0] jt, jd, words;
-  logic [63:0] jsrc, jdst, jgamma, jbeta;
+  logic [63:0] jsrc, jgamma, jbeta;      // jsrc: the next row to read (no multiplier)
   logic signed [63:0] jeps;
   assign words = (jd + 32'(V - 1)) >> VL;
 
@@ -65,14 +67,14 @@ module edgemoe_ln (
       lr <= '0; lw <= '0; lslot <= 1'b0; full <= '0;
       acc1 <= '0; acc2 <= '0;
       s1[0] <= '0; s1[1] <= '0; s2[0] <= '0; s2[1] <= '0;
-      jt <= '0; jd <= '0; jsrc <= '0; jdst <= '0; jgamma <= '0; jbeta <= '0; jeps <= '0;
+      jt <= '0; jd <= '0; jsrc <= '0; jgamma <= '0; jbeta <= '0; jeps <= '0;
       dma_req.rd_cmd_valid <= 1'b0; dma_req.rd_cmd_addr <= '0; dma_req.rd_cmd_len <= '0; dma_req.rd_cmd_wlg <= '0;
     end else begin
       if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
       if (p_free) full[p_free_slot] <= 1'b0;
       case (ls)
         L_IDLE: if (start) begin
-          jt <= t; jd <= d; jsrc <= src; jdst <= dst; jgamma <= gamma; jbeta <= beta;
+          jt <= t; jd <= d; jsrc <= src; jgamma <= gamma; jbeta <= beta;
           jeps <= {{32{eps[31]}}, eps};
           lr <= '0; lslot <= 1'b0; full <= '0;
           ls <= L_G;
@@ -105,7 +107,8 @@ module edgemoe_ln (
         end
         L_ROW: if (!full[lslot] && !dma_req.rd_cmd_valid) begin
           dma_req.rd_cmd_valid <= 1'b1;
-          dma_req.rd_cmd_addr <= jsrc + (64'(lr) * 64'(jd) << AL);
+          dma_req.rd_cmd_addr <= jsrc;
+          jsrc <= jsrc + (64'(jd) << AL);
           dma_req.rd_cmd_len <= jd << AL;
           dma_req.rd_cmd_wlg <= 4'(VL + AL);
           lw <= '0;
@@ -134,18 +137,44 @@ module edgemoe_ln (
   end
   assign dma_req.rd_ready = ls == L_G_W || ls == L_B_W || ls == L_ROW_W;
 
-  // ------------------------------------------------------------------ normaliser
-  typedef enum logic [2:0] {P_IDLE, P_DIV, P_VAR, P_RSTD, P_CMD, P_OUT, P_END} pr_t;
+  // ------------------------------------------------------------------ statistics
+  typedef enum logic [1:0] {S_IDLE, S_DIV, S_VAR, S_RSTD} st_t;
+  st_t ss;
+  logic [31:0] sr;                         // rows whose statistics are done
+  logic sslot;
+  logic [1:0] sready;                      // a slot's mean and rstd are ready
+  logic [4:0] dstep;
+  logic [63:0] n1, n2, q1, q2;             // |numerators| (shifted out), quotients
+  logic [31:0] r1, r2;                     // remainders (< d)
+  logic [33:0] jd2, jd3;                   // 2d, 3d
+  logic neg1, neg2;
+  logic signed [63:0] smean, sex2;
+  logic signed [63:0] mean_s[2], rstd_s[2];
+  // one radix-4 step: x = 4r + next two numerator bits; the digit is how many d fit (0..3)
+  function automatic logic [33:0] div4_rem(input logic [31:0] r, input logic [1:0] nb,
+                                           input logic [31:0] dv, input logic [33:0] dv2,
+                                           input logic [33:0] dv3, output logic [1:0] dig);
+    logic [33:0] x;
+    x = {r, nb};
+    if (x >= dv3) begin dig = 2'd3; div4_rem = x - dv3; end
+    else if (x >= dv2) begin dig = 2'd2; div4_rem = x - dv2; end
+    else if (x >= {2'd0, dv}) begin dig = 2'd1; div4_rem = x - {2'd0, dv}; end
+    else begin dig = 2'd0; div4_rem = x; end
+  endfunction
+  logic [33:0] nr1, nr2;
+  logic [1:0] dg1, dg2;
+  always_comb begin
+    nr1 = div4_rem(r1, n1[63:62], jd, jd2, jd3, dg1);
+    nr2 = div4_rem(r2, n2[63:62], jd, jd2, jd3, dg2);
+  end
+
+  // ------------------------------------------------------------------ output
+  typedef enum logic [1:0] {P_IDLE, P_CMD, P_OUT, P_END} pr_t;
   pr_t ps;
   logic [31:0] pr, pw;
   logic pslot;
-  logic [6:0] dstep;
-  logic [63:0] n1, n2, q1, q2, r1, r2;   // |numerators|, quotients, remainders
-  logic neg1, neg2;
-  logic signed [63:0] mean, ex2, rstd;
-  logic [64:0] t1, t2;
-  assign t1 = {r1, n1[63]} - {33'd0, jd};
-  assign t2 = {r2, n2[63]} - {33'd0, jd};
+  logic signed [63:0] mean, rstd;          // of the row being written
+  logic [63:0] prow;                       // its address
 
   // output word
   logic [V*ABITS-1:0] x_word;
@@ -197,57 +226,72 @@ module edgemoe_ln (
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      ps <= P_IDLE;
+      ss <= S_IDLE; ps <= P_IDLE;
       done <= 1'b0;
-      pr <= '0; pw <= '0; pslot <= 1'b0; dstep <= '0;
+      sr <= '0; sslot <= 1'b0; sready <= '0; dstep <= '0;
       n1 <= '0; n2 <= '0; q1 <= '0; q2 <= '0; r1 <= '0; r2 <= '0; neg1 <= 1'b0; neg2 <= 1'b0;
-      mean <= '0; ex2 <= '0; rstd <= '0;
+      jd2 <= '0; jd3 <= '0; smean <= '0; sex2 <= '0;
+      mean_s[0] <= '0; mean_s[1] <= '0; rstd_s[0] <= '0; rstd_s[1] <= '0;
+      pr <= '0; pw <= '0; pslot <= 1'b0; mean <= '0; rstd <= '0; prow <= '0;
       p_free <= 1'b0; p_free_slot <= 1'b0;
       dma_req.wr_cmd_valid <= 1'b0; dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
     end else begin
       done <= 1'b0;
       p_free <= 1'b0;
       if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
+      if (ls == L_IDLE && start) begin
+        sr <= '0; sslot <= 1'b0; sready <= '0; pr <= '0; pslot <= 1'b0; prow <= dst;
+        jd2 <= {1'b0, d, 1'b0};
+        jd3 <= {2'd0, d} + {1'b0, d, 1'b0};
+      end
+      // statistics of the next loaded row
+      case (ss)
+        S_IDLE: if ((ls == L_ROW || ls == L_ROW_W || ls == L_DONE) && full[sslot] &&
+                    !sready[sslot] && sr != jt) begin
+          // signed floor division by d: divide magnitudes, fix the sign afterwards
+          neg1 <= s1[sslot] < 0;
+          neg2 <= s2[sslot] < 0;
+          n1 <= s1[sslot] < 0 ? 64'(-s1[sslot]) : 64'(s1[sslot]);
+          n2 <= s2[sslot] < 0 ? 64'(-s2[sslot]) : 64'(s2[sslot]);
+          q1 <= '0; q2 <= '0; r1 <= '0; r2 <= '0;
+          dstep <= '0;
+          ss <= S_DIV;
+        end
+        S_DIV: begin
+          r1 <= nr1[31:0]; q1 <= {q1[61:0], dg1};
+          r2 <= nr2[31:0]; q2 <= {q2[61:0], dg2};
+          n1 <= {n1[61:0], 2'b0};
+          n2 <= {n2[61:0], 2'b0};
+          dstep <= dstep + 5'd1;
+          if (dstep == 5'd31) ss <= S_VAR;
+        end
+        S_VAR: begin
+          smean <= neg1 ? -$signed(q1) - ((r1 != 32'd0) ? 64'sd1 : 64'sd0) : $signed(q1);
+          sex2 <= neg2 ? -$signed(q2) - ((r2 != 32'd0) ? 64'sd1 : 64'sd0) : $signed(q2);
+          ss <= S_RSTD;
+        end
+        S_RSTD: begin
+          mean_s[sslot] <= smean;
+          rstd_s[sslot] <= edgemoe_pkg::rsqrt_ln(((sex2 - (smean >>> SH) * (smean >>> SH)) < 0
+              ? 64'sd0 : (sex2 - (smean >>> SH) * (smean >>> SH))) + jeps);
+          sready[sslot] <= 1'b1;
+          sslot <= !sslot;
+          sr <= sr + 32'd1;
+          ss <= S_IDLE;
+        end
+        default: ss <= S_IDLE;
+      endcase
+      // output of the next row with statistics
       case (ps)
-        P_IDLE: begin
-          if (start) begin
-            pr <= '0;
-            pslot <= 1'b0;
-          end else if ((ls == L_ROW || ls == L_ROW_W || ls == L_DONE) && full[pslot] &&
-                       pr != jt) begin
-            // signed floor division by d: divide magnitudes, fix the sign afterwards
-            neg1 <= s1[pslot] < 0;
-            neg2 <= s2[pslot] < 0;
-            n1 <= s1[pslot] < 0 ? 64'(-s1[pslot]) : 64'(s1[pslot]);
-            n2 <= s2[pslot] < 0 ? 64'(-s2[pslot]) : 64'(s2[pslot]);
-            q1 <= '0; q2 <= '0; r1 <= '0; r2 <= '0;
-            dstep <= '0;
-            ps <= P_DIV;
-          end
-        end
-        P_DIV: begin
-          if (!t1[64]) begin r1 <= t1[63:0]; q1 <= {q1[62:0], 1'b1}; end
-          else begin r1 <= {r1[62:0], n1[63]}; q1 <= {q1[62:0], 1'b0}; end
-          if (!t2[64]) begin r2 <= t2[63:0]; q2 <= {q2[62:0], 1'b1}; end
-          else begin r2 <= {r2[62:0], n2[63]}; q2 <= {q2[62:0], 1'b0}; end
-          n1 <= {n1[62:0], 1'b0};
-          n2 <= {n2[62:0], 1'b0};
-          dstep <= dstep + 7'd1;
-          if (dstep == 7'd63) ps <= P_VAR;
-        end
-        P_VAR: begin
-          mean <= neg1 ? -$signed(q1) - ((r1 != 64'd0) ? 64'sd1 : 64'sd0) : $signed(q1);
-          ex2 <= neg2 ? -$signed(q2) - ((r2 != 64'd0) ? 64'sd1 : 64'sd0) : $signed(q2);
-          ps <= P_RSTD;
-        end
-        P_RSTD: begin
-          rstd <= edgemoe_pkg::rsqrt_ln(((ex2 - (mean >>> SH) * (mean >>> SH)) < 0 ? 64'sd0 :
-                                         (ex2 - (mean >>> SH) * (mean >>> SH))) + jeps);
+        P_IDLE: if (sready[pslot] && !dma_req.wr_cmd_valid && pr != jt) begin
+          mean <= mean_s[pslot];
+          rstd <= rstd_s[pslot];
           ps <= P_CMD;
         end
-        P_CMD: if (!dma_req.wr_cmd_valid) begin
+        P_CMD: begin
           dma_req.wr_cmd_valid <= 1'b1;
-          dma_req.wr_cmd_addr <= jdst + (64'(pr) * 64'(jd) << AL);
+          dma_req.wr_cmd_addr <= prow;
+          prow <= prow + (64'(jd) << AL);
           dma_req.wr_cmd_len <= jd << AL;
           dma_req.wr_cmd_wlg <= 4'(VL + AL);
           pw <= '0;
@@ -258,6 +302,7 @@ module edgemoe_ln (
           if (pw + 32'd1 == words) begin
             p_free <= 1'b1;
             p_free_slot <= pslot;
+            sready[pslot] <= 1'b0;
             pslot <= !pslot;
             pr <= pr + 32'd1;
             ps <= (pr + 32'd1 == jt) ? P_END : P_IDLE;
@@ -273,5 +318,5 @@ module edgemoe_ln (
   end
 
   logic unused;
-  assign unused = ^{dma_resp, rstd[63:32]};
+  assign unused = ^{dma_resp, rstd[63:32], nr1[33:32], nr2[33:32]};  // remainders < d
 endmodule

@@ -142,6 +142,7 @@ def test_negative_batchnorm_variance_names_the_tensor():
     (lambda m: m["inputs"]["pixels"].update(offset=1 << 40), "'inputs.pixels.offset'"),
     (lambda m: m["outputs"]["seg"].update(shape="x"), "'outputs.seg.shape'"),
     (lambda m: m["program"].update(names=True), "'program.names'"),
+    (lambda m: m["program"].update(shared_prefix=1 << 20), "'program.shared_prefix'"),
     (lambda m: m["taps"].update(x_shape=[1 << 20, 1 << 20]), "'taps.x.offset'"),
     (lambda m: m["taps"].update(tensors=[]), "'taps.tensors'"),
     (lambda m: m.update(taps=False), "'taps' is not a JSON object"),

@@ -68,7 +68,7 @@ def _layers(accel_name: str, model_name: str) -> list[tuple[str, str]]:
                                     "head_dim", "dim", "experts", "hidden") and v)
         rows.append((f"  #{first + k} {name} ({shape}) efficiency",
                      f"{eff:.1%}  ({meas[k]} measured cycles, ideal {ideal[k]} modelled)"))
-    for name in ("LINEAR", "ATTENTION", "MOE_EXPERTS"):
+    for name in ("LINEAR", "ATTENTION", "MOE_EXPERTS", "LAYERNORM", "MOE_GATE"):
         if name in effs:
             rows.append((f"{accel.name} {name.lower()} efficiency (mean over the span)",
                          f"{sum(effs[name]) / len(effs[name]):.1%}"))

@@ -6,6 +6,11 @@ image out as ``status+profile | program | weights | inputs | outputs | arena`` (
 region 64-byte aligned), assigns arena tensors to offsets by first fit over their live
 ranges (so tensors whose lifetimes do not overlap share bytes), resolves the references
 and encodes the program into the image.
+
+Shared prefix: the instructions before the first task-dependent one (a task mask, or an
+op that reads the device's task register) compute the same bytes for every task.  With
+``finalize(share_prefix=True)`` the tensors they leave for the rest of the program stay
+allocated to the end, so a later task on the same image may start at that instruction.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 
 from ..isa import ALL_TASKS, INSTR_BYTES, OP_FIELDS, Instr, Op, encode_bytes
 from ..layout import PROFILE_ENTRY_BYTES, STATUS_BYTES, align
+from ..ops import OP_SPECS
 
 
 @dataclass(eq=False)
@@ -58,6 +64,7 @@ class Layout:
     regions: dict[str, tuple[int, int]]
     tensors: dict[str, tuple[int, int]] = field(default_factory=dict)
     symbols: dict[str, int] = field(default_factory=dict)
+    shared_prefix: int = 0
 
 
 class ProgramBuilder:
@@ -114,6 +121,41 @@ class ProgramBuilder:
     def __len__(self) -> int:
         return len(self._pending)
 
+    def first_task_dependent(self) -> int:
+        """Index of the first instruction whose result depends on the task (or the count)."""
+        for i, p in enumerate(self._pending):
+            if p.task_mask != ALL_TASKS or "task" in OP_SPECS[p.op].kernel_args:
+                return i
+        return len(self._pending)
+
+    def _keep_prefix_live(self, k: int) -> None:
+        """Keep the tensors that the first ``k`` instructions hand to the rest (read there
+        before any write) live to the end, and refuse a later write into one of them: a
+        resumed task must find them as the prefix left them."""
+        n = len(self._pending)
+        roles: dict[int, tuple[int, set[str]]] = {}  # tensor id -> (first access at >= k, roles)
+        written: dict[int, int] = {}  # tensor id -> first write at or after k
+        for i in range(k, n):
+            p = self._pending[i]
+            for operand in OP_SPECS[p.op].operands:
+                v = p.fields.get(operand.name)
+                if not (isinstance(v, Ref) and isinstance(v.base, Tensor)):
+                    continue
+                if v.base.first < k and (id(v.base) not in roles or roles[id(v.base)][0] == i):
+                    roles.setdefault(id(v.base), (i, set()))[1].add(operand.role)
+                if operand.role == "write":
+                    written.setdefault(id(v.base), i)
+        for t in self._tensors:
+            first_roles = roles.get(id(t), (0, {"write"}))[1]
+            if first_roles == {"write"}:
+                continue  # not handed on: the rest writes it before reading it
+            if id(t) in written:
+                i = written[id(t)]
+                raise ValueError(f"instruction {i} ({self._pending[i].comment}) writes {t.name}, "
+                                 "which the shared prefix hands on: snapshot it before the "
+                                 "first task-dependent instruction")
+            t.last = n - 1
+
     # -- layout ---------------------------------------------------------------------------
     def _allocate_arena(self) -> int:
         placed: list[Tensor] = []
@@ -131,9 +173,17 @@ class ProgramBuilder:
             top = max(top, offset + t.nbytes)
         return top
 
-    def finalize(self) -> Layout:
-        """Lay out the image, resolve references and encode the program into it."""
+    def finalize(self, share_prefix: bool = False) -> Layout:
+        """Lay out the image, resolve references and encode the program into it.
+
+        ``share_prefix``: record the shared prefix (see the module docstring) and keep its
+        hand-over tensors intact; the layout's ``shared_prefix`` is 0 without it.
+        """
         n = len(self._pending)
+        shared = self.first_task_dependent() if share_prefix else 0
+        shared = shared if 0 < shared < n else 0
+        if shared:
+            self._keep_prefix_live(shared)
         regions: dict[str, tuple[int, int]] = {}
         cursor = 0
 
@@ -169,4 +219,4 @@ class ProgramBuilder:
         tensors = {t.name: (regions["arena"][0] + t.offset, t.nbytes)
                    for t in self._tensors if t.first >= 0}
         symbols = {k: resolve(v) for k, v in self.symbols.items()}
-        return Layout(image, instrs, regions, tensors, symbols)
+        return Layout(image, instrs, regions, tensors, symbols, shared)

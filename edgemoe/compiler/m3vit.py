@@ -4,6 +4,13 @@ One program serves every task: router weights of all tasks sit back to back and
 MOE_GATE selects the slice with the device's task register (``task_stride``); each head's
 instructions carry a task mask.  The token tensor ``x`` stays in one arena tensor for the
 whole backbone; per-block scratch tensors are reused by the arena allocator.
+
+Multi-task reuse: everything before the first task-dependent instruction (patch embed,
+block 0, block 1 up to its router) is the program's shared prefix.  In the first MoE
+block the attention projection writes ``x + proj`` into ``x_shared`` (not back into
+``x``), norm2 and the experts' residual read it there and the experts write ``x``; so
+nothing after the prefix overwrites what it reads, and a second task on the same image
+may start right after the prefix (see ``builder.finalize``).
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ class _Lowering:
         self.taps: dict[str, int] = {}
         self.want = want  # tap names to copy out (compiler/taps.py)
         self.tap_specs: dict[str, dict] = {}
+        self.share_prefix = len(model.tasks) > 1
+        self.x_shared: Tensor | None = None  # x as the shared prefix leaves it
 
     # -- taps -----------------------------------------------------------------------------
     def tap(self, name: str, src: Ref, rows: int, cols: int, task_mask: int = ALL_TASKS,
@@ -165,14 +174,17 @@ class _Lowering:
         self.b.emit(Op.ATTENTION, comment=f"{p}.attn", tokens=t, heads=m.heads,
                     head_dim=m.head_dim, qkv=Ref(qkv), dst=Ref(att), scale=scale)
         self.tap(f"{p}.attn", Ref(att), t, d)
-        self.linear(f"{p}.attn.proj", Ref(att), Ref(x), t, residual=Ref(x), bias_attn=True,
+        mid = x  # x after attention: the first router's block keeps it for later tasks
+        if m.is_moe(i) and self.share_prefix and self.x_shared is None:
+            mid = self.x_shared = self.act_tensor("x_shared", t, d)
+        self.linear(f"{p}.attn.proj", Ref(att), Ref(mid), t, residual=Ref(x), bias_attn=True,
                     tap=f"{p}.proj")
-        self.tap(f"{p}.attn_residual", Ref(x), t, d)
+        self.tap(f"{p}.attn_residual", Ref(mid), t, d)
         ln2 = self.act_tensor(f"{p}.ln2", t, d)
-        self.layernorm(f"{p}.norm2", Ref(x), Ref(ln2), t)
+        self.layernorm(f"{p}.norm2", Ref(mid), Ref(ln2), t)
         self.tap(f"{p}.norm2", Ref(ln2), t, d)
         if m.is_moe(i):
-            self.moe(p, Ref(ln2), x)
+            self.moe(p, Ref(ln2), x, Ref(mid))
         else:
             hid = self.act_tensor(f"{p}.hidden", t, m.mlp_hidden)
             self.linear(f"{p}.mlp.fc1", Ref(ln2), Ref(hid), t, flags=Flag.GELU)
@@ -180,7 +192,7 @@ class _Lowering:
         self.tap(f"{p}.out", Ref(x), t, d)
         self.taps[f"block{i}"] = len(self.b)
 
-    def moe(self, p: str, src: Ref, x: Tensor) -> None:
+    def moe(self, p: str, src: Ref, x: Tensor, residual: Ref) -> None:
         m, t, d, e, h = self.m, self.m.num_tokens, self.m.dim, self.m.num_experts, self.m.expert_hidden
         gates = np.stack([self.w[f"{p}.mlp.gate.{k}.w_gate"].T for k in range(len(m.tasks))])
         graw = self.matrix(f"{p}.mlp.gate.w_gate", gates)
@@ -202,7 +214,7 @@ class _Lowering:
         self.tap(f"{p}.queues", Ref(queues), 1, queue_layout(e, t)["total"] // 4, words=True)
         self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL, comment=f"{p}.experts", tokens=t, dim=d,
                     hidden=h, experts=e, src=src, dst=Ref(x), w1=w1, b1=b1, w2=w2, b2=b2,
-                    queues=Ref(queues), scratch=Ref(scratch), residual=Ref(x))
+                    queues=Ref(queues), scratch=Ref(scratch), residual=residual)
         if f"{p}.mlp" in self.want:  # the experts' sum alone (no residual: starts from 0)
             self.b.emit(Op.MOE_EXPERTS, comment=f"tap.{p}.mlp", tokens=t, dim=d, hidden=h,
                         experts=e, src=src, dst=self.tap_slot(f"{p}.mlp", t, d), w1=w1, b1=b1,
@@ -288,5 +300,5 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
                 "symbol": f"out.{task.name}", "format": accel.formats.act.cpp(),
                 "shape": [model.image_height, model.image_width, task.channels],
                 "task_mask": 1 << k}
-    layout = b.finalize()
+    layout = b.finalize(share_prefix=low.share_prefix)
     return layout, low.taps, low.effective, low.tap_specs

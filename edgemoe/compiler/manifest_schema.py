@@ -107,6 +107,10 @@ def check_manifest(manifest: Any, source: str = "manifest.json") -> None:
     if names is not None and (not isinstance(names, list) or len(names) != n
                               or not all(isinstance(v, str) for v in names)):
         raise c.fail("program.names", f"is not a list of {n} instruction names")
+    shared = program.get("shared_prefix", 0)
+    if type(shared) is not int or not 0 <= shared < max(n, 1):
+        raise c.fail("program.shared_prefix", f"= {shared!r} is not an instruction index "
+                     f"in [0, {n})")
     status = c.get(manifest, "status", dict, "")
     c.offset(status, "offset", "status", (n + 1) * INSTR_BYTES, size)
     pixels = c.get(c.get(manifest, "inputs", dict, ""), "pixels", dict, "inputs")

@@ -41,6 +41,11 @@ class Compiled:
         return self.manifest["program"]["n_instructions"]
 
     @property
+    def shared_prefix(self) -> int:
+        """Instructions every task shares: a later task on the same image starts here."""
+        return int(self.manifest["program"].get("shared_prefix", 0))
+
+    @property
     def status_offset(self) -> int:
         return self.manifest["status"]["offset"]
 
@@ -121,7 +126,9 @@ def build_manifest(model, accel, layout, taps: dict, heads: bool = True,
         "image_bytes": int(layout.image.size),
         "regions": {k: [int(o), int(s)] for k, (o, s) in layout.regions.items()},
         "program": {"offset": layout.regions["program"][0], "n_instructions": len(layout.instrs),
-                    "names": [ins.comment or Op(ins.op).name.lower() for ins in layout.instrs]},
+                    "names": [ins.comment or Op(ins.op).name.lower() for ins in layout.instrs],
+                    # a later task on the same image may start here (0: never)
+                    "shared_prefix": layout.shared_prefix},
         "status": {"offset": layout.regions["status"][0], "bytes": 64, "profile_entry_bytes": 64},
         "inputs": {"pixels": {"offset": sym["pixels"], "format": accel.formats.pixel.cpp(),
                               "shape": [model.in_chans, model.image_height, model.image_width],

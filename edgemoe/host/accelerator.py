@@ -13,7 +13,7 @@ import numpy as np
 from ..compiler.io import prediction, read_output, write_pixels
 from ..compiler.taps import QUEUE_FORMAT, read_taps
 from ..golden import status_words
-from ..isa import Err, Op
+from ..isa import INSTR_BYTES, Err, Op
 from ..layout import PROFILE_ENTRY_BYTES, STATUS_BYTES
 from ..models import image_to_pixels, resize_image
 from ..params.fixed import FixedType
@@ -107,6 +107,8 @@ class Accelerator:
         source: Deploy package directory, compiled design directory or Compiled object.
         backend: ``golden``, ``csim``, ``pynq`` or a :class:`~edgemoe.host.backends.Backend`.
         accel: Design point override (object, name or YAML path).
+        reuse_prefix: With several tasks per image, run the program's shared prefix (patch
+            embed up to the first router) once; False runs every task from the start.
         **backend_options: pynq backend: ``device``, ``download``, ``timeout_s``, ``overlay``.
 
     Raises:
@@ -119,8 +121,10 @@ class Accelerator:
     """
 
     def __init__(self, source: Any, backend: str | Backend = "golden", *,
-                 accel: Any = None, **backend_options: Any) -> None:
+                 accel: Any = None, reuse_prefix: bool = True,
+                 **backend_options: Any) -> None:
         self.design: Design = open_design(source, accel)
+        self.reuse_prefix = reuse_prefix
         self.backend: Backend = (make_backend(backend, self.design, **backend_options)
                                  if isinstance(backend, str) else backend)
         self.timings = HostTimings()
@@ -232,21 +236,24 @@ class Accelerator:
         outputs, preds, profiles, taps = {}, {}, {}, {}
         tap_specs = d.manifest["taps"].get("tensors", {})
         status_bytes = STATUS_BYTES + d.n_instructions * PROFILE_ENTRY_BYTES
-        for name in tasks:
+        for n_run, name in enumerate(tasks):
             spec = d.manifest["outputs"][name]
             index = int(spec["task_index"])
+            # the first task leaves the shared prefix's results in memory: later ones skip it
+            first = d.shared_prefix if n_run and self.reuse_prefix else 0
             t0 = time.perf_counter()
-            err = be.execute(d.program_offset, d.n_instructions, index, d.status_offset)
+            err = be.execute(d.program_offset + first * INSTR_BYTES, d.n_instructions - first,
+                             index, d.status_offset)
             t1 = time.perf_counter()
             be.sync_from_device(d.status_offset, status_bytes)
             be.sync_from_device(spec["offset"], _nbytes(spec))
             t2 = time.perf_counter()
-            self._check_status(err, name)
+            self._check_status(err, name, first)
             outputs[name] = read_output(mem, d.manifest, name)
             preds[name] = prediction(outputs[name], name)
             profiles[name] = Profile.from_memory(mem, d.status_offset, d.instrs, d.names, name,
                                                  index, d.accel.clock_mhz,
-                                                 getattr(be, "cycles_source", "modelled"))
+                                                 getattr(be, "cycles_source", "modelled"), first)
             if tap_specs:
                 for spec in tap_specs.values():
                     be.sync_from_device(spec["offset"], _tap_bytes(spec))
@@ -258,12 +265,13 @@ class Accelerator:
         tm.images += 1
         return Result(outputs, preds, profiles, taps)
 
-    def _check_status(self, err: int, task: str) -> None:
+    def _check_status(self, err: int, task: str, first: int = 0) -> None:
+        """Raise on a device error; ``first``: the run started at that instruction."""
         d = self.design
         st = status_words(self.backend.memory, d.status_offset)
         code = st["error"] or int(err)
         if code:
-            index = st["index"]
+            index = st["index"] + first
             name = d.names[index] if 0 <= index < len(d.names) else "?"
             op = _op_name(d.instrs[index].op) if 0 <= index < len(d.instrs) else "?"
             try:
@@ -274,8 +282,9 @@ class Accelerator:
             raise DeviceError(f"the {self.backend.name} device reported {label} (code {code}) "
                               f"at instruction {index} ({name}, {op}) running task {task}: {hint}",
                               code, index, name)
-        if st["executed"] != d.n_instructions:
-            raise DeviceError(f"the device executed {st['executed']} of {d.n_instructions} "
+        if st["executed"] != d.n_instructions - first:
+            raise DeviceError(f"the device executed {st['executed']} of "
+                              f"{d.n_instructions - first} "
                               f"instructions of task {task} without an error code: the status "
                               "block is stale (missing cache invalidate?) or the kernel stopped",
                               0, st["executed"])

@@ -77,6 +77,12 @@ class Design:
         return int(self.manifest["program"]["n_instructions"])
 
     @property
+    def shared_prefix(self) -> int:
+        """Instructions every task computes alike: a later task on the same image skips
+        them (0: the program has no shared prefix)."""
+        return int(self.manifest["program"].get("shared_prefix", 0))
+
+    @property
     def status_offset(self) -> int:
         return int(self.manifest["status"]["offset"])
 

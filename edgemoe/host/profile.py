@@ -64,23 +64,26 @@ class Profile:
     @classmethod
     def from_memory(cls, memory: np.ndarray, status_offset: int, instrs: tuple[Instr, ...],
                     names: tuple[str, ...], task: str, task_index: int,
-                    clock_mhz: float, cycles_source: str = "modelled") -> Profile:
+                    clock_mhz: float, cycles_source: str = "modelled",
+                    first: int = 0) -> Profile:
         """Decode the profile entries written by a run of task ``task_index``.
 
-        ``cycles_source`` says whether the executor measured its cycles or modelled them.
+        ``cycles_source`` says whether the executor measured its cycles or modelled them;
+        ``first``: the run started at that instruction (a task reusing the shared prefix),
+        so its entries are those of ``instrs[first:]``.
         """
         if cycles_source not in CYCLE_SOURCES:
             raise ValueError(f"cycles_source {cycles_source!r} is not one of {CYCLE_SOURCES}")
         base = status_offset + STATUS_BYTES
-        n = len(instrs)
+        n = len(instrs) - first
         raw = np.asarray(memory[base:base + n * PROFILE_ENTRY_BYTES]).view("<u8")
         raw = raw.reshape(n, PROFILE_ENTRY_BYTES // 8)
         col = {f: i for i, f in enumerate(PROFILE_FIELDS)}
         entries = []
-        for i, ins in enumerate(instrs):
+        for i, ins in enumerate(instrs[first:], first):
             if not ins.runs_for(task_index) or ins.op == Op.NOP:
                 continue
-            row = raw[i]
+            row = raw[i - first]
             entries.append(OpProfile(
                 i, names[i], Op(ins.op).name, int(row[col["cycles"]]), int(row[col["macs"]]),
                 int(row[col["bytes_read"]]), int(row[col["bytes_written"]]),
