@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
-EXTRAS := sim,csim,board,dev,train
+EXTRAS := sim,csim,board,dev,train,explore
 PYTEST_ARGS ?=
 
 .PHONY: help setup test demo bench lint clean

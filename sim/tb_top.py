@@ -1,8 +1,9 @@
 """cocotb bench of an edgemoe top (ours or a Vitis-exported one with the same interface).
 
 Runs the jobs listed in the JSON file named by ``EDGEMOE_JOBS``: for each, loads the memory
-image into a cocotbext-axi ``AxiRam`` (the DDR) at ``mem_base``, writes the arguments
-through an ``AxiLiteMaster`` (offsets from :mod:`edgemoe.rtl.regmap`), starts the unit,
+image into a cocotbext-axi ``AxiRam`` (the DDR) at ``mem_base`` (ideal, or with the board's
+port bandwidth and read latency when the spec has ``memory``: sim/memory_model.py), writes
+the arguments through an ``AxiLiteMaster`` (offsets from :mod:`edgemoe.rtl.regmap`), starts the unit,
 waits for the interrupt (or ``max_cycles``), reads ``status`` and writes the memory back
 to the job's output file.  Results (error, cycles, wall time, AXI monitor counts) go to
 the JSON file named by ``EDGEMOE_RESULTS``.
@@ -20,6 +21,7 @@ from benchutil import quiet_axi_logs
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
+from memory_model import apply_board_memory
 
 from edgemoe.rtl.regmap import offset
 
@@ -109,6 +111,8 @@ async def run_jobs(dut):
                  reset_active_level=False, size=spec["ram_size"])
     lite = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), dut.ap_clk,
                          dut.ap_rst_n, reset_active_level=False)
+    # before reset ends: the RAM's read process starts then and must see the delay
+    apply_board_memory(ram, dut.ap_clk, CLOCK_NS, spec.get("memory"))
     await _reset(dut)
     base = spec["mem_base"]
     results = []

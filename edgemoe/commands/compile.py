@@ -31,11 +31,26 @@ def _run(args) -> int:
     if args.listing:
         for i, ins in enumerate(compiled.instrs):
             print(f"  {i:4d} {m['program']['names'][i]:<34} {ins}")
+    if args.perf:
+        _print_modelled(compiled, model, accel)
     report = compiled.report
     if report.saturated or report.underflowed:
         kinds = ["saturated"] * bool(report.saturated) + ["underflowing"] * bool(report.underflowed)
         print(f"{' and '.join(kinds)} weights:\n" + report.summary())
     return 0
+
+
+def _print_modelled(compiled, model, accel) -> None:
+    """The cycle model with the board's memory per task, on the model's default image."""
+    from ..compiler.io import write_pixels
+    from ..models import load_default_image
+    from ..perf.report import model_tasks
+
+    image = compiled.fresh_image()
+    write_pixels(image, compiled.manifest, load_default_image(model))
+    for task, pm in model_tasks(accel, compiled.instrs, image, compiled.program_offset,
+                                compiled.status_offset, compiled.manifest["tasks"]).items():
+        print(f"task {task} (default image): " + pm.table())
 
 
 def register(sub) -> None:
@@ -49,5 +64,7 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")
     p.add_argument("--list", dest="listing", action="store_true", help="print the program")
+    p.add_argument("--perf", action="store_true",
+                   help="print the cycle model with the board's memory per task (modelled)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=_run)

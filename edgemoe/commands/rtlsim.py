@@ -88,8 +88,15 @@ def _run(args) -> int:
                            max_cycles=args.max_cycles))
     _check_budget(model, accel, tasks, estimates, args.max_cycles)
     sources = [Path(s) for s in args.sources] if args.sources else None
+    memory = None
+    if args.board_memory:
+        from ..perf import memory_timing
+
+        timing = memory_timing(accel)
+        memory = timing.bench_spec()
+        print(f"  memory: {accel.board.key}'s, {timing.describe()}")
     ex = RtlsimExecutor(accel, sources=sources, toplevel=args.top, waves=args.waves,
-                        build_root=args.out)
+                        build_root=args.out, memory=memory)
     t0 = time.perf_counter()
     sim = ex.sim
     print(f"  Verilator model: {sim.build_dir} ({'cached' if not sim.seconds else 'built'}, "
@@ -150,6 +157,9 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")
     p.add_argument("--waves", action="store_true", help="dump waveforms (slower)")
+    p.add_argument("--board-memory", action="store_true",
+                   help="the bench's RAM gets the board's port bandwidth and read latency "
+                   "(sim/memory_model.py), so the cycles are board cycles; default: ideal")
     p.add_argument("--max-cycles", type=positive_int, default=20_000_000,
                    help="give up after this many cycles (default 20M); a run whose "
                         "modelled estimate exceeds it is refused before it starts")

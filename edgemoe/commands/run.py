@@ -143,6 +143,8 @@ def _run(args) -> int:
                 taps_path = out.path / f"{stem}_taps.npz"
                 bar.write(f"wrote {save_taps(result.taps, taps_path)}")
             results.append(result)
+        if args.profile:
+            _print_modelled(design, images[0][2], tuple(first.profiles))
         for task, prof in first.profiles.items():
             if args.profile:
                 print(prof.table())
@@ -174,6 +176,20 @@ def _warn_overflows(results) -> int:
     for name, count in seen.items():
         log.warning("%s: %d value(s) wrapped or saturated in the activation format", name, count)
     return sum(seen.values())
+
+
+def _print_modelled(design, pixels: np.ndarray, tasks: tuple[str, ...]) -> None:
+    """Print the cycle model with the board's memory for the first image (MODELLED)."""
+    from ..compiler.io import write_pixels
+    from ..perf.report import model_tasks
+
+    image = design.image.copy()
+    write_pixels(image, design.manifest, pixels)
+    indices = {name: i for i, name in enumerate(design.tasks)}
+    for task, pm in model_tasks(design.accel, design.instrs, image, design.program_offset,
+                                design.status_offset, design.tasks).items():
+        if task in tasks and task in indices:
+            print(f"task {task}: " + pm.table())
 
 
 def _print_by_op(prof) -> None:
@@ -211,7 +227,8 @@ def register(sub) -> None:
     p.add_argument("--overwrite", action="store_true",
                    help="replace the outputs of an earlier edgemoe run in --out")
     p.add_argument("--profile", action="store_true",
-                   help="print the per-instruction table and plot profile_<task>.png")
+                   help="print the per-instruction table, the cycle model with the board's "
+                   "memory (modelled) and plot profile_<task>.png")
     p.add_argument("--dump", nargs="+", metavar="all|NAME",
                    help="also write intermediate tensors (taps, e.g. blocks.0.norm1) to "
                    "<image>_taps.npz; 'all' for every tap")

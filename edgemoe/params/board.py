@@ -14,6 +14,8 @@ __all__ = ["FAMILIES", "Board", "list_boards", "load_board", "load_boards"]
 
 #: Device families and their DSP slice: ``zynquplus`` has DSP48E2, ``zynq7`` DSP48E1.
 FAMILIES: dict[str, str] = {"zynquplus": "DSP48E2", "zynq7": "DSP48E1"}
+#: family -> PS high-performance slave ports the PL can master (S_AXI_HP0..3[_FPD]).
+HP_PORTS: dict[str, int] = {"zynquplus": 4, "zynq7": 4}
 
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _BOARD_PART_RE = re.compile(r"^[\w.-]+:[\w.-]+:[\w.-]+:[\w.]+$")
@@ -37,6 +39,8 @@ class Board:
         uram: 288 Kbit UltraRAMs.
         ps_port_bits: Width of one PS high-performance slave port.
         ddr_gbps: Nominal peak PS DDR bandwidth, GB/s.
+        ddr_latency_ns: Round trip of a read burst from a PL master through a PS port to
+            DDR and back (an assumption with its source in boards.yaml, not measured).
         default_clock_mhz: Default PL clock, MHz.
         board_connections: Vivado ``board_connections`` of a SOM on its carrier (KV260:
             ``som240_1_connector <carrier VLNV>``); empty for boards without a carrier.
@@ -54,6 +58,7 @@ class Board:
     uram: int
     ps_port_bits: int
     ddr_gbps: float
+    ddr_latency_ns: float
     default_clock_mhz: float
     board_connections: str = ""
     source: str = field(default="boards.yaml", compare=False, repr=False)
@@ -77,8 +82,15 @@ class Board:
                 "is not a PS port width", ", ".join(map(str, _PS_PORT_BITS)))
         require(0.0 < self.ddr_gbps <= 1000.0, src, f"{k}.ddr_gbps", self.ddr_gbps,
                 "is out of range", "a number in (0, 1000]")
+        require(0.0 <= self.ddr_latency_ns <= 10000.0, src, f"{k}.ddr_latency_ns",
+                self.ddr_latency_ns, "is out of range", "a number of ns in [0, 10000]")
         require(0.0 < self.default_clock_mhz <= 1000.0, src, f"{k}.default_clock_mhz",
                 self.default_clock_mhz, "is out of range", "a number in (0, 1000]")
+
+    @property
+    def ps_hp_ports(self) -> int:
+        """PS high-performance slave ports of the family (one m_axi bundle each)."""
+        return HP_PORTS[self.family]
 
     @property
     def dsp_slice(self) -> str:
@@ -86,9 +98,13 @@ class Board:
         return FAMILIES[self.family]
 
     def to_dict(self) -> dict[str, Any]:
-        """All fields except ``source``, JSON-ready."""
+        """All fields except ``source`` and the memory timing, JSON-ready.
+
+        ``ddr_latency_ns`` describes the board's memory, not the generated hardware, so it
+        stays out of the design point's ``config_id``.
+        """
         out = asdict(self)
-        del out["source"]
+        del out["source"], out["ddr_latency_ns"]
         if not self.board_connections:  # keeps the config_id of boards without a carrier
             del out["board_connections"]
         return out
@@ -98,7 +114,7 @@ _OPTIONAL_FIELDS = ("board_connections",)
 _FIELDS = tuple(f.name for f in fields(Board)
                 if f.name not in ("key", "source", *_OPTIONAL_FIELDS))
 _INT_FIELDS = ("lut", "ff", "dsp", "bram36", "uram", "ps_port_bits")
-_NUM_FIELDS = ("ddr_gbps", "default_clock_mhz")
+_NUM_FIELDS = ("ddr_gbps", "ddr_latency_ns", "default_clock_mhz")
 
 
 def _parse_board(key: str, node: object, reader: Reader) -> Board:

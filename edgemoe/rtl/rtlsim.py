@@ -89,12 +89,16 @@ class RtlsimExecutor:
         keep: Keep the run folders (always kept with ``waves``).
         build_root: Folder of the rendered RTL, Verilator models and run folders
             (default ``build/`` of the current folder).
+        memory: The board's memory timing for the bench's AXI RAM
+            (``edgemoe.perf.memory_timing(accel).bench_spec()``); None: an ideal memory
+            (every burst answered at once, a beat per cycle).
     """
 
     def __init__(self, accel, sources: list[Path] | None = None, toplevel: str = TOP,
                  waves: bool = False, keep: bool = False,
-                 build_root: Path | str | None = None) -> None:
+                 build_root: Path | str | None = None, memory: dict | None = None) -> None:
         self.accel = accel
+        self.memory = dict(memory) if memory else None
         self.toplevel = toplevel
         self.waves = waves
         self.keep = keep or waves
@@ -149,7 +153,7 @@ class RtlsimExecutor:
         ram = 4096
         while ram < size:
             ram *= 2
-        spec = {"mem_base": MEM_BASE, "ram_size": ram, "jobs": []}
+        spec = {"mem_base": MEM_BASE, "ram_size": ram, "memory": self.memory, "jobs": []}
         for i, job in enumerate(jobs):
             img = np.ascontiguousarray(job.image, dtype=np.uint8)
             (run_dir / f"job{i}.bin").write_bytes(img.tobytes())

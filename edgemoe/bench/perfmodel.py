@@ -1,0 +1,165 @@
+"""Cycle model with memory against the RTL on the board's memory, per op type.
+
+The RTL runs under Verilator with the bench's AXI RAM given the board's port bandwidth and
+read latency (sim/memory_model.py, figures from edgemoe.perf.memory_timing), so its cycle
+counters mean board cycles; the model (edgemoe.perf) predicts the same counters.  Spans:
+the whole m3vit-micro program on ``tiny``, and (not ``quick``) the first two transformer
+blocks of m3vit-tiny (dense, then MoE) on Edge-MoE's design point, run from the memory
+state the golden executor reaches just before them so the routing is real.  The model's
+figures are MODELLED; the RTL's are cycles measured in simulation, not on a board.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..compare import diff_images
+from ..compiler import compile_model
+from ..compiler.io import write_pixels
+from ..golden import execute
+from ..isa import INSTR_BYTES, Op
+from ..layout import PROFILE_ENTRY_BYTES, STATUS_BYTES
+from ..models import load_default_image
+from ..params import load_accel, load_model
+from ..perf import golden_routing, memory_timing, model_program
+
+__all__ = ["OpTypeRow", "SpanComparison", "compare_span", "run"]
+
+
+@dataclass(frozen=True)
+class OpTypeRow:
+    """One op type of a span: instructions, modelled and RTL-measured cycles."""
+
+    op: str
+    count: int
+    modelled: int
+    rtl: int
+
+    @property
+    def error(self) -> float:
+        """Relative error of the model against the RTL."""
+        return self.modelled / self.rtl - 1.0 if self.rtl else 0.0
+
+
+@dataclass(frozen=True)
+class SpanComparison:
+    """Model against RTL over one span of a program."""
+
+    title: str
+    rows: tuple[OpTypeRow, ...]
+    modelled_total: int
+    rtl_total: int
+    identical: bool
+    wall_s: float
+    instructions: tuple[tuple[int, str, int, int], ...] = ()  # index, op, modelled, RTL
+
+
+def _span(instrs, blocks: bool) -> tuple[int, int]:
+    if not blocks:
+        return 0, len(instrs) - 1
+    first = next(i for i, ins in enumerate(instrs) if ins.op == Op.LAYERNORM)
+    last = next(i for i, ins in enumerate(instrs) if ins.op == Op.MOE_EXPERTS)
+    return first, last
+
+
+def compare_span(accel_name: str, model_name: str, blocks: bool = False,
+                 task: int = 0) -> SpanComparison:
+    """Run a span on the RTL with the board's memory and model it; compare per op type.
+
+    Args:
+        accel_name: Design point.
+        model_name: Model.
+        blocks: Only the first two transformer blocks (first LAYERNORM .. first
+            MOE_EXPERTS); otherwise the whole program.
+        task: The device task.
+    """
+    from ..rtl import RtlJob, RtlsimExecutor
+
+    accel, model = load_accel(accel_name), load_model(model_name)
+    c = compile_model(model, accel)
+    write_pixels(c.image, c.manifest, load_default_image(model))
+    first, last = _span(c.instrs, blocks)
+    n = last - first + 1
+    state = c.fresh_image()
+    execute(state, accel, c.program_offset, first, task, c.status_offset)
+    span_offset = c.program_offset + INSTR_BYTES * first
+    instrs = c.instrs[first:last + 1]
+    routing = golden_routing(state, accel, span_offset, instrs, task, c.status_offset)
+    gold = state.copy()
+    execute(gold, accel, span_offset, n, task, c.status_offset)
+    mem = memory_timing(accel)
+    ex = RtlsimExecutor(accel, memory=mem.bench_spec())
+    job = RtlJob(state.copy(), span_offset, n, task, c.status_offset)
+    res = ex.run_jobs([job])[0]
+    manifest = dict(c.manifest, program={"offset": c.program_offset, "n_instructions": n})
+    identical = res.error == 0 and not res.timed_out and not diff_images(gold, job.image, manifest)
+    base = c.status_offset + STATUS_BYTES
+    measured = job.image[base:base + PROFILE_ENTRY_BYTES * n].view("<u8").reshape(n, 8)[:, 0]
+    pm = model_program(instrs, accel, routing, task, mem)
+    agg: dict[str, list[int]] = {}
+    for o in pm.ops:
+        row = agg.setdefault(o.op, [0, 0, 0])
+        row[0] += 1
+        row[1] += o.cycles
+        row[2] += int(measured[o.index])
+    rows = tuple(OpTypeRow(op, *v) for op, v in sorted(agg.items(), key=lambda kv: -kv[1][2]))
+    title = (f"{accel.name} {model.name} task {task} instructions {first}..{last} "
+             f"({mem.describe()})")
+    per_instr = tuple((o.index, o.op, o.cycles, int(measured[o.index])) for o in pm.ops)
+    return SpanComparison(title, rows, pm.cycles, res.cycles, identical, res.wall_s, per_instr)
+
+
+def _rows(cmp: SpanComparison) -> list[tuple[str, str]]:
+    out = [(cmp.title, "identical to golden" if cmp.identical else "DIFFERENT from golden")]
+    for r in cmp.rows:
+        out.append((f"  {r.op} x{r.count}: modelled / RTL cycles",
+                    f"{r.modelled:,} / {r.rtl:,} ({r.error:+.1%})"))
+    ratio = cmp.modelled_total / max(cmp.rtl_total, 1) - 1
+    out.append(("  whole span incl. dispatcher: modelled / RTL cycles",
+                f"{cmp.modelled_total:,} / {cmp.rtl_total:,} ({ratio:+.1%}, {cmp.wall_s:.0f} s wall)"))
+    return out
+
+
+#: Edge-MoE's measured latency per image and task on the ZCU102 (reference/edge-moe.md).
+EDGE_MOE_MS = 34.64
+
+
+def edge_moe_figures(accel_name: str = "edge-moe-zcu102",
+                     model_name: str = "m3vit-tiny") -> list[tuple[str, str]]:
+    """MODELLED m3vit-tiny latency with memory: backbone, head, per task, both tasks, with
+    the ratios to Edge-MoE's measured 34.64 ms and to the compute roofline."""
+    from ..perf.report import model_tasks, roofline_macs_per_cycle, split_parts
+
+    accel, model = load_accel(accel_name), load_model(model_name)
+    c = compile_model(model, accel)
+    image = c.fresh_image()
+    write_pixels(image, c.manifest, load_default_image(model))
+    macs: dict[str, dict[int, int]] = {}
+    models = model_tasks(accel, c.instrs, image, c.program_offset, c.status_offset,
+                         c.manifest["tasks"], macs)
+    mhz, peak = float(accel.clock_mhz), roofline_macs_per_cycle(accel)
+    rows, both = [], 0.0
+    for task, pm in models.items():
+        parts = split_parts(pm, c.instrs, macs[task])
+        for name, part in parts.items():
+            roof = part.macs / peak / mhz / 1e3
+            ms = part.ms(mhz)
+            rows.append((f"{accel.name} {model.name} {task} {name}: modelled ms",
+                         f"{ms:.2f} (compute roofline {roof:.2f} ms, {ms / roof:.1f}x it)"))
+        ms = pm.latency_ms
+        both += ms
+        rows.append((f"{accel.name} {model.name} {task} whole task: modelled ms",
+                     f"{ms:.2f} ({ms / EDGE_MOE_MS:.2f}x Edge-MoE's measured {EDGE_MOE_MS} ms)"))
+    one = next(iter(models.values())).latency_ms
+    rows.append((f"{accel.name} {model.name} both tasks (two runs): modelled ms",
+                 f"{both:.2f} ({both / one:.2f}x one task)"))
+    return rows
+
+
+def run(quick: bool = False) -> list[tuple[str, str]]:
+    """Per-op-type table, model vs RTL with board memory (see the module docstring)."""
+    rows = _rows(compare_span("tiny", "m3vit-micro"))
+    if not quick:
+        rows += _rows(compare_span("edge-moe-zcu102", "m3vit-tiny", blocks=True))
+        rows += edge_moe_figures()
+    return rows

@@ -1,0 +1,115 @@
+"""`edgemoe explore`: search design points of a board for a model, print the Pareto table
+(MODELLED latency with the board's memory, estimated LUT/FF/DSP/BRAM) and write the
+chosen design point as a configs/accel YAML file."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from ._argtypes import positive_seconds
+
+log = logging.getLogger(__name__)
+
+
+def _base_for(board: str) -> str:
+    """The design point of configs/accel whose board is ``board`` (largest DSP estimate)."""
+    from ..params import list_accels, load_accel
+    from ..params.board import load_boards
+
+    if board not in load_boards():
+        raise ValueError(f"unknown board {board!r}: use one of {', '.join(load_boards())}")
+    mine = [load_accel(n) for n in list_accels()]
+    mine = [a for a in mine if a.board.key == board]
+    if not mine:
+        raise ValueError(f"no design point in configs/accel targets {board}: add one, or pass "
+                         "--base NAME with a design point to start from")
+    return max(mine, key=lambda a: a.dsp_estimate).name
+
+
+def _routing(base: str, model_name: str) -> dict[int, list[int]]:
+    """MoE routing of the model's default image (bit-exact on every design point)."""
+    from ..compiler import compile_model
+    from ..compiler.io import write_pixels
+    from ..models import load_default_image
+    from ..params import load_accel, load_model
+    from ..perf import golden_routing
+
+    accel, model = load_accel(base), load_model(model_name)
+    c = compile_model(model, accel)
+    image = c.fresh_image()
+    write_pixels(image, c.manifest, load_default_image(model))
+    return golden_routing(image, accel, c.program_offset, c.instrs, 0, c.status_offset)
+
+
+def _table(front: list[dict]) -> str:
+    head = (f"{'config_id':<9} {'latency ms (modelled)':<24} {'LUT':>8} {'FF':>8} {'DSP':>5} "
+            f"{'BRAM36':>6}  overrides")
+    lines = [head, "-" * len(head)]
+    for r in front:
+        lat = ", ".join(f"{t} {v:.2f}" for t, v in r["latency_ms"].items())
+        lines.append(f"{r['config_id']:<9} {lat:<24} {r['LUT']:>8,} {r['FF']:>8,} {r['DSP']:>5,} "
+                     f"{r['BRAM36']:>6,}  {' '.join(r['overrides'])}")
+    return "\n".join(lines)
+
+
+def _run(args) -> int:
+    from ..params import load_accel, load_model
+    from ..perf.explore import SPACES, explore, pareto, write_design, yosys_calibration
+
+    load_model(args.model)  # a bad model name fails before the cluster starts
+    base = args.base or _base_for(args.board)
+    if load_accel(base).board.key != args.board:
+        raise ValueError(f"--base {base} targets {load_accel(base).board.key}, not "
+                         f"{args.board}: pick a design point of {args.board}")
+    calibration = yosys_calibration(load_accel(base), args.timeout) if args.calibrate else None
+    if calibration:
+        print("Yosys calibration of the estimate (measured / estimated): " +
+              ", ".join(f"{k} {v:.2f}" for k, v in calibration.items()))
+    cache = Path(args.cache) / f"{args.board}-{args.model}"
+    results = explore(base, args.model, SPACES[args.space], cache, _routing(base, args.model),
+                      scheduler=args.scheduler, workers=args.workers, calibration=calibration,
+                      progress=lambda d, n: print(f"\r{d}/{n} candidates", end="",
+                                                  file=sys.stderr))
+    print(file=sys.stderr)
+    front = pareto(results)
+    fits = sum(1 for r in results if r.get("fits"))
+    print(f"{len(results)} candidates from {base} ({args.space} space), {fits} fit "
+          f"{args.board}; Pareto front (cache {cache}):")
+    if not front:
+        print("no candidate fits: " + next((r["reason"] for r in results if r.get("reason")),
+                                            "see the cache files"))
+        return 1
+    print(_table(front))
+    best = front[0]
+    path = write_design(base, best["overrides"], Path(args.out),
+                        f"chosen by edgemoe explore --board {args.board} --model {args.model}: "
+                        f"fastest fitting point, {best['latency_ms']} ms MODELLED")
+    print(f"wrote {path} (config_id {best['config_id']})")
+    return 0
+
+
+def register(sub) -> None:
+    from ..perf.explore import SPACES
+
+    p = sub.add_parser("explore", help="search design points of a board for a model "
+                                       "(Dask), print the Pareto table, write the chosen one")
+    p.add_argument("--board", required=True, help="board key (configs/boards.yaml)")
+    p.add_argument("--model", required=True, help="model name (configs/models)")
+    p.add_argument("--base", help="design point the search starts from (default: the "
+                                  "largest one of configs/accel on the board)")
+    p.add_argument("--space", choices=sorted(SPACES), default="small",
+                   help="search space (edgemoe/perf/explore.py SPACES)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler to use (default: a LocalCluster on this machine)")
+    p.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
+    p.add_argument("--cache", default="build/explore", metavar="DIR",
+                   help="results by config_id; a rerun evaluates only what is missing")
+    p.add_argument("--calibrate", action="store_true",
+                   help="scale the resource estimate by Yosys counts of the base design")
+    p.add_argument("--timeout", type=positive_seconds, default=None,
+                   help="Yosys time limit in seconds (with --calibrate)")
+    p.add_argument("--out", default="build/explore/chosen.yaml", metavar="YAML",
+                   help="where to write the chosen design point")
+    p.set_defaults(func=_run)

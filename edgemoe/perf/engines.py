@@ -1,0 +1,318 @@
+"""Cycles of one instruction on each RTL engine, with the board's memory.
+
+Each function follows its engine's schedule in rtl_templates/ and says what overlaps:
+
+- linear engine (LINEAR, CONV, MOE_GATE logits, MOE_EXPERTS fc1/fc2), edgemoe_lin.sv: per
+  strip of output tiles the bias then the weights load *serialized* (strip 0's weights
+  come from the ping/pong prefetch when the previous instruction left time for it); then
+  the row loader fills one of two row slots while the MAC array works on the other, so a
+  token costs max(MACs of the strip, read latency + its row reads);
+- attention, edgemoe_attn.sv: the command generator runs ahead of the lanes (8 commands
+  in flight), the lanes take one beat per cycle: the op streams its Q/K/V row reads;
+- LAYERNORM, edgemoe_ln.sv: gamma and beta load first, then each row's read is issued
+  only when a row buffer is free, and the normaliser (two sequential dividers, rsqrt)
+  takes the rows one at a time;
+- ADD/COPY, edgemoe_eltwise.sv: chunks of ADD_CHUNK elements, a then b;
+- UPSAMPLE, edgemoe_upsample.sv: four tap reads per output pixel, issued ahead.
+
+The per-step constants (state-machine cycles the schedule spends besides moving data)
+are in :data:`STEP_CYCLES`, read off the SV and checked against the RTL bench
+(tests/test_perf_model.py).
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..isa import Flag, Instr, Op, unpack_ksp
+from ..layout import queue_layout
+from .memory import MemoryTiming
+from .traffic import Traffic, conv_out_pixels, conv_taps, lin_geometry
+
+__all__ = ["STEP_CYCLES", "lin_job_cycles", "op_cycles"]
+
+#: Cycles of engine bookkeeping per step of a schedule (not data movement).
+STEP_CYCLES = {
+    "lin_job": 32,         # J_IDLE..J_SIZE, MAC pipeline fill, J_DRAIN and the write-back
+    "lin_strip": 4,        # J_NEXT/J_SIZE/J_BIAS between two strips
+    "lin_token": 7,        # row loader G_TOKEN/G_END/G_NEXT and the slot hand-over per token
+    "lin_cmd": 1,
+    "lin_slot": 3,         # MAC pipeline stages before a finished row's slot is free
+    "lin_rmw": 5,          # write-back of a scattered row before the next base read          # one more loader command (im2col tap, index, score, base row)
+    "attn_block": 3,       # C_RECIP and C_NEXT between two query blocks of a head
+    "attn_op": 8,
+    "ln_row": 69,          # P_DIV (64 radix-2 steps), P_VAR, P_RSTD, P_CMD, P_END
+    "ln_op": 6,
+    "add_chunk": 4,
+    "add_op": 11,
+    "up_pixel": 2,         # C_CMD/C_END per output pixel
+    "up_op": 40,
+    "gate_token": 17,      # router: softmax over the logits and top-k per token
+    "gate_op": 20,
+    "moe_expert": 80,      # S_MOE_EX/S_MOE_FC2, two job hand-overs and write drains per
+                           # active expert (fitted on both m3vit-micro tasks)
+    "dma_cmd": 2.75,       # fewest cycles per read command: the AR issuer takes one every
+                           # other cycle, then the realign stage (fitted: 1-element taps)
+    "op": 4,               # S_RUN..S_WAIT_ENG..S_MACS..S_PROF of any instruction
+}
+
+
+def _cmd(traffic: Traffic, addr: int, nbytes: int, word_bytes: int, mem: MemoryTiming,
+         weight: bool = False) -> float:
+    """Cycles one streamed read command occupies: its beats or its words, whichever is slower.
+
+    An unaligned command whose data ends in its last R beat costs the read DMA one more
+    (flush) cycle, and no command takes less than ``dma_cmd`` cycles (edgemoe_rd_dma.sv).
+    """
+    n = traffic.read(addr, nbytes, mem.bus_bytes, weight)
+    bus = mem.bus_bytes
+    flush = addr % bus != 0 and n == -(-nbytes // bus) and n != 1
+    return max(math.ceil(nbytes / word_bytes) + flush, mem.beats_cycles(n),
+               STEP_CYCLES["dma_cmd"])
+
+
+def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n: int, k: int,
+                   rows: list[list[tuple[int, int]]], dst_rows: list[int], dst: int,
+                   weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
+                   base: int = 0, base_rows: list[int] | None = None,
+                   serial_head: int = 0, prefetched: bool = False, to_router: bool = False,
+                   rmw: bool = False) -> float:
+    """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
+
+    Args:
+        rows: Per token, its read commands (byte address, bytes) of the input row.
+        dst_rows: Per token, the row it writes (its token, or the scatter index).
+        serial_head: Per token, loader reads that must return before the row's reads are
+            issued (the GATHER/SCATTER index).
+        base_rows: Per token, the row of ``base`` read with the result (RESIDUAL or
+            SCORE_ACC accumulate), or None.
+        prefetched: Strip 0's weights are already in the other bank.
+        to_router: MOE_GATE logits: no bias, nothing written.
+        rmw: Scattered accumulate (MOE_EXPERTS fc2): a token's base row is read only
+            after the previous token's row has been written, so its read latency adds to
+            the MACs instead of hiding behind them.
+    """
+    po, pi, act = accel.linear_p_out, accel.linear_p_in, accel.act_container_bits // 8
+    geo = lin_geometry(accel, n, k, wbytes)
+    bus, lat = mem.bus_bytes, mem.latency
+    word = pi * xbytes
+    cycles = float(STEP_CYCLES["lin_job"])
+    col0 = 0
+    for s, st in enumerate(geo.strip_sizes()):
+        cols = min(st * po, n - col0)
+        cycles += STEP_CYCLES["lin_strip"] if s else 0
+        if not to_router:
+            b = traffic.read(bias + col0 * bbytes, st * po * bbytes, bus, weight=True)
+            cycles += lat + mem.beats_cycles(b) + 1
+        wb = traffic.read(weights + col0 // po * geo.tiles_in * geo.tile_bytes,
+                          st * geo.tiles_in * geo.tile_bytes, bus, weight=True)
+        if not (s == 0 and prefetched):
+            cycles += lat + mem.beats_cycles(wb) + 1
+        macs = st * geo.tiles_in
+        first = True
+        for t in range(tokens):
+            load = STEP_CYCLES["lin_token"] + serial_head * (lat + STEP_CYCLES["lin_cmd"] + 1)
+            for addr, nbytes in rows[t]:
+                load += _cmd(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
+            base_load = 0.0
+            if base_rows is not None:
+                base_load = _cmd(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
+                                 po * act, mem)
+                load += base_load
+            if not to_router:
+                traffic.write(dst + (dst_rows[t] * n + col0) * act, cols * act, bus)
+            # two row slots: a slot's next row is requested when the MAC array frees it,
+            # so one slot's round trip (MACs, latency, load) spans two tokens; a token
+            # costs that half, the MACs or the loader's own pace, whichever is most
+            if rmw and not first:
+                cycles += macs + lat + base_load + STEP_CYCLES["lin_rmw"]
+            elif first:
+                cycles += lat + load + macs
+            else:
+                cycles += max(macs, load, (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
+            first = False
+        if not to_router and tokens:
+            cycles += mem.beats_cycles(math.ceil(cols * act / bus))  # last row's write
+        col0 += cols
+    return cycles
+
+
+def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
+    """LINEAR; with GATHER/SCATTER each token first reads its index (and waits for it),
+    with SCORE_ACC its score, and accumulates onto its dst row (edgemoe_ctrl_jobs.sv)."""
+    t, n, k = ins.get("tokens"), ins.get("out_features"), ins.get("in_features")
+    act = fmt("act")
+    src, dst = ins.get("src"), ins.get("dst")
+    indexed = ins.has(Flag.GATHER | Flag.SCATTER)
+    sacc = ins.has(Flag.SCORE_ACC)
+    idx = list(range(t))  # the index list's rows are data: their alignment is taken as the token's
+
+    def row(r: int) -> list[tuple[int, int]]:
+        head = [(ins.get("index") + 4 * r, 4)] if indexed else []
+        head += [(ins.get("scores") + 4 * r, 4)] if sacc else []
+        return head + [(src + r * k * act, k * act)]
+
+    return lin_job_cycles(
+        accel, mem, traffic, tokens=t, n=n, k=k, rows=[row(r) for r in idx], dst_rows=idx,
+        dst=dst, weights=ins.get("weights"), bias=ins.get("bias"), wbytes=fmt("weight"),
+        bbytes=fmt("bias"), xbytes=act, base=dst if sacc else ins.get("residual"),
+        base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
+        serial_head=int(indexed), prefetched=prefetched,
+        rmw=sacc and ins.has(Flag.SCATTER))
+
+
+def _conv(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
+    pixel = ins.has(Flag.PIXEL_INPUT)
+    xb = fmt("pixel") if pixel else fmt("act")
+    kk, ci, co = unpack_ksp(ins.get("kernel_stride_pad"))[0], ins.get("in_ch"), ins.get("out_ch")
+    src = ins.get("src")
+    n_pix = conv_out_pixels(ins)
+    rows = [[(src + off * xb, cnt * xb) for off, cnt in taps]
+            for taps in conv_taps(ins, per_pixel=True)]
+    idx = list(range(n_pix))
+    return lin_job_cycles(
+        accel, mem, traffic, tokens=n_pix, n=co, k=ci * kk * kk, rows=rows, dst_rows=idx,
+        dst=ins.get("dst"), weights=ins.get("weights"), bias=ins.get("bias"),
+        wbytes=fmt("weight"), bbytes=fmt("bias"), xbytes=xb, base=ins.get("residual"),
+        base_rows=idx if ins.has(Flag.RESIDUAL) else None, prefetched=prefetched)
+
+
+def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
+    t, nh, hd = ins.get("tokens"), ins.get("heads"), ins.get("head_dim")
+    act, lanes, bus = fmt("act"), accel.attn_lanes, mem.bus_bytes
+    qkv, dst = ins.get("qkv"), ins.get("dst")
+    stride, part, row = 3 * nh * hd * act, nh * hd * act, hd * act
+    cycles = float(mem.latency + STEP_CYCLES["attn_op"])
+    in_flight = 8  # edgemoe_rd_dma META_DEPTH: commands the generator runs ahead
+
+    def stream(addr: int) -> float:
+        b = traffic.read(addr, row, bus)
+        # the lanes take a beat a cycle; with 8 commands in flight a row's latency hides
+        # unless the rows are so short that 8 of them do not cover it
+        return max(float(b), mem.beats_cycles(b), (mem.latency + mem.beats_cycles(b)) / in_flight)
+
+    for h in range(nh):
+        off = h * row
+        for q0 in range(0, t, lanes):
+            nq = min(lanes, t - q0)
+            steps = nq + t - 1
+            for j in range(nq):
+                cycles += stream(qkv + (q0 + j) * stride + off)
+            for s in range(steps):
+                cycles += stream(qkv + (s % t) * stride + part + off)
+            for s in range(steps):
+                cycles += stream(qkv + (s % t) * stride + 2 * part + off)
+            for j in range(nq):
+                traffic.write(dst + ((q0 + j) * nh + h) * row, row, bus)
+            cycles += STEP_CYCLES["attn_block"]
+    return cycles
+
+
+def _layernorm(ins: Instr, accel, mem, traffic, fmt) -> float:
+    t, d = ins.get("tokens"), ins.get("dim")
+    act, norm, vec, bus = fmt("act"), fmt("norm"), accel.vector_lanes, mem.bus_bytes
+    src, dst = ins.get("src"), ins.get("dst")
+    cycles = float(STEP_CYCLES["ln_op"])
+    for addr in (ins.get("gamma"), ins.get("beta")):
+        cycles += mem.latency + 1 + _cmd(traffic, addr, d * norm, vec * norm, mem)
+    words = math.ceil(d / vec)
+    normalise = STEP_CYCLES["ln_row"] + words
+    load = 0.0
+    for r in range(t):
+        load = mem.latency + 1 + _cmd(traffic, src + r * d * act, d * act, vec * act, mem)
+        traffic.write(dst + r * d * act, d * act, bus)
+        # rows alternate between two buffers: the loader runs one row ahead
+        cycles += max(normalise, load) if r else load
+    return cycles + normalise
+
+
+def _add(ins: Instr, accel, mem, traffic, fmt) -> float:
+    n, act, bus = ins.get("count"), fmt("act"), mem.bus_bytes
+    a, b, dst = ins.get("a"), ins.get("b"), ins.get("dst")
+    if ins.has(Flag.COPY):
+        r = traffic.read(a, n * act, bus)
+        traffic.write(dst, n * act, bus)
+        return STEP_CYCLES["add_op"] + mem.latency + mem.beats_cycles(r)
+    chunk = 64 * accel.vector_lanes
+    word = accel.vector_lanes * act
+    cycles = float(STEP_CYCLES["add_op"] + mem.latency)
+    for e0 in range(0, n, chunk):
+        m = min(chunk, n - e0)
+        cycles += _cmd(traffic, a + e0 * act, m * act, word, mem)
+        cycles += _cmd(traffic, b + e0 * act, m * act, word, mem) + STEP_CYCLES["add_chunk"]
+        traffic.write(dst + e0 * act, m * act, bus)
+    return cycles
+
+
+def _upsample(ins: Instr, accel, mem, traffic, fmt) -> float:
+    h, w, c = ins.get("in_h"), ins.get("in_w"), ins.get("channels")
+    act, vec, bus = fmt("act"), accel.vector_lanes, mem.bus_bytes
+    src, dst = ins.get("src"), ins.get("dst")
+    cycles = float(STEP_CYCLES["up_op"] + mem.latency)
+    for oy in range(2 * h):
+        ys = (oy // 2, min(max(oy // 2 + (1 if oy % 2 else -1), 0), h - 1))
+        for ox in range(2 * w):
+            xs = (ox // 2, min(max(ox // 2 + (1 if ox % 2 else -1), 0), w - 1))
+            for ty, tx in ((ys[0], xs[0]), (ys[0], xs[1]), (ys[1], xs[0]), (ys[1], xs[1])):
+                cycles += _cmd(traffic, src + (ty * w + tx) * c * act, c * act, vec * act, mem)
+            traffic.write(dst + (oy * 2 * w + ox) * c * act, c * act, bus)
+            cycles += STEP_CYCLES["up_pixel"]
+    return cycles
+
+
+def _moe_gate(ins: Instr, accel, mem, traffic, fmt, prefetched, task) -> float:
+    t, d, e = ins.get("tokens"), ins.get("dim"), ins.get("experts")
+    act = fmt("act")
+    src = ins.get("src")
+    w = ins.get("w_gate") + task * ins.get("task_stride")
+    idx = list(range(t))
+    cycles = lin_job_cycles(
+        accel, mem, traffic, tokens=t, n=e, k=d, rows=[[(src + r * d * act, d * act)] for r in idx],
+        dst_rows=idx, dst=0, weights=w, bias=0, wbytes=fmt("linear_weight"), bbytes=0,
+        xbytes=act, prefetched=prefetched, to_router=True)
+    size = queue_layout(e, t)["total"]
+    w = traffic.write(ins.get("queues"), size, mem.bus_bytes)
+    # the router runs after the linear engine has sent every token's logits
+    # (edgemoe_ctrl.sv S_GATE_RT), then writes the whole queue region
+    router = t * (STEP_CYCLES["gate_token"] + e)
+    return cycles + router + STEP_CYCLES["gate_op"] + mem.beats_cycles(w)
+
+
+def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetched: bool,
+              task: int = 0, counts: list[int] | None = None, queues_image=None) -> float:
+    """Cycles of ``ins`` as the instruction's profile counter counts them (S_RUN..S_PROF).
+
+    Args:
+        prefetched: The linear engine's strip-0 weights were prefetched.
+        task: The device task (MOE_GATE's weight slice).
+        counts: MOE_EXPERTS: tokens routed to each expert.
+    """
+    from .moe import moe_experts_cycles  # moe builds on this module's linear-job model
+
+    def fmt(role: str) -> int:
+        if role == "weight":
+            role = ("patch_weight" if ins.has(Flag.WFMT_PATCH) else
+                    "conv_weight" if ins.has(Flag.WFMT_CONV) else "linear_weight")
+        elif role == "bias":
+            role = "attn_bias" if ins.has(Flag.BFMT_ATTN) else "bias"
+        return int(getattr(accel.formats, role).storage_dtype.itemsize)
+
+    op = Op(ins.op)
+    base = float(STEP_CYCLES["op"])
+    if op == Op.LINEAR:
+        return base + _linear(ins, accel, mem, traffic, fmt, prefetched)
+    if op == Op.CONV:
+        return base + _conv(ins, accel, mem, traffic, fmt, prefetched)
+    if op == Op.ATTENTION:
+        return base + _attention(ins, accel, mem, traffic, fmt)
+    if op == Op.LAYERNORM:
+        return base + _layernorm(ins, accel, mem, traffic, fmt)
+    if op == Op.ADD:
+        return base + _add(ins, accel, mem, traffic, fmt)
+    if op == Op.UPSAMPLE:
+        return base + _upsample(ins, accel, mem, traffic, fmt)
+    if op == Op.MOE_GATE:
+        return base + _moe_gate(ins, accel, mem, traffic, fmt, prefetched, task)
+    if op == Op.MOE_EXPERTS:
+        return base + moe_experts_cycles(ins, accel, mem, traffic, fmt, counts or [])
+    return base

@@ -1,0 +1,188 @@
+"""The cycle model with memory: every instruction of a run, with the overlap the RTL has.
+
+Per instruction (edgemoe.perf.engines) plus what the dispatcher adds around it
+(edgemoe_ctrl.sv): fetching the instruction and peeking at the next one (two dependent
+64-byte reads) and writing the profile entry are outside the instruction's own counter.
+While an instruction runs, the next linear-engine instruction's first strip of weights
+loads through the prefetch DMA, which shares the read channel: a streaming engine
+(attention, linear) is delayed by the prefetch in proportion to its own use of the R
+channel, an engine whose reads depend on
+each other (LAYERNORM, the router, UPSAMPLE, ADD) waits behind the prefetch bursts queued
+ahead of each read; and the next instruction waits for whatever of the prefetch is left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..isa import Instr, Op
+from .engines import op_cycles
+from .memory import MemoryTiming, memory_timing
+from .traffic import Traffic, lin_geometry
+
+__all__ = ["CONTROL_CYCLES", "ModelledOp", "ProgramModel", "model_program"]
+
+#: Dispatcher cycles per instruction besides its reads' latency (S_NEXT..S_PEEK_DEC:
+#: fetch, decode, operand check; S_PROF: the profile entry), for an instruction that runs
+#: (fetch + peek) and one the task skips (fetch only).
+CONTROL_CYCLES = {"run": 114, "skip": 20}
+#: Share of the prefetch's read time an engine with dependent reads loses to it (its
+#: reads queue behind the prefetch bursts; fitted on tiny/m3vit-micro RTL runs).
+PF_SERIAL_SHARE = 0.9
+#: Engines whose reads are issued one after another's data (not streamed ahead).
+_SERIAL = {Op.LAYERNORM, Op.MOE_GATE, Op.UPSAMPLE, Op.ADD, Op.MOE_EXPERTS}
+_LIN = {Op.LINEAR, Op.CONV, Op.MOE_GATE}
+
+
+@dataclass(frozen=True)
+class ModelledOp:
+    """Modelled figures of one executed instruction.
+
+    Attributes:
+        index: Instruction index in the program.
+        op: Opcode name.
+        cycles: Modelled cycles the instruction's profile counter would show.
+        compute: Ideal compute cycles (the op spec's cycle term, no memory).
+        traffic: Bytes and beats actually moved.
+        bound: What limits it: ``compute`` or ``memory``.
+    """
+
+    index: int
+    op: str
+    cycles: int
+    compute: int
+    traffic: Traffic
+    bound: str
+
+
+@dataclass(frozen=True)
+class ProgramModel:
+    """The model of one run (one task) of a program on a design point's board."""
+
+    accel_name: str
+    memory: MemoryTiming
+    clock_mhz: float
+    ops: tuple[ModelledOp, ...]
+    control_cycles: int
+
+    @property
+    def cycles(self) -> int:
+        """Modelled cycles of the whole run: instructions plus the dispatcher."""
+        return sum(o.cycles for o in self.ops) + self.control_cycles
+
+    @property
+    def latency_ms(self) -> float:
+        """Modelled run time in milliseconds."""
+        return self.cycles / self.clock_mhz / 1e3
+
+    def by_op(self) -> dict[str, dict[str, int]]:
+        """Per opcode: count, modelled cycles, compute cycles, bytes read and written."""
+        out: dict[str, dict[str, int]] = {}
+        for o in self.ops:
+            agg = out.setdefault(o.op, dict.fromkeys(
+                ("count", "cycles", "compute", "read_bytes", "write_bytes"), 0))
+            agg["count"] += 1
+            agg["cycles"] += o.cycles
+            agg["compute"] += o.compute
+            agg["read_bytes"] += o.traffic.read_bytes
+            agg["write_bytes"] += o.traffic.write_bytes
+        return dict(sorted(out.items(), key=lambda kv: -kv[1]["cycles"]))
+
+    def table(self) -> str:
+        """Per-op-type table, labelled modelled."""
+        head = (f"{'op':<12} {'count':>5} {'compute cyc':>12} {'modelled cyc':>13} "
+                f"{'read MB':>9} {'write MB':>9} {'share':>6}")
+        total = max(self.cycles, 1)
+        lines = [f"MODELLED with memory on {self.accel_name}: {self.memory.describe()}",
+                 head, "-" * len(head)]
+        for name, agg in self.by_op().items():
+            lines.append(f"{name:<12} {agg['count']:>5} {agg['compute']:>12,} "
+                         f"{agg['cycles']:>13,} {agg['read_bytes'] / 1e6:>9.3f} "
+                         f"{agg['write_bytes'] / 1e6:>9.3f} {100 * agg['cycles'] / total:>5.1f}%")
+        lines.append(f"{'dispatcher':<12} {len(self.ops):>5} {'':>12} {self.control_cycles:>13,}")
+        lines.append(f"{'total':<12} {'':>5} {sum(o.compute for o in self.ops):>12,} "
+                     f"{self.cycles:>13,}  = {self.latency_ms:.3f} ms at {self.clock_mhz:g} MHz "
+                     "(modelled)")
+        return "\n".join(lines)
+
+
+def _strip0_beats(ins: Instr, accel, bus: int) -> int:
+    """R beats of the first weight strip the prefetch loads for ``ins`` (0: no prefetch)."""
+    op = Op(ins.op)
+    if op not in _LIN:
+        return 0
+    if op == Op.LINEAR:
+        n, k = ins.get("out_features"), ins.get("in_features")
+    elif op == Op.CONV:
+        ksp = ins.get("kernel_stride_pad")
+        n, k = ins.get("out_ch"), ins.get("in_ch") * (ksp & 0xFF) ** 2
+    else:
+        n, k = ins.get("experts"), ins.get("dim")
+    wb = max(int(getattr(accel.formats, r).storage_dtype.itemsize)
+             for r in ("linear_weight", "conv_weight", "patch_weight"))
+    geo = lin_geometry(accel, n, k, wb)
+    return -(-geo.strip_tiles * geo.tiles_in * geo.tile_bytes // bus)
+
+
+def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
+                  routing: dict[int, list[int]] | None = None, task: int = 0,
+                  memory: MemoryTiming | None = None) -> ProgramModel:
+    """Model a run of ``instrs`` for ``task`` on ``accel``'s board.
+
+    Args:
+        instrs: The program.
+        accel: The design point.
+        routing: Tokens per expert of each MOE_EXPERTS, by instruction index
+            (:func:`edgemoe.perf.traffic.golden_routing`); an instruction missing from it
+            is modelled with the tokens spread evenly over the experts (top-2).
+        task: The device task.
+        memory: Memory timing (default: :func:`memory_timing` of ``accel``, one port).
+    """
+    from ..golden.cycles import ideal_cycles
+
+    mem = memory or memory_timing(accel)
+    run = [(i, ins) for i, ins in enumerate(instrs) if ins.runs_for(task) and ins.op != Op.NOP]
+    out: list[ModelledOp] = []
+    prev: tuple[float, Traffic, Op] | None = None
+    cycles_list: list[float] = []
+    traffics: list[Traffic] = []
+    routing = routing or {}
+    counts_of: dict[int, list[int]] = {}
+    for i, ins in run:
+        op = Op(ins.op)
+        counts = None
+        if op == Op.MOE_EXPERTS:
+            e, t = ins.get("experts"), ins.get("tokens")
+            counts = counts_of[i] = list(routing.get(i, [min(t, -(-2 * t // e))] * e))
+        traffic = Traffic()
+        pf_beats = _strip0_beats(ins, accel, mem.bus_bytes) if prev is not None and \
+            prev[2] != Op.MOE_EXPERTS else 0
+        c = op_cycles(ins, accel, mem, traffic, prefetched=pf_beats > 0, task=task,
+                      counts=counts)
+        if pf_beats and cycles_list:
+            pf = mem.beats_cycles(pf_beats)
+            p_cycles, p_traffic, p_op = cycles_list[-1], traffics[-1], prev[2]
+            if p_op in _SERIAL:
+                p_cycles += PF_SERIAL_SHARE * pf
+            else:
+                # a streaming engine keeps the R channel as busy as its reads make it: the
+                # prefetch bursts queued among them delay it by that share of their time
+                busy = min(1.0, mem.beats_cycles(p_traffic.read_beats) / max(p_cycles, 1.0))
+                p_cycles += busy * pf
+            cycles_list[-1] = p_cycles
+            c += max(0.0, mem.latency + pf - p_cycles)
+        cycles_list.append(c)
+        traffics.append(traffic)
+        prev = (c, traffic, op)
+    for (i, ins), c, traffic in zip(run, cycles_list, traffics):
+        prof = {"macs": 0}
+        if Op(ins.op) == Op.MOE_EXPERTS:
+            routed = sum(counts_of[i])
+            prof["macs"] = routed * 2 * ins.get("hidden") * ins.get("dim")
+        compute = ideal_cycles(ins, accel, prof)
+        bound = "memory" if mem.beats_cycles(traffic.read_beats) > 0.5 * c else "compute"
+        out.append(ModelledOp(i, Op(ins.op).name, round(c), int(compute), traffic, bound))
+    skipped = len(instrs) - len(run)
+    control = len(run) * (2 * mem.latency + CONTROL_CYCLES["run"]) + \
+        skipped * (mem.latency + CONTROL_CYCLES["skip"])
+    return ProgramModel(accel.name, mem, float(accel.clock_mhz), tuple(out), control)

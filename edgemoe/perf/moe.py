@@ -1,0 +1,80 @@
+"""MOE_EXPERTS cycles: the dispatcher's expert loop (edgemoe_ctrl.sv S_MOE_*).
+
+Counts first, then every non-empty expert's queue is read and checked, dst is initialised
+from src (an eltwise COPY, skipped when the residual is dst itself), then per non-empty
+expert fc1 + GELU on its gathered tokens and fc2 scattered with the gate score onto dst.
+fc2's weights prefetch while fc1 runs; the next expert's fc1 weights prefetch during fc2
+only when the very next expert index has tokens (expert 0's during the init copy).
+"""
+
+from __future__ import annotations
+
+from ..isa import Flag, Instr
+from ..layout import bias_block_bytes, queue_layout, weight_block_bytes
+from .engines import STEP_CYCLES, lin_job_cycles
+from .memory import MemoryTiming
+from .traffic import Traffic, lin_geometry
+
+__all__ = ["moe_experts_cycles"]
+
+
+def _prefetch_wait(accel, mem: MemoryTiming, n: int, k: int, wbytes: int, during: float) -> float:
+    """Cycles a job waits at strip 0 for weights prefetched while ``during`` cycles ran."""
+    geo = lin_geometry(accel, n, k, wbytes)
+    need = mem.latency + mem.beats_cycles(-(-geo.strip_tiles * geo.tiles_in * geo.tile_bytes
+                                            // mem.bus_bytes))
+    return max(0.0, need - during)
+
+
+def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, fmt,
+                       counts: list[int]) -> float:
+    """Cycles of a MOE_EXPERTS instruction routed as ``counts`` (tokens per expert)."""
+    t, d, h, e = ins.get("tokens"), ins.get("dim"), ins.get("hidden"), ins.get("experts")
+    act, wb, bb = fmt("act"), fmt("linear_weight"), fmt("bias")
+    bus, lat = mem.bus_bytes, mem.latency
+    q = ins.get("queues")
+    lay = queue_layout(e, t)
+    src, dst, scratch = ins.get("src"), ins.get("dst"), ins.get("scratch")
+    w1, b1, w2, b2 = (ins.get(n) for n in ("w1", "b1", "w2", "b2"))
+    pi, po = accel.linear_p_in, accel.linear_p_out
+    w1_size, w2_size = weight_block_bytes(h, d, po, pi, wb), weight_block_bytes(d, h, po, pi, wb)
+    b1_size, b2_size = bias_block_bytes(h, po, bb), bias_block_bytes(d, po, bb)
+    cycles = lat + mem.beats_cycles(traffic.read(q, 4 * e, bus)) + 2
+    for ex, cnt in enumerate(counts):
+        if cnt:
+            traffic.read(q + lay["index"] + ex * lay["slot"], 4 * cnt, bus)
+            cycles += lat + max(cnt, 1) + 3
+    if ins.has(Flag.RESIDUAL) and ins.get("residual") == dst:
+        init = 0.0
+    else:
+        n = traffic.read(src, t * d * act, bus)
+        traffic.write(dst, t * d * act, bus)
+        init = lat + mem.beats_cycles(n) + STEP_CYCLES["add_op"] + STEP_CYCLES["op"]
+    cycles += init
+    during = init  # what ran while the next fc1's weights were prefetched
+    prev_ran = counts[0] > 0 if counts else False
+    for ex, cnt in enumerate(counts):
+        if not cnt:
+            prev_ran = False
+            continue
+        rows = list(range(cnt))
+        idx_at = q + lay["index"] + ex * lay["slot"]
+        if prev_ran:
+            cycles += _prefetch_wait(accel, mem, h, d, wb, during)
+        fc1 = lin_job_cycles(
+            accel, mem, traffic, tokens=cnt, n=h, k=d,
+            rows=[[(idx_at + 4 * r, 4), (src + r * d * act, d * act)] for r in rows],
+            dst_rows=rows, dst=scratch, weights=w1 + ex * w1_size, bias=b1 + ex * b1_size,
+            wbytes=wb, bbytes=bb, xbytes=act, serial_head=1, prefetched=prev_ran)
+        cycles += fc1 + _prefetch_wait(accel, mem, d, h, wb, fc1)
+        fc2 = lin_job_cycles(
+            accel, mem, traffic, tokens=cnt, n=d, k=h,
+            rows=[[(idx_at + 4 * r, 4), (q + lay["scores"] + ex * lay["slot"] + 4 * r, 4),
+                   (scratch + r * h * act, h * act)] for r in rows],
+            dst_rows=rows, dst=dst, weights=w2 + ex * w2_size, bias=b2 + ex * b2_size,
+            wbytes=wb, bbytes=bb, xbytes=act, base=dst, base_rows=rows, serial_head=1,
+            prefetched=True, rmw=True)
+        cycles += fc2 + STEP_CYCLES["moe_expert"]
+        during = fc2
+        prev_ran = True
+    return cycles

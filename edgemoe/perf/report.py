@@ -1,0 +1,71 @@
+"""The cycle model with memory for every task of a compiled program (for the reports), and
+its split into backbone and task head against the compute roofline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..isa import ALL_TASKS
+from ..params.fit import LIMIT_PERCENT, dsp_per_multiplier
+from .model import CONTROL_CYCLES, ProgramModel, model_program
+from .traffic import golden_routing
+
+__all__ = ["PartFigures", "model_tasks", "roofline_macs_per_cycle", "split_parts"]
+
+
+def model_tasks(accel, instrs, image: np.ndarray, program_offset: int, status_offset: int,
+                tasks: tuple[str, ...] | list[str],
+                macs: dict[str, dict[int, int]] | None = None) -> dict[str, ProgramModel]:
+    """Model each task's run of ``instrs`` on ``image`` (inputs written, not run yet).
+
+    The MoE routing comes from the golden executor on this image, so the modelled expert
+    loop moves the weights of the experts this input really uses.  ``macs``, when given,
+    receives per task the golden MACs of each instruction.
+
+    Returns:
+        Task name -> its :class:`ProgramModel` (MODELLED cycles, not measured).
+    """
+    out = {}
+    for index, name in enumerate(tasks):
+        task_macs: dict[int, int] = {}
+        routing = golden_routing(image, accel, program_offset, instrs, index, status_offset,
+                                 task_macs)
+        if macs is not None:
+            macs[name] = task_macs
+        out[name] = model_program(instrs, accel, routing, index)
+    return out
+
+
+def roofline_macs_per_cycle(accel) -> float:
+    """MACs per cycle if the board's DSPs, up to the closure limit, all did act x weight
+    products (the compute roofline of a design on this board)."""
+    f = accel.formats
+    per_mac = dsp_per_multiplier(f.act.width, f.linear_weight.width, accel.board.family)
+    return accel.board.dsp * LIMIT_PERCENT["DSP"] / 100 / per_mac
+
+
+@dataclass(frozen=True)
+class PartFigures:
+    """Modelled cycles and golden MACs of one part of a task's run."""
+
+    cycles: int
+    macs: int
+
+    def ms(self, clock_mhz: float) -> float:
+        """Modelled milliseconds at ``clock_mhz``."""
+        return self.cycles / clock_mhz / 1e3
+
+
+def split_parts(pm: ProgramModel, instrs, macs: dict[int, int]) -> dict[str, PartFigures]:
+    """Split a task's modelled run into ``backbone`` (instructions every task runs) and
+    ``head`` (the task's own), each with its share of the dispatcher's cycles."""
+    lat = pm.memory.latency
+    parts = {"backbone": [0, 0], "head": [0, 0]}
+    for o in pm.ops:
+        part = "backbone" if instrs[o.index].task_mask == ALL_TASKS else "head"
+        parts[part][0] += o.cycles + 2 * lat + CONTROL_CYCLES["run"]
+        parts[part][1] += macs.get(o.index, 0)
+    parts["head"][0] = pm.cycles - parts["backbone"][0]  # skipped instructions' fetches too
+    return {k: PartFigures(int(c), int(m)) for k, (c, m) in parts.items()}

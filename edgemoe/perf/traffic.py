@@ -1,0 +1,175 @@
+"""Bytes and bus beats each instruction really moves, by the RTL engines' schedules.
+
+The op spec's operand sizes are footprints; the engines re-read: the linear engine reads
+every token's input row once per strip of output tiles (CONV: each im2col tap, so an input
+pixel k*k times per strip), the attention engine streams every key and value row once per
+block of ``attn_lanes`` queries.  These counts follow the read commands of
+rtl_templates/edgemoe_lin_loader.sv, edgemoe_attn.sv, edgemoe_ln.sv, edgemoe_eltwise.sv,
+edgemoe_upsample.sv, and the burst rule of edgemoe_rd_dma.sv (a command of n bytes at
+address a reads ceil((a mod B + n) / B) beats of B bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..isa import Flag, Instr, unpack_ksp
+from ..layout import conv_out_size, queue_layout
+
+__all__ = ["LinGeometry", "Traffic", "beats", "conv_out_pixels", "conv_taps", "golden_routing", "lin_geometry",
+           "queue_counts"]
+
+
+def beats(addr: int, nbytes: int, bus_bytes: int) -> int:
+    """Bus beats of one read/write command of ``nbytes`` at byte ``addr``."""
+    if nbytes <= 0:
+        return 0
+    return -(-(addr % bus_bytes + nbytes) // bus_bytes)
+
+
+@dataclass
+class Traffic:
+    """What an instruction moves over the unit's AXI master.
+
+    Attributes:
+        read_bytes: Bytes the engine's read commands ask for (re-reads counted).
+        write_bytes: Bytes written.
+        read_beats: R beats those reads take (alignment included).
+        write_beats: W beats.
+        weight_bytes: Of ``read_bytes``, the weights and biases.
+    """
+
+    read_bytes: int = 0
+    write_bytes: int = 0
+    read_beats: int = 0
+    write_beats: int = 0
+    weight_bytes: int = 0
+
+    def read(self, addr: int, nbytes: int, bus: int, weight: bool = False) -> int:
+        """Count one read command; returns its beats."""
+        n = beats(addr, nbytes, bus)
+        self.read_bytes += nbytes
+        self.read_beats += n
+        if weight:
+            self.weight_bytes += nbytes
+        return n
+
+    def write(self, addr: int, nbytes: int, bus: int) -> int:
+        """Count one write command; returns its beats."""
+        n = beats(addr, nbytes, bus)
+        self.write_bytes += nbytes
+        self.write_beats += n
+        return n
+
+
+@dataclass(frozen=True)
+class LinGeometry:
+    """Strip geometry of one linear-engine job (edgemoe_lin.sv J_SIZE).
+
+    Attributes:
+        tiles_in: Input tiles of P_IN.
+        tiles_out: Output tiles of P_OUT.
+        strip_tiles: Output tiles per strip (the most whose weights fit the buffer).
+        strips: Strips of the job.
+        tile_bytes: Bytes of one P_OUT x P_IN weight tile.
+    """
+
+    tiles_in: int
+    tiles_out: int
+    strip_tiles: int
+    strips: int
+    tile_bytes: int
+
+    def strip_sizes(self) -> list[int]:
+        """Output tiles of each strip, in order."""
+        sizes, left = [], self.tiles_out
+        while left > 0:
+            sizes.append(min(self.strip_tiles, left))
+            left -= sizes[-1]
+        return sizes
+
+
+def lin_geometry(accel, n: int, k: int, weight_bytes: int) -> LinGeometry:
+    """Strips of an ``n`` x ``k`` job with ``weight_bytes`` per weight element."""
+    pi, po = accel.linear_p_in, accel.linear_p_out
+    tiles_in, tiles_out = -(-k // pi), -(-n // po)
+    buffer_tiles = accel.weight_buffer_words // (pi * po)
+    strip = max(1, min(tiles_out, buffer_tiles // max(tiles_in, 1)))
+    return LinGeometry(tiles_in, tiles_out, strip, -(-tiles_out // strip), po * pi * weight_bytes)
+
+
+def conv_out_pixels(ins: Instr) -> int:
+    """Output pixels of a CONV instruction."""
+    k, s, p = unpack_ksp(ins.get("kernel_stride_pad"))
+    return conv_out_size(ins.get("in_h"), k, s, p) * conv_out_size(ins.get("in_w"), k, s, p)
+
+
+def conv_taps(ins: Instr, per_pixel: bool = False) -> list:
+    """(element offset, elements) of each im2col read, output pixel by output pixel.
+
+    Returns one flat list, or with ``per_pixel`` one list per output pixel.
+
+    Follows edgemoe_lin_loader.sv: HWC activation input reads the C_in channels of each
+    in-bounds tap (ky, kx); CHW pixel input reads, per (c, ky), the in-bounds run of kx.
+    """
+    k, s, p = unpack_ksp(ins.get("kernel_stride_pad"))
+    ih, iw, ci = ins.get("in_h"), ins.get("in_w"), ins.get("in_ch")
+    oh, ow = conv_out_size(ih, k, s, p), conv_out_size(iw, k, s, p)
+    pixel = ins.has(Flag.PIXEL_INPUT)
+    pixels: list[list[tuple[int, int]]] = []
+    for oy in range(oh):
+        for ox in range(ow):
+            out: list[tuple[int, int]] = []
+            pixels.append(out)
+            x0 = ox * s - p
+            if pixel:
+                kx0, kx1 = max(0, -x0), min(k, iw - x0)
+                for c in range(ci):
+                    for ky in range(k):
+                        y = oy * s - p + ky
+                        if 0 <= y < ih and kx1 > kx0:
+                            out.append(((c * ih + y) * iw + x0 + kx0, kx1 - kx0))
+            else:
+                for ky in range(k):
+                    y = oy * s - p + ky
+                    for kx in range(k):
+                        x = x0 + kx
+                        if 0 <= y < ih and 0 <= x < iw:
+                            out.append(((y * iw + x) * ci, ci))
+    return pixels if per_pixel else [tap for px in pixels for tap in px]
+
+
+def queue_counts(image, ins: Instr) -> list[int]:
+    """Tokens routed to each expert, read from the MoE queue region of ``image``."""
+    import numpy as np
+
+    e, t = ins.get("experts"), ins.get("tokens")
+    at = ins.get("queues") + queue_layout(e, t)["counts"]
+    return [int(v) for v in np.asarray(image[at:at + 4 * e]).view("<u4")]
+
+
+def golden_routing(image, accel, program_offset: int, instrs, task: int = 0,
+                   status_offset: int = 0, macs: dict[int, int] | None = None,
+                   ) -> dict[int, list[int]]:
+    """Tokens per expert of every MOE_EXPERTS of a run, from the golden executor.
+
+    Runs the program one instruction at a time on a copy of ``image`` (the queues live in
+    the activation arena, which later instructions reuse) and reads the counts just
+    before each MOE_EXPERTS.  ``macs``, when given, receives each instruction's MACs
+    from the golden profile.
+    """
+    from ..golden import execute
+    from ..isa import INSTR_BYTES, Op
+    from ..layout import PROFILE_FIELDS, STATUS_BYTES
+
+    state = image.copy()
+    out: dict[int, list[int]] = {}
+    at = status_offset + STATUS_BYTES + 8 * PROFILE_FIELDS.index("macs")
+    for i, ins in enumerate(instrs):
+        if ins.op == Op.MOE_EXPERTS and ins.runs_for(task):
+            out[i] = queue_counts(state, ins)
+        if execute(state, accel, program_offset + i * INSTR_BYTES, 1, task, status_offset):
+            break
+        if macs is not None:
+            macs[i] = int(state[at:at + 8].view("<u8")[0])
+    return out

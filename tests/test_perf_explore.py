@@ -1,0 +1,70 @@
+"""`edgemoe explore`: candidates, the Pareto front, the Dask run, its cache and the YAML."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from edgemoe.params import load_accel
+from edgemoe.perf.explore import SPACES, candidates, pareto
+
+
+def _r(cid, lat, lut, dsp=1, bram=1, fits=True):
+    return {"config_id": cid, "overrides": [cid], "fits": fits, "latency_ms": {"seg": lat},
+            "LUT": lut, "FF": 2 * lut, "DSP": dsp, "BRAM36": bram}
+
+
+@pytest.mark.unit
+def test_pareto_keeps_only_undominated_fitting_points():
+    results = [_r("fast", 1.0, 900), _r("small", 3.0, 100), _r("worse", 3.5, 950),
+               _r("same-lut-slower", 2.0, 900), _r("huge", 0.5, 10, fits=False)]
+    assert [r["config_id"] for r in pareto(results)] == ["fast", "small"]
+
+
+@pytest.mark.unit
+def test_candidates_are_valid_distinct_design_points():
+    cands = candidates("edge-moe-zcu102", SPACES["small"])
+    # p_in 8/16 x axi 128/256, the other keys single-valued
+    assert len(cands) == 4
+    ids = set()
+    for c in cands:
+        accel = load_accel(c.base, c.overrides)
+        assert accel.weight_buffer_words % (accel.linear_p_in * accel.linear_p_out) == 0
+        ids.add(accel.config_id)
+    assert len(ids) == 4
+
+
+@pytest.mark.slow
+def test_explore_on_dask_writes_a_loadable_design_and_resumes_from_its_cache(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from edgemoe.cli import main
+
+    argv = ["explore", "--board", "zcu102", "--model", "m3vit-micro", "--base", "tiny",
+            "--space", "tiny", "--workers", "1", "--cache", str(tmp_path / "cache"),
+            "--out", str(tmp_path / "chosen.yaml")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2 candidates from tiny" in out and "latency ms (modelled)" in out
+    chosen = load_accel(str(tmp_path / "chosen.yaml"))
+    # twice the linear engine's input lanes is the faster of the two candidates
+    assert chosen.linear_p_in == 8 and chosen.board.key == "zcu102"
+    files = sorted((tmp_path / "cache" / "zcu102-m3vit-micro").glob("*.json"))
+    assert {f.stem for f in files} == {chosen.config_id, load_accel("tiny").config_id}
+    # a rerun reads the cache instead of evaluating: a planted figure comes back
+    entry = tmp_path / "cache" / "zcu102-m3vit-micro" / f"{chosen.config_id}.json"
+    data = json.loads(entry.read_text())
+    data["latency_ms"] = {"seg": 0.125, "depth": 0.125}
+    entry.write_text(json.dumps(data))
+    assert main(argv) == 0
+    assert "seg 0.12, depth 0.12" in capsys.readouterr().out
+
+
+@pytest.mark.unit
+def test_explore_unknown_board_is_one_line(capsys):
+    from edgemoe.cli import main
+
+    assert main(["explore", "--board", "nope", "--model", "m3vit-micro"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown board 'nope'" in err and "zcu102" in err
+    assert "Traceback" not in err

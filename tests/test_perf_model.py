@@ -1,0 +1,234 @@
+"""The cycle model with memory (edgemoe.perf): traffic by the engines' schedules, memory
+timing from boards.yaml, and the model against the RTL run on the board's memory."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from edgemoe.isa import Instr, Op, encode, pack_ksp
+from edgemoe.params import load_accel
+from edgemoe.perf import Traffic, memory_timing, model_program
+from edgemoe.perf.engines import op_cycles
+from edgemoe.perf.traffic import beats, conv_taps, lin_geometry
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize(("addr", "nbytes", "expect"), [
+    (0, 64, 4), (4, 64, 5), (12, 4, 1), (12, 8, 2), (0, 1, 1), (100, 0, 0)])
+def test_beats_of_a_command_on_a_16_byte_bus(addr, nbytes, expect):
+    assert beats(addr, nbytes, 16) == expect
+
+
+@pytest.mark.unit
+def test_memory_timing_from_the_board_facts():
+    zcu = memory_timing(load_accel("edge-moe-zcu102"))
+    # a 256-bit master on one 128-bit HP port: a beat every other cycle; 213 ns at 300 MHz
+    assert (zcu.bus_bytes, zcu.bytes_per_cycle, zcu.rate) == (32, 16.0, 0.5)
+    assert zcu.latency == 64
+    tiny = memory_timing(load_accel("tiny"))  # 128-bit master on a 128-bit port, 100 MHz
+    assert (tiny.rate, tiny.latency) == (1.0, 22)
+    two = memory_timing(load_accel("edge-moe-zcu102"), ports=2)
+    assert two.rate == 1.0  # two ports carry the full 32-byte beat
+    assert two.bench_spec() == {"rate": 1.0, "latency": 64, "outstanding": two.outstanding}
+
+
+@pytest.mark.unit
+def test_attention_rereads_keys_and_values_per_query_block():
+    accel = load_accel("tiny")  # attn_lanes = 2
+    t, h, hd = 9, 2, 16
+    ins = Instr.make(Op.ATTENTION, tokens=t, heads=h, head_dim=hd, qkv=0, dst=1 << 16)
+    traffic = Traffic()
+    op_cycles(ins, accel, memory_timing(accel), traffic, prefetched=False)
+    # blocks of 2, 2, 2, 2, 1 queries; a block of q queries streams q + t - 1 key rows and
+    # as many value rows: 4 * 10 + 9 = 49 each, plus the 9 query rows, per head
+    rows = h * (2 * 49 + 9)
+    assert traffic.read_bytes == rows * hd * 4
+    assert traffic.read_bytes > 3 * t * h * hd * 4  # more than the qkv footprint
+    assert traffic.write_bytes == t * h * hd * 4
+
+
+@pytest.mark.unit
+def test_conv3x3_reads_each_in_bounds_tap_once_per_strip():
+    ins = Instr.make(Op.CONV, in_h=4, in_w=4, in_ch=8, out_ch=4,
+                     kernel_stride_pad=pack_ksp(3, 1, 1))
+    taps = conv_taps(ins)
+    # 4x4 output, pad 1: corners see 4 taps, edge pixels 6, the 4 inner pixels 9
+    assert len(taps) == 4 * 4 + 8 * 6 + 4 * 9
+    assert all(n == 8 for _, n in taps)
+    # every input pixel is read once per kernel tap that covers it: 9 for inner pixels
+    per_pixel = {}
+    for off, _ in taps:
+        per_pixel[off] = per_pixel.get(off, 0) + 1
+    assert per_pixel[(1 * 4 + 1) * 8] == 9 and per_pixel[0] == 4
+
+
+@pytest.mark.unit
+def test_linear_rereads_its_input_once_per_weight_strip():
+    accel = load_accel("tiny")  # 8192 weight words: 512 tiles of 4x4
+    n, k, t = 16, 768, 3
+    geo = lin_geometry(accel, n, k, 2)
+    # 192 input tiles: two output tiles (384 weight tiles) fit, so 2 strips of 2
+    assert (geo.tiles_in, geo.tiles_out, geo.strip_tiles, geo.strips) == (192, 4, 2, 2)
+    ins = Instr.make(Op.LINEAR, tokens=t, out_features=n, in_features=k, src=0,
+                     dst=1 << 16, weights=1 << 17, bias=1 << 18)
+    traffic = Traffic()
+    op_cycles(ins, accel, memory_timing(accel), traffic, prefetched=False)
+    rows = 2 * t * k * 4  # the input rows, once per strip
+    assert traffic.weight_bytes == n * k * 2 + n * 2
+    assert traffic.read_bytes == rows + traffic.weight_bytes
+    assert traffic.write_bytes == t * n * 4
+
+
+@pytest.mark.unit
+def test_streaming_attention_slows_by_its_beats_when_the_port_narrows():
+    from dataclasses import replace
+
+    accel = load_accel("tiny")
+    ins = Instr.make(Op.ATTENTION, tokens=9, heads=2, head_dim=16, qkv=0, dst=1 << 16)
+    fast = memory_timing(accel)
+    slow = replace(fast, port_bytes=fast.port_bytes / 4)  # a quarter of the port
+    a = model_program([ins], accel, memory=fast).ops[0]
+    b = model_program([ins], accel, memory=slow).ops[0]
+    # the lanes take a beat a cycle, so each R beat now costs 4 cycles instead of 1
+    assert a.traffic.read_beats == b.traffic.read_beats == 2 * 107 * 4  # 16-element rows
+    assert b.cycles - a.cycles == 3 * a.traffic.read_beats
+    assert b.bound == "memory"
+
+
+@pytest.mark.unit
+def test_moe_cost_follows_the_routing():
+    accel = load_accel("tiny")
+    ins = Instr.make(Op.MOE_EXPERTS, tokens=8, dim=32, hidden=48, experts=4, src=0,
+                     dst=1 << 14, w1=1 << 15, b1=1 << 16, w2=1 << 17, b2=1 << 18,
+                     queues=1 << 19, scratch=1 << 20)
+    one = model_program([ins], accel, {0: [8, 0, 0, 0]}).ops[0]
+    spread = model_program([ins], accel, {0: [2, 2, 2, 2]}).ops[0]
+    # same MACs, but four experts' weights instead of one
+    assert one.compute == spread.compute
+    assert spread.traffic.weight_bytes == 4 * one.traffic.weight_bytes
+    assert spread.cycles > one.cycles
+
+
+# ------------------------------------------------------------------ model vs RTL
+@pytest.mark.sim
+@pytest.mark.slow
+def test_model_within_5_percent_of_rtl_per_op_type_on_tiny():
+    """m3vit-micro on tiny, the RTL on the board's memory: every op type within 5%."""
+    pytest.importorskip("cocotb")
+    from edgemoe.bench.perfmodel import compare_span
+
+    cmp = compare_span("tiny", "m3vit-micro")
+    assert cmp.identical
+    assert {r.op for r in cmp.rows} >= {"LINEAR", "ATTENTION", "LAYERNORM", "MOE_GATE",
+                                        "MOE_EXPERTS", "CONV", "UPSAMPLE", "ADD"}
+    bad = [f"{r.op}: {r.modelled} modelled, {r.rtl} RTL ({r.error:+.1%})"
+           for r in cmp.rows if abs(r.error) > 0.05]
+    assert not bad, bad
+    assert math.isclose(cmp.modelled_total, cmp.rtl_total, rel_tol=0.05)
+
+
+@pytest.mark.sim
+def test_port_throttle_halves_attention_in_rtl_and_model():
+    """One ATTENTION on tiny with half the port's bandwidth: RTL and model agree (5%)."""
+    pytest.importorskip("cocotb")
+    from dataclasses import replace
+
+    import numpy as np
+
+    from edgemoe.golden import execute
+    from edgemoe.rtl import RtlJob, RtlsimExecutor
+
+    accel = load_accel("tiny")
+    t, h, hd = 9, 2, 16
+    ins = Instr.make(Op.ATTENTION, tokens=t, heads=h, head_dim=hd, qkv=4096, dst=16384)
+    image = np.zeros(1 << 15, np.uint8)
+    image[4096:4096 + 3 * t * h * hd * 4] = np.random.default_rng(0).integers(
+        0, 256, 3 * t * h * hd * 4, dtype=np.uint8) & 0x0F
+    image[0:64] = np.frombuffer(encode([ins]).tobytes(), np.uint8)
+    status = 24576
+    gold = image.copy()
+    assert execute(gold, accel, 0, 1, 0, status) == 0
+    cycles = {}
+    for rate in (1.0, 0.5):
+        mem = replace(memory_timing(accel), port_bytes=16 * rate)
+        job = RtlJob(image.copy(), 0, 1, 0, status)
+        res = RtlsimExecutor(accel, memory=mem.bench_spec()).run_jobs([job])[0]
+        assert res.error == 0
+        assert np.array_equal(job.image[16384:16384 + t * h * hd * 4],
+                              gold[16384:16384 + t * h * hd * 4])
+        measured = int(job.image[status + 64:status + 72].view("<u8")[0])
+        modelled = model_program([ins], accel, memory=mem).ops[0].cycles
+        assert math.isclose(modelled, measured, rel_tol=0.05), (rate, modelled, measured)
+        cycles[rate] = measured
+    assert cycles[0.5] > 1.6 * cycles[1.0]
+
+
+@pytest.mark.unit
+def test_compile_perf_prints_the_modelled_table_per_task(tmp_path, capsys):
+    from edgemoe.cli import main
+
+    assert main(["compile", "--model", "m3vit-micro", "--accel", "tiny", "--perf",
+                 "--out", str(tmp_path / "c")]) == 0
+    out = capsys.readouterr().out
+    assert out.count("MODELLED with memory on tiny") == 2  # both tasks
+    assert "read latency 22 cycles" in out and "(modelled)" in out
+    for op in ("CONV", "ATTENTION", "MOE_EXPERTS", "dispatcher"):
+        assert op in out
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("rate", [0.5, 0.3, 2 / 3, 1.0])
+def test_bench_throttle_lets_rate_beats_through_in_any_window(rate, monkeypatch):
+    pytest.importorskip("cocotb")
+    import itertools
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "sim"))
+    from memory_model import rate_pattern
+
+    opened = [not p for p in itertools.islice(rate_pattern(rate), 600)]
+    for width in (1, 7, 50, 300):
+        for start in range(0, 600 - width, 13):
+            n = sum(opened[start:start + width])
+            assert math.floor(width * rate) <= n <= math.floor(width * rate) + 1
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+def test_rtlsim_cli_on_the_board_memory_matches_the_model(tmp_path, capsys):
+    """`edgemoe rtlsim --board-memory`: board cycles, still byte-identical to golden."""
+    pytest.importorskip("cocotb")
+    from edgemoe.cli import main
+
+    out = tmp_path / "report.json"
+    assert main(["rtlsim", "--accel", "tiny", "--model", "m3vit-micro", "--task", "depth",
+                 "--board-memory", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "memory: zcu102's" in text and "read latency 22 cycles" in text
+    (task,) = json.loads(out.read_text())["tasks"]
+    assert task["identical"] and task["error"] == 0
+    from edgemoe.compiler import compile_model
+    from edgemoe.compiler.io import write_pixels
+    from edgemoe.models import load_default_image
+    from edgemoe.params import load_model
+    from edgemoe.perf.report import model_tasks
+
+    accel, model = load_accel("tiny"), load_model("m3vit-micro")
+    c = compile_model(model, accel)  # as rtlsim compiles it: seed 0, the default image
+    write_pixels(c.image, c.manifest, load_default_image(model))
+    pm = model_tasks(accel, c.instrs, c.fresh_image(), c.program_offset, c.status_offset,
+                     c.manifest["tasks"])["depth"]
+    assert math.isclose(pm.cycles, task["cycles"], rel_tol=0.05), (pm.cycles, task["cycles"])
+    # and every op type of this task (the other test covers task 0) within 5%
+    rtl, modelled = {}, {}
+    for row in task["instructions"]:
+        rtl[row["op"]] = rtl.get(row["op"], 0) + row["cycles"]
+    for o in pm.ops:
+        modelled[o.op] = modelled.get(o.op, 0) + o.cycles
+    assert set(rtl) == set(modelled)
+    bad = {op: (modelled[op], rtl[op]) for op in rtl
+           if not math.isclose(modelled[op], rtl[op], rel_tol=0.05)}
+    assert not bad, bad
