@@ -136,11 +136,17 @@ class GraphLowering(_Lowering):
 
     # -- maps -----------------------------------------------------------------------------
     def split(self, channels: int, limit: int = 0) -> list[int]:
-        """Group sizes for a produced map of ``channels`` (as even as possible, each at
-        most ``limit``, default :attr:`group_max`)."""
-        n = -(-channels // (limit or self.group_max))
-        base, extra = divmod(channels, n)
-        return [base + (i < extra) for i in range(n)]
+        """Group sizes for a produced map of ``channels``: as even as possible, each at most
+        ``limit`` (default :attr:`group_max`), all but the last a whole number of 64-byte
+        words where the limit allows (so a 1x1 map's groups sit side by side, aligned)."""
+        limit = limit or self.group_max
+        n = -(-channels // limit)
+        size = -(-channels // n)
+        per_word = 64 // self.act_bytes
+        if -(-size // per_word) * per_word <= limit:
+            size = -(-size // per_word) * per_word
+        sizes = [size] * (channels // size) + ([channels % size] if channels % size else [])
+        return sizes
 
     def new_map(self, name: str, h: int, w: int, channels: int, limit: int = 0) -> FMap:
         """Arena tensors for a new grouped HWC map (groups of at most ``limit``)."""
