@@ -48,6 +48,7 @@ def train(model_name: str, epochs: int, seed: int, lr: float = 3e-3,
           batch: int = 64) -> tuple[TorchVoVNet, dict]:
     """Train ``model_name`` on the digits split; returns the net and the run record."""
     torch.manual_seed(seed)
+    torch.set_num_threads(1)  # tiny maps: threads only contend
     rng = np.random.default_rng(seed)
     model = load_model(model_name)
     net = TorchVoVNet(model)
@@ -65,7 +66,7 @@ def train(model_name: str, epochs: int, seed: int, lr: float = 3e-3,
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         sched.step()
         losses.append(total / len(order))
         log.info("epoch %d: loss %.4f", epoch, losses[-1])
