@@ -302,7 +302,7 @@ def _add() -> OpSpec:
 
 def _pool() -> OpSpec:
     ih, iw, c, mode = _f("in_h", "in_w", "channels", "mode")
-    k, s, oh, ow = (Derived(n) for n in ("kernel", "stride", "out_h", "out_w"))
+    k, s, oh, ow = (Derived(n) for n in ("kernel", "stride", "pool_h", "pool_w"))
     ksp = Field("kernel_stride_pad")
 
     def pooled(size: Expr) -> Expr:  # ceil mode; stride <= kernel <= size keeps it exact
@@ -314,8 +314,8 @@ def _pool() -> OpSpec:
     return OpSpec(
         Op.POOL, "pool", "op_pool", _PLAIN,
         derived=(("kernel", Bits(ksp, 0, 8)), ("stride", Bits(ksp, 8, 8)),
-                 ("out_h", by_mode(pooled(ih), _ONE, ih)),
-                 ("out_w", by_mode(pooled(iw), _ONE, iw))),
+                 ("pool_h", by_mode(pooled(ih), _ONE, ih)),
+                 ("pool_w", by_mode(pooled(iw), _ONE, iw))),
         limits=(Limit("mode", Add(mode, _ONE), Const(3)), Limit("in_h", ih, _BIG),
                 Limit("in_w", iw, _BIG), Limit("channels", c, MAX_IN),
                 Limit("in_h*in_w", Mul(ih, iw), _BIG),
@@ -325,7 +325,7 @@ def _pool() -> OpSpec:
                       by_mode(Add(Sub(k, Min(Min(ih, iw), k)), _ONE), _ONE, _ONE), _ONE)),
         operands=(Operand("src", "read", ACT, Mul(ih, iw, c, ACT)),
                   Operand("dst", "write", ACT, Mul(oh, ow, c, ACT)),
-                  Operand("gate", "read", ACT, by_mode(Const(0), Const(0), Mul(c, ACT)))),
+                  Operand("gate", "read", ACT, Mul(by_mode(Const(0), Const(0), _ONE), c, ACT))),
         aliases=(("dst", "src"),),  # SCALE works in place
         cycles=by_mode(Mul(oh, ow, k, k, CeilDiv(c, VEC_LANES)),
                        Mul(ih, iw, CeilDiv(c, VEC_LANES)), Mul(ih, iw, CeilDiv(c, VEC_LANES))))
