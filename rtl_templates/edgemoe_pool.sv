@@ -81,6 +81,8 @@ module edgemoe_pool (
     assign scale_word[e*ABITS+:ABITS] = ABITS'(edgemoe_pkg::q_act(x * gc, 2 * F));
     assign red = edgemoe_pkg::prod_reduce(acc[CAW'(cw)][e], jrecip, sh);
     assign mean = edgemoe_pkg::q_act(red[63:0], edgemoe_pkg::prod_shift(sh));
+    logic unused_big;  // red[64]: the mean overflows act (not counted by POOL)
+    assign unused_big = red[64];
     assign out_word[e*ABITS+:ABITS] = ABITS'(jm == 2'(edgemoe_pkg::POOL_MAX) ?
                                              acc[CAW'(cw)][e] : mean);
   end
