@@ -131,6 +131,7 @@ def rtl_context(accel) -> dict:
         "check": check_context(),
         "prefetch": prefetch_context(),
         "engines": [{"name": e, "NAME": e.upper(), "code": k} for k, e in enumerate(ENGINES)],
+        "owner_bits": max(1, (len(ENGINES) - 1).bit_length()),
         "engines_built": sum(1 << k for k, e in enumerate(ENGINES)
                              if e in engines_built(accel.ops)),
         "formats": fmts,
