@@ -47,8 +47,9 @@ lin_pass lin_pass_of(const instr_t& ins, uint32_t tokens, uint32_t n, uint32_t k
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
-                   profile_t& prof) {
+uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
+                   const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                   lin_buffers<CFG>& lb, const instr_t& ins, profile_t& prof) {
 #pragma HLS INLINE  // its lin_run call joins the dispatcher's single engine instance
   const uint32_t tokens = ins.f(isa::FLD_LINEAR_TOKENS);
   const uint32_t n = ins.f(isa::FLD_LINEAR_OUT_FEATURES), k = ins.f(isa::FLD_LINEAR_IN_FEATURES);
@@ -68,6 +69,7 @@ uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_
   job.n = n;
   job.k = k;
   job.flags = ins.flags();
+  job.overflows = 0;
   if (ins.flags() & (isa::FLAG_GATHER | isa::FLAG_SCATTER)) {
   LIN_CHECK_INDEX:
     for (uint32_t i = 0; i < t; i++) {
@@ -77,9 +79,10 @@ uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_
       if (r < 0 || r >= (int64_t)rows) return isa::ERR_BAD_QUEUE;
     }
   }
-  lin_run<CFG>(mem, lb,
+  lin_run<CFG>(mem, wmem, xmem, ymem, lb,
                lin_pass_of<CFG>(ins, t, n, k, ins.f(isa::FLD_LINEAR_WEIGHTS),
                                 ins.f(isa::FLD_LINEAR_BIAS), CFG::act::FRAC));
+  prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)t * n * k;
   prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, n, k);
   return isa::ERR_OK;
@@ -92,13 +95,15 @@ uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_conv(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
-                 profile_t& prof) {
+uint32_t op_conv(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
+                 const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                 lin_buffers<CFG>& lb, const instr_t& ins, profile_t& prof) {
 #pragma HLS INLINE  // its lin_run call joins the dispatcher's single engine instance
   lin_job<CFG>& job = lb.job;
   const uint32_t ksp = ins.f(isa::FLD_CONV_KERNEL_STRIDE_PAD);
   job.kind = JOB_CONV;
   job.flags = ins.flags();
+  job.overflows = 0;
   job.kernel = ksp & 0xFF;
   job.stride = (ksp >> 8) & 0xFF;
   job.pad = (ksp >> 16) & 0xFF;
@@ -113,9 +118,10 @@ uint32_t op_conv(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t&
   job.ow = (uint32_t)conv_out_size(job.w, job.kernel, job.stride, job.pad);
   const uint32_t k = job.ci * job.kernel * job.kernel;
   const int x_frac = ins.has(isa::FLAG_PIXEL_INPUT) ? CFG::pixel::FRAC : CFG::act::FRAC;
-  lin_run<CFG>(mem, lb,
+  lin_run<CFG>(mem, wmem, xmem, ymem, lb,
                lin_pass_of<CFG>(ins, oh * job.ow, job.co, k, ins.f(isa::FLD_CONV_WEIGHTS),
                                 ins.f(isa::FLD_CONV_BIAS), x_frac));
+  prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)oh * job.ow * job.co * k;
   prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, job.co, k);
   return isa::ERR_OK;

@@ -25,7 +25,7 @@ namespace edgemoe {
  */
 template <class CFG>
 void moe_route(typename CFG::word_t* mem, const int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS],
-               uint32_t t, uint32_t e, uint32_t top_k, uint64_t q) {
+               uint32_t t, uint32_t e, uint32_t top_k, uint64_t q, uint64_t& overflows) {
 #pragma HLS INLINE off  // the router: one instance
   typedef typename CFG::act ACT;
   uint32_t counts[CFG::MAX_EXPERTS];
@@ -95,7 +95,7 @@ GATE_TOKENS:
 #pragma HLS PIPELINE II=1
       const uint32_t x = best_idx[j];
       q_index[x][counts[x]] = tok;
-      q_score[x][counts[x]] = softmax_prob<ACT>(best[j], bias, recip);
+      q_score[x][counts[x]] = softmax_prob_counted<ACT>(best[j], bias, recip, overflows);
       counts[x]++;
     }
   }
@@ -121,8 +121,9 @@ GATE_WRITE_QUEUES:
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_moe_gate(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
-                     uint32_t task, profile_t& prof) {
+uint32_t op_moe_gate(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
+                     const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                     lin_buffers<CFG>& lb, const instr_t& ins, uint32_t task, profile_t& prof) {
 #pragma HLS INLINE  // its lin_run call joins the dispatcher's single engine instance
   typedef typename CFG::act ACT;
   const uint32_t t = ins.f(isa::FLD_MOE_GATE_TOKENS), d = ins.f(isa::FLD_MOE_GATE_DIM);
@@ -131,12 +132,14 @@ uint32_t op_moe_gate(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const inst
                                     (int64_t)task * (int64_t)ins.imm());
   lin_job<CFG>& job = lb.job;
   job.kind = JOB_GATE;
+  job.overflows = 0;
   job.src = ins.f(isa::FLD_MOE_GATE_SRC);
   job.d = d;
   lin_pass ps = lin_pass_of<CFG>(ins, t, e, d, w_off, 0, ACT::FRAC);
   ps.has_bias = false;
-  lin_run<CFG>(mem, lb, ps);
-  moe_route<CFG>(mem, job.logits, t, e, top_k, ins.f(isa::FLD_MOE_GATE_QUEUES));
+  lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
+  moe_route<CFG>(mem, lb.logits, t, e, top_k, ins.f(isa::FLD_MOE_GATE_QUEUES), job.overflows);
+  prof.v[isa::PROF_OVERFLOWS] += job.overflows;  // logits and the chosen scores
   prof.v[isa::PROF_MACS] += (uint64_t)t * d * e;
   prof.v[isa::PROF_WEIGHT_BYTES] += weight_block_bytes<CFG>(e, d, CFG::linear_weight::BYTES);
   return isa::ERR_OK;
@@ -189,8 +192,9 @@ EXP_CHECK_QUEUES:
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_moe_experts(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
-                        profile_t& prof) {
+uint32_t op_moe_experts(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
+                        const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                        lin_buffers<CFG>& lb, const instr_t& ins, profile_t& prof) {
 #pragma HLS INLINE  // its lin_run call joins the dispatcher's single engine instance
   typedef typename CFG::act ACT;
   typedef typename CFG::linear_weight LW;
@@ -210,7 +214,7 @@ EXP_INIT_DST:
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
     if (ins.has(isa::FLAG_RESIDUAL)) {
       const uint64_t res = ins.f(isa::FLD_MOE_EXPERTS_RESIDUAL);
-      read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, res + (uint64_t)i * d * ACT::BYTES, d, row);
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, res + (uint64_t)i * d * ACT::BYTES, d, row);
     } else {
     EXP_ZERO_ROW:
       for (uint32_t j = 0; j < d; j++) {
@@ -219,7 +223,8 @@ EXP_INIT_DST:
         row[j] = 0;
       }
     }
-    write_row<CFG, ACT::BYTES>(mem, dst + (uint64_t)i * d * ACT::BYTES, d, row);
+    // dst is accumulated by fc2 through the same activation-out port
+    write_row<CFG, ACT::BYTES>(ymem, dst + (uint64_t)i * d * ACT::BYTES, d, row);
   }
   const uint64_t w1_stride = weight_block_bytes<CFG>(h, d, LW::BYTES);
   const uint64_t w2_stride = weight_block_bytes<CFG>(d, h, LW::BYTES);
@@ -231,6 +236,7 @@ EXP_INIT_DST:
   job.scratch = ins.f(isa::FLD_MOE_EXPERTS_SCRATCH);
   job.d = d;
   job.hidden = h;
+  job.overflows = 0;
   const uint64_t w1 = ins.f(isa::FLD_MOE_EXPERTS_W1), b1 = ins.f(isa::FLD_MOE_EXPERTS_B1);
   const uint64_t w2 = ins.f(isa::FLD_MOE_EXPERTS_W2), b2 = ins.f(isa::FLD_MOE_EXPERTS_B2);
 EXP_PASSES:
@@ -259,13 +265,14 @@ EXP_PASSES:
                                b1 + following * b1_stride, h, d};
     ps.after = second ? next_fc1 : fc2;
     job.kind = second ? JOB_FC2 : JOB_FC1;
-    lin_run<CFG>(mem, lb, ps);
+    lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
     if (second) {
       prof.v[isa::PROF_MACS] += 2 * (uint64_t)c * d * h;
       prof.v[isa::PROF_WEIGHT_BYTES] += w1_stride + b1_stride + w2_stride + b2_stride;
       prof.v[isa::PROF_EXPERTS_ACTIVE] += 1;
     }
   }
+  prof.v[isa::PROF_OVERFLOWS] += job.overflows;  // fc1, GELU, fc2, score and accumulate
   return isa::ERR_OK;
 }
 
