@@ -22,6 +22,7 @@ from .opexpr import (
     Add,
     Align,
     Bits,
+    Case,
     CeilDiv,
     Const,
     ConvOut,
@@ -45,10 +46,10 @@ __all__ = ["ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpS
 
 _ONE = Const(1)
 #: Engines of the compute unit (``edgemoe_<engine>.sv``), in DMA owner-code order.
-ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample")
+ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample", "pool")
 #: The job each engine takes with its start pulse, (field, bits) in order: rendered as the
 #: packed ``edgemoe_pkg::<engine>_job_t``.  lin mode: 0 LINEAR, 1 CONV, 2 MOE_GATE logits;
-#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO.
+#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO; pool mode: isa.PoolMode.
 ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
     "lin": (("mode", 2), ("t", 32), ("n", 32), ("k", 32), ("src", 64), ("dst", 64),
             ("wts", 64), ("bias", 64), ("base", 64), ("index", 64), ("scores", 64),
@@ -60,6 +61,8 @@ ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
            ("eps", 32)),
     "eltwise": (("mode", 2), ("n", 32), ("a", 64), ("b", 64), ("dst", 64)),
     "upsample": (("h", 32), ("w", 32), ("c", 32), ("src", 64), ("dst", 64)),
+    "pool": (("mode", 2), ("h", 32), ("w", 32), ("c", 32), ("k", 8), ("s", 8), ("src", 64),
+             ("dst", 64), ("gate", 64), ("recip", 32)),
 }
 #: What an operand is to the memory: read, a weight read (counted apart), or written.
 ROLES = ("read", "weight", "write")
@@ -327,6 +330,7 @@ def _conv() -> OpSpec:
                   Operand("weights", "weight", WEIGHT_FMT, weight_block(co, cikk, WEIGHT_FMT)),
                   Operand("bias", "weight", BIAS_FMT, bias_block(co, BIAS_FMT)),
                   Operand("residual", "read", ACT, dst, Flag.RESIDUAL)),
+        aliases=(("dst", "residual"),),  # pieces accumulated in place (OSA)
         cycles=Mul(oh, ow, CeilDiv(co, P_OUT), CeilDiv(cikk, P_IN)),
         job=(("mode", Const(1)), ("t", Mul(oh, ow)), ("n", co), ("k", cikk),
              *_addrs("src", "dst"), ("wts", Field("weights")), ("bias", Field("bias")),
@@ -362,10 +366,51 @@ def _add() -> OpSpec:
         job=(("mode", Sel(Flag.COPY, Const(1), Const(0))), ("n", n), *_addrs("a", "b", "dst")))
 
 
+def _pool() -> OpSpec:
+    ih, iw, c, mode = _f("in_h", "in_w", "channels", "mode")
+    k, s, oh, ow = (Derived(n) for n in ("kernel", "stride", "pool_h", "pool_w"))
+    ksp = Field("kernel_stride_pad")
+
+    def pooled(size: Expr) -> Expr:  # ceil mode; stride <= kernel <= size keeps it exact
+        return Add(CeilDiv(Sub(Max(size, k), k), Max(s, _ONE)), _ONE)
+
+    def by_mode(max_: Expr, global_avg: Expr, scale: Expr) -> Case:
+        return Case(mode, (max_, global_avg, scale))
+
+    return OpSpec(
+        Op.POOL, "pool", "op_pool", _PLAIN,
+        derived=(("kernel", Bits(ksp, 0, 8)), ("stride", Bits(ksp, 8, 8)),
+                 ("pool_h", by_mode(pooled(ih), _ONE, ih)),
+                 ("pool_w", by_mode(pooled(iw), _ONE, iw))),
+        limits=(Limit("mode", Add(mode, _ONE), Const(3)), Limit("in_h", ih, _BIG),
+                Limit("in_w", iw, _BIG), Limit("channels", c, MAX_IN),
+                Limit("in_h*in_w", Mul(ih, iw), _BIG),
+                Limit("kernel", by_mode(k, _ONE, _ONE), Const(POOL_MAX_KERNEL)),
+                Limit("stride (<= kernel)", by_mode(s, _ONE, _ONE), by_mode(k, _ONE, _ONE)),
+                Limit("kernel (<= in_h, in_w)",
+                      by_mode(Add(Sub(k, Min(Min(ih, iw), k)), _ONE), _ONE, _ONE), _ONE)),
+        operands=(Operand("src", "read", ACT, Mul(ih, iw, c, ACT)),
+                  Operand("dst", "write", ACT, Mul(oh, ow, c, ACT)),
+                  Operand("gate", "read", ACT, Mul(by_mode(Const(0), Const(0), _ONE), c, ACT))),
+        aliases=(("dst", "src"),),  # SCALE works in place
+        cycles=by_mode(Mul(oh, ow, k, k, CeilDiv(c, VEC_LANES)),
+                       Mul(ih, iw, CeilDiv(c, VEC_LANES)), Mul(ih, iw, CeilDiv(c, VEC_LANES))),
+        job=(("mode", mode), ("h", ih), ("w", iw), ("c", c), ("k", k), ("s", s),
+             *_addrs("src", "dst", "gate"), ("recip", Field("recip"))),
+        lut=1500)  # window/position counters, per-lane max, sum and scale datapath
+
+
+#: Largest POOL window (VoVNet's 3x3): bounds the engine's window registers.
+POOL_MAX_KERNEL = 3
+#: POOL GLOBAL_AVG: ``recip`` (imm) = round(2**(POOL_RECIP_BITS + clog2(n)) / n) for n = H*W,
+#: so the mean is ``sum * recip >> (POOL_RECIP_BITS + clog2(n))`` with one rounding.
+POOL_RECIP_BITS = 30
+
+
 #: The spec of every opcode, in opcode order.
 OP_SPECS: Mapping[Op, OpSpec] = {
     s.op: s for s in (OpSpec(Op.NOP, "ctrl", "", ()), _linear(), _layernorm(), _attention(),
-                      _moe_gate(), _moe_experts(), _conv(), _upsample(), _add())
+                      _moe_gate(), _moe_experts(), _conv(), _upsample(), _add(), _pool())
 }
 
 

@@ -90,9 +90,9 @@ struct lin_sink {
 #pragma HLS PIPELINE II=1
       int64_t v = quant_rt_counted<ACT, CFG::QMAX>(acc[j], acc_frac, overflows);
       if (gelu_on) v = gelu_counted<ACT>(v, overflows);
-      if (relu_on && v < 0) v = 0;
       if (scaled) v = quant_counted<ACT, 2 * ACT::FRAC>(mul_wrap(s, v), overflows);
       if (accumulate) v = quant_counted<ACT, ACT::FRAC>(add_wrap(prev[j], v), overflows);
+      if (relu_on && v < 0) v = 0;  // on the sum: pieces accumulated into one output
       y[j] = v;
       if (kind == JOB_GATE) logits[t][col0 + j] = v;
     }

@@ -61,10 +61,10 @@ def test_every_opcode_has_a_complete_spec(op):
 
 def test_known_ops_are_the_opcodes():
     assert KNOWN_OPS == op_names() == tuple(o.name.lower() for o in Op if o != Op.NOP)
-    assert "pool" not in KNOWN_OPS and "lif" not in KNOWN_OPS
+    assert "pool" in KNOWN_OPS and "lif" not in KNOWN_OPS
 
 
-@pytest.mark.parametrize("op", ["pool", "lif"])
+@pytest.mark.parametrize("op", ["lif"])
 def test_ops_without_an_opcode_are_refused(op):
     with pytest.raises(ConfigError, match=rf"ops.*{op}.*is not an op with an opcode"):
         load_accel("tiny", [f"ops=[linear, layernorm, {op}]"])
@@ -105,7 +105,7 @@ def test_rendered_top_has_one_dma_slot_and_instance_per_engine(tmp_path):
     paths = render_rtl(load_accel("tiny", ["ops=[linear, add]"]), tmp_path)
     text = {p.name: p.read_text() for p in paths}
     pkg, top = text["edgemoe_pkg.sv"], text["edgemoe_top.sv"]
-    assert "ENGINES_BUILT = 7'd35;" in pkg  # bits 0 ctrl, 1 lin, 5 eltwise
+    assert f"ENGINES_BUILT = {len(ENGINES)}'d35;" in pkg  # bits 0 ctrl, 1 lin, 5 eltwise
     for k, engine in enumerate(ENGINES):
         assert f"localparam int OWN_{engine.upper()} = {k};" in pkg
         if engine == "ctrl":

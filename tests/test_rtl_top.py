@@ -56,7 +56,7 @@ def _bad_cases(accel) -> list[ru.Case]:
     a_off = ok.program[0].get("a")
     add = Instr.make(Op.ADD, count=8, a=a_off, b=a_off, dst=a_off + 1024)
     cases = [
-        ru.program(accel, "unknown_opcode", [add, Instr(9)]),
+        ru.program(accel, "unknown_opcode", [add, Instr(99)]),
         ru.program(accel, "bad_flags", [Instr.make(Op.ADD, Flag.GELU, count=8, a=a_off, b=a_off,
                                                    dst=a_off)]),
         ru.program(accel, "misaligned", [Instr.make(Op.ADD, count=8, a=a_off + 4, b=a_off,
@@ -189,7 +189,7 @@ def test_bad_program_placement_and_registers():
 
 def _garbage_program(rng, accel, size: int, n: int) -> list[Instr]:
     """Random instructions: mostly invalid, some valid and small (bounded work)."""
-    ops = list(Op) + [9, 17, 255]
+    ops = list(Op) + [99, 17, 255]  # and unknown opcodes
     small = [0, 1, 2, 3, 5, 8, 16, 33, 70_000, 2**31]
     out = []
     for _ in range(n):

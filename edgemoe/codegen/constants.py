@@ -13,6 +13,7 @@ import math
 
 from .. import layout, numerics
 from ..golden.vector_ops import LN_RSTD_FRAC, LN_SQ_FRAC, ln_types
+from ..ops import POOL_MAX_KERNEL, POOL_RECIP_BITS
 
 __all__ = ["WEIGHT_ROLES", "acc_fracs", "design_constants", "storage_lg"]
 
@@ -75,4 +76,5 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("EXP_CAP_SHIFT", max(min(act.frac_bits + 5, 62), 0)),
         ("GELU_SH", act.frac_bits - consts["GELU_STEP_BITS"]),
         ("GELU_G", max(act.frac_bits, consts["GELU_TABLE_FRAC"])),
+        ("POOL_RECIP_BITS", POOL_RECIP_BITS), ("POOL_MAX_KERNEL", POOL_MAX_KERNEL),
     ]

@@ -62,6 +62,13 @@ def _run(args) -> int:
     accel = load_accel(args.accel)
     accel.check_model(model)
     weights = load_weights(args.weights or trained_weights(args.model), model)
+    if hasattr(model, "layers"):  # a graph classifier: the digits
+        from ..evaluation.classify import evaluate_digits, format_digits_report
+
+        result = evaluate_digits(model, accel, weights, args.backend, args.split, args.n,
+                                 progress=lambda it: tqdm(it, desc="eval digits", unit="img"))
+        print(json.dumps(result, indent=2) if args.json else format_digits_report(result))
+        return 0
     result = evaluate(model, accel, weights, args.backend, args.split, args.n,
                       progress=lambda it: tqdm(it, desc=f"eval {args.split}", unit="scene"))
     print(json.dumps(result, indent=2) if args.json else format_report(result))
@@ -69,11 +76,13 @@ def _run(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("eval", help="accuracy on synthetic scenes: float reference vs accelerator",
+    p = sub.add_parser("eval", help="accuracy on synthetic scenes (M3ViT) or digits (VoVNet): "
+                       "float reference vs accelerator",
                        description="Score a trained M3ViT on the synthetic street scenes: mIoU "
                        "(per class), pixel accuracy, depth abs-rel and RMSE for the float "
                        "reference and the accelerator side by side, expert loads per task and "
-                       "block, and the majority-class / mean-depth baselines.")
+                       "block, and the majority-class / mean-depth baselines. A graph "
+                       "classifier (vovnet-tiny) is scored on scikit-learn's digits instead.")
     p.add_argument("--model", default="m3vit-demo", help="model config (default m3vit-demo)")
     p.add_argument("--weights", metavar="FILE",
                    help=".safetensors/.npz (default: the shipped trained weights of --model)")

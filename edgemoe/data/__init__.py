@@ -10,8 +10,10 @@ from pathlib import Path
 
 __all__ = ["TRAINED_WEIGHTS", "trained_weights"]
 
-TRAINED_WEIGHTS = {"m3vit-demo": "m3vit-demo.safetensors"}
-"""Model name -> shipped weight file in this folder (trained on synthetic scenes only)."""
+TRAINED_WEIGHTS = {"m3vit-demo": "m3vit-demo.safetensors",
+                   "vovnet-tiny": "vovnet-tiny-digits.safetensors"}
+"""Model name -> shipped weight file in this folder (m3vit-demo: synthetic scenes only;
+vovnet-tiny: scikit-learn digits)."""
 
 
 def trained_weights(model: str) -> Path:

@@ -91,13 +91,14 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
     w_fmt, b_fmt = weight_format(accel, ins), bias_format(accel, ins)
     w = mem.read_matrix(image, g("weights"), n, k, w_fmt, accel)
     b = read_bias(image, g("bias"), n, b_fmt)
+    accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
+    relu = ins.has(Flag.RELU)  # on the final value: after the residual / score combine
     y, prof["overflows"] = linear_core(x, act.frac_bits, w, w_fmt, b, b_fmt, act,
-                                       ins.has(Flag.GELU), ins.has(Flag.RELU))
+                                       ins.has(Flag.GELU), relu and not accumulate)
     if ins.has(Flag.SCORE_ACC):
         s = mem.read(image, g("scores"), t, _I32)  # int32 words holding raw act values
         y, wrapped = act.from_raw_counted(s[:, None] * y, 2 * act.frac_bits)
         prof["overflows"] += wrapped
-    accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
     base_off = g("dst") if ins.has(Flag.SCORE_ACC) else g("residual")
     row_bytes = n * act.storage_dtype.itemsize
     if ins.has(Flag.SCATTER):
@@ -108,10 +109,12 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
             if accumulate:
                 row = add_counted(mem.read(image, base_off + r * row_bytes, n, act), row, act,
                                   prof)
+                row = np.maximum(row, 0) if relu else row
             mem.write(image, g("dst") + r * row_bytes, row, act)
     else:
         if accumulate:
             y = add_counted(mem.read(image, base_off, t * n, act).reshape(t, n), y, act, prof)
+            y = np.maximum(y, 0) if relu else y
         mem.write(image, g("dst"), y, act)
     prof["macs"] += t * n * k
     prof["weight_bytes"] += weight_block_bytes(n, k, accel.linear_p_out, accel.linear_p_in,
@@ -172,11 +175,11 @@ def op_conv(image, ins: Instr, accel, prof: dict) -> None:
     acc_frac = in_fmt.frac_bits + w_fmt.frac_bits
     acc = conv_accumulate(x, wm, k, s, p) + shift_frac(b, b_fmt.frac_bits, acc_frac)[None, :]
     y, prof["overflows"] = act.from_raw_counted(acc, acc_frac)
-    if ins.has(Flag.RELU):
-        y = np.maximum(y, 0)
-    if ins.has(Flag.RESIDUAL):
+    if ins.has(Flag.RESIDUAL):  # accumulating pieces: ReLU applies to the sum
         y = add_counted(mem.read(image, g("residual"), y.size, act).reshape(y.shape), y, act,
                         prof)
+    if ins.has(Flag.RELU):
+        y = np.maximum(y, 0)
     mem.write(image, g("dst"), y, act)
     prof["macs"] += y.shape[0] * co * ci * k * k
     prof["weight_bytes"] += weight_block_bytes(co, ci * k * k, accel.linear_p_out,

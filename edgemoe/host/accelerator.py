@@ -16,6 +16,7 @@ from ..golden import status_words
 from ..isa import INSTR_BYTES, Err, Op
 from ..layout import PROFILE_ENTRY_BYTES, STATUS_BYTES
 from ..models import image_to_pixels, resize_image
+from ..models.images import match_channels
 from ..params.fixed import FixedType
 from .backends import Backend, make_backend
 from .design import Design, open_design
@@ -164,12 +165,15 @@ class Accelerator:
     # -- inputs ------------------------------------------------------------------------------
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """Planar uint8 pixels of the model's input size from an RGB/planar uint8 image."""
-        pixels = image_to_pixels(np.asarray(image))
-        _, h, w = self.design.input_shape
+        image = np.asarray(image)
+        if image.dtype == np.uint8 and image.shape == tuple(self.design.input_shape):
+            return image  # already the model's planar input (any channel count: digits)
+        pixels = image_to_pixels(image)
+        c, h, w = self.design.input_shape
         if pixels.shape[1:] != (h, w):
             log.debug("resizing %s to %dx%d", pixels.shape[1:], h, w)
             pixels = resize_image(pixels, h, w)
-        return pixels
+        return match_channels(pixels, c)
 
     def _task_list(self, task: str) -> list[str]:
         if task == "all":

@@ -75,6 +75,10 @@ def load_weights(
         WeightError: Unknown format, or the weights do not match ``model`` (every problem
             listed).
     """
+    if hasattr(model, "layers"):  # a layer graph: own or official VoVNet names
+        from .vovnet_import import load_graph_weights
+
+        return load_graph_weights(path, model)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"weight path '{path}' does not exist")

@@ -179,6 +179,13 @@ def estimate(accel: AccelConfig) -> Estimate:
     if engines & {"ln", "eltwise"}:
         add("vector", "LUT", vl * cont * 12 + 1500)
 
+    if "pool" in engines:  # per lane: max / sum row (64-bit), gate row, two multipliers
+        add("pool", "DSP", vl * (dsp_per_multiplier(act, act, fam)
+                                 + dsp_per_multiplier(64, 32, fam)))
+        add("pool", "BRAM36", bram36_blocks(math.ceil(accel.max_in_features / vl),
+                                            vl * (64 + act)))
+        add("pool", "LUT", vl * 64 * 3)
+
     if "router" in engines:
         idx_bits = max(1, accel.max_tokens.bit_length())
         add("moe_gate", "DSP", 2 * d_aa)
@@ -351,6 +358,8 @@ def model_problems(accel: AccelConfig, model: ModelConfig) -> tuple[str, ...]:
     the widest output row (the fused QKV projection has ``3*dim`` outputs), and the ops
     the model needs.
     """
+    if hasattr(model, "layers"):  # a layer graph: the compiler splits what is too wide
+        return graph_problems(accel, model)
     out: list[str] = []
 
     def need(what: str, value: int, key: str, have: int) -> None:
@@ -386,6 +395,28 @@ def model_problems(accel: AccelConfig, model: ModelConfig) -> tuple[str, ...]:
     if moe:
         needed += ["moe_gate", "moe_experts"]
     missing = [op for op in needed if op not in accel.ops]
+    if missing:
+        out.append("ops lacks " + ", ".join(missing))
+    return tuple(out)
+
+
+#: Ops each graph layer type lowers to (edgemoe.compiler.graph); ``add`` copies the output.
+_GRAPH_LAYER_OPS = {"conv": ("conv",), "osa": ("conv",), "max_pool": ("pool",),
+                    "global_avg_pool": ("pool",), "linear": ("linear",)}
+
+
+def graph_problems(accel: AccelConfig, model) -> tuple[str, ...]:
+    """Reasons why graph model ``model`` cannot run on ``accel``: missing ops, or rows too
+    short for one 3x3 conv (wider layers run as channel groups)."""
+    needed = {"add"}
+    for layer in model.layers:
+        needed.update(_GRAPH_LAYER_OPS.get(layer.type, ()))
+        if layer.type == "osa":
+            needed.update(("pool", "linear") if layer.attr("ese") else ())
+    out = []
+    if accel.max_in_features < 9:
+        out.append(f"buffers.max_in_features={accel.max_in_features} < 9 (one 3x3 conv row)")
+    missing = sorted(op for op in needed if op not in accel.ops)
     if missing:
         out.append("ops lacks " + ", ".join(missing))
     return tuple(out)
