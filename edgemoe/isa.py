@@ -45,6 +45,7 @@ class Op(enum.IntEnum):
     CONV = 6
     UPSAMPLE = 7
     ADD = 8
+    LIF = 10
 
 
 class Flag(enum.IntFlag):
@@ -96,6 +97,10 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
     },
     Op.UPSAMPLE: {"in_h": "d0", "in_w": "d1", "channels": "d2", "src": "a0", "dst": "a1"},
     Op.ADD: {"count": "d0", "a": "a0", "b": "a1", "dst": "a2"},
+    Op.LIF: {
+        "neurons": "d0", "inputs": "d1", "timesteps": "d2", "threshold": "d3", "mode": "d4",
+        "src": "a0", "dst": "a1", "weights": "a2", "bias": "a3", "leak": "imm",
+    },
 }
 
 #: Flags each opcode accepts.
@@ -110,7 +115,15 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH,
     Op.UPSAMPLE: Flag.NONE,
     Op.ADD: Flag.COPY,
+    Op.LIF: Flag.NONE,
 }
+
+#: LIF ``mode`` bits (the op's own field: the global flags are nearly used up).
+LIF_CURRENT_INPUT = 1 << 0  # src holds `neurons` act currents applied at every step (no weights)
+LIF_READOUT = 1 << 1  # no spikes: dst is the act membrane after T steps (output layer)
+LIF_MODES = LIF_CURRENT_INPUT | LIF_READOUT
+#: LIF ``leak`` (imm) is raw with this many fraction bits: 0 .. 1 << LIF_LEAK_FRAC is 0 .. 1.
+LIF_LEAK_FRAC = 16
 
 
 class IsaError(ValueError):

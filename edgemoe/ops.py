@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .isa import OP_FIELDS, OP_FLAGS, Flag, Instr, Op
+from .isa import LIF_LEAK_FRAC, LIF_MODES, OP_FIELDS, OP_FLAGS, Flag, Instr, Op
 from .opexpr import (
     Add,
     Align,
@@ -43,7 +43,7 @@ __all__ = ["ENGINES", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand"
 
 _ONE = Const(1)
 #: Engines of the compute unit (``edgemoe_<engine>.sv``), in DMA owner-code order.
-ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample")
+ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample", "lif")
 #: What an operand is to the memory: read, a weight read (counted apart), or written.
 ROLES = ("read", "weight", "write")
 
@@ -59,12 +59,13 @@ MAX_HEADS = Param("MAX_HEADS", "max_heads")
 MAX_HEAD_DIM = Param("MAX_HEAD_DIM", "max_head_dim")
 MAX_EXPERTS = Param("MAX_EXPERTS", "max_experts")
 MAX_TOP_K = Param("MAX_TOP_K", "max_top_k")
+MAX_TIMESTEPS = Param("MAX_TIMESTEPS", "max_timesteps")
 
 #: Element formats chosen by flags.
 WEIGHT_FMT = Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
                  Sel(Flag.WFMT_CONV, Fmt("conv_weight"), Fmt("linear_weight")))
 BIAS_FMT = Sel(Flag.BFMT_ATTN, Fmt("attn_bias"), Fmt("bias"))
-ACT, NORM, U32 = Fmt("act"), Fmt("norm"), Fmt("u32")
+ACT, NORM, U32, U8 = Fmt("act"), Fmt("norm"), Fmt("u32"), Fmt("u8")
 
 
 def weight_block(rows: Expr, cols: Expr, elem: Expr) -> Expr:
@@ -298,10 +299,33 @@ def _add() -> OpSpec:
         cycles=CeilDiv(n, VEC_LANES))
 
 
+def _lif() -> OpSpec:
+    n, k, t, th, mode, leak = _f("neurons", "inputs", "timesteps", "threshold", "mode", "leak")
+    cur, rd, spk_in, spk_out = (Derived(x) for x in ("current", "readout", "spike_in", "spike_out"))
+    lw, b = Fmt("linear_weight"), Fmt("bias")
+    return OpSpec(
+        Op.LIF, "lif", "op_lif", _PLAIN,
+        # spike input (mode bit 0 clear): src is T x inputs spike bytes, weights and bias are
+        # used; current input: src is `neurons` act currents applied at every step
+        derived=(("current", Bits(mode, 0, 1)), ("readout", Bits(mode, 1, 1)),
+                 ("spike_in", Sub(_ONE, Derived("current"))),
+                 ("spike_out", Sub(_ONE, Derived("readout")))),
+        limits=(Limit("neurons", n, MAX_OUT), Limit("inputs", k, MAX_IN),
+                Limit("timesteps", t, MAX_TIMESTEPS), Limit("threshold", th, Const((1 << 31) - 1)),
+                Limit("mode", Add(mode, _ONE), Const(LIF_MODES + 1)),
+                Limit("leak", Add(leak, _ONE), Const((1 << LIF_LEAK_FRAC) + 1))),
+        operands=(Operand("src", "read", U8, Add(Mul(cur, n, ACT), Mul(spk_in, t, k, U8))),
+                  Operand("dst", "write", U8, Add(Mul(rd, n, ACT), Mul(spk_out, t, n, U8))),
+                  Operand("weights", "weight", lw, Mul(spk_in, weight_block(n, k, lw))),
+                  Operand("bias", "weight", b, Mul(spk_in, bias_block(n, b)))),
+        # per block of P_OUT neurons and step: the input tiles (spike input), then the neuron update
+        cycles=Mul(CeilDiv(n, P_OUT), t, Add(Mul(spk_in, CeilDiv(k, P_IN)), _ONE)))
+
+
 #: The spec of every opcode, in opcode order.
 OP_SPECS: Mapping[Op, OpSpec] = {
     s.op: s for s in (OpSpec(Op.NOP, "ctrl", "", ()), _linear(), _layernorm(), _attention(),
-                      _moe_gate(), _moe_experts(), _conv(), _upsample(), _add())
+                      _moe_gate(), _moe_experts(), _conv(), _upsample(), _add(), _lif())
 }
 
 

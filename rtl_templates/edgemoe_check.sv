@@ -87,7 +87,7 @@ module edgemoe_check (
   always_comb begin
     // shape limits rendered from the op spec (edgemoe/ops.py) into the package
     shp = !edgemoe_pkg::shapes_ok(op, flags, {d4, d3, d2, d1, d0});
-    if (op > edgemoe_pkg::OP_ADD) err_pre = edgemoe_pkg::ERR_BAD_OPCODE;
+    if (op > 8'd31 || !edgemoe_pkg::OPCODES_KNOWN[op[4:0]]) err_pre = edgemoe_pkg::ERR_BAD_OPCODE;
     else if (!edgemoe_pkg::OPS_BUILT[op[3:0]]) err_pre = edgemoe_pkg::ERR_OP_NOT_BUILT;
     else if ((flags & ~edgemoe_pkg::op_flags(op)) != 16'd0) err_pre = edgemoe_pkg::ERR_BAD_FLAGS;
     else if (shp) err_pre = edgemoe_pkg::ERR_BAD_SHAPE;

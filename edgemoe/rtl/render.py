@@ -123,6 +123,7 @@ def rtl_context(accel) -> dict:
         "quant_modes": list(enumerate(QUANT_MODES)),
         "overflow_modes": list(enumerate(OVERFLOW_MODES)),
         "ops_mask": ops_mask,
+        "opcodes_known": sum(1 << int(op) for op in isa.Op),
         "opcodes": [(op.name, int(op)) for op in isa.Op],
         "flags": [(fl.name, int(fl)) for fl in isa.Flag if fl],
         "flag_bits": [(fl.name, int(fl).bit_length() - 1) for fl in isa.Flag if fl],
