@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         run = {"seed": seed, **stages}
         if args.scratch:
             run["scratch_t1"] = train_scratch(seed, budget, limits, tuple(args.widths))[1]
+            log.info("seed %d  scratch T=1  test accuracy %.4f", seed, run["scratch_t1"])
         (_, _), (xte, _) = digits_split()
         run["spike_rates_t1"] = net.spike_rates(xte, 1)
         runs.append(run)

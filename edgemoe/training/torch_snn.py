@@ -30,12 +30,13 @@ class _Spike(torch.autograd.Function):
 
 
 def digits_split() -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
-    """scikit-learn's bundled digits, X/16, 70/30 stratified split with random_state=0."""
+    """The digits split (edgemoe.data.digits) as float inputs ``byte / 256`` and labels."""
     from edgemoe.data.digits import load_split
+    from edgemoe.models.m3vit import PIXEL_SCALE
 
-    (xtr, ytr), (xte, yte) = load_split()
-    return ((torch.from_numpy(xtr).float(), torch.from_numpy(ytr).long()),
-            (torch.from_numpy(xte).float(), torch.from_numpy(yte).long()))
+    (ptr, ytr), (pte, yte) = load_split()
+    return ((torch.from_numpy(ptr).double().div(PIXEL_SCALE).float(), torch.from_numpy(ytr)),
+            (torch.from_numpy(pte).double().div(PIXEL_SCALE).float(), torch.from_numpy(yte)))
 
 
 class TorchSnn(nn.Module):
