@@ -45,7 +45,16 @@ class Op(enum.IntEnum):
     CONV = 6
     UPSAMPLE = 7
     ADD = 8
+    POOL = 9
     LIF = 10
+
+
+class PoolMode(enum.IntEnum):
+    """POOL's ``mode`` field (modes live in the op's own field: the flag bits are scarce)."""
+
+    MAX = 0  # kernel x kernel / stride max pooling, ceil mode, no padding
+    GLOBAL_AVG = 1  # mean over H*W: exact sum times ``recip`` (imm), one rounding
+    SCALE = 2  # dst[p, c] = src[p, c] * min(gate[c], 1): eSE's channel scale
 
 
 class Flag(enum.IntFlag):
@@ -53,7 +62,7 @@ class Flag(enum.IntFlag):
 
     NONE = 0
     GELU = 1 << 0  # GELU epilogue on the quantized output
-    RELU = 1 << 1  # ReLU epilogue
+    RELU = 1 << 1  # ReLU of the final value (after the RESIDUAL / SCORE_ACC combine)
     RESIDUAL = 1 << 2  # add the tensor at `residual` (or init MoE output from it)
     GATHER = 1 << 3  # source rows through the index list
     SCATTER = 1 << 4  # destination rows through the index list
@@ -97,6 +106,10 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
     },
     Op.UPSAMPLE: {"in_h": "d0", "in_w": "d1", "channels": "d2", "src": "a0", "dst": "a1"},
     Op.ADD: {"count": "d0", "a": "a0", "b": "a1", "dst": "a2"},
+    Op.POOL: {
+        "in_h": "d0", "in_w": "d1", "channels": "d2", "kernel_stride_pad": "d3", "mode": "d4",
+        "src": "a0", "dst": "a1", "gate": "a2", "recip": "imm",
+    },
     Op.LIF: {
         "neurons": "d0", "inputs": "d1", "timesteps": "d2", "threshold": "d3", "mode": "d4",
         "src": "a0", "dst": "a1", "weights": "a2", "bias": "a3", "leak": "imm",
@@ -115,6 +128,7 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH,
     Op.UPSAMPLE: Flag.NONE,
     Op.ADD: Flag.COPY,
+    Op.POOL: Flag.NONE,
     Op.LIF: Flag.NONE,
 }
 

@@ -20,6 +20,7 @@ __all__ = [
     "Add",
     "Align",
     "Bits",
+    "Case",
     "CeilDiv",
     "Const",
     "ConvOut",
@@ -379,3 +380,31 @@ class ConvOut(Expr):
     def sv(self) -> str:
         args = ", ".join(x.sv() for x in (self.size, self.kernel, self.stride, self.pad))
         return f"edgemoe_pkg::conv_out({args})"
+
+
+@dataclass(frozen=True)
+class Case(Expr):
+    """``cases[i]`` when ``key`` equals i, else the last case (a mode held in a field)."""
+
+    key: Expr
+    cases: tuple[Expr, ...]
+
+    def __init__(self, key: Expr, cases: tuple[Any, ...]):
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "cases", tuple(_e(c) for c in cases))
+
+    def value(self, env: Env) -> int:
+        k = self.key.value(env)
+        return self.cases[min(k, len(self.cases) - 1)].value(env)
+
+    def cpp(self) -> str:
+        out = self.cases[-1].cpp()
+        for i in range(len(self.cases) - 2, -1, -1):
+            out = f"(({self.key.cpp()} == {i}ULL) ? {self.cases[i].cpp()} : {out})"
+        return out
+
+    def sv(self) -> str:
+        out = self.cases[-1].sv()
+        for i in range(len(self.cases) - 2, -1, -1):
+            out = f"(({self.key.sv()} == 64'd{i}) ? {self.cases[i].sv()} : {out})"
+        return out

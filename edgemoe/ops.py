@@ -22,6 +22,7 @@ from .opexpr import (
     Add,
     Align,
     Bits,
+    Case,
     CeilDiv,
     Const,
     ConvOut,
@@ -43,7 +44,7 @@ __all__ = ["ENGINES", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand"
 
 _ONE = Const(1)
 #: Engines of the compute unit (``edgemoe_<engine>.sv``), in DMA owner-code order.
-ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample", "lif")
+ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample", "pool", "lif")
 #: What an operand is to the memory: read, a weight read (counted apart), or written.
 ROLES = ("read", "weight", "write")
 
@@ -274,6 +275,7 @@ def _conv() -> OpSpec:
                   Operand("weights", "weight", WEIGHT_FMT, weight_block(co, cikk, WEIGHT_FMT)),
                   Operand("bias", "weight", BIAS_FMT, bias_block(co, BIAS_FMT)),
                   Operand("residual", "read", ACT, dst, Flag.RESIDUAL)),
+        aliases=(("dst", "residual"),),  # pieces accumulated in place (OSA)
         cycles=Mul(oh, ow, CeilDiv(co, P_OUT), CeilDiv(cikk, P_IN)))
 
 
@@ -297,6 +299,44 @@ def _add() -> OpSpec:
                   Operand("dst", "write", ACT, Mul(n, ACT))),
         aliases=(("dst", "a"), ("dst", "b")),  # element-wise: in place is safe
         cycles=CeilDiv(n, VEC_LANES))
+
+
+def _pool() -> OpSpec:
+    ih, iw, c, mode = _f("in_h", "in_w", "channels", "mode")
+    k, s, oh, ow = (Derived(n) for n in ("kernel", "stride", "out_h", "out_w"))
+    ksp = Field("kernel_stride_pad")
+
+    def pooled(size: Expr) -> Expr:  # ceil mode; stride <= kernel <= size keeps it exact
+        return Add(CeilDiv(Sub(Max(size, k), k), Max(s, _ONE)), _ONE)
+
+    def by_mode(max_: Expr, global_avg: Expr, scale: Expr) -> Case:
+        return Case(mode, (max_, global_avg, scale))
+
+    return OpSpec(
+        Op.POOL, "pool", "op_pool", _PLAIN,
+        derived=(("kernel", Bits(ksp, 0, 8)), ("stride", Bits(ksp, 8, 8)),
+                 ("out_h", by_mode(pooled(ih), _ONE, ih)),
+                 ("out_w", by_mode(pooled(iw), _ONE, iw))),
+        limits=(Limit("mode", Add(mode, _ONE), Const(3)), Limit("in_h", ih, _BIG),
+                Limit("in_w", iw, _BIG), Limit("channels", c, MAX_IN),
+                Limit("in_h*in_w", Mul(ih, iw), _BIG),
+                Limit("kernel", by_mode(k, _ONE, _ONE), Const(POOL_MAX_KERNEL)),
+                Limit("stride (<= kernel)", by_mode(s, _ONE, _ONE), by_mode(k, _ONE, _ONE)),
+                Limit("kernel (<= in_h, in_w)",
+                      by_mode(Add(Sub(k, Min(Min(ih, iw), k)), _ONE), _ONE, _ONE), _ONE)),
+        operands=(Operand("src", "read", ACT, Mul(ih, iw, c, ACT)),
+                  Operand("dst", "write", ACT, Mul(oh, ow, c, ACT)),
+                  Operand("gate", "read", ACT, by_mode(Const(0), Const(0), Mul(c, ACT)))),
+        aliases=(("dst", "src"),),  # SCALE works in place
+        cycles=by_mode(Mul(oh, ow, k, k, CeilDiv(c, VEC_LANES)),
+                       Mul(ih, iw, CeilDiv(c, VEC_LANES)), Mul(ih, iw, CeilDiv(c, VEC_LANES))))
+
+
+#: Largest POOL window (VoVNet's 3x3): bounds the engine's window registers.
+POOL_MAX_KERNEL = 3
+#: POOL GLOBAL_AVG: ``recip`` (imm) = round(2**(POOL_RECIP_BITS + clog2(n)) / n) for n = H*W,
+#: so the mean is ``sum * recip >> (POOL_RECIP_BITS + clog2(n))`` with one rounding.
+POOL_RECIP_BITS = 30
 
 
 def _lif() -> OpSpec:
@@ -325,7 +365,7 @@ def _lif() -> OpSpec:
 #: The spec of every opcode, in opcode order.
 OP_SPECS: Mapping[Op, OpSpec] = {
     s.op: s for s in (OpSpec(Op.NOP, "ctrl", "", ()), _linear(), _layernorm(), _attention(),
-                      _moe_gate(), _moe_experts(), _conv(), _upsample(), _add(), _lif())
+                      _moe_gate(), _moe_experts(), _conv(), _upsample(), _add(), _pool(), _lif())
 }
 
 

@@ -19,6 +19,7 @@
 #include "em_linear_ops.hpp"
 #include "em_mem.hpp"
 #include "em_moe.hpp"
+#include "em_pool.hpp"
 #include "em_vector.hpp"
 
 // Synthesized kernels measure profile cycles with the cycle_count port; C-sim models them.

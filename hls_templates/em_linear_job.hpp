@@ -158,9 +158,9 @@ struct lin_job {
 #pragma HLS PIPELINE II=1
       int64_t v = quant_rt<ACT, CFG::QMAX>(acc[j], acc_frac);
       if (gelu_on) v = gelu<ACT>(v);
-      if (relu_on && v < 0) v = 0;
       if (scaled) v = quant<ACT, 2 * ACT::FRAC>(mul_wrap(s, v));
       if (accumulate) v = quant<ACT, ACT::FRAC>(add_wrap(prev[j], v));
+      if (relu_on && v < 0) v = 0;  // on the sum: pieces accumulated into one output
       y[j] = v;
       if (kind == JOB_GATE) logits[t][col0 + j] = v;
     }

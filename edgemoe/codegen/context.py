@@ -29,7 +29,7 @@ TOP_NAME = "edgemoe_top"
 #: Static kernel headers copied next to the generated sources, in include order.
 KERNEL_HEADERS = ("em_common.hpp", "em_mem.hpp", "em_numerics.hpp", "em_isa.hpp",
                   "em_linear_job.hpp", "em_linear.hpp", "em_linear_ops.hpp", "em_moe.hpp", "em_attention.hpp",
-                  "em_vector.hpp", "em_lif.hpp", "em_dispatch.hpp")
+                  "em_vector.hpp", "em_pool.hpp", "em_lif.hpp", "em_dispatch.hpp")
 #: Vendor, library and version of the exported IP (VLNV ``edgemoe:hls:edgemoe_top:1.0``).
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgemoe", "hls", "1.0"
 #: LOOP_TRIPCOUNT estimates (HLS reports only): largest CONV kernel side, program length.
@@ -144,6 +144,7 @@ def isa_context() -> dict:
         "profile_fields": [{"name": f"PROF_{n.upper()}", "index": i}
                            for i, n in enumerate(layout.PROFILE_FIELDS)],
         "n_profile_fields": len(layout.PROFILE_FIELDS),
+        "pool_modes": [{"name": f"POOL_{m.name}", "value": int(m)} for m in isa.PoolMode],
     }
 
 

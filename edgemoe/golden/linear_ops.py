@@ -77,12 +77,13 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
     w_fmt, b_fmt = weight_format(accel, ins), bias_format(accel, ins)
     w = mem.read_matrix(image, g("weights"), n, k, w_fmt, accel)
     b = read_bias(image, g("bias"), n, b_fmt)
+    accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
+    relu = ins.has(Flag.RELU)  # on the final value: after the residual / score combine
     y = linear_core(x, act.frac_bits, w, w_fmt, b, b_fmt, act,
-                    ins.has(Flag.GELU), ins.has(Flag.RELU))
+                    ins.has(Flag.GELU), relu and not accumulate)
     if ins.has(Flag.SCORE_ACC):
         s = mem.read(image, g("scores"), t, _I32)  # int32 words holding raw act values
         y = act.from_raw(s[:, None] * y, 2 * act.frac_bits)
-    accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
     base_off = g("dst") if ins.has(Flag.SCORE_ACC) else g("residual")
     row_bytes = n * act.storage_dtype.itemsize
     if ins.has(Flag.SCATTER):
@@ -93,11 +94,13 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
             if accumulate:
                 row = act.from_raw(mem.read(image, base_off + r * row_bytes, n, act) + row,
                                    act.frac_bits)
+                row = np.maximum(row, 0) if relu else row
             mem.write(image, g("dst") + r * row_bytes, row, act)
     else:
         if accumulate:
             y = act.from_raw(mem.read(image, base_off, t * n, act).reshape(t, n) + y,
                              act.frac_bits)
+            y = np.maximum(y, 0) if relu else y
         mem.write(image, g("dst"), y, act)
     prof["macs"] += t * n * k
     prof["weight_bytes"] += weight_block_bytes(n, k, accel.linear_p_out, accel.linear_p_in,
@@ -158,11 +161,11 @@ def op_conv(image, ins: Instr, accel, prof: dict) -> None:
     acc_frac = in_fmt.frac_bits + w_fmt.frac_bits
     acc = conv_accumulate(x, wm, k, s, p) + shift_frac(b, b_fmt.frac_bits, acc_frac)[None, :]
     y = act.from_raw(acc, acc_frac)
-    if ins.has(Flag.RELU):
-        y = np.maximum(y, 0)
-    if ins.has(Flag.RESIDUAL):
+    if ins.has(Flag.RESIDUAL):  # accumulating pieces: ReLU applies to the sum
         y = act.from_raw(y + mem.read(image, g("residual"), y.size, act).reshape(y.shape),
                          act.frac_bits)
+    if ins.has(Flag.RELU):
+        y = np.maximum(y, 0)
     mem.write(image, g("dst"), y, act)
     prof["macs"] += y.shape[0] * co * ci * k * k
     prof["weight_bytes"] += weight_block_bytes(co, ci * k * k, accel.linear_p_out,

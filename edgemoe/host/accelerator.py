@@ -160,7 +160,10 @@ class Accelerator:
     # -- inputs ------------------------------------------------------------------------------
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """Planar uint8 pixels of the model's input size from an RGB/planar uint8 image."""
-        pixels = image_to_pixels(np.asarray(image))
+        image = np.asarray(image)
+        if image.dtype == np.uint8 and image.shape == tuple(self.design.input_shape):
+            return image  # already the model's planar input (any channel count: digits)
+        pixels = image_to_pixels(image)
         _, h, w = self.design.input_shape
         if pixels.shape[1:] != (h, w):
             log.debug("resizing %s to %dx%d", pixels.shape[1:], h, w)

@@ -7,11 +7,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, fail
 from .files import apply_overrides, list_configs, read_yaml, resolve_config, source_label
 from .schema import Reader, require, require_int_range
+
+if TYPE_CHECKING:
+    from .graph_model import GraphModelConfig
 
 __all__ = ["MODEL_KINDS", "ModelConfig", "TaskSpec", "list_models", "load_model"]
 
@@ -251,7 +254,7 @@ def model_from_mapping(doc: object, name: str, source: str) -> ModelConfig:
     return ModelConfig(name=name, source=source, **values)
 
 
-def load_model(name_or_path: str, overrides: Sequence[str] = ()) -> ModelConfig:
+def load_model(name_or_path: str, overrides: Sequence[str] = ()) -> ModelConfig | GraphModelConfig:
     """Load a model shape.
 
     Args:
@@ -259,7 +262,7 @@ def load_model(name_or_path: str, overrides: Sequence[str] = ()) -> ModelConfig:
         overrides: ``"key=value"`` strings applied on top of the file, e.g. ``"depth=4"``.
 
     Returns:
-        The validated, frozen model config.
+        The validated, frozen model config (a GraphModelConfig for a file with ``layers:``).
 
     Raises:
         ConfigError: The file is missing or invalid, or an override is.
@@ -267,6 +270,11 @@ def load_model(name_or_path: str, overrides: Sequence[str] = ()) -> ModelConfig:
     name, path = resolve_config("models", name_or_path)
     source = source_label(path, overrides)
     doc = read_yaml(path, source)
+    if isinstance(doc, dict) and "layers" in doc:  # a layer graph (VoVNet, SNN)
+        from .graph_model import OVERRIDABLE, graph_model_from_mapping
+
+        doc = apply_overrides(doc, overrides, OVERRIDABLE, source)
+        return graph_model_from_mapping(doc, name, source)
     doc = apply_overrides(doc, overrides, _FIELDS, source)
     return model_from_mapping(doc, name, source)
 
