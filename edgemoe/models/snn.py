@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SnnShape", "hidden_names", "snn_forward", "snn_shape", "spike_rates"]
+__all__ = ["SnnShape", "hidden_names", "lif_step", "lif_train", "snn_forward", "snn_shape",
+           "spike_rates"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,23 @@ def snn_shape(weights: Mapping[str, np.ndarray]) -> SnnShape:
     return SnnShape(int(w0.shape[1]), tuple(hidden), int(weights["readout.weight"].shape[0]))
 
 
+def lif_step(u: np.ndarray, current: np.ndarray, leak: float,
+             threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """One LIF step: (membrane after the reset, spikes as 0.0/1.0)."""
+    u = leak * u + current
+    s = (u > threshold).astype(np.float64)
+    return u - threshold * s, s
+
+
+def lif_train(currents: np.ndarray, leak: float, threshold: float) -> np.ndarray:
+    """Spikes (T, N) of neurons driven by ``currents`` (T, N), starting at u = 0."""
+    u = np.zeros(currents.shape[1:], np.float64)
+    out = np.empty(currents.shape, np.float64)
+    for t, cur in enumerate(currents):
+        u, out[t] = lif_step(u, cur, leak, threshold)
+    return out
+
+
 def snn_forward(weights: Mapping[str, np.ndarray], x: np.ndarray, timesteps: int,
                 record: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Logits (membrane of the readout summed over T) for a batch ``x`` of shape (B, inputs).
@@ -79,10 +97,8 @@ def snn_forward(weights: Mapping[str, np.ndarray], x: np.ndarray, timesteps: int
         s = x
         for n in names:
             w, b = weights[f"{n}.weight"], weights[f"{n}.bias"]
-            th, leak = float(weights[f"{n}.threshold"]), float(weights[f"{n}.leak"])
-            u[n] = leak * u[n] + s @ w.T + b
-            s = (u[n] > th).astype(np.float64)
-            u[n] = u[n] - th * s
+            u[n], s = lif_step(u[n], s @ w.T + b, float(weights[f"{n}.leak"]),
+                               float(weights[f"{n}.threshold"]))
             spikes[n].append(s)
         logits += s @ weights["readout.weight"].T + weights["readout.bias"]
     if record is not None:
