@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .isa import LIF_LEAK_FRAC, LIF_MODES, OP_FIELDS, OP_FLAGS, Flag, Instr, Op
+from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, OP_FIELDS, OP_FLAGS, Flag, Instr, Op
 from .opexpr import (
     Add,
     Align,
@@ -340,20 +340,22 @@ POOL_RECIP_BITS = 30
 
 
 def _lif() -> OpSpec:
-    n, k, t, th, mode, leak = _f("neurons", "inputs", "timesteps", "threshold", "mode", "leak")
+    n, k, t, th, ml = _f("neurons", "inputs", "timesteps", "threshold", "mode_leak")
+    mode, leak = Derived("mode"), Derived("leak")
     cur, rd, spk_in, spk_out = (Derived(x) for x in ("current", "readout", "spike_in", "spike_out"))
     lw, b = Fmt("linear_weight"), Fmt("bias")
     return OpSpec(
         Op.LIF, "lif", "op_lif", _PLAIN,
         # spike input (mode bit 0 clear): src is T x inputs spike bytes, weights and bias are
         # used; current input: src is `neurons` act currents applied at every step
-        derived=(("current", Bits(mode, 0, 1)), ("readout", Bits(mode, 1, 1)),
+        derived=(("mode", Bits(ml, 0, LIF_LEAK_SHIFT)), ("leak", Bits(ml, LIF_LEAK_SHIFT, 24)),
+                 ("current", Bits(ml, 0, 1)), ("readout", Bits(ml, 1, 1)),
                  ("spike_in", Sub(_ONE, Derived("current"))),
                  ("spike_out", Sub(_ONE, Derived("readout")))),
         limits=(Limit("neurons", n, MAX_OUT), Limit("inputs", k, MAX_IN),
                 Limit("timesteps", t, MAX_TIMESTEPS), Limit("threshold", th, Const((1 << 31) - 1)),
                 Limit("mode", Add(mode, _ONE), Const(LIF_MODES + 1)),
-                Limit("leak", Add(leak, _ONE), Const((1 << LIF_LEAK_FRAC) + 1))),
+                Limit("leak", Add(leak, _ONE), Const((1 << LIF_LEAK_FRAC) + 1))),  # <= 1.0
         operands=(Operand("src", "read", U8, Add(Mul(cur, n, ACT), Mul(spk_in, t, k, U8))),
                   Operand("dst", "write", U8, Add(Mul(rd, n, ACT), Mul(spk_out, t, n, U8))),
                   Operand("weights", "weight", lw, Mul(spk_in, weight_block(n, k, lw))),

@@ -28,8 +28,9 @@ uint32_t op_lif(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) 
   typedef typename CFG::bias BT;
   static const int FRAC = WT::FRAC > BT::FRAC ? WT::FRAC : BT::FRAC;  // exact sum + bias
   const uint32_t n = ins.f(isa::FLD_LIF_NEURONS), k = ins.f(isa::FLD_LIF_INPUTS);
-  const uint32_t steps = ins.f(isa::FLD_LIF_TIMESTEPS), mode = ins.f(isa::FLD_LIF_MODE);
-  const int64_t th = ins.f(isa::FLD_LIF_THRESHOLD), leak = ins.imm();
+  const uint32_t steps = ins.f(isa::FLD_LIF_TIMESTEPS), ml = ins.f(isa::FLD_LIF_MODE_LEAK);
+  const uint32_t mode = ml & ((1u << CFG::LIF_LEAK_SHIFT) - 1);
+  const int64_t th = ins.f(isa::FLD_LIF_THRESHOLD), leak = ml >> CFG::LIF_LEAK_SHIFT;
   const uint64_t src = ins.f(isa::FLD_LIF_SRC), dst = ins.f(isa::FLD_LIF_DST);
   const bool current = (mode & CFG::LIF_CURRENT_INPUT) != 0;
   const bool readout = (mode & CFG::LIF_READOUT) != 0;

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from test_csim_ops import Prog, run_both
 
-from edgemoe.isa import LIF_CURRENT_INPUT, LIF_READOUT, Err, Op
+from edgemoe.isa import LIF_CURRENT_INPUT, LIF_READOUT, Err, Op, pack_mode_leak
 from edgemoe.params import load_accel
 
 pytestmark = pytest.mark.csim
@@ -28,7 +28,7 @@ def _lif(p: Prog, n: int, k: int, steps: int, mode: int, leak: int = 52429,
         src = p.b.place("inputs", p.rng.integers(0, 256, steps * k).astype("u1"))
     dst = p.garbage(4 * n if mode & LIF_READOUT else steps * n)
     p.emit(Op.LIF, neurons=n, inputs=k, timesteps=steps, threshold=int(act.quantize(0.6)),
-           mode=mode, leak=leak, src=src, dst=dst, weights=p.matrix(n, k, scale=scale),
+           mode_leak=pack_mode_leak(mode, leak), src=src, dst=dst, weights=p.matrix(n, k, scale=scale),
            bias=p.vector(n, scale=1.0))
 
 

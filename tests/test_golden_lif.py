@@ -8,7 +8,7 @@ import pytest
 from lifutil import lif_data, lif_expected
 from progutil import Scratch
 
-from edgemoe.isa import LIF_CURRENT_INPUT, LIF_READOUT, Err, Instr, Op
+from edgemoe.isa import LIF_CURRENT_INPUT, LIF_READOUT, Err, Instr, Op, pack_mode_leak
 from edgemoe.layout import pack_tiled
 from edgemoe.params import load_accel
 
@@ -30,7 +30,7 @@ def _run(accel, n, k, steps, mode, threshold, leak, seed):
     bo = s.put_raw(np.concatenate([b, np.zeros(-n % po, np.int64)]), f.bias)
     dst = s.alloc(4 * n * max(steps, 1))
     ins = Instr.make(Op.LIF, neurons=n, inputs=k, timesteps=steps, threshold=threshold,
-                     mode=mode, leak=leak, src=src, dst=dst, weights=wo, bias=bo)
+                     mode_leak=pack_mode_leak(mode, leak), src=src, dst=dst, weights=wo, bias=bo)
     assert s.run([ins]) == Err.OK, s.status()
     if mode & LIF_READOUT:
         got = s.get_raw(dst, n, f.act).tolist()
@@ -54,8 +54,8 @@ def test_spikes_are_strictly_greater_than_the_threshold(accel):
     th = 1 << f.act.frac_bits
     cur = np.array([th, th + 1, th - 1, 2 * th + 1])
     src, dst = s.put_raw(cur, f.act), s.alloc(64)
-    ins = Instr.make(Op.LIF, neurons=4, inputs=4, timesteps=2, threshold=th, mode=LIF_CURRENT_INPUT,
-                     leak=1 << 16, src=src, dst=dst)
+    ins = Instr.make(Op.LIF, neurons=4, inputs=4, timesteps=2, threshold=th,
+                     mode_leak=pack_mode_leak(LIF_CURRENT_INPUT, 1 << 16), src=src, dst=dst)
     assert s.run([ins]) == Err.OK
     spikes = s.image[dst:dst + 8].reshape(2, 4).tolist()
     # step 1: th -> no; th+1 -> fire, keeps 1 LSB; th-1 -> no; 2th+1 -> fire, keeps th+1
@@ -91,11 +91,12 @@ def test_profile_counts_adds_and_weight_bytes(accel):
 
 
 @pytest.mark.parametrize("field,value", [("timesteps", 9), ("neurons", 129), ("inputs", 129),
-                                         ("mode", 4), ("leak", (1 << 16) + 1), ("leak", -1),
-                                         ("threshold", 0), ("timesteps", 0)])
+                                         ("mode_leak", 4), ("mode_leak", ((1 << 16) + 1) << 8),
+                                         ("mode_leak", 1 << 31), ("threshold", 0),
+                                         ("timesteps", 0)])
 def test_bad_lif_fields_are_refused(accel, field, value):
     s = Scratch(accel)
-    fields = dict(neurons=8, inputs=8, timesteps=2, threshold=5, mode=0, leak=1,
+    fields = dict(neurons=8, inputs=8, timesteps=2, threshold=5, mode_leak=pack_mode_leak(0, 1),
                   src=s.alloc(64), dst=s.alloc(64), weights=s.alloc(256), bias=s.alloc(64))
     fields[field] = value
     assert s.run([Instr.make(Op.LIF, **fields)]) == Err.BAD_SHAPE

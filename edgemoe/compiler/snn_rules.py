@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_FRAC, LIF_READOUT, Flag, Op, pack_ksp
+from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_FRAC, LIF_READOUT, Flag, Op, pack_ksp, pack_mode_leak
 from .builder import Ref
 from .graph import FMap, GraphError, GraphLowering, Group, register_lowering
 from .quantize import quantize
@@ -79,12 +79,12 @@ def lower_lif(low: GraphLowering, layer, inputs: list[FMap]) -> FMap:
                    src=x.groups[0].ref, dst=cur, weights=low.weights(f"{name}.weight", w, "conv_weight"),
                    bias=low.bias(f"{name}.bias", b))
         low.b.emit(Op.LIF, comment=name, neurons=n, inputs=n, timesteps=steps, threshold=th,
-                   mode=LIF_CURRENT_INPUT, leak=leak, src=cur, dst=dst)
+                   mode_leak=pack_mode_leak(LIF_CURRENT_INPUT, leak), src=cur, dst=dst)
         return out
     src = _one_group(name, x)
     _fits(low, name, n, src.channels, steps)
     low.b.emit(Op.LIF, comment=name, neurons=n, inputs=src.channels, timesteps=steps,
-               threshold=th, mode=0, leak=leak, src=src.ref, dst=dst,
+               threshold=th, mode_leak=pack_mode_leak(0, leak), src=src.ref, dst=dst,
                weights=low.weights(f"{name}.weight", w, "linear_weight"),
                bias=low.bias(f"{name}.bias", b))
     return out
@@ -102,7 +102,8 @@ def lower_lif_readout(low: GraphLowering, layer, inputs: list[FMap]) -> FMap:
         raise GraphError(f"layer {name}: {n} outputs do not fit one group: raise "
                          "buffers.max_out_features")
     low.b.emit(Op.LIF, comment=name, neurons=n, inputs=src.channels, timesteps=steps,
-               threshold=1, mode=LIF_READOUT, leak=LEAK_ONE, src=src.ref, dst=out.groups[0].ref,
+               threshold=1, mode_leak=pack_mode_leak(LIF_READOUT, LEAK_ONE), src=src.ref,
+               dst=out.groups[0].ref,
                weights=low.weights(f"{name}.weight", low.w[f"{name}.weight"], "linear_weight"),
                bias=low.bias(f"{name}.bias", low.w[f"{name}.bias"]))
     return out

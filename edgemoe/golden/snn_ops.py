@@ -5,6 +5,7 @@ Per block of neurons and timestep t (T = ``timesteps``):
     cur_t = q_act(sum_k s_t[k] * W[n, k] + b[n])    spike input: an add where s_t[k] = 1
     cur_t = x[n]                                    current input (mode bit 0): every step
     u_t   = q_act(leak * u_{t-1} + cur_t)           leak raw at LIF_LEAK_FRAC bits; u_0 = 0
+                                                    (mode and leak share d4: pack_mode_leak)
     o_t   = u_t > threshold                         strictly greater; raw act compare
     u_t   = u_t - threshold * o_t                   reset by subtraction
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_FRAC, LIF_READOUT, Instr
+from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_FRAC, LIF_READOUT, Instr, unpack_mode_leak
 from ..layout import bias_block_bytes, weight_block_bytes
 from . import memory as mem
 from .intmath import matmul_exact
@@ -62,7 +63,8 @@ def lif_steps(currents: np.ndarray, leak: int, threshold: int, readout: bool,
 def op_lif(image, ins: Instr, accel, prof: dict) -> None:
     """LIF layer (see the module docstring)."""
     f, g = accel.formats, ins.get
-    n, k, steps, mode = g("neurons"), g("inputs"), g("timesteps"), g("mode")
+    n, k, steps = g("neurons"), g("inputs"), g("timesteps")
+    mode, leak = unpack_mode_leak(g("mode_leak"))
     if mode & LIF_CURRENT_INPUT:
         x = mem.read(image, g("src"), n, f.act)
         currents, wrapped = np.broadcast_to(x, (steps, n)), 0
@@ -75,7 +77,7 @@ def op_lif(image, ins: Instr, accel, prof: dict) -> None:
         prof["weight_bytes"] += weight_block_bytes(
             n, k, accel.linear_p_out, accel.linear_p_in, f.linear_weight.storage_dtype.itemsize
         ) + bias_block_bytes(n, accel.linear_p_out, f.bias.storage_dtype.itemsize)
-    out, steps_wrapped = lif_steps(currents, g("leak"), g("threshold"), bool(mode & LIF_READOUT), f.act)
+    out, steps_wrapped = lif_steps(currents, leak, g("threshold"), bool(mode & LIF_READOUT), f.act)
     prof["overflows"] += wrapped + steps_wrapped
     if mode & LIF_READOUT:
         mem.write(image, g("dst"), out, f.act)
