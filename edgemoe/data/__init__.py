@@ -10,8 +10,9 @@ from pathlib import Path
 
 __all__ = ["TRAINED_WEIGHTS", "trained_weights"]
 
-TRAINED_WEIGHTS = {"m3vit-demo": "m3vit-demo.safetensors"}
-"""Model name -> shipped weight file in this folder (trained on synthetic scenes only)."""
+TRAINED_WEIGHTS = {"m3vit-demo": "m3vit-demo.safetensors", "snn-digits": "snn-digits.safetensors"}
+"""Model name -> shipped weight file in this folder (m3vit-demo: synthetic scenes; snn-digits:
+scikit-learn's digits, see snn-digits.md)."""
 
 
 def trained_weights(model: str) -> Path:
