@@ -65,7 +65,10 @@ module edgemoe_lif (
   logic [31:0] ktiles;                 // P_IN-wide tiles per weight row
   assign ktiles = (kk + 32'(PI) - 32'd1) >> edgemoe_pkg::P_IN_LG;
   logic current, readout;
-  logic [63:0] psrc, pdst, pw, pb;
+  logic [63:0] psrc, pdst, pb;
+  // running addresses (adds, not multiplies): this step's spike row and output row, the
+  // next block's weight strip
+  logic [63:0] row_in, row_out, wnext;
   logic [PO*PI*WBITS-1:0] strip[KT];
   logic signed [63:0] acc[PO], cur[PO], bia[PO], u[PO];
   logic [PO-1:0] fire;
@@ -136,7 +139,7 @@ module edgemoe_lif (
       wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
       overflows <= '0;
       {nn, kk, tt, tcur, n0, nvalid, widx, kb} <= '0;
-      {thr, lk, psrc, pdst, pw, pb} <= '0;
+      {thr, lk, psrc, pdst, pb, row_in, row_out, wnext} <= '0;
       current <= 1'b0; readout <= 1'b0;
       fire <= '0;
     end else begin
@@ -147,7 +150,8 @@ module edgemoe_lif (
         S_IDLE: if (start) begin
           nn <= n; kk <= k; tt <= steps; thr <= 64'(th); lk <= leak[LF:0];
           current <= mode[0]; readout <= mode[1];
-          psrc <= src; pdst <= dst; pw <= wts; pb <= bias;
+          psrc <= src; pdst <= dst; pb <= bias;
+          wnext <= wts;
           n0 <= '0;
           overflows <= '0;
           s <= S_BLOCK;
@@ -156,6 +160,8 @@ module edgemoe_lif (
           nvalid <= (nn - n0 > 32'(PO)) ? 32'(PO) : nn - n0;
           tcur <= '0;
           widx <= '0;
+          row_in <= psrc;
+          row_out <= pdst + 64'(n0);
           kb <= '0;
           for (int j = 0; j < PO; j++) acc[j] <= '0;
           rd_cmd_valid <= 1'b1;
@@ -183,8 +189,9 @@ module edgemoe_lif (
         end
         S_WCMD: if (!rd_cmd_valid) begin
           rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= pw + ((64'(n0 >> edgemoe_pkg::P_OUT_LG) * 64'(ktiles)) << TILE_LG);
+          rd_cmd_addr <= wnext;
           rd_cmd_len <= ktiles << TILE_LG;
+          wnext <= wnext + (64'(ktiles) << TILE_LG);
           rd_cmd_wlg <= 4'(TILE_LG);
           s <= S_WTS;
         end
@@ -195,7 +202,7 @@ module edgemoe_lif (
         end
         S_STEP: if (!rd_cmd_valid) begin   // this step's spikes, P_IN bytes per word
           rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= psrc + 64'(tcur) * 64'(kk);
+          rd_cmd_addr <= row_in;
           rd_cmd_len <= kk;
           rd_cmd_wlg <= 4'(edgemoe_pkg::P_IN_LG);
           kb <= '0;
@@ -216,7 +223,7 @@ module edgemoe_lif (
           widx <= '0;
           if (!readout) begin
             wr_cmd_valid <= 1'b1;
-            wr_cmd_addr <= pdst + 64'(tcur) * 64'(nn) + 64'(n0);
+            wr_cmd_addr <= row_out;
             wr_cmd_len <= nvalid;
             wr_cmd_wlg <= 4'd0;
             s <= S_WR;
@@ -230,6 +237,8 @@ module edgemoe_lif (
           widx <= '0;
           if (tcur + 32'd1 < tt) begin
             tcur <= tcur + 32'd1;
+            row_in <= row_in + 64'(kk);
+            row_out <= row_out + 64'(nn);
             s <= current ? S_UPD : S_STEP;
           end else if (readout) begin
             s <= S_RDOUT;
