@@ -31,7 +31,7 @@ def snn_weights(model, seed: int = 0) -> dict[str, np.ndarray]:
         out[f"{p}.weight"] = rng.normal(0.0, 1.5 / np.sqrt(fan_in), (n, fan_in))
         out[f"{p}.bias"] = rng.normal(0.0, 0.1, n)
         if layer.type == "lif":
-            out[f"{p}.threshold"] = np.asarray(rng.uniform(0.3, 0.6))
-            out[f"{p}.leak"] = np.asarray(rng.uniform(0.7, 1.0))
+            out[f"{p}.threshold"] = rng.uniform(0.3, 0.6, 1)
+            out[f"{p}.leak"] = rng.uniform(0.7, 1.0, 1)
         fan_in = n
     return out

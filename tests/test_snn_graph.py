@@ -92,7 +92,7 @@ def test_weights_of_the_wrong_shape_are_refused():
 def test_a_negative_threshold_is_refused():
     model = snn_model(1)
     w = snn_weights(model)
-    w["hidden3.threshold"] = np.asarray(-0.5)
+    w["hidden3.threshold"] = np.array([-0.5])
     with pytest.raises(GraphError, match=r"hidden3: threshold -0.5 must be > 0"):
         compile_model(model, load_accel("snn-tiny"), w)
 
@@ -104,3 +104,20 @@ def test_an_image_of_the_wrong_size_is_refused():
         acc.run(np.zeros((1, 7, 7), np.uint8), task="cls")
     with pytest.raises(ImageError, match=r"uint8 of shape \(1, 8, 8\)"):
         GraphReference(model, snn_weights(model)).forward(np.zeros((1, 7, 7), np.uint8))
+
+
+def test_shipped_iir_t1_model_on_the_fixed_point_accelerator():
+    """The shipped T = 1 model: >= 0.96 on the digits test split on the golden (bit-exact)
+    accelerator, within 0.5 points of its float reference (the issue's bounds)."""
+    from edgemoe.data import trained_weights
+    from edgemoe.evaluation.digits import evaluate_digits
+    from edgemoe.models import load_weights
+    from edgemoe.params import load_model
+
+    model = load_model("snn-digits")
+    weights = load_weights(trained_weights("snn-digits"), model)
+    r = evaluate_digits(model, load_accel("snn-tiny"), weights)
+    assert r["samples"] == 540
+    assert r["accelerator_accuracy"] >= 0.96
+    assert abs(r["float_accuracy"] - r["accelerator_accuracy"]) <= 0.005
+    assert 0.0 < min(r["spike_rates"].values()) and max(r["spike_rates"].values()) < 1.0

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_FRAC, LIF_READOUT, Flag, Op, pack_ksp, pack_mode_leak
+from ..models.snn import scalar
 from .builder import Ref
 from .graph import FMap, GraphError, GraphLowering, Group, register_lowering
 from .quantize import quantize
@@ -37,13 +38,12 @@ def _fits(low: GraphLowering, name: str, neurons: int, inputs: int, steps: int) 
 
 def _scalars(low: GraphLowering, name: str) -> tuple[int, int]:
     """(threshold raw act >= 1 LSB, leak raw at LIF_LEAK_FRAC bits in 0..1)."""
-    th = float(low.w[f"{name}.threshold"])
-    leak = float(low.w[f"{name}.leak"])
+    th, leak = scalar(low.w[f"{name}.threshold"]), scalar(low.w[f"{name}.leak"])
     if not th > 0 or not 0.0 <= leak <= 1.0:
         raise GraphError(f"layer {name}: threshold {th:g} must be > 0 and leak {leak:g} in "
                          "[0, 1]: check the weights (a trained IIR-SNN keeps them there)")
     raw, _ = quantize(f"{name}.threshold", np.array([th]), low.f.act, low.report)
-    return max(int(raw[0]), 1), int(round(leak * LEAK_ONE))
+    return max(int(raw[0]), 1), round(leak * LEAK_ONE)
 
 
 def _spike_map(low: GraphLowering, name: str, neurons: int, steps: int) -> FMap:

@@ -134,7 +134,7 @@ def graph_random_weights(model: GraphModelConfig, seed: int = 0) -> dict[str, np
         elif name.endswith(".bn.weight"):
             out[name] = rng.uniform(0.5, 1.0, shape)
         elif name.endswith((".threshold", ".leak")):  # LIF scalars: firing, leak <= 1
-            out[name] = np.asarray(rng.uniform(0.5, 1.0))
+            out[name] = rng.uniform(0.5, 1.0, shape)
         elif name.endswith(("bias", "running_mean")):
             out[name] = rng.normal(0.0, 0.1, shape)
         else:

@@ -11,7 +11,7 @@ with reset by subtraction::
     u_t = u_t - threshold * o_t
 
 Weight names: ``hidden{i}.weight`` (out, in), ``hidden{i}.bias``, ``hidden{i}.threshold``
-and ``hidden{i}.leak`` (scalars) for i = 1..L, then ``readout.weight`` and ``readout.bias``.
+and ``hidden{i}.leak`` (shape (1,)) for i = 1..L, then ``readout.weight`` and ``readout.bias``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SnnShape", "hidden_names", "lif_step", "lif_train", "snn_forward", "snn_shape",
+__all__ = ["SnnShape", "hidden_names", "lif_step", "lif_train", "scalar", "snn_forward", "snn_shape",
            "spike_rates"]
 
 
@@ -53,6 +53,11 @@ def snn_shape(weights: Mapping[str, np.ndarray]) -> SnnShape:
         i += 1
     w0 = weights["hidden1.weight"]
     return SnnShape(int(w0.shape[1]), tuple(hidden), int(weights["readout.weight"].shape[0]))
+
+
+def scalar(x) -> float:
+    """A per-layer scalar (threshold, leak) stored as a one-element array."""
+    return float(np.asarray(x, np.float64).reshape(-1)[0])
 
 
 def lif_step(u: np.ndarray, current: np.ndarray, leak: float,
@@ -97,8 +102,8 @@ def snn_forward(weights: Mapping[str, np.ndarray], x: np.ndarray, timesteps: int
         s = x
         for n in names:
             w, b = weights[f"{n}.weight"], weights[f"{n}.bias"]
-            u[n], s = lif_step(u[n], s @ w.T + b, float(weights[f"{n}.leak"]),
-                               float(weights[f"{n}.threshold"]))
+            u[n], s = lif_step(u[n], s @ w.T + b, scalar(weights[f"{n}.leak"]),
+                               scalar(weights[f"{n}.threshold"]))
             spikes[n].append(s)
         logits += s @ weights["readout.weight"].T + weights["readout.bias"]
     if record is not None:

@@ -5,7 +5,7 @@ holds o_t[n], so its HWC storage is the LIF op's [t][neuron] spike layout.  A ``
 layer reading the image (``input``) takes the analog pixels at every step (direct input);
 any other ``lif`` or ``lif_readout`` reads the spike train of the layer before it and
 inherits its T.  Weights: ``<name>.weight`` (out, in), ``.bias``; a ``lif`` layer also has
-the scalars ``.threshold`` and ``.leak``.  The dynamics are edgemoe.models.snn's.
+the scalars ``.threshold`` and ``.leak`` (shape (1,)).  The dynamics are edgemoe.models.snn's.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .graph import LayerRule, register_layer
-from .snn import lif_train
+from .snn import lif_train, scalar
 
 
 def _spike_input(layer, in_shape) -> tuple[int, int]:
@@ -53,14 +53,14 @@ class LifLayer(LayerRule):
         k, _ = _spike_input(layer, in_shapes[0])
         n = layer.attr("out_features")
         return {f"{layer.name}.weight": (n, k), f"{layer.name}.bias": (n,),
-                f"{layer.name}.threshold": (), f"{layer.name}.leak": ()}
+                f"{layer.name}.threshold": (1,), f"{layer.name}.leak": (1,)}
 
     def forward(self, layer, weights: Mapping[str, np.ndarray], inputs):
         _, steps = _spike_input(layer, inputs[0].shape)
         p = layer.name
         rows = _as_rows(layer, inputs[0], steps)
         currents = rows @ weights[f"{p}.weight"].T + weights[f"{p}.bias"]
-        spikes = lif_train(currents, float(weights[f"{p}.leak"]), float(weights[f"{p}.threshold"]))
+        spikes = lif_train(currents, scalar(weights[f"{p}.leak"]), scalar(weights[f"{p}.threshold"]))
         return spikes.T[:, :, None]
 
 

@@ -111,5 +111,6 @@ class TorchSnn(nn.Module):
         return spike_rates(self.export(), x.numpy(), timesteps)
 
     def export(self) -> dict[str, np.ndarray]:
-        """Float weights with the reference's names (float32; scalars as shape-() arrays)."""
-        return {k: v.detach().numpy().astype(np.float32).copy() for k, v in self.state_dict().items()}
+        """Float weights with the reference's names (float32; the scalars of shape (1,))."""
+        return {k: v.detach().numpy().astype(np.float32).reshape(v.shape or (1,)).copy()
+                for k, v in self.state_dict().items()}
