@@ -28,6 +28,7 @@ __all__ = [
     "Env",
     "Expr",
     "Field",
+    "Flags",
     "FloorDiv",
     "Fmt",
     "Max",
@@ -47,6 +48,7 @@ class Env(Protocol):
     def field(self, name: str) -> int: ...
     def derived(self, name: str) -> int: ...
     def has(self, flags: Flag) -> bool: ...
+    def flags(self) -> int: ...
     def param(self, attr: str) -> int: ...
     def fmt_bytes(self, role: str) -> int: ...
     def prof(self, name: str) -> int: ...
@@ -121,6 +123,20 @@ class Field(Expr):
 
     def sv(self) -> str:
         return f"f_{self.name}"
+
+
+@dataclass(frozen=True)
+class Flags(Expr):
+    """The instruction's flag word (an engine job that acts on the flags itself)."""
+
+    def value(self, env: Env) -> int:
+        return env.flags()
+
+    def cpp(self) -> str:
+        return "(uint64_t)ins.flags()"
+
+    def sv(self) -> str:
+        return "64'(flags)"
 
 
 @dataclass(frozen=True)

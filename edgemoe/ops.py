@@ -29,6 +29,7 @@ from .opexpr import (
     Derived,
     Expr,
     Field,
+    Flags,
     FloorDiv,
     Fmt,
     Max,
@@ -40,11 +41,27 @@ from .opexpr import (
     Sub,
 )
 
-__all__ = ["ENGINES", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "op_names", "spec_of"]
+__all__ = ["ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "engines_built",
+           "op_names", "spec_of"]
 
 _ONE = Const(1)
 #: Engines of the compute unit (``edgemoe_<engine>.sv``), in DMA owner-code order.
 ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample", "pool", "lif")
+#: The job each engine takes with its start pulse, (field, bits) in order: rendered as the
+#: packed ``edgemoe_pkg::<engine>_job_t``.  lin mode: 0 LINEAR, 1 CONV, 2 MOE_GATE logits;
+#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO.
+ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
+    "lin": (("mode", 2), ("t", 32), ("n", 32), ("k", 32), ("src", 64), ("dst", 64),
+            ("wts", 64), ("bias", 64), ("base", 64), ("index", 64), ("scores", 64),
+            ("flags", 16), ("in_h", 32), ("in_w", 32), ("ci", 32), ("ow", 32), ("kk", 8),
+            ("ks", 8), ("kp", 8)),
+    "router": (("t", 32), ("e", 32), ("topk", 32), ("queues", 64)),
+    "attn": (("t", 32), ("nh", 32), ("hd", 32), ("qkv", 64), ("dst", 64), ("scale", 32)),
+    "ln": (("t", 32), ("d", 32), ("src", 64), ("dst", 64), ("gamma", 64), ("beta", 64),
+           ("eps", 32)),
+    "eltwise": (("mode", 2), ("n", 32), ("a", 64), ("b", 64), ("dst", 64)),
+    "upsample": (("h", 32), ("w", 32), ("c", 32), ("src", 64), ("dst", 64)),
+}
 #: What an operand is to the memory: read, a weight read (counted apart), or written.
 ROLES = ("read", "weight", "write")
 
@@ -133,6 +150,18 @@ class OpSpec:
         aliases: Operand pairs that may share exactly the same bytes (in-place update);
             any other overlap with a written operand is refused (Err.OVERLAP).
         cycles: Ideal cycles at full engine use (II=1, no stalls).
+        helpers: Other engines its jobs start (built into the RTL top with the op).
+        job: Its engine's job (:data:`ENGINE_JOBS` fields) as the dispatcher hands it over:
+            job field -> value over the named fields; an address field gives the operand's
+            address in the image.  Empty: the dispatcher sequences the op by hand (LINEAR's
+            index checks, MOE_GATE's two engines, MOE_EXPERTS' expert loop).
+        prefetch: ``(weight operand, rows, cols)``: a tile-packed weight matrix the
+            dispatcher may load while the previous instruction runs (empty: none).
+        lut: LUTs building the op adds beyond its engine's datapath (its control and
+            address logic; the fit check's estimate, edgemoe.params.fit).
+        macs: Multiply-accumulates the golden handler counts, as a product of factors
+            over the fields (the SV profile multiplies them one per cycle); None: none, or
+            known only at run time (LINEAR's effective tokens, MOE_EXPERTS' routed tokens).
     """
 
     op: Op
@@ -144,6 +173,11 @@ class OpSpec:
     derived: tuple[tuple[str, Expr], ...] = ()
     aliases: tuple[tuple[str, str], ...] = ()
     cycles: Expr = _ONE
+    helpers: tuple[str, ...] = ()
+    job: tuple[tuple[str, Expr], ...] = ()
+    macs: Mul | None = None
+    lut: int = 0
+    prefetch: tuple[str, Expr, Expr] | tuple[()] = ()
 
     @property
     def fields(self) -> Mapping[str, str]:
@@ -158,6 +192,11 @@ class OpSpec:
 
 def _f(*names: str) -> tuple[Field, ...]:
     return tuple(Field(n) for n in names)
+
+
+def _addrs(*names: str) -> tuple[tuple[str, Expr], ...]:
+    """Job fields named like the op's address fields, each given that operand's address."""
+    return tuple((n, Field(n)) for n in names)
 
 
 # HLS kernel signatures
@@ -187,7 +226,8 @@ def _linear() -> OpSpec:
                   Operand("scores", "read", U32, Mul(4, _T), Flag.SCORE_ACC),
                   Operand("count", "read", U32, Const(4), Flag.DYN_COUNT)),
         aliases=(("dst", "residual"),),
-        cycles=Mul(_T, CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN)))
+        cycles=Mul(_T, CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN)),
+        prefetch=("weights", _N, _K))
 
 
 def _layernorm() -> OpSpec:
@@ -199,7 +239,8 @@ def _layernorm() -> OpSpec:
                   Operand("dst", "write", ACT, Mul(t, d, ACT)),
                   Operand("gamma", "read", NORM, Mul(d, NORM)),
                   Operand("beta", "read", NORM, Mul(d, NORM))),
-        cycles=Mul(2, t, CeilDiv(d, VEC_LANES)))
+        cycles=Mul(2, t, CeilDiv(d, VEC_LANES)),
+        job=(("t", t), ("d", d), *_addrs("src", "dst", "gamma", "beta"), ("eps", Field("eps"))))
 
 
 #: Multiply-accumulates per attention lane per cycle (the HLS kernel's head-dim beat).
@@ -216,7 +257,9 @@ def _attention() -> OpSpec:
                 Limit("head_dim", hd, MAX_HEAD_DIM)),
         operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
                   Operand("dst", "write", ACT, Mul(t, h, hd, ACT))),
-        cycles=Mul(2, h, steps, CeilDiv(hd, Const(ATTN_MACS_PER_LANE))))
+        cycles=Mul(2, h, steps, CeilDiv(hd, Const(ATTN_MACS_PER_LANE))),
+        job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale"))),
+        macs=Mul(t, t, h, hd, 2))  # QK^T and AV
 
 
 def _moe_gate() -> OpSpec:
@@ -229,7 +272,10 @@ def _moe_gate() -> OpSpec:
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
                   Operand("w_gate", "weight", lw, weight_block(e, d, lw), stride="task_stride"),
                   Operand("queues", "write", U32, queue_bytes(e, t))),
-        cycles=Mul(t, CeilDiv(e, P_OUT), CeilDiv(d, P_IN)))
+        cycles=Mul(t, CeilDiv(e, P_OUT), CeilDiv(d, P_IN)),
+        macs=Mul(t, d, e),
+        prefetch=("w_gate", e, d),
+        helpers=("lin",))  # the logits are a linear-engine job streamed to the router
 
 
 def _moe_experts() -> OpSpec:
@@ -251,6 +297,8 @@ def _moe_experts() -> OpSpec:
                   Operand("scratch", "write", ACT, Mul(t, h, ACT)),
                   Operand("residual", "read", ACT, Mul(t, d, ACT), Flag.RESIDUAL)),
         aliases=(("dst", "residual"),),
+        helpers=("eltwise",),  # dst starts as a copy of the residual or zeros
+        lut=1500,  # expert loop, queue scan
         # the routed token count is only known at run time: macs / (2 h d) tokens ran
         cycles=Mul(FloorDiv(Prof("macs"), Max(Const(1), Mul(2, h, d))), per_token))
 
@@ -276,7 +324,14 @@ def _conv() -> OpSpec:
                   Operand("bias", "weight", BIAS_FMT, bias_block(co, BIAS_FMT)),
                   Operand("residual", "read", ACT, dst, Flag.RESIDUAL)),
         aliases=(("dst", "residual"),),  # pieces accumulated in place (OSA)
-        cycles=Mul(oh, ow, CeilDiv(co, P_OUT), CeilDiv(cikk, P_IN)))
+        cycles=Mul(oh, ow, CeilDiv(co, P_OUT), CeilDiv(cikk, P_IN)),
+        job=(("mode", Const(1)), ("t", Mul(oh, ow)), ("n", co), ("k", cikk),
+             *_addrs("src", "dst"), ("wts", Field("weights")), ("bias", Field("bias")),
+             ("base", Field("residual")), ("flags", Flags()), ("in_h", ih), ("in_w", iw),
+             ("ci", ci), ("ow", ow), ("kk", k), ("ks", s), ("kp", p)),
+        macs=Mul(oh, ow, co, cikk),
+        prefetch=("weights", co, cikk),
+        lut=2500)  # im2col row loader
 
 
 def _upsample() -> OpSpec:
@@ -286,7 +341,9 @@ def _upsample() -> OpSpec:
         limits=(Limit("in_h", h, _BIG), Limit("in_w", w, _BIG), Limit("channels", c, MAX_IN)),
         operands=(Operand("src", "read", ACT, Mul(h, w, c, ACT)),
                   Operand("dst", "write", ACT, Mul(4, h, w, c, ACT))),
-        cycles=Mul(4, h, w, CeilDiv(c, VEC_LANES)))
+        cycles=Mul(4, h, w, CeilDiv(c, VEC_LANES)),
+        job=(("h", h), ("w", w), ("c", c), *_addrs("src", "dst")),
+        lut=800)
 
 
 def _add() -> OpSpec:
@@ -298,7 +355,8 @@ def _add() -> OpSpec:
                   Operand("b", "read", ACT, Mul(n, ACT), disable=Flag.COPY),
                   Operand("dst", "write", ACT, Mul(n, ACT))),
         aliases=(("dst", "a"), ("dst", "b")),  # element-wise: in place is safe
-        cycles=CeilDiv(n, VEC_LANES))
+        cycles=CeilDiv(n, VEC_LANES),
+        job=(("mode", Sel(Flag.COPY, Const(1), Const(0))), ("n", n), *_addrs("a", "b", "dst")))
 
 
 def _pool() -> OpSpec:
@@ -376,6 +434,18 @@ def spec_of(op: int) -> OpSpec:
     return OP_SPECS[Op(op)]
 
 
+def engines_built(built_ops) -> tuple[str, ...]:
+    """Engines (ENGINES order) that some op of ``built_ops`` (lower-case names) runs or starts.
+
+    The dispatcher (``ctrl``) is always built.
+    """
+    used = {"ctrl"}
+    for spec in OP_SPECS.values():
+        if spec.op != Op.NOP and spec.op.name.lower() in built_ops:
+            used |= {spec.engine, *spec.helpers}
+    return tuple(e for e in ENGINES if e in used)
+
+
 def op_names() -> tuple[str, ...]:
     """Names of the ops a design point can build (``ops:`` in configs/accel), opcode order."""
     return tuple(op.name.lower() for op in OP_SPECS if op != Op.NOP)
@@ -402,6 +472,9 @@ class OpEnv:
 
     def has(self, flags: Flag) -> bool:
         return bool(self.ins.flags & flags)
+
+    def flags(self) -> int:
+        return int(self.ins.flags)
 
     def param(self, attr: str) -> int:
         return int(getattr(self.accel, attr))

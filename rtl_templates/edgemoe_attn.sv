@@ -18,23 +18,8 @@ module edgemoe_attn (
     input  logic [31:0] t, nh, hd,
     input  logic [63:0] qkv, dst,
     input  logic [31:0] scale,
-    output logic        rd_cmd_valid,
-    input  logic        rd_cmd_ready,
-    output logic [63:0] rd_cmd_addr,
-    output logic [31:0] rd_cmd_len,
-    output logic [3:0]  rd_cmd_wlg,
-    input  logic        rd_valid,
-    output logic        rd_ready,
-    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data,
-    input  logic        rd_last,
-    output logic        wr_cmd_valid,
-    input  logic        wr_cmd_ready,
-    output logic [63:0] wr_cmd_addr,
-    output logic [31:0] wr_cmd_len,
-    output logic [3:0]  wr_cmd_wlg,
-    output logic        wr_valid,
-    input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data,
+    output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
+    input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic [63:0] overflows          // scores and outputs that wrapped or saturated
 );
   localparam int P = edgemoe_pkg::ATTN_LANES;
@@ -61,7 +46,7 @@ module edgemoe_attn (
   logic [31:0] gh, gqb, gs_step, gkey, gnq;
   logic gq_done;                           // Q of this step already issued
   logic cmd_free;
-  assign cmd_free = !rd_cmd_valid || rd_cmd_ready;
+  assign cmd_free = !dma_req.rd_cmd_valid || dma_resp.rd_cmd_ready;
   logic [63:0] head_off;
   assign head_off = 64'(gh) * 64'(jhd) << AL;
 
@@ -69,9 +54,9 @@ module edgemoe_attn (
     if (!rst_n) begin
       gs <= G_IDLE;
       gh <= '0; gqb <= '0; gs_step <= '0; gkey <= '0; gnq <= '0; gq_done <= 1'b0;
-      rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
+      dma_req.rd_cmd_valid <= 1'b0; dma_req.rd_cmd_addr <= '0; dma_req.rd_cmd_len <= '0; dma_req.rd_cmd_wlg <= '0;
     end else begin
-      if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
+      if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
       case (gs)
         G_IDLE: if (start) begin
           gh <= '0; gqb <= '0; gs_step <= '0; gkey <= '0; gq_done <= 1'b0;
@@ -79,15 +64,15 @@ module edgemoe_attn (
           gs <= G_QK;
         end
         G_QK: if (cmd_free) begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_len <= jhd << AL;
-          rd_cmd_wlg <= 4'(LG_B);
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_len <= jhd << AL;
+          dma_req.rd_cmd_wlg <= 4'(LG_B);
           if (gs_step < gnq && !gq_done) begin
             // query row of lane gs_step
-            rd_cmd_addr <= jqkv + 64'(gqb * 32'(P) + gs_step) * rstride + head_off;
+            dma_req.rd_cmd_addr <= jqkv + 64'(gqb * 32'(P) + gs_step) * rstride + head_off;
             gq_done <= 1'b1;
           end else begin
-            rd_cmd_addr <= jqkv + 64'(gkey) * rstride + hw_bytes + head_off;
+            dma_req.rd_cmd_addr <= jqkv + 64'(gkey) * rstride + hw_bytes + head_off;
             gq_done <= 1'b0;
             gkey <= (gkey + 32'd1 == jt) ? 32'd0 : gkey + 32'd1;
             gs_step <= gs_step + 32'd1;
@@ -99,10 +84,10 @@ module edgemoe_attn (
           end
         end
         G_AV: if (cmd_free) begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_len <= jhd << AL;
-          rd_cmd_wlg <= 4'(LG_B);
-          rd_cmd_addr <= jqkv + 64'(gkey) * rstride + (hw_bytes << 1) + head_off;
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_len <= jhd << AL;
+          dma_req.rd_cmd_wlg <= 4'(LG_B);
+          dma_req.rd_cmd_addr <= jqkv + 64'(gkey) * rstride + (hw_bytes << 1) + head_off;
           gkey <= (gkey + 32'd1 == jt) ? 32'd0 : gkey + 32'd1;
           gs_step <= gs_step + 32'd1;
           if (gs_step + 32'd1 == gnq + jt - 32'd1) gs <= G_NEXT;
@@ -149,7 +134,7 @@ module edgemoe_attn (
   // elements of the current beat (act values: every product below is ABITS x ABITS)
   logic signed [ABITS-1:0] beat[E];
   for (genvar e = 0; e < E; e++) begin : g_beat
-    assign beat[e] = $signed(rd_data[e*ABITS+:ABITS]);
+    assign beat[e] = $signed(dma_resp.rd_data[e*ABITS+:ABITS]);
   end
 
   for (genvar j = 0; j < P; j++) begin : g_lane
@@ -171,7 +156,7 @@ module edgemoe_attn (
     logic [64:0] red;
     assign red = edgemoe_pkg::prod_reduce(full_dot, jscale[31:0], 2 * F);
     assign score = edgemoe_pkg::q_act(red[63:0], edgemoe_pkg::prod_shift(2 * F));
-    assign score_ovf[j] = cs == C_QK && rd_valid && !cq_phase && active[j] && cc + 32'd1 == cpr &&
+    assign score_ovf[j] = cs == C_QK && dma_resp.rd_valid && !cq_phase && active[j] && cc + 32'd1 == cpr &&
         (red[64] || edgemoe_pkg::act_overflows(
                         edgemoe_pkg::act_round(red[63:0], edgemoe_pkg::prod_shift(2 * F))));
     // AV: this key's probability for lane j
@@ -182,7 +167,7 @@ module edgemoe_attn (
     assign prob = edgemoe_pkg::sm_prob(
         edgemoe_pkg::sext(64'(smem[TAW'(ckey)]), 2'(AL), 1'b1), bias[j], recip[j]);
     always_ff @(posedge clk) begin
-      if (cs == C_QK && rd_valid && !cq_phase && active[j]) begin
+      if (cs == C_QK && dma_resp.rd_valid && !cq_phase && active[j]) begin
         if (cc + 32'd1 == cpr) begin
           dot[j] <= 64'sd0;
           sum[j] <= edgemoe_pkg::sm_sum(bias[j], sum[j], score);
@@ -192,10 +177,10 @@ module edgemoe_attn (
           dot[j] <= full_dot;
         end
       end
-      if (cs == C_QK && rd_valid && cq_phase && cstep == 32'(j))
-        for (int e = 0; e < E; e++) qreg[j][CAW'(cc)][e] <= rd_data[e*ABITS+:ABITS];
+      if (cs == C_QK && dma_resp.rd_valid && cq_phase && cstep == 32'(j))
+        for (int e = 0; e < E; e++) qreg[j][CAW'(cc)][e] <= dma_resp.rd_data[e*ABITS+:ABITS];
       if (cs == C_RECIP) recip[j] <= edgemoe_pkg::recip_act(sum[j]);
-      if (cs == C_AV && rd_valid && active[j])
+      if (cs == C_AV && dma_resp.rd_valid && active[j])
         for (int e = 0; e < E; e++)
           acc[j][CAW'(cc)][e] <= acc[j][CAW'(cc)][e] +
                                  64'($signed(prob[ABITS-1:0])) * 64'(beat[e]);
@@ -224,11 +209,11 @@ module edgemoe_attn (
   always_ff @(posedge clk) begin
     if (!rst_n || (cs == C_IDLE && start)) overflows <= '0;
     else overflows <= overflows + 64'($countones(score_ovf)) +
-                      ((ws == W_DATA && wr_ready) ? 64'($countones(out_ovf)) : 64'd0);
+                      ((ws == W_DATA && dma_resp.wr_ready) ? 64'($countones(out_ovf)) : 64'd0);
   end
-  assign wr_valid = ws == W_DATA;
-  assign wr_data = WB'(out_beat);
-  assign rd_ready = cs == C_QK || cs == C_AV;
+  assign dma_req.wr_valid = ws == W_DATA;
+  assign dma_req.wr_data = WB'(out_beat);
+  assign dma_req.rd_ready = cs == C_QK || cs == C_AV;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -252,7 +237,7 @@ module edgemoe_attn (
           cq_phase <= 1'b1;
           cs <= C_QK;
         end
-        C_QK: if (rd_valid) begin
+        C_QK: if (dma_resp.rd_valid) begin
           cc <= cc + 32'd1;
           if (cc + 32'd1 == cpr) begin
             cc <= '0;
@@ -272,7 +257,7 @@ module edgemoe_attn (
           cc <= '0;
           cs <= C_AV;
         end
-        C_AV: if (rd_valid) begin
+        C_AV: if (dma_resp.rd_valid) begin
           cc <= cc + 32'd1;
           if (cc + 32'd1 == cpr) begin
             cc <= '0;
@@ -301,7 +286,7 @@ module edgemoe_attn (
             cs <= C_QK;
           end
         end
-        C_END: if (ws == W_IDLE && !w_go && !wr_cmd_valid) begin
+        C_END: if (ws == W_IDLE && !w_go && !dma_req.wr_cmd_valid) begin
           done <= 1'b1;
           cs <= C_IDLE;
         end
@@ -314,9 +299,9 @@ module edgemoe_attn (
     if (!rst_n) begin
       ws <= W_IDLE;
       wqb <= '0; wnq <= '0; wh <= '0; oj <= '0; oc <= '0;
-      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+      dma_req.wr_cmd_valid <= 1'b0; dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
     end else begin
-      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       case (ws)
         W_IDLE: if (w_go) begin
           wqb <= cqb;
@@ -325,16 +310,16 @@ module edgemoe_attn (
           oj <= '0;
           ws <= W_CMD;
         end
-        W_CMD: if (!wr_cmd_valid) begin
-          wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= jdst + (((64'(wqb * 32'(P) + oj) * 64'(jnh) + 64'(wh)) * 64'(jhd))
+        W_CMD: if (!dma_req.wr_cmd_valid) begin
+          dma_req.wr_cmd_valid <= 1'b1;
+          dma_req.wr_cmd_addr <= jdst + (((64'(wqb * 32'(P) + oj) * 64'(jnh) + 64'(wh)) * 64'(jhd))
                                  << AL);
-          wr_cmd_len <= jhd << AL;
-          wr_cmd_wlg <= 4'(LG_B);
+          dma_req.wr_cmd_len <= jhd << AL;
+          dma_req.wr_cmd_wlg <= 4'(LG_B);
           oc <= '0;
           ws <= W_DATA;
         end
-        W_DATA: if (wr_ready) begin
+        W_DATA: if (dma_resp.wr_ready) begin
           oc <= oc + 32'd1;
           if (oc + 32'd1 == cpr) begin
             oj <= oj + 32'd1;
@@ -347,5 +332,5 @@ module edgemoe_attn (
   end
 
   logic unused;
-  assign unused = ^{rd_last, rd_data, jscale[63:32]};
+  assign unused = ^{dma_resp, jscale[63:32]};
 endmodule

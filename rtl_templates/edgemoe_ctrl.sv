@@ -25,33 +25,19 @@ module edgemoe_ctrl (
     // DMA ownership (edgemoe_top muxes the DMA ports)
     output logic [2:0]  owner,
     // own DMA ports
-    output logic        rd_cmd_valid,
-    input  logic        rd_cmd_ready,
-    output logic [63:0] rd_cmd_addr,
-    output logic [31:0] rd_cmd_len,
-    output logic [3:0]  rd_cmd_wlg,    // 2: the dispatcher reads 32-bit words only
-    input  logic        rd_valid,
-    output logic        rd_ready,
-    input  logic [63:0] rd_data,
-    output logic        wr_cmd_valid,
-    input  logic        wr_cmd_ready,
-    output logic [63:0] wr_cmd_addr,
-    output logic [31:0] wr_cmd_len,
-    output logic [3:0]  wr_cmd_wlg,
-    output logic        wr_valid,
-    input  logic        wr_ready,
-    output logic [63:0] wr_data,
+    output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
+    input  edgemoe_pkg::dma_resp_t dma_resp,
     input  logic        wr_idle,
     // engine jobs: start / done and the job fields (edgemoe_ctrl_jobs)
     output logic [edgemoe_pkg::N_ENGINES-1:0] start,  // one start / done per engine (OWN_*)
     input  logic [edgemoe_pkg::N_ENGINES-1:0] done,
     output edgemoe_pkg::lin_job_t      lin_job,
-    output edgemoe_pkg::router_job_t   rt_job,
-    output edgemoe_pkg::attn_job_t     at_job,
+    output edgemoe_pkg::router_job_t   router_job,
+    output edgemoe_pkg::attn_job_t     attn_job,
     output edgemoe_pkg::ln_job_t       ln_job,
-    output edgemoe_pkg::eltwise_job_t  el_job,
-    output edgemoe_pkg::upsample_job_t up_job,
-    input  logic [63:0] at_overflows, ln_overflows,  // wrapped/saturated in the last job
+    output edgemoe_pkg::eltwise_job_t  eltwise_job,
+    output edgemoe_pkg::upsample_job_t upsample_job,
+    input  logic [63:0] attn_overflows, ln_overflows,  // wrapped/saturated in the last job
     // weight prefetch request for the linear engine's other bank (next job's weights)
     output logic        pf_req,
     input  logic        pf_ack,
@@ -113,8 +99,8 @@ module edgemoe_ctrl (
   logic [63:0] n_wts, n_n, n_k;
   logic [1:0] n_wlg;
   edgemoe_ctrl_decode u_decode (
-      .clk, .rst_n, .we(st == S_FETCH_W && rd_valid), .we_next(st == S_PEEK_W && rd_valid),
-      .wi(wcount), .wdata(rd_data[31:0]), .task_id(task_r), .mem_bytes,
+      .clk, .rst_n, .we(st == S_FETCH_W && dma_resp.rd_valid), .we_next(st == S_PEEK_W && dma_resp.rd_valid),
+      .wi(wcount), .wdata(dma_resp.rd_data[31:0]), .task_id(task_r), .mem_bytes,
       .op, .flags, .tmask, .d0, .d1, .d2, .d3, .d4, .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7,
       .a8, .imm, .chk_start, .chk_done, .chk_err, .c_oh, .c_ow, .c_cikk, .c_read, .c_weight,
       .c_written, .c_i0, .c_i1, .c_i2, .c_i3, .c_offw, .c_slot, .c_counts,
@@ -129,7 +115,7 @@ module edgemoe_ctrl (
       .pf_moe_first(cnt[0] != 32'd0), .pf_moe_next(next_nz), .mem, .op, .flags, .d0, .d1, .d2,
       .d3, .d4, .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7, .a8, .imm, .c_oh, .c_ow, .c_cikk, .c_offw,
       .c_i0, .c_i1, .c_i2, .c_i3, .c_slot, .c_counts, .n_wts, .n_n, .n_k, .n_wlg, .t_eff,
-      .cnt_ex(cnt[ex]), .lin_job, .rt_job, .at_job, .ln_job, .el_job, .up_job, .pf_wts, .pf_n,
+      .cnt_ex(cnt[ex]), .lin_job, .router_job, .attn_job, .ln_job, .eltwise_job, .upsample_job, .pf_wts, .pf_n,
       .pf_k, .pf_wlg);
 
   // profile / status words and the MACs count
@@ -137,17 +123,17 @@ module edgemoe_ctrl (
   logic run_ok;                        // instruction ran (not task-masked)
   logic macs_last, macs_set;
   edgemoe_ctrl_prof u_prof (
-      .clk, .mul_step, .op, .d0, .d1, .d2, .d3, .t_eff, .c_oh, .c_ow, .c_cikk, .macs_last,
+      .clk, .mul_step, .op, .d0, .d1, .d2, .d3, .d4, .imm, .t_eff, .c_oh, .c_ow, .c_cikk, .macs_last,
       .macs_set, .macs_val, .pw, .run_ok, .cycles, .macs, .read_bytes(c_read),
       .written_bytes(c_written), .wbytes, .experts_active, .prof_word, .error, .failed,
-      .executed, .stat_word, .at_overflows, .ln_overflows);
+      .executed, .stat_word, .attn_overflows, .ln_overflows);
 
   logic signed [63:0] rd_s32;
-  assign rd_s32 = {{32{rd_data[31]}}, rd_data[31:0]};
-  assign rd_cmd_wlg = 4'd2;
+  assign rd_s32 = {{32{dma_resp.rd_data[31]}}, dma_resp.rd_data[31:0]};
+  assign dma_req.rd_cmd_wlg = 4'd2;
   logic q_bad;                         // queue entry out of range or repeated
   assign q_bad = rd_s32 < 0 || rd_s32 >= $signed({32'd0, d0}) ||
-                 seen[rd_data[$clog2(MAXT)-1:0]];
+                 seen[dma_resp.rd_data[$clog2(MAXT)-1:0]];
   logic [63:0] base_prof;
   assign base_prof = 64'(stat_off) + 64'd64;
 
@@ -164,16 +150,16 @@ module edgemoe_ctrl (
       t_eff <= '0; fault <= 1'b0; mul_step <= '0; pw <= '0;
       scan_i <= '0; ex <= '0; seen <= '0;
       run_ok <= 1'b0; chk_start <= 1'b0;
-      rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0;
-      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+      dma_req.rd_cmd_valid <= 1'b0; dma_req.rd_cmd_addr <= '0; dma_req.rd_cmd_len <= '0;
+      dma_req.wr_cmd_valid <= 1'b0; dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
       go <= 1'b0;
       pf_req <= 1'b0; pf_pending <= 1'b0;
       for (int i = 0; i < MAXE; i++) cnt[i] <= '0;
     end else begin
       chk_start <= 1'b0;
       go <= 1'b0;
-      if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
-      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
+      if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       if (pf_ack) pf_req <= 1'b0;
       if (st != S_IDLE) cycles <= cycles + 64'd1;
       case (st)
@@ -204,14 +190,14 @@ module edgemoe_ctrl (
         S_NEXT: begin
           if (idx_i == n_instr) st <= S_WSTAT;
           else begin
-            rd_cmd_valid <= 1'b1;
-            rd_cmd_addr <= mem + 64'(prog_off) + (64'(idx_i) << 6);
-            rd_cmd_len <= 32'd64;
+            dma_req.rd_cmd_valid <= 1'b1;
+            dma_req.rd_cmd_addr <= mem + 64'(prog_off) + (64'(idx_i) << 6);
+            dma_req.rd_cmd_len <= 32'd64;
             wcount <= '0;
             st <= S_FETCH_W;
           end
         end
-        S_FETCH_W: if (rd_valid) begin  // u_decode stores the word
+        S_FETCH_W: if (dma_resp.rd_valid) begin  // u_decode stores the word
           wcount <= wcount + 4'd1;
           if (wcount == 4'd15) st <= S_DECODE;
         end
@@ -246,13 +232,13 @@ module edgemoe_ctrl (
         end
         // fetch the next instruction to prefetch its weights while this one runs
         S_PEEK: begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= mem + 64'(prog_off) + (64'(idx_i + 32'd1) << 6);
-          rd_cmd_len <= 32'd64;
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= mem + 64'(prog_off) + (64'(idx_i + 32'd1) << 6);
+          dma_req.rd_cmd_len <= 32'd64;
           wcount <= '0;
           st <= S_PEEK_W;
         end
-        S_PEEK_W: if (rd_valid) begin  // u_decode stores the word
+        S_PEEK_W: if (dma_resp.rd_valid) begin  // u_decode stores the word
           wcount <= wcount + 4'd1;
           if (wcount == 4'd15) st <= S_PEEK_DEC;
         end
@@ -271,13 +257,6 @@ module edgemoe_ctrl (
               if (flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]) st <= S_DYN_CMD;
               else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER]) ? S_IDX_CMD : S_LIN_GO;
             end
-            edgemoe_pkg::OP_CONV: begin
-              wbytes <= c_weight;
-              go <= 1'b1;
-              owner <= OWN_LIN;
-              after <= S_MACS;
-              st <= S_WAIT_ENG;
-            end
             edgemoe_pkg::OP_MOE_GATE: begin
               wbytes <= c_weight;
               go <= 1'b1;
@@ -286,13 +265,14 @@ module edgemoe_ctrl (
               st <= S_WAIT_ENG;
             end
             edgemoe_pkg::OP_MOE_EXPERTS: begin
-              rd_cmd_valid <= 1'b1;
-              rd_cmd_addr <= mem + 64'(a6);
-              rd_cmd_len <= d3 << 2;
+              dma_req.rd_cmd_valid <= 1'b1;
+              dma_req.rd_cmd_addr <= mem + 64'(a6);
+              dma_req.rd_cmd_len <= d3 << 2;
               scan_i <= '0;
               st <= S_MOE_CNT_W;
             end
             default: begin  // one job on the op's engine (edgemoe_pkg::op_owner, from ops.py)
+              wbytes <= c_weight;  // its weight operands (none: 0)
               go <= 1'b1;
               owner <= 3'(edgemoe_pkg::op_owner(op));
               after <= S_MACS;
@@ -302,28 +282,28 @@ module edgemoe_ctrl (
         end
         // ---- LINEAR: dynamic token count
         S_DYN_CMD: begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= mem + 64'(a7);
-          rd_cmd_len <= 32'd4;
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= mem + 64'(a7);
+          dma_req.rd_cmd_len <= 32'd4;
           st <= S_DYN_W;
         end
-        S_DYN_W: if (rd_valid) begin
-          t_eff <= rd_data[31:0];
-          if (rd_data[31:0] > d0) st <= S_FAULT;
+        S_DYN_W: if (dma_resp.rd_valid) begin
+          t_eff <= dma_resp.rd_data[31:0];
+          if (dma_resp.rd_data[31:0] > d0) st <= S_FAULT;
           else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER]) ? S_IDX_CMD : S_LIN_GO;
         end
         // ---- LINEAR: index list within [0, rows)
         S_IDX_CMD: begin
           if (t_eff == 32'd0) st <= S_LIN_GO;
           else begin
-            rd_cmd_valid <= 1'b1;
-            rd_cmd_addr <= mem + 64'(a5);
-            rd_cmd_len <= t_eff << 2;
+            dma_req.rd_cmd_valid <= 1'b1;
+            dma_req.rd_cmd_addr <= mem + 64'(a5);
+            dma_req.rd_cmd_len <= t_eff << 2;
             scan_i <= '0;
             st <= S_IDX_W;
           end
         end
-        S_IDX_W: if (rd_valid) begin
+        S_IDX_W: if (dma_resp.rd_valid) begin
           if (rd_s32 < 0 || rd_s32 >= $signed({32'd0, d3})) fault <= 1'b1;
           scan_i <= scan_i + 32'd1;
           if (scan_i + 32'd1 == t_eff) st <= (fault || rd_s32 < 0 ||
@@ -367,13 +347,13 @@ module edgemoe_ctrl (
           end
         end
         // ---- MOE_EXPERTS: counts, then each non-empty queue's token indices
-        S_MOE_CNT_W: if (rd_valid) begin
-          cnt[scan_i] <= rd_data[31:0];
-          if (rd_data[31:0] > d0) fault <= 1'b1;
+        S_MOE_CNT_W: if (dma_resp.rd_valid) begin
+          cnt[scan_i] <= dma_resp.rd_data[31:0];
+          if (dma_resp.rd_data[31:0] > d0) fault <= 1'b1;
           scan_i <= scan_i + 32'd1;
           if (scan_i + 32'd1 == d3) begin
             ex <= '0;
-            st <= (fault || rd_data[31:0] > d0) ? S_FAULT : S_MOE_Q_NEXT;
+            st <= (fault || dma_resp.rd_data[31:0] > d0) ? S_FAULT : S_MOE_Q_NEXT;
           end
         end
         S_MOE_Q_NEXT: begin
@@ -387,16 +367,16 @@ module edgemoe_ctrl (
           end
         end
         S_MOE_Q_CMD: begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= mem + 64'(a6) + c_counts + 64'(ex) * c_slot;
-          rd_cmd_len <= cnt[ex] << 2;
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= mem + 64'(a6) + c_counts + 64'(ex) * c_slot;
+          dma_req.rd_cmd_len <= cnt[ex] << 2;
           scan_i <= '0;
           seen <= '0;
           st <= S_MOE_Q_W;
         end
-        S_MOE_Q_W: if (rd_valid) begin
+        S_MOE_Q_W: if (dma_resp.rd_valid) begin
           if (q_bad) fault <= 1'b1;
-          else seen[rd_data[$clog2(MAXT)-1:0]] <= 1'b1;
+          else seen[dma_resp.rd_data[$clog2(MAXT)-1:0]] <= 1'b1;
           scan_i <= scan_i + 32'd1;
           if (scan_i + 32'd1 == cnt[ex]) begin
             if (fault || q_bad) st <= S_FAULT;
@@ -446,14 +426,14 @@ module edgemoe_ctrl (
         end
         // ---- profile entry: 8 x u64
         S_PROF: begin
-          wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= mem + base_prof + (64'(idx_i) << 6);
-          wr_cmd_len <= 32'd64;
-          wr_cmd_wlg <= 4'd3;
+          dma_req.wr_cmd_valid <= 1'b1;
+          dma_req.wr_cmd_addr <= mem + base_prof + (64'(idx_i) << 6);
+          dma_req.wr_cmd_len <= 32'd64;
+          dma_req.wr_cmd_wlg <= 4'd3;
           pw <= '0;
           st <= S_PROF_W;
         end
-        S_PROF_W: if (wr_ready) begin
+        S_PROF_W: if (dma_resp.wr_ready) begin
           pw <= pw + 3'd1;
           if (pw == 3'd7) begin
             executed <= executed + 32'd1;
@@ -470,30 +450,30 @@ module edgemoe_ctrl (
         // ---- status block: error, failing index, executed, config_id
         S_WSTAT: begin
           owner <= OWN_CTRL;
-          wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= mem + 64'(stat_off);
-          wr_cmd_len <= 32'd16;
-          wr_cmd_wlg <= 4'd2;
+          dma_req.wr_cmd_valid <= 1'b1;
+          dma_req.wr_cmd_addr <= mem + 64'(stat_off);
+          dma_req.wr_cmd_len <= 32'd16;
+          dma_req.wr_cmd_wlg <= 4'd2;
           pw <= '0;
           st <= S_WSTAT_W;
         end
-        S_WSTAT_W: if (wr_ready) begin
+        S_WSTAT_W: if (dma_resp.wr_ready) begin
           pw <= pw + 3'd1;
           if (pw == 3'd3) st <= S_WSTAT_IDLE;
         end
-        S_WSTAT_IDLE: if (wr_idle && !wr_cmd_valid) st <= S_FINISH;
+        S_WSTAT_IDLE: if (wr_idle && !dma_req.wr_cmd_valid) st <= S_FINISH;
         S_FINISH: st <= S_IDLE;  // ap_done is high in this state
         default: st <= S_IDLE;
       endcase
     end
   end
 
-  assign rd_ready = st == S_FETCH_W || st == S_PEEK_W || st == S_DYN_W || st == S_IDX_W ||
+  assign dma_req.rd_ready = st == S_FETCH_W || st == S_PEEK_W || st == S_DYN_W || st == S_IDX_W ||
                     st == S_MOE_CNT_W ||
                     st == S_MOE_Q_W;
-  assign wr_valid = st == S_PROF_W || st == S_WSTAT_W;
-  assign wr_data = (st == S_WSTAT_W) ? stat_word : prof_word;
+  assign dma_req.wr_valid = st == S_PROF_W || st == S_WSTAT_W;
+  assign dma_req.wr_data = (edgemoe_pkg::WORD_MAX*8)'((st == S_WSTAT_W) ? stat_word : prof_word);
 
   logic unused;
-  assign unused = ^{rd_data[63:32], d4[31:24], n_n[63:32], n_k[63:32]};
+  assign unused = ^{dma_resp.rd_data[edgemoe_pkg::WORD_MAX*8-1:32], dma_resp.rd_last, d4[31:24], n_n[63:32], n_k[63:32]};
 endmodule

@@ -10,23 +10,8 @@ module edgemoe_eltwise (
     input  logic [1:0]  mode,          // 0 ADD, 1 COPY, 2 ZERO
     input  logic [31:0] n,             // elements
     input  logic [63:0] a_addr, b_addr, dst_addr,
-    output logic        rd_cmd_valid,
-    input  logic        rd_cmd_ready,
-    output logic [63:0] rd_cmd_addr,
-    output logic [31:0] rd_cmd_len,
-    output logic [3:0]  rd_cmd_wlg,
-    input  logic        rd_valid,
-    output logic        rd_ready,
-    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data,
-    input  logic        rd_last,
-    output logic        wr_cmd_valid,
-    input  logic        wr_cmd_ready,
-    output logic [63:0] wr_cmd_addr,
-    output logic [31:0] wr_cmd_len,
-    output logic [3:0]  wr_cmd_wlg,
-    output logic        wr_valid,
-    input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
+    output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
+    input  edgemoe_pkg::dma_resp_t dma_resp
 );
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
   localparam int V = edgemoe_pkg::VEC_LANES;
@@ -55,41 +40,41 @@ module edgemoe_eltwise (
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       gs <= G_IDLE;
-      rd_cmd_valid <= 1'b0;
-      rd_cmd_addr <= '0;
-      rd_cmd_len <= '0;
-      rd_cmd_wlg <= '0;
+      dma_req.rd_cmd_valid <= 1'b0;
+      dma_req.rd_cmd_addr <= '0;
+      dma_req.rd_cmd_len <= '0;
+      dma_req.rd_cmd_wlg <= '0;
       g_done_el <= '0;
     end else begin
-      if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
+      if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
       case (gs)
         G_IDLE: if (start) begin
           g_done_el <= '0;
           if (mode == 2'd1) begin
-            rd_cmd_valid <= 1'b1;
-            rd_cmd_addr <= a_addr;
-            rd_cmd_len <= 32'(64'(n) << AL);
-            rd_cmd_wlg <= 4'(LG_B);
+            dma_req.rd_cmd_valid <= 1'b1;
+            dma_req.rd_cmd_addr <= a_addr;
+            dma_req.rd_cmd_len <= 32'(64'(n) << AL);
+            dma_req.rd_cmd_wlg <= 4'(LG_B);
             gs <= G_DONE;
           end else if (mode == 2'd0) gs <= G_A;
           else gs <= G_DONE;
         end
-        G_A: if (!rd_cmd_valid || rd_cmd_ready) begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= pa + (64'(g_done_el) << AL);
-          rd_cmd_len <= g_len << AL;
-          rd_cmd_wlg <= 4'(edgemoe_pkg::VEC_LANES_LG + AL);
+        G_A: if (!dma_req.rd_cmd_valid || dma_resp.rd_cmd_ready) begin
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= pa + (64'(g_done_el) << AL);
+          dma_req.rd_cmd_len <= g_len << AL;
+          dma_req.rd_cmd_wlg <= 4'(edgemoe_pkg::VEC_LANES_LG + AL);
           gs <= G_B;
         end
-        G_B: if (!rd_cmd_valid || rd_cmd_ready) begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= pb + (64'(g_done_el) << AL);
-          rd_cmd_len <= g_len << AL;
-          rd_cmd_wlg <= 4'(edgemoe_pkg::VEC_LANES_LG + AL);
+        G_B: if (!dma_req.rd_cmd_valid || dma_resp.rd_cmd_ready) begin
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= pb + (64'(g_done_el) << AL);
+          dma_req.rd_cmd_len <= g_len << AL;
+          dma_req.rd_cmd_wlg <= 4'(edgemoe_pkg::VEC_LANES_LG + AL);
           g_done_el <= g_done_el + g_len;
           gs <= (g_done_el + g_len == nn) ? G_DONE : G_A;
         end
-        G_DONE: if (cs == C_IDLE && !rd_cmd_valid) gs <= G_IDLE;
+        G_DONE: if (cs == C_IDLE && !dma_req.rd_cmd_valid) gs <= G_IDLE;
         default: gs <= G_IDLE;
       endcase
     end
@@ -103,16 +88,16 @@ module edgemoe_eltwise (
   for (genvar e = 0; e < V; e++) begin : g_lane
     logic signed [63:0] x, y;
     assign x = edgemoe_pkg::sext(64'(a_word[e*ABITS+:ABITS]), 2'(AL), 1'b1);
-    assign y = edgemoe_pkg::sext(64'(rd_data[e*ABITS+:ABITS]), 2'(AL), 1'b1);
+    assign y = edgemoe_pkg::sext(64'(dma_resp.rd_data[e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign sum_word[e*ABITS+:ABITS] = ABITS'(edgemoe_pkg::q_act(x + y, 0));
   end
   if (WB > ABITS * V) begin : g_pad
     assign sum_word[WB-1:ABITS*V] = '0;
   end
 
-  assign rd_ready = (cs == C_A) || (cs == C_B && wr_ready) || (cs == C_STREAM && m == 2'd1 && wr_ready);
-  assign wr_valid = (cs == C_B && rd_valid) || (cs == C_STREAM && (m == 2'd2 || rd_valid));
-  assign wr_data = (cs == C_B) ? sum_word : (m == 2'd2) ? '0 : rd_data;
+  assign dma_req.rd_ready = (cs == C_A) || (cs == C_B && dma_resp.wr_ready) || (cs == C_STREAM && m == 2'd1 && dma_resp.wr_ready);
+  assign dma_req.wr_valid = (cs == C_B && dma_resp.rd_valid) || (cs == C_STREAM && (m == 2'd2 || dma_resp.rd_valid));
+  assign dma_req.wr_data = (cs == C_B) ? sum_word : (m == 2'd2) ? '0 : dma_resp.rd_data;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -125,13 +110,13 @@ module edgemoe_eltwise (
       wcnt <= '0;
       wtot <= '0;
       chunk_len <= '0;
-      wr_cmd_valid <= 1'b0;
-      wr_cmd_addr <= '0;
-      wr_cmd_len <= '0;
-      wr_cmd_wlg <= '0;
+      dma_req.wr_cmd_valid <= 1'b0;
+      dma_req.wr_cmd_addr <= '0;
+      dma_req.wr_cmd_len <= '0;
+      dma_req.wr_cmd_wlg <= '0;
     end else begin
       done <= 1'b0;
-      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       case (cs)
         C_IDLE: if (start) begin
           m <= mode;
@@ -141,10 +126,10 @@ module edgemoe_eltwise (
           wcnt <= '0;
           if (mode == 2'd0) cs <= C_BCMD;
           else begin
-            wr_cmd_valid <= 1'b1;
-            wr_cmd_addr <= dst_addr;
-            wr_cmd_len <= 32'(64'(n) << AL);
-            wr_cmd_wlg <= 4'(LG_B);
+            dma_req.wr_cmd_valid <= 1'b1;
+            dma_req.wr_cmd_addr <= dst_addr;
+            dma_req.wr_cmd_len <= 32'(64'(n) << AL);
+            dma_req.wr_cmd_wlg <= 4'(LG_B);
             wtot <= 32'(((64'(n) << AL) + 64'((1 << LG_B) - 1)) >> LG_B);
             cs <= C_STREAM;
           end
@@ -154,31 +139,31 @@ module edgemoe_eltwise (
           wcnt <= '0;
           cs <= C_A;
         end
-        C_A: if (rd_valid) begin
-          abuf[wcnt[CAW-1:0]] <= rd_data[ABITS*V-1:0];
+        C_A: if (dma_resp.rd_valid) begin
+          abuf[wcnt[CAW-1:0]] <= dma_resp.rd_data[ABITS*V-1:0];
           wcnt <= wcnt + 32'd1;
-          if (rd_last) begin
+          if (dma_resp.rd_last) begin
             wcnt <= '0;
-            wr_cmd_valid <= 1'b1;
-            wr_cmd_addr <= pd + (64'(c_done_el) << AL);
-            wr_cmd_len <= chunk_len << AL;
-            wr_cmd_wlg <= 4'(edgemoe_pkg::VEC_LANES_LG + AL);
+            dma_req.wr_cmd_valid <= 1'b1;
+            dma_req.wr_cmd_addr <= pd + (64'(c_done_el) << AL);
+            dma_req.wr_cmd_len <= chunk_len << AL;
+            dma_req.wr_cmd_wlg <= 4'(edgemoe_pkg::VEC_LANES_LG + AL);
             cs <= C_B;
           end
         end
-        C_B: if (rd_valid && wr_ready) begin
+        C_B: if (dma_resp.rd_valid && dma_resp.wr_ready) begin
           wcnt <= wcnt + 32'd1;
-          if (rd_last) begin
+          if (dma_resp.rd_last) begin
             c_done_el <= c_done_el + chunk_len;
             if (c_done_el + chunk_len == nn) cs <= C_END;
             else cs <= C_BCMD;
           end
         end
-        C_STREAM: if (wr_valid && wr_ready) begin
+        C_STREAM: if (dma_req.wr_valid && dma_resp.wr_ready) begin
           wcnt <= wcnt + 32'd1;
           if (wcnt + 32'd1 == wtot) cs <= C_END;
         end
-        C_END: if (!wr_cmd_valid) begin
+        C_END: if (!dma_req.wr_cmd_valid) begin
           done <= 1'b1;
           cs <= C_IDLE;
         end
@@ -188,5 +173,5 @@ module edgemoe_eltwise (
   end
 
   logic unused;
-  assign unused = ^{rd_data};
+  assign unused = ^dma_resp;
 endmodule

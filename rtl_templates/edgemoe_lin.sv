@@ -19,23 +19,8 @@ module edgemoe_lin (
     input  logic [15:0] flags,
     input  logic [31:0] in_h, in_w, ci, ow,
     input  logic [7:0]  kk, ks, kp,
-    output logic        rd_cmd_valid,
-    input  logic        rd_cmd_ready,
-    output logic [63:0] rd_cmd_addr,
-    output logic [31:0] rd_cmd_len,
-    output logic [3:0]  rd_cmd_wlg,
-    input  logic        rd_valid,
-    output logic        rd_ready,
-    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data,
-    input  logic        rd_last,
-    output logic        wr_cmd_valid,
-    input  logic        wr_cmd_ready,
-    output logic [63:0] wr_cmd_addr,
-    output logic [31:0] wr_cmd_len,
-    output logic [3:0]  wr_cmd_wlg,
-    output logic        wr_valid,
-    input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data,
+    output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
+    input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic        lg_valid,
     output logic [31:0] lg_tok, lg_tile,
     output logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] lg_data,
@@ -159,7 +144,7 @@ module edgemoe_lin (
     end else begin
       done <= 1'b0;
       ld_go <= 1'b0;
-      if (s_rd_cmd_valid && rd_cmd_ready) s_rd_cmd_valid <= 1'b0;
+      if (s_rd_cmd_valid && dma_resp.rd_cmd_ready) s_rd_cmd_valid <= 1'b0;
       case (js)
         J_IDLE: if (start) begin
           jm <= mode; jt <= t; jn <= n; jk <= k;
@@ -194,9 +179,9 @@ module edgemoe_lin (
           wcount <= '0;
           js <= J_BIAS_W;
         end
-        J_BIAS_W: if (rd_valid) begin
+        J_BIAS_W: if (dma_resp.rd_valid) begin
           wcount <= wcount + 32'd1;
-          if (rd_last) js <= (to0 == 32'd0) ? J_W0 : J_WTS;
+          if (dma_resp.rd_last) js <= (to0 == 32'd0) ? J_W0 : J_WTS;
         end
         // strip 0: use the prefetched bank when it holds exactly these weights, unchanged
         J_W0: begin
@@ -220,9 +205,9 @@ module edgemoe_lin (
           wcount <= '0;
           js <= J_WTS_W;
         end
-        J_WTS_W: if (rd_valid) begin
+        J_WTS_W: if (dma_resp.rd_valid) begin
           wcount <= wcount + 32'd1;
-          if (rd_last) begin
+          if (dma_resp.rd_last) begin
             ld_go <= 1'b1;
             js <= J_RUN;
           end
@@ -236,7 +221,7 @@ module edgemoe_lin (
             js <= J_SIZE;
           end
         end
-        J_DRAIN: if (!wr_cmd_valid) js <= J_DONE;
+        J_DRAIN: if (!dma_req.wr_cmd_valid) js <= J_DONE;
         J_DONE: begin
           done <= 1'b1;
           js <= J_IDLE;
@@ -250,17 +235,17 @@ module edgemoe_lin (
   logic [PO*PI*WBITS-1:0] w_word;
   logic [PO*BBITS-1:0] b_word;
   for (genvar e = 0; e < PO * PI; e++) begin : g_wunpack
-    assign w_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(rd_data, e, wlg), wlg, 1'b1));
+    assign w_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(dma_resp.rd_data, e, wlg), wlg, 1'b1));
   end
   for (genvar o = 0; o < PO; o++) begin : g_bunpack
-    assign b_word[o*BBITS+:BBITS] = BBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(rd_data, o, blg), blg, 1'b1));
+    assign b_word[o*BBITS+:BBITS] = BBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(dma_resp.rd_data, o, blg), blg, 1'b1));
   end
   always_ff @(posedge clk) begin
-    if (js == J_WTS_W && rd_valid && !cur_bank) wbuf0[WAW'(wcount)] <= w_word;
+    if (js == J_WTS_W && dma_resp.rd_valid && !cur_bank) wbuf0[WAW'(wcount)] <= w_word;
     else if (pf_we && cur_bank) wbuf0[WAW'(pf_wc)] <= pf_word;
-    if (js == J_WTS_W && rd_valid && cur_bank) wbuf1[WAW'(wcount)] <= w_word;
+    if (js == J_WTS_W && dma_resp.rd_valid && cur_bank) wbuf1[WAW'(wcount)] <= w_word;
     else if (pf_we && !cur_bank) wbuf1[WAW'(pf_wc)] <= pf_word;
-    if (js == J_BIAS_W && rd_valid) bbuf[TAW'(wcount)] <= b_word;
+    if (js == J_BIAS_W && dma_resp.rd_valid) bbuf[TAW'(wcount)] <= b_word;
   end
 
   // ------------------------------------------------------------------ weight prefetch
@@ -297,15 +282,15 @@ module edgemoe_lin (
       .ci(j_ci), .ow(j_ow), .kk(j_kk), .ks(j_ks), .kp(j_kp), .col0(to0 << PO_LG),
       .strip_cols, .slot_busy(row_full), .fill, .fill_slot, .fill_row, .fill_tok,
       .fill_score, .all_loaded, .rb_we, .rb_addr, .rb_data, .bb_we, .bb_addr, .bb_data,
-      .rd_cmd_valid(l_rd_cmd_valid), .rd_cmd_ready, .rd_cmd_addr(l_rd_cmd_addr),
-      .rd_cmd_len(l_rd_cmd_len), .rd_cmd_wlg(l_rd_cmd_wlg), .rd_valid,
-      .rd_ready(l_rd_ready), .rd_data);
-  assign rd_cmd_valid = s_loading || js == J_BIAS || js == J_WTS ? s_rd_cmd_valid
+      .rd_cmd_valid(l_rd_cmd_valid), .rd_cmd_ready(dma_resp.rd_cmd_ready), .rd_cmd_addr(l_rd_cmd_addr),
+      .rd_cmd_len(l_rd_cmd_len), .rd_cmd_wlg(l_rd_cmd_wlg), .rd_valid(dma_resp.rd_valid),
+      .rd_ready(l_rd_ready), .rd_data(dma_resp.rd_data));
+  assign dma_req.rd_cmd_valid = s_loading || js == J_BIAS || js == J_WTS ? s_rd_cmd_valid
                                                                   : l_rd_cmd_valid;
-  assign rd_cmd_addr = (js == J_RUN) ? l_rd_cmd_addr : s_rd_cmd_addr;
-  assign rd_cmd_len = (js == J_RUN) ? l_rd_cmd_len : s_rd_cmd_len;
-  assign rd_cmd_wlg = (js == J_RUN) ? l_rd_cmd_wlg : s_rd_cmd_wlg;
-  assign rd_ready = s_loading ? 1'b1 : (js == J_RUN) && l_rd_ready;
+  assign dma_req.rd_cmd_addr = (js == J_RUN) ? l_rd_cmd_addr : s_rd_cmd_addr;
+  assign dma_req.rd_cmd_len = (js == J_RUN) ? l_rd_cmd_len : s_rd_cmd_len;
+  assign dma_req.rd_cmd_wlg = (js == J_RUN) ? l_rd_cmd_wlg : s_rd_cmd_wlg;
+  assign dma_req.rd_ready = s_loading ? 1'b1 : (js == J_RUN) && l_rd_ready;
 
   // one RAM per bank (two row slots each), one write and one registered read port
   for (genvar b = 0; b < PI; b++) begin : g_rbank
@@ -486,12 +471,12 @@ module edgemoe_lin (
   edgemoe_lin_writer u_writer (
       .clk, .rst_n, .ld_go, .out_full, .row_done(p2_v && p2_tok_last && !gate),
       .row_slot(p2_slot), .row_idx(m_row[p2_slot]), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
-      .strip_cols, .w_slot, .w_i, .w_done_pulse, .w_clr, .wr_cmd_valid, .wr_cmd_ready,
-      .wr_cmd_addr, .wr_cmd_len, .wr_cmd_wlg, .wr_valid, .wr_ready);
-  assign wr_data = WB'(obuf[BAW'((w_slot ? TOM : 0) + w_i)]);
+      .strip_cols, .w_slot, .w_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
+      .wr_cmd_addr(dma_req.wr_cmd_addr), .wr_cmd_len(dma_req.wr_cmd_len), .wr_cmd_wlg(dma_req.wr_cmd_wlg), .wr_valid(dma_req.wr_valid), .wr_ready(dma_resp.wr_ready));
+  assign dma_req.wr_data = WB'(obuf[BAW'((w_slot ? TOM : 0) + w_i)]);
 
   logic unused;
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
-  assign unused = ^{all_loaded, wcount[31], pf_wc, p1_slot, flags[15:12],
+  assign unused = ^{dma_resp, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:12],
                     flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]};
 endmodule

@@ -13,23 +13,8 @@ module edgemoe_ln (
     input  logic [31:0] t, d,
     input  logic [63:0] src, dst, gamma, beta,
     input  logic [31:0] eps,
-    output logic        rd_cmd_valid,
-    input  logic        rd_cmd_ready,
-    output logic [63:0] rd_cmd_addr,
-    output logic [31:0] rd_cmd_len,
-    output logic [3:0]  rd_cmd_wlg,
-    input  logic        rd_valid,
-    output logic        rd_ready,
-    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data,
-    input  logic        rd_last,
-    output logic        wr_cmd_valid,
-    input  logic        wr_cmd_ready,
-    output logic [63:0] wr_cmd_addr,
-    output logic [31:0] wr_cmd_len,
-    output logic [3:0]  wr_cmd_wlg,
-    output logic        wr_valid,
-    input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data,
+    output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
+    input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic [63:0] overflows          // values that wrapped or saturated (profile)
 );
   localparam int V = edgemoe_pkg::VEC_LANES;
@@ -65,10 +50,10 @@ module edgemoe_ln (
     wsum1 = 64'sd0;
     wsum2 = 64'sd0;
     for (int e = 0; e < V; e++) begin
-      wsum1 = wsum1 + 64'($signed(rd_data[e*ABITS+:ABITS]));
+      wsum1 = wsum1 + 64'($signed(dma_resp.rd_data[e*ABITS+:ABITS]));
       // (x >> s)^2 of an ABITS-bit value: an ABITS x ABITS product
-      wsum2 = wsum2 + 64'($signed(rd_data[e*ABITS+:ABITS]) >>> SH) *
-                      64'($signed(rd_data[e*ABITS+:ABITS]) >>> SH);
+      wsum2 = wsum2 + 64'($signed(dma_resp.rd_data[e*ABITS+:ABITS]) >>> SH) *
+                      64'($signed(dma_resp.rd_data[e*ABITS+:ABITS]) >>> SH);
     end
   end
   logic p_free;                           // the normaliser released a slot this cycle
@@ -81,9 +66,9 @@ module edgemoe_ln (
       acc1 <= '0; acc2 <= '0;
       s1[0] <= '0; s1[1] <= '0; s2[0] <= '0; s2[1] <= '0;
       jt <= '0; jd <= '0; jsrc <= '0; jdst <= '0; jgamma <= '0; jbeta <= '0; jeps <= '0;
-      rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
+      dma_req.rd_cmd_valid <= 1'b0; dma_req.rd_cmd_addr <= '0; dma_req.rd_cmd_len <= '0; dma_req.rd_cmd_wlg <= '0;
     end else begin
-      if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
+      if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
       if (p_free) full[p_free_slot] <= 1'b0;
       case (ls)
         L_IDLE: if (start) begin
@@ -93,47 +78,47 @@ module edgemoe_ln (
           ls <= L_G;
         end
         L_G: begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= jgamma;
-          rd_cmd_len <= jd << NL;
-          rd_cmd_wlg <= 4'(VL + NL);
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= jgamma;
+          dma_req.rd_cmd_len <= jd << NL;
+          dma_req.rd_cmd_wlg <= 4'(VL + NL);
           lw <= '0;
           ls <= L_G_W;
         end
-        L_G_W: if (rd_valid) begin
-          gbuf[GAW'(lw)] <= rd_data[V*NBITS-1:0];
+        L_G_W: if (dma_resp.rd_valid) begin
+          gbuf[GAW'(lw)] <= dma_resp.rd_data[V*NBITS-1:0];
           lw <= lw + 32'd1;
-          if (rd_last) ls <= L_B;
+          if (dma_resp.rd_last) ls <= L_B;
         end
         L_B: begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= jbeta;
-          rd_cmd_len <= jd << NL;
-          rd_cmd_wlg <= 4'(VL + NL);
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= jbeta;
+          dma_req.rd_cmd_len <= jd << NL;
+          dma_req.rd_cmd_wlg <= 4'(VL + NL);
           lw <= '0;
           ls <= L_B_W;
         end
-        L_B_W: if (rd_valid) begin
-          bbuf[GAW'(lw)] <= rd_data[V*NBITS-1:0];
+        L_B_W: if (dma_resp.rd_valid) begin
+          bbuf[GAW'(lw)] <= dma_resp.rd_data[V*NBITS-1:0];
           lw <= lw + 32'd1;
-          if (rd_last) ls <= L_ROW;
+          if (dma_resp.rd_last) ls <= L_ROW;
         end
-        L_ROW: if (!full[lslot] && !rd_cmd_valid) begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= jsrc + (64'(lr) * 64'(jd) << AL);
-          rd_cmd_len <= jd << AL;
-          rd_cmd_wlg <= 4'(VL + AL);
+        L_ROW: if (!full[lslot] && !dma_req.rd_cmd_valid) begin
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= jsrc + (64'(lr) * 64'(jd) << AL);
+          dma_req.rd_cmd_len <= jd << AL;
+          dma_req.rd_cmd_wlg <= 4'(VL + AL);
           lw <= '0;
           acc1 <= '0;
           acc2 <= '0;
           ls <= L_ROW_W;
         end
-        L_ROW_W: if (rd_valid) begin
-          rbuf[RAW'((lslot ? RW : 0) + 32'(lw))] <= rd_data[V*ABITS-1:0];
+        L_ROW_W: if (dma_resp.rd_valid) begin
+          rbuf[RAW'((lslot ? RW : 0) + 32'(lw))] <= dma_resp.rd_data[V*ABITS-1:0];
           lw <= lw + 32'd1;
           acc1 <= acc1 + wsum1;
           acc2 <= acc2 + wsum2;
-          if (rd_last) begin
+          if (dma_resp.rd_last) begin
             s1[lslot] <= acc1 + wsum1;
             s2[lslot] <= acc2 + wsum2;
             full[lslot] <= 1'b1;
@@ -147,7 +132,7 @@ module edgemoe_ln (
       endcase
     end
   end
-  assign rd_ready = ls == L_G_W || ls == L_B_W || ls == L_ROW_W;
+  assign dma_req.rd_ready = ls == L_G_W || ls == L_B_W || ls == L_ROW_W;
 
   // ------------------------------------------------------------------ normaliser
   typedef enum logic [2:0] {P_IDLE, P_DIV, P_VAR, P_RSTD, P_CMD, P_OUT, P_END} pr_t;
@@ -201,13 +186,13 @@ module edgemoe_ln (
     ovf_word = '0;
     for (int e = 0; e < V; e++) ovf_word = ovf_word + 64'(y_ovf[e]);
   end
-  assign wr_valid = ps == P_OUT;
-  assign wr_data = WB'(y_word);
+  assign dma_req.wr_valid = ps == P_OUT;
+  assign dma_req.wr_data = WB'(y_word);
 
   // overflow counter of the running instruction (profile field `overflows`)
   always_ff @(posedge clk) begin
     if (!rst_n || (ls == L_IDLE && start)) overflows <= '0;
-    else if (ps == P_OUT && wr_ready) overflows <= overflows + ovf_word;
+    else if (ps == P_OUT && dma_resp.wr_ready) overflows <= overflows + ovf_word;
   end
 
   always_ff @(posedge clk) begin
@@ -218,11 +203,11 @@ module edgemoe_ln (
       n1 <= '0; n2 <= '0; q1 <= '0; q2 <= '0; r1 <= '0; r2 <= '0; neg1 <= 1'b0; neg2 <= 1'b0;
       mean <= '0; ex2 <= '0; rstd <= '0;
       p_free <= 1'b0; p_free_slot <= 1'b0;
-      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+      dma_req.wr_cmd_valid <= 1'b0; dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
     end else begin
       done <= 1'b0;
       p_free <= 1'b0;
-      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       case (ps)
         P_IDLE: begin
           if (start) begin
@@ -260,15 +245,15 @@ module edgemoe_ln (
                                          (ex2 - (mean >>> SH) * (mean >>> SH))) + jeps);
           ps <= P_CMD;
         end
-        P_CMD: if (!wr_cmd_valid) begin
-          wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= jdst + (64'(pr) * 64'(jd) << AL);
-          wr_cmd_len <= jd << AL;
-          wr_cmd_wlg <= 4'(VL + AL);
+        P_CMD: if (!dma_req.wr_cmd_valid) begin
+          dma_req.wr_cmd_valid <= 1'b1;
+          dma_req.wr_cmd_addr <= jdst + (64'(pr) * 64'(jd) << AL);
+          dma_req.wr_cmd_len <= jd << AL;
+          dma_req.wr_cmd_wlg <= 4'(VL + AL);
           pw <= '0;
           ps <= P_OUT;
         end
-        P_OUT: if (wr_ready) begin
+        P_OUT: if (dma_resp.wr_ready) begin
           pw <= pw + 32'd1;
           if (pw + 32'd1 == words) begin
             p_free <= 1'b1;
@@ -278,7 +263,7 @@ module edgemoe_ln (
             ps <= (pr + 32'd1 == jt) ? P_END : P_IDLE;
           end
         end
-        P_END: if (!wr_cmd_valid) begin
+        P_END: if (!dma_req.wr_cmd_valid) begin
           done <= 1'b1;
           ps <= P_IDLE;
         end
@@ -288,5 +273,5 @@ module edgemoe_ln (
   end
 
   logic unused;
-  assign unused = ^{rd_data, rstd[63:32]};
+  assign unused = ^{dma_resp, rstd[63:32]};
 endmodule

@@ -14,14 +14,8 @@ module edgemoe_router (
     input  logic        lg_valid,
     input  logic [31:0] lg_tok, lg_tile,
     input  logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] lg_data,
-    output logic        wr_cmd_valid,
-    input  logic        wr_cmd_ready,
-    output logic [63:0] wr_cmd_addr,
-    output logic [31:0] wr_cmd_len,
-    output logic [3:0]  wr_cmd_wlg,
-    output logic        wr_valid,
-    input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
+    output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
+    input  edgemoe_pkg::dma_resp_t dma_resp
 );
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int AL = edgemoe_pkg::ACT_LG;
@@ -87,8 +81,8 @@ module edgemoe_router (
                                 : qsc[QAW'(q_ex * 32'(MT) + q_p)];
     else out_word = 32'd0;
   end
-  assign wr_valid = st == R_DATA;
-  assign wr_data = WB'(out_word);
+  assign dma_req.wr_valid = st == R_DATA;
+  assign dma_req.wr_data = WB'(out_word);
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -98,7 +92,7 @@ module edgemoe_router (
       bias <= '0; sum <= '0; recip <= '0;
       taken <= '0;
       area <= '0; q_ex <= '0; q_p <= '0; q_w <= '0; total_w <= '0;
-      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+      dma_req.wr_cmd_valid <= 1'b0; dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
       for (int x = 0; x < ME; x++) begin
         cnt[x] <= '0;
         lg[x] <= '0;
@@ -106,7 +100,7 @@ module edgemoe_router (
       for (int x = 0; x < edgemoe_pkg::MAX_TOP_K; x++) chosen[x] <= '0;
     end else begin
       done <= 1'b0;
-      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       case (st)
         R_IDLE: if (start) begin
           for (int x = 0; x < ME; x++) cnt[x] <= '0;
@@ -161,15 +155,15 @@ module edgemoe_router (
           st <= (tok + 32'd1 == t) ? R_CMD : R_LOAD;
         end
         R_CMD: begin
-          wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= queues;
+          dma_req.wr_cmd_valid <= 1'b1;
+          dma_req.wr_cmd_addr <= queues;
           total_w <= cnt_w + ((e * slot_w) << 1);
-          wr_cmd_len <= (cnt_w + ((e * slot_w) << 1)) << 2;
-          wr_cmd_wlg <= 4'd2;
+          dma_req.wr_cmd_len <= (cnt_w + ((e * slot_w) << 1)) << 2;
+          dma_req.wr_cmd_wlg <= 4'd2;
           area <= '0; q_ex <= '0; q_p <= '0; q_w <= '0;
           st <= R_DATA;
         end
-        R_DATA: if (wr_ready) begin
+        R_DATA: if (dma_resp.wr_ready) begin
           q_w <= q_w + 32'd1;
           if (area != 2'd0) begin
             if (q_p + 32'd1 == slot_w) begin
@@ -182,7 +176,7 @@ module edgemoe_router (
           end else if (q_w + 32'd1 == cnt_w) area <= 2'd1;
           if (q_w + 32'd1 == total_w) st <= R_END;
         end
-        R_END: if (!wr_cmd_valid) begin
+        R_END: if (!dma_req.wr_cmd_valid) begin
           done <= 1'b1;
           st <= R_IDLE;
         end
@@ -191,5 +185,11 @@ module edgemoe_router (
     end
   end
   logic unused;
-  assign unused = ^{prob[63:32]};
+  assign unused = ^{prob[63:32], dma_resp};
+  // the router only writes (its logits come from the linear engine)
+  assign dma_req.rd_cmd_valid = 1'b0;
+  assign dma_req.rd_cmd_addr = '0;
+  assign dma_req.rd_cmd_len = '0;
+  assign dma_req.rd_cmd_wlg = '0;
+  assign dma_req.rd_ready = 1'b0;
 endmodule

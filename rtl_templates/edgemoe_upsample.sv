@@ -12,23 +12,8 @@ module edgemoe_upsample (
     output logic        done,
     input  logic [31:0] h, w, c,
     input  logic [63:0] src, dst,
-    output logic        rd_cmd_valid,
-    input  logic        rd_cmd_ready,
-    output logic [63:0] rd_cmd_addr,
-    output logic [31:0] rd_cmd_len,
-    output logic [3:0]  rd_cmd_wlg,
-    input  logic        rd_valid,
-    output logic        rd_ready,
-    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data,
-    input  logic        rd_last,
-    output logic        wr_cmd_valid,
-    input  logic        wr_cmd_ready,
-    output logic [63:0] wr_cmd_addr,
-    output logic [31:0] wr_cmd_len,
-    output logic [3:0]  wr_cmd_wlg,
-    output logic        wr_valid,
-    input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
+    output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
+    input  edgemoe_pkg::dma_resp_t dma_resp
 );
   localparam int V = edgemoe_pkg::VEC_LANES;
   localparam int VL = edgemoe_pkg::VEC_LANES_LG;
@@ -61,20 +46,20 @@ module edgemoe_upsample (
       gs <= G_IDLE;
       goy <= '0; gox <= '0; gtap <= '0;
       jh <= '0; jw <= '0; jc <= '0; jsrc <= '0; jdst <= '0;
-      rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
+      dma_req.rd_cmd_valid <= 1'b0; dma_req.rd_cmd_addr <= '0; dma_req.rd_cmd_len <= '0; dma_req.rd_cmd_wlg <= '0;
     end else begin
-      if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
+      if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
       case (gs)
         G_IDLE: if (start) begin
           jh <= h; jw <= w; jc <= c; jsrc <= src; jdst <= dst;
           goy <= '0; gox <= '0; gtap <= '0;
           gs <= G_RUN;
         end
-        G_RUN: if (!rd_cmd_valid || rd_cmd_ready) begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= jsrc + ((64'(ty) * 64'(jw) + 64'(tx)) * 64'(jc) << AL);
-          rd_cmd_len <= jc << AL;
-          rd_cmd_wlg <= 4'(VL + AL);
+        G_RUN: if (!dma_req.rd_cmd_valid || dma_resp.rd_cmd_ready) begin
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= jsrc + ((64'(ty) * 64'(jw) + 64'(tx)) * 64'(jc) << AL);
+          dma_req.rd_cmd_len <= jc << AL;
+          dma_req.rd_cmd_wlg <= 4'(VL + AL);
           gtap <= gtap + 2'd1;
           if (gtap == 2'd3) begin
             if (gox + 32'd1 == (jw << 1)) begin
@@ -101,13 +86,13 @@ module edgemoe_upsample (
     assign a = edgemoe_pkg::sext(64'(tap0[CAW'(cw)][e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign b = edgemoe_pkg::sext(64'(tap1[CAW'(cw)][e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign cc = edgemoe_pkg::sext(64'(tap2[CAW'(cw)][e*ABITS+:ABITS]), 2'(AL), 1'b1);
-    assign dd = edgemoe_pkg::sext(64'(rd_data[e*ABITS+:ABITS]), 2'(AL), 1'b1);
+    assign dd = edgemoe_pkg::sext(64'(dma_resp.rd_data[e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign out_word[e*ABITS+:ABITS] = ABITS'(edgemoe_pkg::q_act(
         9 * a + 3 * b + 3 * cc + dd, 4));
   end
-  assign rd_ready = cs == C_TAP || (cs == C_SUM && wr_ready);
-  assign wr_valid = cs == C_SUM && rd_valid;
-  assign wr_data = WB'(out_word);
+  assign dma_req.rd_ready = cs == C_TAP || (cs == C_SUM && dma_resp.wr_ready);
+  assign dma_req.wr_valid = cs == C_SUM && dma_resp.rd_valid;
+  assign dma_req.wr_data = WB'(out_word);
   assign npix = (jh << 1) * (jw << 1);
 
   always_ff @(posedge clk) begin
@@ -115,10 +100,10 @@ module edgemoe_upsample (
       cs <= C_IDLE;
       done <= 1'b0;
       ctap <= '0; cw <= '0; pix <= '0;
-      wr_cmd_valid <= 1'b0; wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+      dma_req.wr_cmd_valid <= 1'b0; dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
     end else begin
       done <= 1'b0;
-      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       case (cs)
         C_IDLE: if (start) begin
           pix <= '0;
@@ -126,34 +111,34 @@ module edgemoe_upsample (
           cw <= '0;
           cs <= C_TAP;
         end
-        C_TAP: if (rd_valid) begin
-          if (ctap == 2'd0) tap0[CAW'(cw)] <= rd_data[V*ABITS-1:0];
-          if (ctap == 2'd1) tap1[CAW'(cw)] <= rd_data[V*ABITS-1:0];
-          if (ctap == 2'd2) tap2[CAW'(cw)] <= rd_data[V*ABITS-1:0];
+        C_TAP: if (dma_resp.rd_valid) begin
+          if (ctap == 2'd0) tap0[CAW'(cw)] <= dma_resp.rd_data[V*ABITS-1:0];
+          if (ctap == 2'd1) tap1[CAW'(cw)] <= dma_resp.rd_data[V*ABITS-1:0];
+          if (ctap == 2'd2) tap2[CAW'(cw)] <= dma_resp.rd_data[V*ABITS-1:0];
           cw <= cw + 32'd1;
-          if (rd_last) begin
+          if (dma_resp.rd_last) begin
             cw <= '0;
             ctap <= ctap + 2'd1;
             if (ctap == 2'd2) cs <= C_CMD;
           end
         end
-        C_CMD: if (!wr_cmd_valid) begin
-          wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= jdst + (64'(pix) * 64'(jc) << AL);
-          wr_cmd_len <= jc << AL;
-          wr_cmd_wlg <= 4'(VL + AL);
+        C_CMD: if (!dma_req.wr_cmd_valid) begin
+          dma_req.wr_cmd_valid <= 1'b1;
+          dma_req.wr_cmd_addr <= jdst + (64'(pix) * 64'(jc) << AL);
+          dma_req.wr_cmd_len <= jc << AL;
+          dma_req.wr_cmd_wlg <= 4'(VL + AL);
           cs <= C_SUM;
         end
-        C_SUM: if (rd_valid && wr_ready) begin
+        C_SUM: if (dma_resp.rd_valid && dma_resp.wr_ready) begin
           cw <= cw + 32'd1;
-          if (rd_last) begin
+          if (dma_resp.rd_last) begin
             cw <= '0;
             ctap <= '0;
             pix <= pix + 32'd1;
             cs <= (pix + 32'd1 == npix) ? C_END : C_TAP;
           end
         end
-        C_END: if (!wr_cmd_valid) begin
+        C_END: if (!dma_req.wr_cmd_valid) begin
           done <= 1'b1;
           cs <= C_IDLE;
         end
@@ -162,5 +147,5 @@ module edgemoe_upsample (
     end
   end
   logic unused;
-  assign unused = ^{rd_data};
+  assign unused = ^dma_resp;
 endmodule

@@ -16,7 +16,7 @@ from edgemoe.isa import ADDR_FIELDS, DIM_FIELDS, OP_FIELDS, Flag, Instr, Op
 from edgemoe.ops import ENGINES, OP_SPECS, ROLES, OpEnv, op_names
 from edgemoe.params import ConfigError, load_accel
 from edgemoe.params.accel import KNOWN_OPS
-from edgemoe.rtl.render import RTL_TEMPLATE_DIR, SOURCES
+from edgemoe.rtl.render import RENDERED, RTL_TEMPLATE_DIR, SOURCES, render_rtl
 
 pytestmark = pytest.mark.golden
 
@@ -86,14 +86,94 @@ def test_every_opcode_has_an_hls_kernel_in_the_rendered_dispatch(tiny):
                 f"no HLS kernel {spec.handler}"
 
 
-def test_every_opcode_has_an_sv_engine_in_the_top():
-    top = (RTL_TEMPLATE_DIR / "edgemoe_top.sv").read_text()
+def test_every_opcode_has_an_sv_engine_in_the_top(tiny, tmp_path):
+    top = next(p for p in render_rtl(tiny, tmp_path) if p.name == "edgemoe_top.sv").read_text()
     assert {s.engine for s in OP_SPECS.values()} == set(ENGINES)
     for spec in OP_SPECS.values():
         module = f"edgemoe_{spec.engine}"
         assert f"{module}.sv" in SOURCES
         if spec.op != Op.NOP:
             assert re.search(rf"^\s*{module} u_\w+ \(", top, re.MULTILINE), module
+
+
+def test_rendered_top_has_one_dma_slot_and_instance_per_engine(tmp_path):
+    """ops=[linear, add] builds the dispatcher, the linear and the element-wise engines (by
+    hand: LINEAR and ADD run on lin and eltwise); every other engine is left out with its DMA
+    slot tied to zero, and no engine declares its own DMA ports."""
+    paths = render_rtl(load_accel("tiny", ["ops=[linear, add]"]), tmp_path)
+    text = {p.name: p.read_text() for p in paths}
+    pkg, top = text["edgemoe_pkg.sv"], text["edgemoe_top.sv"]
+    assert "ENGINES_BUILT = 7'd35;" in pkg  # bits 0 ctrl, 1 lin, 5 eltwise
+    for k, engine in enumerate(ENGINES):
+        assert f"localparam int OWN_{engine.upper()} = {k};" in pkg
+        if engine == "ctrl":
+            continue
+        assert f"begin : g_no_{engine}" in top
+        assert f"assign dma_req[edgemoe_pkg::OWN_{engine.upper()}] = '0;" in top
+        body = text[f"edgemoe_{engine}.sv"]
+        assert "edgemoe_pkg::dma_req_t  dma_req" in body
+        assert not re.search(r"^\s*(input|output)\s+logic.*\b(rd|wr)_cmd_valid\b", body,
+                             re.MULTILINE), engine
+
+
+def test_spec_macs_are_what_golden_counts(tiny):
+    """OpSpec.macs (rendered into the SV profile) against the golden handlers' own counts,
+    on one instruction of every op that has it (shapes chosen with padding and t != d)."""
+    import numpy as np
+    import rtlutil
+
+    from edgemoe.layout import PROFILE_FIELDS
+
+    rng = np.random.default_rng(5)
+    cases = [rtlutil.conv(tiny, rng, "c", 7, 6, 3, 5, 3, 2, 1),
+             rtlutil.attention(tiny, rng, "a", 5, 2, 3),
+             rtlutil.moe(tiny, rng, "m", 6, 5, 3, 4, 2)]
+    seen = set()
+    for case in cases:
+        ins = case.program[0]
+        prof = dict.fromkeys(PROFILE_FIELDS, 0)
+        spec = OP_SPECS[ins.op]
+        task = (0,) if "task" in spec.kernel_args else ()
+        HANDLERS[ins.op](case.scratch.image, ins, tiny, prof, *task)
+        assert prof["macs"] > 0 and prof["macs"] == spec.macs.value(OpEnv(ins, tiny)), ins.op
+        seen.add(ins.op)
+    assert seen == {op for op, spec in OP_SPECS.items() if spec.macs is not None}
+
+
+#: Opcodes the dispatcher sequences by hand (docs/adding-an-op.md): their states in
+#: edgemoe_ctrl.sv and their jobs in edgemoe_ctrl_jobs.sv.j2 are written, not rendered.
+HAND_SEQUENCED = {Op.NOP, Op.LINEAR, Op.MOE_GATE, Op.MOE_EXPERTS}
+#: Opcodes the profile's overflow word (word 6) selects by name: the engines that count.
+OVERFLOW_WORD = {Op.ATTENTION, Op.LAYERNORM}
+
+
+def test_rendered_sv_covers_every_opcode_and_written_sv_names_no_other(tiny, tmp_path):
+    """Adding an op on an existing engine needs no SV edit outside its engine: the rendered
+    checker, jobs, MACs and look-ahead cover every opcode of the spec, and the SV written
+    by hand names only the opcodes it sequences itself."""
+    text = {p.name: p.read_text() for p in render_rtl(tiny, tmp_path)}
+    check, jobs = text["edgemoe_check.sv"], text["edgemoe_ctrl_jobs.sv"]
+    for op, spec in OP_SPECS.items():
+        if op == Op.NOP:
+            continue
+        rows = re.search(rf"edgemoe_pkg::OP_{op.name}: begin\s*case \(j\)(.*?)endcase",
+                         check, re.DOTALL)
+        assert rows and len(re.findall(r"4'd\d+: begin", rows.group(1))) == len(spec.operands)
+        if op not in HAND_SEQUENCED:
+            assert spec.job, f"{op.name}: a single-job op takes its engine job from the spec"
+            case = re.search(rf"edgemoe_pkg::OP_{op.name}: begin(.*?)end\n", jobs, re.DOTALL)
+            assert case and set(re.findall(r"(\w+)_job\.(\w+) <=", case.group(1))) == \
+                {(spec.engine, f) for f, _ in spec.job}
+        if spec.macs is not None:
+            assert f"edgemoe_pkg::OP_{op.name}: begin" in text["edgemoe_ctrl_prof.sv"]
+        if spec.prefetch:
+            assert f"edgemoe_pkg::OP_{op.name}: begin" in text["edgemoe_ctrl_decode.sv"]
+    allowed = {op.name for op in HAND_SEQUENCED | OVERFLOW_WORD}
+    written = [RTL_TEMPLATE_DIR / n for n in SOURCES] + \
+              [RTL_TEMPLATE_DIR / t for t, _ in RENDERED]
+    for path in written:
+        named = set(re.findall(r"\bOP_([A-Z][A-Z_]*)\b", path.read_text()))
+        assert named <= allowed, f"{path.name} names {sorted(named - allowed)} by hand"
 
 
 def test_spec_sizes_match_the_issue_examples(tiny):
@@ -113,8 +193,6 @@ def test_spec_sizes_match_the_issue_examples(tiny):
 def test_rendered_checks_cover_every_opcode(tiny, tmp_path):
     """The C++ checks/cycles and the SV package carry one case per opcode of the spec, with
     the spec's alias pairs (by operand index) and nothing else."""
-    from edgemoe.rtl.render import render_rtl
-
     cpp = _rendered("edgemoe_ops.hpp.j2", tiny)
     sv = render_rtl(tiny, tmp_path)[0].read_text()
     alias_sv = re.findall(r"op == OP_(\w+) && \(\(a == 4'd(\d+) && b == 4'd(\d+)\)", sv)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edgemoe.params import ConfigError, FitReport, fit_report, list_boards, load_accel
-from edgemoe.params.fit import bram36_blocks, dsp_per_multiplier, uram_blocks
+from edgemoe.params.fit import bram36_blocks, dsp_per_multiplier, estimate, uram_blocks
 from edgemoe.params.report import describe_all
 
 pytestmark = pytest.mark.unit
@@ -128,3 +128,12 @@ def test_describe_all_covers_every_design_and_board() -> None:
     assert "NO LUT,FF,DSP,BRAM36" in row                   # pynq-z2 / ultra96-v2 do not
     tiny_row = next(line for line in text.splitlines() if line.startswith("tiny "))
     assert "m3vit-micro" in tiny_row and "m3vit-tiny" not in tiny_row
+
+
+def test_an_engine_an_op_only_starts_is_estimated():
+    """MOE_EXPERTS starts element-wise jobs (dst = residual copy or zeros): building it
+    builds that engine, and the fit check counts it even without ADD."""
+    moe = estimate(load_accel("tiny", ["ops=[linear, moe_gate, moe_experts]"]))
+    plain = estimate(load_accel("tiny", ["ops=[linear]"]))
+    assert "vector" in moe.by_component("LUT")
+    assert "vector" not in plain.by_component("LUT")

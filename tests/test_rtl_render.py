@@ -11,7 +11,7 @@ from edgemoe import isa, numerics
 from edgemoe.params import ConfigError, list_accels, load_accel
 from edgemoe.rtl import REGISTERS, RtlError, offset, render_rtl
 from edgemoe.rtl.regmap import ARGUMENTS
-from edgemoe.rtl.render import SOURCES, rtl_context
+from edgemoe.rtl.render import RENDERED, SOURCES, rtl_context
 
 pytestmark = [pytest.mark.codegen, pytest.mark.unit]
 
@@ -51,7 +51,7 @@ def _sv_table(text: str, name: str) -> list[int]:
 def test_package_renders_design_point(tmp_path, name):
     accel = load_accel(name)
     paths = render_rtl(accel, tmp_path)
-    assert [p.name for p in paths] == ["edgemoe_pkg.sv", *SOURCES]
+    assert [p.name for p in paths] == ["edgemoe_pkg.sv", *SOURCES, *(n for _, n in RENDERED)]
     text = paths[0].read_text()
     assert text.startswith(f"// generated from {accel.name} {accel.config_id}")
     assert f"CONFIG_ID = 32'h{accel.config_id}" in text

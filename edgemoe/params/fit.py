@@ -18,8 +18,10 @@ block RAMs. Assumptions, all visible in :func:`estimate`:
   ping+pong weight buffers (``linear_p_in*linear_p_out`` weights wide) go to URAM
   (4Kx72) when the board has URAM and they stay within its closure limit.
 * LUT: per product, an adder combining the DSP limbs plus half an accumulator-wide adder
-  (tree share); fixed costs per op and for the platform (control, instruction decode,
+  (tree share); fixed costs per op (``OpSpec.lut`` in edgemoe/ops.py: its control and
+  address logic beyond its engine) and for the platform (control, instruction decode,
   four m_axi adapters); FF = 1.3 x LUT.
+* An engine is counted when a built op runs on it or starts it (``ops.engines_built``).
 
 Closure limits are FINN's: LUT <= 70 %, FF <= 50 %, BRAM36/URAM/DSP <= 80 %. An RTL
 flow may pass yosys or Vivado counts as ``measured`` to replace the estimate.
@@ -32,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..ops import OP_SPECS, engines_built
 from .errors import ConfigError
 
 if TYPE_CHECKING:
@@ -131,6 +134,7 @@ def estimate(accel: AccelConfig) -> Estimate:
     d_aw = dsp_per_multiplier(act, f.linear_weight.width, fam)
     d_aa = dsp_per_multiplier(act, act, fam)
     ops = set(accel.ops)
+    engines = set(engines_built(ops))
     items: list[tuple[str, str, int]] = []
 
     def add(comp: str, res: str, amount: float) -> None:
@@ -157,7 +161,7 @@ def estimate(accel: AccelConfig) -> Estimate:
     bias_bits = max(f.bias.width, f.attn_bias.width)
     add("linear", "BRAM36", bram36_blocks(accel.max_out_features // p_out, p_out * bias_bits))
 
-    if "attention" in ops:
+    if "attn" in engines:
         lanes, dot = accel.attn_lanes, accel.act_per_beat
         acc_a = 2 * act + max(1, (accel.max_head_dim - 1).bit_length())
         add("attention", "DSP", 2 * lanes * dot * d_aa + 2 * lanes * d_aa)
@@ -169,23 +173,22 @@ def estimate(accel: AccelConfig) -> Estimate:
         add("attention", "BRAM36", bram36_blocks(accel.max_tokens * accel.max_heads, 2 * cont))
 
     vl = accel.vector_lanes
-    if "layernorm" in ops:
+    if "ln" in engines:
         add("vector", "DSP", vl * (2 * d_aa + dsp_per_multiplier(act, f.norm.width, fam)) + 2 * d_aa)
         add("vector", "BRAM36", bram36_blocks(math.ceil(accel.max_out_features / vl),
                                               vl * (2 * f.norm.width + cont)))
-    if ops & {"layernorm", "add"}:
+    if engines & {"ln", "eltwise"}:
         add("vector", "LUT", vl * cont * 12 + 1500)
 
-    if "moe_gate" in ops:
+    if "router" in engines:
         idx_bits = max(1, accel.max_tokens.bit_length())
         add("moe_gate", "DSP", 2 * d_aa)
         add("moe_gate", "LUT", 3000 + accel.max_experts * 40)
         add("moe_gate", "BRAM36", bram36_blocks(accel.max_experts * accel.max_tokens,
                                                 idx_bits + cont))
-    fixed_lut = {"moe_experts": 1500, "conv": 2500, "upsample": 800}
-    for op, lut in fixed_lut.items():
-        if op in ops:
-            add(op, "LUT", lut)
+    for spec in OP_SPECS.values():
+        if spec.lut and spec.op.name.lower() in ops:
+            add(spec.op.name.lower(), "LUT", spec.lut)
 
     # Shared numerics tables (exp, reciprocal, rsqrt, GELU) and the platform shell.
     add("tables", "BRAM36", 4)

@@ -15,18 +15,25 @@ import shutil
 from pathlib import Path
 
 from .. import isa, numerics
+from ..codegen.check_table import check_context
 from ..codegen.constants import design_constants
 from ..codegen.context import isa_context as isa_field_words
 from ..codegen.env import banner, make_environment
-from ..codegen.opspec import opspec_context
+from ..codegen.opspec import (
+    engine_jobs_context,
+    macs_context,
+    opspec_context,
+    prefetch_context,
+)
 from ..golden.vector_ops import ln_types
-from ..ops import ENGINES
+from ..ops import ENGINES, engines_built
 from ..params.accel import FORMAT_ROLES
 from ..params.fixed import OVERFLOW_MODES, QUANT_MODES
 from ..resources import default_build_root, resource_dir
 from .regmap import REGISTERS
 
 __all__ = [
+    "RENDERED",
     "RTL_TEMPLATE_DIR",
     "SOURCES",
     "TOP",
@@ -45,12 +52,17 @@ RTL_TEMPLATE_DIR = resource_dir("rtl_templates")
 TOP = "edgemoe_top"
 #: Template -> generated file, then the static modules, in compile order.
 PACKAGE = ("edgemoe_pkg.sv.j2", "edgemoe_pkg.sv")
+#: Templates rendered from the op spec (engines, DMA slots), in compile order after SOURCES.
+RENDERED = (("edgemoe_check.sv.j2", "edgemoe_check.sv"),
+            ("edgemoe_ctrl_decode.sv.j2", "edgemoe_ctrl_decode.sv"),
+            ("edgemoe_ctrl_jobs.sv.j2", "edgemoe_ctrl_jobs.sv"),
+            ("edgemoe_ctrl_prof.sv.j2", "edgemoe_ctrl_prof.sv"),
+            ("edgemoe_top.sv.j2", "edgemoe_top.sv"))
 SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe_axil_regs.sv",
            "edgemoe_lin_prefetch.sv", "edgemoe_lin_writer.sv",
            "edgemoe_lin_loader.sv", "edgemoe_lin.sv", "edgemoe_router.sv", "edgemoe_attn.sv",
-           "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_check.sv",
-           "edgemoe_ctrl_decode.sv", "edgemoe_ctrl_jobs.sv", "edgemoe_ctrl_prof.sv",
-           "edgemoe_ctrl.sv", "edgemoe_top.sv")
+           "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv",
+           "edgemoe_ctrl.sv")
 
 
 class RtlError(ValueError):
@@ -114,7 +126,13 @@ def rtl_context(accel) -> dict:
         "config_id": accel.config_id_int,
         "engine": design_constants(accel),
         "ops": opspec_context("sv"),
-        "engines": [(e.upper(), k) for k, e in enumerate(ENGINES)],
+        "jobs": engine_jobs_context(),
+        "macs": macs_context(),
+        "check": check_context(),
+        "prefetch": prefetch_context(),
+        "engines": [{"name": e, "NAME": e.upper(), "code": k} for k, e in enumerate(ENGINES)],
+        "engines_built": sum(1 << k for k, e in enumerate(ENGINES)
+                             if e in engines_built(accel.ops)),
         "formats": fmts,
         "act_quant": QUANT_MODES.index(act.quant),
         "act_overflow": OVERFLOW_MODES.index(act.overflow),
@@ -166,7 +184,8 @@ def render_rtl(accel, out_dir: str | Path | None = None) -> list[Path]:
         default_build_root() / design_key(accel) / "rtl"
     out.mkdir(parents=True, exist_ok=True)
     env = make_environment(RTL_TEMPLATE_DIR)
-    text = env.get_template(PACKAGE[0]).render(**rtl_context(accel))
+    ctx = rtl_context(accel)
+    text = env.get_template(PACKAGE[0]).render(**ctx)
     paths = [out / PACKAGE[1]]
     _write_if_changed(paths[0], text)
     for name in SOURCES:
@@ -175,6 +194,10 @@ def render_rtl(accel, out_dir: str | Path | None = None) -> list[Path]:
         if not dst.exists() or dst.read_bytes() != src.read_bytes():
             shutil.copyfile(src, dst)
         paths.append(dst)
+    for template, name in RENDERED:
+        paths.append(out / name)
+        _write_if_changed(paths[-1], env.get_template(template).render(
+            **{**ctx, "banner": banner(template, accel)}))
     log.debug("rendered %d RTL sources for %s into %s", len(paths), accel.name, out)
     return paths
 
