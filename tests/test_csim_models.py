@@ -52,3 +52,9 @@ def test_m3vit_micro_on_pynq_z2():
 def test_m3vit_tiny_one_task():
     """The Edge-MoE model (12 blocks, 16 experts, SETR-PUP head) on the Edge-MoE design point."""
     _run_model("edge-moe-zcu102", "m3vit-tiny", 0)
+
+
+@pytest.mark.parametrize("accel_name", ["tiny", "edge-moe-zcu102"])
+def test_vovnet_tiny(accel_name):
+    """The graph-lowered VoVNet: convs, OSA pieces, POOL modes, eSE, identity, classifier."""
+    _run_model(accel_name, "vovnet-tiny", 0)

@@ -96,7 +96,7 @@ def test_profile_counts_adds_and_weight_bytes(accel):
                                          ("timesteps", 0)])
 def test_bad_lif_fields_are_refused(accel, field, value):
     s = Scratch(accel)
-    fields = dict(neurons=8, inputs=8, timesteps=2, threshold=5, mode_leak=pack_mode_leak(0, 1),
-                  src=s.alloc(64), dst=s.alloc(64), weights=s.alloc(256), bias=s.alloc(64))
+    fields = {"neurons": 8, "inputs": 8, "timesteps": 2, "threshold": 5, "mode_leak": pack_mode_leak(0, 1),
+                  "src": s.alloc(64), "dst": s.alloc(64), "weights": s.alloc(256), "bias": s.alloc(64)}
     fields[field] = value
     assert s.run([Instr.make(Op.LIF, **fields)]) == Err.BAD_SHAPE

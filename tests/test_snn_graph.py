@@ -22,10 +22,10 @@ DIGITS = pytest.importorskip("sklearn", reason="the digits need scikit-learn (tr
 
 @pytest.fixture(scope="module")
 def digits():
-    from edgemoe.data.digits import load_split
+    from edgemoe.data.digits import load_digits_split
 
-    _, (pixels, labels) = load_split()
-    return pixels[:60].reshape(-1, 1, 8, 8), labels[:60]
+    _, _, pixels, labels = load_digits_split()
+    return pixels[:60], labels[:60]
 
 
 @pytest.mark.parametrize("steps", [1, 3])
@@ -65,7 +65,7 @@ def test_modelled_cycles_of_a_spiking_layer_are_linear_in_t(digits):
         accel = load_accel("snn-tiny", [f"buffers.max_timesteps={steps}"])
         with Accelerator(compile_model(model, accel, snn_weights(model)), accel=accel) as acc:
             prof = acc.run(digits[0][0], task="cls")[0].profiles["cls"]
-        cycles[steps] = [e.cycles for e in prof.entries if e.name == "hidden2"][0]
+        cycles[steps] = next(e.cycles for e in prof.entries if e.name == "hidden2")
     assert cycles[2] == 2 * cycles[1] and cycles[4] == 4 * cycles[1]
 
 

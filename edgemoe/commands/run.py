@@ -100,15 +100,17 @@ def _images(args, design) -> list[tuple[str, str, np.ndarray]]:
     from ..host.images import read_image
     from ..host.outdir import unique_stems
     from ..models import image_to_pixels, load_default_image, resize_image
+    from ..models.images import match_channels
     from ..params import load_model
 
-    _, h, w = design.input_shape
+    c, h, w = design.input_shape
     if not args.image:
         model = load_model(design.manifest["model"])
         return [("default", "default", load_default_image(model))]
     reserved = {"profile"} if args.profile else set()
     stems = unique_stems(args.image, reserved)
-    return [(stem, str(path), resize_image(image_to_pixels(read_image(path), "HWC"), h, w))
+    return [(stem, str(path),
+             match_channels(resize_image(image_to_pixels(read_image(path), "HWC"), h, w), c))
             for stem, path in zip(stems, args.image)]
 
 
@@ -135,6 +137,9 @@ def _run(args) -> int:
         bar = tqdm(images, unit="img", desc=f"{design.manifest['model']} on {args.backend}")
         for stem, source, pixels in bar:  # each image is saved as soon as it is done
             result = acc.run(pixels, task=args.task)[0]
+            for task, pred in result.predictions.items():
+                if result[task].shape[:2] == (1, 1):  # a classifier: say the class
+                    bar.write(f"{stem}: {task} class {int(pred.reshape(-1)[0])}")
             for path in save_result(result, out, stem, scale=scale, source=source):
                 bar.write(f"wrote {path}")
             if first is None:

@@ -135,16 +135,23 @@ class GraphLowering(_Lowering):
         return self._zero_bias[n]
 
     # -- maps -----------------------------------------------------------------------------
-    def split(self, channels: int) -> list[int]:
-        """Group sizes for a produced map of ``channels`` (as even as possible)."""
-        n = -(-channels // self.group_max)
-        base, extra = divmod(channels, n)
-        return [base + (i < extra) for i in range(n)]
+    def split(self, channels: int, limit: int = 0) -> list[int]:
+        """Group sizes for a produced map of ``channels``: as even as possible, each at most
+        ``limit`` (default :attr:`group_max`), all but the last a whole number of 64-byte
+        words where the limit allows (so a 1x1 map's groups sit side by side, aligned)."""
+        limit = limit or self.group_max
+        n = -(-channels // limit)
+        size = -(-channels // n)
+        per_word = 64 // self.act_bytes
+        if -(-size // per_word) * per_word <= limit:
+            size = -(-size // per_word) * per_word
+        sizes = [size] * (channels // size) + ([channels % size] if channels % size else [])
+        return sizes
 
-    def new_map(self, name: str, h: int, w: int, channels: int) -> FMap:
-        """Arena tensors for a new grouped HWC map."""
+    def new_map(self, name: str, h: int, w: int, channels: int, limit: int = 0) -> FMap:
+        """Arena tensors for a new grouped HWC map (groups of at most ``limit``)."""
         groups = tuple(Group(Ref(self.act_tensor(f"{name}.g{i}", h * w, c)), c)
-                       for i, c in enumerate(self.split(channels)))
+                       for i, c in enumerate(self.split(channels, limit)))
         return FMap(h, w, groups)
 
     def map_like(self, name: str, x: FMap, h: int, w: int) -> FMap:
@@ -194,7 +201,8 @@ class GraphLowering(_Lowering):
         """``w @ x + b`` on a (C, 1, 1) map, accumulated over ``x``'s groups."""
         if (x.h, x.w) != (1, 1):
             raise GraphError(f"layer {name}: a linear layer needs a 1x1 map, got {x.h}x{x.w}")
-        out = out or self.new_map(name, 1, 1, w.shape[0])
+        # a vector feeds no 3x3 conv: its groups need only fit an output row
+        out = out or self.new_map(name, 1, 1, w.shape[0], self.a.max_out_features)
         for gi, (grp, c0) in enumerate(zip(x.groups, x.starts())):
             first, last = gi == 0, gi == len(x.groups) - 1
             for og, o0 in zip(out.groups, out.starts()):

@@ -1,34 +1,38 @@
-"""scikit-learn's bundled 8x8 digits as accelerator pixels, with the project's fixed split.
+"""scikit-learn's bundled digits (8x8, 16 grey levels) as accelerator pixels.
 
-The digits hold 0..16 per pixel; the accelerator's pixel format is a byte read as
-``byte / 256`` (edgemoe.models.m3vit.PIXEL_SCALE), so a pixel is ``min(16 * value, 255)``:
-float models train on exactly the values the accelerator sees.  Nothing is downloaded.
+The split is the project's reference setup: ``train_test_split(test_size=0.3,
+random_state=0, stratify=y)``.  A digit value v in 0..16 becomes the pixel byte
+``min(16 v, 255)``, i.e. the value v/16 the float models see (16 saturates to 255/256).
+No download: the data ship with scikit-learn.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Fraction of the samples in the test split, and the split's seed.
-TEST_SIZE, SPLIT_SEED = 0.3, 0
+__all__ = ["DIGITS_CLASSES", "digits_pixels", "load_digits_split"]
+
+DIGITS_CLASSES = 10
 
 
-def load_split() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """((pixels_train, y_train), (pixels_test, y_test)): uint8 pixels of shape (N, 64).
+def digits_pixels(values: np.ndarray) -> np.ndarray:
+    """uint8 pixels (N, 1, 8, 8) of digit images with values 0..16."""
+    v = np.asarray(values, np.float64).reshape(-1, 1, 8, 8)
+    return np.clip(np.rint(v * 16.0), 0, 255).astype(np.uint8)
 
-    The split is ``train_test_split(test_size=0.3, random_state=0, stratify=y)``.
+
+def load_digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train pixels, train labels, test pixels, test labels) of the reference split.
 
     Raises:
-        ImportError: scikit-learn is missing (``pip install 'edgemoe[train]'``).
+        ImportError: scikit-learn is missing (``pip install edgemoe[train]``).
     """
     try:
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
     except ImportError as exc:
-        raise ImportError("the digits data set needs scikit-learn: "
-                          "pip install 'edgemoe[train]'") from exc
-    x, y = load_digits(return_X_y=True)
-    pixels = np.minimum(x * 16, 255).astype(np.uint8)
-    ptr, pte, ytr, yte = train_test_split(pixels, y, test_size=TEST_SIZE,
-                                          random_state=SPLIT_SEED, stratify=y)
-    return (ptr, ytr.astype(np.int64)), (pte, yte.astype(np.int64))
+        raise ImportError("the digits need scikit-learn: pip install 'edgemoe[train]'") from exc
+    data = load_digits()
+    x_tr, x_te, y_tr, y_te = train_test_split(data.data, data.target, test_size=0.3,
+                                              random_state=0, stratify=data.target)
+    return digits_pixels(x_tr), y_tr.astype(np.int64), digits_pixels(x_te), y_te.astype(np.int64)

@@ -36,7 +36,7 @@ def evaluate_digits(model, accel, weights: Mapping[str, np.ndarray], backend: st
         ValueError: The model does not take 8x8 one-channel images with 10 classes.
     """
     from ..compiler import compile_model
-    from ..data.digits import load_split
+    from ..data.digits import load_digits_split
     from ..host import Accelerator
     from ..models.graph import GraphReference
 
@@ -44,7 +44,7 @@ def evaluate_digits(model, accel, weights: Mapping[str, np.ndarray], backend: st
     if shape != (1, 8, 8) or model.task.channels != 10:
         raise ValueError(f"model {model.name} takes {shape} images with {model.task.channels} "
                          "classes; the digits need (1, 8, 8) and 10")
-    _, (pixels, labels) = load_split()
+    _, _, pixels, labels = load_digits_split()
     if n is not None:
         if n < 1:
             raise ValueError(f"n={n}: give a positive number of samples")
@@ -77,11 +77,11 @@ def evaluate_digits(model, accel, weights: Mapping[str, np.ndarray], backend: st
 
 def format_digits_report(r: dict) -> str:
     """Human-readable lines of an :func:`evaluate_digits` result."""
-    lines = [f"{r['model']} on {r['design_point']} ({r['backend']}), digits test split, "
-             f"{r['samples']} samples",
-             f"  accuracy: float {100 * r['float_accuracy']:.2f}%, accelerator "
+    lines = [(f"{r['model']} on {r['design_point']} ({r['backend']}), digits test split, "
+             f"{r['samples']} samples"),
+             (f"  accuracy: float {100 * r['float_accuracy']:.2f}%, accelerator "
              f"{100 * r['accelerator_accuracy']:.2f}% (drop {r['drop_points']:+.2f} points; "
-             f"same prediction on {100 * r['agreement']:.2f}%)"]
+             f"same prediction on {100 * r['agreement']:.2f}%)")]
     for name, rate in r["spike_rates"].items():
         lines.append(f"  spike rate {name}: {rate:.3f} spikes per neuron per step (float)")
     return "\n".join(lines)

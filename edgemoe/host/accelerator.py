@@ -16,6 +16,7 @@ from ..golden import status_words
 from ..isa import Err, Op
 from ..layout import PROFILE_ENTRY_BYTES, STATUS_BYTES
 from ..models import image_to_pixels, resize_image
+from ..models.images import match_channels
 from ..params.fixed import FixedType
 from .backends import Backend, make_backend
 from .design import Design, open_design
@@ -164,11 +165,11 @@ class Accelerator:
         if image.dtype == np.uint8 and image.shape == tuple(self.design.input_shape):
             return image  # already the model's planar input (any channel count: digits)
         pixels = image_to_pixels(image)
-        _, h, w = self.design.input_shape
+        c, h, w = self.design.input_shape
         if pixels.shape[1:] != (h, w):
             log.debug("resizing %s to %dx%d", pixels.shape[1:], h, w)
             pixels = resize_image(pixels, h, w)
-        return pixels
+        return match_channels(pixels, c)
 
     def _task_list(self, task: str) -> list[str]:
         if task == "all":

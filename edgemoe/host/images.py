@@ -120,8 +120,8 @@ def save_result(result: Result, out: str | Path | OutputDir, stem: str, scale: i
         return folder.file(name, source) if folder else atomic_path(Path(out) / name)
 
     for task, output in result.items():
-        if output.ndim == 2:  # backbone only (--heads none): tokens, no picture
-            continue
+        if output.ndim == 2 or output.shape[:2] == (1, 1):  # tokens or class scores:
+            continue                                        # no picture, the .npz has them
         pred = result.predictions[task]
         if output.shape[-1] > 1 and pred.dtype.kind in "iu":
             rgb = colorize_segmentation(pred, output.shape[-1])

@@ -131,9 +131,7 @@ def graph_random_weights(model: GraphModelConfig, seed: int = 0) -> dict[str, np
     for name, shape in graph_weight_shapes(model).items():
         if name.endswith("running_var"):
             out[name] = rng.uniform(0.5, 1.5, shape)
-        elif name.endswith(".bn.weight"):
-            out[name] = rng.uniform(0.5, 1.0, shape)
-        elif name.endswith((".threshold", ".leak")):  # LIF scalars: firing, leak <= 1
+        elif name.endswith((".bn.weight", ".threshold", ".leak")):
             out[name] = rng.uniform(0.5, 1.0, shape)
         elif name.endswith(("bias", "running_mean")):
             out[name] = rng.normal(0.0, 0.1, shape)

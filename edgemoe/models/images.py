@@ -88,4 +88,20 @@ def load_default_image(model: ModelConfig) -> np.ndarray:
     ref = resources.files("edgemoe").joinpath("data").joinpath(DEFAULT_IMAGE)
     with ref.open("rb") as f, Image.open(f) as im:
         rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
-    return resize_image(image_to_pixels(rgb), model.image_height, model.image_width)
+    pixels = resize_image(image_to_pixels(rgb), model.image_height, model.image_width)
+    return match_channels(pixels, model.in_chans)
+
+
+def match_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
+    """Planar RGB pixels (3, H, W) as a model with ``channels`` inputs takes them: grey
+    (the mean of R, G, B, rounded) for one channel, unchanged for three.
+
+    Raises:
+        ImageError: Any other channel count.
+    """
+    if pixels.shape[0] == channels:
+        return pixels
+    if channels == 1 and pixels.shape[0] == 3:
+        return np.rint(pixels.astype(np.float64).mean(axis=0, keepdims=True)).astype(np.uint8)
+    raise ImageError(f"cannot make {channels}-channel model input from a {pixels.shape[0]}-"
+                     "channel image: pass planar uint8 pixels of the model's input shape")

@@ -128,9 +128,10 @@ class MaxPoolLayer(LayerRule):
 
     def out_shape(self, layer, in_shapes):
         (c, h, w), k, s = in_shapes[0], layer.attr("kernel"), layer.attr("stride")
+        if k > min(h, w) or s > k:  # the POOL op's window rule (stride <= kernel <= size)
+            raise ValueError(f"a {k}x{k}/s{s} pool does not fit a {h}x{w} input: drop the "
+                             "pool, use a larger input or a stride <= kernel")
         oh, ow = pool_out(h, k, s), pool_out(w, k, s)
-        if min(oh, ow) < 1:
-            raise ValueError(f"a {k}x{k} pool does not fit a {h}x{w} input: drop the pool")
         return c, oh, ow
 
     def weight_shapes(self, layer, in_shapes):

@@ -72,17 +72,13 @@ def load_weights(
         WeightError: Unknown format, or the weights do not match ``model`` (every problem
             listed).
     """
+    if hasattr(model, "layers"):  # a layer graph: own or official VoVNet names
+        from .vovnet_import import load_graph_weights
+
+        return load_graph_weights(path, model)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"weight path '{path}' does not exist")
-    if hasattr(model, "layers"):  # a layer-graph model: one file of canonical names
-        from .graph import validate_graph_weights
-
-        if path.suffix not in (".npz", ".safetensors"):
-            raise _unsupported(path)
-        weights = _read_file(path)
-        validate_graph_weights(weights, model)
-        return {k: np.asarray(v, dtype=np.float64) for k, v in weights.items()}
     if path.is_dir():
         heads = None
         if head_seed is not None and not has_head_files(path, model):

@@ -351,6 +351,8 @@ def model_problems(accel: AccelConfig, model: ModelConfig) -> tuple[str, ...]:
     the widest output row (the fused QKV projection has ``3*dim`` outputs), and the ops
     the model needs.
     """
+    if hasattr(model, "layers"):  # a layer graph: the compiler splits what is too wide
+        return graph_problems(accel, model)
     out: list[str] = []
 
     def need(what: str, value: int, key: str, have: int) -> None:
@@ -386,6 +388,28 @@ def model_problems(accel: AccelConfig, model: ModelConfig) -> tuple[str, ...]:
     if moe:
         needed += ["moe_gate", "moe_experts"]
     missing = [op for op in needed if op not in accel.ops]
+    if missing:
+        out.append("ops lacks " + ", ".join(missing))
+    return tuple(out)
+
+
+#: Ops each graph layer type lowers to (edgemoe.compiler.graph); ``add`` copies the output.
+_GRAPH_LAYER_OPS = {"conv": ("conv",), "osa": ("conv",), "max_pool": ("pool",),
+                    "global_avg_pool": ("pool",), "linear": ("linear",)}
+
+
+def graph_problems(accel: AccelConfig, model) -> tuple[str, ...]:
+    """Reasons why graph model ``model`` cannot run on ``accel``: missing ops, or rows too
+    short for one 3x3 conv (wider layers run as channel groups)."""
+    needed = {"add"}
+    for layer in model.layers:
+        needed.update(_GRAPH_LAYER_OPS.get(layer.type, ()))
+        if layer.type == "osa":
+            needed.update(("pool", "linear") if layer.attr("ese") else ())
+    out = []
+    if accel.max_in_features < 9:
+        out.append(f"buffers.max_in_features={accel.max_in_features} < 9 (one 3x3 conv row)")
+    missing = sorted(op for op in needed if op not in accel.ops)
     if missing:
         out.append("ops lacks " + ", ".join(missing))
     return tuple(out)

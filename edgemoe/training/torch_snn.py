@@ -19,24 +19,27 @@ class _Spike(torch.autograd.Function):
     """Heaviside of v = u / threshold - 1 (strict: v > 0) with a triangular surrogate."""
 
     @staticmethod
-    def forward(ctx, v):  # noqa: D102
+    def forward(ctx, v):
         ctx.save_for_backward(v)
         return (v > 0).to(v.dtype)
 
     @staticmethod
-    def backward(ctx, grad):  # noqa: D102
+    def backward(ctx, grad):
         (v,) = ctx.saved_tensors
         return grad * SURROGATE_GAIN * torch.clamp(1.0 - v.abs(), min=0.0)
 
 
 def digits_split() -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
     """The digits split (edgemoe.data.digits) as float inputs ``byte / 256`` and labels."""
-    from edgemoe.data.digits import load_split
+    from edgemoe.data.digits import load_digits_split
     from edgemoe.models.m3vit import PIXEL_SCALE
 
-    (ptr, ytr), (pte, yte) = load_split()
-    return ((torch.from_numpy(ptr).double().div(PIXEL_SCALE).float(), torch.from_numpy(ytr)),
-            (torch.from_numpy(pte).double().div(PIXEL_SCALE).float(), torch.from_numpy(yte)))
+    ptr, ytr, pte, yte = load_digits_split()
+
+    def inputs(p):  # (N, 64) of byte / 256: what the accelerator reads
+        return torch.from_numpy(p.reshape(len(p), -1)).double().div(PIXEL_SCALE).float()
+
+    return (inputs(ptr), torch.from_numpy(ytr)), (inputs(pte), torch.from_numpy(yte))
 
 
 class TorchSnn(nn.Module):
