@@ -61,6 +61,9 @@ ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
            ("eps", 32)),
     "eltwise": (("mode", 2), ("n", 32), ("a", 64), ("b", 64), ("dst", 64)),
     "upsample": (("h", 32), ("w", 32), ("c", 32), ("src", 64), ("dst", 64)),
+    # lif mode: bit 0 current input, bit 1 readout (isa.LIF_*)
+    "lif": (("n", 32), ("k", 32), ("steps", 32), ("th", 32), ("mode", 2), ("leak", 32),
+            ("src", 64), ("dst", 64), ("wts", 64), ("bias", 64)),
 }
 #: What an operand is to the memory: read, a weight read (counted apart), or written.
 ROLES = ("read", "weight", "write")
@@ -419,7 +422,11 @@ def _lif() -> OpSpec:
                   Operand("weights", "weight", lw, Mul(spk_in, weight_block(n, k, lw))),
                   Operand("bias", "weight", b, Mul(spk_in, bias_block(n, b)))),
         # per block of P_OUT neurons and step: the input tiles (spike input), then the neuron update
-        cycles=Mul(CeilDiv(n, P_OUT), t, Add(Mul(spk_in, CeilDiv(k, P_IN)), _ONE)))
+        cycles=Mul(CeilDiv(n, P_OUT), t, Add(Mul(spk_in, CeilDiv(k, P_IN)), _ONE)),
+        job=(("n", n), ("k", k), ("steps", t), ("th", th), ("mode", mode), ("leak", leak),
+             *_addrs("src", "dst"), ("wts", Field("weights")), ("bias", Field("bias"))),
+        macs=Mul(spk_in, t, n, k),  # additions: binary operands select weights
+        lut=1500)  # step / block sequencer, address counters, threshold compare
 
 
 #: The spec of every opcode, in opcode order.

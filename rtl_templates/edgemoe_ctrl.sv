@@ -23,7 +23,7 @@ module edgemoe_ctrl (
     input  logic [31:0] r_status_offset,
     output logic [31:0] status,
     // DMA ownership (edgemoe_top muxes the DMA ports)
-    output logic [2:0]  owner,
+    output edgemoe_pkg::owner_t owner,
     // own DMA ports
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
@@ -37,7 +37,8 @@ module edgemoe_ctrl (
     output edgemoe_pkg::ln_job_t       ln_job,
     output edgemoe_pkg::eltwise_job_t  eltwise_job,
     output edgemoe_pkg::upsample_job_t upsample_job,
-    input  logic [63:0] attn_overflows, ln_overflows,  // wrapped/saturated in the last job
+    output edgemoe_pkg::lif_job_t      lif_job,
+    input  logic [63:0] attn_overflows, ln_overflows, lif_overflows,  // wrapped/saturated, last job
     // weight prefetch request for the linear engine's other bank (next job's weights)
     output logic        pf_req,
     input  logic        pf_ack,
@@ -46,10 +47,10 @@ module edgemoe_ctrl (
     output logic [1:0]  pf_wlg
 );
   // DMA owners: one code per engine of the op spec (edgemoe_pkg::OWN_*)
-  localparam logic [2:0] OWN_CTRL = 3'(edgemoe_pkg::OWN_CTRL);
-  localparam logic [2:0] OWN_LIN = 3'(edgemoe_pkg::OWN_LIN);
-  localparam logic [2:0] OWN_RT = 3'(edgemoe_pkg::OWN_ROUTER);
-  localparam logic [2:0] OWN_EL = 3'(edgemoe_pkg::OWN_ELTWISE);
+  localparam edgemoe_pkg::owner_t OWN_CTRL = edgemoe_pkg::owner_t'(edgemoe_pkg::OWN_CTRL);
+  localparam edgemoe_pkg::owner_t OWN_LIN = edgemoe_pkg::owner_t'(edgemoe_pkg::OWN_LIN);
+  localparam edgemoe_pkg::owner_t OWN_RT = edgemoe_pkg::owner_t'(edgemoe_pkg::OWN_ROUTER);
+  localparam edgemoe_pkg::owner_t OWN_EL = edgemoe_pkg::owner_t'(edgemoe_pkg::OWN_ELTWISE);
   localparam int MAXE = edgemoe_pkg::MAX_EXPERTS;
   localparam int MAXT = edgemoe_pkg::MAX_TOKENS;
 
@@ -115,7 +116,7 @@ module edgemoe_ctrl (
       .pf_moe_first(cnt[0] != 32'd0), .pf_moe_next(next_nz), .mem, .op, .flags, .d0, .d1, .d2,
       .d3, .d4, .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7, .a8, .imm, .c_oh, .c_ow, .c_cikk, .c_offw,
       .c_i0, .c_i1, .c_i2, .c_i3, .c_slot, .c_counts, .n_wts, .n_n, .n_k, .n_wlg, .t_eff,
-      .cnt_ex(cnt[ex]), .lin_job, .router_job, .attn_job, .ln_job, .eltwise_job, .upsample_job, .pf_wts, .pf_n,
+      .cnt_ex(cnt[ex]), .lin_job, .router_job, .attn_job, .ln_job, .eltwise_job, .upsample_job, .lif_job, .pf_wts, .pf_n,
       .pf_k, .pf_wlg);
 
   // profile / status words and the MACs count
@@ -126,7 +127,7 @@ module edgemoe_ctrl (
       .clk, .mul_step, .op, .d0, .d1, .d2, .d3, .d4, .imm, .t_eff, .c_oh, .c_ow, .c_cikk, .macs_last,
       .macs_set, .macs_val, .pw, .run_ok, .cycles, .macs, .read_bytes(c_read),
       .written_bytes(c_written), .wbytes, .experts_active, .prof_word, .error, .failed,
-      .executed, .stat_word, .attn_overflows, .ln_overflows);
+      .executed, .stat_word, .attn_overflows, .ln_overflows, .lif_overflows);
 
   logic signed [63:0] rd_s32;
   assign rd_s32 = {{32{dma_resp.rd_data[31]}}, dma_resp.rd_data[31:0]};
@@ -274,7 +275,7 @@ module edgemoe_ctrl (
             default: begin  // one job on the op's engine (edgemoe_pkg::op_owner, from ops.py)
               wbytes <= c_weight;  // its weight operands (none: 0)
               go <= 1'b1;
-              owner <= 3'(edgemoe_pkg::op_owner(op));
+              owner <= edgemoe_pkg::owner_t'(edgemoe_pkg::op_owner(op));
               after <= S_MACS;
               st <= S_WAIT_ENG;
             end

@@ -20,24 +20,34 @@ module edgemoe_lif (
     input  logic [31:0] leak,          // raw, LIF_LEAK_FRAC fraction bits
     input  logic [63:0] src, dst, wts, bias,
     output logic [63:0] overflows,     // values that wrapped or saturated (profile)
-    output logic        rd_cmd_valid,
-    input  logic        rd_cmd_ready,
-    output logic [63:0] rd_cmd_addr,
-    output logic [31:0] rd_cmd_len,
-    output logic [3:0]  rd_cmd_wlg,
-    input  logic        rd_valid,
-    output logic        rd_ready,
-    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data,
-    input  logic        rd_last,
-    output logic        wr_cmd_valid,
-    input  logic        wr_cmd_ready,
-    output logic [63:0] wr_cmd_addr,
-    output logic [31:0] wr_cmd_len,
-    output logic [3:0]  wr_cmd_wlg,
-    output logic        wr_valid,
-    input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
+    output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
+    input  edgemoe_pkg::dma_resp_t dma_resp
 );
+  // the DMA port bundle, by its members' names
+  logic rd_cmd_valid, rd_cmd_ready, rd_valid, rd_ready, rd_last;
+  logic wr_cmd_valid, wr_cmd_ready, wr_valid, wr_ready;
+  logic [63:0] rd_cmd_addr, wr_cmd_addr;
+  logic [31:0] rd_cmd_len, wr_cmd_len;
+  logic [3:0] rd_cmd_wlg, wr_cmd_wlg;
+  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data, wr_data;
+  assign dma_req.rd_cmd_valid = rd_cmd_valid;
+  assign dma_req.rd_cmd_addr = rd_cmd_addr;
+  assign dma_req.rd_cmd_len = rd_cmd_len;
+  assign dma_req.rd_cmd_wlg = rd_cmd_wlg;
+  assign dma_req.rd_ready = rd_ready;
+  assign dma_req.wr_cmd_valid = wr_cmd_valid;
+  assign dma_req.wr_cmd_addr = wr_cmd_addr;
+  assign dma_req.wr_cmd_len = wr_cmd_len;
+  assign dma_req.wr_cmd_wlg = wr_cmd_wlg;
+  assign dma_req.wr_valid = wr_valid;
+  assign dma_req.wr_data = wr_data;
+  assign rd_cmd_ready = dma_resp.rd_cmd_ready;
+  assign rd_valid = dma_resp.rd_valid;
+  assign rd_data = dma_resp.rd_data;
+  assign rd_last = dma_resp.rd_last;
+  assign wr_cmd_ready = dma_resp.wr_cmd_ready;
+  assign wr_ready = dma_resp.wr_ready;
+
   localparam int PI = edgemoe_pkg::P_IN;
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int AL = edgemoe_pkg::ACT_LG;

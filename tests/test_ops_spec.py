@@ -103,7 +103,7 @@ def test_rendered_top_has_one_dma_slot_and_instance_per_engine(tmp_path):
     paths = render_rtl(load_accel("tiny", ["ops=[linear, add]"]), tmp_path)
     text = {p.name: p.read_text() for p in paths}
     pkg, top = text["edgemoe_pkg.sv"], text["edgemoe_top.sv"]
-    assert "ENGINES_BUILT = 7'd35;" in pkg  # bits 0 ctrl, 1 lin, 5 eltwise
+    assert f"ENGINES_BUILT = {len(ENGINES)}'d35;" in pkg  # bits 0 ctrl, 1 lin, 5 eltwise
     for k, engine in enumerate(ENGINES):
         assert f"localparam int OWN_{engine.upper()} = {k};" in pkg
         if engine == "ctrl":
@@ -127,15 +127,17 @@ def test_spec_macs_are_what_golden_counts(tiny):
     rng = np.random.default_rng(5)
     cases = [rtlutil.conv(tiny, rng, "c", 7, 6, 3, 5, 3, 2, 1),
              rtlutil.attention(tiny, rng, "a", 5, 2, 3),
-             rtlutil.moe(tiny, rng, "m", 6, 5, 3, 4, 2)]
+             rtlutil.moe(tiny, rng, "m", 6, 5, 3, 4, 2),
+             rtlutil.lif(load_accel("snn-tiny", ["buffers.max_timesteps=3"]), rng, "l", 7, 9, 3)]
     seen = set()
     for case in cases:
         ins = case.program[0]
         prof = dict.fromkeys(PROFILE_FIELDS, 0)
         spec = OP_SPECS[ins.op]
         task = (0,) if "task" in spec.kernel_args else ()
-        HANDLERS[ins.op](case.scratch.image, ins, tiny, prof, *task)
-        assert prof["macs"] > 0 and prof["macs"] == spec.macs.value(OpEnv(ins, tiny)), ins.op
+        accel = case.scratch.accel
+        HANDLERS[ins.op](case.scratch.image, ins, accel, prof, *task)
+        assert prof["macs"] > 0 and prof["macs"] == spec.macs.value(OpEnv(ins, accel)), ins.op
         seen.add(ins.op)
     assert seen == {op for op, spec in OP_SPECS.items() if spec.macs is not None}
 
@@ -144,7 +146,7 @@ def test_spec_macs_are_what_golden_counts(tiny):
 #: edgemoe_ctrl.sv and their jobs in edgemoe_ctrl_jobs.sv.j2 are written, not rendered.
 HAND_SEQUENCED = {Op.NOP, Op.LINEAR, Op.MOE_GATE, Op.MOE_EXPERTS}
 #: Opcodes the profile's overflow word (word 6) selects by name: the engines that count.
-OVERFLOW_WORD = {Op.ATTENTION, Op.LAYERNORM}
+OVERFLOW_WORD = {Op.ATTENTION, Op.LAYERNORM, Op.LIF}
 
 
 def test_rendered_sv_covers_every_opcode_and_written_sv_names_no_other(tiny, tmp_path):

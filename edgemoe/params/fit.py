@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..isa import LIF_LEAK_FRAC
 from ..ops import OP_SPECS, engines_built
 from .errors import ConfigError
 
@@ -186,6 +187,12 @@ def estimate(accel: AccelConfig) -> Estimate:
         add("moe_gate", "LUT", 3000 + accel.max_experts * 40)
         add("moe_gate", "BRAM36", bram36_blocks(accel.max_experts * accel.max_tokens,
                                                 idx_bits + cont))
+    if "lif" in engines:
+        # add-only lanes: P_OUT x P_IN weight muxes into adder trees and P_OUT quantize /
+        # compare lanes, no multiplier; the leak multiplier only when T > 1 is built
+        add("lif", "LUT", macs * (f.linear_weight.width + 8) + p_out * 400)
+        if accel.max_timesteps > 1:
+            add("lif", "DSP", p_out * dsp_per_multiplier(act, LIF_LEAK_FRAC + 2, fam))
     for spec in OP_SPECS.values():
         if spec.lut and spec.op.name.lower() in ops:
             add(spec.op.name.lower(), "LUT", spec.lut)

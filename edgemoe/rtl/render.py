@@ -26,7 +26,7 @@ from ..codegen.opspec import (
     prefetch_context,
 )
 from ..golden.vector_ops import ln_types
-from ..ops import ENGINES, engines_built
+from ..ops import ENGINE_JOBS, ENGINES, OP_SPECS, engines_built
 from ..params.accel import FORMAT_ROLES
 from ..params.fixed import OVERFLOW_MODES, QUANT_MODES
 from ..resources import default_build_root, resource_dir
@@ -61,7 +61,7 @@ RENDERED = (("edgemoe_check.sv.j2", "edgemoe_check.sv"),
 SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe_axil_regs.sv",
            "edgemoe_lin_prefetch.sv", "edgemoe_lin_writer.sv",
            "edgemoe_lin_loader.sv", "edgemoe_lin.sv", "edgemoe_router.sv", "edgemoe_attn.sv",
-           "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv",
+           "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_lif.sv",
            "edgemoe_ctrl.sv")
 
 
@@ -110,8 +110,9 @@ def rtl_context(accel) -> dict:
     act = f.act
     fmts = [_fmt(role, getattr(f, role)) for role in FORMAT_ROLES]
     ops_mask = 0
-    for op in isa.Op:
-        if op == isa.Op.NOP or op.name.lower() in accel.ops:
+    for op in isa.Op:  # an op whose engine has no SV yet is refused (OP_NOT_BUILT)
+        has_rtl = op == isa.Op.NOP or OP_SPECS[op].engine in ENGINE_JOBS
+        if op == isa.Op.NOP or (op.name.lower() in accel.ops and has_rtl):
             ops_mask |= 1 << int(op)
     tables = []
     for name, values in numerics.numerics_tables().items():
@@ -130,7 +131,9 @@ def rtl_context(accel) -> dict:
         "macs": macs_context(),
         "check": check_context(),
         "prefetch": prefetch_context(),
-        "engines": [{"name": e, "NAME": e.upper(), "code": k} for k, e in enumerate(ENGINES)],
+        # rtl: the engine has its SV module and job (ENGINE_JOBS); one without is tied off
+        "engines": [{"name": e, "NAME": e.upper(), "code": k, "rtl": e == "ctrl" or e in ENGINE_JOBS}
+                    for k, e in enumerate(ENGINES)],
         "engines_built": sum(1 << k for k, e in enumerate(ENGINES)
                              if e in engines_built(accel.ops)),
         "formats": fmts,
