@@ -121,3 +121,16 @@ def test_shipped_iir_t1_model_on_the_fixed_point_accelerator():
     assert r["accelerator_accuracy"] >= 0.96
     assert abs(r["float_accuracy"] - r["accelerator_accuracy"]) <= 0.005
     assert 0.0 < min(r["spike_rates"].values()) and max(r["spike_rates"].values()) < 1.0
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_synaptic_operations_count_one_add_per_spike(steps):
+    from edgemoe.evaluation.digits import ac_vs_mac
+
+    rates = {"hidden1": 0.5, "hidden2": 0.25, "hidden3": 0.1}
+    ops = ac_vs_mac(snn_model(steps), rates)
+    assert ops["ann_macs"] == 64 * 128 + 2 * 128 * 128 + 128 * 10
+    assert ops["snn_macs"] == 64 * 128  # the analog input layer multiplies
+    assert ops["snn_acs"] == pytest.approx(steps * (0.5 * 128 * 128 + 0.25 * 128 * 128 + 0.1 * 1280))
+    assert ops["energy_ratio"] == pytest.approx(
+        42240 * 4.6 / (8192 * 4.6 + steps * 12416 * 0.9))

@@ -402,7 +402,21 @@ def model_problems(accel: AccelConfig, model: ModelConfig) -> tuple[str, ...]:
 
 #: Ops each graph layer type lowers to (edgemoe.compiler.graph); ``add`` copies the output.
 _GRAPH_LAYER_OPS = {"conv": ("conv",), "osa": ("conv",), "max_pool": ("pool",),
-                    "global_avg_pool": ("pool",), "linear": ("linear",)}
+                    "global_avg_pool": ("pool",), "linear": ("linear",),
+                    "lif": ("conv", "lif"), "lif_readout": ("lif",)}
+
+
+def _lif_problems(accel: AccelConfig, layer) -> list[str]:
+    """A spiking layer is one LIF job: its neurons, and its spikes as the next layer's
+    inputs, must fit the engine whole, and its T the build (no channel groups)."""
+    n, out = layer.attr("out_features"), []
+    if n > min(accel.max_out_features, accel.max_in_features):
+        out.append(f"layer {layer.name}: {n} neurons > buffers.max_out_features / "
+                   f"max_in_features ({accel.max_out_features} / {accel.max_in_features})")
+    if layer.type == "lif" and layer.attr("timesteps") > accel.max_timesteps:
+        out.append(f"layer {layer.name}: {layer.attr('timesteps')} timesteps > "
+                   f"buffers.max_timesteps={accel.max_timesteps}")
+    return out
 
 
 def graph_problems(accel: AccelConfig, model) -> tuple[str, ...]:
@@ -413,7 +427,8 @@ def graph_problems(accel: AccelConfig, model) -> tuple[str, ...]:
         needed.update(_GRAPH_LAYER_OPS.get(layer.type, ()))
         if layer.type == "osa":
             needed.update(("pool", "linear") if layer.attr("ese") else ())
-    out = []
+    out = [p for layer in model.layers if layer.type in ("lif", "lif_readout")
+           for p in _lif_problems(accel, layer)]
     if accel.max_in_features < 9:
         out.append(f"buffers.max_in_features={accel.max_in_features} < 9 (one 3x3 conv row)")
     missing = sorted(op for op in needed if op not in accel.ops)
