@@ -68,3 +68,36 @@ def test_cycles_of_a_spiking_layer_are_linear_in_t():
     steps = np.diff(cycles)
     assert steps.min() > 0 and steps.max() == steps.min(), cycles
     print(f"LIF 32x48 measured RTL cycles at T=1..4: {cycles}")
+
+
+@pytest.mark.parametrize("steps", [1, 2])
+def test_whole_snn_is_byte_identical_with_golden(steps):
+    """The digits SNN (trained T = 1 weights; at T = 2 the same weights run two steps)
+    through CONV + LIF x 4 + ADD on one digit: the RTL image equals golden's."""
+    pytest.importorskip("sklearn", reason="the digits need scikit-learn (train extra)")
+    from snnutil import snn_model
+
+    from edgemoe.compare import assert_images_equal
+    from edgemoe.compiler import compile_model
+    from edgemoe.compiler.io import write_pixels
+    from edgemoe.data import trained_weights
+    from edgemoe.data.digits import load_digits_split
+    from edgemoe.golden import execute
+    from edgemoe.models import load_weights
+    from edgemoe.rtl import RtlJob
+
+    ex = _executor("t4")
+    model = snn_model(steps)
+    c = compile_model(model, ex.accel, load_weights(trained_weights("snn-digits"), model))
+    pixels = load_digits_split()[2][7]
+    images = []
+    for _ in range(2):
+        img = c.fresh_image()
+        write_pixels(img, c.manifest, pixels)
+        images.append(img)
+    gold, rtl = images
+    assert execute(gold, ex.accel, c.program_offset, c.n_instructions, 0, c.status_offset) == 0
+    res = ex.run_jobs([RtlJob(rtl, c.program_offset, c.n_instructions, 0, c.status_offset,
+                              max_cycles=400_000)])[0]
+    assert not res.timed_out and res.error == 0
+    assert_images_equal(rtl, gold, c.manifest, "rtl vs golden")
