@@ -63,7 +63,8 @@ LIF_BLOCKS:
     for (uint32_t t = 0; t < steps; t++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TIMESTEPS
     LIF_LANES:
-      for (uint32_t j = 0; j < CFG::P_OUT && n0 + j < n; j++) {
+      for (uint32_t j = 0; j < CFG::P_OUT; j++) {
+        if (n0 + j >= n) continue;  // the last block's lanes past the last neuron
         int64_t cur;
         if (current) {
           cur = x[n0 + j];
@@ -93,9 +94,9 @@ LIF_BLOCKS:
     }
     if (readout) {
     LIF_READOUT:
-      for (uint32_t j = 0; j < CFG::P_OUT && n0 + j < n; j++) {
+      for (uint32_t j = 0; j < CFG::P_OUT; j++) {
 #pragma HLS PIPELINE II=1
-        store_elem<CFG, ACT::BYTES>(mem, dst + (uint64_t)(n0 + j) * ACT::BYTES, u[j]);
+        if (n0 + j < n) store_elem<CFG, ACT::BYTES>(mem, dst + (uint64_t)(n0 + j) * ACT::BYTES, u[j]);
       }
     }
   }
