@@ -23,7 +23,7 @@ module edgemoe_ctrl (
     input  logic [31:0] r_status_offset,
     output logic [31:0] status,
     // DMA ownership (edgemoe_top muxes the DMA ports)
-    output edgemoe_pkg::owner_t owner,
+    output logic [edgemoe_pkg::OWNER_BITS-1:0] owner,
     // own DMA ports
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
@@ -47,10 +47,10 @@ module edgemoe_ctrl (
     output logic [1:0]  pf_wlg
 );
   // DMA owners: one code per engine of the op spec (edgemoe_pkg::OWN_*)
-  localparam edgemoe_pkg::owner_t OWN_CTRL = edgemoe_pkg::owner_t'(edgemoe_pkg::OWN_CTRL);
-  localparam edgemoe_pkg::owner_t OWN_LIN = edgemoe_pkg::owner_t'(edgemoe_pkg::OWN_LIN);
-  localparam edgemoe_pkg::owner_t OWN_RT = edgemoe_pkg::owner_t'(edgemoe_pkg::OWN_ROUTER);
-  localparam edgemoe_pkg::owner_t OWN_EL = edgemoe_pkg::owner_t'(edgemoe_pkg::OWN_ELTWISE);
+  localparam logic [edgemoe_pkg::OWNER_BITS-1:0] OWN_CTRL = edgemoe_pkg::OWNER_BITS'(edgemoe_pkg::OWN_CTRL);
+  localparam logic [edgemoe_pkg::OWNER_BITS-1:0] OWN_LIN = edgemoe_pkg::OWNER_BITS'(edgemoe_pkg::OWN_LIN);
+  localparam logic [edgemoe_pkg::OWNER_BITS-1:0] OWN_RT = edgemoe_pkg::OWNER_BITS'(edgemoe_pkg::OWN_ROUTER);
+  localparam logic [edgemoe_pkg::OWNER_BITS-1:0] OWN_EL = edgemoe_pkg::OWNER_BITS'(edgemoe_pkg::OWN_ELTWISE);
   localparam int MAXE = edgemoe_pkg::MAX_EXPERTS;
   localparam int MAXT = edgemoe_pkg::MAX_TOKENS;
 
@@ -275,7 +275,7 @@ module edgemoe_ctrl (
             default: begin  // one job on the op's engine (edgemoe_pkg::op_owner, from ops.py)
               wbytes <= c_weight;  // its weight operands (none: 0)
               go <= 1'b1;
-              owner <= edgemoe_pkg::owner_t'(edgemoe_pkg::op_owner(op));
+              owner <= edgemoe_pkg::OWNER_BITS'(edgemoe_pkg::op_owner(op));
               after <= S_MACS;
               st <= S_WAIT_ENG;
             end

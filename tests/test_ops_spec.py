@@ -109,7 +109,7 @@ def test_rendered_top_has_one_dma_slot_and_instance_per_engine(tmp_path):
         if engine == "ctrl":
             continue
         assert f"begin : g_no_{engine}" in top
-        assert f"assign dma_req[edgemoe_pkg::OWN_{engine.upper()}] = '0;" in top
+        assert f"assign {engine}_dma_req = '0;" in top
         body = text[f"edgemoe_{engine}.sv"]
         assert "edgemoe_pkg::dma_req_t  dma_req" in body
         assert not re.search(r"^\s*(input|output)\s+logic.*\b(rd|wr)_cmd_valid\b", body,

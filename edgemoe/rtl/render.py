@@ -132,8 +132,9 @@ def rtl_context(accel) -> dict:
         "check": check_context(),
         "prefetch": prefetch_context(),
         # rtl: the engine has its SV module and job (ENGINE_JOBS); one without is tied off
-        "engines": [{"name": e, "NAME": e.upper(), "code": k, "rtl": e == "ctrl" or e in ENGINE_JOBS}
-                    for k, e in enumerate(ENGINES)],
+        "engines": [{"name": e, "NAME": e.upper(), "code": k,
+                     "rtl": e == "ctrl" or e in ENGINE_JOBS} for k, e in enumerate(ENGINES)],
+        "owner_bits": max(1, (len(ENGINES) - 1).bit_length()),
         "engines_built": sum(1 << k for k, e in enumerate(ENGINES)
                              if e in engines_built(accel.ops)),
         "formats": fmts,
