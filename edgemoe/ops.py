@@ -49,7 +49,7 @@ _ONE = Const(1)
 ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample", "pool", "lif")
 #: The job each engine takes with its start pulse, (field, bits) in order: rendered as the
 #: packed ``edgemoe_pkg::<engine>_job_t``.  lin mode: 0 LINEAR, 1 CONV, 2 MOE_GATE logits;
-#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO.
+#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO; pool mode: isa.PoolMode.
 ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
     "lin": (("mode", 2), ("t", 32), ("n", 32), ("k", 32), ("src", 64), ("dst", 64),
             ("wts", 64), ("bias", 64), ("base", 64), ("index", 64), ("scores", 64),
@@ -61,6 +61,8 @@ ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
            ("eps", 32)),
     "eltwise": (("mode", 2), ("n", 32), ("a", 64), ("b", 64), ("dst", 64)),
     "upsample": (("h", 32), ("w", 32), ("c", 32), ("src", 64), ("dst", 64)),
+    "pool": (("mode", 2), ("h", 32), ("w", 32), ("c", 32), ("k", 8), ("s", 8), ("src", 64),
+             ("dst", 64), ("gate", 64), ("recip", 32)),
     # lif mode: bit 0 current input, bit 1 readout (isa.LIF_*)
     "lif": (("n", 32), ("k", 32), ("steps", 32), ("th", 32), ("mode", 2), ("leak", 32),
             ("src", 64), ("dst", 64), ("wts", 64), ("bias", 64)),
@@ -364,7 +366,7 @@ def _add() -> OpSpec:
 
 def _pool() -> OpSpec:
     ih, iw, c, mode = _f("in_h", "in_w", "channels", "mode")
-    k, s, oh, ow = (Derived(n) for n in ("kernel", "stride", "out_h", "out_w"))
+    k, s, oh, ow = (Derived(n) for n in ("kernel", "stride", "pool_h", "pool_w"))
     ksp = Field("kernel_stride_pad")
 
     def pooled(size: Expr) -> Expr:  # ceil mode; stride <= kernel <= size keeps it exact
@@ -376,8 +378,8 @@ def _pool() -> OpSpec:
     return OpSpec(
         Op.POOL, "pool", "op_pool", _PLAIN,
         derived=(("kernel", Bits(ksp, 0, 8)), ("stride", Bits(ksp, 8, 8)),
-                 ("out_h", by_mode(pooled(ih), _ONE, ih)),
-                 ("out_w", by_mode(pooled(iw), _ONE, iw))),
+                 ("pool_h", by_mode(pooled(ih), _ONE, ih)),
+                 ("pool_w", by_mode(pooled(iw), _ONE, iw))),
         limits=(Limit("mode", Add(mode, _ONE), Const(3)), Limit("in_h", ih, _BIG),
                 Limit("in_w", iw, _BIG), Limit("channels", c, MAX_IN),
                 Limit("in_h*in_w", Mul(ih, iw), _BIG),
@@ -387,10 +389,13 @@ def _pool() -> OpSpec:
                       by_mode(Add(Sub(k, Min(Min(ih, iw), k)), _ONE), _ONE, _ONE), _ONE)),
         operands=(Operand("src", "read", ACT, Mul(ih, iw, c, ACT)),
                   Operand("dst", "write", ACT, Mul(oh, ow, c, ACT)),
-                  Operand("gate", "read", ACT, by_mode(Const(0), Const(0), Mul(c, ACT)))),
+                  Operand("gate", "read", ACT, Mul(by_mode(Const(0), Const(0), _ONE), c, ACT))),
         aliases=(("dst", "src"),),  # SCALE works in place
         cycles=by_mode(Mul(oh, ow, k, k, CeilDiv(c, VEC_LANES)),
-                       Mul(ih, iw, CeilDiv(c, VEC_LANES)), Mul(ih, iw, CeilDiv(c, VEC_LANES))))
+                       Mul(ih, iw, CeilDiv(c, VEC_LANES)), Mul(ih, iw, CeilDiv(c, VEC_LANES))),
+        job=(("mode", mode), ("h", ih), ("w", iw), ("c", c), ("k", k), ("s", s),
+             *_addrs("src", "dst", "gate"), ("recip", Field("recip"))),
+        lut=1500)  # window/position counters, per-lane max, sum and scale datapath
 
 
 #: Largest POOL window (VoVNet's 3x3): bounds the engine's window registers.

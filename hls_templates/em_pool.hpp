@@ -12,13 +12,13 @@
 
 namespace edgemoe {
 
-/** Smallest e with 2**e >= n (golden pool_ops.clog2). */
+/** Smallest e with 2**e >= n for n <= 2**16 (golden pool_ops.clog2). */
 inline int pool_clog2(uint64_t n) {
   int e = 0;
 POOL_CLOG2:
-  while ((((uint64_t)1) << e) < n) {
-#pragma HLS LOOP_TRIPCOUNT max=16
-    e++;
+  for (int i = 0; i < 16; i++) {
+#pragma HLS UNROLL
+    if ((((uint64_t)1) << e) < n) e++;  // 16 compares: n is limited to 2**16
   }
   return e;
 }

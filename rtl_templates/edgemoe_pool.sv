@@ -15,23 +15,8 @@ module edgemoe_pool (
     input  logic [7:0]  k, s,
     input  logic [63:0] src, dst, gate,
     input  logic [31:0] recip,
-    output logic        rd_cmd_valid,
-    input  logic        rd_cmd_ready,
-    output logic [63:0] rd_cmd_addr,
-    output logic [31:0] rd_cmd_len,
-    output logic [3:0]  rd_cmd_wlg,
-    input  logic        rd_valid,
-    output logic        rd_ready,
-    input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data,
-    input  logic        rd_last,
-    output logic        wr_cmd_valid,
-    input  logic        wr_cmd_ready,
-    output logic [63:0] wr_cmd_addr,
-    output logic [31:0] wr_cmd_len,
-    output logic [3:0]  wr_cmd_wlg,
-    output logic        wr_valid,
-    input  logic        wr_ready,
-    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data
+    output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
+    input  edgemoe_pkg::dma_resp_t dma_resp
 );
   localparam int V = edgemoe_pkg::VEC_LANES;
   localparam int VL = edgemoe_pkg::VEC_LANES_LG;
@@ -41,6 +26,31 @@ module edgemoe_pool (
   localparam int CW = (edgemoe_pkg::MAX_IN_FEATURES + V - 1) / V;   // words per pixel row
   localparam int CAW = $clog2(CW > 1 ? CW : 2);
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
+
+  // the DMA port under short names
+  logic rd_cmd_valid, rd_cmd_ready, rd_valid, rd_ready, rd_last;
+  logic wr_cmd_valid, wr_cmd_ready, wr_valid, wr_ready;
+  logic [63:0] rd_cmd_addr, wr_cmd_addr;
+  logic [31:0] rd_cmd_len, wr_cmd_len;
+  logic [3:0] rd_cmd_wlg, wr_cmd_wlg;
+  logic [WB-1:0] rd_data, wr_data;
+  assign dma_req.rd_cmd_valid = rd_cmd_valid;
+  assign dma_req.rd_cmd_addr = rd_cmd_addr;
+  assign dma_req.rd_cmd_len = rd_cmd_len;
+  assign dma_req.rd_cmd_wlg = rd_cmd_wlg;
+  assign dma_req.rd_ready = rd_ready;
+  assign dma_req.wr_cmd_valid = wr_cmd_valid;
+  assign dma_req.wr_cmd_addr = wr_cmd_addr;
+  assign dma_req.wr_cmd_len = wr_cmd_len;
+  assign dma_req.wr_cmd_wlg = wr_cmd_wlg;
+  assign dma_req.wr_valid = wr_valid;
+  assign dma_req.wr_data = wr_data;
+  assign rd_cmd_ready = dma_resp.rd_cmd_ready;
+  assign rd_valid = dma_resp.rd_valid;
+  assign rd_data = dma_resp.rd_data;
+  assign rd_last = dma_resp.rd_last;
+  assign wr_cmd_ready = dma_resp.wr_cmd_ready;
+  assign wr_ready = dma_resp.wr_ready;
 
   typedef enum logic [3:0] {S_IDLE, S_GATE_CMD, S_GATE_RD, S_RD_CMD, S_RD, S_WR_CMD, S_WR,
                             S_SC_WCMD, S_SC, S_END} state_t;
@@ -71,6 +81,8 @@ module edgemoe_pool (
     assign scale_word[e*ABITS+:ABITS] = ABITS'(edgemoe_pkg::q_act(x * gc, 2 * F));
     assign red = edgemoe_pkg::prod_reduce(acc[CAW'(cw)][e], jrecip, sh);
     assign mean = edgemoe_pkg::q_act(red[63:0], edgemoe_pkg::prod_shift(sh));
+    logic unused_big;  // red[64]: the mean overflows act (not counted by POOL)
+    assign unused_big = red[64];
     assign out_word[e*ABITS+:ABITS] = ABITS'(jm == 2'(edgemoe_pkg::POOL_MAX) ?
                                              acc[CAW'(cw)][e] : mean);
   end

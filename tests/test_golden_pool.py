@@ -104,3 +104,19 @@ def test_conv_pieces_sum_then_relu(tiny):
             second = sum(int(a) * int(c) for a, c in zip(xs[1][p], ws[1][o]))
             total = wrap(trn(first, wf) + trn(second, wf))
             assert int(got[p, o]) == max(total, 0)
+
+
+def test_global_avg_near_the_format_limits_against_float(tiny):
+    """Values within 1% of the activation range: the mean is within 2 LSB of float (< 1 from
+    AP_TRN's floor, < 1 from the 31-bit reciprocal at |mean| ~ 2**31 raw)."""
+    act = tiny.formats.act
+    h, w, c = 7, 7, 8
+    rng = np.random.default_rng(9)
+    x = rng.uniform(0.99, 1.0, size=(h * w, c)) * act.max_value * rng.choice([-1, 1], size=c)
+    raw = act.quantize(x)
+    sc = Scratch(tiny)
+    src, dst = sc.put_raw(raw, act), sc.alloc(4 * c)
+    assert sc.run([Instr.make(Op.POOL, in_h=h, in_w=w, channels=c, mode=PoolMode.GLOBAL_AVG,
+                              src=src, dst=dst, recip=pool_recip(h * w))]) == 0
+    got = act.to_float(sc.get_raw(dst, c, act))
+    assert np.abs(got - act.to_float(raw).mean(axis=0)).max() <= 2 * act.lsb

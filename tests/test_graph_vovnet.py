@@ -148,3 +148,19 @@ def test_official_names_import():
     assert sorted(canonical_from_official(state)) == sorted([
         "stem.stem_1.weight", "stem.stem_1.bn.running_var", "stage2.OSA2_1.layers.0.weight",
         "stage2.OSA2_1.concat.bn.bias", "stage3.OSA3_1.ese.weight", "classifier.bias"])
+
+
+@pytest.mark.parametrize("model_name,accel_name", [("vovnet-tiny", "tiny"),
+                                                   ("vovnet-19-slim", "kv260")])
+def test_osa_holds_one_map_plus_the_accumulator(model_name, accel_name):
+    """From the builder's live ranges: inside every OSA block the arena holds at most the
+    accumulator, the 3x3 map being written and the one it reads (plus the input for an
+    identity residual), never the concatenation."""
+    from edgemoe.compiler.osa_report import osa_report
+
+    model = load_model(model_name)
+    rows = osa_report(model, load_accel(accel_name), graph_random_weights(model, 0))
+    assert len(rows) == sum(layer.type == "osa" for layer in model.layers)
+    for r in rows:
+        assert r["peak_live_bytes"] <= r["bound_bytes"] < r["concat_footprint_bytes"]
+        assert r["acc_bytes"] == r["shape"][0] * r["shape"][1] * r["shape"][2] * 4

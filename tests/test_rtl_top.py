@@ -56,7 +56,7 @@ def _bad_cases(accel) -> list[ru.Case]:
     a_off = ok.program[0].get("a")
     add = Instr.make(Op.ADD, count=8, a=a_off, b=a_off, dst=a_off + 1024)
     cases = [
-        ru.program(accel, "unknown_opcode", [add, Instr(9)]),
+        ru.program(accel, "unknown_opcode", [add, Instr(99)]),
         ru.program(accel, "bad_flags", [Instr.make(Op.ADD, Flag.GELU, count=8, a=a_off, b=a_off,
                                                    dst=a_off)]),
         ru.program(accel, "misaligned", [Instr.make(Op.ADD, count=8, a=a_off + 4, b=a_off,

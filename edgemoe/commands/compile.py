@@ -28,6 +28,8 @@ def _run(args) -> int:
     print(f"wrote {out}/manifest.json and image.bin: {model.name} for {accel.name} "
           f"(config_id {m['config_id']}), {compiled.n_instructions} instructions, "
           f"{compiled.image.size / 2**20:.1f} MiB")
+    if hasattr(model, "layers"):
+        _graph_summary(model, accel, compiled, weights)
     if args.listing:
         for i, ins in enumerate(compiled.instrs):
             print(f"  {i:4d} {m['program']['names'][i]:<34} {ins}")
@@ -36,6 +38,25 @@ def _run(args) -> int:
         kinds = ["saturated"] * bool(report.saturated) + ["underflowing"] * bool(report.underflowed)
         print(f"{' and '.join(kinds)} weights:\n" + report.summary())
     return 0
+
+
+def _graph_summary(model, accel, compiled, weights) -> None:
+    """Modelled latency and the OSA blocks' buffers and traffic of a graph model."""
+    from ..compiler.osa_report import osa_report
+    from ..golden.cycles import ideal_cycles
+    from ..models.graph import graph_random_weights
+
+    cycles = sum(ideal_cycles(ins, accel, {"macs": 0}) for ins in compiled.instrs)
+    print(f"modelled latency {cycles / accel.clock_mhz / 1e3:.2f} ms at {accel.clock_mhz:g} MHz "
+          f"({cycles:,} ideal cycles: engines at full rate, no memory stalls)")
+    rows = osa_report(model, accel, weights or graph_random_weights(model, 0))
+    if rows:
+        print(f"  {'OSA block':<16} {'peak KiB':>9} {'concat KiB':>11} {'DDR KiB':>9} "
+              f"{'concat DDR KiB':>15}")
+    for r in rows:
+        print(f"  {r['name']:<16} {r['peak_live_bytes'] / 1024:>9.0f} "
+              f"{r['concat_footprint_bytes'] / 1024:>11.0f} {r['traffic_bytes'] / 1024:>9.0f} "
+              f"{r['traffic_concat_bytes'] / 1024:>15.0f}")
 
 
 def register(sub) -> None:

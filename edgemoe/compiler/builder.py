@@ -114,6 +114,11 @@ class ProgramBuilder:
     def __len__(self) -> int:
         return len(self._pending)
 
+    def live_bytes(self, index: int) -> int:
+        """Arena bytes of the tensors live at instruction ``index`` (read or written by an
+        instruction at or before it and by one at or after it)."""
+        return sum(t.nbytes for t in self._tensors if t.first <= index <= t.last and t.first >= 0)
+
     # -- layout ---------------------------------------------------------------------------
     def _allocate_arena(self) -> int:
         placed: list[Tensor] = []

@@ -111,6 +111,8 @@ class GraphLowering(_Lowering):
                              f"{accel.max_in_features} cannot hold one 3x3 conv row (9): "
                              "raise buffers.max_in_features")
         self._zero_bias: dict[int, Ref] = {}
+        #: OSA block name -> its instruction range and maps (compiler.osa_report).
+        self.osa_blocks: dict[str, dict] = {}
 
     # -- weights --------------------------------------------------------------------------
     def weights(self, name: str, w2d: np.ndarray, role: str) -> Ref:
@@ -233,8 +235,11 @@ def _copy_out(low: GraphLowering, fmap: FMap, dst: Ref) -> None:
                    a=grp.ref, dst=dst + off)
 
 
-def lower_graph(model, accel, weights: dict, report: QuantReport):
+def lower_graph(model, accel, weights: dict, report: QuantReport,
+                on_lowered: Callable[[GraphLowering], None] | None = None):
     """Lower a graph model; returns (layout, {layer name: instructions emitted so far}).
+
+    ``on_lowered`` is called with the lowering state after layout (for reports).
 
     Raises:
         GraphError: A layer does not fit the design point (the message names it).
@@ -268,7 +273,10 @@ def lower_graph(model, accel, weights: dict, report: QuantReport):
                              f"{got.w}, the float model {shapes[layer.name]}")
         after[layer.name] = len(b)
     _copy_out(low, maps[model.output.name], out)
-    return b.finalize(), after
+    layout = b.finalize()
+    if on_lowered is not None:
+        on_lowered(low)
+    return layout, after
 
 
 def graph_manifest(model, accel, layout, after: dict[str, int]) -> dict:

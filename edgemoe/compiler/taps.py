@@ -37,7 +37,14 @@ QUEUE_FORMAT = "int32"
 
 
 def tap_names(model, heads: bool = True) -> list[str]:
-    """Every tap name of ``model`` in program order."""
+    """Every tap name of ``model`` in program order.
+
+    Raises:
+        ValueError: ``model`` is a layer graph (its taps are not compiled yet).
+    """
+    if hasattr(model, "layers"):
+        raise ValueError(f"model {model.name} is a layer graph: taps (--dump, compare) are "
+                         "M3ViT's only so far; run without --dump")
     names = ["patch_embed"]
     for i in range(model.depth):
         names += [f"blocks.{i}.{k}" for k in BLOCK_TAPS if model.is_moe(i) or k not in MOE_ONLY]

@@ -75,6 +75,7 @@ def lower_osa(low: GraphLowering, layer, inputs: list[FMap]) -> FMap:
     """One-shot aggregation, accumulated piece by piece (see the module docstring)."""
     n, x = layer.name, inputs[0]
     n_layers = layer.attr("layers")
+    start = len(low.b)
     wc, bc = folded(low, f"{n}.concat")
     acc = low.new_map(f"{n}.concat", x.h, x.w, wc.shape[0])
     # piece 0: the block input's slice of the 1x1 (with the bias)
@@ -86,6 +87,8 @@ def lower_osa(low: GraphLowering, layer, inputs: list[FMap]) -> FMap:
         low.conv(f"{n}.concat", cur, wc, bc, 1, 0, True, out=acc, first=False,
                  last=i == n_layers - 1, cin0=cin0)
         cin0 += cur.channels
+    low.osa_blocks[n] = {"first": start, "last": len(low.b) - 1, "x": x, "stage_ch": cur.channels,
+                         "layers": n_layers, "acc": acc, "identity": layer.attr("identity")}
     if layer.attr("ese"):
         ese(low, f"{n}.ese", acc)
     if layer.attr("identity"):

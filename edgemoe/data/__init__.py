@@ -10,9 +10,11 @@ from pathlib import Path
 
 __all__ = ["TRAINED_WEIGHTS", "trained_weights"]
 
-TRAINED_WEIGHTS = {"m3vit-demo": "m3vit-demo.safetensors", "snn-digits": "snn-digits.safetensors"}
-"""Model name -> shipped weight file in this folder (m3vit-demo: synthetic scenes; snn-digits:
-scikit-learn's digits, see snn-digits.md)."""
+TRAINED_WEIGHTS = {"m3vit-demo": "m3vit-demo.safetensors",
+                   "vovnet-tiny": "vovnet-tiny-digits.safetensors",
+                   "snn-digits": "snn-digits.safetensors"}
+"""Model name -> shipped weight file in this folder (m3vit-demo: synthetic scenes only;
+vovnet-tiny and snn-digits: scikit-learn digits; model cards beside them)."""
 
 
 def trained_weights(model: str) -> Path:

@@ -181,6 +181,13 @@ def estimate(accel: AccelConfig) -> Estimate:
     if engines & {"ln", "eltwise"}:
         add("vector", "LUT", vl * cont * 12 + 1500)
 
+    if "pool" in engines:  # per lane: max / sum row (64-bit), gate row, two multipliers
+        add("pool", "DSP", vl * (dsp_per_multiplier(act, act, fam)
+                                 + dsp_per_multiplier(64, 32, fam)))
+        add("pool", "BRAM36", bram36_blocks(math.ceil(accel.max_in_features / vl),
+                                            vl * (64 + act)))
+        add("pool", "LUT", vl * 64 * 3)
+
     if "router" in engines:
         idx_bits = max(1, accel.max_tokens.bit_length())
         add("moe_gate", "DSP", 2 * d_aa)

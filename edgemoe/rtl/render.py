@@ -61,7 +61,8 @@ RENDERED = (("edgemoe_check.sv.j2", "edgemoe_check.sv"),
 SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe_axil_regs.sv",
            "edgemoe_lin_prefetch.sv", "edgemoe_lin_writer.sv",
            "edgemoe_lin_loader.sv", "edgemoe_lin.sv", "edgemoe_router.sv", "edgemoe_attn.sv",
-           "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_lif.sv",
+           "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_pool.sv",
+           "edgemoe_lif.sv",
            "edgemoe_ctrl.sv")
 
 
@@ -149,6 +150,7 @@ def rtl_context(accel) -> dict:
         "opcodes": [(op.name, int(op)) for op in isa.Op],
         "flags": [(fl.name, int(fl)) for fl in isa.Flag if fl],
         "flag_bits": [(fl.name, int(fl).bit_length() - 1) for fl in isa.Flag if fl],
+        "pool_modes": [(m.name, int(m)) for m in isa.PoolMode],
         "header": [("OPCODE_SHIFT", isa.OPCODE_SHIFT), ("FLAGS_SHIFT", isa.FLAGS_SHIFT),
                    ("TASK_MASK_SHIFT", isa.TASK_MASK_SHIFT)],
         "field_words": [(f["name"], f["word"]) for f in
