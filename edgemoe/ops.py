@@ -407,17 +407,14 @@ POOL_RECIP_BITS = 30
 
 def _lif() -> OpSpec:
     n, k, t, th, ml = _f("neurons", "inputs", "timesteps", "threshold", "mode_leak")
-    mode, leak = Derived("mode"), Derived("leak")
-    cur, rd, spk_in, spk_out = (Derived(x) for x in ("current", "readout", "spike_in", "spike_out"))
+    mode, leak, cur, rd, spk_in, spk_out = (Derived(x) for x in (
+        "mode", "leak", "current", "readout", "spike_in", "spike_out"))
     lw, b = Fmt("linear_weight"), Fmt("bias")
-    return OpSpec(
+    return OpSpec(  # src: T x inputs spike bytes, or (mode bit 0) `neurons` act currents
         Op.LIF, "lif", "op_lif", _PLAIN,
-        # spike input (mode bit 0 clear): src is T x inputs spike bytes, weights and bias are
-        # used; current input: src is `neurons` act currents applied at every step
         derived=(("mode", Bits(ml, 0, LIF_LEAK_SHIFT)), ("leak", Bits(ml, LIF_LEAK_SHIFT, 24)),
                  ("current", Bits(ml, 0, 1)), ("readout", Bits(ml, 1, 1)),
-                 ("spike_in", Sub(_ONE, Derived("current"))),
-                 ("spike_out", Sub(_ONE, Derived("readout")))),
+                 ("spike_in", Sub(_ONE, cur)), ("spike_out", Sub(_ONE, rd))),
         limits=(Limit("neurons", n, MAX_OUT), Limit("inputs", k, MAX_IN),
                 Limit("timesteps", t, MAX_TIMESTEPS), Limit("threshold", th, Const((1 << 31) - 1)),
                 Limit("mode", Add(mode, _ONE), Const(LIF_MODES + 1)),
@@ -426,8 +423,7 @@ def _lif() -> OpSpec:
                   Operand("dst", "write", U8, Add(Mul(rd, n, ACT), Mul(spk_out, t, n, U8))),
                   Operand("weights", "weight", lw, Mul(spk_in, weight_block(n, k, lw))),
                   Operand("bias", "weight", b, Mul(spk_in, bias_block(n, b)))),
-        # per block of P_OUT neurons and step: the input tiles (spike input), then the neuron update
-        cycles=Mul(CeilDiv(n, P_OUT), t, Add(Mul(spk_in, CeilDiv(k, P_IN)), _ONE)),
+        cycles=Mul(CeilDiv(n, P_OUT), t, Add(Mul(spk_in, CeilDiv(k, P_IN)), _ONE)),  # + update
         job=(("n", n), ("k", k), ("steps", t), ("th", th), ("mode", mode), ("leak", leak),
              *_addrs("src", "dst"), ("wts", Field("weights")), ("bias", Field("bias"))),
         macs=Mul(spk_in, t, n, k),  # additions: binary operands select weights

@@ -26,7 +26,7 @@ from ..codegen.opspec import (
     prefetch_context,
 )
 from ..golden.vector_ops import ln_types
-from ..ops import ENGINE_JOBS, ENGINES, OP_SPECS, engines_built
+from ..ops import ENGINES, engines_built
 from ..params.accel import FORMAT_ROLES
 from ..params.fixed import OVERFLOW_MODES, QUANT_MODES
 from ..resources import default_build_root, resource_dir
@@ -111,9 +111,8 @@ def rtl_context(accel) -> dict:
     act = f.act
     fmts = [_fmt(role, getattr(f, role)) for role in FORMAT_ROLES]
     ops_mask = 0
-    for op in isa.Op:  # an op whose engine has no SV yet is refused (OP_NOT_BUILT)
-        has_rtl = op == isa.Op.NOP or OP_SPECS[op].engine in ENGINE_JOBS
-        if op == isa.Op.NOP or (op.name.lower() in accel.ops and has_rtl):
+    for op in isa.Op:
+        if op == isa.Op.NOP or op.name.lower() in accel.ops:
             ops_mask |= 1 << int(op)
     tables = []
     for name, values in numerics.numerics_tables().items():
@@ -132,9 +131,7 @@ def rtl_context(accel) -> dict:
         "macs": macs_context(),
         "check": check_context(),
         "prefetch": prefetch_context(),
-        # rtl: the engine has its SV module and job (ENGINE_JOBS); one without is tied off
-        "engines": [{"name": e, "NAME": e.upper(), "code": k,
-                     "rtl": e == "ctrl" or e in ENGINE_JOBS} for k, e in enumerate(ENGINES)],
+        "engines": [{"name": e, "NAME": e.upper(), "code": k} for k, e in enumerate(ENGINES)],
         "owner_bits": max(1, (len(ENGINES) - 1).bit_length()),
         "engines_built": sum(1 << k for k, e in enumerate(ENGINES)
                              if e in engines_built(accel.ops)),
