@@ -33,4 +33,5 @@ def load_cli_weights(path: str, model, heads: str | None, seed: int = 0) -> dict
         return load_weights(path, model)
     if heads == "none":
         log.info("--heads none: compiling the backbone only; head tensors are not used")
+        return load_weights(path, model, backbone_only=True)
     return load_weights(path, model, head_seed=seed)

@@ -15,8 +15,15 @@ STATUS_BYTES = 64  # error, failing index, executed count, config_id, 12 reserve
 PROFILE_ENTRY_BYTES = 64  # 8 x u64 per instruction
 PROFILE_FIELDS = ("cycles", "macs", "bytes_read", "bytes_written", "weight_bytes",
                   "experts_active", "overflows", "reserved1")
-#: ``overflows`` counts the values that wrapped or saturated when stored into the activation
-#: format (ATTENTION scores and outputs, LAYERNORM's three points; from_raw_counted).
+#: ``overflows`` counts, per instruction, the values that overflowed when quantized into the
+#: activation format.  A value overflows when, after rounding, it lies outside the format's
+#: range (for AP_SAT_SYM: below -raw_max), i.e. exactly when the wrap or saturation of the
+#: format's overflow mode changes it (FixedType.from_raw_counted; HLS ``overflowed``, SV
+#: ``act_overflows``/``q_act_ovf``).  Counted at every activation quantization point:
+#: LINEAR output, GELU, SCORE_ACC product and RESIDUAL/SCORE_ACC add; CONV output and
+#: residual add; MOE_GATE logits and chosen scores; MOE_EXPERTS fc1 output, GELU, fc2
+#: output, score product and accumulate; ATTENTION scores and outputs; LAYERNORM's normalized,
+#: scaled and output values; ADD; UPSAMPLE.  Softmax running state is not an activation.
 #: Profile fields whose value depends on the executor (excluded from byte comparisons).
 VOLATILE_PROFILE_FIELDS = ("cycles",)
 

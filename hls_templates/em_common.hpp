@@ -170,6 +170,23 @@ inline int64_t quant_counted(int64_t raw, uint64_t& overflows) {
 }
 
 /**
+ * quant_rt() that also counts a wrap or saturation into ``overflows``.
+ *
+ * @tparam FMT  destination format trait.
+ * @tparam QMAX largest fraction count any caller passes (frac <= QMAX, QMAX - frac <= 63).
+ */
+template <class FMT, int QMAX>
+inline int64_t quant_rt_counted(int64_t raw, int frac, uint64_t& overflows) {
+  ap_int<128> wide = (ap_int<128>)raw;
+  wide = wide << (QMAX - frac);
+  ap_fixed<128, 128 - QMAX> src = 0;
+  src.range(127, 0) = wide;
+  typename FMT::type dst = src;
+  overflows += overflowed<FMT>(src, dst);
+  return raw_of<FMT>(dst);
+}
+
+/**
  * Quantize raw * 2**-frac into FMT for a fraction count known only at run time.
  *
  * The value is first aligned, exactly, to QMAX fraction bits in a 128-bit register (a
@@ -180,12 +197,8 @@ inline int64_t quant_counted(int64_t raw, uint64_t& overflows) {
  */
 template <class FMT, int QMAX>
 inline int64_t quant_rt(int64_t raw, int frac) {
-  ap_int<128> wide = (ap_int<128>)raw;
-  wide = wide << (QMAX - frac);
-  ap_fixed<128, 128 - QMAX> src = 0;
-  src.range(127, 0) = wide;
-  typename FMT::type dst = src;
-  return raw_of<FMT>(dst);
+  uint64_t unused = 0;
+  return quant_rt_counted<FMT, QMAX>(raw, frac, unused);
 }
 
 /** Bias alignment (golden intmath.shift_frac): raw at from_frac re-expressed at to_frac. */

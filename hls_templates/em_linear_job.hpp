@@ -52,6 +52,7 @@ struct lin_job {
   int64_t logits[CFG::MAX_TOKENS][CFG::MAX_EXPERTS];
   int64_t idx[CFG::MAX_TOKENS];
   int64_t score[CFG::MAX_TOKENS];
+  uint64_t overflows;  ///< values that wrapped or saturated (profile), cleared by the op
 
   uint32_t row_of(const typename CFG::word_t* mem, uint32_t t, uint32_t flag) const {
     return (flags & flag) ? (uint32_t)load_elem<CFG, 4, true>(mem, index + 4 * (uint64_t)t) : t;
@@ -156,10 +157,10 @@ struct lin_job {
     for (uint32_t j = 0; j < ncols; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
 #pragma HLS PIPELINE II=1
-      int64_t v = quant_rt<ACT, CFG::QMAX>(acc[j], acc_frac);
-      if (gelu_on) v = gelu<ACT>(v);
-      if (scaled) v = quant<ACT, 2 * ACT::FRAC>(mul_wrap(s, v));
-      if (accumulate) v = quant<ACT, ACT::FRAC>(add_wrap(prev[j], v));
+      int64_t v = quant_rt_counted<ACT, CFG::QMAX>(acc[j], acc_frac, overflows);
+      if (gelu_on) v = gelu_counted<ACT>(v, overflows);
+      if (scaled) v = quant_counted<ACT, 2 * ACT::FRAC>(mul_wrap(s, v), overflows);
+      if (accumulate) v = quant_counted<ACT, ACT::FRAC>(add_wrap(prev[j], v), overflows);
       if (relu_on && v < 0) v = 0;  // on the sum: pieces accumulated into one output
       y[j] = v;
       if (kind == JOB_GATE) logits[t][col0 + j] = v;

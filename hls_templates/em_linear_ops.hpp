@@ -68,6 +68,7 @@ uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_
   job.n = n;
   job.k = k;
   job.flags = ins.flags();
+  job.overflows = 0;
   if (ins.flags() & (isa::FLAG_GATHER | isa::FLAG_SCATTER)) {
   LIN_CHECK_INDEX:
     for (uint32_t i = 0; i < t; i++) {
@@ -80,6 +81,7 @@ uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_
   lin_run<CFG>(mem, lb,
                lin_pass_of<CFG>(ins, t, n, k, ins.f(isa::FLD_LINEAR_WEIGHTS),
                                 ins.f(isa::FLD_LINEAR_BIAS), CFG::act::FRAC));
+  prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)t * n * k;
   prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, n, k);
   return isa::ERR_OK;
@@ -99,6 +101,7 @@ uint32_t op_conv(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t&
   const uint32_t ksp = ins.f(isa::FLD_CONV_KERNEL_STRIDE_PAD);
   job.kind = JOB_CONV;
   job.flags = ins.flags();
+  job.overflows = 0;
   job.kernel = ksp & 0xFF;
   job.stride = (ksp >> 8) & 0xFF;
   job.pad = (ksp >> 16) & 0xFF;
@@ -116,6 +119,7 @@ uint32_t op_conv(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t&
   lin_run<CFG>(mem, lb,
                lin_pass_of<CFG>(ins, oh * job.ow, job.co, k, ins.f(isa::FLD_CONV_WEIGHTS),
                                 ins.f(isa::FLD_CONV_BIAS), x_frac));
+  prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)oh * job.ow * job.co * k;
   prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, job.co, k);
   return isa::ERR_OK;

@@ -25,7 +25,7 @@ namespace edgemoe {
  */
 template <class CFG>
 void moe_route(typename CFG::word_t* mem, const int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS],
-               uint32_t t, uint32_t e, uint32_t top_k, uint64_t q) {
+               uint32_t t, uint32_t e, uint32_t top_k, uint64_t q, uint64_t& overflows) {
 #pragma HLS INLINE off  // the router: one instance
   typedef typename CFG::act ACT;
   uint32_t counts[CFG::MAX_EXPERTS];
@@ -95,7 +95,7 @@ GATE_TOKENS:
 #pragma HLS PIPELINE II=1
       const uint32_t x = best_idx[j];
       q_index[x][counts[x]] = tok;
-      q_score[x][counts[x]] = softmax_prob<ACT>(best[j], bias, recip);
+      q_score[x][counts[x]] = softmax_prob_counted<ACT>(best[j], bias, recip, overflows);
       counts[x]++;
     }
   }
@@ -131,12 +131,14 @@ uint32_t op_moe_gate(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const inst
                                     (int64_t)task * (int64_t)ins.imm());
   lin_job<CFG>& job = lb.job;
   job.kind = JOB_GATE;
+  job.overflows = 0;
   job.src = ins.f(isa::FLD_MOE_GATE_SRC);
   job.d = d;
   lin_pass ps = lin_pass_of<CFG>(ins, t, e, d, w_off, 0, ACT::FRAC);
   ps.has_bias = false;
   lin_run<CFG>(mem, lb, ps);
-  moe_route<CFG>(mem, job.logits, t, e, top_k, ins.f(isa::FLD_MOE_GATE_QUEUES));
+  moe_route<CFG>(mem, job.logits, t, e, top_k, ins.f(isa::FLD_MOE_GATE_QUEUES), job.overflows);
+  prof.v[isa::PROF_OVERFLOWS] += job.overflows;  // logits and the chosen scores
   prof.v[isa::PROF_MACS] += (uint64_t)t * d * e;
   prof.v[isa::PROF_WEIGHT_BYTES] += weight_block_bytes<CFG>(e, d, CFG::linear_weight::BYTES);
   return isa::ERR_OK;
@@ -231,6 +233,7 @@ EXP_INIT_DST:
   job.scratch = ins.f(isa::FLD_MOE_EXPERTS_SCRATCH);
   job.d = d;
   job.hidden = h;
+  job.overflows = 0;
   const uint64_t w1 = ins.f(isa::FLD_MOE_EXPERTS_W1), b1 = ins.f(isa::FLD_MOE_EXPERTS_B1);
   const uint64_t w2 = ins.f(isa::FLD_MOE_EXPERTS_W2), b2 = ins.f(isa::FLD_MOE_EXPERTS_B2);
 EXP_PASSES:
@@ -266,6 +269,7 @@ EXP_PASSES:
       prof.v[isa::PROF_EXPERTS_ACTIVE] += 1;
     }
   }
+  prof.v[isa::PROF_OVERFLOWS] += job.overflows;  // fc1, GELU, fc2, score and accumulate
   return isa::ERR_OK;
 }
 

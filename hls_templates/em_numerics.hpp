@@ -103,12 +103,12 @@ inline int64_t rsqrt(int64_t x) {
 
 /**
  * GELU(x) = ReLU(x) - delta(|x|) with the interpolated 177-entry delta ROM, one rounding
- * into ACT (numerics.gelu_kernel.gelu).
+ * into ACT, whose wrap or saturation counts into ``overflows`` (numerics.gelu_counted).
  *
  * @tparam ACT activation format trait (at least 5 fraction bits).
  */
 template <class ACT>
-inline int64_t gelu(int64_t x) {
+inline int64_t gelu_counted(int64_t x, uint64_t& overflows) {
   const int sh = ACT::FRAC - num::GELU_STEP_BITS;
   const int g_frac = ACT::FRAC > num::GELU_TABLE_FRAC ? ACT::FRAC : num::GELU_TABLE_FRAC;
   const int64_t a = x < 0 ? -x : x;
@@ -121,7 +121,15 @@ inline int64_t gelu(int64_t x) {
   }
   const int64_t g = shl_wrap(x > 0 ? x : 0, g_frac - ACT::FRAC) -
                     shl_wrap(delta, g_frac - num::GELU_TABLE_FRAC);
-  return quant<ACT, (ACT::FRAC > num::GELU_TABLE_FRAC ? ACT::FRAC : num::GELU_TABLE_FRAC)>(g);
+  return quant_counted<ACT, (ACT::FRAC > num::GELU_TABLE_FRAC ? ACT::FRAC
+                                                              : num::GELU_TABLE_FRAC)>(g, overflows);
+}
+
+/** gelu_counted() without the count. @tparam ACT activation format trait. */
+template <class ACT>
+inline int64_t gelu(int64_t x) {
+  uint64_t unused = 0;
+  return gelu_counted<ACT>(x, unused);
 }
 
 /**
@@ -144,14 +152,27 @@ inline void softmax_update(int64_t& bias, int64_t& sum, int64_t s) {
 }
 
 /**
+ * Probability exp(s - bias) * recip_sum with its overflow counted
+ * (numerics.softmax.softmax_probs_counted).
+ *
+ * @tparam ACT activation format trait.
+ */
+template <class ACT>
+inline int64_t softmax_prob_counted(int64_t s, int64_t bias, int64_t recip_sum,
+                                    uint64_t& overflows) {
+  const int64_t e = exp_neg<ACT::FRAC, ACT>(s - bias);
+  return quant_counted<ACT, 2 * ACT::FRAC>(mul_wrap(e, recip_sum), overflows);
+}
+
+/**
  * Probability exp(s - bias) * recip_sum (numerics.softmax.softmax_probs).
  *
  * @tparam ACT activation format trait.
  */
 template <class ACT>
 inline int64_t softmax_prob(int64_t s, int64_t bias, int64_t recip_sum) {
-  const int64_t e = exp_neg<ACT::FRAC, ACT>(s - bias);
-  return quant<ACT, 2 * ACT::FRAC>(mul_wrap(e, recip_sum));
+  uint64_t unused = 0;
+  return softmax_prob_counted<ACT>(s, bias, recip_sum, unused);
 }
 
 }  // namespace edgemoe

@@ -85,7 +85,7 @@ inline void upsample_taps(uint32_t o, uint32_t n, uint32_t& near, uint32_t& far)
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_upsample(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
+uint32_t op_upsample(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) {
   typedef typename CFG::act ACT;
   const uint32_t h = ins.f(isa::FLD_UPSAMPLE_IN_H), w = ins.f(isa::FLD_UPSAMPLE_IN_W);
   const uint32_t c = ins.f(isa::FLD_UPSAMPLE_CHANNELS);
@@ -113,7 +113,8 @@ UP_ROWS:
 #pragma HLS PIPELINE II=1
         const int64_t rows_n = add_wrap(mul_wrap(3, a[k]), b[k]);
         const int64_t rows_f = add_wrap(mul_wrap(3, cc[k]), dd[k]);
-        out[k] = quant<ACT, ACT::FRAC + 4>(add_wrap(mul_wrap(3, rows_n), rows_f));
+        out[k] = quant_counted<ACT, ACT::FRAC + 4>(add_wrap(mul_wrap(3, rows_n), rows_f),
+                                                   prof.v[isa::PROF_OVERFLOWS]);
       }
       write_row<CFG, ACT::BYTES>(mem, dst + ((uint64_t)oy * 2 * w + ox) * px, c, out);
     }
@@ -127,7 +128,7 @@ UP_ROWS:
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_add(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
+uint32_t op_add(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) {
   typedef typename CFG::act ACT;
   const uint64_t n = ins.f(isa::FLD_ADD_COUNT);
   const uint64_t pa = ins.f(isa::FLD_ADD_A), pb = ins.f(isa::FLD_ADD_B);
@@ -145,7 +146,8 @@ ADD_CHUNKS:
       for (uint32_t j = 0; j < m; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::ADD_CHUNK
 #pragma HLS PIPELINE II=1
-        va[j] = quant<ACT, ACT::FRAC>(add_wrap(va[j], vb[j]));
+        va[j] = quant_counted<ACT, ACT::FRAC>(add_wrap(va[j], vb[j]),
+                                              prof.v[isa::PROF_OVERFLOWS]);
       }
     }
     write_row<CFG, ACT::BYTES>(mem, pd + i0 * ACT::BYTES, m, va);

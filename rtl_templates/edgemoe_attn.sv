@@ -205,9 +205,9 @@ module edgemoe_attn (
         edgemoe_pkg::act_overflows(edgemoe_pkg::act_round(acc[PAW'(oj)][CAW'(oc)][e], F));
   end
 
-  // overflow counter of the running instruction (profile field `overflows`)
+  // count of values that overflowed since reset (profile field `overflows`)
   always_ff @(posedge clk) begin
-    if (!rst_n || (cs == C_IDLE && start)) overflows <= '0;
+    if (!rst_n) overflows <= '0;  // running: edgemoe_ctrl_prof reports the increase
     else overflows <= overflows + 64'($countones(score_ovf)) +
                       ((ws == W_DATA && dma_resp.wr_ready) ? 64'($countones(out_ovf)) : 64'd0);
   end

@@ -39,7 +39,7 @@ module edgemoe_ctrl (
     output edgemoe_pkg::upsample_job_t upsample_job,
     output edgemoe_pkg::pool_job_t     pool_job,
     output edgemoe_pkg::lif_job_t      lif_job,
-    input  logic [63:0] attn_overflows, ln_overflows, lif_overflows,  // wrapped/saturated, last job
+    input  logic [63:0] overflows,     // all engines' running count of values that overflowed
     // weight prefetch request for the linear engine's other bank (next job's weights)
     output logic        pf_req,
     input  logic        pf_ack,
@@ -128,7 +128,7 @@ module edgemoe_ctrl (
       .clk, .mul_step, .op, .d0, .d1, .d2, .d3, .d4, .imm, .t_eff, .c_oh, .c_ow, .c_cikk, .macs_last,
       .macs_set, .macs_val, .pw, .run_ok, .cycles, .macs, .read_bytes(c_read),
       .written_bytes(c_written), .wbytes, .experts_active, .prof_word, .error, .failed,
-      .executed, .stat_word, .attn_overflows, .ln_overflows, .lif_overflows);
+      .executed, .stat_word, .overflows, .ovf_snap(st == S_DECODE));
 
   logic signed [63:0] rd_s32;
   assign rd_s32 = {{32{dma_resp.rd_data[31]}}, dma_resp.rd_data[31:0]};

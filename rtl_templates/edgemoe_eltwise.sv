@@ -11,7 +11,8 @@ module edgemoe_eltwise (
     input  logic [31:0] n,             // elements
     input  logic [63:0] a_addr, b_addr, dst_addr,
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
-    input  edgemoe_pkg::dma_resp_t dma_resp
+    input  edgemoe_pkg::dma_resp_t dma_resp,
+    output logic [63:0] overflows      // ADD sums that overflowed act (running count)
 );
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
   localparam int V = edgemoe_pkg::VEC_LANES;
@@ -85,11 +86,15 @@ module edgemoe_eltwise (
   logic [WB-1:0] sum_word;
   logic [ABITS*V-1:0] a_word;
   assign a_word = abuf[wcnt[CAW-1:0]];
+  logic [V-1:0] lane_ovf;                 // real elements of the beat that overflowed
   for (genvar e = 0; e < V; e++) begin : g_lane
     logic signed [63:0] x, y;
+    logic [64:0] q;
     assign x = edgemoe_pkg::sext(64'(a_word[e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign y = edgemoe_pkg::sext(64'(dma_resp.rd_data[e*ABITS+:ABITS]), 2'(AL), 1'b1);
-    assign sum_word[e*ABITS+:ABITS] = ABITS'(edgemoe_pkg::q_act(x + y, 0));
+    assign q = edgemoe_pkg::q_act_c(x + y, 0);
+    assign sum_word[e*ABITS+:ABITS] = ABITS'(q[63:0]);
+    assign lane_ovf[e] = q[64] && 64'(wcnt) * 64'(V) + 64'(e) < 64'(chunk_len);
   end
   if (WB > ABITS * V) begin : g_pad
     assign sum_word[WB-1:ABITS*V] = '0;
@@ -114,6 +119,7 @@ module edgemoe_eltwise (
       dma_req.wr_cmd_addr <= '0;
       dma_req.wr_cmd_len <= '0;
       dma_req.wr_cmd_wlg <= '0;
+      overflows <= '0;
     end else begin
       done <= 1'b0;
       if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
@@ -153,6 +159,7 @@ module edgemoe_eltwise (
         end
         C_B: if (dma_resp.rd_valid && dma_resp.wr_ready) begin
           wcnt <= wcnt + 32'd1;
+          overflows <= overflows + 64'($countones(lane_ovf));  // ctrl_prof: per instruction
           if (dma_resp.rd_last) begin
             c_done_el <= c_done_el + chunk_len;
             if (c_done_el + chunk_len == nn) cs <= C_END;

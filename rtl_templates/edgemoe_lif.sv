@@ -19,7 +19,7 @@ module edgemoe_lif (
     input  logic [1:0]  mode,          // bit 0 current input, bit 1 readout (isa.LIF_*)
     input  logic [31:0] leak,          // raw, LIF_LEAK_FRAC fraction bits
     input  logic [63:0] src, dst, wts, bias,
-    output logic [63:0] overflows,     // values that wrapped or saturated (profile)
+    output logic [63:0] overflows,     // running count of values that wrapped or saturated
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp
 );
@@ -163,7 +163,6 @@ module edgemoe_lif (
           psrc <= src; pdst <= dst; pb <= bias;
           wnext <= wts;
           n0 <= '0;
-          overflows <= '0;
           s <= S_BLOCK;
         end
         S_BLOCK: begin

@@ -42,7 +42,8 @@ module edgemoe_lin (
     input  logic        pf_rd_valid,
     output logic        pf_rd_ready,
     input  logic [edgemoe_pkg::WORD_MAX*8-1:0] pf_rd_data,
-    input  logic        pf_rd_last
+    input  logic        pf_rd_last,
+    output logic [63:0] overflows          // values that overflowed act (running count)
 );
   localparam int PI = edgemoe_pkg::P_IN;
   localparam int PO = edgemoe_pkg::P_OUT;
@@ -375,20 +376,14 @@ module edgemoe_lin (
   logic [PO*ABITS-1:0] y_word;
   logic [PO*ABITS-1:0] base_word;
   assign base_word = basebuf[BAW'((p2_slot ? TOM : 0) + 32'(p2_to))];
-  for (genvar o = 0; o < PO; o++) begin : g_out
-    logic signed [63:0] y0, y1, y3, bv, sc;
-    assign y0 = edgemoe_pkg::q_act(p2_acc[o], q_sh);
-    assign y1 = f_gelu ? edgemoe_pkg::gelu_act(y0) : y0;
-    assign bv = edgemoe_pkg::sext(64'(base_word[o*ABITS+:ABITS]), 2'(AL), 1'b1);
-    logic signed [31:0] s_a;               // the score: an int32 word (raw act value)
-    logic signed [ABITS-1:0] y_a;
-    assign s_a = m_score[p2_slot][31:0];
-    assign y_a = ABITS'(y1);
-    assign sc = edgemoe_pkg::q_act(64'(s_a) * 64'(y_a), edgemoe_pkg::ACT_F);
-    assign y3 = f_sacc ? edgemoe_pkg::q_act(bv + sc, 0) :
-                f_res ? edgemoe_pkg::q_act(bv + y1, 0) : y1;
-    // ReLU of the final value: accumulated pieces (OSA) rectify their sum
-    assign y_word[o*ABITS+:ABITS] = ABITS'((f_relu && y3 < 0) ? 64'sd0 : y3);
+  logic [63:0] tile_ovf;
+  edgemoe_lin_epilogue u_epi (
+      .acc(p2_acc), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[p2_slot]),
+      .base_word, .col0((to0 + p2_to) << PO_LG), .n(jn), .y_word, .ovf(tile_ovf));
+  // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
+  always_ff @(posedge clk) begin
+    if (!rst_n) overflows <= '0;
+    else if (p2_v) overflows <= overflows + tile_ovf;
   end
 
   always_ff @(posedge clk) begin

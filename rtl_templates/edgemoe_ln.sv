@@ -189,9 +189,9 @@ module edgemoe_ln (
   assign dma_req.wr_valid = ps == P_OUT;
   assign dma_req.wr_data = WB'(y_word);
 
-  // overflow counter of the running instruction (profile field `overflows`)
+  // count of values that overflowed since reset (profile field `overflows`)
   always_ff @(posedge clk) begin
-    if (!rst_n || (ls == L_IDLE && start)) overflows <= '0;
+    if (!rst_n) overflows <= '0;  // running: edgemoe_ctrl_prof reports the increase
     else if (ps == P_OUT && dma_resp.wr_ready) overflows <= overflows + ovf_word;
   end
 

@@ -15,7 +15,8 @@ module edgemoe_router (
     input  logic [31:0] lg_tok, lg_tile,
     input  logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] lg_data,
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
-    input  edgemoe_pkg::dma_resp_t dma_resp
+    input  edgemoe_pkg::dma_resp_t dma_resp,
+    output logic [63:0] overflows          // chosen scores that overflowed act (running count)
 );
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int AL = edgemoe_pkg::ACT_LG;
@@ -68,8 +69,8 @@ module edgemoe_router (
 
   logic [EW-1:0] ex_j;
   assign ex_j = chosen[j[$clog2(edgemoe_pkg::MAX_TOP_K > 1 ? edgemoe_pkg::MAX_TOP_K : 2)-1:0]];
-  logic signed [63:0] prob;
-  assign prob = edgemoe_pkg::sm_prob(lg[ex_j], bias, recip);
+  logic [64:0] prob;                       // {overflowed, score}
+  assign prob = edgemoe_pkg::sm_prob_c(lg[ex_j], bias, recip);
   logic [PO*ABITS-1:0] lword;
   assign lword = lbuf[LAW'(tok * 32'(TE) + i)];
 
@@ -88,7 +89,7 @@ module edgemoe_router (
     if (!rst_n) begin
       st <= R_IDLE;
       done <= 1'b0;
-      tok <= '0; i <= '0; j <= '0;
+      tok <= '0; i <= '0; j <= '0; overflows <= '0;
       bias <= '0; sum <= '0; recip <= '0;
       taken <= '0;
       area <= '0; q_ex <= '0; q_p <= '0; q_w <= '0; total_w <= '0;
@@ -146,6 +147,7 @@ module edgemoe_router (
           qidx[QAW'(32'(ex_j) * 32'(MT) + cnt[ex_j])] <= tok;
           qsc[QAW'(32'(ex_j) * 32'(MT) + cnt[ex_j])] <= prob[31:0];
           cnt[ex_j] <= cnt[ex_j] + 32'd1;
+          overflows <= overflows + 64'(prob[64]);  // edgemoe_ctrl_prof reports the increase
           j <= j + 32'd1;
           if (j + 32'd1 == topk) st <= R_NEXT;
         end

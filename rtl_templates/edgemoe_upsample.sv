@@ -13,7 +13,8 @@ module edgemoe_upsample (
     input  logic [31:0] h, w, c,
     input  logic [63:0] src, dst,
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
-    input  edgemoe_pkg::dma_resp_t dma_resp
+    input  edgemoe_pkg::dma_resp_t dma_resp,
+    output logic [63:0] overflows      // outputs that overflowed act (running count)
 );
   localparam int V = edgemoe_pkg::VEC_LANES;
   localparam int VL = edgemoe_pkg::VEC_LANES_LG;
@@ -81,14 +82,17 @@ module edgemoe_upsample (
   logic [1:0] ctap;
   logic [31:0] cw, pix, npix;
   logic [V*ABITS-1:0] out_word;
+  logic [V-1:0] lane_ovf;                 // real channels of the beat that overflowed
   for (genvar e = 0; e < V; e++) begin : g_lane
     logic signed [63:0] a, b, cc, dd;
+    logic [64:0] q;
     assign a = edgemoe_pkg::sext(64'(tap0[CAW'(cw)][e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign b = edgemoe_pkg::sext(64'(tap1[CAW'(cw)][e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign cc = edgemoe_pkg::sext(64'(tap2[CAW'(cw)][e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign dd = edgemoe_pkg::sext(64'(dma_resp.rd_data[e*ABITS+:ABITS]), 2'(AL), 1'b1);
-    assign out_word[e*ABITS+:ABITS] = ABITS'(edgemoe_pkg::q_act(
-        9 * a + 3 * b + 3 * cc + dd, 4));
+    assign q = edgemoe_pkg::q_act_c(9 * a + 3 * b + 3 * cc + dd, 4);
+    assign out_word[e*ABITS+:ABITS] = ABITS'(q[63:0]);
+    assign lane_ovf[e] = q[64] && 64'(cw) * 64'(V) + 64'(e) < 64'(jc);
   end
   assign dma_req.rd_ready = cs == C_TAP || (cs == C_SUM && dma_resp.wr_ready);
   assign dma_req.wr_valid = cs == C_SUM && dma_resp.rd_valid;
@@ -99,7 +103,7 @@ module edgemoe_upsample (
     if (!rst_n) begin
       cs <= C_IDLE;
       done <= 1'b0;
-      ctap <= '0; cw <= '0; pix <= '0;
+      ctap <= '0; cw <= '0; pix <= '0; overflows <= '0;
       dma_req.wr_cmd_valid <= 1'b0; dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
     end else begin
       done <= 1'b0;
@@ -131,6 +135,7 @@ module edgemoe_upsample (
         end
         C_SUM: if (dma_resp.rd_valid && dma_resp.wr_ready) begin
           cw <= cw + 32'd1;
+          overflows <= overflows + 64'($countones(lane_ovf));  // ctrl_prof: per instruction
           if (dma_resp.rd_last) begin
             cw <= '0;
             ctap <= '0;

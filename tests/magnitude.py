@@ -70,6 +70,7 @@ class EdgeCase:
     bound: float
     why: str
     overflows: bool = False  # the case wraps/saturates on purpose (profile `overflows`)
+    expected: int | None = None  # its overflow count, computed independently (float64)
 
 
 def _put_weights(s: Scratch, w: np.ndarray, fmt) -> int:

@@ -88,13 +88,16 @@ def test_heads_random_runs_end_to_end(folder, tmp_path):
     assert (out / "default_seg.png").is_file()
 
 
-def test_heads_none_outputs_the_backbone_tokens(folder, tmp_path):
+def test_heads_none_outputs_the_backbone_tokens(folder, tmp_path, caplog):
     model, accel = load_model("m3vit-micro"), load_accel("tiny")
     out = tmp_path / "run"
+    caplog.set_level("INFO")
     assert main(["compile", "--model", "m3vit-micro", "--accel", "tiny", "--weights",
                  str(folder), "--heads", "none", "--out", str(tmp_path / "c")]) == 0
     assert main(["run", "--design", "tiny", "--model", "m3vit-micro", "--weights", str(folder),
                  "--heads", "none", "--out", str(out)]) == 0
+    assert "random heads" not in caplog.text  # backbone only: no heads are made up
+    assert "backbone only" in caplog.text
     saved = np.load(out / "default.npz")
     assert not list(out.glob("*.png"))
     # the same tokens as a full compile holds in x right after the last block

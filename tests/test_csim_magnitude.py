@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from magnitude import edge_cases, program_image
+from magnitude_ops import SAT_SYM_ACT, op_cases, upsample_sat_sym
 
 from edgemoe.compare import volatile_mask
 from edgemoe.golden import execute
@@ -37,3 +38,34 @@ def test_edge_case_is_byte_identical(design, index):
     at = STATUS_BYTES + 8 * PROFILE_FIELDS.index("overflows")
     overflows = int(gold[at:at + 8].view("<u8")[0])
     assert (overflows > 0) == case.overflows, (case.name, overflows)
+
+
+@pytest.mark.parametrize("index", range(16))
+def test_op_overflow_case_is_byte_identical_with_its_exact_count(design, index):
+    """LINEAR/CONV/MoE/ADD near (0.9x) and beyond (1.3x) the range: same bytes, profile
+    words included, and the count tests/magnitude_ops.py computed in float64."""
+    accel, csim = design
+    case = op_cases(accel)[index]
+    gold, sim = program_image(case), program_image(case)
+    args = (case.scratch.program, len(case.program), 0, 0)
+    assert execute(gold, accel, *args) == 0
+    assert csim.execute(sim, *args) == 0
+    keep = ~volatile_mask(gold.size, 0, len(case.program))
+    assert (gold[keep] == sim[keep]).all(), case.name
+    at = STATUS_BYTES + 8 * PROFILE_FIELDS.index("overflows")
+    assert int(sim[at:at + 8].view("<u8")[0]) == case.expected, case.name
+
+
+def test_upsample_sat_sym_count_is_byte_identical():
+    from edgemoe.flow.csim import CsimExecutor
+
+    accel = load_accel("tiny", [SAT_SYM_ACT])
+    case = upsample_sat_sym(accel)
+    gold, sim = program_image(case), program_image(case)
+    args = (case.scratch.program, len(case.program), 0, 0)
+    assert execute(gold, accel, *args) == 0
+    assert CsimExecutor(accel).execute(sim, *args) == 0
+    keep = ~volatile_mask(gold.size, 0, len(case.program))
+    assert (gold[keep] == sim[keep]).all()
+    at = STATUS_BYTES + 8 * PROFILE_FIELDS.index("overflows")
+    assert int(sim[at:at + 8].view("<u8")[0]) == case.expected > 0

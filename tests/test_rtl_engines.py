@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import rtlutil as ru
 from magnitude import edge_cases
+from magnitude_ops import op_cases
 from rtldesigns import design, executor
 
 from edgemoe.isa import Flag
@@ -65,6 +66,8 @@ def _cases(accel) -> list[ru.Case]:
         ru.attention(accel, rng, "attention_negative_scale", 3, 2, 5, scale=-300000),
         # every op near its format limits (tests/magnitude.py; 1.5x counts overflows)
         *[ru.Case(c.name, c.scratch, c.program) for c in edge_cases(accel)],
+        # LINEAR/CONV/MoE/ADD at 0.9x and 1.3x the range (tests/magnitude_ops.py)
+        *[ru.Case(c.name, c.scratch, c.program) for c in op_cases(accel)],
     ]
 
 

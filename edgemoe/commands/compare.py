@@ -26,7 +26,8 @@ def _run(args) -> int:
     weights = load_cli_weights(args.weights, model, args.heads)
     compiled = compile_model(model, accel, weights, heads=heads,
                              taps=frozenset(tap_names(model, heads)))
-    ref = M3ViTReference(model, compiled.effective_weights)
+    # a backbone-only compile rounds no heads: the reference takes them as loaded (unused)
+    ref = M3ViTReference(model, {**weights, **compiled.effective_weights})
     image = read_image(args.image) if args.image else load_default_image(model)
     errors, agreement = [], {}
     with Accelerator(open_design(compiled, accel), backend=args.backend) as acc:
@@ -55,6 +56,6 @@ def register(sub) -> None:
     p.add_argument("--image", metavar="FILE", help="input image (default: the shipped scene)")
     p.add_argument("--model", default="m3vit-micro", help="model name (default m3vit-micro)")
     p.add_argument("--accel", default="tiny", help="design point (default tiny)")
-    p.add_argument("--backend", choices=("golden", "csim"), default="golden")
+    p.add_argument("--backend", choices=("golden", "csim", "rtlsim"), default="golden")
     p.add_argument("--task", default="all", help="seg, depth or all (default all)")
     p.set_defaults(func=_run)

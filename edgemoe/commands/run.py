@@ -1,4 +1,4 @@
-"""`edgemoe run`: run images through a model on the golden, csim or pynq backend."""
+"""`edgemoe run`: run images through a model on the golden, csim, rtlsim or pynq backend."""
 
 from __future__ import annotations
 
@@ -202,7 +202,7 @@ def register(sub) -> None:
     src.add_argument("--design", metavar="DIR|ACCEL",
                      help="compiled design directory, or a design point to compile for "
                      "(default: tiny, else the first that holds the model)")
-    p.add_argument("--backend", choices=("golden", "csim", "pynq"), default="golden")
+    p.add_argument("--backend", choices=("golden", "csim", "rtlsim", "pynq"), default="golden")
     p.add_argument("--model", help="model name (m3vit-micro, m3vit-tiny); compiles when no "
                    "compiled design is given (default m3vit-micro)")
     p.add_argument("--accel", help="design point override (name or YAML path)")

@@ -1,7 +1,9 @@
 """Ops that run on the unified linear engine: LINEAR, CONV, MOE_GATE, MOE_EXPERTS.
 
 All share :func:`linear_core`: exact accumulation of ``x @ W.T`` started from the bias,
-one quantization into the activation format, then the epilogue (GELU or ReLU).
+one quantization into the activation format, then the epilogue (GELU or ReLU).  Every
+quantization into the activation format counts its overflows (``prof["overflows"]``,
+defined in :mod:`edgemoe.layout`).
 """
 
 from __future__ import annotations
@@ -39,15 +41,27 @@ def bias_format(accel, ins: Instr):
 
 
 def linear_core(x: np.ndarray, x_frac: int, w: np.ndarray, w_fmt, b: np.ndarray, b_fmt,
-                act, gelu: bool = False, relu: bool = False) -> np.ndarray:
-    """Quantized ``act(x @ w.T + b)`` with one rounding per output."""
+                act, gelu: bool = False, relu: bool = False) -> tuple[np.ndarray, int]:
+    """Quantized ``act(x @ w.T + b)`` with one rounding per output.
+
+    Returns:
+        (raw outputs, how many wrapped or saturated at the output and GELU quantizations).
+    """
     acc_frac = x_frac + w_fmt.frac_bits
     acc = matmul_exact(x, w) + shift_frac(b, b_fmt.frac_bits, acc_frac)[None, :]
-    y = act.from_raw(acc, acc_frac)
+    y, count = act.from_raw_counted(acc, acc_frac)
     if gelu:
-        y = numerics.gelu(y, act)
+        y, wrapped = numerics.gelu_counted(y, act)
+        count += wrapped
     if relu:
         y = np.maximum(y, 0)
+    return y, count
+
+
+def add_counted(a: np.ndarray, b: np.ndarray, act, prof: dict) -> np.ndarray:
+    """``a + b`` of raw act values stored into act; overflows go to ``prof``."""
+    y, count = act.from_raw_counted(a + b, act.frac_bits)
+    prof["overflows"] += count
     return y
 
 
@@ -79,11 +93,12 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
     b = read_bias(image, g("bias"), n, b_fmt)
     accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
     relu = ins.has(Flag.RELU)  # on the final value: after the residual / score combine
-    y = linear_core(x, act.frac_bits, w, w_fmt, b, b_fmt, act,
-                    ins.has(Flag.GELU), relu and not accumulate)
+    y, prof["overflows"] = linear_core(x, act.frac_bits, w, w_fmt, b, b_fmt, act,
+                                       ins.has(Flag.GELU), relu and not accumulate)
     if ins.has(Flag.SCORE_ACC):
         s = mem.read(image, g("scores"), t, _I32)  # int32 words holding raw act values
-        y = act.from_raw(s[:, None] * y, 2 * act.frac_bits)
+        y, wrapped = act.from_raw_counted(s[:, None] * y, 2 * act.frac_bits)
+        prof["overflows"] += wrapped
     base_off = g("dst") if ins.has(Flag.SCORE_ACC) else g("residual")
     row_bytes = n * act.storage_dtype.itemsize
     if ins.has(Flag.SCATTER):
@@ -92,14 +107,13 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
         for i, r in enumerate(idx.tolist()):
             row = y[i]
             if accumulate:
-                row = act.from_raw(mem.read(image, base_off + r * row_bytes, n, act) + row,
-                                   act.frac_bits)
+                row = add_counted(mem.read(image, base_off + r * row_bytes, n, act), row, act,
+                                  prof)
                 row = np.maximum(row, 0) if relu else row
             mem.write(image, g("dst") + r * row_bytes, row, act)
     else:
         if accumulate:
-            y = act.from_raw(mem.read(image, base_off, t * n, act).reshape(t, n) + y,
-                             act.frac_bits)
+            y = add_counted(mem.read(image, base_off, t * n, act).reshape(t, n), y, act, prof)
             y = np.maximum(y, 0) if relu else y
         mem.write(image, g("dst"), y, act)
     prof["macs"] += t * n * k
@@ -160,10 +174,10 @@ def op_conv(image, ins: Instr, accel, prof: dict) -> None:
     b = read_bias(image, g("bias"), co, b_fmt)
     acc_frac = in_fmt.frac_bits + w_fmt.frac_bits
     acc = conv_accumulate(x, wm, k, s, p) + shift_frac(b, b_fmt.frac_bits, acc_frac)[None, :]
-    y = act.from_raw(acc, acc_frac)
+    y, prof["overflows"] = act.from_raw_counted(acc, acc_frac)
     if ins.has(Flag.RESIDUAL):  # accumulating pieces: ReLU applies to the sum
-        y = act.from_raw(y + mem.read(image, g("residual"), y.size, act).reshape(y.shape),
-                         act.frac_bits)
+        y = add_counted(mem.read(image, g("residual"), y.size, act).reshape(y.shape), y, act,
+                        prof)
     if ins.has(Flag.RELU):
         y = np.maximum(y, 0)
     mem.write(image, g("dst"), y, act)
@@ -195,12 +209,15 @@ def op_moe_gate(image, ins: Instr, accel, prof: dict, task: int) -> None:
     x = mem.read(image, g("src"), t * d, act).reshape(t, d)
     w_off = g("w_gate") + task * g("task_stride")
     wg = mem.read_matrix(image, w_off, e, d, lw, accel)
-    logits = act.from_raw(matmul_exact(x, wg), act.frac_bits + lw.frac_bits)
+    logits, prof["overflows"] = act.from_raw_counted(matmul_exact(x, wg),
+                                                     act.frac_bits + lw.frac_bits)
     bias, recip = online_softmax(logits, act)
     # stable sort on -logit: equal logits keep ascending expert order (lower index wins)
     chosen = np.argsort(-logits, axis=1, kind="stable")[:, :top_k]
     chosen_logits = np.take_along_axis(logits, chosen, axis=1)
-    scores = numerics.softmax_probs(chosen_logits, bias[:, None], recip[:, None], act)
+    scores, wrapped = numerics.softmax_probs_counted(chosen_logits, bias[:, None],
+                                                     recip[:, None], act)
+    prof["overflows"] += wrapped
     lay = queue_layout(e, t)
     q = g("queues")
     counts = np.zeros(e, np.int64)
@@ -252,11 +269,12 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
         b1 = mem.read(image, g("b1") + ex * b1_stride, hdim, bf)
         w2 = mem.read_matrix(image, g("w2") + ex * w2_stride, d, hdim, lw, accel)
         b2 = mem.read(image, g("b2") + ex * b2_stride, d, bf)
-        hidden = linear_core(x[idx], act.frac_bits, w1, lw, b1, bf, act, gelu=True)
+        hidden, n1 = linear_core(x[idx], act.frac_bits, w1, lw, b1, bf, act, gelu=True)
         scratch[:c] = hidden
-        y = linear_core(hidden, act.frac_bits, w2, lw, b2, bf, act)
-        contrib = act.from_raw(sc[:, None] * y, 2 * act.frac_bits)
-        out[idx] = act.from_raw(out[idx] + contrib, act.frac_bits)
+        y, n2 = linear_core(hidden, act.frac_bits, w2, lw, b2, bf, act)
+        contrib, n3 = act.from_raw_counted(sc[:, None] * y, 2 * act.frac_bits)
+        prof["overflows"] += n1 + n2 + n3
+        out[idx] = add_counted(out[idx], contrib, act, prof)
         prof["macs"] += 2 * c * d * hdim
         prof["weight_bytes"] += w1_stride + b1_stride + w2_stride + b2_stride
         prof["experts_active"] += 1

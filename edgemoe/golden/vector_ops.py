@@ -118,8 +118,13 @@ def op_attention(image, ins: Instr, accel, prof: dict) -> None:
     prof["macs"] += 2 * nh * t * t * hd
 
 
-def upsample2x(x: np.ndarray, act) -> np.ndarray:
-    """Bilinear x2 (align_corners=False) of HWC raw values: (9a + 3b + 3c + d) / 16."""
+def upsample2x(x: np.ndarray, act) -> tuple[np.ndarray, int]:
+    """Bilinear x2 (align_corners=False) of HWC raw values: (9a + 3b + 3c + d) / 16.
+
+    Returns (raw outputs, overflow count).  A weighted mean of in-range values stays in
+    range, so only an input outside the format's own range (an AP_SAT_SYM format's most
+    negative code) can count.
+    """
     def taps(n):
         i = np.arange(2 * n) // 2
         near = i
@@ -131,7 +136,7 @@ def upsample2x(x: np.ndarray, act) -> np.ndarray:
     nx, fx = taps(w)
     rows = 3 * x[ny] + x[fy]  # weights 3/4, 1/4 along y (scaled by 4)
     acc = 3 * rows[:, nx] + rows[:, fx]  # and along x: total scale 16
-    return act.from_raw(acc, act.frac_bits + 4)
+    return act.from_raw_counted(acc, act.frac_bits + 4)
 
 
 def op_upsample(image, ins: Instr, accel, prof: dict) -> None:
@@ -139,7 +144,8 @@ def op_upsample(image, ins: Instr, accel, prof: dict) -> None:
     act, g = accel.formats.act, ins.get
     h, w, c = g("in_h"), g("in_w"), g("channels")
     x = mem.read(image, g("src"), h * w * c, act).reshape(h, w, c)
-    mem.write(image, g("dst"), upsample2x(x, act), act)
+    y, prof["overflows"] = upsample2x(x, act)
+    mem.write(image, g("dst"), y, act)
 
 
 def op_add(image, ins: Instr, accel, prof: dict) -> None:
@@ -148,5 +154,6 @@ def op_add(image, ins: Instr, accel, prof: dict) -> None:
     n = g("count")
     a = mem.read(image, g("a"), n, act)
     if not ins.has(Flag.COPY):
-        a = act.from_raw(a + mem.read(image, g("b"), n, act), act.frac_bits)
+        a, prof["overflows"] = act.from_raw_counted(a + mem.read(image, g("b"), n, act),
+                                                    act.frac_bits)
     mem.write(image, g("dst"), a, act)

@@ -14,7 +14,14 @@ Example::
 """
 
 from .accelerator import Accelerator, HostTimings, Result
-from .backends import BACKENDS, Backend, CsimBackend, GoldenBackend, make_backend
+from .backends import (
+    BACKENDS,
+    Backend,
+    CsimBackend,
+    GoldenBackend,
+    RtlsimBackend,
+    make_backend,
+)
 from .design import Design, open_design
 from .errors import (
     BackendUnavailable,
@@ -46,6 +53,7 @@ __all__ = [
     "PackageError",
     "Profile",
     "Result",
+    "RtlsimBackend",
     "make_backend",
     "open_design",
 ]

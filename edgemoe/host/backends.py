@@ -17,11 +17,11 @@ import numpy as np
 
 from ..golden import execute as golden_execute
 from ..golden import status_words
-from .errors import BackendUnavailable, HostError
+from .errors import BackendUnavailable, DeviceTimeout, HostError
 
 log = logging.getLogger(__name__)
 
-BACKENDS = ("golden", "csim", "pynq")
+BACKENDS = ("golden", "csim", "rtlsim", "pynq")
 
 
 @runtime_checkable
@@ -130,11 +130,48 @@ class CsimBackend(_HostMemoryBackend):
                                       status_offset=status_offset)
 
 
+class RtlsimBackend(_HostMemoryBackend):
+    """The generated SystemVerilog under Verilator (:class:`edgemoe.rtl.RtlsimExecutor`);
+    one simulator process per run, the Verilator model built once and cached."""
+
+    name = "rtlsim"
+    cycles_source = "measured"  # the RTL's own cycle counter wrote the profile
+
+    def __init__(self, accel) -> None:
+        super().__init__(accel)
+        try:
+            from ..rtl import RtlsimExecutor
+        except ImportError as exc:
+            raise BackendUnavailable(
+                f"the rtlsim backend needs edgemoe.rtl ({exc}); install the sim extra "
+                "(`pip install edgemoe[sim]`) or use --backend golden") from None
+        self._executor = RtlsimExecutor(accel)
+
+    def _run(self, mem, program_offset, n_instructions, task, status_offset) -> int:
+        from ..rtl import RtlJob
+        from ..rtl.simulator import SimulatorError
+
+        job = RtlJob(mem, program_offset, n_instructions, task, status_offset)
+        try:
+            res = self._executor.run_jobs([job])[0]
+        except (SimulatorError, FileNotFoundError) as exc:
+            raise BackendUnavailable(f"the rtlsim backend cannot run here: {exc}") from None
+        if res.timed_out:
+            raise DeviceTimeout(f"the RTL did not finish within {job.max_cycles} cycles: "
+                                "run a smaller model or design point on rtlsim")
+        return res.error
+
+    def device_config_id(self, status_offset: int) -> int:
+        """The RTL is rendered from this design point and every run checks its config_id
+        register (RtlsimExecutor), so no probe run is needed."""
+        return self.accel.config_id_int
+
+
 def make_backend(name: str, design, **options) -> Backend:
     """Create a backend for ``design``.
 
     Args:
-        name: ``golden``, ``csim`` or ``pynq``.
+        name: ``golden``, ``csim``, ``rtlsim`` or ``pynq``.
         design: The :class:`~edgemoe.host.design.Design` to run.
         **options: pynq only: ``device``, ``download``, ``timeout_s``, ``overlay``.
 
@@ -146,6 +183,8 @@ def make_backend(name: str, design, **options) -> Backend:
         return GoldenBackend(design.accel)
     if name == "csim":
         return CsimBackend(design.accel)
+    if name == "rtlsim":
+        return RtlsimBackend(design.accel)
     if name == "pynq":
         if design.bitfile is None:
             raise BackendUnavailable(

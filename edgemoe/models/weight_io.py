@@ -11,7 +11,7 @@ import numpy as np
 
 from edgemoe.models.edgemoe_bin import has_head_files, load_edgemoe_bin
 from edgemoe.models.errors import WeightError
-from edgemoe.models.weights import random_weights, validate_weights
+from edgemoe.models.weights import expected_shapes, random_weights, validate_weights
 
 if TYPE_CHECKING:
     from edgemoe.params import ModelConfig
@@ -52,7 +52,8 @@ def _read_file(path: Path) -> dict[str, np.ndarray]:
 
 
 def load_weights(
-    path: str | Path, model: ModelConfig, *, head_seed: int | None = None
+    path: str | Path, model: ModelConfig, *, head_seed: int | None = None,
+    backbone_only: bool = False,
 ) -> dict[str, np.ndarray]:
     """Load canonical float64 weights for ``model`` and validate them.
 
@@ -63,6 +64,8 @@ def load_weights(
         head_seed: Edge-MoE directories only: when the directory holds no head files,
             fill the ``heads.*`` tensors from ``random_weights(model, head_seed)``
             (logged as a warning). Without it such a directory is an error.
+        backbone_only: Edge-MoE directories only: the caller compiles no heads, so missing
+            head files are filled with zeros (never read) instead of being an error.
 
     Returns:
         Canonical weights in canonical order.
@@ -81,7 +84,10 @@ def load_weights(
         raise FileNotFoundError(f"weight path '{path}' does not exist")
     if path.is_dir():
         heads = None
-        if head_seed is not None and not has_head_files(path, model):
+        if backbone_only and not has_head_files(path, model):
+            heads = {k: np.zeros(shape) for k, shape in expected_shapes(model).items()
+                     if k.startswith("heads.")}  # placeholders: a backbone-only compile skips them
+        elif head_seed is not None and not has_head_files(path, model):
             log.warning("'%s' has no task heads: using random heads (seed %d)", path, head_seed)
             heads = {k: v for k, v in random_weights(model, head_seed).items()
                      if k.startswith("heads.")}

@@ -8,9 +8,9 @@ from :func:`numerics_tables` and :func:`numerics_constants` and must match bit f
 
 from .errors import NumericsError
 from .exp import exp_neg, exp_tables
-from .gelu_kernel import gelu, gelu_delta_table
+from .gelu_kernel import gelu, gelu_counted, gelu_delta_table
 from .recip import reciprocal, reciprocal_table, rsqrt, rsqrt_table
-from .softmax import softmax_init, softmax_probs, softmax_row, softmax_update
+from .softmax import softmax_init, softmax_probs, softmax_probs_counted, softmax_row, softmax_update
 from .tables import numerics_constants, numerics_digest, numerics_tables
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "exp_neg",
     "exp_tables",
     "gelu",
+    "gelu_counted",
     "gelu_delta_table",
     "numerics_constants",
     "numerics_digest",
@@ -28,6 +29,7 @@ __all__ = [
     "rsqrt_table",
     "softmax_init",
     "softmax_probs",
+    "softmax_probs_counted",
     "softmax_row",
     "softmax_update",
 ]

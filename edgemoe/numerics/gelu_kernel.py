@@ -127,6 +127,21 @@ def gelu(x_raw: np.ndarray | int, act: FixedType) -> np.ndarray:
     Returns:
         int64 raw codes of ``act``, same shape as ``x_raw``.
     """
+    g, g_frac = _gelu_exact(x_raw, act)
+    return np.asarray(act.from_raw(g, g_frac), dtype=np.int64)
+
+
+def gelu_counted(x_raw: np.ndarray | int, act: FixedType) -> tuple[np.ndarray, int]:
+    """:func:`gelu` plus how many results wrapped or saturated in the quantization into
+    ``act``: zero for inputs inside act's range (``|GELU(x)| <= |x|`` and the ROM error is
+    far below ``|x| * Phi(-|x|)``); counted like every other activation quantization."""
+    g, g_frac = _gelu_exact(x_raw, act)
+    y, count = act.from_raw_counted(g, g_frac)
+    return np.asarray(y, dtype=np.int64), count
+
+
+def _gelu_exact(x_raw: np.ndarray | int, act: FixedType) -> tuple[np.ndarray, int]:
+    """The exact ``ReLU(x) - delta`` before its one quantization: (raw values, frac bits)."""
     _check_act(act)
     table = _delta_table()
     f = act.frac_bits
@@ -140,5 +155,4 @@ def gelu(x_raw: np.ndarray | int, act: FixedType) -> np.ndarray:
     delta = lo + (((table[i + 1] - lo) * (a & ((1 << sh) - 1))) >> sh)
     delta = np.where(inside, delta, 0)
     g_frac = max(f, GELU_TABLE_FRAC)
-    g = (np.maximum(x, 0) << (g_frac - f)) - (delta << (g_frac - GELU_TABLE_FRAC))
-    return np.asarray(act.from_raw(g, g_frac), dtype=np.int64)
+    return (np.maximum(x, 0) << (g_frac - f)) - (delta << (g_frac - GELU_TABLE_FRAC)), g_frac

@@ -102,9 +102,18 @@ def softmax_probs(
     Returns:
         int64 raw probabilities (act), broadcast shape of the inputs.
     """
+    return softmax_probs_counted(s, bias, recip_sum, act)[0]
+
+
+def softmax_probs_counted(
+    s: np.ndarray, bias: np.ndarray, recip_sum: np.ndarray, act: FixedType
+) -> tuple[np.ndarray, int]:
+    """:func:`softmax_probs` plus how many probabilities wrapped or saturated in ``act``
+    (only possible for formats whose maximum is below 1)."""
     _check_act(act)
     e = exp_neg(as_raw(s) - as_raw(bias), act, act)
-    return np.asarray(act.from_raw(e * as_raw(recip_sum), 2 * act.frac_bits), dtype=np.int64)
+    p, count = act.from_raw_counted(e * as_raw(recip_sum), 2 * act.frac_bits)
+    return np.asarray(p, dtype=np.int64), count
 
 
 def softmax_row(
