@@ -38,8 +38,9 @@ FORMAT_ROLES = ("act", "linear_weight", "attn_bias", "bias", "norm", "patch_weig
 #: Keys of the ``buffers:`` section.
 BUFFER_KEYS = ("max_tokens", "max_in_features", "max_out_features", "max_heads",
                "max_head_dim", "max_experts", "max_top_k", "weight_buffer_words")
-#: Optional keys of ``buffers:`` (with their default), part of the design only when the op
-#: that uses them is built (so design points without it keep their config_id).
+#: Optional keys of ``buffers:`` (the op that uses them, their default): part of the design's
+#: identity when that op is built or the value is not the default (so design points
+#: without them keep their config_id).
 OPTIONAL_BUFFER_KEYS = {"max_timesteps": ("lif", 1)}
 #: Operations a design point can build in, in opcode order (every opcode of the op spec).
 KNOWN_OPS = op_names()
@@ -269,8 +270,8 @@ class AccelConfig:
             out[key] = getattr(self, key)
         out["formats"] = self.formats.to_dict()
         out["buffers"] = {key: getattr(self, key) for key in BUFFER_KEYS}
-        for key, (op, _) in OPTIONAL_BUFFER_KEYS.items():
-            if op in self.ops:
+        for key, (op, default) in OPTIONAL_BUFFER_KEYS.items():
+            if op in self.ops or getattr(self, key) != default:
                 out["buffers"][key] = getattr(self, key)
         out["ops"] = list(self.ops)
         return out
