@@ -1,6 +1,6 @@
 // POOL (opcode 9) on an HWC tensor, VEC lanes per word, as golden.pool_ops.op_pool:
 //   MAX         k x k / stride s windows, ceil mode, clipped at the bottom/right edge;
-//   GLOBAL_AVG  exact 64-bit sum per channel, mean = q(sum * recip >> (ACT_F + 30 + clog2 n));
+//   GLOBAL_AVG  exact 64-bit sum per channel, mean = q(sum * recip >> (30 + clog2 n));
 //   SCALE       eSE's channel scale: q(x * min(gate, 1)), gate read once per instruction.
 // One pixel row (c channels) is read per command; MAX and GLOBAL_AVG keep one row of
 // 64-bit lanes (the window maximum or the sum) and write it out, SCALE streams read data
@@ -61,7 +61,7 @@ module edgemoe_pool (
   logic [63:0] jsrc, jdst, jgate;
   logic [31:0] oy, ox, iy, ix, pos, npos, out_idx, cw;
   logic first;
-  int sh;                                       // GLOBAL_AVG's quantization shift
+  int sh;                                       // GLOBAL_AVG's bits dropped
   logic signed [63:0] acc[CW][V];               // window maximum or channel sum
   logic [V*ABITS-1:0] gbuf[CW];                 // SCALE's gate row
 
@@ -78,7 +78,7 @@ module edgemoe_pool (
     assign x = edgemoe_pkg::sext(64'(rd_data[e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign g = edgemoe_pkg::sext(64'(gbuf[CAW'(cw)][e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign gc = (g > (64'sd1 <<< F)) ? (64'sd1 <<< F) : g;
-    assign scale_word[e*ABITS+:ABITS] = ABITS'(edgemoe_pkg::q_act(x * gc, 2 * F));
+    assign scale_word[e*ABITS+:ABITS] = ABITS'(edgemoe_pkg::q_act(x * gc, F));  // drop F bits
     assign red = edgemoe_pkg::prod_reduce(acc[CAW'(cw)][e], jrecip, sh);
     assign mean = edgemoe_pkg::q_act(red[63:0], edgemoe_pkg::prod_shift(sh));
     logic unused_big;  // red[64]: the mean overflows act (not counted by POOL)
@@ -120,7 +120,7 @@ module edgemoe_pool (
           oy <= '0; ox <= '0; iy <= '0; ix <= '0; pos <= '0; out_idx <= '0; cw <= '0;
           npos <= h * w;
           first <= 1'b1;
-          sh <= F + edgemoe_pkg::POOL_RECIP_BITS + clog2_rt(h * w);
+          sh <= edgemoe_pkg::POOL_RECIP_BITS + clog2_rt(h * w);  // bits dropped below act
           st <= (mode == 2'(edgemoe_pkg::POOL_SCALE)) ? S_GATE_CMD : S_RD_CMD;
         end
         S_GATE_CMD: if (!rd_cmd_valid) begin

@@ -120,7 +120,7 @@ def test_bad_program_arguments(tiny, program_offset, task, status_offset):
 
 
 def _random_instr(rng) -> Instr:
-    op = int(rng.choice([*range(len(Op))] * 4 + [9, 77, 255]))
+    op = int(rng.choice([*range(len(Op))] * 4 + [99, 77, 255]))  # and unknown opcodes
     if op < len(Op):
         allowed = int(OP_FLAGS[Op(op)])
         flags = allowed & int(rng.integers(0, 1 << 16)) if rng.random() < 0.9 else \
@@ -131,6 +131,9 @@ def _random_instr(rng) -> Instr:
             for _ in range(5)]
     if op == Op.CONV:
         dims[4] = int(rng.integers(0, 5)) | int(rng.integers(0, 4)) << 8 | int(rng.integers(0, 4)) << 16
+    if op == Op.POOL:  # small windows, a mode mostly in range
+        dims[3] = int(rng.integers(0, 5)) | int(rng.integers(0, 4)) << 8
+        dims[4] = int(rng.integers(0, 4))
     if op == Op.ATTENTION:
         dims[1], dims[2] = int(rng.integers(0, 3)), int(rng.integers(0, 17))
     addrs = []

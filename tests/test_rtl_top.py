@@ -189,7 +189,7 @@ def test_bad_program_placement_and_registers():
 
 def _garbage_program(rng, accel, size: int, n: int) -> list[Instr]:
     """Random instructions: mostly invalid, some valid and small (bounded work)."""
-    ops = list(Op) + [9, 17, 255]
+    ops = list(Op) + [99, 17, 255]  # and unknown opcodes
     small = [0, 1, 2, 3, 5, 8, 16, 33, 70_000, 2**31]
     out = []
     for _ in range(n):
