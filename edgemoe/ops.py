@@ -205,9 +205,15 @@ def _addrs(*names: str) -> tuple[tuple[str, Expr], ...]:
 
 
 # HLS kernel signatures
+# HLS kernel arguments: m_axi ports by traffic class (edgemoe/params/ports.py): ``mem``
+# control (instructions, status, index lists, queues), ``wmem`` weights, ``xmem``
+# activations in, ``ymem`` activations out; a kernel given only ``mem`` still works (every
+# port points into the one memory image) but moves its traffic over the control port.
 _PLAIN = ("mem", "ins", "prof")
-_LB = ("mem", "lb", "ins", "prof")
-_LB_TASK = ("mem", "lb", "ins", "task", "prof")
+_ACT = ("xmem", "ymem", "ins", "prof")
+_NORM = ("xmem", "wmem", "ymem", "ins", "prof")
+_LB = ("mem", "wmem", "xmem", "ymem", "lb", "ins", "prof")
+_LB_TASK = ("mem", "wmem", "xmem", "ymem", "lb", "ins", "task", "prof")
 _T, _N, _K, _ROWS = _f("tokens", "out_features", "in_features", "rows")
 _KSP = Field("kernel_stride_pad")
 _LIN_SRC_ROWS = Sel(Flag.GATHER, _ROWS, _T)
@@ -238,7 +244,7 @@ def _linear() -> OpSpec:
 def _layernorm() -> OpSpec:
     t, d = _f("tokens", "dim")
     return OpSpec(
-        Op.LAYERNORM, "ln", "op_layernorm", _PLAIN,
+        Op.LAYERNORM, "ln", "op_layernorm", _NORM,
         limits=(Limit("tokens", t, _HUGE), Limit("dim", d, MAX_IN)),
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
                   Operand("dst", "write", ACT, Mul(t, d, ACT)),
@@ -257,7 +263,7 @@ def _attention() -> OpSpec:
     # two passes (QK^T, AV) of ceil(T/p) query blocks x (T + p - 1) key steps, 8-element beats
     steps = Mul(CeilDiv(t, ATTN_LANES), Sub(Add(t, ATTN_LANES), Const(1)))
     return OpSpec(
-        Op.ATTENTION, "attn", "op_attention", _PLAIN,
+        Op.ATTENTION, "attn", "op_attention", _ACT,
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("heads", h, MAX_HEADS),
                 Limit("head_dim", hd, MAX_HEAD_DIM)),
         operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
@@ -342,7 +348,7 @@ def _conv() -> OpSpec:
 def _upsample() -> OpSpec:
     h, w, c = _f("in_h", "in_w", "channels")
     return OpSpec(
-        Op.UPSAMPLE, "upsample", "op_upsample", _PLAIN,
+        Op.UPSAMPLE, "upsample", "op_upsample", _ACT,
         limits=(Limit("in_h", h, _BIG), Limit("in_w", w, _BIG), Limit("channels", c, MAX_IN)),
         operands=(Operand("src", "read", ACT, Mul(h, w, c, ACT)),
                   Operand("dst", "write", ACT, Mul(4, h, w, c, ACT))),
@@ -354,7 +360,7 @@ def _upsample() -> OpSpec:
 def _add() -> OpSpec:
     (n,) = _f("count")
     return OpSpec(
-        Op.ADD, "eltwise", "op_add", _PLAIN,
+        Op.ADD, "eltwise", "op_add", _ACT,
         limits=(Limit("count", n, Const(1 << 28)),),
         operands=(Operand("a", "read", ACT, Mul(n, ACT)),
                   Operand("b", "read", ACT, Mul(n, ACT), disable=Flag.COPY),

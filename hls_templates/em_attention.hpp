@@ -30,7 +30,8 @@ namespace edgemoe {
  * @tparam CFG design point (ATTN_LANES lanes, MAX_TOKENS score row per lane).
  */
 template <class CFG>
-uint32_t op_attention(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) {
+uint32_t op_attention(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                      const instr_t& ins, profile_t& prof) {
   typedef typename CFG::act ACT;
   const int P = CFG::ATTN_LANES;
   const int M = CFG::ATTN_MACS;  // MACs per lane per cycle
@@ -79,11 +80,11 @@ ATT_HEADS:
         const uint32_t key = c < t ? c : c - t;
         if (c < (uint32_t)P && b0 + c < t) {  // lane c's one Q beat
           read_row<CFG, ACT::BYTES, ACT::SIGNED>(
-              mem, qkv + ((uint64_t)(b0 + c) * 3 * width + (uint64_t)h * hd) * ACT::BYTES, hd,
+              xmem, qkv + ((uint64_t)(b0 + c) * 3 * width + (uint64_t)h * hd) * ACT::BYTES, hd,
               q[c]);
         }
         read_row<CFG, ACT::BYTES, ACT::SIGNED>(
-            mem, qkv + (((uint64_t)key * 3 + 1) * width + (uint64_t)h * hd) * ACT::BYTES, hd, kv);
+            xmem, qkv + (((uint64_t)key * 3 + 1) * width + (uint64_t)h * hd) * ACT::BYTES, hd, kv);
       ATT_QK_CLEAR:
         for (int j = 0; j < P; j++) {
 #pragma HLS UNROLL
@@ -136,7 +137,7 @@ ATT_HEADS:
 #pragma HLS LOOP_TRIPCOUNT max=CFG::TC_ATTN_STEPS
         const uint32_t key = c < t ? c : c - t;
         read_row<CFG, ACT::BYTES, ACT::SIGNED>(
-            mem, qkv + (((uint64_t)key * 3 + 2) * width + (uint64_t)h * hd) * ACT::BYTES, hd, kv);
+            xmem, qkv + (((uint64_t)key * 3 + 2) * width + (uint64_t)h * hd) * ACT::BYTES, hd, kv);
       ATT_AV_PROBS:
         for (int j = 0; j < P; j++) {
 #pragma HLS UNROLL
@@ -172,7 +173,7 @@ ATT_HEADS:
           out[x] = quant_counted<ACT, 2 * ACT::FRAC>((int64_t)acc[j][x],
                                                      prof.v[isa::PROF_OVERFLOWS]);
         }
-        write_row<CFG, ACT::BYTES>(mem, dst + ((uint64_t)i * width + (uint64_t)h * hd) * ACT::BYTES,
+        write_row<CFG, ACT::BYTES>(ymem, dst + ((uint64_t)i * width + (uint64_t)h * hd) * ACT::BYTES,
                                    hd, out);
       }
     }

@@ -44,6 +44,12 @@ namespace edgemoe {
  * Run n_instructions from program_offset for device task `task` (golden execute()).
  *
  * @tparam CFG design point.
+ * @param mem  control port: instructions, status and profile (and index lists, queues).
+ * @param wmem weight port (weights, biases, LayerNorm parameters).
+ * @param xmem activation-in port.
+ * @param ymem activation-out port.  Every port points into the same memory image; the
+ *             dispatch loop is not pipelined, so an instruction's writes are done before
+ *             the next instruction reads them on another port.
  * @param lb  the engine's ping/pong weight buffers (declared once, in the top function).
  * @param cycle_count free-running cycle counter: profile cycles are measured with it in
  *            the synthesized kernel and modelled (ideal_cycles) in C-sim.
@@ -51,7 +57,9 @@ namespace edgemoe {
  *         write when the status block itself does not fit the memory).
  */
 template <class CFG>
-uint32_t run_program(typename CFG::word_t* mem, lin_buffers<CFG>& lb, uint64_t mem_bytes,
+uint32_t run_program(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
+                     const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                     lin_buffers<CFG>& lb, uint64_t mem_bytes,
                      uint32_t program_offset, uint32_t n_instructions, uint32_t task,
                      uint32_t status_offset, volatile uint64_t* cycle_count) {
 #pragma HLS INLINE  // the engines' ALLOCATION limits in the top function cover this scope
@@ -88,7 +96,7 @@ DISPATCH_INSTRUCTIONS:
       const uint64_t start = *cycle_count;
 #endif
       uint32_t e = check_instr<CFG>(ins, mem_bytes, task);
-      if (e == isa::ERR_OK) e = run_one<CFG>(mem, lb, ins, task, prof);
+      if (e == isa::ERR_OK) e = run_one<CFG>(mem, wmem, xmem, ymem, lb, ins, task, prof);
       if (e != isa::ERR_OK) {
         error = e;
         failed = i;

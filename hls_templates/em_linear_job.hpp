@@ -29,8 +29,79 @@ PAD_ROW:
   }
 }
 
+/** Where token t's output row goes and the score it is scaled by: the row source reads
+ *  them (index lists and queues live on the control port) and passes them to the writer. */
+struct lin_tag {
+  uint32_t row;   ///< output row (scatter index, expert-queue token, or t)
+  int64_t score;  ///< raw activation-format score (score-scaled accumulate), else 0
+};
+
 /**
- * Row source and output sink of the linear engine for every op.
+ * What the engine's writer needs for every op: scalars only, so the writer process of the
+ * dataflow region shares no array with the reader (em_linear.hpp lin_compute).
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+struct lin_sink {
+  typedef typename CFG::act ACT;
+  uint32_t kind, flags;
+  uint64_t dst, base_off, residual, scratch;
+  uint32_t n, co, d, hidden;
+
+  /** Quantize the raw sums of token t, columns col0.., apply the epilogue and store (the
+   *  rows it accumulates onto are read on the activation-out port it writes); MOE_GATE
+   *  keeps its logits on chip for the router instead. */
+  void emit(typename CFG::word_t* ymem, uint32_t t, const lin_tag& tag, uint32_t col0,
+            uint32_t ncols, const int64_t (&acc)[CFG::MAX_ROW_OUT], int acc_frac,
+            int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS], uint64_t& overflows) const {
+    uint64_t out = 0;       // byte offset of the output row
+    uint64_t base = 0;      // byte offset of the row added to the result
+    bool accumulate = false, scaled = false;
+    int64_t s = 0;
+    const bool gelu_on = (kind == JOB_LINEAR && (flags & isa::FLAG_GELU)) || kind == JOB_FC1;
+    const bool relu_on = (kind == JOB_LINEAR || kind == JOB_CONV) && (flags & isa::FLAG_RELU);
+    if (kind == JOB_LINEAR) {
+      const uint64_t row = ((uint64_t)tag.row * n + col0) * ACT::BYTES;
+      out = dst + row;
+      base = base_off + row;
+      scaled = (flags & isa::FLAG_SCORE_ACC) != 0;
+      accumulate = scaled || (flags & isa::FLAG_RESIDUAL) != 0;
+      s = tag.score;
+    } else if (kind == JOB_CONV) {
+      const uint64_t row = ((uint64_t)t * co + col0) * ACT::BYTES;
+      out = dst + row;
+      base = residual + row;
+      accumulate = (flags & isa::FLAG_RESIDUAL) != 0;
+    } else if (kind == JOB_FC1) {
+      out = scratch + ((uint64_t)t * hidden + col0) * ACT::BYTES;
+    } else if (kind == JOB_FC2) {
+      out = dst + ((uint64_t)tag.row * d + col0) * ACT::BYTES;
+      base = out;
+      scaled = accumulate = true;
+      s = tag.score;
+    }
+    int64_t y[CFG::MAX_ROW_OUT];
+    int64_t prev[CFG::MAX_ROW_OUT];
+    if (accumulate) read_row<CFG, ACT::BYTES, ACT::SIGNED>(ymem, base, ncols, prev);
+  LIN_EPILOGUE:
+    for (uint32_t j = 0; j < ncols; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
+#pragma HLS PIPELINE II=1
+      int64_t v = quant_rt_counted<ACT, CFG::QMAX>(acc[j], acc_frac, overflows);
+      if (gelu_on) v = gelu_counted<ACT>(v, overflows);
+      if (scaled) v = quant_counted<ACT, 2 * ACT::FRAC>(mul_wrap(s, v), overflows);
+      if (accumulate) v = quant_counted<ACT, ACT::FRAC>(add_wrap(prev[j], v), overflows);
+      if (relu_on && v < 0) v = 0;  // on the sum: pieces accumulated into one output
+      y[j] = v;
+      if (kind == JOB_GATE) logits[t][col0 + j] = v;
+    }
+    if (kind != JOB_GATE) write_row<CFG, ACT::BYTES>(ymem, out, ncols, y);
+  }
+};
+
+/**
+ * Row source of the linear engine for every op, and the fields its sink takes (sink()).
  *
  * @tparam CFG design point.
  */
@@ -46,10 +117,9 @@ struct lin_job {
   // CONV: im2col of an HWC tensor (or planar pixels), residual added when flagged
   uint64_t residual;
   uint32_t h, w, ci, co, kernel, stride, pad, ow;
-  // MOE_GATE logits; MOE_EXPERTS: queue of the current expert, fc1 output in scratch
+  // MOE_EXPERTS: queue of the current expert, fc1 output in scratch
   uint64_t scratch;
   uint32_t d, hidden;
-  int64_t logits[CFG::MAX_TOKENS][CFG::MAX_EXPERTS];
   int64_t idx[CFG::MAX_TOKENS];
   int64_t score[CFG::MAX_TOKENS];
   uint64_t overflows;  ///< values that wrapped or saturated (profile), cleared by the op
@@ -94,13 +164,26 @@ struct lin_job {
     }
   }
 
-  /** Input row of token t, zero-padded to `padded` elements. */
-  void load_row(typename CFG::word_t* mem, uint32_t t, typename CFG::xbuf_t (&x)[CFG::XROW],
-                uint32_t padded) {
+  /** The scalars the writer needs (lin_sink). */
+  lin_sink<CFG> sink() const {
+    const lin_sink<CFG> out = {kind, flags, dst, base_off, residual, scratch, n, co, d, hidden};
+    return out;
+  }
+
+  /** Input row of token t, zero-padded to `padded` elements (activation-in port; index
+   *  lists and scores on the control port); returns where its output goes. */
+  lin_tag load_row(const typename CFG::word_t* mem, const typename CFG::word_t* xmem,
+                   uint32_t t, typename CFG::xbuf_t (&x)[CFG::XROW], uint32_t padded) const {
     uint64_t off = 0;
     uint32_t len = k;
+    lin_tag tag = {t, 0};
     if (kind == JOB_LINEAR) {
       off = src + (uint64_t)row_of(mem, t, isa::FLAG_GATHER) * k * ACT::BYTES;
+      tag.row = row_of(mem, t, isa::FLAG_SCATTER);
+      // scores are int32 words holding raw activation values (as the MoE queues)
+      if (flags & isa::FLAG_SCORE_ACC) {
+        tag.score = load_elem<CFG, 4, true>(mem, scores + (uint64_t)t * 4);
+      }
     } else if (kind == JOB_GATE) {
       off = src + (uint64_t)t * d * ACT::BYTES;
       len = d;
@@ -108,64 +191,20 @@ struct lin_job {
       off = src + (uint64_t)idx[t] * d * ACT::BYTES;
       len = d;
     } else if (kind == JOB_FC2) {
+      // scratch rows of the fc1 pass, whose engine call (and writes) ended before this one
       off = scratch + (uint64_t)t * hidden * ACT::BYTES;
       len = hidden;
+      tag.row = (uint32_t)idx[t];
+      tag.score = score[t];
     }
     if (kind == JOB_CONV) {
-      load_im2col(mem, t, x);
+      load_im2col(xmem, t, x);
       len = ci * kernel * kernel;
     } else {
-      read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, off, len, x);
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, off, len, x);
     }
     pad_row<CFG>(x, len, padded);
-  }
-
-  /** Quantize the raw sums of token t, columns col0.., apply the epilogue and store. */
-  void emit(typename CFG::word_t* mem, uint32_t t, uint32_t col0, uint32_t ncols,
-            const int64_t (&acc)[CFG::MAX_ROW_OUT], int acc_frac) {
-    uint64_t out = 0;       // byte offset of the output row
-    uint64_t base = 0;      // byte offset of the row added to the result
-    bool accumulate = false, scaled = false;
-    int64_t s = 0;
-    const bool gelu_on = (kind == JOB_LINEAR && (flags & isa::FLAG_GELU)) || kind == JOB_FC1;
-    const bool relu_on = (kind == JOB_LINEAR || kind == JOB_CONV) && (flags & isa::FLAG_RELU);
-    if (kind == JOB_LINEAR) {
-      const uint64_t row = ((uint64_t)row_of(mem, t, isa::FLAG_SCATTER) * n + col0) * ACT::BYTES;
-      out = dst + row;
-      base = base_off + row;
-      scaled = (flags & isa::FLAG_SCORE_ACC) != 0;
-      accumulate = scaled || (flags & isa::FLAG_RESIDUAL) != 0;
-      // scores are int32 words holding raw activation values (as the MoE queues)
-      if (scaled) s = load_elem<CFG, 4, true>(mem, scores + (uint64_t)t * 4);
-    } else if (kind == JOB_CONV) {
-      const uint64_t row = ((uint64_t)t * co + col0) * ACT::BYTES;
-      out = dst + row;
-      base = residual + row;
-      accumulate = (flags & isa::FLAG_RESIDUAL) != 0;
-    } else if (kind == JOB_FC1) {
-      out = scratch + ((uint64_t)t * hidden + col0) * ACT::BYTES;
-    } else if (kind == JOB_FC2) {
-      out = dst + ((uint64_t)idx[t] * d + col0) * ACT::BYTES;
-      base = out;
-      scaled = accumulate = true;
-      s = score[t];
-    }
-    int64_t y[CFG::MAX_ROW_OUT];
-    int64_t prev[CFG::MAX_ROW_OUT];
-    if (accumulate) read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, base, ncols, prev);
-  LIN_EPILOGUE:
-    for (uint32_t j = 0; j < ncols; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
-#pragma HLS PIPELINE II=1
-      int64_t v = quant_rt_counted<ACT, CFG::QMAX>(acc[j], acc_frac, overflows);
-      if (gelu_on) v = gelu_counted<ACT>(v, overflows);
-      if (scaled) v = quant_counted<ACT, 2 * ACT::FRAC>(mul_wrap(s, v), overflows);
-      if (accumulate) v = quant_counted<ACT, ACT::FRAC>(add_wrap(prev[j], v), overflows);
-      if (relu_on && v < 0) v = 0;  // on the sum: pieces accumulated into one output
-      y[j] = v;
-      if (kind == JOB_GATE) logits[t][col0 + j] = v;
-    }
-    if (kind != JOB_GATE) write_row<CFG, ACT::BYTES>(mem, out, ncols, y);
+    return tag;
   }
 };
 

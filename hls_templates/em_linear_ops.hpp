@@ -47,8 +47,9 @@ lin_pass lin_pass_of(const instr_t& ins, uint32_t tokens, uint32_t n, uint32_t k
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
-                   profile_t& prof) {
+uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
+                   const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                   lin_buffers<CFG>& lb, const instr_t& ins, profile_t& prof) {
 #pragma HLS INLINE  // its lin_run call joins the dispatcher's single engine instance
   const uint32_t tokens = ins.f(isa::FLD_LINEAR_TOKENS);
   const uint32_t n = ins.f(isa::FLD_LINEAR_OUT_FEATURES), k = ins.f(isa::FLD_LINEAR_IN_FEATURES);
@@ -78,7 +79,7 @@ uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_
       if (r < 0 || r >= (int64_t)rows) return isa::ERR_BAD_QUEUE;
     }
   }
-  lin_run<CFG>(mem, lb,
+  lin_run<CFG>(mem, wmem, xmem, ymem, lb,
                lin_pass_of<CFG>(ins, t, n, k, ins.f(isa::FLD_LINEAR_WEIGHTS),
                                 ins.f(isa::FLD_LINEAR_BIAS), CFG::act::FRAC));
   prof.v[isa::PROF_OVERFLOWS] += job.overflows;
@@ -94,8 +95,9 @@ uint32_t op_linear(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_conv(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
-                 profile_t& prof) {
+uint32_t op_conv(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
+                 const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                 lin_buffers<CFG>& lb, const instr_t& ins, profile_t& prof) {
 #pragma HLS INLINE  // its lin_run call joins the dispatcher's single engine instance
   lin_job<CFG>& job = lb.job;
   const uint32_t ksp = ins.f(isa::FLD_CONV_KERNEL_STRIDE_PAD);
@@ -116,7 +118,7 @@ uint32_t op_conv(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t&
   job.ow = (uint32_t)conv_out_size(job.w, job.kernel, job.stride, job.pad);
   const uint32_t k = job.ci * job.kernel * job.kernel;
   const int x_frac = ins.has(isa::FLAG_PIXEL_INPUT) ? CFG::pixel::FRAC : CFG::act::FRAC;
-  lin_run<CFG>(mem, lb,
+  lin_run<CFG>(mem, wmem, xmem, ymem, lb,
                lin_pass_of<CFG>(ins, oh * job.ow, job.co, k, ins.f(isa::FLD_CONV_WEIGHTS),
                                 ins.f(isa::FLD_CONV_BIAS), x_frac));
   prof.v[isa::PROF_OVERFLOWS] += job.overflows;

@@ -121,8 +121,9 @@ GATE_WRITE_QUEUES:
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_moe_gate(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
-                     uint32_t task, profile_t& prof) {
+uint32_t op_moe_gate(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
+                     const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                     lin_buffers<CFG>& lb, const instr_t& ins, uint32_t task, profile_t& prof) {
 #pragma HLS INLINE  // its lin_run call joins the dispatcher's single engine instance
   typedef typename CFG::act ACT;
   const uint32_t t = ins.f(isa::FLD_MOE_GATE_TOKENS), d = ins.f(isa::FLD_MOE_GATE_DIM);
@@ -136,8 +137,8 @@ uint32_t op_moe_gate(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const inst
   job.d = d;
   lin_pass ps = lin_pass_of<CFG>(ins, t, e, d, w_off, 0, ACT::FRAC);
   ps.has_bias = false;
-  lin_run<CFG>(mem, lb, ps);
-  moe_route<CFG>(mem, job.logits, t, e, top_k, ins.f(isa::FLD_MOE_GATE_QUEUES), job.overflows);
+  lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
+  moe_route<CFG>(mem, lb.logits, t, e, top_k, ins.f(isa::FLD_MOE_GATE_QUEUES), job.overflows);
   prof.v[isa::PROF_OVERFLOWS] += job.overflows;  // logits and the chosen scores
   prof.v[isa::PROF_MACS] += (uint64_t)t * d * e;
   prof.v[isa::PROF_WEIGHT_BYTES] += weight_block_bytes<CFG>(e, d, CFG::linear_weight::BYTES);
@@ -191,8 +192,9 @@ EXP_CHECK_QUEUES:
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_moe_experts(typename CFG::word_t* mem, lin_buffers<CFG>& lb, const instr_t& ins,
-                        profile_t& prof) {
+uint32_t op_moe_experts(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
+                        const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                        lin_buffers<CFG>& lb, const instr_t& ins, profile_t& prof) {
 #pragma HLS INLINE  // its lin_run call joins the dispatcher's single engine instance
   typedef typename CFG::act ACT;
   typedef typename CFG::linear_weight LW;
@@ -212,7 +214,7 @@ EXP_INIT_DST:
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
     if (ins.has(isa::FLAG_RESIDUAL)) {
       const uint64_t res = ins.f(isa::FLD_MOE_EXPERTS_RESIDUAL);
-      read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, res + (uint64_t)i * d * ACT::BYTES, d, row);
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, res + (uint64_t)i * d * ACT::BYTES, d, row);
     } else {
     EXP_ZERO_ROW:
       for (uint32_t j = 0; j < d; j++) {
@@ -221,7 +223,8 @@ EXP_INIT_DST:
         row[j] = 0;
       }
     }
-    write_row<CFG, ACT::BYTES>(mem, dst + (uint64_t)i * d * ACT::BYTES, d, row);
+    // dst is accumulated by fc2 through the same activation-out port
+    write_row<CFG, ACT::BYTES>(ymem, dst + (uint64_t)i * d * ACT::BYTES, d, row);
   }
   const uint64_t w1_stride = weight_block_bytes<CFG>(h, d, LW::BYTES);
   const uint64_t w2_stride = weight_block_bytes<CFG>(d, h, LW::BYTES);
@@ -262,7 +265,7 @@ EXP_PASSES:
                                b1 + following * b1_stride, h, d};
     ps.after = second ? next_fc1 : fc2;
     job.kind = second ? JOB_FC2 : JOB_FC1;
-    lin_run<CFG>(mem, lb, ps);
+    lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
     if (second) {
       prof.v[isa::PROF_MACS] += 2 * (uint64_t)c * d * h;
       prof.v[isa::PROF_WEIGHT_BYTES] += w1_stride + b1_stride + w2_stride + b2_stride;

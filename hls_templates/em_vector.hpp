@@ -20,7 +20,8 @@ namespace edgemoe {
  * @tparam CFG design point (CFG::LN_SHIFT = s, CFG::LN_VAR_FRAC, CFG::ln_rstd format).
  */
 template <class CFG>
-uint32_t op_layernorm(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) {
+uint32_t op_layernorm(const typename CFG::word_t* xmem, const typename CFG::word_t* wmem,
+                      typename CFG::word_t* ymem, const instr_t& ins, profile_t& prof) {
   typedef typename CFG::act ACT;
   typedef typename CFG::norm NORM;
   typedef typename CFG::ln_rstd RSTD;
@@ -29,8 +30,8 @@ uint32_t op_layernorm(typename CFG::word_t* mem, const instr_t& ins, profile_t& 
   const int64_t eps = ins.imm();
   int64_t gamma[CFG::MAX_IN_FEATURES], beta[CFG::MAX_IN_FEATURES];
   int64_t x[CFG::MAX_IN_FEATURES], y[CFG::MAX_IN_FEATURES];
-  read_row<CFG, NORM::BYTES, NORM::SIGNED>(mem, ins.f(isa::FLD_LAYERNORM_GAMMA), d, gamma);
-  read_row<CFG, NORM::BYTES, NORM::SIGNED>(mem, ins.f(isa::FLD_LAYERNORM_BETA), d, beta);
+  read_row<CFG, NORM::BYTES, NORM::SIGNED>(wmem, ins.f(isa::FLD_LAYERNORM_GAMMA), d, gamma);
+  read_row<CFG, NORM::BYTES, NORM::SIGNED>(wmem, ins.f(isa::FLD_LAYERNORM_BETA), d, beta);
 LN_BETA:
   for (uint32_t j = 0; j < d; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
@@ -41,7 +42,7 @@ LN_ROWS:
   for (uint32_t r = 0; r < t; r++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
     const uint64_t off = (uint64_t)r * d * ACT::BYTES;
-    read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, src + off, d, x);
+    read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, src + off, d, x);
     int64_t sum = 0, sumsq = 0;
   LN_SUMS:
     for (uint32_t j = 0; j < d; j++) {
@@ -66,7 +67,7 @@ LN_ROWS:
       const int64_t g = quant_counted<ACT, ACT::FRAC + NORM::FRAC>(mul_wrap(normed, gamma[j]), ovf);
       y[j] = quant_counted<ACT, ACT::FRAC>(add_wrap(g, beta[j]), ovf);
     }
-    write_row<CFG, ACT::BYTES>(mem, dst + off, d, y);
+    write_row<CFG, ACT::BYTES>(ymem, dst + off, d, y);
   }
   return isa::ERR_OK;
 }
@@ -85,7 +86,8 @@ inline void upsample_taps(uint32_t o, uint32_t n, uint32_t& near, uint32_t& far)
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_upsample(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) {
+uint32_t op_upsample(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                     const instr_t& ins, profile_t& prof) {
   typedef typename CFG::act ACT;
   const uint32_t h = ins.f(isa::FLD_UPSAMPLE_IN_H), w = ins.f(isa::FLD_UPSAMPLE_IN_W);
   const uint32_t c = ins.f(isa::FLD_UPSAMPLE_CHANNELS);
@@ -103,10 +105,10 @@ UP_ROWS:
       uint32_t nx, fx;
       upsample_taps(ox, w, nx, fx);
       const uint64_t row_bytes = (uint64_t)w * c * ACT::BYTES, px = (uint64_t)c * ACT::BYTES;
-      read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, src + ny * row_bytes + nx * px, c, a);
-      read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, src + fy * row_bytes + nx * px, c, b);
-      read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, src + ny * row_bytes + fx * px, c, cc);
-      read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, src + fy * row_bytes + fx * px, c, dd);
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, src + ny * row_bytes + nx * px, c, a);
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, src + fy * row_bytes + nx * px, c, b);
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, src + ny * row_bytes + fx * px, c, cc);
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, src + fy * row_bytes + fx * px, c, dd);
     UP_CH:
       for (uint32_t k = 0; k < c; k++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
@@ -116,7 +118,7 @@ UP_ROWS:
         out[k] = quant_counted<ACT, ACT::FRAC + 4>(add_wrap(mul_wrap(3, rows_n), rows_f),
                                                    prof.v[isa::PROF_OVERFLOWS]);
       }
-      write_row<CFG, ACT::BYTES>(mem, dst + ((uint64_t)oy * 2 * w + ox) * px, c, out);
+      write_row<CFG, ACT::BYTES>(ymem, dst + ((uint64_t)oy * 2 * w + ox) * px, c, out);
     }
   }
   return isa::ERR_OK;
@@ -128,7 +130,8 @@ UP_ROWS:
  * @tparam CFG design point.
  */
 template <class CFG>
-uint32_t op_add(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) {
+uint32_t op_add(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                const instr_t& ins, profile_t& prof) {
   typedef typename CFG::act ACT;
   const uint64_t n = ins.f(isa::FLD_ADD_COUNT);
   const uint64_t pa = ins.f(isa::FLD_ADD_A), pb = ins.f(isa::FLD_ADD_B);
@@ -139,9 +142,9 @@ ADD_CHUNKS:
   for (uint64_t i0 = 0; i0 < n; i0 += CFG::ADD_CHUNK) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::TC_ADD_CHUNKS
     const uint32_t m = (uint32_t)em_umin(CFG::ADD_CHUNK, n - i0);
-    read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, pa + i0 * ACT::BYTES, m, va);
+    read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, pa + i0 * ACT::BYTES, m, va);
     if (!copy) {
-      read_row<CFG, ACT::BYTES, ACT::SIGNED>(mem, pb + i0 * ACT::BYTES, m, vb);
+      read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, pb + i0 * ACT::BYTES, m, vb);
     ADD_ELEMS:
       for (uint32_t j = 0; j < m; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::ADD_CHUNK
@@ -150,7 +153,7 @@ ADD_CHUNKS:
                                               prof.v[isa::PROF_OVERFLOWS]);
       }
     }
-    write_row<CFG, ACT::BYTES>(mem, pd + i0 * ACT::BYTES, m, va);
+    write_row<CFG, ACT::BYTES>(ymem, pd + i0 * ACT::BYTES, m, va);
   }
   return isa::ERR_OK;
 }

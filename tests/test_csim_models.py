@@ -7,7 +7,7 @@ import pytest
 from edgemoe.compare import assert_images_equal
 from edgemoe.compiler import compile_model
 from edgemoe.golden import execute, status_words
-from edgemoe.params import load_accel, load_model
+from edgemoe.params import list_accels, load_accel, load_model
 
 pytestmark = pytest.mark.csim
 
@@ -46,6 +46,16 @@ def test_m3vit_micro(accel_name, task):
 def test_m3vit_micro_on_pynq_z2():
     """One attention lane, an 8x4 tile and a 64-bit m_axi port (one lane per beat)."""
     _run_model("pynq-z2", "m3vit-micro", 1)
+
+
+_COVERED = ("tiny", "edge-moe-zcu102", "pynq-z2")
+
+
+@pytest.mark.parametrize("accel_name", [n for n in list_accels() if n not in _COVERED])
+def test_m3vit_micro_on_every_other_design_point(accel_name):
+    """Every design point's generated kernel (its tile, lanes, AXI width and m_axi bundles)
+    stays byte-identical with golden."""
+    _run_model(accel_name, "m3vit-micro", 0)
 
 
 @pytest.mark.slow

@@ -3,6 +3,8 @@ engine is one hardware instance, and every rule fails on a fixture that breaks i
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from edgemoe.cli import main
@@ -42,20 +44,64 @@ def design_code(tmp_path_factory) -> str:
 def test_engine_call_sites(design_code):
     """The loader, the MAC tile, attention, layernorm and the router have one call site;
     the linear engine has one per op handler, all inlined under ALLOCATION limit=1."""
-    sites = engine_call_sites(design_code)
-    assert sites["lin_load"] == ["lin_run"]
-    assert sites["lin_row"] == ["lin_run"]
+    stages = ("lin_read_rows", "lin_mac_rows", "lin_write_rows")
+    sites = engine_call_sites(design_code, (*ENGINES.values(), "lin_step", *stages))
+    # the loader and the token loop sit in lin_step, inlined into both ping/pong branches
+    # of lin_run, which limits each to one instance
+    assert sites["lin_load"] == sites["lin_compute"] == ["lin_step"]
+    assert sites["lin_step"] == ["lin_run", "lin_run"]
+    assert "ALLOCATION function instances=lin_load<CFG> limit=1" in design_code
+    assert "ALLOCATION function instances=lin_compute<CFG> limit=1" in design_code
+    # the token loop is a dataflow region: each process called once, the MAC tile in one
+    assert all(sites[f] == ["lin_compute"] for f in stages)
+    assert sites["lin_row"] == ["lin_mac_rows"]
     assert len(sites["op_attention"]) == len(sites["op_layernorm"]) == 1  # the dispatcher
     assert sites["moe_route"] == ["op_moe_gate"]
     assert sorted(sites["lin_run"]) == ["op_conv", "op_linear", "op_moe_experts", "op_moe_gate"]
     assert "ALLOCATION function instances=edgemoe::lin_run<edgemoe::cfg> limit=1" in design_code
-    assert set(sites) == set(ENGINES.values())
+    assert set(engine_call_sites(design_code)) == set(ENGINES.values())
 
 
 # ------------------------------------------------------------------ failing fixtures
 _TOP_OK = """
 void top(word_t* mem) {
-#pragma HLS INTERFACE mode=m_axi port=mem bundle=gmem offset=slave depth=64
+#pragma HLS INTERFACE mode=m_axi port=mem bundle=gmem offset=slave depth=64 max_widen_bitwidth=128 max_read_burst_length=64 max_write_burst_length=64
+}
+"""
+
+# a canonical DATAFLOW region: producer -> stream -> consumer, both looping to n
+_PROC = """
+void prod(hls::stream<int>& s, int n) {
+P:
+  for (int i = 0; i < n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=8
+#pragma HLS PIPELINE II=1
+    s.write(i);
+  }
+}
+void cons(hls::stream<int>& s, int* out, int n) {
+C:
+  for (int i = 0; i < n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=8
+#pragma HLS PIPELINE II=1
+    out[i] = s.read();
+  }
+}
+void peek(int* out, int n) {
+K:
+  for (int i = 0; i < n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=8
+#pragma HLS PIPELINE II=1
+    out[i] += 1;
+  }
+}
+"""
+_REGION = _PROC + """
+void region(int* out, int n, int m) {
+#pragma HLS DATAFLOW
+  hls::stream<int> s("s");
+  prod(s, n);
+  cons(s, out, n);
 }
 """
 
@@ -81,6 +127,13 @@ FIXTURES = {
     "axi-compact": (_TOP_OK.replace("}\n", "#pragma HLS AGGREGATE variable=mem compact=bit\n}\n"),
                     _TOP_OK),
     "m_axi-options": (_TOP_OK.replace(" depth=64", ""), _TOP_OK),
+    "dataflow-canonical": (_REGION.replace("  prod(s, n);\n", "  if (n > 0) prod(s, n);\n"),
+                           _REGION),
+    "dataflow-stream": (_REGION.replace("  cons(s, out, n);\n", ""), _REGION),
+    "dataflow-bypass": (_REGION.replace("  cons(s, out, n);\n", "  cons(s, out, n);\n"
+                                        "  peek(out, n);\n"), _REGION),
+    "dataflow-bounds": (_REGION.replace("  cons(s, out, n);\n", "  cons(s, out, m);\n"),
+                        _REGION),
     "synthesizable": ("void f() {\n  float x = 1.0f;\n}\n", "void f() {\n  int x = 1;\n}\n"),
 }
 
@@ -126,6 +179,10 @@ void top(int* mem) {
                      "void moe_route"), "templated on more than the design point"),
     (_ENGINE.replace("void moe_route(int* mem) {\n#pragma HLS INLINE off\n",
                      "void moe_route(int* mem) {\n"), "is not INLINE off"),
+    # one call, but in an inlined function called twice: two instances
+    (_ENGINE.replace("#pragma HLS ALLOCATION function instances=moe_route<cfg> limit=1\n", "")
+     .replace("  op_b<cfg>(mem);\n", "  op_a<cfg>(mem);\n")
+     .replace("  moe_route<CFG>(mem);\n}\nvoid top", "}\nvoid top"), "has 2 call sites"),
 ])
 def test_engine_rule_fails(broken, why):
     assert not [p for p in lint_hls_texts({"ok.hpp": _ENGINE}) if p.rule == "engine"]
@@ -135,3 +192,11 @@ def test_engine_rule_fails(broken, why):
 
 def test_every_rule_has_a_fixture():
     assert set(RULES) == set(FIXTURES) | {"engine"}
+
+
+@pytest.mark.parametrize("option", ["bundle", "max_widen_bitwidth", "max_read_burst_length",
+                                    "max_write_burst_length"])
+def test_m_axi_port_without_its_bundle_or_burst_settings_fails(option):
+    broken = re.sub(rf" {option}=\S+", "", _TOP_OK)
+    problems = [str(p) for p in lint_hls_texts({"top.cpp": broken}) if p.rule == "m_axi-options"]
+    assert problems and option in problems[0]

@@ -19,6 +19,7 @@ from ..params.accel import FORMAT_ROLES
 from ..params.errors import ConfigError
 from ..params.fit import estimate
 from ..params.fixed import FixedType
+from ..params.ports import PORT_CLASSES, PORTS, bundle_of, bundles
 from .constants import acc_fracs, design_constants
 from .opspec import opspec_context
 
@@ -160,7 +161,6 @@ def _board_context(accel) -> dict:
         "ps_ip": "processing_system7" if zynq7 else "zynq_ultra_ps_e",
         "ps_cell": "processing_system7_0" if zynq7 else "zynq_ultra_ps_e_0",
         "ps_master": "M_AXI_GP0" if zynq7 else "M_AXI_HPM0_FPD",
-        "ps_slave": "S_AXI_HP0" if zynq7 else "S_AXI_HP0_FPD",
         "ps_irq": "IRQ_F2P" if zynq7 else "pl_ps_irq0",
         "ps_clk": "FCLK_CLK0" if zynq7 else "pl_clk0",
         # the PS masters the preset may enable besides the control port (unused: disabled)
@@ -168,6 +168,27 @@ def _board_context(accel) -> dict:
                                                "CONFIG.PSU__USE__M_AXI_GP2"],
         "zynq7": zynq7,
     }
+
+
+def _hp_port(zynq7: bool, i: int) -> dict:
+    """Vivado names of PS high-performance slave port i (HP0..HP3)."""
+    if zynq7:
+        return {"pin": f"S_AXI_HP{i}", "use": f"CONFIG.PCW_USE_S_AXI_HP{i}",
+                "width": f"CONFIG.PCW_S_AXI_HP{i}_DATA_WIDTH"}
+    # Zynq UltraScale+: S_AXI_HP0..3_FPD are the PS's S_AXI_GP2..5
+    return {"pin": f"S_AXI_HP{i}_FPD", "use": f"CONFIG.PSU__USE__S_AXI_GP{i + 2}",
+            "width": f"CONFIG.PSU__SAXIGP{i + 2}__DATA_WIDTH"}
+
+
+def _port_context(accel) -> tuple[list[dict], list[dict]]:
+    """(m_axi ports in signature order, bundles each on its own PS HP port)."""
+    n = accel.m_axi_bundles
+    zynq7 = accel.board.family == "zynq7"
+    ports = [{"name": p, "bundle": bundle_of(p, n), "traffic": PORT_CLASSES[p]} for p in PORTS]
+    names = bundles(n)
+    return ports, [{"name": b, "hp": _hp_port(zynq7, i),
+                    "ports": [p["name"] for p in ports if p["bundle"] == b]}
+                   for i, b in enumerate(names)]
 
 
 def _synthesis_constants(accel, c: dict[str, int]) -> list[tuple[str, int]]:
@@ -218,6 +239,7 @@ def hls_context(accel, tb: dict | None = None) -> dict:
     tb_bytes = (tb or {}).get("image_bytes", 1 << 24)
     cfg = design_constants(accel)
     cfg += _synthesis_constants(accel, dict(cfg))
+    ports, bundle_list = _port_context(accel)
     asserts = [
         ("AXI_BYTES * 8 == AXI_BITS && AXI_LANES * 64 == AXI_BITS", "AXI word geometry"),
         ("WBUF_TILES * P_IN * P_OUT == WEIGHT_BUFFER_WORDS", "weight buffer holds whole tiles"),
@@ -240,6 +262,9 @@ def hls_context(accel, tb: dict | None = None) -> dict:
         "constants": _constants(), "tables": _tables(), "isa": isa_context(),
         "ops": opspec_context("cpp"),
         "board": _board_context(accel), "axi_bits": accel.axi_bits,
+        "m_axi_ports": ports, "m_axi_bundles": bundle_list,
+        # longest burst: 256 beats (AXI4) within a 4 KiB address page
+        "axi_burst_beats": min(256, 4096 // accel.axi_bytes),
         "axi_bytes": accel.axi_bytes, "axi_lanes": accel.axi_bits // 64,
         "p_out": accel.linear_p_out,
         "wbuf_impl": estimate(accel).weight_buffer_impl,

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from .lint import scan_kernel_source, strip_comments, unlabeled_loops
+from .lint_dataflow import DATAFLOW_RULES, check_dataflow
+from .lint_hls_parse import LOOP_KW as _LOOP_KW
+from .lint_hls_parse import PRAGMA as _PRAGMA
+from .lint_hls_parse import Loop, functions, parse_loops
 
 __all__ = ["ENGINES", "RULES", "LintProblem", "engine_call_sites", "lint_design", "lint_hls_sources",
            "lint_hls_texts"]
@@ -31,30 +35,35 @@ RULES: dict[str, tuple[str, str]] = {
                      "UG1399, pragma HLS unroll (variable bounds cannot be unrolled)"),
     "axi-compact": ("no AGGREGATE compact=bit on an AXI4 (m_axi) port",
                     "UG1399, pragma HLS aggregate (compact=bit is not for AXI4 interfaces)"),
-    "m_axi-options": ("every m_axi port sets depth, bundle and offset",
-                      "UG1399, pragma HLS interface (m_axi depth for co-sim, offset, bundle)"),
+    "m_axi-options": (("every m_axi port sets depth, bundle, offset, max_widen_bitwidth and "
+                       "its read/write burst lengths"),
+                      ("UG1399, pragma HLS interface (m_axi depth for co-sim, offset, bundle, "
+                       "max_widen_bitwidth, max_read/write_burst_length)")),
     "synthesizable": ("no dynamic memory, recursion, float or std:: containers",
                       "UG1399, Unsupported C/C++ Constructs"),
     "engine": (("each engine is one hardware instance: one call site, or INLINE off and "
                "ALLOCATION limit=1 with every calling function inlined"),
                "UG1399, pragma HLS allocation and pragma HLS inline"),
+    **DATAFLOW_RULES,
 }
+#: Options every m_axi INTERFACE pragma must set (the bundle puts each traffic class on
+#: its own master; widening and bursts give one full-width beat per cycle).
+_M_AXI_OPTIONS = ("depth", "bundle", "offset", "max_widen_bitwidth", "max_read_burst_length",
+                  "max_write_burst_length")
 
 #: engine -> kernel function: each must become exactly one RTL instance.
 ENGINES: dict[str, str] = {
     "linear engine": "lin_run",
     "weight loader": "lin_load",
+    "token loop": "lin_compute",
     "MAC tile": "lin_row",
     "attention": "op_attention",
     "layernorm": "op_layernorm",
     "router": "moe_route",
 }
 
-_LOOP_KW = re.compile(r"\b(for|while)\s*\(")
-_PRAGMA = re.compile(r"^\s*#\s*pragma\s+HLS\s+(.*)$", re.IGNORECASE)
 _CONST_TOKEN = re.compile(
     r"^(?:\d+[uUlL]*|[A-Z][A-Z0-9_]*|(?:\w+::)+[A-Z][A-Z0-9_]*|int|u?int\d+_t|sizeof)$")
-_FUNC_DEF = re.compile(r"(?:^|\n)([^\n;{}#]*?\b(\w+)\s*\([^;{}]*\)\s*(?:const\s*)?)\{")
 
 
 @dataclass(frozen=True)
@@ -70,66 +79,7 @@ class LintProblem:
         return f"{self.file}:{self.line}: [{self.rule}] {self.message} ({RULES[self.rule][1]})"
 
 
-@dataclass
-class _Loop:
-    line: int
-    header: str
-    kind: str
-    body: str = ""
-    pragmas: list[str] = field(default_factory=list)
-    children: list[_Loop] = field(default_factory=list)
-
-    def has(self, name: str) -> bool:
-        return any(p.upper().startswith(name) for p in self.pragmas)
-
-
-def _matching(code: str, i: int, open_c: str, close_c: str) -> int:
-    """Index of the bracket closing the one at code[i]."""
-    depth = 0
-    for j in range(i, len(code)):
-        if code[j] == open_c:
-            depth += 1
-        elif code[j] == close_c:
-            depth -= 1
-            if depth == 0:
-                return j
-    return len(code) - 1
-
-
-def _parse_loops(code: str, start: int = 0, end: int | None = None) -> list[_Loop]:
-    """Loops of code[start:end] as a forest, with the HLS pragmas at the top of their body."""
-    end = len(code) if end is None else end
-    loops: list[_Loop] = []
-    pos = start
-    while True:
-        m = _LOOP_KW.search(code, pos, end)
-        if m is None:
-            return loops
-        paren = m.end() - 1
-        close = _matching(code, paren, "(", ")")
-        loop = _Loop(code.count("\n", 0, m.start()) + 1, code[paren + 1:close], m.group(1))
-        j = close + 1
-        while j < end and code[j].isspace():
-            j += 1
-        if j < end and code[j] == "{":
-            body_end = _matching(code, j, "{", "}")
-            body = loop.body = code[j + 1:body_end]
-            for line in body.split("\n"):
-                pm = _PRAGMA.match(line)
-                if pm:
-                    loop.pragmas.append(pm.group(1).strip())
-                elif line.strip():
-                    break
-            loop.children = _parse_loops(code, j + 1, body_end)
-            pos = body_end + 1
-        else:  # single-statement body
-            pos = code.find(";", j, end) + 1 or end
-            loop.body = code[j:pos]
-            loop.children = _parse_loops(code, j, pos)
-        loops.append(loop)
-
-
-def _bound_is_constant(loop: _Loop) -> bool:
+def _bound_is_constant(loop: Loop) -> bool:
     if loop.kind == "while":
         return False
     parts = loop.header.split(";")
@@ -161,7 +111,7 @@ def _calls_any(body: str, fname: str) -> bool:
     return re.search(rf"\b{re.escape(fname)}\s*(?:<[^;(){{}}]*>)?\s*\(", body) is not None
 
 
-def _check_loops(loops: list[_Loop], name: str, in_unrolled: bool,
+def _check_loops(loops: list[Loop], name: str, in_unrolled: bool,
                  loopy: set[str] = frozenset()) -> list[LintProblem]:
     """Loop rules; a loop that calls a function with loops is not innermost."""
     out = []
@@ -196,7 +146,7 @@ def _check_interfaces(code: str, name: str) -> list[LintProblem]:
         opts = dict(re.findall(r"(\w+)=(\S+)", text))
         if text.upper().startswith("INTERFACE") and opts.get("mode", "").lower() == "m_axi":
             m_axi_ports[opts.get("port", "?")] = lineno
-            missing = [k for k in ("depth", "bundle", "offset") if k not in opts]
+            missing = [k for k in _M_AXI_OPTIONS if k not in opts]
             if missing:
                 out.append(LintProblem(name, lineno, "m_axi-options",
                                        f"m_axi port {opts.get('port', '?')} lacks "
@@ -214,15 +164,7 @@ def _check_interfaces(code: str, name: str) -> list[LintProblem]:
 
 def _functions(code: str) -> dict[str, list[tuple[int, str]]]:
     """Function name -> [(line, body)] for every definition in the code."""
-    out: dict[str, list[tuple[int, str]]] = {}
-    for m in _FUNC_DEF.finditer(code):
-        fname = m.group(2)
-        if fname in ("if", "for", "while", "switch", "return", "sizeof"):
-            continue
-        brace = m.end() - 1
-        body = code[brace + 1:_matching(code, brace, "{", "}")]
-        out.setdefault(fname, []).append((code.count("\n", 0, brace) + 1, body))
-    return out
+    return {f: [(line, body) for line, body, _ in defs] for f, defs in functions(code).items()}
 
 
 def _calls(body: str, fname: str) -> int:
@@ -230,11 +172,12 @@ def _calls(body: str, fname: str) -> int:
         len(re.findall(rf"(?<=::){re.escape(fname)}\s*(?:<[^;(){{}}]*>)?\s*\(", body))
 
 
-def engine_call_sites(code: str) -> dict[str, list[str]]:
-    """Kernel function -> names of the functions that call it (one entry per call site)."""
+def engine_call_sites(code: str, names=None) -> dict[str, list[str]]:
+    """Kernel function (``names``, default the engines) -> names of the functions that call
+    it, one entry per call site in the source (inlined callers not expanded)."""
     funcs = _functions(code)
     out: dict[str, list[str]] = {}
-    for engine in ENGINES.values():
+    for engine in ENGINES.values() if names is None else names:
         sites = []
         for caller, defs in funcs.items():
             for _, body in defs:
@@ -247,6 +190,18 @@ def _inlined(defs: list[tuple[int, str]]) -> bool:
     return any(re.search(r"#\s*pragma\s+HLS\s+INLINE(?!\s+off)\b", body, re.IGNORECASE)
                and not re.search(r"#\s*pragma\s+HLS\s+INLINE\s+off", body, re.IGNORECASE)
                for _, body in defs)
+
+
+def _instances(funcs: dict[str, list[tuple[int, str]]], fname: str, depth: int = 0) -> int:
+    """Call sites of fname once every inlined caller is expanded where it is called (an
+    inlined function called twice puts two copies of its calls into its caller)."""
+    total = 0
+    for caller, defs in funcs.items():
+        n = sum(_calls(body, fname) for _, body in defs)
+        if n and _inlined(defs) and depth < 16:
+            n *= max(1, _instances(funcs, caller, depth + 1))
+        total += n
+    return total
 
 
 def _check_engines(code: str, name: str) -> list[LintProblem]:
@@ -264,14 +219,15 @@ def _check_engines(code: str, name: str) -> list[LintProblem]:
                                    f"point ({tmpl.group(1).strip()}): one RTL instance per "
                                    "instantiation"))
         callers = sites[engine]
-        if len(callers) <= 1:
+        n_sites = _instances(funcs, engine)
+        if n_sites <= 1:
             continue
         holders = [f for f, defs in funcs.items() for _, body in defs
                    if re.search(rf"ALLOCATION\s+function\s+instances=\S*\b{engine}\b\S*\s+"
                                 r"limit=1\b", body)]
         if not holders:
             out.append(LintProblem(name, line, "engine",
-                                   f"{what} {engine} has {len(callers)} call sites "
+                                   f"{what} {engine} has {n_sites} call sites "
                                    f"({', '.join(sorted(set(callers)))}) and no ALLOCATION "
                                    "limit=1"))
             continue
@@ -306,11 +262,14 @@ def lint_hls_texts(files: dict[str, str]) -> list[LintProblem]:
         code = stripped[n]
         problems += [LintProblem(n, int(p.split(":")[1]), "label", p.split(": ", 1)[1])
                      for p in unlabeled_loops(text, n)]
-        problems += _check_loops(_parse_loops(code), n, False, loopy)
+        problems += _check_loops(parse_loops(code), n, False, loopy)
         problems += _check_interfaces(code, n)
         problems += [LintProblem(n, int(p.split(":")[1]), "synthesizable", p.split(": ", 1)[1])
                      for p in scan_kernel_source(text, n)]
-    problems += _check_engines("\n".join(stripped.values()), "<design>")
+    design = "\n".join(stripped.values())
+    problems += _check_engines(design, "<design>")
+    problems += check_dataflow(design, "<design>",
+                               lambda line, rule, msg: LintProblem("<design>", line, rule, msg))
     return problems
 
 

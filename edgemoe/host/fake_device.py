@@ -34,7 +34,16 @@ from pynqmetadata.views.runtime import RuntimeMetadataParser
 from ..golden import execute as golden_execute
 from ..isa import Err
 from ..layout import STATUS_BYTES
-from .registers import AP_DONE, AP_IDLE, AP_READY, AP_START, AUTO_RESTART, VLNV, WIDE_INPUTS
+from .registers import (
+    AP_DONE,
+    AP_IDLE,
+    AP_READY,
+    AP_START,
+    AUTO_RESTART,
+    PORT_INPUTS,
+    VLNV,
+    WIDE_INPUTS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -214,12 +223,16 @@ class FakeDevice(Device):
             self._poke("CTRL", (written & AUTO_RESTART) | AP_IDLE)
 
     def _arg(self, name: str) -> int:
-        if name in WIDE_INPUTS and name not in self._offsets:
+        wide = name in WIDE_INPUTS or name in PORT_INPUTS
+        if wide and name not in self._offsets:
             return self._word(f"{name}_1") | (self._word(f"{name}_2") << 32)
-        if name in WIDE_INPUTS:  # one 64-bit register: two consecutive words
+        if wide:  # one 64-bit register: two consecutive words
             return self._word(name) | (int(np.ndarray.__getitem__(
                 self._windows[self._ip_base], self._offsets[name] // 4 + 1)) << 32)
         return self._word(name)
+
+    def _has_register(self, name: str) -> bool:
+        return name in self._offsets or f"{name}_1" in self._offsets
 
     def _start(self) -> None:
         self.runs += 1
@@ -232,6 +245,13 @@ class FakeDevice(Device):
             memory = memory[:self._arg("mem_bytes")]
         if memory is None:
             log.error("fake device: mem=%#x is not an allocated buffer", self._arg("mem"))
+            self._poke("status", int(Err.OUT_OF_RANGE))
+            return
+        # the HLS top reads weights/activations through its other ports: one image behind all
+        stray = [p for p in PORT_INPUTS if self._has_register(p) and self._arg(p) != self._arg("mem")]
+        if stray:
+            log.error("fake device: port(s) %s do not point at mem=%#x", ", ".join(stray),
+                      self._arg("mem"))
             self._poke("status", int(Err.OUT_OF_RANGE))
             return
         if self.error_at is not None:

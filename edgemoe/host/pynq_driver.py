@@ -25,6 +25,7 @@ from .registers import (
     AP_DONE,
     AP_IDLE,
     AP_START,
+    PORT_INPUTS,
     SCALAR_INPUTS,
     VLNV,
     default_layout,
@@ -99,8 +100,13 @@ class EdgeMoeIP(DefaultIP):
             self._set(f"{name}_2", value >> 32)
 
     def set_memory(self, address: int, nbytes: int) -> None:
-        """Write the 64-bit base address (``mem``) and size (``mem_bytes``) of the image."""
+        """Write the 64-bit base address and size (``mem_bytes``) of the image: the base
+        goes into ``mem`` and into every other m_axi port register the IP has (``wmem``,
+        ``xmem``, ``ymem`` on the HLS top): one memory image behind every port."""
         self._set_wide("mem", address)
+        for port in PORT_INPUTS:
+            if port in self.register_names or f"{port}_1" in self.register_names:
+                self._set_wide(port, address)
         self._set_wide("mem_bytes", nbytes)
 
     @property

@@ -9,12 +9,17 @@ Top-level arguments, in order (``hls_templates/edgemoe_top.cpp.j2``): ``mem`` (m
 pointer with ``offset=slave``, 64-bit), ``mem_bytes`` (64-bit size of the memory image),
 ``program_offset``, ``n_instructions``, ``task``, ``status_offset`` (inputs) and
 ``config_id``, ``status`` (outputs with ``ap_vld``; written by every run, so they read 0
-until the first run after programming the bitstream).
+until the first run after programming the bitstream), then the HLS top's other m_axi
+ports ``wmem``, ``xmem``, ``ymem`` (weights, activations in, activations out; 64-bit
+pointers the driver sets to the same image as ``mem``).  The RTL top has one master and
+no port registers (:mod:`edgemoe.rtl.regmap`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from ..params.ports import PORTS
 
 #: VLNV of the HLS IP (``config_export -vendor edgemoe -library hls``; top ``edgemoe_top``).
 VLNV = "edgemoe:hls:edgemoe_top:1.0"
@@ -40,6 +45,11 @@ CTRL_FIELDS = (("AP_START", 0, 1, "read-write"), ("AP_DONE", 1, 1, "read-only"),
 ARGUMENTS = (("mem", 64, "in"), ("mem_bytes", 64, "in"), ("program_offset", 32, "in"), ("n_instructions", 32, "in"),
              ("task", 32, "in"), ("status_offset", 32, "in"), ("config_id", 32, "out"),
              ("status", 32, "out"))
+#: The HLS top's m_axi pointers besides ``mem``, appended after ``status`` (one memory
+#: image: the driver writes the image's base into each; absent on the RTL top).
+PORT_ARGUMENTS = tuple((port, 64, "in") for port in PORTS if port != "mem")
+#: Names of :data:`PORT_ARGUMENTS`.
+PORT_INPUTS = tuple(name for name, _, _ in PORT_ARGUMENTS)
 #: 32-bit scalar inputs the driver writes before each start.
 SCALAR_INPUTS = ("program_offset", "n_instructions", "task", "status_offset")
 #: 64-bit inputs: a single register ``<name>`` or the halves ``<name>_1``/``<name>_2``.
@@ -66,12 +76,13 @@ class RegisterSpec:
     size: int = 32
 
 
-def default_layout(first_arg: int = 0x10) -> tuple[RegisterSpec, ...]:
-    """The register map Vitis HLS generates for :data:`ARGUMENTS`.
+def default_layout(first_arg: int = 0x10, ports: bool = True) -> tuple[RegisterSpec, ...]:
+    """The register map Vitis HLS generates for :data:`ARGUMENTS` (+ :data:`PORT_ARGUMENTS`).
 
     Args:
         first_arg: Offset of the first argument (0x10; later Vitis versions may reserve
             more words before it, which is why the host reads the ``.hwh``).
+        ports: Append the m_axi port registers of the HLS top (False: the RTL top's map).
 
     Returns:
         Registers in address order: CTRL, GIER, IP_IER, IP_ISR, then per argument its
@@ -90,7 +101,7 @@ def default_layout(first_arg: int = 0x10) -> tuple[RegisterSpec, ...]:
                       ("RESERVED_0", 2, 30, "read-only"))),
     ]
     off = first_arg
-    for name, bits, direction in ARGUMENTS:
+    for name, bits, direction in ARGUMENTS + (PORT_ARGUMENTS if ports else ()):
         if bits == 64:
             regs.append(RegisterSpec(f"{name}_1", off, "write-only",
                                      f"Data signal of {name} [31:0]"))

@@ -14,6 +14,7 @@ from .board import Board, load_boards
 from .errors import ConfigError, fail
 from .files import apply_overrides, list_configs, read_yaml, resolve_config, source_label
 from .fixed import FixedType
+from .ports import AXI_PORT_CHOICES
 from .schema import Reader, require, require_int_range, require_pow2
 
 if TYPE_CHECKING:
@@ -51,8 +52,11 @@ OP_REQUIRES = {"moe_experts": ("linear", "moe_gate"), "conv": ("linear",),
 _ENGINE_KEYS = ("clock_mhz", "linear_p_in", "linear_p_out", "attn_lanes", "vector_lanes",
                 "axi_bits")
 _TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
+_OPTIONAL_KEYS = ("axi_ports",)
+#: m_axi bundles when a design point does not say (one per traffic class).
+DEFAULT_AXI_PORTS = 4
 #: Every dotted key ``--set`` accepts.
-OVERRIDE_KEYS = ("board", *_ENGINE_KEYS, *(f"formats.{r}" for r in FORMAT_ROLES),
+OVERRIDE_KEYS = ("board", *_ENGINE_KEYS, *_OPTIONAL_KEYS, *(f"formats.{r}" for r in FORMAT_ROLES),
                  *(f"buffers.{k}" for k in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS)), "ops")
 _AXI_BITS = (64, 128, 256, 512)
 _MAX_FORMAT_BITS = 64
@@ -116,6 +120,9 @@ class AccelConfig:
         weight_buffer_words: Weights (``linear_weight`` elements, 16-bit words in the W16
             default) held by ONE of the ping/pong weight buffers.
         ops: Operations built into the hardware, in :data:`KNOWN_OPS` order.
+        axi_ports: m_axi masters (bundles) the kernel's four traffic classes spread over,
+            each on its own PS high-performance port (edgemoe/params/ports.py); the board
+            may offer fewer (see :attr:`m_axi_bundles`).
         source: Where the config came from (messages only; not part of equality).
         max_timesteps: Most LIF timesteps T; 1 builds the LIF engine without membrane
             state (optional key, default 1).
@@ -139,6 +146,7 @@ class AccelConfig:
     max_top_k: int
     weight_buffer_words: int
     ops: tuple[str, ...]
+    axi_ports: int = DEFAULT_AXI_PORTS
     source: str = field(default="<AccelConfig>", compare=False, repr=False)
     max_timesteps: int = 1
 
@@ -152,6 +160,8 @@ class AccelConfig:
         require_pow2(src, "vector_lanes", self.vector_lanes, 1, 64)
         require(self.axi_bits in _AXI_BITS, src, "axi_bits", self.axi_bits,
                 "is not a supported m_axi width", ", ".join(map(str, _AXI_BITS)))
+        require(self.axi_ports in AXI_PORT_CHOICES, src, "axi_ports", self.axi_ports,
+                "is not a number of m_axi bundles", ", ".join(map(str, AXI_PORT_CHOICES)))
         self._check_formats()
         for key in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS):
             require_int_range(src, f"buffers.{key}", getattr(self, key), 1, _BUFFER_LIMITS[key])
@@ -229,6 +239,12 @@ class AccelConfig:
         return self.axi_bits // 8
 
     @property
+    def m_axi_bundles(self) -> int:
+        """m_axi masters the kernel gets: ``axi_ports``, or fewer when the board's PS has
+        fewer high-performance slave ports (classes then share bundles)."""
+        return min(self.axi_ports, self.board.ps_hp_ports)
+
+    @property
     def act_container_bits(self) -> int:
         """Bits one activation occupies in memory (next power of two >= width, >= 8)."""
         return max(8, 1 << (self.formats.act.width - 1).bit_length())
@@ -274,6 +290,7 @@ class AccelConfig:
             if op in self.ops or getattr(self, key) != default:
                 out["buffers"][key] = getattr(self, key)
         out["ops"] = list(self.ops)
+        out["axi_ports"] = self.axi_ports
         return out
 
     def canonical_json(self) -> str:
@@ -355,7 +372,7 @@ def accel_from_mapping(doc: object, name: str, source: str) -> AccelConfig:
             board is unknown.
     """
     reader = Reader(source)
-    data = reader.mapping(doc, "", _TOP_KEYS)
+    data = reader.mapping(doc, "", _TOP_KEYS, _OPTIONAL_KEYS)
     board_key = reader.string(data["board"], "board")
     boards = load_boards()
     if board_key not in boards:
@@ -379,6 +396,8 @@ def accel_from_mapping(doc: object, name: str, source: str) -> AccelConfig:
                 ", ".join(KNOWN_OPS))
     if len(set(ops)) == len(ops):
         ops = sorted(ops, key=KNOWN_OPS.index)
+    if "axi_ports" in data:
+        values["axi_ports"] = reader.integer(data["axi_ports"], "axi_ports")
     return AccelConfig(name=name, board=boards[board_key], formats=formats, ops=tuple(ops),
                        source=source, **values)
 

@@ -14,6 +14,8 @@ __all__ = ["FAMILIES", "Board", "list_boards", "load_board", "load_boards"]
 
 #: Device families and their DSP slice: ``zynquplus`` has DSP48E2, ``zynq7`` DSP48E1.
 FAMILIES: dict[str, str] = {"zynquplus": "DSP48E2", "zynq7": "DSP48E1"}
+#: family -> PS high-performance slave ports the PL can master (S_AXI_HP0..3[_FPD]).
+HP_PORTS: dict[str, int] = {"zynquplus": 4, "zynq7": 4}
 
 _KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _BOARD_PART_RE = re.compile(r"^[\w.-]+:[\w.-]+:[\w.-]+:[\w.]+$")
@@ -79,6 +81,11 @@ class Board:
                 "is out of range", "a number in (0, 1000]")
         require(0.0 < self.default_clock_mhz <= 1000.0, src, f"{k}.default_clock_mhz",
                 self.default_clock_mhz, "is out of range", "a number in (0, 1000]")
+
+    @property
+    def ps_hp_ports(self) -> int:
+        """PS high-performance slave ports of the family (one m_axi bundle each)."""
+        return HP_PORTS[self.family]
 
     @property
     def dsp_slice(self) -> str:

@@ -65,7 +65,6 @@ _DSP_PORTS = {"zynquplus": (27, 18), "zynq7": (25, 18)}
 _BRAM_SHAPES = ((512, 72), (1024, 36), (2048, 18), (4096, 9), (8192, 4), (16384, 2),
                 (32768, 1))
 _FF_PER_LUT = 1.3
-_AXI_PORTS = 4
 
 
 def _limbs(bits: int, port: int) -> int:
@@ -207,8 +206,9 @@ def estimate(accel: AccelConfig) -> Estimate:
     # Shared numerics tables (exp, reciprocal, rsqrt, GELU) and the platform shell.
     add("tables", "BRAM36", 4)
     add("tables", "LUT", 2000)
-    add("platform", "LUT", 6000 + _AXI_PORTS * accel.axi_bits * 6)
-    add("platform", "BRAM36", _AXI_PORTS * bram36_blocks(256, accel.axi_bits))
+    # one m_axi adapter (read/write FIFOs) per bundle
+    add("platform", "LUT", 6000 + accel.m_axi_bundles * accel.axi_bits * 6)
+    add("platform", "BRAM36", accel.m_axi_bundles * bram36_blocks(256, accel.axi_bits))
 
     totals = {r: sum(a for _, res, a in items if res == r) for r in RESOURCES}
     totals["FF"] = math.ceil(totals["LUT"] * _FF_PER_LUT)
