@@ -49,7 +49,7 @@ _ONE = Const(1)
 ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample", "pool", "lif")
 #: The job each engine takes with its start pulse, (field, bits) in order: rendered as the
 #: packed ``edgemoe_pkg::<engine>_job_t``.  lin mode: 0 LINEAR, 1 CONV, 2 MOE_GATE logits;
-#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO; pool mode: isa.PoolMode.
+#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO; pool mode: isa.PoolMode; lif mode: isa.LIF_*.
 ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
     "lin": (("mode", 2), ("t", 32), ("n", 32), ("k", 32), ("src", 64), ("dst", 64),
             ("wts", 64), ("bias", 64), ("base", 64), ("index", 64), ("scores", 64),
@@ -63,7 +63,6 @@ ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
     "upsample": (("h", 32), ("w", 32), ("c", 32), ("src", 64), ("dst", 64)),
     "pool": (("mode", 2), ("h", 32), ("w", 32), ("c", 32), ("k", 8), ("s", 8), ("src", 64),
              ("dst", 64), ("gate", 64), ("recip", 32)),
-    # lif mode: bit 0 current input, bit 1 readout (isa.LIF_*)
     "lif": (("n", 32), ("k", 32), ("steps", 32), ("th", 32), ("mode", 2), ("leak", 32),
             ("src", 64), ("dst", 64), ("wts", 64), ("bias", 64)),
 }
@@ -413,11 +412,8 @@ POOL_RECIP_BITS = 30
 
 def _lif() -> OpSpec:
     n, k, t, th, ml = _f("neurons", "inputs", "timesteps", "threshold", "mode_leak")
-    mode, leak, cur, rd, spk_in, spk_out = (Derived(x) for x in (
-        "mode", "leak", "current", "readout", "spike_in", "spike_out"))
-    lw, b = Fmt("linear_weight"), Fmt("bias")
-    return OpSpec(  # src: T x inputs spike bytes, or (mode bit 0) `neurons` act currents
-        Op.LIF, "lif", "op_lif", _PLAIN,
+    mode, leak, cur, rd, si, so = map(Derived, ["mode", "leak", "current", "readout", "spike_in", "spike_out"])
+    return OpSpec(Op.LIF, "lif", "op_lif", _PLAIN,  # src: spike bytes, or act currents (mode 1)
         derived=(("mode", Bits(ml, 0, LIF_LEAK_SHIFT)), ("leak", Bits(ml, LIF_LEAK_SHIFT, 24)),
                  ("current", Bits(ml, 0, 1)), ("readout", Bits(ml, 1, 1)),
                  ("spike_in", Sub(_ONE, cur)), ("spike_out", Sub(_ONE, rd))),
@@ -425,15 +421,14 @@ def _lif() -> OpSpec:
                 Limit("timesteps", t, MAX_TIMESTEPS), Limit("threshold", th, Const((1 << 31) - 1)),
                 Limit("mode", Add(mode, _ONE), Const(LIF_MODES + 1)),
                 Limit("leak", Add(leak, _ONE), Const((1 << LIF_LEAK_FRAC) + 1))),  # <= 1.0
-        operands=(Operand("src", "read", U8, Add(Mul(cur, n, ACT), Mul(spk_in, t, k, U8))),
-                  Operand("dst", "write", U8, Add(Mul(rd, n, ACT), Mul(spk_out, t, n, U8))),
-                  Operand("weights", "weight", lw, Mul(spk_in, weight_block(n, k, lw))),
-                  Operand("bias", "weight", b, Mul(spk_in, bias_block(n, b)))),
-        cycles=Mul(CeilDiv(n, P_OUT), t, Add(Mul(spk_in, CeilDiv(k, P_IN)), _ONE)),  # + update
+        operands=(Operand("src", "read", U8, Add(Mul(cur, n, ACT), Mul(si, t, k, U8))),
+                  Operand("dst", "write", U8, Add(Mul(rd, n, ACT), Mul(so, t, n, U8))),
+                  Operand("weights", "weight", WEIGHT_FMT, Mul(si, weight_block(n, k, WEIGHT_FMT))),
+                  Operand("bias", "weight", BIAS_FMT, Mul(si, bias_block(n, BIAS_FMT)))),
+        cycles=Mul(CeilDiv(n, P_OUT), t, Add(Mul(si, CeilDiv(k, P_IN)), _ONE)),  # + update
         job=(("n", n), ("k", k), ("steps", t), ("th", th), ("mode", mode), ("leak", leak),
              *_addrs("src", "dst"), ("wts", Field("weights")), ("bias", Field("bias"))),
-        macs=Mul(spk_in, t, n, k),  # additions: binary operands select weights
-        lut=1500)  # step / block sequencer, address counters, threshold compare
+        macs=Mul(si, t, n, k), lut=1500)  # additions (binary operands); sequencer, compare
 
 
 #: The spec of every opcode, in opcode order.
