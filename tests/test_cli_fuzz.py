@@ -41,7 +41,8 @@ PARSER = build_parser()
 VERBS = {name: sub for action in PARSER._actions if hasattr(action, "choices")
          and isinstance(action.choices, dict) for name, sub in action.choices.items()}
 #: Verbs whose real work takes minutes; their tools are stubbed below.
-SLOW_VERBS = ("bench", "csim", "demo", "eval", "hls", "bitstream", "rtlsim", "synth")
+SLOW_VERBS = ("bench", "csim", "demo", "eval", "hls", "bitstream", "rtlsim", "synth",
+              "vq-fit", "quantize", "compress")
 
 
 class _Stubbed(RuntimeError):
@@ -77,6 +78,12 @@ def ws(tmp_path_factory):
         for info in pkgutil.iter_modules(bench_pkg.__path__):
             mod = importlib.import_module(f"{bench_pkg.__name__}.{info.name}")
             mp.setattr(mod, "run", lambda quick=False: [("stubbed", "0")])
+        import edgemoe.seeds.compress_model as compress_mod
+        import edgemoe.seeds.mixllm_model as mixllm_mod
+        import edgemoe.seeds.vq_fit as vq_mod
+        mp.setattr(vq_mod, "fit_model_codebooks", _stub)
+        mp.setattr(mixllm_mod, "m3vit_salience", _stub)
+        mp.setattr(compress_mod, "compress_weights", _stub)
         import edgemoe.commands.demo as demo_mod
         mp.setattr(demo_mod, "DEMO_MODEL", ("m3vit-micro", "tiny"))
         import edgemoe.evaluation.evaluate as eval_mod
