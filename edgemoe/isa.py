@@ -46,6 +46,7 @@ class Op(enum.IntEnum):
     UPSAMPLE = 7
     ADD = 8
     POOL = 9
+    LIF = 10
 
 
 class PoolMode(enum.IntEnum):
@@ -109,6 +110,10 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         "in_h": "d0", "in_w": "d1", "channels": "d2", "kernel_stride_pad": "d3", "mode": "d4",
         "src": "a0", "dst": "a1", "gate": "a2", "recip": "imm",
     },
+    Op.LIF: {
+        "neurons": "d0", "inputs": "d1", "timesteps": "d2", "threshold": "d3",
+        "mode_leak": "d4", "src": "a0", "dst": "a1", "weights": "a2", "bias": "a3",
+    },
 }
 
 #: Flags each opcode accepts.
@@ -124,7 +129,31 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.UPSAMPLE: Flag.NONE,
     Op.ADD: Flag.COPY,
     Op.POOL: Flag.NONE,
+    Op.LIF: Flag.NONE,
 }
+
+#: LIF ``mode`` bits (the op's own field: the global flags are nearly used up).
+LIF_CURRENT_INPUT = 1 << 0  # src holds `neurons` act currents applied at every step (no weights)
+LIF_READOUT = 1 << 1  # no spikes: dst is the act membrane after T steps (output layer)
+LIF_MODES = LIF_CURRENT_INPUT | LIF_READOUT
+#: LIF ``leak`` is raw with this many fraction bits: 0 .. 1 << LIF_LEAK_FRAC is 0 .. 1.
+LIF_LEAK_FRAC = 16
+#: LIF's d4 packs the mode (bits 0-7) and the leak (bits LIF_LEAK_SHIFT..): the shape check
+#: of every executor sees both (imm is not a shape field).
+LIF_LEAK_SHIFT = 8
+
+
+def pack_mode_leak(mode: int, leak: int) -> int:
+    """LIF's d4: mode | leak << LIF_LEAK_SHIFT."""
+    if not 0 <= mode <= LIF_MODES or not 0 <= leak <= 1 << LIF_LEAK_FRAC:
+        raise IsaError(f"LIF mode={mode} must be in [0, {LIF_MODES}] and leak={leak} in "
+                       f"[0, {1 << LIF_LEAK_FRAC}] (raw, {LIF_LEAK_FRAC} fraction bits)")
+    return mode | leak << LIF_LEAK_SHIFT
+
+
+def unpack_mode_leak(d4: int) -> tuple[int, int]:
+    """Inverse of :func:`pack_mode_leak`: (mode, leak)."""
+    return d4 & 0xFF, d4 >> LIF_LEAK_SHIFT
 
 
 class IsaError(ValueError):

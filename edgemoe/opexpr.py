@@ -172,20 +172,29 @@ class Param(Expr):
         return f"64'(edgemoe_pkg::{self.name})"
 
 
+#: Element types that are plain words, not format roles: bytes per element.
+_PLAIN_WORDS = {"u32": 4, "u8": 1}
+
+
 @dataclass(frozen=True)
 class Fmt(Expr):
-    """Storage bytes of one element of a format role (``u32`` is a plain 32-bit word)."""
+    """Storage bytes of one element of a format role (``u32`` is a plain 32-bit word,
+    ``u8`` one byte, e.g. a spike)."""
 
     role: str
 
     def value(self, env: Env) -> int:
-        return 4 if self.role == "u32" else env.fmt_bytes(self.role)
+        return _PLAIN_WORDS[self.role] if self.role in _PLAIN_WORDS else env.fmt_bytes(self.role)
 
     def cpp(self) -> str:
-        return "(uint64_t)4" if self.role == "u32" else f"(uint64_t)CFG::{self.role}::BYTES"
+        if self.role in _PLAIN_WORDS:
+            return f"(uint64_t){_PLAIN_WORDS[self.role]}"
+        return f"(uint64_t)CFG::{self.role}::BYTES"
 
     def sv(self) -> str:
-        return "64'd4" if self.role == "u32" else f"(64'd1 << edgemoe_pkg::{self.role.upper()}_LG)"
+        if self.role in _PLAIN_WORDS:
+            return f"64'd{_PLAIN_WORDS[self.role]}"
+        return f"(64'd1 << edgemoe_pkg::{self.role.upper()}_LG)"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .isa import OP_FIELDS, OP_FLAGS, Flag, Instr, Op
+from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, OP_FIELDS, OP_FLAGS, Flag, Instr, Op
 from .opexpr import (
     Add,
     Align,
@@ -46,10 +46,10 @@ __all__ = ["ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpS
 
 _ONE = Const(1)
 #: Engines of the compute unit (``edgemoe_<engine>.sv``), in DMA owner-code order.
-ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample", "pool")
+ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample", "pool", "lif")
 #: The job each engine takes with its start pulse, (field, bits) in order: rendered as the
 #: packed ``edgemoe_pkg::<engine>_job_t``.  lin mode: 0 LINEAR, 1 CONV, 2 MOE_GATE logits;
-#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO; pool mode: isa.PoolMode.
+#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO; pool mode: isa.PoolMode; lif mode: isa.LIF_*.
 ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
     "lin": (("mode", 2), ("t", 32), ("n", 32), ("k", 32), ("src", 64), ("dst", 64),
             ("wts", 64), ("bias", 64), ("base", 64), ("index", 64), ("scores", 64),
@@ -63,6 +63,8 @@ ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
     "upsample": (("h", 32), ("w", 32), ("c", 32), ("src", 64), ("dst", 64)),
     "pool": (("mode", 2), ("h", 32), ("w", 32), ("c", 32), ("k", 8), ("s", 8), ("src", 64),
              ("dst", 64), ("gate", 64), ("recip", 32)),
+    "lif": (("n", 32), ("k", 32), ("steps", 32), ("th", 32), ("mode", 2), ("leak", 32),
+            ("src", 64), ("dst", 64), ("wts", 64), ("bias", 64)),
 }
 #: What an operand is to the memory: read, a weight read (counted apart), or written.
 ROLES = ("read", "weight", "write")
@@ -79,12 +81,13 @@ MAX_HEADS = Param("MAX_HEADS", "max_heads")
 MAX_HEAD_DIM = Param("MAX_HEAD_DIM", "max_head_dim")
 MAX_EXPERTS = Param("MAX_EXPERTS", "max_experts")
 MAX_TOP_K = Param("MAX_TOP_K", "max_top_k")
+MAX_TIMESTEPS = Param("MAX_TIMESTEPS", "max_timesteps")
 
 #: Element formats chosen by flags.
 WEIGHT_FMT = Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
                  Sel(Flag.WFMT_CONV, Fmt("conv_weight"), Fmt("linear_weight")))
 BIAS_FMT = Sel(Flag.BFMT_ATTN, Fmt("attn_bias"), Fmt("bias"))
-ACT, NORM, U32 = Fmt("act"), Fmt("norm"), Fmt("u32")
+ACT, NORM, U32, U8 = Fmt("act"), Fmt("norm"), Fmt("u32"), Fmt("u8")
 
 
 def weight_block(rows: Expr, cols: Expr, elem: Expr) -> Expr:
@@ -407,10 +410,31 @@ POOL_MAX_KERNEL = 3
 POOL_RECIP_BITS = 30
 
 
+def _lif() -> OpSpec:
+    n, k, t, th, ml = _f("neurons", "inputs", "timesteps", "threshold", "mode_leak")
+    mode, leak, cur, rd, si, so = map(Derived, ["mode", "leak", "current", "readout", "spike_in", "spike_out"])
+    return OpSpec(Op.LIF, "lif", "op_lif", _PLAIN,  # src: spike bytes, or act currents (mode 1)
+        derived=(("mode", Bits(ml, 0, LIF_LEAK_SHIFT)), ("leak", Bits(ml, LIF_LEAK_SHIFT, 24)),
+                 ("current", Bits(ml, 0, 1)), ("readout", Bits(ml, 1, 1)),
+                 ("spike_in", Sub(_ONE, cur)), ("spike_out", Sub(_ONE, rd))),
+        limits=(Limit("neurons", n, MAX_OUT), Limit("inputs", k, MAX_IN),
+                Limit("timesteps", t, MAX_TIMESTEPS), Limit("threshold", th, Const((1 << 31) - 1)),
+                Limit("mode", Add(mode, _ONE), Const(LIF_MODES + 1)),
+                Limit("leak", Add(leak, _ONE), Const((1 << LIF_LEAK_FRAC) + 1))),  # <= 1.0
+        operands=(Operand("src", "read", U8, Add(Mul(cur, n, ACT), Mul(si, t, k, U8))),
+                  Operand("dst", "write", U8, Add(Mul(rd, n, ACT), Mul(so, t, n, U8))),
+                  Operand("weights", "weight", WEIGHT_FMT, Mul(si, weight_block(n, k, WEIGHT_FMT))),
+                  Operand("bias", "weight", BIAS_FMT, Mul(si, bias_block(n, BIAS_FMT)))),
+        cycles=Mul(CeilDiv(n, P_OUT), t, Add(Mul(si, CeilDiv(k, P_IN)), _ONE)),  # + update
+        job=(("n", n), ("k", k), ("steps", t), ("th", th), ("mode", mode), ("leak", leak),
+             *_addrs("src", "dst"), ("wts", Field("weights")), ("bias", Field("bias"))),
+        macs=Mul(si, t, n, k), lut=1500)  # additions (binary operands); sequencer, compare
+
+
 #: The spec of every opcode, in opcode order.
 OP_SPECS: Mapping[Op, OpSpec] = {
     s.op: s for s in (OpSpec(Op.NOP, "ctrl", "", ()), _linear(), _layernorm(), _attention(),
-                      _moe_gate(), _moe_experts(), _conv(), _upsample(), _add(), _pool())
+                      _moe_gate(), _moe_experts(), _conv(), _upsample(), _add(), _pool(), _lif())
 }
 
 

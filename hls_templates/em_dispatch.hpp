@@ -15,6 +15,7 @@
 #include "em_attention.hpp"
 #include "em_isa.hpp"
 #include "em_linear.hpp"
+#include "em_lif.hpp"
 #include "em_linear_ops.hpp"
 #include "em_mem.hpp"
 #include "em_moe.hpp"

@@ -125,7 +125,7 @@ namespace edgemoe {
 template <class CFG>
 uint32_t check_instr(const instr_t& ins, uint64_t mem_bytes, uint32_t task) {
   const uint32_t op = ins.op();
-  if (op >= isa::N_OPCODES) return isa::ERR_BAD_OPCODE;
+  if (op >= isa::N_OPCODES || ((isa::OPCODES_KNOWN >> op) & 1) == 0) return isa::ERR_BAD_OPCODE;
   if (op != isa::OP_NOP && ((CFG::BUILT_OPS >> op) & 1) == 0) return isa::ERR_OP_NOT_BUILT;
   if (ins.flags() & ~isa::OP_FLAGS[op]) return isa::ERR_BAD_FLAGS;
   if (!shapes_ok<CFG>(ins)) return isa::ERR_BAD_SHAPE;

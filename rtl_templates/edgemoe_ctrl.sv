@@ -38,6 +38,7 @@ module edgemoe_ctrl (
     output edgemoe_pkg::eltwise_job_t  eltwise_job,
     output edgemoe_pkg::upsample_job_t upsample_job,
     output edgemoe_pkg::pool_job_t     pool_job,
+    output edgemoe_pkg::lif_job_t      lif_job,
     input  logic [63:0] overflows,     // all engines' running count of values that overflowed
     // weight prefetch request for the linear engine's other bank (next job's weights)
     output logic        pf_req,
@@ -121,7 +122,7 @@ module edgemoe_ctrl (
       .d3, .d4, .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7, .a8, .imm, .c_oh, .c_ow, .c_cikk, .c_offw,
       .c_i0, .c_i1, .c_i2, .c_i3, .c_slot, .c_counts, .n_wts, .n_n, .n_k, .n_wlg, .t_eff,
       .cnt_ex(cnt[ex]), .lin_job, .router_job, .attn_job, .ln_job, .eltwise_job, .upsample_job,
-      .pool_job, .pf_wts, .pf_n, .pf_k, .pf_wlg);
+      .pool_job, .lif_job, .pf_wts, .pf_n, .pf_k, .pf_wlg);
 
   // profile / status words and the MACs count
   logic [63:0] prof_word, stat_word, macs_val;

@@ -14,7 +14,7 @@ from progutil import Scratch
 
 from edgemoe.compare import diff_images
 from edgemoe.golden import execute
-from edgemoe.isa import Flag, Instr, Op, encode_bytes, pack_ksp
+from edgemoe.isa import LIF_CURRENT_INPUT, Flag, Instr, Op, encode_bytes, pack_ksp, pack_mode_leak
 from edgemoe.layout import (
     bias_block_bytes,
     conv_out_size,
@@ -217,6 +217,24 @@ def add(accel, rng, name: str, n: int, copy: bool = False) -> Case:
     d = s.alloc(4 * n)
     return Case(name, s, [Instr.make(Op.ADD, Flag.COPY if copy else 0, count=n, a=a, b=b,
                                      dst=d)])
+
+
+def lif(accel, rng, name: str, n: int, k: int, steps: int, mode: int = 0,
+        leak: int = 52429) -> Case:
+    """LIF: spike bytes (random high bits too) or act currents in, spikes or membrane out."""
+    s = Scratch(accel, size=IMAGE_BYTES)
+    f = accel.formats
+    if mode & LIF_CURRENT_INPUT:
+        src = s.put_raw(_act(rng, f.act, n, 3.0), f.act)
+    else:
+        src = s.put(rng.integers(0, 256, steps * k).astype(np.uint8))
+    wo = _weights(s, rng, f.linear_weight, n, k)
+    bo = _bias(s, rng, f.bias, n)
+    dst = s.put(rng.integers(0, 256, 4 * n * steps).astype(np.uint8))
+    th = int(f.act.quantize(0.6))
+    return Case(name, s, [Instr.make(Op.LIF, neurons=n, inputs=k, timesteps=steps, threshold=th,
+                                     mode_leak=pack_mode_leak(mode, leak), src=src, dst=dst,
+                                     weights=wo, bias=bo)])
 
 
 def program(accel, name: str, instrs: list[Instr], task: int = 0,

@@ -61,10 +61,10 @@ def test_every_opcode_has_a_complete_spec(op):
 
 def test_known_ops_are_the_opcodes():
     assert KNOWN_OPS == op_names() == tuple(o.name.lower() for o in Op if o != Op.NOP)
-    assert "pool" in KNOWN_OPS and "lif" not in KNOWN_OPS
+    assert "pool" in KNOWN_OPS and "lif" in KNOWN_OPS
 
 
-@pytest.mark.parametrize("op", ["lif"])
+@pytest.mark.parametrize("op", ["spike_conv"])
 def test_ops_without_an_opcode_are_refused(op):
     with pytest.raises(ConfigError, match=rf"ops.*{op}.*is not an op with an opcode"):
         load_accel("tiny", [f"ops=[linear, layernorm, {op}]"])
@@ -129,15 +129,17 @@ def test_spec_macs_are_what_golden_counts(tiny):
     rng = np.random.default_rng(5)
     cases = [rtlutil.conv(tiny, rng, "c", 7, 6, 3, 5, 3, 2, 1),
              rtlutil.attention(tiny, rng, "a", 5, 2, 3),
-             rtlutil.moe(tiny, rng, "m", 6, 5, 3, 4, 2)]
+             rtlutil.moe(tiny, rng, "m", 6, 5, 3, 4, 2),
+             rtlutil.lif(load_accel("snn-tiny", ["buffers.max_timesteps=3"]), rng, "l", 7, 9, 3)]
     seen = set()
     for case in cases:
         ins = case.program[0]
         prof = dict.fromkeys(PROFILE_FIELDS, 0)
         spec = OP_SPECS[ins.op]
         task = (0,) if "task" in spec.kernel_args else ()
-        HANDLERS[ins.op](case.scratch.image, ins, tiny, prof, *task)
-        assert prof["macs"] > 0 and prof["macs"] == spec.macs.value(OpEnv(ins, tiny)), ins.op
+        accel = case.scratch.accel
+        HANDLERS[ins.op](case.scratch.image, ins, accel, prof, *task)
+        assert prof["macs"] > 0 and prof["macs"] == spec.macs.value(OpEnv(ins, accel)), ins.op
         seen.add(ins.op)
     assert seen == {op for op, spec in OP_SPECS.items() if spec.macs is not None}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-from .. import layout, numerics
+from .. import isa, layout, numerics
 from ..golden.vector_ops import LN_RSTD_FRAC, LN_SQ_FRAC, ln_types
 from ..ops import POOL_MAX_KERNEL, POOL_RECIP_BITS
 
@@ -77,4 +77,7 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("GELU_SH", act.frac_bits - consts["GELU_STEP_BITS"]),
         ("GELU_G", max(act.frac_bits, consts["GELU_TABLE_FRAC"])),
         ("POOL_RECIP_BITS", POOL_RECIP_BITS), ("POOL_MAX_KERNEL", POOL_MAX_KERNEL),
+        ("MAX_TIMESTEPS", accel.max_timesteps), ("LIF_LEAK_FRAC", isa.LIF_LEAK_FRAC),
+        ("LIF_LEAK_SHIFT", isa.LIF_LEAK_SHIFT),
+        ("LIF_CURRENT_INPUT", isa.LIF_CURRENT_INPUT), ("LIF_READOUT", isa.LIF_READOUT),
     ]

@@ -30,7 +30,7 @@ TOP_NAME = "edgemoe_top"
 #: Static kernel headers copied next to the generated sources, in include order.
 KERNEL_HEADERS = ("em_common.hpp", "em_mem.hpp", "em_numerics.hpp", "em_isa.hpp",
                   "em_linear_job.hpp", "em_linear.hpp", "em_linear_ops.hpp", "em_moe.hpp", "em_attention.hpp",
-                  "em_vector.hpp", "em_pool.hpp", "em_dispatch.hpp")
+                  "em_vector.hpp", "em_pool.hpp", "em_lif.hpp", "em_dispatch.hpp")
 #: Vendor, library and version of the exported IP (VLNV ``edgemoe:hls:edgemoe_top:1.0``).
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgemoe", "hls", "1.0"
 #: LOOP_TRIPCOUNT estimates (HLS reports only): largest CONV kernel side, program length.
@@ -120,8 +120,11 @@ def _word_index(generic: str) -> int:
 def isa_context() -> dict:
     """The instruction set as template data (opcodes, flags, errors, field word indices)."""
     ops = sorted(isa.Op, key=int)
-    if [int(o) for o in ops] != list(range(len(ops))):
-        raise ConfigError("edgemoe.isa opcodes must be 0..N-1 without gaps for the C++ tables")
+    n_opcodes = int(ops[-1]) + 1
+    if n_opcodes > 32:
+        raise ConfigError("edgemoe.isa opcodes must be below 32 for the C++ OPCODES_KNOWN mask")
+    # opcodes may leave gaps (numbers reserved for ops on other branches): a gap is unknown
+    by_value = {int(o): o for o in ops}
     fields = [{"name": f"FLD_{op.name}_{name.upper()}", "word": _word_index(generic)}
               for op in ops for name, generic in isa.OP_FIELDS[op].items()]
     generic = [{"name": f"FLD_{g.upper()}", "word": _word_index(g)}
@@ -130,10 +133,13 @@ def isa_context() -> dict:
         "words": isa.WORDS, "instr_bytes": isa.INSTR_BYTES, "align": isa.ALIGN,
         "n_dims": isa.N_DIMS, "n_addrs": isa.N_ADDRS, "all_tasks": isa.ALL_TASKS,
         "opcodes": [{"name": f"OP_{o.name}", "value": int(o)} for o in ops],
-        "n_opcodes": len(ops),
+        "n_opcodes": n_opcodes,
+        "known_mask": sum(1 << int(o) for o in ops),
         "flags": [{"name": f"FLAG_{f.name}", "value": int(f)} for f in isa.Flag if f],
         "errors": [{"name": f"ERR_{e.name}", "value": int(e)} for e in isa.Err],
-        "op_flags": [{"op": o.name, "mask": int(isa.OP_FLAGS[o])} for o in ops],
+        "op_flags": [{"op": by_value[v].name if v in by_value else f"(no opcode {v})",
+                      "mask": int(isa.OP_FLAGS[by_value[v]]) if v in by_value else 0}
+                     for v in range(n_opcodes)],
         "fields": fields, "generic_fields": generic,
         "status_bytes": layout.STATUS_BYTES, "profile_entry_bytes": layout.PROFILE_ENTRY_BYTES,
         "profile_fields": [{"name": f"PROF_{n.upper()}", "index": i}

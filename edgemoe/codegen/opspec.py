@@ -187,7 +187,8 @@ def elem_lg_sv(expr: Expr, flags: str = "flags") -> str | None:
         flags: The SV signal holding the instruction's flags.
     """
     if isinstance(expr, Fmt):
-        return "2" if expr.role == "u32" else f"edgemoe_pkg::{expr.role.upper()}_LG"
+        plain = {"u32": "2", "u8": "0"}  # plain words, not format roles (opexpr.Fmt)
+        return plain.get(expr.role, f"edgemoe_pkg::{expr.role.upper()}_LG")
     if isinstance(expr, Sel):
         a, b = elem_lg_sv(expr.if_set, flags), elem_lg_sv(expr.if_clear, flags)
         if a is None or b is None:

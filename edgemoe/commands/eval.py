@@ -59,10 +59,18 @@ def _run(args) -> int:
     if args.n is not None and args.n < 1:
         raise ValueError(f"--n {args.n}: give a positive number of scenes")
     model = load_model(args.model)
-    accel = load_accel(args.accel)
+    graph = hasattr(model, "layers")
+    if args.accel:
+        accel = load_accel(args.accel)
+    elif graph:  # the first design point that builds the graph's ops and holds its layers
+        from .run import default_accel
+
+        accel = default_accel(model)
+    else:
+        accel = load_accel("edge-moe-zcu102")
     accel.check_model(model)
     weights = load_weights(args.weights or trained_weights(args.model), model)
-    if hasattr(model, "layers"):  # a graph classifier: the digits
+    if graph:  # a graph classifier: the digits
         from ..evaluation.classify import evaluate_digits, format_digits_report
 
         result = evaluate_digits(model, accel, weights, args.backend, args.split, args.n,
@@ -86,7 +94,8 @@ def register(sub) -> None:
     p.add_argument("--model", default="m3vit-demo", help="model config (default m3vit-demo)")
     p.add_argument("--weights", metavar="FILE",
                    help=".safetensors/.npz (default: the shipped trained weights of --model)")
-    p.add_argument("--accel", default="edge-moe-zcu102", help="design point (formats)")
+    p.add_argument("--accel", default=None, help="design point (formats; default "
+                   "edge-moe-zcu102, for a graph model the first that holds it)")
     p.add_argument("--backend", choices=("golden", "csim"), default="golden")
     p.add_argument("--split", choices=("train", "val", "test"), default="test")
     p.add_argument("--n", type=int, help="number of scenes (default: the whole split)")

@@ -11,11 +11,20 @@ from ._argtypes import positive_seconds
 def _run(args) -> int:
     from ..params import load_accel
     from ..params.report import fit_table
+    from ..rtl.render import TOP
     from ..rtl.synth import synth
 
     accel = load_accel(args.accel, args.set or ())
     res = synth(accel, timeout_s=args.timeout, force=args.force, fast=args.fast,
-                build_root=args.out)
+                build_root=args.out, top=args.top or TOP)
+    if args.top and args.top != TOP:  # one engine: its counts, no fit against the board
+        counts = ", ".join(f"{k} {v:,}" for k, v in res.resources.items())
+        print(f"{args.top} of {accel.name} (config_id {accel.config_id}), Yosys synth_xilinx "
+              f"-family {res.family}" + (" (fast abc script)" if args.fast else "")
+              + f": {counts}")
+        if args.json:
+            write_text_atomic(args.json, json.dumps(res.to_json(), indent=1))
+        return 0
     report = accel.fit_report(measured=res.measured())
     print(f"{accel.name} (config_id {accel.config_id}) on {accel.board.key} "
           f"({accel.board.part}), Yosys synth_xilinx -family {res.family}"
@@ -46,6 +55,8 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=positive_seconds, default=None,
                    help="give up after SECONDS (finite, > 0)")
     p.add_argument("--force", action="store_true", help="ignore the cached result")
+    p.add_argument("--top", metavar="MODULE", default=None,
+                   help="synthesize one engine alone (e.g. edgemoe_lif) instead of the top")
     p.add_argument("--fast", action="store_true",
                    help="map LUTs with a minimal abc script instead of abc9 (large designs)")
     p.set_defaults(func=_run)

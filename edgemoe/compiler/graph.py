@@ -245,7 +245,7 @@ def lower_graph(model, accel, weights: dict, report: QuantReport,
         GraphError: A layer does not fit the design point (the message names it).
         WeightError: Weights are missing or of the wrong shape.
     """
-    from . import vovnet_rules  # noqa: F401  (registers the VoVNet lowerings)
+    from . import snn_rules, vovnet_rules  # noqa: F401  (register the lowerings)
 
     try:
         shapes = graph_shapes(model)

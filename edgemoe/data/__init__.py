@@ -11,9 +11,10 @@ from pathlib import Path
 __all__ = ["TRAINED_WEIGHTS", "trained_weights"]
 
 TRAINED_WEIGHTS = {"m3vit-demo": "m3vit-demo.safetensors",
-                   "vovnet-tiny": "vovnet-tiny-digits.safetensors"}
+                   "vovnet-tiny": "vovnet-tiny-digits.safetensors",
+                   "snn-digits": "snn-digits.safetensors"}
 """Model name -> shipped weight file in this folder (m3vit-demo: synthetic scenes only;
-vovnet-tiny: scikit-learn digits)."""
+vovnet-tiny and snn-digits: scikit-learn digits; model cards beside them)."""
 
 
 def trained_weights(model: str) -> Path:

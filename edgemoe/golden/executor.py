@@ -15,7 +15,7 @@ from ..isa import INSTR_BYTES, Err, Instr, Op, decode_words
 from ..layout import PROFILE_ENTRY_BYTES, PROFILE_FIELDS, STATUS_BYTES
 from ..ops import OP_SPECS
 from ..validate import check_instr, operand_extents
-from . import linear_ops, pool_ops, vector_ops
+from . import linear_ops, pool_ops, snn_ops, vector_ops
 from . import memory as mem
 from .cycles import ideal_cycles
 from .linear_ops import OpFault
@@ -23,7 +23,7 @@ from .linear_ops import OpFault
 log = logging.getLogger(__name__)
 
 #: Every golden handler (``op_*`` of the handler modules), by name.
-_KERNELS = {name: getattr(mod, name) for mod in (linear_ops, pool_ops, vector_ops) for name in dir(mod)
+_KERNELS = {name: getattr(mod, name) for mod in (linear_ops, pool_ops, snn_ops, vector_ops) for name in dir(mod)
             if name.startswith("op_") and callable(getattr(mod, name))}
 #: Opcode -> golden handler, by the op spec's handler name (the HLS kernel has the same name).
 HANDLERS = {op: _KERNELS[spec.handler] for op, spec in OP_SPECS.items() if spec.handler}

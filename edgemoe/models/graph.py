@@ -65,7 +65,7 @@ def register_layer(kind: str):
 
 
 def _rule(layer: LayerSpec) -> LayerRule:
-    from . import vovnet_layers  # noqa: F401  (registers the VoVNet layer types)
+    from . import snn_layers, vovnet_layers  # noqa: F401  (register the layer types)
 
     try:
         return LAYER_RULES[layer.type]
@@ -131,7 +131,7 @@ def graph_random_weights(model: GraphModelConfig, seed: int = 0) -> dict[str, np
     for name, shape in graph_weight_shapes(model).items():
         if name.endswith("running_var"):
             out[name] = rng.uniform(0.5, 1.5, shape)
-        elif name.endswith(".bn.weight"):
+        elif name.endswith((".bn.weight", ".threshold", ".leak")):
             out[name] = rng.uniform(0.5, 1.0, shape)
         elif name.endswith(("bias", "running_mean")):
             out[name] = rng.normal(0.0, 0.1, shape)

@@ -39,6 +39,10 @@ FORMAT_ROLES = ("act", "linear_weight", "attn_bias", "bias", "norm", "patch_weig
 #: Keys of the ``buffers:`` section.
 BUFFER_KEYS = ("max_tokens", "max_in_features", "max_out_features", "max_heads",
                "max_head_dim", "max_experts", "max_top_k", "weight_buffer_words")
+#: Optional keys of ``buffers:`` (the op that uses them, their default): part of the design's
+#: identity when that op is built or the value is not the default (so design points
+#: without them keep their config_id).
+OPTIONAL_BUFFER_KEYS = {"max_timesteps": ("lif", 1)}
 #: Operations a design point can build in, in opcode order (every opcode of the op spec).
 KNOWN_OPS = op_names()
 #: Ops that need another op built in (``conv`` is lowered onto the linear engine).
@@ -53,14 +57,14 @@ _OPTIONAL_KEYS = ("axi_ports",)
 DEFAULT_AXI_PORTS = 4
 #: Every dotted key ``--set`` accepts.
 OVERRIDE_KEYS = ("board", *_ENGINE_KEYS, *_OPTIONAL_KEYS, *(f"formats.{r}" for r in FORMAT_ROLES),
-                 *(f"buffers.{k}" for k in BUFFER_KEYS), "ops")
+                 *(f"buffers.{k}" for k in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS)), "ops")
 _AXI_BITS = (64, 128, 256, 512)
 _MAX_FORMAT_BITS = 64
 _MAX_OPERAND_BITS = 32  # weights, biases and norm parameters (act x operand <= 64 bits)
 _MIN_ACT_BITS = 9  # 8-bit activations would pack in one-byte containers the engines lack
 _BUFFER_LIMITS = {"max_tokens": 8192, "max_in_features": 65536, "max_out_features": 65536,
                   "max_heads": 64, "max_head_dim": 1024, "max_experts": 256,
-                  "max_top_k": 256, "weight_buffer_words": 1 << 26}
+                  "max_top_k": 256, "weight_buffer_words": 1 << 26, "max_timesteps": 256}
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,8 @@ class AccelConfig:
             each on its own PS high-performance port (edgemoe/params/ports.py); the board
             may offer fewer (see :attr:`m_axi_bundles`).
         source: Where the config came from (messages only; not part of equality).
+        max_timesteps: Most LIF timesteps T; 1 builds the LIF engine without membrane
+            state (optional key, default 1).
     """
 
     name: str
@@ -142,6 +148,7 @@ class AccelConfig:
     ops: tuple[str, ...]
     axi_ports: int = DEFAULT_AXI_PORTS
     source: str = field(default="<AccelConfig>", compare=False, repr=False)
+    max_timesteps: int = 1
 
     def __post_init__(self) -> None:
         src = self.source
@@ -156,7 +163,7 @@ class AccelConfig:
         require(self.axi_ports in AXI_PORT_CHOICES, src, "axi_ports", self.axi_ports,
                 "is not a number of m_axi bundles", ", ".join(map(str, AXI_PORT_CHOICES)))
         self._check_formats()
-        for key in BUFFER_KEYS:
+        for key in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS):
             require_int_range(src, f"buffers.{key}", getattr(self, key), 1, _BUFFER_LIMITS[key])
         require(self.max_in_features % self.linear_p_in == 0, src, "buffers.max_in_features",
                 self.max_in_features, f"is not a multiple of linear_p_in={self.linear_p_in}",
@@ -279,6 +286,9 @@ class AccelConfig:
             out[key] = getattr(self, key)
         out["formats"] = self.formats.to_dict()
         out["buffers"] = {key: getattr(self, key) for key in BUFFER_KEYS}
+        for key, (op, default) in OPTIONAL_BUFFER_KEYS.items():
+            if op in self.ops or getattr(self, key) != default:
+                out["buffers"][key] = getattr(self, key)
         out["ops"] = list(self.ops)
         out["axi_ports"] = self.axi_ports
         return out
@@ -374,9 +384,11 @@ def accel_from_mapping(doc: object, name: str, source: str) -> AccelConfig:
     fmt_node = reader.mapping(data["formats"], "formats", FORMAT_ROLES)
     formats = Formats(**{r: _parse_format(fmt_node[r], f"formats.{r}", reader)
                          for r in FORMAT_ROLES})
-    buf_node = reader.mapping(data["buffers"], "buffers", BUFFER_KEYS)
+    buf_node = reader.mapping(data["buffers"], "buffers", BUFFER_KEYS, OPTIONAL_BUFFER_KEYS)
     for key in BUFFER_KEYS:
         values[key] = reader.integer(buf_node[key], f"buffers.{key}")
+    for key, (_, default) in OPTIONAL_BUFFER_KEYS.items():
+        values[key] = reader.integer(buf_node.get(key, default), f"buffers.{key}")
     ops = [reader.string(v, f"ops[{i}]") for i, v in enumerate(reader.seq(data["ops"], "ops"))]
     require(bool(ops), source, "ops", ops, "is empty", "a list of " + ", ".join(KNOWN_OPS))
     for op in ops:

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..isa import LIF_LEAK_FRAC
 from ..ops import OP_SPECS, engines_built
 from .errors import ConfigError
 
@@ -192,6 +193,12 @@ def estimate(accel: AccelConfig) -> Estimate:
         add("moe_gate", "LUT", 3000 + accel.max_experts * 40)
         add("moe_gate", "BRAM36", bram36_blocks(accel.max_experts * accel.max_tokens,
                                                 idx_bits + cont))
+    if "lif" in engines:
+        # add-only lanes: P_OUT x P_IN weight muxes into adder trees and P_OUT quantize /
+        # compare lanes, no multiplier; the leak multiplier only when T > 1 is built
+        add("lif", "LUT", macs * (f.linear_weight.width + 8) + p_out * 400)
+        if accel.max_timesteps > 1:
+            add("lif", "DSP", p_out * dsp_per_multiplier(act, LIF_LEAK_FRAC + 2, fam))
     for spec in OP_SPECS.values():
         if spec.lut and spec.op.name.lower() in ops:
             add(spec.op.name.lower(), "LUT", spec.lut)
@@ -402,7 +409,21 @@ def model_problems(accel: AccelConfig, model: ModelConfig) -> tuple[str, ...]:
 
 #: Ops each graph layer type lowers to (edgemoe.compiler.graph); ``add`` copies the output.
 _GRAPH_LAYER_OPS = {"conv": ("conv",), "osa": ("conv",), "max_pool": ("pool",),
-                    "global_avg_pool": ("pool",), "linear": ("linear",)}
+                    "global_avg_pool": ("pool",), "linear": ("linear",),
+                    "lif": ("conv", "lif"), "lif_readout": ("lif",)}
+
+
+def _lif_problems(accel: AccelConfig, layer) -> list[str]:
+    """A spiking layer is one LIF job: its neurons, and its spikes as the next layer's
+    inputs, must fit the engine whole, and its T the build (no channel groups)."""
+    n, out = layer.attr("out_features"), []
+    if n > min(accel.max_out_features, accel.max_in_features):
+        out.append(f"layer {layer.name}: {n} neurons > buffers.max_out_features / "
+                   f"max_in_features ({accel.max_out_features} / {accel.max_in_features})")
+    if layer.type == "lif" and layer.attr("timesteps") > accel.max_timesteps:
+        out.append(f"layer {layer.name}: {layer.attr('timesteps')} timesteps > "
+                   f"buffers.max_timesteps={accel.max_timesteps}")
+    return out
 
 
 def graph_problems(accel: AccelConfig, model) -> tuple[str, ...]:
@@ -413,7 +434,8 @@ def graph_problems(accel: AccelConfig, model) -> tuple[str, ...]:
         needed.update(_GRAPH_LAYER_OPS.get(layer.type, ()))
         if layer.type == "osa":
             needed.update(("pool", "linear") if layer.attr("ese") else ())
-    out = []
+    out = [p for layer in model.layers if layer.type in ("lif", "lif_readout")
+           for p in _lif_problems(accel, layer)]
     if accel.max_in_features < 9:
         out.append(f"buffers.max_in_features={accel.max_in_features} < 9 (one 3x3 conv row)")
     missing = sorted(op for op in needed if op not in accel.ops)

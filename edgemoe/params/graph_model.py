@@ -62,6 +62,10 @@ LAYER_ATTRS: dict[str, dict[str, Any]] = {
     "max_pool": {"kernel": 3, "stride": 2},  # ceil mode, no padding
     "global_avg_pool": {},
     "linear": {"out_features": REQUIRED},
+    # spiking layers (IIR-SNN): fully connected LIF over `timesteps` steps (a lif reading
+    # a spike train must have its T); the readout sums its membrane over T
+    "lif": {"out_features": REQUIRED, "timesteps": 1},
+    "lif_readout": {"out_features": REQUIRED},
 }
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*$")

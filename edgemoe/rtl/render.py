@@ -62,6 +62,7 @@ SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe
            "edgemoe_lin_prefetch.sv", "edgemoe_lin_writer.sv", "edgemoe_lin_epilogue.sv",
            "edgemoe_lin_loader.sv", "edgemoe_lin.sv", "edgemoe_router.sv", "edgemoe_attn.sv",
            "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_pool.sv",
+           "edgemoe_lif.sv",
            "edgemoe_ctrl.sv")
 
 
@@ -142,6 +143,7 @@ def rtl_context(accel) -> dict:
         "quant_modes": list(enumerate(QUANT_MODES)),
         "overflow_modes": list(enumerate(OVERFLOW_MODES)),
         "ops_mask": ops_mask,
+        "opcodes_known": sum(1 << int(op) for op in isa.Op),
         "opcodes": [(op.name, int(op)) for op in isa.Op],
         "flags": [(fl.name, int(fl)) for fl in isa.Flag if fl],
         "flag_bits": [(fl.name, int(fl).bit_length() - 1) for fl in isa.Flag if fl],

@@ -204,7 +204,8 @@ def cached_measured(accel) -> dict[str, int] | None:
 
 
 def synth(accel, timeout_s: float | None = None, force: bool = False,
-          fast: bool = False, build_root: Path | str | None = None) -> SynthResult:
+          fast: bool = False, build_root: Path | str | None = None,
+          top: str = TOP) -> SynthResult:
     """Synthesize the RTL top of ``accel`` with Yosys and count its resources.
 
     Args:
@@ -214,6 +215,8 @@ def synth(accel, timeout_s: float | None = None, force: bool = False,
         fast: Map LUTs with a minimal classic-abc script instead of ``abc9``.
         build_root: Folder of the rendered RTL and the Yosys work (default ``build/`` of
             the current folder).
+        top: Module to synthesize: the RTL top, or one engine of it (e.g. ``edgemoe_lif``)
+            to see what that engine alone costs.
 
     Returns:
         The estimate; cached in ``<build_root>/<name>-<id>/synth/result.json``.
@@ -227,6 +230,13 @@ def synth(accel, timeout_s: float | None = None, force: bool = False,
                          f"known: {', '.join(FAMILIES)}")
     out = _out_dir(accel, build_root)
     src = render_rtl(accel, out.parent / "rtl")
+    if top != TOP:
+        modules = [p.stem for p in src]
+        if top not in modules:
+            raise SynthError(f"no module {top!r} in the RTL of {accel.name}; modules: "
+                             + ", ".join(modules))
+        out = out / top  # an engine alone: its own cache and work folder
+        src = [p for p in src if p.stem != TOP]  # the top is not needed (nor parsed)
     out.mkdir(parents=True, exist_ok=True)
     digest = sources_digest(src) + fam + ("-fast" if fast else "")
     cache = out / ("result-fast.json" if fast else "result.json")
@@ -239,7 +249,7 @@ def synth(accel, timeout_s: float | None = None, force: bool = False,
                                data["cells"], 0.0, log_path)
     log.info("synthesizing %s (%s) with Yosys; large designs take many minutes", accel.name,
              fam)
-    cells, seconds = run_yosys(src, TOP, fam, work, timeout_s, fast)
+    cells, seconds = run_yosys(src, top, fam, work, timeout_s, fast)
     res = cell_resources(cells)
     cache.write_text(json.dumps({"digest": digest, "resources": res, "cells": cells,
                                  "seconds": seconds}, indent=1))
