@@ -377,8 +377,12 @@ module edgemoe_lin (
   logic [PO*ABITS-1:0] base_word;
   assign base_word = basebuf[BAW'((p2_slot ? TOM : 0) + 32'(p2_to))];
   logic [63:0] tile_ovf;
+  logic [PO*64-1:0] p2_acc_word;
+  for (genvar o = 0; o < PO; o++) begin : g_acc_word
+    assign p2_acc_word[o*64+:64] = p2_acc[o];
+  end
   edgemoe_lin_epilogue u_epi (
-      .acc(p2_acc), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[p2_slot]),
+      .acc(p2_acc_word), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[p2_slot]),
       .base_word, .col0((to0 + p2_to) << PO_LG), .n(jn), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin

@@ -4,7 +4,8 @@
 // op_moe_experts), and count the values that overflowed at each of these quantization
 // points (profile `overflows`, edgemoe/layout.py).  Combinational.
 module edgemoe_lin_epilogue (
-    input  logic signed [63:0] acc[edgemoe_pkg::P_OUT],  // raw sums of the tile
+    input  logic [edgemoe_pkg::P_OUT*64-1:0] acc,  // raw sums of the tile (64 bits each;
+                                                   // packed: Yosys reads no array ports)
     input  int                 q_sh,       // fraction bits of acc minus ACT_F
     input  logic               f_gelu, f_relu, f_sacc, f_res,
     input  logic signed [63:0] score,      // the token's router score (an int32 word)
@@ -24,7 +25,7 @@ module edgemoe_lin_epilogue (
     logic signed [31:0] s_a;
     logic signed [ABITS-1:0] y_a;
     logic add_on;
-    assign q0 = edgemoe_pkg::q_act_c(acc[o], q_sh);
+    assign q0 = edgemoe_pkg::q_act_c($signed(acc[o*64+:64]), q_sh);
     assign y0 = q0[63:0];
     assign q1 = edgemoe_pkg::gelu_act_c(y0);
     assign y1 = f_gelu ? q1[63:0] : y0;

@@ -34,7 +34,7 @@ def test_rtlsim_m3vit_micro_task1_identical(tmp_path, capsys):
 
 
 def _fake(resources):
-    def synth(accel, timeout_s=None, force=False, fast=False, build_root=None):
+    def synth(accel, timeout_s=None, force=False, fast=False, build_root=None, top=None):
         return synth_mod.SynthResult(accel.name, accel.config_id, "xcup", resources,
                                      {"LUT6": resources["LUT"]}, 1.0, Path("yosys.log"))
     return synth
