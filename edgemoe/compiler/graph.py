@@ -39,10 +39,9 @@ import numpy as np
 from ..isa import Flag, Op, pack_ksp
 from ..layout import pack_tiled
 from ..models.graph import graph_shapes, validate_graph_weights
-from ..numerics import numerics_digest
 from .builder import Ref
 from .m3vit import _Lowering
-from .program import MANIFEST_VERSION, weights_digest
+from .program import manifest_frame, weights_digest
 from .quantize import QuantReport, quantize
 
 log = logging.getLogger(__name__)
@@ -284,25 +283,13 @@ def graph_manifest(model, accel, layout, after: dict[str, int]) -> dict:
     sym, act = layout.symbols, accel.formats.act
     c, h, w = graph_shapes(model)[model.output.name]
     name = model.task.name
-    manifest = {
-        "version": MANIFEST_VERSION,
-        "config_id": accel.config_id,
-        "numerics_digest": numerics_digest(),
-        "accel": accel.name,
-        "model": model.name,
-        "image_bytes": int(layout.image.size),
-        "regions": {k: [int(o), int(s)] for k, (o, s) in layout.regions.items()},
-        "program": {"offset": layout.regions["program"][0], "n_instructions": len(layout.instrs),
-                    "names": [ins.comment or Op(ins.op).name.lower() for ins in layout.instrs]},
-        "status": {"offset": layout.regions["status"][0], "bytes": 64, "profile_entry_bytes": 64},
-        "inputs": {"pixels": {"offset": sym["pixels"], "format": accel.formats.pixel.cpp(),
-                              "shape": [model.in_chans, model.image_height, model.image_width],
-                              "layout": "CHW"}},
+    manifest = manifest_frame(model, accel, layout)
+    manifest.update({
         "outputs": {name: {"offset": sym[f"out.{name}"], "format": act.cpp(),
                            "shape": [h, w, c], "layout": "HWC", "task_index": 0}},
         "tasks": [name],
         "taps": {"x": sym[f"out.{name}"], "x_shape": [h * w, c], "after": after,
                  "tensors": {}},
-    }
+    })
     manifest["weights_digest"] = weights_digest(layout.image, manifest)
     return manifest

@@ -102,6 +102,27 @@ def check_image(manifest: dict, image: np.ndarray) -> None:
                             "weights_digest: recompile, or pass the matching manifest")
 
 
+def manifest_frame(model, accel, layout) -> dict:
+    """The manifest keys every lowered model has (identity, regions, program, status, the
+    pixel input); the lowering adds its outputs, tasks and taps."""
+    return {
+        "version": MANIFEST_VERSION,
+        "config_id": accel.config_id,
+        "numerics_digest": numerics_digest(),
+        "accel": accel.name,
+        "model": model.name,
+        "image_bytes": int(layout.image.size),
+        "regions": {k: [int(o), int(s)] for k, (o, s) in layout.regions.items()},
+        "program": {"offset": layout.regions["program"][0], "n_instructions": len(layout.instrs),
+                    "names": [ins.comment or Op(ins.op).name.lower() for ins in layout.instrs]},
+        "status": {"offset": layout.regions["status"][0], "bytes": 64, "profile_entry_bytes": 64},
+        "inputs": {"pixels": {"offset": layout.symbols["pixels"],
+                              "format": accel.formats.pixel.cpp(),
+                              "shape": [model.in_chans, model.image_height, model.image_width],
+                              "layout": "CHW"}},
+    }
+
+
 def build_manifest(model, accel, layout, taps: dict, heads: bool = True,
                    tap_specs: dict | None = None) -> dict:
     """The manifest of a lowered model (``heads=False``: backbone only, token outputs;
@@ -117,22 +138,10 @@ def build_manifest(model, accel, layout, taps: dict, heads: bool = True,
                             "shape": [model.num_tokens, model.dim], "layout": "TOKENS",
                             "task_index": i}
                    for i, t in enumerate(model.tasks)}
-    manifest = {
-        "version": MANIFEST_VERSION,
-        "config_id": accel.config_id,
-        "numerics_digest": numerics_digest(),
-        "accel": accel.name,
-        "model": model.name,
-        "image_bytes": int(layout.image.size),
-        "regions": {k: [int(o), int(s)] for k, (o, s) in layout.regions.items()},
-        "program": {"offset": layout.regions["program"][0], "n_instructions": len(layout.instrs),
-                    "names": [ins.comment or Op(ins.op).name.lower() for ins in layout.instrs],
-                    # a later task on the same image may start here (0: never)
-                    "shared_prefix": layout.shared_prefix},
-        "status": {"offset": layout.regions["status"][0], "bytes": 64, "profile_entry_bytes": 64},
-        "inputs": {"pixels": {"offset": sym["pixels"], "format": accel.formats.pixel.cpp(),
-                              "shape": [model.in_chans, model.image_height, model.image_width],
-                              "layout": "CHW"}},
+    manifest = manifest_frame(model, accel, layout)
+    # a later task on the same image may start here (0: never)
+    manifest["program"]["shared_prefix"] = layout.shared_prefix
+    manifest.update({
         "outputs": outputs,
         "tasks": [t.name for t in model.tasks],
         "taps": {"x": layout.tensors["x"][0], "x_shape": [model.num_tokens, model.dim],
@@ -140,6 +149,6 @@ def build_manifest(model, accel, layout, taps: dict, heads: bool = True,
                  "tensors": {name: {"offset": sym[spec["symbol"]], "shape": spec["shape"],
                                     "format": spec["format"], "task_mask": spec["task_mask"]}
                              for name, spec in (tap_specs or {}).items()}},
-    }
+    })
     manifest["weights_digest"] = weights_digest(layout.image, manifest)
     return manifest
