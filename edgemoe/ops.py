@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, OP_FIELDS, OP_FLAGS, Flag, Instr, Op
+from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, Flag, Instr, Op
 from .opexpr import (
     Add,
     Align,
@@ -40,34 +40,12 @@ from .opexpr import (
     Sel,
     Sub,
 )
+from .opspec_types import ENGINE_JOBS, ENGINES, ROLES, Limit, Operand, OpSpec
 
 __all__ = ["ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "engines_built",
            "op_names", "spec_of"]
 
 _ONE = Const(1)
-#: Engines of the compute unit (``edgemoe_<engine>.sv``), in DMA owner-code order.
-ENGINES = ("ctrl", "lin", "router", "attn", "ln", "eltwise", "upsample", "pool", "lif")
-#: The job each engine takes with its start pulse, (field, bits) in order: rendered as the
-#: packed ``edgemoe_pkg::<engine>_job_t``.  lin mode: 0 LINEAR, 1 CONV, 2 MOE_GATE logits;
-#: eltwise mode: 0 ADD, 1 COPY, 2 ZERO; pool mode: isa.PoolMode; lif mode: isa.LIF_*.
-ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
-    "lin": (("mode", 2), ("t", 32), ("n", 32), ("k", 32), ("src", 64), ("dst", 64),
-            ("wts", 64), ("bias", 64), ("base", 64), ("index", 64), ("scores", 64),
-            ("flags", 16), ("in_h", 32), ("in_w", 32), ("ci", 32), ("ow", 32), ("kk", 8),
-            ("ks", 8), ("kp", 8)),
-    "router": (("t", 32), ("e", 32), ("topk", 32), ("queues", 64)),
-    "attn": (("t", 32), ("nh", 32), ("hd", 32), ("qkv", 64), ("dst", 64), ("scale", 32)),
-    "ln": (("t", 32), ("d", 32), ("src", 64), ("dst", 64), ("gamma", 64), ("beta", 64),
-           ("eps", 32)),
-    "eltwise": (("mode", 2), ("n", 32), ("a", 64), ("b", 64), ("dst", 64)),
-    "upsample": (("h", 32), ("w", 32), ("c", 32), ("src", 64), ("dst", 64)),
-    "pool": (("mode", 2), ("h", 32), ("w", 32), ("c", 32), ("k", 8), ("s", 8), ("src", 64),
-             ("dst", 64), ("gate", 64), ("recip", 32)),
-    "lif": (("n", 32), ("k", 32), ("steps", 32), ("th", 32), ("mode", 2), ("leak", 32),
-            ("src", 64), ("dst", 64), ("wts", 64), ("bias", 64)),
-}
-#: What an operand is to the memory: read, a weight read (counted apart), or written.
-ROLES = ("read", "weight", "write")
 
 # design-point constants (one name per concept in C++ and SV: see codegen.constants)
 P_IN = Param("P_IN", "linear_p_in")
@@ -103,95 +81,6 @@ def bias_block(rows: Expr, elem: Expr) -> Expr:
 def queue_bytes(experts: Expr, tokens: Expr) -> Expr:
     """layout.queue_layout total: counts, then index and score lists per expert."""
     return Add(Align(Mul(4, experts)), Mul(2, experts, Align(Mul(4, tokens))))
-
-
-@dataclass(frozen=True)
-class Operand:
-    """One memory operand of an opcode.
-
-    Attributes:
-        name: Its named address field (isa.OP_FIELDS).
-        role: One of :data:`ROLES`.
-        elem: Element format (a Fmt, or a Sel of Fmts chosen by flags).
-        size: Byte extent.
-        enable: Present only when any of these flags is set (NONE: always present).
-        disable: Absent when any of these flags is set.
-        stride: Named field added ``task`` times to the offset (MOE_GATE's task slices).
-    """
-
-    name: str
-    role: str
-    elem: Expr
-    size: Expr
-    enable: Flag = Flag.NONE
-    disable: Flag = Flag.NONE
-    stride: str = ""
-
-
-@dataclass(frozen=True)
-class Limit:
-    """A shape limit ``1 <= value <= high``, checked only when ``when`` (any) is set."""
-
-    what: str
-    value: Expr
-    high: Expr
-    when: Flag = Flag.NONE
-
-
-@dataclass(frozen=True)
-class OpSpec:
-    """Everything an opcode means.
-
-    Attributes:
-        op: The opcode.
-        engine: Engine that runs it: the SV module ``edgemoe_<engine>`` in the RTL top.
-        handler: Golden handler and HLS kernel function name (same in both languages).
-        kernel_args: Arguments of the HLS kernel, in order (``lb``: the linear engine's
-            weight buffers; ``task``: the device task).
-        derived: Named values computed from fields, in order (usable by later ones).
-        limits: Shape limits, in check order.
-        operands: Memory operands, in check order.
-        aliases: Operand pairs that may share exactly the same bytes (in-place update);
-            any other overlap with a written operand is refused (Err.OVERLAP).
-        cycles: Ideal cycles at full engine use (II=1, no stalls).
-        helpers: Other engines its jobs start (built into the RTL top with the op).
-        job: Its engine's job (:data:`ENGINE_JOBS` fields) as the dispatcher hands it over:
-            job field -> value over the named fields; an address field gives the operand's
-            address in the image.  Empty: the dispatcher sequences the op by hand (LINEAR's
-            index checks, MOE_GATE's two engines, MOE_EXPERTS' expert loop).
-        prefetch: ``(weight operand, rows, cols)``: a tile-packed weight matrix the
-            dispatcher may load while the previous instruction runs (empty: none).
-        lut: LUTs building the op adds beyond its engine's datapath (its control and
-            address logic; the fit check's estimate, edgemoe.params.fit).
-        macs: Multiply-accumulates the golden handler counts, as a product of factors
-            over the fields (the SV profile multiplies them one per cycle); None: none, or
-            known only at run time (LINEAR's effective tokens, MOE_EXPERTS' routed tokens).
-    """
-
-    op: Op
-    engine: str
-    handler: str
-    kernel_args: tuple[str, ...]
-    limits: tuple[Limit, ...] = ()
-    operands: tuple[Operand, ...] = ()
-    derived: tuple[tuple[str, Expr], ...] = ()
-    aliases: tuple[tuple[str, str], ...] = ()
-    cycles: Expr = _ONE
-    helpers: tuple[str, ...] = ()
-    job: tuple[tuple[str, Expr], ...] = ()
-    macs: Mul | None = None
-    lut: int = 0
-    prefetch: tuple[str, Expr, Expr] | tuple[()] = ()
-
-    @property
-    def fields(self) -> Mapping[str, str]:
-        """Named field -> generic field (isa.OP_FIELDS)."""
-        return OP_FIELDS[self.op]
-
-    @property
-    def flags(self) -> Flag:
-        """Flags the opcode accepts (isa.OP_FLAGS)."""
-        return OP_FLAGS[self.op]
 
 
 def _f(*names: str) -> tuple[Field, ...]:

@@ -9,7 +9,6 @@ import pytest
 
 @pytest.mark.csim
 def test_snn_digits_csim_equals_golden():
-    pytest.importorskip("sklearn", reason="the digits need scikit-learn (train extra)")
     from edgemoe.compiler import compile_model
     from edgemoe.data import trained_weights
     from edgemoe.data.digits import load_digits_split
@@ -34,7 +33,6 @@ def test_snn_digits_csim_equals_golden():
 @pytest.mark.golden
 def test_snn_digits_on_the_fake_pynq_board(tmp_path):
     """The pynq backend (a fake device whose start runs golden) through a deploy package."""
-    pytest.importorskip("sklearn", reason="the digits need scikit-learn (train extra)")
     from edgemoe.compiler import compile_model
     from edgemoe.data import trained_weights
     from edgemoe.data.digits import load_digits_split

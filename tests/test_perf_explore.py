@@ -37,7 +37,6 @@ def test_candidates_are_valid_distinct_design_points():
 
 @pytest.mark.slow
 def test_explore_on_dask_writes_a_loadable_design_and_resumes_from_its_cache(tmp_path, capsys):
-    pytest.importorskip("distributed")
     from edgemoe.cli import main
 
     argv = ["explore", "--board", "zcu102", "--model", "m3vit-micro", "--base", "tiny",

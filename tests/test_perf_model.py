@@ -117,7 +117,6 @@ def test_moe_cost_follows_the_routing():
 @pytest.mark.slow
 def test_model_within_5_percent_of_rtl_per_op_type_on_tiny():
     """m3vit-micro on tiny, the RTL on the board's memory: every op type within 5%."""
-    pytest.importorskip("cocotb")
     from edgemoe.bench.perfmodel import compare_span
 
     cmp = compare_span("tiny", "m3vit-micro")
@@ -133,7 +132,6 @@ def test_model_within_5_percent_of_rtl_per_op_type_on_tiny():
 @pytest.mark.sim
 def test_port_throttle_halves_attention_in_rtl_and_model():
     """One ATTENTION on tiny with half the port's bandwidth: RTL and model agree (5%)."""
-    pytest.importorskip("cocotb")
     from dataclasses import replace
 
     import numpy as np
@@ -182,7 +180,6 @@ def test_compile_perf_prints_the_modelled_table_per_task(tmp_path, capsys):
 @pytest.mark.unit
 @pytest.mark.parametrize("rate", [0.5, 0.3, 2 / 3, 1.0])
 def test_bench_throttle_lets_rate_beats_through_in_any_window(rate, monkeypatch):
-    pytest.importorskip("cocotb")
     import itertools
     from pathlib import Path
 
@@ -200,7 +197,6 @@ def test_bench_throttle_lets_rate_beats_through_in_any_window(rate, monkeypatch)
 @pytest.mark.slow
 def test_rtlsim_cli_on_the_board_memory_matches_the_model(tmp_path, capsys):
     """`edgemoe rtlsim --board-memory`: board cycles, still byte-identical to golden."""
-    pytest.importorskip("cocotb")
     from edgemoe.cli import main
 
     out = tmp_path / "report.json"

@@ -74,7 +74,6 @@ def test_cycles_of_a_spiking_layer_are_linear_in_t():
 def test_whole_snn_is_byte_identical_with_golden(steps):
     """The digits SNN (trained T = 1 weights; at T = 2 the same weights run two steps)
     through CONV + LIF x 4 + ADD on one digit: the RTL image equals golden's."""
-    pytest.importorskip("sklearn", reason="the digits need scikit-learn (train extra)")
     from snnutil import snn_model
 
     from edgemoe.compare import assert_images_equal

@@ -17,7 +17,6 @@ from edgemoe.models.snn import snn_forward
 from edgemoe.params import load_accel
 
 pytestmark = pytest.mark.golden
-DIGITS = pytest.importorskip("sklearn", reason="the digits need scikit-learn (train extra)")
 
 
 @pytest.fixture(scope="module")

@@ -6,12 +6,10 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from edgemoe.models import M3ViTReference, load_weights, save_weights
 from edgemoe.params import load_accel, load_model
-
-torch = pytest.importorskip("torch", reason="needs the train extra (make setup installs it)")
-
 from edgemoe.training import train as training
 from edgemoe.training.torch_m3vit import TorchM3ViT
 

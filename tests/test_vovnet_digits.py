@@ -10,13 +10,11 @@ import numpy as np
 import pytest
 
 from edgemoe.compiler import compile_model
+from edgemoe.data.digits import load_digits_split
 from edgemoe.host import Accelerator
 from edgemoe.models import load_weights
 from edgemoe.models.graph import GraphReference
 from edgemoe.params import load_model
-
-pytest.importorskip("sklearn", reason="needs the train extra (make setup installs it)")
-from edgemoe.data.digits import load_digits_split
 
 pytestmark = pytest.mark.golden
 WEIGHTS = resources.files("edgemoe").joinpath("data/vovnet-tiny-digits.safetensors")
@@ -46,7 +44,8 @@ def test_fixed_point_accuracy_within_half_a_point_of_float(trained, tiny):
 
 
 def test_torch_state_dict_imports_with_official_names(trained):
-    torch = pytest.importorskip("torch", reason="needs the train extra")
+    import torch
+
     from edgemoe.models.vovnet_import import canonical_from_official
     from edgemoe.training.torch_vovnet import TorchVoVNet
 
