@@ -91,3 +91,23 @@ def conv_out_size(size: int, kernel: int, stride: int, pad: int) -> int:
     if stride <= 0:
         return 0
     return (size + 2 * pad - kernel) // stride + 1
+
+
+
+def conv_line_rows(kernel: int, stride: int) -> int:
+    """Input rows the CONV line buffer holds: the kernel's rows plus the ``stride`` rows
+    the next output row adds, read while the current one computes."""
+    return kernel + stride
+
+
+def conv_uses_line(line_words: int, p_in: int, kernel: int, stride: int, in_w: int, in_ch: int,
+                   pixel_input: bool) -> bool:
+    """True when a CONV reads its input through the line buffer.
+
+    The line buffer (``buffers.conv_line_words`` activation elements) holds
+    :func:`conv_line_rows` whole rows of an HWC activation input, each pixel as whole
+    P_IN words; planar pixel input and channel counts that are not a multiple of P_IN
+    read every tap from memory.
+    """
+    return (line_words > 0 and not pixel_input and in_ch % p_in == 0
+            and conv_line_rows(kernel, stride) * in_w * in_ch <= line_words)

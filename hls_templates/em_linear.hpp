@@ -206,10 +206,13 @@ void lin_read_rows(const typename CFG::word_t* mem, const typename CFG::word_t* 
 #pragma HLS INLINE off  // a dataflow process
   typename CFG::xbuf_t x[CFG::XROW];
 #pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CFG::P_IN  // one tile per cycle
+  // CONV line buffer: kernel rows of the input, refilled from pixel 0 by every strip's
+  // pass (static: it can be larger than a C-sim thread's stack)
+  static typename CFG::xbuf_t line[CFG::CONV_LINE_DEPTH];
 RDR_TOKENS:
   for (uint32_t t = 0; t < tokens; t++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
-    tags.write(job.load_row(mem, xmem, t, x, kt * CFG::P_IN));
+    tags.write(job.load_row(mem, xmem, t, x, kt * CFG::P_IN, line));
   RDR_TILES:
     for (uint32_t k = 0; k < kt; k++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::XROW_TILES

@@ -114,9 +114,11 @@ struct lin_job {
   // LINEAR: rows of src (optionally gathered), written to dst (optionally scattered)
   uint64_t src, dst, base_off, index, scores;
   uint32_t n, k;
-  // CONV: im2col of an HWC tensor (or planar pixels), residual added when flagged
+  // CONV: im2col of an HWC tensor (or planar pixels), residual added when flagged;
+  // `line`: through the line buffer (edgemoe/layout.py conv_uses_line)
   uint64_t residual;
-  uint32_t h, w, ci, co, kernel, stride, pad, ow;
+  uint32_t h, w, ci, co, kernel, stride, pad, oh, ow;
+  bool line;
   // MOE_EXPERTS: queue of the current expert, fc1 output in scratch
   uint64_t scratch;
   uint32_t d, hidden;
@@ -128,10 +130,43 @@ struct lin_job {
     return (flags & flag) ? (uint32_t)load_elem<CFG, 4, true>(mem, index + 4 * (uint64_t)t) : t;
   }
 
-  /** im2col column of output pixel p (ordered channel, ky, kx). */
+  /** Line buffer (edgemoe_lin_loader.sv G_FILL, G_PRE): input row iy lives in slot
+   *  iy mod (kernel + stride).  Pixel 0 reads the kernel's first rows whole; pixel (oy,
+   *  ox) then reads ahead input pixels [ox*s, ox*s + s) (the row's last pixel: the rest)
+   *  of the rows output row oy + 1 adds, so each input pixel is read once per pass. */
+  void fill_line(const typename CFG::word_t* mem, bool first, int64_t oy, int64_t ox,
+                 typename CFG::xbuf_t (&line)[CFG::CONV_LINE_DEPTH]) const {
+    const uint32_t row = w * ci, rows = kernel + stride;
+  LINE_FIRST:
+    for (uint32_t ky = 0; ky < kernel; ky++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_CONV_KERNEL
+      const int64_t iy = (int64_t)ky - pad;
+      if (first && iy >= 0 && iy < (int64_t)h) {
+        read_row<CFG, ACT::BYTES, ACT::SIGNED>(
+            mem, src + (uint64_t)iy * row * ACT::BYTES, row, &line[(iy % rows) * row]);
+      }
+    }
+    const uint32_t x0 = (uint32_t)em_umin(ox * stride, w);
+    const uint32_t x1 = ox + 1 == ow ? w : (uint32_t)em_umin(ox * stride + stride, w);
+  LINE_AHEAD:
+    for (uint32_t j = 0; j < stride; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_CONV_KERNEL
+      const int64_t iy = oy * stride - pad + kernel + j;
+      if (!first && oy + 1 < (int64_t)oh && iy >= 0 && iy < (int64_t)h && x1 > x0) {
+        read_row<CFG, ACT::BYTES, ACT::SIGNED>(
+            mem, src + ((uint64_t)iy * w + x0) * ci * ACT::BYTES, (x1 - x0) * ci,
+            &line[(iy % rows) * row + x0 * ci]);
+      }
+    }
+  }
+
+  /** im2col column of output pixel p (ordered channel, ky, kx); with the line buffer the
+   *  taps come from `line` instead of memory. */
   void load_im2col(const typename CFG::word_t* mem, uint32_t p,
-                   typename CFG::xbuf_t (&x)[CFG::XROW]) const {
+                   typename CFG::xbuf_t (&x)[CFG::XROW],
+                   typename CFG::xbuf_t (&line)[CFG::CONV_LINE_DEPTH]) const {
     const int64_t oy = p / ow, ox = p % ow;
+    if (line && p == 0) fill_line(mem, true, 0, 0, line);  // the kernel's first rows
     const uint32_t kk = kernel * kernel;
     const bool pixels = (flags & isa::FLAG_PIXEL_INPUT) != 0;
     typename CFG::xbuf_t tap[CFG::XROW];
@@ -143,7 +178,9 @@ struct lin_job {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::TC_CONV_KERNEL
         const int64_t iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
         const bool inside = iy >= 0 && iy < (int64_t)h && ix >= 0 && ix < (int64_t)w;
-        if (inside && !pixels) {
+        const uint64_t at =
+            inside ? ((uint64_t)(iy % (kernel + stride)) * w + (uint64_t)ix) * ci : 0;
+        if (inside && !pixels && !line) {
           read_row<CFG, ACT::BYTES, ACT::SIGNED>(
               mem, src + ((uint64_t)iy * w + (uint64_t)ix) * ci * ACT::BYTES, ci, tap);
         }
@@ -155,6 +192,8 @@ struct lin_job {
           if (inside && pixels) {
             v = (typename CFG::xbuf_t)load_elem<CFG, PIX::BYTES, PIX::SIGNED>(
                 mem, src + (((uint64_t)c * h + (uint64_t)iy) * w + (uint64_t)ix) * PIX::BYTES);
+          } else if (inside && line) {
+            v = line[at + c];
           } else if (inside) {
             v = tap[c];
           }
@@ -162,6 +201,7 @@ struct lin_job {
         }
       }
     }
+    if (line) fill_line(mem, false, oy, ox, line);  // after the taps: their slots stay intact
   }
 
   /** The scalars the writer needs (lin_sink). */
@@ -173,7 +213,8 @@ struct lin_job {
   /** Input row of token t, zero-padded to `padded` elements (activation-in port; index
    *  lists and scores on the control port); returns where its output goes. */
   lin_tag load_row(const typename CFG::word_t* mem, const typename CFG::word_t* xmem,
-                   uint32_t t, typename CFG::xbuf_t (&x)[CFG::XROW], uint32_t padded) const {
+                   uint32_t t, typename CFG::xbuf_t (&x)[CFG::XROW], uint32_t padded,
+                   typename CFG::xbuf_t (&line)[CFG::CONV_LINE_DEPTH]) const {
     uint64_t off = 0;
     uint32_t len = k;
     lin_tag tag = {t, 0};
@@ -198,7 +239,7 @@ struct lin_job {
       tag.score = score[t];
     }
     if (kind == JOB_CONV) {
-      load_im2col(xmem, t, x);
+      load_im2col(xmem, t, x, line);
       len = ci * kernel * kernel;
     } else {
       read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, off, len, x);

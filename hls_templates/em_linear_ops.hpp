@@ -115,8 +115,14 @@ uint32_t op_conv(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   job.dst = ins.f(isa::FLD_CONV_DST);
   job.residual = ins.f(isa::FLD_CONV_RESIDUAL);
   const uint32_t oh = (uint32_t)conv_out_size(job.h, job.kernel, job.stride, job.pad);
+  job.oh = oh;
   job.ow = (uint32_t)conv_out_size(job.w, job.kernel, job.stride, job.pad);
   const uint32_t k = job.ci * job.kernel * job.kernel;
+  // edgemoe/layout.py conv_uses_line
+  job.line = CFG::CONV_LINE_WORDS > 0 && !ins.has(isa::FLAG_PIXEL_INPUT) &&
+             job.ci % CFG::P_IN == 0 &&
+             (uint64_t)(job.kernel + job.stride) * job.w * job.ci <=
+                 (uint64_t)CFG::CONV_LINE_WORDS;
   const int x_frac = ins.has(isa::FLAG_PIXEL_INPUT) ? CFG::pixel::FRAC : CFG::act::FRAC;
   lin_run<CFG>(mem, wmem, xmem, ymem, lb,
                lin_pass_of<CFG>(ins, oh * job.ow, job.co, k, ins.f(isa::FLD_CONV_WEIGHTS),

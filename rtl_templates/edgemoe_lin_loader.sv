@@ -10,6 +10,13 @@
 //   HWC act input: per (ky, kx) the C_in channels of the input pixel, stride k*k;
 //   CHW pixel input: per (c, ky) the k pixels of the input row, stride 1;
 //   taps outside the input are zeros.
+// Line buffer (CONV_LINE_WORDS > 0, HWC input with C_in a multiple of P_IN whose k + s
+// input rows fit, edgemoe/layout.py conv_uses_line): row iy lives in slot iy mod (k + s).
+// Pixel 0 first reads the kernel's first rows whole (G_FILL); every in-bounds tap is then
+// copied from the buffer, and each pixel of output row oy reads ahead its share of the s
+// rows the next output row adds (G_PRE: input pixels [ox*s, ox*s + s), the row's last
+// pixel the rest), so each input pixel crosses the bus once per strip, not k*k times,
+// and the reads overlap the MACs (perf: edgemoe/perf/traffic.py conv_line_schedule).
 module edgemoe_lin_loader #(
     parameter int XBITS = 33   // row element bits (act or pixel, signed)
 ) (
@@ -64,12 +71,14 @@ module edgemoe_lin_loader #(
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
   // descriptor kinds
   localparam logic [2:0] D_IDX = 3'd0, D_SCORE = 3'd1, D_DATA = 3'd2, D_ZERO = 3'd3,
-                         D_BASE = 3'd4, D_END = 3'd5;
-  localparam int DW = 3 + 1 + 32 + 32 + 32;        // kind, slot, count, pos, stride
+                         D_BASE = 3'd4, D_END = 3'd5, D_FILL = 3'd6, D_LINE = 3'd7;
+  localparam int DW = 3 + 1 + 32 + 32 + 32 + 32;   // kind, slot, count, pos, stride, line word
+  localparam int LINE_WORDS = edgemoe_pkg::CONV_LINE_WORDS / PI;  // line buffer words
+  localparam int LAW = LINE_WORDS > 1 ? $clog2(LINE_WORDS) : 1;
 
   // ------------------------------------------------------------------ generator
-  typedef enum logic [3:0] {G_IDLE, G_TOKEN, G_IDX, G_IDX_WAIT, G_SCORE, G_SEG, G_BASE,
-                            G_END, G_NEXT} gen_t;
+  typedef enum logic [3:0] {G_IDLE, G_TOKEN, G_IDX, G_IDX_WAIT, G_SCORE, G_FILL, G_SEG,
+                            G_PRE, G_BASE, G_END, G_NEXT} gen_t;
   gen_t gs;
   logic [31:0] r;                       // token / pixel
   logic gslot;
@@ -84,7 +93,7 @@ module edgemoe_lin_loader #(
   logic [DW-1:0] dq_in, dq_out;
   logic [2:0] d_kind;
   logic d_slot;
-  logic [31:0] d_count, d_pos, d_stride;
+  logic [31:0] d_count, d_pos, d_stride, d_line;
   // command
   logic cmd_ok;                        // command and descriptor can both be pushed
   assign cmd_ok = (!rd_cmd_valid || rd_cmd_ready) && dq_in_ready;
@@ -118,11 +127,33 @@ module edgemoe_lin_loader #(
   logic [31:0] src_row;
   assign src_row = gather ? idx_val : r;
 
+  // line buffer geometry: line_on for this job; rows = k + s slots; ry0 = (oy*s - p) mod
+  // rows is the slot of the output row's first input row, lslot the slot of row ga of
+  // the window (ga < k: a tap's row, k <= ga < k + s: a row read ahead)
+  logic line_on;
+  logic [31:0] rows, ry0, p_mod, lslot_sum, lslot, row_words, line_addr;
+  logic [31:0] px0, px1, pre_words, pre_addr;
+  logic [63:0] line_need;
+  logic next_row;                       // output row oy + 1 exists
+  assign rows = kk32 + ks32;
+  assign line_need = 64'(rows) * 64'(in_w) * 64'(ci);
+  assign p_mod = 32'({1'b0, kp} % rows[8:0]);  // 9-bit operands: a small divider
+  assign lslot_sum = ry0 + ga;
+  assign lslot = (lslot_sum >= rows) ? lslot_sum - rows : lslot_sum;
+  assign row_words = (in_w * ci) >> PI_LG;
+  assign line_addr = lslot * row_words + ((32'(ix[31:0]) * ci) >> PI_LG);
+  assign next_row = r - ox + ow < t;
+  // input pixels [px0, px1) of a row read ahead by this output pixel
+  assign px0 = (ox * ks32 < in_w) ? ox * ks32 : in_w;
+  assign px1 = (ox + 32'd1 == ow) ? in_w : (ox * ks32 + ks32 < in_w) ? ox * ks32 + ks32 : in_w;
+  assign pre_words = ((px1 - px0) * ci) >> PI_LG;
+  assign pre_addr = lslot * row_words + ((px0 * ci) >> PI_LG);
+
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       gs <= G_IDLE;
       r <= '0; gslot <= 1'b0; oy <= '0; ox <= '0; ga <= '0; gb <= '0; gpart <= '0;
-      filling <= '0;
+      filling <= '0; line_on <= 1'b0; ry0 <= '0;
       rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
       dq_in_valid <= 1'b0; dq_in <= '0;
     end else begin
@@ -132,12 +163,16 @@ module edgemoe_lin_loader #(
       case (gs)
         G_IDLE: if (go) begin
           r <= '0; gslot <= 1'b0; oy <= '0; ox <= '0;
+          line_on <= LINE_WORDS > 0 && conv && !pix && ci[PI_LG-1:0] == '0 &&
+                     line_need <= 64'(edgemoe_pkg::CONV_LINE_WORDS);
+          ry0 <= (p_mod == 32'd0) ? 32'd0 : rows - p_mod;
           gs <= (t == 32'd0) ? G_IDLE : G_TOKEN;
         end
         G_TOKEN: if (!slot_busy[gslot] && !filling[gslot] && !(fill && fill_slot == gslot)) begin
           filling[gslot] <= 1'b1;
           ga <= '0; gb <= '0; gpart <= '0;
-          gs <= (gather || scatter) ? G_IDX : sacc ? G_SCORE : G_SEG;
+          gs <= (gather || scatter) ? G_IDX : sacc ? G_SCORE :
+                (line_on && r == 32'd0) ? G_FILL : G_SEG;
         end
         G_IDX: if (cmd_ok) begin
           rd_cmd_valid <= 1'b1;
@@ -145,7 +180,7 @@ module edgemoe_lin_loader #(
           rd_cmd_len <= 32'd4;
           rd_cmd_wlg <= 4'd2;
           dq_in_valid <= 1'b1;
-          dq_in <= {D_IDX, gslot, 32'd1, 32'd0, 32'd0};
+          dq_in <= {D_IDX, gslot, 32'd1, 32'd0, 32'd0, 32'd0};
           gs <= G_IDX_WAIT;
         end
         G_IDX_WAIT: if (idx_ready) gs <= sacc ? G_SCORE : G_SEG;
@@ -155,8 +190,23 @@ module edgemoe_lin_loader #(
           rd_cmd_len <= 32'd4;
           rd_cmd_wlg <= 4'd2;
           dq_in_valid <= 1'b1;
-          dq_in <= {D_SCORE, gslot, 32'd1, 32'd0, 32'd0};
+          dq_in <= {D_SCORE, gslot, 32'd1, 32'd0, 32'd0, 32'd0};
           gs <= G_SEG;
+        end
+        G_FILL: if (cmd_ok) begin
+          // pixel 0, (ga) = ky: read input row ky - p whole into its slot
+          if (in_y) begin
+            rd_cmd_valid <= 1'b1;
+            rd_cmd_addr <= src + ((64'(iy[31:0]) * 64'(in_w) * 64'(ci)) << AL);
+            rd_cmd_len <= (in_w * ci) << AL;
+            rd_cmd_wlg <= 4'(PI_LG + AL);
+            dq_in_valid <= 1'b1;
+            dq_in <= {D_FILL, gslot, row_words, 32'd0, 32'd0, lslot * row_words};
+          end
+          if (ga + 32'd1 == kk32) begin
+            ga <= '0;
+            gs <= G_SEG;
+          end else ga <= ga + 32'd1;
         end
         G_SEG: if (cmd_ok) begin
           if (!conv) begin
@@ -165,44 +215,46 @@ module edgemoe_lin_loader #(
             rd_cmd_len <= k << AL;
             rd_cmd_wlg <= 4'(PI_LG + AL);
             dq_in_valid <= 1'b1;
-            dq_in <= {D_DATA, gslot, k, 32'd0, 32'd1};
+            dq_in <= {D_DATA, gslot, k, 32'd0, 32'd1, 32'd0};
             gs <= base_en ? G_BASE : G_END;
           end else if (!pix) begin
             // HWC: (ga, gb) = (ky, kx); C_in channels at stride k*k
             dq_in_valid <= 1'b1;
-            if (in_y && in_x) begin
+            if (in_y && in_x && line_on) begin
+              dq_in <= {D_LINE, gslot, ci, ga * kk32 + gb, kk2, line_addr};
+            end else if (in_y && in_x) begin
               rd_cmd_valid <= 1'b1;
               rd_cmd_addr <= hwc_addr;
               rd_cmd_len <= ci << AL;
               rd_cmd_wlg <= 4'(PI_LG + AL);
-              dq_in <= {D_DATA, gslot, ci, ga * kk32 + gb, kk2};
+              dq_in <= {D_DATA, gslot, ci, ga * kk32 + gb, kk2, 32'd0};
             end else begin
-              dq_in <= {D_ZERO, gslot, ci, ga * kk32 + gb, kk2};
+              dq_in <= {D_ZERO, gslot, ci, ga * kk32 + gb, kk2, 32'd0};
             end
             if (gb + 32'd1 == kk32) begin
               gb <= '0;
               ga <= ga + 32'd1;
-              if (ga + 32'd1 == kk32) gs <= base_en ? G_BASE : G_END;
+              if (ga + 32'd1 == kk32) gs <= line_on ? G_PRE : base_en ? G_BASE : G_END;
             end else gb <= gb + 32'd1;
           end else begin
             // CHW pixels: (ga, gb) = (c, ky): zeros left of the input, the pixels inside,
             // zeros right of it (gpart 0, 1, 2); a row outside the input is all zeros
             if (!in_y || kx1 <= kx0) begin
               dq_in_valid <= 1'b1;
-              dq_in <= {D_ZERO, gslot, kk32, ga * kk2 + gb * kk32, 32'd1};
+              dq_in <= {D_ZERO, gslot, kk32, ga * kk2 + gb * kk32, 32'd1, 32'd0};
             end else if (gpart == 2'd0) begin
               dq_in_valid <= kx0 != 32'd0;
-              dq_in <= {D_ZERO, gslot, kx0, ga * kk2 + gb * kk32, 32'd1};
+              dq_in <= {D_ZERO, gslot, kx0, ga * kk2 + gb * kk32, 32'd1, 32'd0};
             end else if (gpart == 2'd1) begin
               rd_cmd_valid <= 1'b1;
               rd_cmd_addr <= pix_addr;
               rd_cmd_len <= (kx1 - kx0) << xlg;
               rd_cmd_wlg <= 4'(PI_LG) + {2'd0, xlg};
               dq_in_valid <= 1'b1;
-              dq_in <= {D_DATA, gslot, kx1 - kx0, ga * kk2 + gb * kk32 + kx0, 32'd1};
+              dq_in <= {D_DATA, gslot, kx1 - kx0, ga * kk2 + gb * kk32 + kx0, 32'd1, 32'd0};
             end else begin
               dq_in_valid <= kk32 != kx1;
-              dq_in <= {D_ZERO, gslot, kk32 - kx1, ga * kk2 + gb * kk32 + kx1, 32'd1};
+              dq_in <= {D_ZERO, gslot, kk32 - kx1, ga * kk2 + gb * kk32 + kx1, 32'd1, 32'd0};
             end
             if (!in_y || kx1 <= kx0 || gpart == 2'd2) begin
               gpart <= 2'd0;
@@ -214,18 +266,31 @@ module edgemoe_lin_loader #(
             end else gpart <= gpart + 2'd1;
           end
         end
+        G_PRE: if (cmd_ok) begin
+          // (ga) = k + j: this pixel's share of row oy*s - p + k + j for the next output row
+          if (in_y && next_row && px1 > px0) begin
+            rd_cmd_valid <= 1'b1;
+            rd_cmd_addr <= src + (((64'(iy[31:0]) * 64'(in_w) + 64'(px0)) * 64'(ci)) << AL);
+            rd_cmd_len <= ((px1 - px0) * ci) << AL;
+            rd_cmd_wlg <= 4'(PI_LG + AL);
+            dq_in_valid <= 1'b1;
+            dq_in <= {D_FILL, gslot, pre_words, 32'd0, 32'd0, pre_addr};
+          end
+          if (ga + 32'd1 == rows) gs <= base_en ? G_BASE : G_END;
+          else ga <= ga + 32'd1;
+        end
         G_BASE: if (cmd_ok) begin
           rd_cmd_valid <= 1'b1;
           rd_cmd_addr <= base + ((64'(scatter ? idx_val : r) * 64'(n) + 64'(col0)) << AL);
           rd_cmd_len <= strip_cols << AL;
           rd_cmd_wlg <= 4'(edgemoe_pkg::P_OUT_LG + AL);
           dq_in_valid <= 1'b1;
-          dq_in <= {D_BASE, gslot, 32'd0, 32'd0, 32'd0};
+          dq_in <= {D_BASE, gslot, 32'd0, 32'd0, 32'd0, 32'd0};
           gs <= G_END;
         end
         G_END: if (dq_in_ready && !dq_in_valid) begin
           dq_in_valid <= 1'b1;
-          dq_in <= {D_END, gslot, r, scatter ? idx_val : r, 32'd0};
+          dq_in <= {D_END, gslot, r, scatter ? idx_val : r, 32'd0, 32'd0};
           gs <= G_NEXT;
         end
         G_NEXT: begin
@@ -234,6 +299,7 @@ module edgemoe_lin_loader #(
           if (ox + 32'd1 == ow) begin
             ox <= '0;
             oy <= oy + 32'd1;
+            ry0 <= (ry0 + ks32 >= rows) ? ry0 + ks32 - rows : ry0 + ks32;
           end else ox <= ox + 32'd1;
           gs <= (r + 32'd1 == t) ? G_IDLE : G_TOKEN;
         end
@@ -245,7 +311,7 @@ module edgemoe_lin_loader #(
   edgemoe_fifo #(.WIDTH(DW), .DEPTH(8)) u_desc (
       .clk, .rst_n, .in_valid(dq_in_valid), .in_ready(dq_in_ready), .in_data(dq_in),
       .out_valid(dq_valid), .out_ready(dq_pop), .out_data(dq_out));
-  assign {d_kind, d_slot, d_count, d_pos, d_stride} = dq_out;
+  assign {d_kind, d_slot, d_count, d_pos, d_stride, d_line} = dq_out;
 
   // ------------------------------------------------------------------ consumer
   logic [31:0] c_done;                 // elements (DATA/ZERO) or words (BASE) done
@@ -258,23 +324,58 @@ module edgemoe_lin_loader #(
   logic data_k;                        // descriptor consumes DMA words
   assign base_words = (strip_cols + 32'(PO - 1)) >> edgemoe_pkg::P_OUT_LG;
   assign data_k = dq_valid && (d_kind == D_DATA || d_kind == D_IDX || d_kind == D_SCORE ||
-                               d_kind == D_BASE);
+                               d_kind == D_BASE || d_kind == D_FILL);
   logic [31:0] left_el;
   assign left_el = d_count - c_done;
   always_comb begin
     // odd stride: all remaining elements of the word at once, else one per cycle
     if (!d_stride[0]) n_now = 32'd1;
     else n_now = (left_el < 32'(PI) - c_sub) ? left_el : 32'(PI) - c_sub;
-    seg_end = (d_kind == D_DATA || d_kind == D_ZERO) ? (c_done + n_now >= d_count) :
-              (d_kind == D_BASE) ? (c_done + 32'd1 >= base_words) : 1'b1;
-    word_end = (d_kind == D_DATA) ? (c_sub + n_now >= 32'(PI) || seg_end) : 1'b1;
+    seg_end = (d_kind == D_DATA || d_kind == D_ZERO || d_kind == D_LINE) ?
+                  (c_done + n_now >= d_count) :
+              (d_kind == D_BASE) ? (c_done + 32'd1 >= base_words) :
+              (d_kind == D_FILL) ? (c_done + 32'd1 >= d_count) : 1'b1;
+    word_end = (d_kind == D_DATA || d_kind == D_LINE) ? (c_sub + n_now >= 32'(PI) || seg_end)
+                                                      : 1'b1;
   end
-  logic go_data;                       // a DATA/ZERO step happens this cycle
-  assign go_data = dq_valid && ((d_kind == D_DATA && rd_valid) || d_kind == D_ZERO);
+
+  // line buffer: one write port (D_FILL words) and one registered read port that reads
+  // the next word of a D_LINE tap ahead, so a tap moves a word per cycle after one
+  // cycle of latency
+  logic [PI*ABITS-1:0] lb_q;
+  logic [31:0] lb_want, lb_ra, lb_qa;
+  logic lb_qv, lb_ok, lb_we;
+  logic go_data;                       // a DATA/ZERO/LINE step happens this cycle
+  assign lb_want = d_line + (c_done >> PI_LG);
+  assign lb_ok = lb_qv && lb_qa == lb_want;
+  assign lb_we = dq_valid && d_kind == D_FILL && rd_valid;
+  assign lb_ra = (go_data && d_kind == D_LINE && word_end && !seg_end) ? lb_want + 32'd1
+                                                                       : lb_want;
+  if (LINE_WORDS > 0) begin : g_line
+    logic [PI*ABITS-1:0] lbuf[LINE_WORDS];
+    always_ff @(posedge clk) begin
+      if (lb_we) lbuf[LAW'(d_line + c_done)] <= rd_data[PI*ABITS-1:0];
+      lb_q <= lbuf[LAW'(lb_ra)];
+    end
+  end else begin : g_no_line
+    assign lb_q = '0;
+  end
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      lb_qa <= '0;
+      lb_qv <= 1'b0;
+    end else begin
+      lb_qa <= lb_ra;
+      lb_qv <= !lb_we;                 // a write may change the word just read
+    end
+  end
+  assign go_data = dq_valid && ((d_kind == D_DATA && rd_valid) || d_kind == D_ZERO ||
+                                (d_kind == D_LINE && lb_ok));
   assign rd_ready = data_k && (d_kind != D_DATA || word_end);
   assign dq_pop = dq_valid && (
       (d_kind == D_IDX && rd_valid) || (d_kind == D_SCORE && rd_valid) ||
-      (go_data && seg_end) || (d_kind == D_BASE && rd_valid && seg_end) || d_kind == D_END);
+      (go_data && seg_end) || ((d_kind == D_BASE || d_kind == D_FILL) && rd_valid && seg_end) ||
+      d_kind == D_END);
 
   // element scatter into the banks
   logic [31:0] pj[PI];
@@ -290,7 +391,8 @@ module edgemoe_lin_loader #(
   for (genvar j = 0; j < PI; j++) begin : g_el
     assign pj[j] = d_pos + (c_done + 32'(j)) * d_stride;
     logic [63:0] ea, ep;
-    assign ea = pick(rd_data, c_sub + 32'(j), 1'b0);
+    assign ea = (d_kind == D_LINE) ? pick(WB'(lb_q), c_sub + 32'(j), 1'b0)
+                                   : pick(rd_data, c_sub + 32'(j), 1'b0);
     assign ep = pick(rd_data, c_sub + 32'(j), 1'b1);
     assign vj[j] = (d_kind == D_ZERO) ? '0 :
         pix ? XBITS'(edgemoe_pkg::sext(ep, 2'(edgemoe_pkg::PIXEL_LG), edgemoe_pkg::PIXEL_SIGNED))
@@ -339,11 +441,11 @@ module edgemoe_lin_loader #(
           end
           D_SCORE: if (rd_valid)
             score_r[d_slot] <= edgemoe_pkg::sext(64'(rd_data[31:0]), 2'd2, 1'b1);
-          D_DATA, D_ZERO: if (go_data) begin
+          D_DATA, D_ZERO, D_LINE: if (go_data) begin
             c_done <= seg_end ? 32'd0 : c_done + n_now;
             c_sub <= word_end ? 32'd0 : c_sub + n_now;
           end
-          D_BASE: if (rd_valid) c_done <= seg_end ? 32'd0 : c_done + 32'd1;
+          D_BASE, D_FILL: if (rd_valid) c_done <= seg_end ? 32'd0 : c_done + 32'd1;
           default: begin  // D_END
             fill <= 1'b1;
             fill_slot <= d_slot;

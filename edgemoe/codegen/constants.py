@@ -62,6 +62,7 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("MAX_OUT_FEATURES", accel.max_out_features), ("MAX_HEADS", accel.max_heads),
         ("MAX_HEAD_DIM", accel.max_head_dim), ("MAX_EXPERTS", accel.max_experts),
         ("MAX_TOP_K", accel.max_top_k), ("WEIGHT_BUFFER_WORDS", accel.weight_buffer_words),
+        ("CONV_LINE_WORDS", accel.conv_line_words),
         ("WBUF_TILES", accel.weight_buffer_words // (pi * po)),
         ("XROW", accel.max_in_features),
         ("MAX_ROW_OUT", layout.ceil_div(max(accel.max_out_features, accel.max_experts), po) * po),

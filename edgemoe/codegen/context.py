@@ -202,6 +202,7 @@ def _synthesis_constants(accel, c: dict[str, int]) -> list[tuple[str, int]]:
         ("XROW_TILES", c["XROW"] // c["P_IN"]), ("COUNT_SLOTS", e + 16),
         ("TC_LIN_STEPS", c["MAX_ROW_OUT"] // c["P_OUT"] + 1),
         ("TC_CONV_KERNEL", TC_CONV_KERNEL), ("TC_MOE_PASSES", 2 * e),
+        ("CONV_LINE_DEPTH", max(accel.conv_line_words, 1)),  # the line buffer array (0: none)
         ("TC_ATTN_BLOCKS", layout.ceil_div(t, lanes)), ("TC_ATTN_STEPS", t + lanes - 1),
         ("TC_ATTN_BEATS", layout.ceil_div(accel.max_head_dim, macs)),
         ("TC_UPSAMPLE_SIDE", 2 * t),

@@ -41,8 +41,8 @@ BUFFER_KEYS = ("max_tokens", "max_in_features", "max_out_features", "max_heads",
                "max_head_dim", "max_experts", "max_top_k", "weight_buffer_words")
 #: Optional keys of ``buffers:`` (the op that uses them, their default): part of the design's
 #: identity when that op is built or the value is not the default (so design points
-#: without them keep their config_id).
-OPTIONAL_BUFFER_KEYS = {"max_timesteps": ("lif", 1)}
+#: without them keep their config_id); an op of None: only when not the default.
+OPTIONAL_BUFFER_KEYS = {"max_timesteps": ("lif", 1), "conv_line_words": (None, 0)}
 #: Operations a design point can build in, in opcode order (every opcode of the op spec).
 KNOWN_OPS = op_names()
 #: Ops that need another op built in (``conv`` is lowered onto the linear engine).
@@ -64,7 +64,9 @@ _MAX_OPERAND_BITS = 32  # weights, biases and norm parameters (act x operand <= 
 _MIN_ACT_BITS = 9  # 8-bit activations would pack in one-byte containers the engines lack
 _BUFFER_LIMITS = {"max_tokens": 8192, "max_in_features": 65536, "max_out_features": 65536,
                   "max_heads": 64, "max_head_dim": 1024, "max_experts": 256,
-                  "max_top_k": 256, "weight_buffer_words": 1 << 26, "max_timesteps": 256}
+                  "max_top_k": 256, "weight_buffer_words": 1 << 26, "max_timesteps": 256,
+                  "conv_line_words": 1 << 24}
+_BUFFER_MIN = {"conv_line_words": 0}  # 0: no line buffer
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,9 @@ class AccelConfig:
         source: Where the config came from (messages only; not part of equality).
         max_timesteps: Most LIF timesteps T; 1 builds the LIF engine without membrane
             state (optional key, default 1).
+        conv_line_words: Activation elements of the CONV line buffer, which holds kernel
+            rows of an HWC input so each input pixel is read once per strip, not once per
+            tap (optional key, default 0: no line buffer; see edgemoe.layout.conv_uses_line).
     """
 
     name: str
@@ -149,6 +154,7 @@ class AccelConfig:
     axi_ports: int = DEFAULT_AXI_PORTS
     source: str = field(default="<AccelConfig>", compare=False, repr=False)
     max_timesteps: int = 1
+    conv_line_words: int = 0
 
     def __post_init__(self) -> None:
         src = self.source
@@ -164,13 +170,17 @@ class AccelConfig:
                 "is not a number of m_axi bundles", ", ".join(map(str, AXI_PORT_CHOICES)))
         self._check_formats()
         for key in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS):
-            require_int_range(src, f"buffers.{key}", getattr(self, key), 1, _BUFFER_LIMITS[key])
+            require_int_range(src, f"buffers.{key}", getattr(self, key), _BUFFER_MIN.get(key, 1),
+                              _BUFFER_LIMITS[key])
         require(self.max_in_features % self.linear_p_in == 0, src, "buffers.max_in_features",
                 self.max_in_features, f"is not a multiple of linear_p_in={self.linear_p_in}",
                 f"a multiple of {self.linear_p_in}")
         require(self.max_out_features % self.linear_p_out == 0, src, "buffers.max_out_features",
                 self.max_out_features, f"is not a multiple of linear_p_out={self.linear_p_out}",
                 f"a multiple of {self.linear_p_out}")
+        require(self.conv_line_words % self.linear_p_in == 0, src, "buffers.conv_line_words",
+                self.conv_line_words, f"is not a multiple of linear_p_in={self.linear_p_in}",
+                f"0 or a multiple of {self.linear_p_in}")
         require(self.max_top_k <= self.max_experts, src, "buffers.max_top_k", self.max_top_k,
                 f"exceeds buffers.max_experts={self.max_experts}",
                 f"an integer in 1..{self.max_experts}")
@@ -287,7 +297,7 @@ class AccelConfig:
         out["formats"] = self.formats.to_dict()
         out["buffers"] = {key: getattr(self, key) for key in BUFFER_KEYS}
         for key, (op, default) in OPTIONAL_BUFFER_KEYS.items():
-            if op in self.ops or getattr(self, key) != default:
+            if (op is not None and op in self.ops) or getattr(self, key) != default:
                 out["buffers"][key] = getattr(self, key)
         out["ops"] = list(self.ops)
         out["axi_ports"] = self.axi_ports

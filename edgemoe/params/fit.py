@@ -158,6 +158,9 @@ def estimate(accel: AccelConfig) -> Estimate:
         add("weight_buffers", "BRAM36", wb_bram)
     add("input_row", "BRAM36", 2 * bram36_blocks(accel.max_in_features // accel.linear_p_in,
                                                  accel.linear_p_in * cont))
+    if accel.conv_line_words:  # kernel rows of a CONV input, P_IN activations a word
+        add("conv_line", "BRAM36", bram36_blocks(accel.conv_line_words // accel.linear_p_in,
+                                                 accel.linear_p_in * cont))
     bias_bits = max(f.bias.width, f.attn_bias.width)
     add("linear", "BRAM36", bram36_blocks(accel.max_out_features // p_out, p_out * bias_bits))
 
@@ -258,6 +261,7 @@ _ADVICE = {
     "linear": "linear_p_in*linear_p_out (now {p_in}x{p_out})",
     "weight_buffers": "buffers.weight_buffer_words (now {wbw}) or linear_p_in*linear_p_out",
     "input_row": "buffers.max_in_features (now {max_in}) or linear_p_in",
+    "conv_line": "buffers.conv_line_words (now {line})",
     "attention": "attn_lanes (now {lanes})",
     "vector": "vector_lanes (now {vl})",
     "moe_gate": "buffers.max_experts*max_tokens (now {experts}x{tokens})",
@@ -338,7 +342,7 @@ def fit_report(accel: AccelConfig, measured: Mapping[str, int] | None = None) ->
     )
     bad = [u for u in uses if not u.ok]
     knobs = {"p_in": accel.linear_p_in, "p_out": accel.linear_p_out,
-             "wbw": accel.weight_buffer_words, "max_in": accel.max_in_features,
+             "wbw": accel.weight_buffer_words, "line": accel.conv_line_words, "max_in": accel.max_in_features,
              "lanes": accel.attn_lanes, "vl": accel.vector_lanes, "axi": accel.axi_bits,
              "experts": accel.max_experts, "tokens": accel.max_tokens}
     where = f"design {accel.name} on {accel.board.key}"

@@ -6,7 +6,8 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
   strip of output tiles the bias then the weights load *serialized* (strip 0's weights
   come from the ping/pong prefetch when the previous instruction left time for it); then
   the row loader fills one of two row slots while the MAC array works on the other, so a
-  token costs max(MACs of the strip, read latency + its row reads);
+  token costs max(MACs of the strip, read latency + its row reads); a CONV through the
+  line buffer reads each input row once per strip and copies its taps on chip;
 - attention, edgemoe_attn.sv: the command generator runs ahead of the lanes (8 commands
   in flight), the lanes take one beat per cycle: the op streams its Q/K/V row reads;
 - LAYERNORM, edgemoe_ln.sv: gamma and beta load first, then each row's read is issued
@@ -27,7 +28,14 @@ import math
 from ..isa import Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
 from .memory import MemoryTiming
-from .traffic import Traffic, conv_out_pixels, conv_taps, lin_geometry
+from .traffic import (
+    Traffic,
+    conv_line_schedule,
+    conv_out_pixels,
+    conv_taps,
+    lin_geometry,
+    uses_line_buffer,
+)
 
 __all__ = ["STEP_CYCLES", "lin_job_cycles", "op_cycles"]
 
@@ -36,9 +44,10 @@ STEP_CYCLES = {
     "lin_job": 32,         # J_IDLE..J_SIZE, MAC pipeline fill, J_DRAIN and the write-back
     "lin_strip": 4,        # J_NEXT/J_SIZE/J_BIAS between two strips
     "lin_token": 7,        # row loader G_TOKEN/G_END/G_NEXT and the slot hand-over per token
-    "lin_cmd": 1,
+    "lin_cmd": 1,          # one more loader command (im2col tap, index, score, base row)
     "lin_slot": 3,         # MAC pipeline stages before a finished row's slot is free
-    "lin_rmw": 5,          # write-back of a scattered row before the next base read          # one more loader command (im2col tap, index, score, base row)
+    "lin_rmw": 5,          # write-back of a scattered row before the next base read
+    "line_tap": 1,         # the line buffer's read latency at the start of each tap
     "attn_block": 3,       # C_RECIP and C_NEXT between two query blocks of a head
     "attn_op": 8,
     "ln_row": 34,          # S_DIV (32 radix-4 steps), S_VAR, S_RSTD: the statistics stage
@@ -76,7 +85,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
                    base: int = 0, base_rows: list[int] | None = None,
                    serial_head: int = 0, prefetched: bool = False, to_router: bool = False,
-                   rmw: bool = False) -> float:
+                   rmw: bool = False, local: list[float] | None = None) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
 
     Args:
@@ -91,6 +100,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         rmw: Scattered accumulate (MOE_EXPERTS fc2): a token's base row is read only
             after the previous token's row has been written, so its read latency adds to
             the MACs instead of hiding behind them.
+        local: Per token, loader cycles spent on chip (line-buffer taps); a token without
+            reads in ``rows`` then waits for no memory latency.
     """
     po, pi, act = accel.linear_p_out, accel.linear_p_in, accel.act_container_bits // 8
     geo = lin_geometry(accel, n, k, wbytes)
@@ -114,6 +125,10 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             load = STEP_CYCLES["lin_token"] + serial_head * (lat + STEP_CYCLES["lin_cmd"] + 1)
             for addr, nbytes in rows[t]:
                 load += _cmd(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
+            t_lat = lat
+            if local is not None:
+                load += local[t]
+                t_lat = lat if rows[t] or base_rows is not None else 0
             base_load = 0.0
             if base_rows is not None:
                 base_load = _cmd(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
@@ -127,9 +142,9 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             if rmw and not first:
                 cycles += macs + lat + base_load + STEP_CYCLES["lin_rmw"]
             elif first:
-                cycles += lat + load + macs
+                cycles += t_lat + load + macs
             else:
-                cycles += max(macs, load, (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
+                cycles += max(macs, load, (macs + t_lat + load + STEP_CYCLES["lin_slot"]) / 2)
             first = False
         if not to_router and tokens:
             cycles += mem.beats_cycles(math.ceil(cols * act / bus))  # last row's write
@@ -162,19 +177,30 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
 
 
 def _conv(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
+    """CONV as im2col rows; through the line buffer when it holds the kernel rows."""
     pixel = ins.has(Flag.PIXEL_INPUT)
     xb = fmt("pixel") if pixel else fmt("act")
     kk, ci, co = unpack_ksp(ins.get("kernel_stride_pad"))[0], ins.get("in_ch"), ins.get("out_ch")
     src = ins.get("src")
     n_pix = conv_out_pixels(ins)
-    rows = [[(src + off * xb, cnt * xb) for off, cnt in taps]
-            for taps in conv_taps(ins, per_pixel=True)]
+    local = None
+    if uses_line_buffer(ins, accel):
+        steps = conv_line_schedule(ins)
+        rows = [[(src + off * xb, cnt * xb) for off, cnt in st.fills] for st in steps]
+        # a tap's words move one per cycle when k*k is odd (the banks take a whole word),
+        # else one element per cycle; each tap also waits for the buffer's read latency
+        words = ci // accel.linear_p_in if kk % 2 else ci
+        local = [st.line_taps * (words + STEP_CYCLES["line_tap"]) + st.zero_taps * words
+                 for st in steps]
+    else:
+        rows = [[(src + off * xb, cnt * xb) for off, cnt in taps]
+                for taps in conv_taps(ins, per_pixel=True)]
     idx = list(range(n_pix))
     return lin_job_cycles(
         accel, mem, traffic, tokens=n_pix, n=co, k=ci * kk * kk, rows=rows, dst_rows=idx,
         dst=ins.get("dst"), weights=ins.get("weights"), bias=ins.get("bias"),
         wbytes=fmt("weight"), bbytes=fmt("bias"), xbytes=xb, base=ins.get("residual"),
-        base_rows=idx if ins.has(Flag.RESIDUAL) else None, prefetched=prefetched)
+        base_rows=idx if ins.has(Flag.RESIDUAL) else None, prefetched=prefetched, local=local)
 
 
 def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:

@@ -2,8 +2,9 @@
 
 The op spec's operand sizes are footprints; the engines re-read: the linear engine reads
 every token's input row once per strip of output tiles (CONV: each im2col tap, so an input
-pixel k*k times per strip), the attention engine streams every key and value row once per
-block of ``attn_lanes`` queries.  These counts follow the read commands of
+pixel k*k times per strip, unless the line buffer holds the kernel rows: then each input
+pixel once per strip, see :func:`conv_line_schedule`), the attention engine streams every
+key and value row once per block of ``attn_lanes`` queries.  These counts follow the read commands of
 rtl_templates/edgemoe_lin_loader.sv, edgemoe_attn.sv, edgemoe_ln.sv, edgemoe_eltwise.sv,
 edgemoe_upsample.sv, and the burst rule of edgemoe_rd_dma.sv (a command of n bytes at
 address a reads ceil((a mod B + n) / B) beats of B bytes).
@@ -14,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..isa import Flag, Instr, unpack_ksp
-from ..layout import conv_out_size, queue_layout
+from ..layout import conv_out_size, conv_uses_line, queue_layout
 
-__all__ = ["LinGeometry", "Traffic", "beats", "conv_out_pixels", "conv_taps", "golden_routing", "lin_geometry",
-           "queue_counts"]
+__all__ = ["ConvLineStep", "LinGeometry", "Traffic", "beats", "conv_line_schedule", "conv_out_pixels",
+           "conv_taps", "golden_routing", "lin_geometry", "queue_counts", "uses_line_buffer"]
 
 
 def beats(addr: int, nbytes: int, bus_bytes: int) -> int:
@@ -137,6 +138,64 @@ def conv_taps(ins: Instr, per_pixel: bool = False) -> list:
                         if 0 <= y < ih and 0 <= x < iw:
                             out.append(((y * iw + x) * ci, ci))
     return pixels if per_pixel else [tap for px in pixels for tap in px]
+
+
+def uses_line_buffer(ins: Instr, accel) -> bool:
+    """True when CONV ``ins`` reads its input through ``accel``'s line buffer."""
+    k, st, _ = unpack_ksp(ins.get("kernel_stride_pad"))
+    return conv_uses_line(accel.conv_line_words, accel.linear_p_in, k, st, ins.get("in_w"),
+                          ins.get("in_ch"), ins.has(Flag.PIXEL_INPUT))
+
+
+@dataclass(frozen=True)
+class ConvLineStep:
+    """What the loader does for one output pixel of a line-buffer CONV (one strip).
+
+    Attributes:
+        first: (element offset, elements) of each read into the line buffer before this
+            pixel's taps: the kernel's first rows, at pixel 0 only.
+        ahead: Reads after the taps: this pixel's share of the rows the next output row
+            adds.
+        line_taps: Taps copied from the line buffer.
+        zero_taps: Taps outside the input (zeros).
+    """
+
+    first: tuple[tuple[int, int], ...]
+    ahead: tuple[tuple[int, int], ...]
+    line_taps: int
+    zero_taps: int
+
+    @property
+    def fills(self) -> tuple[tuple[int, int], ...]:
+        """Every read of this pixel, in order."""
+        return self.first + self.ahead
+
+
+def conv_line_schedule(ins: Instr) -> list[ConvLineStep]:
+    """Per output pixel, the line-buffer loader's steps (edgemoe_lin_loader.sv G_FILL, G_PRE).
+
+    Pixel 0 first reads the input rows ``-p .. k-1-p`` that are inside the input.  While
+    output row ``oy`` computes, its pixels read ahead the rows ``oy*s - p + k + j``
+    (``j < s``) the next output row adds: pixel ``ox`` reads input pixels
+    ``[ox*s, ox*s + s)`` of each, the row's last pixel everything left of ``in_w``.  So
+    every input pixel is read once (per strip).
+    """
+    k, s, p = unpack_ksp(ins.get("kernel_stride_pad"))
+    ih, iw, ci = ins.get("in_h"), ins.get("in_w"), ins.get("in_ch")
+    oh, ow = conv_out_size(ih, k, s, p), conv_out_size(iw, k, s, p)
+    steps = []
+    for oy in range(oh):
+        in_y = sum(0 <= oy * s - p + ky < ih for ky in range(k))
+        ahead = [oy * s - p + k + j for j in range(s)] if oy + 1 < oh else []
+        for ox in range(ow):
+            first = tuple((y * iw * ci, iw * ci) for y in range(-p, k - p)
+                          if 0 <= y < ih) if oy == ox == 0 else ()
+            x0, x1 = min(ox * s, iw), iw if ox == ow - 1 else min(ox * s + s, iw)
+            reads = tuple(((y * iw + x0) * ci, (x1 - x0) * ci) for y in ahead
+                          if 0 <= y < ih and x1 > x0)
+            in_x = sum(0 <= ox * s - p + kx < iw for kx in range(k))
+            steps.append(ConvLineStep(first, reads, in_y * in_x, k * k - in_y * in_x))
+    return steps
 
 
 def queue_counts(image, ins: Instr) -> list[int]:
