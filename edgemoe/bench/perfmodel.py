@@ -63,7 +63,7 @@ def _span(instrs, blocks: bool) -> tuple[int, int]:
 
 
 def compare_span(accel_name: str, model_name: str, blocks: bool = False,
-                 task: int = 0) -> SpanComparison:
+                 task: int = 0, overrides: tuple[str, ...] = ()) -> SpanComparison:
     """Run a span on the RTL with the board's memory and model it; compare per op type.
 
     Args:
@@ -72,10 +72,11 @@ def compare_span(accel_name: str, model_name: str, blocks: bool = False,
         blocks: Only the first two transformer blocks (first LAYERNORM .. first
             MOE_EXPERTS); otherwise the whole program.
         task: The device task.
+        overrides: ``--set`` style design-point overrides (``"buffers.conv_line_words=2048"``).
     """
     from ..rtl import RtlJob, RtlsimExecutor
 
-    accel, model = load_accel(accel_name), load_model(model_name)
+    accel, model = load_accel(accel_name, list(overrides)), load_model(model_name)
     c = compile_model(model, accel)
     write_pixels(c.image, c.manifest, load_default_image(model))
     first, last = _span(c.instrs, blocks)

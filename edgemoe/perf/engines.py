@@ -27,6 +27,7 @@ import math
 
 from ..isa import Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
+from .conv_line import line_strip_cycles
 from .memory import MemoryTiming
 from .traffic import (
     Traffic,
@@ -47,7 +48,6 @@ STEP_CYCLES = {
     "lin_cmd": 1,          # one more loader command (im2col tap, index, score, base row)
     "lin_slot": 3,         # MAC pipeline stages before a finished row's slot is free
     "lin_rmw": 5,          # write-back of a scattered row before the next base read
-    "line_tap": 1,         # the line buffer's read latency at the start of each tap
     "attn_block": 3,       # C_RECIP and C_NEXT between two query blocks of a head
     "attn_op": 8,
     "ln_row": 34,          # S_DIV (32 radix-4 steps), S_VAR, S_RSTD: the statistics stage
@@ -85,7 +85,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
                    base: int = 0, base_rows: list[int] | None = None,
                    serial_head: int = 0, prefetched: bool = False, to_router: bool = False,
-                   rmw: bool = False, local: list[float] | None = None) -> float:
+                   rmw: bool = False, line: dict | None = None) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
 
     Args:
@@ -100,8 +100,9 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         rmw: Scattered accumulate (MOE_EXPERTS fc2): a token's base row is read only
             after the previous token's row has been written, so its read latency adds to
             the MACs instead of hiding behind them.
-        local: Per token, loader cycles spent on chip (line-buffer taps); a token without
-            reads in ``rows`` then waits for no memory latency.
+        line: A CONV through the line buffer: the keyword arguments of
+            :func:`edgemoe.perf.conv_line.line_strip_cycles` besides the per-strip ones
+            (its token loop is stepped there; ``rows`` is then unused).
     """
     po, pi, act = accel.linear_p_out, accel.linear_p_in, accel.act_container_bits // 8
     geo = lin_geometry(accel, n, k, wbytes)
@@ -121,14 +122,20 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             cycles += lat + mem.beats_cycles(wb) + 1
         macs = st * geo.tiles_in
         first = True
-        for t in range(tokens):
+        if line is not None:
+            base_reads = None if base_rows is None else [
+                (base + (r * n + col0) * act, cols * act) for r in base_rows]
+            cycles += line_strip_cycles(macs=macs, mem=mem, traffic=traffic,
+                                        base_reads=base_reads, **line)
+            for t in range(tokens):
+                traffic.write(dst + (dst_rows[t] * n + col0) * act, cols * act, bus)
+            tokens_left = 0
+        else:
+            tokens_left = tokens
+        for t in range(tokens_left):
             load = STEP_CYCLES["lin_token"] + serial_head * (lat + STEP_CYCLES["lin_cmd"] + 1)
             for addr, nbytes in rows[t]:
                 load += _cmd(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
-            t_lat = lat
-            if local is not None:
-                load += local[t]
-                t_lat = lat if rows[t] or base_rows is not None else 0
             base_load = 0.0
             if base_rows is not None:
                 base_load = _cmd(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
@@ -142,9 +149,9 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             if rmw and not first:
                 cycles += macs + lat + base_load + STEP_CYCLES["lin_rmw"]
             elif first:
-                cycles += t_lat + load + macs
+                cycles += lat + load + macs
             else:
-                cycles += max(macs, load, (macs + t_lat + load + STEP_CYCLES["lin_slot"]) / 2)
+                cycles += max(macs, load, (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
             first = False
         if not to_router and tokens:
             cycles += mem.beats_cycles(math.ceil(cols * act / bus))  # last row's write
@@ -183,15 +190,15 @@ def _conv(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
     kk, ci, co = unpack_ksp(ins.get("kernel_stride_pad"))[0], ins.get("in_ch"), ins.get("out_ch")
     src = ins.get("src")
     n_pix = conv_out_pixels(ins)
-    local = None
+    line = None
     if uses_line_buffer(ins, accel):
-        steps = conv_line_schedule(ins)
-        rows = [[(src + off * xb, cnt * xb) for off, cnt in st.fills] for st in steps]
         # a tap's words move one per cycle when k*k is odd (the banks take a whole word),
-        # else one element per cycle; each tap also waits for the buffer's read latency
-        words = ci // accel.linear_p_in if kk % 2 else ci
-        local = [st.line_taps * (words + STEP_CYCLES["line_tap"]) + st.zero_taps * words
-                 for st in steps]
+        # else one element per cycle
+        line = {"steps": conv_line_schedule(ins), "kernel": kk,
+                "stride": unpack_ksp(ins.get("kernel_stride_pad"))[1],
+                "tap_words": ci // accel.linear_p_in if kk % 2 else ci,
+                "word_bytes": accel.linear_p_in * xb, "src": src, "xbytes": xb}
+        rows = []
     else:
         rows = [[(src + off * xb, cnt * xb) for off, cnt in taps]
                 for taps in conv_taps(ins, per_pixel=True)]
@@ -200,7 +207,7 @@ def _conv(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         accel, mem, traffic, tokens=n_pix, n=co, k=ci * kk * kk, rows=rows, dst_rows=idx,
         dst=ins.get("dst"), weights=ins.get("weights"), bias=ins.get("bias"),
         wbytes=fmt("weight"), bbytes=fmt("bias"), xbytes=xb, base=ins.get("residual"),
-        base_rows=idx if ins.has(Flag.RESIDUAL) else None, prefetched=prefetched, local=local)
+        base_rows=idx if ins.has(Flag.RESIDUAL) else None, prefetched=prefetched, line=line)
 
 
 def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
