@@ -201,7 +201,7 @@ VARIANTS = {
     "buffers.max_out_features": "512", "buffers.max_heads": "8", "buffers.max_head_dim": "32",
     "buffers.max_experts": "8", "buffers.max_top_k": "1",
     "buffers.weight_buffer_words": "147712",
-    "buffers.max_timesteps": "4",
+    "buffers.max_timesteps": "4", "buffers.conv_line_words": "65536",
     "ops": "[linear, layernorm, attention, moe_gate, moe_experts, conv, add]",
 }
 
