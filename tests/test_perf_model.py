@@ -130,6 +130,22 @@ def test_model_within_5_percent_of_rtl_per_op_type_on_tiny():
 
 
 @pytest.mark.sim
+@pytest.mark.slow
+def test_model_within_5_percent_of_rtl_with_the_conv_line_buffer():
+    """m3vit-micro on tiny with a line buffer holding every head conv's rows: the RTL
+    stays byte-identical to golden and CONV (and every other op type) within 5%."""
+    from edgemoe.bench.perfmodel import compare_span
+
+    cmp = compare_span("tiny", "m3vit-micro", overrides=("buffers.conv_line_words=2048",))
+    assert cmp.identical
+    rows = {r.op: r for r in cmp.rows}
+    assert "CONV" in rows
+    bad = [f"{r.op}: {r.modelled} modelled, {r.rtl} RTL ({r.error:+.1%})"
+           for r in cmp.rows if abs(r.error) > 0.05]
+    assert not bad, bad
+
+
+@pytest.mark.sim
 def test_port_throttle_halves_attention_in_rtl_and_model():
     """One ATTENTION on tiny with half the port's bandwidth: RTL and model agree (5%)."""
     from dataclasses import replace
