@@ -115,10 +115,10 @@ struct lin_job {
   uint64_t src, dst, base_off, index, scores;
   uint32_t n, k;
   // CONV: im2col of an HWC tensor (or planar pixels), residual added when flagged;
-  // `line`: through the line buffer (edgemoe/layout.py conv_uses_line)
+  // use_line: through the line buffer (edgemoe/layout.py conv_uses_line)
   uint64_t residual;
   uint32_t h, w, ci, co, kernel, stride, pad, oh, ow;
-  bool line;
+  bool use_line;
   // MOE_EXPERTS: queue of the current expert, fc1 output in scratch
   uint64_t scratch;
   uint32_t d, hidden;
@@ -166,7 +166,7 @@ struct lin_job {
                    typename CFG::xbuf_t (&x)[CFG::XROW],
                    typename CFG::xbuf_t (&line)[CFG::CONV_LINE_DEPTH]) const {
     const int64_t oy = p / ow, ox = p % ow;
-    if (line && p == 0) fill_line(mem, true, 0, 0, line);  // the kernel's first rows
+    if (use_line && p == 0) fill_line(mem, true, 0, 0, line);  // the kernel's first rows
     const uint32_t kk = kernel * kernel;
     const bool pixels = (flags & isa::FLAG_PIXEL_INPUT) != 0;
     typename CFG::xbuf_t tap[CFG::XROW];
@@ -180,7 +180,7 @@ struct lin_job {
         const bool inside = iy >= 0 && iy < (int64_t)h && ix >= 0 && ix < (int64_t)w;
         const uint64_t at =
             inside ? ((uint64_t)(iy % (kernel + stride)) * w + (uint64_t)ix) * ci : 0;
-        if (inside && !pixels && !line) {
+        if (inside && !pixels && !use_line) {
           read_row<CFG, ACT::BYTES, ACT::SIGNED>(
               mem, src + ((uint64_t)iy * w + (uint64_t)ix) * ci * ACT::BYTES, ci, tap);
         }
@@ -192,7 +192,7 @@ struct lin_job {
           if (inside && pixels) {
             v = (typename CFG::xbuf_t)load_elem<CFG, PIX::BYTES, PIX::SIGNED>(
                 mem, src + (((uint64_t)c * h + (uint64_t)iy) * w + (uint64_t)ix) * PIX::BYTES);
-          } else if (inside && line) {
+          } else if (inside && use_line) {
             v = line[at + c];
           } else if (inside) {
             v = tap[c];
@@ -201,7 +201,7 @@ struct lin_job {
         }
       }
     }
-    if (line) fill_line(mem, false, oy, ox, line);  // after the taps: their slots stay intact
+    if (use_line) fill_line(mem, false, oy, ox, line);  // after the taps: their slots stay intact
   }
 
   /** The scalars the writer needs (lin_sink). */

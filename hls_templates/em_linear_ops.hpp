@@ -119,7 +119,7 @@ uint32_t op_conv(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   job.ow = (uint32_t)conv_out_size(job.w, job.kernel, job.stride, job.pad);
   const uint32_t k = job.ci * job.kernel * job.kernel;
   // edgemoe/layout.py conv_uses_line
-  job.line = CFG::CONV_LINE_WORDS > 0 && !ins.has(isa::FLAG_PIXEL_INPUT) &&
+  job.use_line = CFG::CONV_LINE_WORDS > 0 && !ins.has(isa::FLAG_PIXEL_INPUT) &&
              job.ci % CFG::P_IN == 0 &&
              (uint64_t)(job.kernel + job.stride) * job.w * job.ci <=
                  (uint64_t)CFG::CONV_LINE_WORDS;
