@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, Flag, Instr, Op
+from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS, X_MUL_MAX
 from .opexpr import (
     Add,
     Align,
@@ -61,9 +62,9 @@ MAX_EXPERTS = Param("MAX_EXPERTS", "max_experts")
 MAX_TOP_K = Param("MAX_TOP_K", "max_top_k")
 MAX_TIMESTEPS = Param("MAX_TIMESTEPS", "max_timesteps")
 
-#: Element formats chosen by flags.
-WEIGHT_FMT = Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
-                 Sel(Flag.WFMT_CONV, Fmt("conv_weight"), Fmt("linear_weight")))
+#: Element formats chosen by flags (WFMT_Q8: int8 codes, edgemoe.numerics.int8).
+WEIGHT_FMT = Sel(Flag.WFMT_Q8, Fmt("u8"), Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
+                 Sel(Flag.WFMT_CONV, Fmt("conv_weight"), Fmt("linear_weight"))))
 BIAS_FMT = Sel(Flag.BFMT_ATTN, Fmt("attn_bias"), Fmt("bias"))
 ACT, NORM, U32, U8 = Fmt("act"), Fmt("norm"), Fmt("u32"), Fmt("u8")
 
@@ -115,7 +116,13 @@ def _linear() -> OpSpec:
         Op.LINEAR, "lin", "op_linear", _LB,
         limits=(Limit("tokens", _T, _HUGE), Limit("in_features", _K, MAX_IN),
                 Limit("out_features", _N, MAX_OUT),
-                Limit("rows", _ROWS, _HUGE, Flag.GATHER | Flag.SCATTER)),
+                Limit("rows", _ROWS, _HUGE, Flag.GATHER | Flag.SCATTER),
+                Limit("in_features (int8)", _K, Const(MAX_Q8_TERMS), Flag.WFMT_Q8),
+                Limit("dq_shift + 1", Add(Field("dq_shift"), _ONE), Const(DQ_SHIFT_MAX + 1),
+                      Flag.WFMT_Q8),
+                Limit("x_mul", Field("x_mul"), Const(X_MUL_MAX), Flag.WFMT_Q8),
+                Limit("WFMT_CONV (not with WFMT_Q8)", Sel(Flag.WFMT_CONV, Const(2), _ONE), _ONE,
+                      Flag.WFMT_Q8)),
         operands=(Operand("src", "read", ACT, Mul(_LIN_SRC_ROWS, _K, ACT)),
                   Operand("dst", "write", ACT, dst),
                   Operand("weights", "weight", WEIGHT_FMT, weight_block(_N, _K, WEIGHT_FMT)),
@@ -123,7 +130,8 @@ def _linear() -> OpSpec:
                   Operand("residual", "read", ACT, dst, Flag.RESIDUAL),
                   Operand("index", "read", U32, Mul(4, _T), Flag.GATHER | Flag.SCATTER),
                   Operand("scores", "read", U32, Mul(4, _T), Flag.SCORE_ACC),
-                  Operand("count", "read", U32, Const(4), Flag.DYN_COUNT)),
+                  Operand("count", "read", U32, Const(4), Flag.DYN_COUNT),
+                  Operand("scales", "weight", U32, bias_block(_N, U32), Flag.WFMT_Q8)),
         aliases=(("dst", "residual"),),
         cycles=Mul(_T, CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN)),
         prefetch=("weights", _N, _K))

@@ -11,7 +11,7 @@ import hashlib
 
 import numpy as np
 
-from . import common, exp, gelu_kernel, recip
+from . import common, exp, gelu_kernel, int8, recip
 
 
 def numerics_constants() -> dict[str, int]:
@@ -37,6 +37,8 @@ def numerics_constants() -> dict[str, int]:
         "GELU_STEP_BITS": gelu_kernel.GELU_STEP_BITS,
         "GELU_TABLE_FRAC": gelu_kernel.GELU_TABLE_FRAC,
         "GELU_LIMIT_INDEX": gelu_kernel.GELU_LIMIT_INDEX,
+        "Q8_MAX": int8.Q8_MAX,
+        "XQ_GUARD": int8.XQ_GUARD,
     }
 
 
