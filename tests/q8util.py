@@ -76,3 +76,40 @@ def output(case: Q8Case, image: np.ndarray, act) -> np.ndarray:
     dt = np.dtype(act.storage_dtype)
     raw = image[case.dst:case.dst + case.t * case.n * dt.itemsize].view(dt).astype(np.int64)
     return act.to_float(raw).reshape(case.t, case.n)
+
+
+def q8_program(accel, seed: int, t: int = 5, d: int = 12, h: int = 20) -> tuple[Scratch, list]:
+    """A small mixed-precision MLP block: W8A8 fc1 + GELU, a W16 LINEAR, W8A8 fc2 + residual.
+
+    The second W8A8 layer reads the first one's output (through the W16 layer), so an
+    executor that dequantizes wrongly fails on the chained values, not just one op.
+    """
+    rng = np.random.default_rng(seed)
+    f = accel.formats
+    act, po, pi = f.act, accel.linear_p_out, accel.linear_p_in
+    isz = act.storage_dtype.itemsize
+    s = Scratch(accel, size=1 << 18)
+    x = act.quantize(rng.uniform(-2, 2, (t, d)))
+    src = s.put_raw(x, act)
+    a1, a2, a3 = (s.put(np.full(t * n * isz, 0x5A, np.uint8)) for n in (h, h, d))
+
+    def q8(w_shape, flags, src_off, dst_off, absmax, **extra) -> Instr:
+        n, k = w_shape
+        layer = quantize_q8("fc", rng.normal(0, 1 / np.sqrt(k), w_shape), rng.normal(0, 0.1, n),
+                            absmax, accel, QuantReport())
+        return Instr.make(
+            Op.LINEAR, flags | Flag.WFMT_Q8, tokens=t, out_features=n, in_features=k,
+            src=src_off, dst=dst_off,
+            weights=s.put(pack_tiled(layer.codes, po, pi).astype("i1")),
+            bias=s.put_raw(np.pad(layer.bias, (0, -n % po)), f.bias),
+            scales=s.put(np.pad(layer.scales, (0, -n % po)).astype("<i4")),
+            x_mul=layer.x_mul, dq_shift=layer.dq_shift, **extra)
+
+    w16 = f.linear_weight.quantize(rng.normal(0, 1 / np.sqrt(h), (h, h)))
+    mid = Instr.make(Op.LINEAR, 0, tokens=t, out_features=h, in_features=h, src=a1, dst=a2,
+                     weights=s.put_raw(pack_tiled(w16, po, pi), f.linear_weight),
+                     bias=s.put_raw(np.zeros(-(-h // po) * po, np.int64), f.bias))
+    res = s.put_raw(act.quantize(rng.uniform(-1, 1, (t, d))), act)
+    prog = [q8((h, d), Flag.GELU, src, a1, 2.0), mid,
+            q8((d, h), Flag.RESIDUAL, a2, a3, 3.0, residual=res)]
+    return s, prog

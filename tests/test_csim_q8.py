@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from q8util import q8_linear
+from q8util import q8_linear, q8_program
 
 from edgemoe.compare import volatile_mask
 from edgemoe.golden import execute
@@ -55,3 +55,17 @@ def test_q8_linear_csim_equals_golden(design, seed, t, n, k, flags, x_range, cal
     keep = ~volatile_mask(gold.size, 0, 1)
     assert (gold[keep] == sim[keep]).all()
     assert (gold != s.image).any()
+
+
+def test_q8_mixed_program_csim_equals_golden(design):
+    """W8A8 -> W16 -> W8A8 (GELU, residual): every layer's bytes and profile words agree."""
+    accel, csim = design
+    s, prog = q8_program(accel, seed=9)
+    code = encode_bytes(prog)
+    s.image[s.program:s.program + len(code)] = np.frombuffer(code, np.uint8)
+    gold, sim = s.image.copy(), s.image.copy()
+    args = (s.program, len(prog), 0, 0)
+    assert execute(gold, accel, *args) == 0
+    assert csim.execute(sim, *args) == 0
+    keep = ~volatile_mask(gold.size, 0, len(prog))
+    assert (gold[keep] == sim[keep]).all()
