@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, Flag, Instr, Op
-from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS, X_MUL_MAX
+from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
 from .opexpr import (
     Add,
     Align,
@@ -120,7 +120,6 @@ def _linear() -> OpSpec:
                 Limit("in_features (int8)", _K, Const(MAX_Q8_TERMS), Flag.WFMT_Q8),
                 Limit("dq_shift + 1", Add(Field("dq_shift"), _ONE), Const(DQ_SHIFT_MAX + 1),
                       Flag.WFMT_Q8),
-                Limit("x_mul", Field("x_mul"), Const(X_MUL_MAX), Flag.WFMT_Q8),
                 Limit("WFMT_CONV (not with WFMT_Q8)", Sel(Flag.WFMT_CONV, Const(2), _ONE), _ONE,
                       Flag.WFMT_Q8)),
         operands=(Operand("src", "read", ACT, Mul(_LIN_SRC_ROWS, _K, ACT)),

@@ -19,7 +19,7 @@ namespace edgemoe {
 template <class ACT>
 inline int64_t q8_input(int64_t x, int64_t x_mul, uint32_t& clamped) {
   const int s = ACT::FRAC + num::XQ_GUARD;
-  // |x| < 2**31 and x_mul < 2**31 (op spec limits): the product is exact in 64 bits
+  // |x| <= 2**31 and |x_mul| <= 2**31 (an int32): the product is exact in 64 bits
   const int64_t v = (x * x_mul + ((int64_t)1 << (s - 1))) >> s;
   if (v > num::Q8_MAX || v < -num::Q8_MAX) {
     clamped++;

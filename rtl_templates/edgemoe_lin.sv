@@ -253,7 +253,7 @@ module edgemoe_lin (
   logic [PO*32-1:0] s_word;
   for (genvar o = 0; o < PO; o++) begin : g_bunpack
     assign b_word[o*BBITS+:BBITS] = BBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(dma_resp.rd_data, o, blg), blg, 1'b1));
-    assign s_word[o*32+:32] = edgemoe_pkg::word_elem(dma_resp.rd_data, o, 2'd2)[31:0];
+    assign s_word[o*32+:32] = 32'(edgemoe_pkg::word_elem(dma_resp.rd_data, o, 2'd2));
   end
   always_ff @(posedge clk) begin
     if (js == J_WTS_W && dma_resp.rd_valid && !cur_bank) wbuf0[WAW'(wcount)] <= w_word;

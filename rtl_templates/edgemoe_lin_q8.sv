@@ -29,7 +29,7 @@ module edgemoe_lin_q8 #(
   for (genvar i = 0; i < PI; i++) begin : g_in
     logic signed [63:0] x, v;
     assign x = 64'($signed(x_in[i*XBITS+:XBITS]));
-    // |x| < 2**31 and 0 < x_mul < 2**31 (op spec limits): the product is exact
+    // |x| <= 2**31 and |x_mul| <= 2**31 (an int32): the product is exact
     assign v = (x * 64'(x_mul) + (64'sd1 <<< (S - 1))) >>> S;
     assign lane_clamp[i] = x_valid[i] && (v > QMAX || v < -QMAX);
     assign x_q8[i*XBITS+:XBITS] = !x_valid[i] ? '0 : XBITS'(v > QMAX ? QMAX : (v < -QMAX ? -QMAX : v));

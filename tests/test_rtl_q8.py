@@ -51,3 +51,16 @@ def test_q8_rtl_matches_golden(outcomes, setting, name):
     out = outcomes[setting][name]
     assert out.golden_error == 0, "the case itself must be a valid program"
     assert out.problems() == [], f"{setting}/{name}"
+
+
+def test_mac8x2_split_matches_numerics(tmp_path):
+    """The packed two-products-per-DSP primitive equals numerics.int8.packed_products."""
+    from edgemoe.rtl import render_rtl
+    from edgemoe.rtl.simulator import build, run
+
+    accel = design("tiny")
+    files = render_rtl(accel, tmp_path / "rtl")
+    pkg = files[0]
+    mac = next(f for f in files if f.name == "edgemoe_mac8x2.sv")
+    sim = build([pkg, mac], "edgemoe_mac8x2")
+    run(sim, "tb_mac8x2", tmp_path / "run", env={"MAC8X2_N": "3000"})

@@ -9,7 +9,8 @@ Golden (:mod:`edgemoe.golden.linear_ops`), HLS (``em_linear*.hpp``) and SV
    overflow).  ``x_mul`` (the instruction's ``imm``) is one per-tensor multiplier chosen
    at compile time from calibration: a per-token scale would need each row's maximum
    before its first MAC, i.e. a second pass over the row.  The code's scale is
-   ``2**XQ_GUARD / x_mul``.
+   ``2**XQ_GUARD / x_mul``.  Any int32 ``x_mul`` is well defined (``|x * x_mul| < 2**62``);
+   the compiler chooses one in [1, X_MUL_MAX].
 2. **MACs**: ``acc = sum_k q[k] * w[c, k]`` over int8 weight codes, exact; with
    ``|q|, |w| <= 127`` and ``K <= MAX_Q8_TERMS`` it fits int32.
 3. **Dequantization, two steps**: (a) the channel scale, ``acc * m[c]`` with the int32
@@ -29,7 +30,7 @@ from .errors import NumericsError
 Q8_MAX = 127
 #: Fraction bits of ``x_mul`` beyond the act format's (the input multiplier's precision).
 XQ_GUARD = 16
-#: Largest input multiplier (it is a positive int32).
+#: Largest input multiplier the compiler chooses (a positive int32).
 X_MUL_MAX = (1 << 31) - 1
 #: Largest dequantization shift (keeps the aligned bias and ``acc * m`` inside 64 bits).
 DQ_SHIFT_MAX = 24
@@ -119,3 +120,24 @@ def channel_multipliers(x_mul: int, w_scale: np.ndarray, act) -> tuple[np.ndarra
             return m.astype(np.int64), dq
     raise NumericsError(f"channel scales up to {real.max():g} do not fit an int32 multiplier "
                         f"at {act}: calibrate a smaller input range or use a wider act format")
+
+
+# ------------------------------------------------------------------ DSP packing
+#: Offset of the upper weight in a packed multiplier operand ``a * 2**PACK_SHIFT + b``:
+#: one 27 x 18 DSP48E2 product ``x * (a * 2**18 + b)`` carries both int8 products, since
+#: ``|b * x| <= 127 * 128 < 2**17`` fits the low 18 bits (Xilinx WP486).
+PACK_SHIFT = 18
+
+
+def packed_products(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(a * x, b * x)`` of int8 values through one multiply, split as the hardware does.
+
+    The low PACK_SHIFT bits, sign-extended, are ``b * x``; the rest, plus the borrow the
+    low product's sign took from it (bit PACK_SHIFT - 1), is ``a * x``.
+    """
+    x, a, b = (np.asarray(v, np.int64) for v in (x, a, b))
+    p = x * ((a << PACK_SHIFT) + b)
+    half = 1 << (PACK_SHIFT - 1)
+    low = ((p & ((1 << PACK_SHIFT) - 1)) ^ half) - half
+    high = (p >> PACK_SHIFT) + ((p >> (PACK_SHIFT - 1)) & 1)
+    return high, low

@@ -39,6 +39,7 @@ def numerics_constants() -> dict[str, int]:
         "GELU_LIMIT_INDEX": gelu_kernel.GELU_LIMIT_INDEX,
         "Q8_MAX": int8.Q8_MAX,
         "XQ_GUARD": int8.XQ_GUARD,
+        "PACK_SHIFT": int8.PACK_SHIFT,
     }
 
 

@@ -76,7 +76,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
                    base: int = 0, base_rows: list[int] | None = None,
                    serial_head: int = 0, prefetched: bool = False, to_router: bool = False,
-                   rmw: bool = False) -> float:
+                   rmw: bool = False, scales: int | None = None) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
 
     Args:
@@ -91,6 +91,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         rmw: Scattered accumulate (MOE_EXPERTS fc2): a token's base row is read only
             after the previous token's row has been written, so its read latency adds to
             the MACs instead of hiding behind them.
+        scales: W8A8 (Flag.WFMT_Q8): the int32 channel multipliers, read per strip after
+            its biases (edgemoe_lin.sv), or None.
     """
     po, pi, act = accel.linear_p_out, accel.linear_p_in, accel.act_container_bits // 8
     geo = lin_geometry(accel, n, k, wbytes)
@@ -104,6 +106,9 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         if not to_router:
             b = traffic.read(bias + col0 * bbytes, st * po * bbytes, bus, weight=True)
             cycles += lat + mem.beats_cycles(b) + 1
+        if scales is not None:
+            m = traffic.read(scales + col0 * 4, st * po * 4, bus, weight=True)
+            cycles += lat + mem.beats_cycles(m) + 1
         wb = traffic.read(weights + col0 // po * geo.tiles_in * geo.tile_bytes,
                           st * geo.tiles_in * geo.tile_bytes, bus, weight=True)
         if not (s == 0 and prefetched):
@@ -158,7 +163,8 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         bbytes=fmt("bias"), xbytes=act, base=dst if sacc else ins.get("residual"),
         base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
         serial_head=int(indexed), prefetched=prefetched,
-        rmw=sacc and ins.has(Flag.SCATTER))
+        rmw=sacc and ins.has(Flag.SCATTER),
+        scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None)
 
 
 def _conv(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
@@ -290,6 +296,8 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
     from .moe import moe_experts_cycles  # moe builds on this module's linear-job model
 
     def fmt(role: str) -> int:
+        if role == "weight" and ins.has(Flag.WFMT_Q8):
+            return 1  # int8 codes (edgemoe/numerics/int8.py)
         if role == "weight":
             role = ("patch_weight" if ins.has(Flag.WFMT_PATCH) else
                     "conv_weight" if ins.has(Flag.WFMT_CONV) else "linear_weight")
