@@ -83,3 +83,31 @@ def test_unknown_int8_layer_is_refused_with_the_names_to_use():
     model, accel = load_model("m3vit-micro"), load_accel("tiny")
     with pytest.raises(WeightError, match="int8_layers"):
         compile_model(model, accel, heads=False, int8={"blocks.0.mlp.experts": 1.0})
+
+
+@pytest.mark.golden
+def test_cli_compile_int8_writes_a_w8a8_design(tmp_path, capsys):
+    from edgemoe.cli import main
+    from edgemoe.compiler.program import Compiled
+
+    assert main(["compile", "--model", "m3vit-micro", "--accel", "tiny", "--int8", "2",
+                 "--out", str(tmp_path)]) == 0
+    c = Compiled.load(tmp_path)
+    q8 = [ins for ins in c.instrs if ins.has(Flag.WFMT_Q8)]
+    assert len(q8) == len(int8_layers(load_model("m3vit-micro")))
+
+
+@pytest.mark.golden
+def test_cli_compile_int8_errors_name_the_fix(tmp_path, capsys):
+    from edgemoe.cli import main
+
+    assert main(["compile", "--model", "vovnet-27-slim", "--accel", "kv260", "--int8", "1",
+                 "--out", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not an M3ViT model: drop --int8" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "d").exists()
+    with pytest.raises(SystemExit) as exit_info:  # argparse: usage, then the one-line error
+        main(["compile", "--model", "m3vit-micro", "--accel", "tiny", "--int8", "0",
+              "--out", str(tmp_path / "e")])
+    assert exit_info.value.code == 2
+    assert "--int8: 0 must be at least 1" in capsys.readouterr().err
