@@ -27,10 +27,14 @@ module edgemoe_lin_q8 #(
 
   logic [PI-1:0] lane_clamp;
   for (genvar i = 0; i < PI; i++) begin : g_in
-    logic signed [63:0] x, v;
-    assign x = 64'($signed(x_in[i*XBITS+:XBITS]));
+    logic signed [63:0] xw, v;
+    logic signed [31:0] x;  // the act value as int32 (numerics.int8 step 1)
+    assign xw = 64'($signed(x_in[i*XBITS+:XBITS]));
+    assign x = xw[31:0];
+    logic unused_x;
+    assign unused_x = ^xw[63:32];
     // |x| <= 2**31 and |x_mul| <= 2**31 (an int32): the product is exact
-    assign v = (x * 64'(x_mul) + (64'sd1 <<< (S - 1))) >>> S;
+    assign v = (64'(x) * 64'(x_mul) + (64'sd1 <<< (S - 1))) >>> S;
     assign lane_clamp[i] = x_valid[i] && (v > QMAX || v < -QMAX);
     assign x_q8[i*XBITS+:XBITS] = !x_valid[i] ? '0 : XBITS'(v > QMAX ? QMAX : (v < -QMAX ? -QMAX : v));
   end
@@ -39,12 +43,17 @@ module edgemoe_lin_q8 #(
     for (int i = 0; i < PI; i++) clamped = clamped + 32'(lane_clamp[i]);
   end
 
+  logic [PO-1:0] acc_hi;  // the upper halves of the sums are sign bits (int32 range)
   for (genvar o = 0; o < PO; o++) begin : g_out
-    logic signed [63:0] a, m, b, bsh;
-    assign a = $signed(acc[o*64+:64]);
-    assign m = 64'($signed(m_word[o*32+:32]));
+    assign acc_hi[o] = ^acc[o*64+32+:32];
+    logic signed [31:0] a, m;  // int32: in_features <= 2**17 (op spec), a 32 x 32 product
+    logic signed [63:0] b, bsh;
+    assign a = $signed(acc[o*64+:32]);
+    assign m = $signed(m_word[o*32+:32]);
     assign b = 64'($signed(b_word[o*BBITS+:BBITS]));
     assign bsh = (b_sh >= 0) ? (b <<< b_sh) : (b >>> (-b_sh));
-    assign dq_acc[o*64+:64] = a * m + bsh;
+    assign dq_acc[o*64+:64] = 64'(a) * 64'(m) + bsh;
   end
+  logic unused;
+  assign unused = ^acc_hi;
 endmodule

@@ -3,7 +3,8 @@
 Golden (:mod:`edgemoe.golden.linear_ops`), HLS (``em_linear*.hpp``) and SV
 (``edgemoe_lin.sv``) implement exactly these integer steps:
 
-1. **Input**: each act-format raw input ``x`` becomes a symmetric int8 code
+1. **Input**: each act-format raw input ``x`` (taken as int32: unchanged for act formats
+   of at most 32 bits, the only ones the compiler uses) becomes a symmetric int8 code
    ``q = clamp((x * x_mul + 2**(s - 1)) >> s, -Q8_MAX, Q8_MAX)`` with
    ``s = act.frac_bits + XQ_GUARD`` (round half up; a clamped value counts as an
    overflow).  ``x_mul`` (the instruction's ``imm``) is one per-tensor multiplier chosen
@@ -63,7 +64,8 @@ def quantize_input(x: np.ndarray, x_mul: int, act) -> tuple[np.ndarray, int]:
         (int64 codes in [-Q8_MAX, Q8_MAX], how many were clamped).
     """
     s = x_shift(act)
-    v = (np.asarray(x, np.int64) * np.int64(x_mul) + np.int64(1 << (s - 1))) >> s
+    x32 = np.asarray(x, np.int64).astype(np.int32).astype(np.int64)  # a 32 x 32 product
+    v = (x32 * np.int64(x_mul) + np.int64(1 << (s - 1))) >> s
     clamped = int(np.count_nonzero((v > Q8_MAX) | (v < -Q8_MAX)))
     return np.clip(v, -Q8_MAX, Q8_MAX), clamped
 
