@@ -8,8 +8,9 @@ import re
 import pytest
 
 from edgemoe.cli import main
-from edgemoe.codegen import KERNEL_HEADERS, OUTPUTS, TOP_NAME, render_hls
+from edgemoe.codegen import KERNEL_HEADERS, OUTPUTS, TOP_NAME, lint_dataflow, render_hls
 from edgemoe.codegen.lint import strip_comments
+from edgemoe.codegen.lint_dataflow import PENDING_DATAFLOW, op_kernels
 from edgemoe.codegen.lint_hls import (
     ENGINES,
     RULES,
@@ -17,6 +18,7 @@ from edgemoe.codegen.lint_hls import (
     lint_design,
     lint_hls_texts,
 )
+from edgemoe.ops import OP_SPECS
 from edgemoe.params import list_accels, load_accel
 
 pytestmark = pytest.mark.codegen
@@ -62,6 +64,42 @@ def test_engine_call_sites(design_code):
     assert set(engine_call_sites(design_code)) == set(ENGINES.values())
 
 
+#: Vector-engine op kernel -> its DATAFLOW region and the region's processes, in order.
+_VECTOR_REGIONS = {
+    "op_layernorm": ("ln_region", ("ln_load", "ln_stats", "ln_normalise", "ln_store")),
+    "op_add": ("add_region", ("add_load", "add_compute", "add_store")),
+    "op_upsample": ("up_region", ("up_load", "up_blend", "up_store")),
+    "op_pool": ("pool_region", ("pool_load", "pool_reduce", "pool_store")),
+    "op_lif": ("lif_region", ("lif_load", "lif_neurons", "lif_store")),
+}
+
+
+def test_vector_kernels_are_one_dataflow_region_each(design_code):
+    """Each vector-engine kernel calls its region once, each process is called once (from
+    the region) and the region holds the DATAFLOW pragma."""
+    names = [n for region, procs in _VECTOR_REGIONS.values() for n in (region, *procs)]
+    sites = engine_call_sites(design_code, names)
+    for kernel, (region, procs) in _VECTOR_REGIONS.items():
+        assert sites[region] == [kernel], (region, sites[region])
+        assert all(sites[p] == [region] for p in procs), {p: sites[p] for p in procs}
+        body = design_code[design_code.index(f"void {region}("):]
+        assert "#pragma HLS DATAFLOW" in body[:body.index("\n}\n")], region
+
+
+def test_op_kernels_are_the_op_table_handlers(design_code):
+    assert set(op_kernels(design_code)) == {s.handler for s in OP_SPECS.values() if s.handler}
+
+
+def test_only_pending_kernels_lack_a_region(design_code, monkeypatch):
+    """Without the pending list, dataflow-kernel flags at most the kernels it names (and
+    every entry names a real kernel): nothing else escapes the rule."""
+    assert set(PENDING_DATAFLOW) <= set(op_kernels(design_code))
+    monkeypatch.setattr(lint_dataflow, "PENDING_DATAFLOW", {})
+    flagged = {re.search(r"op kernel (\w+)", p.message).group(1)
+               for p in lint_hls_texts({"design.hpp": design_code}) if p.rule == "dataflow-kernel"}
+    assert flagged <= set(PENDING_DATAFLOW), flagged
+
+
 # ------------------------------------------------------------------ failing fixtures
 _TOP_OK = """
 void top(word_t* mem) {
@@ -105,6 +143,26 @@ void region(int* out, int n, int m) {
 }
 """
 
+# an op kernel on an m_axi port, called by the dispatcher, with its own canonical region
+_KERNEL = _PROC + """
+void region(word_t* mem, int* out, int n) {
+#pragma HLS DATAFLOW
+  hls::stream<int> s("s");
+  prod(s, n);
+  cons(s, out, n);
+}
+template <class CFG>
+unsigned op_x(word_t* mem, int* out, int n) {
+  region(mem, out, n);
+  return 0;
+}
+template <class CFG>
+unsigned run_one(word_t* mem, int* out, int n) {
+  if (n > 0) return op_x<CFG>(mem, out, n);
+  return 0;
+}
+"""
+
 FIXTURES = {
     "label": (("void f(int a[4]) {\n  for (int i = 0; i < 4; i++) {\n#pragma HLS PIPELINE\n"
               "    a[i] = 0;\n  }\n}\n"),
@@ -134,6 +192,7 @@ FIXTURES = {
                                         "  peek(out, n);\n"), _REGION),
     "dataflow-bounds": (_REGION.replace("  cons(s, out, n);\n", "  cons(s, out, m);\n"),
                         _REGION),
+    "dataflow-kernel": (_KERNEL.replace("  region(mem, out, n);\n", "  peek(out, n);\n"), _KERNEL),
     "synthesizable": ("void f() {\n  float x = 1.0f;\n}\n", "void f() {\n  int x = 1;\n}\n"),
 }
 
