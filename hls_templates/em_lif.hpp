@@ -111,7 +111,9 @@ void lif_neurons(hls::stream<lif_wtile<CFG> >& ws, hls::stream<lif_lanes<CFG> >&
   typedef typename CFG::linear_weight WT;
   typedef typename CFG::bias BT;
   static const int FRAC = WT::FRAC > BT::FRAC ? WT::FRAC : BT::FRAC;  // exact sum + bias
-  lif_wtile<CFG> wblk[CFG::XROW_TILES];  // the block's strip, reused for every step
+  int64_t wblk[CFG::XROW_TILES][CFG::P_OUT][CFG::P_IN];  // the block's strip, for every step
+#pragma HLS ARRAY_PARTITION variable=wblk type=complete dim=2  // a whole tile per cycle
+#pragma HLS ARRAY_PARTITION variable=wblk type=complete dim=3
   uint64_t ovf = 0;
 LIF_BLOCKS:
   for (uint32_t b = 0; b < blocks; b++) {
@@ -123,7 +125,16 @@ LIF_BLOCKS:
       for (uint32_t kk = 0; kk < ly.kt; kk++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::XROW_TILES
 #pragma HLS PIPELINE II=1
-        wblk[kk] = ws.read();
+        const lif_wtile<CFG> tile = ws.read();
+      LIF_FILL_OUT:
+        for (int o = 0; o < CFG::P_OUT; o++) {
+#pragma HLS UNROLL
+        LIF_FILL_IN:
+          for (int i = 0; i < CFG::P_IN; i++) {
+#pragma HLS UNROLL
+            wblk[kk][o][i] = tile.v[o][i];
+          }
+        }
       }
       bias = bs.read();
     }
@@ -152,7 +163,7 @@ LIF_BLOCKS:
 #pragma HLS UNROLL
             const uint32_t c = kk * CFG::P_IN + i;
             // a binary operand: an add, no multiplier
-            if (c < ly.k && (spk[t][c] & 1)) sum = add_wrap(sum, wblk[kk].v[o][i]);
+            if (c < ly.k && (spk[t][c] & 1)) sum = add_wrap(sum, wblk[kk][o][i]);
           }
           acc[o] = add_wrap(acc[o], sum);
         }

@@ -57,7 +57,8 @@ def test_engine_call_sites(design_code):
     # the token loop is a dataflow region: each process called once, the MAC tile in one
     assert all(sites[f] == ["lin_compute"] for f in stages)
     assert sites["lin_row"] == ["lin_mac_rows"]
-    assert len(sites["op_attention"]) == len(sites["op_layernorm"]) == 1  # the dispatcher
+    for kernel in ("op_attention", "op_layernorm", "op_add", "op_upsample", "op_pool", "op_lif"):
+        assert sites[kernel] == ["run_one"], (kernel, sites[kernel])  # the dispatcher
     assert sites["moe_route"] == ["op_moe_gate"]
     assert sorted(sites["lin_run"]) == ["op_conv", "op_linear", "op_moe_experts", "op_moe_gate"]
     assert "ALLOCATION function instances=edgemoe::lin_run<edgemoe::cfg> limit=1" in design_code
