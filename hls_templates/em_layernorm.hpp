@@ -122,21 +122,6 @@ LN_NORM_ROWS:
   overflows += ovf;
 }
 
-/** LAYERNORM store process: each normalised row to dst. @tparam CFG design point. */
-template <class CFG>
-void ln_store(hls::stream<vec_tile<CFG> >& ys, typename CFG::word_t* ymem, uint64_t dst,
-              uint32_t rows, uint32_t d) {
-#pragma HLS INLINE off  // a dataflow process
-  typedef typename CFG::act ACT;
-  int64_t row[CFG::MAX_IN_FEATURES];
-#pragma HLS ARRAY_PARTITION variable=row type=cyclic factor=CFG::VEC_LANES  // one tile per cycle
-LN_STORE_ROWS:
-  for (uint32_t r = 0; r < rows; r++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
-    store_tiles<CFG, ACT>(ys, ymem, dst + (uint64_t)r * d * ACT::BYTES, d, row);
-  }
-}
-
 /** LAYERNORM's DATAFLOW region: load -> statistics -> normalise -> store over the rows. @tparam CFG design point. */
 template <class CFG>
 void ln_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
@@ -156,7 +141,8 @@ void ln_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
   ln_load<CFG>(xmem, src, rows, d, xs);
   ln_stats<CFG>(xs, rows, d, eps, stats, fwd);
   ln_normalise<CFG>(fwd, stats, gamma, beta, rows, d, ys, overflows);
-  ln_store<CFG>(ys, ymem, dst, rows, d);
+  vec_store_rows<CFG, CFG::MAX_IN_FEATURES, CFG::MAX_TOKENS>(ys, ymem, dst, d, (uint64_t)rows * d,
+                                                            rows);
 }
 
 /**

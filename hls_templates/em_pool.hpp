@@ -148,21 +148,6 @@ POOL_OUTPUTS:
   }
 }
 
-/** POOL store process: output o at dst + o * c elements. @tparam CFG design point. */
-template <class CFG>
-void pool_store(hls::stream<vec_tile<CFG> >& ys, typename CFG::word_t* ymem, uint64_t dst,
-                uint32_t c, uint32_t outputs) {
-#pragma HLS INLINE off  // a dataflow process
-  typedef typename CFG::act ACT;
-  int64_t row[CFG::MAX_IN_FEATURES];
-#pragma HLS ARRAY_PARTITION variable=row type=cyclic factor=CFG::VEC_LANES  // one tile per cycle
-POOL_STORE_OUTPUTS:
-  for (uint32_t o = 0; o < outputs; o++) {
-#pragma HLS LOOP_TRIPCOUNT max=4096
-    store_tiles<CFG, ACT>(ys, ymem, dst + (uint64_t)o * c * ACT::BYTES, c, row);
-  }
-}
-
 /** POOL's DATAFLOW region: load -> reduce -> store over the outputs. @tparam CFG design point. */
 template <class CFG>
 void pool_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
@@ -179,7 +164,8 @@ void pool_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
 #pragma HLS STREAM variable=ys depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES  // one output
   pool_load<CFG>(xmem, src, h, w, c, win, outputs, taps, xs);
   pool_reduce<CFG>(xs, taps, gate, mode, c, recip, e, outputs, ys);
-  pool_store<CFG>(ys, ymem, dst, c, outputs);
+  vec_store_rows<CFG, CFG::MAX_IN_FEATURES, 4096>(ys, ymem, dst, c, (uint64_t)outputs * c,
+                                                 outputs);
 }
 
 /**

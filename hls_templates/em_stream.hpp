@@ -105,6 +105,31 @@ void store_tiles(hls::stream<vec_tile<CFG> >& in, typename CFG::word_t* mem, uin
   write_row<CFG, FMT::BYTES>(mem, off, n, row);
 }
 
+/**
+ * Store process of a vector region: `rows` rows of activations from a tile stream, row r
+ * at element r * stride of dst, min(stride, total - r * stride) elements long (only the
+ * last row of ADD's chunks is shorter).
+ *
+ * @tparam CFG design point.
+ * @tparam N   row buffer size (>= stride).
+ * @tparam TC  typical row count (LOOP_TRIPCOUNT, reports only).
+ */
+template <class CFG, int N, int TC>
+void vec_store_rows(hls::stream<vec_tile<CFG> >& ys, typename CFG::word_t* ymem, uint64_t dst,
+                    uint32_t stride, uint64_t total, uint32_t rows) {
+#pragma HLS INLINE off  // a dataflow process
+  typedef typename CFG::act ACT;
+  int64_t row[N];
+#pragma HLS ARRAY_PARTITION variable=row type=cyclic factor=CFG::VEC_LANES  // one tile per cycle
+VS_ROWS:
+  for (uint32_t r = 0; r < rows; r++) {
+#pragma HLS LOOP_TRIPCOUNT max=TC
+    const uint64_t first = (uint64_t)r * stride;
+    store_tiles<CFG, ACT, N>(ys, ymem, dst + first * ACT::BYTES,
+                             (uint32_t)em_umin(stride, total - first), row);
+  }
+}
+
 }  // namespace edgemoe
 
 #endif  // EDGEMOE_EM_STREAM_HPP

@@ -76,22 +76,6 @@ ADD_CHUNKS:
   overflows += ovf;
 }
 
-/** ADD store process: each chunk's tiles to dst. @tparam CFG design point. */
-template <class CFG>
-void add_store(hls::stream<vec_tile<CFG> >& ys, typename CFG::word_t* ymem, uint64_t pd,
-               uint64_t n, uint32_t chunks) {
-#pragma HLS INLINE off  // a dataflow process
-  typedef typename CFG::act ACT;
-  int64_t row[CFG::ADD_CHUNK];
-#pragma HLS ARRAY_PARTITION variable=row type=cyclic factor=CFG::VEC_LANES  // one tile per cycle
-ADD_STORE_CHUNKS:
-  for (uint32_t i = 0; i < chunks; i++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_ADD_CHUNKS
-    store_tiles<CFG, ACT>(ys, ymem, pd + (uint64_t)i * CFG::ADD_CHUNK * ACT::BYTES,
-                          add_chunk_size<CFG>(i, n), row);
-  }
-}
-
 /** ADD's DATAFLOW region: load -> compute -> store over `chunks`. @tparam CFG design point. */
 template <class CFG>
 void add_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem, uint64_t pa,
@@ -107,7 +91,8 @@ void add_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem, ui
 #pragma HLS STREAM variable=ys depth=CFG::ADD_CHUNK / CFG::VEC_LANES  // a chunk
   add_load<CFG>(xmem, pa, pb, n, copy, chunks, as, bs);
   add_compute<CFG>(as, bs, n, copy, chunks, ys, overflows);
-  add_store<CFG>(ys, ymem, pd, n, chunks);
+  vec_store_rows<CFG, CFG::ADD_CHUNK, CFG::TC_ADD_CHUNKS>(ys, ymem, pd, CFG::ADD_CHUNK, n,
+                                                         chunks);
 }
 
 /**
@@ -200,21 +185,6 @@ UP_PIXELS:
   overflows += ovf;
 }
 
-/** UPSAMPLE store process: output pixel p at dst + p * c elements. @tparam CFG design point. */
-template <class CFG>
-void up_store(hls::stream<vec_tile<CFG> >& ys, typename CFG::word_t* ymem, uint64_t dst,
-              uint32_t c, uint32_t pixels) {
-#pragma HLS INLINE off  // a dataflow process
-  typedef typename CFG::act ACT;
-  int64_t row[CFG::MAX_IN_FEATURES];
-#pragma HLS ARRAY_PARTITION variable=row type=cyclic factor=CFG::VEC_LANES  // one tile per cycle
-UP_STORE_PIXELS:
-  for (uint32_t p = 0; p < pixels; p++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE * CFG::TC_UPSAMPLE_SIDE
-    store_tiles<CFG, ACT>(ys, ymem, dst + (uint64_t)p * c * ACT::BYTES, c, row);
-  }
-}
-
 /** UPSAMPLE's DATAFLOW region: load -> blend -> store over the output pixels. @tparam CFG design point. */
 template <class CFG>
 void up_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem, uint64_t src,
@@ -235,7 +205,8 @@ void up_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem, uin
 #pragma HLS STREAM variable=ys depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES  // one pixel
   up_load<CFG>(xmem, src, h, w, c, pixels, as, bs, cs, ds);
   up_blend<CFG>(as, bs, cs, ds, c, pixels, ys, overflows);
-  up_store<CFG>(ys, ymem, dst, c, pixels);
+  vec_store_rows<CFG, CFG::MAX_IN_FEATURES, CFG::TC_UPSAMPLE_SIDE * CFG::TC_UPSAMPLE_SIDE>(
+      ys, ymem, dst, c, (uint64_t)pixels * c, pixels);
 }
 
 /**

@@ -65,26 +65,31 @@ def test_engine_call_sites(design_code):
     assert set(engine_call_sites(design_code)) == set(ENGINES.values())
 
 
-#: Vector-engine op kernel -> its DATAFLOW region and the region's processes, in order.
+#: Vector-engine op kernel -> its DATAFLOW region and the region's processes.
 _VECTOR_REGIONS = {
-    "op_layernorm": ("ln_region", ("ln_load", "ln_stats", "ln_normalise", "ln_store")),
-    "op_add": ("add_region", ("add_load", "add_compute", "add_store")),
-    "op_upsample": ("up_region", ("up_load", "up_blend", "up_store")),
-    "op_pool": ("pool_region", ("pool_load", "pool_reduce", "pool_store")),
+    "op_layernorm": ("ln_region", ("ln_load", "ln_stats", "ln_normalise", "vec_store_rows")),
+    "op_add": ("add_region", ("add_load", "add_compute", "vec_store_rows")),
+    "op_upsample": ("up_region", ("up_load", "up_blend", "vec_store_rows")),
+    "op_pool": ("pool_region", ("pool_load", "pool_reduce", "vec_store_rows")),
     "op_lif": ("lif_region", ("lif_load", "lif_neurons", "lif_store")),
 }
 
 
 def test_vector_kernels_are_one_dataflow_region_each(design_code):
-    """Each vector-engine kernel calls its region once, each process is called once (from
-    the region) and the region holds the DATAFLOW pragma."""
+    """Each vector-engine kernel calls its region once, the region holds the DATAFLOW
+    pragma and calls each of its processes once; the shared store process is one instance
+    per region (a call site each) and the other processes belong to one region."""
     names = [n for region, procs in _VECTOR_REGIONS.values() for n in (region, *procs)]
     sites = engine_call_sites(design_code, names)
     for kernel, (region, procs) in _VECTOR_REGIONS.items():
         assert sites[region] == [kernel], (region, sites[region])
-        assert all(sites[p] == [region] for p in procs), {p: sites[p] for p in procs}
+        assert all(sites[p].count(region) == 1 for p in procs), {p: sites[p] for p in procs}
         body = design_code[design_code.index(f"void {region}("):]
         assert "#pragma HLS DATAFLOW" in body[:body.index("\n}\n")], region
+    stores = [r for r, procs in _VECTOR_REGIONS.values() if "vec_store_rows" in procs]
+    assert sorted(sites["vec_store_rows"]) == sorted(stores)
+    own = [p for _, procs in _VECTOR_REGIONS.values() for p in procs if p != "vec_store_rows"]
+    assert all(len(sites[p]) == 1 for p in own), {p: sites[p] for p in own}
 
 
 def test_op_kernels_are_the_op_table_handlers(design_code):
