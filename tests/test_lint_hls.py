@@ -255,6 +255,36 @@ def test_engine_rule_fails(broken, why):
     assert any(why in p for p in problems), problems
 
 
+_HELPER = """
+void push(hls::stream<int>& out, int v) {
+  out.write(v);
+}
+void prod(hls::stream<int>& s, int n) {
+P:
+  for (int i = 0; i < n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=8
+#pragma HLS PIPELINE II=1
+    push(s, i);
+  }
+}
+""" + _REGION[_REGION.index("void cons"):]
+
+
+def test_stream_written_through_a_helper_has_its_producer():
+    """A process that writes its stream through a helper is the stream's producer; a
+    helper that only reads it does not make the process one."""
+    assert "dataflow-stream" not in {p.rule for p in lint_hls_texts({"h.hpp": _HELPER})}
+    reader = _HELPER.replace("  out.write(v);\n", "  v = out.read();\n")
+    problems = [str(p) for p in lint_hls_texts({"h.hpp": reader}) if p.rule == "dataflow-stream"]
+    assert problems and "writers none" in problems[0], problems
+
+
+def test_kernel_without_an_m_axi_port_needs_no_region():
+    no_port = FIXTURES["dataflow-kernel"][0].replace("unsigned op_x(word_t* mem,",
+                                                     "unsigned op_x(int* mem,")
+    assert "dataflow-kernel" not in {p.rule for p in lint_hls_texts({"k.hpp": no_port})}
+
+
 def test_every_rule_has_a_fixture():
     assert set(RULES) == set(FIXTURES) | {"engine"}
 

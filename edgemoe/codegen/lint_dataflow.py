@@ -128,16 +128,16 @@ def op_kernels(code: str) -> list[str]:
     return _kernels(functions(code))
 
 
-def _kernels(funcs) -> list[str]:
+def _kernels(funcs: dict) -> list[str]:
     found = [k for _, body, _ in funcs.get(DISPATCHER, []) for k in _RETURN_CALL.findall(body)]
     return list(dict.fromkeys(found))
 
 
-def _callees(funcs, body: str) -> set[str]:
+def _callees(funcs: dict, body: str) -> set[str]:
     return {m.group(1) for m in _CALL.finditer(body) if m.group(1) in funcs}
 
 
-def _reaches_region(funcs, fname: str) -> bool:
+def _reaches_region(funcs: dict, fname: str) -> bool:
     """fname or a function it calls (transitively) is a DATAFLOW region."""
     todo, seen = [fname], set()
     while todo:
@@ -152,7 +152,7 @@ def _reaches_region(funcs, fname: str) -> bool:
     return False
 
 
-def _check_kernels(funcs, problem) -> list:
+def _check_kernels(funcs: dict, problem) -> list:
     out = []
     for kernel in _kernels(funcs):
         for line, _, signature in funcs.get(kernel, [])[:1]:
@@ -200,7 +200,7 @@ def _check_region(region, line, body, signature, funcs, problem) -> list:
     return out
 
 
-def _role(funcs, callee, args, stream, test, depth: int = 0) -> bool:
+def _role(funcs: dict, callee: str, args: list[str], stream: str, test, depth: int = 0) -> bool:
     """Whether the callee's parameter bound to ``stream`` satisfies ``test`` in its body or,
     passed on, in a helper's (a process may push a row through an inlined helper)."""
     for _, body, signature in funcs.get(callee, []):
@@ -212,7 +212,7 @@ def _role(funcs, callee, args, stream, test, depth: int = 0) -> bool:
     return False
 
 
-def _passes_on(funcs, body, name, test, depth) -> bool:
+def _passes_on(funcs: dict, body: str, name: str, test, depth: int) -> bool:
     """``name`` is an argument of a call in ``body`` whose callee plays the role with it."""
     if depth >= _HELPER_DEPTH:
         return False
