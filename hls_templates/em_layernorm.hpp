@@ -122,7 +122,11 @@ LN_NORM_ROWS:
   overflows += ovf;
 }
 
-/** LAYERNORM's DATAFLOW region: load -> statistics -> normalise -> store over the rows. @tparam CFG design point. */
+/**
+ * LAYERNORM's DATAFLOW region: load -> statistics -> normalise -> store over the rows.
+ *
+ * @tparam CFG design point.
+ */
 template <class CFG>
 void ln_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
                const int64_t (&gamma)[CFG::MAX_IN_FEATURES],

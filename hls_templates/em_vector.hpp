@@ -185,20 +185,25 @@ UP_PIXELS:
   overflows += ovf;
 }
 
-/** UPSAMPLE's DATAFLOW region: load -> blend -> store over the output pixels. @tparam CFG design point. */
+/**
+ * UPSAMPLE's DATAFLOW region: load -> blend -> store over the output pixels.
+ *
+ * @tparam CFG design point.
+ */
 template <class CFG>
 void up_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem, uint64_t src,
                uint64_t dst, uint32_t h, uint32_t w, uint32_t c, uint32_t pixels,
                uint64_t& overflows) {
 #pragma HLS INLINE off
 #pragma HLS DATAFLOW
-  // a, b and c wait in their FIFOs while the later taps of the same pixel load
+  // a, b and c wait in their FIFOs while the later taps of the same pixel load: each holds
+  // a whole pixel (ceil(MAX_IN_FEATURES / VEC_LANES) tiles) or the load process stalls
   hls::stream<vec_tile<CFG> > as("up_a");
-#pragma HLS STREAM variable=as depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES
+#pragma HLS STREAM variable=as depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES + 1
   hls::stream<vec_tile<CFG> > bs("up_b");
-#pragma HLS STREAM variable=bs depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES
+#pragma HLS STREAM variable=bs depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES + 1
   hls::stream<vec_tile<CFG> > cs("up_c");
-#pragma HLS STREAM variable=cs depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES
+#pragma HLS STREAM variable=cs depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES + 1
   hls::stream<vec_tile<CFG> > ds("up_d");
 #pragma HLS STREAM variable=ds depth=4
   hls::stream<vec_tile<CFG> > ys("up_y");
