@@ -1,8 +1,10 @@
 /**
  * @file em_pool.hpp
  * @brief POOL (opcode 9) on an HWC activation map, as edgemoe/golden/pool_ops.py defines it:
- *        MAX (k x k / stride s windows, ceil mode, clipped at the edge), GLOBAL_AVG (exact
- *        sum times the reciprocal in imm, one rounding) and SCALE (eSE: x * min(gate, 1)).
+ *        MAX (k x k / stride s windows, ceil mode, clipped at the edge), AVG (the same
+ *        windows; each window's count picks its reciprocal from POOL_WINDOW_RECIP),
+ *        GLOBAL_AVG (exact sum times the reciprocal in imm, one rounding) and SCALE (eSE:
+ *        x * min(gate, 1)).  Means and scaled values that wrap or saturate are counted.
  */
 #ifndef EDGEMOE_EM_POOL_HPP
 #define EDGEMOE_EM_POOL_HPP
@@ -28,7 +30,7 @@ POOL_CLOG2:
  * into ACT: the 128-bit product is aligned to the largest fraction count, then cast once.
  */
 template <class CFG>
-inline int64_t pool_mean(int64_t sum, int64_t recip, int e) {
+inline int64_t pool_mean(int64_t sum, int64_t recip, int e, uint64_t& overflows) {
   typedef typename CFG::act ACT;
   const int QM = ACT::FRAC + CFG::POOL_RECIP_BITS + 16;
   ap_int<128> prod = (ap_int<128>)sum * (ap_int<128>)recip;  // < 2**78: exact
@@ -36,6 +38,7 @@ inline int64_t pool_mean(int64_t sum, int64_t recip, int e) {
   ap_fixed<128, 128 - QM> src = 0;
   src.range(127, 0) = prod;
   typename ACT::type dst = src;  // the only rounding/overflow step
+  overflows += overflowed<ACT>(src, dst);
   return raw_of<ACT>(dst);
 }
 
@@ -45,7 +48,7 @@ inline int64_t pool_mean(int64_t sum, int64_t recip, int e) {
  * @tparam CFG design point (CFG::MAX_IN_FEATURES bounds the channels).
  */
 template <class CFG>
-uint32_t op_pool(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
+uint32_t op_pool(typename CFG::word_t* mem, const instr_t& ins, profile_t& prof) {
   typedef typename CFG::act ACT;
   const uint32_t h = ins.f(isa::FLD_POOL_IN_H), w = ins.f(isa::FLD_POOL_IN_W);
   const uint32_t c = ins.f(isa::FLD_POOL_CHANNELS), mode = ins.f(isa::FLD_POOL_MODE);
@@ -54,7 +57,9 @@ uint32_t op_pool(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
   const uint64_t src = ins.f(isa::FLD_POOL_SRC), dst = ins.f(isa::FLD_POOL_DST);
   const uint64_t px = (uint64_t)c * ACT::BYTES;
   int64_t x[CFG::MAX_IN_FEATURES], y[CFG::MAX_IN_FEATURES];
-  if (mode == isa::POOL_MAX) {
+  uint64_t& ovf = prof.v[isa::PROF_OVERFLOWS];  // means and products that wrapped/saturated
+  if (mode == isa::POOL_MAX || mode == isa::POOL_AVG) {
+    const bool avg = mode == isa::POOL_AVG;
     const uint32_t oh = (h - k + s - 1) / s + 1, ow = (w - k + s - 1) / s + 1;
   POOL_MAX_ROWS:
     for (uint32_t oy = 0; oy < oh; oy++) {
@@ -75,8 +80,18 @@ uint32_t op_pool(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
             for (uint32_t j = 0; j < c; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
-              y[j] = (first || x[j] > y[j]) ? x[j] : y[j];
+              y[j] = first ? x[j] : avg ? y[j] + x[j] : (x[j] > y[j] ? x[j] : y[j]);
             }
+          }
+        }
+        if (avg) {  // the clipped window's own count n <= 9: a ROM reciprocal, no divider
+          const uint32_t n = (y1 - oy * s) * (x1 - ox * s);
+          const int e = pool_clog2(n);
+        POOL_AVG_MEAN:
+          for (uint32_t j = 0; j < c; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
+#pragma HLS PIPELINE II=1
+            y[j] = pool_mean<CFG>(y[j], POOL_WINDOW_RECIP[n], e, ovf);
           }
         }
         write_row<CFG, ACT::BYTES>(mem, dst + ((uint64_t)oy * ow + ox) * px, c, y);
@@ -106,7 +121,7 @@ uint32_t op_pool(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
     for (uint32_t j = 0; j < c; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
-      y[j] = pool_mean<CFG>(y[j], ins.imm(), e);
+      y[j] = pool_mean<CFG>(y[j], ins.imm(), e, ovf);
     }
     write_row<CFG, ACT::BYTES>(mem, dst, c, y);
   } else {  // SCALE: the gate's clip at 1.0 is the upper half of eSE's hard sigmoid
@@ -121,7 +136,7 @@ uint32_t op_pool(typename CFG::word_t* mem, const instr_t& ins, profile_t&) {
       for (uint32_t j = 0; j < c; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES
 #pragma HLS PIPELINE II=1
-        y[j] = quant<ACT, 2 * ACT::FRAC>(mul_wrap(x[j], g[j] < one ? g[j] : one));
+        y[j] = quant_counted<ACT, 2 * ACT::FRAC>(mul_wrap(x[j], g[j] < one ? g[j] : one), ovf);
       }
       write_row<CFG, ACT::BYTES>(mem, dst + p * px, c, y);
     }
