@@ -13,7 +13,10 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
   only when a row buffer is free; the statistics stage (two radix-4 dividers, rsqrt) of
   one row overlaps the output of the previous one;
 - ADD/COPY, edgemoe_eltwise.sv: chunks of ADD_CHUNK elements, a then b;
-- UPSAMPLE, edgemoe_upsample.sv: four tap reads per output pixel, issued ahead.
+- UPSAMPLE, edgemoe_upsample.sv: four tap reads per output pixel, issued ahead;
+- LIF, edgemoe_lif.sv: per block of P_OUT neurons the bias then the weight strip load
+  serialized, then per step the spike row, the update and the spike bytes, nothing
+  overlapped (:func:`_lif` says why the op spec's ideal is out of reach).
 
 The per-step constants (state-machine cycles the schedule spends besides moving data)
 are in :data:`STEP_CYCLES`, read off the SV and checked against the RTL bench
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import math
 
-from ..isa import Flag, Instr, Op, unpack_ksp
+from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
 from .memory import MemoryTiming
 from .traffic import Traffic, conv_out_pixels, conv_taps, lin_geometry
@@ -54,6 +57,8 @@ STEP_CYCLES = {
     "dma_cmd": 2.75,       # fewest cycles per read command: the AR issuer takes one every
                            # other cycle, then the realign stage (fitted: 1-element taps)
     "op": 4,               # S_RUN..S_WAIT_ENG..S_MACS..S_PROF of any instruction
+    "lif_block": 4,        # S_BLOCK, S_WCMD and the command hand-overs of a neuron block
+    "lif_step": 4,         # S_STEP, S_UPD, S_NEXT and the spike write command per step
 }
 
 
@@ -260,6 +265,42 @@ def _upsample(ins: Instr, accel, mem, traffic, fmt) -> float:
     return cycles
 
 
+def _lif(ins: Instr, accel, mem, traffic, fmt) -> float:
+    """LIF as edgemoe_lif.sv schedules it, one command at a time.
+
+    The op spec's ideal (one P_IN-wide spike word per cycle) is out of reach at T = 1: each
+    block first loads its weight strip, P_OUT x P_IN weights per word, and a 128-bit port
+    carries half a 4x4 tile of 16-bit weights per beat, so the strip alone costs twice the
+    ideal; bias, spike reads and the one-byte-per-cycle spike write add to it serially.
+    """
+    n, k, t = ins.get("neurons"), ins.get("inputs"), ins.get("timesteps")
+    mode = ins.get("mode_leak") & ((1 << LIF_LEAK_SHIFT) - 1)
+    po, pi, bus = accel.linear_p_out, accel.linear_p_in, mem.bus_bytes
+    act, wb, bb = fmt("act"), fmt("linear_weight"), fmt("bias")
+    src, dst, tile = ins.get("src"), ins.get("dst"), po * pi * wb
+    strip = -(-k // pi) * tile
+    cycles = 0.0
+    for blk, n0 in enumerate(range(0, n, po)):
+        nv = min(po, n - n0)
+        cycles += STEP_CYCLES["lif_block"] + mem.latency
+        if mode & LIF_CURRENT_INPUT:  # the block's currents, reused at every step
+            cycles += _cmd(traffic, src + n0 * act, nv * act, act, mem)
+        else:
+            cycles += _cmd(traffic, ins.get("bias") + n0 * bb, po * bb, bb, mem) + mem.latency
+            cycles += _cmd(traffic, ins.get("weights") + blk * strip, strip, tile, mem, True)
+        for step in range(t):
+            cycles += STEP_CYCLES["lif_step"]
+            if not mode & LIF_CURRENT_INPUT:
+                cycles += mem.latency + _cmd(traffic, src + step * k, k, pi, mem)
+            if not mode & LIF_READOUT:  # one spike byte per cycle
+                traffic.write(dst + step * n + n0, nv, bus)
+                cycles += nv
+        if mode & LIF_READOUT:  # the membrane, one value per cycle
+            traffic.write(dst + n0 * act, nv * act, bus)
+            cycles += nv + 1
+    return cycles
+
+
 def _moe_gate(ins: Instr, accel, mem, traffic, fmt, prefetched, task) -> float:
     t, d, e = ins.get("tokens"), ins.get("dim"), ins.get("experts")
     act = fmt("act")
@@ -313,6 +354,8 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
         return base + _upsample(ins, accel, mem, traffic, fmt)
     if op == Op.MOE_GATE:
         return base + _moe_gate(ins, accel, mem, traffic, fmt, prefetched, task)
+    if op == Op.LIF:
+        return base + _lif(ins, accel, mem, traffic, fmt)
     if op == Op.MOE_EXPERTS:
         return base + moe_experts_cycles(ins, accel, mem, traffic, fmt, counts or [])
     return base
