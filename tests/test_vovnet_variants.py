@@ -91,7 +91,7 @@ def test_csim_equals_golden(variant):
     from edgemoe.compare import assert_images_equal
     from edgemoe.flow.csim import CsimExecutor
 
-    model, accel, _, c = variant
+    _, accel, _, c = variant
     gold, sim = _image(c, 3), _image(c, 3)
     args = (c.program_offset, c.n_instructions, 0, c.status_offset)
     assert execute(gold, accel, *args) == 0
@@ -107,7 +107,7 @@ def test_rtl_equals_golden(variant):
     from edgemoe.compare import assert_images_equal
     from edgemoe.rtl import RtlJob
 
-    model, accel, _, c = variant
+    _, accel, _, c = variant
     gold, rtl = _image(c, 4), _image(c, 4)
     assert execute(gold, accel, c.program_offset, c.n_instructions, 0, c.status_offset) == 0
     res = executor("tiny").run_jobs([RtlJob(rtl, c.program_offset, c.n_instructions, 0,

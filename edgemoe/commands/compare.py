@@ -20,7 +20,6 @@ def _run(args) -> int:
     from ..models import load_default_image
     from ..models.m3vit import M3ViTReference
     from ..params import load_accel, load_model
-
     from .run import default_accel
 
     model = load_model(args.model)
