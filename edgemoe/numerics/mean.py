@@ -31,4 +31,6 @@ def mean_recip(count: int) -> int:
 def window_recip_table() -> np.ndarray:
     """``mean_recip(n)`` for n = 0 .. POOL_MAX_KERNEL**2 (entry 0 unused, 0), int64."""
     size = POOL_MAX_KERNEL * POOL_MAX_KERNEL
-    return np.array([0] + [mean_recip(n) for n in range(1, size + 1)], dtype=np.int64)
+    table = np.array([0] + [mean_recip(n) for n in range(1, size + 1)], dtype=np.int64)
+    table.flags.writeable = False
+    return table
