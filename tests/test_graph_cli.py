@@ -68,3 +68,26 @@ def test_run_on_rtlsim_equals_golden_with_every_tap(names, tmp_path):
         assert gold.keys() == rtl.keys() and gold
         for key, value in gold.items():
             assert np.array_equal(value, rtl[key]), (kind, key)
+
+
+@pytest.mark.parametrize("names", MODELS, ids=[m[0] for m in MODELS])
+def test_the_pynq_backend_runs_the_graph_models(names, tmp_path):
+    """The host drives both graph models through the same Accelerator API on the pynq
+    backend (a fake device whose start runs golden, from a deploy package)."""
+    from edgemoe.commands.run import default_accel
+    from edgemoe.compiler import compile_model
+    from edgemoe.data.digits import load_digits_split
+    from edgemoe.host import Accelerator
+    from edgemoe.host.fake_device import FakeDevice, make_fake_package
+
+    model_name, shipped = names
+    model = load_model(model_name)
+    accel = default_accel(model)
+    compiled = compile_model(model, accel, load_weights(trained_weights(shipped), model))
+    package = make_fake_package(compiled, accel, tmp_path)
+    pixels = list(load_digits_split()[2][:4])
+    with Accelerator(compiled) as gold, \
+            Accelerator(package, backend="pynq", device=FakeDevice(accel), timeout_s=5) as board:
+        want, got = gold.run(pixels, task="cls"), board.run(pixels, task="cls")
+    for w, g in zip(want, got):
+        np.testing.assert_array_equal(g["cls"], w["cls"])
