@@ -55,6 +55,7 @@ class PoolMode(enum.IntEnum):
     MAX = 0  # kernel x kernel / stride max pooling, ceil mode, no padding
     GLOBAL_AVG = 1  # mean over H*W: exact sum times ``recip`` (imm), one rounding
     SCALE = 2  # dst[p, c] = src[p, c] * min(gate[c], 1): eSE's channel scale
+    AVG = 3  # k x k / stride s mean, ceil mode: clipped windows average their own count
 
 
 class Flag(enum.IntFlag):

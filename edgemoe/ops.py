@@ -17,8 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, Flag, Instr, Op
+from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, Flag, Instr, Op, PoolMode
 from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
+from .numerics.mean import POOL_MAX_KERNEL
 from .opexpr import (
     Add,
     Align,
@@ -273,15 +274,15 @@ def _pool() -> OpSpec:
     def pooled(size: Expr) -> Expr:  # ceil mode; stride <= kernel <= size keeps it exact
         return Add(CeilDiv(Sub(Max(size, k), k), Max(s, _ONE)), _ONE)
 
-    def by_mode(max_: Expr, global_avg: Expr, scale: Expr) -> Case:
-        return Case(mode, (max_, global_avg, scale))
+    def by_mode(max_: Expr, global_avg: Expr, scale: Expr, avg: Expr | None = None) -> Case:
+        return Case(mode, (max_, global_avg, scale, max_ if avg is None else avg))  # AVG windows as MAX
 
     return OpSpec(
         Op.POOL, "pool", "op_pool", _ACT,
         derived=(("kernel", Bits(ksp, 0, 8)), ("stride", Bits(ksp, 8, 8)),
                  ("pool_h", by_mode(pooled(ih), _ONE, ih)),
                  ("pool_w", by_mode(pooled(iw), _ONE, iw))),
-        limits=(Limit("mode", Add(mode, _ONE), Const(3)), Limit("in_h", ih, _BIG),
+        limits=(Limit("mode", Add(mode, _ONE), Const(len(PoolMode))), Limit("in_h", ih, _BIG),
                 Limit("in_w", iw, _BIG), Limit("channels", c, MAX_IN),
                 Limit("in_h*in_w", Mul(ih, iw), _BIG),
                 Limit("kernel", by_mode(k, _ONE, _ONE), Const(POOL_MAX_KERNEL)),
@@ -299,11 +300,9 @@ def _pool() -> OpSpec:
         lut=1500)  # window/position counters, per-lane max, sum and scale datapath
 
 
-#: Largest POOL window (VoVNet's 3x3): bounds the engine's window registers.
-POOL_MAX_KERNEL = 3
-#: POOL GLOBAL_AVG: ``recip`` (imm) = round(2**(POOL_RECIP_BITS + clog2(n)) / n) for n = H*W,
-#: so the mean is ``sum * recip >> (POOL_RECIP_BITS + clog2(n))`` with one rounding.
-POOL_RECIP_BITS = 30
+# POOL_MAX_KERNEL (largest window) and POOL_RECIP_BITS (the means' reciprocals) live with the
+# mean's arithmetic in edgemoe.numerics.mean: GLOBAL_AVG's ``recip`` (imm) is mean_recip(H*W),
+# AVG windows look their count up in the POOL_WINDOW_RECIP table.
 
 
 def _lif() -> OpSpec:

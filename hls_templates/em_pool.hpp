@@ -1,11 +1,13 @@
 /**
  * @file em_pool.hpp
  * @brief POOL (opcode 9) on an HWC activation map, as edgemoe/golden/pool_ops.py defines it:
- *        MAX (k x k / stride s windows, ceil mode, clipped at the edge), GLOBAL_AVG (exact
- *        sum times the reciprocal in imm, one rounding) and SCALE (eSE: x * min(gate, 1)),
- *        as a DATAFLOW region of a load, a reduce and a store process joined by
- *        VEC_LANES-wide tile streams (em_stream.hpp).  Every mode is a window per output:
- *        MAX k x k at stride s, GLOBAL_AVG the whole map, SCALE one pixel.  The outputs are
+ *        MAX (k x k / stride s windows, ceil mode, clipped at the edge), AVG (the same
+ *        windows; each window's count n picks its reciprocal from POOL_WINDOW_RECIP, no
+ *        divider), GLOBAL_AVG (exact sum times the reciprocal in imm, one rounding) and
+ *        SCALE (eSE: x * min(gate, 1)), as a DATAFLOW region of a load, a reduce and a
+ *        store process joined by VEC_LANES-wide tile streams (em_stream.hpp).  Every mode
+ *        is a window per output: MAX and AVG k x k at stride s, GLOBAL_AVG the whole map,
+ *        SCALE one pixel.  Means and scaled values that wrap or saturate are counted.  The outputs are
  *        written behind the reads of their windows, so SCALE in place is safe.
  */
 #ifndef EDGEMOE_EM_POOL_HPP
@@ -33,7 +35,7 @@ POOL_CLOG2:
  * into ACT: the 128-bit product is aligned to the largest fraction count, then cast once.
  */
 template <class CFG>
-inline int64_t pool_mean(int64_t sum, int64_t recip, int e) {
+inline int64_t pool_mean(int64_t sum, int64_t recip, int e, uint64_t& overflows) {
   typedef typename CFG::act ACT;
   const int QM = ACT::FRAC + CFG::POOL_RECIP_BITS + 16;
   ap_int<128> prod = (ap_int<128>)sum * (ap_int<128>)recip;  // < 2**78: exact
@@ -41,6 +43,7 @@ inline int64_t pool_mean(int64_t sum, int64_t recip, int e) {
   ap_fixed<128, 128 - QM> src = 0;
   src.range(127, 0) = prod;
   typename ACT::type dst = src;  // the only rounding/overflow step
+  overflows += overflowed<ACT>(src, dst);
   return raw_of<ACT>(dst);
 }
 
@@ -52,7 +55,7 @@ struct pool_window {
 
 /**
  * POOL load process: for each output (row-major), its tap count, then its window's pixels
- * as tiles.  MAX: k x k windows at stride s; GLOBAL_AVG: one window of the whole map;
+ * as tiles.  MAX and AVG: k x k windows at stride s; GLOBAL_AVG: one window of the whole map;
  * SCALE: one pixel per output.
  *
  * @tparam CFG design point.
@@ -88,17 +91,20 @@ POOL_LOAD_OUTPUTS:
 }
 
 /**
- * POOL compute process: per output, the running max (MAX) or exact sum (GLOBAL_AVG, then
- * sum * recip with one rounding) over its taps, or x * min(gate, 1) (SCALE).
+ * POOL compute process: per output, the running max (MAX) or exact sum (AVG, GLOBAL_AVG,
+ * then sum * recip with one rounding) over its taps, or x * min(gate, 1) (SCALE); the
+ * quantized outputs that wrapped or saturated are counted into ``overflows``.
  *
  * @tparam CFG design point.
  */
 template <class CFG>
 void pool_reduce(hls::stream<vec_tile<CFG> >& xs, hls::stream<uint32_t>& taps,
                  const int64_t (&gate)[CFG::MAX_IN_FEATURES], uint32_t mode, uint32_t c,
-                 int64_t recip, int e, uint32_t outputs, hls::stream<vec_tile<CFG> >& ys) {
+                 int64_t recip, int e, uint32_t outputs, hls::stream<vec_tile<CFG> >& ys,
+                 uint64_t& overflows) {
 #pragma HLS INLINE off  // a dataflow process
   typedef typename CFG::act ACT;
+  uint64_t ovf = 0;
   int64_t acc[CFG::MAX_IN_FEATURES];
 #pragma HLS ARRAY_PARTITION variable=acc type=cyclic factor=CFG::VEC_LANES  // one tile per cycle
   const int64_t one = ((int64_t)1) << ACT::FRAC;
@@ -106,6 +112,9 @@ POOL_OUTPUTS:
   for (uint32_t o = 0; o < outputs; o++) {
 #pragma HLS LOOP_TRIPCOUNT max=4096
     const uint32_t n = taps.read();
+    const bool avg = mode == isa::POOL_AVG;  // the clipped window's own count: a ROM reciprocal
+    const int64_t m_recip = avg ? (int64_t)POOL_WINDOW_RECIP[n] : recip;
+    const int m_e = avg ? pool_clog2(n) : e;
   POOL_TAPS:
     for (uint32_t t = 0; t < n; t++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::POOL_MAX_KERNEL * CFG::POOL_MAX_KERNEL
@@ -122,10 +131,11 @@ POOL_OUTPUTS:
             const int64_t a = acc[j];
             if (mode == isa::POOL_MAX) {
               acc[j] = (t == 0 || x.v[i] > a) ? x.v[i] : a;
-            } else if (mode == isa::POOL_GLOBAL_AVG) {
+            } else if (mode == isa::POOL_GLOBAL_AVG || avg) {
               acc[j] = (t == 0 ? 0 : a) + x.v[i];  // exact: |sum| < 2**47 for n <= 2**16
             } else {  // SCALE: the gate's clip at 1.0 is the upper half of eSE's hard sigmoid
-              acc[j] = quant<ACT, 2 * ACT::FRAC>(mul_wrap(x.v[i], gate[j] < one ? gate[j] : one));
+              acc[j] = quant_counted<ACT, 2 * ACT::FRAC>(
+                  mul_wrap(x.v[i], gate[j] < one ? gate[j] : one), ovf);
             }
           }
         }
@@ -140,12 +150,13 @@ POOL_OUTPUTS:
       for (int i = 0; i < CFG::VEC_LANES; i++) {
 #pragma HLS UNROLL
         const uint32_t j = k * CFG::VEC_LANES + i;
-        y.v[i] = j >= c ? 0 : mode == isa::POOL_GLOBAL_AVG ? pool_mean<CFG>(acc[j], recip, e)
-                                                          : acc[j];
+        y.v[i] = j >= c ? 0 : (mode == isa::POOL_GLOBAL_AVG || avg)
+                                  ? pool_mean<CFG>(acc[j], m_recip, m_e, ovf) : acc[j];
       }
       ys.write(y);
     }
   }
+  overflows += ovf;
 }
 
 /** POOL's DATAFLOW region: load -> reduce -> store over the outputs. @tparam CFG design point. */
@@ -153,7 +164,7 @@ template <class CFG>
 void pool_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
                  const int64_t (&gate)[CFG::MAX_IN_FEATURES], uint64_t src, uint64_t dst,
                  uint32_t h, uint32_t w, uint32_t c, uint32_t mode, pool_window win,
-                 int64_t recip, int e, uint32_t outputs) {
+                 int64_t recip, int e, uint32_t outputs, uint64_t& overflows) {
 #pragma HLS INLINE off
 #pragma HLS DATAFLOW
   hls::stream<uint32_t> taps("pool_taps");
@@ -163,7 +174,7 @@ void pool_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
   hls::stream<vec_tile<CFG> > ys("pool_y");
 #pragma HLS STREAM variable=ys depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES  // one output
   pool_load<CFG>(xmem, src, h, w, c, win, outputs, taps, xs);
-  pool_reduce<CFG>(xs, taps, gate, mode, c, recip, e, outputs, ys);
+  pool_reduce<CFG>(xs, taps, gate, mode, c, recip, e, outputs, ys, overflows);
   vec_store_rows<CFG, CFG::MAX_IN_FEATURES, 4096>(ys, ymem, dst, c, (uint64_t)outputs * c,
                                                  outputs);
 }
@@ -175,7 +186,7 @@ void pool_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
  */
 template <class CFG>
 uint32_t op_pool(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
-                 const instr_t& ins, profile_t&) {
+                 const instr_t& ins, profile_t& prof) {
   typedef typename CFG::act ACT;
   const uint32_t h = ins.f(isa::FLD_POOL_IN_H), w = ins.f(isa::FLD_POOL_IN_W);
   const uint32_t c = ins.f(isa::FLD_POOL_CHANNELS), mode = ins.f(isa::FLD_POOL_MODE);
@@ -185,7 +196,7 @@ uint32_t op_pool(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
 #pragma HLS ARRAY_PARTITION variable=gate type=cyclic factor=CFG::VEC_LANES  // a tile per cycle
   pool_window win = {1, 1, 1, w};  // SCALE: every pixel is an output
   uint32_t outputs = h * w;
-  if (mode == isa::POOL_MAX) {
+  if (mode == isa::POOL_MAX || mode == isa::POOL_AVG) {
     win.kh = win.kw = k;
     win.stride = s;
     win.out_w = (w - k + s - 1) / s + 1;
@@ -199,7 +210,8 @@ uint32_t op_pool(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
     read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, ins.f(isa::FLD_POOL_GATE), c, gate);
   }
   pool_region<CFG>(xmem, ymem, gate, ins.f(isa::FLD_POOL_SRC), ins.f(isa::FLD_POOL_DST), h, w, c,
-                   mode, win, ins.imm(), pool_clog2((uint64_t)h * w), outputs);
+                   mode, win, ins.imm(), pool_clog2((uint64_t)h * w), outputs,
+                   prof.v[isa::PROF_OVERFLOWS]);
   return isa::ERR_OK;
 }
 
