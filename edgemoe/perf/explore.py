@@ -1,9 +1,12 @@
-"""Design-space exploration: engine sizes, lanes, AXI width and buffer depths of a board.
+"""Design-space exploration: engine sizes, lanes, AXI width, port count and buffer depths.
 
 Each candidate is a set of overrides of a base design point (configs/accel).  Its
 evaluation (:func:`evaluate`) runs the fit check (edgemoe.params.fit, optionally
 calibrated by the base design's Yosys counts) and, when it fits, the cycle model with the
-board's memory over the model's program.  Evaluations run on a Dask distributed cluster
+board's memory over the model's program.  The port count (``axi_ports``, 1-4 m_axi
+masters, each on its own PS HP port) enters both: every master costs its adapter in the
+fit check, and the model spreads the unit's traffic over that many ports (capped by the
+AXI width and the DDR: a port beyond what the bus can fill buys nothing).  Evaluations run on a Dask distributed cluster
 (:func:`explore`) and are cached as one JSON file per config_id, so a rerun only
 evaluates what is missing.  Latencies are MODELLED, never measured.
 """
@@ -36,9 +39,10 @@ __all__ = [
 SPACES: Mapping[str, Mapping[str, tuple]] = {
     "default": {"linear_p_in": (8, 16, 32), "linear_p_out": (8, 16, 32),
                 "attn_lanes": (4, 8), "vector_lanes": (8, 16), "axi_bits": (128, 256),
-                "weight_buffer_words": (0.5, 1.0)},
+                "axi_ports": (1, 2, 3, 4), "weight_buffer_words": (0.5, 1.0)},
     "small": {"linear_p_in": (8, 16), "linear_p_out": (16,), "attn_lanes": (4,),
-              "vector_lanes": (8,), "axi_bits": (128, 256), "weight_buffer_words": (1.0,)},
+              "vector_lanes": (8,), "axi_bits": (128, 256), "axi_ports": (1, 2, 3, 4),
+              "weight_buffer_words": (1.0,)},
     "tiny": {"linear_p_in": (4, 8), "attn_lanes": (2,), "weight_buffer_words": (1.0,)},
 }
 
@@ -90,6 +94,7 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     from ..compiler import compile_model
     from ..params import load_accel, load_model
     from ..params.errors import ConfigError
+    from .memory import memory_timing
     from .model import model_program
 
     try:
@@ -104,7 +109,9 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     measured = {r.lower(): int(est.total(r) * (calibration or {}).get(r, 1.0))
                 for r in ("LUT", "FF", "DSP", "BRAM36", "URAM")}
     report = accel.fit_report(measured=measured if calibration else None)
+    mem = memory_timing(accel, ports=accel.m_axi_bundles)
     res = {"config_id": accel.config_id, "overrides": list(cand.overrides),
+           "memory": mem.describe(),
            "fits": report.fits, "reason": "" if report.fits else report.message,
            **{u.name: u.used for u in report.resources}}
     model = load_model(model_name)
@@ -117,7 +124,7 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
         else:
             lat = {}
             for index, task in enumerate(compiled.manifest["tasks"]):
-                pm = model_program(compiled.instrs, accel, routing, index)
+                pm = model_program(compiled.instrs, accel, routing, index, mem)
                 lat[task] = round(pm.latency_ms, 4)
             res["latency_ms"] = lat
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
