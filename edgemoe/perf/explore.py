@@ -1,12 +1,14 @@
 """Design-space exploration: engine sizes, lanes, AXI width, port count and buffer depths.
 
 Each candidate is a set of overrides of a base design point (configs/accel).  Its
-evaluation (:func:`evaluate`) runs the fit check (edgemoe.params.fit, optionally
-calibrated by the base design's Yosys counts) and, when it fits, the cycle model with the
+evaluation (:func:`evaluate`) runs the fit check of the RTL estimate (edgemoe.params.fit
+``rtl=True``: calibrated by Yosys counts of its modules; ``calibration`` scales it further
+by the base design's whole-top counts) and, when it fits, the cycle model with the
 board's memory over the model's program.  The port count (``axi_ports``, 1-4 m_axi
 masters, each on its own PS HP port) enters both: every master costs its adapter in the
 fit check, and the model spreads the unit's traffic over that many ports (capped by the
-AXI width and the DDR: a port beyond what the bus can fill buys nothing).  Evaluations run on a Dask distributed cluster
+AXI width and the DDR: a port beyond what the bus can fill buys nothing).  Evaluations
+run on a Dask distributed cluster
 (:func:`explore`) and are cached as one JSON file per config_id, so a rerun only
 evaluates what is missing.  Latencies are MODELLED, never measured.
 """
@@ -94,6 +96,7 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     from ..compiler import compile_model
     from ..params import load_accel, load_model
     from ..params.errors import ConfigError
+    from ..params.fit import fit_report
     from .memory import memory_timing
     from .model import model_program
 
@@ -105,10 +108,10 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     path = Path(cache_dir) / f"{accel.config_id}.json"
     if path.is_file():
         return json.loads(path.read_text())
-    est = accel.fit_report().estimate
+    est = fit_report(accel, rtl=True).estimate
     measured = {r.lower(): int(est.total(r) * (calibration or {}).get(r, 1.0))
                 for r in ("LUT", "FF", "DSP", "BRAM36", "URAM")}
-    report = accel.fit_report(measured=measured if calibration else None)
+    report = fit_report(accel, measured=measured if calibration else None, rtl=True)
     mem = memory_timing(accel, ports=accel.m_axi_bundles)
     res = {"config_id": accel.config_id, "overrides": list(cand.overrides),
            "memory": mem.describe(),
@@ -139,9 +142,10 @@ def yosys_calibration(accel, timeout_s: float | None = None) -> dict[str, float]
     The estimate of every candidate is multiplied by these ratios: the fit check then
     follows what synthesis of the base design really used.
     """
+    from ..params.fit import fit_report
     from ..rtl.synth import synth
 
-    est = accel.fit_report().estimate
+    est = fit_report(accel, rtl=True).estimate
     measured = synth(accel, timeout_s=timeout_s, fast=True).measured()
     return {r: measured[r.lower()] / est.total(r)
             for r in ("LUT", "FF", "DSP", "BRAM36") if r.lower() in measured and est.total(r)}
