@@ -191,9 +191,16 @@ def explore(base_name: str, model_name: str, space: Mapping[str, tuple], cache_d
             if progress is not None:
                 progress(done, len(cands))
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        # workers stopping mid-heartbeat log tracebacks that are no error of the run
+        dlog = logging.getLogger("distributed")
+        level = dlog.level
+        dlog.setLevel(logging.CRITICAL)
+        try:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            dlog.setLevel(level)
     return results
 
 
