@@ -175,12 +175,13 @@ def explore(base_name: str, model_name: str, space: Mapping[str, tuple], cache_d
     cache_dir.mkdir(parents=True, exist_ok=True)
     cands = candidates(base_name, space)
     logging.getLogger("distributed").setLevel(logging.WARNING)  # one line per worker start
+    # (workers log at CRITICAL only: a task error comes back through its future)
     cluster = None
     if scheduler:
         client = Client(scheduler, timeout="30s")
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.WARNING)
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
         client = Client(cluster)
     try:
         futures = client.map(evaluate, cands, model_name=model_name, routing=routing,
