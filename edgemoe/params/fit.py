@@ -210,11 +210,15 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
     # Shared numerics tables (exp, reciprocal, rsqrt, GELU).
     add("tables", "BRAM36", 4)
     add("tables", "LUT", 2000)
-    # dispatcher and checker (per-expert token counts, per-token seen bits), the DMAs
-    # (two readers: activations and weight prefetch; one writer) and the m_axi FIFOs
+    # dispatcher + checker (per-expert counts, per-token seen bits), DMAs (two readers:
+    # activations, weight prefetch; one writer), m_axi FIFOs
     add("control", "LUT", 6000 + 32 * accel.max_experts + accel.max_tokens)
-    add("read_dma", "LUT", 2 * accel.axi_bits * 6)
-    add("write_dma", "LUT", accel.axi_bits * 6)
+    # (bus byte shifters; the reader's word register, the writer's word-to-beat select)
+    from ..codegen.constants import design_constants  # (codegen imports this module)
+    shift = accel.axi_bits * 3 * (accel.axi_bytes.bit_length() - 1)
+    word_max = dict(design_constants(accel))["WORD_MAX"]
+    add("read_dma", "LUT", 2 * (shift + 4 * word_max))
+    add("write_dma", "LUT", shift + 2 * word_max)
     add("platform", "LUT", accel.m_axi_bundles * accel.axi_bits * 6)  # per master
     add("platform", "BRAM36", accel.m_axi_bundles * bram36_blocks(256, accel.axi_bits))
     return items, impl
@@ -230,10 +234,9 @@ def estimate(accel: AccelConfig, rtl: bool = False) -> Estimate:
 
     Args:
         accel: The design point.
-        rtl: Estimate the SystemVerilog top (rtl_templates) instead of the physical model:
-            LUT, FF and DSP of every component with Yosys counts of its module are
-            calibrated to them (edgemoe.params.fit_calibration); the others keep the
-            physical model with FF = 1.3 x LUT.  Memories are the physical model's.
+        rtl: Estimate the SV top instead: LUT/FF/DSP of each component with Yosys counts
+            of its module calibrated to them (edgemoe.params.fit_calibration); the others
+            and memories keep the physical model.
     """
     raw, impl = physical_items(accel)
     if not rtl:
@@ -309,8 +312,7 @@ _ADVICE = {
     "pool": "vector_lanes (now {vl})",
     "upsample": "vector_lanes (now {vl})",
     "control": "buffers.max_experts*max_tokens (now {experts}x{tokens})",
-    "read_dma": "axi_bits (now {axi})",
-    "write_dma": "axi_bits (now {axi})",
+    "read_dma": "axi_bits (now {axi})", "write_dma": "axi_bits (now {axi})",
     "moe_gate": "buffers.max_experts*max_tokens (now {experts}x{tokens})",
     "platform": "axi_bits (now {axi})",
     "tables": "the ops list",
