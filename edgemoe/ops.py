@@ -212,8 +212,8 @@ def _moe_experts() -> OpSpec:
 
 def _conv() -> OpSpec:
     ih, iw, ci, co = _f("in_h", "in_w", "in_ch", "out_ch")
-    k, s, p, oh, ow, cikk = (Derived(n) for n in ("kernel", "stride", "pad", "out_h", "out_w",
-                                                   "cikk"))
+    k, s, p = (Derived(n, 8) for n in ("kernel", "stride", "pad"))  # packed bytes
+    oh, ow, cikk = (Derived(n) for n in ("out_h", "out_w", "cikk"))
     src_fmt = Sel(Flag.PIXEL_INPUT, Fmt("pixel"), ACT)
     dst = Mul(oh, ow, co, ACT)
     return OpSpec(
@@ -268,7 +268,8 @@ def _add() -> OpSpec:
 
 def _pool() -> OpSpec:
     ih, iw, c, mode = _f("in_h", "in_w", "channels", "mode")
-    k, s, oh, ow = (Derived(n) for n in ("kernel", "stride", "pool_h", "pool_w"))
+    k, s = (Derived(n, 8) for n in ("kernel", "stride"))  # packed bytes
+    oh, ow = (Derived(n) for n in ("pool_h", "pool_w"))
     ksp = Field("kernel_stride_pad")
 
     def pooled(size: Expr) -> Expr:  # ceil mode; stride <= kernel <= size keeps it exact
