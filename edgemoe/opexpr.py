@@ -7,6 +7,9 @@ checks and the SystemVerilog package, so the three languages cannot drift apart.
 
 Every value is a non-negative integer (uint64 in C++, 64-bit logic in SV); sizes that would
 be negative (an impossible convolution) clamp to 0 and are refused by the shape limits.
+``max_bits`` bounds a value's width (fields are 32-bit words): the SV divisions use it to
+build a divider only as wide as its operands can be (a 64-bit one is ~5,600 LUTs under
+Yosys, a 34-bit one by a byte ~1,700), with the same result for every instruction.
 """
 
 from __future__ import annotations
@@ -71,6 +74,10 @@ class Expr:
     def sv(self) -> str:
         raise NotImplementedError
 
+    def max_bits(self) -> int:
+        """Bits the value can need at most (64: unknown)."""
+        return 64
+
     def nodes(self) -> list[Expr]:
         """This node and every node below it."""
         out: list[Expr] = [self]
@@ -108,6 +115,9 @@ class Const(Expr):
     def sv(self) -> str:
         return f"64'd{self.v}"
 
+    def max_bits(self) -> int:
+        return max(1, self.v.bit_length())
+
 
 @dataclass(frozen=True)
 class Field(Expr):
@@ -123,6 +133,9 @@ class Field(Expr):
 
     def sv(self) -> str:
         return f"f_{self.name}"
+
+    def max_bits(self) -> int:
+        return 32  # every named field is one 32-bit instruction word
 
 
 @dataclass(frozen=True)
@@ -141,9 +154,11 @@ class Flags(Expr):
 
 @dataclass(frozen=True)
 class Derived(Expr):
-    """A value the op spec derives from fields (``OpSpec.derived``), e.g. CONV's kernel."""
+    """A value the op spec derives from fields (``OpSpec.derived``), e.g. CONV's kernel;
+    ``bits`` bounds its width when its definition does (a packed byte: 8)."""
 
     name: str
+    bits: int = 64
 
     def value(self, env: Env) -> int:
         return env.derived(self.name)
@@ -153,6 +168,9 @@ class Derived(Expr):
 
     def sv(self) -> str:
         return f"v_{self.name}"
+
+    def max_bits(self) -> int:
+        return self.bits
 
 
 @dataclass(frozen=True)
@@ -232,6 +250,9 @@ class Sel(Expr):
         mask = " | ".join(f"edgemoe_pkg::FLAG_{n}" for n in flag_names(self.flags))
         return f"(((32'(flags) & ({mask})) != 0) ? {self.if_set.sv()} : {self.if_clear.sv()})"
 
+    def max_bits(self) -> int:
+        return max(self.if_set.max_bits(), self.if_clear.max_bits())
+
 
 @dataclass(frozen=True)
 class _Binary(Expr):
@@ -251,6 +272,9 @@ class Add(_Binary):
     def sv(self) -> str:
         return f"({self.a.sv()} + {self.b.sv()})"
 
+    def max_bits(self) -> int:
+        return min(64, max(self.a.max_bits(), self.b.max_bits()) + 1)
+
 
 class Sub(_Binary):
     """a - b (b <= a wherever the spec uses it)."""
@@ -264,6 +288,9 @@ class Sub(_Binary):
     def sv(self) -> str:
         return f"({self.a.sv()} - {self.b.sv()})"
 
+    def max_bits(self) -> int:
+        return self.a.max_bits()  # b <= a
+
 
 class CeilDiv(_Binary):
     """ceil(a / b), b > 0."""
@@ -275,7 +302,14 @@ class CeilDiv(_Binary):
         return f"ceil_div({self.a.cpp()}, {self.b.cpp()})"
 
     def sv(self) -> str:
-        return f"edgemoe_pkg::ceil_div({self.a.sv()}, {self.b.sv()})"
+        n = max(self.a.max_bits(), self.b.max_bits()) + 1  # a + b - 1 fits
+        if n >= 64:
+            return f"edgemoe_pkg::ceil_div({self.a.sv()}, {self.b.sv()})"
+        a, b = f"{n}'({self.a.sv()})", f"{n}'({self.b.sv()})"
+        return f"64'({{({a} + {b} - {n}'d1) / {b}}})"  # {...}: an n-bit divider
+
+    def max_bits(self) -> int:
+        return self.a.max_bits()
 
 
 class FloorDiv(_Binary):
@@ -289,7 +323,14 @@ class FloorDiv(_Binary):
         return f"({self.a.cpp()} / ({b} > 0 ? {b} : (uint64_t)1))"
 
     def sv(self) -> str:
-        return f"edgemoe_pkg::floor_div({self.a.sv()}, {self.b.sv()})"
+        n = max(self.a.max_bits(), self.b.max_bits())
+        if n >= 64:
+            return f"edgemoe_pkg::floor_div({self.a.sv()}, {self.b.sv()})"
+        b = self.b.sv()
+        return f"64'({{{n}'({self.a.sv()}) / (({b} == 64'd0) ? {n}'d1 : {n}'({b}))}})"
+
+    def max_bits(self) -> int:
+        return self.a.max_bits()
 
 
 class Min(_Binary):
@@ -305,6 +346,9 @@ class Min(_Binary):
     def sv(self) -> str:
         return f"edgemoe_pkg::min64({self.a.sv()}, {self.b.sv()})"
 
+    def max_bits(self) -> int:
+        return min(self.a.max_bits(), self.b.max_bits())
+
 
 class Max(_Binary):
     """max(a, b)."""
@@ -318,6 +362,9 @@ class Max(_Binary):
 
     def sv(self) -> str:
         return f"edgemoe_pkg::max64({self.a.sv()}, {self.b.sv()})"
+
+    def max_bits(self) -> int:
+        return max(self.a.max_bits(), self.b.max_bits())
 
 
 @dataclass(frozen=True)
@@ -340,6 +387,9 @@ class Mul(Expr):
 
     def sv(self) -> str:
         return "(" + " * ".join(t.sv() for t in self.terms) + ")"
+
+    def max_bits(self) -> int:
+        return min(64, sum(t.max_bits() for t in self.terms))
 
 
 @dataclass(frozen=True)
@@ -375,6 +425,9 @@ class Bits(Expr):
     def sv(self) -> str:
         return f"(({self.a.sv()} >> {self.lo}) & 64'd{(1 << self.width) - 1})"
 
+    def max_bits(self) -> int:
+        return min(self.width, self.a.max_bits())
+
 
 @dataclass(frozen=True)
 class ConvOut(Expr):
@@ -394,8 +447,14 @@ class ConvOut(Expr):
         return f"(uint64_t)em_max(conv_out_size({args}), 0)"
 
     def sv(self) -> str:
-        args = ", ".join(x.sv() for x in (self.size, self.kernel, self.stride, self.pad))
-        return f"edgemoe_pkg::conv_out({args})"
+        parts = (self.size, self.kernel, self.stride, self.pad)
+        if self.size.max_bits() <= 32 and all(x.max_bits() <= 8 for x in parts[1:]):
+            args = ", ".join(f"{w}'({x.sv()})" for w, x in zip((32, 8, 8, 8), parts))
+            return f"edgemoe_pkg::conv_out_narrow({args})"  # a 34-bit by 8-bit divider
+        return f"edgemoe_pkg::conv_out({', '.join(x.sv() for x in parts)})"
+
+    def max_bits(self) -> int:
+        return min(64, self.size.max_bits() + 1)
 
 
 @dataclass(frozen=True)
@@ -424,3 +483,6 @@ class Case(Expr):
         for i in range(len(self.cases) - 2, -1, -1):
             out = f"(({self.key.sv()} == 64'd{i}) ? {self.cases[i].sv()} : {out})"
         return out
+
+    def max_bits(self) -> int:
+        return max(c.max_bits() for c in self.cases)

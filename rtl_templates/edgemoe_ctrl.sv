@@ -54,6 +54,12 @@ module edgemoe_ctrl (
   localparam logic [edgemoe_pkg::OWNER_BITS-1:0] OWN_EL = edgemoe_pkg::OWNER_BITS'(edgemoe_pkg::OWN_ELTWISE);
   localparam int MAXE = edgemoe_pkg::MAX_EXPERTS;
   localparam int MAXT = edgemoe_pkg::MAX_TOKENS;
+  // Widths of values the checker has bounded before any state below uses them (experts,
+  // tokens, features, a queue slot): their products need no 64-bit multiplier.
+  localparam int EXB = $clog2(MAXE + 1);
+  localparam int TKB = $clog2(MAXT + 1);
+  localparam int FTB = $clog2(edgemoe_pkg::MAX_IN_FEATURES + 1);
+  localparam int SLB = $clog2(4 * MAXT + 64);
 
   typedef enum logic [5:0] {
     S_IDLE, S_STAT_CHK, S_NEXT, S_FETCH_W, S_DECODE, S_CHECK, S_PEEK, S_PEEK_W, S_PEEK_DEC,
@@ -371,7 +377,7 @@ module edgemoe_ctrl (
         end
         S_MOE_Q_CMD: begin
           dma_req.rd_cmd_valid <= 1'b1;
-          dma_req.rd_cmd_addr <= mem + 64'(a6) + c_counts + 64'(ex) * c_slot;
+          dma_req.rd_cmd_addr <= mem + 64'(a6) + c_counts + 64'(ex[EXB-1:0]) * 64'(c_slot[SLB-1:0]);
           dma_req.rd_cmd_len <= cnt[ex] << 2;
           scan_i <= '0;
           seen <= '0;
@@ -412,7 +418,7 @@ module edgemoe_ctrl (
             owner <= OWN_LIN;
             after <= S_MOE_FC2;
             st <= S_WAIT_ENG;
-            macs <= macs + ((64'(cnt[ex]) * 64'(d1) * 64'(d2)) << 1);
+            macs <= macs + ((64'(cnt[ex][TKB-1:0]) * 64'(d1[FTB-1:0]) * 64'(d2[FTB-1:0])) << 1);
             pf_req <= 1'b1;  // this expert's fc2 weights load while fc1 runs
             wbytes <= wbytes + c_i0 + c_i1 + c_i2 + c_i3;
             experts_active <= experts_active + 64'd1;

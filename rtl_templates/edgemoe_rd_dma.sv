@@ -104,7 +104,6 @@ module edgemoe_rd_dma #(
   logic [31:0] rb_len;
   logic rb_take;                 // stage C accepts the realigned beat
   logic rb_free;
-  logic [2*B*8-1:0] both;
   logic [B*8-1:0] aligned;
   logic [B*8-1:0] mask;
   logic [31:0] remain;
@@ -112,16 +111,18 @@ module edgemoe_rd_dma #(
 
   assign rb_free = !rb_valid || rb_take;
   assign rready = meta_out_valid && rb_free && !flush;
-  assign both = {rdata, prev};
   assign remain = m_len - {out_cnt[31-LG_B:0], {LG_B{1'b0}}};
 
+  // One byte shifter for every case: the bytes past the command's end are masked off
+  // below, and they are the only ones in which {x, x} >> off differs from x >> off (the
+  // flush beat and a one-beat unaligned command both end within x's bytes off..B-1).
   logic [2*B*8-1:0] shifted;
+  logic [B*8-1:0] sh_lo, sh_hi;
   always_comb begin
-    shifted = both >> (32'(m_off) * 8);
-    if (flush) aligned = prev >> (32'(m_off) * 8);
-    else if (m_off == '0) aligned = rdata;
-    else if (in_cnt == 32'd0) aligned = rdata >> (32'(m_off) * 8);
-    else aligned = shifted[B*8-1:0];
+    sh_hi = flush ? prev : rdata;
+    sh_lo = (m_off == '0 || (in_cnt == 32'd0 && !flush)) ? rdata : prev;
+    shifted = {sh_hi, sh_lo} >> {m_off, 3'b000};
+    aligned = shifted[B*8-1:0];
     for (int i = 0; i < B; i++) mask[i*8+:8] = (32'(i) < remain) ? 8'hFF : 8'h00;
     // a beat is emitted for every R beat except the first one of an unaligned command
     // (unless that command is one beat long), plus the flush beat
@@ -173,20 +174,22 @@ module edgemoe_rd_dma #(
 
   // ------------------------------------------------------------------ words
   // wlg >= LG_B: collect 2**(wlg-LG_B) beats per word; wlg < LG_B: split each beat.
+  // The collected word is written beat by beat into acc (one enable per beat slot), which
+  // is also the output register: a WORD_MAX-wide word costs flip-flops, not multiplexers.
+  // A split word is the low beat ow_lo over an all-zero acc.
   logic [WORD_MAX*8-1:0] acc;
+  logic [B*8-1:0] ow_lo;
+  logic ow_split;
   logic [31:0] slot;           // beat slot within a word (collect) / word within beat (split)
   logic [31:0] words_left;     // words still to emit in this command (split mode)
   logic ov;                    // output word valid
-  logic [WORD_MAX*8-1:0] ow;
   logic ol;
   logic o_free;
   logic collect;
   logic [31:0] per;            // beats per word (collect) or words per beat (split)
   logic [31:0] wcount;         // words in the command
   logic [31:0] wl;
-  logic [WORD_MAX*8-1:0] split_word;
-  logic [WORD_MAX*8-1:0] wmask;
-  logic [WORD_MAX*8-1:0] placed;       // acc with this beat in its slot (collect)
+  logic [B*8-1:0] wmask;
   logic [B*8-1:0] split_beat;
   logic [LG_B-1:0] byte_off;
 
@@ -199,14 +202,8 @@ module edgemoe_rd_dma #(
   assign byte_off = LG_B'(slot << rb_wlg);
   assign split_beat = rb_data >> {byte_off, 3'b000};
   always_comb begin
-    for (int i = 0; i < WORD_MAX; i++)
+    for (int i = 0; i < B; i++)
       wmask[i*8+:8] = (32'(i) < (32'd1 << rb_wlg)) ? 8'hFF : 8'h00;
-    split_word = '0;
-    split_word[B*8-1:0] = split_beat;
-    split_word = split_word & wmask;
-    for (int k = 0; k < WORD_MAX / B; k++)
-      placed[k*B*8+:B*8] = (slot == 32'(k)) ? rb_data :
-                           (slot == 32'd0) ? {B*8{1'b0}} : acc[k*B*8+:B*8];
   end
   // stage C takes the beat when its last word leaves (split) or it is stored (collect)
   assign rb_take = rb_valid && o_free &&
@@ -215,28 +212,33 @@ module edgemoe_rd_dma #(
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       acc <= '0;
+      ow_lo <= '0;
+      ow_split <= 1'b0;
       slot <= '0;
       words_left <= '0;
       ov <= 1'b0;
-      ow <= '0;
       ol <= 1'b0;
     end else begin
       if (ov && out_ready) ov <= 1'b0;
       if (rb_valid && o_free) begin
         if (collect) begin
+          // the word's first beat clears the other slots (a short last word ends in zeros)
+          for (int k = 0; k < WORD_MAX / B; k++)
+            if (slot == 32'(k)) acc[k*B*8+:B*8] <= rb_data;
+            else if (slot == 32'd0) acc[k*B*8+:B*8] <= '0;
+          ow_split <= 1'b0;
           if (slot + 32'd1 == per || rb_last) begin
             ov <= 1'b1;
-            ow <= placed;
             ol <= rb_last;
-            acc <= '0;
             slot <= '0;
           end else begin
-            acc <= placed;
             slot <= slot + 32'd1;
           end
         end else begin
           ov <= 1'b1;
-          ow <= split_word;
+          acc <= '0;
+          ow_lo <= split_beat & wmask;
+          ow_split <= 1'b1;
           ol <= wl == 32'd1;
           words_left <= wl - 32'd1;
           if (slot + 32'd1 == per || wl == 32'd1) slot <= '0;
@@ -247,7 +249,10 @@ module edgemoe_rd_dma #(
   end
 
   assign out_valid = ov;
-  assign out_data = ow;
+  always_comb begin
+    out_data = acc;
+    if (ow_split) out_data[B*8-1:0] = ow_lo;
+  end
   assign out_last = ol;
   assign busy = act || meta_out_valid || rb_valid || ov;
 endmodule

@@ -25,14 +25,33 @@ def test_pareto_keeps_only_undominated_fitting_points():
 @pytest.mark.unit
 def test_candidates_are_valid_distinct_design_points():
     cands = candidates("edge-moe-zcu102", SPACES["small"])
-    # p_in 8/16 x axi 128/256, the other keys single-valued
-    assert len(cands) == 4
-    ids = set()
+    # p_in 8/16 x axi 128/256 x ports 1-4, the other keys single-valued
+    assert len(cands) == 16
+    ids, ports = set(), set()
     for c in cands:
         accel = load_accel(c.base, c.overrides)
         assert accel.weight_buffer_words % (accel.linear_p_in * accel.linear_p_out) == 0
         ids.add(accel.config_id)
-    assert len(ids) == 4
+        ports.add(accel.axi_ports)
+    assert len(ids) == 16
+    assert ports == {1, 2, 3, 4}
+
+
+@pytest.mark.unit
+def test_port_count_buys_bandwidth_until_the_bus_is_full(tmp_path):
+    """256-bit master on 128-bit PS ports: a second port doubles the rate (faster, more
+    LUT); more ports cost LUT and gain nothing (the bus is full)."""
+    from edgemoe.perf.explore import Candidate, evaluate
+
+    res = {n: evaluate(Candidate("tiny", ("axi_bits=256", f"axi_ports={n}")), "m3vit-micro",
+                       {}, str(tmp_path))
+           for n in (1, 2, 4)}
+    assert all(r["fits"] for r in res.values()), res
+    seg = {n: r["latency_ms"]["seg"] for n, r in res.items()}
+    assert seg[2] < seg[1]  # m3vit-micro on tiny is mostly compute-bound: 2% here
+    assert seg[4] == seg[2]
+    assert res[1]["LUT"] < res[2]["LUT"] < res[4]["LUT"]
+    assert "0.50 beats" in res[1]["memory"] and "1.00 beats" in res[2]["memory"]
 
 
 @pytest.mark.slow

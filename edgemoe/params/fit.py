@@ -17,12 +17,12 @@ block RAMs. Assumptions, all visible in :func:`estimate`:
 * Memories: BRAM36 count is the best aspect ratio 512x72 ... 32Kx1 of each array; the
   ping+pong weight buffers (``linear_p_in*linear_p_out`` weights wide) go to URAM
   (4Kx72) when the board has URAM and they stay within its closure limit.
-* LUT: per product, an adder combining the DSP limbs plus half an accumulator-wide adder
-  (tree share); fixed costs per op (``OpSpec.lut`` in edgemoe/ops.py: its control and
-  address logic beyond its engine) and for the platform (control, instruction decode,
-  four m_axi adapters); FF = 1.3 x LUT.
+* LUT: per product, a limb-combining adder plus half an accumulator-wide adder; fixed
+  costs per op (``OpSpec.lut``: logic beyond its engine), dispatcher and DMAs; FF = 1.3 x LUT.
 * An engine is counted when a built op runs on it or starts it (``ops.engines_built``).
 
+``rtl=True`` calibrates LUT/FF/DSP per component to Yosys counts of the SystemVerilog
+modules (edgemoe.params.fit_calibration): the SV top is 2-3x the physical model.
 Closure limits are FINN's: LUT <= 70 %, FF <= 50 %, BRAM36/URAM/DSP <= 80 %. An RTL
 flow may pass yosys or Vivado counts as ``measured`` to replace the estimate.
 """
@@ -53,6 +53,7 @@ __all__ = [
     "estimate",
     "fit_report",
     "model_problems",
+    "physical_items",
     "uram_blocks",
 ]
 
@@ -126,8 +127,9 @@ class Estimate:
         return dict(sorted(parts.items(), key=lambda kv: -kv[1]))
 
 
-def estimate(accel: AccelConfig) -> Estimate:
-    """Estimate LUT, FF, DSP, BRAM36 and URAM of a design point (see module docstring)."""
+def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]:
+    """The physical model's ``(component, resource, amount)`` items and where the weight
+    buffers live (see the module docstring)."""
     fam = accel.board.family
     f = accel.formats
     act, cont = f.act.width, accel.act_container_bits
@@ -177,10 +179,12 @@ def estimate(accel: AccelConfig) -> Estimate:
 
     vl = accel.vector_lanes
     if "ln" in engines:
-        add("vector", "DSP", vl * (2 * d_aa + dsp_per_multiplier(act, f.norm.width, fam)) + 2 * d_aa)
-        add("vector", "BRAM36", bram36_blocks(math.ceil(accel.max_out_features / vl),
-                                              vl * (2 * f.norm.width + cont)))
-    if engines & {"ln", "eltwise"}:
+        add("layernorm", "DSP",
+            vl * (2 * d_aa + dsp_per_multiplier(act, f.norm.width, fam)) + 2 * d_aa)
+        add("layernorm", "BRAM36", bram36_blocks(math.ceil(accel.max_out_features / vl),
+                                                 vl * (2 * f.norm.width + cont)))
+        add("layernorm", "LUT", vl * cont * 12 + 1500)
+    if "eltwise" in engines:
         add("vector", "LUT", vl * cont * 12 + 1500)
 
     if "pool" in engines:  # per lane: max / sum row (64-bit), gate row, two multipliers
@@ -202,20 +206,64 @@ def estimate(accel: AccelConfig) -> Estimate:
         add("lif", "LUT", macs * (f.linear_weight.width + 8) + p_out * 400)
         if accel.max_timesteps > 1:
             add("lif", "DSP", p_out * dsp_per_multiplier(act, LIF_LEAK_FRAC + 2, fam))
-    for spec in OP_SPECS.values():
+    for spec in OP_SPECS.values():  # an op's own logic sits in its engine's module
         if spec.lut and spec.op.name.lower() in ops:
-            add(spec.op.name.lower(), "LUT", spec.lut)
+            add(_ENGINE_COMPONENT.get(spec.engine, spec.op.name.lower()), "LUT", spec.lut)
 
-    # Shared numerics tables (exp, reciprocal, rsqrt, GELU) and the platform shell.
+    # Shared numerics tables (exp, reciprocal, rsqrt, GELU).
     add("tables", "BRAM36", 4)
     add("tables", "LUT", 2000)
-    # one m_axi adapter (read/write FIFOs) per bundle
-    add("platform", "LUT", 6000 + accel.m_axi_bundles * accel.axi_bits * 6)
+    # dispatcher + checker (per-expert counts, per-token seen bits), DMAs (two readers:
+    # activations, weight prefetch; one writer), m_axi FIFOs
+    add("control", "LUT", 6000 + 32 * accel.max_experts + accel.max_tokens)
+    # (bus byte shifters; the reader's word register, the writer's word-to-beat select)
+    from ..codegen.constants import design_constants  # (codegen imports this module)
+    shift = accel.axi_bits * 3 * (accel.axi_bytes.bit_length() - 1)
+    word_max = dict(design_constants(accel))["WORD_MAX"]
+    add("read_dma", "LUT", 2 * (shift + 4 * word_max))
+    add("write_dma", "LUT", shift + 2 * word_max)
+    add("platform", "LUT", accel.m_axi_bundles * accel.axi_bits * 6)  # per master
     add("platform", "BRAM36", accel.m_axi_bundles * bram36_blocks(256, accel.axi_bits))
+    return items, impl
 
+
+#: Engine (edgemoe.ops) -> the component that holds its ops' own logic.
+_ENGINE_COMPONENT = {"lin": "linear", "attn": "attention", "ln": "layernorm",
+                     "eltwise": "vector", "router": "moe_gate"}
+
+
+def estimate(accel: AccelConfig, rtl: bool = False) -> Estimate:
+    """Estimate LUT, FF, DSP, BRAM36 and URAM of a design point (see module docstring).
+
+    Args:
+        accel: The design point.
+        rtl: Estimate the SV top instead: LUT/FF/DSP of each component with Yosys counts
+            of its module calibrated to them (edgemoe.params.fit_calibration); the others
+            and memories keep the physical model.
+    """
+    raw, impl = physical_items(accel)
+    if not rtl:
+        totals = {r: sum(a for _, res, a in raw if res == r) for r in RESOURCES}
+        totals["FF"] = math.ceil(totals["LUT"] * _FF_PER_LUT)
+        return Estimate(lut=totals["LUT"], ff=totals["FF"], dsp=totals["DSP"],
+                        bram36=totals["BRAM36"], uram=totals["URAM"],
+                        breakdown=tuple(raw) + (("all", "FF", totals["FF"]),),
+                        weight_buffer_impl=impl)
+    from .fit_calibration import CALIBRATED, calibration, physical_counts
+
+    lines = calibration()
+    phys = physical_counts(raw)
+    items = [(c, r, a) for c, r, a in raw if (c, r) not in lines]
+    for comp, counts in phys.items():
+        for res in CALIBRATED:
+            line = lines.get((comp, res))
+            if line is not None:
+                amount = math.ceil(line(counts.get("LUT" if res == "FF" else res, 0)))
+                if amount > 0:
+                    items.append((comp, res, amount))
+            elif res == "FF" and counts.get("LUT"):
+                items.append((comp, "FF", math.ceil(counts["LUT"] * _FF_PER_LUT)))
     totals = {r: sum(a for _, res, a in items if res == r) for r in RESOURCES}
-    totals["FF"] = math.ceil(totals["LUT"] * _FF_PER_LUT)
-    items.append(("all", "FF", totals["FF"]))
     return Estimate(lut=totals["LUT"], ff=totals["FF"], dsp=totals["DSP"],
                     bram36=totals["BRAM36"], uram=totals["URAM"], breakdown=tuple(items),
                     weight_buffer_impl=impl)
@@ -264,6 +312,11 @@ _ADVICE = {
     "conv_line": "buffers.conv_line_words (now {line})",
     "attention": "attn_lanes (now {lanes})",
     "vector": "vector_lanes (now {vl})",
+    "layernorm": "vector_lanes (now {vl})",
+    "pool": "vector_lanes (now {vl})",
+    "upsample": "vector_lanes (now {vl})",
+    "control": "buffers.max_experts*max_tokens (now {experts}x{tokens})",
+    "read_dma": "axi_bits (now {axi})", "write_dma": "axi_bits (now {axi})",
     "moe_gate": "buffers.max_experts*max_tokens (now {experts}x{tokens})",
     "platform": "axi_bits (now {axi})",
     "tables": "the ops list",
@@ -318,13 +371,16 @@ def _normalise_measured(measured: Mapping[str, int] | None) -> dict[str, int]:
     return out
 
 
-def fit_report(accel: AccelConfig, measured: Mapping[str, int] | None = None) -> FitReport:
+def fit_report(accel: AccelConfig, measured: Mapping[str, int] | None = None,
+               rtl: bool = False) -> FitReport:
     """Compare a design point's resources with its board's closure limits.
 
     Args:
         accel: The design point (its ``board`` is the target).
         measured: Optional tool counts (keys ``lut``, ``ff``, ``dsp``, ``bram36``,
             ``uram``, any case) that replace the estimate for those resources.
+        rtl: Use the Yosys-calibrated estimate of the SystemVerilog top
+            (:func:`estimate` ``rtl=True``).
 
     Returns:
         The report; ``message`` says what to shrink when it does not fit.
@@ -332,7 +388,7 @@ def fit_report(accel: AccelConfig, measured: Mapping[str, int] | None = None) ->
     Raises:
         ConfigError: ``measured`` has an unknown key or a value that is not a count.
     """
-    est = estimate(accel)
+    est = estimate(accel, rtl)
     meas = _normalise_measured(measured)
     uses = tuple(
         ResourceUse(name=r, used=meas.get(r, est.total(r)),
@@ -413,7 +469,7 @@ def model_problems(accel: AccelConfig, model: ModelConfig) -> tuple[str, ...]:
 
 #: Ops each graph layer type lowers to (edgemoe.compiler.graph); ``add`` copies the output.
 _GRAPH_LAYER_OPS = {"conv": ("conv",), "osa": ("conv",), "max_pool": ("pool",),
-                    "global_avg_pool": ("pool",), "linear": ("linear",),
+                    "avg_pool": ("pool",), "global_avg_pool": ("pool",), "linear": ("linear",),
                     "lif": ("conv", "lif"), "lif_readout": ("lif",)}
 
 

@@ -1,9 +1,14 @@
-"""Design-space exploration: engine sizes, lanes, AXI width and buffer depths of a board.
+"""Design-space exploration: engine sizes, lanes, AXI width, port count and buffer depths.
 
 Each candidate is a set of overrides of a base design point (configs/accel).  Its
-evaluation (:func:`evaluate`) runs the fit check (edgemoe.params.fit, optionally
-calibrated by the base design's Yosys counts) and, when it fits, the cycle model with the
-board's memory over the model's program.  Evaluations run on a Dask distributed cluster
+evaluation (:func:`evaluate`) runs the fit check of the RTL estimate (edgemoe.params.fit
+``rtl=True``: calibrated by Yosys counts of its modules; ``calibration`` scales it further
+by the base design's whole-top counts) and, when it fits, the cycle model with the
+board's memory over the model's program.  The port count (``axi_ports``, 1-4 m_axi
+masters, each on its own PS HP port) enters both: every master costs its adapter in the
+fit check, and the model spreads the unit's traffic over that many ports (capped by the
+AXI width and the DDR: a port beyond what the bus can fill buys nothing).  Evaluations
+run on a Dask distributed cluster
 (:func:`explore`) and are cached as one JSON file per config_id, so a rerun only
 evaluates what is missing.  Latencies are MODELLED, never measured.
 """
@@ -36,9 +41,10 @@ __all__ = [
 SPACES: Mapping[str, Mapping[str, tuple]] = {
     "default": {"linear_p_in": (8, 16, 32), "linear_p_out": (8, 16, 32),
                 "attn_lanes": (4, 8), "vector_lanes": (8, 16), "axi_bits": (128, 256),
-                "weight_buffer_words": (0.5, 1.0)},
+                "axi_ports": (1, 2, 3, 4), "weight_buffer_words": (0.5, 1.0)},
     "small": {"linear_p_in": (8, 16), "linear_p_out": (16,), "attn_lanes": (4,),
-              "vector_lanes": (8,), "axi_bits": (128, 256), "weight_buffer_words": (1.0,)},
+              "vector_lanes": (8,), "axi_bits": (128, 256), "axi_ports": (1, 2, 3, 4),
+              "weight_buffer_words": (1.0,)},
     "tiny": {"linear_p_in": (4, 8), "attn_lanes": (2,), "weight_buffer_words": (1.0,)},
 }
 
@@ -90,6 +96,8 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     from ..compiler import compile_model
     from ..params import load_accel, load_model
     from ..params.errors import ConfigError
+    from ..params.fit import fit_report
+    from .memory import memory_timing
     from .model import model_program
 
     try:
@@ -100,11 +108,13 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     path = Path(cache_dir) / f"{accel.config_id}.json"
     if path.is_file():
         return json.loads(path.read_text())
-    est = accel.fit_report().estimate
+    est = fit_report(accel, rtl=True).estimate
     measured = {r.lower(): int(est.total(r) * (calibration or {}).get(r, 1.0))
                 for r in ("LUT", "FF", "DSP", "BRAM36", "URAM")}
-    report = accel.fit_report(measured=measured if calibration else None)
+    report = fit_report(accel, measured=measured if calibration else None, rtl=True)
+    mem = memory_timing(accel, ports=accel.m_axi_bundles)
     res = {"config_id": accel.config_id, "overrides": list(cand.overrides),
+           "memory": mem.describe(),
            "fits": report.fits, "reason": "" if report.fits else report.message,
            **{u.name: u.used for u in report.resources}}
     model = load_model(model_name)
@@ -117,7 +127,7 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
         else:
             lat = {}
             for index, task in enumerate(compiled.manifest["tasks"]):
-                pm = model_program(compiled.instrs, accel, routing, index)
+                pm = model_program(compiled.instrs, accel, routing, index, mem)
                 lat[task] = round(pm.latency_ms, 4)
             res["latency_ms"] = lat
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
@@ -132,9 +142,10 @@ def yosys_calibration(accel, timeout_s: float | None = None) -> dict[str, float]
     The estimate of every candidate is multiplied by these ratios: the fit check then
     follows what synthesis of the base design really used.
     """
+    from ..params.fit import fit_report
     from ..rtl.synth import synth
 
-    est = accel.fit_report().estimate
+    est = fit_report(accel, rtl=True).estimate
     measured = synth(accel, timeout_s=timeout_s, fast=True).measured()
     return {r: measured[r.lower()] / est.total(r)
             for r in ("LUT", "FF", "DSP", "BRAM36") if r.lower() in measured and est.total(r)}
@@ -164,12 +175,13 @@ def explore(base_name: str, model_name: str, space: Mapping[str, tuple], cache_d
     cache_dir.mkdir(parents=True, exist_ok=True)
     cands = candidates(base_name, space)
     logging.getLogger("distributed").setLevel(logging.WARNING)  # one line per worker start
+    # (workers log at CRITICAL only: a task error comes back through its future)
     cluster = None
     if scheduler:
         client = Client(scheduler, timeout="30s")
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.WARNING)
+                               dashboard_address=None, silence_logs=logging.CRITICAL)
         client = Client(cluster)
     try:
         futures = client.map(evaluate, cands, model_name=model_name, routing=routing,
@@ -180,9 +192,16 @@ def explore(base_name: str, model_name: str, space: Mapping[str, tuple], cache_d
             if progress is not None:
                 progress(done, len(cands))
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        # workers stopping mid-heartbeat log tracebacks that are no error of the run
+        dlog = logging.getLogger("distributed")
+        level = dlog.level
+        dlog.setLevel(logging.CRITICAL)
+        try:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+        finally:
+            dlog.setLevel(level)
     return results
 
 

@@ -27,7 +27,7 @@ from ..resources import default_build_root
 from .render import TOP, design_key, render_rtl, sources_digest
 
 __all__ = ["FAMILIES", "SynthError", "SynthResult", "cached_measured", "cell_resources",
-           "run_yosys", "synth", "yosys_script"]
+           "module_params", "run_yosys", "synth", "yosys_script"]
 
 log = logging.getLogger(__name__)
 
@@ -106,15 +106,20 @@ def cell_resources(cells: dict[str, int]) -> dict[str, int]:
     return {"LUT": lut, "FF": ff, "DSP": dsp, "BRAM36": -(-bram_half // 2), "URAM": uram}
 
 
-def yosys_script(files: list[str], family: str, top: str = TOP, fast: bool = False) -> str:
+def yosys_script(files: list[str], family: str, top: str = TOP, fast: bool = False,
+                 params: dict[str, int] | None = None) -> str:
     """The Yosys commands: synth_xilinx without the SAT-based share pass, then stat.
 
     ``fast`` maps LUTs with the classic ``abc`` and a minimal script (structural hashing
     and area-oriented 6-LUT mapping, :data:`FAST_ABC_SCRIPT`) instead of ``abc9``: much
-    quicker on large designs, with somewhat more LUTs.
+    quicker on large designs, with somewhat more LUTs.  ``params`` set parameters of
+    ``top`` (a module synthesized alone, with the values the RTL top gives it).
     """
     base = f"synth_xilinx -family {family} -noiopad -flatten -top {top}"
-    steps = ["read_verilog -sv " + " ".join(files), f"{base} -run :coarse",
+    steps = ["read_verilog -sv " + " ".join(files)]
+    if params:
+        steps.append("chparam " + " ".join(f"-set {k} {v}" for k, v in params.items()) + f" {top}")
+    steps += [f"{base} -run :coarse",
              "techmap -map +/cmp2lut.v -map +/cmp2lcu.v -D LUT_WIDTH=6",
              "alumacc", "opt", "memory -nomap", "opt_clean"]
     if fast:
@@ -150,7 +155,8 @@ def _cells(stat_json: Path, top: str) -> dict[str, int]:
 
 
 def run_yosys(files: list[Path], top: str, family: str, work: Path,
-              timeout_s: float | None = None, fast: bool = False) -> tuple[dict[str, int], float]:
+              timeout_s: float | None = None, fast: bool = False,
+              params: dict[str, int] | None = None) -> tuple[dict[str, int], float]:
     """Synthesize ``files`` (top ``top``) in folder ``work``; returns (cells, seconds).
 
     The sources are copied into ``work`` (yowasp runs Yosys in a WASM sandbox that sees
@@ -164,7 +170,7 @@ def run_yosys(files: list[Path], top: str, family: str, work: Path,
     for p in files:
         shutil.copyfile(p, work / Path(p).name)
     (work / "fast.abc").write_text(FAST_ABC_SCRIPT)
-    script = yosys_script([Path(p).name for p in files], family, top, fast)
+    script = yosys_script([Path(p).name for p in files], family, top, fast, params)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run([_yosys_exe(), "-q", "-l", "yosys.log", "-p", script], cwd=work,
@@ -179,6 +185,16 @@ def run_yosys(files: list[Path], top: str, family: str, work: Path,
         raise SynthError(f"Yosys failed on {top} (exit {proc.returncode}): "
                          f"{' / '.join(tail)}; see {work / 'yosys.log'}")
     return _cells(work / "stat.json", top), seconds
+
+
+def module_params(accel, top: str) -> dict[str, int]:
+    """Parameters the RTL top gives module ``top`` (the DMAs: bus and widest word bytes)."""
+    if top not in ("edgemoe_rd_dma", "edgemoe_wr_dma"):
+        return {}
+    from ..codegen.constants import design_constants
+
+    consts = dict(design_constants(accel))
+    return {"B": consts["AXI_BYTES"], "WORD_MAX": consts["WORD_MAX"]}
 
 
 def _out_dir(accel, build_root: Path | str | None = None) -> Path:
@@ -238,7 +254,9 @@ def synth(accel, timeout_s: float | None = None, force: bool = False,
         out = out / top  # an engine alone: its own cache and work folder
         src = [p for p in src if p.stem != TOP]  # the top is not needed (nor parsed)
     out.mkdir(parents=True, exist_ok=True)
-    digest = sources_digest(src) + fam + ("-fast" if fast else "")
+    params = module_params(accel, top)
+    digest = (sources_digest(src) + fam + ("-fast" if fast else "")
+              + (json.dumps(params) if params else ""))
     cache = out / ("result-fast.json" if fast else "result.json")
     work = out / ("work-fast" if fast else "work")
     log_path = work / "yosys.log"
@@ -249,7 +267,7 @@ def synth(accel, timeout_s: float | None = None, force: bool = False,
                                data["cells"], 0.0, log_path)
     log.info("synthesizing %s (%s) with Yosys; large designs take many minutes", accel.name,
              fam)
-    cells, seconds = run_yosys(src, top, fam, work, timeout_s, fast)
+    cells, seconds = run_yosys(src, top, fam, work, timeout_s, fast, params)
     res = cell_resources(cells)
     cache.write_text(json.dumps({"digest": digest, "resources": res, "cells": cells,
                                  "seconds": seconds}, indent=1))

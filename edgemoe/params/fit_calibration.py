@@ -1,0 +1,102 @@
+"""Calibration of the fit check by Yosys counts of single RTL modules.
+
+``edgemoe/data/yosys_area.json`` holds LUT / FF / DSP counts of RTL modules synthesized
+alone (``edgemoe synth --accel A --top MODULE --fast``; its date and command are in the
+file) at two or more design points.  The fit check's physical model (edgemoe.params.fit:
+multipliers mapped to DSP slices, adders and fixed costs to LUTs) gives each component a
+count; the module that implements the component is modelled as
+
+    measured = a + k * physical
+
+with ``a`` and ``k`` fitted per (component, resource) by least squares over the measured
+points (a line through two points; ``a = 0`` with one).  The physical count carries how a
+component grows with its lanes and formats, the fit what synthesis really spends on it
+(control, numerics per lane, registers).  FF is fitted against the physical LUT count.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from importlib import resources
+from typing import NamedTuple
+
+__all__ = ["CALIBRATED", "INSTANCES", "MODULE_OF", "Line", "calibration", "fit_lines",
+           "load_measurements", "physical_counts"]
+
+#: Fit-check component -> the RTL module (rtl_templates) that implements it.
+MODULE_OF = {
+    "linear": "edgemoe_lin", "attention": "edgemoe_attn", "layernorm": "edgemoe_ln",
+    "vector": "edgemoe_eltwise", "pool": "edgemoe_pool", "moe_gate": "edgemoe_router",
+    "upsample": "edgemoe_upsample", "control": "edgemoe_ctrl",
+    "read_dma": "edgemoe_rd_dma", "write_dma": "edgemoe_wr_dma",
+}
+#: Instances of a module in the RTL top (the read DMA: activations and weight prefetch).
+INSTANCES = {"edgemoe_rd_dma": 2}
+#: Resources the calibration covers (memories keep the physical model: Yosys infers the
+#: same blocks the model counts, or LUTRAM for the small ones).
+CALIBRATED = ("LUT", "FF", "DSP")
+
+
+class Line(NamedTuple):
+    """``(a, k)``: measured = a + k * physical."""
+
+    a: float
+    k: float
+
+    def __call__(self, physical: float) -> float:
+        """The calibrated count of a component whose physical count is ``physical``."""
+        return max(0.0, self.a + self.k * physical)
+
+
+def physical_counts(items) -> dict[str, dict[str, int]]:
+    """Component -> resource -> count of physical-model items (``fit.physical_items``)."""
+    out: dict[str, dict[str, int]] = {}
+    for comp, res, amount in items:
+        out.setdefault(comp, {})
+        out[comp][res] = out[comp].get(res, 0) + amount
+    return out
+
+
+def load_measurements() -> dict:
+    """The measured counts file (``points``: accel, set, module and counts)."""
+    text = resources.files("edgemoe.data").joinpath("yosys_area.json").read_text()
+    return json.loads(text)
+
+
+def _line(xs: list[float], ys: list[float]) -> Line:
+    if not any(xs):  # nothing in the model (e.g. the dispatcher's DSPs): a constant
+        return Line(sum(ys) / len(ys), 0.0)
+    if len(set(xs)) < 2:  # one design point (or no spread): proportional
+        return Line(0.0, sum(ys) / sum(xs))
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    k = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return Line(my - k * mx, k)
+
+
+def fit_lines(pairs: dict[tuple[str, str], list[tuple[float, float]]]
+              ) -> dict[tuple[str, str], Line]:
+    """(component, resource) -> its line, from (physical, measured) pairs."""
+    return {key: _line([p for p, _ in v], [m for _, m in v]) for key, v in pairs.items() if v}
+
+
+@functools.lru_cache(maxsize=1)
+def calibration() -> dict[tuple[str, str], Line]:
+    """(component, resource) -> line, fitted from the measurements (computed once)."""
+    from . import load_accel
+    from .fit import physical_items
+
+    pairs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    component_of = {m: c for c, m in MODULE_OF.items()}
+    for point in load_measurements()["points"]:
+        comp = component_of[point["module"]]
+        accel = load_accel(point["accel"], tuple(point.get("set", ())))
+        phys = physical_counts(physical_items(accel)[0])
+        if comp not in phys:
+            continue
+        for res in CALIBRATED:
+            x = phys[comp].get("LUT" if res == "FF" else res, 0)
+            y = point[res] * INSTANCES.get(point["module"], 1)
+            pairs.setdefault((comp, res), []).append((float(x), float(y)))
+    return fit_lines(pairs)
