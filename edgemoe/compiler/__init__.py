@@ -17,7 +17,7 @@ __all__ = ["Compiled", "ManifestError", "QuantReport", "check_image", "compile_m
 
 def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
                   strict: bool = False, heads: bool = True,
-                  taps: frozenset[str] = frozenset()) -> Compiled:
+                  taps: frozenset[str] = frozenset(), remove_dead: bool = True) -> Compiled:
     """Compile ``model`` for design point ``accel``.
 
     Args:
@@ -28,6 +28,8 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         strict: raise WeightError when any weight saturates or underflows its format.
         heads: False compiles the backbone only (outputs: the token tensor per task).
         taps: intermediate tensors to copy out (names of :func:`taps.tap_names`).
+        remove_dead: drop MLP/expert hidden neurons that contribute an exact zero
+            (:mod:`edgemoe.compiler.dead_neurons`; same output bytes, smaller layers).
     """
     if hasattr(model, "layers"):  # a layer graph (VoVNet, SNN)
         return _compile_graph(model, accel, weights, seed, strict)
@@ -37,7 +39,7 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         weights = random_weights(model, seed)
     report = QuantReport()
     layout, stages, effective, tap_specs = lower_m3vit(model, accel, weights, report, heads,
-                                                       frozenset(taps))
+                                                       frozenset(taps), remove_dead)
     if strict:
         check_strict(report, accel.name)
     validate_program(layout.instrs, accel, layout.image.size, tasks=len(model.tasks))

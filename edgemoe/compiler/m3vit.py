@@ -23,14 +23,16 @@ from ..layout import bias_block_bytes, pack_tiled, queue_layout, weight_block_by
 from ..models import fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
 from .builder import ProgramBuilder, Ref, Tensor
+from .dead_neurons import remove_dead_neurons
 from .quantize import QuantReport, dequantized, quantize, role_of
 from .taps import QUEUE_FORMAT
 
 
 class _Lowering:
     def __init__(self, model, accel, weights: dict, report: QuantReport,
-                 want: frozenset[str] = frozenset()):
+                 want: frozenset[str] = frozenset(), packed: dict | None = None):
         self.m, self.a, self.w, self.report = model, accel, weights, report
+        self.packed = weights if packed is None else packed  # MLP widths after dead neurons
         self.b = ProgramBuilder()
         self.f = accel.formats
         self.act_bytes = self.f.act.storage_dtype.itemsize
@@ -86,8 +88,10 @@ class _Lowering:
     def _q(self, name: str, x: np.ndarray, canonical: str | None = None):
         fmt = getattr(self.f, role_of(name))
         raw, deq = quantize(name, x, fmt, self.report)
-        if canonical is not None:
-            self.effective[canonical] = deq.reshape(self.w[canonical].shape)
+        if canonical is not None:  # a narrowed MLP matrix records its full canonical form
+            full = self.w[canonical]
+            self.effective[canonical] = (deq.reshape(full.shape) if deq.size == full.size
+                                         else dequantized(full, fmt))
         return raw, fmt
 
     def matrix(self, name: str, w: np.ndarray, canonical: str | None = None) -> Ref:
@@ -146,9 +150,9 @@ class _Lowering:
                bias_attn=False, tap: str = ""):
         """LINEAR; ``tap`` names a tap of its output without the residual (an extra
         LINEAR into the tap slot, as the device computes it before adding)."""
-        w = self.w[f"{prefix}.weight"]
+        w = self.packed[f"{prefix}.weight"]
         wref = self.matrix(f"{prefix}.weight", w, f"{prefix}.weight")
-        bref = self.vector(f"{prefix}.bias", self.w[f"{prefix}.bias"], f"{prefix}.bias")
+        bref = self.vector(f"{prefix}.bias", self.packed[f"{prefix}.bias"], f"{prefix}.bias")
         extra = {"residual": residual} if residual is not None else {}
         self.b.emit(Op.LINEAR, flags | (Flag.BFMT_ATTN if bias_attn else 0) |
                     (Flag.RESIDUAL if residual is not None else 0), comment=prefix,
@@ -186,14 +190,16 @@ class _Lowering:
         if m.is_moe(i):
             self.moe(p, Ref(ln2), x, Ref(mid))
         else:
-            hid = self.act_tensor(f"{p}.hidden", t, m.mlp_hidden)
+            hid = self.act_tensor(f"{p}.hidden", t, self.packed[f"{p}.mlp.fc1.bias"].size)
             self.linear(f"{p}.mlp.fc1", Ref(ln2), Ref(hid), t, flags=Flag.GELU)
             self.linear(f"{p}.mlp.fc2", Ref(hid), Ref(x), t, residual=Ref(x), tap=f"{p}.mlp")
         self.tap(f"{p}.out", Ref(x), t, d)
         self.taps[f"block{i}"] = len(self.b)
 
     def moe(self, p: str, src: Ref, x: Tensor, residual: Ref) -> None:
-        m, t, d, e, h = self.m, self.m.num_tokens, self.m.dim, self.m.num_experts, self.m.expert_hidden
+        m, t, d, e = self.m, self.m.num_tokens, self.m.dim, self.m.num_experts
+        ex = f"{p}.mlp.experts"
+        h = self.packed[f"{ex}.htoh4.bias"].shape[-1]  # after dead-neuron removal
         gates = np.stack([self.w[f"{p}.mlp.gate.{k}.w_gate"].T for k in range(len(m.tasks))])
         graw = self.matrix(f"{p}.mlp.gate.w_gate", gates)
         for k in range(len(m.tasks)):
@@ -203,10 +209,10 @@ class _Lowering:
                                     self.f.linear_weight.storage_dtype.itemsize)
         queues = self.b.tensor(f"{p}.queues", queue_layout(e, t)["total"])
         scratch = self.act_tensor(f"{p}.expert_hidden", t, h)
-        ex = f"{p}.mlp.experts"
-        w1 = self.matrix(f"{ex}.htoh4.weight", self.w[f"{ex}.htoh4.weight"], f"{ex}.htoh4.weight")
-        b1 = self.vector(f"{ex}.htoh4.bias", self.w[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
-        w2 = self.matrix(f"{ex}.h4toh.weight", self.w[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
+        pw = self.packed
+        w1 = self.matrix(f"{ex}.htoh4.weight", pw[f"{ex}.htoh4.weight"], f"{ex}.htoh4.weight")
+        b1 = self.vector(f"{ex}.htoh4.bias", pw[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
+        w2 = self.matrix(f"{ex}.h4toh.weight", pw[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
         b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias")
         self.tap_logits(p, src, graw, stride)
         self.b.emit(Op.MOE_GATE, comment=f"{p}.gate", tokens=t, dim=d, experts=e, top_k=m.top_k,
@@ -272,16 +278,21 @@ class _Lowering:
 
 
 def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = True,
-                taps: frozenset[str] = frozenset()):
+                taps: frozenset[str] = frozenset(), remove_dead: bool = True):
     """Lower M3ViT; returns (layout, instruction counts per stage, effective float weights,
     tap specs).
+
+    With ``remove_dead`` (the default) MLP and expert hidden neurons that contribute an
+    exact zero are dropped (:mod:`edgemoe.compiler.dead_neurons`); the outputs are the
+    same bytes either way.
 
     With ``heads=False`` only the backbone is lowered (the heads' weights are not used):
     each task's output is the token tensor ``x`` after the last block.  ``taps`` names the
     intermediate tensors to copy out (:mod:`edgemoe.compiler.taps`).
     """
     validate_weights(weights, model)
-    low = _Lowering(model, accel, weights, report, taps)
+    packed = remove_dead_neurons(model, accel.formats, weights)[0] if remove_dead else None
+    low = _Lowering(model, accel, weights, report, taps, packed)
     b = low.b
     pixels = b.reserve("inputs", model.in_chans * model.image_height * model.image_width, "pixels")
     outputs = {}
