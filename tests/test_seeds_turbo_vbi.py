@@ -139,8 +139,17 @@ def test_compress_zeroes_whole_tiles_of_mlp_and_expert_weights(tmp_path):
                 assert tile_skip_rate(m, (4, 4)) >= 0.75 - 1e-9
             kept = after[name] != 0
             assert np.array_equal(after[name][kept], before[name][kept])  # survivors unchanged
+        elif name.endswith(("fc2.bias", "h4toh.bias")):
+            continue  # takes the folded dead neurons' GELU(b1) W2 (test_compiler_dead_neurons)
+        elif name.endswith(("fc1.bias", "htoh4.bias")):  # zero exactly where fc1's row died
+            dead = ~after[name.replace(".bias", ".weight")].any(axis=-1)
+            assert not after[name][dead].any()
+            assert np.array_equal(after[name][~dead], before[name][~dead])
         else:
             assert np.array_equal(before[name], after[name])
+    dead_rows = sum(int((~after[n].any(axis=-1)).sum()) for n in after.files
+                    if n.endswith(("fc1.weight", "htoh4.weight")))
+    assert report["dead_neurons"] == dead_rows
     assert any(k.endswith("experts.htoh4.weight") for k in report["tile_skip"])
 
 
