@@ -114,3 +114,4 @@ def test_folding_dead_neurons_keeps_the_float_model(micro, compressed):
         want = M3ViTReference(model, w).forward(pixels, task)["tokens"]
         got = M3ViTReference(model, refolded).forward(pixels, task)["tokens"]
         assert np.allclose(got, want, rtol=0, atol=1e-9)  # float64 rounding only
+
