@@ -65,8 +65,9 @@ def _turbo_vbi(seeds: range) -> list[tuple[str, str]]:
             res = [r[skip][m] for r in runs]
             skip_rate = np.mean([x["skip"] for x in res])
             dead = np.mean([x["dead"] for x in res])
-            rows.append((f"turbo-vbi target {skip} {m} acc / tile-skip / dead",
-                         f"{_ms([x['acc'] for x in res])} / {skip_rate:.3f} / {dead:.1f}"))
+            rows.append((f"turbo-vbi target {skip} {m} acc / tile-skip / dead / 1x8 skip",
+                         (f"{_ms([x['acc'] for x in res])} / {skip_rate:.3f} / {dead:.1f} / "
+                         f"{np.mean([x['skip_1x8'] for x in res]):.3f}")))
     return rows
 
 
