@@ -77,6 +77,7 @@ def test_compressed_model_compiles_narrower_with_identical_output_bytes(micro, c
                    "blocks.1.experts": 48 - removed.get("blocks.1", 0)}
     assert sum(removed.values()) > 0 and narrow.image.size < full.image.size
     assert packed["blocks.0.mlp.fc2.weight"].shape[1] == got["blocks.0.mlp.fc1"]
+    assert narrow.report.summary() == full.report.summary()  # reported on the full tensors
     # effective weights keep the canonical shapes (the float reference runs on them)
     for name, w in full.effective_weights.items():
         assert np.array_equal(narrow.effective_weights[name], w), name

@@ -87,11 +87,13 @@ class _Lowering:
     # -- weights --------------------------------------------------------------------------
     def _q(self, name: str, x: np.ndarray, canonical: str | None = None):
         fmt = getattr(self.f, role_of(name))
-        raw, deq = quantize(name, x, fmt, self.report)
-        if canonical is not None:  # a narrowed MLP matrix records its full canonical form
-            full = self.w[canonical]
-            self.effective[canonical] = (deq.reshape(full.shape) if deq.size == full.size
-                                         else dequantized(full, fmt))
+        full = self.w[canonical] if canonical is not None else x
+        narrowed = full.size != x.size  # an MLP matrix without its dead neurons
+        raw, deq = quantize(name, x, fmt, QuantReport() if narrowed else self.report)
+        if narrowed:  # the report and the effective weights describe the full tensor
+            _, deq = quantize(name, full, fmt, self.report)
+        if canonical is not None:
+            self.effective[canonical] = deq.reshape(full.shape)
         return raw, fmt
 
     def matrix(self, name: str, w: np.ndarray, canonical: str | None = None) -> Ref:
