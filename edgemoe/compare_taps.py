@@ -47,6 +47,22 @@ def float_taps(ref, pixels: np.ndarray, task: str) -> dict[str, np.ndarray]:
     return out
 
 
+def graph_float_taps(ref, pixels: np.ndarray, device: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The graph reference's layer maps as the device's taps lay them out: (H*W, C) rows,
+    one tap per channel group (``layer[first:end]``, compiler/taps.py)."""
+    maps = ref.forward(pixels, keep=True)
+    out = {}
+    for name in device:
+        layer, _, span = name.partition("[")
+        c, h, w = maps[layer].shape
+        rows = maps[layer].reshape(c, h * w).T
+        if span:
+            first, end = (int(v) for v in span.rstrip("]").split(":"))
+            rows = rows[:, first:end]
+        out[name] = rows
+    return out
+
+
 def tap_errors(device: dict[str, np.ndarray], reference: dict[str, np.ndarray],
                task: str) -> list[TapError]:
     """Relative and max absolute error of every activation tap present on the device."""

@@ -55,6 +55,7 @@ class PoolMode(enum.IntEnum):
     MAX = 0  # kernel x kernel / stride max pooling, ceil mode, no padding
     GLOBAL_AVG = 1  # mean over H*W: exact sum times ``recip`` (imm), one rounding
     SCALE = 2  # dst[p, c] = src[p, c] * min(gate[c], 1): eSE's channel scale
+    AVG = 3  # k x k / stride s mean, ceil mode: clipped windows average their own count
 
 
 class Flag(enum.IntFlag):
@@ -73,6 +74,7 @@ class Flag(enum.IntFlag):
     WFMT_CONV = 1 << 9  # weights in the conv_weight format
     WFMT_PATCH = 1 << 10  # weights in the patch_weight format
     BFMT_ATTN = 1 << 11  # bias in the attn_bias format
+    WFMT_Q8 = 1 << 12  # int8 weights, int8 activations (W8A8): see edgemoe.numerics.int8
 
 
 #: Named fields per opcode -> generic field.  Anything not named must be zero.
@@ -82,6 +84,8 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         "tokens": "d0", "out_features": "d1", "in_features": "d2", "rows": "d3",
         "src": "a0", "dst": "a1", "weights": "a2", "bias": "a3", "residual": "a4",
         "index": "a5", "scores": "a6", "count": "a7",
+        # WFMT_Q8 only: per-channel dequantization scales, their shift, the input multiplier
+        "dq_shift": "d4", "scales": "a8", "x_mul": "imm",
     },
     Op.LAYERNORM: {
         "tokens": "d0", "dim": "d1",
@@ -120,7 +124,7 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
 OP_FLAGS: Mapping[Op, Flag] = {
     Op.NOP: Flag.NONE,
     Op.LINEAR: Flag.GELU | Flag.RELU | Flag.RESIDUAL | Flag.GATHER | Flag.SCATTER
-    | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN,
+    | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN | Flag.WFMT_Q8,
     Op.LAYERNORM: Flag.NONE,
     Op.ATTENTION: Flag.NONE,
     Op.MOE_GATE: Flag.NONE,

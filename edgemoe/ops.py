@@ -17,7 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, Flag, Instr, Op
+from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, Flag, Instr, Op, PoolMode
+from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
+from .numerics.mean import POOL_MAX_KERNEL
 from .opexpr import (
     Add,
     Align,
@@ -61,9 +63,9 @@ MAX_EXPERTS = Param("MAX_EXPERTS", "max_experts")
 MAX_TOP_K = Param("MAX_TOP_K", "max_top_k")
 MAX_TIMESTEPS = Param("MAX_TIMESTEPS", "max_timesteps")
 
-#: Element formats chosen by flags.
-WEIGHT_FMT = Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
-                 Sel(Flag.WFMT_CONV, Fmt("conv_weight"), Fmt("linear_weight")))
+#: Element formats chosen by flags (WFMT_Q8: int8 codes, edgemoe.numerics.int8).
+WEIGHT_FMT = Sel(Flag.WFMT_Q8, Fmt("u8"), Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
+                 Sel(Flag.WFMT_CONV, Fmt("conv_weight"), Fmt("linear_weight"))))
 BIAS_FMT = Sel(Flag.BFMT_ATTN, Fmt("attn_bias"), Fmt("bias"))
 ACT, NORM, U32, U8 = Fmt("act"), Fmt("norm"), Fmt("u32"), Fmt("u8")
 
@@ -115,7 +117,12 @@ def _linear() -> OpSpec:
         Op.LINEAR, "lin", "op_linear", _LB,
         limits=(Limit("tokens", _T, _HUGE), Limit("in_features", _K, MAX_IN),
                 Limit("out_features", _N, MAX_OUT),
-                Limit("rows", _ROWS, _HUGE, Flag.GATHER | Flag.SCATTER)),
+                Limit("rows", _ROWS, _HUGE, Flag.GATHER | Flag.SCATTER),
+                Limit("in_features (int8)", _K, Const(MAX_Q8_TERMS), Flag.WFMT_Q8),
+                Limit("dq_shift + 1", Add(Field("dq_shift"), _ONE), Const(DQ_SHIFT_MAX + 1),
+                      Flag.WFMT_Q8),
+                Limit("WFMT_CONV (not with WFMT_Q8)", Sel(Flag.WFMT_CONV, Const(2), _ONE), _ONE,
+                      Flag.WFMT_Q8)),
         operands=(Operand("src", "read", ACT, Mul(_LIN_SRC_ROWS, _K, ACT)),
                   Operand("dst", "write", ACT, dst),
                   Operand("weights", "weight", WEIGHT_FMT, weight_block(_N, _K, WEIGHT_FMT)),
@@ -123,7 +130,8 @@ def _linear() -> OpSpec:
                   Operand("residual", "read", ACT, dst, Flag.RESIDUAL),
                   Operand("index", "read", U32, Mul(4, _T), Flag.GATHER | Flag.SCATTER),
                   Operand("scores", "read", U32, Mul(4, _T), Flag.SCORE_ACC),
-                  Operand("count", "read", U32, Const(4), Flag.DYN_COUNT)),
+                  Operand("count", "read", U32, Const(4), Flag.DYN_COUNT),
+                  Operand("scales", "weight", U32, bias_block(_N, U32), Flag.WFMT_Q8)),
         aliases=(("dst", "residual"),),
         cycles=Mul(_T, CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN)),
         prefetch=("weights", _N, _K))
@@ -266,15 +274,15 @@ def _pool() -> OpSpec:
     def pooled(size: Expr) -> Expr:  # ceil mode; stride <= kernel <= size keeps it exact
         return Add(CeilDiv(Sub(Max(size, k), k), Max(s, _ONE)), _ONE)
 
-    def by_mode(max_: Expr, global_avg: Expr, scale: Expr) -> Case:
-        return Case(mode, (max_, global_avg, scale))
+    def by_mode(max_: Expr, global_avg: Expr, scale: Expr, avg: Expr | None = None) -> Case:
+        return Case(mode, (max_, global_avg, scale, max_ if avg is None else avg))  # AVG windows as MAX
 
     return OpSpec(
-        Op.POOL, "pool", "op_pool", _PLAIN,
+        Op.POOL, "pool", "op_pool", _ACT,
         derived=(("kernel", Bits(ksp, 0, 8)), ("stride", Bits(ksp, 8, 8)),
                  ("pool_h", by_mode(pooled(ih), _ONE, ih)),
                  ("pool_w", by_mode(pooled(iw), _ONE, iw))),
-        limits=(Limit("mode", Add(mode, _ONE), Const(3)), Limit("in_h", ih, _BIG),
+        limits=(Limit("mode", Add(mode, _ONE), Const(len(PoolMode))), Limit("in_h", ih, _BIG),
                 Limit("in_w", iw, _BIG), Limit("channels", c, MAX_IN),
                 Limit("in_h*in_w", Mul(ih, iw), _BIG),
                 Limit("kernel", by_mode(k, _ONE, _ONE), Const(POOL_MAX_KERNEL)),
@@ -292,17 +300,15 @@ def _pool() -> OpSpec:
         lut=1500)  # window/position counters, per-lane max, sum and scale datapath
 
 
-#: Largest POOL window (VoVNet's 3x3): bounds the engine's window registers.
-POOL_MAX_KERNEL = 3
-#: POOL GLOBAL_AVG: ``recip`` (imm) = round(2**(POOL_RECIP_BITS + clog2(n)) / n) for n = H*W,
-#: so the mean is ``sum * recip >> (POOL_RECIP_BITS + clog2(n))`` with one rounding.
-POOL_RECIP_BITS = 30
+# POOL_MAX_KERNEL (largest window) and POOL_RECIP_BITS (the means' reciprocals) live with the
+# mean's arithmetic in edgemoe.numerics.mean: GLOBAL_AVG's ``recip`` (imm) is mean_recip(H*W),
+# AVG windows look their count up in the POOL_WINDOW_RECIP table.
 
 
 def _lif() -> OpSpec:
     n, k, t, th, ml = _f("neurons", "inputs", "timesteps", "threshold", "mode_leak")
     mode, leak, cur, rd, si, so = map(Derived, ["mode", "leak", "current", "readout", "spike_in", "spike_out"])
-    return OpSpec(Op.LIF, "lif", "op_lif", _PLAIN,  # src: spike bytes, or act currents (mode 1)
+    return OpSpec(Op.LIF, "lif", "op_lif", _NORM,  # src: spike bytes, or act currents (mode 1)
         derived=(("mode", Bits(ml, 0, LIF_LEAK_SHIFT)), ("leak", Bits(ml, LIF_LEAK_SHIFT, 24)),
                  ("current", Bits(ml, 0, 1)), ("readout", Bits(ml, 1, 1)),
                  ("spike_in", Sub(_ONE, cur)), ("spike_out", Sub(_ONE, rd))),

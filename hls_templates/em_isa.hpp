@@ -95,6 +95,7 @@ inline int64_t conv_out_size(int64_t size, int64_t kernel, int64_t stride, int64
 /** Element bytes of the weight format an instruction selects. @tparam CFG design point. */
 template <class CFG>
 inline uint64_t weight_bytes_of(const instr_t& ins) {
+  if (ins.has(isa::FLAG_WFMT_Q8)) return 1;  // int8 codes (edgemoe/numerics/int8.py)
   if (ins.has(isa::FLAG_WFMT_PATCH)) return CFG::patch_weight::BYTES;
   if (ins.has(isa::FLAG_WFMT_CONV)) return CFG::conv_weight::BYTES;
   return CFG::linear_weight::BYTES;

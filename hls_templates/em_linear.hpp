@@ -50,6 +50,9 @@ struct lin_buffers {
   typename CFG::wbuf_t w_pong[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN];
   int64_t bias_ping[CFG::MAX_ROW_OUT];
   int64_t bias_pong[CFG::MAX_ROW_OUT];
+  // W8A8: the channel multipliers of the strip (em_int8.hpp), beside its biases
+  int64_t scale_ping[CFG::MAX_ROW_OUT];
+  int64_t scale_pong[CFG::MAX_ROW_OUT];
   // what the idle buffer was preloaded with during the previous layer (see lin_next)
   bool pre_valid;
   int pre_buf;
@@ -74,13 +77,16 @@ struct lin_pass {
   bool has_bias;
   int x_frac;          ///< fraction bits of the input rows
   fmt_rt wfmt, bfmt;   ///< weight and bias formats
+  bool q8;             ///< W8A8: int8 codes, sums dequantized by per-channel multipliers
+  uint64_t s_off;      ///< W8A8: the multipliers (int32 words beside the bias)
+  int dq_shift;        ///< W8A8: sums times multipliers have act FRAC + dq_shift bits
   lin_next after;      ///< layer whose first chunk preloads during the last chunk
 };
 
 /** Output tiles [ot0, ot0 + n_ot) of a packed matrix to load into one buffer. */
 struct lin_load_req {
-  uint64_t w_off, b_off;
-  bool has_bias;
+  uint64_t w_off, b_off, s_off;
+  bool has_bias, q8;
   uint32_t kt, ot0, n_ot, n_out;
 };
 
@@ -94,7 +100,7 @@ template <class CFG>
 void lin_load(const typename CFG::word_t* wmem, const lin_load_req& rq, int acc_frac,
               const fmt_rt& wfmt, const fmt_rt& bfmt,
               typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
-              int64_t (&bias)[CFG::MAX_ROW_OUT]) {
+              int64_t (&bias)[CFG::MAX_ROW_OUT], int64_t (&scale)[CFG::MAX_ROW_OUT]) {
 #pragma HLS INLINE off  // the weight loader: one instance
   const uint32_t tile_words = CFG::P_OUT * CFG::P_IN;
   const uint64_t base = rq.w_off + (uint64_t)rq.ot0 * rq.kt * tile_words * wfmt.bytes;
@@ -125,6 +131,16 @@ LB_COLS:
 #pragma HLS PIPELINE II=1
     bias[j] = j < valid ? shift_frac(raw[j], bfmt.frac, acc_frac) : 0;
   }
+  if (rq.q8) {
+    const fmt_rt word = {4, 0, true};
+    read_row_fmt<CFG>(wmem, rq.s_off + (uint64_t)col0 * 4, valid, word, raw);
+  LS_COLS:
+    for (uint32_t j = 0; j < cols; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
+#pragma HLS PIPELINE II=1
+      scale[j] = j < valid ? raw[j] : 0;
+    }
+  }
 }
 
 /**
@@ -136,8 +152,8 @@ LB_COLS:
 template <class CFG>
 void lin_row(const typename CFG::xbuf_t (&x)[CFG::XROW],
              const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
-             const int64_t (&bias)[CFG::MAX_ROW_OUT], uint32_t kt, uint32_t n_ot,
-             int64_t (&acc_out)[CFG::MAX_ROW_OUT]) {
+             const int64_t (&bias)[CFG::MAX_ROW_OUT], const int64_t (&scale)[CFG::MAX_ROW_OUT],
+             bool q8, uint32_t kt, uint32_t n_ot, int64_t (&acc_out)[CFG::MAX_ROW_OUT]) {
 #pragma HLS INLINE off  // the MAC tile: one instance
 LR_OTILES:
   for (uint32_t ot = 0; ot < n_ot; ot++) {
@@ -147,7 +163,7 @@ LR_OTILES:
   LR_INIT:
     for (int o = 0; o < CFG::P_OUT; o++) {
 #pragma HLS UNROLL
-      acc[o] = (uint64_t)bias[ot * CFG::P_OUT + o];
+      acc[o] = q8 ? 0 : (uint64_t)bias[ot * CFG::P_OUT + o];  // W8A8: bias after the scale
     }
   LR_KTILES:
     for (uint32_t k = 0; k < kt; k++) {
@@ -169,7 +185,8 @@ LR_OTILES:
   LR_STORE:
     for (int o = 0; o < CFG::P_OUT; o++) {
 #pragma HLS UNROLL
-      acc_out[ot * CFG::P_OUT + o] = (int64_t)acc[o];
+      const uint32_t c = ot * CFG::P_OUT + o;
+      acc_out[c] = q8 ? q8_dequant((int64_t)acc[o], scale[c], bias[c]) : (int64_t)acc[o];
     }
   }
 }
@@ -177,6 +194,7 @@ LR_OTILES:
 /** Output tiles [ot0, ot0 + n_ot) of a pass: what the MAC side of one step computes. */
 struct lin_chunk {
   bool valid;          ///< false on the step that only loads the first chunk
+  bool q8;             ///< W8A8 pass (lin_pass::q8)
   uint32_t kt, n_ot;   ///< input tiles per row, output tiles in the chunk
   uint32_t col0, ncols;  ///< first output column and valid columns of the chunk
 };
@@ -206,10 +224,12 @@ void lin_read_rows(const typename CFG::word_t* mem, const typename CFG::word_t* 
 #pragma HLS INLINE off  // a dataflow process
   typename CFG::xbuf_t x[CFG::XROW];
 #pragma HLS ARRAY_PARTITION variable=x type=cyclic factor=CFG::P_IN  // one tile per cycle
+  const bool q8 = job.kind == JOB_LINEAR && (job.flags & isa::FLAG_WFMT_Q8) != 0;
 RDR_TOKENS:
   for (uint32_t t = 0; t < tokens; t++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
-    tags.write(job.load_row(mem, xmem, t, x, kt * CFG::P_IN));
+    lin_tag tag = job.load_row(mem, xmem, t, x, kt * CFG::P_IN);
+    uint32_t clamped = 0;
   RDR_TILES:
     for (uint32_t k = 0; k < kt; k++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::XROW_TILES
@@ -218,10 +238,15 @@ RDR_TOKENS:
     RDR_LANES:
       for (int i = 0; i < CFG::P_IN; i++) {
 #pragma HLS UNROLL
-        tile.v[i] = x[k * CFG::P_IN + i];
+        const typename CFG::xbuf_t v = x[k * CFG::P_IN + i];
+        // W8A8: the int8 code of the input (step 1 of edgemoe/numerics/int8.py)
+        tile.v[i] = q8 ? (typename CFG::xbuf_t)q8_input<typename CFG::act>(v, job.x_mul, clamped)
+                       : v;
       }
       xs.write(tile);
     }
+    tag.clamped = clamped;
+    tags.write(tag);  // after the row: the writer needs it only with the row's sums
   }
 }
 
@@ -233,8 +258,9 @@ RDR_TOKENS:
 template <class CFG>
 void lin_mac_rows(hls::stream<lin_xtile<CFG> >& xs,
                   const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
-                  const int64_t (&bias)[CFG::MAX_ROW_OUT], uint32_t tokens, uint32_t kt,
-                  uint32_t n_ot, hls::stream<lin_acctile<CFG> >& sums) {
+                  const int64_t (&bias)[CFG::MAX_ROW_OUT],
+                  const int64_t (&scale)[CFG::MAX_ROW_OUT], bool q8, uint32_t tokens,
+                  uint32_t kt, uint32_t n_ot, hls::stream<lin_acctile<CFG> >& sums) {
 #pragma HLS INLINE off  // a dataflow process
   typename CFG::xbuf_t x[CFG::XROW];
   int64_t acc[CFG::MAX_ROW_OUT];
@@ -254,7 +280,7 @@ MAC_TOKENS:
         x[k * CFG::P_IN + i] = tile.v[i];
       }
     }
-    lin_row<CFG>(x, w, bias, kt, n_ot, acc);
+    lin_row<CFG>(x, w, bias, scale, q8, kt, n_ot, acc);
   MAC_DRAIN:
     for (uint32_t ot = 0; ot < n_ot; ot++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
@@ -319,7 +345,8 @@ template <class CFG>
 void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xmem,
                  typename CFG::word_t* ymem, const lin_job<CFG>& job, const lin_sink<CFG> sink,
                  const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
-                 const int64_t (&bias)[CFG::MAX_ROW_OUT], const lin_chunk ck, uint32_t tokens,
+                 const int64_t (&bias)[CFG::MAX_ROW_OUT],
+                 const int64_t (&scale)[CFG::MAX_ROW_OUT], const lin_chunk ck, uint32_t tokens,
                  int acc_frac, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS],
                  uint64_t& overflows) {
 #pragma HLS INLINE off  // the token loop: one instance shared by both ping/pong branches
@@ -331,7 +358,7 @@ void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xm
   hls::stream<lin_tag> tags("lin_tags");
 #pragma HLS STREAM variable=tags depth=4  // a few tokens between reader and writer
   lin_read_rows<CFG>(mem, xmem, job, tokens, ck.kt, xs, tags);
-  lin_mac_rows<CFG>(xs, w, bias, tokens, ck.kt, ck.n_ot, sums);
+  lin_mac_rows<CFG>(xs, w, bias, scale, ck.q8, tokens, ck.kt, ck.n_ot, sums);
   lin_write_rows<CFG>(ymem, sink, tokens, ck.n_ot, ck.col0, ck.ncols, acc_frac, sums, tags,
                       logits, overflows);
 }
@@ -349,16 +376,16 @@ void lin_step(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
               lin_job<CFG>& job, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS],
               const lin_pass& ps, const lin_load_req& rq, const lin_chunk& ck, int acc_frac,
               typename CFG::wbuf_t (&w_fill)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
-              int64_t (&b_fill)[CFG::MAX_ROW_OUT],
+              int64_t (&b_fill)[CFG::MAX_ROW_OUT], int64_t (&s_fill)[CFG::MAX_ROW_OUT],
               const typename CFG::wbuf_t (&w_use)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
-              const int64_t (&b_use)[CFG::MAX_ROW_OUT]) {
+              const int64_t (&b_use)[CFG::MAX_ROW_OUT], const int64_t (&s_use)[CFG::MAX_ROW_OUT]) {
 #pragma HLS INLINE  // both branches of lin_run share lin_run's loader and token-loop instances
-  if (rq.n_ot > 0) lin_load<CFG>(wmem, rq, acc_frac, ps.wfmt, ps.bfmt, w_fill, b_fill);
+  if (rq.n_ot > 0) lin_load<CFG>(wmem, rq, acc_frac, ps.wfmt, ps.bfmt, w_fill, b_fill, s_fill);
   if (ck.valid) {
     // the writer's scalars are copied out and its overflow count comes back in a local:
     // the region only calls processes and shares no part of the job between them
     uint64_t overflows = 0;
-    lin_compute<CFG>(mem, xmem, ymem, job, job.sink(), w_use, b_use, ck, ps.tokens, acc_frac,
+    lin_compute<CFG>(mem, xmem, ymem, job, job.sink(), w_use, b_use, s_use, ck, ps.tokens, acc_frac,
                      logits, overflows);
     job.overflows += overflows;
   }
@@ -383,12 +410,13 @@ void lin_run(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
 #pragma HLS INLINE off  // the linear engine: one instance
 #pragma HLS ALLOCATION function instances=lin_load<CFG> limit=1  // one loader for both branches
 #pragma HLS ALLOCATION function instances=lin_compute<CFG> limit=1  // one token loop
-  const int acc_frac = ps.x_frac + ps.wfmt.frac;
+  // W8A8: the sums times the channel multipliers carry act FRAC + dq_shift fraction bits
+  const int acc_frac = ps.q8 ? CFG::act::FRAC + ps.dq_shift : ps.x_frac + ps.wfmt.frac;
   const uint32_t kt = (uint32_t)ceil_div(ps.k, CFG::P_IN);
   const uint32_t ot_total = (uint32_t)ceil_div(ps.n, CFG::P_OUT);
   const uint32_t per_chunk = CFG::WBUF_TILES / kt;
   const int32_t n_chunks = (int32_t)ceil_div(ot_total, per_chunk);
-  const bool preloaded = lb.pre_valid && ps.has_bias && lb.pre_w == ps.w_off &&
+  const bool preloaded = lb.pre_valid && ps.has_bias && !ps.q8 && lb.pre_w == ps.w_off &&
                          lb.pre_b == ps.b_off && lb.pre_n == ps.n && lb.pre_k == ps.k;
   const int first = preloaded ? lb.pre_buf : 0;
   lb.pre_valid = false;
@@ -397,7 +425,7 @@ LRUN_STEPS:
   for (int32_t s = preloaded ? 0 : -1; s < n_chunks; s++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::TC_LIN_STEPS
     const int fill = (first + s + 1) & 1;  // the idle buffer (0: ping, 1: pong)
-    lin_load_req rq = {ps.w_off, ps.b_off, ps.has_bias, kt, 0, 0, ps.n};
+    lin_load_req rq = {ps.w_off, ps.b_off, ps.s_off, ps.has_bias, ps.q8, kt, 0, 0, ps.n};
     if (s + 1 < n_chunks) {
       rq.ot0 = (uint32_t)(s + 1) * per_chunk;
       rq.n_ot = (uint32_t)em_umin(per_chunk, ot_total - rq.ot0);
@@ -415,7 +443,7 @@ LRUN_STEPS:
       lb.pre_n = ps.after.n;
       lb.pre_k = ps.after.k;
     }
-    lin_chunk ck = {s >= 0, kt, 0, 0, 0};
+    lin_chunk ck = {s >= 0, ps.q8, kt, 0, 0, 0};
     if (ck.valid) {
       const uint32_t ot0 = (uint32_t)s * per_chunk;
       ck.n_ot = (uint32_t)em_umin(per_chunk, ot_total - ot0);
@@ -425,10 +453,10 @@ LRUN_STEPS:
     // the branches name the buffers statically: no run-time index joins the two arrays
     if (fill == 0) {
       lin_step<CFG>(mem, wmem, xmem, ymem, lb.job, lb.logits, ps, rq, ck, acc_frac, lb.w_ping,
-                    lb.bias_ping, lb.w_pong, lb.bias_pong);
+                    lb.bias_ping, lb.scale_ping, lb.w_pong, lb.bias_pong, lb.scale_pong);
     } else {
       lin_step<CFG>(mem, wmem, xmem, ymem, lb.job, lb.logits, ps, rq, ck, acc_frac, lb.w_pong,
-                    lb.bias_pong, lb.w_ping, lb.bias_ping);
+                    lb.bias_pong, lb.scale_pong, lb.w_ping, lb.bias_ping, lb.scale_ping);
     }
   }
 }
@@ -440,8 +468,9 @@ LRUN_STEPS:
  */
 template <class CFG>
 inline uint64_t fetched_weight_bytes(const instr_t& ins, uint64_t n, uint64_t k) {
+  const uint64_t scales = ins.has(isa::FLAG_WFMT_Q8) ? bias_block_bytes<CFG>(n, 4) : 0;
   return weight_block_bytes<CFG>(n, k, weight_bytes_of<CFG>(ins)) +
-         bias_block_bytes<CFG>(n, bias_bytes_of<CFG>(ins));
+         bias_block_bytes<CFG>(n, bias_bytes_of<CFG>(ins)) + scales;
 }
 
 }  // namespace edgemoe

@@ -11,6 +11,7 @@
 
 #include "em_isa.hpp"
 #include "em_mem.hpp"
+#include "em_int8.hpp"
 #include "em_numerics.hpp"
 
 namespace edgemoe {
@@ -34,6 +35,7 @@ PAD_ROW:
 struct lin_tag {
   uint32_t row;   ///< output row (scatter index, expert-queue token, or t)
   int64_t score;  ///< raw activation-format score (score-scaled accumulate), else 0
+  uint32_t clamped;  ///< W8A8: inputs of the row clamped to int8 (counted on chunk 0)
 };
 
 /**
@@ -97,6 +99,7 @@ struct lin_sink {
       if (kind == JOB_GATE) logits[t][col0 + j] = v;
     }
     if (kind != JOB_GATE) write_row<CFG, ACT::BYTES>(ymem, out, ncols, y);
+    if (col0 == 0) overflows += tag.clamped;  // each row is read once per chunk
   }
 };
 
@@ -114,6 +117,7 @@ struct lin_job {
   // LINEAR: rows of src (optionally gathered), written to dst (optionally scattered)
   uint64_t src, dst, base_off, index, scores;
   uint32_t n, k;
+  int64_t x_mul;  ///< W8A8 (FLAG_WFMT_Q8): input multiplier, else 0 (rows pass unchanged)
   // CONV: im2col of an HWC tensor (or planar pixels), residual added when flagged
   uint64_t residual;
   uint32_t h, w, ci, co, kernel, stride, pad, ow;
@@ -176,7 +180,7 @@ struct lin_job {
                    uint32_t t, typename CFG::xbuf_t (&x)[CFG::XROW], uint32_t padded) const {
     uint64_t off = 0;
     uint32_t len = k;
-    lin_tag tag = {t, 0};
+    lin_tag tag = {t, 0, 0};
     if (kind == JOB_LINEAR) {
       off = src + (uint64_t)row_of(mem, t, isa::FLAG_GATHER) * k * ACT::BYTES;
       tag.row = row_of(mem, t, isa::FLAG_SCATTER);

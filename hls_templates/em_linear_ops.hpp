@@ -32,6 +32,13 @@ lin_pass lin_pass_of(const instr_t& ins, uint32_t tokens, uint32_t n, uint32_t k
   else if (ins.has(isa::FLAG_WFMT_CONV)) ps.wfmt = fmt_of<typename CFG::conv_weight>();
   else ps.wfmt = fmt_of<typename CFG::linear_weight>();
   ps.wfmt.sign = true;  // weights are read as signed containers
+  ps.q8 = ins.has(isa::FLAG_WFMT_Q8);
+  ps.s_off = 0;
+  ps.dq_shift = 0;
+  if (ps.q8) {  // int8 codes; multipliers and shift are LINEAR's (op_linear sets them)
+    const fmt_rt codes = {1, 0, true};
+    ps.wfmt = codes;
+  }
   ps.bfmt = ins.has(isa::FLAG_BFMT_ATTN) ? fmt_of<typename CFG::attn_bias>()
                                          : fmt_of<typename CFG::bias>();
   const lin_next none = {false, 0, 0, 0, 0};
@@ -69,6 +76,7 @@ uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   job.n = n;
   job.k = k;
   job.flags = ins.flags();
+  job.x_mul = (int32_t)ins.f(isa::FLD_LINEAR_X_MUL);
   job.overflows = 0;
   if (ins.flags() & (isa::FLAG_GATHER | isa::FLAG_SCATTER)) {
   LIN_CHECK_INDEX:
@@ -79,9 +87,11 @@ uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
       if (r < 0 || r >= (int64_t)rows) return isa::ERR_BAD_QUEUE;
     }
   }
-  lin_run<CFG>(mem, wmem, xmem, ymem, lb,
-               lin_pass_of<CFG>(ins, t, n, k, ins.f(isa::FLD_LINEAR_WEIGHTS),
-                                ins.f(isa::FLD_LINEAR_BIAS), CFG::act::FRAC));
+  lin_pass ps = lin_pass_of<CFG>(ins, t, n, k, ins.f(isa::FLD_LINEAR_WEIGHTS),
+                                 ins.f(isa::FLD_LINEAR_BIAS), CFG::act::FRAC);
+  ps.s_off = ins.f(isa::FLD_LINEAR_SCALES);
+  ps.dq_shift = (int)ins.f(isa::FLD_LINEAR_DQ_SHIFT);
+  lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
   prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)t * n * k;
   prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, n, k);

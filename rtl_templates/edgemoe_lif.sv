@@ -1,11 +1,13 @@
 // LIF engine: spiking layers (edgemoe/golden/snn_ops.py), add-only.
 //
 // Per block of P_OUT neurons: the bias word and the weight strip (ceil(K/P_IN) tiles) are
-// read once and kept for all T steps; per step the spike bytes stream in P_IN per word and
+// read once and kept for all T steps; their read commands and step 0's spike read are
+// issued back to back, so one read latency per block is paid, not three (the DMA returns
+// data in command order).  Per step the spike bytes stream in P_IN per word and
 // each lane adds the weights its spikes select (a mux and an adder tree, no multiplier),
 // then every lane quantizes its current, updates its membrane, compares (strictly greater)
-// and subtracts the threshold.  Spikes leave as one byte per neuron; the readout writes the
-// membrane after the last step.  The membrane registers and the leak multiplier exist only
+// and subtracts the threshold.  A block's spikes leave as one word of P_OUT bytes; the
+// readout writes the block's membranes as one word after the last step.  The membrane registers and the leak multiplier exist only
 // when MAX_TIMESTEPS > 1: with one step u_0 = 0 and nothing outlives the step.
 module edgemoe_lif (
     input  logic        clk,
@@ -23,31 +25,6 @@ module edgemoe_lif (
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp
 );
-  // the DMA port bundle, by its members' names
-  logic rd_cmd_valid, rd_cmd_ready, rd_valid, rd_ready, rd_last;
-  logic wr_cmd_valid, wr_cmd_ready, wr_valid, wr_ready;
-  logic [63:0] rd_cmd_addr, wr_cmd_addr;
-  logic [31:0] rd_cmd_len, wr_cmd_len;
-  logic [3:0] rd_cmd_wlg, wr_cmd_wlg;
-  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data, wr_data;
-  assign dma_req.rd_cmd_valid = rd_cmd_valid;
-  assign dma_req.rd_cmd_addr = rd_cmd_addr;
-  assign dma_req.rd_cmd_len = rd_cmd_len;
-  assign dma_req.rd_cmd_wlg = rd_cmd_wlg;
-  assign dma_req.rd_ready = rd_ready;
-  assign dma_req.wr_cmd_valid = wr_cmd_valid;
-  assign dma_req.wr_cmd_addr = wr_cmd_addr;
-  assign dma_req.wr_cmd_len = wr_cmd_len;
-  assign dma_req.wr_cmd_wlg = wr_cmd_wlg;
-  assign dma_req.wr_valid = wr_valid;
-  assign dma_req.wr_data = wr_data;
-  assign rd_cmd_ready = dma_resp.rd_cmd_ready;
-  assign rd_valid = dma_resp.rd_valid;
-  assign rd_data = dma_resp.rd_data;
-  assign rd_last = dma_resp.rd_last;
-  assign wr_cmd_ready = dma_resp.wr_cmd_ready;
-  assign wr_ready = dma_resp.wr_ready;
-
   localparam int PI = edgemoe_pkg::P_IN;
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int AL = edgemoe_pkg::ACT_LG;
@@ -55,6 +32,7 @@ module edgemoe_lif (
   localparam int WBITS = 8 << WL;
   localparam int BL = edgemoe_pkg::BIAS_LG;
   localparam int BBITS = 8 << BL;
+  localparam int ABITS = 8 << AL;
   localparam int WF = edgemoe_pkg::LINEAR_WEIGHT_F;
   localparam int BF = edgemoe_pkg::BIAS_F;
   localparam int FR = WF > BF ? WF : BF;            // the exact sum + bias fraction bits
@@ -69,7 +47,7 @@ module edgemoe_lif (
     S_WRU, S_END
   } st_t;
   st_t s;
-  logic [31:0] nn, kk, tt, tcur, n0, nvalid, widx, kb;
+  logic [31:0] nn, kk, tt, tcur, n0, nvalid, kb;
   logic [63:0] thr;
   logic [LF:0] lk;                     // leak, <= 1.0 (the op spec's limit)
   logic [31:0] ktiles;                 // P_IN-wide tiles per weight row
@@ -95,7 +73,7 @@ module edgemoe_lif (
     for (genvar i = 0; i < PI; i++) begin : g_in
       logic signed [63:0] w;
       assign w = edgemoe_pkg::sext(64'(tile[(j * PI + i) * WBITS +: WBITS]), 2'(WL), 1'b1);
-      assign sel[i + 1] = sel[i] + (rd_data[8 * i] ? w : 64'sd0);  // binary operand: add
+      assign sel[i + 1] = sel[i] + (dma_resp.rd_data[8 * i] ? w : 64'sd0);  // binary operand: add
     end
     assign add_word[j] = sel[PI];
     assign exact = (acc[j] <<< (FR - WF)) + (bia[j] <<< (FR - BF));
@@ -131,31 +109,35 @@ module edgemoe_lif (
     assign lane_ok[j] = 32'(j) < nvalid;
   end
 
-  assign rd_ready = (s == S_BIAS) || (s == S_WTS) || (s == S_CUR) || (s == S_ADD);
-  assign wr_valid = (s == S_WR) || (s == S_WRU);
-  always_comb begin
-    wr_data = '0;
-    if (s == S_WR) wr_data[0] = fire[widx[$clog2(PO > 1 ? PO : 2)-1:0]];
-    else wr_data[(8 << AL)-1:0] = (8 << AL)'(u[widx[$clog2(PO > 1 ? PO : 2)-1:0]]);
+  assign dma_req.rd_ready = (s == S_BIAS) || (s == S_WTS) || (s == S_CUR) || (s == S_ADD);
+  assign dma_req.wr_valid = (s == S_WR) || (s == S_WRU);
+  logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_word;
+  always_comb begin  // one word per block: spike bytes, or the membranes (readout)
+    wr_word = '0;
+    for (int j = 0; j < PO; j++) begin
+      if (s == S_WR) wr_word[8 * j] = fire[j];
+      else wr_word[j * ABITS +: ABITS] = ABITS'(u[j]);
+    end
   end
+  assign dma_req.wr_data = wr_word;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       s <= S_IDLE;
       done <= 1'b0;
-      rd_cmd_valid <= 1'b0;
-      wr_cmd_valid <= 1'b0;
-      rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
-      wr_cmd_addr <= '0; wr_cmd_len <= '0; wr_cmd_wlg <= '0;
+      dma_req.rd_cmd_valid <= 1'b0;
+      dma_req.wr_cmd_valid <= 1'b0;
+      dma_req.rd_cmd_addr <= '0; dma_req.rd_cmd_len <= '0; dma_req.rd_cmd_wlg <= '0;
+      dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
       overflows <= '0;
-      {nn, kk, tt, tcur, n0, nvalid, widx, kb} <= '0;
+      {nn, kk, tt, tcur, n0, nvalid, kb} <= '0;
       {thr, lk, psrc, pdst, pb, row_in, row_out, wnext} <= '0;
       current <= 1'b0; readout <= 1'b0;
       fire <= '0;
     end else begin
       done <= 1'b0;
-      if (rd_cmd_valid && rd_cmd_ready) rd_cmd_valid <= 1'b0;
-      if (wr_cmd_valid && wr_cmd_ready) wr_cmd_valid <= 1'b0;
+      if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
+      if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       case (s)
         S_IDLE: if (start) begin
           nn <= n; kk <= k; tt <= steps; thr <= 64'(th); lk <= leak[LF:0];
@@ -168,59 +150,58 @@ module edgemoe_lif (
         S_BLOCK: begin
           nvalid <= (nn - n0 > 32'(PO)) ? 32'(PO) : nn - n0;
           tcur <= '0;
-          widx <= '0;
           row_in <= psrc;
           row_out <= pdst + 64'(n0);
           kb <= '0;
           for (int j = 0; j < PO; j++) acc[j] <= '0;
-          rd_cmd_valid <= 1'b1;
-          if (current) begin
-            rd_cmd_addr <= psrc + (64'(n0) << AL);
-            rd_cmd_len <= ((nn - n0 > 32'(PO)) ? 32'(PO) : nn - n0) << AL;
-            rd_cmd_wlg <= 4'(AL);
+          dma_req.rd_cmd_valid <= 1'b1;
+          if (current) begin  // the block's currents, one word
+            dma_req.rd_cmd_addr <= psrc + (64'(n0) << AL);
+            dma_req.rd_cmd_len <= ((nn - n0 > 32'(PO)) ? 32'(PO) : nn - n0) << AL;
+            dma_req.rd_cmd_wlg <= 4'(edgemoe_pkg::P_OUT_LG + AL);
             s <= S_CUR;
-          end else begin
-            rd_cmd_addr <= pb + (64'(n0) << BL);
-            rd_cmd_len <= 32'(PO) << BL;
-            rd_cmd_wlg <= 4'(BL);
-            s <= S_BIAS;
+          end else begin  // the bias word, then (S_WCMD, S_STEP) the strip and the spikes
+            dma_req.rd_cmd_addr <= pb + (64'(n0) << BL);
+            dma_req.rd_cmd_len <= 32'(PO) << BL;
+            dma_req.rd_cmd_wlg <= 4'(edgemoe_pkg::P_OUT_LG + BL);
+            s <= S_WCMD;
           end
         end
-        S_CUR: if (rd_valid) begin
-          cur[widx[$clog2(PO > 1 ? PO : 2)-1:0]] <= edgemoe_pkg::sext(64'(rd_data), 2'(AL), 1'b1);
-          widx <= widx + 32'd1;
-          if (rd_last) begin widx <= '0; s <= S_UPD; end
+        S_CUR: if (dma_resp.rd_valid) begin
+          for (int j = 0; j < PO; j++)
+            cur[j] <= edgemoe_pkg::sext(64'(dma_resp.rd_data[j * ABITS +: ABITS]), 2'(AL), 1'b1);
+          if (dma_resp.rd_last) s <= S_UPD;
         end
-        S_BIAS: if (rd_valid) begin
-          bia[widx[$clog2(PO > 1 ? PO : 2)-1:0]] <= edgemoe_pkg::sext(64'(rd_data[BBITS-1:0]), 2'(BL), 1'b1);
-          widx <= widx + 32'd1;
-          if (rd_last) begin widx <= '0; s <= S_WCMD; end
-        end
-        S_WCMD: if (!rd_cmd_valid) begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= wnext;
-          rd_cmd_len <= ktiles << TILE_LG;
+        S_WCMD: if (!dma_req.rd_cmd_valid) begin
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= wnext;
+          dma_req.rd_cmd_len <= ktiles << TILE_LG;
           wnext <= wnext + (64'(ktiles) << TILE_LG);
-          rd_cmd_wlg <= 4'(TILE_LG);
-          s <= S_WTS;
+          dma_req.rd_cmd_wlg <= 4'(TILE_LG);
+          s <= S_STEP;
         end
-        S_WTS: if (rd_valid) begin
-          strip[kb[KTW-1:0]] <= rd_data[PO*PI*WBITS-1:0];
+        S_BIAS: if (dma_resp.rd_valid) begin
+          for (int j = 0; j < PO; j++)
+            bia[j] <= edgemoe_pkg::sext(64'(dma_resp.rd_data[j * BBITS +: BBITS]), 2'(BL), 1'b1);
+          if (dma_resp.rd_last) s <= S_WTS;
+        end
+        S_WTS: if (dma_resp.rd_valid) begin
+          strip[kb[KTW-1:0]] <= dma_resp.rd_data[PO*PI*WBITS-1:0];
           kb <= kb + 32'd1;
-          if (rd_last) s <= S_STEP;
+          if (dma_resp.rd_last) begin kb <= '0; s <= S_ADD; end
         end
-        S_STEP: if (!rd_cmd_valid) begin   // this step's spikes, P_IN bytes per word
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= row_in;
-          rd_cmd_len <= kk;
-          rd_cmd_wlg <= 4'(edgemoe_pkg::P_IN_LG);
+        S_STEP: if (!dma_req.rd_cmd_valid) begin   // this step's spikes, P_IN bytes per word
+          dma_req.rd_cmd_valid <= 1'b1;
+          dma_req.rd_cmd_addr <= row_in;
+          dma_req.rd_cmd_len <= kk;
+          dma_req.rd_cmd_wlg <= 4'(edgemoe_pkg::P_IN_LG);
           kb <= '0;
-          s <= S_ADD;
+          s <= (tcur == 32'd0) ? S_BIAS : S_ADD;  // step 0: bias and strip data come first
         end
-        S_ADD: if (rd_valid) begin
+        S_ADD: if (dma_resp.rd_valid) begin
           for (int j = 0; j < PO; j++) acc[j] <= acc[j] + add_word[j];
           kb <= kb + 32'd1;
-          if (rd_last) s <= S_UPD;
+          if (dma_resp.rd_last) s <= S_UPD;
         end
         S_UPD: begin
           for (int j = 0; j < PO; j++) begin
@@ -229,21 +210,16 @@ module edgemoe_lif (
           end
           fire <= fire_next;
           overflows <= overflows + 64'($countones(ovf_cur & lane_ok)) + 64'($countones(ovf_u & lane_ok));
-          widx <= '0;
           if (!readout) begin
-            wr_cmd_valid <= 1'b1;
-            wr_cmd_addr <= row_out;
-            wr_cmd_len <= nvalid;
-            wr_cmd_wlg <= 4'd0;
+            dma_req.wr_cmd_valid <= 1'b1;
+            dma_req.wr_cmd_addr <= row_out;
+            dma_req.wr_cmd_len <= nvalid;
+            dma_req.wr_cmd_wlg <= 4'(edgemoe_pkg::P_OUT_LG);
             s <= S_WR;
           end else s <= S_NEXT;
         end
-        S_WR: if (wr_ready) begin
-          widx <= widx + 32'd1;
-          if (widx + 32'd1 == nvalid) s <= S_NEXT;
-        end
+        S_WR: if (dma_resp.wr_ready) s <= S_NEXT;   // the block's spike bytes, one word
         S_NEXT: begin
-          widx <= '0;
           if (tcur + 32'd1 < tt) begin
             tcur <= tcur + 32'd1;
             row_in <= row_in + 64'(kk);
@@ -256,23 +232,20 @@ module edgemoe_lif (
             s <= S_BLOCK;
           end else s <= S_END;
         end
-        S_RDOUT: if (!wr_cmd_valid) begin
-          wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= pdst + (64'(n0) << AL);
-          wr_cmd_len <= nvalid << AL;
-          wr_cmd_wlg <= 4'(AL);
+        S_RDOUT: if (!dma_req.wr_cmd_valid) begin
+          dma_req.wr_cmd_valid <= 1'b1;
+          dma_req.wr_cmd_addr <= pdst + (64'(n0) << AL);
+          dma_req.wr_cmd_len <= nvalid << AL;
+          dma_req.wr_cmd_wlg <= 4'(edgemoe_pkg::P_OUT_LG + AL);
           s <= S_WRU;
         end
-        S_WRU: if (wr_ready) begin
-          widx <= widx + 32'd1;
-          if (widx + 32'd1 == nvalid) begin
-            if (n0 + 32'(PO) < nn) begin
-              n0 <= n0 + 32'(PO);
-              s <= S_BLOCK;
-            end else s <= S_END;
-          end
+        S_WRU: if (dma_resp.wr_ready) begin   // the block's membranes, one word
+          if (n0 + 32'(PO) < nn) begin
+            n0 <= n0 + 32'(PO);
+            s <= S_BLOCK;
+          end else s <= S_END;
         end
-        S_END: if (!wr_cmd_valid) begin
+        S_END: if (!dma_req.wr_cmd_valid) begin
           done <= 1'b1;
           s <= S_IDLE;
         end
@@ -282,5 +255,5 @@ module edgemoe_lif (
   end
 
   logic unused;
-  assign unused = ^{rd_data, lk, leak[31:LF+1], thr[63:32]};
+  assign unused = ^{dma_resp.rd_data, lk, leak[31:LF+1], thr[63:32]};
 endmodule

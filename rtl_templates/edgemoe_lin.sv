@@ -19,6 +19,9 @@ module edgemoe_lin (
     input  logic [15:0] flags,
     input  logic [31:0] in_h, in_w, ci, ow,
     input  logic [7:0]  kk, ks, kp,
+    input  logic [63:0] scales,          // W8A8 (FLAG_WFMT_Q8): edgemoe_lin_q8
+    input  logic [31:0] x_mul,
+    input  logic [7:0]  dq,
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic        lg_valid,
@@ -67,17 +70,19 @@ module edgemoe_lin (
   // ------------------------------------------------------------------ job
   logic [1:0] jm;
   logic [31:0] jt, jn, jk;
-  logic [63:0] jsrc, jdst, jwts, jbias, jbase, jindex, jscores;
-  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn;
-  logic [31:0] j_in_h, j_in_w, j_ci, j_ow;
-  logic [7:0] j_kk, j_ks, j_kp;
+  logic [63:0] jsrc, jdst, jwts, jbias, jbase, jindex, jscores, jscales;
+  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8;
+  logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul;
+  logic [7:0] j_kk, j_ks, j_kp, j_dq;
   logic [1:0] wlg, blg, xlg;
   int w_frac, b_frac, x_frac, q_sh, b_sh;
-  logic base_en, gate;
+  logic base_en, gate, scl_ph;  // scl_ph: W8A8 multipliers load after the strip's biases
   assign base_en = f_sacc || f_res;
   assign gate = jm == 2'd2;
   always_comb begin
-    if (f_wpatch) begin
+    if (f_q8) begin
+      wlg = 2'd0; w_frac = 0;  // int8 codes
+    end else if (f_wpatch) begin
       wlg = 2'(edgemoe_pkg::PATCH_WEIGHT_LG); w_frac = edgemoe_pkg::PATCH_WEIGHT_F;
     end else if (f_wconv) begin
       wlg = 2'(edgemoe_pkg::CONV_WEIGHT_LG); w_frac = edgemoe_pkg::CONV_WEIGHT_F;
@@ -94,8 +99,9 @@ module edgemoe_lin (
     end else begin
       xlg = 2'(AL); x_frac = edgemoe_pkg::ACT_F;
     end
-    q_sh = x_frac + w_frac - edgemoe_pkg::ACT_F;
-    b_sh = x_frac + w_frac - b_frac;
+    // W8A8: sums times multipliers carry ACT_F + dq fraction bits (edgemoe/numerics/int8.py)
+    q_sh = f_q8 ? int'(j_dq) : x_frac + w_frac - edgemoe_pkg::ACT_F;
+    b_sh = f_q8 ? edgemoe_pkg::ACT_F + int'(j_dq) - b_frac : x_frac + w_frac - b_frac;
   end
 
   // strip geometry
@@ -113,6 +119,7 @@ module edgemoe_lin (
   logic cur_bank, bank_q;
   logic [XBITS-1:0] x_q[PI];
   logic [PO*BBITS-1:0] bbuf[TOM];
+  logic [PO*32-1:0] sbuf[TOM];  // W8A8 channel multipliers
   logic [PO*ABITS-1:0] basebuf[2*TOM];
   logic [PO*ABITS-1:0] obuf[2*TOM];
 
@@ -136,8 +143,8 @@ module edgemoe_lin (
       done <= 1'b0;
       jm <= '0; jt <= '0; jn <= '0; jk <= '0;
       jsrc <= '0; jdst <= '0; jwts <= '0; jbias <= '0; jbase <= '0; jindex <= '0;
-      jscores <= '0;
-      {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn} <= '0;
+      jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= 1'b0;
+      {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8} <= '0;
       j_in_h <= '0; j_in_w <= '0; j_ci <= '0; j_ow <= '0; j_kk <= '0; j_ks <= '0; j_kp <= '0;
       to0 <= '0; srows <= '0; wcount <= '0; ld_go <= 1'b0;
       cur_bank <= 1'b0; w0_decided <= 1'b0;
@@ -150,7 +157,8 @@ module edgemoe_lin (
         J_IDLE: if (start) begin
           jm <= mode; jt <= t; jn <= n; jk <= k;
           jsrc <= src; jdst <= dst; jwts <= wts; jbias <= bias; jbase <= base;
-          jindex <= index; jscores <= scores;
+          jindex <= index; jscores <= scores; jscales <= scales; j_xmul <= x_mul; j_dq <= dq;
+          f_q8 <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q8];
           f_gelu <= flags[edgemoe_pkg::FLAG_BIT_GELU]; f_relu <= flags[edgemoe_pkg::FLAG_BIT_RELU];
           f_res <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL]; f_gat <= flags[edgemoe_pkg::FLAG_BIT_GATHER];
           f_sca <= flags[edgemoe_pkg::FLAG_BIT_SCATTER];
@@ -174,15 +182,19 @@ module edgemoe_lin (
         end
         J_BIAS: begin
           s_rd_cmd_valid <= 1'b1;
-          s_rd_cmd_addr <= jbias + (64'(to0 << PO_LG) << blg);
-          s_rd_cmd_len <= (srows << PO_LG) << blg;
-          s_rd_cmd_wlg <= 4'(PO_LG) + {2'd0, blg};
+          s_rd_cmd_addr <= scl_ph ? jscales + (64'(to0 << PO_LG) << 2)
+                                  : jbias + (64'(to0 << PO_LG) << blg);
+          s_rd_cmd_len <= (srows << PO_LG) << (scl_ph ? 2'd2 : blg);
+          s_rd_cmd_wlg <= 4'(PO_LG) + (scl_ph ? 4'd2 : {2'd0, blg});
           wcount <= '0;
           js <= J_BIAS_W;
         end
         J_BIAS_W: if (dma_resp.rd_valid) begin
           wcount <= wcount + 32'd1;
-          if (dma_resp.rd_last) js <= (to0 == 32'd0) ? J_W0 : J_WTS;
+          if (dma_resp.rd_last) begin
+            scl_ph <= f_q8 && !scl_ph;
+            js <= (f_q8 && !scl_ph) ? J_BIAS : (to0 == 32'd0) ? J_W0 : J_WTS;
+          end
         end
         // strip 0: use the prefetched bank when it holds exactly these weights, unchanged
         J_W0: begin
@@ -238,15 +250,18 @@ module edgemoe_lin (
   for (genvar e = 0; e < PO * PI; e++) begin : g_wunpack
     assign w_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(dma_resp.rd_data, e, wlg), wlg, 1'b1));
   end
+  logic [PO*32-1:0] s_word;
   for (genvar o = 0; o < PO; o++) begin : g_bunpack
     assign b_word[o*BBITS+:BBITS] = BBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(dma_resp.rd_data, o, blg), blg, 1'b1));
+    assign s_word[o*32+:32] = 32'(edgemoe_pkg::word_elem(dma_resp.rd_data, o, 2'd2));
   end
   always_ff @(posedge clk) begin
     if (js == J_WTS_W && dma_resp.rd_valid && !cur_bank) wbuf0[WAW'(wcount)] <= w_word;
     else if (pf_we && cur_bank) wbuf0[WAW'(pf_wc)] <= pf_word;
     if (js == J_WTS_W && dma_resp.rd_valid && cur_bank) wbuf1[WAW'(wcount)] <= w_word;
     else if (pf_we && !cur_bank) wbuf1[WAW'(pf_wc)] <= pf_word;
-    if (js == J_BIAS_W && dma_resp.rd_valid) bbuf[TAW'(wcount)] <= b_word;
+    if (js == J_BIAS_W && dma_resp.rd_valid && !scl_ph) bbuf[TAW'(wcount)] <= b_word;
+    if (js == J_BIAS_W && dma_resp.rd_valid && scl_ph) sbuf[TAW'(wcount)] <= s_word;
   end
 
   // ------------------------------------------------------------------ weight prefetch
@@ -351,9 +366,13 @@ module edgemoe_lin (
   localparam int PW = XBITS + WBITS;
   logic signed [63:0] part[PO];
   logic signed [XBITS-1:0] xm[PI];
+  logic [PI*XBITS-1:0] x_lanes, x8_lanes;  // W8A8: input lanes and their int8 codes
+  logic [PI-1:0] x_in_row; logic [31:0] x_clamped;
   for (genvar i = 0; i < PI; i++) begin : g_x
     // elements past the input row are zero (the padding of the weights is not read)
-    assign xm[i] = ((p1_ti << PI_LG) + 32'(i) < jk) ? $signed(x_q[i]) : '0;
+    assign x_in_row[i] = (p1_ti << PI_LG) + 32'(i) < jk;
+    assign x_lanes[i*XBITS+:XBITS] = x_q[i];
+    assign xm[i] = !x_in_row[i] ? '0 : f_q8 ? $signed(x8_lanes[i*XBITS+:XBITS]) : $signed(x_q[i]);
   end
   for (genvar o = 0; o < PO; o++) begin : g_dot
     logic signed [PW-1:0] prod[PI];
@@ -369,7 +388,7 @@ module edgemoe_lin (
     end
     assign braw = gate ? 64'sd0 : 64'($signed(bbuf[TAW'(p1_to)][o*BBITS+:BBITS]));
     assign bsh = (b_sh >= 0) ? (braw <<< b_sh) : (braw >>> (-b_sh));
-    assign part[o] = p1_first ? bsh + sum : acc[o] + sum;
+    assign part[o] = p1_first ? (f_q8 ? 64'sd0 : bsh) + sum : acc[o] + sum;  // W8A8: bias later
   end
 
   // stage 2: quantize, epilogue, combine with the base row
@@ -377,17 +396,23 @@ module edgemoe_lin (
   logic [PO*ABITS-1:0] base_word;
   assign base_word = basebuf[BAW'((p2_slot ? TOM : 0) + 32'(p2_to))];
   logic [63:0] tile_ovf;
-  logic [PO*64-1:0] p2_acc_word;
+  logic [PO*64-1:0] p2_acc_word, dq_word;
   for (genvar o = 0; o < PO; o++) begin : g_acc_word
     assign p2_acc_word[o*64+:64] = p2_acc[o];
   end
+  edgemoe_lin_q8 #(.XBITS(XBITS), .BBITS(BBITS)) u_q8 (
+      .x_in(x_lanes), .x_valid(x_in_row), .x_mul(j_xmul), .x_q8(x8_lanes), .clamped(x_clamped),
+      .acc(p2_acc_word), .m_word(sbuf[TAW'(p2_to)]), .b_word(bbuf[TAW'(p2_to)]), .b_sh,
+      .dq_acc(dq_word));
   edgemoe_lin_epilogue u_epi (
-      .acc(p2_acc_word), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[p2_slot]),
+      .acc(f_q8 ? dq_word : p2_acc_word), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[p2_slot]),
       .base_word, .col0((to0 + p2_to) << PO_LG), .n(jn), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
     if (!rst_n) overflows <= '0;
-    else if (p2_v) overflows <= overflows + tile_ovf;
+    else overflows <= overflows + (p2_v ? tile_ovf : '0)
+                      // W8A8 input clamps, once per token: on the first tile of the layer
+                      + ((p1_v && f_q8 && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
   end
 
   always_ff @(posedge clk) begin
@@ -396,14 +421,9 @@ module edgemoe_lin (
       p1_v <= 1'b0; p1_first <= 1'b0; p1_last <= 1'b0; p1_tok_last <= 1'b0; p1_slot <= 1'b0;
       p1_to <= '0; p1_ti <= '0;
       p2_v <= 1'b0; p2_tok_last <= 1'b0; p2_slot <= 1'b0; p2_to <= '0;
-      row_full <= '0;
-      out_full <= '0;
-      rows_done <= '0;
+      row_full <= '0; out_full <= '0; rows_done <= '0;
       lg_valid <= 1'b0; lg_tok <= '0; lg_tile <= '0; lg_data <= '0;
-      for (int o = 0; o < PO; o++) begin
-        acc[o] <= '0;
-        p2_acc[o] <= '0;
-      end
+      for (int o = 0; o < PO; o++) {acc[o], p2_acc[o]} <= '0;
     end else begin
       lg_valid <= 1'b0;
       if (ld_go) begin
@@ -411,13 +431,8 @@ module edgemoe_lin (
         rows_done <= '0;
       end
       // stage 0
-      p1_v <= c_issue;
-      p1_first <= c_first;
-      p1_last <= c_tile_last;
-      p1_tok_last <= c_last;
-      p1_to <= c_to;
-      p1_ti <= c_ti;
-      p1_slot <= c_slot;
+      p1_v <= c_issue; p1_first <= c_first; p1_last <= c_tile_last; p1_tok_last <= c_last;
+      p1_to <= c_to; p1_ti <= c_ti; p1_slot <= c_slot;
       if (c_issue) begin
         if (c_last) begin
           c_act <= 1'b0;
@@ -434,10 +449,7 @@ module edgemoe_lin (
       end
       // stage 1
       if (p1_v) for (int o = 0; o < PO; o++) acc[o] <= part[o];
-      p2_v <= p1_v && p1_last;
-      p2_tok_last <= p1_tok_last;
-      p2_to <= p1_to;
-      p2_slot <= p1_slot;
+      p2_v <= p1_v && p1_last; p2_tok_last <= p1_tok_last; p2_to <= p1_to; p2_slot <= p1_slot;
       if (p1_v && p1_last) for (int o = 0; o < PO; o++) p2_acc[o] <= part[o];
       // stage 2
       if (p2_v) begin
@@ -476,6 +488,6 @@ module edgemoe_lin (
 
   logic unused;
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
-  assign unused = ^{dma_resp, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:12],
+  assign unused = ^{dma_resp, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:13],
                     flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]};
 endmodule

@@ -16,7 +16,7 @@ import numpy as np
 from magnitude import IMAGE_BYTES, EdgeCase
 from progutil import Scratch
 
-from edgemoe.isa import Flag, Instr, Op, pack_ksp
+from edgemoe.isa import Flag, Instr, Op, PoolMode, pack_ksp
 from edgemoe.layout import (
     bias_block_bytes,
     pack_tiled,
@@ -217,7 +217,7 @@ def add(accel, rng, fill: float, n: int = 37) -> EdgeCase:
 
 
 def op_cases(accel, seed: int = 5) -> list[EdgeCase]:
-    """Near-limit (0.9x) and overflowing (1.3x) cases of every op above."""
+    """Near-limit (0.9x) and overflowing (1.3x) cases of every op above (POOL: its modes)."""
     rng = np.random.default_rng(seed)
     out = []
     for fill in (0.9, 1.3):
@@ -225,7 +225,58 @@ def op_cases(accel, seed: int = 5) -> list[EdgeCase]:
                 conv_near(accel, rng, fill, False), conv_near(accel, rng, fill, True),
                 gate(accel, rng, fill), experts(accel, rng, fill, "fc1"),
                 experts(accel, rng, fill, "add"), add(accel, rng, fill)]
-    return out
+    pool_rng = np.random.default_rng(seed + 1)  # own stream: the cases above keep their inputs
+    return out + [pool_avg(accel, pool_rng, 0.9), pool_avg(accel, pool_rng, 0.9, glob=True),
+                  pool_scale(accel, pool_rng, 0.9), pool_scale(accel, pool_rng, 1.3)]
+
+
+def _pool_windows(x: np.ndarray, k: int, s: int):
+    """(output index, clipped k x k window) of a ceil-mode pool over an HWC map."""
+    h, w, _ = x.shape
+    for i in range(-(-(h - k) // s) + 1):
+        for j in range(-(-(w - k) // s) + 1):
+            yield (i, j), x[i * s:i * s + k, j * s:j * s + k]
+
+
+def pool_avg(accel, rng, fill: float, glob: bool = False, h: int = 7, w: int = 6,
+             c: int = 5) -> EdgeCase:
+    """3x3/s2 windowed (or global) average of same-signed values within 2% of ``fill`` x
+    range per channel: means reach ``fill``.  A mean of in-range values stays in range, so
+    this op only overflows at a SAT_SYM format's most negative code (pool_avg_sat_sym)."""
+    act = accel.formats.act
+    sign = rng.choice([-1.0, 1.0], c)
+    x = act.to_float(act.quantize(rng.uniform(0.98, 1.0, (h, w, c)) * sign * fill * act.max_value))
+    s = Scratch(accel, size=IMAGE_BYTES)
+    src = s.put_raw(act.quantize(x), act)
+    if glob:
+        ref = x.mean(axis=(0, 1))[None]
+        ins = Instr.make(Op.POOL, in_h=h, in_w=w, channels=c, mode=PoolMode.GLOBAL_AVG,
+                         src=src, dst=s.alloc(act.storage_dtype.itemsize * c),
+                         recip=round(2 ** (30 + (h * w - 1).bit_length()) / (h * w)))
+    else:
+        ref = np.zeros((-(-(h - 3) // 2) + 1, -(-(w - 3) // 2) + 1, c))
+        for at, win in _pool_windows(x, 3, 2):
+            ref[at] = win.mean(axis=(0, 1))  # a clipped window averages its own values
+        ins = Instr.make(Op.POOL, in_h=h, in_w=w, channels=c, mode=PoolMode.AVG,
+                         kernel_stride_pad=pack_ksp(3, 2, 0), src=src,
+                         dst=s.alloc(act.storage_dtype.itemsize * ref.size))
+    return _case(f"pool_{'global_' * glob}avg", s, [ins], ins.get("dst"), ref.reshape(-1, c),
+                 act, 1e-8, "one rounding plus the 31-bit reciprocal's error: < 2 LSB", fill)
+
+
+def pool_scale(accel, rng, fill: float, h: int = 3, w: int = 4, c: int = 6) -> EdgeCase:
+    """eSE's channel scale x * min(gate, 1) with a negative gate (only the top is clipped)
+    taking the largest product to ``fill`` x range."""
+    act = accel.formats.act
+    x = _spread(rng, act, (h * w, c), 0.65)
+    gate = act.to_float(act.quantize(np.r_[-fill / 0.65, rng.uniform(-1.2, 1.5, c - 1)]))
+    s = Scratch(accel, size=IMAGE_BYTES)
+    src = s.put_raw(act.quantize(x), act)
+    dst = s.alloc(act.storage_dtype.itemsize * h * w * c)
+    ins = Instr.make(Op.POOL, in_h=h, in_w=w, channels=c, mode=PoolMode.SCALE, src=src,
+                     dst=dst, gate=s.put_raw(act.quantize(gate), act))
+    return _case("pool_scale", s, [ins], dst, x * np.minimum(gate, 1.0), act, 1e-8,
+                 "exact product, one act rounding", fill)
 
 
 #: An activation format whose range stops at -max (its most negative code lies outside it).

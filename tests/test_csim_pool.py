@@ -1,4 +1,4 @@
-"""C-sim against golden, byte for byte: POOL (every mode), and CONV / LINEAR pieces that
+"""C-sim against golden, byte for byte (profile words included): POOL (every mode), and CONV / LINEAR pieces that
 accumulate in place with ReLU applied to the sum (the one-shot aggregation)."""
 
 from __future__ import annotations
@@ -28,6 +28,17 @@ def test_pool_max(tiny, h, w, c, k, s):
     oh, ow = -(-(h - k) // s) + 1, -(-(w - k) // s) + 1
     p.emit(Op.POOL, in_h=h, in_w=w, channels=c, kernel_stride_pad=pack_ksp(k, s, 0),
            mode=PoolMode.MAX, src=p.tensor(h * w * c, scale=None), dst=p.garbage(4 * oh * ow * c))
+    run_both(tiny, p)
+
+
+@pytest.mark.parametrize("h,w,c,k,s", [(8, 8, 16, 3, 2), (7, 5, 3, 3, 2), (3, 3, 5, 3, 2),
+                                       (6, 9, 4, 2, 2), (5, 5, 2, 3, 1)])
+def test_pool_avg(tiny, h, w, c, k, s):
+    """Windowed mean, clipped windows dividing by their own count (ROM reciprocals)."""
+    p = Prog(tiny[0], seed=h * w + c)
+    oh, ow = -(-(h - k) // s) + 1, -(-(w - k) // s) + 1
+    p.emit(Op.POOL, in_h=h, in_w=w, channels=c, kernel_stride_pad=pack_ksp(k, s, 0),
+           mode=PoolMode.AVG, src=p.tensor(h * w * c, scale=None), dst=p.garbage(4 * oh * ow * c))
     run_both(tiny, p)
 
 

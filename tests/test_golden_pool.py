@@ -50,6 +50,54 @@ def test_global_avg_is_one_rounding_of_the_exact_mean(tiny, h, w):
         assert int(got[ch]) == trn(total * pool_recip(n), 30 + e)
 
 
+@pytest.mark.parametrize("h,w,k,s", [(8, 8, 3, 2), (7, 4, 3, 2), (3, 3, 3, 2), (5, 6, 2, 1),
+                                     (4, 5, 3, 1)])
+def test_avg_pool_windows_divide_by_their_own_count(tiny, h, w, k, s):
+    """Each clipped window's mean: floor of the exact mean (AP_TRN) or one below it (the
+    31-bit reciprocal), and exactly the one-rounding product the issue defines."""
+    c = 4
+    x = np.random.default_rng(h * w + k).integers(-(1 << 31), 1 << 31, size=(h, w, c))
+    sc = Scratch(tiny)
+    src = sc.put_raw(x, tiny.formats.act)
+    oh, ow = -(-(h - k) // s) + 1, -(-(w - k) // s) + 1
+    dst = sc.alloc(oh * ow * c * 4)
+    assert sc.run([Instr.make(Op.POOL, in_h=h, in_w=w, channels=c, mode=PoolMode.AVG,
+                              kernel_stride_pad=pack_ksp(k, s, 0), src=src, dst=dst)]) == 0
+    got = sc.get_raw(dst, oh * ow * c, tiny.formats.act).reshape(oh, ow, c)
+    counts = set()
+    for i in range(oh):
+        for j in range(ow):
+            rows = range(i * s, min(i * s + k, h))
+            cols = range(j * s, min(j * s + k, w))
+            n = len(rows) * len(cols)
+            counts.add(n)
+            e = (n - 1).bit_length()
+            recip = ((1 << (30 + e)) + n // 2) // n
+            for ch in range(c):
+                total = sum(int(x[y, q, ch]) for y in rows for q in cols)
+                assert int(got[i, j, ch]) in (total // n, total // n - 1)
+                assert int(got[i, j, ch]) == trn(total * recip, 30 + e)
+    assert len(counts) > 1 or (h - k) % s == 0 and (w - k) % s == 0  # edges clipped
+
+
+def test_pool_overflow_counts_saturated_means(tiny):
+    """A SAT_SYM format's most negative code lies outside its range: a window of them
+    averages to it and saturates (counted); a maximum never changes a value (not counted)."""
+    from edgemoe.params import load_accel
+    accel = load_accel("tiny", ("formats.act=ap_fixed<32,10,AP_TRN,AP_SAT_SYM>",))
+    act = accel.formats.act
+    x = np.zeros((3, 3, 2), np.int64)
+    x[:2, :2, 0] = act.raw_min  # the 2x2 window at the corner and the global sum
+    x[2, 2, 1] = act.raw_min  # a 1x1 window (3x3/s2 ceil mode: 2x2 outputs)
+    for mode, expect in ((PoolMode.AVG, 2), (PoolMode.GLOBAL_AVG, 0), (PoolMode.MAX, 0)):
+        sc = Scratch(accel)
+        src, dst = sc.put_raw(x, act), sc.alloc(4 * 2 * 2 * 2)
+        assert sc.run([Instr.make(Op.POOL, in_h=3, in_w=3, channels=2, mode=mode,
+                                  kernel_stride_pad=pack_ksp(2, 2, 0), src=src, dst=dst,
+                                  recip=pool_recip(9))]) == 0
+        assert sc.profile(0)["overflows"] == expect, mode.name
+
+
 def test_scale_clips_the_gate_at_one(tiny):
     h, w, c = 2, 3, 4
     rng = np.random.default_rng(3)
@@ -69,7 +117,8 @@ def test_scale_clips_the_gate_at_one(tiny):
 def test_pool_bad_mode_and_kernel_are_refused(tiny):
     sc = Scratch(tiny)
     src, dst = sc.alloc(4 * 64), sc.alloc(4 * 64)
-    bad_mode = Instr.make(Op.POOL, in_h=4, in_w=4, channels=4, mode=3, src=src, dst=dst)
+    bad_mode = Instr.make(Op.POOL, in_h=4, in_w=4, channels=4, mode=len(PoolMode), src=src,
+                          dst=dst)
     assert sc.run([bad_mode]) == Err.BAD_SHAPE
     big_kernel = Instr.make(Op.POOL, in_h=4, in_w=4, channels=4, mode=PoolMode.MAX,
                             kernel_stride_pad=pack_ksp(4, 2, 0), src=src, dst=dst)

@@ -29,7 +29,8 @@ def _pool(accel, rng, name: str, h: int, w: int, c: int, mode: PoolMode, k: int 
     x = sc.put_raw(act.quantize(rng.uniform(-0.9, 0.9, h * w * c) * act.max_value), act)
     gate = sc.put_raw(act.quantize(rng.uniform(-0.5, 1.5, c)), act)
     dst = x if in_place else sc.put_raw(act.quantize(rng.uniform(-1, 1, h * w * c)), act)
-    fields = {"kernel_stride_pad": pack_ksp(k, s, 0)} if mode == PoolMode.MAX else {}
+    windows = mode in (PoolMode.MAX, PoolMode.AVG)
+    fields = {"kernel_stride_pad": pack_ksp(k, s, 0)} if windows else {}
     if mode == PoolMode.GLOBAL_AVG:
         fields["recip"] = pool_recip(h * w)
     if mode == PoolMode.SCALE:
@@ -62,6 +63,9 @@ def _cases(accel) -> list[ru.Case]:
     return [_pool(accel, rng, "max_8x8_k3s2", 8, 8, 16, PoolMode.MAX),
             _pool(accel, rng, "max_7x5_edges", 7, 5, 3, PoolMode.MAX),
             _pool(accel, rng, "max_k2s1", 4, 5, 6, PoolMode.MAX, 2, 1),
+            _pool(accel, rng, "avg_8x8_k3s2", 8, 8, 16, PoolMode.AVG),
+            _pool(accel, rng, "avg_7x5_edges", 7, 5, 3, PoolMode.AVG),
+            _pool(accel, rng, "avg_k3s1", 4, 5, 6, PoolMode.AVG, 3, 1),
             _pool(accel, rng, "global_avg", 4, 4, 32, PoolMode.GLOBAL_AVG),
             _pool(accel, rng, "global_avg_odd", 3, 5, 7, PoolMode.GLOBAL_AVG),
             _pool(accel, rng, "scale_in_place", 3, 4, 10, PoolMode.SCALE, in_place=True),

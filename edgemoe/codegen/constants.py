@@ -13,7 +13,7 @@ import math
 
 from .. import isa, layout, numerics
 from ..golden.vector_ops import LN_RSTD_FRAC, LN_SQ_FRAC, ln_types
-from ..ops import POOL_MAX_KERNEL, POOL_RECIP_BITS
+from ..numerics.mean import POOL_MAX_KERNEL, POOL_RECIP_BITS
 
 __all__ = ["WEIGHT_ROLES", "acc_fracs", "design_constants", "storage_lg"]
 

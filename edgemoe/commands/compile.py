@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from ..heads_option import add_heads_option
+from ._argtypes import positive_int
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,9 @@ def _run(args) -> int:
         if args.weights else None
     if weights is None:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
+    int8 = _int8_ranges(model, weights, args) if args.int8 else None
     compiled = compile_model(model, accel, weights, seed=args.seed, strict=args.strict,
-                             heads=args.heads != "none")
+                             heads=args.heads != "none", int8=int8)
     out = compiled.save(args.out)
     m = compiled.manifest
     print(f"wrote {out}/manifest.json and image.bin: {model.name} for {accel.name} "
@@ -40,6 +42,26 @@ def _run(args) -> int:
         kinds = ["saturated"] * bool(report.saturated) + ["underflowing"] * bool(report.underflowed)
         print(f"{' and '.join(kinds)} weights:\n" + report.summary())
     return 0
+
+
+def _int8_ranges(model, weights, args) -> dict[str, float]:
+    """W8A8 input ranges of the LINEAR layers, calibrated on the model's default image and
+    ``args.int8 - 1`` seeded random images (edgemoe.compiler.calibrate)."""
+    import numpy as np
+
+    from ..compiler.calibrate import linear_input_ranges
+    from ..models import load_default_image, random_weights
+
+    if hasattr(model, "layers") or model.kind != "m3vit":
+        raise ValueError(f"--int8 runs M3ViT's LINEAR layers in W8A8; {model.name} is not an "
+                         "M3ViT model: drop --int8")
+    rng = np.random.default_rng(args.seed)
+    shape = (model.in_chans, model.image_height, model.image_width)
+    images = [load_default_image(model)] + [rng.integers(0, 256, shape, dtype=np.uint8)
+                                            for _ in range(args.int8 - 1)]
+    ranges = linear_input_ranges(model, weights or random_weights(model, args.seed), images)
+    log.info("W8A8: %d LINEAR layers calibrated on %d images", len(ranges), len(images))
+    return ranges
 
 
 def _print_modelled(compiled, model, accel) -> None:
@@ -83,6 +105,10 @@ def register(sub) -> None:
     p.add_argument("--strict", action="store_true", help="refuse weights that saturate")
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")
+    p.add_argument("--int8", type=positive_int, metavar="N", default=0,
+                   help="run the attention and dense-MLP LINEAR layers in W8A8 (int8 weights "
+                        "per channel, int8 inputs), input ranges calibrated on the default "
+                        "image and N-1 seeded random images")
     p.add_argument("--list", dest="listing", action="store_true", help="print the program")
     p.add_argument("--perf", action="store_true",
                    help="print the cycle model with the board's memory per task (modelled)")

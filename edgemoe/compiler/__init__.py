@@ -17,7 +17,8 @@ __all__ = ["Compiled", "ManifestError", "QuantReport", "check_image", "compile_m
 
 def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
                   strict: bool = False, heads: bool = True,
-                  taps: frozenset[str] = frozenset(), remove_dead: bool = True) -> Compiled:
+                  taps: frozenset[str] = frozenset(), int8: dict | None = None,
+                  remove_dead: bool = True) -> Compiled:
     """Compile ``model`` for design point ``accel``.
 
     Args:
@@ -28,18 +29,21 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         strict: raise WeightError when any weight saturates or underflows its format.
         heads: False compiles the backbone only (outputs: the token tensor per task).
         taps: intermediate tensors to copy out (names of :func:`taps.tap_names`).
+        int8: LINEAR layers to run in the W8A8 mode, prefix -> calibrated input range
+            (:func:`edgemoe.compiler.calibrate.linear_input_ranges`).
         remove_dead: drop MLP/expert hidden neurons that contribute an exact zero
-            (:mod:`edgemoe.compiler.dead_neurons`; same output bytes, smaller layers).
+            (:mod:`edgemoe.compiler.dead_neurons`; same output bytes, smaller layers;
+            not combined with ``int8`` yet).
     """
     if hasattr(model, "layers"):  # a layer graph (VoVNet, SNN)
-        return _compile_graph(model, accel, weights, seed, strict)
+        return _compile_graph(model, accel, weights, seed, strict, frozenset(taps))
     if model.kind != "m3vit":
         raise ValueError(f"model kind {model.kind!r} has no lowering yet (supported: m3vit)")
     if weights is None:
         weights = random_weights(model, seed)
     report = QuantReport()
     layout, stages, effective, tap_specs = lower_m3vit(model, accel, weights, report, heads,
-                                                       frozenset(taps), remove_dead)
+                                                       frozenset(taps), int8, remove_dead)
     if strict:
         check_strict(report, accel.name)
     validate_program(layout.instrs, accel, layout.image.size, tasks=len(model.tasks))
@@ -49,7 +53,8 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
     return Compiled(layout.image, manifest, layout.instrs, effective, report)
 
 
-def _compile_graph(model, accel, weights: dict | None, seed: int, strict: bool) -> Compiled:
+def _compile_graph(model, accel, weights: dict | None, seed: int, strict: bool,
+                   taps: frozenset[str]) -> Compiled:
     """Compile a graph model (edgemoe.compiler.graph)."""
     from ..models.graph import graph_random_weights
     from .graph import graph_manifest, lower_graph
@@ -57,11 +62,11 @@ def _compile_graph(model, accel, weights: dict | None, seed: int, strict: bool) 
     if weights is None:
         weights = graph_random_weights(model, seed)
     report = QuantReport()
-    layout, after = lower_graph(model, accel, weights, report)
+    layout, after, tap_specs = lower_graph(model, accel, weights, report, taps=taps)
     if strict:
         check_strict(report, accel.name)
     validate_program(layout.instrs, accel, layout.image.size, tasks=1)
-    manifest = graph_manifest(model, accel, layout, after)
+    manifest = graph_manifest(model, accel, layout, after, tap_specs)
     log.info("compiled %s for %s: %d instructions, %.1f MiB image", model.name, accel.name,
              len(layout.instrs), layout.image.size / 2**20)
     return Compiled(layout.image, manifest, layout.instrs, {}, report)

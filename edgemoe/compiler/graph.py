@@ -43,6 +43,7 @@ from .builder import Ref
 from .m3vit import _Lowering
 from .program import manifest_frame, weights_digest
 from .quantize import QuantReport, quantize
+from .taps import SPIKE_FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +67,15 @@ class Group:
 class FMap:
     """A feature map: ``h x w`` positions, channels split into groups.
 
-    ``pixels`` marks the model input (planar CHW pixel bytes, read with PIXEL_INPUT).
+    ``pixels`` marks the model input (planar CHW pixel bytes, read with PIXEL_INPUT);
+    ``spikes`` a spike train (one byte per neuron and step, ``h`` = T steps).
     """
 
     h: int
     w: int
     groups: tuple[Group, ...]
     pixels: bool = False
+    spikes: bool = False
 
     @property
     def channels(self) -> int:
@@ -234,11 +237,29 @@ def _copy_out(low: GraphLowering, fmap: FMap, dst: Ref) -> None:
                    a=grp.ref, dst=dst + off)
 
 
-def lower_graph(model, accel, weights: dict, report: QuantReport,
-                on_lowered: Callable[[GraphLowering], None] | None = None):
-    """Lower a graph model; returns (layout, {layer name: instructions emitted so far}).
+def _tap(low: GraphLowering, name: str, fmap: FMap, specs: dict) -> None:
+    """Copy a layer's output map, group by group, into tap slots (compiler/taps.py)."""
+    elem = 1 if fmap.spikes else low.act_bytes
+    fmt = SPIKE_FORMAT if fmap.spikes else low.f.act.cpp()
+    for grp, c0 in zip(fmap.groups, fmap.starts()):
+        tap = name if len(fmap.groups) == 1 else f"{name}[{c0}:{c0 + grp.channels}]"
+        nbytes = fmap.h * fmap.w * grp.channels * elem
+        dst = low.b.reserve("outputs", nbytes, f"tap.{tap}")
+        specs[tap] = {"symbol": f"tap.{tap}", "shape": [fmap.h * fmap.w, grp.channels],
+                      "format": fmt, "task_mask": 1}
+        # ADD COPY moves whole act words: a spike train's last word may carry padding
+        low.b.emit(Op.ADD, Flag.COPY, comment=f"tap.{tap}", count=-(-nbytes // low.act_bytes),
+                   a=grp.ref, dst=dst)
 
-    ``on_lowered`` is called with the lowering state after layout (for reports).
+
+def lower_graph(model, accel, weights: dict, report: QuantReport,
+                on_lowered: Callable[[GraphLowering], None] | None = None,
+                taps: frozenset[str] = frozenset()):
+    """Lower a graph model; returns (layout, {layer name: instructions emitted so far},
+    {tap name: spec}).
+
+    ``on_lowered`` is called with the lowering state after layout (for reports); ``taps``
+    names the layers whose output maps are copied out (compiler/taps.py).
 
     Raises:
         GraphError: A layer does not fit the design point (the message names it).
@@ -260,6 +281,7 @@ def lower_graph(model, accel, weights: dict, report: QuantReport,
     maps = {"input": FMap(model.image_height, model.image_width,
                           (Group(pixels, model.in_chans),), pixels=True)}
     after: dict[str, int] = {}
+    tap_specs: dict[str, dict] = {}
     for layer in model.layers:
         rule = LOWERINGS.get(layer.type)
         if rule is None:
@@ -271,15 +293,19 @@ def lower_graph(model, accel, weights: dict, report: QuantReport,
             raise GraphError(f"layer {layer.name}: lowering made {got.channels}x{got.h}x"
                              f"{got.w}, the float model {shapes[layer.name]}")
         after[layer.name] = len(b)
+        if layer.name in taps:
+            _tap(low, layer.name, got, tap_specs)
     _copy_out(low, maps[model.output.name], out)
     layout = b.finalize()
     if on_lowered is not None:
         on_lowered(low)
-    return layout, after
+    return layout, after, tap_specs
 
 
-def graph_manifest(model, accel, layout, after: dict[str, int]) -> dict:
-    """The manifest of a lowered graph model: one HWC output, ``after`` as the taps' index."""
+def graph_manifest(model, accel, layout, after: dict[str, int],
+                   tap_specs: dict | None = None) -> dict:
+    """The manifest of a lowered graph model: one HWC output, ``after`` as the taps' index,
+    ``tap_specs`` the copied-out layer maps."""
     sym, act = layout.symbols, accel.formats.act
     c, h, w = graph_shapes(model)[model.output.name]
     name = model.task.name
@@ -289,7 +315,9 @@ def graph_manifest(model, accel, layout, after: dict[str, int]) -> dict:
                            "shape": [h, w, c], "layout": "HWC", "task_index": 0}},
         "tasks": [name],
         "taps": {"x": sym[f"out.{name}"], "x_shape": [h * w, c], "after": after,
-                 "tensors": {}},
+                 "tensors": {tap: {"offset": sym[spec["symbol"]], "shape": spec["shape"],
+                                   "format": spec["format"], "task_mask": spec["task_mask"]}
+                             for tap, spec in (tap_specs or {}).items()}},
     })
     manifest["weights_digest"] = weights_digest(layout.image, manifest)
     return manifest

@@ -15,23 +15,28 @@ may start right after the prefix (see ``builder.finalize``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 from ..golden.vector_ops import LN_SQ_FRAC
 from ..isa import ALL_TASKS, Flag, Op, pack_ksp
 from ..layout import bias_block_bytes, pack_tiled, queue_layout, weight_block_bytes
-from ..models import fold_bn, fold_cls_into_pos, validate_weights
+from ..models import WeightError, fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
 from .builder import ProgramBuilder, Ref, Tensor
+from .calibrate import int8_layers
 from .dead_neurons import remove_dead_neurons
-from .quantize import QuantReport, dequantized, quantize, role_of
+from .quantize import QuantReport, dequantized, quantize, quantize_q8, role_of
 from .taps import QUEUE_FORMAT
 
 
 class _Lowering:
     def __init__(self, model, accel, weights: dict, report: QuantReport,
-                 want: frozenset[str] = frozenset(), packed: dict | None = None):
+                 want: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
+                 packed: dict | None = None):
         self.m, self.a, self.w, self.report = model, accel, weights, report
+        self.int8 = dict(int8 or {})  # W8A8 layer prefix -> calibrated input range
         self.packed = weights if packed is None else packed  # MLP widths after dead neurons
         self.b = ProgramBuilder()
         self.f = accel.formats
@@ -153,18 +158,42 @@ class _Lowering:
         """LINEAR; ``tap`` names a tap of its output without the residual (an extra
         LINEAR into the tap slot, as the device computes it before adding)."""
         w = self.packed[f"{prefix}.weight"]
-        wref = self.matrix(f"{prefix}.weight", w, f"{prefix}.weight")
-        bref = self.vector(f"{prefix}.bias", self.packed[f"{prefix}.bias"], f"{prefix}.bias")
         extra = {"residual": residual} if residual is not None else {}
+        if prefix in self.int8:
+            wref, bref, q8 = self._q8(prefix, bias_attn)
+            flags, extra = flags | Flag.WFMT_Q8, {**extra, **q8}
+        else:
+            wref = self.matrix(f"{prefix}.weight", w, f"{prefix}.weight")
+            bref = self.vector(f"{prefix}.bias", self.packed[f"{prefix}.bias"], f"{prefix}.bias")
         self.b.emit(Op.LINEAR, flags | (Flag.BFMT_ATTN if bias_attn else 0) |
                     (Flag.RESIDUAL if residual is not None else 0), comment=prefix,
                     tokens=tokens, out_features=w.shape[0], in_features=w.shape[1], src=src,
                     dst=dst, weights=wref, bias=bref, **extra)
         if tap in self.want:
             slot = self.tap_slot(tap, tokens, w.shape[0])
+            q8 = {k: v for k, v in extra.items() if k != "residual"}
             self.b.emit(Op.LINEAR, flags | (Flag.BFMT_ATTN if bias_attn else 0),
                         comment=f"tap.{tap}", tokens=tokens, out_features=w.shape[0],
-                        in_features=w.shape[1], src=src, dst=slot, weights=wref, bias=bref)
+                        in_features=w.shape[1], src=src, dst=slot, weights=wref, bias=bref,
+                        **q8)
+
+    def _q8(self, prefix: str, bias_attn: bool) -> tuple[Ref, Ref, dict]:
+        """W8A8 weights, bias and channel multipliers of a LINEAR, and its Q8 fields."""
+        bfmt = self.f.attn_bias if bias_attn else self.f.bias
+        layer = quantize_q8(prefix, self.w[f"{prefix}.weight"], self.w[f"{prefix}.bias"],
+                            self.int8[prefix], self.a, self.report, bfmt)
+        po, pi = self.a.linear_p_out, self.a.linear_p_in
+        self.effective[f"{prefix}.weight"] = layer.weight_deq
+        self.effective[f"{prefix}.bias"] = bfmt.to_float(layer.bias)
+        pad = (0, -layer.bias.size % po)
+        wref = self.b.place("weights", self._aligned(pack_tiled(layer.codes, po, pi)
+                                                     .astype("i1").tobytes()), f"{prefix}.weight")
+        bref = self.b.place("weights", self._aligned(np.pad(layer.bias, pad)
+                                                     .astype(bfmt.storage_dtype).tobytes()),
+                            f"{prefix}.bias")
+        sref = self.b.place("weights", self._aligned(np.pad(layer.scales, pad)
+                                                     .astype("<i4").tobytes()), f"{prefix}.scales")
+        return wref, bref, {"scales": sref, "x_mul": layer.x_mul, "dq_shift": layer.dq_shift}
 
     def block(self, i: int, x: Tensor) -> None:
         m, t, d = self.m, self.m.num_tokens, self.m.dim
@@ -280,21 +309,29 @@ class _Lowering:
 
 
 def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = True,
-                taps: frozenset[str] = frozenset(), remove_dead: bool = True):
+                taps: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
+                remove_dead: bool = True):
     """Lower M3ViT; returns (layout, instruction counts per stage, effective float weights,
     tap specs).
 
     With ``remove_dead`` (the default) MLP and expert hidden neurons that contribute an
     exact zero are dropped (:mod:`edgemoe.compiler.dead_neurons`); the outputs are the
-    same bytes either way.
+    same bytes either way. A W8A8 program (``int8``) keeps every neuron for now.
 
     With ``heads=False`` only the backbone is lowered (the heads' weights are not used):
     each task's output is the token tensor ``x`` after the last block.  ``taps`` names the
-    intermediate tensors to copy out (:mod:`edgemoe.compiler.taps`).
+    intermediate tensors to copy out (:mod:`edgemoe.compiler.taps`).  ``int8`` maps LINEAR
+    layer prefixes (:func:`edgemoe.compiler.calibrate.int8_layers`) to their calibrated
+    input range: those run in the W8A8 mode (``Flag.WFMT_Q8``).
     """
     validate_weights(weights, model)
-    packed = remove_dead_neurons(model, accel.formats, weights)[0] if remove_dead else None
-    low = _Lowering(model, accel, weights, report, taps, packed)
+    unknown = sorted(set(int8 or {}) - set(int8_layers(model)))
+    if unknown:
+        raise WeightError(f"int8 layers {unknown} are not LINEAR layers the W8A8 mode runs; "
+                          f"use names from int8_layers(model), e.g. blocks.0.attn.qkv")
+    narrow = remove_dead and not int8
+    packed = remove_dead_neurons(model, accel.formats, weights)[0] if narrow else None
+    low = _Lowering(model, accel, weights, report, taps, int8, packed)
     b = low.b
     pixels = b.reserve("inputs", model.in_chans * model.image_height * model.image_width, "pixels")
     outputs = {}

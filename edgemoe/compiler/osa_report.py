@@ -40,7 +40,7 @@ def osa_report(model, accel, weights: dict) -> list[dict]:
     def keep(low) -> None:
         layout_holder["low"] = low
 
-    layout, _ = lower_graph(model, accel, weights, report, on_lowered=keep)
+    layout, _, _ = lower_graph(model, accel, weights, report, on_lowered=keep)
     low = layout_holder["low"]
     act = low.act_bytes
     shapes = graph_shapes(model)

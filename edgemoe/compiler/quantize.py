@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..models import WeightError
+from ..numerics import int8
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +125,48 @@ def check_strict(report: QuantReport, accel_name: str) -> None:
             "Fix: rescale the weights, or widen the integer (saturation) or fraction "
             "(underflow) bits of that format in the design point "
             "(--set formats.<role>=ap_fixed<W,I>), or compile without --strict.")
+
+
+@dataclass(frozen=True)
+class Q8Linear:
+    """A linear layer prepared for the W8A8 mode (``Flag.WFMT_Q8``, edgemoe.numerics.int8).
+
+    Attributes:
+        codes: int8 weight codes [out][in] (pack with the engine's tile order).
+        bias: raw bias codes in the bias format.
+        scales: int32 channel multipliers ``m`` (stored beside the bias).
+        x_mul: the instruction's input multiplier (``imm``).
+        dq_shift: the instruction's dequantization shift.
+        weight_deq: the float weights the device holds (codes times channel scales).
+    """
+
+    codes: np.ndarray
+    bias: np.ndarray
+    scales: np.ndarray
+    x_mul: int
+    dq_shift: int
+    weight_deq: np.ndarray
+
+
+def quantize_q8(name: str, w: np.ndarray, b: np.ndarray, x_absmax: float, accel,
+                report: QuantReport, bias_fmt=None) -> Q8Linear:
+    """Int8 per-output-channel weights and the static per-tensor input scale of one layer.
+
+    Args:
+        name: Tensor name (for the report).
+        w: Float weights [out][in].
+        b: Float bias [out].
+        x_absmax: Largest ``|x|`` of the layer's input over the calibration set; inputs
+            beyond it clamp to +-127 on the device (counted as overflows).
+        accel: Design point (its act and bias formats).
+        report: Saturation report the bias quantization adds to.
+        bias_fmt: Bias format (default: the design point's ``bias``).
+    """
+    act = accel.formats.act
+    int8.check_act(act)
+    codes, w_scale = int8.weight_codes(w)
+    x_mul = int8.input_multiplier(x_absmax)
+    m, dq = int8.channel_multipliers(x_mul, w_scale, act)
+    b_raw, _ = quantize(f"{name}.bias", np.asarray(b, np.float64), bias_fmt or accel.formats.bias,
+                        report)
+    return Q8Linear(codes, b_raw, m, x_mul, dq, codes * w_scale[:, None])

@@ -48,7 +48,8 @@ def _scalars(low: GraphLowering, name: str) -> tuple[int, int]:
 
 def _spike_map(low: GraphLowering, name: str, neurons: int, steps: int) -> FMap:
     """Arena bytes for a (neurons, T, 1) spike train ([t][neuron] bytes)."""
-    return FMap(steps, 1, (Group(Ref(low.b.tensor(f"{name}.spikes", steps * neurons)), neurons),))
+    return FMap(steps, 1, (Group(Ref(low.b.tensor(f"{name}.spikes", steps * neurons)), neurons),),
+                spikes=True)
 
 
 def _one_group(name: str, x: FMap) -> Group:

@@ -19,6 +19,11 @@ Names (``{i}`` a block, ``{task}`` a task; as Edge-MoE's ``debug_id`` dumps):
 - ``blocks.{i}.mlp``: the MLP or MoE output alone (an extra fc2 LINEAR / MOE_EXPERTS
   without the residual) and ``blocks.{i}.out``: x + that output (the block output)
 - ``heads.{task}``: the task output (no copy: the output region itself)
+
+Layer-graph models (VoVNet, SNN) tap every layer's output map by the layer's name, as HWC
+rows ``(H*W, C)`` in the activation format (spike trains: ``(T, neurons)`` bytes,
+:data:`SPIKE_FORMAT`); a map split into channel groups gives one tap per group,
+``{layer}[{first}:{end}]``.
 """
 
 from __future__ import annotations
@@ -34,17 +39,14 @@ BLOCK_TAPS = ("norm1", "qkv", "attn", "proj", "attn_residual", "norm2", "router_
               "queues", "mlp", "out")
 MOE_ONLY = ("router_logits", "queues")
 QUEUE_FORMAT = "int32"
+#: Format of a spike-train tap: one byte per neuron and step, 0 or 1.
+SPIKE_FORMAT = "ap_uint<8>"
 
 
 def tap_names(model, heads: bool = True) -> list[str]:
-    """Every tap name of ``model`` in program order.
-
-    Raises:
-        ValueError: ``model`` is a layer graph (its taps are not compiled yet).
-    """
+    """Every tap name of ``model`` in program order (a layer graph: its layer names)."""
     if hasattr(model, "layers"):
-        raise ValueError(f"model {model.name} is a layer graph: taps (--dump, compare) are "
-                         "M3ViT's only so far; run without --dump")
+        return [layer.name for layer in model.layers]
     names = ["patch_embed"]
     for i in range(model.depth):
         names += [f"blocks.{i}.{k}" for k in BLOCK_TAPS if model.is_moe(i) or k not in MOE_ONLY]
@@ -63,9 +65,10 @@ def select_taps(requested, model, heads: bool = True) -> frozenset[str]:
         return frozenset(known)
     unknown = [n for n in wanted if n not in known]
     if unknown:
+        where = "its layer names" if hasattr(model, "layers") else \
+            f"blocks 0..{model.depth - 1}"
         raise ValueError(f"unknown tap(s) {', '.join(unknown)} for model {model.name}: use "
-                         f"'all' or names such as {', '.join(known[:6])}, ... "
-                         f"(blocks 0..{model.depth - 1})")
+                         f"'all' or names such as {', '.join(known[:6])}, ... ({where})")
     return frozenset(wanted)
 
 

@@ -1,4 +1,5 @@
-"""Lowering rules of the VoVNet layer types (conv, osa, max_pool, global_avg_pool, linear).
+"""Lowering rules of the VoVNet layer types (conv, osa, max_pool, avg_pool, global_avg_pool,
+linear).
 
 BatchNorm is folded into its conv at compile time.  An OSA block keeps one intermediate
 map live (the 3x3 layer being read) plus the concat conv's accumulator: each 3x3 output
@@ -102,11 +103,13 @@ def lower_osa(low: GraphLowering, layer, inputs: list[FMap]) -> FMap:
 
 
 @register_lowering("max_pool")
-def lower_max_pool(low: GraphLowering, layer, inputs: list[FMap]) -> FMap:
-    """POOL MAX per channel group."""
+@register_lowering("avg_pool")
+def lower_pool(low: GraphLowering, layer, inputs: list[FMap]) -> FMap:
+    """POOL MAX or AVG (windowed) per channel group."""
     x, k, s = inputs[0], layer.attr("kernel"), layer.attr("stride")
+    mode = PoolMode.MAX if layer.type == "max_pool" else PoolMode.AVG
     if x.pixels:
-        raise GraphError(f"layer {layer.name}: max_pool cannot read the input image: put a "
+        raise GraphError(f"layer {layer.name}: {layer.type} cannot read the input image: put a "
                          "conv first")
     if k > min(x.h, x.w) or s > k:
         raise GraphError(f"layer {layer.name}: a {k}x{k}/s{s} pool needs stride <= kernel <= "
@@ -115,7 +118,7 @@ def lower_max_pool(low: GraphLowering, layer, inputs: list[FMap]) -> FMap:
     out = low.map_like(layer.name, x, oh, ow)
     for src, dst in zip(x.groups, out.groups):
         low.b.emit(Op.POOL, comment=layer.name, in_h=x.h, in_w=x.w, channels=src.channels,
-                   kernel_stride_pad=pack_ksp(k, s, 0), mode=PoolMode.MAX, src=src.ref,
+                   kernel_stride_pad=pack_ksp(k, s, 0), mode=mode, src=src.ref,
                    dst=dst.ref)
     return out
 

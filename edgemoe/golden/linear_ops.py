@@ -13,6 +13,8 @@ import numpy as np
 from .. import numerics
 from ..isa import Err, Flag, Instr, unpack_ksp
 from ..layout import bias_block_bytes, conv_out_size, queue_layout, weight_block_bytes
+from ..numerics import int8
+from ..params.fixed import FixedType
 from . import memory as mem
 from .intmath import matmul_exact, shift_frac
 
@@ -25,9 +27,15 @@ class OpFault(Exception):
         self.code = code
 
 
+#: Storage of WFMT_Q8 weight codes: plain int8 (the scale is per channel, beside the bias).
+Q8_WEIGHT = FixedType(8, 8)
+
+
 def weight_format(accel, ins: Instr):
     """Weight FixedType selected by the instruction's flags."""
     f = accel.formats
+    if ins.has(Flag.WFMT_Q8):
+        return Q8_WEIGHT
     if ins.has(Flag.WFMT_PATCH):
         return f.patch_weight
     if ins.has(Flag.WFMT_CONV):
@@ -56,6 +64,20 @@ def linear_core(x: np.ndarray, x_frac: int, w: np.ndarray, w_fmt, b: np.ndarray,
     if relu:
         y = np.maximum(y, 0)
     return y, count
+
+
+def linear_q8(x: np.ndarray, w: np.ndarray, b: np.ndarray, b_fmt, m: np.ndarray, ins: Instr,
+              act) -> tuple[np.ndarray, int]:
+    """W8A8 ``x @ w.T + b`` into act before the epilogue (edgemoe.numerics.int8, steps 1-3).
+
+    Returns:
+        (raw act outputs, clamped inputs + act overflows).
+    """
+    xq, clamped = int8.quantize_input(x, ins.get("x_mul"), act)
+    dq = ins.get("dq_shift")
+    acc = matmul_exact(xq, w)
+    y, count = int8.dequantize(acc, m, shift_frac(b, b_fmt.frac_bits, act.frac_bits + dq), dq, act)
+    return y, clamped + count
 
 
 def add_counted(a: np.ndarray, b: np.ndarray, act, prof: dict) -> np.ndarray:
@@ -93,8 +115,18 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
     b = read_bias(image, g("bias"), n, b_fmt)
     accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
     relu = ins.has(Flag.RELU)  # on the final value: after the residual / score combine
-    y, prof["overflows"] = linear_core(x, act.frac_bits, w, w_fmt, b, b_fmt, act,
-                                       ins.has(Flag.GELU), relu and not accumulate)
+    if ins.has(Flag.WFMT_Q8):
+        m = mem.read(image, g("scales"), n, _I32)
+        y, prof["overflows"] = linear_q8(x, w, b, b_fmt, m, ins, act)
+        if ins.has(Flag.GELU):
+            y, wrapped = numerics.gelu_counted(y, act)
+            prof["overflows"] += wrapped
+        if relu and not accumulate:
+            y = np.maximum(y, 0)
+        prof["weight_bytes"] += bias_block_bytes(n, accel.linear_p_out, 4)
+    else:
+        y, prof["overflows"] = linear_core(x, act.frac_bits, w, w_fmt, b, b_fmt, act,
+                                           ins.has(Flag.GELU), relu and not accumulate)
     if ins.has(Flag.SCORE_ACC):
         s = mem.read(image, g("scores"), t, _I32)  # int32 words holding raw act values
         y, wrapped = act.from_raw_counted(s[:, None] * y, 2 * act.frac_bits)

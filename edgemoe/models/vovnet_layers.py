@@ -1,4 +1,5 @@
-"""Float rules of the VoVNet layer types: conv, osa, max_pool, global_avg_pool, linear.
+"""Float rules of the VoVNet layer types: conv, osa, max_pool, avg_pool, global_avg_pool,
+linear.
 
 Canonical weight names (``edgemoe.models.vovnet_import`` maps the official VoVNet names
 onto them): a conv ``N`` has ``N.weight`` (out, in, k, k), ``N.bias`` when it has one, and
@@ -144,6 +145,21 @@ class MaxPoolLayer(LayerRule):
         for i in range(oh):
             for j in range(ow):
                 out[:, i, j] = x[:, i * s:i * s + k, j * s:j * s + k].max(axis=(1, 2))
+        return out
+
+
+@register_layer("avg_pool")
+class AvgPoolLayer(MaxPoolLayer):
+    """kxk / stride s average pooling, ceil mode, no padding: a window clipped at the
+    bottom/right edge averages the values it holds (PyTorch's ceil_mode without padding)."""
+
+    def forward(self, layer, weights, inputs):
+        x, k, s = inputs[0], layer.attr("kernel"), layer.attr("stride")
+        c, oh, ow = self.out_shape(layer, [x.shape])
+        out = np.empty((c, oh, ow))
+        for i in range(oh):
+            for j in range(ow):
+                out[:, i, j] = x[:, i * s:i * s + k, j * s:j * s + k].mean(axis=(1, 2))
         return out
 
 

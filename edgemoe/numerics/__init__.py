@@ -9,17 +9,22 @@ from :func:`numerics_tables` and :func:`numerics_constants` and must match bit f
 from .errors import NumericsError
 from .exp import exp_neg, exp_tables
 from .gelu_kernel import gelu, gelu_counted, gelu_delta_table
+from .mean import POOL_MAX_KERNEL, POOL_RECIP_BITS, clog2, mean_recip, window_recip_table
 from .recip import reciprocal, reciprocal_table, rsqrt, rsqrt_table
 from .softmax import softmax_init, softmax_probs, softmax_probs_counted, softmax_row, softmax_update
 from .tables import numerics_constants, numerics_digest, numerics_tables
 
 __all__ = [
+    "POOL_MAX_KERNEL",
+    "POOL_RECIP_BITS",
     "NumericsError",
+    "clog2",
     "exp_neg",
     "exp_tables",
     "gelu",
     "gelu_counted",
     "gelu_delta_table",
+    "mean_recip",
     "numerics_constants",
     "numerics_digest",
     "numerics_tables",
@@ -32,4 +37,5 @@ __all__ = [
     "softmax_probs_counted",
     "softmax_row",
     "softmax_update",
+    "window_recip_table",
 ]

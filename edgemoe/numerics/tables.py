@@ -11,7 +11,7 @@ import hashlib
 
 import numpy as np
 
-from . import common, exp, gelu_kernel, recip
+from . import common, exp, gelu_kernel, int8, mean, recip
 
 
 def numerics_constants() -> dict[str, int]:
@@ -37,6 +37,9 @@ def numerics_constants() -> dict[str, int]:
         "GELU_STEP_BITS": gelu_kernel.GELU_STEP_BITS,
         "GELU_TABLE_FRAC": gelu_kernel.GELU_TABLE_FRAC,
         "GELU_LIMIT_INDEX": gelu_kernel.GELU_LIMIT_INDEX,
+        "Q8_MAX": int8.Q8_MAX,
+        "XQ_GUARD": int8.XQ_GUARD,
+        "PACK_SHIFT": int8.PACK_SHIFT,
     }
 
 
@@ -45,7 +48,8 @@ def numerics_tables() -> dict[str, np.ndarray]:
 
     Returns:
         Dict with EXP_T0, EXP_T1, EXP_T2 (256 x Q.30), RECIP_TABLE (65 x Q.30),
-        RSQRT_TABLE (193 x Q.30), GELU_DELTA_TABLE (177 x Q0.22).
+        RSQRT_TABLE (193 x Q.30), GELU_DELTA_TABLE (177 x Q0.22), POOL_WINDOW_RECIP
+        (10 mean reciprocals: POOL AVG's divisor of a clipped 3x3 window).
     """
     t0, t1, t2 = exp.exp_tables()
     return {
@@ -55,6 +59,7 @@ def numerics_tables() -> dict[str, np.ndarray]:
         "RECIP_TABLE": recip.reciprocal_table(),
         "RSQRT_TABLE": recip.rsqrt_table(),
         "GELU_DELTA_TABLE": gelu_kernel.gelu_delta_table(),
+        "POOL_WINDOW_RECIP": mean.window_recip_table(),
     }
 
 

@@ -409,7 +409,7 @@ def model_problems(accel: AccelConfig, model: ModelConfig) -> tuple[str, ...]:
 
 #: Ops each graph layer type lowers to (edgemoe.compiler.graph); ``add`` copies the output.
 _GRAPH_LAYER_OPS = {"conv": ("conv",), "osa": ("conv",), "max_pool": ("pool",),
-                    "global_avg_pool": ("pool",), "linear": ("linear",),
+                    "avg_pool": ("pool",), "global_avg_pool": ("pool",), "linear": ("linear",),
                     "lif": ("conv", "lif"), "lif_readout": ("lif",)}
 
 

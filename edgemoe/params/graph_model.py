@@ -60,6 +60,7 @@ LAYER_ATTRS: dict[str, dict[str, Any]] = {
     "osa": {"stage_ch": REQUIRED, "concat_ch": REQUIRED, "layers": REQUIRED, "ese": False,
             "identity": False},
     "max_pool": {"kernel": 3, "stride": 2},  # ceil mode, no padding
+    "avg_pool": {"kernel": 3, "stride": 2},  # as max_pool; a clipped window averages its own
     "global_avg_pool": {},
     "linear": {"out_features": REQUIRED},
     # spiking layers (IIR-SNN): fully connected LIF over `timesteps` steps (a lif reading

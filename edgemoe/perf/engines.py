@@ -13,7 +13,10 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
   only when a row buffer is free; the statistics stage (two radix-4 dividers, rsqrt) of
   one row overlaps the output of the previous one;
 - ADD/COPY, edgemoe_eltwise.sv: chunks of ADD_CHUNK elements, a then b;
-- UPSAMPLE, edgemoe_upsample.sv: four tap reads per output pixel, issued ahead.
+- UPSAMPLE, edgemoe_upsample.sv: four tap reads per output pixel, issued ahead;
+- LIF, edgemoe_lif.sv: per block of P_OUT neurons the bias word, the weight strip and the
+  first spike row are requested back to back, then per step the update and one word of
+  spike bytes (:func:`_lif` says why the op spec's ideal is out of reach).
 
 The per-step constants (state-machine cycles the schedule spends besides moving data)
 are in :data:`STEP_CYCLES`, read off the SV and checked against the RTL bench
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import math
 
-from ..isa import Flag, Instr, Op, unpack_ksp
+from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
 from .memory import MemoryTiming
 from .traffic import Traffic, conv_out_pixels, conv_taps, lin_geometry
@@ -54,6 +57,9 @@ STEP_CYCLES = {
     "dma_cmd": 2.75,       # fewest cycles per read command: the AR issuer takes one every
                            # other cycle, then the realign stage (fitted: 1-element taps)
     "op": 4,               # S_RUN..S_WAIT_ENG..S_MACS..S_PROF of any instruction
+    "lif_block": 4,        # S_BLOCK, S_WCMD, S_STEP and S_BIAS of a neuron block
+    "lif_step": 3.5,       # S_UPD, S_WR, S_NEXT per step (fitted on snn-digits, 3 layer kinds)
+    "lif_readout": 4.5,    # S_RDOUT, S_WRU and the membrane word of a readout block
 }
 
 
@@ -76,7 +82,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
                    base: int = 0, base_rows: list[int] | None = None,
                    serial_head: int = 0, prefetched: bool = False, to_router: bool = False,
-                   rmw: bool = False) -> float:
+                   rmw: bool = False, scales: int | None = None) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
 
     Args:
@@ -91,6 +97,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         rmw: Scattered accumulate (MOE_EXPERTS fc2): a token's base row is read only
             after the previous token's row has been written, so its read latency adds to
             the MACs instead of hiding behind them.
+        scales: W8A8 (Flag.WFMT_Q8): the int32 channel multipliers, read per strip after
+            its biases (edgemoe_lin.sv), or None.
     """
     po, pi, act = accel.linear_p_out, accel.linear_p_in, accel.act_container_bits // 8
     geo = lin_geometry(accel, n, k, wbytes)
@@ -104,6 +112,9 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         if not to_router:
             b = traffic.read(bias + col0 * bbytes, st * po * bbytes, bus, weight=True)
             cycles += lat + mem.beats_cycles(b) + 1
+        if scales is not None:
+            m = traffic.read(scales + col0 * 4, st * po * 4, bus, weight=True)
+            cycles += lat + mem.beats_cycles(m) + 1
         wb = traffic.read(weights + col0 // po * geo.tiles_in * geo.tile_bytes,
                           st * geo.tiles_in * geo.tile_bytes, bus, weight=True)
         if not (s == 0 and prefetched):
@@ -158,7 +169,8 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         bbytes=fmt("bias"), xbytes=act, base=dst if sacc else ins.get("residual"),
         base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
         serial_head=int(indexed), prefetched=prefetched,
-        rmw=sacc and ins.has(Flag.SCATTER))
+        rmw=sacc and ins.has(Flag.SCATTER),
+        scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None)
 
 
 def _conv(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
@@ -260,6 +272,44 @@ def _upsample(ins: Instr, accel, mem, traffic, fmt) -> float:
     return cycles
 
 
+def _lif(ins: Instr, accel, mem, traffic, fmt) -> float:
+    """LIF as edgemoe_lif.sv schedules it.
+
+    Per block of P_OUT neurons the bias word, the weight strip and step 0's spike row are
+    requested back to back (one read latency), then each later step waits for its own
+    spike row.  The op spec's ideal (one P_IN-wide spike word per cycle) is out of reach at
+    T = 1: every block first streams its strip, P_OUT x P_IN weights per word, and a
+    128-bit port carries half a 4x4 tile of 16-bit weights per beat, so the strip alone
+    costs twice the ideal, and the spike row follows it.
+    """
+    n, k, t = ins.get("neurons"), ins.get("inputs"), ins.get("timesteps")
+    mode = ins.get("mode_leak") & ((1 << LIF_LEAK_SHIFT) - 1)
+    po, pi, bus = accel.linear_p_out, accel.linear_p_in, mem.bus_bytes
+    act, wb, bb = fmt("act"), fmt("linear_weight"), fmt("bias")
+    src, dst, tile = ins.get("src"), ins.get("dst"), po * pi * wb
+    strip = -(-k // pi) * tile
+    cycles = 0.0
+    for blk, n0 in enumerate(range(0, n, po)):
+        nv = min(po, n - n0)
+        cycles += STEP_CYCLES["lif_block"] + mem.latency
+        if mode & LIF_CURRENT_INPUT:  # the block's currents, one word, reused every step
+            cycles += _cmd(traffic, src + n0 * act, nv * act, po * act, mem)
+        else:
+            cycles += _cmd(traffic, ins.get("bias") + n0 * bb, po * bb, po * bb, mem)
+            cycles += _cmd(traffic, ins.get("weights") + blk * strip, strip, tile, mem, True)
+        for step in range(t):
+            cycles += STEP_CYCLES["lif_step"]
+            if not mode & LIF_CURRENT_INPUT:
+                cycles += (mem.latency if step else 0) + _cmd(traffic, src + step * k, k, pi, mem)
+            if not mode & LIF_READOUT:  # the block's spike bytes, one word
+                traffic.write(dst + step * n + n0, nv, bus)
+                cycles += 1
+        if mode & LIF_READOUT:  # the block's membranes, one word
+            traffic.write(dst + n0 * act, nv * act, bus)
+            cycles += STEP_CYCLES["lif_readout"]
+    return cycles
+
+
 def _moe_gate(ins: Instr, accel, mem, traffic, fmt, prefetched, task) -> float:
     t, d, e = ins.get("tokens"), ins.get("dim"), ins.get("experts")
     act = fmt("act")
@@ -290,6 +340,8 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
     from .moe import moe_experts_cycles  # moe builds on this module's linear-job model
 
     def fmt(role: str) -> int:
+        if role == "weight" and ins.has(Flag.WFMT_Q8):
+            return 1  # int8 codes (edgemoe/numerics/int8.py)
         if role == "weight":
             role = ("patch_weight" if ins.has(Flag.WFMT_PATCH) else
                     "conv_weight" if ins.has(Flag.WFMT_CONV) else "linear_weight")
@@ -313,6 +365,8 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
         return base + _upsample(ins, accel, mem, traffic, fmt)
     if op == Op.MOE_GATE:
         return base + _moe_gate(ins, accel, mem, traffic, fmt, prefetched, task)
+    if op == Op.LIF:
+        return base + _lif(ins, accel, mem, traffic, fmt)
     if op == Op.MOE_EXPERTS:
         return base + moe_experts_cycles(ins, accel, mem, traffic, fmt, counts or [])
     return base

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..isa import Instr, Op
+from ..isa import Flag, Instr, Op
 from .engines import op_cycles
 from .memory import MemoryTiming, memory_timing
 from .traffic import Traffic, lin_geometry
@@ -118,8 +118,9 @@ def _strip0_beats(ins: Instr, accel, bus: int) -> int:
         n, k = ins.get("out_ch"), ins.get("in_ch") * (ksp & 0xFF) ** 2
     else:
         n, k = ins.get("experts"), ins.get("dim")
-    wb = max(int(getattr(accel.formats, r).storage_dtype.itemsize)
-             for r in ("linear_weight", "conv_weight", "patch_weight"))
+    wb = 1 if ins.has(Flag.WFMT_Q8) else max(  # W8A8: int8 codes
+        int(getattr(accel.formats, r).storage_dtype.itemsize)
+        for r in ("linear_weight", "conv_weight", "patch_weight"))
     geo = lin_geometry(accel, n, k, wb)
     return -(-geo.strip_tiles * geo.tiles_in * geo.tile_bytes // bus)
 

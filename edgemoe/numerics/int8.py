@@ -1,0 +1,145 @@
+"""W8A8 arithmetic of the linear engine (LINEAR with ``Flag.WFMT_Q8``), defined once.
+
+Golden (:mod:`edgemoe.golden.linear_ops`), HLS (``em_linear*.hpp``) and SV
+(``edgemoe_lin.sv``) implement exactly these integer steps:
+
+1. **Input**: each act-format raw input ``x`` (taken as int32: unchanged for act formats
+   of at most 32 bits, the only ones the compiler uses) becomes a symmetric int8 code
+   ``q = clamp((x * x_mul + 2**(s - 1)) >> s, -Q8_MAX, Q8_MAX)`` with
+   ``s = act.frac_bits + XQ_GUARD`` (round half up; a clamped value counts as an
+   overflow).  ``x_mul`` (the instruction's ``imm``) is one per-tensor multiplier chosen
+   at compile time from calibration: a per-token scale would need each row's maximum
+   before its first MAC, i.e. a second pass over the row.  The code's scale is
+   ``2**XQ_GUARD / x_mul``.  Any int32 ``x_mul`` is well defined (``|x * x_mul| < 2**62``);
+   the compiler chooses one in [1, X_MUL_MAX].
+2. **MACs**: ``acc = sum_k q[k] * w[c, k]`` over int8 weight codes, exact; with
+   ``|q|, |w| <= 127`` and ``K <= MAX_Q8_TERMS`` it fits int32.
+3. **Dequantization, two steps**: (a) the channel scale, ``acc * m[c]`` with the int32
+   multiplier ``m[c] = round(s_x * s_w[c] * 2**(act.frac_bits + dq_shift))`` stored
+   beside the bias; (b) the bias, aligned to ``act.frac_bits + dq_shift`` fraction bits
+   (floor), is added and the sum is quantized once into act by the act format's own
+   quantization and overflow modes (counted).  Everything runs in 64-bit wrap-around.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import NumericsError
+
+#: Largest magnitude of an int8 code: symmetric, so -128 is never produced.
+Q8_MAX = 127
+#: Fraction bits of ``x_mul`` beyond the act format's (the input multiplier's precision).
+XQ_GUARD = 16
+#: Largest input multiplier the compiler chooses (a positive int32).
+X_MUL_MAX = (1 << 31) - 1
+#: Largest dequantization shift (keeps the aligned bias and ``acc * m`` inside 64 bits).
+DQ_SHIFT_MAX = 24
+#: Largest channel multiplier (an int32 word).
+M_MAX = (1 << 31) - 1
+#: Dot-product length whose int8 x int8 sum provably fits int32.
+MAX_Q8_TERMS = 1 << 17
+#: Widest act format the int8 input step accepts (``x * x_mul`` stays inside int64).
+MAX_ACT_WIDTH = 32
+
+
+def x_shift(act) -> int:
+    """Right shift of ``x * x_mul`` in step 1 for activation format ``act``."""
+    return act.frac_bits + XQ_GUARD
+
+
+def check_act(act) -> None:
+    """Raise NumericsError when ``act`` cannot feed the int8 input step."""
+    if act.width > MAX_ACT_WIDTH or not 1 <= x_shift(act) <= 62:
+        raise NumericsError(
+            f"act format {act} cannot be quantized to int8 by the W8A8 linear mode: it needs "
+            f"width <= {MAX_ACT_WIDTH} and 1 <= frac_bits + {XQ_GUARD} <= 62; "
+            "use a narrower act format or build without int8 layers")
+
+
+def quantize_input(x: np.ndarray, x_mul: int, act) -> tuple[np.ndarray, int]:
+    """Step 1: act raw codes -> int8 codes.
+
+    Returns:
+        (int64 codes in [-Q8_MAX, Q8_MAX], how many were clamped).
+    """
+    s = x_shift(act)
+    x32 = np.asarray(x, np.int64).astype(np.int32).astype(np.int64)  # a 32 x 32 product
+    v = (x32 * np.int64(x_mul) + np.int64(1 << (s - 1))) >> s
+    clamped = int(np.count_nonzero((v > Q8_MAX) | (v < -Q8_MAX)))
+    return np.clip(v, -Q8_MAX, Q8_MAX), clamped
+
+
+def dequantize(acc: np.ndarray, m: np.ndarray, bias_aligned: np.ndarray, dq_shift: int,
+               act) -> tuple[np.ndarray, int]:
+    """Step 3: exact int sums (T, N) -> act raw codes, counting overflows of act.
+
+    Args:
+        acc: int64 sums of int8 products.
+        m: int64 channel multipliers (N,).
+        bias_aligned: bias at ``act.frac_bits + dq_shift`` fraction bits (N,).
+        dq_shift: the instruction's dequantization shift.
+        act: activation FixedType.
+    """
+    with np.errstate(over="ignore"):  # 64-bit wrap-around, as the hardware registers
+        v = acc.astype(np.int64) * m[None, :].astype(np.int64) + bias_aligned[None, :]
+    return act.from_raw_counted(v, act.frac_bits + dq_shift)
+
+
+# ------------------------------------------------------------------ compile-time choices
+def weight_codes(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 codes per output channel (rows of ``w``) and their float scales.
+
+    A channel of zeros gets scale 0 and codes 0.
+    """
+    w = np.asarray(w, np.float64)
+    amax = np.abs(w).max(axis=1, initial=0.0)
+    scale = amax / Q8_MAX
+    safe = np.where(scale > 0, scale, 1.0)
+    codes = np.clip(np.rint(w / safe[:, None]), -Q8_MAX, Q8_MAX).astype(np.int64)
+    return codes, scale
+
+
+def input_multiplier(absmax: float) -> int:
+    """``x_mul`` that maps a calibrated ``|x| <= absmax`` onto [-Q8_MAX, Q8_MAX]."""
+    if not absmax > 0 or not np.isfinite(absmax):
+        raise NumericsError(f"calibration range {absmax!r} must be a positive finite number: "
+                            "calibrate on inputs that are not all zero")
+    return int(np.clip(round(Q8_MAX * 2.0 ** XQ_GUARD / absmax), 1, X_MUL_MAX))
+
+
+def input_scale(x_mul: int) -> float:
+    """Float value of one int8 input step for multiplier ``x_mul``."""
+    return 2.0 ** XQ_GUARD / x_mul
+
+
+def channel_multipliers(x_mul: int, w_scale: np.ndarray, act) -> tuple[np.ndarray, int]:
+    """(int32 multipliers ``m``, ``dq_shift``): the largest shift whose ``m`` fit int32."""
+    real = input_scale(x_mul) * np.asarray(w_scale, np.float64)
+    for dq in range(DQ_SHIFT_MAX, -1, -1):
+        m = np.rint(real * 2.0 ** (act.frac_bits + dq))
+        if m.max(initial=0.0) <= M_MAX:
+            return m.astype(np.int64), dq
+    raise NumericsError(f"channel scales up to {real.max():g} do not fit an int32 multiplier "
+                        f"at {act}: calibrate a smaller input range or use a wider act format")
+
+
+# ------------------------------------------------------------------ DSP packing
+#: Offset of the upper weight in a packed multiplier operand ``a * 2**PACK_SHIFT + b``:
+#: one 27 x 18 DSP48E2 product ``x * (a * 2**18 + b)`` carries both int8 products, since
+#: ``|b * x| <= 127 * 128 < 2**17`` fits the low 18 bits (Xilinx WP486).
+PACK_SHIFT = 18
+
+
+def packed_products(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(a * x, b * x)`` of int8 values through one multiply, split as the hardware does.
+
+    The low PACK_SHIFT bits, sign-extended, are ``b * x``; the rest, plus the borrow the
+    low product's sign took from it (bit PACK_SHIFT - 1), is ``a * x``.
+    """
+    x, a, b = (np.asarray(v, np.int64) for v in (x, a, b))
+    p = x * ((a << PACK_SHIFT) + b)
+    half = 1 << (PACK_SHIFT - 1)
+    low = ((p & ((1 << PACK_SHIFT) - 1)) ^ half) - half
+    high = (p >> PACK_SHIFT) + ((p >> (PACK_SHIFT - 1)) & 1)
+    return high, low
