@@ -128,7 +128,7 @@ def test_model_within_5_percent_of_rtl_per_op_type_on_tiny():
 
 
 @pytest.mark.sim
-def test_port_throttle_halves_attention_in_rtl_and_model():
+def test_port_throttle_slows_attention_by_its_reads_in_rtl_and_model():
     """One ATTENTION on tiny with half the port's bandwidth: RTL and model agree (5%)."""
     from dataclasses import replace
 
@@ -159,7 +159,10 @@ def test_port_throttle_halves_attention_in_rtl_and_model():
         modelled = model_program([ins], accel, memory=mem).ops[0].cycles
         assert math.isclose(modelled, measured, rel_tol=0.05), (rate, modelled, measured)
         cycles[rate] = measured
-    assert cycles[0.5] > 1.6 * cycles[1.0]
+    # fused: only the 3 * t * h rows of 4 beats cross the port (once each), so half the
+    # bandwidth adds about one cycle per R beat; the on-chip QK^T/AV steps do not slow
+    r_beats = 3 * t * h * 4
+    assert 0.75 * r_beats <= cycles[0.5] - cycles[1.0] <= 1.25 * r_beats, cycles
 
 
 @pytest.mark.unit
