@@ -217,3 +217,43 @@ def test_deploy_to_a_board_uses_rsync_or_scp(package, tmp_path):
 
     with pytest.raises(Exception, match="ssh xilinx@pynq` works without a password"):
         deploy(package, "xilinx@pynq:/home/xilinx/e", runner=failing)
+
+
+def test_interrupted_package_leaves_nothing_and_reruns(built, tmp_path, monkeypatch):
+    """Ctrl-C while copying: no half package is left, and the same command then works."""
+    root, design, _, _ = built
+    out = tmp_path / "pkg"
+    real_copy = shutil.copyfile
+    calls = []
+
+    def copy_then_interrupt(src, dst):
+        calls.append(src)
+        if len(calls) == 2:  # the .bit is in place, the .hwh is not
+            raise KeyboardInterrupt
+        return real_copy(src, dst)
+
+    monkeypatch.setattr(shutil, "copyfile", copy_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        make_package(root / "accel.bit", root / "accel.hwh", design, out)
+    assert not out.exists()
+    monkeypatch.setattr(shutil, "copyfile", real_copy)
+    assert (make_package(root / "accel.bit", root / "accel.hwh", design, out) / "buildinfo.json"
+            ).is_file()
+
+
+def test_interrupted_save_keeps_the_previous_design(built, tmp_path, monkeypatch):
+    """A compile interrupted while writing its files leaves the earlier pair intact."""
+    _, _, _, compiled = built
+    d = compiled.save(tmp_path / "design")
+    before = {p.name: p.read_bytes() for p in d.iterdir()}
+    changed = compiled.image.copy()
+    changed[-1] ^= 0xFF
+    newer = type(compiled)(changed, dict(compiled.manifest), compiled.instrs)
+
+    def interrupted(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(type(compiled), "manifest_json", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        newer.save(d)
+    assert {p.name: p.read_bytes() for p in d.iterdir()} == before

@@ -55,10 +55,16 @@ class Compiled:
 
     def save(self, directory: str | Path) -> Path:
         """Write ``image.bin`` and ``manifest.json`` into ``directory``."""
+        from ..host.outdir import atomic_path  # host imports compiler
+
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        self.image.tofile(d / "image.bin")
-        (d / "manifest.json").write_text(self.manifest_json())
+        # Both files are written under temporary names and renamed only when both are
+        # complete: an interrupted save leaves the previous pair (or nothing).
+        with atomic_path(d / "image.bin") as image_tmp, \
+                atomic_path(d / "manifest.json") as manifest_tmp:
+            self.image.tofile(image_tmp)
+            manifest_tmp.write_text(self.manifest_json())
         return d
 
     def manifest_json(self) -> str:

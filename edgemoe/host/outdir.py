@@ -142,6 +142,7 @@ class OutputDir:
         self.listing = listing
         self.entries: list[dict] = []
         self.complete = False
+        self.created = not self.path.exists()
         self._prepare(overwrite, [Path(p) for p in inputs])
 
     def _prepare(self, overwrite: bool, inputs: list[Path]) -> None:
@@ -236,6 +237,18 @@ class OutputDir:
             entry["source"] = source
         self.entries.append(entry)
         self._write_index()
+
+    def discard(self) -> None:
+        """Remove what this run wrote (an interrupted all-or-nothing output, like a package).
+
+        Files written before this run are gone already (``overwrite``); the folder itself is
+        removed when this run created it and nothing else is left in it.
+        """
+        for name in [e["name"] for e in self.entries] + [INDEX, MARKER] * (self.listing == INDEX):
+            (self.path / name).unlink(missing_ok=True)
+        self.entries.clear()
+        if self.created and self.path.is_dir() and not any(self.path.iterdir()):
+            self.path.rmdir()
 
     def finish(self) -> None:
         """Mark the index complete (every output of the run was written)."""

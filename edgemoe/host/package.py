@@ -133,6 +133,18 @@ def make_package(bit: str | Path, hwh: str | Path, design: str | Path, out: str 
                            listing=BUILDINFO)
     except OutputError as exc:
         raise PackageError(str(exc)) from None
+    try:  # a package is all or nothing: an interrupted one leaves no folder behind
+        _write_package(folder, compiled, resolved, bit, hwh, design)
+    except BaseException:
+        folder.discard()
+        raise
+    return out
+
+
+def _write_package(folder: OutputDir, compiled: Compiled, resolved: AccelConfig, bit: Path,
+                   hwh: Path, design: Path) -> None:
+    """Copy the files of a package into ``folder``, ``buildinfo.json`` last."""
+    out = folder.path
     name = out.name
     for src, dst in ((bit, f"{name}.bit"), (hwh, f"{name}.hwh")):
         with folder.file(dst) as tmp:
@@ -161,4 +173,3 @@ def make_package(bit: str | Path, hwh: str | Path, design: str | Path, out: str 
         tmp.write_text(json.dumps(info, indent=1, sort_keys=True))
     log.info("packaged %s (config_id %s) into %s", compiled.manifest["model"],
              info["config_id"], out)
-    return out
