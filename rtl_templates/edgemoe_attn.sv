@@ -152,7 +152,9 @@ module edgemoe_attn (
 
   // stage 1: the beats read last cycle, with their step, key and word
   logic s1_on, s1_last;
-  logic [31:0] s1_step, s1_key, s1_cc;
+  logic [31:0] s1_step;
+  logic [TAW-1:0] s1_key;
+  logic [CAW-1:0] s1_cc;
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       s1_on <= 1'b0; s1_last <= 1'b0;
@@ -160,7 +162,7 @@ module edgemoe_attn (
     end else begin
       s1_on <= cs == C_STEP;
       s1_last <= cc + 32'd1 == cpr;
-      s1_step <= cstep; s1_key <= ckey; s1_cc <= cc;
+      s1_step <= cstep; s1_key <= TAW'(ckey); s1_cc <= CAW'(cc);
     end
   end
 
@@ -195,7 +197,7 @@ module edgemoe_attn (
     always_comb begin
       part = 64'sd0;
       for (int e = 0; e < E; e++)
-        part = part + 64'($signed(qreg[j][CAW'(s1_cc)][e])) * 64'(kb[e]);
+        part = part + 64'($signed(qreg[j][s1_cc][e])) * 64'(kb[e]);
     end
     assign full_dot = dot[j] + part;
     // scaled before it is stored: the exact q.k * scale is rounded once into act
@@ -211,14 +213,14 @@ module edgemoe_attn (
     logic unused_lane;
     assign unused_lane = ^prob[63:ABITS];
     assign prob = edgemoe_pkg::sm_prob(
-        edgemoe_pkg::sext(64'(smem[!pb][TAW'(s1_key)]), 2'(AL), 1'b1), bias[j][!pb], recip[j]);
+        edgemoe_pkg::sext(64'(smem[!pb][s1_key]), 2'(AL), 1'b1), bias[j][!pb], recip[j]);
     always_ff @(posedge clk) begin
       if (qk_on[j]) begin
         if (s1_last) begin
           dot[j] <= 64'sd0;
           sum[j][pb] <= edgemoe_pkg::sm_sum(bias[j][pb], sum[j][pb], score);
           if (score > bias[j][pb]) bias[j][pb] <= score;
-          smem[pb][TAW'(s1_key)] <= ABITS'(score);
+          smem[pb][s1_key] <= ABITS'(score);
         end else begin
           dot[j] <= full_dot;
         end
@@ -228,7 +230,7 @@ module edgemoe_attn (
         for (int e = 0; e < E; e++) qreg[j][CAW'(cc)][e] <= dma_resp.rd_data[e*ABITS+:ABITS];
       if (av_on[j])
         for (int e = 0; e < E; e++)
-          acc[j][CAW'(s1_cc)][e] <= acc[j][CAW'(s1_cc)][e] +
+          acc[j][s1_cc][e] <= acc[j][s1_cc][e] +
                                     64'($signed(prob[ABITS-1:0])) * 64'(vb[e]);
       if (cs == C_IDLE || cs == C_LOAD) begin
         dot[j] <= 64'sd0;
