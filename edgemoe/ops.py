@@ -272,7 +272,7 @@ def _pool() -> OpSpec:
         return Case(mode, (max_, global_avg, scale))
 
     return OpSpec(
-        Op.POOL, "pool", "op_pool", _PLAIN,
+        Op.POOL, "pool", "op_pool", _ACT,
         derived=(("kernel", Bits(ksp, 0, 8)), ("stride", Bits(ksp, 8, 8)),
                  ("pool_h", by_mode(pooled(ih), _ONE, ih)),
                  ("pool_w", by_mode(pooled(iw), _ONE, iw))),
@@ -304,7 +304,7 @@ POOL_RECIP_BITS = 30
 def _lif() -> OpSpec:
     n, k, t, th, ml = _f("neurons", "inputs", "timesteps", "threshold", "mode_leak")
     mode, leak, cur, rd, si, so = map(Derived, ["mode", "leak", "current", "readout", "spike_in", "spike_out"])
-    return OpSpec(Op.LIF, "lif", "op_lif", _PLAIN,  # src: spike bytes, or act currents (mode 1)
+    return OpSpec(Op.LIF, "lif", "op_lif", _NORM,  # src: spike bytes, or act currents (mode 1)
         derived=(("mode", Bits(ml, 0, LIF_LEAK_SHIFT)), ("leak", Bits(ml, LIF_LEAK_SHIFT, 24)),
                  ("current", Bits(ml, 0, 1)), ("readout", Bits(ml, 1, 1)),
                  ("spike_in", Sub(_ONE, cur)), ("spike_out", Sub(_ONE, rd))),

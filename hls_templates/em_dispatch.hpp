@@ -14,6 +14,7 @@
 
 #include "em_attention.hpp"
 #include "em_isa.hpp"
+#include "em_layernorm.hpp"
 #include "em_linear.hpp"
 #include "em_lif.hpp"
 #include "em_linear_ops.hpp"

@@ -8,8 +8,9 @@ import re
 import pytest
 
 from edgemoe.cli import main
-from edgemoe.codegen import KERNEL_HEADERS, OUTPUTS, TOP_NAME, render_hls
+from edgemoe.codegen import KERNEL_HEADERS, OUTPUTS, TOP_NAME, lint_dataflow, render_hls
 from edgemoe.codegen.lint import strip_comments
+from edgemoe.codegen.lint_dataflow import PENDING_DATAFLOW, op_kernels
 from edgemoe.codegen.lint_hls import (
     ENGINES,
     RULES,
@@ -17,6 +18,7 @@ from edgemoe.codegen.lint_hls import (
     lint_design,
     lint_hls_texts,
 )
+from edgemoe.ops import OP_SPECS
 from edgemoe.params import list_accels, load_accel
 
 pytestmark = pytest.mark.codegen
@@ -55,11 +57,53 @@ def test_engine_call_sites(design_code):
     # the token loop is a dataflow region: each process called once, the MAC tile in one
     assert all(sites[f] == ["lin_compute"] for f in stages)
     assert sites["lin_row"] == ["lin_mac_rows"]
-    assert len(sites["op_attention"]) == len(sites["op_layernorm"]) == 1  # the dispatcher
+    for kernel in ("op_attention", "op_layernorm", "op_add", "op_upsample", "op_pool", "op_lif"):
+        assert sites[kernel] == ["run_one"], (kernel, sites[kernel])  # the dispatcher
     assert sites["moe_route"] == ["op_moe_gate"]
     assert sorted(sites["lin_run"]) == ["op_conv", "op_linear", "op_moe_experts", "op_moe_gate"]
     assert "ALLOCATION function instances=edgemoe::lin_run<edgemoe::cfg> limit=1" in design_code
     assert set(engine_call_sites(design_code)) == set(ENGINES.values())
+
+
+#: Vector-engine op kernel -> its DATAFLOW region and the region's processes.
+_VECTOR_REGIONS = {
+    "op_layernorm": ("ln_region", ("ln_load", "ln_stats", "ln_normalise", "vec_store_rows")),
+    "op_add": ("add_region", ("add_load", "add_compute", "vec_store_rows")),
+    "op_upsample": ("up_region", ("up_load", "up_blend", "vec_store_rows")),
+    "op_pool": ("pool_region", ("pool_load", "pool_reduce", "vec_store_rows")),
+    "op_lif": ("lif_region", ("lif_load", "lif_neurons", "lif_store")),
+}
+
+
+def test_vector_kernels_are_one_dataflow_region_each(design_code):
+    """Each vector-engine kernel calls its region once, the region holds the DATAFLOW
+    pragma and calls each of its processes once; the shared store process is one instance
+    per region (a call site each) and the other processes belong to one region."""
+    names = [n for region, procs in _VECTOR_REGIONS.values() for n in (region, *procs)]
+    sites = engine_call_sites(design_code, names)
+    for kernel, (region, procs) in _VECTOR_REGIONS.items():
+        assert sites[region] == [kernel], (region, sites[region])
+        assert all(sites[p].count(region) == 1 for p in procs), {p: sites[p] for p in procs}
+        body = design_code[design_code.index(f"void {region}("):]
+        assert "#pragma HLS DATAFLOW" in body[:body.index("\n}\n")], region
+    stores = [r for r, procs in _VECTOR_REGIONS.values() if "vec_store_rows" in procs]
+    assert sorted(sites["vec_store_rows"]) == sorted(stores)
+    own = [p for _, procs in _VECTOR_REGIONS.values() for p in procs if p != "vec_store_rows"]
+    assert all(len(sites[p]) == 1 for p in own), {p: sites[p] for p in own}
+
+
+def test_op_kernels_are_the_op_table_handlers(design_code):
+    assert set(op_kernels(design_code)) == {s.handler for s in OP_SPECS.values() if s.handler}
+
+
+def test_only_pending_kernels_lack_a_region(design_code, monkeypatch):
+    """Without the pending list, dataflow-kernel flags at most the kernels it names (and
+    every entry names a real kernel): nothing else escapes the rule."""
+    assert set(PENDING_DATAFLOW) <= set(op_kernels(design_code))
+    monkeypatch.setattr(lint_dataflow, "PENDING_DATAFLOW", {})
+    flagged = {re.search(r"op kernel (\w+)", p.message).group(1)
+               for p in lint_hls_texts({"design.hpp": design_code}) if p.rule == "dataflow-kernel"}
+    assert flagged <= set(PENDING_DATAFLOW), flagged
 
 
 # ------------------------------------------------------------------ failing fixtures
@@ -105,6 +149,26 @@ void region(int* out, int n, int m) {
 }
 """
 
+# an op kernel on an m_axi port, called by the dispatcher, with its own canonical region
+_KERNEL = _PROC + """
+void region(word_t* mem, int* out, int n) {
+#pragma HLS DATAFLOW
+  hls::stream<int> s("s");
+  prod(s, n);
+  cons(s, out, n);
+}
+template <class CFG>
+unsigned op_x(word_t* mem, int* out, int n) {
+  region(mem, out, n);
+  return 0;
+}
+template <class CFG>
+unsigned run_one(word_t* mem, int* out, int n) {
+  if (n > 0) return op_x<CFG>(mem, out, n);
+  return 0;
+}
+"""
+
 FIXTURES = {
     "label": (("void f(int a[4]) {\n  for (int i = 0; i < 4; i++) {\n#pragma HLS PIPELINE\n"
               "    a[i] = 0;\n  }\n}\n"),
@@ -134,6 +198,7 @@ FIXTURES = {
                                         "  peek(out, n);\n"), _REGION),
     "dataflow-bounds": (_REGION.replace("  cons(s, out, n);\n", "  cons(s, out, m);\n"),
                         _REGION),
+    "dataflow-kernel": (_KERNEL.replace("  region(mem, out, n);\n", "  peek(out, n);\n"), _KERNEL),
     "synthesizable": ("void f() {\n  float x = 1.0f;\n}\n", "void f() {\n  int x = 1;\n}\n"),
 }
 
@@ -188,6 +253,36 @@ def test_engine_rule_fails(broken, why):
     assert not [p for p in lint_hls_texts({"ok.hpp": _ENGINE}) if p.rule == "engine"]
     problems = [str(p) for p in lint_hls_texts({"bad.hpp": broken}) if p.rule == "engine"]
     assert any(why in p for p in problems), problems
+
+
+_HELPER = """
+void push(hls::stream<int>& out, int v) {
+  out.write(v);
+}
+void prod(hls::stream<int>& s, int n) {
+P:
+  for (int i = 0; i < n; i++) {
+#pragma HLS LOOP_TRIPCOUNT max=8
+#pragma HLS PIPELINE II=1
+    push(s, i);
+  }
+}
+""" + _REGION[_REGION.index("void cons"):]
+
+
+def test_stream_written_through_a_helper_has_its_producer():
+    """A process that writes its stream through a helper is the stream's producer; a
+    helper that only reads it does not make the process one."""
+    assert "dataflow-stream" not in {p.rule for p in lint_hls_texts({"h.hpp": _HELPER})}
+    reader = _HELPER.replace("  out.write(v);\n", "  v = out.read();\n")
+    problems = [str(p) for p in lint_hls_texts({"h.hpp": reader}) if p.rule == "dataflow-stream"]
+    assert problems and "writers none" in problems[0], problems
+
+
+def test_kernel_without_an_m_axi_port_needs_no_region():
+    no_port = FIXTURES["dataflow-kernel"][0].replace("unsigned op_x(word_t* mem,",
+                                                     "unsigned op_x(int* mem,")
+    assert "dataflow-kernel" not in {p.rule for p in lint_hls_texts({"k.hpp": no_port})}
 
 
 def test_every_rule_has_a_fixture():

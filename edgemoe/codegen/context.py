@@ -30,7 +30,8 @@ TOP_NAME = "edgemoe_top"
 #: Static kernel headers copied next to the generated sources, in include order.
 KERNEL_HEADERS = ("em_common.hpp", "em_mem.hpp", "em_numerics.hpp", "em_isa.hpp",
                   "em_linear_job.hpp", "em_linear.hpp", "em_linear_ops.hpp", "em_moe.hpp", "em_attention.hpp",
-                  "em_vector.hpp", "em_pool.hpp", "em_lif.hpp", "em_dispatch.hpp")
+                  "em_stream.hpp", "em_vector.hpp", "em_layernorm.hpp", "em_pool.hpp", "em_lif.hpp",
+                  "em_dispatch.hpp")
 #: Vendor, library and version of the exported IP (VLNV ``edgemoe:hls:edgemoe_top:1.0``).
 IP_VENDOR, IP_LIBRARY, IP_VERSION = "edgemoe", "hls", "1.0"
 #: LOOP_TRIPCOUNT estimates (HLS reports only): largest CONV kernel side, program length.

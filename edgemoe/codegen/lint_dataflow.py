@@ -9,8 +9,19 @@ reads it (``dataflow-stream``); every array, pointer or reference argument and l
 array goes to one process only, so no data bypasses a process or feeds two of them
 (``dataflow-bypass``); and the outermost loop of every process runs to a bound passed in
 by the region, the same one for every process, so each producer writes exactly what its
-consumer reads (``dataflow-bounds``).  The parser is the same brace matcher as the other
-rules: process calls are one statement each and parameters are declared one per comma.
+consumer reads (``dataflow-bounds``).  A process may hand a stream to helpers it calls
+(up to four deep); the helper that reads or writes it counts for the process.
+
+Every op kernel (a function the dispatcher ``run_one`` returns) that takes an m_axi port
+must move its data through a DATAFLOW region: it, or a function it calls, holds one
+(``dataflow-kernel``).  An op kernel qualifies by calling its own region, e.g.
+``op_x -> x_region`` with ``#pragma HLS DATAFLOW`` and load, compute and store processes,
+each process looping to the same bound.  Per-op parameters that every row reuses (LayerNorm
+gamma/beta, the POOL gate, LIF input spikes) may be read before the region.  Kernels in
+``PENDING_DATAFLOW`` are still pipelined loops; each names the work that converts it.
+
+The parser is the same brace matcher as the other rules: process calls are one statement
+each and parameters are declared one per comma.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ import re
 
 from .lint_hls_parse import call_args, functions, matching, params, parse_loops
 
-__all__ = ["DATAFLOW_RULES", "check_dataflow"]
+__all__ = ["DATAFLOW_RULES", "DISPATCHER", "PENDING_DATAFLOW", "check_dataflow", "op_kernels"]
 
 #: rule id -> (what it requires, UG1399 source).
 DATAFLOW_RULES: dict[str, tuple[str, str]] = {
@@ -33,7 +44,20 @@ DATAFLOW_RULES: dict[str, tuple[str, str]] = {
     "dataflow-bounds": (("every process of a DATAFLOW region loops to the same bound, passed "
                          "in by the region"),
                         "UG1399, Dataflow: canonical forms (loop bounds of processes)"),
+    "dataflow-kernel": (("every op kernel with an m_axi port moves its data through a "
+                         "DATAFLOW region of load, compute and store processes"),
+                        ("UG1399, Dataflow: task-level parallelism (load, compute and store "
+                         "functions as concurrent processes)")),
 }
+#: The function holding the opcode switch (hls_templates/edgemoe_dispatch.hpp.j2).
+DISPATCHER = "run_one"
+#: Op kernels not yet converted to a DATAFLOW region -> the work that converts them.  A
+#: kernel listed here that already calls a region passes like any other.
+PENDING_DATAFLOW: dict[str, str] = {
+    "op_attention": "fused on-chip attention as a DATAFLOW region (issue 14 item 3)",
+}
+_M_AXI_PARAM = re.compile(r"\bword_t\s*\*")
+_RETURN_CALL = re.compile(r"\breturn\s+(\w+)\s*(?:<[^;(){}]*>)?\s*\(")
 
 _DATAFLOW = re.compile(r"#\s*pragma\s+HLS\s+DATAFLOW\b", re.IGNORECASE)
 _STREAM_DECL = re.compile(r"hls::stream\s*<.*?>\s*(\w+)\s*(?:\(|;)")
@@ -41,6 +65,8 @@ _ARRAY_DECL = re.compile(r"^\s*[\w:<>, ]+?\s+(\w+)\s*\[[^;]*\]\s*;", re.MULTILIN
 _CALL = re.compile(r"\b(\w+)\s*(?:<[^;(){}]*>)?\s*\(")
 _CONTROL = re.compile(r"\b(for|while|if|switch|return|goto)\b|\?")
 _KEYWORDS = {"sizeof", "static_cast", "if", "for", "while", "switch", "return"}
+#: How deep a stream may be handed from a process to helpers before it is read or written.
+_HELPER_DEPTH = 4
 
 
 def _statements(body: str) -> list[tuple[int, str]]:
@@ -94,6 +120,49 @@ def check_dataflow(code: str, name: str, problem) -> list:
             if not _DATAFLOW.search(body):
                 continue
             out += _check_region(region, line, body, signature, funcs, problem)
+    return out + _check_kernels(funcs, problem)
+
+
+def op_kernels(code: str) -> list[str]:
+    """The op kernels the dispatcher calls, in switch order (each once)."""
+    return _kernels(functions(code))
+
+
+def _kernels(funcs: dict) -> list[str]:
+    found = [k for _, body, _ in funcs.get(DISPATCHER, []) for k in _RETURN_CALL.findall(body)]
+    return list(dict.fromkeys(found))
+
+
+def _callees(funcs: dict, body: str) -> set[str]:
+    return {m.group(1) for m in _CALL.finditer(body) if m.group(1) in funcs}
+
+
+def _reaches_region(funcs: dict, fname: str) -> bool:
+    """fname or a function it calls (transitively) is a DATAFLOW region."""
+    todo, seen = [fname], set()
+    while todo:
+        f = todo.pop()
+        if f in seen:
+            continue
+        seen.add(f)
+        for _, body, _ in funcs.get(f, []):
+            if _DATAFLOW.search(body):
+                return True
+            todo += list(_callees(funcs, body))
+    return False
+
+
+def _check_kernels(funcs: dict, problem) -> list:
+    out = []
+    for kernel in _kernels(funcs):
+        for line, _, signature in funcs.get(kernel, [])[:1]:
+            if not _M_AXI_PARAM.search(signature) or kernel in PENDING_DATAFLOW:
+                continue
+            if not _reaches_region(funcs, kernel):
+                out.append(problem(line, "dataflow-kernel",
+                                   f"op kernel {kernel} moves data through an m_axi port "
+                                   "outside any DATAFLOW region; split it into load, compute "
+                                   "and store processes under #pragma HLS DATAFLOW"))
     return out
 
 
@@ -131,13 +200,30 @@ def _check_region(region, line, body, signature, funcs, problem) -> list:
     return out
 
 
-def _role(funcs, callee, args, stream, test) -> bool:
-    """Whether the callee's parameter bound to ``stream`` satisfies ``test`` in its body."""
+def _role(funcs: dict, callee: str, args: list[str], stream: str, test, depth: int = 0) -> bool:
+    """Whether the callee's parameter bound to ``stream`` satisfies ``test`` in its body or,
+    passed on, in a helper's (a process may push a row through an inlined helper)."""
     for _, body, signature in funcs.get(callee, []):
         names = [p for p, _ in params(signature)]
         for i, arg in enumerate(args):
-            if i < len(names) and _uses(arg, stream) and test(body, names[i]):
+            if i < len(names) and _uses(arg, stream) and (
+                    test(body, names[i]) or _passes_on(funcs, body, names[i], test, depth)):
                 return True
+    return False
+
+
+def _passes_on(funcs: dict, body: str, name: str, test, depth: int) -> bool:
+    """``name`` is an argument of a call in ``body`` whose callee plays the role with it."""
+    if depth >= _HELPER_DEPTH:
+        return False
+    for m in _CALL.finditer(body):
+        if m.group(1) in _KEYWORDS or m.group(1) not in funcs:
+            continue
+        open_at = body.index("(", m.end(1))
+        args = call_args(body[open_at + 1:matching(body, open_at, "(", ")")])
+        if any(_uses(a, name) for a in args) and \
+                _role(funcs, m.group(1), args, name, test, depth + 1):
+            return True
     return False
 
 

@@ -60,6 +60,10 @@ ENGINES: dict[str, str] = {
     "attention": "op_attention",
     "layernorm": "op_layernorm",
     "router": "moe_route",
+    "vector add": "op_add",
+    "upsample": "op_upsample",
+    "pool": "op_pool",
+    "LIF engine": "op_lif",
 }
 
 _CONST_TOKEN = re.compile(
