@@ -156,15 +156,17 @@ ATTN_MACS_PER_LANE = 8
 
 def _attention() -> OpSpec:
     t, h, hd = _f("tokens", "heads", "head_dim")
-    # two passes (QK^T, AV) of ceil(T/p) query blocks x (T + p - 1) key steps, 8-element beats
-    steps = Mul(CeilDiv(t, ATTN_LANES), Sub(Add(t, ATTN_LANES), Const(1)))
+    # per head: K, V and Q rows loaded once (3T rows), then ceil(T/p) + 1 phases of
+    # (T + p - 1) key steps on chip (QK^T of block b beside AV of block b - 1); 8-element beats
+    steps = Mul(Add(CeilDiv(t, ATTN_LANES), Const(1)), Sub(Add(t, ATTN_LANES), Const(1)))
+    loads = Mul(3, t)
     return OpSpec(
         Op.ATTENTION, "attn", "op_attention", _ACT,
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("heads", h, MAX_HEADS),
                 Limit("head_dim", hd, MAX_HEAD_DIM)),
         operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
                   Operand("dst", "write", ACT, Mul(t, h, hd, ACT))),
-        cycles=Mul(2, h, steps, CeilDiv(hd, Const(ATTN_MACS_PER_LANE))),
+        cycles=Mul(h, Add(steps, loads), CeilDiv(hd, Const(ATTN_MACS_PER_LANE))),
         job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale"))),
         macs=Mul(t, t, h, hd, 2))  # QK^T and AV
 

@@ -1,15 +1,29 @@
-// Attention engine: LANES query lanes on the staggered (rotated key order) schedule.
+// Attention engine, fused on chip: per head, K and V of every token are read from DDR once
+// into the K and V memories (MAX_TOKENS x ATTN_C_MAX beats each, BRAM); then per query
+// block of up to LANES queries the block's Q rows are read once and QK^T, the single-pass
+// softmax and AV run from on-chip memory: scores stay in the lanes' score memories,
+// outputs are written once.
 //
-// Per head and block of up to LANES queries, step s = 0 .. nq + t - 2 streams key row
-// (s mod t), one AXI beat (ATTN_E elements) per cycle, broadcast to every lane; lane j's
-// query row is read once, right before key step j, so each step reads at most one Q beat
-// and one K beat whatever LANES is.  Lane j is active at steps j .. j + t - 1 and so visits
-// the keys j, j+1, ..., t-1, 0, ..., j-1 (golden.vector_ops.key_order).  When a key's dot
-// product completes: score = q(q.k * scale), the exact 96-bit product rounded once (q.k
-// itself may exceed the activation range), folded into the lane's single-pass softmax
-// (running max, running sum) and kept in the lane's score memory.  Then 1/sum per lane, and
-// the same schedule streams the value rows: out_j += exp(score - max) * (1/sum) * v, exact
-// in 64 bits, quantized once when the block's rows are written.
+// Phases: phase p of a head runs QK^T of block p on the K memory beside AV of block p - 1
+// on the V memory (the two datapaths of a lane), so a head takes ceil(t / LANES) + 1
+// phases; lane state (score memory, running max and sum) has two banks, pb for the QK^T
+// block and !pb for the AV block, swapped when a phase ends.
+//
+// Lanes keep Edge-MoE's staggered (rotated key order) schedule: step s = 0 .. nq + t - 2
+// reads key row (s mod t), one beat (ATTN_E elements) per cycle, broadcast to every lane;
+// lane j is active at steps j .. j + t - 1 and so visits the keys j, j+1, ..., t-1, 0, ...,
+// j-1 (golden.vector_ops.key_order), which fixes the numerics.  When a key's dot product
+// completes: score = q(q.k * scale), the exact 96-bit product rounded once (q.k itself may
+// exceed the activation range), folded into the lane's single-pass softmax (running max,
+// running sum) and kept in the lane's score memory.  At the phase's end 1/sum per lane;
+// the next phase's AV adds exp(score - max) * (1/sum) * v, exact in 64 bits, quantized
+// once when the writer stores the block's rows.
+//
+// DDR traffic: every read command is one head row and the DMA delivers at most one beat a
+// cycle: K/V loads stream at the port's rate, then each block reads its nq Q rows (queued
+// ahead while the previous phase computes).  The K/V memories are read one cycle after
+// their address (registered read: block RAM), so the lanes work one pipeline stage behind
+// the step counters (s1_* below).
 module edgemoe_attn (
     input  logic        clk,
     input  logic        rst_n,
@@ -34,6 +48,7 @@ module edgemoe_attn (
   localparam int PAW = $clog2(P > 1 ? P : 2);
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
   localparam int F = edgemoe_pkg::ACT_F;
+  localparam int KVW = $clog2(MT * CM > 1 ? MT * CM : 2);  // K (V) memory: CM beats a row
 
   logic [31:0] jt, jnh, jhd, cpr;          // cpr: beats per head row
   logic [63:0] jqkv, jdst, rstride, hw_bytes;
@@ -41,10 +56,11 @@ module edgemoe_attn (
   assign cpr = (jhd + 32'(E - 1)) >> $clog2(E);
 
   // ------------------------------------------------------------------ command generator
-  typedef enum logic [2:0] {G_IDLE, G_QK, G_AV, G_NEXT, G_DONE} gen_t;
+  // per head: K rows 0..t-1, V rows 0..t-1; then per query block its Q rows
+  typedef enum logic [2:0] {G_IDLE, G_KV, G_Q, G_NEXT, G_DONE} gen_t;
   gen_t gs;
-  logic [31:0] gh, gqb, gs_step, gkey, gnq;
-  logic gq_done;                           // Q of this step already issued
+  logic [31:0] gh, gqb, grow, gnq;
+  logic gv;                                // loading V rows (else K rows)
   logic cmd_free;
   assign cmd_free = !dma_req.rd_cmd_valid || dma_resp.rd_cmd_ready;
   logic [63:0] head_off;
@@ -53,58 +69,51 @@ module edgemoe_attn (
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       gs <= G_IDLE;
-      gh <= '0; gqb <= '0; gs_step <= '0; gkey <= '0; gnq <= '0; gq_done <= 1'b0;
+      gh <= '0; gqb <= '0; grow <= '0; gnq <= '0; gv <= 1'b0;
       dma_req.rd_cmd_valid <= 1'b0; dma_req.rd_cmd_addr <= '0; dma_req.rd_cmd_len <= '0; dma_req.rd_cmd_wlg <= '0;
     end else begin
       if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
       case (gs)
         G_IDLE: if (start) begin
-          gh <= '0; gqb <= '0; gs_step <= '0; gkey <= '0; gq_done <= 1'b0;
+          gh <= '0; gqb <= '0; grow <= '0; gv <= 1'b0;
           gnq <= (t < 32'(P)) ? t : 32'(P);
-          gs <= G_QK;
+          gs <= G_KV;
         end
-        G_QK: if (cmd_free) begin
+        G_KV: if (cmd_free) begin
           dma_req.rd_cmd_valid <= 1'b1;
           dma_req.rd_cmd_len <= jhd << AL;
           dma_req.rd_cmd_wlg <= 4'(LG_B);
-          if (gs_step < gnq && !gq_done) begin
-            // query row of lane gs_step
-            dma_req.rd_cmd_addr <= jqkv + 64'(gqb * 32'(P) + gs_step) * rstride + head_off;
-            gq_done <= 1'b1;
-          end else begin
-            dma_req.rd_cmd_addr <= jqkv + 64'(gkey) * rstride + hw_bytes + head_off;
-            gq_done <= 1'b0;
-            gkey <= (gkey + 32'd1 == jt) ? 32'd0 : gkey + 32'd1;
-            gs_step <= gs_step + 32'd1;
-            if (gs_step + 32'd1 == gnq + jt - 32'd1) begin
-              gs_step <= '0;
-              gkey <= '0;
-              gs <= G_AV;
-            end
+          dma_req.rd_cmd_addr <= jqkv + 64'(grow) * rstride + (gv ? hw_bytes << 1 : hw_bytes) +
+                                 head_off;
+          grow <= grow + 32'd1;
+          if (grow + 32'd1 == jt) begin
+            grow <= '0;
+            gv <= !gv;
+            if (gv) gs <= G_Q;
           end
         end
-        G_AV: if (cmd_free) begin
+        G_Q: if (cmd_free) begin
           dma_req.rd_cmd_valid <= 1'b1;
           dma_req.rd_cmd_len <= jhd << AL;
           dma_req.rd_cmd_wlg <= 4'(LG_B);
-          dma_req.rd_cmd_addr <= jqkv + 64'(gkey) * rstride + (hw_bytes << 1) + head_off;
-          gkey <= (gkey + 32'd1 == jt) ? 32'd0 : gkey + 32'd1;
-          gs_step <= gs_step + 32'd1;
-          if (gs_step + 32'd1 == gnq + jt - 32'd1) gs <= G_NEXT;
+          dma_req.rd_cmd_addr <= jqkv + 64'(gqb * 32'(P) + grow) * rstride + head_off;
+          grow <= grow + 32'd1;
+          if (grow + 32'd1 == gnq) begin
+            grow <= '0;
+            gs <= G_NEXT;
+          end
         end
         G_NEXT: begin
-          gs_step <= '0;
-          gkey <= '0;
           if (gqb * 32'(P) + gnq >= jt) begin
             gqb <= '0;
             gnq <= (jt < 32'(P)) ? jt : 32'(P);
             gh <= gh + 32'd1;
-            gs <= (gh + 32'd1 == jnh) ? G_DONE : G_QK;
+            gs <= (gh + 32'd1 == jnh) ? G_DONE : G_KV;
           end else begin
             gqb <= gqb + 32'd1;
             gnq <= (jt - (gqb + 32'd1) * 32'(P) < 32'(P)) ? jt - (gqb + 32'd1) * 32'(P)
                                                            : 32'(P);
-            gs <= G_QK;
+            gs <= G_Q;
           end
         end
         G_DONE: if (done) gs <= G_IDLE;
@@ -113,85 +122,132 @@ module edgemoe_attn (
     end
   end
 
-  // ------------------------------------------------------------------ lanes
-  typedef enum logic [2:0] {C_IDLE, C_QK, C_RECIP, C_AV, C_NEXT, C_END} con_t;
+  // ------------------------------------------------------------------ step counters
+  // Per head: C_LOAD, then phases p = 0 .. nb (nb query blocks): phase p runs QK^T of
+  // block p (cnq > 0) alongside AV of block p - 1 (cnq_av > 0) on the two datapaths.
+  typedef enum logic [2:0] {C_IDLE, C_LOAD, C_Q, C_STEP, C_DRAIN, C_RECIP, C_END} con_t;
   con_t cs;
-  logic [31:0] ch, cqb, cnq, cstep, ckey, cc;
-  logic cq_phase;                          // consuming the Q row of lane cstep
-  logic [ABITS-1:0] qreg[P][CM][E];
-  logic signed [63:0] dot[P];
-  logic signed [63:0] bias[P], sum[P], recip[P];
-  logic signed [63:0] acc[P][CM][E];
-  logic [P-1:0] active;
-  logic [P-1:0] score_ovf;                 // lane j stores a score that wrapped/saturated
-  // output writer: drains block b's rows while block b+1 runs its QK^T phase
+  logic [31:0] ch, cqb, cnq, cnq_av, cstep, ckey, cc, csteps;
+  logic cv;                                // C_LOAD: receiving V rows (else K rows)
+  logic pb;                                // lane state bank of the QK^T block (AV: !pb)
+  // output writer: drains the AV block's rows before the next phase clears the sums
   typedef enum logic [1:0] {W_IDLE, W_CMD, W_DATA} wr_t;
   wr_t ws;
   logic w_go;
   logic [31:0] wqb, wnq, wh;
   logic [31:0] oj, oc;                     // output lane / word
 
-  // elements of the current beat (act values: every product below is ABITS x ABITS)
-  logic signed [ABITS-1:0] beat[E];
+  // K and V memories: one write port each (DMA beats of C_LOAD), one registered read port
+  // each (the phase's step: QK^T reads K, AV reads V, same key and word)
+  logic [E*ABITS-1:0] kmem[MT * CM], vmem[MT * CM];
+  logic [E*ABITS-1:0] k_beat, v_beat;
+  logic [KVW-1:0] kv_addr;
+  assign kv_addr = KVW'(ckey * CM + cc);
+  always_ff @(posedge clk) begin
+    if (cs == C_LOAD && dma_resp.rd_valid && !cv) kmem[kv_addr] <= dma_resp.rd_data[E*ABITS-1:0];
+    if (cs == C_LOAD && dma_resp.rd_valid && cv) vmem[kv_addr] <= dma_resp.rd_data[E*ABITS-1:0];
+    k_beat <= kmem[kv_addr];
+    v_beat <= vmem[kv_addr];
+  end
+
+  // stage 1: the beats read last cycle, with their step, key and word
+  logic s1_on, s1_last;
+  logic [31:0] s1_step;
+  logic [TAW-1:0] s1_key;
+  logic [CAW-1:0] s1_cc;
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      s1_on <= 1'b0; s1_last <= 1'b0;
+      s1_step <= '0; s1_key <= '0; s1_cc <= '0;
+    end else begin
+      s1_on <= cs == C_STEP;
+      s1_last <= cc + 32'd1 == cpr;
+      s1_step <= cstep; s1_key <= TAW'(ckey); s1_cc <= CAW'(cc);
+    end
+  end
+
+  // ------------------------------------------------------------------ lanes
+  logic [ABITS-1:0] qreg[P][CM][E];
+  logic signed [63:0] dot[P];
+  logic signed [63:0] bias[P][2], sum[P][2], recip[P];
+  logic signed [63:0] acc[P][CM][E];
+  logic [P-1:0] qk_on, av_on;              // lane j takes this step's K / V beat
+  logic [P-1:0] score_ovf;                 // lane j stores a score that wrapped/saturated
+  logic bank_go;                           // C_RECIP hands the phase over
+
+  // elements of the beats (act values: every product below is ABITS x ABITS)
+  logic signed [ABITS-1:0] kb[E], vb[E];
   for (genvar e = 0; e < E; e++) begin : g_beat
-    assign beat[e] = $signed(dma_resp.rd_data[e*ABITS+:ABITS]);
+    assign kb[e] = $signed(k_beat[e*ABITS+:ABITS]);
+    assign vb[e] = $signed(v_beat[e*ABITS+:ABITS]);
   end
 
   for (genvar j = 0; j < P; j++) begin : g_lane
-    // lane j sees keys at steps j .. j + t - 1
+    // lane j sees keys at steps j .. j + t - 1 (of its QK^T block and of its AV block)
+    logic in_window;
     if (j == 0) begin : g_a0
-      assign active[j] = cstep < jt;
+      assign in_window = s1_step < jt;
     end else begin : g_aj
-      assign active[j] = 32'(j) < cnq && cstep >= 32'(j) && cstep - 32'(j) < jt;
+      assign in_window = s1_step >= 32'(j) && s1_step - 32'(j) < jt;
     end
+    assign qk_on[j] = s1_on && in_window && 32'(j) < cnq;
+    assign av_on[j] = s1_on && in_window && 32'(j) < cnq_av;
     // QK^T: one beat of the dot product
     logic signed [63:0] part, full_dot, score;
     always_comb begin
       part = 64'sd0;
       for (int e = 0; e < E; e++)
-        part = part + 64'($signed(qreg[j][CAW'(cc)][e])) * 64'(beat[e]);
+        part = part + 64'($signed(qreg[j][s1_cc][e])) * 64'(kb[e]);
     end
     assign full_dot = dot[j] + part;
     // scaled before it is stored: the exact q.k * scale is rounded once into act
     logic [64:0] red;
     assign red = edgemoe_pkg::prod_reduce(full_dot, jscale[31:0], 2 * F);
     assign score = edgemoe_pkg::q_act(red[63:0], edgemoe_pkg::prod_shift(2 * F));
-    assign score_ovf[j] = cs == C_QK && dma_resp.rd_valid && !cq_phase && active[j] && cc + 32'd1 == cpr &&
+    assign score_ovf[j] = qk_on[j] && s1_last &&
         (red[64] || edgemoe_pkg::act_overflows(
                         edgemoe_pkg::act_round(red[63:0], edgemoe_pkg::prod_shift(2 * F))));
-    // AV: this key's probability for lane j
+    // AV: this key's probability for lane j, from the AV block's bank
     logic signed [63:0] prob;
-    logic [ABITS-1:0] smem[MT];            // this lane's scores, by key
+    logic [ABITS-1:0] smem[2][MT];         // this lane's scores, by bank and key
     logic unused_lane;
     assign unused_lane = ^prob[63:ABITS];
     assign prob = edgemoe_pkg::sm_prob(
-        edgemoe_pkg::sext(64'(smem[TAW'(ckey)]), 2'(AL), 1'b1), bias[j], recip[j]);
+        edgemoe_pkg::sext(64'(smem[!pb][s1_key]), 2'(AL), 1'b1), bias[j][!pb], recip[j]);
     always_ff @(posedge clk) begin
-      if (cs == C_QK && dma_resp.rd_valid && !cq_phase && active[j]) begin
-        if (cc + 32'd1 == cpr) begin
+      if (qk_on[j]) begin
+        if (s1_last) begin
           dot[j] <= 64'sd0;
-          sum[j] <= edgemoe_pkg::sm_sum(bias[j], sum[j], score);
-          if (score > bias[j]) bias[j] <= score;
-          smem[TAW'(ckey)] <= ABITS'(score);
+          sum[j][pb] <= edgemoe_pkg::sm_sum(bias[j][pb], sum[j][pb], score);
+          if (score > bias[j][pb]) bias[j][pb] <= score;
+          smem[pb][s1_key] <= ABITS'(score);
         end else begin
           dot[j] <= full_dot;
         end
       end
-      if (cs == C_QK && dma_resp.rd_valid && cq_phase && cstep == 32'(j))
+      // the block's Q rows arrive before its phase: row ckey goes to lane ckey
+      if (cs == C_Q && dma_resp.rd_valid && ckey == 32'(j))
         for (int e = 0; e < E; e++) qreg[j][CAW'(cc)][e] <= dma_resp.rd_data[e*ABITS+:ABITS];
-      if (cs == C_RECIP) recip[j] <= edgemoe_pkg::recip_act(sum[j]);
-      if (cs == C_AV && dma_resp.rd_valid && active[j])
+      if (av_on[j])
         for (int e = 0; e < E; e++)
-          acc[j][CAW'(cc)][e] <= acc[j][CAW'(cc)][e] +
-                                 64'($signed(prob[ABITS-1:0])) * 64'(beat[e]);
-      if (cs == C_NEXT || cs == C_IDLE) begin
+          acc[j][s1_cc][e] <= acc[j][s1_cc][e] +
+                                    64'($signed(prob[ABITS-1:0])) * 64'(vb[e]);
+      if (cs == C_IDLE || cs == C_LOAD) begin
         dot[j] <= 64'sd0;
-        bias[j] <= edgemoe_pkg::ACT_RAW_MIN;
-        sum[j] <= 64'sd0;
+        for (int b = 0; b < 2; b++) begin
+          bias[j][b] <= edgemoe_pkg::ACT_RAW_MIN;
+          sum[j][b] <= 64'sd0;
+        end
       end
-      if (cs == C_RECIP && ws == W_IDLE && !w_go)
+      // phase hand-over: 1/sum of the finished QK^T block (the next AV block), a fresh
+      // softmax state for the next QK^T block, cleared sums (the writer is done with them)
+      if (bank_go) begin
+        recip[j] <= edgemoe_pkg::recip_act(sum[j][pb]);
+        bias[j][!pb] <= edgemoe_pkg::ACT_RAW_MIN;
+        sum[j][!pb] <= 64'sd0;
         for (int c = 0; c < CM; c++)
           for (int e = 0; e < E; e++) acc[j][c][e] <= 64'sd0;
+      end
     end
   end
 
@@ -213,14 +269,25 @@ module edgemoe_attn (
   end
   assign dma_req.wr_valid = ws == W_DATA;
   assign dma_req.wr_data = WB'(out_beat);
-  assign dma_req.rd_ready = cs == C_QK || cs == C_AV;
+  assign dma_req.rd_ready = cs == C_LOAD || cs == C_Q;
 
+  // queries of block b (0 past the last block)
+  function automatic logic [31:0] block_nq(input logic [31:0] b, input logic [31:0] tt);
+    if (b * 32'(P) >= tt) return '0;
+    return (tt - b * 32'(P) < 32'(P)) ? tt - b * 32'(P) : 32'(P);
+  endfunction
+
+  // the step counters walk one row of cpr words per key (C_LOAD, C_Q: per row read)
+  logic row_end;
+  assign row_end = cc + 32'd1 == cpr;
+  assign bank_go = cs == C_RECIP && ws == W_IDLE && !w_go;
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       cs <= C_IDLE;
       done <= 1'b0;
       w_go <= 1'b0;
-      ch <= '0; cqb <= '0; cnq <= '0; cstep <= '0; ckey <= '0; cc <= '0; cq_phase <= 1'b0;
+      ch <= '0; cqb <= '0; cnq <= '0; cnq_av <= '0; cstep <= '0; ckey <= '0; cc <= '0;
+      csteps <= '0; cv <= 1'b0; pb <= 1'b0;
       jt <= '0; jnh <= '0; jhd <= '0; jqkv <= '0; jdst <= '0; jscale <= '0;
       rstride <= '0; hw_bytes <= '0;
     end else begin
@@ -232,58 +299,62 @@ module edgemoe_attn (
           jscale <= {{32{scale[31]}}, scale};
           rstride <= (64'(nh) * 64'(hd) * 64'd3) << AL;
           hw_bytes <= (64'(nh) * 64'(hd)) << AL;
-          ch <= '0; cqb <= '0; cstep <= '0; ckey <= '0; cc <= '0;
-          cnq <= (t < 32'(P)) ? t : 32'(P);
-          cq_phase <= 1'b1;
-          cs <= C_QK;
+          ch <= '0; cstep <= '0; ckey <= '0; cc <= '0; cv <= 1'b0;
+          cs <= C_LOAD;
         end
-        C_QK: if (dma_resp.rd_valid) begin
-          cc <= cc + 32'd1;
-          if (cc + 32'd1 == cpr) begin
-            cc <= '0;
-            if (cq_phase) cq_phase <= 1'b0;
-            else begin
-              ckey <= (ckey + 32'd1 == jt) ? 32'd0 : ckey + 32'd1;
-              cstep <= cstep + 32'd1;
-              cq_phase <= cstep + 32'd1 < cnq;
-              if (cstep + 32'd1 == cnq + jt - 32'd1) cs <= C_RECIP;
+        C_LOAD: begin
+          cqb <= '0; cnq <= block_nq('0, jt); cnq_av <= '0; pb <= 1'b0;
+          if (dma_resp.rd_valid) begin
+            cc <= row_end ? '0 : cc + 32'd1;
+            if (row_end) begin
+              ckey <= (ckey + 32'd1 == jt) ? '0 : ckey + 32'd1;
+              if (ckey + 32'd1 == jt) begin
+                cv <= !cv;
+                if (cv) cs <= C_Q;
+              end
             end
           end
         end
-        // 1/sum per lane; the accumulators are cleared once the previous rows are out
-        C_RECIP: if (ws == W_IDLE && !w_go) begin
-          cstep <= '0;
-          ckey <= '0;
-          cc <= '0;
-          cs <= C_AV;
+        C_Q: if (dma_resp.rd_valid) begin
+          cc <= row_end ? '0 : cc + 32'd1;
+          if (row_end) begin
+            ckey <= ckey + 32'd1;
+            if (ckey + 32'd1 == cnq) begin
+              ckey <= '0;
+              csteps <= (cnq_av != 0 ? cnq_av : cnq) + jt - 32'd1;
+              cs <= C_STEP;
+            end
+          end
         end
-        C_AV: if (dma_resp.rd_valid) begin
-          cc <= cc + 32'd1;
-          if (cc + 32'd1 == cpr) begin
-            cc <= '0;
+        C_STEP: begin
+          cc <= row_end ? '0 : cc + 32'd1;
+          if (row_end) begin
             ckey <= (ckey + 32'd1 == jt) ? 32'd0 : ckey + 32'd1;
             cstep <= cstep + 32'd1;
-            if (cstep + 32'd1 == cnq + jt - 32'd1) begin
-              w_go <= 1'b1;
-              cs <= C_NEXT;
+            if (cstep + 32'd1 == csteps) begin
+              cstep <= '0;
+              ckey <= '0;
+              cs <= C_DRAIN;
             end
           end
         end
-        C_NEXT: begin
-          cstep <= '0;
-          ckey <= '0;
-          cc <= '0;
-          cq_phase <= 1'b1;
-          if (cqb * 32'(P) + cnq >= jt) begin
-            cqb <= '0;
-            cnq <= (jt < 32'(P)) ? jt : 32'(P);
+        C_DRAIN: begin                     // the last beat reaches the lanes
+          w_go <= cnq_av != 0;
+          cs <= C_RECIP;
+        end
+        C_RECIP: if (bank_go) begin
+          pb <= !pb;
+          cnq_av <= cnq;
+          cqb <= cqb + 32'd1;
+          cnq <= block_nq(cqb + 32'd1, jt);
+          if (cnq == 0) begin              // that was the head's last AV block
             ch <= ch + 32'd1;
-            cs <= (ch + 32'd1 == jnh) ? C_END : C_QK;
+            cs <= (ch + 32'd1 == jnh) ? C_END : C_LOAD;
+          end else if (block_nq(cqb + 32'd1, jt) != 0) begin
+            cs <= C_Q;
           end else begin
-            cqb <= cqb + 32'd1;
-            cnq <= (jt - (cqb + 32'd1) * 32'(P) < 32'(P)) ? jt - (cqb + 32'd1) * 32'(P)
-                                                           : 32'(P);
-            cs <= C_QK;
+            csteps <= cnq + jt - 32'd1;    // AV of the last block alone
+            cs <= C_STEP;
           end
         end
         C_END: if (ws == W_IDLE && !w_go && !dma_req.wr_cmd_valid) begin
@@ -304,8 +375,8 @@ module edgemoe_attn (
       if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       case (ws)
         W_IDLE: if (w_go) begin
-          wqb <= cqb;
-          wnq <= cnq;
+          wqb <= cqb - 32'd1;                // the AV block of the phase
+          wnq <= cnq_av;
           wh <= ch;
           oj <= '0;
           ws <= W_CMD;

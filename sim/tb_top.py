@@ -26,6 +26,8 @@ from memory_model import apply_board_memory
 from edgemoe.rtl.regmap import offset
 
 CLOCK_NS = 10
+#: Cycles of one bandwidth window of the AXI monitor (R beats per window, per DMA owner).
+MONITOR_WINDOW = 64
 
 
 class AxiMonitor:
@@ -41,6 +43,8 @@ class AxiMonitor:
         self.r_beats: dict[int, int] = {}
         self.w_beats: dict[int, int] = {}
         self.max_r_per_cycle = 0
+        self.windows: dict[int, list[int]] = {}  # R beats of each full window, per owner
+        self._window: dict[int, int] = {}
         try:
             self.owner = dut.u_ctrl.owner
         except AttributeError:
@@ -59,10 +63,14 @@ class AxiMonitor:
             self.r_beats[own] = self.r_beats.get(own, 0) + r
             self.w_beats[own] = self.w_beats.get(own, 0) + w
             self.max_r_per_cycle = max(self.max_r_per_cycle, r)
+            self._window[own] = self._window.get(own, 0) + r
+            if self.cycles[own] % MONITOR_WINDOW == 0:
+                self.windows.setdefault(own, []).append(self._window.pop(own))
 
     def summary(self) -> dict:
         return {"cycles": self.cycles, "r_beats": self.r_beats, "w_beats": self.w_beats,
-                "max_r_per_cycle": self.max_r_per_cycle}
+                "max_r_per_cycle": self.max_r_per_cycle, "window": MONITOR_WINDOW,
+                "r_windows": self.windows}
 
 
 def _probe(dut) -> None:

@@ -53,9 +53,7 @@ DATAFLOW_RULES: dict[str, tuple[str, str]] = {
 DISPATCHER = "run_one"
 #: Op kernels not yet converted to a DATAFLOW region -> the work that converts them.  A
 #: kernel listed here that already calls a region passes like any other.
-PENDING_DATAFLOW: dict[str, str] = {
-    "op_attention": "fused on-chip attention as a DATAFLOW region (issue 14 item 3)",
-}
+PENDING_DATAFLOW: dict[str, str] = {}
 _M_AXI_PARAM = re.compile(r"\bword_t\s*\*")
 _RETURN_CALL = re.compile(r"\breturn\s+(\w+)\s*(?:<[^;(){}]*>)?\s*\(")
 

@@ -41,11 +41,12 @@ def _run(args) -> int:
     accel = load_accel(args.accel)
     tile = (accel.linear_p_out, accel.linear_p_in)
     weights = load_weights(args.weights or trained_weights(args.model), model)
-    pruned, rates = compress_weights(weights, tile, args.target_tile_skip)
+    pruned, rates, dead = compress_weights(weights, tile, args.target_tile_skip)
     with atomic_path(out) as tmp:
         save_weights(pruned, tmp)
     report = {"model": model.name, "accel": accel.name, "tile": list(tile),
-              "target_tile_skip": args.target_tile_skip, "tile_skip": rates}
+              "target_tile_skip": args.target_tile_skip, "tile_skip": rates,
+              "dead_neurons": dead}
     write_text_atomic(out.with_suffix(".compress.json"), json.dumps(report, indent=2) + "\n")
     log.info("wrote %s (%d matrices pruned, %s tiles)", out, len(rates), "x".join(map(str, tile)))
     return 0
@@ -56,8 +57,9 @@ def register(sub) -> None:
                        description="Infer each MLP and expert matrix's support with Turbo-VBI's "
                        "module A (Gamma precisions) and module B (sum-product on the weight-grid "
                        "MRF), keep the engine tiles with the largest posterior energy and zero "
-                       "the rest, so that --target-tile-skip of the tiles are all-zero. Writes "
-                       "the weights and a .compress.json with the achieved rate per matrix. "
+                       "the rest, so that --target-tile-skip of the tiles are all-zero; hidden "
+                       "neurons left without fc1 weights are folded into fc2's bias (the "
+                       "compiler then drops them). Writes the weights and a .compress.json with the achieved rate per matrix. "
                        "No retraining (the digits experiment in docs/seeds.md retrains).")
     p.add_argument("--model", default="m3vit-demo", help="model config (default m3vit-demo)")
     p.add_argument("--weights", metavar="FILE",

@@ -17,7 +17,8 @@ __all__ = ["Compiled", "ManifestError", "QuantReport", "check_image", "compile_m
 
 def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
                   strict: bool = False, heads: bool = True,
-                  taps: frozenset[str] = frozenset(), int8: dict | None = None) -> Compiled:
+                  taps: frozenset[str] = frozenset(), int8: dict | None = None,
+                  remove_dead: bool = True) -> Compiled:
     """Compile ``model`` for design point ``accel``.
 
     Args:
@@ -30,6 +31,9 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         taps: intermediate tensors to copy out (names of :func:`taps.tap_names`).
         int8: LINEAR layers to run in the W8A8 mode, prefix -> calibrated input range
             (:func:`edgemoe.compiler.calibrate.linear_input_ranges`).
+        remove_dead: drop MLP/expert hidden neurons that contribute an exact zero
+            (:mod:`edgemoe.compiler.dead_neurons`; same output bytes, smaller layers;
+            not combined with ``int8`` yet).
     """
     if hasattr(model, "layers"):  # a layer graph (VoVNet, SNN)
         return _compile_graph(model, accel, weights, seed, strict, frozenset(taps))
@@ -39,7 +43,7 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         weights = random_weights(model, seed)
     report = QuantReport()
     layout, stages, effective, tap_specs = lower_m3vit(model, accel, weights, report, heads,
-                                                       frozenset(taps), int8)
+                                                       frozenset(taps), int8, remove_dead)
     if strict:
         check_strict(report, accel.name)
     validate_program(layout.instrs, accel, layout.image.size, tasks=len(model.tasks))

@@ -26,15 +26,18 @@ from ..models import WeightError, fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
 from .builder import ProgramBuilder, Ref, Tensor
 from .calibrate import int8_layers
+from .dead_neurons import remove_dead_neurons
 from .quantize import QuantReport, dequantized, quantize, quantize_q8, role_of
 from .taps import QUEUE_FORMAT
 
 
 class _Lowering:
     def __init__(self, model, accel, weights: dict, report: QuantReport,
-                 want: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None):
+                 want: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
+                 packed: dict | None = None):
         self.m, self.a, self.w, self.report = model, accel, weights, report
         self.int8 = dict(int8 or {})  # W8A8 layer prefix -> calibrated input range
+        self.packed = weights if packed is None else packed  # MLP widths after dead neurons
         self.b = ProgramBuilder()
         self.f = accel.formats
         self.act_bytes = self.f.act.storage_dtype.itemsize
@@ -89,9 +92,13 @@ class _Lowering:
     # -- weights --------------------------------------------------------------------------
     def _q(self, name: str, x: np.ndarray, canonical: str | None = None):
         fmt = getattr(self.f, role_of(name))
-        raw, deq = quantize(name, x, fmt, self.report)
+        full = self.w[canonical] if canonical is not None else x
+        narrowed = full.size != x.size  # an MLP matrix without its dead neurons
+        raw, deq = quantize(name, x, fmt, QuantReport() if narrowed else self.report)
+        if narrowed:  # the report and the effective weights describe the full tensor
+            _, deq = quantize(name, full, fmt, self.report)
         if canonical is not None:
-            self.effective[canonical] = deq.reshape(self.w[canonical].shape)
+            self.effective[canonical] = deq.reshape(full.shape)
         return raw, fmt
 
     def matrix(self, name: str, w: np.ndarray, canonical: str | None = None) -> Ref:
@@ -150,14 +157,14 @@ class _Lowering:
                bias_attn=False, tap: str = ""):
         """LINEAR; ``tap`` names a tap of its output without the residual (an extra
         LINEAR into the tap slot, as the device computes it before adding)."""
-        w = self.w[f"{prefix}.weight"]
+        w = self.packed[f"{prefix}.weight"]
         extra = {"residual": residual} if residual is not None else {}
         if prefix in self.int8:
             wref, bref, q8 = self._q8(prefix, bias_attn)
             flags, extra = flags | Flag.WFMT_Q8, {**extra, **q8}
         else:
             wref = self.matrix(f"{prefix}.weight", w, f"{prefix}.weight")
-            bref = self.vector(f"{prefix}.bias", self.w[f"{prefix}.bias"], f"{prefix}.bias")
+            bref = self.vector(f"{prefix}.bias", self.packed[f"{prefix}.bias"], f"{prefix}.bias")
         self.b.emit(Op.LINEAR, flags | (Flag.BFMT_ATTN if bias_attn else 0) |
                     (Flag.RESIDUAL if residual is not None else 0), comment=prefix,
                     tokens=tokens, out_features=w.shape[0], in_features=w.shape[1], src=src,
@@ -214,14 +221,16 @@ class _Lowering:
         if m.is_moe(i):
             self.moe(p, Ref(ln2), x, Ref(mid))
         else:
-            hid = self.act_tensor(f"{p}.hidden", t, m.mlp_hidden)
+            hid = self.act_tensor(f"{p}.hidden", t, self.packed[f"{p}.mlp.fc1.bias"].size)
             self.linear(f"{p}.mlp.fc1", Ref(ln2), Ref(hid), t, flags=Flag.GELU)
             self.linear(f"{p}.mlp.fc2", Ref(hid), Ref(x), t, residual=Ref(x), tap=f"{p}.mlp")
         self.tap(f"{p}.out", Ref(x), t, d)
         self.taps[f"block{i}"] = len(self.b)
 
     def moe(self, p: str, src: Ref, x: Tensor, residual: Ref) -> None:
-        m, t, d, e, h = self.m, self.m.num_tokens, self.m.dim, self.m.num_experts, self.m.expert_hidden
+        m, t, d, e = self.m, self.m.num_tokens, self.m.dim, self.m.num_experts
+        ex = f"{p}.mlp.experts"
+        h = self.packed[f"{ex}.htoh4.bias"].shape[-1]  # after dead-neuron removal
         gates = np.stack([self.w[f"{p}.mlp.gate.{k}.w_gate"].T for k in range(len(m.tasks))])
         graw = self.matrix(f"{p}.mlp.gate.w_gate", gates)
         for k in range(len(m.tasks)):
@@ -231,10 +240,10 @@ class _Lowering:
                                     self.f.linear_weight.storage_dtype.itemsize)
         queues = self.b.tensor(f"{p}.queues", queue_layout(e, t)["total"])
         scratch = self.act_tensor(f"{p}.expert_hidden", t, h)
-        ex = f"{p}.mlp.experts"
-        w1 = self.matrix(f"{ex}.htoh4.weight", self.w[f"{ex}.htoh4.weight"], f"{ex}.htoh4.weight")
-        b1 = self.vector(f"{ex}.htoh4.bias", self.w[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
-        w2 = self.matrix(f"{ex}.h4toh.weight", self.w[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
+        pw = self.packed
+        w1 = self.matrix(f"{ex}.htoh4.weight", pw[f"{ex}.htoh4.weight"], f"{ex}.htoh4.weight")
+        b1 = self.vector(f"{ex}.htoh4.bias", pw[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
+        w2 = self.matrix(f"{ex}.h4toh.weight", pw[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
         b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias")
         self.tap_logits(p, src, graw, stride)
         self.b.emit(Op.MOE_GATE, comment=f"{p}.gate", tokens=t, dim=d, experts=e, top_k=m.top_k,
@@ -300,9 +309,14 @@ class _Lowering:
 
 
 def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = True,
-                taps: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None):
+                taps: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
+                remove_dead: bool = True):
     """Lower M3ViT; returns (layout, instruction counts per stage, effective float weights,
     tap specs).
+
+    With ``remove_dead`` (the default) MLP and expert hidden neurons that contribute an
+    exact zero are dropped (:mod:`edgemoe.compiler.dead_neurons`); the outputs are the
+    same bytes either way. A W8A8 program (``int8``) keeps every neuron for now.
 
     With ``heads=False`` only the backbone is lowered (the heads' weights are not used):
     each task's output is the token tensor ``x`` after the last block.  ``taps`` names the
@@ -315,7 +329,9 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
     if unknown:
         raise WeightError(f"int8 layers {unknown} are not LINEAR layers the W8A8 mode runs; "
                           f"use names from int8_layers(model), e.g. blocks.0.attn.qkv")
-    low = _Lowering(model, accel, weights, report, taps, int8)
+    narrow = remove_dead and not int8
+    packed = remove_dead_neurons(model, accel.formats, weights)[0] if narrow else None
+    low = _Lowering(model, accel, weights, report, taps, int8, packed)
     b = low.b
     pixels = b.reserve("inputs", model.in_chans * model.image_height * model.image_width, "pixels")
     outputs = {}

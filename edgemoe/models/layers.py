@@ -8,10 +8,12 @@ Token tensors are (tokens, features); feature maps are planar (channels, height,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 __all__ = [
+    "KeySelect",
     "attention",
     "batch_norm",
     "conv2d",
@@ -27,6 +29,9 @@ __all__ = [
 ]
 
 _ERF = np.frompyfunc(math.erf, 1, 1)
+
+#: Approximate attention's key choice: (q, k) per head -> (heads, queries, keys) bool mask.
+KeySelect = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
@@ -63,6 +68,7 @@ def attention(
     proj_b: np.ndarray,
     heads: int,
     trace: dict[str, np.ndarray] | None = None,
+    key_select: KeySelect | None = None,
 ) -> np.ndarray:
     """Multi-head self-attention of timm's ViT ``Attention`` (qkv bias, scale hd**-0.5).
 
@@ -76,6 +82,9 @@ def attention(
         heads: Number of heads.
         trace: If given, receives ``q``, ``k``, ``v`` (tokens, dim), ``attn_scores`` and
             ``attn_probs`` (heads, tokens, tokens) and ``attn_out`` (before proj).
+        key_select: Optional approximate mode: called with the per-head queries and keys
+            (heads, tokens, head_dim), returns a (heads, tokens, tokens) bool mask of the
+            keys each query attends to (softmax over those only). None: exact attention.
 
     Returns:
         (tokens, dim) projected output.
@@ -88,6 +97,8 @@ def attention(
     kh = k.reshape(n, heads, hd).transpose(1, 0, 2)
     vh = v.reshape(n, heads, hd).transpose(1, 0, 2)
     scores = (qh @ kh.transpose(0, 2, 1)) * (hd**-0.5)
+    if key_select is not None:
+        scores = np.where(key_select(qh, kh), scores, -np.inf)
     probs = softmax(scores, axis=-1)
     out = (probs @ vh).transpose(1, 0, 2).reshape(n, d)
     if trace is not None:

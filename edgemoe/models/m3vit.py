@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgemoe.models.errors import ImageError, UnsupportedModelError
 from edgemoe.models.heads import setr_pup_head
-from edgemoe.models.layers import attention, conv2d, dense_mlp, layer_norm, moe_mlp, route_top_k
+from edgemoe.models.layers import (
+    KeySelect,
+    attention,
+    conv2d,
+    dense_mlp,
+    layer_norm,
+    moe_mlp,
+    route_top_k,
+)
 from edgemoe.models.weights import fold_cls_into_pos, head_conv_count, validate_weights
 
 if TYPE_CHECKING:
@@ -27,6 +35,9 @@ class M3ViTReference:
     Args:
         model: ``ModelConfig`` of an M3ViT model.
         weights: Canonical weights (validated here; kept as float64 copies).
+        key_select: Optional approximate attention (a float study, no executor has it):
+            ``key_select(block)`` gives the block's
+            :data:`~edgemoe.models.layers.KeySelect`. None (default): exact attention.
 
     Raises:
         WeightError: The weights do not match ``model``.
@@ -34,7 +45,8 @@ class M3ViTReference:
             resolution.
     """
 
-    def __init__(self, model: ModelConfig, weights: Mapping[str, np.ndarray]) -> None:
+    def __init__(self, model: ModelConfig, weights: Mapping[str, np.ndarray],
+                 key_select: Callable[[int], KeySelect] | None = None) -> None:
         if model.kind != "m3vit":
             raise UnsupportedModelError(
                 f"model '{model.name}' has kind '{model.kind}'; M3ViTReference runs kind "
@@ -54,6 +66,7 @@ class M3ViTReference:
             k: np.asarray(v, dtype=np.float64) for k, v in weights.items()
         }
         self.pos = fold_cls_into_pos(self.weights)
+        self.key_select = key_select
 
     # ------------------------------------------------------------------ helpers
     def task_index(self, task: str | int) -> int:
@@ -120,7 +133,8 @@ class M3ViTReference:
         h = layer_norm(x, w[f"{b}.norm1.weight"], w[f"{b}.norm1.bias"], m.ln_eps)
         tr["norm1"] = h
         a = attention(h, w[f"{b}.attn.qkv.weight"], w[f"{b}.attn.qkv.bias"],
-                      w[f"{b}.attn.proj.weight"], w[f"{b}.attn.proj.bias"], m.heads, tr)
+                      w[f"{b}.attn.proj.weight"], w[f"{b}.attn.proj.bias"], m.heads, tr,
+                      None if self.key_select is None else self.key_select(i))
         tr["attn_proj"] = a
         x = x + a
         tr["attn_residual"] = x

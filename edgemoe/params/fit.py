@@ -12,7 +12,8 @@ block RAMs. Assumptions, all visible in :func:`estimate`:
   lane one GELU interpolation DSP and (with ``moe_experts``) one act x act score scale.
 * Attention: QK^T and AV are separate datapaths of ``attn_lanes`` lanes, each lane a dot
   of ``act_per_beat`` act x act products (8 for Edge-MoE), plus exp and reciprocal
-  multipliers per lane; an on-chip score buffer of ``max_tokens`` rows per lane.
+  multipliers per lane; an on-chip score buffer of ``max_tokens`` rows per lane (two banks)
+  and the K and V memories of one head (``max_tokens`` x ``max_head_dim`` each).
 * Vector unit (LayerNorm): per lane x*x, x*rstd (act x act) and *gamma (act x norm).
 * Memories: BRAM36 count is the best aspect ratio 512x72 ... 32Kx1 of each array; the
   ping+pong weight buffers (``linear_p_in*linear_p_out`` weights wide) go to URAM
@@ -176,6 +177,11 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
         add("attention", "BRAM36", (lanes + 1) * bram36_blocks(row_depth, dot * cont))
         add("attention", "BRAM36", bram36_blocks(accel.max_tokens, lanes * accel.max_heads * cont))
         add("attention", "BRAM36", bram36_blocks(accel.max_tokens * accel.max_heads, 2 * cont))
+        # fused attention (edgemoe_attn.sv): K and V of one head on chip, a beat wide, and
+        # the second bank of the lanes' scores (QK^T of a block beside AV of the last)
+        kv_depth = accel.max_tokens * math.ceil(accel.max_head_dim / dot)
+        add("attention", "BRAM36", 2 * bram36_blocks(kv_depth, dot * cont))
+        add("attention", "BRAM36", bram36_blocks(accel.max_tokens, lanes * cont))
 
     vl = accel.vector_lanes
     if "ln" in engines:

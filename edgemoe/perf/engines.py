@@ -8,8 +8,10 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
   the row loader fills one of two row slots while the MAC array works on the other, so a
   token costs max(MACs of the strip, read latency + its row reads); a CONV through the
   line buffer reads each input row once per strip and copies its taps on chip;
-- attention, edgemoe_attn.sv: the command generator runs ahead of the lanes (8 commands
-  in flight), the lanes take one beat per cycle: the op streams its Q/K/V row reads;
+- attention, edgemoe_attn.sv: per head K and V stream on chip once, then per phase a
+  query block's Q rows stream in and its QK^T walks the on-chip K a beat per cycle beside
+  the previous block's AV on V; the writer drains the AV block before the next phase; the
+  command generator runs ahead (8 commands in flight), so row latency mostly hides;
 - LAYERNORM, edgemoe_ln.sv: gamma and beta load first, then each row's read is issued
   only when a row buffer is free; the statistics stage (two radix-4 dividers, rsqrt) of
   one row overlaps the output of the previous one;
@@ -51,7 +53,8 @@ STEP_CYCLES = {
     "lin_cmd": 1,          # one more loader command (im2col tap, index, score, base row)
     "lin_slot": 3,         # MAC pipeline stages before a finished row's slot is free
     "lin_rmw": 5,          # write-back of a scattered row before the next base read
-    "attn_block": 3,       # C_RECIP and C_NEXT between two query blocks of a head
+    "attn_phase": 2,       # C_DRAIN and C_RECIP of a phase (QK^T of a block, AV of the last)
+    "attn_row_out": 2,     # W_IDLE/W_CMD per output row the writer drains
     "attn_op": 8,
     "ln_row": 34,          # S_DIV (32 radix-4 steps), S_VAR, S_RSTD: the statistics stage
     "ln_op": 6,
@@ -228,29 +231,35 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
     act, lanes, bus = fmt("act"), accel.attn_lanes, mem.bus_bytes
     qkv, dst = ins.get("qkv"), ins.get("dst")
     stride, part, row = 3 * nh * hd * act, nh * hd * act, hd * act
+    words = math.ceil(row / bus)  # beats per head row on chip (the lanes' step length)
     cycles = float(mem.latency + STEP_CYCLES["attn_op"])
     in_flight = 8  # edgemoe_rd_dma META_DEPTH: commands the generator runs ahead
 
     def stream(addr: int) -> float:
         b = traffic.read(addr, row, bus)
-        # the lanes take a beat a cycle; with 8 commands in flight a row's latency hides
-        # unless the rows are so short that 8 of them do not cover it
+        # the consumer takes a beat a cycle; with 8 commands in flight a row's latency
+        # hides unless the rows are so short that 8 of them do not cover it
         return max(float(b), mem.beats_cycles(b), (mem.latency + mem.beats_cycles(b)) / in_flight)
 
+    blocks = [min(lanes, t - q0) for q0 in range(0, t, lanes)]
     for h in range(nh):
         off = h * row
-        for q0 in range(0, t, lanes):
-            nq = min(lanes, t - q0)
-            steps = nq + t - 1
-            for j in range(nq):
-                cycles += stream(qkv + (q0 + j) * stride + off)
-            for s in range(steps):
-                cycles += stream(qkv + (s % t) * stride + part + off)
-            for s in range(steps):
-                cycles += stream(qkv + (s % t) * stride + 2 * part + off)
-            for j in range(nq):
-                traffic.write(dst + ((q0 + j) * nh + h) * row, row, bus)
-            cycles += STEP_CYCLES["attn_block"]
+        # K and V of the head, once (the generator queues them during the previous head)
+        for kv in (part, 2 * part):
+            for r in range(t):
+                cycles += stream(qkv + r * stride + kv + off)
+        # phase p: QK^T of block p beside AV of block p - 1, from the on-chip K/V
+        for p in range(len(blocks) + 1):
+            if p < len(blocks):
+                for j in range(blocks[p]):
+                    cycles += stream(qkv + (p * lanes + j) * stride + off)
+            nq = blocks[p - 1] if p else blocks[p]
+            cycles += (nq + t - 1) * words + STEP_CYCLES["attn_phase"]
+            if p:  # the writer drains the AV block before the next phase clears its sums
+                q0 = (p - 1) * lanes
+                for j in range(nq):
+                    traffic.write(dst + ((q0 + j) * nh + h) * row, row, bus)
+                cycles += nq * (words + STEP_CYCLES["attn_row_out"]) + 1
     return cycles
 
 

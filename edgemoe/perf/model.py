@@ -5,10 +5,10 @@ Per instruction (edgemoe.perf.engines) plus what the dispatcher adds around it
 64-byte reads) and writing the profile entry are outside the instruction's own counter.
 While an instruction runs, the next linear-engine instruction's first strip of weights
 loads through the prefetch DMA, which shares the read channel: a streaming engine
-(attention, linear) is delayed by the prefetch in proportion to its own use of the R
-channel, an engine whose reads depend on
-each other (LAYERNORM, the router, UPSAMPLE, ADD) waits behind the prefetch bursts queued
-ahead of each read; and the next instruction waits for whatever of the prefetch is left.
+(linear) is delayed by the prefetch in proportion to its own use of the R channel, an
+engine whose reads depend on each other (LAYERNORM, the router, UPSAMPLE, ADD) or whose
+first reads start with it (the fused attention's K/V load) waits behind the prefetch
+bursts queued ahead of its reads; and the next instruction waits for whatever of the prefetch is left.
 """
 
 from __future__ import annotations
@@ -29,8 +29,10 @@ CONTROL_CYCLES = {"run": 114, "skip": 20}
 #: Share of the prefetch's read time an engine with dependent reads loses to it (its
 #: reads queue behind the prefetch bursts; fitted on tiny/m3vit-micro RTL runs).
 PF_SERIAL_SHARE = 0.9
-#: Engines whose reads are issued one after another's data (not streamed ahead).
-_SERIAL = {Op.LAYERNORM, Op.MOE_GATE, Op.UPSAMPLE, Op.ADD, Op.MOE_EXPERTS}
+#: Engines whose reads queue behind the prefetch bursts: those issued one after another's
+#: data (not streamed ahead), and the fused attention, whose first head's K/V load starts
+#: with the instruction, right behind the prefetch.
+_SERIAL = {Op.LAYERNORM, Op.MOE_GATE, Op.UPSAMPLE, Op.ADD, Op.MOE_EXPERTS, Op.ATTENTION}
 _LIN = {Op.LINEAR, Op.CONV, Op.MOE_GATE}
 
 

@@ -3,8 +3,9 @@
 The op spec's operand sizes are footprints; the engines re-read: the linear engine reads
 every token's input row once per strip of output tiles (CONV: each im2col tap, so an input
 pixel k*k times per strip, unless the line buffer holds the kernel rows: then each input
-pixel once per strip, see :func:`conv_line_schedule`), the attention engine streams every
-key and value row once per block of ``attn_lanes`` queries.  These counts follow the read commands of
+pixel once per strip, see :func:`conv_line_schedule`); the fused attention engine reads
+every Q, K and V row once (K and V of a head stay on chip).  These counts follow the read
+commands of
 rtl_templates/edgemoe_lin_loader.sv, edgemoe_attn.sv, edgemoe_ln.sv, edgemoe_eltwise.sv,
 edgemoe_upsample.sv, and the burst rule of edgemoe_rd_dma.sv (a command of n bytes at
 address a reads ceil((a mod B + n) / B) beats of B bytes).

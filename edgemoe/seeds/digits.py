@@ -65,6 +65,8 @@ def train_mlp(
     batch: int = 32,
     masks: dict[int, torch.Tensor] | None = None,
     extra_loss=None,
+    label_smoothing: float = 0.0,
+    input_noise: float = 0.0,
 ) -> nn.Sequential:
     """Adam on cross-entropy (in place; returns ``net``).
 
@@ -78,6 +80,9 @@ def train_mlp(
         masks: Layer index -> 0/1 mask of that layer's weight, re-applied after every
             step (fine-tuning with a fixed sparsity pattern).
         extra_loss: Optional callable ``() -> tensor`` added to each step's loss.
+        label_smoothing: Cross-entropy label smoothing (regularises the small MLP).
+        input_noise: Standard deviation of Gaussian noise added to each training batch's
+            pixels (augmentation; drawn from the seeded generator).
     """
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
@@ -90,7 +95,10 @@ def train_mlp(
         order = torch.randperm(n, generator=gen)
         for i in range(0, n, batch):
             idx = order[i : i + batch]
-            loss = F.cross_entropy(net(data.x_train[idx]), data.y_train[idx])
+            x = data.x_train[idx]
+            if input_noise:
+                x = x + input_noise * torch.randn(x.shape, generator=gen)
+            loss = F.cross_entropy(net(x), data.y_train[idx], label_smoothing=label_smoothing)
             if extra_loss is not None:
                 loss = loss + extra_loss()
             opt.zero_grad()

@@ -26,8 +26,8 @@ def pair_log_factor(p_act_given_act: float, p_act_given_inact: float) -> np.ndar
 
 
 def _logsumexp2(a: np.ndarray, axis: int) -> np.ndarray:
-    m = a.max(axis=axis, keepdims=True)
-    return (m + np.log(np.exp(a - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+    """log(exp(a_0) + exp(a_1)) over a length-2 ``axis`` (one ufunc call, no temporaries)."""
+    return np.logaddexp(np.take(a, 0, axis=axis), np.take(a, 1, axis=axis))
 
 
 @dataclass(frozen=True)
