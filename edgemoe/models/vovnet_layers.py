@@ -138,13 +138,16 @@ class MaxPoolLayer(LayerRule):
     def weight_shapes(self, layer, in_shapes):
         return {}
 
+    #: How a window reduces to one value per channel (ceil mode: edge windows are clipped).
+    reduce = staticmethod(np.max)
+
     def forward(self, layer, weights, inputs):
         x, k, s = inputs[0], layer.attr("kernel"), layer.attr("stride")
         c, oh, ow = self.out_shape(layer, [x.shape])
         out = np.empty((c, oh, ow))
         for i in range(oh):
             for j in range(ow):
-                out[:, i, j] = x[:, i * s:i * s + k, j * s:j * s + k].max(axis=(1, 2))
+                out[:, i, j] = self.reduce(x[:, i * s:i * s + k, j * s:j * s + k], axis=(1, 2))
         return out
 
 
@@ -153,14 +156,7 @@ class AvgPoolLayer(MaxPoolLayer):
     """kxk / stride s average pooling, ceil mode, no padding: a window clipped at the
     bottom/right edge averages the values it holds (PyTorch's ceil_mode without padding)."""
 
-    def forward(self, layer, weights, inputs):
-        x, k, s = inputs[0], layer.attr("kernel"), layer.attr("stride")
-        c, oh, ow = self.out_shape(layer, [x.shape])
-        out = np.empty((c, oh, ow))
-        for i in range(oh):
-            for j in range(ow):
-                out[:, i, j] = x[:, i * s:i * s + k, j * s:j * s + k].mean(axis=(1, 2))
-        return out
+    reduce = staticmethod(np.mean)
 
 
 @register_layer("global_avg_pool")
