@@ -272,9 +272,13 @@ module edgemoe_attn (
   assign dma_req.rd_ready = cs == C_LOAD || cs == C_Q;
 
   // queries of block b (0 past the last block)
+  // (assignments to the function name, not `return`: Yosys reads no return statements)
   function automatic logic [31:0] block_nq(input logic [31:0] b, input logic [31:0] tt);
-    if (b * 32'(P) >= tt) return '0;
-    return (tt - b * 32'(P) < 32'(P)) ? tt - b * 32'(P) : 32'(P);
+    logic [31:0] first;
+    first = b * 32'(P);
+    if (first >= tt) block_nq = 32'd0;
+    else if (tt - first < 32'(P)) block_nq = tt - first;
+    else block_nq = 32'(P);
   endfunction
 
   // the step counters walk one row of cpr words per key (C_LOAD, C_Q: per row read)

@@ -352,7 +352,7 @@ class AccelConfig:
 
     def model_problems(self, model: ModelConfig) -> tuple[str, ...]:
         """Reasons why ``model`` cannot run on this design point (empty when it can)."""
-        from .fit import model_problems
+        from .model_fit import model_problems
 
         return model_problems(self, model)
 
