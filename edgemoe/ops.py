@@ -99,7 +99,6 @@ def _addrs(*names: str) -> tuple[tuple[str, Expr], ...]:
 # control (instructions, status, index lists, queues), ``wmem`` weights, ``xmem``
 # activations in, ``ymem`` activations out; a kernel given only ``mem`` still works (every
 # port points into the one memory image) but moves its traffic over the control port.
-_PLAIN = ("mem", "ins", "prof")
 _ACT = ("xmem", "ymem", "ins", "prof")
 _NORM = ("xmem", "wmem", "ymem", "ins", "prof")
 _LB = ("mem", "wmem", "xmem", "ymem", "lb", "ins", "prof")
