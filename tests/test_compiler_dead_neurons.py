@@ -25,7 +25,6 @@ def micro():
 @pytest.fixture(scope="module")
 def compressed(micro):
     """m3vit-micro with 90 % of its 4x4 MLP/expert tiles zeroed and dead neurons folded."""
-    pytest.importorskip("torch")
     from edgemoe.seeds.compress_model import compress_weights
 
     model, _ = micro
