@@ -17,6 +17,18 @@ pytestmark = pytest.mark.csim
 VARIANT = ("formats.act=ap_fixed<23,7,AP_RND_CONV,AP_SAT>",)
 
 
+def run_both(case, accel, csim):
+    """Run ``case`` on golden and C-sim; assert equal bytes; return the overflow count."""
+    gold, sim = program_image(case), program_image(case)
+    args = (case.scratch.program, len(case.program), 0, 0)
+    assert execute(gold, accel, *args) == 0
+    assert csim.execute(sim, *args) == 0
+    keep = ~volatile_mask(gold.size, 0, len(case.program))
+    assert (gold[keep] == sim[keep]).all(), case.name
+    at = STATUS_BYTES + 8 * PROFILE_FIELDS.index("overflows")
+    return int(sim[at:at + 8].view("<u8")[0])
+
+
 @pytest.fixture(scope="module", params=["tiny", "variant"])
 def design(request):
     from edgemoe.flow.csim import CsimExecutor
@@ -29,14 +41,7 @@ def design(request):
 def test_edge_case_is_byte_identical(design, index):
     accel, csim = design
     case = edge_cases(accel)[index]
-    gold, sim = program_image(case), program_image(case)
-    args = (case.scratch.program, len(case.program), 0, 0)
-    assert execute(gold, accel, *args) == 0
-    assert csim.execute(sim, *args) == 0
-    keep = ~volatile_mask(gold.size, 0, len(case.program))
-    assert (gold[keep] == sim[keep]).all(), case.name
-    at = STATUS_BYTES + 8 * PROFILE_FIELDS.index("overflows")
-    overflows = int(gold[at:at + 8].view("<u8")[0])
+    overflows = run_both(case, accel, csim)
     assert (overflows > 0) == case.overflows, (case.name, overflows)
 
 
@@ -46,14 +51,7 @@ def test_op_overflow_case_is_byte_identical_with_its_exact_count(design, index):
     words included, and the count tests/magnitude_ops.py computed in float64."""
     accel, csim = design
     case = op_cases(accel)[index]
-    gold, sim = program_image(case), program_image(case)
-    args = (case.scratch.program, len(case.program), 0, 0)
-    assert execute(gold, accel, *args) == 0
-    assert csim.execute(sim, *args) == 0
-    keep = ~volatile_mask(gold.size, 0, len(case.program))
-    assert (gold[keep] == sim[keep]).all(), case.name
-    at = STATUS_BYTES + 8 * PROFILE_FIELDS.index("overflows")
-    assert int(sim[at:at + 8].view("<u8")[0]) == case.expected, case.name
+    assert run_both(case, accel, csim) == case.expected, case.name
 
 
 def test_upsample_sat_sym_count_is_byte_identical():
@@ -61,11 +59,4 @@ def test_upsample_sat_sym_count_is_byte_identical():
 
     accel = load_accel("tiny", [SAT_SYM_ACT])
     case = upsample_sat_sym(accel)
-    gold, sim = program_image(case), program_image(case)
-    args = (case.scratch.program, len(case.program), 0, 0)
-    assert execute(gold, accel, *args) == 0
-    assert CsimExecutor(accel).execute(sim, *args) == 0
-    keep = ~volatile_mask(gold.size, 0, len(case.program))
-    assert (gold[keep] == sim[keep]).all()
-    at = STATUS_BYTES + 8 * PROFILE_FIELDS.index("overflows")
-    assert int(sim[at:at + 8].view("<u8")[0]) == case.expected > 0
+    assert run_both(case, accel, CsimExecutor(accel)) == case.expected > 0

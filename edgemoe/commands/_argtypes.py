@@ -27,3 +27,11 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be at least 1")
     return value
+
+
+def add_trained_model_options(parser: argparse.ArgumentParser) -> None:
+    """``--model`` and ``--weights`` of the verbs that work on a trained model."""
+    parser.add_argument("--model", default="m3vit-demo",
+                        help="model config (default m3vit-demo)")
+    parser.add_argument("--weights", metavar="FILE",
+                        help=".safetensors/.npz (default: the shipped trained weights of --model)")

@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 
+from ._argtypes import add_trained_model_options
+
 log = logging.getLogger(__name__)
 
 
@@ -61,9 +63,7 @@ def register(sub) -> None:
                        "neurons left without fc1 weights are folded into fc2's bias (the "
                        "compiler then drops them). Writes the weights and a .compress.json with the achieved rate per matrix. "
                        "No retraining (the digits experiment in docs/seeds.md retrains).")
-    p.add_argument("--model", default="m3vit-demo", help="model config (default m3vit-demo)")
-    p.add_argument("--weights", metavar="FILE",
-                   help=".safetensors/.npz (default: the shipped trained weights of --model)")
+    add_trained_model_options(p)
     p.add_argument("--accel", default="edge-moe-zcu102",
                    help="design point whose linear tile P_OUT x P_IN is the pruning unit")
     p.add_argument("--target-tile-skip", type=_fraction, required=True, metavar="X",

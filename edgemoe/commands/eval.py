@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 
+from ._argtypes import add_trained_model_options
+
 
 def _fmt(v: float, pct: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -91,9 +93,7 @@ def register(sub) -> None:
                        "reference and the accelerator side by side, expert loads per task and "
                        "block, and the majority-class / mean-depth baselines. A graph "
                        "classifier (vovnet-tiny) is scored on scikit-learn's digits instead.")
-    p.add_argument("--model", default="m3vit-demo", help="model config (default m3vit-demo)")
-    p.add_argument("--weights", metavar="FILE",
-                   help=".safetensors/.npz (default: the shipped trained weights of --model)")
+    add_trained_model_options(p)
     p.add_argument("--accel", default=None, help="design point (formats; default "
                    "edge-moe-zcu102, for a graph model the first that holds it)")
     p.add_argument("--backend", choices=("golden", "csim"), default="golden")

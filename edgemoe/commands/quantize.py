@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ._argtypes import positive_int
+from ._argtypes import add_trained_model_options, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,7 @@ def register(sub) -> None:
                        "its low-precision quantisation causes (empirical Fisher over "
                        "calibration scenes), rank them across all layers and give the top "
                        "fraction 8 bits. Writes a JSON precision map (format: docs/seeds.md).")
-    p.add_argument("--model", default="m3vit-demo", help="model config (default m3vit-demo)")
-    p.add_argument("--weights", metavar="FILE",
-                   help=".safetensors/.npz (default: the shipped trained weights of --model)")
+    add_trained_model_options(p)
     p.add_argument("--high-bits-fraction", type=_fraction, default=0.1, metavar="R",
                    help="fraction of all channels at 8 bits (default 0.1)")
     p.add_argument("--calib", type=positive_int, default=16, metavar="N",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from ._argtypes import positive_int
+from ._argtypes import add_trained_model_options, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +38,7 @@ def register(sub) -> None:
                        "Calibration queries and keys come from the float reference on the "
                        "synthetic training scenes (all tasks). Writes an .npz "
                        "(format: docs/seeds.md).")
-    p.add_argument("--model", default="m3vit-demo", help="model config (default m3vit-demo)")
-    p.add_argument("--weights", metavar="FILE",
-                   help=".safetensors/.npz (default: the shipped trained weights of --model)")
+    add_trained_model_options(p)
     p.add_argument("--codebook", type=positive_int, default=32, metavar="C",
                    help="codewords per head (default 32)")
     p.add_argument("--calib", type=positive_int, default=8, metavar="N",
