@@ -363,29 +363,23 @@ module edgemoe_lin (
   assign w_q = bank_q ? w_q1 : w_q0;
 
   // stage 1: P_OUT dot products of P_IN terms, exact in 64 bits
-  localparam int PW = XBITS + WBITS;
   logic signed [63:0] part[PO];
-  logic signed [XBITS-1:0] xm[PI];
+  logic [PI*XBITS-1:0] xm;  // the MAC array's input lanes (signed)
   logic [PI*XBITS-1:0] x_lanes, x8_lanes;  // W8A8: input lanes and their int8 codes
   logic [PI-1:0] x_in_row; logic [31:0] x_clamped;
   for (genvar i = 0; i < PI; i++) begin : g_x
     // elements past the input row are zero (the padding of the weights is not read)
     assign x_in_row[i] = (p1_ti << PI_LG) + 32'(i) < jk;
     assign x_lanes[i*XBITS+:XBITS] = x_q[i];
-    assign xm[i] = !x_in_row[i] ? '0 : f_q8 ? $signed(x8_lanes[i*XBITS+:XBITS]) : $signed(x_q[i]);
+    assign xm[i*XBITS+:XBITS] = !x_in_row[i] ? '0 : f_q8 ? x8_lanes[i*XBITS+:XBITS] : x_q[i];
   end
-  for (genvar o = 0; o < PO; o++) begin : g_dot
-    logic signed [PW-1:0] prod[PI];
+  logic [PO*64-1:0] dot;
+  edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.x(xm), .w(w_q), .dot(dot));
+  for (genvar o = 0; o < PO; o++) begin : g_part
     logic signed [63:0] sum;
     logic signed [63:0] bsh;
     logic signed [63:0] braw;
-    for (genvar i = 0; i < PI; i++) begin : g_mul
-      assign prod[i] = PW'(xm[i]) * PW'($signed(w_q[(o*PI+i)*WBITS+:WBITS]));
-    end
-    always_comb begin
-      sum = 64'sd0;
-      for (int i = 0; i < PI; i++) sum = sum + 64'(prod[i]);
-    end
+    assign sum = $signed(dot[o*64+:64]);
     assign braw = gate ? 64'sd0 : 64'($signed(bbuf[TAW'(p1_to)][o*BBITS+:BBITS]));
     assign bsh = (b_sh >= 0) ? (braw <<< b_sh) : (braw >>> (-b_sh));
     assign part[o] = p1_first ? (f_q8 ? 64'sd0 : bsh) + sum : acc[o] + sum;  // W8A8: bias later
