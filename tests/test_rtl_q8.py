@@ -1,4 +1,4 @@
-"""W8A8 LINEAR (Flag.WFMT_Q8) on the SystemVerilog engine: byte-identical to golden.
+"""W8A8 LINEAR and MOE_EXPERTS (Flag.WFMT_Q8) on the SystemVerilog engine: == golden.
 
 Single ops (several weight strips, epilogue flags, clamped inputs, act overflows, counted
 in the profile) and a small mixed W8A8 / W16 program, at two linear tile shapes.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import rtlutil as ru
+from q8moe import q8_experts
 from q8util import q8_linear, q8_program
 from rtldesigns import design, executor
 
@@ -33,6 +34,15 @@ def _cases(accel) -> list[ru.Case]:
         cases.append(ru.Case(name, c.scratch, [c.ins]))
     s, prog = q8_program(accel, seed=9)
     cases.append(ru.Case("q8_mixed_program", s, prog))
+    experts = [  # W8A8 MOE_EXPERTS: (name, seed, t, d, h, e, top_k, x_range, calib, h_calib, gain)
+        ("q8_experts", 11, 7, 12, 20, 4, 2, 2.0, None, None, 1.0),
+        ("q8_experts_strips", 13, 5, 32, kout, 3, 2, 2.0, None, None, 1.0),
+        ("q8_experts_clamped", 14, 6, 8, 12, 3, 2, 3.0, 1.5, 0.5, 1.0),
+        ("q8_experts_act_overflow", 15, 5, 8, 16, 3, 1, 4.0, None, None, 300.0),
+    ]
+    for name, seed, t, d, h, e, top_k, x_range, calib, h_calib, gain in experts:
+        c = q8_experts(accel, seed, t, d, h, e, top_k, x_range, calib, h_calib, gain)
+        cases.append(ru.Case(name, c.scratch, [c.ins]))
     return cases
 
 
