@@ -48,3 +48,31 @@ def test_q8_experts_read_int8_codes_biases_and_multipliers():
     assert q8.traffic.weight_bytes == 2 * (2 * mat + (bias_h + bias_d) * (2 + 4))
     assert q8.compute == w16.compute
     assert q8.cycles < w16.cycles
+
+
+def test_w8a8_design_point_fits_and_is_faster_on_the_w8a8_program():
+    """configs/accel/edge-moe-zcu102-w8a8: within the physical fit check of the ZCU102, and
+    its W8A8 m3vit-micro program is modelled faster than on Edge-MoE's design point."""
+    import numpy as np
+
+    from edgemoe.compiler import compile_model
+    from edgemoe.compiler.calibrate import linear_input_ranges
+    from edgemoe.models import load_default_image, random_weights
+    from edgemoe.params import load_model
+    from edgemoe.params.fit import fit_report
+    from edgemoe.perf.memory import memory_timing
+
+    w8, base = load_accel("edge-moe-zcu102-w8a8"), load_accel("edge-moe-zcu102")
+    report = fit_report(w8)
+    assert report.fits, report.message
+    assert w8.formats == base.formats and w8.board == base.board
+    model = load_model("m3vit-micro")
+    weights = random_weights(model, 0)
+    ranges = linear_input_ranges(model, weights, [load_default_image(model)])
+    ms = {}
+    for accel in (w8, base):
+        c = compile_model(model, accel, weights, heads=False, int8=ranges)
+        mem = memory_timing(accel, ports=accel.m_axi_bundles)
+        ms[accel.name] = model_program(c.instrs, accel, memory=mem).latency_ms
+    assert ms[w8.name] < ms[base.name]
+    assert np.isfinite(list(ms.values())).all()
