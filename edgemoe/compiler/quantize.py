@@ -210,12 +210,12 @@ def quantize_q8_experts(name: str, w1: np.ndarray, b1: np.ndarray, w2: np.ndarra
     h_mul = int8.input_multiplier(h_absmax, (1 << MOE_HIDDEN_X_MUL_BITS) - 1)
     layers = [(f"{name}.htoh4.{e}", w, b, x_mul) for e, (w, b) in enumerate(zip(w1, b1))]
     layers += [(f"{name}.h4toh.{e}", w, b, h_mul) for e, (w, b) in enumerate(zip(w2, b2))]
-    scales = [int8.weight_codes(w)[1] for _, w, _, _ in layers]
-    dq = min(int8.channel_multipliers(mul, sc, act)[1]
-             for (_, _, _, mul), sc in zip(layers, scales))
+    coded = [int8.weight_codes(w) for _, w, _, _ in layers]
+    # one shift for the instruction: the smallest of the layers' largest fitting shifts
+    dq = min(int8.channel_multipliers(mul, w_scale, act)[1]
+             for (_, _, _, mul), (_, w_scale) in zip(layers, coded))
     out = []
-    for (lname, w, b, mul), _ in zip(layers, scales):
-        codes, w_scale = int8.weight_codes(w)
+    for (lname, _, b, mul), (codes, w_scale) in zip(layers, coded):
         m, _ = int8.channel_multipliers(mul, w_scale, act, dq)
         b_raw, _ = quantize(f"{lname}.bias", np.asarray(b, np.float64), accel.formats.bias, report)
         out.append(Q8Linear(codes, b_raw, m, mul, dq, codes * w_scale[:, None]))
