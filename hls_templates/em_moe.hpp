@@ -188,6 +188,8 @@ EXP_CHECK_QUEUES:
  * fc1 + GELU on its tokens -> scratch rows 0..c-1, fc2 -> dst[token] += q(score * y).
  * All queues are checked first, so a bad queue (ERR_BAD_QUEUE) leaves memory untouched.
  * Pass 2x is expert x's fc1, pass 2x+1 its fc2: one engine call for all of them.
+ * With FLAG_WFMT_Q8 both run W8A8 (em_int8.hpp): fc1's input multiplier is x_mul, fc2's
+ * and the shared dq_shift are packed in d4 (edgemoe/isa.py pack_moe_q8).
  *
  * @tparam CFG design point.
  */
