@@ -382,9 +382,7 @@ module edgemoe_lin (
     assign sum = $signed(dot[o*64+:64]);
     assign braw = gate ? 64'sd0 : 64'($signed(bbuf[TAW'(p1_to)][o*BBITS+:BBITS]));
     assign bsh = (b_sh >= 0) ? (braw <<< b_sh) : (braw >>> (-b_sh));
-    // one adder: the first input tile starts from the bias (W8A8: bias later), the rest
-    // from the running sum
-    assign part[o] = (p1_first ? (f_q8 ? 64'sd0 : bsh) : acc[o]) + sum;
+    assign part[o] = p1_first ? (f_q8 ? 64'sd0 : bsh) + sum : acc[o] + sum;  // W8A8: bias later
   end
 
   // stage 2: quantize, epilogue, combine with the base row
