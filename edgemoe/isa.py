@@ -140,6 +140,16 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.LIF: Flag.NONE,
 }
 
+#: Flags only the golden executor runs so far: the generated C++ and SystemVerilog checks
+#: refuse them (Err.BAD_FLAGS) rather than run the instruction in another mode.
+GOLDEN_ONLY_FLAGS: Mapping[Op, Flag] = {Op.ATTENTION: Flag.ATTN_TOPK}
+
+
+def hw_flags(op: Op) -> Flag:
+    """Flags opcode ``op`` accepts in the generated C++ and SystemVerilog."""
+    return OP_FLAGS[op] & ~GOLDEN_ONLY_FLAGS.get(op, Flag.NONE)
+
+
 #: LIF ``mode`` bits (the op's own field: the global flags are nearly used up).
 LIF_CURRENT_INPUT = 1 << 0  # src holds `neurons` act currents applied at every step (no weights)
 LIF_READOUT = 1 << 1  # no spikes: dst is the act membrane after T steps (output layer)

@@ -139,7 +139,7 @@ def isa_context() -> dict:
         "flags": [{"name": f"FLAG_{f.name}", "value": int(f)} for f in isa.Flag if f],
         "errors": [{"name": f"ERR_{e.name}", "value": int(e)} for e in isa.Err],
         "op_flags": [{"op": by_value[v].name if v in by_value else f"(no opcode {v})",
-                      "mask": int(isa.OP_FLAGS[by_value[v]]) if v in by_value else 0}
+                      "mask": int(isa.hw_flags(by_value[v])) if v in by_value else 0}
                      for v in range(n_opcodes)],
         "fields": fields, "generic_fields": generic,
         "status_bytes": layout.STATUS_BYTES, "profile_entry_bytes": layout.PROFILE_ENTRY_BYTES,
