@@ -140,14 +140,15 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.LIF: Flag.NONE,
 }
 
-#: Flags only the golden executor runs so far: the generated C++ and SystemVerilog checks
+#: Flags a generated executor does not build yet, per language ("hls", "sv"): its checks
 #: refuse them (Err.BAD_FLAGS) rather than run the instruction in another mode.
-GOLDEN_ONLY_FLAGS: Mapping[Op, Flag] = {Op.ATTENTION: Flag.ATTN_TOPK}
+FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {},
+                                                     "sv": {Op.ATTENTION: Flag.ATTN_TOPK}}
 
 
-def hw_flags(op: Op) -> Flag:
-    """Flags opcode ``op`` accepts in the generated C++ and SystemVerilog."""
-    return OP_FLAGS[op] & ~GOLDEN_ONLY_FLAGS.get(op, Flag.NONE)
+def hw_flags(op: Op, lang: str) -> Flag:
+    """Flags opcode ``op`` accepts in the generated C++ (``lang`` "hls") or SV ("sv")."""
+    return OP_FLAGS[op] & ~FLAGS_NOT_BUILT[lang].get(op, Flag.NONE)
 
 
 #: LIF ``mode`` bits (the op's own field: the global flags are nearly used up).

@@ -119,13 +119,13 @@ def unpack_codebook_head(block: bytes | np.ndarray, codes: int, head_dim: int,
 
 
 def _dots(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Exact int64 ``x @ w.T`` of raw codes (Python ints past 2**53, as the hardware's
-    64-bit accumulator)."""
+    """``x @ w.T`` of raw codes, exact modulo 2**64 (the hardware's 64-bit accumulator)."""
     x, w = np.asarray(x, dtype=np.int64), np.asarray(w, dtype=np.int64)
     bound = x.shape[-1] * int(np.abs(x).max(initial=0)) * int(np.abs(w).max(initial=0))
     if bound < 1 << 53:
         return (x.astype(np.float64) @ w.T.astype(np.float64)).astype(np.int64)
-    return (x.astype(object) @ w.T.astype(object)).astype(np.int64)
+    exact = x.astype(object) @ w.T.astype(object)
+    return np.vectorize(lambda v: (v + (1 << 63)) % (1 << 64) - (1 << 63), otypes=[np.int64])(exact)
 
 
 def key_codes(keys: np.ndarray, tables: CodebookTables) -> np.ndarray:
