@@ -180,3 +180,28 @@ def test_cycles_follow_the_top_k_terms(tiny):
     assert cyc[0] == nh * (3 * t * beats + groups * c * beats + (groups + 1) * phase)
     dense = ideal_cycles(Instr.make(Op.ATTENTION, top_k=4, **base), tiny, {"macs": 0})
     assert dense == ideal_cycles(Instr.make(Op.ATTENTION, **base), tiny, {"macs": 0})
+
+
+@pytest.mark.unit
+def test_memory_model_counts_the_codebook_codes_and_picks(tiny):
+    """Top-k traffic: qkv once, each head's codebook block once (a weight read), outputs,
+    code ids and kept-key lists once; the cycles grow with k by the exact key steps."""
+    from edgemoe.numerics.attn_topk import codebook_head_bytes
+    from edgemoe.perf.engines import op_cycles
+    from edgemoe.perf.memory import memory_timing
+    from edgemoe.perf.traffic import Traffic
+
+    t, nh, hd, c = 9, 2, 16, 8
+    cycles = []
+    for k in (3, 5):
+        ins = Instr.make(Op.ATTENTION, Flag.ATTN_TOPK, tokens=t, heads=nh, head_dim=hd, qkv=0,
+                         dst=1 << 16, codebook_size=c, top_k=k, codebook=1 << 17,
+                         codes=1 << 18, picks=1 << 19)
+        traffic = Traffic()
+        cycles.append(op_cycles(ins, tiny, memory_timing(tiny), traffic, prefetched=False))
+        book = nh * codebook_head_bytes(c, hd, 4)
+        assert traffic.weight_bytes == book
+        assert traffic.read_bytes == 3 * t * nh * hd * 4 + book
+        assert traffic.write_bytes == t * nh * hd * 4 + 4 * nh * t + 4 * nh * t * k
+    groups, beats = -(-t // tiny.attn_lanes), hd * 4 // 16  # 16-byte bus
+    assert cycles[1] - cycles[0] == nh * (groups + 1) * 2 * beats
