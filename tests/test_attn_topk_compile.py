@@ -110,3 +110,24 @@ def test_codebooks_of_another_model_are_refused(setup):
     big = np.zeros((model.depth, model.heads, 257, model.head_dim))
     with pytest.raises(ValueError, match="C=257 outside"):
         compile_model(model, accel, w, heads=False, topk=AttnTopK(big, transform, 4))
+
+
+def test_cli_compile_with_codebooks_sets_the_mode_and_refuses_half_the_options(
+        setup, tmp_path, capsys):
+    from edgemoe.cli import main
+    from edgemoe.compiler.program import Compiled
+    from edgemoe.seeds.codebook_file import write_codebooks
+
+    model, _, _, centres, transform = setup
+    books = write_codebooks(tmp_path / "books.npz", centres, transform, {"model": model.name})
+    base = ["compile", "--model", "m3vit-micro", "--accel", "tiny", "--out", str(tmp_path / "d")]
+    assert main([*base, "--codebooks", str(books), "--topk", "4"]) == 0
+    attn = [i for i in Compiled.load(tmp_path / "d").instrs if i.op == Op.ATTENTION]
+    assert attn and all(i.has(Flag.ATTN_TOPK) and i.get("top_k") == 4 for i in attn)
+    capsys.readouterr()
+    assert main([*base, "--topk", "4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "needs both --codebooks FILE" in err and len(err.splitlines()) == 1
+    assert main([*base, "--codebooks", str(tmp_path / "nope.npz"), "--topk", "4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "`edgemoe vq-fit`" in err and len(err.splitlines()) == 1
