@@ -119,7 +119,7 @@ def _m3vit_vq_golden(quick: bool) -> list[tuple[str, str]]:
     from edgemoe.seeds.vq_m3vit import vq_attention_golden_table
 
     model, accel, weights = _m3vit_demo()
-    n = 2 if quick else 50
+    n = 2 if quick else 10  # docs/seeds.md's golden table (~3 min on a quiet machine)
     sizes = (16,) if quick else (16, 32, 64)
     table = vq_attention_golden_table(model, accel, weights, sizes, sizes, n,
                                       calib=2 if quick else 8)
