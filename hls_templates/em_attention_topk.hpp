@@ -121,10 +121,10 @@ void att_topk_head(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
   static act_t centres[CFG::ATTN_MAX_CODEBOOK][CFG::MAX_HEAD_DIM];
   static act_t coding[CFG::ATTN_MAX_CODEBOOK][CFG::MAX_HEAD_DIM];
   static int64_t half[CFG::ATTN_MAX_CODEBOOK];
-  uint32_t codes[CFG::MAX_TOKENS];
+  uint32_t codes[CFG::MAX_TOKENS] = {};  // zeroed: the compiler cannot see t <= MAX_TOKENS
   int64_t table[CFG::ATTN_MAX_CODEBOOK], approx[CFG::MAX_TOKENS], s[CFG::MAX_TOKENS];
   bool keep[CFG::MAX_TOKENS];
-  uint32_t picks[CFG::MAX_TOKENS];
+  uint32_t picks[CFG::MAX_TOKENS] = {};
   act_t q[CFG::MAX_HEAD_DIM];
   uint64_t acc[CFG::MAX_HEAD_DIM];
   int64_t out[CFG::MAX_HEAD_DIM];
