@@ -144,6 +144,25 @@ def test_model_within_5_percent_of_rtl_with_the_conv_line_buffer():
 
 
 @pytest.mark.sim
+@pytest.mark.slow
+def test_model_within_5_percent_of_rtl_on_vovnet_pools_and_small_convs():
+    """vovnet-tiny on tiny (pixel-input 3x3 stem, 1x1 and 3x3 convs on 8x8 and 4x4 maps,
+    MAX 3x3/2, GLOBAL_AVG and SCALE pools): POOL and CONV each within 5% of the RTL."""
+    from edgemoe.bench.perfmodel import compare_span
+
+    cmp = compare_span("tiny", "vovnet-tiny")
+    assert cmp.identical
+    rows = {r.op: r for r in cmp.rows}
+    assert {"POOL", "CONV"} <= set(rows)
+    bad = [f"{r.op}: {r.modelled} modelled, {r.rtl} RTL ({r.error:+.1%})"
+           for r in cmp.rows if abs(r.error) > 0.05]
+    assert not bad, bad
+    # every POOL is dependent reads: none may hide in the 4-cycle dispatch base
+    pools = [(m, r) for _, op, m, r in cmp.instructions if op == "POOL"]
+    assert all(math.isclose(m, r, rel_tol=0.1) for m, r in pools), pools
+
+
+@pytest.mark.sim
 def test_port_throttle_slows_attention_by_its_reads_in_rtl_and_model():
     """One ATTENTION on tiny with half the port's bandwidth: RTL and model agree (5%)."""
     from dataclasses import replace

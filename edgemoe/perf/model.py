@@ -32,7 +32,13 @@ PF_SERIAL_SHARE = 0.9
 #: Engines whose reads queue behind the prefetch bursts: those issued one after another's
 #: data (not streamed ahead), and the fused attention, whose first head's K/V load starts
 #: with the instruction, right behind the prefetch.
-_SERIAL = {Op.LAYERNORM, Op.MOE_GATE, Op.UPSAMPLE, Op.ADD, Op.MOE_EXPERTS, Op.ATTENTION}
+#: Share of the prefetch's read time the linear engine's token loop loses to it at least
+#: (a row read waits behind the queued prefetch bursts; the other row slot hides half).
+LIN_ROW_SHARE = 0.5
+#: Beats per burst of the prefetch DMA (edgemoe_top.sv.j2 u_pf_dma MAX_BURST).
+PF_BURST = 16
+_SERIAL = {Op.LAYERNORM, Op.MOE_GATE, Op.UPSAMPLE, Op.ADD, Op.MOE_EXPERTS, Op.ATTENTION,
+           Op.POOL}
 _LIN = {Op.LINEAR, Op.CONV, Op.MOE_GATE}
 
 
@@ -108,6 +114,18 @@ class ProgramModel:
         return "\n".join(lines)
 
 
+def _serial_wait(mem: MemoryTiming, commands: int, pf: float) -> float:
+    """Cycles an engine with dependent reads loses to a prefetch of ``pf`` cycles.
+
+    The memory answers bursts in order, so each of the engine's read commands waits
+    behind the prefetch bursts queued ahead of it (at most ``outstanding - 1`` of
+    ``PF_BURST`` beats): an engine with few commands (a LAYERNORM of a few rows) loses a
+    few queues' worth and leaves the rest of the prefetch to the job that waits for it.
+    """
+    queue = mem.beats_cycles((mem.outstanding - 1) * PF_BURST)
+    return min(PF_SERIAL_SHARE * pf, commands * queue)
+
+
 def _strip0_beats(ins: Instr, accel, bus: int) -> int:
     """R beats of the first weight strip the prefetch loads for ``ins`` (0: no prefetch)."""
     op = Op(ins.op)
@@ -166,12 +184,14 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             pf = mem.beats_cycles(pf_beats)
             p_cycles, p_traffic, p_op = cycles_list[-1], traffics[-1], prev[2]
             if p_op in _SERIAL:
-                p_cycles += PF_SERIAL_SHARE * pf
+                p_cycles += _serial_wait(mem, p_traffic.read_cmds, pf)
             else:
                 # a streaming engine keeps the R channel as busy as its reads make it: the
                 # prefetch bursts queued among them delay it by that share of their time
                 busy = min(1.0, mem.beats_cycles(p_traffic.read_beats) / max(p_cycles, 1.0))
-                p_cycles += busy * pf
+                # ... and each row read queues behind the bursts ahead of it, half of which
+                # the other row slot's MACs hide
+                p_cycles += max(busy, LIN_ROW_SHARE) * pf
             cycles_list[-1] = p_cycles
             c += max(0.0, mem.latency + pf - p_cycles)
         cycles_list.append(c)
