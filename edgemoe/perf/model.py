@@ -183,17 +183,22 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
         if pf_beats and cycles_list:
             pf = mem.beats_cycles(pf_beats)
             p_cycles, p_traffic, p_op = cycles_list[-1], traffics[-1], prev[2]
+            # the prefetch moves while the R channel is not carrying the op's own reads
+            own = mem.beats_cycles(p_traffic.read_beats)
+            free = max(0.0, p_cycles - own)
             if p_op in _SERIAL:
                 p_cycles += _serial_wait(mem, p_traffic.read_cmds, pf)
             else:
                 # a streaming engine keeps the R channel as busy as its reads make it: the
                 # prefetch bursts queued among them delay it by that share of their time
-                busy = min(1.0, mem.beats_cycles(p_traffic.read_beats) / max(p_cycles, 1.0))
+                busy = min(1.0, own / max(p_cycles, 1.0))
                 # ... and each row read queues behind the bursts ahead of it, half of which
                 # the other row slot's MACs hide
                 p_cycles += max(busy, LIN_ROW_SHARE) * pf
+            # the time the op lost to the prefetch was the prefetch's; the next job waits
+            # for the rest (the RTL counts that wait to the job, at its strip 0)
+            c += max(0.0, mem.latency + pf - free - (p_cycles - cycles_list[-1]))
             cycles_list[-1] = p_cycles
-            c += max(0.0, mem.latency + pf - p_cycles)
         cycles_list.append(c)
         traffics.append(traffic)
         prev = (c, traffic, op)
