@@ -114,16 +114,26 @@ class ProgramModel:
         return "\n".join(lines)
 
 
-def _serial_wait(mem: MemoryTiming, commands: int, pf: float) -> float:
+def _serial_wait(mem: MemoryTiming, commands: int, pf: float, free: float) -> float:
     """Cycles an engine with dependent reads loses to a prefetch of ``pf`` cycles.
 
-    The memory answers bursts in order, so each of the engine's read commands waits
-    behind the prefetch bursts queued ahead of it (at most ``outstanding - 1`` of
-    ``PF_BURST`` beats): an engine with few commands (a LAYERNORM of a few rows) loses a
-    few queues' worth and leaves the rest of the prefetch to the job that waits for it.
+    The memory answers bursts in order, so each of the engine's read commands after its
+    first (issued with the instruction, ahead of the prefetch) waits behind the prefetch
+    bursts queued ahead of it: at most ``outstanding - 1`` of ``PF_BURST`` beats.  Between
+    two commands the prefetch also moves in the R channel's ``free`` share.  An engine
+    with few commands (a LAYERNORM of a few rows) so loses a few queues' worth and leaves
+    the rest of the prefetch to the job that waits for it.
     """
     queue = mem.beats_cycles((mem.outstanding - 1) * PF_BURST)
-    return min(PF_SERIAL_SHARE * pf, commands * queue)
+    gap = free / max(commands, 1)
+    left, wait = pf, 0.0
+    for k in range(1, commands):
+        left -= gap if k > 1 else 0.0
+        if left <= 0:
+            break
+        wait += min(queue, left)
+        left -= queue
+    return min(PF_SERIAL_SHARE * pf, wait)
 
 
 def _strip0_beats(ins: Instr, accel, bus: int) -> int:
@@ -164,7 +174,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
     mem = memory or memory_timing(accel)
     run = [(i, ins) for i, ins in enumerate(instrs) if ins.runs_for(task) and ins.op != Op.NOP]
     out: list[ModelledOp] = []
-    prev: tuple[float, Traffic, Op] | None = None
+    prev: tuple[float, Traffic, Op, int] | None = None
     cycles_list: list[float] = []
     traffics: list[Traffic] = []
     routing = routing or {}
@@ -184,10 +194,10 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             pf = mem.beats_cycles(pf_beats)
             p_cycles, p_traffic, p_op = cycles_list[-1], traffics[-1], prev[2]
             # the prefetch moves while the R channel is not carrying the op's own reads
-            own = mem.beats_cycles(p_traffic.read_beats)
+            own = mem.beats_cycles(p_traffic.read_beats - prev[3])  # less its prefetched strip
             free = max(0.0, p_cycles - own)
             if p_op in _SERIAL:
-                p_cycles += _serial_wait(mem, p_traffic.read_cmds, pf)
+                p_cycles += _serial_wait(mem, p_traffic.read_cmds, pf, free)
             else:
                 # a streaming engine keeps the R channel as busy as its reads make it: the
                 # prefetch bursts queued among them delay it by that share of their time
@@ -201,7 +211,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             cycles_list[-1] = p_cycles
         cycles_list.append(c)
         traffics.append(traffic)
-        prev = (c, traffic, op)
+        prev = (c, traffic, op, pf_beats)
     for (i, ins), c, traffic in zip(run, cycles_list, traffics):
         prof = {"macs": 0}
         if Op(ins.op) == Op.MOE_EXPERTS:
