@@ -136,6 +136,42 @@ def _serial_wait(mem: MemoryTiming, commands: int, pf: float, free: float) -> fl
     return min(PF_SERIAL_SHARE * pf, wait)
 
 
+def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op: Op,
+                    p_prefetched: int, pf: float) -> tuple[float, float, float]:
+    """Who pays for the next job's strip-0 prefetch of ``pf`` cycles, as the RTL counts it.
+
+    The prefetch starts with the current op's job and moves while the R channel is not
+    carrying the op's own reads (less its own prefetched strip), and in the time the op
+    loses to it; then during the dispatcher's fetch and peek of the next instruction, two
+    reads that queue behind it as well; the next job waits at its strip 0 for the rest
+    (edgemoe_lin.sv J_W0: the RTL profile counts that wait to the job).
+
+    Returns:
+        (cycles the current op loses, cycles the dispatcher's reads lose, cycles the next
+        job waits).
+    """
+    own = mem.beats_cycles(p_traffic.read_beats - p_prefetched)
+    free = max(0.0, p_cycles - own)
+    if p_op in _SERIAL:
+        lost = _serial_wait(mem, p_traffic.read_cmds, pf, free)
+    else:
+        # a streaming engine keeps the R channel as busy as its reads make it: the
+        # prefetch bursts queued among them delay it by that share of their time ...
+        busy = min(1.0, own / max(p_cycles, 1.0))
+        # ... and each row read queues behind the bursts ahead of it, half of which
+        # the other row slot's MACs hide
+        lost = max(busy, LIN_ROW_SHARE) * pf
+    left = mem.latency + pf - free - lost
+    queue = mem.beats_cycles((mem.outstanding - 1) * PF_BURST)
+    fetch = 0.0
+    for _ in range(2):  # the fetch and the peek: one read latency each
+        w = min(queue, max(0.0, left))
+        fetch += w
+        left -= w + mem.latency
+    left -= CONTROL_CYCLES["run"]
+    return lost, fetch, max(0.0, left)
+
+
 def _strip0_beats(ins: Instr, accel, bus: int) -> int:
     """R beats of the first weight strip the prefetch loads for ``ins`` (0: no prefetch)."""
     op = Op(ins.op)
@@ -179,6 +215,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
     traffics: list[Traffic] = []
     routing = routing or {}
     counts_of: dict[int, list[int]] = {}
+    dispatch = 0.0  # the dispatcher's reads waiting behind prefetch bursts
     for i, ins in run:
         op = Op(ins.op)
         counts = None
@@ -191,24 +228,11 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
         c = op_cycles(ins, accel, mem, traffic, prefetched=pf_beats > 0, task=task,
                       counts=counts)
         if pf_beats and cycles_list:
-            pf = mem.beats_cycles(pf_beats)
-            p_cycles, p_traffic, p_op = cycles_list[-1], traffics[-1], prev[2]
-            # the prefetch moves while the R channel is not carrying the op's own reads
-            own = mem.beats_cycles(p_traffic.read_beats - prev[3])  # less its prefetched strip
-            free = max(0.0, p_cycles - own)
-            if p_op in _SERIAL:
-                p_cycles += _serial_wait(mem, p_traffic.read_cmds, pf, free)
-            else:
-                # a streaming engine keeps the R channel as busy as its reads make it: the
-                # prefetch bursts queued among them delay it by that share of their time
-                busy = min(1.0, own / max(p_cycles, 1.0))
-                # ... and each row read queues behind the bursts ahead of it, half of which
-                # the other row slot's MACs hide
-                p_cycles += max(busy, LIN_ROW_SHARE) * pf
-            # the time the op lost to the prefetch was the prefetch's; the next job waits
-            # for the rest (the RTL counts that wait to the job, at its strip 0)
-            c += max(0.0, mem.latency + pf - free - (p_cycles - cycles_list[-1]))
-            cycles_list[-1] = p_cycles
+            lost, fetch, wait = _prefetch_split(mem, cycles_list[-1], traffics[-1], prev[2],
+                                                prev[3], mem.beats_cycles(pf_beats))
+            cycles_list[-1] += lost
+            dispatch += fetch
+            c += wait
         cycles_list.append(c)
         traffics.append(traffic)
         prev = (c, traffic, op, pf_beats)
@@ -222,5 +246,5 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
         out.append(ModelledOp(i, Op(ins.op).name, round(c), int(compute), traffic, bound))
     skipped = len(instrs) - len(run)
     control = len(run) * (2 * mem.latency + CONTROL_CYCLES["run"]) + \
-        skipped * (mem.latency + CONTROL_CYCLES["skip"])
+        skipped * (mem.latency + CONTROL_CYCLES["skip"]) + round(dispatch)
     return ProgramModel(accel.name, mem, float(accel.clock_mhz), tuple(out), control)
