@@ -8,8 +8,8 @@ needs ``R <= (target - 1) / (2 - target) x P`` (1.5 P for 1.6x): :class:`TwoTask
 Batching (not built, MODELLED): after the prefix the backbone's LINEARs and MOE_EXPERTS
 still use the same weights in both tasks (only the routers and heads differ), so one
 instruction over both tasks' tokens would fetch each weight strip once.
-:func:`batched_gain` models each such instruction with both tasks' tokens against the two
-runs: what the second task's weight loads cost.
+:func:`batched_gain` models that program (:func:`batched_program`) against the two runs,
+prefetch and all: what the second task's weight loads cost.
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..isa import ALL_TASKS, Instr, Op
-from .engines import op_cycles
 from .memory import MemoryTiming
-from .model import CONTROL_CYCLES, ProgramModel
-from .traffic import Traffic
+from .model import CONTROL_CYCLES, ProgramModel, model_program
 
-__all__ = ["BatchedGain", "TwoTaskFigures", "batched_gain", "rest_allowed", "two_task_figures"]
+__all__ = ["BatchedGain", "TwoTaskFigures", "batched_gain", "batched_program", "rest_allowed",
+           "two_task_figures"]
 
 
 def rest_allowed(prefix_cycles: float, target: float = 1.6) -> float:
@@ -94,12 +93,12 @@ def two_task_figures(models: dict[str, ProgramModel], n_instructions: int,
 
 @dataclass(frozen=True)
 class BatchedGain:
-    """MODELLED cycles of the batchable instructions: two runs against one batched run.
+    """MODELLED cycles of both tasks: two runs (prefix once) against one batched run.
 
     Attributes:
-        ops: Instructions counted (shared weights, after the prefix).
-        separate: Cycles of both tasks' runs of them.
-        batched: Cycles of one run over both tasks' tokens.
+        ops: Instructions batched (shared weights, after the prefix).
+        separate: Cycles of both tasks' runs with the prefix run once.
+        batched: Cycles of the batched program.
         weight_bytes_saved: Weight and bias bytes the batched run does not read again.
     """
 
@@ -116,37 +115,54 @@ class BatchedGain:
 
 def _doubled(ins: Instr) -> Instr:
     fields = dict(ins.named(), tokens=2 * ins.get("tokens"))
-    return Instr.make(Op(ins.op), ins.flags, ins.task_mask, ins.comment, **fields)
+    return Instr.make(Op(ins.op), ins.flags, ALL_TASKS, ins.comment, **fields)
+
+
+def _every_task(ins: Instr) -> Instr:
+    return Instr.make(Op(ins.op), ins.flags, ALL_TASKS, ins.comment, **ins.named())
+
+
+def batched_program(instrs, shared_prefix: int, routing: dict[str, dict[int, list[int]]],
+                    ) -> tuple[list[Instr], dict[int, list[int]], int]:
+    """Both tasks as one program: after the prefix every LINEAR and MOE_EXPERTS of all
+    tasks runs once over both tasks' tokens (tokens doubled, experts routed the union);
+    the per-image ops (LAYERNORM, ATTENTION, the routers, ADD) run once per task; each
+    task's own instructions (its head) once.
+
+    Returns:
+        (the program, tokens per expert of its MOE_EXPERTS, instructions batched).
+    """
+    tasks = list(routing)
+    out, rout, batched = list(instrs[:shared_prefix]), {}, 0
+    for i, ins in enumerate(instrs[shared_prefix:], shared_prefix):
+        op = Op(ins.op)
+        if ins.task_mask == ALL_TASKS and op in (Op.LINEAR, Op.MOE_EXPERTS):
+            if op == Op.MOE_EXPERTS:
+                rout[len(out)] = [sum(c) for c in zip(*(routing[t].get(i, []) for t in tasks))]
+            out.append(_doubled(ins))
+            batched += 1
+        else:
+            out += [_every_task(ins)] * sum(ins.runs_for(t) for t in range(len(tasks)))
+    return out, rout, batched
 
 
 def batched_gain(instrs, accel, mem: MemoryTiming, shared_prefix: int,
                  routing: dict[str, dict[int, list[int]]]) -> BatchedGain:
-    """Model the LINEARs and MOE_EXPERTS every task runs after the prefix, batched.
+    """Model :func:`batched_program` against both tasks run apart (prefix once).
 
     Args:
         instrs: The program.
         accel: The design point.
         mem: Its memory timing.
         shared_prefix: Index of the first task-dependent instruction.
-        routing: Task name -> tokens per expert of each MOE_EXPERTS (two tasks).
+        routing: Task name -> tokens per expert of each MOE_EXPERTS (first task first).
     """
-    tasks = list(routing)
-    if len(tasks) != 2:
-        raise ValueError(f"batching is modelled for two tasks, not {len(tasks)}")
-    ops = separate = batched = saved_bytes = 0
-    for i, ins in enumerate(instrs[shared_prefix:], shared_prefix):
-        op = Op(ins.op)
-        if ins.task_mask != ALL_TASKS or op not in (Op.LINEAR, Op.MOE_EXPERTS):
-            continue
-        counts = [routing[t].get(i, []) for t in tasks]
-        both = [a + b for a, b in zip(*counts)] if op == Op.MOE_EXPERTS else None
-        apart = [Traffic(), Traffic()]
-        together = Traffic()
-        # strip 0 prefetched as in a program run (MOE_EXPERTS handles its own)
-        separate += sum(op_cycles(ins, accel, mem, tr, prefetched=True, counts=c)
-                        for tr, c in zip(apart, counts))
-        batched += op_cycles(_doubled(ins), accel, mem, together, prefetched=True,
-                             counts=both)
-        saved_bytes += sum(t.weight_bytes for t in apart) - together.weight_bytes
-        ops += 1
-    return BatchedGain(ops, round(separate), round(batched), saved_bytes)
+    models = {t: model_program(instrs, accel, r, i, mem) for i, (t, r) in enumerate(routing.items())}
+    apart = two_task_figures(models, len(instrs), shared_prefix)
+    wbytes = sum(o.traffic.weight_bytes for pm in models.values() for o in pm.ops)
+    wbytes -= sum(o.traffic.weight_bytes for o in next(iter(models.values())).ops
+                  if o.index < shared_prefix)  # the prefix runs once
+    program, rout, n = batched_program(instrs, shared_prefix, routing)
+    one = model_program(program, accel, rout, 0, mem)
+    return BatchedGain(n, apart.both, one.cycles,
+                       wbytes - sum(o.traffic.weight_bytes for o in one.ops))
