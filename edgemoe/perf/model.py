@@ -114,6 +114,11 @@ class ProgramModel:
         return "\n".join(lines)
 
 
+def _queue(mem: MemoryTiming) -> float:
+    """Cycles of the prefetch bursts a read can find queued ahead of it in the memory."""
+    return mem.beats_cycles((mem.outstanding - 1) * PF_BURST)
+
+
 def _serial_wait(mem: MemoryTiming, commands: int, pf: float, free: float) -> float:
     """Cycles an engine with dependent reads loses to a prefetch of ``pf`` cycles.
 
@@ -124,7 +129,7 @@ def _serial_wait(mem: MemoryTiming, commands: int, pf: float, free: float) -> fl
     with few commands (a LAYERNORM of a few rows) so loses a few queues' worth and leaves
     the rest of the prefetch to the job that waits for it.
     """
-    queue = mem.beats_cycles((mem.outstanding - 1) * PF_BURST)
+    queue = _queue(mem)
     gap = free / max(commands, 1)
     left, wait = pf, 0.0
     for k in range(1, commands):
@@ -136,8 +141,23 @@ def _serial_wait(mem: MemoryTiming, commands: int, pf: float, free: float) -> fl
     return min(PF_SERIAL_SHARE * pf, wait)
 
 
+def _macs_per_token(ins: Instr, accel) -> int:
+    """MAC cycles of one token of the first strip of a LINEAR or CONV (0 for other ops)."""
+    op = Op(ins.op)
+    if op == Op.LINEAR:
+        n, k = ins.get("out_features"), ins.get("in_features")
+    elif op == Op.CONV:
+        n, k = ins.get("out_ch"), ins.get("in_ch") * (ins.get("kernel_stride_pad") & 0xFF) ** 2
+    else:
+        return 0
+    geo = lin_geometry(accel, n, k, 1)
+    return geo.strip_tiles * geo.tiles_in
+
+
 def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op: Op,
-                    p_prefetched: int, pf: float) -> tuple[float, float, float]:
+                    p_prefetched: int, pf: float, p_macs: int = 0,
+                    p_waited: float = 0.0, p_ins: Instr | None = None,
+                    ) -> tuple[float, float, float]:
     """Who pays for the next job's strip-0 prefetch of ``pf`` cycles, as the RTL counts it.
 
     The prefetch starts with the current op's job and moves while the R channel is not
@@ -151,18 +171,24 @@ def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op
         job waits).
     """
     own = mem.beats_cycles(p_traffic.read_beats - p_prefetched)
-    free = max(0.0, p_cycles - own)
+    # a job that waited at strip 0 for its own prefetch takes the next one only after it
+    free = max(0.0, p_cycles - own - p_waited)
     if p_op in _SERIAL:
-        lost = _serial_wait(mem, p_traffic.read_cmds, pf, free)
+        # the attention's generator streams its reads ahead: per head only the start of
+        # the K/V load and of the Q rows find the prefetch bursts queued ahead of them
+        cmds = 2 * p_ins.get("heads") + 1 if p_op == Op.ATTENTION else p_traffic.read_cmds
+        lost = _serial_wait(mem, cmds, pf, free)
     else:
         # a streaming engine keeps the R channel as busy as its reads make it: the
         # prefetch bursts queued among them delay it by that share of their time ...
         busy = min(1.0, own / max(p_cycles, 1.0))
-        # ... and each row read queues behind the bursts ahead of it, half of which
-        # the other row slot's MACs hide
-        lost = max(busy, LIN_ROW_SHARE) * pf
+        lost = busy * pf
+        # ... and each row read queues behind the bursts ahead of it: hidden when the
+        # other row slot's MACs outlast a full queue, else about half of it shows
+        if p_macs < mem.latency + _queue(mem):
+            lost = max(lost, LIN_ROW_SHARE * pf)
     left = mem.latency + pf - free - lost
-    queue = mem.beats_cycles((mem.outstanding - 1) * PF_BURST)
+    queue = _queue(mem)
     fetch = 0.0
     for _ in range(2):  # the fetch and the peek: one read latency each
         w = min(queue, max(0.0, left))
@@ -210,7 +236,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
     mem = memory or memory_timing(accel)
     run = [(i, ins) for i, ins in enumerate(instrs) if ins.runs_for(task) and ins.op != Op.NOP]
     out: list[ModelledOp] = []
-    prev: tuple[float, Traffic, Op, int] | None = None
+    prev: tuple[float, Traffic, Op, int, Instr, float] | None = None
     cycles_list: list[float] = []
     traffics: list[Traffic] = []
     routing = routing or {}
@@ -229,13 +255,17 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
                       counts=counts)
         if pf_beats and cycles_list:
             lost, fetch, wait = _prefetch_split(mem, cycles_list[-1], traffics[-1], prev[2],
-                                                prev[3], mem.beats_cycles(pf_beats))
+                                                prev[3], mem.beats_cycles(pf_beats),
+                                                _macs_per_token(prev[4], accel), prev[5],
+                                                prev[4])
             cycles_list[-1] += lost
             dispatch += fetch
             c += wait
+        else:
+            wait = 0.0
         cycles_list.append(c)
         traffics.append(traffic)
-        prev = (c, traffic, op, pf_beats)
+        prev = (c, traffic, op, pf_beats, ins, wait)
     for (i, ins), c, traffic in zip(run, cycles_list, traffics):
         prof = {"macs": 0}
         if Op(ins.op) == Op.MOE_EXPERTS:
