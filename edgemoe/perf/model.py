@@ -4,11 +4,10 @@ Per instruction (edgemoe.perf.engines) plus what the dispatcher adds around it
 (edgemoe_ctrl.sv): fetching the instruction and peeking at the next one (two dependent
 64-byte reads) and writing the profile entry are outside the instruction's own counter.
 While an instruction runs, the next linear-engine instruction's first strip of weights
-loads through the prefetch DMA, which shares the read channel: a streaming engine
-(linear) is delayed by the prefetch in proportion to its own use of the R channel, an
-engine whose reads depend on each other (LAYERNORM, the router, UPSAMPLE, ADD) or whose
-first reads start with it (the fused attention's K/V load) waits behind the prefetch
-bursts queued ahead of its reads; and the next instruction waits for whatever of the prefetch is left.
+loads through the prefetch DMA, which shares the read channel; who pays for it follows
+the RTL's per-op profile counters (:func:`_prefetch_split`): the running op loses the
+prefetch bursts its reads queue behind, the dispatcher's fetch and peek queue too, and
+the next job waits at its strip 0 for whatever of the prefetch is left.
 """
 
 from __future__ import annotations
@@ -26,17 +25,17 @@ __all__ = ["CONTROL_CYCLES", "ModelledOp", "ProgramModel", "model_program"]
 #: fetch, decode, operand check; S_PROF: the profile entry), for an instruction that runs
 #: (fetch + peek) and one the task skips (fetch only).
 CONTROL_CYCLES = {"run": 114, "skip": 20}
-#: Share of the prefetch's read time an engine with dependent reads loses to it (its
-#: reads queue behind the prefetch bursts; fitted on tiny/m3vit-micro RTL runs).
+#: Most of the prefetch's read time an engine with dependent reads loses to it (fitted on
+#: tiny/m3vit-micro RTL runs: the R channel still carries some of its own reads).
 PF_SERIAL_SHARE = 0.9
-#: Engines whose reads queue behind the prefetch bursts: those issued one after another's
-#: data (not streamed ahead), and the fused attention, whose first head's K/V load starts
-#: with the instruction, right behind the prefetch.
-#: Share of the prefetch's read time the linear engine's token loop loses to it at least
-#: (a row read waits behind the queued prefetch bursts; the other row slot hides half).
+#: Share of the prefetch's read time a linear job whose token loop is bound by its row
+#: reads' round trip loses to it at least (each row read waits behind the queued prefetch
+#: bursts; the other row slot hides about half; fitted on vovnet-tiny's 1x1 convs).
 LIN_ROW_SHARE = 0.5
 #: Beats per burst of the prefetch DMA (edgemoe_top.sv.j2 u_pf_dma MAX_BURST).
 PF_BURST = 16
+#: Engines whose reads queue behind the prefetch bursts: those issued one after another's
+#: data (not streamed ahead), and the fused attention, whose K/V loads restart per head.
 _SERIAL = {Op.LAYERNORM, Op.MOE_GATE, Op.UPSAMPLE, Op.ADD, Op.MOE_EXPERTS, Op.ATTENTION,
            Op.POOL}
 _LIN = {Op.LINEAR, Op.CONV, Op.MOE_GATE}
