@@ -384,6 +384,7 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
         counts: MOE_EXPERTS: tokens routed to each expert.
     """
     from .moe import moe_experts_cycles  # moe builds on this module's linear-job model
+    from .pool import pool_cycles
 
     def fmt(role: str) -> int:
         if role == "weight" and ins.has(Flag.WFMT_Q8):
@@ -415,4 +416,6 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
         return base + _lif(ins, accel, mem, traffic, fmt)
     if op == Op.MOE_EXPERTS:
         return base + moe_experts_cycles(ins, accel, mem, traffic, fmt, counts or [])
+    if op == Op.POOL:
+        return base + pool_cycles(ins, accel, mem, traffic, fmt)
     return base

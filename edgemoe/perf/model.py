@@ -4,11 +4,10 @@ Per instruction (edgemoe.perf.engines) plus what the dispatcher adds around it
 (edgemoe_ctrl.sv): fetching the instruction and peeking at the next one (two dependent
 64-byte reads) and writing the profile entry are outside the instruction's own counter.
 While an instruction runs, the next linear-engine instruction's first strip of weights
-loads through the prefetch DMA, which shares the read channel: a streaming engine
-(linear) is delayed by the prefetch in proportion to its own use of the R channel, an
-engine whose reads depend on each other (LAYERNORM, the router, UPSAMPLE, ADD) or whose
-first reads start with it (the fused attention's K/V load) waits behind the prefetch
-bursts queued ahead of its reads; and the next instruction waits for whatever of the prefetch is left.
+loads through the prefetch DMA, which shares the read channel; who pays for it follows
+the RTL's per-op profile counters (:func:`_prefetch_split`): the running op loses the
+prefetch bursts its reads queue behind, the dispatcher's fetch and peek queue too, and
+the next job waits at its strip 0 for whatever of the prefetch is left.
 """
 
 from __future__ import annotations
@@ -26,13 +25,19 @@ __all__ = ["CONTROL_CYCLES", "ModelledOp", "ProgramModel", "model_program"]
 #: fetch, decode, operand check; S_PROF: the profile entry), for an instruction that runs
 #: (fetch + peek) and one the task skips (fetch only).
 CONTROL_CYCLES = {"run": 114, "skip": 20}
-#: Share of the prefetch's read time an engine with dependent reads loses to it (its
-#: reads queue behind the prefetch bursts; fitted on tiny/m3vit-micro RTL runs).
+#: Most of the prefetch's read time an engine with dependent reads loses to it (fitted on
+#: tiny/m3vit-micro RTL runs: the R channel still carries some of its own reads).
 PF_SERIAL_SHARE = 0.9
+#: Share of the prefetch's read time a linear job whose token loop is bound by its row
+#: reads' round trip loses to it at least (each row read waits behind the queued prefetch
+#: bursts; the other row slot hides about half; fitted on vovnet-tiny's 1x1 convs).
+LIN_ROW_SHARE = 0.5
+#: Beats per burst of the prefetch DMA (edgemoe_top.sv.j2 u_pf_dma MAX_BURST).
+PF_BURST = 16
 #: Engines whose reads queue behind the prefetch bursts: those issued one after another's
-#: data (not streamed ahead), and the fused attention, whose first head's K/V load starts
-#: with the instruction, right behind the prefetch.
-_SERIAL = {Op.LAYERNORM, Op.MOE_GATE, Op.UPSAMPLE, Op.ADD, Op.MOE_EXPERTS, Op.ATTENTION}
+#: data (not streamed ahead), and the fused attention, whose K/V loads restart per head.
+_SERIAL = {Op.LAYERNORM, Op.MOE_GATE, Op.UPSAMPLE, Op.ADD, Op.MOE_EXPERTS, Op.ATTENTION,
+           Op.POOL}
 _LIN = {Op.LINEAR, Op.CONV, Op.MOE_GATE}
 
 
@@ -108,6 +113,90 @@ class ProgramModel:
         return "\n".join(lines)
 
 
+def _queue(mem: MemoryTiming) -> float:
+    """Cycles of the prefetch bursts a read can find queued ahead of it in the memory."""
+    return mem.beats_cycles((mem.outstanding - 1) * PF_BURST)
+
+
+def _serial_wait(mem: MemoryTiming, commands: int, pf: float, free: float) -> float:
+    """Cycles an engine with dependent reads loses to a prefetch of ``pf`` cycles.
+
+    The memory answers bursts in order, so each of the engine's read commands after its
+    first (issued with the instruction, ahead of the prefetch) waits behind the prefetch
+    bursts queued ahead of it: at most ``outstanding - 1`` of ``PF_BURST`` beats.  Between
+    two commands the prefetch also moves in the R channel's ``free`` share.  An engine
+    with few commands (a LAYERNORM of a few rows) so loses a few queues' worth and leaves
+    the rest of the prefetch to the job that waits for it.
+    """
+    queue = _queue(mem)
+    gap = free / max(commands, 1)
+    left, wait = pf, 0.0
+    for k in range(1, commands):
+        left -= gap if k > 1 else 0.0
+        if left <= 0:
+            break
+        wait += min(queue, left)
+        left -= queue
+    return min(PF_SERIAL_SHARE * pf, wait)
+
+
+def _macs_per_token(ins: Instr, accel) -> int:
+    """MAC cycles of one token of the first strip of a LINEAR or CONV (0 for other ops)."""
+    op = Op(ins.op)
+    if op == Op.LINEAR:
+        n, k = ins.get("out_features"), ins.get("in_features")
+    elif op == Op.CONV:
+        n, k = ins.get("out_ch"), ins.get("in_ch") * (ins.get("kernel_stride_pad") & 0xFF) ** 2
+    else:
+        return 0
+    geo = lin_geometry(accel, n, k, 1)
+    return geo.strip_tiles * geo.tiles_in
+
+
+def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op: Op,
+                    p_prefetched: int, pf: float, p_macs: int = 0,
+                    p_waited: float = 0.0, p_ins: Instr | None = None,
+                    ) -> tuple[float, float, float]:
+    """Who pays for the next job's strip-0 prefetch of ``pf`` cycles, as the RTL counts it.
+
+    The prefetch starts with the current op's job and moves while the R channel is not
+    carrying the op's own reads (less its own prefetched strip), and in the time the op
+    loses to it; then during the dispatcher's fetch and peek of the next instruction, two
+    reads that queue behind it as well; the next job waits at its strip 0 for the rest
+    (edgemoe_lin.sv J_W0: the RTL profile counts that wait to the job).
+
+    Returns:
+        (cycles the current op loses, cycles the dispatcher's reads lose, cycles the next
+        job waits).
+    """
+    own = mem.beats_cycles(p_traffic.read_beats - p_prefetched)
+    # a job that waited at strip 0 for its own prefetch takes the next one only after it
+    free = max(0.0, p_cycles - own - p_waited)
+    if p_op in _SERIAL:
+        # the attention's generator streams its reads ahead: per head only the start of
+        # the K/V load and of the Q rows find the prefetch bursts queued ahead of them
+        cmds = 2 * p_ins.get("heads") + 1 if p_op == Op.ATTENTION else p_traffic.read_cmds
+        lost = _serial_wait(mem, cmds, pf, free)
+    else:
+        # a streaming engine keeps the R channel as busy as its reads make it: the
+        # prefetch bursts queued among them delay it by that share of their time ...
+        busy = min(1.0, own / max(p_cycles, 1.0))
+        lost = busy * pf
+        # ... and each row read queues behind the bursts ahead of it: hidden when the
+        # other row slot's MACs outlast a full queue, else about half of it shows
+        if p_macs < mem.latency + _queue(mem):
+            lost = max(lost, LIN_ROW_SHARE * pf)
+    left = mem.latency + pf - free - lost
+    queue = _queue(mem)
+    fetch = 0.0
+    for _ in range(2):  # the fetch and the peek: one read latency each
+        w = min(queue, max(0.0, left))
+        fetch += w
+        left -= w + mem.latency
+    left -= CONTROL_CYCLES["run"]
+    return lost, fetch, max(0.0, left)
+
+
 def _strip0_beats(ins: Instr, accel, bus: int) -> int:
     """R beats of the first weight strip the prefetch loads for ``ins`` (0: no prefetch)."""
     op = Op(ins.op)
@@ -146,11 +235,12 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
     mem = memory or memory_timing(accel)
     run = [(i, ins) for i, ins in enumerate(instrs) if ins.runs_for(task) and ins.op != Op.NOP]
     out: list[ModelledOp] = []
-    prev: tuple[float, Traffic, Op] | None = None
+    prev: tuple[float, Traffic, Op, int, Instr, float] | None = None
     cycles_list: list[float] = []
     traffics: list[Traffic] = []
     routing = routing or {}
     counts_of: dict[int, list[int]] = {}
+    dispatch = 0.0  # the dispatcher's reads waiting behind prefetch bursts
     for i, ins in run:
         op = Op(ins.op)
         counts = None
@@ -163,20 +253,18 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
         c = op_cycles(ins, accel, mem, traffic, prefetched=pf_beats > 0, task=task,
                       counts=counts)
         if pf_beats and cycles_list:
-            pf = mem.beats_cycles(pf_beats)
-            p_cycles, p_traffic, p_op = cycles_list[-1], traffics[-1], prev[2]
-            if p_op in _SERIAL:
-                p_cycles += PF_SERIAL_SHARE * pf
-            else:
-                # a streaming engine keeps the R channel as busy as its reads make it: the
-                # prefetch bursts queued among them delay it by that share of their time
-                busy = min(1.0, mem.beats_cycles(p_traffic.read_beats) / max(p_cycles, 1.0))
-                p_cycles += busy * pf
-            cycles_list[-1] = p_cycles
-            c += max(0.0, mem.latency + pf - p_cycles)
+            lost, fetch, wait = _prefetch_split(mem, cycles_list[-1], traffics[-1], prev[2],
+                                                prev[3], mem.beats_cycles(pf_beats),
+                                                _macs_per_token(prev[4], accel), prev[5],
+                                                prev[4])
+            cycles_list[-1] += lost
+            dispatch += fetch
+            c += wait
+        else:
+            wait = 0.0
         cycles_list.append(c)
         traffics.append(traffic)
-        prev = (c, traffic, op)
+        prev = (c, traffic, op, pf_beats, ins, wait)
     for (i, ins), c, traffic in zip(run, cycles_list, traffics):
         prof = {"macs": 0}
         if Op(ins.op) == Op.MOE_EXPERTS:
@@ -187,5 +275,5 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
         out.append(ModelledOp(i, Op(ins.op).name, round(c), int(compute), traffic, bound))
     skipped = len(instrs) - len(run)
     control = len(run) * (2 * mem.latency + CONTROL_CYCLES["run"]) + \
-        skipped * (mem.latency + CONTROL_CYCLES["skip"])
+        skipped * (mem.latency + CONTROL_CYCLES["skip"]) + round(dispatch)
     return ProgramModel(accel.name, mem, float(accel.clock_mhz), tuple(out), control)

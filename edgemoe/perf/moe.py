@@ -18,12 +18,20 @@ from .traffic import Traffic, lin_geometry
 __all__ = ["moe_experts_cycles"]
 
 
+def _strip0_beats(accel, mem: MemoryTiming, n: int, k: int, wbytes: int) -> int:
+    geo = lin_geometry(accel, n, k, wbytes)
+    return -(-geo.strip_tiles * geo.tiles_in * geo.tile_bytes // mem.bus_bytes)
+
+
 def _prefetch_wait(accel, mem: MemoryTiming, n: int, k: int, wbytes: int, during: float) -> float:
     """Cycles a job waits at strip 0 for weights prefetched while ``during`` cycles ran."""
-    geo = lin_geometry(accel, n, k, wbytes)
-    need = mem.latency + mem.beats_cycles(-(-geo.strip_tiles * geo.tiles_in * geo.tile_bytes
-                                            // mem.bus_bytes))
-    return max(0.0, need - during)
+    return max(0.0, mem.latency + mem.beats_cycles(_strip0_beats(accel, mem, n, k, wbytes))
+               - during)
+
+
+def _free(mem: MemoryTiming, cycles: float, beats: int) -> float:
+    """Cycles of a job the R channel is not busy with the job's own ``beats``."""
+    return max(0.0, cycles - mem.beats_cycles(beats))
 
 
 def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, fmt,
@@ -62,13 +70,17 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
         idx_at = q + lay["index"] + ex * lay["slot"]
         if prev_ran:
             cycles += _prefetch_wait(accel, mem, h, d, wb, during)
+        beats0 = traffic.read_beats
         fc1 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=h, k=d,
             rows=[[(idx_at + 4 * r, 4), (src + r * d * act, d * act)] for r in rows],
             dst_rows=rows, dst=scratch, weights=w1 + ex * w1_size, bias=b1 + ex * b1_size,
             wbytes=wb, bbytes=bb, xbytes=act, serial_head=1, prefetched=prev_ran,
             scales=moe_scales_offset(b1, ex, e, h, po, bb) if q8 else None)
-        cycles += fc1 + _prefetch_wait(accel, mem, d, h, wb, fc1)
+        # the prefetch moves only while the R channel is not carrying the job's own reads
+        own = traffic.read_beats - beats0 - (_strip0_beats(accel, mem, h, d, wb) if prev_ran else 0)
+        cycles += fc1 + _prefetch_wait(accel, mem, d, h, wb, _free(mem, fc1, own))
+        beats0 = traffic.read_beats
         fc2 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=d, k=h,
             rows=[[(idx_at + 4 * r, 4), (q + lay["scores"] + ex * lay["slot"] + 4 * r, 4),
@@ -78,6 +90,6 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
             prefetched=True, rmw=True,
             scales=moe_scales_offset(b2, ex, e, d, po, bb) if q8 else None)
         cycles += fc2 + STEP_CYCLES["moe_expert"]
-        during = fc2
+        during = _free(mem, fc2, traffic.read_beats - beats0 - _strip0_beats(accel, mem, d, h, wb))
         prev_ran = True
     return cycles

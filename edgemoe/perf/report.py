@@ -17,12 +17,15 @@ __all__ = ["PartFigures", "model_tasks", "roofline_macs_per_cycle", "split_parts
 
 def model_tasks(accel, instrs, image: np.ndarray, program_offset: int, status_offset: int,
                 tasks: tuple[str, ...] | list[str],
-                macs: dict[str, dict[int, int]] | None = None) -> dict[str, ProgramModel]:
+                macs: dict[str, dict[int, int]] | None = None,
+                routings: dict[str, dict[int, list[int]]] | None = None,
+                ) -> dict[str, ProgramModel]:
     """Model each task's run of ``instrs`` on ``image`` (inputs written, not run yet).
 
     The MoE routing comes from the golden executor on this image, so the modelled expert
     loop moves the weights of the experts this input really uses.  ``macs``, when given,
-    receives per task the golden MACs of each instruction.
+    receives per task the golden MACs of each instruction, ``routings`` per task its
+    routing (tokens per expert of each MOE_EXPERTS).
 
     Returns:
         Task name -> its :class:`ProgramModel` (MODELLED cycles, not measured).
@@ -34,6 +37,8 @@ def model_tasks(accel, instrs, image: np.ndarray, program_offset: int, status_of
                                  task_macs)
         if macs is not None:
             macs[name] = task_macs
+        if routings is not None:
+            routings[name] = routing
         out[name] = model_program(instrs, accel, routing, index)
     return out
 

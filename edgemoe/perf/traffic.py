@@ -39,6 +39,7 @@ class Traffic:
         read_beats: R beats those reads take (alignment included).
         write_beats: W beats.
         weight_bytes: Of ``read_bytes``, the weights and biases.
+        read_cmds: Read commands (each may queue behind another master's bursts).
     """
 
     read_bytes: int = 0
@@ -46,12 +47,14 @@ class Traffic:
     read_beats: int = 0
     write_beats: int = 0
     weight_bytes: int = 0
+    read_cmds: int = 0
 
     def read(self, addr: int, nbytes: int, bus: int, weight: bool = False) -> int:
         """Count one read command; returns its beats."""
         n = beats(addr, nbytes, bus)
         self.read_bytes += nbytes
         self.read_beats += n
+        self.read_cmds += 1
         if weight:
             self.weight_bytes += nbytes
         return n
