@@ -159,6 +159,13 @@ module edgemoe_ln (
   logic neg1, neg2;
   logic signed [63:0] smean, sex2;
   logic signed [63:0] mean_s[2], rstd_s[2];
+  // (mean >> s)^2: a mean of d >= 1 act values is an act value, so the square needs an
+  // ABITS x ABITS product (exact), not the 64 x 64 one of the int64 spec (same result)
+  localparam int MB = ABITS < 64 ? ABITS : 64;
+  logic signed [MB-1:0] mh;
+  logic signed [63:0] msq;
+  assign mh = MB'(smean >>> SH);
+  assign msq = 64'(mh) * 64'(mh);
   // one radix-4 step: x = 4r + next two numerator bits; the digit is how many d fit (0..3)
   function automatic logic [33:0] div4_rem(input logic [31:0] r, input logic [1:0] nb,
                                            input logic [31:0] dv, input logic [33:0] dv2,
@@ -287,8 +294,7 @@ module edgemoe_ln (
         end
         S_RSTD: begin
           mean_s[sslot] <= smean;
-          rstd_s[sslot] <= edgemoe_pkg::rsqrt_ln(((sex2 - (smean >>> SH) * (smean >>> SH)) < 0
-              ? 64'sd0 : (sex2 - (smean >>> SH) * (smean >>> SH))) + jeps);
+          rstd_s[sslot] <= edgemoe_pkg::rsqrt_ln(((sex2 - msq) < 0 ? 64'sd0 : (sex2 - msq)) + jeps);
           sready[sslot] <= 1'b1;
           sslot <= !sslot;
           sr <= sr + 32'd1;
