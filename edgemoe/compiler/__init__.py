@@ -6,19 +6,20 @@ import logging
 
 from ..models import random_weights
 from ..validate import validate_program
+from .attn_topk import AttnTopK
 from .m3vit import lower_m3vit
 from .program import Compiled, ManifestError, build_manifest, check_image
 from .quantize import QuantReport, check_strict
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Compiled", "ManifestError", "QuantReport", "check_image", "compile_model"]
+__all__ = ["AttnTopK", "Compiled", "ManifestError", "QuantReport", "check_image", "compile_model"]
 
 
 def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
                   strict: bool = False, heads: bool = True,
                   taps: frozenset[str] = frozenset(), int8: dict | None = None,
-                  remove_dead: bool = True) -> Compiled:
+                  remove_dead: bool = True, topk: AttnTopK | None = None) -> Compiled:
     """Compile ``model`` for design point ``accel``.
 
     Args:
@@ -34,8 +35,13 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         remove_dead: drop MLP/expert hidden neurons that contribute an exact zero
             (:mod:`edgemoe.compiler.dead_neurons`; same output bytes, smaller layers;
             not combined with ``int8`` yet).
+        topk: run every ATTENTION on each query's top-k keys by codebook
+            (:class:`edgemoe.compiler.attn_topk.AttnTopK`, ``Flag.ATTN_TOPK``).
     """
     if hasattr(model, "layers"):  # a layer graph (VoVNet, SNN)
+        if topk is not None:
+            raise ValueError(f"top-k attention codebooks apply to M3ViT; {model.name} has no "
+                             "ATTENTION: drop --codebooks/--topk")
         return _compile_graph(model, accel, weights, seed, strict, frozenset(taps))
     if model.kind != "m3vit":
         raise ValueError(f"model kind {model.kind!r} has no lowering yet (supported: m3vit)")
@@ -43,7 +49,8 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         weights = random_weights(model, seed)
     report = QuantReport()
     layout, stages, effective, tap_specs = lower_m3vit(model, accel, weights, report, heads,
-                                                       frozenset(taps), int8, remove_dead)
+                                                       frozenset(taps), int8, remove_dead,
+                                                       topk)
     if strict:
         check_strict(report, accel.name)
     validate_program(layout.instrs, accel, layout.image.size, tasks=len(model.tasks))
