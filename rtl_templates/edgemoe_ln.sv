@@ -31,8 +31,11 @@ module edgemoe_ln (
   localparam int SH = edgemoe_pkg::LN_SHIFT;
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
 
-  logic [V*ABITS-1:0] rbuf[2*RW];
-  logic [V*NBITS-1:0] gbuf[RW], bbuf[RW];
+  // row, gamma and beta buffers in block RAM (registered reads): in LUT RAM they were
+  // about 9k of the engine's 15k LUTs
+  (* ram_style = "block" *) logic [V*ABITS-1:0] rbuf[2*RW];
+  (* ram_style = "block" *) logic [V*NBITS-1:0] gbuf[RW];
+  (* ram_style = "block" *) logic [V*NBITS-1:0] bbuf[RW];
 
   logic [31:0] jt, jd, words;
   logic [63:0] jsrc, jgamma, jbeta;      // jsrc: the next row to read (no multiplier)
@@ -88,7 +91,6 @@ module edgemoe_ln (
           ls <= L_G_W;
         end
         L_G_W: if (dma_resp.rd_valid) begin
-          gbuf[GAW'(lw)] <= dma_resp.rd_data[V*NBITS-1:0];
           lw <= lw + 32'd1;
           if (dma_resp.rd_last) ls <= L_B;
         end
@@ -101,7 +103,6 @@ module edgemoe_ln (
           ls <= L_B_W;
         end
         L_B_W: if (dma_resp.rd_valid) begin
-          bbuf[GAW'(lw)] <= dma_resp.rd_data[V*NBITS-1:0];
           lw <= lw + 32'd1;
           if (dma_resp.rd_last) ls <= L_ROW;
         end
@@ -117,7 +118,6 @@ module edgemoe_ln (
           ls <= L_ROW_W;
         end
         L_ROW_W: if (dma_resp.rd_valid) begin
-          rbuf[RAW'((lslot ? RW : 0) + 32'(lw))] <= dma_resp.rd_data[V*ABITS-1:0];
           lw <= lw + 32'd1;
           acc1 <= acc1 + wsum1;
           acc2 <= acc2 + wsum2;
@@ -136,6 +136,15 @@ module edgemoe_ln (
     end
   end
   assign dma_req.rd_ready = ls == L_G_W || ls == L_B_W || ls == L_ROW_W;
+  // buffer writes in blocks of their own: one write enable for the whole word, so Yosys
+  // maps each buffer to full-width block RAM
+  always_ff @(posedge clk)
+    if (rst_n && ls == L_G_W && dma_resp.rd_valid) gbuf[GAW'(lw)] <= dma_resp.rd_data[V*NBITS-1:0];
+  always_ff @(posedge clk)
+    if (rst_n && ls == L_B_W && dma_resp.rd_valid) bbuf[GAW'(lw)] <= dma_resp.rd_data[V*NBITS-1:0];
+  always_ff @(posedge clk)
+    if (rst_n && ls == L_ROW_W && dma_resp.rd_valid)
+      rbuf[RAW'((lslot ? RW : 0) + 32'(lw))] <= dma_resp.rd_data[V*ABITS-1:0];
 
   // ------------------------------------------------------------------ statistics
   typedef enum logic [1:0] {S_IDLE, S_DIV, S_VAR, S_RSTD} st_t;
@@ -150,6 +159,13 @@ module edgemoe_ln (
   logic neg1, neg2;
   logic signed [63:0] smean, sex2;
   logic signed [63:0] mean_s[2], rstd_s[2];
+  // (mean >> s)^2: a mean of d >= 1 act values is an act value, so the square needs an
+  // ABITS x ABITS product (exact), not the 64 x 64 one of the int64 spec (same result)
+  localparam int MB = ABITS < 64 ? ABITS : 64;
+  logic signed [MB-1:0] mh;
+  logic signed [63:0] msq;
+  assign mh = MB'(smean >>> SH);
+  assign msq = 64'(mh) * 64'(mh);
   // one radix-4 step: x = 4r + next two numerator bits; the digit is how many d fit (0..3)
   function automatic logic [33:0] div4_rem(input logic [31:0] r, input logic [1:0] nb,
                                            input logic [31:0] dv, input logic [33:0] dv2,
@@ -182,9 +198,15 @@ module edgemoe_ln (
   logic [V*ABITS-1:0] y_word;
   logic [1:0] y_ovf[V];                    // per lane: quantization points that overflowed
   logic [63:0] ovf_word;
-  assign x_word = rbuf[RAW'((pslot ? RW : 0) + 32'(pw))];
-  assign g_word = gbuf[GAW'(pw)];
-  assign b_word = bbuf[GAW'(pw)];
+  // The buffers are read one cycle ahead (registered reads map them to block RAM instead
+  // of LUT RAM): rd_pw is the word the output stage shows on the next cycle.
+  logic [31:0] rd_pw;
+  assign rd_pw = (ps == P_CMD) ? 32'd0 : (ps == P_OUT && dma_resp.wr_ready) ? pw + 32'd1 : pw;
+  always_ff @(posedge clk) begin
+    x_word <= rbuf[RAW'((pslot ? RW : 0) + rd_pw)];
+    g_word <= gbuf[GAW'(rd_pw)];
+    b_word <= bbuf[GAW'(rd_pw)];
+  end
   for (genvar e = 0; e < V; e++) begin : g_lane
     logic signed [63:0] x, g, b, nrm, y1, ba;
     assign x = edgemoe_pkg::sext(64'(x_word[e*ABITS+:ABITS]), 2'(AL), 1'b1);
@@ -272,8 +294,7 @@ module edgemoe_ln (
         end
         S_RSTD: begin
           mean_s[sslot] <= smean;
-          rstd_s[sslot] <= edgemoe_pkg::rsqrt_ln(((sex2 - (smean >>> SH) * (smean >>> SH)) < 0
-              ? 64'sd0 : (sex2 - (smean >>> SH) * (smean >>> SH))) + jeps);
+          rstd_s[sslot] <= edgemoe_pkg::rsqrt_ln(((sex2 - msq) < 0 ? 64'sd0 : (sex2 - msq)) + jeps);
           sready[sslot] <= 1'b1;
           sslot <= !sslot;
           sr <= sr + 32'd1;
