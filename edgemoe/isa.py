@@ -75,6 +75,7 @@ class Flag(enum.IntFlag):
     WFMT_PATCH = 1 << 10  # weights in the patch_weight format
     BFMT_ATTN = 1 << 11  # bias in the attn_bias format
     WFMT_Q8 = 1 << 12  # int8 weights, int8 activations (W8A8): see edgemoe.numerics.int8
+    WSKIP = 1 << 14  # LINEAR skips the weight tiles its `tile_map` marks all-zero (layout.tile_map_bytes)
 
 
 #: Named fields per opcode -> generic field.  Anything not named must be zero.
@@ -86,6 +87,9 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         "index": "a5", "scores": "a6", "count": "a7",
         # WFMT_Q8 only: per-channel dequantization scales, their shift, the input multiplier
         "dq_shift": "d4", "scales": "a8", "x_mul": "imm",
+        # WSKIP only (never with WFMT_Q8, so the two share d4/a8): the zero-tile bitmap and
+        # the tile beats the engine runs per token (the cycle model's count of that bitmap)
+        "tiles_run": "d4", "tile_map": "a8",
     },
     Op.LAYERNORM: {
         "tokens": "d0", "dim": "d1",
@@ -124,7 +128,7 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
 OP_FLAGS: Mapping[Op, Flag] = {
     Op.NOP: Flag.NONE,
     Op.LINEAR: Flag.GELU | Flag.RELU | Flag.RESIDUAL | Flag.GATHER | Flag.SCATTER
-    | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN | Flag.WFMT_Q8,
+    | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN | Flag.WFMT_Q8 | Flag.WSKIP,
     Op.LAYERNORM: Flag.NONE,
     Op.ATTENTION: Flag.NONE,
     Op.MOE_GATE: Flag.NONE,

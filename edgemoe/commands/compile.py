@@ -24,7 +24,8 @@ def _run(args) -> int:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
     int8 = _int8_ranges(model, weights, args) if args.int8 else None
     compiled = compile_model(model, accel, weights, seed=args.seed, strict=args.strict,
-                             heads=args.heads != "none", int8=int8)
+                             heads=args.heads != "none", int8=int8,
+                             tile_skip=not args.no_tile_skip)
     out = compiled.save(args.out)
     m = compiled.manifest
     print(f"wrote {out}/manifest.json and image.bin: {model.name} for {accel.name} "
@@ -109,6 +110,9 @@ def register(sub) -> None:
                    help="run the attention and dense-MLP LINEAR layers in W8A8 (int8 weights "
                         "per channel, int8 inputs), input ranges calibrated on the default "
                         "image and N-1 seeded random images")
+    p.add_argument("--no-tile-skip", action="store_true",
+                   help="compile every LINEAR dense (default: LINEARs with all-zero weight "
+                        "tiles skip them, Flag.WSKIP)")
     p.add_argument("--list", dest="listing", action="store_true", help="print the program")
     p.add_argument("--perf", action="store_true",
                    help="print the cycle model with the board's memory per task (modelled)")

@@ -18,7 +18,7 @@ __all__ = ["Compiled", "ManifestError", "QuantReport", "check_image", "compile_m
 def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
                   strict: bool = False, heads: bool = True,
                   taps: frozenset[str] = frozenset(), int8: dict | None = None,
-                  remove_dead: bool = True) -> Compiled:
+                  remove_dead: bool = True, tile_skip: bool = True) -> Compiled:
     """Compile ``model`` for design point ``accel``.
 
     Args:
@@ -34,6 +34,9 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         remove_dead: drop MLP/expert hidden neurons that contribute an exact zero
             (:mod:`edgemoe.compiler.dead_neurons`; same output bytes, smaller layers;
             not combined with ``int8`` yet).
+        tile_skip: give every non-W8A8 M3ViT LINEAR with all-zero P_OUT x P_IN weight
+            tiles a tile map and ``Flag.WSKIP`` (same output bytes, those tiles are neither
+            fetched nor computed); False compiles every LINEAR dense.
     """
     if hasattr(model, "layers"):  # a layer graph (VoVNet, SNN)
         return _compile_graph(model, accel, weights, seed, strict, frozenset(taps))
@@ -43,7 +46,8 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         weights = random_weights(model, seed)
     report = QuantReport()
     layout, stages, effective, tap_specs = lower_m3vit(model, accel, weights, report, heads,
-                                                       frozenset(taps), int8, remove_dead)
+                                                       frozenset(taps), int8, remove_dead,
+                                                       tile_skip)
     if strict:
         check_strict(report, accel.name)
     validate_program(layout.instrs, accel, layout.image.size, tasks=len(model.tasks))
