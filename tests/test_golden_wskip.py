@@ -117,8 +117,8 @@ def test_modelled_cycles_count_the_tiles_run(tiny, share):
 
 def _linear_with(tiny, flags, **change) -> tuple[int, dict]:
     s = Scratch(tiny)
-    fields = dict(tokens=2, out_features=8, in_features=8, src=s.alloc(64), dst=s.alloc(64),
-                  weights=s.alloc(128), bias=s.alloc(64), tile_map=s.alloc(64), tiles_run=4)
+    fields = {"tokens": 2, "out_features": 8, "in_features": 8, "src": s.alloc(64), "dst": s.alloc(64),
+                  "weights": s.alloc(128), "bias": s.alloc(64), "tile_map": s.alloc(64), "tiles_run": 4}
     fields.update(change)
     err = s.run([Instr.make(Op.LINEAR, flags, **fields)])
     return err, s.status()

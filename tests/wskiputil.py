@@ -48,7 +48,7 @@ def sparse_linear(accel, seed: int, name: str, t: int, n: int, k: int, zero_frac
     bo = s.put(b.astype(bf.storage_dtype))
     d = s.put_raw(act.quantize(rng.uniform(-4, 4, t * n)), act)
     res = s.put_raw(act.quantize(rng.uniform(-4, 4, t * n)), act)
-    fields = dict(tokens=t, out_features=n, in_features=k, src=x, dst=d, weights=wo, bias=bo)
+    fields = {"tokens": t, "out_features": n, "in_features": k, "src": x, "dst": d, "weights": wo, "bias": bo}
     if flags & Flag.RESIDUAL:
         fields["residual"] = res
     if skip:
