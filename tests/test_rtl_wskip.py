@@ -14,6 +14,7 @@ from rtldesigns import design, executor
 from wskiputil import sparse_linear
 
 from edgemoe.isa import Flag
+from edgemoe.perf.model import model_program
 
 pytestmark = pytest.mark.sim
 
@@ -28,6 +29,8 @@ CYCLE_SHARES = (0.0, 0.5, 0.75, 0.9)
 #: weight loads and the pipeline fill.  At 90 % (0.73 measured) and above the input rows
 #: (one per token per strip) bound the engine, which the model leaves out.
 MODEL_EFFICIENCY = 0.8
+#: edgemoe.perf vs measured (0.0 %, 1.5 %, 0.7 %, 8 % at 0 / 50 / 75 / 90 % skip).
+PERF_MODEL_ERROR = 0.1
 
 
 def _cases(accel) -> list[ru.Case]:
@@ -95,3 +98,13 @@ def test_cycle_model_tracks_the_rtl(measured):
         out = outs[f"s{s}"]
         model, rtl = _cycles(out.golden), _cycles(out.rtl)
         assert MODEL_EFFICIENCY <= model / rtl <= 1.0, (s, model, rtl)
+
+
+def test_performance_model_matches_the_rtl(measured):
+    """edgemoe.perf (loads, map pass, kept tiles) within 10 % of the measured cycles."""
+    cases, outs = measured
+    accel = design("tiny")
+    for s in CYCLE_SHARES:
+        modelled = model_program(cases[f"s{s}"].program, accel).ops[0].cycles
+        rtl = _cycles(outs[f"s{s}"].rtl)
+        assert abs(modelled - rtl) <= PERF_MODEL_ERROR * rtl, (s, modelled, rtl)
