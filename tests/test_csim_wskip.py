@@ -73,3 +73,13 @@ def test_csim_does_not_fetch_marked_tiles(tiny):
     gold, sim = _both(tiny, case)
     _, want_sim = _both(tiny, want)
     assert dst_bytes(case, sim) == dst_bytes(case, gold) == dst_bytes(want, want_sim)
+
+
+def test_csim_preloaded_layer_keeps_the_bytes(tiny):
+    """The same WSKIP layer twice: the second's first chunk was preloaded (dense) by the first."""
+    case = sparse_linear(tiny[0], 4, "twice", 3, 96, 100, 0.75, skip=True)
+    case.program = case.program * 2
+    once = sparse_linear(tiny[0], 4, "once", 3, 96, 100, 0.75, skip=False)
+    _, sim = _both(tiny, case)
+    _, want = _both(tiny, once)
+    assert dst_bytes(case, sim) == dst_bytes(once, want)
