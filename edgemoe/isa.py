@@ -124,6 +124,12 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
     },
 }
 
+#: Names that share their generic field with another name of the opcode, and the flag that
+#: selects them (without it the field keeps its first name): Instr.named lists it once.
+SHARED_FIELDS: Mapping[Op, Mapping[str, Flag]] = {
+    Op.LINEAR: {"tiles_run": Flag.WSKIP, "tile_map": Flag.WSKIP},
+}
+
 #: Flags each opcode accepts.
 OP_FLAGS: Mapping[Op, Flag] = {
     Op.NOP: Flag.NONE,
@@ -226,10 +232,17 @@ class Instr:
     def named(self) -> dict[str, int]:
         """All named fields of the opcode with their values."""
         try:
-            names = OP_FIELDS[Op(self.op)]
+            op = Op(self.op)
         except ValueError:
             return {}
-        return {k: self.get(k) for k in names}
+        names, shared = OP_FIELDS[op], SHARED_FIELDS.get(op, {})
+        chosen: dict[str, str] = {}  # generic field -> the name it is listed under
+        for name, generic in names.items():
+            if name not in shared:
+                chosen.setdefault(generic, name)
+            elif self.flags & shared[name]:
+                chosen[generic] = name
+        return {k: self.get(k) for k, g in names.items() if chosen[g] == k}
 
     def runs_for(self, task: int) -> bool:
         """Whether this instruction executes when the device's task register is ``task``."""

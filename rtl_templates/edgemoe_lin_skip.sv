@@ -50,12 +50,12 @@ module edgemoe_lin_skip #(
   logic [WT-1:0] l_first, l_last, l_zero;
   assign n_tiles = srows * tiles_in;
 
-  function automatic logic zero_at(input logic [31:0] i);
-    return zmap[32'(sh) + i];
-  endfunction
+  logic z_si, z_ri;  // the map bits of the scan's and the receiver's tiles
+  assign z_si = zmap[32'(sh) + si];
+  assign z_ri = zmap[32'(sh) + ri];
 
   // the receiver: the k-th word of the strip's fetches is its k-th non-zero tile
-  assign rd_ready = st == S_MAP_W || (st == S_SCAN && fetch && ri < n_tiles && !zero_at(ri));
+  assign rd_ready = st == S_MAP_W || (st == S_SCAN && fetch && ri < n_tiles && !z_ri);
   assign we = st == S_SCAN && rd_valid && rd_ready;
   assign widx = ri;
   assign done = st == S_DONE;
@@ -67,7 +67,7 @@ module edgemoe_lin_skip #(
   assign b_zero = l_zero[bj];
 
   logic scan_go, row_end, nz;
-  assign nz = !zero_at(si);
+  assign nz = !z_si;
   assign row_end = sti + 32'd1 == tiles_in;
   // a non-zero tile waits while its fetch command cannot be handed over
   assign scan_go = st == S_SCAN && si < n_tiles && !(nz && fetch && cmd_valid && !cmd_ready);
@@ -121,7 +121,7 @@ module edgemoe_lin_skip #(
             si <= si + 32'd1;
           end
           // the receiver passes over zero tiles and takes one word per non-zero tile
-          if (ri < n_tiles && (zero_at(ri) || !fetch || (rd_valid && rd_ready))) ri <= ri + 32'd1;
+          if (ri < n_tiles && (z_ri || !fetch || (rd_valid && rd_ready))) ri <= ri + 32'd1;
           if (si >= n_tiles && ri >= n_tiles && !cmd_valid) st <= S_DONE;
         end
         S_DONE: st <= S_IDLE;
