@@ -75,6 +75,7 @@ class Flag(enum.IntFlag):
     WFMT_PATCH = 1 << 10  # weights in the patch_weight format
     BFMT_ATTN = 1 << 11  # bias in the attn_bias format
     WFMT_Q8 = 1 << 12  # int8 weights, int8 activations (W8A8): see edgemoe.numerics.int8
+    ATTN_TOPK = 1 << 13  # ATTENTION on each query's top-k keys by codebook: numerics.attn_topk
     WSKIP = 1 << 14  # LINEAR skips the weight tiles its `tile_map` marks all-zero (layout.tile_map_bytes)
 
 
@@ -98,6 +99,9 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
     Op.ATTENTION: {
         "tokens": "d0", "heads": "d1", "head_dim": "d2",
         "qkv": "a0", "dst": "a1", "scale": "imm",
+        # ATTN_TOPK only: codebook size C, keys kept per query, per-head codebook tables,
+        # the keys' code ids and each query's kept key indices (both written)
+        "codebook_size": "d3", "top_k": "d4", "codebook": "a2", "codes": "a3", "picks": "a4",
     },
     Op.MOE_GATE: {
         "tokens": "d0", "dim": "d1", "experts": "d2", "top_k": "d3",
@@ -136,7 +140,7 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.LINEAR: Flag.GELU | Flag.RELU | Flag.RESIDUAL | Flag.GATHER | Flag.SCATTER
     | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN | Flag.WFMT_Q8 | Flag.WSKIP,
     Op.LAYERNORM: Flag.NONE,
-    Op.ATTENTION: Flag.NONE,
+    Op.ATTENTION: Flag.ATTN_TOPK,
     Op.MOE_GATE: Flag.NONE,
     Op.MOE_EXPERTS: Flag.RESIDUAL,
     Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH,
@@ -145,6 +149,17 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.POOL: Flag.NONE,
     Op.LIF: Flag.NONE,
 }
+
+#: Flags a generated executor does not build yet, per language ("hls", "sv"): its checks
+#: refuse them (Err.BAD_FLAGS) rather than run the instruction in another mode.
+FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {},
+                                                     "sv": {Op.ATTENTION: Flag.ATTN_TOPK}}
+
+
+def hw_flags(op: Op, lang: str) -> Flag:
+    """Flags opcode ``op`` accepts in the generated C++ (``lang`` "hls") or SV ("sv")."""
+    return OP_FLAGS[op] & ~FLAGS_NOT_BUILT[lang].get(op, Flag.NONE)
+
 
 #: LIF ``mode`` bits (the op's own field: the global flags are nearly used up).
 LIF_CURRENT_INPUT = 1 << 0  # src holds `neurons` act currents applied at every step (no weights)

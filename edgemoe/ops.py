@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, Flag, Instr, Op, PoolMode
+from .numerics.attn_topk import ATTN_MAX_CODEBOOK
 from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
 from .numerics.mean import POOL_MAX_KERNEL
 from .opexpr import (
@@ -172,15 +173,48 @@ def _attention() -> OpSpec:
     # (T + p - 1) key steps on chip (QK^T of block b beside AV of block b - 1); 8-element beats
     steps = Mul(Add(CeilDiv(t, ATTN_LANES), Const(1)), Sub(Add(t, ATTN_LANES), Const(1)))
     loads = Mul(3, t)
+    beats = CeilDiv(hd, Const(ATTN_MACS_PER_LANE))
+    dense = Mul(h, Add(steps, loads), beats)
     return OpSpec(
         Op.ATTENTION, "attn", "op_attention", _ACT,
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("heads", h, MAX_HEADS),
-                Limit("head_dim", hd, MAX_HEAD_DIM)),
+                Limit("head_dim", hd, MAX_HEAD_DIM), *_attn_topk_limits()),
         operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
-                  Operand("dst", "write", ACT, Mul(t, h, hd, ACT))),
-        cycles=Mul(h, Add(steps, loads), CeilDiv(hd, Const(ATTN_MACS_PER_LANE))),
+                  Operand("dst", "write", ACT, Mul(t, h, hd, ACT)), *_attn_topk_operands()),
+        cycles=Sel(Flag.ATTN_TOPK, _attn_topk_cycles(), dense),
         job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale"))),
-        macs=Mul(t, t, h, hd, 2))  # QK^T and AV
+        macs=Mul(t, t, h, hd, 2))  # QK^T and AV (top-k: the golden counts its own)
+
+
+# Top-k mode (Flag.ATTN_TOPK, edgemoe.numerics.attn_topk): C = codebook_size, k' = min(k, T).
+_CB, _TOPK = _f("codebook_size", "top_k")
+
+
+def _attn_topk_limits() -> tuple[Limit, ...]:
+    return (Limit("codebook_size", _CB, Const(ATTN_MAX_CODEBOOK), Flag.ATTN_TOPK),
+            Limit("top_k", _TOPK, _HUGE, Flag.ATTN_TOPK))
+
+
+def _attn_topk_operands() -> tuple[Operand, ...]:
+    t, h, hd = _f("tokens", "heads", "head_dim")
+    table = Align(Mul(_CB, hd, ACT))  # numerics.attn_topk.codebook_head_bytes
+    per_head = Add(Mul(2, table), Align(Mul(_CB, 2, U32)))
+    return (Operand("codebook", "weight", ACT, Mul(h, per_head), Flag.ATTN_TOPK),
+            Operand("codes", "write", U32, Mul(h, t, U32), Flag.ATTN_TOPK),
+            Operand("picks", "write", U32, Mul(h, t, Min(_TOPK, t), U32), Flag.ATTN_TOPK))
+
+
+def _attn_topk_cycles() -> Expr:
+    """Per head: 3T row loads, key coding (C codewords per key, p keys at a time), then
+    ceil(T/p) + 1 phases of score table (C beats), one key per cycle into the top-k unit
+    (T) and k' + p - 1 exact key steps (QK^T beside the previous group's AV)."""
+    t, h, hd = _f("tokens", "heads", "head_dim")
+    beats = CeilDiv(hd, Const(ATTN_MACS_PER_LANE))
+    groups = CeilDiv(t, ATTN_LANES)
+    coding = Mul(groups, _CB, beats)
+    phase = Add(Add(Mul(_CB, beats), t),
+                Mul(Sub(Add(Min(_TOPK, t), ATTN_LANES), Const(1)), beats))
+    return Mul(h, Add(Add(Mul(3, t, beats), coding), Mul(Add(groups, Const(1)), phase)))
 
 
 def _moe_gate() -> OpSpec:

@@ -1,8 +1,7 @@
 // The MAC array of the linear engine (edgemoe_lin): P_OUT dot products of P_IN terms per
-// cycle, exact in 64 bits (the products are XBITS + WEIGHT_BITS wide; their sum cannot
-// wrap before 2**(63 - XBITS - WEIGHT_BITS) terms).  Combinational: edgemoe_lin registers
-// the weights and inputs in front and the accumulator behind it, so this module alone
-// decides how the products map onto DSPs.
+// cycle, exact.  Combinational: edgemoe_lin registers the weights and inputs in front and
+// the 64-bit accumulator behind it, so this module alone decides how the products map
+// onto DSPs.  The sums are sign-extended to 64 bits on the way out.
 module edgemoe_lin_dot #(
     parameter int XBITS = 32  // input lane bits (edgemoe_lin)
 ) (
@@ -13,18 +12,16 @@ module edgemoe_lin_dot #(
   localparam int PI = edgemoe_pkg::P_IN;
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int WBITS = edgemoe_pkg::WEIGHT_BITS;
-  localparam int PW = XBITS + WBITS;
+  localparam int PW = XBITS + WBITS;           // one exact product
+  localparam int DW = PW + $clog2(PI + 1);     // a sum of PI products cannot wrap
 
   for (genvar o = 0; o < PO; o++) begin : g_dot
-    logic signed [PW-1:0] prod[PI];
-    logic signed [63:0] sum;
-    for (genvar i = 0; i < PI; i++) begin : g_mul
-      assign prod[i] = PW'($signed(x[i*XBITS+:XBITS])) * PW'($signed(w[(o*PI+i)*WBITS+:WBITS]));
-    end
+    logic signed [DW-1:0] sum;
     always_comb begin
-      sum = 64'sd0;
-      for (int i = 0; i < PI; i++) sum = sum + 64'(prod[i]);
+      sum = '0;
+      for (int i = 0; i < PI; i++)
+        sum = sum + DW'($signed(x[i*XBITS+:XBITS]) * $signed(w[(o*PI+i)*WBITS+:WBITS]));
     end
-    assign dot[o*64+:64] = sum;
+    assign dot[o*64+:64] = 64'(sum);
   end
 endmodule

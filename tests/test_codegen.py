@@ -119,7 +119,7 @@ def test_isa_header_matches_isa_py(projects):
         assert d[f"ERR_{err.name}"] == int(err)
     masks = re.search(r"OP_FLAGS\[N_OPCODES\] = \{(.*?)\};", text, re.DOTALL).group(1)
     assert [int(m, 16) for m in re.findall(r"0x([0-9a-f]+)", masks)] == \
-        [int(isa.OP_FLAGS[op]) for op in sorted(isa.Op)]
+        [int(isa.hw_flags(op, "hls")) for op in sorted(isa.Op)]
     assert d["FLD_LINEAR_SRC"] == 1 + isa.N_DIMS and d["FLD_ATTENTION_SCALE"] == isa.WORDS - 1
 
 

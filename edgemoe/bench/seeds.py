@@ -1,5 +1,6 @@
 """Seed-technique experiments (docs/seeds.md): A2ATS retrieval, MixLLM and Turbo-VBI on digits,
-then Turbo-VBI tile-skip and A2ATS top-k attention on the trained m3vit-demo.
+then Turbo-VBI tile-skip and A2ATS top-k attention on the trained m3vit-demo (float reference,
+and the compiled ATTN_TOPK mode on the golden executor).
 
 Accuracy figures are measured (seeded runs on this machine); mean +- sd over seeds.
 Latency and attention cycles of the m3vit-demo studies are modelled by formula.
@@ -114,9 +115,28 @@ def _m3vit_vq(quick: bool) -> list[tuple[str, str]]:
     return rows
 
 
+def _m3vit_vq_golden(quick: bool) -> list[tuple[str, str]]:
+    from edgemoe.seeds.vq_m3vit import vq_attention_golden_table
+
+    model, accel, weights = _m3vit_demo()
+    n = 2 if quick else 10  # docs/seeds.md's golden table (~3 min on a quiet machine)
+    sizes = (16,) if quick else (16, 32, 64)
+    table = vq_attention_golden_table(model, accel, weights, sizes, sizes, n,
+                                      calib=2 if quick else 8)
+    d = table["dense"]
+    rows = [(f"m3vit-demo exact attention ({n} test scenes, golden)",
+             (f"mIoU {100 * d['miou']:.2f}%, abs-rel {d['abs_rel']:.4f}, "
+              f"{d['cycles']:,} attention cycles/image (modelled)"))]
+    for r in table["rows"]:
+        rows.append((f"m3vit-demo ATTN_TOPK C={r['codebook']} k={r['k']} (golden)",
+                     (f"mIoU {100 * r['miou']:.2f}%, abs-rel {r['abs_rel']:.4f}, "
+                      f"{r['cycles']:,} attention cycles/image, x{r['speedup']:.2f} (modelled)")))
+    return rows
+
+
 def run(quick: bool) -> list[tuple[str, str]]:
     """Rows of every seed-technique experiment (2 seeds, one codebook size and 2 scenes of
     m3vit-demo when quick)."""
     seeds = range(2) if quick else range(5)
     return (_a2ats(quick) + _mixllm(seeds) + _turbo_vbi(seeds) + _m3vit_sparsity(quick)
-            + _m3vit_vq(quick))
+            + _m3vit_vq(quick) + _m3vit_vq_golden(quick))

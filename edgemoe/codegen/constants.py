@@ -13,6 +13,7 @@ import math
 
 from .. import isa, layout, numerics
 from ..golden.vector_ops import LN_RSTD_FRAC, LN_SQ_FRAC, ln_types
+from ..numerics.attn_topk import ATTN_MAX_CODEBOOK
 from ..numerics.mean import POOL_MAX_KERNEL, POOL_RECIP_BITS
 
 __all__ = ["WEIGHT_ROLES", "acc_fracs", "design_constants", "storage_lg"]
@@ -78,6 +79,7 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("GELU_SH", act.frac_bits - consts["GELU_STEP_BITS"]),
         ("GELU_G", max(act.frac_bits, consts["GELU_TABLE_FRAC"])),
         ("POOL_RECIP_BITS", POOL_RECIP_BITS), ("POOL_MAX_KERNEL", POOL_MAX_KERNEL),
+        ("ATTN_MAX_CODEBOOK", ATTN_MAX_CODEBOOK),
         ("MAX_TIMESTEPS", accel.max_timesteps), ("LIF_LEAK_FRAC", isa.LIF_LEAK_FRAC),
         ("LIF_LEAK_SHIFT", isa.LIF_LEAK_SHIFT),
         ("LIF_CURRENT_INPUT", isa.LIF_CURRENT_INPUT), ("LIF_READOUT", isa.LIF_READOUT),

@@ -24,7 +24,7 @@ def _run(args) -> int:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
     int8 = _int8_ranges(model, weights, args) if args.int8 else None
     compiled = compile_model(model, accel, weights, seed=args.seed, strict=args.strict,
-                             heads=args.heads != "none", int8=int8,
+                             heads=args.heads != "none", int8=int8, topk=_attn_topk(args),
                              tile_skip=not args.no_tile_skip)
     out = compiled.save(args.out)
     m = compiled.manifest
@@ -43,6 +43,20 @@ def _run(args) -> int:
         kinds = ["saturated"] * bool(report.saturated) + ["underflowing"] * bool(report.underflowed)
         print(f"{' and '.join(kinds)} weights:\n" + report.summary())
     return 0
+
+
+def _attn_topk(args):
+    """The top-k attention codebooks of ``--codebooks``/``--topk`` (None without them)."""
+    from ..compiler import AttnTopK
+    from ..seeds.codebook_file import read_codebooks
+
+    if (args.codebooks is None) != (args.topk is None):
+        raise ValueError("top-k attention needs both --codebooks FILE (from `edgemoe vq-fit`) "
+                         "and --topk K")
+    if args.codebooks is None:
+        return None
+    centres, transform, _ = read_codebooks(args.codebooks)
+    return AttnTopK(centres, transform, args.topk)
 
 
 def _int8_ranges(model, weights, args) -> dict[str, float]:
@@ -113,6 +127,11 @@ def register(sub) -> None:
     p.add_argument("--no-tile-skip", action="store_true",
                    help="compile every LINEAR dense (default: LINEARs with all-zero weight "
                         "tiles skip them, Flag.WSKIP)")
+    p.add_argument("--codebooks", metavar="FILE",
+                   help="key codebooks from `edgemoe vq-fit`: every ATTENTION attends to each "
+                        "query's --topk keys by codebook score (golden executor only so far)")
+    p.add_argument("--topk", type=positive_int, metavar="K",
+                   help="keys each query attends to with --codebooks (K >= tokens: dense)")
     p.add_argument("--list", dest="listing", action="store_true", help="print the program")
     p.add_argument("--perf", action="store_true",
                    help="print the cycle model with the board's memory per task (modelled)")

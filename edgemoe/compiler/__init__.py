@@ -6,19 +6,21 @@ import logging
 
 from ..models import random_weights
 from ..validate import validate_program
+from .attn_topk import AttnTopK
 from .m3vit import lower_m3vit
 from .program import Compiled, ManifestError, build_manifest, check_image
 from .quantize import QuantReport, check_strict
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Compiled", "ManifestError", "QuantReport", "check_image", "compile_model"]
+__all__ = ["AttnTopK", "Compiled", "ManifestError", "QuantReport", "check_image", "compile_model"]
 
 
 def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
                   strict: bool = False, heads: bool = True,
                   taps: frozenset[str] = frozenset(), int8: dict | None = None,
-                  remove_dead: bool = True, tile_skip: bool = True) -> Compiled:
+                  remove_dead: bool = True, topk: AttnTopK | None = None,
+                  tile_skip: bool = True) -> Compiled:
     """Compile ``model`` for design point ``accel``.
 
     Args:
@@ -34,11 +36,16 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         remove_dead: drop MLP/expert hidden neurons that contribute an exact zero
             (:mod:`edgemoe.compiler.dead_neurons`; same output bytes, smaller layers;
             not combined with ``int8`` yet).
+        topk: run every ATTENTION on each query's top-k keys by codebook
+            (:class:`edgemoe.compiler.attn_topk.AttnTopK`, ``Flag.ATTN_TOPK``).
         tile_skip: give every non-W8A8 M3ViT LINEAR with all-zero P_OUT x P_IN weight
             tiles a tile map and ``Flag.WSKIP`` (same output bytes, those tiles are neither
             fetched nor computed); False compiles every LINEAR dense.
     """
     if hasattr(model, "layers"):  # a layer graph (VoVNet, SNN)
+        if topk is not None:
+            raise ValueError(f"top-k attention codebooks apply to M3ViT; {model.name} has no "
+                             "ATTENTION: drop --codebooks/--topk")
         return _compile_graph(model, accel, weights, seed, strict, frozenset(taps))
     if model.kind != "m3vit":
         raise ValueError(f"model kind {model.kind!r} has no lowering yet (supported: m3vit)")
@@ -47,7 +54,7 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
     report = QuantReport()
     layout, stages, effective, tap_specs = lower_m3vit(model, accel, weights, report, heads,
                                                        frozenset(taps), int8, remove_dead,
-                                                       tile_skip)
+                                                       topk, tile_skip)
     if strict:
         check_strict(report, accel.name)
     validate_program(layout.instrs, accel, layout.image.size, tasks=len(model.tasks))

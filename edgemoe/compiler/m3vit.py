@@ -32,6 +32,7 @@ from ..layout import (
 )
 from ..models import WeightError, fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
+from .attn_topk import AttnTopK, codebook_bytes
 from .builder import ProgramBuilder, Ref, Tensor
 from .calibrate import int8_layers
 from .dead_neurons import remove_dead_neurons
@@ -42,8 +43,10 @@ from .taps import QUEUE_FORMAT
 class _Lowering:
     def __init__(self, model, accel, weights: dict, report: QuantReport,
                  want: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
-                 packed: dict | None = None, tile_skip: bool = True):
+                 packed: dict | None = None, topk: AttnTopK | None = None,
+                 tile_skip: bool = True):
         self.m, self.a, self.w, self.report = model, accel, weights, report
+        self.topk = topk  # top-k attention codebooks (Flag.ATTN_TOPK) or None
         self.tile_skip = tile_skip  # LINEARs with all-zero weight tiles get Flag.WSKIP
         self.last_raw = np.zeros((0, 0, 0))  # quantized stack of the last matrix() placed
         self.int8 = dict(int8 or {})  # W8A8 layer prefix -> calibrated input range
@@ -229,7 +232,8 @@ class _Lowering:
         self.tap(f"{p}.qkv", Ref(qkv), t, 3 * d)
         scale = int(self.f.act.quantize(np.array([m.head_dim ** -0.5]))[0])
         self.b.emit(Op.ATTENTION, comment=f"{p}.attn", tokens=t, heads=m.heads,
-                    head_dim=m.head_dim, qkv=Ref(qkv), dst=Ref(att), scale=scale)
+                    head_dim=m.head_dim, qkv=Ref(qkv), dst=Ref(att), scale=scale,
+                    **self.attn_topk_fields(i))
         self.tap(f"{p}.attn", Ref(att), t, d)
         mid = x  # x after attention: the first router's block keeps it for later tasks
         if m.is_moe(i) and self.share_prefix and self.x_shared is None:
@@ -248,6 +252,20 @@ class _Lowering:
             self.linear(f"{p}.mlp.fc2", Ref(hid), Ref(x), t, residual=Ref(x), tap=f"{p}.mlp")
         self.tap(f"{p}.out", Ref(x), t, d)
         self.taps[f"block{i}"] = len(self.b)
+
+    def attn_topk_fields(self, i: int) -> dict:
+        """ATTENTION flag and fields of block ``i``: none unless compiled with codebooks."""
+        if self.topk is None:
+            return {}
+        t, nh, p = self.m.num_tokens, self.m.heads, f"blocks.{i}.attn"
+        data, saturated = codebook_bytes(self.topk, i, self.f.act)
+        self.report.saturated[f"{p}.codebook"] = saturated
+        self.report.totals[f"{p}.codebook"] = self.topk.centres[i].size
+        kept = min(self.topk.k, t)
+        return {"flags": Flag.ATTN_TOPK, "codebook_size": self.topk.codebook_size,
+                "top_k": self.topk.k, "codebook": self.b.place("weights", data, f"{p}.codebook"),
+                "codes": self.b.reserve("outputs", 4 * nh * t, f"{p}.codes"),
+                "picks": self.b.reserve("outputs", 4 * nh * t * kept, f"{p}.picks")}
 
     def moe(self, p: str, src: Ref, x: Tensor, residual: Ref) -> None:
         m, t, d, e = self.m, self.m.num_tokens, self.m.dim, self.m.num_experts
@@ -332,7 +350,7 @@ class _Lowering:
 
 def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = True,
                 taps: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
-                remove_dead: bool = True, tile_skip: bool = True):
+                remove_dead: bool = True, topk: AttnTopK | None = None, tile_skip: bool = True):
     """Lower M3ViT; returns (layout, instruction counts per stage, effective float weights,
     tap specs).
 
@@ -344,8 +362,11 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
     each task's output is the token tensor ``x`` after the last block.  ``taps`` names the
     intermediate tensors to copy out (:mod:`edgemoe.compiler.taps`).  ``int8`` maps LINEAR
     layer prefixes (:func:`edgemoe.compiler.calibrate.int8_layers`) to their calibrated
-    input range: those run in the W8A8 mode (``Flag.WFMT_Q8``).
+    input range: those run in the W8A8 mode (``Flag.WFMT_Q8``).  ``topk`` runs every
+    ATTENTION in the top-k mode (``Flag.ATTN_TOPK``) with its codebooks.
     """
+    if topk is not None:
+        topk.check(model)
     validate_weights(weights, model)
     unknown = sorted(set(int8 or {}) - set(int8_layers(model)))
     if unknown:
@@ -353,7 +374,7 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
                           f"use names from int8_layers(model), e.g. blocks.0.attn.qkv")
     narrow = remove_dead and not int8
     packed = remove_dead_neurons(model, accel.formats, weights)[0] if narrow else None
-    low = _Lowering(model, accel, weights, report, taps, int8, packed, tile_skip)
+    low = _Lowering(model, accel, weights, report, taps, int8, packed, topk, tile_skip)
     b = low.b
     pixels = b.reserve("inputs", model.in_chans * model.image_height * model.image_width, "pixels")
     outputs = {}

@@ -32,6 +32,7 @@ import math
 
 from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
+from .attn_topk import attention_topk_cycles
 from .conv_line import line_strip_cycles
 from .memory import MemoryTiming
 from .traffic import (
@@ -274,6 +275,8 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
         # hides unless the rows are so short that 8 of them do not cover it
         return max(float(b), mem.beats_cycles(b), (mem.latency + mem.beats_cycles(b)) / in_flight)
 
+    if ins.has(Flag.ATTN_TOPK):
+        return cycles + attention_topk_cycles(ins, accel, mem, traffic, fmt, stream)
     blocks = [min(lanes, t - q0) for q0 in range(0, t, lanes)]
     for h in range(nh):
         off = h * row

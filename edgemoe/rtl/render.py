@@ -154,7 +154,7 @@ def rtl_context(accel) -> dict:
                    ("TASK_MASK_SHIFT", isa.TASK_MASK_SHIFT)],
         "field_words": [(f["name"], f["word"]) for f in
                         (*isa_field_words()["generic_fields"], *isa_field_words()["fields"])],
-        "op_flags": [(op.name, int(isa.OP_FLAGS[op])) for op in isa.Op],
+        "op_flags": [(op.name, int(isa.hw_flags(op, "sv"))) for op in isa.Op],
         "errs": [(e.name, int(e)) for e in isa.Err],
         "regs": [(r.sv_name, r.offset) for r in REGISTERS],
         "consts": sorted(consts.items()),

@@ -56,8 +56,15 @@ def score_float(model: ModelConfig, weights: Mapping[str, np.ndarray], n: int,
 
 
 def score_golden(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.ndarray],
-                 n: int) -> dict[str, float]:
+                 n: int, topk=None) -> dict[str, float]:
     """The compiled program on the bit-exact golden executor, first ``n`` test scenes.
+
+    Args:
+        model: M3ViT with tasks seg and depth (m3vit-demo).
+        accel: Design point.
+        weights: Canonical weights.
+        n: Test scenes.
+        topk: Optional top-k attention codebooks (:class:`edgemoe.compiler.AttnTopK`).
 
     Returns:
         {"miou", "abs_rel"}.
@@ -67,7 +74,8 @@ def score_golden(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, n
 
     _check(model, n)
     side = EvalSide.empty()
-    with Accelerator(compile_model(model, accel, dict(weights)), backend="golden") as acc:
+    with Accelerator(compile_model(model, accel, dict(weights), topk=topk),
+                     backend="golden") as acc:
         for s in synthetic.iter_split(EVAL_SPLIT, n):
             pred = acc.run(s.pixels(), task="all")[0].predictions
             side.seg.add(pred["seg"], s.labels)
