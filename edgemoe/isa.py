@@ -111,6 +111,9 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         "tokens": "d0", "dim": "d1", "hidden": "d2", "experts": "d3",
         "src": "a0", "dst": "a1", "w1": "a2", "b1": "a3", "w2": "a4", "b2": "a5",
         "queues": "a6", "scratch": "a7", "residual": "a8",
+        # WFMT_Q8 only: fc1's input multiplier; d4 packs the dequantization shift (fc1 and
+        # fc2) and fc2's input multiplier (pack_moe_q8); multipliers follow the biases
+        "x_mul": "imm", "q8_shift_mul": "d4",
     },
     Op.CONV: {
         "in_h": "d0", "in_w": "d1", "in_ch": "d2", "out_ch": "d3", "kernel_stride_pad": "d4",
@@ -142,7 +145,7 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.LAYERNORM: Flag.NONE,
     Op.ATTENTION: Flag.ATTN_TOPK,
     Op.MOE_GATE: Flag.NONE,
-    Op.MOE_EXPERTS: Flag.RESIDUAL,
+    Op.MOE_EXPERTS: Flag.RESIDUAL | Flag.WFMT_Q8,
     Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH,
     Op.UPSAMPLE: Flag.NONE,
     Op.ADD: Flag.COPY,
@@ -187,6 +190,25 @@ def unpack_mode_leak(d4: int) -> tuple[int, int]:
 
 class IsaError(ValueError):
     """An instruction word that cannot be encoded or decoded."""
+
+
+#: MOE_EXPERTS' d4 (WFMT_Q8): dq_shift in the low bits, fc2's input multiplier above them.
+MOE_DQ_BITS = 5
+#: Width of MOE_EXPERTS' fc2 input multiplier (the rest of d4): at most 2**27 - 1.
+MOE_HIDDEN_X_MUL_BITS = 32 - MOE_DQ_BITS
+
+
+def pack_moe_q8(dq_shift: int, hidden_x_mul: int) -> int:
+    """MOE_EXPERTS' d4: dq_shift | hidden_x_mul << MOE_DQ_BITS."""
+    if not 0 <= dq_shift < 1 << MOE_DQ_BITS or not 0 <= hidden_x_mul < 1 << MOE_HIDDEN_X_MUL_BITS:
+        raise IsaError(f"MOE_EXPERTS dq_shift={dq_shift} must be in [0, {(1 << MOE_DQ_BITS) - 1}] "
+                       f"and hidden_x_mul={hidden_x_mul} in [0, {(1 << MOE_HIDDEN_X_MUL_BITS) - 1}]")
+    return dq_shift | hidden_x_mul << MOE_DQ_BITS
+
+
+def unpack_moe_q8(d4: int) -> tuple[int, int]:
+    """Inverse of :func:`pack_moe_q8`: (dq_shift, hidden_x_mul)."""
+    return d4 & ((1 << MOE_DQ_BITS) - 1), d4 >> MOE_DQ_BITS
 
 
 def pack_ksp(kernel: int, stride: int, pad: int) -> int:

@@ -58,6 +58,16 @@ def bias_block_bytes(out_f: int, p_out: int, word_bytes: int) -> int:
     return align(ceil_div(out_f, p_out) * p_out * word_bytes)
 
 
+def moe_scales_offset(bias_off: int, expert: int, experts: int, out_f: int, p_out: int,
+                      bias_bytes: int) -> int:
+    """W8A8 MOE_EXPERTS: the int32 channel multipliers of ``expert`` in a b1/b2 operand.
+
+    The operand holds every expert's bias block, then every expert's multiplier block.
+    """
+    return (bias_off + experts * bias_block_bytes(out_f, p_out, bias_bytes)
+            + expert * bias_block_bytes(out_f, p_out, 4))
+
+
 def pack_tiled(w: np.ndarray, p_out: int, p_in: int) -> np.ndarray:
     """Pack a dense ``[out][in]`` raw matrix into tile order (flat)."""
     out_f, in_f = w.shape

@@ -17,7 +17,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .isa import LIF_LEAK_FRAC, LIF_LEAK_SHIFT, LIF_MODES, Flag, Instr, Op, PoolMode
+from .isa import (
+    LIF_LEAK_FRAC,
+    LIF_LEAK_SHIFT,
+    LIF_MODES,
+    MOE_DQ_BITS,
+    MOE_HIDDEN_X_MUL_BITS,
+    Flag,
+    Instr,
+    Op,
+    PoolMode,
+)
 from .numerics.attn_topk import ATTN_MAX_CODEBOOK
 from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
 from .numerics.mean import POOL_MAX_KERNEL
@@ -235,19 +245,27 @@ def _moe_gate() -> OpSpec:
 
 def _moe_experts() -> OpSpec:
     t, d, h, e = _f("tokens", "dim", "hidden", "experts")
-    lw, b = Fmt("linear_weight"), Fmt("bias")
+    lw, b = Sel(Flag.WFMT_Q8, U8, Fmt("linear_weight")), Fmt("bias")
+    q8e = Sel(Flag.WFMT_Q8, e, Const(0))  # W8A8: the experts' int32 multipliers after the biases
+    dq, q8w = Derived("dq_shift", MOE_DQ_BITS), Field("q8_shift_mul")
     both = Min(MAX_IN, MAX_OUT)
     per_token = Mul(2, CeilDiv(h, P_OUT), CeilDiv(d, P_IN))
     return OpSpec(
         Op.MOE_EXPERTS, "lin", "op_moe_experts", _LB,
+        derived=(("dq_shift", Bits(q8w, 0, MOE_DQ_BITS)),
+                 ("hidden_x_mul", Bits(q8w, MOE_DQ_BITS, MOE_HIDDEN_X_MUL_BITS))),
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("dim", d, both), Limit("hidden", h, both),
-                Limit("experts", e, MAX_EXPERTS)),
+                Limit("experts", e, MAX_EXPERTS),
+                Limit("dim, hidden (int8)", Max(d, h), Const(MAX_Q8_TERMS), Flag.WFMT_Q8),
+                Limit("dq_shift + 1", Add(dq, _ONE), Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q8)),
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
                   Operand("dst", "write", ACT, Mul(t, d, ACT)),
                   Operand("w1", "weight", lw, Mul(e, weight_block(h, d, lw))),
-                  Operand("b1", "weight", b, Mul(e, bias_block(h, b))),
+                  Operand("b1", "weight", b, Add(Mul(q8e, bias_block(h, U32)),
+                                                 Mul(e, bias_block(h, b)))),
                   Operand("w2", "weight", lw, Mul(e, weight_block(d, h, lw))),
-                  Operand("b2", "weight", b, Mul(e, bias_block(d, b))),
+                  Operand("b2", "weight", b, Add(Mul(q8e, bias_block(d, U32)),
+                                                 Mul(e, bias_block(d, b)))),
                   Operand("queues", "read", U32, queue_bytes(e, t)),
                   Operand("scratch", "write", ACT, Mul(t, h, ACT)),
                   Operand("residual", "read", ACT, Mul(t, d, ACT), Flag.RESIDUAL)),

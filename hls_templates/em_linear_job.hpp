@@ -113,7 +113,7 @@ struct lin_job {
   typedef typename CFG::act ACT;
   typedef typename CFG::pixel PIX;
   uint32_t kind;  ///< lin_kind
-  uint32_t flags;  ///< LINEAR / CONV instruction flags
+  uint32_t flags;  ///< LINEAR / CONV / MOE_EXPERTS instruction flags
   // LINEAR: rows of src (optionally gathered), written to dst (optionally scattered)
   uint64_t src, dst, base_off, index, scores;
   uint32_t n, k;

@@ -188,6 +188,8 @@ EXP_CHECK_QUEUES:
  * fc1 + GELU on its tokens -> scratch rows 0..c-1, fc2 -> dst[token] += q(score * y).
  * All queues are checked first, so a bad queue (ERR_BAD_QUEUE) leaves memory untouched.
  * Pass 2x is expert x's fc1, pass 2x+1 its fc2: one engine call for all of them.
+ * With FLAG_WFMT_Q8 both run W8A8 (em_int8.hpp): fc1's input multiplier is x_mul, fc2's
+ * and the shared dq_shift are packed in d4 (edgemoe/isa.py pack_moe_q8).
  *
  * @tparam CFG design point.
  */
@@ -226,11 +228,20 @@ EXP_INIT_DST:
     // dst is accumulated by fc2 through the same activation-out port
     write_row<CFG, ACT::BYTES>(ymem, dst + (uint64_t)i * d * ACT::BYTES, d, row);
   }
-  const uint64_t w1_stride = weight_block_bytes<CFG>(h, d, LW::BYTES);
-  const uint64_t w2_stride = weight_block_bytes<CFG>(d, h, LW::BYTES);
+  // W8A8 (FLAG_WFMT_Q8): int8 codes; every expert's multipliers after all experts' biases
+  const bool q8 = ins.has(isa::FLAG_WFMT_Q8);
+  const uint32_t wb = q8 ? 1 : LW::BYTES;
+  const uint64_t w1_stride = weight_block_bytes<CFG>(h, d, wb);
+  const uint64_t w2_stride = weight_block_bytes<CFG>(d, h, wb);
   const uint64_t b1_stride = bias_block_bytes<CFG>(h, BF::BYTES);
   const uint64_t b2_stride = bias_block_bytes<CFG>(d, BF::BYTES);
+  const uint64_t s1_stride = q8 ? bias_block_bytes<CFG>(h, 4) : 0;
+  const uint64_t s2_stride = q8 ? bias_block_bytes<CFG>(d, 4) : 0;
+  const uint32_t q8_word = ins.f(isa::FLD_MOE_EXPERTS_Q8_SHIFT_MUL);
+  const int dq_shift = (int)(q8_word & ((1u << CFG::MOE_DQ_BITS) - 1));
+  const int64_t hidden_x_mul = (int64_t)(q8_word >> CFG::MOE_DQ_BITS);
   lin_job<CFG>& job = lb.job;
+  job.flags = ins.flags();
   job.src = ins.f(isa::FLD_MOE_EXPERTS_SRC);
   job.dst = dst;
   job.scratch = ins.f(isa::FLD_MOE_EXPERTS_SCRATCH);
@@ -264,11 +275,15 @@ EXP_PASSES:
     const lin_next next_fc1 = {following < e, w1 + following * w1_stride,
                                b1 + following * b1_stride, h, d};
     ps.after = second ? next_fc1 : fc2;
+    ps.s_off = second ? b2 + e * b2_stride + x * s2_stride : b1 + e * b1_stride + x * s1_stride;
+    ps.dq_shift = dq_shift;
+    job.x_mul = second ? hidden_x_mul : (int64_t)(int32_t)ins.f(isa::FLD_MOE_EXPERTS_X_MUL);
     job.kind = second ? JOB_FC2 : JOB_FC1;
     lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
     if (second) {
       prof.v[isa::PROF_MACS] += 2 * (uint64_t)c * d * h;
-      prof.v[isa::PROF_WEIGHT_BYTES] += w1_stride + b1_stride + w2_stride + b2_stride;
+      prof.v[isa::PROF_WEIGHT_BYTES] +=
+          w1_stride + b1_stride + w2_stride + b2_stride + s1_stride + s2_stride;
       prof.v[isa::PROF_EXPERTS_ACTIVE] += 1;
     }
   }

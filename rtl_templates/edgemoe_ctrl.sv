@@ -108,7 +108,7 @@ module edgemoe_ctrl (
   logic [63:0] c_cikk, c_read, c_weight, c_written, c_i0, c_i1, c_i2, c_i3, c_offw, c_slot,
       c_counts;
   logic n_ok;
-  logic [63:0] n_wts, n_n, n_k;
+  logic [63:0] n_wts, n_n, n_k, moe_s_bytes;
   logic [1:0] n_wlg;
   edgemoe_ctrl_decode u_decode (
       .clk, .rst_n, .we(st == S_FETCH_W && dma_resp.rd_valid), .we_next(st == S_PEEK_W && dma_resp.rd_valid),
@@ -128,7 +128,7 @@ module edgemoe_ctrl (
       .d3, .d4, .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7, .a8, .imm, .c_oh, .c_ow, .c_cikk, .c_offw,
       .c_i0, .c_i1, .c_i2, .c_i3, .c_slot, .c_counts, .n_wts, .n_n, .n_k, .n_wlg, .t_eff,
       .cnt_ex(cnt[ex]), .lin_job, .router_job, .attn_job, .ln_job, .eltwise_job, .upsample_job,
-      .pool_job, .lif_job, .pf_wts, .pf_n, .pf_k, .pf_wlg);
+      .pool_job, .lif_job, .pf_wts, .pf_n, .pf_k, .pf_wlg, .moe_s_bytes);
 
   // profile / status words and the MACs count
   logic [63:0] prof_word, stat_word, macs_val;
@@ -420,7 +420,7 @@ module edgemoe_ctrl (
             st <= S_WAIT_ENG;
             macs <= macs + ((64'(cnt[ex][TKB-1:0]) * 64'(d1[FTB-1:0]) * 64'(d2[FTB-1:0])) << 1);
             pf_req <= 1'b1;  // this expert's fc2 weights load while fc1 runs
-            wbytes <= wbytes + c_i0 + c_i1 + c_i2 + c_i3;
+            wbytes <= wbytes + c_i0 + c_i1 + c_i2 + c_i3 + moe_s_bytes;  // + W8A8 multipliers
             experts_active <= experts_active + 64'd1;
           end
         end

@@ -17,7 +17,7 @@ from edgemoe.compiler import compile_model
 from edgemoe.compiler.calibrate import int8_layers, linear_input_ranges
 from edgemoe.compiler.io import read_tokens, write_pixels
 from edgemoe.golden import execute
-from edgemoe.isa import Flag, Op
+from edgemoe.isa import Flag, Op, unpack_moe_q8
 from edgemoe.models import M3ViTReference, WeightError, load_default_image, random_weights
 from edgemoe.params import load_accel, load_model
 
@@ -41,8 +41,12 @@ def micro():
 def test_every_int8_layer_is_compiled_to_the_q8_mode(micro):
     model, _, c, ranges, _ = micro
     q8 = [ins for ins in c.instrs if ins.op == Op.LINEAR and ins.has(Flag.WFMT_Q8)]
-    assert len(q8) == len(int8_layers(model)) == len(ranges) > 0
-    assert all(ins.get("x_mul") > 0 for ins in q8)
+    experts = [ins for ins in c.instrs if ins.op == Op.MOE_EXPERTS]
+    assert experts and all(ins.has(Flag.WFMT_Q8) for ins in experts)
+    # one MOE_EXPERTS runs two int8 layers (the experts' fc1 and fc2)
+    assert len(q8) + 2 * len(experts) == len(int8_layers(model)) == len(ranges) > 0
+    assert all(ins.get("x_mul") > 0 for ins in q8 + experts)
+    assert all(unpack_moe_q8(ins.get("q8_shift_mul"))[1] > 0 for ins in experts)
 
 
 @pytest.mark.golden
@@ -86,6 +90,16 @@ def test_unknown_int8_layer_is_refused_with_the_names_to_use():
 
 
 @pytest.mark.golden
+def test_half_an_expert_pair_is_refused():
+    """fc1 and fc2 of the experts are one instruction: naming only one is an error."""
+    model, accel = load_model("m3vit-micro"), load_accel("tiny")
+    moe = next(i for i in range(model.depth) if model.is_moe(i))
+    with pytest.raises(WeightError, match="give both"):
+        compile_model(model, accel, heads=False,
+                      int8={f"blocks.{moe}.mlp.experts.htoh4": 1.0})
+
+
+@pytest.mark.golden
 def test_cli_compile_int8_writes_a_w8a8_design(tmp_path, capsys):
     from edgemoe.cli import main
     from edgemoe.compiler.program import Compiled
@@ -94,7 +108,8 @@ def test_cli_compile_int8_writes_a_w8a8_design(tmp_path, capsys):
                  "--out", str(tmp_path)]) == 0
     c = Compiled.load(tmp_path)
     q8 = [ins for ins in c.instrs if ins.has(Flag.WFMT_Q8)]
-    assert len(q8) == len(int8_layers(load_model("m3vit-micro")))
+    layers = sum(2 if ins.op == Op.MOE_EXPERTS else 1 for ins in q8)
+    assert layers == len(int8_layers(load_model("m3vit-micro")))
 
 
 @pytest.mark.golden

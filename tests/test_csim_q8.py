@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from q8moe import q8_experts
 from q8util import q8_linear, q8_program
 
 from edgemoe.compare import volatile_mask
@@ -69,3 +70,34 @@ def test_q8_mixed_program_csim_equals_golden(design):
     assert csim.execute(sim, *args) == 0
     keep = ~volatile_mask(gold.size, 0, len(prog))
     assert (gold[keep] == sim[keep]).all()
+
+
+MOE_CASES = [
+    # (seed, t, d, h, e, top_k, residual, x_range, calib, h_calib, w_gain)
+    (11, 7, 12, 20, 4, 2, True, 2.0, None, None, 1.0),
+    (12, 1, 4, 4, 2, 1, False, 2.0, None, None, 1.0),
+    (13, 9, 32, 48, 4, 2, True, 2.0, None, None, 1.0),  # several weight chunks per expert
+    (14, 6, 8, 12, 3, 2, True, 3.0, 1.5, 0.5, 1.0),  # fc1 and fc2 inputs clamp to +-127
+    (15, 5, 8, 16, 3, 1, False, 4.0, None, None, 300.0),  # fc1, GELU and fc2 beyond act
+]
+
+
+@pytest.mark.parametrize("seed,t,d,h,e,top_k,residual,x_range,calib,h_calib,w_gain", MOE_CASES)
+def test_q8_experts_csim_equals_golden(design, seed, t, d, h, e, top_k, residual, x_range,
+                                       calib, h_calib, w_gain):
+    """W8A8 MOE_EXPERTS: output, scratch and profile words (overflows) byte-identical."""
+    accel, csim = design
+    case = q8_experts(accel, seed, t, d, h, e, top_k, x_range, calib, h_calib, w_gain, residual)
+    s = case.scratch
+    code = encode_bytes([case.ins])
+    s.image[s.program:s.program + len(code)] = np.frombuffer(code, np.uint8)
+    gold, sim = s.image.copy(), s.image.copy()
+    args = (s.program, 1, 0, 0)
+    assert execute(gold, accel, *args) == 0
+    assert csim.execute(sim, *args) == 0
+    keep = ~volatile_mask(gold.size, 0, 1)
+    assert (gold[keep] == sim[keep]).all()
+    assert (gold[case.dst:case.dst + 4] != 0xA5).any()
+    s.image = gold
+    if calib is not None or w_gain > 10:  # the cases there to clamp or overflow do
+        assert s.profile(0)["overflows"] > 0

@@ -86,3 +86,21 @@ def test_explore_unknown_board_is_one_line(capsys):
     err = capsys.readouterr().err
     assert "unknown board 'nope'" in err and "zcu102" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.golden
+def test_w8a8_candidates_model_the_int8_program_and_cache_apart(tmp_path):
+    """The W8A8 axis: the same design point modelled on its W8A8 program reads fewer
+    weight bytes, so it is faster on the board's memory; both results are cached apart."""
+    from edgemoe.commands.explore import _int8_ranges
+    from edgemoe.perf.explore import Candidate, evaluate
+
+    cand = Candidate("tiny", ("axi_bits=128",))
+    w16 = evaluate(cand, "m3vit-micro", {}, str(tmp_path))
+    w8 = evaluate(cand, "m3vit-micro", {}, str(tmp_path), int8=_int8_ranges("m3vit-micro", 1))
+    assert w16["fits"] and w8["fits"] and w8["w8a8"] and not w16["w8a8"]
+    assert w8["config_id"] == w16["config_id"]
+    for task, ms in w16["latency_ms"].items():
+        assert w8["latency_ms"][task] < ms
+    assert {p.name for p in tmp_path.glob("*.json")} == {f"{w16['config_id']}.json",
+                                                        f"{w16['config_id']}-w8a8.json"}

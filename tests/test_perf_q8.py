@@ -28,3 +28,51 @@ def test_q8_weight_traffic_is_int8_codes_bias_and_multipliers(n, k):
     w16 = model_program([_linear(0, n, k)], accel).ops[0].traffic
     assert w16.weight_bytes == n_pad * k_pad * 2 + n_pad * 2
     assert q8.weight_bytes == n_pad * k_pad * 1 + n_pad * 2 + n_pad * 4
+
+
+def _experts(flags: int) -> Instr:
+    return Instr.make(Op.MOE_EXPERTS, flags, tokens=8, dim=32, hidden=48, experts=4, src=0,
+                      dst=1 << 14, w1=1 << 15, b1=1 << 16, w2=1 << 17, b2=1 << 18,
+                      queues=1 << 19, scratch=1 << 20, x_mul=1000, q8_shift_mul=10)
+
+
+def test_q8_experts_read_int8_codes_biases_and_multipliers():
+    """Per active expert: int8 w1 and w2, 2-byte biases and 4-byte multipliers (W16: 2-byte
+    weights and biases); the same MACs, so the MAC-bound part does not change."""
+    accel = load_accel("tiny")
+    routing = {0: [4, 0, 4, 0]}
+    q8 = model_program([_experts(Flag.WFMT_Q8)], accel, routing).ops[0]
+    w16 = model_program([_experts(0)], accel, routing).ops[0]
+    mat, bias_h, bias_d = 48 * 32, 48, 32  # tiny's 4 x 4 tiles divide every size
+    assert w16.traffic.weight_bytes == 2 * (2 * mat * 2 + (bias_h + bias_d) * 2)
+    assert q8.traffic.weight_bytes == 2 * (2 * mat + (bias_h + bias_d) * (2 + 4))
+    assert q8.compute == w16.compute
+    assert q8.cycles < w16.cycles
+
+
+def test_w8a8_design_point_fits_and_is_faster_on_the_w8a8_program():
+    """configs/accel/edge-moe-zcu102-w8a8: within the physical fit check of the ZCU102, and
+    its W8A8 m3vit-micro program is modelled faster than on Edge-MoE's design point."""
+    import numpy as np
+
+    from edgemoe.compiler import compile_model
+    from edgemoe.compiler.calibrate import linear_input_ranges
+    from edgemoe.models import load_default_image, random_weights
+    from edgemoe.params import load_model
+    from edgemoe.params.fit import fit_report
+    from edgemoe.perf.memory import memory_timing
+
+    w8, base = load_accel("edge-moe-zcu102-w8a8"), load_accel("edge-moe-zcu102")
+    report = fit_report(w8)
+    assert report.fits, report.message
+    assert w8.formats == base.formats and w8.board == base.board
+    model = load_model("m3vit-micro")
+    weights = random_weights(model, 0)
+    ranges = linear_input_ranges(model, weights, [load_default_image(model)])
+    ms = {}
+    for accel in (w8, base):
+        c = compile_model(model, accel, weights, heads=False, int8=ranges)
+        mem = memory_timing(accel, ports=accel.m_axi_bundles)
+        ms[accel.name] = model_program(c.instrs, accel, memory=mem).latency_ms
+    assert ms[w8.name] < ms[base.name]
+    assert np.isfinite(list(ms.values())).all()

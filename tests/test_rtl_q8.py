@@ -1,4 +1,4 @@
-"""W8A8 LINEAR (Flag.WFMT_Q8) on the SystemVerilog engine: byte-identical to golden.
+"""W8A8 LINEAR and MOE_EXPERTS (Flag.WFMT_Q8) on the SystemVerilog engine: == golden.
 
 Single ops (several weight strips, epilogue flags, clamped inputs, act overflows, counted
 in the profile) and a small mixed W8A8 / W16 program, at two linear tile shapes.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 import rtlutil as ru
+from q8moe import q8_experts
 from q8util import q8_linear, q8_program
 from rtldesigns import design, executor
 
@@ -33,6 +34,15 @@ def _cases(accel) -> list[ru.Case]:
         cases.append(ru.Case(name, c.scratch, [c.ins]))
     s, prog = q8_program(accel, seed=9)
     cases.append(ru.Case("q8_mixed_program", s, prog))
+    experts = [  # W8A8 MOE_EXPERTS: (name, seed, t, d, h, e, top_k, x_range, calib, h_calib, gain)
+        ("q8_experts", 11, 7, 12, 20, 4, 2, 2.0, None, None, 1.0),
+        ("q8_experts_strips", 13, 5, 32, kout, 3, 2, 2.0, None, None, 1.0),
+        ("q8_experts_clamped", 14, 6, 8, 12, 3, 2, 3.0, 1.5, 0.5, 1.0),
+        ("q8_experts_act_overflow", 15, 5, 8, 16, 3, 1, 4.0, None, None, 300.0),
+    ]
+    for name, seed, t, d, h, e, top_k, x_range, calib, h_calib, gain in experts:
+        c = q8_experts(accel, seed, t, d, h, e, top_k, x_range, calib, h_calib, gain)
+        cases.append(ru.Case(name, c.scratch, [c.ins]))
     return cases
 
 
@@ -64,3 +74,37 @@ def test_mac8x2_split_matches_numerics(tmp_path):
     mac = next(f for f in files if f.name == "edgemoe_mac8x2.sv")
     sim = build([pkg, mac], "edgemoe_mac8x2")
     run(sim, "tb_mac8x2", tmp_path / "run", env={"MAC8X2_N": "3000"})
+
+
+@pytest.mark.slow
+def test_q8_m3vit_micro_all_int8_backbone_rtl_equals_golden():
+    """m3vit-micro's backbone with every attention, MLP and expert layer in W8A8 (the
+    router, patch-embed CONV and LayerNorms stay W16A32): RTL == golden on task 1
+    (tests/test_compiler_q8.py runs the same program on C-sim)."""
+    import numpy as np
+
+    from edgemoe.compare import assert_images_equal
+    from edgemoe.compiler import compile_model
+    from edgemoe.compiler.calibrate import linear_input_ranges
+    from edgemoe.compiler.io import write_pixels
+    from edgemoe.golden import execute
+    from edgemoe.isa import Op
+    from edgemoe.models import load_default_image, random_weights
+    from edgemoe.params import load_model
+    from edgemoe.rtl import RtlJob
+
+    accel, model = design("tiny"), load_model("m3vit-micro")
+    weights = random_weights(model, 1)
+    pixels = load_default_image(model)
+    c = compile_model(model, accel, weights, heads=False,
+                      int8=linear_input_ranges(model, weights, [pixels]))
+    assert any(ins.op == Op.MOE_EXPERTS and ins.has(Flag.WFMT_Q8) for ins in c.instrs)
+    gold, img = c.fresh_image(), c.fresh_image()
+    for image in (gold, img):
+        write_pixels(image, c.manifest, pixels)
+    assert execute(gold, accel, c.program_offset, c.n_instructions, 1, c.status_offset) == 0
+    res = executor("tiny").run_jobs([RtlJob(img, c.program_offset, c.n_instructions, 1,
+                                            c.status_offset, max_cycles=1_000_000)])[0]
+    assert not res.timed_out and res.error == 0
+    assert_images_equal(img, gold, c.manifest, "m3vit-micro all-int8 RTL vs golden")
+    assert np.any(img != c.fresh_image())

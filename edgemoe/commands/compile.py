@@ -75,7 +75,8 @@ def _int8_ranges(model, weights, args) -> dict[str, float]:
     images = [load_default_image(model)] + [rng.integers(0, 256, shape, dtype=np.uint8)
                                             for _ in range(args.int8 - 1)]
     ranges = linear_input_ranges(model, weights or random_weights(model, args.seed), images)
-    log.info("W8A8: %d LINEAR layers calibrated on %d images", len(ranges), len(images))
+    log.info("W8A8: %d layers (attention, MLPs, experts) calibrated on %d images", len(ranges),
+             len(images))
     return ranges
 
 
@@ -121,7 +122,7 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="override a design-point key (repeatable)")
     p.add_argument("--int8", type=positive_int, metavar="N", default=0,
-                   help="run the attention and dense-MLP LINEAR layers in W8A8 (int8 weights "
+                   help="run the attention, dense-MLP and MoE-expert layers in W8A8 (int8 weights "
                         "per channel, int8 inputs), input ranges calibrated on the default "
                         "image and N-1 seeded random images")
     p.add_argument("--no-tile-skip", action="store_true",

@@ -23,8 +23,9 @@ def format_report(r: dict) -> str:
                 f"{_fmt(b[key], pct):>9}")
 
     lines = [
-        (f"{r['model']} on {r['design_point']} ({r['backend']}), split {r['split']}, "
-         f"{r['scenes']} scene(s); synthetic data and weights"),
+        (f"{r['model']} on {r['design_point']} ({r['backend']}"
+         + (f", W8A8 in {r['int8_layers']} layers" if r.get("int8_layers") else "")
+         + f"), split {r['split']}, {r['scenes']} scene(s); synthetic data and weights"),
         f"  {'metric':<18} {'float':>9} {'accel':>9} {'baseline':>9}",
         row("mIoU %", "miou", True),
         row("pixel acc %", "pixel_acc", True),
@@ -62,6 +63,9 @@ def _run(args) -> int:
         raise ValueError(f"--n {args.n}: give a positive number of scenes")
     model = load_model(args.model)
     graph = hasattr(model, "layers")
+    if graph and args.int8:
+        raise ValueError(f"--int8 runs M3ViT layers in W8A8; {model.name} is a graph model: "
+                         "drop --int8")
     if args.accel:
         accel = load_accel(args.accel)
     elif graph:  # the first design point that builds the graph's ops and holds its layers
@@ -79,10 +83,24 @@ def _run(args) -> int:
                                  progress=lambda it: tqdm(it, desc="eval digits", unit="img"))
         print(json.dumps(result, indent=2) if args.json else format_digits_report(result))
         return 0
+    int8 = _int8_ranges(model, weights, args.int8) if args.int8 else None
     result = evaluate(model, accel, weights, args.backend, args.split, args.n,
-                      progress=lambda it: tqdm(it, desc=f"eval {args.split}", unit="scene"))
+                      progress=lambda it: tqdm(it, desc=f"eval {args.split}", unit="scene"),
+                      int8=int8)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
+
+
+def _int8_ranges(model, weights, n: int) -> dict[str, float]:
+    """W8A8 input ranges of every int8-capable layer over the first ``n`` train scenes."""
+    from ..compiler.calibrate import linear_input_ranges
+    from ..data import synthetic
+
+    if not 1 <= n <= synthetic.split_size("train"):
+        raise ValueError(f"--int8 {n}: give 1..{synthetic.split_size('train')} train scenes "
+                         "to calibrate on")
+    return linear_input_ranges(model, weights, (synthetic.scene("train", i).pixels()
+                                                for i in range(n)))
 
 
 def register(sub) -> None:
@@ -100,4 +118,7 @@ def register(sub) -> None:
     p.add_argument("--split", choices=("train", "val", "test"), default="test")
     p.add_argument("--n", type=int, help="number of scenes (default: the whole split)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--int8", type=int, metavar="N", default=0,
+                   help="M3ViT: run attention, dense MLPs and MoE experts in W8A8, input "
+                        "ranges calibrated on the first N train scenes")
     p.set_defaults(func=_run)

@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ._argtypes import positive_seconds
+from ._argtypes import positive_int, positive_seconds
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,26 @@ def _routing(base: str, model_name: str) -> dict[int, list[int]]:
     return golden_routing(image, accel, c.program_offset, c.instrs, 0, c.status_offset)
 
 
+def _int8_ranges(model_name: str, n: int) -> dict[str, float]:
+    """W8A8 input ranges of every int8-capable layer of the model's seeded random weights
+    (the weights explore compiles), on its default image and ``n - 1`` seeded random ones."""
+    import numpy as np
+
+    from ..compiler.calibrate import linear_input_ranges
+    from ..models import load_default_image, random_weights
+    from ..params import load_model
+
+    model = load_model(model_name)
+    if hasattr(model, "layers") or model.kind != "m3vit":
+        raise ValueError(f"--int8 explores M3ViT's W8A8 programs; {model_name} is not an "
+                         "M3ViT model: drop --int8")
+    rng = np.random.default_rng(0)
+    shape = (model.in_chans, model.image_height, model.image_width)
+    images = [load_default_image(model)] + [rng.integers(0, 256, shape, dtype=np.uint8)
+                                            for _ in range(n - 1)]
+    return linear_input_ranges(model, random_weights(model, 0), images)
+
+
 def _table(front: list[dict]) -> str:
     head = (f"{'config_id':<9} {'latency ms (modelled)':<24} {'LUT':>8} {'FF':>8} {'DSP':>5} "
             f"{'BRAM36':>6}  overrides")
@@ -68,14 +88,16 @@ def _run(args) -> int:
         print("Yosys calibration of the estimate (measured / estimated): " +
               ", ".join(f"{k} {v:.2f}" for k, v in calibration.items()))
     cache = Path(args.cache) / f"{args.board}-{args.model}"
+    int8 = _int8_ranges(args.model, args.int8) if args.int8 else None
     results = explore(base, args.model, SPACES[args.space], cache, _routing(base, args.model),
                       scheduler=args.scheduler, workers=args.workers, calibration=calibration,
                       progress=lambda d, n: print(f"\r{d}/{n} candidates", end="",
-                                                  file=sys.stderr))
+                                                  file=sys.stderr), int8=int8)
     print(file=sys.stderr)
     front = pareto(results)
     fits = sum(1 for r in results if r.get("fits"))
-    print(f"{len(results)} candidates from {base} ({args.space} space), {fits} fit "
+    print(f"{len(results)} candidates from {base} ({args.space} space"
+          f"{', W8A8 programs' if int8 else ''}), {fits} fit "
           f"{args.board}; Pareto front (cache {cache}):")
     if not front:
         print("no candidate fits: " + next((r["reason"] for r in results if r.get("reason")),
@@ -110,6 +132,9 @@ def register(sub) -> None:
                    help="scale the resource estimate by Yosys counts of the base design")
     p.add_argument("--timeout", type=positive_seconds, default=None,
                    help="Yosys time limit in seconds (with --calibrate)")
+    p.add_argument("--int8", type=positive_int, metavar="N", default=0,
+                   help="model each candidate's W8A8 program (attention, MLPs, experts), "
+                        "calibrated on the default image and N-1 seeded random images")
     p.add_argument("--out", default="build/explore/chosen.yaml", metavar="YAML",
                    help="where to write the chosen design point")
     p.set_defaults(func=_run)

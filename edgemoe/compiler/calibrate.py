@@ -1,4 +1,4 @@
-"""Static int8 input ranges of M3ViT's LINEAR layers from a calibration set (W8A8 mode).
+"""Static int8 input ranges of M3ViT's W8A8 layers from a calibration set.
 
 The W8A8 linear mode (``Flag.WFMT_Q8``, :mod:`edgemoe.numerics.int8`) quantizes each
 layer's input with one per-tensor scale fixed at compile time.  It is chosen here as the
@@ -20,16 +20,22 @@ from ..models.layers import gelu, linear
 #: input (the fc2 input, GELU(fc1), is recomputed: the trace stops at the MLP output).
 DENSE_LINEARS = {"attn.qkv": "norm1", "attn.proj": "attn_out", "mlp.fc1": "norm2",
                  "mlp.fc2": None}
+#: The two layers of a MoE block's experts (one MOE_EXPERTS instruction: both or neither
+#: run W8A8): fc1 reads the block's norm2 output, fc2 each expert's GELU(fc1) over the
+#: tokens routed to it, one range over all experts (one multiplier per instruction).
+EXPERT_LINEARS = ("mlp.experts.htoh4", "mlp.experts.h4toh")
 
 
 def int8_layers(model) -> list[str]:
-    """Prefixes of the LINEAR layers the W8A8 mode can run (dense blocks' and attention)."""
+    """Prefixes of the layers the W8A8 mode can run: attention, dense MLPs, MoE experts."""
     out = []
     for i in range(model.depth):
         for name in DENSE_LINEARS:
             if name.startswith("mlp.") and model.is_moe(i):
-                continue  # MoE experts stay in the W16A32 format (not built for int8 yet)
+                continue
             out.append(f"blocks.{i}.{name}")
+        if model.is_moe(i):
+            out += [f"blocks.{i}.{name}" for name in EXPERT_LINEARS]
     return out
 
 
@@ -65,4 +71,23 @@ def linear_input_ranges(model, weights: Mapping[str, np.ndarray], images: Iterab
                     else:
                         v = trace[key]
                     ranges[f"{b}.{name}"] = max(ranges[f"{b}.{name}"], float(np.abs(v).max()))
+                if model.is_moe(i):
+                    _expert_ranges(ranges, weights, b, trace)
     return {k: (v if v > 0 else 1.0) for k, v in ranges.items()}
+
+
+def _expert_ranges(ranges: dict[str, float], weights: Mapping[str, np.ndarray], b: str,
+                   trace: dict[str, np.ndarray]) -> None:
+    """Widen the experts' fc1 / fc2 input ranges of block ``b`` by one traced image."""
+    fc1, fc2 = (f"{b}.{name}" for name in EXPERT_LINEARS)
+    x = trace["norm2"]
+    if fc1 in ranges:
+        ranges[fc1] = max(ranges[fc1], float(np.abs(x).max()))
+    if fc2 not in ranges:
+        return
+    idx = trace["topk_indices"]
+    w1, b1 = weights[f"{b}.mlp.experts.htoh4.weight"], weights[f"{b}.mlp.experts.htoh4.bias"]
+    for e in np.unique(idx):
+        tok = np.flatnonzero((idx == e).any(axis=1))
+        hid = gelu(linear(x[tok], w1[e], b1[e]))
+        ranges[fc2] = max(ranges[fc2], float(np.abs(hid).max()))

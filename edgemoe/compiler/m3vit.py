@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..golden.vector_ops import LN_SQ_FRAC
-from ..isa import ALL_TASKS, Flag, Op, pack_ksp
+from ..isa import ALL_TASKS, Flag, Op, pack_ksp, pack_moe_q8
 from ..layout import (
     bias_block_bytes,
     pack_tile_map,
@@ -34,9 +34,16 @@ from ..models import WeightError, fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
 from .attn_topk import AttnTopK, codebook_bytes
 from .builder import ProgramBuilder, Ref, Tensor
-from .calibrate import int8_layers
+from .calibrate import EXPERT_LINEARS, int8_layers
 from .dead_neurons import remove_dead_neurons
-from .quantize import QuantReport, dequantized, quantize, quantize_q8, role_of
+from .quantize import (
+    QuantReport,
+    dequantized,
+    quantize,
+    quantize_q8,
+    quantize_q8_experts,
+    role_of,
+)
 from .taps import QUEUE_FORMAT
 
 
@@ -220,6 +227,31 @@ class _Lowering:
                                                      .astype("<i4").tobytes()), f"{prefix}.scales")
         return wref, bref, {"scales": sref, "x_mul": layer.x_mul, "dq_shift": layer.dq_shift}
 
+    def _q8_experts(self, ex: str) -> tuple[Ref, Ref, Ref, Ref, dict]:
+        """W8A8 experts (every neuron kept): int8 codes per expert, then every expert's
+        bias block followed by every expert's multiplier block (layout.moe_scales_offset)."""
+        fc1, fc2 = f"{ex}.htoh4", f"{ex}.h4toh"
+        w = self.w
+        q = quantize_q8_experts(ex, w[f"{fc1}.weight"], w[f"{fc1}.bias"], w[f"{fc2}.weight"],
+                                w[f"{fc2}.bias"], self.int8[fc1], self.int8[fc2], self.a,
+                                self.report)
+        po, pi = self.a.linear_p_out, self.a.linear_p_in
+        refs = []
+        for name, layers in ((fc1, q.fc1), (fc2, q.fc2)):
+            self.effective[f"{name}.weight"] = np.stack([lay.weight_deq for lay in layers])
+            self.effective[f"{name}.bias"] = np.stack([self.f.bias.to_float(lay.bias)
+                                                       for lay in layers])
+            codes = b"".join(self._aligned(pack_tiled(lay.codes, po, pi).astype("i1").tobytes())
+                             for lay in layers)
+            pad = (0, -layers[0].bias.size % po)
+            blocks = [np.pad(lay.bias, pad).astype(self.f.bias.storage_dtype) for lay in layers]
+            blocks += [np.pad(lay.scales, pad).astype("<i4") for lay in layers]
+            refs.append(self.b.place("weights", codes, f"{name}.weight"))
+            refs.append(self.b.place("weights", b"".join(self._aligned(v.tobytes())
+                                                         for v in blocks), f"{name}.bias"))
+        fields = {"x_mul": q.x_mul, "q8_shift_mul": pack_moe_q8(q.dq_shift, q.hidden_x_mul)}
+        return (*refs, fields)
+
     def block(self, i: int, x: Tensor) -> None:
         m, t, d = self.m, self.m.num_tokens, self.m.dim
         p = f"blocks.{i}"
@@ -281,21 +313,27 @@ class _Lowering:
         queues = self.b.tensor(f"{p}.queues", queue_layout(e, t)["total"])
         scratch = self.act_tensor(f"{p}.expert_hidden", t, h)
         pw = self.packed
-        w1 = self.matrix(f"{ex}.htoh4.weight", pw[f"{ex}.htoh4.weight"], f"{ex}.htoh4.weight")
-        b1 = self.vector(f"{ex}.htoh4.bias", pw[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
-        w2 = self.matrix(f"{ex}.h4toh.weight", pw[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
-        b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias")
+        q8: dict = {}
+        if f"{ex}.htoh4" in self.int8:
+            w1, b1, w2, b2, q8 = self._q8_experts(ex)
+        else:
+            w1 = self.matrix(f"{ex}.htoh4.weight", pw[f"{ex}.htoh4.weight"], f"{ex}.htoh4.weight")
+            b1 = self.vector(f"{ex}.htoh4.bias", pw[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
+            w2 = self.matrix(f"{ex}.h4toh.weight", pw[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
+            b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias")
+        q8_flag = Flag.WFMT_Q8 if q8 else Flag.NONE
         self.tap_logits(p, src, graw, stride)
         self.b.emit(Op.MOE_GATE, comment=f"{p}.gate", tokens=t, dim=d, experts=e, top_k=m.top_k,
                     src=src, w_gate=graw, queues=Ref(queues), task_stride=stride)
         self.tap(f"{p}.queues", Ref(queues), 1, queue_layout(e, t)["total"] // 4, words=True)
-        self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL, comment=f"{p}.experts", tokens=t, dim=d,
-                    hidden=h, experts=e, src=src, dst=Ref(x), w1=w1, b1=b1, w2=w2, b2=b2,
-                    queues=Ref(queues), scratch=Ref(scratch), residual=residual)
+        self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL | q8_flag, comment=f"{p}.experts", tokens=t,
+                    dim=d, hidden=h, experts=e, src=src, dst=Ref(x), w1=w1, b1=b1, w2=w2, b2=b2,
+                    queues=Ref(queues), scratch=Ref(scratch), residual=residual, **q8)
         if f"{p}.mlp" in self.want:  # the experts' sum alone (no residual: starts from 0)
-            self.b.emit(Op.MOE_EXPERTS, comment=f"tap.{p}.mlp", tokens=t, dim=d, hidden=h,
-                        experts=e, src=src, dst=self.tap_slot(f"{p}.mlp", t, d), w1=w1, b1=b1,
-                        w2=w2, b2=b2, queues=Ref(queues), scratch=Ref(scratch))
+            self.b.emit(Op.MOE_EXPERTS, q8_flag, comment=f"tap.{p}.mlp", tokens=t, dim=d,
+                        hidden=h, experts=e, src=src, dst=self.tap_slot(f"{p}.mlp", t, d),
+                        w1=w1, b1=b1, w2=w2, b2=b2, queues=Ref(queues), scratch=Ref(scratch),
+                        **q8)
 
     def head(self, task_index: int, task, x: Tensor, out: Ref) -> None:
         m = self.m
@@ -372,6 +410,11 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
     if unknown:
         raise WeightError(f"int8 layers {unknown} are not LINEAR layers the W8A8 mode runs; "
                           f"use names from int8_layers(model), e.g. blocks.0.attn.qkv")
+    for i in range(model.depth):  # one MOE_EXPERTS runs both expert layers: both or neither
+        pair = [f"blocks.{i}.{n}" in (int8 or {}) for n in EXPERT_LINEARS]
+        if any(pair) and not all(pair):
+            raise WeightError(f"int8 layers of block {i} name one of its expert layers "
+                              f"{list(EXPERT_LINEARS)}: give both (one instruction runs them)")
     narrow = remove_dead and not int8
     packed = remove_dead_neurons(model, accel.formats, weights)[0] if narrow else None
     low = _Lowering(model, accel, weights, report, taps, int8, packed, topk, tile_skip)

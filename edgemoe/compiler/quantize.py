@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..isa import MOE_HIDDEN_X_MUL_BITS
 from ..models import WeightError
 from ..numerics import int8
 
@@ -169,3 +170,54 @@ def quantize_q8(name: str, w: np.ndarray, b: np.ndarray, x_absmax: float, accel,
     b_raw, _ = quantize(f"{name}.bias", np.asarray(b, np.float64), bias_fmt or accel.formats.bias,
                         report)
     return Q8Linear(codes, b_raw, m, x_mul, dq, codes * w_scale[:, None])
+
+
+@dataclass(frozen=True)
+class Q8Experts:
+    """The experts of one MOE_EXPERTS prepared for W8A8 (``Flag.WFMT_Q8``).
+
+    Attributes:
+        fc1, fc2: per expert :class:`Q8Linear` (fc1: ``htoh4``, fc2: ``h4toh``), all with
+            the one shared ``dq_shift``; fc1's ``x_mul`` is the instruction's ``x_mul``,
+            fc2's its ``hidden_x_mul``.
+        x_mul, hidden_x_mul, dq_shift: the instruction's W8A8 fields.
+    """
+
+    fc1: list[Q8Linear]
+    fc2: list[Q8Linear]
+    x_mul: int
+    hidden_x_mul: int
+    dq_shift: int
+
+
+def quantize_q8_experts(name: str, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray,
+                        b2: np.ndarray, x_absmax: float, h_absmax: float, accel,
+                        report: QuantReport) -> Q8Experts:
+    """Int8 experts: per output channel weights, one input scale per layer of the MoE.
+
+    Args:
+        name: MoE tensor prefix (for the report).
+        w1, b1: fc1 weights (E, hidden, dim) and biases (E, hidden).
+        w2, b2: fc2 weights (E, dim, hidden) and biases (E, dim).
+        x_absmax: calibrated ``|x|`` of the experts' input (every expert reads it).
+        h_absmax: calibrated ``|GELU(fc1)|`` over the tokens routed to each expert.
+        accel: Design point.
+        report: Saturation report the bias quantization adds to.
+    """
+    act = accel.formats.act
+    int8.check_act(act)
+    x_mul = int8.input_multiplier(x_absmax)
+    h_mul = int8.input_multiplier(h_absmax, (1 << MOE_HIDDEN_X_MUL_BITS) - 1)
+    layers = [(f"{name}.htoh4.{e}", w, b, x_mul) for e, (w, b) in enumerate(zip(w1, b1))]
+    layers += [(f"{name}.h4toh.{e}", w, b, h_mul) for e, (w, b) in enumerate(zip(w2, b2))]
+    coded = [int8.weight_codes(w) for _, w, _, _ in layers]
+    # one shift for the instruction: the smallest of the layers' largest fitting shifts
+    dq = min(int8.channel_multipliers(mul, w_scale, act)[1]
+             for (_, _, _, mul), (_, w_scale) in zip(layers, coded))
+    out = []
+    for (lname, _, b, mul), (codes, w_scale) in zip(layers, coded):
+        m, _ = int8.channel_multipliers(mul, w_scale, act, dq)
+        b_raw, _ = quantize(f"{lname}.bias", np.asarray(b, np.float64), accel.formats.bias, report)
+        out.append(Q8Linear(codes, b_raw, m, mul, dq, codes * w_scale[:, None]))
+    e = len(w1)
+    return Q8Experts(out[:e], out[e:], x_mul, h_mul, dq)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numerics
-from ..isa import Err, Flag, Instr, unpack_ksp
+from ..isa import Err, Flag, Instr, unpack_ksp, unpack_moe_q8
 from ..layout import (
     bias_block_bytes,
     conv_out_size,
+    moe_scales_offset,
     queue_layout,
     tile_grid,
     tile_map_bytes,
@@ -74,15 +75,14 @@ def linear_core(x: np.ndarray, x_frac: int, w: np.ndarray, w_fmt, b: np.ndarray,
     return y, count
 
 
-def linear_q8(x: np.ndarray, w: np.ndarray, b: np.ndarray, b_fmt, m: np.ndarray, ins: Instr,
-              act) -> tuple[np.ndarray, int]:
+def linear_q8(x: np.ndarray, w: np.ndarray, b: np.ndarray, b_fmt, m: np.ndarray, x_mul: int,
+              dq: int, act) -> tuple[np.ndarray, int]:
     """W8A8 ``x @ w.T + b`` into act before the epilogue (edgemoe.numerics.int8, steps 1-3).
 
     Returns:
         (raw act outputs, clamped inputs + act overflows).
     """
-    xq, clamped = int8.quantize_input(x, ins.get("x_mul"), act)
-    dq = ins.get("dq_shift")
+    xq, clamped = int8.quantize_input(x, x_mul, act)
     acc = matmul_exact(xq, w)
     y, count = int8.dequantize(acc, m, shift_frac(b, b_fmt.frac_bits, act.frac_bits + dq), dq, act)
     return y, clamped + count
@@ -140,7 +140,7 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
     relu = ins.has(Flag.RELU)  # on the final value: after the residual / score combine
     if ins.has(Flag.WFMT_Q8):
         m = mem.read(image, g("scales"), n, _I32)
-        y, prof["overflows"] = linear_q8(x, w, b, b_fmt, m, ins, act)
+        y, prof["overflows"] = linear_q8(x, w, b, b_fmt, m, g("x_mul"), g("dq_shift"), act)
         if ins.has(Flag.GELU):
             y, wrapped = numerics.gelu_counted(y, act)
             prof["overflows"] += wrapped
@@ -293,9 +293,17 @@ def op_moe_gate(image, ins: Instr, accel, prof: dict, task: int) -> None:
 
 
 def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
-    """MOE_EXPERTS: per non-empty expert, fc1+GELU on its queue, fc2 score-scaled scatter-add."""
+    """MOE_EXPERTS: per non-empty expert, fc1+GELU on its queue, fc2 score-scaled scatter-add.
+
+    With ``Flag.WFMT_Q8`` both layers run in W8A8 (edgemoe.numerics.int8): int8 codes,
+    fc1's input multiplier ``x_mul``, fc2's ``hidden_x_mul`` and one ``dq_shift`` (d4), each
+    expert's channel multipliers after all experts' biases (layout.moe_scales_offset).
+    """
     f, g = accel.formats, ins.get
-    act, lw, bf = f.act, f.linear_weight, f.bias
+    act, bf = f.act, f.bias
+    q8 = ins.has(Flag.WFMT_Q8)
+    lw = Q8_WEIGHT if q8 else f.linear_weight
+    dq, hidden_x_mul = unpack_moe_q8(g("q8_shift_mul"))
     t, d, hdim, e = g("tokens"), g("dim"), g("hidden"), g("experts")
     po, pi = accel.linear_p_out, accel.linear_p_in
     lay = queue_layout(e, t)
@@ -311,6 +319,7 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
     wb, bb = lw.storage_dtype.itemsize, bf.storage_dtype.itemsize
     w1_stride, w2_stride = weight_block_bytes(hdim, d, po, pi, wb), weight_block_bytes(d, hdim, po, pi, wb)
     b1_stride, b2_stride = bias_block_bytes(hdim, po, bb), bias_block_bytes(d, po, bb)
+    s_bytes = bias_block_bytes(hdim, po, 4) + bias_block_bytes(d, po, 4) if q8 else 0
     scratch = mem.read(image, g("scratch"), t * hdim, act).reshape(t, hdim)
     for ex in range(e):
         c = int(counts[ex])
@@ -324,14 +333,24 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
         b1 = mem.read(image, g("b1") + ex * b1_stride, hdim, bf)
         w2 = mem.read_matrix(image, g("w2") + ex * w2_stride, d, hdim, lw, accel)
         b2 = mem.read(image, g("b2") + ex * b2_stride, d, bf)
-        hidden, n1 = linear_core(x[idx], act.frac_bits, w1, lw, b1, bf, act, gelu=True)
+        if q8:
+            m1 = mem.read(image, moe_scales_offset(g("b1"), ex, e, hdim, po, bb), hdim, _I32)
+            m2 = mem.read(image, moe_scales_offset(g("b2"), ex, e, d, po, bb), d, _I32)
+            hidden, n1 = linear_q8(x[idx], w1, b1, bf, m1, g("x_mul"), dq, act)
+            hidden, wrapped = numerics.gelu_counted(hidden, act)
+            n1 += wrapped
+        else:
+            hidden, n1 = linear_core(x[idx], act.frac_bits, w1, lw, b1, bf, act, gelu=True)
         scratch[:c] = hidden
-        y, n2 = linear_core(hidden, act.frac_bits, w2, lw, b2, bf, act)
+        if q8:
+            y, n2 = linear_q8(hidden, w2, b2, bf, m2, hidden_x_mul, dq, act)
+        else:
+            y, n2 = linear_core(hidden, act.frac_bits, w2, lw, b2, bf, act)
         contrib, n3 = act.from_raw_counted(sc[:, None] * y, 2 * act.frac_bits)
         prof["overflows"] += n1 + n2 + n3
         out[idx] = add_counted(out[idx], contrib, act, prof)
         prof["macs"] += 2 * c * d * hdim
-        prof["weight_bytes"] += w1_stride + b1_stride + w2_stride + b2_stride
+        prof["weight_bytes"] += w1_stride + b1_stride + w2_stride + b2_stride + s_bytes
         prof["experts_active"] += 1
     mem.write(image, g("scratch"), scratch, act)
     mem.write(image, g("dst"), out, act)

@@ -100,12 +100,16 @@ def weight_codes(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, scale
 
 
-def input_multiplier(absmax: float) -> int:
-    """``x_mul`` that maps a calibrated ``|x| <= absmax`` onto [-Q8_MAX, Q8_MAX]."""
+def input_multiplier(absmax: float, limit: int = X_MUL_MAX) -> int:
+    """``x_mul`` that maps a calibrated ``|x| <= absmax`` onto [-Q8_MAX, Q8_MAX].
+
+    ``limit`` caps it where the instruction field is narrower (MOE_EXPERTS' fc2 input: a
+    range below ``Q8_MAX * 2**XQ_GUARD / limit`` then uses fewer than the 255 codes).
+    """
     if not absmax > 0 or not np.isfinite(absmax):
         raise NumericsError(f"calibration range {absmax!r} must be a positive finite number: "
                             "calibrate on inputs that are not all zero")
-    return int(np.clip(round(Q8_MAX * 2.0 ** XQ_GUARD / absmax), 1, X_MUL_MAX))
+    return int(np.clip(round(Q8_MAX * 2.0 ** XQ_GUARD / absmax), 1, limit))
 
 
 def input_scale(x_mul: int) -> float:
@@ -113,10 +117,12 @@ def input_scale(x_mul: int) -> float:
     return 2.0 ** XQ_GUARD / x_mul
 
 
-def channel_multipliers(x_mul: int, w_scale: np.ndarray, act) -> tuple[np.ndarray, int]:
-    """(int32 multipliers ``m``, ``dq_shift``): the largest shift whose ``m`` fit int32."""
+def channel_multipliers(x_mul: int, w_scale: np.ndarray, act,
+                        dq_max: int = DQ_SHIFT_MAX) -> tuple[np.ndarray, int]:
+    """(int32 multipliers ``m``, ``dq_shift``): the largest shift up to ``dq_max`` whose
+    ``m`` fit int32 (a layer sharing one shift with others passes their smallest)."""
     real = input_scale(x_mul) * np.asarray(w_scale, np.float64)
-    for dq in range(DQ_SHIFT_MAX, -1, -1):
+    for dq in range(dq_max, -1, -1):
         m = np.rint(real * 2.0 ** (act.frac_bits + dq))
         if m.max(initial=0.0) <= M_MAX:
             return m.astype(np.int64), dq

@@ -87,8 +87,12 @@ def candidates(base_name: str, space: Mapping[str, tuple]) -> list[Candidate]:
 
 
 def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
-             cache_dir: str, calibration: Mapping[str, float] | None = None) -> dict:
+             cache_dir: str, calibration: Mapping[str, float] | None = None,
+             int8: Mapping[str, float] | None = None) -> dict:
     """Fit check and modelled latency of one candidate (runs on a Dask worker).
+
+    ``int8`` (calibrated input ranges, ``compile_model``'s ``int8``) models the W8A8
+    program of the candidate instead of the W16A32 one (cached apart).
 
     Returns a JSON-ready dict: ``config_id``, ``overrides``, resource counts, ``fits``,
     and when it fits ``latency_ms`` per task (modelled with the board's memory).
@@ -105,7 +109,7 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     except ConfigError as exc:
         return {"config_id": "", "overrides": list(cand.overrides), "fits": False,
                 "reason": str(exc).splitlines()[0]}
-    path = Path(cache_dir) / f"{accel.config_id}.json"
+    path = Path(cache_dir) / f"{accel.config_id}{'-w8a8' if int8 else ''}.json"
     if path.is_file():
         return json.loads(path.read_text())
     est = fit_report(accel, rtl=True).estimate
@@ -113,7 +117,7 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
                 for r in ("LUT", "FF", "DSP", "BRAM36", "URAM")}
     report = fit_report(accel, measured=measured if calibration else None, rtl=True)
     mem = memory_timing(accel, ports=accel.m_axi_bundles)
-    res = {"config_id": accel.config_id, "overrides": list(cand.overrides),
+    res = {"config_id": accel.config_id, "overrides": list(cand.overrides), "w8a8": bool(int8),
            "memory": mem.describe(),
            "fits": report.fits, "reason": "" if report.fits else report.message,
            **{u.name: u.used for u in report.resources}}
@@ -121,7 +125,7 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     if report.fits:
         try:
             accel.check_model(model)
-            compiled = compile_model(model, accel)
+            compiled = compile_model(model, accel, int8=int8)
         except (ConfigError, ValueError) as exc:
             res.update(fits=False, reason=str(exc).splitlines()[0])
         else:
@@ -165,7 +169,8 @@ def pareto(results: Sequence[dict]) -> list[dict]:
 def explore(base_name: str, model_name: str, space: Mapping[str, tuple], cache_dir: Path,
             routing: dict[int, list[int]], scheduler: str | None = None, workers: int = 2,
             calibration: Mapping[str, float] | None = None,
-            progress: Callable[[int, int], None] | None = None) -> list[dict]:
+            progress: Callable[[int, int], None] | None = None,
+            int8: Mapping[str, float] | None = None) -> list[dict]:
     """Evaluate every candidate of ``space`` on Dask (LocalCluster unless ``scheduler``).
 
     Cached candidates (``cache_dir/<config_id>.json``) are read, not recomputed.
@@ -185,7 +190,8 @@ def explore(base_name: str, model_name: str, space: Mapping[str, tuple], cache_d
         client = Client(cluster)
     try:
         futures = client.map(evaluate, cands, model_name=model_name, routing=routing,
-                             cache_dir=str(cache_dir), calibration=calibration, pure=False)
+                             cache_dir=str(cache_dir), calibration=calibration, int8=int8,
+                             pure=False)
         results = []
         for done, fut in enumerate(as_completed(futures), 1):
             results.append(fut.result())

@@ -10,7 +10,7 @@ only when the very next expert index has tokens (expert 0's during the init copy
 from __future__ import annotations
 
 from ..isa import Flag, Instr
-from ..layout import bias_block_bytes, queue_layout, weight_block_bytes
+from ..layout import bias_block_bytes, moe_scales_offset, queue_layout, weight_block_bytes
 from .engines import STEP_CYCLES, lin_job_cycles
 from .memory import MemoryTiming
 from .traffic import Traffic, lin_geometry
@@ -30,7 +30,8 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
                        counts: list[int]) -> float:
     """Cycles of a MOE_EXPERTS instruction routed as ``counts`` (tokens per expert)."""
     t, d, h, e = ins.get("tokens"), ins.get("dim"), ins.get("hidden"), ins.get("experts")
-    act, wb, bb = fmt("act"), fmt("linear_weight"), fmt("bias")
+    q8 = ins.has(Flag.WFMT_Q8)  # W8A8: int8 codes, multipliers after the biases
+    act, wb, bb = fmt("act"), fmt("weight") if q8 else fmt("linear_weight"), fmt("bias")
     bus, lat = mem.bus_bytes, mem.latency
     q = ins.get("queues")
     lay = queue_layout(e, t)
@@ -65,7 +66,8 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
             accel, mem, traffic, tokens=cnt, n=h, k=d,
             rows=[[(idx_at + 4 * r, 4), (src + r * d * act, d * act)] for r in rows],
             dst_rows=rows, dst=scratch, weights=w1 + ex * w1_size, bias=b1 + ex * b1_size,
-            wbytes=wb, bbytes=bb, xbytes=act, serial_head=1, prefetched=prev_ran)
+            wbytes=wb, bbytes=bb, xbytes=act, serial_head=1, prefetched=prev_ran,
+            scales=moe_scales_offset(b1, ex, e, h, po, bb) if q8 else None)
         cycles += fc1 + _prefetch_wait(accel, mem, d, h, wb, fc1)
         fc2 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=d, k=h,
@@ -73,7 +75,8 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
                    (scratch + r * h * act, h * act)] for r in rows],
             dst_rows=rows, dst=dst, weights=w2 + ex * w2_size, bias=b2 + ex * b2_size,
             wbytes=wb, bbytes=bb, xbytes=act, base=dst, base_rows=rows, serial_head=1,
-            prefetched=True, rmw=True)
+            prefetched=True, rmw=True,
+            scales=moe_scales_offset(b2, ex, e, d, po, bb) if q8 else None)
         cycles += fc2 + STEP_CYCLES["moe_expert"]
         during = fc2
         prev_ran = True
