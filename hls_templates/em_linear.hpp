@@ -91,8 +91,7 @@ struct lin_load_req {
   uint64_t w_off, b_off, s_off;
   bool has_bias, q8;
   uint32_t kt, ot0, n_ot, n_out;
-  bool skip;          ///< WSKIP: consult the tile map at map_off
-  uint64_t map_off;
+  bool skip; uint64_t map_off;  ///< WSKIP: consult the tile map at map_off
 };
 
 /**
