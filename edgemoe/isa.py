@@ -76,6 +76,7 @@ class Flag(enum.IntFlag):
     BFMT_ATTN = 1 << 11  # bias in the attn_bias format
     WFMT_Q8 = 1 << 12  # int8 weights, int8 activations (W8A8): see edgemoe.numerics.int8
     ATTN_TOPK = 1 << 13  # ATTENTION on each query's top-k keys by codebook: numerics.attn_topk
+    WSKIP = 1 << 14  # LINEAR skips the weight tiles its `tile_map` marks all-zero (layout.tile_map_bytes)
 
 
 #: Named fields per opcode -> generic field.  Anything not named must be zero.
@@ -87,6 +88,9 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         "index": "a5", "scores": "a6", "count": "a7",
         # WFMT_Q8 only: per-channel dequantization scales, their shift, the input multiplier
         "dq_shift": "d4", "scales": "a8", "x_mul": "imm",
+        # WSKIP only (never with WFMT_Q8, so the two share d4/a8): the zero-tile bitmap and
+        # the tile beats the engine runs per token (the cycle model's count of that bitmap)
+        "tiles_run": "d4", "tile_map": "a8",
     },
     Op.LAYERNORM: {
         "tokens": "d0", "dim": "d1",
@@ -127,11 +131,17 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
     },
 }
 
+#: Names that share their generic field with another name of the opcode, and the flag that
+#: selects them (without it the field keeps its first name): Instr.named lists it once.
+SHARED_FIELDS: Mapping[Op, Mapping[str, Flag]] = {
+    Op.LINEAR: {"tiles_run": Flag.WSKIP, "tile_map": Flag.WSKIP},
+}
+
 #: Flags each opcode accepts.
 OP_FLAGS: Mapping[Op, Flag] = {
     Op.NOP: Flag.NONE,
     Op.LINEAR: Flag.GELU | Flag.RELU | Flag.RESIDUAL | Flag.GATHER | Flag.SCATTER
-    | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN | Flag.WFMT_Q8,
+    | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN | Flag.WFMT_Q8 | Flag.WSKIP,
     Op.LAYERNORM: Flag.NONE,
     Op.ATTENTION: Flag.ATTN_TOPK,
     Op.MOE_GATE: Flag.NONE,
@@ -259,10 +269,17 @@ class Instr:
     def named(self) -> dict[str, int]:
         """All named fields of the opcode with their values."""
         try:
-            names = OP_FIELDS[Op(self.op)]
+            op = Op(self.op)
         except ValueError:
             return {}
-        return {k: self.get(k) for k in names}
+        names, shared = OP_FIELDS[op], SHARED_FIELDS.get(op, {})
+        chosen: dict[str, str] = {}  # generic field -> the name it is listed under
+        for name, generic in names.items():
+            if name not in shared:
+                chosen.setdefault(generic, name)
+            elif self.flags & shared[name]:
+                chosen[generic] = name
+        return {k: self.get(k) for k, g in names.items() if chosen[g] == k}
 
     def runs_for(self, task: int) -> bool:
         """Whether this instruction executes when the device's task register is ``task``."""

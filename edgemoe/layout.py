@@ -84,6 +84,48 @@ def unpack_tiled(flat: np.ndarray, out_f: int, in_f: int, p_out: int, p_in: int)
     return dense.reshape(to * p_out, ti * p_in)[:out_f, :in_f]
 
 
+def tile_grid(out_f: int, in_f: int, p_out: int, p_in: int) -> tuple[int, int]:
+    """(output tile rows, input tiles per row) of a packed matrix: its tile-map grid."""
+    return ceil_div(out_f, p_out), ceil_div(in_f, p_in)
+
+
+def tile_map_bytes(out_f: int, in_f: int, p_out: int, p_in: int) -> int:
+    """Bytes of a matrix's zero-tile map (Flag.WSKIP): one bit per packed tile, 64-byte padded.
+
+    Bit ``i`` (byte ``i // 8``, bit ``i % 8``) belongs to the ``i``-th tile in the packed
+    order of :func:`pack_tiled` and is set when every weight of that tile is zero.
+    """
+    rows, cols = tile_grid(out_f, in_f, p_out, p_in)
+    return align(ceil_div(rows * cols, 8))
+
+
+def zero_tiles(w: np.ndarray, p_out: int, p_in: int) -> np.ndarray:
+    """Boolean ``[tile row][tile]`` grid: True where a dense ``[out][in]`` matrix's tile is all zero."""
+    rows, cols, _, _ = tiled_shape(*w.shape, p_out, p_in)
+    padded = np.zeros((rows * p_out, cols * p_in), dtype=bool)
+    padded[:w.shape[0], :w.shape[1]] = w != 0
+    return ~padded.reshape(rows, p_out, cols, p_in).any(axis=(1, 3))
+
+
+def pack_tile_map(zero: np.ndarray) -> bytes:
+    """The zero-tile map bytes of a :func:`zero_tiles` grid (see :func:`tile_map_bytes`)."""
+    bits = np.packbits(np.asarray(zero, dtype=bool).reshape(-1), bitorder="little")
+    return bits.tobytes() + bytes(-bits.size % ALIGN)
+
+
+def unpack_tile_map(data: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Inverse of :func:`pack_tile_map`: the ``rows x cols`` grid of zero tiles."""
+    bits = np.unpackbits(np.asarray(data, dtype=np.uint8), bitorder="little")
+    return bits[:rows * cols].reshape(rows, cols).astype(bool)
+
+
+def tiles_run(zero: np.ndarray) -> int:
+    """Tile beats per token of a WSKIP LINEAR: its non-zero tiles, and one bias-only beat
+    for each tile row that has none (its outputs are still written)."""
+    zero = np.asarray(zero, dtype=bool)
+    return int(np.maximum((~zero).sum(axis=1), 1).sum())
+
+
 def queue_layout(experts: int, tokens: int) -> dict[str, int]:
     """Byte layout of the MoE expert-queue region written by MOE_GATE.
 

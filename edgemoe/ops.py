@@ -91,6 +91,11 @@ def bias_block(rows: Expr, elem: Expr) -> Expr:
     return Align(Mul(CeilDiv(rows, P_OUT), P_OUT, elem))
 
 
+def tile_map_block(rows: Expr, cols: Expr) -> Expr:
+    """layout.tile_map_bytes: one bit per P_OUT x P_IN tile, padded to 64 bytes."""
+    return Align(CeilDiv(Mul(CeilDiv(rows, P_OUT), CeilDiv(cols, P_IN)), Const(8)))
+
+
 def queue_bytes(experts: Expr, tokens: Expr) -> Expr:
     """layout.queue_layout total: counts, then index and score lists per expert."""
     return Add(Align(Mul(4, experts)), Mul(2, experts, Align(Mul(4, tokens))))
@@ -123,6 +128,7 @@ _BIG, _HUGE = Const(1 << 16), Const(1 << 24)
 
 def _linear() -> OpSpec:
     dst = Mul(_LIN_DST_ROWS, _N, ACT)
+    tiles = Mul(CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN))
     return OpSpec(
         Op.LINEAR, "lin", "op_linear", _LB,
         limits=(Limit("tokens", _T, _HUGE), Limit("in_features", _K, MAX_IN),
@@ -132,7 +138,10 @@ def _linear() -> OpSpec:
                 Limit("dq_shift + 1", Add(Field("dq_shift"), _ONE), Const(DQ_SHIFT_MAX + 1),
                       Flag.WFMT_Q8),
                 Limit("WFMT_CONV (not with WFMT_Q8)", Sel(Flag.WFMT_CONV, Const(2), _ONE), _ONE,
-                      Flag.WFMT_Q8)),
+                      Flag.WFMT_Q8),
+                Limit("WSKIP (not with WFMT_Q8)", Sel(Flag.WSKIP, Const(2), _ONE), _ONE,
+                      Flag.WFMT_Q8),
+                Limit("tiles_run", Field("tiles_run"), tiles, Flag.WSKIP)),
         operands=(Operand("src", "read", ACT, Mul(_LIN_SRC_ROWS, _K, ACT)),
                   Operand("dst", "write", ACT, dst),
                   Operand("weights", "weight", WEIGHT_FMT, weight_block(_N, _K, WEIGHT_FMT)),
@@ -141,9 +150,13 @@ def _linear() -> OpSpec:
                   Operand("index", "read", U32, Mul(4, _T), Flag.GATHER | Flag.SCATTER),
                   Operand("scores", "read", U32, Mul(4, _T), Flag.SCORE_ACC),
                   Operand("count", "read", U32, Const(4), Flag.DYN_COUNT),
-                  Operand("scales", "weight", U32, bias_block(_N, U32), Flag.WFMT_Q8)),
+                  Operand("scales", "weight", U32, bias_block(_N, U32), Flag.WFMT_Q8),
+                  # read as it is (not a weight block): every executor counts it the same
+                  Operand("tile_map", "read", U8, tile_map_block(_N, _K), Flag.WSKIP)),
         aliases=(("dst", "residual"),),
-        cycles=Mul(_T, CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN)),
+        # WSKIP: one cycle per tile beat run (layout.tiles_run) and the tile map's bytes
+        cycles=Sel(Flag.WSKIP, Add(Mul(_T, Field("tiles_run")), tile_map_block(_N, _K)),
+                   Mul(_T, tiles)),
         prefetch=("weights", _N, _K))
 
 

@@ -30,6 +30,7 @@
 
 #include "em_isa.hpp"
 #include "em_linear_job.hpp"
+#include "em_tile_map.hpp"
 #include "em_mem.hpp"
 #include "em_numerics.hpp"
 
@@ -80,6 +81,8 @@ struct lin_pass {
   bool q8;             ///< W8A8: int8 codes, sums dequantized by per-channel multipliers
   uint64_t s_off;      ///< W8A8: the multipliers (int32 words beside the bias)
   int dq_shift;        ///< W8A8: sums times multipliers have act FRAC + dq_shift bits
+  bool skip;           ///< WSKIP: tiles the map marks all-zero are not fetched
+  uint64_t map_off;    ///< WSKIP: the tile map (one bit per packed tile, layout.tile_map_bytes)
   lin_next after;      ///< layer whose first chunk preloads during the last chunk
 };
 
@@ -88,6 +91,7 @@ struct lin_load_req {
   uint64_t w_off, b_off, s_off;
   bool has_bias, q8;
   uint32_t kt, ot0, n_ot, n_out;
+  bool skip; uint64_t map_off;  ///< WSKIP: consult the tile map at map_off
 };
 
 /**
@@ -106,10 +110,21 @@ void lin_load(const typename CFG::word_t* wmem, const lin_load_req& rq, int acc_
   const uint64_t base = rq.w_off + (uint64_t)rq.ot0 * rq.kt * tile_words * wfmt.bytes;
   typename CFG::wbuf_t tile[CFG::P_OUT * CFG::P_IN];
 #pragma HLS ARRAY_PARTITION variable=tile type=complete  // one tile lands in one cycle
+  uint8_t zero[CFG::WBUF_TILES];
+  if (rq.skip) lin_read_map<CFG>(wmem, rq.map_off, rq.ot0 * rq.kt, rq.n_ot * rq.kt, zero);
 LW_TILES:
   for (uint32_t t = 0; t < rq.n_ot * rq.kt; t++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
-    read_row_fmt<CFG>(wmem, base + (uint64_t)t * tile_words * wfmt.bytes, tile_words, wfmt, tile);
+    if (rq.skip && zero[t]) {  // WSKIP: an all-zero tile is written, never fetched
+    LW_ZERO:
+      for (int e = 0; e < CFG::P_OUT * CFG::P_IN; e++) {
+#pragma HLS UNROLL
+        tile[e] = 0;
+      }
+    } else {
+      read_row_fmt<CFG>(wmem, base + (uint64_t)t * tile_words * wfmt.bytes, tile_words, wfmt,
+                        tile);
+    }
   LW_OUT:
     for (int o = 0; o < CFG::P_OUT; o++) {
 #pragma HLS UNROLL
@@ -430,7 +445,8 @@ LRUN_STEPS:
   for (int32_t s = preloaded ? 0 : -1; s < n_chunks; s++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::TC_LIN_STEPS
     const int fill = (first + s + 1) & 1;  // the idle buffer (0: ping, 1: pong)
-    lin_load_req rq = {ps.w_off, ps.b_off, ps.s_off, ps.has_bias, ps.q8, kt, 0, 0, ps.n};
+    lin_load_req rq = {ps.w_off, ps.b_off, ps.s_off, ps.has_bias, ps.q8, kt, 0, 0, ps.n,
+                       ps.skip, ps.map_off};
     if (s + 1 < n_chunks) {
       rq.ot0 = (uint32_t)(s + 1) * per_chunk;
       rq.n_ot = (uint32_t)em_umin(per_chunk, ot_total - rq.ot0);
@@ -441,6 +457,7 @@ LRUN_STEPS:
       rq.kt = (uint32_t)ceil_div(ps.after.k, CFG::P_IN);
       rq.n_ot = (uint32_t)em_umin(CFG::WBUF_TILES / rq.kt, ceil_div(ps.after.n, CFG::P_OUT));
       rq.n_out = ps.after.n;
+      rq.skip = false;  // the next layer's zero tiles are in place: a dense preload is exact
       lb.pre_valid = true;
       lb.pre_buf = fill;
       lb.pre_w = ps.after.w_off;

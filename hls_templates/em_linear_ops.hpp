@@ -35,6 +35,8 @@ lin_pass lin_pass_of(const instr_t& ins, uint32_t tokens, uint32_t n, uint32_t k
   ps.q8 = ins.has(isa::FLAG_WFMT_Q8);
   ps.s_off = 0;
   ps.dq_shift = 0;
+  ps.skip = false;
+  ps.map_off = 0;
   if (ps.q8) {  // int8 codes; multipliers and shift are LINEAR's (op_linear sets them)
     const fmt_rt codes = {1, 0, true};
     ps.wfmt = codes;
@@ -91,6 +93,8 @@ uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
                                  ins.f(isa::FLD_LINEAR_BIAS), CFG::act::FRAC);
   ps.s_off = ins.f(isa::FLD_LINEAR_SCALES);
   ps.dq_shift = (int)ins.f(isa::FLD_LINEAR_DQ_SHIFT);
+  ps.skip = ins.has(isa::FLAG_WSKIP);
+  ps.map_off = ins.f(isa::FLD_LINEAR_TILE_MAP);
   lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
   prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)t * n * k;

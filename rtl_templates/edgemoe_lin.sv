@@ -7,7 +7,7 @@
 // cycle accumulate exactly (64-bit, wrap-around) from the bias, then one quantization into
 // act, GELU / ReLU, and the SCORE_ACC / RESIDUAL combine with the base row; finished rows
 // are written by the writer while the next token computes.  MOE_GATE logits go to the
-// router instead of memory.
+// router instead of memory.  WSKIP: edgemoe_lin_skip fetches and issues non-zero tiles only.
 module edgemoe_lin (
     input  logic        clk,
     input  logic        rst_n,
@@ -71,7 +71,7 @@ module edgemoe_lin (
   logic [1:0] jm;
   logic [31:0] jt, jn, jk;
   logic [63:0] jsrc, jdst, jwts, jbias, jbase, jindex, jscores, jscales;
-  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8;
+  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip;
   logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul;
   logic [7:0] j_kk, j_ks, j_kp, j_dq;
   logic [1:0] wlg, blg, xlg;
@@ -114,9 +114,8 @@ module edgemoe_lin (
                                                                   : srows << PO_LG;
 
   // ------------------------------------------------------------------ buffers
-  logic [PO*PI*WBITS-1:0] wbuf0[WT], wbuf1[WT];   // ping / pong
-  logic [PO*PI*WBITS-1:0] w_q, w_q0, w_q1;
-  logic cur_bank, bank_q;
+  logic [PO*PI*WBITS-1:0] w_q;  // the MAC array's weights (edgemoe_lin_wbuf, ping / pong)
+  logic cur_bank;
   logic [XBITS-1:0] x_q[PI];
   logic [PO*BBITS-1:0] bbuf[TOM];
   logic [PO*32-1:0] sbuf[TOM];  // W8A8 channel multipliers
@@ -124,8 +123,8 @@ module edgemoe_lin (
   logic [PO*ABITS-1:0] obuf[2*TOM];
 
   // ------------------------------------------------------------------ strip sequencer
-  typedef enum logic [3:0] {J_IDLE, J_SIZE, J_BIAS, J_BIAS_W, J_W0, J_WTS, J_WTS_W, J_RUN,
-                            J_NEXT, J_DRAIN, J_DONE} job_t;
+  typedef enum logic [3:0] {J_IDLE, J_SIZE, J_BIAS, J_BIAS_W, J_W0, J_WTS, J_WTS_W, J_SKIP,
+                            J_RUN, J_NEXT, J_DRAIN, J_DONE} job_t;
   job_t js;
   logic [31:0] wcount;
   logic [31:0] rows_done;               // tokens finished (written or sent to the router)
@@ -144,7 +143,8 @@ module edgemoe_lin (
       jm <= '0; jt <= '0; jn <= '0; jk <= '0;
       jsrc <= '0; jdst <= '0; jwts <= '0; jbias <= '0; jbase <= '0; jindex <= '0;
       jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= 1'b0;
-      {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8} <= '0;
+      {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip} <= '0;
+      sk_go <= 1'b0; sk_fetch <= 1'b0;
       j_in_h <= '0; j_in_w <= '0; j_ci <= '0; j_ow <= '0; j_kk <= '0; j_ks <= '0; j_kp <= '0;
       to0 <= '0; srows <= '0; wcount <= '0; ld_go <= 1'b0;
       cur_bank <= 1'b0; w0_decided <= 1'b0;
@@ -152,6 +152,7 @@ module edgemoe_lin (
     end else begin
       done <= 1'b0;
       ld_go <= 1'b0;
+      sk_go <= 1'b0;
       if (s_rd_cmd_valid && dma_resp.rd_cmd_ready) s_rd_cmd_valid <= 1'b0;
       case (js)
         J_IDLE: if (start) begin
@@ -159,6 +160,7 @@ module edgemoe_lin (
           jsrc <= src; jdst <= dst; jwts <= wts; jbias <= bias; jbase <= base;
           jindex <= index; jscores <= scores; jscales <= scales; j_xmul <= x_mul; j_dq <= dq;
           f_q8 <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q8];
+          f_wskip <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WSKIP];
           f_gelu <= flags[edgemoe_pkg::FLAG_BIT_GELU]; f_relu <= flags[edgemoe_pkg::FLAG_BIT_RELU];
           f_res <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL]; f_gat <= flags[edgemoe_pkg::FLAG_BIT_GATHER];
           f_sca <= flags[edgemoe_pkg::FLAG_BIT_SCATTER];
@@ -203,14 +205,17 @@ module edgemoe_lin (
           end else if (pf_match && pf_clean) begin
             cur_bank <= !cur_bank;
             w0_decided <= 1'b1;
-            ld_go <= 1'b1;
-            js <= J_RUN;
+            {ld_go, sk_go, sk_fetch} <= {!f_wskip, f_wskip, 1'b0};  // WSKIP: the map only
+            js <= f_wskip ? J_SKIP : J_RUN;
           end else begin
             w0_decided <= 1'b1;
             js <= J_WTS;
           end
         end
-        J_WTS: begin
+        J_WTS: if (f_wskip) begin
+          {sk_go, sk_fetch} <= 2'b11;
+          js <= J_SKIP;
+        end else begin
           s_rd_cmd_valid <= 1'b1;
           s_rd_cmd_addr <= jwts + 64'(to0) * 64'(tiles_in) * tile_bytes;
           s_rd_cmd_len <= 32'(64'(srows) * 64'(tiles_in) * tile_bytes);
@@ -225,6 +230,7 @@ module edgemoe_lin (
             js <= J_RUN;
           end
         end
+        J_SKIP: if (sk_done) begin ld_go <= 1'b1; js <= J_RUN; end  // beats listed, tiles in
         J_RUN: if (rows_done == jt && !ld_go) js <= J_NEXT;
         J_NEXT: begin
           if (to0 + srows >= to_total) js <= J_DRAIN;
@@ -245,24 +251,30 @@ module edgemoe_lin (
   end
 
   // buffer writes from the strip loads
-  logic [PO*PI*WBITS-1:0] w_word;
   logic [PO*BBITS-1:0] b_word;
-  for (genvar e = 0; e < PO * PI; e++) begin : g_wunpack
-    assign w_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(dma_resp.rd_data, e, wlg), wlg, 1'b1));
-  end
   logic [PO*32-1:0] s_word;
   for (genvar o = 0; o < PO; o++) begin : g_bunpack
     assign b_word[o*BBITS+:BBITS] = BBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(dma_resp.rd_data, o, blg), blg, 1'b1));
     assign s_word[o*32+:32] = 32'(edgemoe_pkg::word_elem(dma_resp.rd_data, o, 2'd2));
   end
   always_ff @(posedge clk) begin
-    if (js == J_WTS_W && dma_resp.rd_valid && !cur_bank) wbuf0[WAW'(wcount)] <= w_word;
-    else if (pf_we && cur_bank) wbuf0[WAW'(pf_wc)] <= pf_word;
-    if (js == J_WTS_W && dma_resp.rd_valid && cur_bank) wbuf1[WAW'(wcount)] <= w_word;
-    else if (pf_we && !cur_bank) wbuf1[WAW'(pf_wc)] <= pf_word;
     if (js == J_BIAS_W && dma_resp.rd_valid && !scl_ph) bbuf[TAW'(wcount)] <= b_word;
     if (js == J_BIAS_W && dma_resp.rd_valid && scl_ph) sbuf[TAW'(wcount)] <= s_word;
   end
+
+  // ------------------------------------------------------------------ tile skipping (WSKIP)
+  logic sk_go, sk_fetch, sk_done, sk_cmd_valid, sk_rd_ready, sk_we, sk_first, sk_last, sk_zero;
+  logic [63:0] sk_cmd_addr;
+  logic [31:0] sk_cmd_len, sk_widx, sk_nb, sk_to, sk_ti, sk_w;
+  logic [3:0] sk_cmd_wlg;
+  edgemoe_lin_skip #(.WT(WT), .KT(KT)) u_skip (
+      .clk, .rst_n, .start(sk_go), .fetch(sk_fetch), .map(jscales), .tile_bytes, .srows, .tiles_in,
+      .wts(jwts + 64'(to0) * 64'(tiles_in) * tile_bytes), .tile_wlg(4'(PO_LG + PI_LG) + {2'd0, wlg}),
+      .first(to0 * tiles_in), .done(sk_done), .cmd_valid(sk_cmd_valid), .cmd_ready(dma_resp.rd_cmd_ready),
+      .cmd_addr(sk_cmd_addr), .cmd_len(sk_cmd_len), .cmd_wlg(sk_cmd_wlg), .rd_valid(dma_resp.rd_valid),
+      .rd_ready(sk_rd_ready), .rd_byte(dma_resp.rd_data[7:0]), .we(sk_we), .widx(sk_widx), .bj(WAW'(c_bj)),
+      .n_beats(sk_nb), .b_to(sk_to), .b_ti(sk_ti), .b_w(sk_w), .b_first(sk_first), .b_last(sk_last),
+      .b_zero(sk_zero));
 
   // ------------------------------------------------------------------ weight prefetch
   logic pf_match, pf_busy, pf_clean, pf_we, w0_decided;
@@ -301,19 +313,19 @@ module edgemoe_lin (
       .rd_cmd_valid(l_rd_cmd_valid), .rd_cmd_ready(dma_resp.rd_cmd_ready), .rd_cmd_addr(l_rd_cmd_addr),
       .rd_cmd_len(l_rd_cmd_len), .rd_cmd_wlg(l_rd_cmd_wlg), .rd_valid(dma_resp.rd_valid),
       .rd_ready(l_rd_ready), .rd_data(dma_resp.rd_data));
-  assign dma_req.rd_cmd_valid = s_loading || js == J_BIAS || js == J_WTS ? s_rd_cmd_valid
-                                                                  : l_rd_cmd_valid;
-  assign dma_req.rd_cmd_addr = (js == J_RUN) ? l_rd_cmd_addr : s_rd_cmd_addr;
-  assign dma_req.rd_cmd_len = (js == J_RUN) ? l_rd_cmd_len : s_rd_cmd_len;
-  assign dma_req.rd_cmd_wlg = (js == J_RUN) ? l_rd_cmd_wlg : s_rd_cmd_wlg;
-  assign dma_req.rd_ready = s_loading ? 1'b1 : (js == J_RUN) && l_rd_ready;
+  assign dma_req.rd_cmd_valid = js == J_SKIP ? sk_cmd_valid : s_loading || js == J_BIAS ||
+                                js == J_WTS ? s_rd_cmd_valid : l_rd_cmd_valid;
+  assign dma_req.rd_cmd_addr = (js == J_RUN) ? l_rd_cmd_addr : js == J_SKIP ? sk_cmd_addr : s_rd_cmd_addr;
+  assign dma_req.rd_cmd_len = (js == J_RUN) ? l_rd_cmd_len : js == J_SKIP ? sk_cmd_len : s_rd_cmd_len;
+  assign dma_req.rd_cmd_wlg = (js == J_RUN) ? l_rd_cmd_wlg : js == J_SKIP ? sk_cmd_wlg : s_rd_cmd_wlg;
+  assign dma_req.rd_ready = s_loading ? 1'b1 : js == J_SKIP ? sk_rd_ready : (js == J_RUN) && l_rd_ready;
 
   // one RAM per bank (two row slots each), one write and one registered read port
   for (genvar b = 0; b < PI; b++) begin : g_rbank
     logic [XBITS-1:0] mem[2*KT];
     always_ff @(posedge clk) begin
       if (rb_we[b]) mem[rb_addr[b]] <= rb_data[b];
-      x_q[b] <= mem[RAW'((c_slot ? KT : 0) + 32'(c_ti))];
+      x_q[b] <= mem[RAW'((c_slot ? KT : 0) + 32'(i_ti))];
     end
   end
   always_ff @(posedge clk) begin
@@ -334,13 +346,15 @@ module edgemoe_lin (
   // ------------------------------------------------------------------ MAC pipeline
   // stage 0: issue (token slot, output tile, input tile) and the buffer reads
   logic c_act, c_slot;
-  logic [31:0] c_to, c_ti, c_wb;
+  logic [31:0] c_to, c_ti, c_wb, c_bj;  // c_bj: WSKIP beat (edgemoe_lin_skip's list)
+  logic [31:0] i_to, i_ti;  // the issued beat's output tile and input tile
+  assign {i_to, i_ti} = f_wskip ? {sk_to, sk_ti} : {c_to, c_ti};
   logic [1:0] out_full;
   logic c_issue;
   logic c_first, c_last, c_tile_last;
-  assign c_first = c_ti == 32'd0;
-  assign c_tile_last = c_ti + 32'd1 == tiles_in;
-  assign c_last = c_tile_last && c_to + 32'd1 == srows;
+  assign c_first = f_wskip ? sk_first : c_ti == 32'd0;
+  assign c_tile_last = f_wskip ? sk_last : c_ti + 32'd1 == tiles_in;
+  assign c_last = f_wskip ? c_bj + 32'd1 == sk_nb : c_tile_last && c_to + 32'd1 == srows;
   // a token starts when its row is loaded and its output slot is free
   logic can_start;
   assign can_start = js == J_RUN && row_full[c_slot] && (gate || !out_full[c_slot]);
@@ -354,13 +368,11 @@ module edgemoe_lin (
   logic [31:0] p2_to;
   logic signed [63:0] acc[PO], p2_acc[PO];
 
-  always_ff @(posedge clk) begin
-    w_q0 <= wbuf0[WAW'(c_wb + c_ti)];
-    w_q1 <= wbuf1[WAW'(c_wb + c_ti)];
-    bank_q <= cur_bank;
-  end
-
-  assign w_q = bank_q ? w_q1 : w_q0;
+  edgemoe_lin_wbuf #(.WT(WT), .TW(PO * PI * WBITS)) u_wbuf (
+      .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we), .wlg,
+      .ld_at(WAW'(sk_we ? sk_widx : wcount)), .ld_data(dma_resp.rd_data), .pf_we, .pf_word,
+      .pf_at(WAW'(pf_wc)), .rd_at(WAW'(f_wskip ? sk_w : c_wb + c_ti)), .rd_zero(f_wskip && sk_zero),
+      .w_q);
 
   // stage 1: P_OUT dot products of P_IN terms, exact in 64 bits
   logic signed [63:0] part[PO];
@@ -411,7 +423,7 @@ module edgemoe_lin (
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      c_act <= 1'b0; c_slot <= 1'b0; c_to <= '0; c_ti <= '0; c_wb <= '0;
+      c_act <= 1'b0; c_slot <= 1'b0; c_to <= '0; c_ti <= '0; c_wb <= '0; c_bj <= '0;
       p1_v <= 1'b0; p1_first <= 1'b0; p1_last <= 1'b0; p1_tok_last <= 1'b0; p1_slot <= 1'b0;
       p1_to <= '0; p1_ti <= '0;
       p2_v <= 1'b0; p2_tok_last <= 1'b0; p2_slot <= 1'b0; p2_to <= '0;
@@ -426,8 +438,9 @@ module edgemoe_lin (
       end
       // stage 0
       p1_v <= c_issue; p1_first <= c_first; p1_last <= c_tile_last; p1_tok_last <= c_last;
-      p1_to <= c_to; p1_ti <= c_ti; p1_slot <= c_slot;
+      p1_to <= i_to; p1_ti <= i_ti; p1_slot <= c_slot;
       if (c_issue) begin
+        c_bj <= c_last ? '0 : c_bj + 32'd1;
         if (c_last) begin
           c_act <= 1'b0;
           c_to <= '0; c_ti <= '0; c_wb <= '0;

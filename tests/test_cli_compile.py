@@ -44,3 +44,22 @@ def test_demo_prints_design_points_and_writes_the_trained_model_figures(tmp_path
         path = figures / f"{stem}.png"
         assert path.is_file() and path.read_bytes()[:4] == b"\x89PNG"
         assert f"wrote {path}" in out
+
+
+def test_compile_marks_zero_tile_layers_unless_told_not_to(tmp_path):
+    from edgemoe.isa import Flag
+
+    w = random_weights(load_model("m3vit-micro"), 0)
+    w["blocks.0.mlp.fc1.weight"][:, :8] = 0.0  # two of fc1's eight 4x4 tile columns
+    save_weights(w, tmp_path / "w.npz")
+    args = ["compile", "--model", "m3vit-micro", "--accel", "tiny", "--weights",
+            str(tmp_path / "w.npz"), "--out"]
+
+    def marked(folder: str) -> set[str]:
+        c = Compiled.load(tmp_path / folder)
+        names = c.manifest["program"]["names"]
+        return {names[i] for i, ins in enumerate(c.instrs) if ins.has(Flag.WSKIP)}
+
+    assert main([*args, str(tmp_path / "skip")]) == 0
+    assert main([*args, str(tmp_path / "dense"), "--no-tile-skip"]) == 0
+    assert marked("skip") == {"blocks.0.mlp.fc1"} and marked("dense") == set()

@@ -93,7 +93,7 @@ def _m3vit_sparsity(quick: bool) -> list[tuple[str, str]]:
                      (f"skip {r['tile_skip']:.3f}, dead {r['dead_neurons']}, "
                      f"mIoU {100 * r['miou']:.2f}%, abs-rel {r['abs_rel']:.4f}, MLP cycles "
                      f"{r['mlp_sparse']:,.0f} of {r['mlp_dense']:,.0f}, image "
-                     f"{r['latency_ms']:.3f} ms (modelled by formula)")))
+                     f"{r['latency_ms']:.3f} ms (modelled)")))
     return rows
 
 

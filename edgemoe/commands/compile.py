@@ -24,7 +24,8 @@ def _run(args) -> int:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
     int8 = _int8_ranges(model, weights, args) if args.int8 else None
     compiled = compile_model(model, accel, weights, seed=args.seed, strict=args.strict,
-                             heads=args.heads != "none", int8=int8, topk=_attn_topk(args))
+                             heads=args.heads != "none", int8=int8, topk=_attn_topk(args),
+                             tile_skip=not args.no_tile_skip)
     out = compiled.save(args.out)
     m = compiled.manifest
     print(f"wrote {out}/manifest.json and image.bin: {model.name} for {accel.name} "
@@ -124,6 +125,9 @@ def register(sub) -> None:
                    help="run the attention, dense-MLP and MoE-expert layers in W8A8 (int8 weights "
                         "per channel, int8 inputs), input ranges calibrated on the default "
                         "image and N-1 seeded random images")
+    p.add_argument("--no-tile-skip", action="store_true",
+                   help="compile every LINEAR dense (default: LINEARs with all-zero weight "
+                        "tiles skip them, Flag.WSKIP)")
     p.add_argument("--codebooks", metavar="FILE",
                    help="key codebooks from `edgemoe vq-fit`: every ATTENTION attends to each "
                         "query's --topk keys by codebook score (golden executor only so far)")

@@ -19,7 +19,8 @@ __all__ = ["AttnTopK", "Compiled", "ManifestError", "QuantReport", "check_image"
 def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
                   strict: bool = False, heads: bool = True,
                   taps: frozenset[str] = frozenset(), int8: dict | None = None,
-                  remove_dead: bool = True, topk: AttnTopK | None = None) -> Compiled:
+                  remove_dead: bool = True, topk: AttnTopK | None = None,
+                  tile_skip: bool = True) -> Compiled:
     """Compile ``model`` for design point ``accel``.
 
     Args:
@@ -37,6 +38,9 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
             not combined with ``int8`` yet).
         topk: run every ATTENTION on each query's top-k keys by codebook
             (:class:`edgemoe.compiler.attn_topk.AttnTopK`, ``Flag.ATTN_TOPK``).
+        tile_skip: give every non-W8A8 M3ViT LINEAR with all-zero P_OUT x P_IN weight
+            tiles a tile map and ``Flag.WSKIP`` (same output bytes, those tiles are neither
+            fetched nor computed); False compiles every LINEAR dense.
     """
     if hasattr(model, "layers"):  # a layer graph (VoVNet, SNN)
         if topk is not None:
@@ -50,7 +54,7 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
     report = QuantReport()
     layout, stages, effective, tap_specs = lower_m3vit(model, accel, weights, report, heads,
                                                        frozenset(taps), int8, remove_dead,
-                                                       topk)
+                                                       topk, tile_skip)
     if strict:
         check_strict(report, accel.name)
     validate_program(layout.instrs, accel, layout.image.size, tasks=len(model.tasks))

@@ -21,7 +21,15 @@ import numpy as np
 
 from ..golden.vector_ops import LN_SQ_FRAC
 from ..isa import ALL_TASKS, Flag, Op, pack_ksp, pack_moe_q8
-from ..layout import bias_block_bytes, pack_tiled, queue_layout, weight_block_bytes
+from ..layout import (
+    bias_block_bytes,
+    pack_tile_map,
+    pack_tiled,
+    queue_layout,
+    tiles_run,
+    weight_block_bytes,
+    zero_tiles,
+)
 from ..models import WeightError, fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
 from .attn_topk import AttnTopK, codebook_bytes
@@ -42,9 +50,12 @@ from .taps import QUEUE_FORMAT
 class _Lowering:
     def __init__(self, model, accel, weights: dict, report: QuantReport,
                  want: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
-                 packed: dict | None = None, topk: AttnTopK | None = None):
+                 packed: dict | None = None, topk: AttnTopK | None = None,
+                 tile_skip: bool = True):
         self.m, self.a, self.w, self.report = model, accel, weights, report
         self.topk = topk  # top-k attention codebooks (Flag.ATTN_TOPK) or None
+        self.tile_skip = tile_skip  # LINEARs with all-zero weight tiles get Flag.WSKIP
+        self.last_raw = np.zeros((0, 0, 0))  # quantized stack of the last matrix() placed
         self.int8 = dict(int8 or {})  # W8A8 layer prefix -> calibrated input range
         self.packed = weights if packed is None else packed  # MLP widths after dead neurons
         self.b = ProgramBuilder()
@@ -114,6 +125,7 @@ class _Lowering:
         """Quantize and tile-pack an [out][in] matrix (or a stack of them) into weights."""
         raw, fmt = self._q(name, w, canonical)
         stack = raw.reshape((-1,) + raw.shape[-2:])
+        self.last_raw = stack
         blob = b"".join(self._aligned(pack_tiled(m, self.a.linear_p_out, self.a.linear_p_in)
                                       .astype(fmt.storage_dtype).tobytes()) for m in stack)
         return self.b.place("weights", blob, name)
@@ -174,6 +186,8 @@ class _Lowering:
         else:
             wref = self.matrix(f"{prefix}.weight", w, f"{prefix}.weight")
             bref = self.vector(f"{prefix}.bias", self.packed[f"{prefix}.bias"], f"{prefix}.bias")
+            skip = self._tile_map(prefix, self.last_raw[0])
+            flags, extra = (flags | Flag.WSKIP if skip else flags), {**extra, **skip}
         self.b.emit(Op.LINEAR, flags | (Flag.BFMT_ATTN if bias_attn else 0) |
                     (Flag.RESIDUAL if residual is not None else 0), comment=prefix,
                     tokens=tokens, out_features=w.shape[0], in_features=w.shape[1], src=src,
@@ -185,6 +199,15 @@ class _Lowering:
                         comment=f"tap.{tap}", tokens=tokens, out_features=w.shape[0],
                         in_features=w.shape[1], src=src, dst=slot, weights=wref, bias=bref,
                         **q8)
+
+    def _tile_map(self, prefix: str, raw: np.ndarray) -> dict:
+        """WSKIP fields of a LINEAR whose quantized weights have all-zero tiles (else none):
+        the tile map placed right after its weights, and the tile beats it runs."""
+        zero = zero_tiles(raw, self.a.linear_p_out, self.a.linear_p_in)
+        if not self.tile_skip or not zero.any():
+            return {}
+        ref = self.b.place("weights", pack_tile_map(zero), f"{prefix}.tile_map")
+        return {"tile_map": ref, "tiles_run": tiles_run(zero)}
 
     def _q8(self, prefix: str, bias_attn: bool) -> tuple[Ref, Ref, dict]:
         """W8A8 weights, bias and channel multipliers of a LINEAR, and its Q8 fields."""
@@ -365,7 +388,7 @@ class _Lowering:
 
 def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = True,
                 taps: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
-                remove_dead: bool = True, topk: AttnTopK | None = None):
+                remove_dead: bool = True, topk: AttnTopK | None = None, tile_skip: bool = True):
     """Lower M3ViT; returns (layout, instruction counts per stage, effective float weights,
     tap specs).
 
@@ -394,7 +417,7 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
                               f"{list(EXPERT_LINEARS)}: give both (one instruction runs them)")
     narrow = remove_dead and not int8
     packed = remove_dead_neurons(model, accel.formats, weights)[0] if narrow else None
-    low = _Lowering(model, accel, weights, report, taps, int8, packed, topk)
+    low = _Lowering(model, accel, weights, report, taps, int8, packed, topk, tile_skip)
     b = low.b
     pixels = b.reserve("inputs", model.in_chans * model.image_height * model.image_width, "pixels")
     outputs = {}

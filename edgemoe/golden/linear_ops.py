@@ -17,6 +17,9 @@ from ..layout import (
     conv_out_size,
     moe_scales_offset,
     queue_layout,
+    tile_grid,
+    tile_map_bytes,
+    unpack_tile_map,
     weight_block_bytes,
 )
 from ..numerics import int8
@@ -85,6 +88,19 @@ def linear_q8(x: np.ndarray, w: np.ndarray, b: np.ndarray, b_fmt, m: np.ndarray,
     return y, clamped + count
 
 
+def skip_zero_tiles(image, ins: Instr, w: np.ndarray, accel) -> np.ndarray:
+    """WSKIP: ``w`` without the tiles its tile map marks all-zero (the engine never loads them).
+
+    With a true map this changes nothing, which is the point: skipping is exact.
+    """
+    po, pi = accel.linear_p_out, accel.linear_p_in
+    rows, cols = tile_grid(*w.shape, po, pi)
+    off = ins.get("tile_map")
+    zero = unpack_tile_map(image[off:off + tile_map_bytes(*w.shape, po, pi)], rows, cols)
+    keep = np.repeat(np.repeat(~zero, po, axis=0), pi, axis=1)[:w.shape[0], :w.shape[1]]
+    return np.where(keep, w, 0)
+
+
 def add_counted(a: np.ndarray, b: np.ndarray, act, prof: dict) -> np.ndarray:
     """``a + b`` of raw act values stored into act; overflows go to ``prof``."""
     y, count = act.from_raw_counted(a + b, act.frac_bits)
@@ -117,6 +133,8 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
         x = x[idx]
     w_fmt, b_fmt = weight_format(accel, ins), bias_format(accel, ins)
     w = mem.read_matrix(image, g("weights"), n, k, w_fmt, accel)
+    if ins.has(Flag.WSKIP):
+        w = skip_zero_tiles(image, ins, w, accel)
     b = read_bias(image, g("bias"), n, b_fmt)
     accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
     relu = ins.has(Flag.RELU)  # on the final value: after the residual / score combine

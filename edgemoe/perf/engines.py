@@ -90,13 +90,28 @@ def _cmd(traffic: Traffic, addr: int, nbytes: int, word_bytes: int, mem: MemoryT
                STEP_CYCLES["dma_cmd"])
 
 
+def _wskip_strip(traffic: Traffic, mem: MemoryTiming, tile_map: int, first: int, tiles: int,
+                 keep: float, weights: int, tile_bytes: int) -> tuple[int, float]:
+    """A WSKIP strip (edgemoe_lin_skip.sv): its bytes of the tile map, then one pass over its
+    tiles (one a cycle) fetching only the kept ones, a read command each (pipelined).
+
+    Returns:
+        (beats per token, cycles of the strip's map and weight loads).
+    """
+    m = traffic.read(tile_map + first // 8, -(-(first % 8 + tiles) // 8), mem.bus_bytes)
+    kept = max(1, round(tiles * keep))
+    w = traffic.read(weights, kept * tile_bytes, mem.bus_bytes, weight=True)
+    return kept, 2 * mem.latency + mem.beats_cycles(m) + max(tiles, mem.beats_cycles(w)) + 2
+
+
 def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n: int, k: int,
                    rows: list[list[tuple[int, int]]], dst_rows: list[int], dst: int,
                    weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
                    base: int = 0, base_rows: list[int] | None = None,
                    serial_head: int = 0, prefetched: bool = False, to_router: bool = False,
                    rmw: bool = False, line: dict | None = None,
-                   scales: int | None = None) -> float:
+                   scales: int | None = None, tile_map: int | None = None,
+                   keep: float = 1.0) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
 
     Args:
@@ -116,6 +131,9 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             (its token loop is stepped there; ``rows`` is then unused).
         scales: W8A8 (Flag.WFMT_Q8): the int32 channel multipliers, read per strip after
             its biases (edgemoe_lin.sv), or None.
+        tile_map: WSKIP (Flag.WSKIP): the zero-tile map, or None.
+        keep: WSKIP: share of the tiles that run (``tiles_run`` / tiles); the zero tiles
+            are neither fetched nor given MAC cycles (taken as spread evenly over strips).
     """
     po, pi, act = accel.linear_p_out, accel.linear_p_in, accel.act_container_bits // 8
     geo = lin_geometry(accel, n, k, wbytes)
@@ -132,11 +150,16 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         if scales is not None:
             m = traffic.read(scales + col0 * 4, st * po * 4, bus, weight=True)
             cycles += lat + mem.beats_cycles(m) + 1
-        wb = traffic.read(weights + col0 // po * geo.tiles_in * geo.tile_bytes,
-                          st * geo.tiles_in * geo.tile_bytes, bus, weight=True)
-        if not (s == 0 and prefetched):
-            cycles += lat + mem.beats_cycles(wb) + 1
-        macs = st * geo.tiles_in
+        w0 = weights + col0 // po * geo.tiles_in * geo.tile_bytes
+        if tile_map is not None:
+            macs, load = _wskip_strip(traffic, mem, tile_map, col0 // po * geo.tiles_in,
+                                      st * geo.tiles_in, keep, w0, geo.tile_bytes)
+            cycles += load
+        else:
+            wb = traffic.read(w0, st * geo.tiles_in * geo.tile_bytes, bus, weight=True)
+            if not (s == 0 and prefetched):
+                cycles += lat + mem.beats_cycles(wb) + 1
+            macs = st * geo.tiles_in
         first = True
         if line is not None:
             base_reads = None if base_rows is None else [
@@ -197,7 +220,17 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
         serial_head=int(indexed), prefetched=prefetched,
         rmw=sacc and ins.has(Flag.SCATTER),
-        scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None)
+        scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None,
+        **_wskip_args(ins, accel))
+
+
+def _wskip_args(ins: Instr, accel) -> dict:
+    """lin_job_cycles' WSKIP arguments of a LINEAR (none without the flag)."""
+    if not ins.has(Flag.WSKIP):
+        return {}
+    n, k = ins.get("out_features"), ins.get("in_features")
+    tiles = -(-n // accel.linear_p_out) * -(-k // accel.linear_p_in)
+    return {"tile_map": ins.get("tile_map"), "keep": ins.get("tiles_run") / tiles}
 
 
 def _conv(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:

@@ -1,0 +1,37 @@
+/**
+ * @file em_tile_map.hpp
+ * @brief The zero-tile map of a WSKIP LINEAR (edgemoe/layout.py tile_map_bytes): one bit
+ *        per P_OUT x P_IN tile of the packed weights, set when the tile is all zero.  The
+ *        weight loader (em_linear.hpp lin_load) fetches only the tiles whose bit is clear.
+ */
+#ifndef EDGEMOE_EM_TILE_MAP_HPP
+#define EDGEMOE_EM_TILE_MAP_HPP
+
+#include "em_mem.hpp"
+
+namespace edgemoe {
+
+/**
+ * WSKIP: zero[j] = 1 when tile first + j of a packed matrix is all zero, for j < count
+ * (one burst over the bytes of the map that hold those bits).
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+void lin_read_map(const typename CFG::word_t* wmem, uint64_t map_off, uint32_t first,
+                  uint32_t count, uint8_t (&zero)[CFG::WBUF_TILES]) {
+  uint8_t bytes[CFG::WBUF_TILES / 8 + 2];
+  const uint32_t b0 = first / 8, nbytes = (first % 8 + count + 7) / 8;
+  read_row<CFG, 1, false>(wmem, map_off + b0, nbytes, bytes);
+LM_TILES:
+  for (uint32_t j = 0; j < count; j++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
+#pragma HLS PIPELINE II=1
+    const uint32_t bit = first % 8 + j;
+    zero[j] = (bytes[bit / 8] >> (bit % 8)) & 1;
+  }
+}
+
+}  // namespace edgemoe
+
+#endif  // EDGEMOE_EM_TILE_MAP_HPP
