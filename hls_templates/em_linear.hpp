@@ -54,6 +54,7 @@ struct lin_buffers {
   // W8A8: the channel multipliers of the strip (em_int8.hpp), beside its biases
   int64_t scale_ping[CFG::MAX_ROW_OUT];
   int64_t scale_pong[CFG::MAX_ROW_OUT];
+  lin_kept<CFG> kept_ping, kept_pong;  // WSKIP: the tiles of each buffer that get MAC cycles
   // what the idle buffer was preloaded with during the previous layer (see lin_next)
   bool pre_valid;
   int pre_buf;
@@ -104,7 +105,8 @@ template <class CFG>
 void lin_load(const typename CFG::word_t* wmem, const lin_load_req& rq, int acc_frac,
               const fmt_rt& wfmt, const fmt_rt& bfmt,
               typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
-              int64_t (&bias)[CFG::MAX_ROW_OUT], int64_t (&scale)[CFG::MAX_ROW_OUT]) {
+              int64_t (&bias)[CFG::MAX_ROW_OUT], int64_t (&scale)[CFG::MAX_ROW_OUT],
+              lin_kept<CFG>& kept) {
 #pragma HLS INLINE off  // the weight loader: one instance
   const uint32_t tile_words = CFG::P_OUT * CFG::P_IN;
   const uint64_t base = rq.w_off + (uint64_t)rq.ot0 * rq.kt * tile_words * wfmt.bytes;
@@ -112,6 +114,7 @@ void lin_load(const typename CFG::word_t* wmem, const lin_load_req& rq, int acc_
 #pragma HLS ARRAY_PARTITION variable=tile type=complete  // one tile lands in one cycle
   uint8_t zero[CFG::WBUF_TILES];
   if (rq.skip) lin_read_map<CFG>(wmem, rq.map_off, rq.ot0 * rq.kt, rq.n_ot * rq.kt, zero);
+  lin_keep_tiles<CFG>(zero, rq.skip, rq.n_ot, rq.kt, kept);
 LW_TILES:
   for (uint32_t t = 0; t < rq.n_ot * rq.kt; t++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
@@ -168,7 +171,8 @@ template <class CFG>
 void lin_row(const typename CFG::xbuf_t (&x)[CFG::XROW],
              const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
              const int64_t (&bias)[CFG::MAX_ROW_OUT], const int64_t (&scale)[CFG::MAX_ROW_OUT],
-             bool q8, uint32_t kt, uint32_t n_ot, int64_t (&acc_out)[CFG::MAX_ROW_OUT]) {
+             const lin_kept<CFG>& kept, bool q8, uint32_t kt, uint32_t n_ot,
+             int64_t (&acc_out)[CFG::MAX_ROW_OUT]) {
 #pragma HLS INLINE off  // the MAC tile: one instance
 LR_OTILES:
   for (uint32_t ot = 0; ot < n_ot; ot++) {
@@ -180,10 +184,11 @@ LR_OTILES:
 #pragma HLS UNROLL
       acc[o] = q8 ? 0 : (uint64_t)bias[ot * CFG::P_OUT + o];  // W8A8: bias after the scale
     }
-  LR_KTILES:
-    for (uint32_t k = 0; k < kt; k++) {
+  LR_KTILES:  // WSKIP: only the tiles the map keeps; all of them otherwise
+    for (uint32_t j = 0; j < kept.n[ot]; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::XROW_TILES
 #pragma HLS PIPELINE II=1
+      const uint32_t k = kept.k[ot * kt + j];
     LR_MAC_OUT:
       for (int o = 0; o < CFG::P_OUT; o++) {
 #pragma HLS UNROLL
@@ -279,8 +284,9 @@ template <class CFG>
 void lin_mac_rows(hls::stream<lin_xtile<CFG> >& xs,
                   const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
                   const int64_t (&bias)[CFG::MAX_ROW_OUT],
-                  const int64_t (&scale)[CFG::MAX_ROW_OUT], bool q8, uint32_t tokens,
-                  uint32_t kt, uint32_t n_ot, hls::stream<lin_acctile<CFG> >& sums) {
+                  const int64_t (&scale)[CFG::MAX_ROW_OUT], const lin_kept<CFG>& kept,
+                  bool q8, uint32_t tokens, uint32_t kt, uint32_t n_ot,
+                  hls::stream<lin_acctile<CFG> >& sums) {
 #pragma HLS INLINE off  // a dataflow process
   typename CFG::xbuf_t x[CFG::XROW];
   int64_t acc[CFG::MAX_ROW_OUT];
@@ -300,7 +306,7 @@ MAC_TOKENS:
         x[k * CFG::P_IN + i] = tile.v[i];
       }
     }
-    lin_row<CFG>(x, w, bias, scale, q8, kt, n_ot, acc);
+    lin_row<CFG>(x, w, bias, scale, kept, q8, kt, n_ot, acc);
   MAC_DRAIN:
     for (uint32_t ot = 0; ot < n_ot; ot++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
@@ -366,7 +372,8 @@ void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xm
                  typename CFG::word_t* ymem, const lin_job<CFG>& job, const lin_sink<CFG> sink,
                  const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
                  const int64_t (&bias)[CFG::MAX_ROW_OUT],
-                 const int64_t (&scale)[CFG::MAX_ROW_OUT], const lin_chunk ck, uint32_t tokens,
+                 const int64_t (&scale)[CFG::MAX_ROW_OUT], const lin_kept<CFG>& kept,
+                 const lin_chunk ck, uint32_t tokens,
                  int acc_frac, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS],
                  uint64_t& overflows) {
 #pragma HLS INLINE off  // the token loop: one instance shared by both ping/pong branches
@@ -378,7 +385,7 @@ void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xm
   hls::stream<lin_tag> tags("lin_tags");
 #pragma HLS STREAM variable=tags depth=4  // a few tokens between reader and writer
   lin_read_rows<CFG>(mem, xmem, job, tokens, ck.kt, xs, tags);
-  lin_mac_rows<CFG>(xs, w, bias, scale, ck.q8, tokens, ck.kt, ck.n_ot, sums);
+  lin_mac_rows<CFG>(xs, w, bias, scale, kept, ck.q8, tokens, ck.kt, ck.n_ot, sums);
   lin_write_rows<CFG>(ymem, sink, tokens, ck.n_ot, ck.col0, ck.ncols, acc_frac, sums, tags,
                       logits, overflows);
 }
@@ -397,16 +404,19 @@ void lin_step(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
               const lin_pass& ps, const lin_load_req& rq, const lin_chunk& ck, int acc_frac,
               typename CFG::wbuf_t (&w_fill)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
               int64_t (&b_fill)[CFG::MAX_ROW_OUT], int64_t (&s_fill)[CFG::MAX_ROW_OUT],
+              lin_kept<CFG>& k_fill,
               const typename CFG::wbuf_t (&w_use)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
-              const int64_t (&b_use)[CFG::MAX_ROW_OUT], const int64_t (&s_use)[CFG::MAX_ROW_OUT]) {
+              const int64_t (&b_use)[CFG::MAX_ROW_OUT], const int64_t (&s_use)[CFG::MAX_ROW_OUT],
+              const lin_kept<CFG>& k_use) {
 #pragma HLS INLINE  // both branches of lin_run share lin_run's loader and token-loop instances
-  if (rq.n_ot > 0) lin_load<CFG>(wmem, rq, acc_frac, ps.wfmt, ps.bfmt, w_fill, b_fill, s_fill);
+  if (rq.n_ot > 0)
+    lin_load<CFG>(wmem, rq, acc_frac, ps.wfmt, ps.bfmt, w_fill, b_fill, s_fill, k_fill);
   if (ck.valid) {
     // the writer's scalars are copied out and its overflow count comes back in a local:
     // the region only calls processes and shares no part of the job between them
     uint64_t overflows = 0;
-    lin_compute<CFG>(mem, xmem, ymem, job, job.sink(), w_use, b_use, s_use, ck, ps.tokens, acc_frac,
-                     logits, overflows);
+    lin_compute<CFG>(mem, xmem, ymem, job, job.sink(), w_use, b_use, s_use, k_use, ck, ps.tokens,
+                     acc_frac, logits, overflows);
     job.overflows += overflows;
   }
 }
@@ -475,26 +485,15 @@ LRUN_STEPS:
     // the branches name the buffers statically: no run-time index joins the two arrays
     if (fill == 0) {
       lin_step<CFG>(mem, wmem, xmem, ymem, lb.job, lb.logits, ps, rq, ck, acc_frac, lb.w_ping,
-                    lb.bias_ping, lb.scale_ping, lb.w_pong, lb.bias_pong, lb.scale_pong);
+                    lb.bias_ping, lb.scale_ping, lb.kept_ping, lb.w_pong, lb.bias_pong,
+                    lb.scale_pong, lb.kept_pong);
     } else {
       lin_step<CFG>(mem, wmem, xmem, ymem, lb.job, lb.logits, ps, rq, ck, acc_frac, lb.w_pong,
-                    lb.bias_pong, lb.scale_pong, lb.w_ping, lb.bias_ping, lb.scale_ping);
+                    lb.bias_pong, lb.scale_pong, lb.kept_pong, lb.w_ping, lb.bias_ping,
+                    lb.scale_ping, lb.kept_ping);
     }
   }
 }
-
-/**
- * Weight + bias block bytes of the formats selected by the flags (profile weight_bytes).
- *
- * @tparam CFG design point.
- */
-template <class CFG>
-inline uint64_t fetched_weight_bytes(const instr_t& ins, uint64_t n, uint64_t k) {
-  const uint64_t scales = ins.has(isa::FLAG_WFMT_Q8) ? bias_block_bytes<CFG>(n, 4) : 0;
-  return weight_block_bytes<CFG>(n, k, weight_bytes_of<CFG>(ins)) +
-         bias_block_bytes<CFG>(n, bias_bytes_of<CFG>(ins)) + scales;
-}
-
 }  // namespace edgemoe
 
 #endif  // EDGEMOE_EM_LINEAR_HPP

@@ -13,6 +13,18 @@
 namespace edgemoe {
 
 /**
+ * Weight + bias block bytes of the formats selected by the flags (profile weight_bytes).
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+inline uint64_t fetched_weight_bytes(const instr_t& ins, uint64_t n, uint64_t k) {
+  const uint64_t scales = ins.has(isa::FLAG_WFMT_Q8) ? bias_block_bytes<CFG>(n, 4) : 0;
+  return weight_block_bytes<CFG>(n, k, weight_bytes_of<CFG>(ins)) +
+         bias_block_bytes<CFG>(n, bias_bytes_of<CFG>(ins)) + scales;
+}
+
+/**
  * A pass over [n, k] weights with the weight/bias formats the instruction's flags select.
  *
  * @tparam CFG design point.

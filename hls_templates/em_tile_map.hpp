@@ -2,7 +2,8 @@
  * @file em_tile_map.hpp
  * @brief The zero-tile map of a WSKIP LINEAR (edgemoe/layout.py tile_map_bytes): one bit
  *        per P_OUT x P_IN tile of the packed weights, set when the tile is all zero.  The
- *        weight loader (em_linear.hpp lin_load) fetches only the tiles whose bit is clear.
+ *        weight loader (em_linear.hpp lin_load) fetches only the tiles whose bit is clear
+ *        and lists, per output tile, the input tiles the MAC tile spends a cycle on.
  */
 #ifndef EDGEMOE_EM_TILE_MAP_HPP
 #define EDGEMOE_EM_TILE_MAP_HPP
@@ -29,6 +30,41 @@ LM_TILES:
 #pragma HLS PIPELINE II=1
     const uint32_t bit = first % 8 + j;
     zero[j] = (bytes[bit / 8] >> (bit % 8)) & 1;
+  }
+}
+
+/**
+ * The tiles of one weight buffer that get MAC cycles: output tile ot runs n[ot] input
+ * tiles, k[ot * kt + j] for j < n[ot] in ascending order (every tile without WSKIP).
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+struct lin_kept {
+  uint16_t k[CFG::WBUF_TILES];
+  uint16_t n[CFG::WBUF_TILES];
+};
+
+/**
+ * List the kept tiles of n_ot output tiles of kt input tiles each: a zero tile is skipped
+ * only under WSKIP (its sum is zero, so the output bytes are the dense engine's).
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+void lin_keep_tiles(const uint8_t (&zero)[CFG::WBUF_TILES], bool skip, uint32_t n_ot,
+                    uint32_t kt, lin_kept<CFG>& kept) {
+LK_OTILES:
+  for (uint32_t ot = 0; ot < n_ot; ot++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
+    uint16_t count = 0;
+  LK_KTILES:
+    for (uint32_t k = 0; k < kt; k++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::XROW_TILES
+#pragma HLS PIPELINE II=1
+      if (!(skip && zero[ot * kt + k])) kept.k[ot * kt + count++] = (uint16_t)k;
+    }
+    kept.n[ot] = count;
   }
 }
 
