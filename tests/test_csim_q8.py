@@ -42,10 +42,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("seed,t,n,k,flags,x_range,calib,w_gain", CASES)
-def test_q8_linear_csim_equals_golden(design, seed, t, n, k, flags, x_range, calib, w_gain):
-    accel, csim = design
-    case = q8_linear(accel, seed, t, n, k, flags, x_range, calib, w_gain)
+def _one_op_equal(accel, csim, case) -> np.ndarray:
+    """Run the case's one instruction on golden and C-sim; every non-volatile byte equal.
+    Returns golden's image."""
     s = case.scratch
     code = encode_bytes([case.ins])
     s.image[s.program:s.program + len(code)] = np.frombuffer(code, np.uint8)
@@ -55,7 +54,15 @@ def test_q8_linear_csim_equals_golden(design, seed, t, n, k, flags, x_range, cal
     assert csim.execute(sim, *args) == 0
     keep = ~volatile_mask(gold.size, 0, 1)
     assert (gold[keep] == sim[keep]).all()
-    assert (gold != s.image).any()
+    return gold
+
+
+@pytest.mark.parametrize("seed,t,n,k,flags,x_range,calib,w_gain", CASES)
+def test_q8_linear_csim_equals_golden(design, seed, t, n, k, flags, x_range, calib, w_gain):
+    accel, csim = design
+    case = q8_linear(accel, seed, t, n, k, flags, x_range, calib, w_gain)
+    gold = _one_op_equal(accel, csim, case)
+    assert (gold != case.scratch.image).any()
 
 
 def test_q8_mixed_program_csim_equals_golden(design):
@@ -88,16 +95,9 @@ def test_q8_experts_csim_equals_golden(design, seed, t, d, h, e, top_k, residual
     """W8A8 MOE_EXPERTS: output, scratch and profile words (overflows) byte-identical."""
     accel, csim = design
     case = q8_experts(accel, seed, t, d, h, e, top_k, x_range, calib, h_calib, w_gain, residual)
-    s = case.scratch
-    code = encode_bytes([case.ins])
-    s.image[s.program:s.program + len(code)] = np.frombuffer(code, np.uint8)
-    gold, sim = s.image.copy(), s.image.copy()
-    args = (s.program, 1, 0, 0)
-    assert execute(gold, accel, *args) == 0
-    assert csim.execute(sim, *args) == 0
-    keep = ~volatile_mask(gold.size, 0, 1)
-    assert (gold[keep] == sim[keep]).all()
+    gold = _one_op_equal(accel, csim, case)
     assert (gold[case.dst:case.dst + 4] != 0xA5).any()
+    s = case.scratch
     s.image = gold
     if calib is not None or w_gain > 10:  # the cases there to clamp or overflow do
         assert s.profile(0)["overflows"] > 0
