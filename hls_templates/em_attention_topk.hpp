@@ -57,10 +57,8 @@ ATT_TOPK_DOT:
 }
 
 /**
- * Keep the top `kept` keys of one query (ties to the lower index) into keep[0..t): an
- * insertion sorter of `kept` entries (best score first) fed one key per step in index
- * order.  A key lands at the first entry with a smaller score, so equal scores keep
- * index order; the entries behind it move down one place and the last one drops out.
+ * Keep the top `kept` keys of one query (ties to the lower index) into keep[0..t): the
+ * router's streaming top-k (topk_offer) fed one key per step in index order.
  *
  * @tparam CFG design point.
  */
@@ -81,21 +79,7 @@ ATT_TOPK_KEYS:
   for (uint32_t j = 0; j < t; j++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
 #pragma HLS PIPELINE II=1
-    const int64_t v = approx[j];
-  ATT_TOPK_INSERT:
-    for (int e = CFG::MAX_TOKENS - 1; e >= 0; e--) {  // back to front: e - 1 is still old
-#pragma HLS UNROLL
-      if ((uint32_t)e > n || (uint32_t)e >= kept) continue;
-      const bool here_lt = (uint32_t)e == n || best[e] < v;
-      if (here_lt && (e == 0 || best[e - 1] >= v)) {
-        best[e] = v;
-        idx[e] = j;
-      } else if (here_lt) {
-        best[e] = best[e - 1];
-        idx[e] = idx[e - 1];
-      }
-    }
-    if (n < kept) n++;
+    topk_offer(best, idx, n, kept, approx[j], j);
   }
 ATT_TOPK_MARK:
   for (uint32_t e = 0; e < n; e++) {

@@ -207,6 +207,36 @@ inline int64_t shift_frac(int64_t raw, int from_frac, int to_frac) {
   return raw >> (from_frac - to_frac);
 }
 
+/**
+ * Streaming top-k (the router's experts, top-k attention's keys): offer value v of index i
+ * to the `filled` best entries (best first) kept in at most `cap` <= N places.  It lands
+ * before the first entry it beats strictly, so equal values keep the earlier index; the
+ * entries behind it move down one place and a full list drops its last.
+ */
+template <int N>
+inline void topk_offer(int64_t (&best)[N], uint32_t (&idx)[N], uint32_t& filled, uint32_t cap,
+                       int64_t v, uint32_t i) {
+  uint32_t pos = filled;
+TOPK_FIND:
+  for (int j = 0; j < N; j++) {
+#pragma HLS UNROLL
+    if ((uint32_t)j < filled && pos == filled && v > best[j]) pos = j;
+  }
+  if (pos >= cap) return;
+  const uint32_t last = filled < cap ? filled : cap - 1;
+TOPK_SHIFT:
+  for (int j = N - 1; j > 0; j--) {
+#pragma HLS UNROLL
+    if ((uint32_t)j <= last && (uint32_t)j > pos) {
+      best[j] = best[j - 1];
+      idx[j] = idx[j - 1];
+    }
+  }
+  best[pos] = v;
+  idx[pos] = i;
+  if (filled < cap) filled++;
+}
+
 }  // namespace edgemoe
 
 #endif  // EDGEMOE_EM_COMMON_HPP

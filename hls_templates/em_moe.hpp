@@ -67,27 +67,7 @@ GATE_TOKENS:
     for (uint32_t x = 0; x < e; x++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_EXPERTS
 #pragma HLS PIPELINE
-      const int64_t v = logits[tok][x];
-      uint32_t pos = filled;
-    GATE_TOPK_FIND:
-      for (int j = 0; j < CFG::MAX_TOP_K; j++) {
-#pragma HLS UNROLL
-        if ((uint32_t)j < filled && pos == filled && v > best[j]) pos = j;
-      }
-      if (pos < top_k) {
-        const uint32_t last = filled < top_k ? filled : top_k - 1;
-      GATE_TOPK_SHIFT:
-        for (int j = CFG::MAX_TOP_K - 1; j > 0; j--) {
-#pragma HLS UNROLL
-          if ((uint32_t)j <= last && (uint32_t)j > pos) {
-            best[j] = best[j - 1];
-            best_idx[j] = best_idx[j - 1];
-          }
-        }
-        best[pos] = v;
-        best_idx[pos] = x;
-        if (filled < top_k) filled++;
-      }
+      topk_offer(best, best_idx, filled, top_k, logits[tok][x], x);
     }
   GATE_APPEND:
     for (uint32_t j = 0; j < top_k; j++) {
