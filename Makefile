@@ -20,14 +20,15 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-test: setup  ## run every test tier this machine can install (all but hls and board)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+test: setup  ## run every test tier this machine can install (all but hls, board and long)
+	$(PY) -m pytest -q -m "not long" $(PYTEST_ARGS)
 
 demo: setup  ## run the main job on the embedded defaults
 	$(VENV)/bin/edgemoe demo
 
-bench: setup  ## print throughput and ratio benchmarks
+bench: setup  ## print throughput and ratio benchmarks, then run the long test tier
 	$(VENV)/bin/edgemoe bench
+	$(PY) -m pytest -q -m long $(PYTEST_ARGS)
 
 lint: setup  ## ruff
 	$(VENV)/bin/ruff check edgemoe tests sim notebooks
