@@ -29,6 +29,7 @@ from .isa import (
     PoolMode,
 )
 from .numerics.attn_topk import ATTN_MAX_CODEBOOK
+from .numerics.int4 import GROUP_PARAM_BYTES, MAX_Q4_GROUPS, MAX_Q4_TERMS, Q4_GROUPS_SHIFT
 from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
 from .numerics.mean import POOL_MAX_KERNEL
 from .opexpr import (
@@ -74,8 +75,9 @@ MAX_EXPERTS = Param("MAX_EXPERTS", "max_experts")
 MAX_TOP_K = Param("MAX_TOP_K", "max_top_k")
 MAX_TIMESTEPS = Param("MAX_TIMESTEPS", "max_timesteps")
 
-#: Element formats chosen by flags (WFMT_Q8: int8 codes, edgemoe.numerics.int8).
-WEIGHT_FMT = Sel(Flag.WFMT_Q8, Fmt("u8"), Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
+#: Element formats chosen by flags (WFMT_Q8: int8 codes, edgemoe.numerics.int8; WFMT_Q4:
+#: int8 and int4 codes in bytes, edgemoe.numerics.int4).
+WEIGHT_FMT = Sel(Flag.WFMT_Q8 | Flag.WFMT_Q4, Fmt("u8"), Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
                  Sel(Flag.WFMT_CONV, Fmt("conv_weight"), Fmt("linear_weight"))))
 BIAS_FMT = Sel(Flag.BFMT_ATTN, Fmt("attn_bias"), Fmt("bias"))
 ACT, NORM, U32, U8 = Fmt("act"), Fmt("norm"), Fmt("u32"), Fmt("u8")
@@ -126,11 +128,27 @@ _LIN_DST_ROWS = Sel(Flag.SCATTER, _ROWS, _T)
 _BIG, _HUGE = Const(1 << 16), Const(1 << 24)
 
 
+def _q4_weights() -> Expr:
+    """numerics.int4.weight_bytes: int8 rows, int4 rows (two a byte), group parameters."""
+    high, groups = Derived("high_out", Q4_GROUPS_SHIFT), Derived("q4_groups", 16)
+    low = Sub(_N, high)
+    codes = Align(CeilDiv(Mul(CeilDiv(low, P_OUT), P_OUT, CeilDiv(_K, P_IN), P_IN), Const(2)))
+    params = Align(Mul(CeilDiv(low, P_OUT), P_OUT, groups, Const(GROUP_PARAM_BYTES)))
+    return Add(Add(weight_block(high, _K, U8), codes), params)
+
+
+#: LINEAR flags that use the fields WFMT_Q4 shares (d3, a5) or another weight format.
+_NOT_WITH_Q4 = Flag.GATHER | Flag.SCATTER | Flag.WFMT_Q8 | Flag.WFMT_CONV | Flag.WSKIP
+
+
 def _linear() -> OpSpec:
     dst = Mul(_LIN_DST_ROWS, _N, ACT)
     tiles = Mul(CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN))
+    split = Field("q4_split")
     return OpSpec(
         Op.LINEAR, "lin", "op_linear", _LB,
+        derived=(("high_out", Bits(split, 0, Q4_GROUPS_SHIFT)),
+                 ("q4_groups", Bits(split, Q4_GROUPS_SHIFT, 32 - Q4_GROUPS_SHIFT))),
         limits=(Limit("tokens", _T, _HUGE), Limit("in_features", _K, MAX_IN),
                 Limit("out_features", _N, MAX_OUT),
                 Limit("rows", _ROWS, _HUGE, Flag.GATHER | Flag.SCATTER),
@@ -141,18 +159,31 @@ def _linear() -> OpSpec:
                       Flag.WFMT_Q8),
                 Limit("WSKIP (not with WFMT_Q8)", Sel(Flag.WSKIP, Const(2), _ONE), _ONE,
                       Flag.WFMT_Q8),
-                Limit("tiles_run", Field("tiles_run"), tiles, Flag.WSKIP)),
+                Limit("tiles_run", Field("tiles_run"), tiles, Flag.WSKIP),
+                Limit("in_features (mixed int4/int8)", _K, Const(MAX_Q4_TERMS), Flag.WFMT_Q4),
+                Limit("dq_shift + 1 (mixed)", Add(Field("dq_shift"), _ONE),
+                      Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q4),
+                Limit("high_out + 1", Add(Derived("high_out", Q4_GROUPS_SHIFT), _ONE),
+                      Add(_N, _ONE), Flag.WFMT_Q4),
+                Limit("q4_groups", Derived("q4_groups", 16), Min(_K, Const(MAX_Q4_GROUPS)),
+                      Flag.WFMT_Q4),
+                Limit("GATHER/SCATTER/WFMT_Q8/WFMT_CONV/WSKIP (not with WFMT_Q4)",
+                      Sel(_NOT_WITH_Q4, Const(2), _ONE), _ONE, Flag.WFMT_Q4)),
         operands=(Operand("src", "read", ACT, Mul(_LIN_SRC_ROWS, _K, ACT)),
                   Operand("dst", "write", ACT, dst),
-                  Operand("weights", "weight", WEIGHT_FMT, weight_block(_N, _K, WEIGHT_FMT)),
+                  Operand("weights", "weight", WEIGHT_FMT,
+                          Sel(Flag.WFMT_Q4, _q4_weights(), weight_block(_N, _K, WEIGHT_FMT))),
                   Operand("bias", "weight", BIAS_FMT, bias_block(_N, BIAS_FMT)),
                   Operand("residual", "read", ACT, dst, Flag.RESIDUAL),
                   Operand("index", "read", U32, Mul(4, _T), Flag.GATHER | Flag.SCATTER),
                   Operand("scores", "read", U32, Mul(4, _T), Flag.SCORE_ACC),
                   Operand("count", "read", U32, Const(4), Flag.DYN_COUNT),
-                  Operand("scales", "weight", U32, bias_block(_N, U32), Flag.WFMT_Q8),
+                  Operand("scales", "weight", U32, bias_block(_N, U32),
+                          Flag.WFMT_Q8 | Flag.WFMT_Q4),
                   # read as it is (not a weight block): every executor counts it the same
-                  Operand("tile_map", "read", U8, tile_map_block(_N, _K), Flag.WSKIP)),
+                  Operand("tile_map", "read", U8, tile_map_block(_N, _K), Flag.WSKIP),
+                  # WFMT_Q4: each part row's output channel (read as it is, like tile_map)
+                  Operand("channel_index", "read", U32, Mul(4, _N), Flag.WFMT_Q4)),
         aliases=(("dst", "residual"),),
         # WSKIP: one cycle per tile beat run (layout.tiles_run) and the tile map's bytes
         cycles=Sel(Flag.WSKIP, Add(Mul(_T, Field("tiles_run")), tile_map_block(_N, _K)),

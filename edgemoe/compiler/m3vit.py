@@ -36,6 +36,7 @@ from .attn_topk import AttnTopK, codebook_bytes
 from .builder import ProgramBuilder, Ref, Tensor
 from .calibrate import EXPERT_LINEARS, int8_layers
 from .dead_neurons import remove_dead_neurons
+from .mixed import MixedChoice, check_shapes, place_mixed, quantize_mixed
 from .quantize import (
     QuantReport,
     dequantized,
@@ -51,8 +52,9 @@ class _Lowering:
     def __init__(self, model, accel, weights: dict, report: QuantReport,
                  want: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
                  packed: dict | None = None, topk: AttnTopK | None = None,
-                 tile_skip: bool = True):
+                 tile_skip: bool = True, mixed: Mapping[str, MixedChoice] | None = None):
         self.m, self.a, self.w, self.report = model, accel, weights, report
+        self.mixed = dict(mixed or {})  # mixed int4/int8 layer prefix -> its choice
         self.topk = topk  # top-k attention codebooks (Flag.ATTN_TOPK) or None
         self.tile_skip = tile_skip  # LINEARs with all-zero weight tiles get Flag.WSKIP
         self.last_raw = np.zeros((0, 0, 0))  # quantized stack of the last matrix() placed
@@ -180,7 +182,10 @@ class _Lowering:
         LINEAR into the tap slot, as the device computes it before adding)."""
         w = self.packed[f"{prefix}.weight"]
         extra = {"residual": residual} if residual is not None else {}
-        if prefix in self.int8:
+        if prefix in self.mixed:
+            wref, bref, q4 = self._mixed(prefix, bias_attn)
+            flags, extra = flags | Flag.WFMT_Q4, {**extra, **q4}
+        elif prefix in self.int8:
             wref, bref, q8 = self._q8(prefix, bias_attn)
             flags, extra = flags | Flag.WFMT_Q8, {**extra, **q8}
         else:
@@ -226,6 +231,17 @@ class _Lowering:
         sref = self.b.place("weights", self._aligned(np.pad(layer.scales, pad)
                                                      .astype("<i4").tobytes()), f"{prefix}.scales")
         return wref, bref, {"scales": sref, "x_mul": layer.x_mul, "dq_shift": layer.dq_shift}
+
+    def _mixed(self, prefix: str, bias_attn: bool) -> tuple[Ref, Ref, dict]:
+        """Mixed int4/int8 weights of a LINEAR (edgemoe.compiler.mixed) and its fields."""
+        bfmt = self.f.attn_bias if bias_attn else self.f.bias
+        layer = quantize_mixed(prefix, self.w[f"{prefix}.weight"], self.w[f"{prefix}.bias"],
+                               self.mixed[prefix], self.a, self.report, bfmt)
+        self.effective[f"{prefix}.weight"] = layer.weight_deq
+        bias = np.empty(layer.bias.size)
+        bias[layer.order] = bfmt.to_float(layer.bias)
+        self.effective[f"{prefix}.bias"] = bias
+        return place_mixed(self, prefix, layer, bfmt)
 
     def _q8_experts(self, ex: str) -> tuple[Ref, Ref, Ref, Ref, dict]:
         """W8A8 experts (every neuron kept): int8 codes per expert, then every expert's
@@ -388,7 +404,8 @@ class _Lowering:
 
 def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = True,
                 taps: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
-                remove_dead: bool = True, topk: AttnTopK | None = None, tile_skip: bool = True):
+                remove_dead: bool = True, topk: AttnTopK | None = None, tile_skip: bool = True,
+                mixed: Mapping[str, MixedChoice] | None = None):
     """Lower M3ViT; returns (layout, instruction counts per stage, effective float weights,
     tap specs).
 
@@ -401,7 +418,8 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
     intermediate tensors to copy out (:mod:`edgemoe.compiler.taps`).  ``int8`` maps LINEAR
     layer prefixes (:func:`edgemoe.compiler.calibrate.int8_layers`) to their calibrated
     input range: those run in the W8A8 mode (``Flag.WFMT_Q8``).  ``topk`` runs every
-    ATTENTION in the top-k mode (``Flag.ATTN_TOPK``) with its codebooks.
+    ATTENTION in the top-k mode (``Flag.ATTN_TOPK``) with its codebooks.  ``mixed`` runs
+    those LINEARs with int8 and int4 channels (``Flag.WFMT_Q4``, edgemoe.compiler.mixed).
     """
     if topk is not None:
         topk.check(model)
@@ -415,9 +433,14 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
         if any(pair) and not all(pair):
             raise WeightError(f"int8 layers of block {i} name one of its expert layers "
                               f"{list(EXPERT_LINEARS)}: give both (one instruction runs them)")
-    narrow = remove_dead and not int8
+    unknown = sorted(set(mixed or {}) - set(int8_layers(model)))
+    if unknown:
+        raise WeightError(f"mixed int4/int8 layers {unknown} are not LINEAR layers of "
+                          f"{model.name}: use names from int8_layers(model)")
+    check_shapes(mixed or {}, weights)
+    narrow = remove_dead and not int8 and not mixed
     packed = remove_dead_neurons(model, accel.formats, weights)[0] if narrow else None
-    low = _Lowering(model, accel, weights, report, taps, int8, packed, topk, tile_skip)
+    low = _Lowering(model, accel, weights, report, taps, int8, packed, topk, tile_skip, mixed)
     b = low.b
     pixels = b.reserve("inputs", model.in_chans * model.image_height * model.image_width, "pixels")
     outputs = {}

@@ -26,6 +26,7 @@ from ..numerics import int8
 from ..params.fixed import FixedType
 from . import memory as mem
 from .intmath import matmul_exact, shift_frac
+from .linear_q4 import linear_mixed
 
 
 class OpFault(Exception):
@@ -132,15 +133,19 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
     if ins.has(Flag.GATHER):
         x = x[idx]
     w_fmt, b_fmt = weight_format(accel, ins), bias_format(accel, ins)
-    w = mem.read_matrix(image, g("weights"), n, k, w_fmt, accel)
+    mixed = ins.has(Flag.WFMT_Q4)  # its weights are read by linear_mixed
+    w = None if mixed else mem.read_matrix(image, g("weights"), n, k, w_fmt, accel)
     if ins.has(Flag.WSKIP):
         w = skip_zero_tiles(image, ins, w, accel)
     b = read_bias(image, g("bias"), n, b_fmt)
     accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
     relu = ins.has(Flag.RELU)  # on the final value: after the residual / score combine
-    if ins.has(Flag.WFMT_Q8):
-        m = mem.read(image, g("scales"), n, _I32)
-        y, prof["overflows"] = linear_q8(x, w, b, b_fmt, m, g("x_mul"), g("dq_shift"), act)
+    if ins.has(Flag.WFMT_Q8) or mixed:
+        if mixed:
+            y, prof["overflows"], w_bytes = linear_mixed(image, ins, accel, x, b, b_fmt, OpFault)
+        else:
+            m = mem.read(image, g("scales"), n, _I32)
+            y, prof["overflows"] = linear_q8(x, w, b, b_fmt, m, g("x_mul"), g("dq_shift"), act)
         if ins.has(Flag.GELU):
             y, wrapped = numerics.gelu_counted(y, act)
             prof["overflows"] += wrapped
@@ -172,6 +177,10 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
             y = np.maximum(y, 0) if relu else y
         mem.write(image, g("dst"), y, act)
     prof["macs"] += t * n * k
+    if mixed:  # int8 and int4 rows with their group parameters, then the bias
+        prof["weight_bytes"] += w_bytes + bias_block_bytes(n, accel.linear_p_out,
+                                                           b_fmt.storage_dtype.itemsize)
+        return
     prof["weight_bytes"] += weight_block_bytes(n, k, accel.linear_p_out, accel.linear_p_in,
                                                w_fmt.storage_dtype.itemsize) \
         + bias_block_bytes(n, accel.linear_p_out, b_fmt.storage_dtype.itemsize)
