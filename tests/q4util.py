@@ -30,6 +30,7 @@ class Q4Case:
     n: int
     layer: MixedLinear
     x_raw: np.ndarray     # act raw inputs (T, K)
+    w: np.ndarray         # the float weights before quantization (N, K)
     ref: np.ndarray       # float reference on the device's weights (T, N)
     bound: np.ndarray     # per-element error bound of the device output (T, N)
 
@@ -77,7 +78,7 @@ def mixed_linear(accel, seed: int, t: int, n: int, k: int, high: float = 0.1, gr
     bound = (0.5 * s_x * np.abs(layer.weight_deq).sum(axis=1)[None, :]
              + np.abs(ref - b_dev) * (0.5 / m)[None, :]
              + 2.0 ** -(act.frac_bits + layer.dq_shift) + 2.0 ** -act.frac_bits)
-    return Q4Case(s, ins, dst, t, n, layer, x_raw, ref, bound)
+    return Q4Case(s, ins, dst, t, n, layer, x_raw, w, ref, bound)
 
 
 def output(case: Q4Case, image: np.ndarray, act) -> np.ndarray:
