@@ -163,3 +163,28 @@ def check_shapes(mixed: Mapping[str, MixedChoice], weights: Mapping[str, np.ndar
             raise ValueError(f"precision map gives {prefix}.weight {choice.high.size} channels, "
                              f"the weights have {rows}: rerun `edgemoe quantize` on these "
                              "weights")
+
+
+def apply_precision_map(path, model, weights: Mapping[str, np.ndarray],
+                        ranges: Mapping[str, float], int8_rest: bool
+                        ) -> tuple[dict[str, MixedChoice], dict[str, float]]:
+    """``compile_model``'s ``mixed`` and ``int8`` for a precision map file.
+
+    Args:
+        path: The precision map (``edgemoe quantize``).
+        model: The M3ViT ModelConfig.
+        weights: The float weights (their shapes must be the map's).
+        ranges: Calibrated input ranges of every int8-capable layer.
+        int8_rest: Also run the layers the map does not name in W8A8 (``--int8``).
+
+    Returns:
+        (mixed int4/int8 LINEARs, W8A8 layers: the map's expert layers, and with
+        ``int8_rest`` every other calibrated layer).
+    """
+    from ..seeds.precision_map import read_precision_map
+
+    mixed, experts = mixed_layers(read_precision_map(path), model)
+    check_shapes(mixed, weights)
+    mixed = {p: MixedChoice(c.high, c.group_size, ranges[p]) for p, c in mixed.items()}
+    int8 = {p: r for p, r in ranges.items() if p not in mixed and (int8_rest or p in experts)}
+    return mixed, int8
