@@ -50,8 +50,11 @@ E_MAX = 255
 GROUP_PARAM_BYTES = 2
 #: Largest group count (the field's upper 16 bits).
 MAX_Q4_GROUPS = (1 << 16) - 1
-#: Dot-product length for which ``|t * m|`` with an int32 ``m`` provably stays in 64 bits.
-MAX_Q4_TERMS = 8192
+#: Dot-product length for which a row's ``t`` provably fits int32 (``127 * 15 * E_MAX * K <
+#: 2**31``), so ``t * m`` is the W8A8 step 3's 32 x 32 product.  Since
+#: ``sum_g e_g * s_g = sum_k q[k] * ((u[k] - z) * e_g)``, an engine may also expand the
+#: int4 rows into 13-bit weights ``(u - z) * e`` at load time and run the int8 sum: same bits.
+MAX_Q4_TERMS = 4096
 #: LINEAR's ``q4_split`` field: ``high_out | q4_groups << Q4_GROUPS_SHIFT``.
 Q4_GROUPS_SHIFT = 16
 
