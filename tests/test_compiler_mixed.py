@@ -3,9 +3,9 @@
 Float bound: the float reference runs on the weights the device holds (compile_model's
 effective weights), so the error left is the int8 input rounding of every mixed or W8A8
 layer, as in tests/test_compiler_q8.py: the backbone's ||golden - float|| / ||float||
-must stay below BACKBONE_REL_ERR = 1% (measured ~5e-4 on m3vit-micro).  Against the
-original float weights the int4 rounding shows (a few percent): that is the accuracy
-table's business (docs/int8.md, `make bench`), not this bound.
+must stay below BACKBONE_REL_ERR = 1% (measured 1.2e-3 on m3vit-micro).  Against the
+original float weights the int4 rounding shows (measured 8.1e-3, checked to exceed twice
+the device error): the accuracy table's business (docs/int8.md, `make bench`).
 """
 
 from __future__ import annotations
