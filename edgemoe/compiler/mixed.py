@@ -183,7 +183,14 @@ def apply_precision_map(path, model, weights: Mapping[str, np.ndarray],
     """
     from ..seeds.precision_map import read_precision_map
 
-    mixed, experts = mixed_layers(read_precision_map(path), model)
+    return map_choices(read_precision_map(path), model, weights, ranges, int8_rest)
+
+
+def map_choices(pmap: Mapping, model, weights: Mapping[str, np.ndarray],
+                ranges: Mapping[str, float], int8_rest: bool
+                ) -> tuple[dict[str, MixedChoice], dict[str, float]]:
+    """:func:`apply_precision_map` of a precision map already read."""
+    mixed, experts = mixed_layers(pmap, model)
     check_shapes(mixed, weights)
     mixed = {p: MixedChoice(c.high, c.group_size, ranges[p]) for p, c in mixed.items()}
     int8 = {p: r for p, r in ranges.items() if p not in mixed and (int8_rest or p in experts)}
