@@ -420,8 +420,8 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
     from .pool import pool_cycles
 
     def fmt(role: str) -> int:
-        if role == "weight" and ins.has(Flag.WFMT_Q8):
-            return 1  # int8 codes (edgemoe/numerics/int8.py)
+        if role == "weight" and ins.has(Flag.WFMT_Q8 | Flag.WFMT_Q4):
+            return 1  # int8 codes (edgemoe/numerics/int8.py); mixed int4 rows counted as int8
         if role == "weight":
             role = ("patch_weight" if ins.has(Flag.WFMT_PATCH) else
                     "conv_weight" if ins.has(Flag.WFMT_CONV) else "linear_weight")

@@ -209,7 +209,7 @@ def _strip0_beats(ins: Instr, accel, bus: int) -> int:
         n, k = ins.get("out_ch"), ins.get("in_ch") * (ksp & 0xFF) ** 2
     else:
         n, k = ins.get("experts"), ins.get("dim")
-    wb = 1 if ins.has(Flag.WFMT_Q8) else max(  # W8A8: int8 codes
+    wb = 1 if ins.has(Flag.WFMT_Q8 | Flag.WFMT_Q4) else max(  # int8 codes (mixed: as int8)
         int(getattr(accel.formats, r).storage_dtype.itemsize)
         for r in ("linear_weight", "conv_weight", "patch_weight"))
     geo = lin_geometry(accel, n, k, wb)
