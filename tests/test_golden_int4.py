@@ -170,3 +170,26 @@ def test_validation_refuses_q4_with_another_weight_mode(tiny, flag):
     ins = Instr.make(Op.LINEAR, case.ins.flags | flag, **case.ins.named())
     with pytest.raises(ProgramError, match="not with WFMT_Q4"):
         validate_program([ins], tiny, 1 << 18)
+
+
+@pytest.mark.parametrize("n,high,k,groups", [(12, 3, 20, 3), (1, 0, 1, 1), (96, 10, 768, 24),
+                                             (40, 40, 100, 4), (33, 0, 64, 64)])
+@pytest.mark.parametrize("tile", [(), ("linear_p_out=8", "linear_p_in=2")])
+def test_op_table_weight_size_is_the_packed_size(n, high, k, groups, tile):
+    """The op spec's `weights` extent (what validation and every executor's checks use)
+    equals the bytes pack_weights writes."""
+    from edgemoe.ops import OpEnv, spec_of
+
+    accel = load_accel("tiny", tile)
+    ins = Instr.make(Op.LINEAR, Flag.WFMT_Q4, tokens=1, out_features=n, in_features=k,
+                     q4_split=int4.pack_split(high, groups))
+    size = next(o.size for o in spec_of(Op.LINEAR).operands if o.name == "weights")
+    rng = np.random.default_rng(n)
+    parts = (rng.integers(-127, 128, (high, k)), rng.integers(0, 16, (n - high, k)),
+             rng.integers(0, 256, (n - high, groups)), rng.integers(0, 16, (n - high, groups)))
+    blob = int4.pack_weights(*parts, accel.linear_p_out, accel.linear_p_in)
+    assert size.value(OpEnv(ins, accel)) == len(blob) == int4.weight_bytes(
+        n, high, k, groups, accel.linear_p_out, accel.linear_p_in)
+    back = int4.unpack_weights(np.frombuffer(blob, np.uint8), n, high, k, groups,
+                               accel.linear_p_out, accel.linear_p_in)
+    assert all(np.array_equal(b, p) for b, p in zip(back, parts, strict=True))
