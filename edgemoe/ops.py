@@ -168,7 +168,11 @@ def _linear() -> OpSpec:
                 Limit("q4_groups", Derived("q4_groups", 16), Min(_K, Const(MAX_Q4_GROUPS)),
                       Flag.WFMT_Q4),
                 Limit("GATHER/SCATTER/WFMT_Q8/WFMT_CONV/WSKIP (not with WFMT_Q4)",
-                      Sel(_NOT_WITH_Q4, Const(2), _ONE), _ONE, Flag.WFMT_Q4)),
+                      Sel(_NOT_WITH_Q4, Const(2), _ONE), _ONE, Flag.WFMT_Q4),
+                # the engine's weight buffer holds the expanded (u - z) * e (13 bits)
+                Limit("weight buffer bytes >= 2 (WFMT_Q4)", Const(2),
+                      Max(Max(Fmt("linear_weight"), Fmt("conv_weight")), Fmt("patch_weight")),
+                      Flag.WFMT_Q4)),
         operands=(Operand("src", "read", ACT, Mul(_LIN_SRC_ROWS, _K, ACT)),
                   Operand("dst", "write", ACT, dst),
                   Operand("weights", "weight", WEIGHT_FMT,

@@ -134,3 +134,23 @@ def test_cli_bad_precision_maps_are_one_line_errors(micro, tmp_path, capsys, edi
     err = capsys.readouterr().err.strip()
     assert what in err and len(err.splitlines()) == 1, err
     assert not out.exists()
+
+
+def test_cli_eval_with_a_precision_map(tmp_path, capsys):
+    """`edgemoe eval --precision-map`: the trained m3vit-demo, one scene, mixed LINEARs."""
+    from edgemoe.cli import main
+    from edgemoe.data import trained_weights
+    from edgemoe.models import load_weights
+
+    model = load_model("m3vit-demo")
+    weights = load_weights(trained_weights(model.name), model)
+    path = write_precision_map(tmp_path / "m.json", _map(model, weights))
+    assert main(["eval", "--model", "m3vit-demo", "--n", "1", "--int8", "1", "--json",
+                 "--precision-map", str(path)]) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert (r["mixed_layers"], r["int8_layers"]) == (12, 4)
+    assert abs(r["deltas"]["miou_points"]) < 5  # one scene: a sanity bound, not the table's
+    assert main(["eval", "--model", "vovnet-tiny", "--n", "1", "--precision-map",
+                 str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "drop --precision-map" in err and len(err.splitlines()) == 1

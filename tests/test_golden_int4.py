@@ -193,3 +193,14 @@ def test_op_table_weight_size_is_the_packed_size(n, high, k, groups, tile):
     back = int4.unpack_weights(np.frombuffer(blob, np.uint8), n, high, k, groups,
                                accel.linear_p_out, accel.linear_p_in)
     assert all(np.array_equal(b, p) for b, p in zip(back, parts, strict=True))
+
+
+def test_one_byte_weight_buffers_refuse_mixed_layers():
+    """Every weight format one byte: the buffer cannot hold (u - z) * e, so validation
+    (and every executor's checks) refuse WFMT_Q4."""
+    small = load_accel("tiny", ("formats.linear_weight=ap_fixed<8,1>",
+                                "formats.conv_weight=ap_fixed<8,1>",
+                                "formats.patch_weight=ap_fixed<8,0>"))
+    case = mixed_linear(small, seed=1, t=2, n=8, k=16)
+    with pytest.raises(ProgramError, match="weight buffer bytes"):
+        validate_program([case.ins], small, 1 << 18)
