@@ -93,7 +93,7 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         # the tile beats the engine runs per token (the cycle model's count of that bitmap)
         "tiles_run": "d4", "tile_map": "a8",
         # WFMT_Q4 only (never with GATHER/SCATTER, so it shares d3/a5): the int8 row count
-        # and group size (numerics.int4.pack_split), each part row's output channel; the
+        # and group count (numerics.int4.pack_split), each part row's output channel; the
         # Q8 fields keep their meaning
         "q4_split": "d3", "channel_index": "a5",
     },
@@ -162,9 +162,9 @@ OP_FLAGS: Mapping[Op, Flag] = {
 
 #: Flags a generated executor does not build yet, per language ("hls", "sv"): its checks
 #: refuse them (Err.BAD_FLAGS) rather than run the instruction in another mode.
-FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {
-    "hls": {},
-    "sv": {Op.ATTENTION: Flag.ATTN_TOPK, Op.LINEAR: Flag.WFMT_Q4}}
+FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {},
+                                                     "sv": {Op.ATTENTION: Flag.ATTN_TOPK,
+                                                            Op.LINEAR: Flag.WFMT_Q4}}
 
 
 def hw_flags(op: Op, lang: str) -> Flag:
