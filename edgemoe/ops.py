@@ -29,7 +29,7 @@ from .isa import (
     PoolMode,
 )
 from .numerics.attn_topk import ATTN_MAX_CODEBOOK
-from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
+from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS, Q8_PAIR
 from .numerics.mean import POOL_MAX_KERNEL
 from .opexpr import (
     Add,
@@ -126,6 +126,11 @@ _LIN_DST_ROWS = Sel(Flag.SCATTER, _ROWS, _T)
 _BIG, _HUGE = Const(1 << 16), Const(1 << 24)
 
 
+def _q8_beats(n, k):
+    """W8A8 MAC beats of one token (edgemoe.numerics.int8.q8_mac_beats): tile pairs."""
+    return Mul(CeilDiv(CeilDiv(n, P_OUT), Const(Q8_PAIR)), Max(CeilDiv(k, P_IN), Const(Q8_PAIR)))
+
+
 def _linear() -> OpSpec:
     dst = Mul(_LIN_DST_ROWS, _N, ACT)
     tiles = Mul(CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN))
@@ -156,7 +161,7 @@ def _linear() -> OpSpec:
         aliases=(("dst", "residual"),),
         # WSKIP: one cycle per tile beat run (layout.tiles_run) and the tile map's bytes
         cycles=Sel(Flag.WSKIP, Add(Mul(_T, Field("tiles_run")), tile_map_block(_N, _K)),
-                   Mul(_T, tiles)),
+                   Sel(Flag.WFMT_Q8, Mul(_T, _q8_beats(_N, _K)), Mul(_T, tiles))),
         prefetch=("weights", _N, _K))
 
 
@@ -249,7 +254,8 @@ def _moe_experts() -> OpSpec:
     q8e = Sel(Flag.WFMT_Q8, e, Const(0))  # W8A8: the experts' int32 multipliers after the biases
     dq, q8w = Derived("dq_shift", MOE_DQ_BITS), Field("q8_shift_mul")
     both = Min(MAX_IN, MAX_OUT)
-    per_token = Mul(2, CeilDiv(h, P_OUT), CeilDiv(d, P_IN))
+    per_token = Sel(Flag.WFMT_Q8, Add(_q8_beats(h, d), _q8_beats(d, h)),
+                    Mul(2, CeilDiv(h, P_OUT), CeilDiv(d, P_IN)))
     return OpSpec(
         Op.MOE_EXPERTS, "lin", "op_moe_experts", _LB,
         derived=(("dq_shift", Bits(q8w, 0, MOE_DQ_BITS)),

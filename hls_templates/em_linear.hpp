@@ -163,7 +163,7 @@ LB_COLS:
 
 /**
  * One token through the MAC tile: acc[c] = bias[c] + sum_k x[k] * w[c][k] (mod 2**64) for
- * the n_ot output tiles held in weight buffer `buf`.
+ * the n_ot output tiles held in weight buffer `buf` (W8A8: q8_pair_row).
  *
  * @tparam CFG design point (P_OUT x P_IN MACs per cycle).
  */
@@ -174,6 +174,7 @@ void lin_row(const typename CFG::xbuf_t (&x)[CFG::XROW],
              const lin_kept<CFG>& kept, bool q8, uint32_t kt, uint32_t n_ot,
              int64_t (&acc_out)[CFG::MAX_ROW_OUT]) {
 #pragma HLS INLINE off  // the MAC tile: one instance
+  if (q8) return q8_pair_row<CFG>(x, w, bias, scale, kt, n_ot, acc_out);  // W8A8: em_int8.hpp
 LR_OTILES:
   for (uint32_t ot = 0; ot < n_ot; ot++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
@@ -182,7 +183,7 @@ LR_OTILES:
   LR_INIT:
     for (int o = 0; o < CFG::P_OUT; o++) {
 #pragma HLS UNROLL
-      acc[o] = q8 ? 0 : (uint64_t)bias[ot * CFG::P_OUT + o];  // W8A8: bias after the scale
+      acc[o] = (uint64_t)bias[ot * CFG::P_OUT + o];
     }
   LR_KTILES:  // WSKIP: only the tiles the map keeps; all of them otherwise
     for (uint32_t j = 0; j < kept.n[ot]; j++) {
@@ -205,8 +206,7 @@ LR_OTILES:
   LR_STORE:
     for (int o = 0; o < CFG::P_OUT; o++) {
 #pragma HLS UNROLL
-      const uint32_t c = ot * CFG::P_OUT + o;
-      acc_out[c] = q8 ? q8_dequant((int64_t)acc[o], scale[c], bias[c]) : (int64_t)acc[o];
+      acc_out[ot * CFG::P_OUT + o] = (int64_t)acc[o];
     }
   }
 }

@@ -22,7 +22,7 @@ module edgemoe_lin_dot #(
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int WBITS = edgemoe_pkg::WEIGHT_BITS;
   localparam int S = edgemoe_pkg::PACK_SHIFT;
-  localparam int SPLIT = XBITS > 18;             // one 18-bit DSP port cannot take x
+  localparam bit SPLIT = XBITS > 18;             // one 18-bit DSP port cannot take x
   localparam int LO_BITS = SPLIT ? 17 : XBITS;   // the low product's share of x
   localparam int HI_BITS = SPLIT ? XBITS - 17 : 1;
   localparam int AW = 27;                        // DSP48E2 A:D (pre-adder) port

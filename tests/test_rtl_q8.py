@@ -27,6 +27,8 @@ def _cases(accel) -> list[ru.Case]:
         ("q8_strips", 3, 3, kout, kin, 0, 2.0, None, 1.0),
         ("q8_clamped_inputs", 4, 4, 8, 16, Flag.RELU, 3.0, 2.0, 1.0),
         ("q8_act_overflow", 5, 4, 8, 64, 0, 8.0, None, 200.0),
+        # one input tile (the pair's two epilogue beats hold the issue), an odd tile count
+        ("q8_one_input_tile", 6, 3, 9, 4, Flag.GELU, 2.0, None, 1.0),
     ]
     cases = []
     for name, seed, t, n, k, flags, x_range, calib, gain in singles:
