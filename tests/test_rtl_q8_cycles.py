@@ -44,7 +44,7 @@ def measured():
 
 
 def test_paired_array_halves_the_mac_cycles(measured):
-    cases, outs = measured
+    _, outs = measured
     for out in outs.values():
         assert out.golden_error == 0 and out.problems() == []
     t, n, k = SHAPE
