@@ -1,7 +1,8 @@
 """W8A8 LINEAR and MOE_EXPERTS (Flag.WFMT_Q8) on the SystemVerilog engine: == golden.
 
 Single ops (several weight strips, epilogue flags, clamped inputs, act overflows, counted
-in the profile) and a small mixed W8A8 / W16 program, at two linear tile shapes.
+in the profile, odd output-tile counts and one input tile for the paired MAC array) and a
+small mixed W8A8 / W16 program, at two linear tile shapes.
 """
 
 from __future__ import annotations
