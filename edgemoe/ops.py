@@ -30,8 +30,32 @@ from .isa import (
 )
 from .numerics.attn_topk import ATTN_MAX_CODEBOOK
 from .numerics.int4 import GROUP_PARAM_BYTES, MAX_Q4_GROUPS, MAX_Q4_TERMS, Q4_GROUPS_SHIFT
-from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
+from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS, Q8_PAIR
 from .numerics.mean import POOL_MAX_KERNEL
+from .op_terms import (
+    ACT,
+    ATTN_LANES,
+    BIAS_FMT,
+    MAX_EXPERTS,
+    MAX_HEAD_DIM,
+    MAX_HEADS,
+    MAX_IN,
+    MAX_OUT,
+    MAX_TIMESTEPS,
+    MAX_TOKENS,
+    MAX_TOP_K,
+    NORM,
+    P_IN,
+    P_OUT,
+    U8,
+    U32,
+    VEC_LANES,
+    WEIGHT_FMT,
+    bias_block,
+    queue_bytes,
+    tile_map_block,
+    weight_block,
+)
 from .opexpr import (
     Add,
     Align,
@@ -49,7 +73,6 @@ from .opexpr import (
     Max,
     Min,
     Mul,
-    Param,
     Prof,
     Sel,
     Sub,
@@ -60,47 +83,6 @@ __all__ = ["ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpS
            "op_names", "spec_of"]
 
 _ONE = Const(1)
-
-# design-point constants (one name per concept in C++ and SV: see codegen.constants)
-P_IN = Param("P_IN", "linear_p_in")
-P_OUT = Param("P_OUT", "linear_p_out")
-ATTN_LANES = Param("ATTN_LANES", "attn_lanes")
-VEC_LANES = Param("VEC_LANES", "vector_lanes")
-MAX_TOKENS = Param("MAX_TOKENS", "max_tokens")
-MAX_IN = Param("MAX_IN_FEATURES", "max_in_features")
-MAX_OUT = Param("MAX_OUT_FEATURES", "max_out_features")
-MAX_HEADS = Param("MAX_HEADS", "max_heads")
-MAX_HEAD_DIM = Param("MAX_HEAD_DIM", "max_head_dim")
-MAX_EXPERTS = Param("MAX_EXPERTS", "max_experts")
-MAX_TOP_K = Param("MAX_TOP_K", "max_top_k")
-MAX_TIMESTEPS = Param("MAX_TIMESTEPS", "max_timesteps")
-
-#: Element formats chosen by flags (WFMT_Q8: int8 codes, edgemoe.numerics.int8; WFMT_Q4:
-#: int8 and int4 codes in bytes, edgemoe.numerics.int4).
-WEIGHT_FMT = Sel(Flag.WFMT_Q8 | Flag.WFMT_Q4, Fmt("u8"), Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
-                 Sel(Flag.WFMT_CONV, Fmt("conv_weight"), Fmt("linear_weight"))))
-BIAS_FMT = Sel(Flag.BFMT_ATTN, Fmt("attn_bias"), Fmt("bias"))
-ACT, NORM, U32, U8 = Fmt("act"), Fmt("norm"), Fmt("u32"), Fmt("u8")
-
-
-def weight_block(rows: Expr, cols: Expr, elem: Expr) -> Expr:
-    """layout.weight_block_bytes: a P_OUT x P_IN tile-packed matrix padded to 64 bytes."""
-    return Align(Mul(CeilDiv(rows, P_OUT), P_OUT, CeilDiv(cols, P_IN), P_IN, elem))
-
-
-def bias_block(rows: Expr, elem: Expr) -> Expr:
-    """layout.bias_block_bytes: a bias vector padded to P_OUT words and 64 bytes."""
-    return Align(Mul(CeilDiv(rows, P_OUT), P_OUT, elem))
-
-
-def tile_map_block(rows: Expr, cols: Expr) -> Expr:
-    """layout.tile_map_bytes: one bit per P_OUT x P_IN tile, padded to 64 bytes."""
-    return Align(CeilDiv(Mul(CeilDiv(rows, P_OUT), CeilDiv(cols, P_IN)), Const(8)))
-
-
-def queue_bytes(experts: Expr, tokens: Expr) -> Expr:
-    """layout.queue_layout total: counts, then index and score lists per expert."""
-    return Add(Align(Mul(4, experts)), Mul(2, experts, Align(Mul(4, tokens))))
 
 
 def _f(*names: str) -> tuple[Field, ...]:
@@ -139,6 +121,11 @@ def _q4_weights() -> Expr:
 
 #: LINEAR flags that use the fields WFMT_Q4 shares (d3, a5) or another weight format.
 _NOT_WITH_Q4 = Flag.GATHER | Flag.SCATTER | Flag.WFMT_Q8 | Flag.WFMT_CONV | Flag.WSKIP
+
+
+def _q8_beats(n, k):
+    """W8A8 MAC beats of one token (edgemoe.numerics.int8.q8_mac_beats): tile pairs."""
+    return Mul(CeilDiv(CeilDiv(n, P_OUT), Const(Q8_PAIR)), Max(CeilDiv(k, P_IN), Const(Q8_PAIR)))
 
 
 def _linear() -> OpSpec:
@@ -191,7 +178,7 @@ def _linear() -> OpSpec:
         aliases=(("dst", "residual"),),
         # WSKIP: one cycle per tile beat run (layout.tiles_run) and the tile map's bytes
         cycles=Sel(Flag.WSKIP, Add(Mul(_T, Field("tiles_run")), tile_map_block(_N, _K)),
-                   Mul(_T, tiles)),
+                   Sel(Flag.WFMT_Q8, Mul(_T, _q8_beats(_N, _K)), Mul(_T, tiles))),
         prefetch=("weights", _N, _K))
 
 
@@ -284,7 +271,8 @@ def _moe_experts() -> OpSpec:
     q8e = Sel(Flag.WFMT_Q8, e, Const(0))  # W8A8: the experts' int32 multipliers after the biases
     dq, q8w = Derived("dq_shift", MOE_DQ_BITS), Field("q8_shift_mul")
     both = Min(MAX_IN, MAX_OUT)
-    per_token = Mul(2, CeilDiv(h, P_OUT), CeilDiv(d, P_IN))
+    per_token = Sel(Flag.WFMT_Q8, Add(_q8_beats(h, d), _q8_beats(d, h)),
+                    Mul(2, CeilDiv(h, P_OUT), CeilDiv(d, P_IN)))
     return OpSpec(
         Op.MOE_EXPERTS, "lin", "op_moe_experts", _LB,
         derived=(("dq_shift", Bits(q8w, 0, MOE_DQ_BITS)),

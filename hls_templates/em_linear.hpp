@@ -1,8 +1,7 @@
 /**
  * @file em_linear.hpp
- * @brief The unified linear engine: a P_OUT x P_IN multiply-accumulate tile fed from
- *        double-buffered (ping/pong) weight memories, shared by LINEAR, CONV, MOE_GATE
- *        and MOE_EXPERTS (edgemoe/golden/linear_ops.py, linear_core).
+ * @brief The unified linear engine (edgemoe/golden/linear_ops.py, linear_core): a P_OUT x
+ *        P_IN MAC tile on ping/pong weight buffers for LINEAR, CONV, MOE_GATE, MOE_EXPERTS.
  *
  * Weights are packed [ceil(out/P_OUT)][ceil(in/P_IN)][P_OUT][P_IN] (edgemoe/layout.py).
  * A layer whose weights exceed one buffer runs in chunks of whole output-tile strips. Step
@@ -161,7 +160,7 @@ LB_COLS:
 
 /**
  * One token through the MAC tile: acc[c] = bias[c] + sum_k x[k] * w[c][k] (mod 2**64) for
- * the n_ot output tiles held in weight buffer `buf`.
+ * the n_ot output tiles held in weight buffer `buf` (W8A8: q8_pair_row).
  *
  * @tparam CFG design point (P_OUT x P_IN MACs per cycle).
  */
@@ -169,9 +168,10 @@ template <class CFG>
 void lin_row(const typename CFG::xbuf_t (&x)[CFG::XROW],
              const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
              const int64_t (&bias)[CFG::MAX_ROW_OUT], const int64_t (&scale)[CFG::MAX_ROW_OUT],
-             const lin_kept<CFG>& kept, bool q8, uint32_t kt, uint32_t n_ot,
+             const lin_kept<CFG>& kept, q8_mode q8, uint32_t kt, uint32_t n_ot,
              int64_t (&acc_out)[CFG::MAX_ROW_OUT]) {
 #pragma HLS INLINE off  // the MAC tile: one instance
+  if (q8 == Q8_PAIRED) return q8_pair_row<CFG>(x, w, bias, scale, kt, n_ot, acc_out);
 LR_OTILES:
   for (uint32_t ot = 0; ot < n_ot; ot++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
@@ -180,7 +180,7 @@ LR_OTILES:
   LR_INIT:
     for (int o = 0; o < CFG::P_OUT; o++) {
 #pragma HLS UNROLL
-      acc[o] = q8 ? 0 : (uint64_t)bias[ot * CFG::P_OUT + o];  // W8A8: bias after the scale
+      acc[o] = q8 != Q8_OFF ? 0 : (uint64_t)bias[ot * CFG::P_OUT + o];  // W8A8: bias after m
     }
   LR_KTILES:  // WSKIP: only the tiles the map keeps; all of them otherwise
     for (uint32_t j = 0; j < kept.n[ot]; j++) {
@@ -204,7 +204,7 @@ LR_OTILES:
     for (int o = 0; o < CFG::P_OUT; o++) {
 #pragma HLS UNROLL
       const uint32_t c = ot * CFG::P_OUT + o;
-      acc_out[c] = q8 ? q8_dequant((int64_t)acc[o], scale[c], bias[c]) : (int64_t)acc[o];
+      acc_out[c] = q8 != Q8_OFF ? q8_dequant((int64_t)acc[o], scale[c], bias[c]) : (int64_t)acc[o];
     }
   }
 }
@@ -212,7 +212,7 @@ LR_OTILES:
 /** Output tiles [ot0, ot0 + n_ot) of a pass: what the MAC side of one step computes. */
 struct lin_chunk {
   bool valid;          ///< false on the step that only loads the first chunk
-  bool q8;             ///< W8A8 pass (lin_pass::q8)
+  q8_mode q8;          ///< W8A8 pass (lin_pass::q8): paired, or unpaired for WFMT_Q4
   uint32_t kt, n_ot;   ///< input tiles per row, output tiles in the chunk
   uint32_t col0, ncols;  ///< first output column and valid columns of the chunk
 };
@@ -283,7 +283,7 @@ void lin_mac_rows(hls::stream<lin_xtile<CFG> >& xs,
                   const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
                   const int64_t (&bias)[CFG::MAX_ROW_OUT],
                   const int64_t (&scale)[CFG::MAX_ROW_OUT], const lin_kept<CFG>& kept,
-                  bool q8, uint32_t tokens, uint32_t kt, uint32_t n_ot,
+                  q8_mode q8, uint32_t tokens, uint32_t kt, uint32_t n_ot,
                   hls::stream<lin_acctile<CFG> >& sums) {
 #pragma HLS INLINE off  // a dataflow process
   typename CFG::xbuf_t x[CFG::XROW];
@@ -476,7 +476,7 @@ LRUN_STEPS:
       lb.pre_n = ps.after.n;
       lb.pre_k = ps.after.k;
     }
-    lin_chunk ck = {s >= 0, ps.q8, kt, 0, 0, 0};
+    lin_chunk ck = {s >= 0, !ps.q8 ? Q8_OFF : ps.q4.on ? Q8_WIDE : Q8_PAIRED, kt, 0, 0, 0};
     if (ck.valid) {
       const uint32_t ot0 = (uint32_t)s * per_chunk;
       ck.n_ot = (uint32_t)em_umin(per_chunk, ot_total - ot0);

@@ -32,6 +32,7 @@ import math
 
 from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
+from ..numerics.int8 import q8_mac_beats
 from .attn_topk import attention_topk_cycles
 from .conv_line import line_strip_cycles
 from .memory import MemoryTiming
@@ -130,7 +131,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             :func:`edgemoe.perf.conv_line.line_strip_cycles` besides the per-strip ones
             (its token loop is stepped there; ``rows`` is then unused).
         scales: W8A8 (Flag.WFMT_Q8): the int32 channel multipliers, read per strip after
-            its biases (edgemoe_lin.sv), or None.
+            its biases (edgemoe_lin.sv), or None.  W8A8 runs pairs of output tiles
+            (int8.q8_mac_beats) and loads strip 0 itself (the prefetch is not paired).
         tile_map: WSKIP (Flag.WSKIP): the zero-tile map, or None.
         keep: WSKIP: share of the tiles that run (``tiles_run`` / tiles); the zero tiles
             are neither fetched nor given MAC cycles (taken as spread evenly over strips).
@@ -140,6 +142,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
     bus, lat = mem.bus_bytes, mem.latency
     word = pi * xbytes
     cycles = float(STEP_CYCLES["lin_job"])
+    prefetched = prefetched and scales is None
     col0 = 0
     for s, st in enumerate(geo.strip_sizes()):
         cols = min(st * po, n - col0)
@@ -159,7 +162,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             wb = traffic.read(w0, st * geo.tiles_in * geo.tile_bytes, bus, weight=True)
             if not (s == 0 and prefetched):
                 cycles += lat + mem.beats_cycles(wb) + 1
-            macs = st * geo.tiles_in
+            macs = st * geo.tiles_in if scales is None else q8_mac_beats(st, geo.tiles_in)
         first = True
         if line is not None:
             base_reads = None if base_rows is None else [
