@@ -122,3 +122,53 @@ def test_wskip_experts_are_checked(tiny):
     assert [p.code for p in probs] == [Err.OUT_OF_RANGE] and "b2" in probs[0].message
     dense = replace(moved, flags=ins.flags & ~Flag.WSKIP)
     assert check_instr(dense, tiny, case.scratch.image.size) == []
+
+
+def _outputs(c, accel) -> dict[str, bytes]:
+    from edgemoe.compiler.io import read_tensor, write_pixels
+    from edgemoe.golden import execute, status_words
+    from edgemoe.models import load_default_image
+    from edgemoe.params import load_model
+    from edgemoe.params.fixed import FixedType
+
+    out = {}
+    for k, task in enumerate(c.manifest["outputs"]):
+        image = c.fresh_image()
+        write_pixels(image, c.manifest, load_default_image(load_model("m3vit-micro")))
+        err = execute(image, accel, c.program_offset, c.n_instructions, k, c.status_offset)
+        assert err == 0, status_words(image, c.status_offset)
+        spec = c.manifest["outputs"][task]
+        out[task] = read_tensor(image, spec["offset"], spec["shape"],
+                                FixedType.parse(spec["format"])).tobytes()
+    return out
+
+
+def test_compiler_marks_experts_with_zero_tiles(tiny, micro):
+    """Zero tiles in fc1 only still mark the experts (fc2 gets all-clear maps); the maps
+    follow each layer's bias blocks; --no-tile-skip (tile_skip=False) compiles them dense."""
+    from wskiputil import zero_some_tiles
+
+    from edgemoe.compiler import compile_model
+    from edgemoe.isa import Op
+    from edgemoe.models import random_weights
+
+    weights = random_weights(micro, seed=4)
+    rng = np.random.default_rng(0)
+    fc1 = weights["blocks.1.mlp.experts.htoh4.weight"]
+    for ex in range(fc1.shape[0]):
+        fc1[ex] = zero_some_tiles(fc1[ex], rng, 0.5, 4, 4)
+    skip = compile_model(micro, tiny, weights, remove_dead=False)
+    dense = compile_model(micro, tiny, weights, remove_dead=False, tile_skip=False)
+    experts = [i for i in skip.instrs if i.op == Op.MOE_EXPERTS]
+    assert experts and all(i.has(Flag.WSKIP) for i in experts)
+    assert not any(i.has(Flag.WSKIP) for i in dense.instrs if i.op == Op.MOE_EXPERTS)
+    ins, img = experts[0], skip.fresh_image()
+    e, d, h = micro.num_experts, micro.dim, ins.get("hidden")
+    bb = tiny.formats.bias.storage_dtype.itemsize
+    for ex in range(e):
+        off = moe_tile_map_offset(ins.get("b1"), ex, e, h, d, 4, 4, bb)
+        got = unpack_tile_map(img[off:off + 64], *tile_grid(h, d, 4, 4))
+        assert got.sum() == round(0.5 * got.size)  # the tiles zeroed above, and only them
+        off = moe_tile_map_offset(ins.get("b2"), ex, e, d, h, 4, 4, bb)
+        assert not unpack_tile_map(img[off:off + 64], *tile_grid(d, h, 4, 4)).any()
+    assert _outputs(skip, tiny) == _outputs(dense, tiny)
