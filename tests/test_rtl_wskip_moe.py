@@ -23,6 +23,8 @@ from edgemoe.layout import (
     tiles_run,
     unpack_tile_map,
 )
+from edgemoe.perf.model import model_program
+from edgemoe.perf.traffic import queue_counts
 
 pytestmark = pytest.mark.sim
 
@@ -35,6 +37,8 @@ CYCLE_SHAPE = (16, 64, 96, 3)
 #: costs to load (queue index, then 16 or 24 beats of the row after the memory latency), so
 #: the row loader, not the MAC array, starts to set the pace; the bound there is 15 %.
 FORMULA_ERROR = {0.75: 0.10, 0.9: 0.15}
+#: edgemoe.perf vs measured cycles.
+PERF_MODEL_ERROR = 0.1
 CYCLE_SHARES = (0.0, 0.5, 0.75, 0.9)
 
 
@@ -112,3 +116,21 @@ def test_rtl_expert_cycles_follow_the_skip_formula(measured):
     assert cyc[0.9] < 0.5 * cyc[0.0]  # the skip pays off
     # a dense map costs each job's map pass (a cycle per tile, its read): 8 % measured
     assert cyc[0.0] <= 1.1 * _cycles(outs["dense"].rtl)
+
+
+def test_performance_model_matches_the_rtl(measured):
+    """edgemoe.perf (each expert's map pass and kept tiles, read from the image) within
+    10 % of the measured cycles; without the image it models every tile."""
+    cases, outs = measured
+    accel = design("tiny")
+    for s in CYCLE_SHARES:
+        case = cases[f"s{s}"]
+        ins = case.program[0]
+        routing = {0: queue_counts(case.scratch.image, ins)}
+        modelled = model_program(case.program, accel, routing, image=case.scratch.image)
+        rtl = _cycles(outs[f"s{s}"].rtl)
+        assert abs(modelled.ops[0].cycles - rtl) <= PERF_MODEL_ERROR * rtl, (s, modelled, rtl)
+    case = cases["s0.75"]
+    blind = model_program(case.program, accel, {0: queue_counts(case.scratch.image,
+                                                                  case.program[0])})
+    assert blind.ops[0].cycles > 1.5 * _cycles(outs["s0.75"].rtl)

@@ -408,13 +408,16 @@ def _moe_gate(ins: Instr, accel, mem, traffic, fmt, prefetched, task) -> float:
 
 
 def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetched: bool,
-              task: int = 0, counts: list[int] | None = None, queues_image=None) -> float:
+              task: int = 0, counts: list[int] | None = None, queues_image=None,
+              keep: list[tuple[float, float]] | None = None) -> float:
     """Cycles of ``ins`` as the instruction's profile counter counts them (S_RUN..S_PROF).
 
     Args:
         prefetched: The linear engine's strip-0 weights were prefetched.
         task: The device task (MOE_GATE's weight slice).
         counts: MOE_EXPERTS: tokens routed to each expert.
+        keep: WSKIP MOE_EXPERTS: per expert, the shares of fc1's and fc2's tiles run
+            (:func:`edgemoe.perf.moe.expert_keep`; None: every tile).
     """
     from .moe import moe_experts_cycles  # moe builds on this module's linear-job model
     from .pool import pool_cycles
@@ -448,7 +451,7 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
     if op == Op.LIF:
         return base + _lif(ins, accel, mem, traffic, fmt)
     if op == Op.MOE_EXPERTS:
-        return base + moe_experts_cycles(ins, accel, mem, traffic, fmt, counts or [])
+        return base + moe_experts_cycles(ins, accel, mem, traffic, fmt, counts or [], keep)
     if op == Op.POOL:
         return base + pool_cycles(ins, accel, mem, traffic, fmt)
     return base
