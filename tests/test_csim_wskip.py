@@ -119,3 +119,18 @@ def test_csim_reads_the_first_experts_fc1_map(tiny):
     _, sim = _both(tiny, case)  # golden == C-sim
     _, sim_honest = _both(tiny, honest)
     assert experts_dst_bytes(case, sim) != experts_dst_bytes(honest, sim_honest)
+
+
+def test_csim_runs_a_pruned_m3vit_micro_like_golden(tiny):
+    """Whole program: WSKIP LINEARs and MOE_EXPERTS (half their tiles zero), golden == C-sim."""
+    from wskiputil import pruned_micro
+
+    from edgemoe.isa import Op
+
+    accel, csim = tiny
+    c = pruned_micro(accel)
+    assert any(i.op == Op.MOE_EXPERTS and i.has(Flag.WSKIP) for i in c.instrs)
+    gold, sim = c.fresh_image(), c.fresh_image()
+    assert execute(gold, accel, c.program_offset, c.n_instructions, 0, c.status_offset) == Err.OK
+    assert csim.execute(sim, c.program_offset, c.n_instructions, 0, c.status_offset) == Err.OK
+    assert_images_equal(gold, sim, c.manifest, "pruned m3vit-micro: golden vs C-sim")

@@ -134,3 +134,28 @@ def test_performance_model_matches_the_rtl(measured):
     blind = model_program(case.program, accel, {0: queue_counts(case.scratch.image,
                                                                   case.program[0])})
     assert blind.ops[0].cycles > 1.5 * _cycles(outs["s0.75"].rtl)
+
+
+@pytest.mark.long
+def test_pruned_m3vit_micro_byte_identical_with_golden():
+    """m3vit-micro with half the MLP and expert tiles zeroed: every LINEAR and MOE_EXPERTS
+    with a map runs WSKIP; the whole image (outputs, status, profile) matches golden."""
+    from wskiputil import pruned_micro
+
+    from edgemoe.compare import assert_images_equal
+    from edgemoe.golden import execute
+    from edgemoe.isa import Flag, Op
+    from edgemoe.rtl import RtlJob
+
+    accel = design("tiny")
+    c = pruned_micro(accel)
+    assert any(i.op == Op.MOE_EXPERTS and i.has(Flag.WSKIP) for i in c.instrs)
+    for task in range(len(c.manifest["outputs"])):
+        gold = c.fresh_image()
+        assert execute(gold, accel, c.program_offset, c.n_instructions, task,
+                       c.status_offset) == 0
+        img = c.fresh_image()
+        res = executor("tiny").run_jobs([RtlJob(img, c.program_offset, c.n_instructions, task,
+                                                c.status_offset, max_cycles=2_000_000)])[0]
+        assert not res.timed_out and res.error == 0
+        assert_images_equal(img, gold, c.manifest, f"task {task}: rtl vs golden")

@@ -144,3 +144,25 @@ def experts_dst_bytes(case: Case, image: np.ndarray) -> bytes:
 def _pad64(a: np.ndarray) -> np.ndarray:
     raw = np.ascontiguousarray(a).view(np.uint8).reshape(-1)
     return np.pad(raw, (0, -raw.size % 64))
+
+
+def pruned_micro(accel, share: float = 0.5, seed: int = 6):
+    """m3vit-micro compiled with ``share`` of the 4x4 tiles of every dense-MLP and expert
+    matrix zeroed (no whole neuron dies, so every layer keeps its width): its LINEARs and
+    MOE_EXPERTS carry WSKIP."""
+    from edgemoe.compiler import compile_model
+    from edgemoe.models import random_weights
+    from edgemoe.params import load_model
+
+    model = load_model("m3vit-micro")
+    rng = np.random.default_rng(seed)
+    w = random_weights(model, seed=seed)
+    po, pi = accel.linear_p_out, accel.linear_p_in
+    for name in list(w):
+        if name.endswith(("mlp.fc1.weight", "mlp.fc2.weight", "experts.htoh4.weight",
+                          "experts.h4toh.weight")):
+            m = np.array(w[name])
+            stack = m.reshape((-1,) + m.shape[-2:])
+            w[name] = np.stack([zero_some_tiles(x, rng, share, po, pi) for x in stack]) \
+                .reshape(m.shape)
+    return compile_model(model, accel, w, remove_dead=False)
