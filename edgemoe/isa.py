@@ -76,7 +76,8 @@ class Flag(enum.IntFlag):
     BFMT_ATTN = 1 << 11  # bias in the attn_bias format
     WFMT_Q8 = 1 << 12  # int8 weights, int8 activations (W8A8): see edgemoe.numerics.int8
     ATTN_TOPK = 1 << 13  # ATTENTION on each query's top-k keys by codebook: numerics.attn_topk
-    WSKIP = 1 << 14  # LINEAR skips the weight tiles its `tile_map` marks all-zero (layout.tile_map_bytes)
+    WSKIP = 1 << 14  # skip the weight tiles a zero-tile map marks all-zero (layout.tile_map_bytes):
+    # LINEAR's `tile_map`; MOE_EXPERTS' per-expert maps after the biases (moe_tile_map_offset)
     WFMT_Q4 = 1 << 15  # LINEAR with int8 rows and int4 rows, int8 inputs: see edgemoe.numerics.int4
 
 
@@ -152,7 +153,7 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.LAYERNORM: Flag.NONE,
     Op.ATTENTION: Flag.ATTN_TOPK,
     Op.MOE_GATE: Flag.NONE,
-    Op.MOE_EXPERTS: Flag.RESIDUAL | Flag.WFMT_Q8,
+    Op.MOE_EXPERTS: Flag.RESIDUAL | Flag.WFMT_Q8 | Flag.WSKIP,
     Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH,
     Op.UPSAMPLE: Flag.NONE,
     Op.ADD: Flag.COPY,

@@ -269,6 +269,7 @@ def _moe_experts() -> OpSpec:
     t, d, h, e = _f("tokens", "dim", "hidden", "experts")
     lw, b = Sel(Flag.WFMT_Q8, U8, Fmt("linear_weight")), Fmt("bias")
     q8e = Sel(Flag.WFMT_Q8, e, Const(0))  # W8A8: the experts' int32 multipliers after the biases
+    skip_e = Sel(Flag.WSKIP, e, Const(0))  # WSKIP: there instead, the experts' zero-tile maps
     dq, q8w = Derived("dq_shift", MOE_DQ_BITS), Field("q8_shift_mul")
     both = Min(MAX_IN, MAX_OUT)
     per_token = Sel(Flag.WFMT_Q8, Add(_q8_beats(h, d), _q8_beats(d, h)),
@@ -280,14 +281,18 @@ def _moe_experts() -> OpSpec:
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("dim", d, both), Limit("hidden", h, both),
                 Limit("experts", e, MAX_EXPERTS),
                 Limit("dim, hidden (int8)", Max(d, h), Const(MAX_Q8_TERMS), Flag.WFMT_Q8),
-                Limit("dq_shift + 1", Add(dq, _ONE), Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q8)),
+                Limit("dq_shift + 1", Add(dq, _ONE), Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q8),
+                Limit("WSKIP (not with WFMT_Q8)", Sel(Flag.WSKIP, Const(2), _ONE), _ONE,
+                      Flag.WFMT_Q8)),
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
                   Operand("dst", "write", ACT, Mul(t, d, ACT)),
                   Operand("w1", "weight", lw, Mul(e, weight_block(h, d, lw))),
-                  Operand("b1", "weight", b, Add(Mul(q8e, bias_block(h, U32)),
+                  Operand("b1", "weight", b, Add(Add(Mul(q8e, bias_block(h, U32)),
+                                                     Mul(skip_e, tile_map_block(h, d))),
                                                  Mul(e, bias_block(h, b)))),
                   Operand("w2", "weight", lw, Mul(e, weight_block(d, h, lw))),
-                  Operand("b2", "weight", b, Add(Mul(q8e, bias_block(d, U32)),
+                  Operand("b2", "weight", b, Add(Add(Mul(q8e, bias_block(d, U32)),
+                                                     Mul(skip_e, tile_map_block(d, h))),
                                                  Mul(e, bias_block(d, b)))),
                   Operand("queues", "read", U32, queue_bytes(e, t)),
                   Operand("scratch", "write", ACT, Mul(t, h, ACT)),

@@ -140,8 +140,8 @@ def register(sub) -> None:
                         "WFMT_Q4), its expert layers W8A8; inputs calibrated as with --int8 N "
                         "(default N=1)")
     p.add_argument("--no-tile-skip", action="store_true",
-                   help="compile every LINEAR dense (default: LINEARs with all-zero weight "
-                        "tiles skip them, Flag.WSKIP)")
+                   help="compile every LINEAR and MoE expert dense (default: those with "
+                        "all-zero weight tiles skip them, Flag.WSKIP)")
     p.add_argument("--codebooks", metavar="FILE",
                    help="key codebooks from `edgemoe vq-fit`: every ATTENTION attends to each "
                         "query's --topk keys by codebook score (golden executor only so far)")

@@ -38,9 +38,9 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
             not combined with ``int8`` yet).
         topk: run every ATTENTION on each query's top-k keys by codebook
             (:class:`edgemoe.compiler.attn_topk.AttnTopK`, ``Flag.ATTN_TOPK``).
-        tile_skip: give every non-W8A8 M3ViT LINEAR with all-zero P_OUT x P_IN weight
-            tiles a tile map and ``Flag.WSKIP`` (same output bytes, those tiles are neither
-            fetched nor computed); False compiles every LINEAR dense.
+        tile_skip: give every non-W8A8 M3ViT LINEAR and MOE_EXPERTS with all-zero
+            P_OUT x P_IN weight tiles tile maps and ``Flag.WSKIP`` (same output bytes,
+            those tiles are neither fetched nor computed); False compiles them dense.
         mixed: LINEAR layers to run with int8 and int4 channels (``Flag.WFMT_Q4``), prefix ->
             :class:`edgemoe.compiler.mixed.MixedChoice` (from a precision map, calibrated).
     """

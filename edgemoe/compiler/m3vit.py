@@ -26,6 +26,7 @@ from ..layout import (
     pack_tile_map,
     pack_tiled,
     queue_layout,
+    tile_grid,
     tiles_run,
     weight_block_bytes,
     zero_tiles,
@@ -56,7 +57,7 @@ class _Lowering:
         self.m, self.a, self.w, self.report = model, accel, weights, report
         self.mixed = dict(mixed or {})  # mixed int4/int8 layer prefix -> its choice
         self.topk = topk  # top-k attention codebooks (Flag.ATTN_TOPK) or None
-        self.tile_skip = tile_skip  # LINEARs with all-zero weight tiles get Flag.WSKIP
+        self.tile_skip = tile_skip  # LINEARs and experts with all-zero weight tiles: Flag.WSKIP
         self.last_raw = np.zeros((0, 0, 0))  # quantized stack of the last matrix() placed
         self.int8 = dict(int8 or {})  # W8A8 layer prefix -> calibrated input range
         self.packed = weights if packed is None else packed  # MLP widths after dead neurons
@@ -132,15 +133,17 @@ class _Lowering:
                                       .astype(fmt.storage_dtype).tobytes()) for m in stack)
         return self.b.place("weights", blob, name)
 
-    def vector(self, name: str, v: np.ndarray, canonical: str | None = None, pad_to_tile=True) -> Ref:
-        """Quantize a vector (or a stack of vectors) into the weights region."""
+    def vector(self, name: str, v: np.ndarray, canonical: str | None = None, pad_to_tile=True,
+               after: bytes = b"") -> Ref:
+        """Quantize a vector (or a stack of vectors) into the weights region, ``after``
+        placed right behind it (a WSKIP MOE_EXPERTS' tile maps)."""
         raw, fmt = self._q(name, v, canonical)
         stack = raw.reshape((-1, raw.shape[-1]))
         po = self.a.linear_p_out if pad_to_tile else 1
         n = -(-stack.shape[1] // po) * po
         blob = b"".join(self._aligned(np.pad(r, (0, n - r.size)).astype(fmt.storage_dtype)
                                       .tobytes()) for r in stack)
-        return self.b.place("weights", blob, name)
+        return self.b.place("weights", blob + after, name)
 
     @staticmethod
     def _aligned(data: bytes) -> bytes:
@@ -213,6 +216,19 @@ class _Lowering:
             return {}
         ref = self.b.place("weights", pack_tile_map(zero), f"{prefix}.tile_map")
         return {"tile_map": ref, "tiles_run": tiles_run(zero)}
+
+    def _expert_maps(self, stack: np.ndarray) -> bytes | None:
+        """WSKIP MOE_EXPERTS: every expert's zero-tile map of one layer (the quantized
+        ``[expert][out][in]`` stack), or None when skipping is off or no tile is all zero."""
+        zero = [zero_tiles(w, self.a.linear_p_out, self.a.linear_p_in) for w in stack]
+        if not self.tile_skip or not any(z.any() for z in zero):
+            return None
+        return b"".join(pack_tile_map(z) for z in zero)
+
+    def _expert_maps_dense(self, out_f: int, in_f: int) -> bytes:
+        """Every expert's map of a layer without zero tiles (the other layer has some)."""
+        po, pi = self.a.linear_p_out, self.a.linear_p_in
+        return pack_tile_map(np.zeros(tile_grid(out_f, in_f, po, pi), bool)) * self.m.num_experts
 
     def _q8(self, prefix: str, bias_attn: bool) -> tuple[Ref, Ref, dict]:
         """W8A8 weights, bias and channel multipliers of a LINEAR, and its Q8 fields."""
@@ -330,23 +346,32 @@ class _Lowering:
         scratch = self.act_tensor(f"{p}.expert_hidden", t, h)
         pw = self.packed
         q8: dict = {}
-        if f"{ex}.htoh4" in self.int8:
+        if f"{ex}.htoh4" in self.int8:  # the experts' weight mode: W8A8 or WSKIP, never both
             w1, b1, w2, b2, q8 = self._q8_experts(ex)
+            wmode = Flag.WFMT_Q8
         else:
             w1 = self.matrix(f"{ex}.htoh4.weight", pw[f"{ex}.htoh4.weight"], f"{ex}.htoh4.weight")
-            b1 = self.vector(f"{ex}.htoh4.bias", pw[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
+            maps1 = self._expert_maps(self.last_raw)
             w2 = self.matrix(f"{ex}.h4toh.weight", pw[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
-            b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias")
-        q8_flag = Flag.WFMT_Q8 if q8 else Flag.NONE
+            maps2 = self._expert_maps(self.last_raw)
+            skip = maps1 is not None or maps2 is not None  # one flag: both layers get maps
+            if skip:  # each layer's maps follow its bias blocks (layout.moe_tile_map_offset)
+                maps1 = maps1 or self._expert_maps_dense(h, d)
+                maps2 = maps2 or self._expert_maps_dense(d, h)
+            b1 = self.vector(f"{ex}.htoh4.bias", pw[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias",
+                             after=maps1 or b"")
+            b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias",
+                             after=maps2 or b"")
+            wmode = Flag.WSKIP if skip else Flag.NONE
         self.tap_logits(p, src, graw, stride)
         self.b.emit(Op.MOE_GATE, comment=f"{p}.gate", tokens=t, dim=d, experts=e, top_k=m.top_k,
                     src=src, w_gate=graw, queues=Ref(queues), task_stride=stride)
         self.tap(f"{p}.queues", Ref(queues), 1, queue_layout(e, t)["total"] // 4, words=True)
-        self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL | q8_flag, comment=f"{p}.experts", tokens=t,
+        self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL | wmode, comment=f"{p}.experts", tokens=t,
                     dim=d, hidden=h, experts=e, src=src, dst=Ref(x), w1=w1, b1=b1, w2=w2, b2=b2,
                     queues=Ref(queues), scratch=Ref(scratch), residual=residual, **q8)
         if f"{p}.mlp" in self.want:  # the experts' sum alone (no residual: starts from 0)
-            self.b.emit(Op.MOE_EXPERTS, q8_flag, comment=f"tap.{p}.mlp", tokens=t, dim=d,
+            self.b.emit(Op.MOE_EXPERTS, wmode, comment=f"tap.{p}.mlp", tokens=t, dim=d,
                         hidden=h, experts=e, src=src, dst=self.tap_slot(f"{p}.mlp", t, d),
                         w1=w1, b1=b1, w2=w2, b2=b2, queues=Ref(queues), scratch=Ref(scratch),
                         **q8)
