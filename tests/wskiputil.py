@@ -146,10 +146,10 @@ def _pad64(a: np.ndarray) -> np.ndarray:
     return np.pad(raw, (0, -raw.size % 64))
 
 
-def pruned_micro(accel, share: float = 0.5, seed: int = 6):
+def pruned_micro(accel, share: float = 0.5, seed: int = 6, tile_skip: bool = True):
     """m3vit-micro compiled with ``share`` of the 4x4 tiles of every dense-MLP and expert
     matrix zeroed (no whole neuron dies, so every layer keeps its width): its LINEARs and
-    MOE_EXPERTS carry WSKIP."""
+    MOE_EXPERTS carry WSKIP (``tile_skip=False``: the same weights compiled dense)."""
     from edgemoe.compiler import compile_model
     from edgemoe.models import random_weights
     from edgemoe.params import load_model
@@ -165,4 +165,4 @@ def pruned_micro(accel, share: float = 0.5, seed: int = 6):
             stack = m.reshape((-1,) + m.shape[-2:])
             w[name] = np.stack([zero_some_tiles(x, rng, share, po, pi) for x in stack]) \
                 .reshape(m.shape)
-    return compile_model(model, accel, w, remove_dead=False)
+    return compile_model(model, accel, w, remove_dead=False, tile_skip=tile_skip)

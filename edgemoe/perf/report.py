@@ -24,7 +24,8 @@ def model_tasks(accel, instrs, image: np.ndarray, program_offset: int, status_of
     """Model each task's run of ``instrs`` on ``image`` (inputs written, not run yet).
 
     The MoE routing comes from the golden executor on this image, so the modelled expert
-    loop moves the weights of the experts this input really uses.  ``macs``, when given,
+    loop moves the weights of the experts this input really uses (and a WSKIP MOE_EXPERTS
+    only the tiles its maps in ``image`` keep).  ``macs``, when given,
     receives per task the golden MACs of each instruction, ``routings`` per task its
     routing (tokens per expert of each MOE_EXPERTS).
 
@@ -40,7 +41,7 @@ def model_tasks(accel, instrs, image: np.ndarray, program_offset: int, status_of
             macs[name] = task_macs
         if routings is not None:
             routings[name] = routing
-        out[name] = model_program(instrs, accel, routing, index)
+        out[name] = model_program(instrs, accel, routing, index, image=image)
     return out
 
 
