@@ -192,8 +192,11 @@ def _attention() -> OpSpec:
         operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
                   Operand("dst", "write", ACT, Mul(t, h, hd, ACT)), *_attn_topk_operands()),
         cycles=Sel(Flag.ATTN_TOPK, _attn_topk_cycles(), dense),
-        job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale"))),
-        macs=Mul(t, t, h, hd, 2))  # QK^T and AV (top-k: the golden counts its own)
+        job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale")),
+             ("topk", Sel(Flag.ATTN_TOPK, _ONE, Const(0))), ("cb", _CB), ("k", _TOPK),
+             ("book", Field("codebook")), *_addrs("codes", "picks")),
+        # QK^T and AV; top-k: key coding and score table (C) and QK^T and AV on k' keys
+        macs=Mul(t, h, hd, Sel(Flag.ATTN_TOPK, Add(_CB, Min(_TOPK, t)), t), 2))
 
 
 # Top-k mode (Flag.ATTN_TOPK, edgemoe.numerics.attn_topk): C = codebook_size, k' = min(k, T).
