@@ -63,7 +63,7 @@ module edgemoe_attn (
   logic [31:0] tk_cmd_len;
   logic [3:0] tk_cmd_wlg;
   logic tk_book_done, tk_code_done, tk_sel_done, tk_wr, tk_wcmd, tk_wvalid;
-  logic [P-1:0] keep_qk, keep_av;
+  logic [31:0] tk_qk[P], tk_av[P];         // C_STEP: lane j's picked keys
   logic [63:0] jqkv, jdst, rstride, hw_bytes;
   logic signed [63:0] jscale;
   assign cpr = (jhd + 32'(E - 1)) >> $clog2(E);
@@ -162,32 +162,39 @@ module edgemoe_attn (
   logic [31:0] wqb, wnq, wh;
   logic [31:0] oj, oc;                     // output lane / word
 
-  // K and V memories: one write port each (DMA beats of C_LOAD), one registered read port
-  // each (the phase's step: QK^T reads K, AV reads V, same key and word)
+  // K and V memories: one write port each (DMA beats of C_LOAD), a registered read port
+  // per lane (the phase's step: QK^T reads K, AV reads V; the dense schedule gives every
+  // lane the same key and word, the top-k mode each lane its own picks: tk_qk / tk_av)
   logic [E*ABITS-1:0] kmem[MT * CM], vmem[MT * CM];
-  logic [E*ABITS-1:0] k_beat, v_beat;
+  logic [E*ABITS-1:0] k_beat[P], v_beat[P];
   logic [KVW-1:0] kv_addr;
   assign kv_addr = cs == C_CODE ? KVW'(tk_kaddr) : KVW'(ckey * CM + cc);
   always_ff @(posedge clk) begin
     if (cs == C_LOAD && dma_resp.rd_valid && !cv) kmem[kv_addr] <= dma_resp.rd_data[E*ABITS-1:0];
     if (cs == C_LOAD && dma_resp.rd_valid && cv) vmem[kv_addr] <= dma_resp.rd_data[E*ABITS-1:0];
-    k_beat <= kmem[kv_addr];
-    v_beat <= vmem[kv_addr];
+    for (int j = 0; j < P; j++) begin
+      k_beat[j] <= kmem[cs == C_STEP && jtopk ? KVW'(tk_qk[j] * CM + cc) : kv_addr];
+      v_beat[j] <= vmem[cs == C_STEP && jtopk ? KVW'(tk_av[j] * CM + cc) : kv_addr];
+    end
   end
 
-  // stage 1: the beats read last cycle, with their step, key and word
+  // stage 1: the beats read last cycle, with their step, keys and word
   logic s1_on, s1_last;
   logic [31:0] s1_step;
-  logic [TAW-1:0] s1_key;
+  logic [TAW-1:0] s1_qk[P], s1_av[P];
   logic [CAW-1:0] s1_cc;
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       s1_on <= 1'b0; s1_last <= 1'b0;
-      s1_step <= '0; s1_key <= '0; s1_cc <= '0;
+      s1_step <= '0; s1_cc <= '0;
     end else begin
       s1_on <= cs == C_STEP;
       s1_last <= cc + 32'd1 == cpr;
-      s1_step <= cstep; s1_key <= TAW'(ckey); s1_cc <= CAW'(cc);
+      s1_step <= cstep; s1_cc <= CAW'(cc);
+      for (int j = 0; j < P; j++) begin
+        s1_qk[j] <= jtopk ? TAW'(tk_qk[j]) : TAW'(ckey);
+        s1_av[j] <= jtopk ? TAW'(tk_av[j]) : TAW'(ckey);
+      end
     end
   end
 
@@ -200,23 +207,24 @@ module edgemoe_attn (
   logic [P-1:0] score_ovf;                 // lane j stores a score that wrapped/saturated
   logic bank_go;                           // C_RECIP hands the phase over
 
-  // elements of the beats (act values: every product below is ABITS x ABITS)
-  logic signed [ABITS-1:0] kb[E], vb[E];
-  for (genvar e = 0; e < E; e++) begin : g_beat
-    assign kb[e] = $signed(k_beat[e*ABITS+:ABITS]);
-    assign vb[e] = $signed(v_beat[e*ABITS+:ABITS]);
-  end
-
   for (genvar j = 0; j < P; j++) begin : g_lane
-    // lane j sees keys at steps j .. j + t - 1 (of its QK^T block and of its AV block)
-    logic in_window;
-    if (j == 0) begin : g_a0
-      assign in_window = s1_step < jt;
-    end else begin : g_aj
-      assign in_window = s1_step >= 32'(j) && s1_step - 32'(j) < jt;
+    // elements of the beats (act values: every product below is ABITS x ABITS)
+    logic signed [ABITS-1:0] kb[E], vb[E];
+    for (genvar e = 0; e < E; e++) begin : g_beat
+      assign kb[e] = $signed(k_beat[j][e*ABITS+:ABITS]);
+      assign vb[e] = $signed(v_beat[j][e*ABITS+:ABITS]);
     end
-    assign qk_on[j] = s1_on && in_window && 32'(j) < cnq && (!jtopk || keep_qk[j]);
-    assign av_on[j] = s1_on && in_window && 32'(j) < cnq_av && (!jtopk || keep_av[j]);
+    // lane j sees keys at steps j .. j + t - 1 (of its QK^T block and of its AV block);
+    // top-k: its k' picks at steps 0 .. k' - 1
+    logic in_window, dense_window;
+    if (j == 0) begin : g_a0
+      assign dense_window = s1_step < jt;
+    end else begin : g_aj
+      assign dense_window = s1_step >= 32'(j) && s1_step - 32'(j) < jt;
+    end
+    assign in_window = jtopk ? s1_step < jkept : dense_window;
+    assign qk_on[j] = s1_on && in_window && 32'(j) < cnq;
+    assign av_on[j] = s1_on && in_window && 32'(j) < cnq_av;
     // QK^T: one beat of the dot product
     logic signed [63:0] part, full_dot, score;
     always_comb begin
@@ -238,14 +246,14 @@ module edgemoe_attn (
     logic unused_lane;
     assign unused_lane = ^prob[63:ABITS];
     assign prob = edgemoe_pkg::sm_prob(
-        edgemoe_pkg::sext(64'(smem[!pb][s1_key]), 2'(AL), 1'b1), bias[j][!pb], recip[j]);
+        edgemoe_pkg::sext(64'(smem[!pb][s1_av[j]]), 2'(AL), 1'b1), bias[j][!pb], recip[j]);
     always_ff @(posedge clk) begin
       if (qk_on[j]) begin
         if (s1_last) begin
           dot[j] <= 64'sd0;
           sum[j][pb] <= edgemoe_pkg::sm_sum(bias[j][pb], sum[j][pb], score);
           if (score > bias[j][pb]) bias[j][pb] <= score;
-          smem[pb][s1_key] <= ABITS'(score);
+          smem[pb][s1_qk[j]] <= ABITS'(score);
         end else begin
           dot[j] <= full_dot;
         end
@@ -354,7 +362,7 @@ module edgemoe_attn (
             ckey <= ckey + 32'd1;
             if (ckey + 32'd1 == cnq) begin
               ckey <= '0;
-              csteps <= (cnq_av != 0 ? cnq_av : cnq) + jt - 32'd1;
+              csteps <= jtopk ? jkept : (cnq_av != 0 ? cnq_av : cnq) + jt - 32'd1;
               cs <= jtopk ? C_SEL : C_STEP;
             end
           end
@@ -386,7 +394,7 @@ module edgemoe_attn (
           end else if (block_nq(cqb + 32'd1, jt) != 0) begin
             cs <= C_Q;
           end else begin
-            csteps <= cnq + jt - 32'd1;    // AV of the last block alone
+            csteps <= jtopk ? jkept : cnq + jt - 32'd1;  // AV of the last block alone
             cs <= C_STEP;
           end
         end
@@ -443,8 +451,8 @@ module edgemoe_attn (
       .in_book(cs == C_BOOK), .in_code(cs == C_CODE), .in_sel(cs == C_SEL), .h(ch), .qb(cqb),
       .nq(cnq), .pb, .q_beat(cs == C_Q && dma_resp.rd_valid), .q_lane(ckey), .q_word(cc),
       .rd_valid(dma_resp.rd_valid), .rd_data(dma_resp.rd_data), .book_done(tk_book_done),
-      .code_done(tk_code_done), .sel_done(tk_sel_done), .kaddr(tk_kaddr), .k_beat,
-      .s1_key(32'(s1_key)), .keep_qk, .keep_av, .wr_cmd_valid(tk_wcmd),
+      .code_done(tk_code_done), .sel_done(tk_sel_done), .kaddr(tk_kaddr), .k_beat(k_beat[0]),
+      .step(cstep), .qk_key(tk_qk), .av_key(tk_av), .wr_cmd_valid(tk_wcmd),
       .wr_cmd_ready(dma_resp.wr_cmd_ready), .wr_cmd_addr(tk_waddr),
       .wr_cmd_len(tk_wlen), .wr_valid(tk_wvalid), .wr_ready(dma_resp.wr_ready),
       .wr_word(tk_word));

@@ -1,7 +1,7 @@
 // Key selection of top-k ATTENTION (Flag ATTN_TOPK, edgemoe/numerics/attn_topk.py), beside
 // edgemoe_attn: that engine keeps K and V on chip and runs the exact attention; this module
-// tells its lanes which keys each query keeps (keep_qk / keep_av), and writes the key codes
-// and the picks.  Per head, in the attention controller's states:
+// hands each of its lanes the key of every step (qk_key / av_key: the lane's picks), and
+// writes the key codes and the picks.  Per head, in the attention controller's states:
 //
 //   C_BOOK  the head's codebook arrives (rows the generator asks for: book_cmd_*): centres
 //           (C rows), coding rows (banked by code mod LANES) and half norms (C int64 words)
@@ -14,6 +14,9 @@
 //           keeps a key above the k'-th largest or equal to it while room is left (ties to
 //           the lower index), listing the kept keys in ascending order; then the picks
 //           (k' u32 per query) are written.
+//   C_STEP  k' steps: lane j's QK^T visits its picks in the dense schedule's order (from
+//           the first pick >= j, wrapping: edgemoe.golden.vector_ops.key_order), its AV
+//           (the previous block's picks, bank !pb) in ascending order.
 //
 // Every selection quantity is an exact 64-bit sum, as in the integer definition.
 module edgemoe_attn_topk (
@@ -37,8 +40,8 @@ module edgemoe_attn_topk (
     output logic        book_done, code_done, sel_done,
     output logic [31:0] kaddr,             // C_CODE: K memory address (beat read next cycle)
     input  logic [edgemoe_pkg::ATTN_E*(8 << edgemoe_pkg::ACT_LG)-1:0] k_beat,
-    input  logic [31:0] s1_key,            // the lanes' key this step
-    output logic [edgemoe_pkg::ATTN_LANES-1:0] keep_qk, keep_av,
+    input  logic [31:0] step,              // C_STEP: the lanes' step
+    output logic [31:0] qk_key[edgemoe_pkg::ATTN_LANES], av_key[edgemoe_pkg::ATTN_LANES],
     // the write port while in_code / in_sel (u32 words)
     output logic        wr_cmd_valid,
     input  logic        wr_cmd_ready,
@@ -177,8 +180,8 @@ module edgemoe_attn_topk (
   logic signed [63:0] top[P][MT];          // lane j's k' largest gathered scores, descending
   logic signed [63:0] thr[P];
   logic [31:0] room[P], ties[P], npk[P], nin;
-  logic [TAW-1:0] plist[P][MT];            // lane j's kept keys, ascending
-  logic keepm[P][2][MT];
+  logic [TAW-1:0] plist[P][2][MT];         // lane j's kept keys, ascending, per lane bank
+  logic [31:0] rot[P][2];                  // lane j's picks below j: its QK^T starts there
   logic signed [63:0] gat[P];              // key xr's gathered score per lane
   logic [31:0] above[P];                   // entries of lane j's unit above its k'-th
   logic keep_n[P];                         // X_EMIT: lane j keeps key xr
@@ -190,8 +193,10 @@ module edgemoe_attn_topk (
       for (int i = 0; i < MT; i++)
         if (32'(i) < kept && top[j][i] > top[j][kept - 32'd1]) above[j] = above[j] + 32'd1;
     end
-    assign keep_qk[j] = keepm[j][pb][s1_key];
-    assign keep_av[j] = keepm[j][!pb][s1_key];
+    logic [31:0] at;
+    assign at = rot[j][pb] + step;
+    assign qk_key[j] = 32'(plist[j][pb][at < kept ? at : at - kept]);
+    assign av_key[j] = 32'(plist[j][!pb][step]);
   end
 
   always_ff @(posedge clk) begin
@@ -237,6 +242,7 @@ module edgemoe_attn_topk (
           for (int j = 0; j < P; j++) begin
             ties[j] <= '0;
             npk[j] <= '0;
+            rot[j][pb] <= '0;
           end
           wn <= t; wi <= '0; wl <= '0;
           xs <= in_code ? X_WCMD : X_SORT;
@@ -261,9 +267,9 @@ module edgemoe_attn_topk (
         X_EMIT: begin                      // keys in index order: keep, and list the kept
           for (int j = 0; j < P; j++) begin
             if (gat[j] == thr[j] && keep_n[j]) ties[j] <= ties[j] + 32'd1;
-            keepm[j][pb][xr] <= keep_n[j];
             if (keep_n[j]) begin
-              plist[j][npk[j]] <= TAW'(xr);
+              if (xr < 32'(j)) rot[j][pb] <= rot[j][pb] + 32'd1;
+              plist[j][pb][npk[j]] <= TAW'(xr);
               npk[j] <= npk[j] + 32'd1;
             end
           end
@@ -298,7 +304,7 @@ module edgemoe_attn_topk (
     end
   end
   assign wr_valid = xs == X_WDATA;
-  assign wr_word = in_code ? 32'(code_of[wi]) : 32'(plist[wl][wi]);
+  assign wr_word = in_code ? 32'(code_of[wi]) : 32'(plist[wl][pb][wi]);
   logic unused;                            // index ports are 32 bits wide, the arrays less
-  assign unused = ^{q_lane, q_word, s1_key, s1_r};
+  assign unused = ^{q_lane, q_word, step, s1_r};
 endmodule
