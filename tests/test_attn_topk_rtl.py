@@ -130,3 +130,36 @@ def test_topk_rtl_cycles_grow_by_the_exact_steps_and_the_picks():
     blocks, beats = -(-t // accel.attn_lanes), hd * 4 // 16  # 16-byte bus
     grow = measured_cycles(out["k9"]) - measured_cycles(out["k3"])
     assert grow == (blocks + 1) * 6 * beats + t * 6, grow
+
+
+@pytest.mark.long
+def test_m3vit_micro_with_codebooks_rtl_equals_golden():
+    """m3vit-micro compiled with fitted codebooks (every ATTENTION in the top-k mode, k = 4
+    of 9 tokens): the whole program's image on RTL == golden, both tasks."""
+    from test_attn_topk_compile import _fit
+
+    from edgemoe.compare import assert_images_equal
+    from edgemoe.compiler import AttnTopK, compile_model
+    from edgemoe.compiler.io import write_pixels
+    from edgemoe.golden import execute
+    from edgemoe.models import load_default_image, random_weights
+    from edgemoe.params import load_model
+    from edgemoe.rtl import RtlJob
+
+    accel, model = design("tiny"), load_model("m3vit-micro")
+    w = random_weights(model, 3)
+    c = compile_model(model, accel, w, topk=AttnTopK(*_fit(model, w), 4))
+    assert all(i.has(Flag.ATTN_TOPK) for i in c.instrs if i.op == Op.ATTENTION)
+    jobs, golds = [], []
+    for task in range(len(model.tasks)):
+        image = c.fresh_image()
+        write_pixels(image, c.manifest, load_default_image(model))
+        gold = image.copy()
+        assert execute(gold, accel, c.program_offset, c.n_instructions, task,
+                       c.status_offset) == 0
+        golds.append(gold)
+        jobs.append(RtlJob(image, c.program_offset, c.n_instructions, task, c.status_offset,
+                           max_cycles=2_000_000))
+    for task, (job, res, gold) in enumerate(zip(jobs, executor("tiny").run_jobs(jobs), golds)):
+        assert not res.timed_out and res.error == 0, (task, res)
+        assert_images_equal(job.image, gold, c.manifest, f"RTL vs golden, task {task}")
