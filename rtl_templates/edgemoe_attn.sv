@@ -452,7 +452,8 @@ module edgemoe_attn (
       .nq(cnq), .pb, .q_beat(cs == C_Q && dma_resp.rd_valid), .q_lane(ckey), .q_word(cc),
       .rd_valid(dma_resp.rd_valid), .rd_data(dma_resp.rd_data), .book_done(tk_book_done),
       .code_done(tk_code_done), .sel_done(tk_sel_done), .kaddr(tk_kaddr), .k_beat(k_beat[0]),
-      .step(cstep), .qk_key(tk_qk), .av_key(tk_av), .wr_cmd_valid(tk_wcmd),
+      .in_step(cs == C_STEP), .advance(cs == C_STEP && row_end), .flip(bank_go),
+      .qk_key(tk_qk), .av_key(tk_av), .wr_cmd_valid(tk_wcmd),
       .wr_cmd_ready(dma_resp.wr_cmd_ready), .wr_cmd_addr(tk_waddr),
       .wr_cmd_len(tk_wlen), .wr_valid(tk_wvalid), .wr_ready(dma_resp.wr_ready),
       .wr_word(tk_word));

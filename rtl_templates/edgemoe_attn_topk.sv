@@ -9,14 +9,14 @@
 //           broadcast (kaddr into the K memory), argmin of half_norm - k . coding, ties to
 //           the lower code; then the codes are written (T u32)
 //   C_SEL   per query block, after its Q rows: the score table q . centre (C row passes,
-//           LANES queries at a time), then two passes of one key a cycle: the first feeds
-//           each lane's top-k unit (a sorter of the k' largest gathered scores), the second
-//           keeps a key above the k'-th largest or equal to it while room is left (ties to
-//           the lower index), listing the kept keys in ascending order; then the picks
-//           (k' u32 per query) are written.
-//   C_STEP  k' steps: lane j's QK^T visits its picks in the dense schedule's order (from
-//           the first pick >= j, wrapping: edgemoe.golden.vector_ops.key_order), its AV
-//           (the previous block's picks, bank !pb) in ascending order.
+//           LANES queries at a time), then one key a cycle (gathered by its code) into
+//           each lane's top-k unit: a sorter of the k' largest (score, key) pairs where a
+//           key equal to a kept one stays behind it (ties to the lower index), and a mask
+//           of the kept keys (set on entry, cleared on eviction); then the picks (k' u32
+//           per query, the mask's keys in ascending order) are written.
+//   C_STEP  k' steps: lane j's QK^T walks its mask in the dense schedule's order (from the
+//           first kept key >= j, wrapping: edgemoe.golden.vector_ops.key_order), its AV
+//           the previous block's mask (bank !pb) in ascending order.
 //
 // Every selection quantity is an exact 64-bit sum, as in the integer definition.
 module edgemoe_attn_topk (
@@ -40,7 +40,8 @@ module edgemoe_attn_topk (
     output logic        book_done, code_done, sel_done,
     output logic [31:0] kaddr,             // C_CODE: K memory address (beat read next cycle)
     input  logic [edgemoe_pkg::ATTN_E*(8 << edgemoe_pkg::ACT_LG)-1:0] k_beat,
-    input  logic [31:0] step,              // C_STEP: the lanes' step
+    input  logic        in_step, advance,  // C_STEP; the lanes move to their next key
+    input  logic        flip,              // pb flips this cycle (the phase hand-over)
     output logic [31:0] qk_key[edgemoe_pkg::ATTN_LANES], av_key[edgemoe_pkg::ATTN_LANES],
     // the write port while in_code / in_sel (u32 words)
     output logic        wr_cmd_valid,
@@ -115,8 +116,7 @@ module edgemoe_attn_topk (
   // ------------------------------------------------------------------ row passes
   // One pass walks rows (key coding: key r, code group g; score table: code r) of cpr
   // beats; the operand beats are read one cycle after their address (s1_*).
-  typedef enum logic [2:0] {X_IDLE, X_ROWS, X_DRAIN, X_SORT, X_THR, X_EMIT, X_WCMD, X_WDATA}
-      xs_t;
+  typedef enum logic [2:0] {X_IDLE, X_ROWS, X_DRAIN, X_SORT, X_WCMD, X_WDATA} xs_t;
   xs_t xs;
   logic [31:0] xr, xg, xb, xgs;            // row, group, beat; groups per key
   logic [31:0] wn, wi, wl;                 // words to write, written, lane of the picks
@@ -178,25 +178,40 @@ module edgemoe_attn_topk (
 
   // ------------------------------------------------------------------ top-k unit
   logic signed [63:0] top[P][MT];          // lane j's k' largest gathered scores, descending
-  logic signed [63:0] thr[P];
-  logic [31:0] room[P], ties[P], npk[P], nin;
-  logic [TAW-1:0] plist[P][2][MT];         // lane j's kept keys, ascending, per lane bank
-  logic [31:0] rot[P][2];                  // lane j's picks below j: its QK^T starts there
+  logic [TAW-1:0] tkey[P][MT];             // ... and their keys
+  logic [MT-1:0] kept_m[P][2];             // lane j's kept keys, per lane bank
+  logic [31:0] nin, wkey;                  // entries in the units; the picks writer's key
   logic signed [63:0] gat[P];              // key xr's gathered score per lane
-  logic [31:0] above[P];                   // entries of lane j's unit above its k'-th
-  logic keep_n[P];                         // X_EMIT: lane j keeps key xr
+  logic enter[P];                          // key xr enters lane j's unit
+  // the lowest set bit of m at or above `from`, else the lowest set bit (a cyclic walk)
+  function automatic logic [31:0] next_set(input logic [MT-1:0] m, input logic [31:0] from);
+    logic [31:0] any, ge;
+    logic has_ge;
+    any = '0; ge = '0; has_ge = 1'b0;
+    for (int i = MT - 1; i >= 0; i--)
+      if (m[i]) begin
+        any = 32'(i);
+        if (32'(i) >= from) begin
+          ge = 32'(i);
+          has_ge = 1'b1;
+        end
+      end
+    next_set = has_ge ? ge : any;
+  endfunction
   for (genvar j = 0; j < P; j++) begin : g_gather
     assign gat[j] = tab[j][code_of[xr]];
-    assign keep_n[j] = gat[j] > thr[j] || (gat[j] == thr[j] && ties[j] < room[j]);
-    always_comb begin
-      above[j] = '0;
-      for (int i = 0; i < MT; i++)
-        if (32'(i) < kept && top[j][i] > top[j][kept - 32'd1]) above[j] = above[j] + 32'd1;
+    assign enter[j] = nin < kept || gat[j] > top[j][kept - 32'd1];
+    // outside C_STEP the walkers wait at their first keys: QK^T from key j, AV from key 0
+    // (of the banks after a hand-over in this cycle: the last AV phase follows at once)
+    always_ff @(posedge clk) begin
+      if (!in_step) begin
+        qk_key[j] <= next_set(kept_m[j][pb ^ flip], 32'(j));
+        av_key[j] <= next_set(kept_m[j][!(pb ^ flip)], '0);
+      end else if (advance) begin
+        qk_key[j] <= next_set(kept_m[j][pb], qk_key[j] + 32'd1);
+        av_key[j] <= next_set(kept_m[j][!pb], av_key[j] + 32'd1);
+      end
     end
-    logic [31:0] at;
-    assign at = rot[j][pb] + step;
-    assign qk_key[j] = 32'(plist[j][pb][at < kept ? at : at - kept]);
-    assign av_key[j] = 32'(plist[j][!pb][step]);
   end
 
   always_ff @(posedge clk) begin
@@ -239,45 +254,30 @@ module edgemoe_attn_topk (
         X_DRAIN: begin                     // the last row's beat reaches stage 1
           xr <= '0;
           nin <= '0;
-          for (int j = 0; j < P; j++) begin
-            ties[j] <= '0;
-            npk[j] <= '0;
-            rot[j][pb] <= '0;
-          end
-          wn <= t; wi <= '0; wl <= '0;
+          if (in_sel) for (int j = 0; j < P; j++) kept_m[j][pb] <= '0;
+          wn <= in_code ? t : kept; wi <= '0; wl <= '0;
           xs <= in_code ? X_WCMD : X_SORT;
         end
         X_SORT: begin                      // one key a cycle into every lane's top-k unit
           for (int j = 0; j < P; j++)
-            for (int i = 0; i < MT; i++)
-              if (32'(i) < kept && (32'(i) >= nin || gat[j] > top[j][i]))
-                top[j][i] <= (i > 0 && (32'(i - 1) >= nin || gat[j] > top[j][i - 1]))
-                             ? top[j][(i > 0) ? i - 1 : 0] : gat[j];
+            if (enter[j]) begin
+              // entries strictly below the key move down one; an equal (earlier) key stays
+              for (int i = 0; i < MT; i++)
+                if (32'(i) < kept && (32'(i) >= nin || gat[j] > top[j][i])) begin
+                  if (i > 0 && (32'(i - 1) >= nin || gat[j] > top[j][(i > 0) ? i - 1 : 0])) begin
+                    top[j][i] <= top[j][(i > 0) ? i - 1 : 0];
+                    tkey[j][i] <= tkey[j][(i > 0) ? i - 1 : 0];
+                  end else begin
+                    top[j][i] <= gat[j];
+                    tkey[j][i] <= TAW'(xr);
+                  end
+                end
+              kept_m[j][pb][xr] <= 1'b1;
+              if (nin == kept) kept_m[j][pb][tkey[j][kept - 32'd1]] <= 1'b0;  // evicted
+            end
           nin <= nin + 32'd1 > kept ? kept : nin + 32'd1;
           xr <= xr + 32'd1 == t ? '0 : xr + 32'd1;
-          if (xr + 32'd1 == t) xs <= X_THR;
-        end
-        X_THR: begin                       // threshold: the k'-th largest; room for ties
-          for (int j = 0; j < P; j++) begin
-            thr[j] <= top[j][kept - 32'd1];
-            room[j] <= kept - above[j];
-          end
-          xs <= X_EMIT;
-        end
-        X_EMIT: begin                      // keys in index order: keep, and list the kept
-          for (int j = 0; j < P; j++) begin
-            if (gat[j] == thr[j] && keep_n[j]) ties[j] <= ties[j] + 32'd1;
-            if (keep_n[j]) begin
-              if (xr < 32'(j)) rot[j][pb] <= rot[j][pb] + 32'd1;
-              plist[j][pb][npk[j]] <= TAW'(xr);
-              npk[j] <= npk[j] + 32'd1;
-            end
-          end
-          xr <= xr + 32'd1;
-          if (xr + 32'd1 == t) begin
-            wn <= kept;
-            xs <= X_WCMD;
-          end
+          if (xr + 32'd1 == t) xs <= X_WCMD;
         end
         X_WCMD: if (!wr_cmd_valid) begin   // codes of the head, or picks of lane wl
           wr_cmd_valid <= 1'b1;
@@ -286,10 +286,12 @@ module edgemoe_attn_topk (
                                             64'(kept) << 2);
           wr_cmd_len <= wn << 2;
           wi <= '0;
+          wkey <= next_set(kept_m[wl][pb], '0);
           xs <= X_WDATA;
         end
         X_WDATA: if (wr_ready) begin
           wi <= wi + 32'd1;
+          wkey <= next_set(kept_m[wl][pb], wkey + 32'd1);
           if (wi + 32'd1 == wn) begin
             wl <= wl + 32'd1;
             if (in_code || wl + 32'd1 == nq) begin
@@ -304,7 +306,7 @@ module edgemoe_attn_topk (
     end
   end
   assign wr_valid = xs == X_WDATA;
-  assign wr_word = in_code ? 32'(code_of[wi]) : 32'(plist[wl][pb][wi]);
+  assign wr_word = in_code ? 32'(code_of[wi]) : wkey;
   logic unused;                            // index ports are 32 bits wide, the arrays less
-  assign unused = ^{q_lane, q_word, step, s1_r};
+  assign unused = ^{q_lane, q_word, s1_r};
 endmodule

@@ -168,8 +168,8 @@ def test_bad_codebook_size_or_k_is_refused(tiny, c, k, what):
 
 
 def test_cycles_follow_the_top_k_terms(tiny):
-    """The SV's schedule (edgemoe_attn_topk.sv): per query group C d/P + 2N + p (k' + 1)
-    (score table, two key passes, pick words), k' d/P exact steps per phase, plus the loads
+    """The SV's schedule (edgemoe_attn_topk.sv): per query group C d/P + N + p (k' + 1)
+    (score table, the key pass, pick words), k' d/P exact steps per phase, plus the loads
     and the key coding: growing k by 2 adds (groups + 1) * 2 * beats + groups * p * 2 cycles
     per head, and the dense mode is unchanged by the fields."""
     t, nh, hd, c = 13, 2, 16, 8
@@ -180,7 +180,7 @@ def test_cycles_follow_the_top_k_terms(tiny):
     assert cyc[1] - cyc[0] == nh * ((groups + 1) * 2 * beats + groups * p * 2)
     loads = (3 * t + 2 * c) * beats
     coding = t * -(-c // p) * beats + t
-    select = c * beats + 2 * t + p * (4 + 1)
+    select = c * beats + t + p * (4 + 1)
     assert cyc[0] == nh * (loads + coding + groups * select + (groups + 1) * 4 * beats)
     dense = ideal_cycles(Instr.make(Op.ATTENTION, top_k=4, **base), tiny, {"macs": 0})
     assert dense == ideal_cycles(Instr.make(Op.ATTENTION, **base), tiny, {"macs": 0})

@@ -5,8 +5,8 @@ against the RTL bench (tests/test_attn_topk_rtl.py).  Per head: the codebook row
 rows, C coding rows, one read of the C half norms) and the K/V rows are read once; key
 coding walks every key against ceil(C / ATTN_LANES) groups of codes (a head row of beats
 each) and writes the T code ids.  Per block of ATTN_LANES queries: the Q rows, the score
-table (C head rows of beats), two passes of one key a cycle (the top-k units, then the
-kept keys in index order), the picks (one command and k' words per query), then the
+table (C head rows of beats), one key a cycle into the top-k units, the picks (one
+command and k' words per query), then the
 phase's k' exact key steps per lane (QK^T of the block beside AV of the previous block),
 and the output rows of the previous block.
 """
@@ -20,9 +20,9 @@ from ..layout import align
 from ..numerics.attn_topk import codebook_head_bytes
 
 #: Bookkeeping cycles of the selection states, read off the SV: key coding (X_IDLE,
-#: X_DRAIN, X_WCMD, the done pulse and the controller's hand-over) and one block's
-#: selection (X_IDLE, X_DRAIN, X_THR, the done pulse and hand-over).
-TOPK_STEP_CYCLES = {"code": 5, "select": 5, "picks_row": 1}
+#: X_DRAIN, X_WCMD, the done pulse and the controller's hand-over), one block's selection
+#: (X_IDLE, X_DRAIN, the done pulse and hand-over) and X_WCMD per query's picks.
+TOPK_STEP_CYCLES = {"code": 5, "select": 4, "picks_row": 1}
 
 
 def attention_topk_cycles(ins: Instr, accel, mem, traffic, fmt, stream, step_cycles) -> float:
@@ -64,7 +64,7 @@ def attention_topk_cycles(ins: Instr, accel, mem, traffic, fmt, stream, step_cyc
                     cycles += stream(qkv + (p * lanes + j) * stride + h * row, row, False)
                     traffic.write(ins.get("picks") + 4 * (h * t + p * lanes + j) * kept,
                                   4 * kept, bus)
-                cycles += (c * words + 2 * t + blocks[p] * (kept + TOPK_STEP_CYCLES["picks_row"])
+                cycles += (c * words + t + blocks[p] * (kept + TOPK_STEP_CYCLES["picks_row"])
                            + TOPK_STEP_CYCLES["select"])
             cycles += kept * words + step_cycles["attn_phase"]
             if p:  # the writer drains the AV block before the next phase
