@@ -220,17 +220,18 @@ def _attn_topk_operands() -> tuple[Operand, ...]:
 def _attn_topk_cycles() -> Expr:
     """Per head (edgemoe_attn_topk.sv): 3T K/V/Q and 2C codebook row loads; key coding (each
     key against ceil(C/p) code groups, p codes at a time) and its T code words; per query
-    group the score table (C rows), one key a cycle into the top-k units and p x (k' + 1)
-    pick words; ceil(T/p) + 1 phases of k' exact key steps per lane (QK^T of a group
-    beside AV of the previous one)."""
+    group the score table (C rows) and one key a cycle into the top-k units; ceil(T/p) + 1
+    phases of k' exact key steps per lane (QK^T of a group beside AV of the previous one),
+    the group's p x (k' + 1) pick words written beside them."""
     t, h, hd = _f("tokens", "heads", "head_dim")
     beats = CeilDiv(hd, Const(ATTN_MACS_PER_LANE))
     groups = CeilDiv(t, ATTN_LANES)
     kept = Min(_TOPK, t)
     loads = Mul(Add(Mul(3, t), Mul(2, _CB)), beats)
     coding = Add(Mul(t, CeilDiv(_CB, ATTN_LANES), beats), t)
-    select = Add(Add(Mul(_CB, beats), t), Mul(ATTN_LANES, Add(kept, _ONE)))
-    steps = Mul(Add(groups, _ONE), kept, beats)
+    select = Add(Mul(_CB, beats), t)
+    steps = Add(Mul(groups, Max(Mul(kept, beats), Mul(ATTN_LANES, Add(kept, _ONE)))),
+                Mul(kept, beats))
     return Mul(h, Add(Add(loads, coding), Add(Mul(groups, select), steps)))
 
 

@@ -62,8 +62,8 @@ module edgemoe_attn (
   logic [63:0] jbook, jcodes, jpicks, tk_cmd_addr, tk_waddr;
   logic [31:0] tk_cmd_len;
   logic [3:0] tk_cmd_wlg;
-  logic tk_book_done, tk_code_done, tk_sel_done, tk_wr, tk_wcmd, tk_wvalid;
-  logic [31:0] tk_qk[P], tk_av[P];         // C_STEP: lane j's picked keys
+  logic tk_book_done, tk_code_done, tk_sel_done, tk_wr, tk_wcmd, tk_wvalid, tk_busy;
+  logic [32*P-1:0] tk_qk, tk_av;           // C_STEP: lane j's picked keys at [32 j +: 32]
   logic [63:0] jqkv, jdst, rstride, hw_bytes;
   logic signed [63:0] jscale;
   assign cpr = (jhd + 32'(E - 1)) >> $clog2(E);
@@ -173,8 +173,8 @@ module edgemoe_attn (
     if (cs == C_LOAD && dma_resp.rd_valid && !cv) kmem[kv_addr] <= dma_resp.rd_data[E*ABITS-1:0];
     if (cs == C_LOAD && dma_resp.rd_valid && cv) vmem[kv_addr] <= dma_resp.rd_data[E*ABITS-1:0];
     for (int j = 0; j < P; j++) begin
-      k_beat[j] <= kmem[cs == C_STEP && jtopk ? KVW'(tk_qk[j] * CM + cc) : kv_addr];
-      v_beat[j] <= vmem[cs == C_STEP && jtopk ? KVW'(tk_av[j] * CM + cc) : kv_addr];
+      k_beat[j] <= kmem[cs == C_STEP && jtopk ? KVW'(tk_qk[32*j+:32] * CM + cc) : kv_addr];
+      v_beat[j] <= vmem[cs == C_STEP && jtopk ? KVW'(tk_av[32*j+:32] * CM + cc) : kv_addr];
     end
   end
 
@@ -192,8 +192,8 @@ module edgemoe_attn (
       s1_last <= cc + 32'd1 == cpr;
       s1_step <= cstep; s1_cc <= CAW'(cc);
       for (int j = 0; j < P; j++) begin
-        s1_qk[j] <= jtopk ? TAW'(tk_qk[j]) : TAW'(ckey);
-        s1_av[j] <= jtopk ? TAW'(tk_av[j]) : TAW'(ckey);
+        s1_qk[j] <= jtopk ? TAW'(tk_qk[32*j+:32]) : TAW'(ckey);
+        s1_av[j] <= jtopk ? TAW'(tk_av[32*j+:32]) : TAW'(ckey);
       end
     end
   end
@@ -379,7 +379,7 @@ module edgemoe_attn (
             end
           end
         end
-        C_DRAIN: begin                     // the last beat reaches the lanes
+        C_DRAIN: if (!tk_busy) begin       // the last beat reaches the lanes; picks out
           w_go <= cnq_av != 0;
           cs <= C_RECIP;
         end
@@ -451,14 +451,14 @@ module edgemoe_attn (
       .in_book(cs == C_BOOK), .in_code(cs == C_CODE), .in_sel(cs == C_SEL), .h(ch), .qb(cqb),
       .nq(cnq), .pb, .q_beat(cs == C_Q && dma_resp.rd_valid), .q_lane(ckey), .q_word(cc),
       .rd_valid(dma_resp.rd_valid), .rd_data(dma_resp.rd_data), .book_done(tk_book_done),
-      .code_done(tk_code_done), .sel_done(tk_sel_done), .kaddr(tk_kaddr), .k_beat(k_beat[0]),
+      .code_done(tk_code_done), .sel_done(tk_sel_done), .wr_busy(tk_busy), .kaddr(tk_kaddr), .k_beat(k_beat[0]),
       .in_step(cs == C_STEP), .advance(cs == C_STEP && row_end), .flip(bank_go),
       .qk_key(tk_qk), .av_key(tk_av), .wr_cmd_valid(tk_wcmd),
       .wr_cmd_ready(dma_resp.wr_cmd_ready), .wr_cmd_addr(tk_waddr),
       .wr_cmd_len(tk_wlen), .wr_valid(tk_wvalid), .wr_ready(dma_resp.wr_ready),
       .wr_word(tk_word));
-  // the selection owns the write port while it writes codes (C_CODE) or picks (C_SEL)
-  assign tk_wr = cs == C_CODE || cs == C_SEL;
+  // the selection owns the write port while it writes codes (C_CODE) or picks (beside C_STEP)
+  assign tk_wr = cs == C_CODE || tk_busy;
   always_comb begin
     dma_req = dreq;
     if (tk_wr) begin

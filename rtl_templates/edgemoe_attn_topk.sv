@@ -12,8 +12,8 @@
 //           LANES queries at a time), then one key a cycle (gathered by its code) into
 //           each lane's top-k unit: a sorter of the k' largest (score, key) pairs where a
 //           key equal to a kept one stays behind it (ties to the lower index), and a mask
-//           of the kept keys (set on entry, cleared on eviction); then the picks (k' u32
-//           per query, the mask's keys in ascending order) are written.
+//           of the kept keys (set on entry, cleared on eviction).  The picks (k' u32 per
+//           query, the mask's keys in ascending order) are written beside C_STEP.
 //   C_STEP  k' steps: lane j's QK^T walks its mask in the dense schedule's order (from the
 //           first kept key >= j, wrapping: edgemoe.golden.vector_ops.key_order), its AV
 //           the previous block's mask (bank !pb) in ascending order.
@@ -38,11 +38,13 @@ module edgemoe_attn_topk (
     input  logic        rd_valid,
     input  logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data,
     output logic        book_done, code_done, sel_done,
+    output logic        wr_busy,           // writing codes or picks (owns the write port)
     output logic [31:0] kaddr,             // C_CODE: K memory address (beat read next cycle)
     input  logic [edgemoe_pkg::ATTN_E*(8 << edgemoe_pkg::ACT_LG)-1:0] k_beat,
     input  logic        in_step, advance,  // C_STEP; the lanes move to their next key
     input  logic        flip,              // pb flips this cycle (the phase hand-over)
-    output logic [31:0] qk_key[edgemoe_pkg::ATTN_LANES], av_key[edgemoe_pkg::ATTN_LANES],
+    // lane j's key this step at [32 j +: 32] (flat: Yosys reads no unpacked array ports)
+    output logic [32*edgemoe_pkg::ATTN_LANES-1:0] qk_key, av_key,
     // the write port while in_code / in_sel (u32 words)
     output logic        wr_cmd_valid,
     input  logic        wr_cmd_ready,
@@ -176,6 +178,13 @@ module edgemoe_attn_topk (
       end
   end
 
+  // code ids and score tables: memories (no reset), one write and one read a cycle
+  always_ff @(posedge clk) begin
+    if (s1_on && s1_last && in_code && s1_glast) code_of[s1_r] <= CBW'(nbestc);
+    if (s1_on && s1_last && in_sel)
+      for (int j = 0; j < P; j++) tab[j][s1_r] <= full[j];
+  end
+
   // ------------------------------------------------------------------ top-k unit
   logic signed [63:0] top[P][MT];          // lane j's k' largest gathered scores, descending
   logic [TAW-1:0] tkey[P][MT];             // ... and their keys
@@ -205,11 +214,11 @@ module edgemoe_attn_topk (
     // (of the banks after a hand-over in this cycle: the last AV phase follows at once)
     always_ff @(posedge clk) begin
       if (!in_step) begin
-        qk_key[j] <= next_set(kept_m[j][pb ^ flip], 32'(j));
-        av_key[j] <= next_set(kept_m[j][!(pb ^ flip)], '0);
+        qk_key[32*j+:32] <= next_set(kept_m[j][pb ^ flip], 32'(j));
+        av_key[32*j+:32] <= next_set(kept_m[j][!(pb ^ flip)], '0);
       end else if (advance) begin
-        qk_key[j] <= next_set(kept_m[j][pb], qk_key[j] + 32'd1);
-        av_key[j] <= next_set(kept_m[j][!pb], av_key[j] + 32'd1);
+        qk_key[32*j+:32] <= next_set(kept_m[j][pb], qk_key[32*j+:32] + 32'd1);
+        av_key[32*j+:32] <= next_set(kept_m[j][!pb], av_key[32*j+:32] + 32'd1);
       end
     end
   end
@@ -229,10 +238,7 @@ module edgemoe_attn_topk (
         if (s1_last && in_code) begin
           best <= nbest;
           bestc <= nbestc;
-          if (s1_glast) code_of[s1_r] <= CBW'(nbestc);
         end
-        if (s1_last && in_sel)
-          for (int j = 0; j < P; j++) tab[j][s1_r] <= full[j];
       end
       case (xs)
         X_IDLE: if ((in_code || in_sel) && !code_done && !sel_done) begin
@@ -277,7 +283,10 @@ module edgemoe_attn_topk (
             end
           nin <= nin + 32'd1 > kept ? kept : nin + 32'd1;
           xr <= xr + 32'd1 == t ? '0 : xr + 32'd1;
-          if (xr + 32'd1 == t) xs <= X_WCMD;
+          if (xr + 32'd1 == t) begin     // the lanes may start: picks go out beside them
+            sel_done <= 1'b1;
+            xs <= X_WCMD;
+          end
         end
         X_WCMD: if (!wr_cmd_valid) begin   // codes of the head, or picks of lane wl
           wr_cmd_valid <= 1'b1;
@@ -296,7 +305,6 @@ module edgemoe_attn_topk (
             wl <= wl + 32'd1;
             if (in_code || wl + 32'd1 == nq) begin
               code_done <= in_code;
-              sel_done <= in_sel;
               xs <= X_IDLE;
             end else xs <= X_WCMD;
           end
@@ -306,6 +314,7 @@ module edgemoe_attn_topk (
     end
   end
   assign wr_valid = xs == X_WDATA;
+  assign wr_busy = xs == X_WCMD || xs == X_WDATA;
   assign wr_word = in_code ? 32'(code_of[wi]) : wkey;
   logic unused;                            // index ports are 32 bits wide, the arrays less
   assign unused = ^{q_lane, q_word, s1_r};

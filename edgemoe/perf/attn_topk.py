@@ -5,10 +5,10 @@ against the RTL bench (tests/test_attn_topk_rtl.py).  Per head: the codebook row
 rows, C coding rows, one read of the C half norms) and the K/V rows are read once; key
 coding walks every key against ceil(C / ATTN_LANES) groups of codes (a head row of beats
 each) and writes the T code ids.  Per block of ATTN_LANES queries: the Q rows, the score
-table (C head rows of beats), one key a cycle into the top-k units, the picks (one
-command and k' words per query), then the
-phase's k' exact key steps per lane (QK^T of the block beside AV of the previous block),
-and the output rows of the previous block.
+table (C head rows of beats), one key a cycle into the top-k units, then the phase's k'
+exact key steps per lane (QK^T of the block beside AV of the previous block) beside the
+block's picks (one command and k' words per query), and the output rows of the previous
+block.
 """
 
 from __future__ import annotations
@@ -64,9 +64,10 @@ def attention_topk_cycles(ins: Instr, accel, mem, traffic, fmt, stream, step_cyc
                     cycles += stream(qkv + (p * lanes + j) * stride + h * row, row, False)
                     traffic.write(ins.get("picks") + 4 * (h * t + p * lanes + j) * kept,
                                   4 * kept, bus)
-                cycles += (c * words + t + blocks[p] * (kept + TOPK_STEP_CYCLES["picks_row"])
-                           + TOPK_STEP_CYCLES["select"])
-            cycles += kept * words + step_cycles["attn_phase"]
+                cycles += c * words + t + TOPK_STEP_CYCLES["select"]
+            # the picks of the block go out while the lanes step (the phase waits for both)
+            picks = blocks[p] * (kept + TOPK_STEP_CYCLES["picks_row"]) if p < len(blocks) else 0
+            cycles += max(kept * words, picks) + step_cycles["attn_phase"]
             if p:  # the writer drains the AV block before the next phase
                 for j in range(blocks[p - 1]):
                     traffic.write(ins.get("dst") + (((p - 1) * lanes + j) * nh + h) * row,
