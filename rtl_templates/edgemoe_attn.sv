@@ -24,6 +24,10 @@
 // ahead while the previous phase computes).  The K/V memories are read one cycle after
 // their address (registered read: block RAM), so the lanes work one pipeline stage behind
 // the step counters (s1_* below).
+//
+// Top-k mode (Flag ATTN_TOPK): edgemoe_attn_topk adds the codebook load (C_BOOK), key
+// coding (C_CODE) and per block the key selection (C_SEL); a phase then has k' steps in
+// which every lane reads its own kept keys through its own K/V read port.
 module edgemoe_attn (
     input  logic        clk,
     input  logic        rst_n,

@@ -45,7 +45,7 @@ module edgemoe_attn_topk (
     input  logic        flip,              // pb flips this cycle (the phase hand-over)
     // lane j's key this step at [32 j +: 32] (flat: Yosys reads no unpacked array ports)
     output logic [32*edgemoe_pkg::ATTN_LANES-1:0] qk_key, av_key,
-    // the write port while in_code / in_sel (u32 words)
+    // the write port while wr_busy (u32 words)
     output logic        wr_cmd_valid,
     input  logic        wr_cmd_ready,
     output logic [63:0] wr_cmd_addr,
