@@ -420,7 +420,7 @@ module edgemoe_ctrl (
             st <= S_WAIT_ENG;
             macs <= macs + ((64'(cnt[ex][TKB-1:0]) * 64'(d1[FTB-1:0]) * 64'(d2[FTB-1:0])) << 1);
             pf_req <= 1'b1;  // this expert's fc2 weights load while fc1 runs
-            wbytes <= wbytes + c_i0 + c_i1 + c_i2 + c_i3 + moe_s_bytes;  // + W8A8 multipliers
+            wbytes <= wbytes + c_i0 + c_i1 + c_i2 + c_i3 + moe_s_bytes;  // + W8A8 multipliers / WSKIP maps
             experts_active <= experts_active + 64'd1;
           end
         end

@@ -92,7 +92,8 @@ def _m3vit_sparsity(quick: bool) -> list[tuple[str, str]]:
         rows.append((f"m3vit-demo tile-skip target {r['target']} ({n} test scenes, golden)",
                      (f"skip {r['tile_skip']:.3f}, dead {r['dead_neurons']}, "
                      f"mIoU {100 * r['miou']:.2f}%, abs-rel {r['abs_rel']:.4f}, MLP cycles "
-                     f"{r['mlp_sparse']:,.0f} of {r['mlp_dense']:,.0f}, image "
+                     f"{r['mlp_sparse']:,.0f} of {r['mlp_dense']:,.0f} (experts "
+                     f"{r['experts_sparse']:,.0f} of {r['experts_dense']:,.0f}), image "
                      f"{r['latency_ms']:.3f} ms (modelled)")))
     return rows
 
