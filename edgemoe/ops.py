@@ -214,8 +214,11 @@ def _attention() -> OpSpec:
         operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
                   Operand("dst", "write", ACT, Mul(t, h, hd, ACT)), *_attn_topk_operands()),
         cycles=Sel(Flag.ATTN_TOPK, _attn_topk_cycles(), dense),
-        job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale"))),
-        macs=Mul(t, t, h, hd, 2))  # QK^T and AV (top-k: the golden counts its own)
+        job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale")),
+             ("topk", Sel(Flag.ATTN_TOPK, _ONE, Const(0))), ("cb", _CB), ("k", _TOPK),
+             ("book", Field("codebook")), *_addrs("codes", "picks")),
+        # QK^T and AV; top-k: key coding and score table (C) and QK^T and AV on k' keys
+        macs=Mul(t, h, hd, Sel(Flag.ATTN_TOPK, Add(_CB, Min(_TOPK, t)), t), 2))
 
 
 # Top-k mode (Flag.ATTN_TOPK, edgemoe.numerics.attn_topk): C = codebook_size, k' = min(k, T).
@@ -237,16 +240,21 @@ def _attn_topk_operands() -> tuple[Operand, ...]:
 
 
 def _attn_topk_cycles() -> Expr:
-    """Per head: 3T row loads, key coding (C codewords per key, p keys at a time), then
-    ceil(T/p) + 1 phases of score table (C beats), one key per cycle into the top-k unit
-    (T) and k' + p - 1 exact key steps (QK^T beside the previous group's AV)."""
+    """Per head (edgemoe_attn_topk.sv): 3T K/V/Q and 2C codebook row loads; key coding (each
+    key against ceil(C/p) code groups, p codes at a time) and its T code words; per query
+    group the score table (C rows) and one key a cycle into the top-k units; ceil(T/p) + 1
+    phases of k' exact key steps per lane (QK^T of a group beside AV of the previous one),
+    the group's p x (k' + 1) pick words written beside them."""
     t, h, hd = _f("tokens", "heads", "head_dim")
     beats = CeilDiv(hd, Const(ATTN_MACS_PER_LANE))
     groups = CeilDiv(t, ATTN_LANES)
-    coding = Mul(groups, _CB, beats)
-    phase = Add(Add(Mul(_CB, beats), t),
-                Mul(Sub(Add(Min(_TOPK, t), ATTN_LANES), Const(1)), beats))
-    return Mul(h, Add(Add(Mul(3, t, beats), coding), Mul(Add(groups, Const(1)), phase)))
+    kept = Min(_TOPK, t)
+    loads = Mul(Add(Mul(3, t), Mul(2, _CB)), beats)
+    coding = Add(Mul(t, CeilDiv(_CB, ATTN_LANES), beats), t)
+    select = Add(Mul(_CB, beats), t)
+    steps = Add(Mul(groups, Max(Mul(kept, beats), Mul(ATTN_LANES, Add(kept, _ONE)))),
+                Mul(kept, beats))
+    return Mul(h, Add(Add(loads, coding), Add(Mul(groups, select), steps)))
 
 
 def _moe_gate() -> OpSpec:

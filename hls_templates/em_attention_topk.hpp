@@ -241,6 +241,7 @@ ATT_TOPK_HEADS:
     prof.v[isa::PROF_OVERFLOWS] += overflows;
   }
   prof.v[isa::PROF_MACS] += (uint64_t)nh * job.t * job.hd * (2 * job.c + 2 * job.kept);
+  prof.v[isa::PROF_WEIGHT_BYTES] += nh * head_bytes;  // every head's codebook, fetched whole
   return isa::ERR_OK;
 }
 

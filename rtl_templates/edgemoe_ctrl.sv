@@ -135,7 +135,7 @@ module edgemoe_ctrl (
   logic run_ok;                        // instruction ran (not task-masked)
   logic macs_last, macs_set;
   edgemoe_ctrl_prof u_prof (
-      .clk, .mul_step, .op, .d0, .d1, .d2, .d3, .d4, .imm, .t_eff, .c_oh, .c_ow, .c_cikk, .macs_last,
+      .clk, .mul_step, .op, .flags, .d0, .d1, .d2, .d3, .d4, .imm, .t_eff, .c_oh, .c_ow, .c_cikk, .macs_last,
       .macs_set, .macs_val, .pw, .run_ok, .cycles, .macs, .read_bytes(c_read),
       .written_bytes(c_written), .wbytes, .experts_active, .prof_word, .error, .failed,
       .executed, .stat_word, .overflows, .ovf_snap(st == S_DECODE));
