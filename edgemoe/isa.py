@@ -166,9 +166,18 @@ OP_FLAGS: Mapping[Op, Flag] = {
 FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {}, "sv": {Op.LINEAR: Flag.WFMT_Q4}}
 
 
-def hw_flags(op: Op, lang: str) -> Flag:
-    """Flags opcode ``op`` accepts in the generated C++ (``lang`` "hls") or SV ("sv")."""
-    return OP_FLAGS[op] & ~FLAGS_NOT_BUILT[lang].get(op, Flag.NONE)
+def design_flags(op: Op, accel) -> Flag:
+    """Flags opcode ``op`` accepts on design point ``accel`` (an AccelConfig) in every
+    executor: top-k ATTENTION only where ``attn_topk`` builds it (its hardware is large)."""
+    if op == Op.ATTENTION and not accel.attn_topk:
+        return OP_FLAGS[op] & ~Flag.ATTN_TOPK
+    return OP_FLAGS[op]
+
+
+def hw_flags(op: Op, lang: str, accel) -> Flag:
+    """Flags opcode ``op`` accepts in the generated C++ (``lang`` "hls") or SV ("sv") of
+    design point ``accel``."""
+    return design_flags(op, accel) & ~FLAGS_NOT_BUILT[lang].get(op, Flag.NONE)
 
 
 #: LIF ``mode`` bits (the op's own field: the global flags are nearly used up).

@@ -60,6 +60,8 @@ module edgemoe_attn (
 
   logic [31:0] jt, jnh, jhd, cpr;          // cpr: beats per head row
   logic jtopk;                             // this job selects keys (edgemoe_attn_topk)
+  logic topk_on;                           // ATTN_TOPK asked and built into this design
+  assign topk_on = topk && edgemoe_pkg::ATTN_TOPK_BUILT != 0;
   edgemoe_pkg::dma_req_t dreq;             // the dense datapath's requests
   // top-k selection (edgemoe_attn_topk): its job, codebook reads, lane masks, write port
   logic [31:0] jcb, jkept, tk_cmds, tk_kaddr, tk_word, tk_wlen;
@@ -94,7 +96,7 @@ module edgemoe_attn (
         G_IDLE: if (start) begin
           gh <= '0; gqb <= '0; grow <= '0; gv <= 1'b0;
           gnq <= (t < 32'(P)) ? t : 32'(P);
-          gs <= topk ? G_BOOK : G_KV;
+          gs <= topk_on ? G_BOOK : G_KV;
         end
         G_BOOK: if (cmd_free) begin        // the head's codebook rows, then K and V
           dreq.rd_cmd_valid <= 1'b1;
@@ -336,13 +338,13 @@ module edgemoe_attn (
       w_go <= 1'b0;
       case (cs)
         C_IDLE: if (start) begin
-          jt <= t; jnh <= nh; jhd <= hd; jqkv <= qkv; jdst <= dst; jtopk <= topk;
+          jt <= t; jnh <= nh; jhd <= hd; jqkv <= qkv; jdst <= dst; jtopk <= topk_on;
           jcb <= cb; jkept <= k < t ? k : t; jbook <= book; jcodes <= codes; jpicks <= picks;
           jscale <= {{32{scale[31]}}, scale};
           rstride <= (64'(nh) * 64'(hd) * 64'd3) << AL;
           hw_bytes <= (64'(nh) * 64'(hd)) << AL;
           ch <= '0; cstep <= '0; ckey <= '0; cc <= '0; cv <= 1'b0;
-          cs <= topk ? C_BOOK : C_LOAD;
+          cs <= topk_on ? C_BOOK : C_LOAD;
         end
         C_BOOK: if (tk_book_done) cs <= C_LOAD;
         C_CODE: if (tk_code_done) cs <= C_Q;
@@ -448,19 +450,31 @@ module edgemoe_attn (
   end
 
   // ------------------------------------------------------------------ top-k selection
-  edgemoe_attn_topk u_topk (
-      .clk, .rst_n, .t(jt), .hd(jhd), .cpr, .c(jcb), .kept(jkept), .book(jbook),
-      .codes(jcodes), .picks(jpicks), .gh, .grow, .book_cmd_addr(tk_cmd_addr),
-      .book_cmd_len(tk_cmd_len), .book_cmd_wlg(tk_cmd_wlg), .book_cmds(tk_cmds),
-      .in_book(cs == C_BOOK), .in_code(cs == C_CODE), .in_sel(cs == C_SEL), .h(ch), .qb(cqb),
-      .nq(cnq), .pb, .q_beat(cs == C_Q && dma_resp.rd_valid), .q_lane(ckey), .q_word(cc),
-      .rd_valid(dma_resp.rd_valid), .rd_data(dma_resp.rd_data), .book_done(tk_book_done),
-      .code_done(tk_code_done), .sel_done(tk_sel_done), .wr_busy(tk_busy), .kaddr(tk_kaddr), .k_beat(k_beat[0]),
-      .in_step(cs == C_STEP), .advance(cs == C_STEP && row_end), .flip(bank_go),
-      .qk_key(tk_qk), .av_key(tk_av), .wr_cmd_valid(tk_wcmd),
-      .wr_cmd_ready(dma_resp.wr_cmd_ready), .wr_cmd_addr(tk_waddr),
-      .wr_cmd_len(tk_wlen), .wr_valid(tk_wvalid), .wr_ready(dma_resp.wr_ready),
-      .wr_word(tk_word));
+  // built only where the design point sets attn_topk: else its outputs idle, the lanes' K/V
+  // reads share kv_addr (synthesis merges their ports) and the unit is gone
+  if (edgemoe_pkg::ATTN_TOPK_BUILT != 0) begin : g_topk
+    edgemoe_attn_topk u_topk (
+        .clk, .rst_n, .t(jt), .hd(jhd), .cpr, .c(jcb), .kept(jkept), .book(jbook),
+        .codes(jcodes), .picks(jpicks), .gh, .grow, .book_cmd_addr(tk_cmd_addr),
+        .book_cmd_len(tk_cmd_len), .book_cmd_wlg(tk_cmd_wlg), .book_cmds(tk_cmds),
+        .in_book(cs == C_BOOK), .in_code(cs == C_CODE), .in_sel(cs == C_SEL), .h(ch), .qb(cqb),
+        .nq(cnq), .pb, .q_beat(cs == C_Q && dma_resp.rd_valid), .q_lane(ckey), .q_word(cc),
+        .rd_valid(dma_resp.rd_valid), .rd_data(dma_resp.rd_data), .book_done(tk_book_done),
+        .code_done(tk_code_done), .sel_done(tk_sel_done), .wr_busy(tk_busy), .kaddr(tk_kaddr), .k_beat(k_beat[0]),
+        .in_step(cs == C_STEP), .advance(cs == C_STEP && row_end), .flip(bank_go),
+        .qk_key(tk_qk), .av_key(tk_av), .wr_cmd_valid(tk_wcmd),
+        .wr_cmd_ready(dma_resp.wr_cmd_ready), .wr_cmd_addr(tk_waddr),
+        .wr_cmd_len(tk_wlen), .wr_valid(tk_wvalid), .wr_ready(dma_resp.wr_ready),
+        .wr_word(tk_word));
+  end else begin : g_no_topk
+    assign tk_cmd_addr = '0; assign tk_cmd_len = '0; assign tk_cmd_wlg = '0; assign tk_cmds = '0;
+    assign tk_book_done = 1'b0; assign tk_code_done = 1'b0; assign tk_sel_done = 1'b0;
+    assign tk_busy = 1'b0; assign tk_kaddr = '0; assign tk_qk = '0; assign tk_av = '0;
+    assign tk_wcmd = 1'b0; assign tk_waddr = '0; assign tk_wlen = '0; assign tk_wvalid = 1'b0;
+    assign tk_word = '0;
+    logic unused_topk;
+    assign unused_topk = ^{jcb, jbook, jcodes, jpicks};
+  end
   // the selection owns the write port while it writes codes (C_CODE) or picks (beside C_STEP)
   assign tk_wr = cs == C_CODE || tk_busy;
   always_comb begin

@@ -51,6 +51,9 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         return _compile_graph(model, accel, weights, seed, strict, frozenset(taps))
     if model.kind != "m3vit":
         raise ValueError(f"model kind {model.kind!r} has no lowering yet (supported: m3vit)")
+    if topk is not None and not accel.attn_topk:  # its executors would refuse Flag.ATTN_TOPK
+        raise ValueError(f"design point {accel.name} does not build top-k attention: set "
+                         "attn_topk: true (or --set attn_topk=true)")
     if weights is None:
         weights = random_weights(model, seed)
     report = QuantReport()

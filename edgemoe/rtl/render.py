@@ -124,6 +124,7 @@ def rtl_context(accel) -> dict:
                        "index_bits": max(1, (int(values.size) - 1).bit_length()),
                        "entries": [int(v) for v in values]})
     consts = numerics.numerics_constants()
+    isa_ctx = isa_field_words(accel)
     ctx = {
         "banner": banner("edgemoe_pkg.sv.j2", accel),
         "design": accel.name,
@@ -154,8 +155,8 @@ def rtl_context(accel) -> dict:
         "header": [("OPCODE_SHIFT", isa.OPCODE_SHIFT), ("FLAGS_SHIFT", isa.FLAGS_SHIFT),
                    ("TASK_MASK_SHIFT", isa.TASK_MASK_SHIFT)],
         "field_words": [(f["name"], f["word"]) for f in
-                        (*isa_field_words()["generic_fields"], *isa_field_words()["fields"])],
-        "op_flags": [(op.name, int(isa.hw_flags(op, "sv"))) for op in isa.Op],
+                        (*isa_ctx["generic_fields"], *isa_ctx["fields"])],
+        "op_flags": [(op.name, int(isa.hw_flags(op, "sv", accel))) for op in isa.Op],
         "errs": [(e.name, int(e)) for e in isa.Err],
         "regs": [(r.sv_name, r.offset) for r in REGISTERS],
         "consts": sorted(consts.items()),
