@@ -120,6 +120,9 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         # WFMT_Q8 only: fc1's input multiplier; d4 packs the dequantization shift (fc1 and
         # fc2) and fc2's input multiplier (pack_moe_q8); multipliers follow the biases
         "x_mul": "imm", "q8_shift_mul": "d4",
+        # WFMT_Q4 only: both layers' int8 row counts and the group code (numerics.int4
+        # pack_moe_split); q8_shift_mul then sits at the end of b1 (moe_q8_word_offset)
+        "q4_split": "d4",
     },
     Op.CONV: {
         "in_h": "d0", "in_w": "d1", "in_ch": "d2", "out_ch": "d3", "kernel_stride_pad": "d4",
@@ -142,6 +145,7 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
 SHARED_FIELDS: Mapping[Op, Mapping[str, Flag]] = {
     Op.LINEAR: {"tiles_run": Flag.WSKIP, "tile_map": Flag.WSKIP, "q4_split": Flag.WFMT_Q4,
                 "channel_index": Flag.WFMT_Q4},
+    Op.MOE_EXPERTS: {"q4_split": Flag.WFMT_Q4},
 }
 
 #: Flags each opcode accepts.
@@ -153,7 +157,7 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.LAYERNORM: Flag.NONE,
     Op.ATTENTION: Flag.ATTN_TOPK,
     Op.MOE_GATE: Flag.NONE,
-    Op.MOE_EXPERTS: Flag.RESIDUAL | Flag.WFMT_Q8 | Flag.WSKIP,
+    Op.MOE_EXPERTS: Flag.RESIDUAL | Flag.WFMT_Q8 | Flag.WSKIP | Flag.WFMT_Q4,
     Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH,
     Op.UPSAMPLE: Flag.NONE,
     Op.ADD: Flag.COPY,
@@ -163,7 +167,8 @@ OP_FLAGS: Mapping[Op, Flag] = {
 
 #: Flags a generated executor does not build yet, per language ("hls", "sv"): its checks
 #: refuse them (Err.BAD_FLAGS) rather than run the instruction in another mode.
-FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {}, "sv": {Op.LINEAR: Flag.WFMT_Q4}}
+FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {}, "sv": {Op.LINEAR: Flag.WFMT_Q4,
+                                                                       Op.MOE_EXPERTS: Flag.WFMT_Q4}}
 
 
 def design_flags(op: Op, accel) -> Flag:

@@ -4,7 +4,31 @@ parameters, the element formats flags choose, and the byte sizes of packed opera
 from __future__ import annotations
 
 from .isa import Flag
-from .opexpr import Add, Align, CeilDiv, Const, Expr, Fmt, Mul, Param, Sel
+from .numerics.int4 import (
+    GROUP_PARAM_BYTES,
+    MAX_Q4_TERMS,
+    MOE_CODE_SHIFT,
+    MOE_GROUP_SIZES,
+    MOE_HIGH_BITS,
+)
+from .opexpr import (
+    Add,
+    Align,
+    Bits,
+    Case,
+    CeilDiv,
+    Const,
+    Derived,
+    Expr,
+    Field,
+    Fmt,
+    Max,
+    Mul,
+    Param,
+    Sel,
+    Sub,
+)
+from .opspec_types import Limit
 
 # design-point constants (one name per concept in C++ and SV: see codegen.constants)
 P_IN = Param("P_IN", "linear_p_in")
@@ -46,3 +70,42 @@ def tile_map_block(rows: Expr, cols: Expr) -> Expr:
 def queue_bytes(experts: Expr, tokens: Expr) -> Expr:
     """layout.queue_layout total: counts, then index and score lists per expert."""
     return Add(Align(Mul(4, experts)), Mul(2, experts, Align(Mul(4, tokens))))
+
+
+def q4_weight_block(n: Expr, k: Expr, high: Expr, groups: Expr) -> Expr:
+    """numerics.int4.weight_bytes: int8 rows, int4 rows (two a byte), group parameters."""
+    low = Sub(n, high)
+    codes = Align(CeilDiv(Mul(CeilDiv(low, P_OUT), P_OUT, CeilDiv(k, P_IN), P_IN), Const(2)))
+    params = Align(Mul(CeilDiv(low, P_OUT), P_OUT, groups, Const(GROUP_PARAM_BYTES)))
+    return Add(Add(weight_block(high, k, U8), codes), params)
+
+
+def moe_q4_groups(k: Expr, code: Expr) -> Expr:
+    """numerics.int4.moe_groups: a power-of-two group size (no divider) or the whole row."""
+    return Case(code, tuple(Const(1) if size is None else CeilDiv(k, Const(size))
+                            for size in MOE_GROUP_SIZES))
+
+
+#: WFMT_Q4: the engine's weight buffer holds the expanded (u - z) * e (13 bits).
+WBUF_BYTES = Max(Max(Fmt("linear_weight"), Fmt("conv_weight")), Fmt("patch_weight"))
+
+
+def moe_q4_terms(d: Expr, h: Expr, lw: Expr) -> tuple[tuple, tuple, Expr, Expr, Expr]:
+    """MOE_EXPERTS' WFMT_Q4 terms: derived values of ``q4_split`` (numerics.int4
+    pack_moe_split), limits, one expert's fc1 and fc2 weight block (``lw``: the other
+    modes' element format) and the 64-byte block of W8A8's d4 word that ends b1."""
+    q4, one = Field("q4_split"), Const(1)
+    derived = (("fc1_high", Bits(q4, 0, MOE_HIGH_BITS)),
+               ("fc2_high", Bits(q4, MOE_HIGH_BITS, MOE_HIGH_BITS)),
+               ("q4_code", Bits(q4, MOE_CODE_SHIFT, 3)))
+    hi1, hi2, code = (Derived(n, MOE_HIGH_BITS) for n, _ in derived)
+    q4f = Flag.WFMT_Q4
+    limits = (Limit("dim, hidden (mixed int4/int8)", Max(d, h), Const(MAX_Q4_TERMS), q4f),
+              Limit("fc1_high + 1", Add(hi1, one), Add(h, one), q4f),
+              Limit("fc2_high + 1", Add(hi2, one), Add(d, one), q4f),
+              Limit("WFMT_Q8/WSKIP (not with WFMT_Q4)",
+                    Sel(Flag.WFMT_Q8 | Flag.WSKIP, Const(2), one), one, q4f),
+              Limit("weight buffer bytes >= 2 (WFMT_Q4)", Const(2), WBUF_BYTES, q4f))
+    w1 = Sel(q4f, q4_weight_block(h, d, hi1, moe_q4_groups(d, code)), weight_block(h, d, lw))
+    w2 = Sel(q4f, q4_weight_block(d, h, hi2, moe_q4_groups(h, code)), weight_block(d, h, lw))
+    return derived, limits, w1, w2, Sel(q4f, Const(64), Const(0))

@@ -29,7 +29,11 @@ from .isa import (
     PoolMode,
 )
 from .numerics.attn_topk import ATTN_MAX_CODEBOOK
-from .numerics.int4 import GROUP_PARAM_BYTES, MAX_Q4_GROUPS, MAX_Q4_TERMS, Q4_GROUPS_SHIFT
+from .numerics.int4 import (
+    MAX_Q4_GROUPS,
+    MAX_Q4_TERMS,
+    Q4_GROUPS_SHIFT,
+)
 from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS, Q8_PAIR
 from .numerics.mean import POOL_MAX_KERNEL
 from .op_terms import (
@@ -50,8 +54,11 @@ from .op_terms import (
     U8,
     U32,
     VEC_LANES,
+    WBUF_BYTES,
     WEIGHT_FMT,
     bias_block,
+    moe_q4_terms,
+    q4_weight_block,
     queue_bytes,
     tile_map_block,
     weight_block,
@@ -111,12 +118,8 @@ _BIG, _HUGE = Const(1 << 16), Const(1 << 24)
 
 
 def _q4_weights() -> Expr:
-    """numerics.int4.weight_bytes: int8 rows, int4 rows (two a byte), group parameters."""
-    high, groups = Derived("high_out", Q4_GROUPS_SHIFT), Derived("q4_groups", 16)
-    low = Sub(_N, high)
-    codes = Align(CeilDiv(Mul(CeilDiv(low, P_OUT), P_OUT, CeilDiv(_K, P_IN), P_IN), Const(2)))
-    params = Align(Mul(CeilDiv(low, P_OUT), P_OUT, groups, Const(GROUP_PARAM_BYTES)))
-    return Add(Add(weight_block(high, _K, U8), codes), params)
+    """numerics.int4.weight_bytes of the LINEAR."""
+    return q4_weight_block(_N, _K, Derived("high_out", Q4_GROUPS_SHIFT), Derived("q4_groups", 16))
 
 
 #: LINEAR flags that use the fields WFMT_Q4 shares (d3, a5) or another weight format.
@@ -157,9 +160,7 @@ def _linear() -> OpSpec:
                 Limit("GATHER/SCATTER/WFMT_Q8/WFMT_CONV/WSKIP (not with WFMT_Q4)",
                       Sel(_NOT_WITH_Q4, Const(2), _ONE), _ONE, Flag.WFMT_Q4),
                 # the engine's weight buffer holds the expanded (u - z) * e (13 bits)
-                Limit("weight buffer bytes >= 2 (WFMT_Q4)", Const(2),
-                      Max(Max(Fmt("linear_weight"), Fmt("conv_weight")), Fmt("patch_weight")),
-                      Flag.WFMT_Q4)),
+                Limit("weight buffer bytes >= 2 (WFMT_Q4)", Const(2), WBUF_BYTES, Flag.WFMT_Q4)),
         operands=(Operand("src", "read", ACT, Mul(_LIN_SRC_ROWS, _K, ACT)),
                   Operand("dst", "write", ACT, dst),
                   Operand("weights", "weight", WEIGHT_FMT,
@@ -275,8 +276,9 @@ def _moe_gate() -> OpSpec:
 
 def _moe_experts() -> OpSpec:
     t, d, h, e = _f("tokens", "dim", "hidden", "experts")
-    lw, b = Sel(Flag.WFMT_Q8, U8, Fmt("linear_weight")), Fmt("bias")
-    q8e = Sel(Flag.WFMT_Q8, e, Const(0))  # W8A8: the experts' int32 multipliers after the biases
+    lw, b = Sel(Flag.WFMT_Q8 | Flag.WFMT_Q4, U8, Fmt("linear_weight")), Fmt("bias")
+    q8e = Sel(Flag.WFMT_Q8, e, Sel(Flag.WFMT_Q4, Mul(2, e), Const(0)))  # multipliers (+ index)
+    q4_derived, q4_limits, w1, w2, q8_word = moe_q4_terms(d, h, lw)
     skip_e = Sel(Flag.WSKIP, e, Const(0))  # WSKIP: there instead, the experts' zero-tile maps
     dq, q8w = Derived("dq_shift", MOE_DQ_BITS), Field("q8_shift_mul")
     both = Min(MAX_IN, MAX_OUT)
@@ -285,20 +287,20 @@ def _moe_experts() -> OpSpec:
     return OpSpec(
         Op.MOE_EXPERTS, "lin", "op_moe_experts", _LB,
         derived=(("dq_shift", Bits(q8w, 0, MOE_DQ_BITS)),
-                 ("hidden_x_mul", Bits(q8w, MOE_DQ_BITS, MOE_HIDDEN_X_MUL_BITS))),
+                 ("hidden_x_mul", Bits(q8w, MOE_DQ_BITS, MOE_HIDDEN_X_MUL_BITS)), *q4_derived),
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("dim", d, both), Limit("hidden", h, both),
                 Limit("experts", e, MAX_EXPERTS),
                 Limit("dim, hidden (int8)", Max(d, h), Const(MAX_Q8_TERMS), Flag.WFMT_Q8),
                 Limit("dq_shift + 1", Add(dq, _ONE), Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q8),
                 Limit("WSKIP (not with WFMT_Q8)", Sel(Flag.WSKIP, Const(2), _ONE), _ONE,
-                      Flag.WFMT_Q8)),
+                      Flag.WFMT_Q8), *q4_limits),
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
                   Operand("dst", "write", ACT, Mul(t, d, ACT)),
-                  Operand("w1", "weight", lw, Mul(e, weight_block(h, d, lw))),
+                  Operand("w1", "weight", lw, Mul(e, w1)),
                   Operand("b1", "weight", b, Add(Add(Mul(q8e, bias_block(h, U32)),
                                                      Mul(skip_e, tile_map_block(h, d))),
-                                                 Mul(e, bias_block(h, b)))),
-                  Operand("w2", "weight", lw, Mul(e, weight_block(d, h, lw))),
+                                                 Add(Mul(e, bias_block(h, b)), q8_word))),
+                  Operand("w2", "weight", lw, Mul(e, w2)),
                   Operand("b2", "weight", b, Add(Add(Mul(q8e, bias_block(d, U32)),
                                                      Mul(skip_e, tile_map_block(d, h))),
                                                  Mul(e, bias_block(d, b)))),

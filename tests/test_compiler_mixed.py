@@ -22,7 +22,7 @@ from edgemoe.compiler.mixed import apply_precision_map
 from edgemoe.golden import execute
 from edgemoe.isa import Flag, Op
 from edgemoe.models import M3ViTReference, load_default_image, random_weights
-from edgemoe.numerics.int4 import unpack_split
+from edgemoe.numerics.int4 import MOE_GROUP_SIZES, unpack_moe_split, unpack_split
 from edgemoe.params import load_accel, load_model
 from edgemoe.seeds.precision_map import build_precision_map, write_precision_map
 
@@ -51,18 +51,27 @@ def micro(tmp_path_factory):
     return model, accel, c, weights, path, mixed
 
 
-def test_map_layers_compile_to_mixed_and_experts_to_w8a8(micro):
-    model, _, c, _, path, mixed = micro
+def test_map_layers_compile_to_mixed_linears_and_experts(micro):
+    model, _, c, weights, path, mixed = micro
     q4 = [ins for ins in c.instrs if ins.op == Op.LINEAR and ins.has(Flag.WFMT_Q4)]
     dense = [p for p in int8_layers(model) if not p.endswith(EXPERT_LINEARS)]
-    assert len(q4) == len(dense) == len(mixed) > 0
+    assert len(q4) == len(dense) == len(mixed) - 2 > 0  # + one MoE block's two layers
     pmap = json.loads(path.read_text())
     for ins, prefix in zip(q4, dense):
         high, groups = unpack_split(ins.get("q4_split"))
         assert high == len(pmap["layers"][f"{prefix}.weight"]["high_channels"])
         assert groups == -(-ins.get("in_features") // 32)
     experts = [ins for ins in c.instrs if ins.op == Op.MOE_EXPERTS]
-    assert experts and all(ins.has(Flag.WFMT_Q8) for ins in experts)
+    assert experts and all(ins.has(Flag.WFMT_Q4) and not ins.has(Flag.WFMT_Q8)
+                           for ins in experts)
+    moe = [p for p in int8_layers(model) if p.endswith(EXPERT_LINEARS)]
+    high1, high2, code = unpack_moe_split(experts[0].get("q4_split"))
+    assert code == MOE_GROUP_SIZES.index(32)
+    for prefix, high in zip(moe, (high1, high2)):
+        e, n = weights[f"{prefix}.weight"].shape[:2]
+        chans = np.array(pmap["layers"][f"{prefix}.weight"]["high_channels"], int)
+        # every expert keeps the layer's largest int8 row count (the others promote rows)
+        assert high == np.bincount(chans // n, minlength=e).max()
 
 
 def test_mixed_backbone_matches_float_within_bound(micro):
@@ -83,7 +92,8 @@ def test_mixed_backbone_matches_float_within_bound(micro):
 
 
 def test_all_high_map_is_the_w8a8_build(tmp_path):
-    """A map with every channel high gives the W8A8 program's output bytes."""
+    """A map with every channel high gives the W8A8 program's output bytes (mixed
+    LINEARs and mixed experts with int8 rows only against WFMT_Q8 ones)."""
     model, accel = load_model("m3vit-micro"), load_accel("tiny")
     weights = random_weights(model, 2)
     ranges = linear_input_ranges(model, weights, [load_default_image(model)])
@@ -92,6 +102,8 @@ def test_all_high_map_is_the_w8a8_build(tmp_path):
     outs = []
     for kw in ({"int8": int8, "mixed": mixed}, {"int8": ranges}):
         c = compile_model(model, accel, weights, heads=False, **kw)
+        flag = Flag.WFMT_Q4 if "mixed" in kw else Flag.WFMT_Q8
+        assert all(i.has(flag) for i in c.instrs if i.op == Op.MOE_EXPERTS)
         image = c.fresh_image()
         write_pixels(image, c.manifest, load_default_image(model))
         assert execute(image, accel, c.program_offset, c.n_instructions, 1, c.status_offset) == 0
@@ -107,7 +119,8 @@ def test_cli_compile_with_a_precision_map(micro, tmp_path):
     assert main(["compile", "--model", "m3vit-micro", "--accel", "tiny", "--seed", "1",
                  "--precision-map", str(path), "--out", str(tmp_path / "d")]) == 0
     c = Compiled.load(tmp_path / "d")
-    assert sum(ins.has(Flag.WFMT_Q4) for ins in c.instrs) == len(mixed)
+    # each mixed LINEAR, and one MOE_EXPERTS for the MoE block's two expert layers
+    assert sum(ins.has(Flag.WFMT_Q4) for ins in c.instrs) == len(mixed) - 1
 
 
 @pytest.mark.parametrize("edit,what", [
@@ -117,6 +130,7 @@ def test_cli_compile_with_a_precision_map(micro, tmp_path):
     (lambda m: {**m, "layers": {k: {**v, "shape": [3, v["shape"][-1]], "high_channels": []}
                                 for k, v in m["layers"].items()}}, "rerun `edgemoe quantize`"),
     (lambda m: {**m, "version": 99}, "rerun `edgemoe quantize`"),
+    (lambda m: {**m, "group_size": 24}, "mixed experts need a group size of 16, 32"),
     (None, "not a readable precision map"),
 ])
 def test_cli_bad_precision_maps_are_one_line_errors(micro, tmp_path, capsys, edit, what):
@@ -148,7 +162,7 @@ def test_cli_eval_with_a_precision_map(tmp_path, capsys):
     assert main(["eval", "--model", "m3vit-demo", "--n", "1", "--int8", "1", "--json",
                  "--precision-map", str(path)]) == 0
     r = json.loads(capsys.readouterr().out)
-    assert (r["mixed_layers"], r["int8_layers"]) == (12, 4)
+    assert (r["mixed_layers"], r["int8_layers"]) == (16, 0)  # the experts' 4 layers too
     assert abs(r["deltas"]["miou_points"]) < 5  # one scene: a sanity bound, not the table's
     assert main(["eval", "--model", "vovnet-tiny", "--n", "1", "--precision-map",
                  str(path)]) == 2

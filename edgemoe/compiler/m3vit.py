@@ -38,6 +38,7 @@ from .builder import ProgramBuilder, Ref, Tensor
 from .calibrate import EXPERT_LINEARS, int8_layers
 from .dead_neurons import remove_dead_neurons
 from .mixed import MixedChoice, check_shapes, place_mixed, quantize_mixed
+from .mixed_experts import lower_mixed_experts
 from .quantize import (
     QuantReport,
     dequantized,
@@ -346,7 +347,10 @@ class _Lowering:
         scratch = self.act_tensor(f"{p}.expert_hidden", t, h)
         pw = self.packed
         q8: dict = {}
-        if f"{ex}.htoh4" in self.int8:  # the experts' weight mode: W8A8 or WSKIP, never both
+        if f"{ex}.htoh4" in self.mixed or f"{ex}.h4toh" in self.mixed:  # int8 + int4 rows
+            w1, b1, w2, b2, q8 = lower_mixed_experts(self, ex)
+            wmode = Flag.WFMT_Q4
+        elif f"{ex}.htoh4" in self.int8:  # the experts' weight mode: W8A8 or WSKIP, never both
             w1, b1, w2, b2, q8 = self._q8_experts(ex)
             wmode = Flag.WFMT_Q8
         else:

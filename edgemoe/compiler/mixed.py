@@ -4,8 +4,9 @@ The precision map (:mod:`edgemoe.seeds.precision_map`, written by ``edgemoe quan
 names the output channels of each weight that keep 8 bits.  Here each mapped M3ViT LINEAR
 becomes one instruction with two parts (:mod:`edgemoe.numerics.int4`): the int8 channels
 first, then the int4 ones, each part contiguous, with the ``channel_index`` list that
-scatters the part rows back to the original channel order.  MOE_EXPERTS has no mixed mode
-yet: mapped expert weights run in W8A8 (int8 throughout), which :func:`mixed_layers` says.
+scatters the part rows back to the original channel order.  A mapped MoE block's two
+expert layers become one MOE_EXPERTS with ``Flag.WFMT_Q4`` (:func:`quantize_mixed_experts`):
+each expert's fc1 and fc2 a mixed matrix, the int8 row count evened out over the experts.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ class MixedLinear:
 
 
 def quantize_mixed(name: str, w: np.ndarray, b: np.ndarray, choice: MixedChoice, accel,
-                   report: QuantReport, bias_fmt) -> MixedLinear:
+                   report: QuantReport, bias_fmt, x_mul: int | None = None,
+                   dq_max: int = int8.DQ_SHIFT_MAX) -> MixedLinear:
     """Int8 high channels, int4 low channels and one static input scale for one layer.
 
     Args:
@@ -83,6 +85,8 @@ def quantize_mixed(name: str, w: np.ndarray, b: np.ndarray, choice: MixedChoice,
         accel: Design point (its act format).
         report: Saturation report the bias quantization adds to.
         bias_fmt: The bias format.
+        x_mul: The input multiplier (default: from ``choice.x_absmax``).
+        dq_max: The largest dequantization shift (a layer sharing one with others).
     """
     act = accel.formats.act
     int8.check_act(act)
@@ -93,9 +97,9 @@ def quantize_mixed(name: str, w: np.ndarray, b: np.ndarray, choice: MixedChoice,
     hi_codes, hi_scale = int8.weight_codes(w[high])
     groups = int4.group_count(k, choice.group_size)
     u, e, z, s = int4.low_codes(w[~high], groups)
-    x_mul = int8.input_multiplier(choice.x_absmax)
+    x_mul = int8.input_multiplier(choice.x_absmax) if x_mul is None else x_mul
     w_scale = np.concatenate([hi_scale, s / int4.E_MAX])
-    m, dq = int8.channel_multipliers(x_mul, w_scale, act)
+    m, dq = int8.channel_multipliers(x_mul, w_scale, act, dq_max)
     b_raw, _ = quantize(f"{name}.bias", np.asarray(b, np.float64)[order], bias_fmt, report)
     deq = np.empty_like(w)
     deq[high] = hi_codes * hi_scale[:, None]
@@ -123,8 +127,8 @@ def place_mixed(lowering, prefix: str, layer: MixedLinear, bias_fmt) -> tuple:
     return wref, bref, fields
 
 
-def mixed_layers(pmap: Mapping, model) -> tuple[dict[str, MixedChoice], list[str]]:
-    """The LINEARs a precision map runs mixed, and the mapped expert layers (W8A8).
+def mixed_layers(pmap: Mapping, model) -> dict[str, MixedChoice]:
+    """The LINEARs (and expert layers) a precision map runs mixed.
 
     Raises:
         ValueError: The map was written for other bits, another model or other shapes
@@ -137,28 +141,28 @@ def mixed_layers(pmap: Mapping, model) -> tuple[dict[str, MixedChoice], list[str
                          f"{LOW_BITS}`")
     group = int(pmap["group_size"])
     known = set(int8_layers(model))
-    mixed, experts = {}, []
+    mixed = {}
     for name, layer in pmap["layers"].items():
         prefix = name.removesuffix(".weight")
         if prefix not in known:
             raise ValueError(f"precision map names {name!r}, which is not a LINEAR of "
                              f"{model.name}: rerun `edgemoe quantize --model {model.name}`")
-        if prefix.endswith(EXPERT_LINEARS):
-            experts.append(prefix)
-            continue
         mask = np.zeros(int(np.prod(layer["shape"][:-1])), bool)
         mask[layer["high_channels"]] = True
         mixed[prefix] = MixedChoice(mask, group)
-    if experts:
-        log.info("precision map: %d expert layers run W8A8 (MOE_EXPERTS has no int4 mode)",
-                 len(experts))
-    return mixed, experts
+    for prefix in mixed:  # one MOE_EXPERTS runs a block's two expert layers
+        if prefix.endswith(EXPERT_LINEARS):
+            pair = [prefix[:prefix.rindex(".") + 1] + n.split(".")[-1] for n in EXPERT_LINEARS]
+            if not all(p in mixed for p in pair):
+                raise ValueError(f"precision map names {prefix} but not both of {pair}: rerun "
+                                 "`edgemoe quantize` (one instruction runs both)")
+    return mixed
 
 
 def check_shapes(mixed: Mapping[str, MixedChoice], weights: Mapping[str, np.ndarray]) -> None:
     """Raise ValueError when a map's channel count differs from the weight's."""
     for prefix, choice in mixed.items():
-        rows = weights[f"{prefix}.weight"].shape[0]
+        rows = int(np.prod(weights[f"{prefix}.weight"].shape[:-1]))
         if choice.high.size != rows:
             raise ValueError(f"precision map gives {prefix}.weight {choice.high.size} channels, "
                              f"the weights have {rows}: rerun `edgemoe quantize` on these "
@@ -178,8 +182,8 @@ def apply_precision_map(path, model, weights: Mapping[str, np.ndarray],
         int8_rest: Also run the layers the map does not name in W8A8 (``--int8``).
 
     Returns:
-        (mixed int4/int8 LINEARs, W8A8 layers: the map's expert layers, and with
-        ``int8_rest`` every other calibrated layer).
+        (mixed int4/int8 layers, W8A8 layers: with ``int8_rest`` every other calibrated
+        layer, else none).
     """
     from ..seeds.precision_map import read_precision_map
 
@@ -190,8 +194,8 @@ def map_choices(pmap: Mapping, model, weights: Mapping[str, np.ndarray],
                 ranges: Mapping[str, float], int8_rest: bool
                 ) -> tuple[dict[str, MixedChoice], dict[str, float]]:
     """:func:`apply_precision_map` of a precision map already read."""
-    mixed, experts = mixed_layers(pmap, model)
+    mixed = mixed_layers(pmap, model)
     check_shapes(mixed, weights)
     mixed = {p: MixedChoice(c.high, c.group_size, ranges[p]) for p, c in mixed.items()}
-    int8 = {p: r for p, r in ranges.items() if p not in mixed and (int8_rest or p in experts)}
+    int8 = {p: r for p, r in ranges.items() if p not in mixed and int8_rest}
     return mixed, int8

@@ -28,6 +28,7 @@ from ..params.fixed import FixedType
 from . import memory as mem
 from .intmath import matmul_exact, shift_frac
 from .linear_q4 import linear_mixed
+from .moe_q4 import MixedExperts
 
 
 class OpFault(Exception):
@@ -310,10 +311,12 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
     expert's channel multipliers after all experts' biases (layout.moe_scales_offset).
     With ``Flag.WSKIP`` each expert's fc1 and fc2 zero-tile maps sit there instead
     (layout.moe_tile_map_offset) and the tiles they mark are skipped (same bytes as dense).
+    With ``Flag.WFMT_Q4`` each layer has int8 and int4 rows (edgemoe.golden.moe_q4).
     """
     f, g = accel.formats, ins.get
     act, bf = f.act, f.bias
-    q8 = ins.has(Flag.WFMT_Q8)
+    mixed = ins.has(Flag.WFMT_Q4)
+    q8 = ins.has(Flag.WFMT_Q8) or mixed  # mixed: W8A8 with int4 rows too
     lw = Q8_WEIGHT if q8 else f.linear_weight
     dq, hidden_x_mul = unpack_moe_q8(g("q8_shift_mul"))
     t, d, hdim, e = g("tokens"), g("dim"), g("hidden"), g("experts")
@@ -323,6 +326,10 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
     counts = mem.read_u32(image, q, e)
     if (counts > t).any():
         raise OpFault(Err.BAD_QUEUE, f"expert queue length {int(counts.max())} > tokens={t}")
+    if mixed:  # every queue, then the mixed layout, is checked before anything runs
+        for ex in range(e):
+            _expert_queue(image, q, lay, ex, int(counts[ex]), t)
+        mix = MixedExperts(image, ins, accel, OpFault)
     x = mem.read(image, g("src"), t * d, act).reshape(t, d)
     if ins.has(Flag.RESIDUAL):
         out = mem.read(image, g("residual"), t * d, act).reshape(t, d)
@@ -330,6 +337,8 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
         out = np.zeros((t, d), np.int64)
     wb, bb = lw.storage_dtype.itemsize, bf.storage_dtype.itemsize
     w1_stride, w2_stride = weight_block_bytes(hdim, d, po, pi, wb), weight_block_bytes(d, hdim, po, pi, wb)
+    if mixed:
+        w1_stride, w2_stride = mix.w_stride
     b1_stride, b2_stride = bias_block_bytes(hdim, po, bb), bias_block_bytes(d, po, bb)
     skip = ins.has(Flag.WSKIP)
     s_bytes = bias_block_bytes(hdim, po, 4) + bias_block_bytes(d, po, 4) if q8 else 0
@@ -340,20 +349,23 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
         c = int(counts[ex])
         if c == 0:
             continue
-        idx = mem.read(image, q + lay["index"] + ex * lay["slot"], c, _I32)
-        if idx.min() < 0 or idx.max() >= t or len(np.unique(idx)) != c:
-            raise OpFault(Err.BAD_QUEUE, f"expert {ex} queue has bad or repeated token indices")
+        idx = _expert_queue(image, q, lay, ex, c, t)
         sc = mem.read(image, q + lay["scores"] + ex * lay["slot"], c, _I32)
-        w1 = mem.read_matrix(image, g("w1") + ex * w1_stride, hdim, d, lw, accel)
         b1 = mem.read(image, g("b1") + ex * b1_stride, hdim, bf)
-        w2 = mem.read_matrix(image, g("w2") + ex * w2_stride, d, hdim, lw, accel)
         b2 = mem.read(image, g("b2") + ex * b2_stride, d, bf)
+        if not mixed:
+            w1 = mem.read_matrix(image, g("w1") + ex * w1_stride, hdim, d, lw, accel)
+            w2 = mem.read_matrix(image, g("w2") + ex * w2_stride, d, hdim, lw, accel)
         if skip:
             w1 = skip_zero_tiles(image, moe_tile_map_offset(g("b1"), ex, e, hdim, d, po, pi, bb),
                                  w1, accel)
             w2 = skip_zero_tiles(image, moe_tile_map_offset(g("b2"), ex, e, d, hdim, po, pi, bb),
                                  w2, accel)
-        if q8:
+        if mixed:
+            hidden, n1 = mix.layer(image, ex, False, x[idx], b1)
+            hidden, wrapped = numerics.gelu_counted(hidden, act)
+            n1 += wrapped
+        elif q8:
             m1 = mem.read(image, moe_scales_offset(g("b1"), ex, e, hdim, po, bb), hdim, _I32)
             m2 = mem.read(image, moe_scales_offset(g("b2"), ex, e, d, po, bb), d, _I32)
             hidden, n1 = linear_q8(x[idx], w1, b1, bf, m1, g("x_mul"), dq, act)
@@ -362,7 +374,9 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
         else:
             hidden, n1 = linear_core(x[idx], act.frac_bits, w1, lw, b1, bf, act, gelu=True)
         scratch[:c] = hidden
-        if q8:
+        if mixed:
+            y, n2 = mix.layer(image, ex, True, hidden, b2)
+        elif q8:
             y, n2 = linear_q8(hidden, w2, b2, bf, m2, hidden_x_mul, dq, act)
         else:
             y, n2 = linear_core(hidden, act.frac_bits, w2, lw, b2, bf, act)
@@ -374,6 +388,14 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
         prof["experts_active"] += 1
     mem.write(image, g("scratch"), scratch, act)
     mem.write(image, g("dst"), out, act)
+
+
+def _expert_queue(image, q: int, lay: dict, ex: int, c: int, t: int) -> np.ndarray:
+    """Expert ``ex``'s ``c`` token indices (BAD_QUEUE unless distinct and below ``t``)."""
+    idx = mem.read(image, q + lay["index"] + ex * lay["slot"], c, _I32)
+    if c and (idx.min() < 0 or idx.max() >= t or len(np.unique(idx)) != c):
+        raise OpFault(Err.BAD_QUEUE, f"expert {ex} queue has bad or repeated token indices")
+    return idx
 
 
 class _Int32:

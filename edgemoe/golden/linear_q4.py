@@ -1,6 +1,9 @@
-"""LINEAR with ``Flag.WFMT_Q4``: mixed int8/int4 rows, the steps of :mod:`edgemoe.numerics.int4`."""
+"""Mixed int8/int4 rows (``Flag.WFMT_Q4``), the steps of :mod:`edgemoe.numerics.int4`: one
+LINEAR, or one expert layer of a MOE_EXPERTS (:mod:`edgemoe.golden.moe_q4`)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -11,40 +14,67 @@ from . import memory as mem
 from .intmath import matmul_exact, shift_frac
 
 
-def linear_mixed(image, ins: Instr, accel, x: np.ndarray, b: np.ndarray, b_fmt,
-                 fault) -> tuple[np.ndarray, int, int]:
-    """``x @ W.T + b`` of a mixed layer into act, in the original channel order.
+@dataclass(frozen=True)
+class MixedRows:
+    """Where one mixed matrix lives: ``n`` rows (``high`` int8, the rest int4) of ``k``
+    inputs in ``groups`` groups; its weights, int32 multipliers and channel_index list."""
+
+    n: int
+    k: int
+    high: int
+    groups: int
+    weights: int
+    scales: int
+    channel_index: int
+
+
+def channel_order(image, rows: MixedRows, fault) -> np.ndarray:
+    """The channel_index list; ``fault(Err.BAD_QUEUE, ...)`` unless a permutation."""
+    order = mem.read_u32(image, rows.channel_index, rows.n)
+    if rows.n and (order.max() >= rows.n or np.unique(order).size != rows.n):
+        raise fault(Err.BAD_QUEUE, f"channel_index is not a permutation of 0..{rows.n - 1}")
+    return order
+
+
+def mixed_rows(image, rows: MixedRows, accel, x: np.ndarray, x_mul: int, dq: int,
+               b: np.ndarray, b_fmt, fault) -> tuple[np.ndarray, int, int]:
+    """``x @ W.T + b`` of mixed rows into act, in the original channel order.
 
     Args:
         image: Memory image.
-        ins: The LINEAR instruction.
+        rows: The matrix's layout.
         accel: Design point.
         x: Act raw inputs (T, K).
+        x_mul, dq: The input multiplier and the dequantization shift.
         b: Raw biases in part-row order (N,).
         b_fmt: Bias format.
         fault: ``fault(code, message)`` exception factory (an index out of range).
 
     Returns:
         (raw act outputs (T, N) before the epilogue, clamped inputs + act overflows,
-        bytes of the ``weights`` operand).
+        bytes of the weights).
     """
     act = accel.formats.act
-    g = ins.get
-    n, k = g("out_features"), g("in_features")
-    high, groups = unpack_split(g("q4_split"))
-    po, pi = accel.linear_p_out, accel.linear_p_in
-    nbytes = int4.weight_bytes(n, high, k, groups, po, pi)
-    w8, u, e, z = int4.unpack_weights(image[g("weights"):g("weights") + nbytes], n, high, k,
-                                      groups, po, pi)
-    order = mem.read_u32(image, g("channel_index"), n)
-    if n and (order.max() >= n or np.unique(order).size != n):
-        raise fault(Err.BAD_QUEUE, f"channel_index is not a permutation of 0..{n - 1}")
-    m = image[g("scales"):g("scales") + 4 * n].view("<i4").astype(np.int64)
-    xq, clamped = int8.quantize_input(x, g("x_mul"), act)
+    n, k, po, pi = rows.n, rows.k, accel.linear_p_out, accel.linear_p_in
+    nbytes = int4.weight_bytes(n, rows.high, k, rows.groups, po, pi)
+    w8, u, e, z = int4.unpack_weights(image[rows.weights:rows.weights + nbytes], n, rows.high,
+                                      k, rows.groups, po, pi)
+    order = channel_order(image, rows, fault)
+    m = image[rows.scales:rows.scales + 4 * n].view("<i4").astype(np.int64)
+    xq, clamped = int8.quantize_input(x, x_mul, act)
     t = np.concatenate([matmul_exact(xq, w8), int4.low_sums(xq, u, e, z)], axis=1)
-    dq = g("dq_shift")
     y_part, count = int8.dequantize(t, m, shift_frac(b, b_fmt.frac_bits, act.frac_bits + dq),
                                     dq, act)
     y = np.empty_like(y_part)
     y[:, order] = y_part
     return y, clamped + count, nbytes
+
+
+def linear_mixed(image, ins: Instr, accel, x: np.ndarray, b: np.ndarray, b_fmt,
+                 fault) -> tuple[np.ndarray, int, int]:
+    """:func:`mixed_rows` of a LINEAR with ``Flag.WFMT_Q4`` (its fields give the layout)."""
+    g = ins.get
+    high, groups = unpack_split(g("q4_split"))
+    rows = MixedRows(g("out_features"), g("in_features"), high, groups, g("weights"),
+                     g("scales"), g("channel_index"))
+    return mixed_rows(image, rows, accel, x, g("x_mul"), g("dq_shift"), b, b_fmt, fault)

@@ -33,13 +33,23 @@ tile-packed like a W8A8 matrix; the low rows' codes tile-packed the same way, tw
 byte (even element in the low nibble); then per low row (padded to P_OUT rows) and group
 two bytes ``e, z``.  ``bias``, ``scales`` (int32 ``m``) and ``channel_index`` (u32) are in
 part-row order.
+
+MOE_EXPERTS with ``Flag.WFMT_Q4`` runs every expert's fc1 and fc2 as such a layer.  All
+experts of a layer keep the same int8 row count (the compiler promotes rows to even them
+out), so the experts' weight blocks have one stride; d4 (``q4_split``,
+:func:`pack_moe_split`) holds fc1's and fc2's int8 row counts and one group-size code
+(:data:`MOE_GROUP_SIZES`: a power of two, no divider in the checks, or the whole row).  Each
+b operand holds every expert's bias block, then every expert's multiplier block (as
+W8A8), then every expert's ``channel_index`` block (:func:`moe_index_offset`); b1 ends with
+one 64-byte block whose first word is W8A8's d4 (``dq_shift | hidden_x_mul << 5``,
+:func:`moe_q8_word_offset`), since d4 now holds the shapes.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..layout import align, ceil_div, pack_tiled, tiled_words, unpack_tiled
+from ..layout import align, bias_block_bytes, ceil_div, pack_tiled, tiled_words, unpack_tiled
 from .errors import NumericsError
 
 #: Largest unsigned int4 code (asymmetric: the zero point is a code too).
@@ -71,6 +81,62 @@ def pack_split(high_out: int, groups: int) -> int:
 def unpack_split(d3: int) -> tuple[int, int]:
     """Inverse of :func:`pack_split`: (high_out, q4_groups)."""
     return d3 & ((1 << Q4_GROUPS_SHIFT) - 1), d3 >> Q4_GROUPS_SHIFT
+
+
+#: MOE_EXPERTS' q4_split: fc1's int8 rows, fc2's from this bit, the group code from the next.
+MOE_HIGH_BITS = 13
+MOE_CODE_SHIFT = 2 * MOE_HIGH_BITS
+#: Group size of each code of MOE_EXPERTS' q4_split (None: one group per row).
+MOE_GROUP_SIZES = (16, 32, 64, 128, 256, 512, 1024, None)
+
+
+def pack_moe_split(high1: int, high2: int, code: int) -> int:
+    """MOE_EXPERTS' ``q4_split`` (d4): fc1's and fc2's int8 row counts, the group code."""
+    top = (1 << MOE_HIGH_BITS) - 1
+    if not (0 <= high1 <= top and 0 <= high2 <= top and 0 <= code < len(MOE_GROUP_SIZES)):
+        raise NumericsError(f"mixed experts high rows {high1}, {high2} must be in [0, {top}] "
+                            f"and the group code {code} in [0, {len(MOE_GROUP_SIZES) - 1}]")
+    return high1 | high2 << MOE_HIGH_BITS | code << MOE_CODE_SHIFT
+
+
+def unpack_moe_split(d4: int) -> tuple[int, int, int]:
+    """Inverse of :func:`pack_moe_split`: (fc1 int8 rows, fc2 int8 rows, group code)."""
+    top = (1 << MOE_HIGH_BITS) - 1
+    return d4 & top, d4 >> MOE_HIGH_BITS & top, d4 >> MOE_CODE_SHIFT & 7
+
+
+def moe_group_code(size: int, ks: tuple[int, ...]) -> int:
+    """The code of groups of ``size`` inputs for layers of inputs ``ks``.
+
+    Raises:
+        NumericsError: ``size`` is neither a listed power of two nor >= every K.
+    """
+    if size in MOE_GROUP_SIZES:
+        return MOE_GROUP_SIZES.index(size)
+    if size >= max(ks):
+        return len(MOE_GROUP_SIZES) - 1
+    sizes = ", ".join(str(v) for v in MOE_GROUP_SIZES[:-1])
+    raise NumericsError(f"mixed experts need a group size of {sizes} or >= {max(ks)} (one "
+                        f"group per row), not {size}: rerun `edgemoe quantize --group` with one")
+
+
+def moe_groups(k: int, code: int) -> int:
+    """``q4_groups`` of an expert layer with ``k`` inputs for a group code."""
+    size = MOE_GROUP_SIZES[code]
+    return 1 if size is None else group_count(k, size)
+
+
+def moe_index_offset(b_off: int, expert: int, experts: int, n: int, p_out: int,
+                     bias_bytes: int) -> int:
+    """Mixed MOE_EXPERTS: ``expert``'s channel_index block in a b1/b2 operand (after every
+    expert's bias block and multiplier block)."""
+    return (b_off + experts * bias_block_bytes(n, p_out, bias_bytes)
+            + (experts + expert) * bias_block_bytes(n, p_out, 4))
+
+
+def moe_q8_word_offset(b1: int, experts: int, hidden: int, p_out: int, bias_bytes: int) -> int:
+    """Mixed MOE_EXPERTS: the word ``dq_shift | hidden_x_mul << 5`` at the end of b1."""
+    return moe_index_offset(b1, experts, experts, hidden, p_out, bias_bytes)
 
 
 def group_count(k: int, size: int) -> int:

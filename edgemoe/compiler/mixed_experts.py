@@ -1,0 +1,147 @@
+"""A MoE block's experts as one MOE_EXPERTS with ``Flag.WFMT_Q4`` (mixed int8/int4 rows).
+
+Every expert's fc1 and fc2 is quantized like a mixed LINEAR (:func:`quantize_mixed`), with
+the instruction's shared parts: fc1's input multiplier, fc2's, one ``dq_shift``, one group
+size, and one int8 row count per layer (:func:`even_out` promotes rows where an expert has
+fewer than the layer's most).  The layout is :mod:`edgemoe.numerics.int4`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..isa import MOE_HIDDEN_X_MUL_BITS, pack_moe_q8
+from ..numerics import int4, int8
+from .mixed import MixedChoice, MixedLinear, quantize_mixed
+from .quantize import QuantReport
+
+
+@dataclass(frozen=True)
+class MixedExperts:
+    """The experts of one MOE_EXPERTS prepared for ``Flag.WFMT_Q4``.
+
+    Attributes:
+        fc1, fc2: per expert :class:`MixedLinear` (fc1: ``htoh4``, fc2: ``h4toh``).
+        x_mul, hidden_x_mul, dq_shift: fc1's and fc2's input multipliers, the shared shift.
+        code: the group-size code (``int4.MOE_GROUP_SIZES``).
+    """
+
+    fc1: list[MixedLinear]
+    fc2: list[MixedLinear]
+    x_mul: int
+    hidden_x_mul: int
+    dq_shift: int
+    code: int
+
+    @property
+    def split(self) -> int:
+        """The instruction's ``q4_split``."""
+        return int4.pack_moe_split(len(self.fc1[0].high_codes), len(self.fc2[0].high_codes),
+                                   self.code)
+
+
+def even_out(high: np.ndarray, w: np.ndarray, groups: int) -> np.ndarray:
+    """One int8 row count for every expert of a layer: each expert with fewer than the
+    most promotes its int4 rows with the largest squared rounding error (ties: lower row).
+
+    Args:
+        high: bool (E, N), True = int8.
+        w: float weights (E, N, K).
+        groups: int4 groups per row.
+    """
+    high = np.array(high, bool)
+    most = int(high.sum(axis=1).max(initial=0))
+    for ex in range(len(w)):
+        need = most - int(high[ex].sum())
+        if need == 0:
+            continue
+        u, e, z, s = int4.low_codes(w[ex], groups)
+        err = ((w[ex] - int4.low_dequantized(u, e, z, s)) ** 2).sum(axis=1)
+        err[high[ex]] = -1.0  # already int8
+        high[ex, np.argsort(-err, kind="stable")[:need]] = True
+    return high
+
+
+def quantize_mixed_experts(name: str, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray,
+                           b2: np.ndarray, choice1: MixedChoice, choice2: MixedChoice, accel,
+                           report: QuantReport) -> MixedExperts:
+    """Mixed experts: per layer the choice's int8 rows (evened out), int4 groups, one input
+    scale per layer and one shift for the instruction.
+
+    Args:
+        name: MoE tensor prefix (for the report).
+        w1, b1: fc1 weights (E, hidden, dim) and biases (E, hidden).
+        w2, b2: fc2 weights (E, dim, hidden) and biases (E, dim).
+        choice1, choice2: the map's choice per layer (``high`` over E x out channels,
+            ``x_absmax``: fc1's input range, fc2's the calibrated GELU output range).
+        accel: Design point.
+        report: Saturation report the bias quantization adds to.
+
+    Raises:
+        NumericsError: the group size is not one MOE_EXPERTS encodes.
+    """
+    e, h, d = np.shape(w1)
+    code = int4.moe_group_code(choice1.group_size, (d, h))
+    x_mul = int8.input_multiplier(choice1.x_absmax)
+    h_mul = int8.input_multiplier(choice2.x_absmax, (1 << MOE_HIDDEN_X_MUL_BITS) - 1)
+    layers = []
+    for tag, w, b, choice, mul in ((".htoh4", w1, b1, choice1, x_mul),
+                                   (".h4toh", w2, b2, choice2, h_mul)):
+        k = w.shape[2]
+        size = int4.MOE_GROUP_SIZES[code] or k
+        high = even_out(choice.high.reshape(e, -1), w, int4.group_count(k, size))
+        layers += [(f"{name}{tag}.{x}", w[x], b[x], MixedChoice(high[x], size), mul)
+                   for x in range(e)]
+
+    def run(dq_max: int, rep: QuantReport) -> list[MixedLinear]:
+        return [quantize_mixed(n, w, b, c, accel, rep, accel.formats.bias, mul, dq_max)
+                for n, w, b, c, mul in layers]
+
+    # one shift for the instruction: the smallest of the layers' largest fitting shifts
+    dq = min(lay.dq_shift for lay in run(int8.DQ_SHIFT_MAX, QuantReport()))
+    out = run(dq, report)
+    return MixedExperts(out[:e], out[e:], x_mul, h_mul, dq, code)
+
+
+def lower_mixed_experts(lowering, ex: str) -> tuple:
+    """Quantize and place the experts ``ex`` (``blocks.{i}.mlp.experts``) of an M3ViT
+    lowering; returns (w1, b1, w2, b2, the other fields).
+
+    Each b operand: every expert's bias block, multiplier block, channel_index block; b1
+    then one 64-byte block holding W8A8's d4 word (``int4.moe_q8_word_offset``).
+
+    Raises:
+        ValueError: only one of the two expert layers is mixed.
+    """
+    fc1, fc2, w = f"{ex}.htoh4", f"{ex}.h4toh", lowering.w
+    if fc1 not in lowering.mixed or fc2 not in lowering.mixed:
+        raise ValueError(f"mixed layers name one of {fc1}, {fc2}: give both (one "
+                         "instruction runs them)")
+    q = quantize_mixed_experts(ex, w[f"{fc1}.weight"], w[f"{fc1}.bias"], w[f"{fc2}.weight"],
+                               w[f"{fc2}.bias"], lowering.mixed[fc1], lowering.mixed[fc2],
+                               lowering.a, lowering.report)
+    a, b, f = lowering.a, lowering.b, lowering.f
+    po, pi = a.linear_p_out, a.linear_p_in
+    refs = []
+    for name, layers in ((f"{ex}.htoh4", q.fc1), (f"{ex}.h4toh", q.fc2)):
+        lowering.effective[f"{name}.weight"] = np.stack([lay.weight_deq for lay in layers])
+        biases = []
+        for lay in layers:
+            bias = np.empty(lay.bias.size)
+            bias[lay.order] = f.bias.to_float(lay.bias)
+            biases.append(bias)
+        lowering.effective[f"{name}.bias"] = np.stack(biases)
+        codes = b"".join(int4.pack_weights(lay.high_codes, lay.low_codes, lay.e, lay.z, po, pi)
+                         for lay in layers)
+        pad = (0, -layers[0].bias.size % po)
+        blocks = [np.pad(lay.bias, pad).astype(f.bias.storage_dtype) for lay in layers]
+        blocks += [np.pad(lay.scales, pad).astype("<i4") for lay in layers]
+        blocks += [np.pad(lay.order, pad).astype("<u4") for lay in layers]
+        if not refs:  # b1's last block: dq_shift and fc2's input multiplier
+            blocks.append(np.array([pack_moe_q8(q.dq_shift, q.hidden_x_mul)], "<u4"))
+        refs.append(b.place("weights", codes, f"{name}.weight"))
+        refs.append(b.place("weights", b"".join(lowering._aligned(v.tobytes()) for v in blocks),
+                            f"{name}.bias"))
+    return (*refs, {"x_mul": q.x_mul, "q4_split": q.split})
