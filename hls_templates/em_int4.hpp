@@ -153,6 +153,67 @@ Q4_ROWS:
   }
 }
 
+/**
+ * A mixed MOE_EXPERTS (FLAG_WFMT_Q4, numerics.int4's experts section): per layer (0: fc1,
+ * 1: fc2) the int8 row count, the group count and the stride of the experts' weights; the
+ * W8A8 d4 word kept at the end of b1.
+ */
+struct moe_q4 {
+  uint32_t high[2], groups[2];
+  uint64_t w_stride[2];
+  uint32_t q8_word;
+};
+
+/** Groups of an expert layer with k inputs (numerics.int4.moe_groups): MOE_MIN_GROUP <<
+ *  code inputs each, code 7 one group per row. @tparam CFG design point. */
+template <class CFG>
+inline uint32_t moe_q4_groups(uint32_t k, uint32_t code) {
+  return code == 7 ? 1u : (uint32_t)ceil_div(k, (uint64_t)CFG::MOE_MIN_GROUP << code);
+}
+
+/** Expert x's channel_index block in a b operand of n-row layers (int4.moe_index_offset):
+ *  after every expert's bias block and multiplier block. @tparam CFG design point. */
+template <class CFG>
+inline uint64_t moe_q4_index_off(uint64_t b_off, uint32_t x, uint32_t e, uint32_t n,
+                                 uint32_t bias_bytes) {
+  return b_off + e * bias_block_bytes<CFG>(n, bias_bytes) + (e + x) * bias_block_bytes<CFG>(n, 4);
+}
+
+/**
+ * Decode a mixed MOE_EXPERTS and check what its fields cannot: the d4 word at the end of
+ * b1 (dq_shift <= DQ_SHIFT_MAX, else ERR_BAD_SHAPE) and every expert's channel_index
+ * lists (permutations, else ERR_BAD_QUEUE), fc1's then fc2's, as golden's moe_q4 does.
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+uint32_t moe_q4_setup(const typename CFG::word_t* mem, const instr_t& ins, uint32_t e,
+                      uint32_t d, uint32_t h, moe_q4& m) {
+  const uint32_t split = ins.f(isa::FLD_MOE_EXPERTS_Q4_SPLIT);
+  const uint32_t top = (1u << CFG::MOE_HIGH_BITS) - 1, code = (split >> CFG::MOE_CODE_SHIFT) & 7;
+  const uint32_t n[2] = {h, d}, k[2] = {d, h};
+  const uint64_t b[2] = {ins.f(isa::FLD_MOE_EXPERTS_B1), ins.f(isa::FLD_MOE_EXPERTS_B2)};
+  m.high[0] = split & top;
+  m.high[1] = (split >> CFG::MOE_HIGH_BITS) & top;
+  const uint32_t bb = CFG::bias::BYTES;
+  m.q8_word = load_u32<CFG>(mem, moe_q4_index_off<CFG>(b[0], e, e, h, bb));
+  if ((m.q8_word & ((1u << CFG::MOE_DQ_BITS) - 1)) > (uint32_t)CFG::DQ_SHIFT_MAX)
+    return isa::ERR_BAD_SHAPE;
+MQ4_LAYERS:
+  for (int l = 0; l < 2; l++) {
+    m.groups[l] = moe_q4_groups<CFG>(k[l], code);
+    const lin_q4 q = {true, 0, 0, n[l], k[l], m.high[l], m.groups[l]};
+    m.w_stride[l] = q4_weight_bytes<CFG>(q);
+  MQ4_INDEX:
+    for (uint32_t x = 0; x < e; x++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_EXPERTS
+      if (!q4_index_ok<CFG>(mem, moe_q4_index_off<CFG>(b[l], x, e, n[l], bb), n[l]))
+        return isa::ERR_BAD_QUEUE;
+    }
+  }
+  return isa::ERR_OK;
+}
+
 }  // namespace edgemoe
 
 #endif  // EDGEMOE_EM_INT4_HPP

@@ -171,7 +171,9 @@ EXP_CHECK_QUEUES:
  * With FLAG_WFMT_Q8 both run W8A8 (em_int8.hpp): fc1's input multiplier is x_mul, fc2's
  * and the shared dq_shift are packed in d4 (edgemoe/isa.py pack_moe_q8).  With FLAG_WSKIP
  * each expert's fc1 and fc2 zero-tile maps sit where W8A8 keeps its multipliers
- * (layout.moe_tile_map_offset) and the engine skips the tiles they mark.
+ * (layout.moe_tile_map_offset) and the engine skips the tiles they mark.  With
+ * FLAG_WFMT_Q4 each layer has int8 and int4 rows (em_int4.hpp moe_q4_setup: d4 holds
+ * their shapes, the W8A8 d4 word sits at the end of b1) and runs through lin_load_q4.
  *
  * @tparam CFG design point.
  */
@@ -191,6 +193,10 @@ uint32_t op_moe_experts(typename CFG::word_t* mem, const typename CFG::word_t* w
   read_row<CFG, 4, false>(mem, q, e, counts);
   const uint32_t bad = moe_check_queues<CFG>(mem, q, lay, counts, t, e);
   if (bad != isa::ERR_OK) return bad;
+  const bool q4 = ins.has(isa::FLAG_WFMT_Q4);  // mixed int8/int4 rows (em_int4.hpp)
+  moe_q4 mix = {{0, 0}, {1, 1}, {0, 0}, 0};
+  const uint32_t bad_q4 = q4 ? moe_q4_setup<CFG>(mem, ins, e, d, h, mix) : (uint32_t)isa::ERR_OK;
+  if (bad_q4 != isa::ERR_OK) return bad_q4;
   const uint64_t dst = ins.f(isa::FLD_MOE_EXPERTS_DST);
   int64_t row[CFG::XROW];
 EXP_INIT_DST:
@@ -211,10 +217,10 @@ EXP_INIT_DST:
     write_row<CFG, ACT::BYTES>(ymem, dst + (uint64_t)i * d * ACT::BYTES, d, row);
   }
   // W8A8 (FLAG_WFMT_Q8): int8 codes; every expert's multipliers after all experts' biases
-  const bool q8 = ins.has(isa::FLAG_WFMT_Q8);
+  const bool q8 = ins.has(isa::FLAG_WFMT_Q8) || q4;  // mixed: a W8A8 pass per layer
   const uint32_t wb = q8 ? 1 : LW::BYTES;
-  const uint64_t w1_stride = weight_block_bytes<CFG>(h, d, wb);
-  const uint64_t w2_stride = weight_block_bytes<CFG>(d, h, wb);
+  const uint64_t w1_stride = q4 ? mix.w_stride[0] : weight_block_bytes<CFG>(h, d, wb);
+  const uint64_t w2_stride = q4 ? mix.w_stride[1] : weight_block_bytes<CFG>(d, h, wb);
   const uint64_t b1_stride = bias_block_bytes<CFG>(h, BF::BYTES);
   const uint64_t b2_stride = bias_block_bytes<CFG>(d, BF::BYTES);
   const uint64_t s1_stride = q8 ? bias_block_bytes<CFG>(h, 4) : 0;
@@ -222,7 +228,7 @@ EXP_INIT_DST:
   const bool skip = ins.has(isa::FLAG_WSKIP);  // never with W8A8: the maps take its place
   const uint64_t m1_stride = skip ? tile_map_bytes<CFG>(h, d) : 0;
   const uint64_t m2_stride = skip ? tile_map_bytes<CFG>(d, h) : 0;
-  const uint32_t q8_word = ins.f(isa::FLD_MOE_EXPERTS_Q8_SHIFT_MUL);
+  const uint32_t q8_word = q4 ? mix.q8_word : ins.f(isa::FLD_MOE_EXPERTS_Q8_SHIFT_MUL);
   const int dq_shift = (int)(q8_word & ((1u << CFG::MOE_DQ_BITS) - 1));
   const int64_t hidden_x_mul = (int64_t)(q8_word >> CFG::MOE_DQ_BITS);
   lin_job<CFG>& job = lb.job;
@@ -264,6 +270,9 @@ EXP_PASSES:
     ps.dq_shift = dq_shift;
     ps.skip = skip;
     ps.map_off = second ? b2 + e * b2_stride + x * m2_stride : b1 + e * b1_stride + x * m1_stride;
+    const lin_q4 rows = {q4, ps.w_off, moe_q4_index_off<CFG>(second ? b2 : b1, x, e, ps.n, BF::BYTES),
+                         ps.n, ps.k, mix.high[second], mix.groups[second]};
+    ps.q4 = rows;  // off unless mixed: then the loader is lin_load_q4
     job.x_mul = second ? hidden_x_mul : (int64_t)(int32_t)ins.f(isa::FLD_MOE_EXPERTS_X_MUL);
     job.kind = second ? JOB_FC2 : JOB_FC1;
     lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);

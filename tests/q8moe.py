@@ -78,19 +78,7 @@ def q8_experts(accel, seed: int, t: int = 7, d: int = 12, h: int = 20, e: int = 
         h_calib = max(float(np.abs(_gelu(xf @ w1[ex].T + b1[ex])).max()) for ex in range(e))
     q = quantize_q8_experts("moe", w1, b1, w2, b2, calib or float(np.abs(xf).max()), h_calib,
                             accel, QuantReport())
-    lay = queue_layout(e, t)
-    blob = np.zeros(lay["total"], np.uint8)
-    counts = np.zeros(e, np.uint32)
-    index = np.zeros((e, lay["slot"] // 4), np.int32)
-    score_q = np.zeros((e, lay["slot"] // 4), np.int32)
-    for tok in range(t):
-        for j, ex in enumerate(chosen[tok]):
-            index[ex, counts[ex]] = tok
-            score_q[ex, counts[ex]] = scores[tok, j]
-            counts[ex] += 1
-    blob[:4 * e] = counts.view(np.uint8)
-    blob[lay["index"]:lay["scores"]] = index.view(np.uint8).reshape(-1)
-    blob[lay["scores"]:] = score_q.view(np.uint8).reshape(-1)
+    blob = expert_queues(e, t, chosen, scores)
 
     def weights(layers) -> int:
         return s.put(np.concatenate([_pad64(pack_tiled(lay_.codes, po, pi).astype("i1"))
@@ -132,6 +120,25 @@ def q8_experts(accel, seed: int, t: int = 7, d: int = 12, h: int = 20, e: int = 
         np.add.at(ref, tok, sc * y2)
         np.add.at(bound, tok, sc * e2 + 2.0 ** -frac)
     return Q8MoeCase(s, ins, dst, t, d, ref, bound)
+
+
+def expert_queues(e: int, t: int, chosen: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """The queue region (layout.queue_layout) routing token ``tok`` to experts
+    ``chosen[tok]`` with raw scores ``scores[tok]``."""
+    lay = queue_layout(e, t)
+    blob = np.zeros(lay["total"], np.uint8)
+    counts = np.zeros(e, np.uint32)
+    index = np.zeros((e, lay["slot"] // 4), np.int32)
+    score_q = np.zeros((e, lay["slot"] // 4), np.int32)
+    for tok in range(t):
+        for j, ex in enumerate(chosen[tok]):
+            index[ex, counts[ex]] = tok
+            score_q[ex, counts[ex]] = scores[tok, j]
+            counts[ex] += 1
+    blob[:4 * e] = counts.view(np.uint8)
+    blob[lay["index"]:lay["scores"]] = index.view(np.uint8).reshape(-1)
+    blob[lay["scores"]:] = score_q.view(np.uint8).reshape(-1)
+    return blob
 
 
 def _pad64(a: np.ndarray) -> np.ndarray:

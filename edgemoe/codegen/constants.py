@@ -13,6 +13,7 @@ import math
 
 from .. import isa, layout, numerics
 from ..golden.vector_ops import LN_RSTD_FRAC, LN_SQ_FRAC, ln_types
+from ..numerics import int4, int8
 from ..numerics.attn_topk import ATTN_MAX_CODEBOOK
 from ..numerics.mean import POOL_MAX_KERNEL, POOL_RECIP_BITS
 
@@ -84,4 +85,6 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("MAX_TIMESTEPS", accel.max_timesteps), ("LIF_LEAK_FRAC", isa.LIF_LEAK_FRAC),
         ("LIF_LEAK_SHIFT", isa.LIF_LEAK_SHIFT), ("MOE_DQ_BITS", isa.MOE_DQ_BITS),
         ("LIF_CURRENT_INPUT", isa.LIF_CURRENT_INPUT), ("LIF_READOUT", isa.LIF_READOUT),
+        ("MOE_HIGH_BITS", int4.MOE_HIGH_BITS), ("MOE_CODE_SHIFT", int4.MOE_CODE_SHIFT),
+        ("MOE_MIN_GROUP", int4.MOE_MIN_GROUP), ("DQ_SHIFT_MAX", int8.DQ_SHIFT_MAX),
     ]

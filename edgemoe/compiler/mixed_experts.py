@@ -105,12 +105,34 @@ def quantize_mixed_experts(name: str, w1: np.ndarray, b1: np.ndarray, w2: np.nda
     return MixedExperts(out[:e], out[e:], x_mul, h_mul, dq, code)
 
 
-def lower_mixed_experts(lowering, ex: str) -> tuple:
-    """Quantize and place the experts ``ex`` (``blocks.{i}.mlp.experts``) of an M3ViT
-    lowering; returns (w1, b1, w2, b2, the other fields).
+def expert_blobs(q: MixedExperts, accel) -> tuple[bytes, bytes, bytes, bytes]:
+    """The w1, b1, w2, b2 operands of mixed experts.
 
     Each b operand: every expert's bias block, multiplier block, channel_index block; b1
     then one 64-byte block holding W8A8's d4 word (``int4.moe_q8_word_offset``).
+    """
+    po, pi, bdt = accel.linear_p_out, accel.linear_p_in, accel.formats.bias.storage_dtype
+    out = []
+    for layers in (q.fc1, q.fc2):
+        out.append(b"".join(int4.pack_weights(lay.high_codes, lay.low_codes, lay.e, lay.z, po,
+                                              pi) for lay in layers))
+        pad = (0, -layers[0].bias.size % po)
+        blocks = [np.pad(lay.bias, pad).astype(bdt) for lay in layers]
+        blocks += [np.pad(lay.scales, pad).astype("<i4") for lay in layers]
+        blocks += [np.pad(lay.order, pad).astype("<u4") for lay in layers]
+        if len(out) == 1:  # b1's last block: dq_shift and fc2's input multiplier
+            blocks.append(np.array([pack_moe_q8(q.dq_shift, q.hidden_x_mul)], "<u4"))
+        out.append(b"".join(_pad64(v.tobytes()) for v in blocks))
+    return out[0], out[1], out[2], out[3]
+
+
+def _pad64(b: bytes) -> bytes:
+    return b + bytes(-len(b) % 64)
+
+
+def lower_mixed_experts(lowering, ex: str) -> tuple:
+    """Quantize and place the experts ``ex`` (``blocks.{i}.mlp.experts``) of an M3ViT
+    lowering (:func:`expert_blobs`); returns (w1, b1, w2, b2, the other fields).
 
     Raises:
         ValueError: only one of the two expert layers is mixed.
@@ -122,26 +144,14 @@ def lower_mixed_experts(lowering, ex: str) -> tuple:
     q = quantize_mixed_experts(ex, w[f"{fc1}.weight"], w[f"{fc1}.bias"], w[f"{fc2}.weight"],
                                w[f"{fc2}.bias"], lowering.mixed[fc1], lowering.mixed[fc2],
                                lowering.a, lowering.report)
-    a, b, f = lowering.a, lowering.b, lowering.f
-    po, pi = a.linear_p_out, a.linear_p_in
+    blobs = expert_blobs(q, lowering.a)
     refs = []
-    for name, layers in ((f"{ex}.htoh4", q.fc1), (f"{ex}.h4toh", q.fc2)):
+    for j, (name, layers) in enumerate(((fc1, q.fc1), (fc2, q.fc2))):
         lowering.effective[f"{name}.weight"] = np.stack([lay.weight_deq for lay in layers])
-        biases = []
-        for lay in layers:
-            bias = np.empty(lay.bias.size)
-            bias[lay.order] = f.bias.to_float(lay.bias)
-            biases.append(bias)
-        lowering.effective[f"{name}.bias"] = np.stack(biases)
-        codes = b"".join(int4.pack_weights(lay.high_codes, lay.low_codes, lay.e, lay.z, po, pi)
-                         for lay in layers)
-        pad = (0, -layers[0].bias.size % po)
-        blocks = [np.pad(lay.bias, pad).astype(f.bias.storage_dtype) for lay in layers]
-        blocks += [np.pad(lay.scales, pad).astype("<i4") for lay in layers]
-        blocks += [np.pad(lay.order, pad).astype("<u4") for lay in layers]
-        if not refs:  # b1's last block: dq_shift and fc2's input multiplier
-            blocks.append(np.array([pack_moe_q8(q.dq_shift, q.hidden_x_mul)], "<u4"))
-        refs.append(b.place("weights", codes, f"{name}.weight"))
-        refs.append(b.place("weights", b"".join(lowering._aligned(v.tobytes()) for v in blocks),
-                            f"{name}.bias"))
+        biases = np.empty((len(layers), layers[0].bias.size))
+        for x, lay in enumerate(layers):
+            biases[x, lay.order] = lowering.f.bias.to_float(lay.bias)
+        lowering.effective[f"{name}.bias"] = biases
+        refs.append(lowering.b.place("weights", blobs[2 * j], f"{name}.weight"))
+        refs.append(lowering.b.place("weights", blobs[2 * j + 1], f"{name}.bias"))
     return (*refs, {"x_mul": q.x_mul, "q4_split": q.split})

@@ -86,8 +86,10 @@ def unpack_split(d3: int) -> tuple[int, int]:
 #: MOE_EXPERTS' q4_split: fc1's int8 rows, fc2's from this bit, the group code from the next.
 MOE_HIGH_BITS = 13
 MOE_CODE_SHIFT = 2 * MOE_HIGH_BITS
-#: Group size of each code of MOE_EXPERTS' q4_split (None: one group per row).
-MOE_GROUP_SIZES = (16, 32, 64, 128, 256, 512, 1024, None)
+#: Group size of each code of MOE_EXPERTS' q4_split: MOE_MIN_GROUP << code, the last code
+#: (None) one group per row.
+MOE_MIN_GROUP = 16
+MOE_GROUP_SIZES = tuple(MOE_MIN_GROUP << c for c in range(7)) + (None,)
 
 
 def pack_moe_split(high1: int, high2: int, code: int) -> int:
