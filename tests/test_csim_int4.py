@@ -1,11 +1,13 @@
-"""Mixed int4/int8 LINEAR (Flag.WFMT_Q4): C-sim matches golden byte for byte, profile words
-included, at two tile shapes (tiny's 4x4 and an 8x2 variant), and on m3vit-micro with a
-precision map.  Accuracy against float: tests/test_golden_int4.py."""
+"""Mixed int4/int8 LINEAR and MOE_EXPERTS (Flag.WFMT_Q4): C-sim matches golden byte for
+byte, profile words included, at two tile shapes (tiny's 4x4 and an 8x2 variant), and on
+m3vit-micro with a precision map (mixed LINEARs and experts).  Accuracy against float:
+tests/test_golden_int4.py, test_golden_int4_moe.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from q4moe import q4_experts
 from q4util import mixed_linear
 
 from edgemoe.compare import volatile_mask
@@ -109,7 +111,8 @@ def test_mixed_m3vit_micro_csim_equals_golden(tmp_path):
     path = write_precision_map(tmp_path / "map.json", _map(model, weights))
     mixed, int8 = apply_precision_map(path, model, weights, ranges, int8_rest=False)
     c = compile_model(model, accel, weights, heads=False, int8=int8, mixed=mixed)
-    assert any(ins.has(Flag.WFMT_Q4) for ins in c.instrs)
+    assert any(ins.has(Flag.WFMT_Q4) for ins in c.instrs if ins.op == Op.LINEAR)
+    assert any(ins.has(Flag.WFMT_Q4) for ins in c.instrs if ins.op == Op.MOE_EXPERTS)
     gold, sim = c.fresh_image(), c.fresh_image()
     for image in (gold, sim):
         write_pixels(image, c.manifest, load_default_image(model))
@@ -117,3 +120,39 @@ def test_mixed_m3vit_micro_csim_equals_golden(tmp_path):
     assert execute(gold, accel, *args) == 0
     assert CsimExecutor(accel).execute(sim, *args) == 0
     assert_images_equal(gold, sim, c.manifest, "m3vit-micro mixed golden vs C-sim")
+
+
+MOE_CASES = [
+    # (seed, t, d, h, e, top_k, high, group, residual); expert e - 1 is always empty
+    (1, 7, 20, 24, 4, 2, 0.1, 16, True),  # dim not a multiple of the group or the tile
+    (2, 3, 12, 36, 3, 1, 0.0, 16, False),  # every row int4
+    (3, 5, 16, 40, 3, 2, 1.0, 1024, True),  # every row int8; one group per row
+]
+
+
+@pytest.mark.parametrize("seed,t,d,h,e,top_k,high,group,residual", MOE_CASES)
+def test_mixed_experts_csim_equals_golden(design, seed, t, d, h, e, top_k, high, group,
+                                          residual):
+    accel, csim = design
+    case = q4_experts(accel, seed, t, d, h, e, top_k, high, group, residual=residual)
+    gold = _run_both(accel, csim, case.scratch, [case.ins])
+    assert (gold != case.scratch.image).any()
+
+
+def test_mixed_experts_errors_are_the_same(design):
+    """A repeated channel_index entry (BAD_QUEUE), then a dq_shift word past its limit
+    (BAD_SHAPE): both found before anything is written."""
+    from edgemoe.numerics import int4
+
+    accel, csim = design
+    case = q4_experts(accel, 4, 4, 12, 20, 3)
+    s, g = case.scratch, case.ins.get
+    po, bb = accel.linear_p_out, accel.formats.bias.storage_dtype.itemsize
+    off = int4.moe_index_offset(g("b1"), 1, 3, 20, po, bb)
+    saved = s.image[off:off + 8].copy()
+    s.image[off + 4:off + 8] = s.image[off:off + 4]
+    _run_both(accel, csim, s, [case.ins], expect=Err.BAD_QUEUE)
+    s.image[off:off + 8] = saved
+    word = int4.moe_q8_word_offset(g("b1"), 3, 20, po, bb)
+    s.image[word:word + 4] = np.frombuffer(np.uint32(31).tobytes(), np.uint8)
+    _run_both(accel, csim, s, [case.ins], expect=Err.BAD_SHAPE)
