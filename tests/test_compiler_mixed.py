@@ -18,7 +18,7 @@ import pytest
 from edgemoe.compiler import compile_model
 from edgemoe.compiler.calibrate import EXPERT_LINEARS, int8_layers, linear_input_ranges
 from edgemoe.compiler.io import read_tokens, write_pixels
-from edgemoe.compiler.mixed import apply_precision_map
+from edgemoe.compiler.mixed import apply_precision_map, tile_count
 from edgemoe.golden import execute
 from edgemoe.isa import Flag, Op
 from edgemoe.models import M3ViTReference, load_default_image, random_weights
@@ -59,7 +59,9 @@ def test_map_layers_compile_to_mixed_linears_and_experts(micro):
     pmap = json.loads(path.read_text())
     for ins, prefix in zip(q4, dense):
         high, groups = unpack_split(ins.get("q4_split"))
-        assert high == len(pmap["layers"][f"{prefix}.weight"]["high_channels"])
+        # the map's count rounded to whole tile rows (tiny: 4)
+        n = len(pmap["layers"][f"{prefix}.weight"]["high_channels"])
+        assert high == tile_count(n, ins.get("out_features"), 4)
         assert groups == -(-ins.get("in_features") // 32)
     experts = [ins for ins in c.instrs if ins.op == Op.MOE_EXPERTS]
     assert experts and all(ins.has(Flag.WFMT_Q4) and not ins.has(Flag.WFMT_Q8)
@@ -70,8 +72,9 @@ def test_map_layers_compile_to_mixed_linears_and_experts(micro):
     for prefix, high in zip(moe, (high1, high2)):
         e, n = weights[f"{prefix}.weight"].shape[:2]
         chans = np.array(pmap["layers"][f"{prefix}.weight"]["high_channels"], int)
-        # every expert keeps the layer's largest int8 row count (the others promote rows)
-        assert high == np.bincount(chans // n, minlength=e).max()
+        # every expert keeps the layer's largest int8 row count (the others promote rows),
+        # rounded to whole tile rows
+        assert high == tile_count(np.bincount(chans // n, minlength=e).max(), n, 4)
 
 
 def test_mixed_backbone_matches_float_within_bound(micro):

@@ -15,7 +15,7 @@ import pytest
 from q4moe import q4_experts
 from q8moe import moe_output
 
-from edgemoe.compiler.mixed_experts import even_out
+from edgemoe.compiler.mixed import set_high_count, tile_count
 from edgemoe.compiler.quantize import QuantReport, quantize_q8_experts
 from edgemoe.isa import Err, Flag, Instr, Op, pack_moe_q8
 from edgemoe.layout import bias_block_bytes, pack_tiled
@@ -70,20 +70,31 @@ def test_device_weights_are_within_half_a_group_step_of_float(tiny):
             assert err[lo].max() > 0.1 * r.max()  # 4-bit rounding shows
 
 
-def test_even_out_promotes_the_worst_int4_rows():
+def test_set_high_count_promotes_the_worst_and_demotes_the_best_int4_rows():
     rng = np.random.default_rng(3)
     w = rng.normal(0, 1, (3, 8, 32)) * rng.uniform(0.1, 5, (3, 8, 1))
     high = np.zeros((3, 8), bool)
-    high[0, [1, 5, 6]] = True
+    high[0, [1, 5, 6, 7]] = True
     high[2, 4] = True
-    out = even_out(high, w, 2)
+    out = set_high_count(high, w, 2, 3)
     assert (out.sum(axis=1) == 3).all()
-    assert (out[high]).all()  # the map's int8 rows stay int8
-    for ex in (1, 2):
+    for ex in range(3):
         u, e, z, s = int4.low_codes(w[ex], 2)
         err = ((w[ex] - int4.low_dequantized(u, e, z, s)) ** 2).sum(axis=1)
-        promoted = out[ex] & ~high[ex]
-        assert err[promoted].min() >= err[~out[ex]].max()
+        if ex == 0:  # one int8 row too many: the one int4 represents best goes
+            gone = high[ex] & ~out[ex]
+            assert gone.sum() == 1 and err[gone][0] == err[high[ex]].min()
+        else:  # the map's int8 rows stay, the worst int4 rows join them
+            assert out[ex][high[ex]].all()
+            promoted = out[ex] & ~high[ex]
+            assert err[promoted].min() >= err[~out[ex]].max()
+
+
+@pytest.mark.parametrize("count,n,want", [(0, 96, 0), (7, 96, 0), (8, 96, 16), (55, 96, 48),
+                                          (56, 96, 64), (95, 96, 96), (12, 12, 12)])
+def test_int8_rows_round_to_whole_tile_rows(count, n, want):
+    """tiny's P_OUT is 4, the zcu102 point's 16: nearest multiple, halves up, at most n."""
+    assert tile_count(count, n, 16) == want
 
 
 def test_all_int8_rows_are_the_w8a8_experts_byte_for_byte(tiny):

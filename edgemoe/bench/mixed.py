@@ -1,42 +1,59 @@
 """Mixed int4/int8 weights (``Flag.WFMT_Q4``) on the trained m3vit-demo, golden executor.
 
-A precision map by global salience (issue 16: 10% of the channels int8, groups of 32),
-calibrated on train scenes, then the eval's float-vs-accelerator deltas (measured, golden)
-and the weight bytes of the mixed LINEARs against the same layers in W8A8 (counted from
-the op table's operand sizes).  The experts run W8A8 in both builds: MOE_EXPERTS has no
-int4 mode yet.
+A precision map by global salience (issue 16: 10% of the channels int8) at each group size
+of :data:`GROUPS`, calibrated on train scenes, then the eval's float-vs-accelerator deltas
+(measured, golden) and the weight bytes of every mapped layer (the 12 dense LINEARs and
+the 4 expert layers) against the same layers in W8A8, counted from the layout
+(:func:`mixed_weight_bytes`).
 """
 
 from __future__ import annotations
 
 from ..numerics import int4
 
-#: The issue's W4.4A8 point: 10% of the channels high, groups of 32 along K.
-HIGH_FRACTION, GROUP = 0.1, 32
+#: The issue's W4.4A8 point: 10% of the channels high.
+HIGH_FRACTION = 0.1
+#: Group sizes along K; ROW (>= every K) is one group per row.
+ROW = 1 << 16
+GROUPS = (32, 64, 128, ROW)
 
 
 def mixed_weight_bytes(mixed, weights, accel) -> dict[str, int]:
-    """Bytes of the mapped LINEARs' weight codes (with group parameters), mixed and W8A8,
-    and of everything else each layer stores (bias, multipliers, mixed: channel index)."""
+    """Weight bytes of the mapped layers, mixed and W8A8.
+
+    ``*_codes``: the weight codes and their group parameters (int8 codes; int4 codes two a
+    byte, per int4 row and group a scale code and a zero point), as stored (tile padding,
+    64-byte blocks; the int8 row count the compiler runs: compiler.mixed.tile_count).  ``*_total``: also the bias
+    and the int32 multiplier of every channel (in both builds) and, mixed only, the u32
+    ``channel_index`` of every channel.
+    """
+    from ..compiler.mixed import tile_count
     from ..layout import bias_block_bytes, weight_block_bytes
 
     po, pi = accel.linear_p_out, accel.linear_p_in
     bias = accel.formats.bias.storage_dtype.itemsize
     out = dict.fromkeys(("mixed_codes", "int8_codes", "mixed_total", "int8_total"), 0)
     for prefix, choice in mixed.items():
-        n, k = weights[f"{prefix}.weight"].shape
-        groups = int4.group_count(k, choice.group_size)
-        per_layer = bias_block_bytes(n, po, bias) + bias_block_bytes(n, po, 4)
-        codes = int4.weight_bytes(n, int(choice.high.sum()), k, groups, po, pi)
+        shape = weights[f"{prefix}.weight"].shape
+        e, (n, k) = (shape[0] if len(shape) == 3 else 1), shape[-2:]
+        high = choice.high.reshape(e, n)
+        if len(shape) == 3:  # MOE_EXPERTS: power-of-two groups or the whole row
+            groups = int4.moe_groups(k, int4.moe_group_code(choice.group_size, (k,)))
+        else:
+            groups = int4.group_count(k, choice.group_size)
+        per_layer = e * (bias_block_bytes(n, po, bias) + bias_block_bytes(n, po, 4))
+        count = tile_count(int(high.sum(axis=1).max()), n, po)
+        codes = e * int4.weight_bytes(n, count, k, groups, po, pi)
+        int8 = e * weight_block_bytes(n, k, po, pi, 1)
         out["mixed_codes"] += codes
-        out["int8_codes"] += weight_block_bytes(n, k, po, pi, 1)
-        out["mixed_total"] += codes + per_layer + -(-4 * n // 64) * 64  # + channel_index
-        out["int8_total"] += weight_block_bytes(n, k, po, pi, 1) + per_layer
+        out["int8_codes"] += int8
+        out["mixed_total"] += codes + per_layer + e * bias_block_bytes(n, po, 4)  # + index
+        out["int8_total"] += int8 + per_layer
     return out
 
 
-def mixed_table(n: int, calib: int) -> dict:
-    """Float vs W4.4A8 (mixed LINEARs, W8A8 experts) on ``n`` test scenes, and bytes."""
+def mixed_table(n: int, calib: int, group: int) -> dict:
+    """Float vs W4.4A8 (mixed LINEARs and experts) on ``n`` test scenes, and bytes."""
     from ..compiler.calibrate import linear_input_ranges
     from ..compiler.mixed import map_choices
     from ..data import synthetic
@@ -47,10 +64,10 @@ def mixed_table(n: int, calib: int) -> dict:
     from .seeds import _m3vit_demo
 
     model, accel, weights = _m3vit_demo()
-    scores = m3vit_salience(model, weights, calib, 4, GROUP)
+    scores = m3vit_salience(model, weights, calib, 4, group)
     high = select_global(scores, HIGH_FRACTION)
     pmap = build_precision_map({k: weights[k].shape for k in scores}, high, low_bits=4,
-                               high_bits=8, group=GROUP, meta={"model": model.name})
+                               high_bits=8, group=group, meta={"model": model.name})
     ranges = linear_input_ranges(model, weights, (synthetic.scene("train", i).pixels()
                                                   for i in range(calib)))
     mixed, int8 = map_choices(pmap, model, weights, ranges, int8_rest=True)
@@ -60,22 +77,27 @@ def mixed_table(n: int, calib: int) -> dict:
 
 
 def run(quick: bool) -> list[tuple[str, str]]:
-    """The W4.4A8 row (2 scenes, 2 calibration scenes when quick; else 100 and 8)."""
+    """One row set per group size (2 scenes, 2 calibration scenes, groups of 32 only when
+    quick; else 100 and 8 at every group size)."""
     n, calib = (2, 2) if quick else (100, 8)
-    t = mixed_table(n, calib)
-    f, a, d = t["eval"]["float"], t["eval"]["accelerator"], t["eval"]["deltas"]
-    b = t["bytes"]
-    return [
-        (f"m3vit-demo W4.4A8 ({n} test scenes, golden) mIoU float / accel",
-         f"{100 * f['miou']:.2f}% / {100 * a['miou']:.2f}% ({d['miou_points']:+.3f} points)"),
-        ("m3vit-demo W4.4A8 depth abs-rel float / accel",
-         f"{f['abs_rel']:.4f} / {a['abs_rel']:.4f} ({100 * d['abs_rel_relative']:+.3f}% rel)"),
-        ("m3vit-demo W4.4A8 high channels (global salience)",
-         f"{t['high_channels']} of {t['channels']}"),
-        ("m3vit-demo mixed LINEAR codes / W8A8 codes",
-         (f"{b['mixed_codes']:,} / {b['int8_codes']:,} B = "
-         f"{b['mixed_codes'] / b['int8_codes']:.3f}x")),
-        ("m3vit-demo mixed LINEAR bytes / W8A8 (with bias, scales)",
-         (f"{b['mixed_total']:,} / {b['int8_total']:,} B = "
-         f"{b['mixed_total'] / b['int8_total']:.3f}x")),
-    ]
+    rows = []
+    for group in GROUPS[:1] if quick else GROUPS:
+        t = mixed_table(n, calib, group)
+        f, a, d = t["eval"]["float"], t["eval"]["accelerator"], t["eval"]["deltas"]
+        b = t["bytes"]
+        g = "row" if group == ROW else str(group)
+        rows += [
+            (f"m3vit-demo W4.4A8 g={g} ({n} test scenes, golden) mIoU float / accel",
+             f"{100 * f['miou']:.2f}% / {100 * a['miou']:.2f}% ({d['miou_points']:+.3f} points)"),
+            (f"m3vit-demo W4.4A8 g={g} depth abs-rel float / accel",
+             f"{f['abs_rel']:.4f} / {a['abs_rel']:.4f} ({100 * d['abs_rel_relative']:+.3f}% rel)"),
+            (f"m3vit-demo W4.4A8 g={g} high channels (global salience)",
+             f"{t['high_channels']} of {t['channels']}"),
+            (f"m3vit-demo g={g} mapped layers' codes / W8A8 codes",
+             (f"{b['mixed_codes']:,} / {b['int8_codes']:,} B = "
+              f"{b['mixed_codes'] / b['int8_codes']:.3f}x")),
+            (f"m3vit-demo g={g} with bias, multipliers (+ channel_index)",
+             (f"{b['mixed_total']:,} / {b['int8_total']:,} B = "
+              f"{b['mixed_total'] / b['int8_total']:.3f}x")),
+        ]
+    return rows

@@ -6,7 +6,7 @@ becomes one instruction with two parts (:mod:`edgemoe.numerics.int4`): the int8 
 first, then the int4 ones, each part contiguous, with the ``channel_index`` list that
 scatters the part rows back to the original channel order.  A mapped MoE block's two
 expert layers become one MOE_EXPERTS with ``Flag.WFMT_Q4`` (:func:`quantize_mixed_experts`):
-each expert's fc1 and fc2 a mixed matrix, the int8 row count evened out over the experts.
+each expert's fc1 and fc2 a mixed matrix with one int8 row count for every expert.
 """
 
 from __future__ import annotations
@@ -73,10 +73,47 @@ class MixedLinear:
         return self.e.shape[1]
 
 
+def tile_count(count: int, n: int, p_out: int) -> int:
+    """The int8 row count a layer of ``n`` rows runs: ``count`` rounded to the nearest
+    multiple of P_OUT (halves up; at most ``n``), since each part is padded to whole tile
+    rows (numerics.int4 layout): a partial int8 tile row costs int8 bytes either way."""
+    return min(n, p_out * ((2 * count + p_out) // (2 * p_out)))
+
+
+def set_high_count(high: np.ndarray, w: np.ndarray, groups: int, count: int) -> np.ndarray:
+    """Masks (E, N) changed to ``count`` int8 rows each: an expert with fewer promotes its
+    int4 rows with the largest squared int4 rounding error, one with more demotes its int8
+    rows with the smallest (ties: the lower row).
+
+    Args:
+        high: bool (E, N), True = int8.
+        w: float weights (E, N, K).
+        groups: int4 groups per row.
+        count: int8 rows per expert.
+    """
+    high = np.array(high, bool)
+    for ex in range(len(w)):
+        need = count - int(high[ex].sum())
+        if need == 0:
+            continue
+        u, e, z, s = int4.low_codes(w[ex], groups)
+        err = ((w[ex] - int4.low_dequantized(u, e, z, s)) ** 2).sum(axis=1)
+        if need > 0:
+            rank = np.argsort(np.where(high[ex], np.inf, -err), kind="stable")
+            high[ex, rank[:need]] = True
+        else:
+            rank = np.argsort(np.where(high[ex], err, np.inf), kind="stable")
+            high[ex, rank[:-need]] = False
+    return high
+
+
 def quantize_mixed(name: str, w: np.ndarray, b: np.ndarray, choice: MixedChoice, accel,
                    report: QuantReport, bias_fmt, x_mul: int | None = None,
                    dq_max: int = int8.DQ_SHIFT_MAX) -> MixedLinear:
     """Int8 high channels, int4 low channels and one static input scale for one layer.
+
+    The int8 row count is the choice's rounded to whole tile rows (:func:`tile_count`,
+    :func:`set_high_count`).
 
     Args:
         name: Tensor prefix (for the report).
@@ -91,11 +128,11 @@ def quantize_mixed(name: str, w: np.ndarray, b: np.ndarray, choice: MixedChoice,
     act = accel.formats.act
     int8.check_act(act)
     w = np.asarray(w, np.float64)
-    high = np.asarray(choice.high, bool)
+    n, groups = w.shape[0], int4.group_count(w.shape[1], choice.group_size)
+    count = tile_count(int(np.sum(choice.high)), n, accel.linear_p_out)
+    high = set_high_count(np.asarray(choice.high, bool)[None], w[None], groups, count)[0]
     order = np.concatenate([np.flatnonzero(high), np.flatnonzero(~high)])
-    k = w.shape[1]
     hi_codes, hi_scale = int8.weight_codes(w[high])
-    groups = int4.group_count(k, choice.group_size)
     u, e, z, s = int4.low_codes(w[~high], groups)
     x_mul = int8.input_multiplier(choice.x_absmax) if x_mul is None else x_mul
     w_scale = np.concatenate([hi_scale, s / int4.E_MAX])

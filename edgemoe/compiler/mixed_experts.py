@@ -2,8 +2,8 @@
 
 Every expert's fc1 and fc2 is quantized like a mixed LINEAR (:func:`quantize_mixed`), with
 the instruction's shared parts: fc1's input multiplier, fc2's, one ``dq_shift``, one group
-size, and one int8 row count per layer (:func:`even_out` promotes rows where an expert has
-fewer than the layer's most).  The layout is :mod:`edgemoe.numerics.int4`'s.
+size, and one int8 row count per layer: the experts' most, rounded to whole tile rows
+(:func:`edgemoe.compiler.mixed.set_high_count` promotes or demotes rows).  The layout is :mod:`edgemoe.numerics.int4`'s.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 
 from ..isa import MOE_HIDDEN_X_MUL_BITS, pack_moe_q8
 from ..numerics import int4, int8
-from .mixed import MixedChoice, MixedLinear, quantize_mixed
+from .mixed import MixedChoice, MixedLinear, quantize_mixed, set_high_count, tile_count
 from .quantize import QuantReport
 
 
@@ -42,32 +42,10 @@ class MixedExperts:
                                    self.code)
 
 
-def even_out(high: np.ndarray, w: np.ndarray, groups: int) -> np.ndarray:
-    """One int8 row count for every expert of a layer: each expert with fewer than the
-    most promotes its int4 rows with the largest squared rounding error (ties: lower row).
-
-    Args:
-        high: bool (E, N), True = int8.
-        w: float weights (E, N, K).
-        groups: int4 groups per row.
-    """
-    high = np.array(high, bool)
-    most = int(high.sum(axis=1).max(initial=0))
-    for ex in range(len(w)):
-        need = most - int(high[ex].sum())
-        if need == 0:
-            continue
-        u, e, z, s = int4.low_codes(w[ex], groups)
-        err = ((w[ex] - int4.low_dequantized(u, e, z, s)) ** 2).sum(axis=1)
-        err[high[ex]] = -1.0  # already int8
-        high[ex, np.argsort(-err, kind="stable")[:need]] = True
-    return high
-
-
 def quantize_mixed_experts(name: str, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray,
                            b2: np.ndarray, choice1: MixedChoice, choice2: MixedChoice, accel,
                            report: QuantReport) -> MixedExperts:
-    """Mixed experts: per layer the choice's int8 rows (evened out), int4 groups, one input
+    """Mixed experts: per layer the choice's int8 rows (one count), int4 groups, one input
     scale per layer and one shift for the instruction.
 
     Args:
@@ -91,7 +69,9 @@ def quantize_mixed_experts(name: str, w1: np.ndarray, b1: np.ndarray, w2: np.nda
                                    (".h4toh", w2, b2, choice2, h_mul)):
         k = w.shape[2]
         size = int4.MOE_GROUP_SIZES[code] or k
-        high = even_out(choice.high.reshape(e, -1), w, int4.group_count(k, size))
+        mask = choice.high.reshape(e, -1)
+        count = tile_count(int(mask.sum(axis=1).max(initial=0)), w.shape[1], accel.linear_p_out)
+        high = set_high_count(mask, w, int4.group_count(k, size), count)
         layers += [(f"{name}{tag}.{x}", w[x], b[x], MixedChoice(high[x], size), mul)
                    for x in range(e)]
 
@@ -102,6 +82,8 @@ def quantize_mixed_experts(name: str, w1: np.ndarray, b1: np.ndarray, w2: np.nda
     # one shift for the instruction: the smallest of the layers' largest fitting shifts
     dq = min(lay.dq_shift for lay in run(int8.DQ_SHIFT_MAX, QuantReport()))
     out = run(dq, report)
+    for lays in (out[:e], out[e:]):  # one stride for the experts' weights
+        assert len({len(lay.high_codes) for lay in lays}) == 1
     return MixedExperts(out[:e], out[e:], x_mul, h_mul, dq, code)
 
 
