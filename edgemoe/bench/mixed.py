@@ -14,7 +14,7 @@ from ..numerics import int4
 #: The issue's W4.4A8 point: 10% of the channels high.
 HIGH_FRACTION = 0.1
 #: Group sizes along K; ROW (>= every K) is one group per row.
-ROW = 1 << 16
+ROW = int4.ROW_GROUP
 GROUPS = (32, 64, 128, ROW)
 
 

@@ -24,7 +24,7 @@ def _run(args) -> int:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
     int8 = _int8_ranges(model, weights, args) if args.int8 or args.precision_map else None
     mixed = None
-    if args.precision_map:  # its LINEARs mixed int4/int8, its experts W8A8
+    if args.precision_map:  # its LINEARs and expert layers mixed int4/int8
         from ..compiler.mixed import apply_precision_map
         from ..models import random_weights
 
@@ -136,9 +136,8 @@ def register(sub) -> None:
                         "image and N-1 seeded random images")
     p.add_argument("--precision-map", metavar="FILE",
                    help="precision map from `edgemoe quantize`: its attention and MLP LINEARs "
-                        "run int8 on the map's high channels and int4 on the rest (Flag."
-                        "WFMT_Q4), its expert layers W8A8; inputs calibrated as with --int8 N "
-                        "(default N=1)")
+                        "and MoE experts run int8 on the map's high channels and int4 on the "
+                        "rest (Flag.WFMT_Q4); inputs calibrated as with --int8 N (default N=1)")
     p.add_argument("--no-tile-skip", action="store_true",
                    help="compile every LINEAR and MoE expert dense (default: those with "
                         "all-zero weight tiles skip them, Flag.WSKIP)")

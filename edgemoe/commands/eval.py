@@ -90,7 +90,7 @@ def _run(args) -> int:
     calib = args.int8 or (8 if args.precision_map else 0)
     int8 = _int8_ranges(model, weights, calib) if calib else None
     mixed = None
-    if args.precision_map:  # its LINEARs int4/int8, its experts W8A8
+    if args.precision_map:  # its LINEARs and experts int4/int8
         from ..compiler.mixed import apply_precision_map
 
         mixed, int8 = apply_precision_map(args.precision_map, model, weights, int8,
@@ -134,6 +134,6 @@ def register(sub) -> None:
                         "ranges calibrated on the first N train scenes")
     p.add_argument("--precision-map", metavar="FILE",
                    help="M3ViT: precision map from `edgemoe quantize`: its attention and MLP "
-                        "LINEARs run int8/int4 per channel, its experts W8A8; inputs "
+                        "LINEARs and MoE experts run int8/int4 per channel; inputs "
                         "calibrated on the first --int8 N train scenes (default 8)")
     p.set_defaults(func=_run)

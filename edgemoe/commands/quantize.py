@@ -23,6 +23,13 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _group_size(text: str) -> int:
+    """``--group-size``: a positive integer, or ``row`` (one group per row)."""
+    from ..numerics.int4 import ROW_GROUP
+
+    return ROW_GROUP if text == "row" else positive_int(text)
+
+
 def _run(args) -> int:
     from ..seeds import require_train_extra
 
@@ -42,7 +49,8 @@ def _run(args) -> int:
                          "m3vit models")
     weights = load_weights(args.weights or trained_weights(args.model), model)
     names = quantized_weight_names(weights)
-    bad = [k for k in names if weights[k].shape[-1] % args.group_size]
+    bad = [k for k in names if weights[k].shape[-1] % args.group_size
+           and args.group_size < weights[k].shape[-1]]  # >= K: one group per row
     if bad:
         raise ValueError(f"--group-size {args.group_size} does not divide the input width "
                          f"{weights[bad[0]].shape[-1]} of {bad[0]}; pick a divisor")
@@ -79,8 +87,8 @@ def register(sub) -> None:
                    help="calibration scenes (default 16)")
     p.add_argument("--low-bits", type=int, choices=(2, 4), default=4,
                    help="bits of the low precision (default 4)")
-    p.add_argument("--group-size", type=positive_int, default=32, metavar="G",
-                   help="inputs per scale group (default 32)")
+    p.add_argument("--group-size", type=_group_size, default=32, metavar="G",
+                   help="inputs per scale group, or `row` for one group per row (default 32)")
     p.add_argument("--selection", choices=SELECTIONS, default="global",
                    help="global (default) or the per-layer / random baselines")
     p.add_argument("--seed", type=int, default=0, help="seed of --selection random")

@@ -83,6 +83,8 @@ def unpack_split(d3: int) -> tuple[int, int]:
     return d3 & ((1 << Q4_GROUPS_SHIFT) - 1), d3 >> Q4_GROUPS_SHIFT
 
 
+#: A group size at least every K (the largest LINEAR K is 4096): one group per row.
+ROW_GROUP = 1 << 16
 #: MOE_EXPERTS' q4_split: fc1's int8 rows, fc2's from this bit, the group code from the next.
 MOE_HIGH_BITS = 13
 MOE_CODE_SHIFT = 2 * MOE_HIGH_BITS

@@ -20,6 +20,7 @@ def _groups(w: np.ndarray, group: int) -> np.ndarray:
     if group < 1:
         raise ValueError(f"group size {group} must be at least 1")
     out_f, in_f = w.shape
+    group = min(group, in_f)  # a larger group is the whole row (padding only adds zeros)
     n_groups = -(-in_f // group)
     padded = np.zeros((out_f, n_groups * group), dtype=np.float64)
     padded[:, :in_f] = w
