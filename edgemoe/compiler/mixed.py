@@ -11,7 +11,6 @@ each expert's fc1 and fc2 a mixed matrix with one int8 row count for every exper
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,8 +19,6 @@ import numpy as np
 from ..numerics import int4, int8
 from .calibrate import EXPERT_LINEARS, int8_layers
 from .quantize import QuantReport, quantize
-
-log = logging.getLogger(__name__)
 
 #: The bits this build runs: int4 low channels (asymmetric), int8 high ones (symmetric).
 LOW_BITS, HIGH_BITS = 4, 8

@@ -70,7 +70,7 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
     ``keep`` gives their shares per expert (:func:`expert_keep`; None: every tile).
     """
     t, d, h, e = ins.get("tokens"), ins.get("dim"), ins.get("hidden"), ins.get("experts")
-    q8 = ins.has(Flag.WFMT_Q8)  # W8A8: int8 codes, multipliers after the biases
+    q8 = ins.has(Flag.WFMT_Q8 | Flag.WFMT_Q4)  # W8A8 (mixed: modelled as W8A8): int8 codes
     act, wb, bb = fmt("act"), fmt("weight") if q8 else fmt("linear_weight"), fmt("bias")
     bus, lat = mem.bus_bytes, mem.latency
     q = ins.get("queues")
