@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from progutil import Scratch
-from q8moe import GELU_MAX_ABS_ERR, GELU_SLOPE_MAX, _gelu, _layer_bound, expert_queues
+from q8moe import _gelu, expert_queues, expert_reference
 
 from edgemoe.compiler.mixed import MixedChoice
 from edgemoe.compiler.mixed_experts import MixedExperts, expert_blobs, quantize_mixed_experts
 from edgemoe.compiler.quantize import QuantReport
 from edgemoe.isa import Flag, Instr, Op
-from edgemoe.numerics import int8
 
 
 @dataclass
@@ -83,23 +82,11 @@ def q4_experts(accel, seed: int, t: int = 7, d: int = 12, h: int = 20, e: int = 
                      b2=s.put(b2_blob), queues=s.put(expert_queues(e, t, chosen, scores)),
                      scratch=s.put(np.full(t * h * isz, 0x5A, np.uint8)),
                      residual=s.put_raw(r_raw, act), x_mul=q.x_mul, q4_split=q.split)
-    ref = act.to_float(r_raw).astype(np.float64)
-    bound = np.full((t, d), 2.0 ** -act.frac_bits)  # the residual add's rounding
-    frac, sx, sh = act.frac_bits, int8.input_scale(q.x_mul), int8.input_scale(q.hidden_x_mul)
-    for ex in range(e):
-        tok, slot = np.nonzero(chosen == ex)
-        if tok.size == 0:
-            continue
-        (bias1, m1), (bias2, m2) = _device(q.fc1[ex]), _device(q.fc2[ex])
-        wd1, wd2 = q.fc1[ex].weight_deq, q.fc2[ex].weight_deq
-        y1 = xf[tok] @ wd1.T + bf.to_float(bias1)
-        e1 = _layer_bound(sx, wd1, y1, bf.to_float(bias1), m1, q.dq_shift, frac,
-                          np.zeros((tok.size, d)))
-        hid = _gelu(y1)
-        e_h = GELU_SLOPE_MAX * e1 + GELU_MAX_ABS_ERR + 2.0 ** -frac
-        y2 = hid @ wd2.T + bf.to_float(bias2)
-        e2 = _layer_bound(sh, wd2, y2, bf.to_float(bias2), m2, q.dq_shift, frac, e_h)
-        sc = act.to_float(scores[tok, slot])[:, None]
-        np.add.at(ref, tok, sc * y2)
-        np.add.at(bound, tok, sc * e2 + 2.0 ** -frac)
+    layers = []
+    for lay1, lay2 in zip(q.fc1, q.fc2):
+        (b1_raw, m1), (b2_raw, m2) = _device(lay1), _device(lay2)
+        layers.append((lay1.weight_deq, bf.to_float(b1_raw), m1, lay2.weight_deq,
+                       bf.to_float(b2_raw), m2))
+    ref, bound = expert_reference(act, xf, act.to_float(r_raw), chosen, scores, layers,
+                                  q.x_mul, q.hidden_x_mul, q.dq_shift)
     return Q4MoeCase(s, ins, dst, t, d, q, w1, w2, ref, bound)

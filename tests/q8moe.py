@@ -100,26 +100,44 @@ def q8_experts(accel, seed: int, t: int = 7, d: int = 12, h: int = 20, e: int = 
                      scratch=s.put(np.full(t * h * isz, 0x5A, np.uint8)),
                      residual=s.put_raw(r_raw, act), x_mul=q.x_mul,
                      q8_shift_mul=pack_moe_q8(q.dq_shift, q.hidden_x_mul))
-    ref = act.to_float(r_raw).astype(np.float64)
-    bound = np.full((t, d), 2.0 ** -act.frac_bits)  # the residual add's rounding
-    frac, sx, sh = act.frac_bits, int8.input_scale(q.x_mul), int8.input_scale(q.hidden_x_mul)
-    for ex in range(e):
+    layers = [(lay1.weight_deq, bf.to_float(lay1.bias), lay1.scales, lay2.weight_deq,
+               bf.to_float(lay2.bias), lay2.scales) for lay1, lay2 in zip(q.fc1, q.fc2)]
+    ref, bound = expert_reference(act, xf, act.to_float(r_raw), chosen, scores, layers,
+                                  q.x_mul, q.hidden_x_mul, q.dq_shift)
+    return Q8MoeCase(s, ins, dst, t, d, ref, bound)
+
+
+def expert_reference(act, xf: np.ndarray, residual: np.ndarray, chosen: np.ndarray,
+                     scores: np.ndarray, layers: list, x_mul: int, hidden_x_mul: int,
+                     dq: int) -> tuple[np.ndarray, np.ndarray]:
+    """Float output of W8A8-style experts on float inputs ``xf`` (T, D) and its per-element
+    error bound.
+
+    Args:
+        act: The act format.
+        residual: Float residual (T, D).
+        chosen, scores: Each token's experts and raw scores (as :func:`expert_queues`).
+        layers: Per expert (fc1 weights, fc1 bias, fc1 multipliers, the same of fc2), the
+            weights and biases as the device holds them (float), original channel order.
+        x_mul, hidden_x_mul, dq: The instruction's multipliers and shift.
+    """
+    ref = np.array(residual, np.float64)
+    bound = np.full(ref.shape, 2.0 ** -act.frac_bits)  # the residual add's rounding
+    frac, sx, sh = act.frac_bits, int8.input_scale(x_mul), int8.input_scale(hidden_x_mul)
+    for ex, (w1, b1, m1, w2, b2, m2) in enumerate(layers):
         tok, slot = np.nonzero(chosen == ex)
         if tok.size == 0:
             continue
-        l1, l2 = q.fc1[ex], q.fc2[ex]
-        y1 = xf[tok] @ l1.weight_deq.T + bf.to_float(l1.bias)
-        e1 = _layer_bound(sx, l1.weight_deq, y1, bf.to_float(l1.bias), l1.scales, q.dq_shift,
-                          frac, np.zeros((tok.size, d)))
+        y1 = xf[tok] @ w1.T + b1
+        e1 = _layer_bound(sx, w1, y1, b1, m1, dq, frac, np.zeros((tok.size, xf.shape[1])))
         hid = _gelu(y1)
         e_h = GELU_SLOPE_MAX * e1 + GELU_MAX_ABS_ERR + 2.0 ** -frac
-        y2 = hid @ l2.weight_deq.T + bf.to_float(l2.bias)
-        e2 = _layer_bound(sh, l2.weight_deq, y2, bf.to_float(l2.bias), l2.scales, q.dq_shift,
-                          frac, e_h)
+        y2 = hid @ w2.T + b2
+        e2 = _layer_bound(sh, w2, y2, b2, m2, dq, frac, e_h)
         sc = act.to_float(scores[tok, slot])[:, None]
         np.add.at(ref, tok, sc * y2)
         np.add.at(bound, tok, sc * e2 + 2.0 ** -frac)
-    return Q8MoeCase(s, ins, dst, t, d, ref, bound)
+    return ref, bound
 
 
 def expert_queues(e: int, t: int, chosen: np.ndarray, scores: np.ndarray) -> np.ndarray:
