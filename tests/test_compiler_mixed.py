@@ -171,3 +171,19 @@ def test_cli_eval_with_a_precision_map(tmp_path, capsys):
                  str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert "drop --precision-map" in err and len(err.splitlines()) == 1
+
+
+def test_quantize_group_size_row_is_one_group_per_row():
+    """`edgemoe quantize --group-size row`: a group size past every K, which the compiler
+    runs as one group per row (LINEAR q4_groups 1, MOE_EXPERTS group code 7)."""
+    import argparse
+
+    from edgemoe.commands.quantize import _group_size
+    from edgemoe.numerics import int4
+
+    assert _group_size("row") == int4.ROW_GROUP and _group_size("32") == 32
+    assert int4.group_count(4096, int4.ROW_GROUP) == 1
+    assert int4.moe_group_code(int4.ROW_GROUP, (96, 192)) == 7
+    assert int4.moe_groups(192, 7) == 1 and int4.moe_groups(192, 1) == 6
+    with pytest.raises(argparse.ArgumentTypeError, match="at least 1"):
+        _group_size("0")
