@@ -107,7 +107,9 @@ def test_quantize_writes_a_precision_map_for_the_demo_model(tmp_path):
     assert main(["quantize", "--calib", "1", "--high-bits-fraction", "0.1",
                  "--out", str(out)]) == 0
     pmap = read_precision_map(out)
-    assert pmap["low"]["bits"] == 4 and pmap["high"]["bits"] == 8 and pmap["group_size"] == 32
+    # the default group: one per row (int4.ROW_GROUP, past every K)
+    assert pmap["low"]["bits"] == 4 and pmap["high"]["bits"] == 8
+    assert pmap["group_size"] == 1 << 16
     layers = pmap["layers"]
     assert layers["blocks.1.mlp.experts.htoh4.weight"]["shape"] == [8, 192, 96]
     assert layers["blocks.0.attn.qkv.weight"]["shape"] == [288, 96]

@@ -87,8 +87,9 @@ def register(sub) -> None:
                    help="calibration scenes (default 16)")
     p.add_argument("--low-bits", type=int, choices=(2, 4), default=4,
                    help="bits of the low precision (default 4)")
-    p.add_argument("--group-size", type=_group_size, default=32, metavar="G",
-                   help="inputs per scale group, or `row` for one group per row (default 32)")
+    p.add_argument("--group-size", type=_group_size, default="row", metavar="G",
+                   help="inputs per scale group, or `row` for one group per row (default "
+                        "row: the fewest bytes at the same accuracy, docs/int8.md)")
     p.add_argument("--selection", choices=SELECTIONS, default="global",
                    help="global (default) or the per-layer / random baselines")
     p.add_argument("--seed", type=int, default=0, help="seed of --selection random")
