@@ -278,7 +278,7 @@ def _moe_experts() -> OpSpec:
     t, d, h, e = _f("tokens", "dim", "hidden", "experts")
     lw, b = Sel(Flag.WFMT_Q8 | Flag.WFMT_Q4, U8, Fmt("linear_weight")), Fmt("bias")
     q8e = Sel(Flag.WFMT_Q8, e, Sel(Flag.WFMT_Q4, Mul(2, e), Const(0)))  # multipliers (+ index)
-    q4_derived, q4_limits, w1, w2, q8_word = moe_q4_terms(d, h, lw)
+    q4_derived, q4_limits, w1, w2, q8_word = moe_q4_terms(d, h, e, lw)
     skip_e = Sel(Flag.WSKIP, e, Const(0))  # WSKIP: there instead, the experts' zero-tile maps
     dq, q8w = Derived("dq_shift", MOE_DQ_BITS), Field("q8_shift_mul")
     both = Min(MAX_IN, MAX_OUT)
@@ -296,11 +296,11 @@ def _moe_experts() -> OpSpec:
                       Flag.WFMT_Q8), *q4_limits),
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
                   Operand("dst", "write", ACT, Mul(t, d, ACT)),
-                  Operand("w1", "weight", lw, Mul(e, w1)),
+                  Operand("w1", "weight", lw, w1),
                   Operand("b1", "weight", b, Add(Add(Mul(q8e, bias_block(h, U32)),
-                                                     Mul(skip_e, tile_map_block(h, d))),
-                                                 Add(Mul(e, bias_block(h, b)), q8_word))),
-                  Operand("w2", "weight", lw, Mul(e, w2)),
+                                                     Add(Mul(skip_e, tile_map_block(h, d)),
+                                                         q8_word)), Mul(e, bias_block(h, b)))),
+                  Operand("w2", "weight", lw, w2),
                   Operand("b2", "weight", b, Add(Add(Mul(q8e, bias_block(d, U32)),
                                                      Mul(skip_e, tile_map_block(d, h))),
                                                  Mul(e, bias_block(d, b)))),
