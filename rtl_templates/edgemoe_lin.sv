@@ -350,7 +350,7 @@ module edgemoe_lin (
   logic [31:0] i_to, i_ti;  // the issued beat's output tile and input tile
   assign {i_to, i_ti} = f_wskip ? {sk_to, sk_ti} : {c_to, c_ti};
   logic [1:0] out_full;
-  logic c_issue;
+  logic c_issue, e_hold, e_done;  // e_done: the epilogue's y_word is complete
   logic c_first, c_last, c_tile_last;
   assign c_first = f_wskip ? sk_first : c_ti == 32'd0;
   assign c_tile_last = f_wskip ? sk_last : c_ti + 32'd1 == tiles_in;
@@ -358,7 +358,7 @@ module edgemoe_lin (
   // a token starts when its row is loaded and its output slot is free
   logic can_start;
   assign can_start = js == J_RUN && row_full[c_slot] && (gate || !out_full[c_slot]);
-  assign c_issue = c_act || can_start;
+  assign c_issue = (c_act || can_start) && !(c_tile_last && e_hold);  // epilogue pace
 
   // stage 1 registers
   logic p1_v, p1_first, p1_last, p1_tok_last, p1_slot;
@@ -403,20 +403,19 @@ module edgemoe_lin (
   assign base_word = basebuf[BAW'((p2_slot ? TOM : 0) + 32'(p2_to))];
   logic [63:0] tile_ovf;
   logic [PO*64-1:0] p2_acc_word, dq_word;
-  for (genvar o = 0; o < PO; o++) begin : g_acc_word
-    assign p2_acc_word[o*64+:64] = p2_acc[o];
-  end
+  for (genvar o = 0; o < PO; o++) begin : g_acc_word assign p2_acc_word[o*64+:64] = p2_acc[o]; end
   edgemoe_lin_q8 #(.XBITS(XBITS), .BBITS(BBITS)) u_q8 (
       .x_in(x_lanes), .x_valid(x_in_row), .x_mul(j_xmul), .x_q8(x8_lanes), .clamped(x_clamped),
       .acc(p2_acc_word), .m_word(sbuf[TAW'(p2_to)]), .b_word(bbuf[TAW'(p2_to)]), .b_sh,
       .dq_acc(dq_word));
   edgemoe_lin_epilogue u_epi (
+      .clk, .rst_n, .issue_last(c_issue && c_tile_last), .hold(e_hold), .start(p2_v),
       .acc(f_q8 ? dq_word : p2_acc_word), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[p2_slot]),
-      .base_word, .col0((to0 + p2_to) << PO_LG), .n(jn), .y_word, .ovf(tile_ovf));
+      .base_word, .col0((to0 + p2_to) << PO_LG), .n(jn), .done(e_done), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
     if (!rst_n) overflows <= '0;
-    else overflows <= overflows + (p2_v ? tile_ovf : '0)
+    else overflows <= overflows + tile_ovf
                       // W8A8 input clamps, once per token: on the first tile of the layer
                       + ((p1_v && f_q8 && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
   end
@@ -456,22 +455,19 @@ module edgemoe_lin (
       end
       // stage 1
       if (p1_v) for (int o = 0; o < PO; o++) acc[o] <= part[o];
-      p2_v <= p1_v && p1_last; p2_tok_last <= p1_tok_last; p2_to <= p1_to; p2_slot <= p1_slot;
-      if (p1_v && p1_last) for (int o = 0; o < PO; o++) p2_acc[o] <= part[o];
+      p2_v <= p1_v && p1_last;
+      if (p1_v && p1_last) begin  // held while the epilogue works through the tile
+        for (int o = 0; o < PO; o++) p2_acc[o] <= part[o];
+        {p2_tok_last, p2_to, p2_slot} <= {p1_tok_last, p1_to, p1_slot};
+      end
       // stage 2
-      if (p2_v) begin
-        if (gate) begin
-          lg_valid <= 1'b1;
-          lg_tok <= m_tok[p2_slot];
-          lg_tile <= to0 + p2_to;
-          lg_data <= y_word;
-        end else begin
-          obuf[BAW'((p2_slot ? TOM : 0) + 32'(p2_to))] <= y_word;
-        end
+      if (e_done) begin
+        if (gate) {lg_valid, lg_tok, lg_tile, lg_data} <= {1'b1, m_tok[p2_slot], to0 + p2_to, y_word};
+        else obuf[BAW'((p2_slot ? TOM : 0) + 32'(p2_to))] <= y_word;
       end
       // slots
       if (fill) row_full[fill_slot] <= 1'b1;
-      if (p2_v && p2_tok_last) begin
+      if (e_done && p2_tok_last) begin
         row_full[p2_slot] <= 1'b0;
         if (gate) rows_done <= rows_done + 32'd1;
         else out_full[p2_slot] <= 1'b1;
@@ -487,7 +483,7 @@ module edgemoe_lin (
   logic w_slot, w_done_pulse, w_clr;
   logic [31:0] w_i;
   edgemoe_lin_writer u_writer (
-      .clk, .rst_n, .ld_go, .out_full, .row_done(p2_v && p2_tok_last && !gate),
+      .clk, .rst_n, .ld_go, .out_full, .row_done(e_done && p2_tok_last && !gate),
       .row_slot(p2_slot), .row_idx(m_row[p2_slot]), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
       .strip_cols, .w_slot, .w_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
       .wr_cmd_addr(dma_req.wr_cmd_addr), .wr_cmd_len(dma_req.wr_cmd_len), .wr_cmd_wlg(dma_req.wr_cmd_wlg), .wr_valid(dma_req.wr_valid), .wr_ready(dma_resp.wr_ready));

@@ -55,6 +55,10 @@ _TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
 _OPTIONAL_KEYS = ("axi_ports",)
 #: m_axi bundles when a design point does not say (one per traffic class).
 DEFAULT_AXI_PORTS = 4
+#: Most cycles the linear engine's epilogue spends on one output tile (fewer when
+#: ``linear_p_out`` is smaller): the quantization, GELU and combine logic exist for
+#: ``linear_p_out / 4`` output lanes, which keeps pace with the MAC array at K >= 4 * P_IN.
+LINEAR_EPILOGUE_STEPS = 4
 #: Every dotted key ``--set`` accepts.
 OVERRIDE_KEYS = ("board", *_ENGINE_KEYS, *_OPTIONAL_KEYS, *(f"formats.{r}" for r in FORMAT_ROLES),
                  *(f"buffers.{k}" for k in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS)), "ops")
@@ -242,6 +246,19 @@ class AccelConfig:
     def linear_macs_per_cycle(self) -> int:
         """Multiply-accumulates per cycle of the linear engine (P_IN x P_OUT)."""
         return self.linear_p_in * self.linear_p_out
+
+    @property
+    def linear_epilogue_steps(self) -> int:
+        """Cycles the linear engine's epilogue spends on one output tile: it quantizes
+        ``linear_p_out / linear_epilogue_steps`` values per cycle (edgemoe_lin_epilogue.sv),
+        hidden behind the tile's ``ceil(K / P_IN)`` MAC cycles while those are at least as
+        many."""
+        return min(self.linear_p_out, LINEAR_EPILOGUE_STEPS)
+
+    @property
+    def linear_epilogue_lanes(self) -> int:
+        """Output values the linear engine's epilogue finishes per cycle."""
+        return self.linear_p_out // self.linear_epilogue_steps
 
     @property
     def axi_bytes(self) -> int:

@@ -159,7 +159,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             wb = traffic.read(w0, st * geo.tiles_in * geo.tile_bytes, bus, weight=True)
             if not (s == 0 and prefetched):
                 cycles += lat + mem.beats_cycles(wb) + 1
-            macs = st * geo.tiles_in
+            macs = st * geo.tile_cycles
         first = True
         if line is not None:
             base_reads = None if base_rows is None else [
