@@ -55,10 +55,10 @@ _TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
 _OPTIONAL_KEYS = ("axi_ports",)
 #: m_axi bundles when a design point does not say (one per traffic class).
 DEFAULT_AXI_PORTS = 4
-#: Most cycles the linear engine's epilogue spends on one output tile (fewer when
-#: ``linear_p_out`` is smaller): the quantization, GELU and combine logic exist for
-#: ``linear_p_out / 4`` output lanes, which keeps pace with the MAC array at K >= 4 * P_IN.
-LINEAR_EPILOGUE_STEPS = 4
+#: Output lanes of the linear engine's epilogue (quantization, GELU, score and residual
+#: combine): a quarter of ``linear_p_out`` but at least this many (all of them when
+#: ``linear_p_out`` is smaller), so a tile's epilogue takes at most 4 cycles.
+LINEAR_EPILOGUE_MIN_LANES = 4
 #: Every dotted key ``--set`` accepts.
 OVERRIDE_KEYS = ("board", *_ENGINE_KEYS, *_OPTIONAL_KEYS, *(f"formats.{r}" for r in FORMAT_ROLES),
                  *(f"buffers.{k}" for k in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS)), "ops")
@@ -248,17 +248,18 @@ class AccelConfig:
         return self.linear_p_in * self.linear_p_out
 
     @property
-    def linear_epilogue_steps(self) -> int:
-        """Cycles the linear engine's epilogue spends on one output tile: it quantizes
-        ``linear_p_out / linear_epilogue_steps`` values per cycle (edgemoe_lin_epilogue.sv),
-        hidden behind the tile's ``ceil(K / P_IN)`` MAC cycles while those are at least as
-        many."""
-        return min(self.linear_p_out, LINEAR_EPILOGUE_STEPS)
+    def linear_epilogue_lanes(self) -> int:
+        """Output values the linear engine's epilogue finishes per cycle
+        (edgemoe_lin_epilogue.sv): ``linear_p_out / 4``, at least
+        ``LINEAR_EPILOGUE_MIN_LANES`` (or ``linear_p_out`` when smaller)."""
+        po = self.linear_p_out
+        return min(po, max(LINEAR_EPILOGUE_MIN_LANES, po // 4))
 
     @property
-    def linear_epilogue_lanes(self) -> int:
-        """Output values the linear engine's epilogue finishes per cycle."""
-        return self.linear_p_out // self.linear_epilogue_steps
+    def linear_epilogue_steps(self) -> int:
+        """Cycles the epilogue spends on one output tile; hidden behind the tile's
+        ``ceil(K / P_IN)`` MAC cycles while those are at least as many."""
+        return self.linear_p_out // self.linear_epilogue_lanes
 
     @property
     def axi_bytes(self) -> int:

@@ -1,0 +1,58 @@
+"""The linear engine's epilogue over fewer lanes than P_OUT (edgemoe_lin_epilogue.sv).
+
+On ``wide`` (8x8 tile) the epilogue quantizes 4 lanes per cycle, so an output tile takes
+2 cycles in it: results and overflow counts must stay byte-identical with golden for
+every epilogue path (GELU, RESIDUAL + ReLU, SCORE_ACC through MOE_EXPERTS, the MOE_GATE
+logits to the router, a partial last tile), and the tile-last beats must wait for it when
+K / P_IN is below the step count (one input tile here).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rtlutil as ru
+from rtldesigns import design, executor
+
+from edgemoe.isa import Flag
+
+pytestmark = pytest.mark.sim
+
+#: Tokens and output features of the pace cases (12 output tiles per token, MAC-bound).
+PACE_T, PACE_N = 16, 96
+#: Input features of the pace cases: 1, 2 and 3 input tiles per output tile.
+PACE_K = (8, 16, 24)
+
+def ru_cycles(image: np.ndarray, i: int = 0) -> int:
+    """Profile field 0 (cycles) of instruction ``i``."""
+    return int(image[64 + 64 * i:72 + 64 * i].view("<u8")[0])
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    accel = design("wide")
+    assert (accel.linear_epilogue_lanes, accel.linear_epilogue_steps) == (4, 2)
+    rng = np.random.default_rng(11)
+    cases = [
+        ru.linear(accel, rng, "gelu_partial_tile", 5, 20, 40, Flag.GELU),
+        ru.linear(accel, rng, "residual_relu_small_k", 4, 12, 8, Flag.RESIDUAL | Flag.RELU),
+        ru.moe(accel, rng, "moe_score_acc", 6, 16, 4, 24, 2),
+    ] + [ru.linear(accel, rng, f"pace_k{k}", PACE_T, PACE_N, k) for k in PACE_K]
+    return ru.run_cases(executor("wide"), cases)
+
+
+@pytest.mark.parametrize("name", ["gelu_partial_tile", "residual_relu_small_k",
+                                  "moe_score_acc", *(f"pace_k{k}" for k in PACE_K)])
+def test_two_step_epilogue_matches_golden(outcomes, name):
+    out = outcomes[name]
+    assert out.problems() == [], out.problems()
+
+
+def test_one_input_tile_runs_at_the_epilogue_pace(outcomes):
+    """Each step of K by one input tile adds the same weight load (12 tiles); from 2 to 3
+    tiles it also adds a MAC cycle per output tile (16 tokens x 12 tiles = 192 cycles),
+    from 1 to 2 it adds none: a 1-tile output tile already takes the 2 epilogue steps.
+    Without the hold the two steps would differ by nothing but noise."""
+    c1, c2, c3 = (ru_cycles(outcomes[f"pace_k{k}"].rtl) for k in PACE_K)
+    mac_step = PACE_T * PACE_N // 8
+    assert (c3 - c2) - (c2 - c1) >= 0.5 * mac_step, (c1, c2, c3)
