@@ -8,8 +8,9 @@ block RAMs. Assumptions, all visible in :func:`estimate`:
   (DSP48E1: 25x18); wider operands are split into (port-1)-bit unsigned limbs, so
   W16A32 costs 2 DSP and A32xA32 costs 4 (:func:`dsp_per_multiplier`). No packing of
   two narrow products into one DSP, no LUT multipliers.
-* Linear engine: ``linear_p_in*linear_p_out`` act x weight multipliers, plus per output
-  lane one GELU interpolation DSP and (with ``moe_experts``) one act x act score scale.
+* Linear engine: ``linear_p_in*linear_p_out`` act x weight multipliers, plus per epilogue
+  lane (``linear_epilogue_lanes``: the output lanes it quantizes per cycle) one GELU
+  interpolation DSP and (with ``moe_experts``) one act x act score scale.
 * Attention: QK^T and AV are separate datapaths of ``attn_lanes`` lanes, each lane a dot
   of ``act_per_beat`` act x act products (8 for Edge-MoE), plus exp and reciprocal
   multipliers per lane; an on-chip score buffer of ``max_tokens`` rows per lane (two banks)
@@ -144,10 +145,13 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
 
     # Linear engine (always built: every op that multiplies weights lowers onto it).
     macs, p_out = accel.linear_macs_per_cycle, accel.linear_p_out
+    epi = accel.linear_epilogue_lanes
     acc = act + f.linear_weight.width + max(1, (accel.max_in_features - 1).bit_length())
-    add("linear", "DSP", macs * d_aw + p_out + (p_out * d_aa if "moe_experts" in ops else 0))
+    add("linear", "DSP", macs * d_aw + epi + (epi * d_aa if "moe_experts" in ops else 0))
     lut_aw = (d_aw - 1) * (act + f.linear_weight.width) + acc // 2  # limb combine + tree
-    add("linear", "LUT", macs * lut_aw + p_out * 400 + 2000)
+    # a serial epilogue also picks each lane's 64-bit sum from its group (one LUT a bit)
+    pick = p_out * 64 if accel.linear_epilogue_steps > 1 else 0
+    add("linear", "LUT", macs * lut_aw + epi * 400 + pick + 2000)
     depth = accel.weight_buffer_words // macs
     width = macs * f.linear_weight.width
     wb_bram, wb_uram = 2 * bram36_blocks(depth, width), 2 * uram_blocks(depth, width)

@@ -154,6 +154,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         if tile_map is not None:
             macs, load = _wskip_strip(traffic, mem, tile_map, col0 // po * geo.tiles_in,
                                       st * geo.tiles_in, keep, w0, geo.tile_bytes)
+            macs = max(macs, st * accel.linear_epilogue_steps)  # epilogue pace (spread even)
             cycles += load
         else:
             wb = traffic.read(w0, st * geo.tiles_in * geo.tile_bytes, bus, weight=True)
