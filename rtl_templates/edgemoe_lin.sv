@@ -387,14 +387,10 @@ module edgemoe_lin (
   end
   logic [PO*64-1:0] dot;
   edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.x(xm), .w(w_q), .dot(dot));
+  // the bias joins in the epilogue (sums wrap mod 2**64, so the order is free; W8A8:
+  // edgemoe_lin_q8 adds it to dq_word)
   for (genvar o = 0; o < PO; o++) begin : g_part
-    logic signed [63:0] sum;
-    logic signed [63:0] bsh;
-    logic signed [63:0] braw;
-    assign sum = $signed(dot[o*64+:64]);
-    assign braw = gate ? 64'sd0 : 64'($signed(bbuf[TAW'(p1_to)][o*BBITS+:BBITS]));
-    assign bsh = (b_sh >= 0) ? (braw <<< b_sh) : (braw >>> (-b_sh));
-    assign part[o] = p1_first ? (f_q8 ? 64'sd0 : bsh) + sum : acc[o] + sum;  // W8A8: bias later
+    assign part[o] = p1_first ? $signed(dot[o*64+:64]) : acc[o] + $signed(dot[o*64+:64]);
   end
 
   // stage 2: quantize, epilogue, combine with the base row
@@ -410,7 +406,8 @@ module edgemoe_lin (
       .dq_acc(dq_word));
   edgemoe_lin_epilogue u_epi (
       .clk, .rst_n, .issue_last(c_issue && c_tile_last), .hold(e_hold), .start(p2_v),
-      .acc(f_q8 ? dq_word : p2_acc_word), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[p2_slot]),
+      .acc(f_q8 ? dq_word : p2_acc_word), .b_word(bbuf[TAW'(p2_to)]), .b_sh,
+      .b_on(!gate && !f_q8), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[p2_slot]),
       .base_word, .col0((to0 + p2_to) << PO_LG), .n(jn), .done(e_done), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin

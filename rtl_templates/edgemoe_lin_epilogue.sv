@@ -1,5 +1,5 @@
-// Stage 2 of the linear engine (edgemoe_lin): quantize one output tile's P_OUT raw sums
-// into act, apply GELU, the router-score product and the residual or accumulate add
+// Stage 2 of the linear engine (edgemoe_lin): add the bias to one output tile's P_OUT raw
+// sums, quantize them into act, apply GELU, the router-score product and the residual or accumulate add
 // with the base row, then ReLU on the final value (golden linear_ops: linear_core, op_linear,
 // op_moe_experts), and count the values that overflowed at each of these quantization
 // points (profile `overflows`, edgemoe/layout.py).
@@ -18,6 +18,9 @@ module edgemoe_lin_epilogue (
     input  logic               start,      // the tile's sums are in acc (held until done)
     input  logic [edgemoe_pkg::P_OUT*64-1:0] acc,  // raw sums of the tile (64 bits each;
                                                    // packed: Yosys reads no array ports)
+    input  logic [edgemoe_pkg::P_OUT*edgemoe_pkg::BIAS_BITS-1:0] b_word,  // the tile's biases
+    input  int                 b_sh,       // fraction bits of acc minus those of the bias
+    input  logic               b_on,       // add the bias (not in acc yet)
     input  int                 q_sh,       // fraction bits of acc minus ACT_F
     input  logic               f_gelu, f_relu, f_sacc, f_res,
     input  logic signed [63:0] score,      // the token's router score (an int32 word)
@@ -33,6 +36,7 @@ module edgemoe_lin_epilogue (
   localparam int GW = ES > 1 ? $clog2(ES) : 1;
   localparam int AL = edgemoe_pkg::ACT_LG;
   localparam int ABITS = 8 << AL;
+  localparam int BBITS = edgemoe_pkg::BIAS_BITS;
 
   // ------------------------------------------------------------------ lane-group sequence
   logic running;               // steps 1 .. ES-1 of a tile
@@ -58,13 +62,15 @@ module edgemoe_lin_epilogue (
   logic [2:0] lane_ovf[EL];  // up to four quantization points per value
   for (genvar e = 0; e < EL; e++) begin : g_lane
     logic [64:0] q0, q1, qs, qa;  // {overflowed, value} of each quantization
-    logic signed [63:0] y0, y1, yf, bv, a_in;
+    logic signed [63:0] y0, y1, yf, bv, a_in, braw, bsh;
     logic signed [31:0] s_a;
     logic signed [ABITS-1:0] y_a;
     logic [ABITS-1:0] b_raw;
     logic [31:0] col;
     logic add_on;
-    assign a_in = $signed(acc[(32'(grp) * EL + e) * 64+:64]);
+    assign braw = b_on ? 64'($signed(b_word[(32'(grp) * EL + e) * BBITS+:BBITS])) : 64'sd0;
+    assign bsh = (b_sh >= 0) ? (braw <<< b_sh) : (braw >>> (-b_sh));
+    assign a_in = $signed(acc[(32'(grp) * EL + e) * 64+:64]) + bsh;
     assign b_raw = base_word[(32'(grp) * EL + e) * ABITS+:ABITS];
     assign col = col0 + 32'(grp) * EL + 32'(e);
     assign q0 = edgemoe_pkg::q_act_c(a_in, q_sh);
