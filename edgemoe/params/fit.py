@@ -224,11 +224,12 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
     # dispatcher + checker (per-expert counts, per-token seen bits), DMAs (two readers:
     # activations, weight prefetch; one writer), m_axi FIFOs
     add("control", "LUT", 6000 + 32 * accel.max_experts + accel.max_tokens)
-    # (bus byte shifters; the reader's word register, the writer's word-to-beat select)
+    # (bus byte shifters; the writer's word-to-beat select; the reader's word register
+    # loads and clears a beat slot at a time through flip-flop enable / reset pins)
     from ..codegen.constants import design_constants  # (codegen imports this module)
     shift = accel.axi_bits * 3 * (accel.axi_bytes.bit_length() - 1)
     word_max = dict(design_constants(accel))["WORD_MAX"]
-    add("read_dma", "LUT", 2 * (shift + 4 * word_max))
+    add("read_dma", "LUT", 2 * shift)
     add("write_dma", "LUT", shift + 2 * word_max)
     add("platform", "LUT", accel.m_axi_bundles * accel.axi_bits * 6)  # per master
     add("platform", "BRAM36", accel.m_axi_bundles * bram36_blocks(256, accel.axi_bits))
