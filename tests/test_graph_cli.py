@@ -51,7 +51,9 @@ def test_weights_of_the_wrong_shape_exit_2(names, tmp_path, capsys):
 
 @pytest.mark.sim
 @pytest.mark.slow
-@pytest.mark.parametrize("names", MODELS, ids=[m[0] for m in MODELS])
+@pytest.mark.parametrize("names", [
+    pytest.param(m, id=m[0], marks=pytest.mark.long if m[0] == "snn-digits" else ())
+    for m in MODELS])  # the SNN's RTL equality stays in make test via test_rtl_lif's whole SNN
 def test_run_on_rtlsim_equals_golden_with_every_tap(names, tmp_path):
     """`edgemoe run --backend rtlsim --dump all`: output and every layer map as golden."""
     model_name, shipped = names

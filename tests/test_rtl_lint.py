@@ -18,10 +18,14 @@ POINTS = [(name, ()) for name in list_accels()] + [
     ("tiny", ("attn_lanes=8", "linear_p_in=8", "linear_p_out=2", "vector_lanes=4",
               "axi_bits=64")),
 ]
+#: Linted in `make test`: the test designs, the SNN point and the widest point (32x16 tile, 8
+#: lanes, int8 side); the other board points lint in the long tier (`make bench`).
+QUICK = {"tiny", "snn-tiny", "edge-moe-zcu102-w8a8"}
 
 
-@pytest.mark.parametrize("name,overrides", POINTS, ids=[f"{n}{'+' if o else ''}{len(o)}"
-                                                         for n, o in POINTS])
+@pytest.mark.parametrize("name,overrides", [
+    pytest.param(n, o, id=f"{n}{'+' if o else ''}{len(o)}",
+                 marks=() if n in QUICK else pytest.mark.long) for n, o in POINTS])
 def test_verilator_lint_wall_is_clean(tmp_path, name, overrides):
     accel = load_accel(name, overrides)
     paths = render_rtl(accel, tmp_path)

@@ -15,6 +15,7 @@ pytestmark = pytest.mark.synth
 SMALL = ("buffers.max_in_features=16", "buffers.max_out_features=8")
 
 
+@pytest.mark.long  # a full Yosys run (~1 min): the long tier
 def test_t1_lif_engine_has_no_multiplier(tmp_path):
     accel = load_accel("snn-tiny", SMALL)
     res = synth(accel, fast=True, build_root=tmp_path, top="edgemoe_lif")
