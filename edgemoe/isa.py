@@ -76,7 +76,9 @@ class Flag(enum.IntFlag):
     BFMT_ATTN = 1 << 11  # bias in the attn_bias format
     WFMT_Q8 = 1 << 12  # int8 weights, int8 activations (W8A8): see edgemoe.numerics.int8
     ATTN_TOPK = 1 << 13  # ATTENTION on each query's top-k keys by codebook: numerics.attn_topk
-    WSKIP = 1 << 14  # LINEAR skips the weight tiles its `tile_map` marks all-zero (layout.tile_map_bytes)
+    WSKIP = 1 << 14  # skip the weight tiles a zero-tile map marks all-zero (layout.tile_map_bytes):
+    # LINEAR's `tile_map`; MOE_EXPERTS' per-expert maps after the biases (moe_tile_map_offset)
+    WFMT_Q4 = 1 << 15  # LINEAR with int8 rows and int4 rows, int8 inputs: see edgemoe.numerics.int4
 
 
 #: Named fields per opcode -> generic field.  Anything not named must be zero.
@@ -91,6 +93,10 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         # WSKIP only (never with WFMT_Q8, so the two share d4/a8): the zero-tile bitmap and
         # the tile beats the engine runs per token (the cycle model's count of that bitmap)
         "tiles_run": "d4", "tile_map": "a8",
+        # WFMT_Q4 only (never with GATHER/SCATTER, so it shares d3/a5): the int8 row count
+        # and group count (numerics.int4.pack_split), each part row's output channel; the
+        # Q8 fields keep their meaning
+        "q4_split": "d3", "channel_index": "a5",
     },
     Op.LAYERNORM: {
         "tokens": "d0", "dim": "d1",
@@ -134,18 +140,20 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
 #: Names that share their generic field with another name of the opcode, and the flag that
 #: selects them (without it the field keeps its first name): Instr.named lists it once.
 SHARED_FIELDS: Mapping[Op, Mapping[str, Flag]] = {
-    Op.LINEAR: {"tiles_run": Flag.WSKIP, "tile_map": Flag.WSKIP},
+    Op.LINEAR: {"tiles_run": Flag.WSKIP, "tile_map": Flag.WSKIP, "q4_split": Flag.WFMT_Q4,
+                "channel_index": Flag.WFMT_Q4},
 }
 
 #: Flags each opcode accepts.
 OP_FLAGS: Mapping[Op, Flag] = {
     Op.NOP: Flag.NONE,
     Op.LINEAR: Flag.GELU | Flag.RELU | Flag.RESIDUAL | Flag.GATHER | Flag.SCATTER
-    | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN | Flag.WFMT_Q8 | Flag.WSKIP,
+    | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN | Flag.WFMT_Q8 | Flag.WSKIP
+    | Flag.WFMT_Q4,
     Op.LAYERNORM: Flag.NONE,
     Op.ATTENTION: Flag.ATTN_TOPK,
     Op.MOE_GATE: Flag.NONE,
-    Op.MOE_EXPERTS: Flag.RESIDUAL | Flag.WFMT_Q8,
+    Op.MOE_EXPERTS: Flag.RESIDUAL | Flag.WFMT_Q8 | Flag.WSKIP,
     Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH,
     Op.UPSAMPLE: Flag.NONE,
     Op.ADD: Flag.COPY,
@@ -155,13 +163,21 @@ OP_FLAGS: Mapping[Op, Flag] = {
 
 #: Flags a generated executor does not build yet, per language ("hls", "sv"): its checks
 #: refuse them (Err.BAD_FLAGS) rather than run the instruction in another mode.
-FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {},
-                                                     "sv": {Op.ATTENTION: Flag.ATTN_TOPK}}
+FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {}, "sv": {Op.LINEAR: Flag.WFMT_Q4}}
 
 
-def hw_flags(op: Op, lang: str) -> Flag:
-    """Flags opcode ``op`` accepts in the generated C++ (``lang`` "hls") or SV ("sv")."""
-    return OP_FLAGS[op] & ~FLAGS_NOT_BUILT[lang].get(op, Flag.NONE)
+def design_flags(op: Op, accel) -> Flag:
+    """Flags opcode ``op`` accepts on design point ``accel`` (an AccelConfig) in every
+    executor: top-k ATTENTION only where ``attn_topk`` builds it (its hardware is large)."""
+    if op == Op.ATTENTION and not accel.attn_topk:
+        return OP_FLAGS[op] & ~Flag.ATTN_TOPK
+    return OP_FLAGS[op]
+
+
+def hw_flags(op: Op, lang: str, accel) -> Flag:
+    """Flags opcode ``op`` accepts in the generated C++ (``lang`` "hls") or SV ("sv") of
+    design point ``accel``."""
+    return design_flags(op, accel) & ~FLAGS_NOT_BUILT[lang].get(op, Flag.NONE)
 
 
 #: LIF ``mode`` bits (the op's own field: the global flags are nearly used up).

@@ -68,6 +68,18 @@ def moe_scales_offset(bias_off: int, expert: int, experts: int, out_f: int, p_ou
             + expert * bias_block_bytes(out_f, p_out, 4))
 
 
+def moe_tile_map_offset(bias_off: int, expert: int, experts: int, out_f: int, in_f: int,
+                        p_out: int, p_in: int, bias_bytes: int) -> int:
+    """WSKIP MOE_EXPERTS: the zero-tile map of ``expert``'s layer in a b1/b2 operand.
+
+    The operand holds every expert's bias block, then every expert's tile map
+    (:func:`tile_map_bytes` of the layer's ``out_f x in_f`` weights) where W8A8 keeps its
+    multipliers (:func:`moe_scales_offset`; the two modes never meet).
+    """
+    return (bias_off + experts * bias_block_bytes(out_f, p_out, bias_bytes)
+            + expert * tile_map_bytes(out_f, in_f, p_out, p_in))
+
+
 def pack_tiled(w: np.ndarray, p_out: int, p_in: int) -> np.ndarray:
     """Pack a dense ``[out][in]`` raw matrix into tile order (flat)."""
     out_f, in_f = w.shape

@@ -29,8 +29,33 @@ from .isa import (
     PoolMode,
 )
 from .numerics.attn_topk import ATTN_MAX_CODEBOOK
-from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
+from .numerics.int4 import GROUP_PARAM_BYTES, MAX_Q4_GROUPS, MAX_Q4_TERMS, Q4_GROUPS_SHIFT
+from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS, Q8_PAIR
 from .numerics.mean import POOL_MAX_KERNEL
+from .op_terms import (
+    ACT,
+    ATTN_LANES,
+    BIAS_FMT,
+    MAX_EXPERTS,
+    MAX_HEAD_DIM,
+    MAX_HEADS,
+    MAX_IN,
+    MAX_OUT,
+    MAX_TIMESTEPS,
+    MAX_TOKENS,
+    MAX_TOP_K,
+    NORM,
+    P_IN,
+    P_OUT,
+    U8,
+    U32,
+    VEC_LANES,
+    WEIGHT_FMT,
+    bias_block,
+    queue_bytes,
+    tile_map_block,
+    weight_block,
+)
 from .opexpr import (
     Add,
     Align,
@@ -48,7 +73,6 @@ from .opexpr import (
     Max,
     Min,
     Mul,
-    Param,
     Prof,
     Sel,
     Sub,
@@ -59,46 +83,6 @@ __all__ = ["ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpS
            "op_names", "spec_of"]
 
 _ONE = Const(1)
-
-# design-point constants (one name per concept in C++ and SV: see codegen.constants)
-P_IN = Param("P_IN", "linear_p_in")
-P_OUT = Param("P_OUT", "linear_p_out")
-ATTN_LANES = Param("ATTN_LANES", "attn_lanes")
-VEC_LANES = Param("VEC_LANES", "vector_lanes")
-MAX_TOKENS = Param("MAX_TOKENS", "max_tokens")
-MAX_IN = Param("MAX_IN_FEATURES", "max_in_features")
-MAX_OUT = Param("MAX_OUT_FEATURES", "max_out_features")
-MAX_HEADS = Param("MAX_HEADS", "max_heads")
-MAX_HEAD_DIM = Param("MAX_HEAD_DIM", "max_head_dim")
-MAX_EXPERTS = Param("MAX_EXPERTS", "max_experts")
-MAX_TOP_K = Param("MAX_TOP_K", "max_top_k")
-MAX_TIMESTEPS = Param("MAX_TIMESTEPS", "max_timesteps")
-
-#: Element formats chosen by flags (WFMT_Q8: int8 codes, edgemoe.numerics.int8).
-WEIGHT_FMT = Sel(Flag.WFMT_Q8, Fmt("u8"), Sel(Flag.WFMT_PATCH, Fmt("patch_weight"),
-                 Sel(Flag.WFMT_CONV, Fmt("conv_weight"), Fmt("linear_weight"))))
-BIAS_FMT = Sel(Flag.BFMT_ATTN, Fmt("attn_bias"), Fmt("bias"))
-ACT, NORM, U32, U8 = Fmt("act"), Fmt("norm"), Fmt("u32"), Fmt("u8")
-
-
-def weight_block(rows: Expr, cols: Expr, elem: Expr) -> Expr:
-    """layout.weight_block_bytes: a P_OUT x P_IN tile-packed matrix padded to 64 bytes."""
-    return Align(Mul(CeilDiv(rows, P_OUT), P_OUT, CeilDiv(cols, P_IN), P_IN, elem))
-
-
-def bias_block(rows: Expr, elem: Expr) -> Expr:
-    """layout.bias_block_bytes: a bias vector padded to P_OUT words and 64 bytes."""
-    return Align(Mul(CeilDiv(rows, P_OUT), P_OUT, elem))
-
-
-def tile_map_block(rows: Expr, cols: Expr) -> Expr:
-    """layout.tile_map_bytes: one bit per P_OUT x P_IN tile, padded to 64 bytes."""
-    return Align(CeilDiv(Mul(CeilDiv(rows, P_OUT), CeilDiv(cols, P_IN)), Const(8)))
-
-
-def queue_bytes(experts: Expr, tokens: Expr) -> Expr:
-    """layout.queue_layout total: counts, then index and score lists per expert."""
-    return Add(Align(Mul(4, experts)), Mul(2, experts, Align(Mul(4, tokens))))
 
 
 def _f(*names: str) -> tuple[Field, ...]:
@@ -126,11 +110,32 @@ _LIN_DST_ROWS = Sel(Flag.SCATTER, _ROWS, _T)
 _BIG, _HUGE = Const(1 << 16), Const(1 << 24)
 
 
+def _q4_weights() -> Expr:
+    """numerics.int4.weight_bytes: int8 rows, int4 rows (two a byte), group parameters."""
+    high, groups = Derived("high_out", Q4_GROUPS_SHIFT), Derived("q4_groups", 16)
+    low = Sub(_N, high)
+    codes = Align(CeilDiv(Mul(CeilDiv(low, P_OUT), P_OUT, CeilDiv(_K, P_IN), P_IN), Const(2)))
+    params = Align(Mul(CeilDiv(low, P_OUT), P_OUT, groups, Const(GROUP_PARAM_BYTES)))
+    return Add(Add(weight_block(high, _K, U8), codes), params)
+
+
+#: LINEAR flags that use the fields WFMT_Q4 shares (d3, a5) or another weight format.
+_NOT_WITH_Q4 = Flag.GATHER | Flag.SCATTER | Flag.WFMT_Q8 | Flag.WFMT_CONV | Flag.WSKIP
+
+
+def _q8_beats(n, k):
+    """W8A8 MAC beats of one token (edgemoe.numerics.int8.q8_mac_beats): tile pairs."""
+    return Mul(CeilDiv(CeilDiv(n, P_OUT), Const(Q8_PAIR)), Max(CeilDiv(k, P_IN), Const(Q8_PAIR)))
+
+
 def _linear() -> OpSpec:
     dst = Mul(_LIN_DST_ROWS, _N, ACT)
     tiles = Mul(CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN))
+    split = Field("q4_split")
     return OpSpec(
         Op.LINEAR, "lin", "op_linear", _LB,
+        derived=(("high_out", Bits(split, 0, Q4_GROUPS_SHIFT)),
+                 ("q4_groups", Bits(split, Q4_GROUPS_SHIFT, 32 - Q4_GROUPS_SHIFT))),
         limits=(Limit("tokens", _T, _HUGE), Limit("in_features", _K, MAX_IN),
                 Limit("out_features", _N, MAX_OUT),
                 Limit("rows", _ROWS, _HUGE, Flag.GATHER | Flag.SCATTER),
@@ -141,22 +146,39 @@ def _linear() -> OpSpec:
                       Flag.WFMT_Q8),
                 Limit("WSKIP (not with WFMT_Q8)", Sel(Flag.WSKIP, Const(2), _ONE), _ONE,
                       Flag.WFMT_Q8),
-                Limit("tiles_run", Field("tiles_run"), tiles, Flag.WSKIP)),
+                Limit("tiles_run", Field("tiles_run"), tiles, Flag.WSKIP),
+                Limit("in_features (mixed int4/int8)", _K, Const(MAX_Q4_TERMS), Flag.WFMT_Q4),
+                Limit("dq_shift + 1 (mixed)", Add(Field("dq_shift"), _ONE),
+                      Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q4),
+                Limit("high_out + 1", Add(Derived("high_out", Q4_GROUPS_SHIFT), _ONE),
+                      Add(_N, _ONE), Flag.WFMT_Q4),
+                Limit("q4_groups", Derived("q4_groups", 16), Min(_K, Const(MAX_Q4_GROUPS)),
+                      Flag.WFMT_Q4),
+                Limit("GATHER/SCATTER/WFMT_Q8/WFMT_CONV/WSKIP (not with WFMT_Q4)",
+                      Sel(_NOT_WITH_Q4, Const(2), _ONE), _ONE, Flag.WFMT_Q4),
+                # the engine's weight buffer holds the expanded (u - z) * e (13 bits)
+                Limit("weight buffer bytes >= 2 (WFMT_Q4)", Const(2),
+                      Max(Max(Fmt("linear_weight"), Fmt("conv_weight")), Fmt("patch_weight")),
+                      Flag.WFMT_Q4)),
         operands=(Operand("src", "read", ACT, Mul(_LIN_SRC_ROWS, _K, ACT)),
                   Operand("dst", "write", ACT, dst),
-                  Operand("weights", "weight", WEIGHT_FMT, weight_block(_N, _K, WEIGHT_FMT)),
+                  Operand("weights", "weight", WEIGHT_FMT,
+                          Sel(Flag.WFMT_Q4, _q4_weights(), weight_block(_N, _K, WEIGHT_FMT))),
                   Operand("bias", "weight", BIAS_FMT, bias_block(_N, BIAS_FMT)),
                   Operand("residual", "read", ACT, dst, Flag.RESIDUAL),
                   Operand("index", "read", U32, Mul(4, _T), Flag.GATHER | Flag.SCATTER),
                   Operand("scores", "read", U32, Mul(4, _T), Flag.SCORE_ACC),
                   Operand("count", "read", U32, Const(4), Flag.DYN_COUNT),
-                  Operand("scales", "weight", U32, bias_block(_N, U32), Flag.WFMT_Q8),
+                  Operand("scales", "weight", U32, bias_block(_N, U32),
+                          Flag.WFMT_Q8 | Flag.WFMT_Q4),
                   # read as it is (not a weight block): every executor counts it the same
-                  Operand("tile_map", "read", U8, tile_map_block(_N, _K), Flag.WSKIP)),
+                  Operand("tile_map", "read", U8, tile_map_block(_N, _K), Flag.WSKIP),
+                  # WFMT_Q4: each part row's output channel (read as it is, like tile_map)
+                  Operand("channel_index", "read", U32, Mul(4, _N), Flag.WFMT_Q4)),
         aliases=(("dst", "residual"),),
         # WSKIP: one cycle per tile beat run (layout.tiles_run) and the tile map's bytes
         cycles=Sel(Flag.WSKIP, Add(Mul(_T, Field("tiles_run")), tile_map_block(_N, _K)),
-                   Mul(_T, tiles)),
+                   Sel(Flag.WFMT_Q8, Mul(_T, _q8_beats(_N, _K)), Mul(_T, tiles))),
         prefetch=("weights", _N, _K))
 
 
@@ -192,8 +214,11 @@ def _attention() -> OpSpec:
         operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
                   Operand("dst", "write", ACT, Mul(t, h, hd, ACT)), *_attn_topk_operands()),
         cycles=Sel(Flag.ATTN_TOPK, _attn_topk_cycles(), dense),
-        job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale"))),
-        macs=Mul(t, t, h, hd, 2))  # QK^T and AV (top-k: the golden counts its own)
+        job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale")),
+             ("topk", Sel(Flag.ATTN_TOPK, _ONE, Const(0))), ("cb", _CB), ("k", _TOPK),
+             ("book", Field("codebook")), *_addrs("codes", "picks")),
+        # QK^T and AV; top-k: key coding and score table (C) and QK^T and AV on k' keys
+        macs=Mul(t, h, hd, Sel(Flag.ATTN_TOPK, Add(_CB, Min(_TOPK, t)), t), 2))
 
 
 # Top-k mode (Flag.ATTN_TOPK, edgemoe.numerics.attn_topk): C = codebook_size, k' = min(k, T).
@@ -215,16 +240,21 @@ def _attn_topk_operands() -> tuple[Operand, ...]:
 
 
 def _attn_topk_cycles() -> Expr:
-    """Per head: 3T row loads, key coding (C codewords per key, p keys at a time), then
-    ceil(T/p) + 1 phases of score table (C beats), one key per cycle into the top-k unit
-    (T) and k' + p - 1 exact key steps (QK^T beside the previous group's AV)."""
+    """Per head (edgemoe_attn_topk.sv): 3T K/V/Q and 2C codebook row loads; key coding (each
+    key against ceil(C/p) code groups, p codes at a time) and its T code words; per query
+    group the score table (C rows) and one key a cycle into the top-k units; ceil(T/p) + 1
+    phases of k' exact key steps per lane (QK^T of a group beside AV of the previous one),
+    the group's p x (k' + 1) pick words written beside them."""
     t, h, hd = _f("tokens", "heads", "head_dim")
     beats = CeilDiv(hd, Const(ATTN_MACS_PER_LANE))
     groups = CeilDiv(t, ATTN_LANES)
-    coding = Mul(groups, _CB, beats)
-    phase = Add(Add(Mul(_CB, beats), t),
-                Mul(Sub(Add(Min(_TOPK, t), ATTN_LANES), Const(1)), beats))
-    return Mul(h, Add(Add(Mul(3, t, beats), coding), Mul(Add(groups, Const(1)), phase)))
+    kept = Min(_TOPK, t)
+    loads = Mul(Add(Mul(3, t), Mul(2, _CB)), beats)
+    coding = Add(Mul(t, CeilDiv(_CB, ATTN_LANES), beats), t)
+    select = Add(Mul(_CB, beats), t)
+    steps = Add(Mul(groups, Max(Mul(kept, beats), Mul(ATTN_LANES, Add(kept, _ONE)))),
+                Mul(kept, beats))
+    return Mul(h, Add(Add(loads, coding), Add(Mul(groups, select), steps)))
 
 
 def _moe_gate() -> OpSpec:
@@ -247,9 +277,11 @@ def _moe_experts() -> OpSpec:
     t, d, h, e = _f("tokens", "dim", "hidden", "experts")
     lw, b = Sel(Flag.WFMT_Q8, U8, Fmt("linear_weight")), Fmt("bias")
     q8e = Sel(Flag.WFMT_Q8, e, Const(0))  # W8A8: the experts' int32 multipliers after the biases
+    skip_e = Sel(Flag.WSKIP, e, Const(0))  # WSKIP: there instead, the experts' zero-tile maps
     dq, q8w = Derived("dq_shift", MOE_DQ_BITS), Field("q8_shift_mul")
     both = Min(MAX_IN, MAX_OUT)
-    per_token = Mul(2, CeilDiv(h, P_OUT), CeilDiv(d, P_IN))
+    per_token = Sel(Flag.WFMT_Q8, Add(_q8_beats(h, d), _q8_beats(d, h)),
+                    Mul(2, CeilDiv(h, P_OUT), CeilDiv(d, P_IN)))
     return OpSpec(
         Op.MOE_EXPERTS, "lin", "op_moe_experts", _LB,
         derived=(("dq_shift", Bits(q8w, 0, MOE_DQ_BITS)),
@@ -257,14 +289,18 @@ def _moe_experts() -> OpSpec:
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("dim", d, both), Limit("hidden", h, both),
                 Limit("experts", e, MAX_EXPERTS),
                 Limit("dim, hidden (int8)", Max(d, h), Const(MAX_Q8_TERMS), Flag.WFMT_Q8),
-                Limit("dq_shift + 1", Add(dq, _ONE), Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q8)),
+                Limit("dq_shift + 1", Add(dq, _ONE), Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q8),
+                Limit("WSKIP (not with WFMT_Q8)", Sel(Flag.WSKIP, Const(2), _ONE), _ONE,
+                      Flag.WFMT_Q8)),
         operands=(Operand("src", "read", ACT, Mul(t, d, ACT)),
                   Operand("dst", "write", ACT, Mul(t, d, ACT)),
                   Operand("w1", "weight", lw, Mul(e, weight_block(h, d, lw))),
-                  Operand("b1", "weight", b, Add(Mul(q8e, bias_block(h, U32)),
+                  Operand("b1", "weight", b, Add(Add(Mul(q8e, bias_block(h, U32)),
+                                                     Mul(skip_e, tile_map_block(h, d))),
                                                  Mul(e, bias_block(h, b)))),
                   Operand("w2", "weight", lw, Mul(e, weight_block(d, h, lw))),
-                  Operand("b2", "weight", b, Add(Mul(q8e, bias_block(d, U32)),
+                  Operand("b2", "weight", b, Add(Add(Mul(q8e, bias_block(d, U32)),
+                                                     Mul(skip_e, tile_map_block(d, h))),
                                                  Mul(e, bias_block(d, b)))),
                   Operand("queues", "read", U32, queue_bytes(e, t)),
                   Operand("scratch", "write", ACT, Mul(t, h, ACT)),

@@ -28,7 +28,8 @@ ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
             ("flags", 16), ("in_h", 32), ("in_w", 32), ("ci", 32), ("ow", 32), ("kk", 8),
             ("ks", 8), ("kp", 8), ("scales", 64), ("x_mul", 32), ("dq", 8)),  # W8A8
     "router": (("t", 32), ("e", 32), ("topk", 32), ("queues", 64)),
-    "attn": (("t", 32), ("nh", 32), ("hd", 32), ("qkv", 64), ("dst", 64), ("scale", 32)),
+    "attn": (("t", 32), ("nh", 32), ("hd", 32), ("qkv", 64), ("dst", 64), ("scale", 32),
+             ("topk", 1), ("cb", 32), ("k", 32), ("book", 64), ("codes", 64), ("picks", 64)),
     "ln": (("t", 32), ("d", 32), ("src", 64), ("dst", 64), ("gamma", 64), ("beta", 64),
            ("eps", 32)),
     "eltwise": (("mode", 2), ("n", 32), ("a", 64), ("b", 64), ("dst", 64)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .isa import ALIGN, Err, Instr, Op
+from .isa import ALIGN, Err, Instr, Op, design_flags
 from .ops import OpEnv, Operand, OpSpec, spec_of
 
 
@@ -94,7 +94,7 @@ def check_instr(ins: Instr, accel, image_bytes: int, task: int | None = None) ->
         return [Problem(Err.OP_NOT_BUILT, f"{op.name} is not built into design point "
                         f"{accel.name!r} (ops: {', '.join(accel.ops)})")]
     spec = spec_of(op)
-    bad_flags = ins.flags & ~int(spec.flags)
+    bad_flags = ins.flags & ~int(spec.flags & design_flags(op, accel))
     if bad_flags:
         return [Problem(Err.BAD_FLAGS, f"{op.name} does not accept flags 0x{bad_flags:x}")]
     problems = []

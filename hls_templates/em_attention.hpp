@@ -335,7 +335,7 @@ void att_head(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
 template <class CFG>
 uint32_t op_attention(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
                       const instr_t& ins, profile_t& prof) {
-  if (ins.flags() & isa::FLAG_ATTN_TOPK) return op_attention_topk<CFG>(xmem, ymem, ins, prof);
+  if (ins.flags() & isa::FLAG_ATTN_TOPK) return att_topk_path<CFG>::run(xmem, ymem, ins, prof);
   const uint32_t t = ins.f(isa::FLD_ATTENTION_TOKENS), nh = ins.f(isa::FLD_ATTENTION_HEADS);
   const uint32_t hd = ins.f(isa::FLD_ATTENTION_HEAD_DIM);
   att_head_job job;

@@ -241,8 +241,29 @@ ATT_TOPK_HEADS:
     prof.v[isa::PROF_OVERFLOWS] += overflows;
   }
   prof.v[isa::PROF_MACS] += (uint64_t)nh * job.t * job.hd * (2 * job.c + 2 * job.kept);
+  prof.v[isa::PROF_WEIGHT_BYTES] += nh * head_bytes;  // every head's codebook, fetched whole
   return isa::ERR_OK;
 }
+
+/**
+ * The top-k path only where the design point builds it (CFG::ATTN_TOPK_BUILT, design point
+ * key attn_topk): elsewhere op_attention_topk is never instantiated (C++14: no if constexpr)
+ * and the checker has refused the flag already (ERR_BAD_FLAGS, repeated here as a guard).
+ */
+template <class CFG, bool BUILT = (CFG::ATTN_TOPK_BUILT != 0)>
+struct att_topk_path {
+  static uint32_t run(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                      const instr_t& ins, profile_t& prof) {
+    return op_attention_topk<CFG>(xmem, ymem, ins, prof);
+  }
+};
+template <class CFG>
+struct att_topk_path<CFG, false> {
+  static uint32_t run(const typename CFG::word_t*, typename CFG::word_t*, const instr_t&,
+                      profile_t&) {
+    return isa::ERR_BAD_FLAGS;
+  }
+};
 
 }  // namespace edgemoe
 

@@ -1,33 +1,31 @@
 /**
  * @file em_linear.hpp
- * @brief The unified linear engine: a P_OUT x P_IN multiply-accumulate tile fed from
- *        double-buffered (ping/pong) weight memories, shared by LINEAR, CONV, MOE_GATE
- *        and MOE_EXPERTS (edgemoe/golden/linear_ops.py, linear_core).
+ * @brief The unified linear engine (edgemoe/golden/linear_ops.py, linear_core): a P_OUT x
+ *        P_IN MAC tile on ping/pong weight buffers for LINEAR, CONV, MOE_GATE, MOE_EXPERTS.
  *
  * Weights are packed [ceil(out/P_OUT)][ceil(in/P_IN)][P_OUT][P_IN] (edgemoe/layout.py).
- * A layer whose weights exceed one buffer runs in chunks of whole output-tile strips.
- * Step s of lin_run fills the idle buffer with chunk s+1 (or, after the last chunk, the
- * first chunk of the layer that follows, see lin_next) and computes chunk s on the other
- * buffer.  The buffers are two distinct arrays (w_ping, w_pong) named statically in the two
- * branches of the step, and the loader reads only the weight port while the token loop
- * uses the other ports, so load and compute share no variable and no port and Vitis can
- * run the two calls of a step at the same time (the overlap).  The token loop
- * (lin_compute) is a DATAFLOW region: a row reader, the MAC tile and a writer joined by
- * streams.  For every token the engine accumulates x . w exactly in 64-bit wrap-around
- * registers starting from the bias (aligned to the accumulator's fraction bits) and hands
- * the raw sums to the writer (lin_sink, em_linear_job.hpp), which quantizes once and
- * applies the op's epilogue.
+ * A layer whose weights exceed one buffer runs in chunks of whole output-tile strips. Step
+ * s of lin_run fills the idle buffer with chunk s+1 (or, after the last chunk, the first
+ * chunk of the layer that follows, see lin_next) and computes chunk s on the other buffer.
+ * The buffers are two distinct arrays (w_ping, w_pong) named statically in the two branches
+ * of the step, and the loader reads only the weight port while the token loop uses the
+ * other ports, so load and compute share no variable and no port and Vitis can run the two
+ * calls of a step at the same time (the overlap).  The token loop (lin_compute) is a
+ * DATAFLOW region: a row reader, the MAC tile and a writer joined by streams.  For every
+ * token the engine accumulates x . w exactly in 64-bit wrap-around registers starting from
+ * the bias (aligned to the accumulator's fraction bits) and hands the raw sums to the writer
+ * (lin_sink, em_linear_job.hpp), which quantizes once and applies the op's epilogue.
  *
  * One hardware instance: lin_run is templated on the design point only (weight and bias
  * formats and the job kind are run-time values), INLINE off, and the top function limits it
- * to one instance (ALLOCATION limit=1) over the op handlers that call it, which are
- * inlined into the dispatcher.  lin_load and lin_compute are called from both ping/pong
- * branches and limited to one instance each by lin_run (ALLOCATION limit=1); lin_row is
- * called once, from the dataflow process lin_mac_rows.
+ * to one instance (ALLOCATION limit=1) over the op handlers that call it, inlined into the
+ * dispatcher.  lin_load(_q4) and lin_compute are called from both ping/pong branches and
+ * limited to one instance each by lin_run (ALLOCATION limit=1); lin_row is called once.
  */
 #ifndef EDGEMOE_EM_LINEAR_HPP
 #define EDGEMOE_EM_LINEAR_HPP
 
+#include "em_int4.hpp"
 #include "em_isa.hpp"
 #include "em_linear_job.hpp"
 #include "em_tile_map.hpp"
@@ -68,8 +66,7 @@ struct lin_buffers {
  *  idle buffer while the current layer's last chunk computes (same weight/bias formats). */
 struct lin_next {
   bool valid;
-  uint64_t w_off, b_off;
-  uint32_t n, k;
+  uint64_t w_off, b_off; uint32_t n, k;
 };
 
 /** One pass of the engine: tokens x [n, k] weights in the given formats. */
@@ -84,13 +81,13 @@ struct lin_pass {
   int dq_shift;        ///< W8A8: sums times multipliers have act FRAC + dq_shift bits
   bool skip;           ///< WSKIP: tiles the map marks all-zero are not fetched
   uint64_t map_off;    ///< WSKIP: the tile map (one bit per packed tile, layout.tile_map_bytes)
+  lin_q4 q4;           ///< WFMT_Q4: the mixed layer's rows (its loader: em_int4.hpp)
   lin_next after;      ///< layer whose first chunk preloads during the last chunk
 };
 
 /** Output tiles [ot0, ot0 + n_ot) of a packed matrix to load into one buffer. */
 struct lin_load_req {
-  uint64_t w_off, b_off, s_off;
-  bool has_bias, q8;
+  uint64_t w_off, b_off, s_off; bool has_bias, q8;
   uint32_t kt, ot0, n_ot, n_out;
   bool skip; uint64_t map_off;  ///< WSKIP: consult the tile map at map_off
 };
@@ -163,7 +160,7 @@ LB_COLS:
 
 /**
  * One token through the MAC tile: acc[c] = bias[c] + sum_k x[k] * w[c][k] (mod 2**64) for
- * the n_ot output tiles held in weight buffer `buf`.
+ * the n_ot output tiles held in weight buffer `buf` (W8A8: q8_pair_row).
  *
  * @tparam CFG design point (P_OUT x P_IN MACs per cycle).
  */
@@ -171,9 +168,10 @@ template <class CFG>
 void lin_row(const typename CFG::xbuf_t (&x)[CFG::XROW],
              const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
              const int64_t (&bias)[CFG::MAX_ROW_OUT], const int64_t (&scale)[CFG::MAX_ROW_OUT],
-             const lin_kept<CFG>& kept, bool q8, uint32_t kt, uint32_t n_ot,
+             const lin_kept<CFG>& kept, q8_mode q8, uint32_t kt, uint32_t n_ot,
              int64_t (&acc_out)[CFG::MAX_ROW_OUT]) {
 #pragma HLS INLINE off  // the MAC tile: one instance
+  if (q8 == Q8_PAIRED) return q8_pair_row<CFG>(x, w, bias, scale, kt, n_ot, acc_out);
 LR_OTILES:
   for (uint32_t ot = 0; ot < n_ot; ot++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
@@ -182,7 +180,7 @@ LR_OTILES:
   LR_INIT:
     for (int o = 0; o < CFG::P_OUT; o++) {
 #pragma HLS UNROLL
-      acc[o] = q8 ? 0 : (uint64_t)bias[ot * CFG::P_OUT + o];  // W8A8: bias after the scale
+      acc[o] = q8 != Q8_OFF ? 0 : (uint64_t)bias[ot * CFG::P_OUT + o];  // W8A8: bias after m
     }
   LR_KTILES:  // WSKIP: only the tiles the map keeps; all of them otherwise
     for (uint32_t j = 0; j < kept.n[ot]; j++) {
@@ -206,7 +204,7 @@ LR_OTILES:
     for (int o = 0; o < CFG::P_OUT; o++) {
 #pragma HLS UNROLL
       const uint32_t c = ot * CFG::P_OUT + o;
-      acc_out[c] = q8 ? q8_dequant((int64_t)acc[o], scale[c], bias[c]) : (int64_t)acc[o];
+      acc_out[c] = q8 != Q8_OFF ? q8_dequant((int64_t)acc[o], scale[c], bias[c]) : (int64_t)acc[o];
     }
   }
 }
@@ -214,7 +212,7 @@ LR_OTILES:
 /** Output tiles [ot0, ot0 + n_ot) of a pass: what the MAC side of one step computes. */
 struct lin_chunk {
   bool valid;          ///< false on the step that only loads the first chunk
-  bool q8;             ///< W8A8 pass (lin_pass::q8)
+  q8_mode q8;          ///< W8A8 pass (lin_pass::q8): paired, or unpaired for WFMT_Q4
   uint32_t kt, n_ot;   ///< input tiles per row, output tiles in the chunk
   uint32_t col0, ncols;  ///< first output column and valid columns of the chunk
 };
@@ -249,7 +247,7 @@ void lin_read_rows(const typename CFG::word_t* mem, const typename CFG::word_t* 
   static typename CFG::xbuf_t line[CFG::CONV_LINE_DEPTH];
   // LINEAR and the MoE experts' fc1/fc2 run W8A8 (CONV and the router logits never do)
   const bool q8 = (job.kind == JOB_LINEAR || job.kind == JOB_FC1 || job.kind == JOB_FC2) &&
-                  (job.flags & isa::FLAG_WFMT_Q8) != 0;
+                  (job.flags & (isa::FLAG_WFMT_Q8 | isa::FLAG_WFMT_Q4)) != 0;
 RDR_TOKENS:
   for (uint32_t t = 0; t < tokens; t++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
@@ -285,7 +283,7 @@ void lin_mac_rows(hls::stream<lin_xtile<CFG> >& xs,
                   const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
                   const int64_t (&bias)[CFG::MAX_ROW_OUT],
                   const int64_t (&scale)[CFG::MAX_ROW_OUT], const lin_kept<CFG>& kept,
-                  bool q8, uint32_t tokens, uint32_t kt, uint32_t n_ot,
+                  q8_mode q8, uint32_t tokens, uint32_t kt, uint32_t n_ot,
                   hls::stream<lin_acctile<CFG> >& sums) {
 #pragma HLS INLINE off  // a dataflow process
   typename CFG::xbuf_t x[CFG::XROW];
@@ -409,7 +407,9 @@ void lin_step(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
               const int64_t (&b_use)[CFG::MAX_ROW_OUT], const int64_t (&s_use)[CFG::MAX_ROW_OUT],
               const lin_kept<CFG>& k_use) {
 #pragma HLS INLINE  // both branches of lin_run share lin_run's loader and token-loop instances
-  if (rq.n_ot > 0)
+  if (rq.n_ot > 0 && ps.q4.on && rq.w_off == ps.q4.w_off)  // not the next layer's preload
+    lin_load_q4<CFG>(wmem, rq, ps.q4, acc_frac, ps.bfmt, w_fill, b_fill, s_fill, k_fill);
+  else if (rq.n_ot > 0)
     lin_load<CFG>(wmem, rq, acc_frac, ps.wfmt, ps.bfmt, w_fill, b_fill, s_fill, k_fill);
   if (ck.valid) {
     // the writer's scalars are copied out and its overflow count comes back in a local:
@@ -439,6 +439,7 @@ void lin_run(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
              const lin_pass& ps) {
 #pragma HLS INLINE off  // the linear engine: one instance
 #pragma HLS ALLOCATION function instances=lin_load<CFG> limit=1  // one loader for both branches
+#pragma HLS ALLOCATION function instances=lin_load_q4<CFG, lin_load_req> limit=1  // and one of these
 #pragma HLS ALLOCATION function instances=lin_compute<CFG> limit=1  // one token loop
   // W8A8: the sums times the channel multipliers carry act FRAC + dq_shift fraction bits
   const int acc_frac = ps.q8 ? CFG::act::FRAC + ps.dq_shift : ps.x_frac + ps.wfmt.frac;
@@ -475,7 +476,7 @@ LRUN_STEPS:
       lb.pre_n = ps.after.n;
       lb.pre_k = ps.after.k;
     }
-    lin_chunk ck = {s >= 0, ps.q8, kt, 0, 0, 0};
+    lin_chunk ck = {s >= 0, !ps.q8 ? Q8_OFF : ps.q4.on ? Q8_WIDE : Q8_PAIRED, kt, 0, 0, 0};
     if (ck.valid) {
       const uint32_t ot0 = (uint32_t)s * per_chunk;
       ck.n_ot = (uint32_t)em_umin(per_chunk, ot_total - ot0);

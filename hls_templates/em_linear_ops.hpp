@@ -18,10 +18,13 @@ namespace edgemoe {
  * @tparam CFG design point.
  */
 template <class CFG>
-inline uint64_t fetched_weight_bytes(const instr_t& ins, uint64_t n, uint64_t k) {
-  const uint64_t scales = ins.has(isa::FLAG_WFMT_Q8) ? bias_block_bytes<CFG>(n, 4) : 0;
-  return weight_block_bytes<CFG>(n, k, weight_bytes_of<CFG>(ins)) +
-         bias_block_bytes<CFG>(n, bias_bytes_of<CFG>(ins)) + scales;
+inline uint64_t fetched_weight_bytes(const instr_t& ins, uint64_t n, uint64_t k,
+                                     const lin_q4& q4) {
+  const uint64_t scales =
+      ins.has(isa::FLAG_WFMT_Q8 | isa::FLAG_WFMT_Q4) ? bias_block_bytes<CFG>(n, 4) : 0;
+  const uint64_t w = q4.on ? q4_weight_bytes<CFG>(q4)
+                           : weight_block_bytes<CFG>(n, k, weight_bytes_of<CFG>(ins));
+  return w + bias_block_bytes<CFG>(n, bias_bytes_of<CFG>(ins)) + scales;
 }
 
 /**
@@ -44,7 +47,9 @@ lin_pass lin_pass_of(const instr_t& ins, uint32_t tokens, uint32_t n, uint32_t k
   else if (ins.has(isa::FLAG_WFMT_CONV)) ps.wfmt = fmt_of<typename CFG::conv_weight>();
   else ps.wfmt = fmt_of<typename CFG::linear_weight>();
   ps.wfmt.sign = true;  // weights are read as signed containers
-  ps.q8 = ins.has(isa::FLAG_WFMT_Q8);
+  ps.q8 = ins.has(isa::FLAG_WFMT_Q8 | isa::FLAG_WFMT_Q4);  // mixed: a W8A8 pass (em_int4.hpp)
+  const lin_q4 dense = {false, 0, 0, 0, 0, 0, 0};
+  ps.q4 = dense;
   ps.s_off = 0;
   ps.dq_shift = 0;
   ps.skip = false;
@@ -107,10 +112,17 @@ uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   ps.dq_shift = (int)ins.f(isa::FLD_LINEAR_DQ_SHIFT);
   ps.skip = ins.has(isa::FLAG_WSKIP);
   ps.map_off = ins.f(isa::FLD_LINEAR_TILE_MAP);
+  if (ins.has(isa::FLAG_WFMT_Q4)) {  // mixed int4/int8 rows (numerics.int4.unpack_split)
+    const uint32_t split = ins.f(isa::FLD_LINEAR_Q4_SPLIT);
+    const lin_q4 q4 = {true, ps.w_off, ins.f(isa::FLD_LINEAR_CHANNEL_INDEX), n, k,
+                       split & 0xFFFF, split >> 16};
+    if (!q4_index_ok<CFG>(mem, q4.idx_off, n)) return isa::ERR_BAD_QUEUE;
+    ps.q4 = q4;
+  }
   lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
   prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)t * n * k;
-  prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, n, k);
+  prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, n, k, ps.q4);
   return isa::ERR_OK;
 }
 
@@ -155,7 +167,8 @@ uint32_t op_conv(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
                                 ins.f(isa::FLD_CONV_BIAS), x_frac));
   prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)oh * job.ow * job.co * k;
-  prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, job.co, k);
+  const lin_q4 dense = {false, 0, 0, 0, 0, 0, 0};
+  prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, job.co, k, dense);
   return isa::ERR_OK;
 }
 

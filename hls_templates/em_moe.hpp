@@ -169,7 +169,9 @@ EXP_CHECK_QUEUES:
  * All queues are checked first, so a bad queue (ERR_BAD_QUEUE) leaves memory untouched.
  * Pass 2x is expert x's fc1, pass 2x+1 its fc2: one engine call for all of them.
  * With FLAG_WFMT_Q8 both run W8A8 (em_int8.hpp): fc1's input multiplier is x_mul, fc2's
- * and the shared dq_shift are packed in d4 (edgemoe/isa.py pack_moe_q8).
+ * and the shared dq_shift are packed in d4 (edgemoe/isa.py pack_moe_q8).  With FLAG_WSKIP
+ * each expert's fc1 and fc2 zero-tile maps sit where W8A8 keeps its multipliers
+ * (layout.moe_tile_map_offset) and the engine skips the tiles they mark.
  *
  * @tparam CFG design point.
  */
@@ -217,6 +219,9 @@ EXP_INIT_DST:
   const uint64_t b2_stride = bias_block_bytes<CFG>(d, BF::BYTES);
   const uint64_t s1_stride = q8 ? bias_block_bytes<CFG>(h, 4) : 0;
   const uint64_t s2_stride = q8 ? bias_block_bytes<CFG>(d, 4) : 0;
+  const bool skip = ins.has(isa::FLAG_WSKIP);  // never with W8A8: the maps take its place
+  const uint64_t m1_stride = skip ? tile_map_bytes<CFG>(h, d) : 0;
+  const uint64_t m2_stride = skip ? tile_map_bytes<CFG>(d, h) : 0;
   const uint32_t q8_word = ins.f(isa::FLD_MOE_EXPERTS_Q8_SHIFT_MUL);
   const int dq_shift = (int)(q8_word & ((1u << CFG::MOE_DQ_BITS) - 1));
   const int64_t hidden_x_mul = (int64_t)(q8_word >> CFG::MOE_DQ_BITS);
@@ -257,13 +262,16 @@ EXP_PASSES:
     ps.after = second ? next_fc1 : fc2;
     ps.s_off = second ? b2 + e * b2_stride + x * s2_stride : b1 + e * b1_stride + x * s1_stride;
     ps.dq_shift = dq_shift;
+    ps.skip = skip;
+    ps.map_off = second ? b2 + e * b2_stride + x * m2_stride : b1 + e * b1_stride + x * m1_stride;
     job.x_mul = second ? hidden_x_mul : (int64_t)(int32_t)ins.f(isa::FLD_MOE_EXPERTS_X_MUL);
     job.kind = second ? JOB_FC2 : JOB_FC1;
     lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
     if (second) {
       prof.v[isa::PROF_MACS] += 2 * (uint64_t)c * d * h;
       prof.v[isa::PROF_WEIGHT_BYTES] +=
-          w1_stride + b1_stride + w2_stride + b2_stride + s1_stride + s2_stride;
+          w1_stride + b1_stride + w2_stride + b2_stride + s1_stride + s2_stride + m1_stride +
+          m2_stride;
       prof.v[isa::PROF_EXPERTS_ACTIVE] += 1;
     }
   }

@@ -1,6 +1,6 @@
 /**
  * @file em_tile_map.hpp
- * @brief The zero-tile map of a WSKIP LINEAR (edgemoe/layout.py tile_map_bytes): one bit
+ * @brief The zero-tile map of a WSKIP LINEAR or expert layer (layout.tile_map_bytes): one bit
  *        per P_OUT x P_IN tile of the packed weights, set when the tile is all zero.  The
  *        weight loader (em_linear.hpp lin_load) fetches only the tiles whose bit is clear
  *        and lists, per output tile, the input tiles the MAC tile spends a cycle on.
@@ -11,6 +11,18 @@
 #include "em_mem.hpp"
 
 namespace edgemoe {
+
+/**
+ * Bytes of the zero-tile map of an [out_f, in_f] matrix: one bit per tile, 64-byte padded
+ * (layout.tile_map_bytes); a WSKIP MOE_EXPERTS keeps one per expert and layer after the
+ * biases (layout.moe_tile_map_offset).
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+inline uint64_t tile_map_bytes(uint64_t out_f, uint64_t in_f) {
+  return align64((ceil_div(out_f, CFG::P_OUT) * ceil_div(in_f, CFG::P_IN) + 7) / 8);
+}
 
 /**
  * WSKIP: zero[j] = 1 when tile first + j of a packed matrix is all zero, for j < count

@@ -24,6 +24,10 @@
 // ahead while the previous phase computes).  The K/V memories are read one cycle after
 // their address (registered read: block RAM), so the lanes work one pipeline stage behind
 // the step counters (s1_* below).
+//
+// Top-k mode (Flag ATTN_TOPK): edgemoe_attn_topk adds the codebook load (C_BOOK), key
+// coding (C_CODE) and per block the key selection (C_SEL); a phase then has k' steps in
+// which every lane reads its own kept keys through its own K/V read port.
 module edgemoe_attn (
     input  logic        clk,
     input  logic        rst_n,
@@ -32,6 +36,10 @@ module edgemoe_attn (
     input  logic [31:0] t, nh, hd,
     input  logic [63:0] qkv, dst,
     input  logic [31:0] scale,
+    // top-k mode (Flag ATTN_TOPK): codebook size, top_k, codebook / codes / picks regions
+    input  logic        topk,
+    input  logic [31:0] cb, k,
+    input  logic [63:0] book, codes, picks,
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic [63:0] overflows          // scores and outputs that wrapped or saturated
@@ -51,18 +59,29 @@ module edgemoe_attn (
   localparam int KVW = $clog2(MT * CM > 1 ? MT * CM : 2);  // K (V) memory: CM beats a row
 
   logic [31:0] jt, jnh, jhd, cpr;          // cpr: beats per head row
+  logic jtopk;                             // this job selects keys (edgemoe_attn_topk)
+  logic topk_on;                           // ATTN_TOPK asked and built into this design
+  assign topk_on = topk && edgemoe_pkg::ATTN_TOPK_BUILT != 0;
+  edgemoe_pkg::dma_req_t dreq;             // the dense datapath's requests
+  // top-k selection (edgemoe_attn_topk): its job, codebook reads, lane masks, write port
+  logic [31:0] jcb, jkept, tk_cmds, tk_kaddr, tk_word, tk_wlen;
+  logic [63:0] jbook, jcodes, jpicks, tk_cmd_addr, tk_waddr;
+  logic [31:0] tk_cmd_len;
+  logic [3:0] tk_cmd_wlg;
+  logic tk_book_done, tk_code_done, tk_sel_done, tk_wr, tk_wcmd, tk_wvalid, tk_busy;
+  logic [32*P-1:0] tk_qk, tk_av;           // C_STEP: lane j's picked keys at [32 j +: 32]
   logic [63:0] jqkv, jdst, rstride, hw_bytes;
   logic signed [63:0] jscale;
   assign cpr = (jhd + 32'(E - 1)) >> $clog2(E);
 
   // ------------------------------------------------------------------ command generator
   // per head: K rows 0..t-1, V rows 0..t-1; then per query block its Q rows
-  typedef enum logic [2:0] {G_IDLE, G_KV, G_Q, G_NEXT, G_DONE} gen_t;
+  typedef enum logic [2:0] {G_IDLE, G_KV, G_Q, G_NEXT, G_DONE, G_BOOK} gen_t;
   gen_t gs;
   logic [31:0] gh, gqb, grow, gnq;
   logic gv;                                // loading V rows (else K rows)
   logic cmd_free;
-  assign cmd_free = !dma_req.rd_cmd_valid || dma_resp.rd_cmd_ready;
+  assign cmd_free = !dreq.rd_cmd_valid || dma_resp.rd_cmd_ready;
   logic [63:0] head_off;
   assign head_off = 64'(gh) * 64'(jhd) << AL;
 
@@ -70,20 +89,31 @@ module edgemoe_attn (
     if (!rst_n) begin
       gs <= G_IDLE;
       gh <= '0; gqb <= '0; grow <= '0; gnq <= '0; gv <= 1'b0;
-      dma_req.rd_cmd_valid <= 1'b0; dma_req.rd_cmd_addr <= '0; dma_req.rd_cmd_len <= '0; dma_req.rd_cmd_wlg <= '0;
+      dreq.rd_cmd_valid <= 1'b0; dreq.rd_cmd_addr <= '0; dreq.rd_cmd_len <= '0; dreq.rd_cmd_wlg <= '0;
     end else begin
-      if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
+      if (dreq.rd_cmd_valid && dma_resp.rd_cmd_ready) dreq.rd_cmd_valid <= 1'b0;
       case (gs)
         G_IDLE: if (start) begin
           gh <= '0; gqb <= '0; grow <= '0; gv <= 1'b0;
           gnq <= (t < 32'(P)) ? t : 32'(P);
-          gs <= G_KV;
+          gs <= topk_on ? G_BOOK : G_KV;
+        end
+        G_BOOK: if (cmd_free) begin        // the head's codebook rows, then K and V
+          dreq.rd_cmd_valid <= 1'b1;
+          dreq.rd_cmd_len <= tk_cmd_len;
+          dreq.rd_cmd_wlg <= tk_cmd_wlg;
+          dreq.rd_cmd_addr <= tk_cmd_addr;
+          grow <= grow + 32'd1;
+          if (grow + 32'd1 == tk_cmds) begin
+            grow <= '0;
+            gs <= G_KV;
+          end
         end
         G_KV: if (cmd_free) begin
-          dma_req.rd_cmd_valid <= 1'b1;
-          dma_req.rd_cmd_len <= jhd << AL;
-          dma_req.rd_cmd_wlg <= 4'(LG_B);
-          dma_req.rd_cmd_addr <= jqkv + 64'(grow) * rstride + (gv ? hw_bytes << 1 : hw_bytes) +
+          dreq.rd_cmd_valid <= 1'b1;
+          dreq.rd_cmd_len <= jhd << AL;
+          dreq.rd_cmd_wlg <= 4'(LG_B);
+          dreq.rd_cmd_addr <= jqkv + 64'(grow) * rstride + (gv ? hw_bytes << 1 : hw_bytes) +
                                  head_off;
           grow <= grow + 32'd1;
           if (grow + 32'd1 == jt) begin
@@ -93,10 +123,10 @@ module edgemoe_attn (
           end
         end
         G_Q: if (cmd_free) begin
-          dma_req.rd_cmd_valid <= 1'b1;
-          dma_req.rd_cmd_len <= jhd << AL;
-          dma_req.rd_cmd_wlg <= 4'(LG_B);
-          dma_req.rd_cmd_addr <= jqkv + 64'(gqb * 32'(P) + grow) * rstride + head_off;
+          dreq.rd_cmd_valid <= 1'b1;
+          dreq.rd_cmd_len <= jhd << AL;
+          dreq.rd_cmd_wlg <= 4'(LG_B);
+          dreq.rd_cmd_addr <= jqkv + 64'(gqb * 32'(P) + grow) * rstride + head_off;
           grow <= grow + 32'd1;
           if (grow + 32'd1 == gnq) begin
             grow <= '0;
@@ -108,7 +138,7 @@ module edgemoe_attn (
             gqb <= '0;
             gnq <= (jt < 32'(P)) ? jt : 32'(P);
             gh <= gh + 32'd1;
-            gs <= (gh + 32'd1 == jnh) ? G_DONE : G_KV;
+            gs <= (gh + 32'd1 == jnh) ? G_DONE : jtopk ? G_BOOK : G_KV;
           end else begin
             gqb <= gqb + 32'd1;
             gnq <= (jt - (gqb + 32'd1) * 32'(P) < 32'(P)) ? jt - (gqb + 32'd1) * 32'(P)
@@ -125,7 +155,8 @@ module edgemoe_attn (
   // ------------------------------------------------------------------ step counters
   // Per head: C_LOAD, then phases p = 0 .. nb (nb query blocks): phase p runs QK^T of
   // block p (cnq > 0) alongside AV of block p - 1 (cnq_av > 0) on the two datapaths.
-  typedef enum logic [2:0] {C_IDLE, C_LOAD, C_Q, C_STEP, C_DRAIN, C_RECIP, C_END} con_t;
+  typedef enum logic [3:0] {C_IDLE, C_LOAD, C_Q, C_STEP, C_DRAIN, C_RECIP, C_END, C_BOOK, C_CODE,
+                            C_SEL} con_t;
   con_t cs;
   logic [31:0] ch, cqb, cnq, cnq_av, cstep, ckey, cc, csteps;
   logic cv;                                // C_LOAD: receiving V rows (else K rows)
@@ -137,32 +168,39 @@ module edgemoe_attn (
   logic [31:0] wqb, wnq, wh;
   logic [31:0] oj, oc;                     // output lane / word
 
-  // K and V memories: one write port each (DMA beats of C_LOAD), one registered read port
-  // each (the phase's step: QK^T reads K, AV reads V, same key and word)
+  // K and V memories: one write port each (DMA beats of C_LOAD), a registered read port
+  // per lane (the phase's step: QK^T reads K, AV reads V; the dense schedule gives every
+  // lane the same key and word, the top-k mode each lane its own picks: tk_qk / tk_av)
   logic [E*ABITS-1:0] kmem[MT * CM], vmem[MT * CM];
-  logic [E*ABITS-1:0] k_beat, v_beat;
+  logic [E*ABITS-1:0] k_beat[P], v_beat[P];
   logic [KVW-1:0] kv_addr;
-  assign kv_addr = KVW'(ckey * CM + cc);
+  assign kv_addr = cs == C_CODE ? KVW'(tk_kaddr) : KVW'(ckey * CM + cc);
   always_ff @(posedge clk) begin
     if (cs == C_LOAD && dma_resp.rd_valid && !cv) kmem[kv_addr] <= dma_resp.rd_data[E*ABITS-1:0];
     if (cs == C_LOAD && dma_resp.rd_valid && cv) vmem[kv_addr] <= dma_resp.rd_data[E*ABITS-1:0];
-    k_beat <= kmem[kv_addr];
-    v_beat <= vmem[kv_addr];
+    for (int j = 0; j < P; j++) begin
+      k_beat[j] <= kmem[cs == C_STEP && jtopk ? KVW'(tk_qk[32*j+:32] * CM + cc) : kv_addr];
+      v_beat[j] <= vmem[cs == C_STEP && jtopk ? KVW'(tk_av[32*j+:32] * CM + cc) : kv_addr];
+    end
   end
 
-  // stage 1: the beats read last cycle, with their step, key and word
+  // stage 1: the beats read last cycle, with their step, keys and word
   logic s1_on, s1_last;
   logic [31:0] s1_step;
-  logic [TAW-1:0] s1_key;
+  logic [TAW-1:0] s1_qk[P], s1_av[P];
   logic [CAW-1:0] s1_cc;
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       s1_on <= 1'b0; s1_last <= 1'b0;
-      s1_step <= '0; s1_key <= '0; s1_cc <= '0;
+      s1_step <= '0; s1_cc <= '0;
     end else begin
       s1_on <= cs == C_STEP;
       s1_last <= cc + 32'd1 == cpr;
-      s1_step <= cstep; s1_key <= TAW'(ckey); s1_cc <= CAW'(cc);
+      s1_step <= cstep; s1_cc <= CAW'(cc);
+      for (int j = 0; j < P; j++) begin
+        s1_qk[j] <= jtopk ? TAW'(tk_qk[32*j+:32]) : TAW'(ckey);
+        s1_av[j] <= jtopk ? TAW'(tk_av[32*j+:32]) : TAW'(ckey);
+      end
     end
   end
 
@@ -175,21 +213,22 @@ module edgemoe_attn (
   logic [P-1:0] score_ovf;                 // lane j stores a score that wrapped/saturated
   logic bank_go;                           // C_RECIP hands the phase over
 
-  // elements of the beats (act values: every product below is ABITS x ABITS)
-  logic signed [ABITS-1:0] kb[E], vb[E];
-  for (genvar e = 0; e < E; e++) begin : g_beat
-    assign kb[e] = $signed(k_beat[e*ABITS+:ABITS]);
-    assign vb[e] = $signed(v_beat[e*ABITS+:ABITS]);
-  end
-
   for (genvar j = 0; j < P; j++) begin : g_lane
-    // lane j sees keys at steps j .. j + t - 1 (of its QK^T block and of its AV block)
-    logic in_window;
-    if (j == 0) begin : g_a0
-      assign in_window = s1_step < jt;
-    end else begin : g_aj
-      assign in_window = s1_step >= 32'(j) && s1_step - 32'(j) < jt;
+    // elements of the beats (act values: every product below is ABITS x ABITS)
+    logic signed [ABITS-1:0] kb[E], vb[E];
+    for (genvar e = 0; e < E; e++) begin : g_beat
+      assign kb[e] = $signed(k_beat[j][e*ABITS+:ABITS]);
+      assign vb[e] = $signed(v_beat[j][e*ABITS+:ABITS]);
     end
+    // lane j sees keys at steps j .. j + t - 1 (of its QK^T block and of its AV block);
+    // top-k: its k' picks at steps 0 .. k' - 1
+    logic in_window, dense_window;
+    if (j == 0) begin : g_a0
+      assign dense_window = s1_step < jt;
+    end else begin : g_aj
+      assign dense_window = s1_step >= 32'(j) && s1_step - 32'(j) < jt;
+    end
+    assign in_window = jtopk ? s1_step < jkept : dense_window;
     assign qk_on[j] = s1_on && in_window && 32'(j) < cnq;
     assign av_on[j] = s1_on && in_window && 32'(j) < cnq_av;
     // QK^T: one beat of the dot product
@@ -213,14 +252,14 @@ module edgemoe_attn (
     logic unused_lane;
     assign unused_lane = ^prob[63:ABITS];
     assign prob = edgemoe_pkg::sm_prob(
-        edgemoe_pkg::sext(64'(smem[!pb][s1_key]), 2'(AL), 1'b1), bias[j][!pb], recip[j]);
+        edgemoe_pkg::sext(64'(smem[!pb][s1_av[j]]), 2'(AL), 1'b1), bias[j][!pb], recip[j]);
     always_ff @(posedge clk) begin
       if (qk_on[j]) begin
         if (s1_last) begin
           dot[j] <= 64'sd0;
           sum[j][pb] <= edgemoe_pkg::sm_sum(bias[j][pb], sum[j][pb], score);
           if (score > bias[j][pb]) bias[j][pb] <= score;
-          smem[pb][s1_key] <= ABITS'(score);
+          smem[pb][s1_qk[j]] <= ABITS'(score);
         end else begin
           dot[j] <= full_dot;
         end
@@ -267,9 +306,9 @@ module edgemoe_attn (
     else overflows <= overflows + 64'($countones(score_ovf)) +
                       ((ws == W_DATA && dma_resp.wr_ready) ? 64'($countones(out_ovf)) : 64'd0);
   end
-  assign dma_req.wr_valid = ws == W_DATA;
-  assign dma_req.wr_data = WB'(out_beat);
-  assign dma_req.rd_ready = cs == C_LOAD || cs == C_Q;
+  assign dreq.wr_valid = ws == W_DATA;
+  assign dreq.wr_data = WB'(out_beat);
+  assign dreq.rd_ready = cs == C_LOAD || cs == C_Q || cs == C_BOOK;
 
   // queries of block b (0 past the last block)
   // (assignments to the function name, not `return`: Yosys reads no return statements)
@@ -292,20 +331,24 @@ module edgemoe_attn (
       w_go <= 1'b0;
       ch <= '0; cqb <= '0; cnq <= '0; cnq_av <= '0; cstep <= '0; ckey <= '0; cc <= '0;
       csteps <= '0; cv <= 1'b0; pb <= 1'b0;
-      jt <= '0; jnh <= '0; jhd <= '0; jqkv <= '0; jdst <= '0; jscale <= '0;
+      jt <= '0; jnh <= '0; jhd <= '0; jqkv <= '0; jdst <= '0; jscale <= '0; jtopk <= 1'b0;
       rstride <= '0; hw_bytes <= '0;
     end else begin
       done <= 1'b0;
       w_go <= 1'b0;
       case (cs)
         C_IDLE: if (start) begin
-          jt <= t; jnh <= nh; jhd <= hd; jqkv <= qkv; jdst <= dst;
+          jt <= t; jnh <= nh; jhd <= hd; jqkv <= qkv; jdst <= dst; jtopk <= topk_on;
+          jcb <= cb; jkept <= k < t ? k : t; jbook <= book; jcodes <= codes; jpicks <= picks;
           jscale <= {{32{scale[31]}}, scale};
           rstride <= (64'(nh) * 64'(hd) * 64'd3) << AL;
           hw_bytes <= (64'(nh) * 64'(hd)) << AL;
           ch <= '0; cstep <= '0; ckey <= '0; cc <= '0; cv <= 1'b0;
-          cs <= C_LOAD;
+          cs <= topk_on ? C_BOOK : C_LOAD;
         end
+        C_BOOK: if (tk_book_done) cs <= C_LOAD;
+        C_CODE: if (tk_code_done) cs <= C_Q;
+        C_SEL: if (tk_sel_done) cs <= C_STEP;
         C_LOAD: begin
           cqb <= '0; cnq <= block_nq('0, jt); cnq_av <= '0; pb <= 1'b0;
           if (dma_resp.rd_valid) begin
@@ -314,7 +357,7 @@ module edgemoe_attn (
               ckey <= (ckey + 32'd1 == jt) ? '0 : ckey + 32'd1;
               if (ckey + 32'd1 == jt) begin
                 cv <= !cv;
-                if (cv) cs <= C_Q;
+                if (cv) cs <= jtopk ? C_CODE : C_Q;
               end
             end
           end
@@ -325,8 +368,8 @@ module edgemoe_attn (
             ckey <= ckey + 32'd1;
             if (ckey + 32'd1 == cnq) begin
               ckey <= '0;
-              csteps <= (cnq_av != 0 ? cnq_av : cnq) + jt - 32'd1;
-              cs <= C_STEP;
+              csteps <= jtopk ? jkept : (cnq_av != 0 ? cnq_av : cnq) + jt - 32'd1;
+              cs <= jtopk ? C_SEL : C_STEP;
             end
           end
         end
@@ -342,7 +385,7 @@ module edgemoe_attn (
             end
           end
         end
-        C_DRAIN: begin                     // the last beat reaches the lanes
+        C_DRAIN: if (!tk_busy) begin       // the last beat reaches the lanes; picks out
           w_go <= cnq_av != 0;
           cs <= C_RECIP;
         end
@@ -353,15 +396,15 @@ module edgemoe_attn (
           cnq <= block_nq(cqb + 32'd1, jt);
           if (cnq == 0) begin              // that was the head's last AV block
             ch <= ch + 32'd1;
-            cs <= (ch + 32'd1 == jnh) ? C_END : C_LOAD;
+            cs <= (ch + 32'd1 == jnh) ? C_END : jtopk ? C_BOOK : C_LOAD;
           end else if (block_nq(cqb + 32'd1, jt) != 0) begin
             cs <= C_Q;
           end else begin
-            csteps <= cnq + jt - 32'd1;    // AV of the last block alone
+            csteps <= jtopk ? jkept : cnq + jt - 32'd1;  // AV of the last block alone
             cs <= C_STEP;
           end
         end
-        C_END: if (ws == W_IDLE && !w_go && !dma_req.wr_cmd_valid) begin
+        C_END: if (ws == W_IDLE && !w_go && !dreq.wr_cmd_valid) begin
           done <= 1'b1;
           cs <= C_IDLE;
         end
@@ -374,9 +417,9 @@ module edgemoe_attn (
     if (!rst_n) begin
       ws <= W_IDLE;
       wqb <= '0; wnq <= '0; wh <= '0; oj <= '0; oc <= '0;
-      dma_req.wr_cmd_valid <= 1'b0; dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
+      dreq.wr_cmd_valid <= 1'b0; dreq.wr_cmd_addr <= '0; dreq.wr_cmd_len <= '0; dreq.wr_cmd_wlg <= '0;
     end else begin
-      if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
+      if (dreq.wr_cmd_valid && dma_resp.wr_cmd_ready) dreq.wr_cmd_valid <= 1'b0;
       case (ws)
         W_IDLE: if (w_go) begin
           wqb <= cqb - 32'd1;                // the AV block of the phase
@@ -385,12 +428,12 @@ module edgemoe_attn (
           oj <= '0;
           ws <= W_CMD;
         end
-        W_CMD: if (!dma_req.wr_cmd_valid) begin
-          dma_req.wr_cmd_valid <= 1'b1;
-          dma_req.wr_cmd_addr <= jdst + (((64'(wqb * 32'(P) + oj) * 64'(jnh) + 64'(wh)) * 64'(jhd))
+        W_CMD: if (!dreq.wr_cmd_valid) begin
+          dreq.wr_cmd_valid <= 1'b1;
+          dreq.wr_cmd_addr <= jdst + (((64'(wqb * 32'(P) + oj) * 64'(jnh) + 64'(wh)) * 64'(jhd))
                                  << AL);
-          dma_req.wr_cmd_len <= jhd << AL;
-          dma_req.wr_cmd_wlg <= 4'(LG_B);
+          dreq.wr_cmd_len <= jhd << AL;
+          dreq.wr_cmd_wlg <= 4'(LG_B);
           oc <= '0;
           ws <= W_DATA;
         end
@@ -406,6 +449,46 @@ module edgemoe_attn (
     end
   end
 
+  // ------------------------------------------------------------------ top-k selection
+  // built only where the design point sets attn_topk: else its outputs idle, the lanes' K/V
+  // reads share kv_addr (synthesis merges their ports) and the unit is gone
+  if (edgemoe_pkg::ATTN_TOPK_BUILT != 0) begin : g_topk
+    edgemoe_attn_topk u_topk (
+        .clk, .rst_n, .t(jt), .hd(jhd), .cpr, .c(jcb), .kept(jkept), .book(jbook),
+        .codes(jcodes), .picks(jpicks), .gh, .grow, .book_cmd_addr(tk_cmd_addr),
+        .book_cmd_len(tk_cmd_len), .book_cmd_wlg(tk_cmd_wlg), .book_cmds(tk_cmds),
+        .in_book(cs == C_BOOK), .in_code(cs == C_CODE), .in_sel(cs == C_SEL), .h(ch), .qb(cqb),
+        .nq(cnq), .pb, .q_beat(cs == C_Q && dma_resp.rd_valid), .q_lane(ckey), .q_word(cc),
+        .rd_valid(dma_resp.rd_valid), .rd_data(dma_resp.rd_data), .book_done(tk_book_done),
+        .code_done(tk_code_done), .sel_done(tk_sel_done), .wr_busy(tk_busy), .kaddr(tk_kaddr), .k_beat(k_beat[0]),
+        .in_step(cs == C_STEP), .advance(cs == C_STEP && row_end), .flip(bank_go),
+        .qk_key(tk_qk), .av_key(tk_av), .wr_cmd_valid(tk_wcmd),
+        .wr_cmd_ready(dma_resp.wr_cmd_ready), .wr_cmd_addr(tk_waddr),
+        .wr_cmd_len(tk_wlen), .wr_valid(tk_wvalid), .wr_ready(dma_resp.wr_ready),
+        .wr_word(tk_word));
+  end else begin : g_no_topk
+    assign tk_cmd_addr = '0; assign tk_cmd_len = '0; assign tk_cmd_wlg = '0; assign tk_cmds = '0;
+    assign tk_book_done = 1'b0; assign tk_code_done = 1'b0; assign tk_sel_done = 1'b0;
+    assign tk_busy = 1'b0; assign tk_kaddr = '0; assign tk_qk = '0; assign tk_av = '0;
+    assign tk_wcmd = 1'b0; assign tk_waddr = '0; assign tk_wlen = '0; assign tk_wvalid = 1'b0;
+    assign tk_word = '0;
+    logic unused_topk;
+    assign unused_topk = ^{jcb, jbook, jcodes, jpicks};
+  end
+  // the selection owns the write port while it writes codes (C_CODE) or picks (beside C_STEP)
+  assign tk_wr = cs == C_CODE || tk_busy;
+  always_comb begin
+    dma_req = dreq;
+    if (tk_wr) begin
+      dma_req.wr_cmd_valid = tk_wcmd;
+      dma_req.wr_cmd_addr = tk_waddr;
+      dma_req.wr_cmd_len = tk_wlen;
+      dma_req.wr_cmd_wlg = 4'd2;              // u32 words
+      dma_req.wr_valid = tk_wvalid;
+      dma_req.wr_data = WB'(tk_word);
+    end
+  end
+
   logic unused;
-  assign unused = ^{dma_resp, jscale[63:32]};
+  assign unused = ^{dma_resp, jscale[63:32], tk_kaddr};
 endmodule

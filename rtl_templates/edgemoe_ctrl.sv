@@ -135,7 +135,7 @@ module edgemoe_ctrl (
   logic run_ok;                        // instruction ran (not task-masked)
   logic macs_last, macs_set;
   edgemoe_ctrl_prof u_prof (
-      .clk, .mul_step, .op, .d0, .d1, .d2, .d3, .d4, .imm, .t_eff, .c_oh, .c_ow, .c_cikk, .macs_last,
+      .clk, .mul_step, .op, .flags, .d0, .d1, .d2, .d3, .d4, .imm, .t_eff, .c_oh, .c_ow, .c_cikk, .macs_last,
       .macs_set, .macs_val, .pw, .run_ok, .cycles, .macs, .read_bytes(c_read),
       .written_bytes(c_written), .wbytes, .experts_active, .prof_word, .error, .failed,
       .executed, .stat_word, .overflows, .ovf_snap(st == S_DECODE));
@@ -420,7 +420,7 @@ module edgemoe_ctrl (
             st <= S_WAIT_ENG;
             macs <= macs + ((64'(cnt[ex][TKB-1:0]) * 64'(d1[FTB-1:0]) * 64'(d2[FTB-1:0])) << 1);
             pf_req <= 1'b1;  // this expert's fc2 weights load while fc1 runs
-            wbytes <= wbytes + c_i0 + c_i1 + c_i2 + c_i3 + moe_s_bytes;  // + W8A8 multipliers
+            wbytes <= wbytes + c_i0 + c_i1 + c_i2 + c_i3 + moe_s_bytes;  // + W8A8 multipliers / WSKIP maps
             experts_active <= experts_active + 64'd1;
           end
         end

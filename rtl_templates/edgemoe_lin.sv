@@ -8,6 +8,7 @@
 // act, GELU / ReLU, and the SCORE_ACC / RESIDUAL combine with the base row; finished rows
 // are written by the writer while the next token computes.  MOE_GATE logits go to the
 // router instead of memory.  WSKIP: edgemoe_lin_skip fetches and issues non-zero tiles only.
+// W8A8: pairs of output tiles share the multipliers (edgemoe_lin_pair, edgemoe_lin_dot).
 module edgemoe_lin (
     input  logic        clk,
     input  logic        rst_n,
@@ -75,34 +76,12 @@ module edgemoe_lin (
   logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul;
   logic [7:0] j_kk, j_ks, j_kp, j_dq;
   logic [1:0] wlg, blg, xlg;
-  int w_frac, b_frac, x_frac, q_sh, b_sh;
+  int q_sh, b_sh;
   logic base_en, gate, scl_ph;  // scl_ph: W8A8 multipliers load after the strip's biases
   assign base_en = f_sacc || f_res;
   assign gate = jm == 2'd2;
-  always_comb begin
-    if (f_q8) begin
-      wlg = 2'd0; w_frac = 0;  // int8 codes
-    end else if (f_wpatch) begin
-      wlg = 2'(edgemoe_pkg::PATCH_WEIGHT_LG); w_frac = edgemoe_pkg::PATCH_WEIGHT_F;
-    end else if (f_wconv) begin
-      wlg = 2'(edgemoe_pkg::CONV_WEIGHT_LG); w_frac = edgemoe_pkg::CONV_WEIGHT_F;
-    end else begin
-      wlg = 2'(edgemoe_pkg::LINEAR_WEIGHT_LG); w_frac = edgemoe_pkg::LINEAR_WEIGHT_F;
-    end
-    if (f_battn) begin
-      blg = 2'(edgemoe_pkg::ATTN_BIAS_LG); b_frac = edgemoe_pkg::ATTN_BIAS_F;
-    end else begin
-      blg = 2'(edgemoe_pkg::BIAS_LG); b_frac = edgemoe_pkg::BIAS_F;
-    end
-    if (f_pix) begin
-      xlg = 2'(edgemoe_pkg::PIXEL_LG); x_frac = edgemoe_pkg::PIXEL_F;
-    end else begin
-      xlg = 2'(AL); x_frac = edgemoe_pkg::ACT_F;
-    end
-    // W8A8: sums times multipliers carry ACT_F + dq fraction bits (edgemoe/numerics/int8.py)
-    q_sh = f_q8 ? int'(j_dq) : x_frac + w_frac - edgemoe_pkg::ACT_F;
-    b_sh = f_q8 ? edgemoe_pkg::ACT_F + int'(j_dq) - b_frac : x_frac + w_frac - b_frac;
-  end
+  edgemoe_lin_fmt u_fmt (.f_q8, .f_wpatch, .f_wconv, .f_battn, .f_pix, .dq(j_dq), .wlg, .blg, .xlg,
+                        .q_sh, .b_sh);
 
   // strip geometry
   logic [31:0] tiles_in, to_total, to0, srows, strip_cols;
@@ -200,9 +179,9 @@ module edgemoe_lin (
         end
         // strip 0: use the prefetched bank when it holds exactly these weights, unchanged
         J_W0: begin
-          if (pf_match && pf_busy) begin
+          if (pf_match && pf_busy && !f_q8) begin  // W8A8: the prefetch is not paired
             js <= J_W0;  // the prefetch of these weights is still arriving
-          end else if (pf_match && pf_clean) begin
+          end else if (pf_match && pf_clean && !f_q8) begin
             cur_bank <= !cur_bank;
             w0_decided <= 1'b1;
             {ld_go, sk_go, sk_fetch} <= {!f_wskip, f_wskip, 1'b0};  // WSKIP: the map only
@@ -354,7 +333,9 @@ module edgemoe_lin (
   logic c_first, c_last, c_tile_last;
   assign c_first = f_wskip ? sk_first : c_ti == 32'd0;
   assign c_tile_last = f_wskip ? sk_last : c_ti + 32'd1 == tiles_in;
-  assign c_last = f_wskip ? c_bj + 32'd1 == sk_nb : c_tile_last && c_to + 32'd1 == srows;
+  logic [31:0] c_rows;  // output tiles, W8A8: tile pairs, of the strip
+  assign c_rows = f_q8 ? (srows + 32'd1) >> 1 : srows;
+  assign c_last = f_wskip ? c_bj + 32'd1 == sk_nb : c_tile_last && c_to + 32'd1 == c_rows;
   // a token starts when its row is loaded and its output slot is free
   logic can_start;
   assign can_start = js == J_RUN && row_full[c_slot] && (gate || !out_full[c_slot]);
@@ -366,16 +347,23 @@ module edgemoe_lin (
   // stage 2 registers
   logic p2_v, p2_tok_last, p2_slot;
   logic [31:0] p2_to;
-  logic signed [63:0] acc[PO], p2_acc[PO];
+  logic signed [63:0] acc[2*PO], p2_acc[2*PO];  // W8A8: [PO, 2 PO) the pair's high tile
+  logic pr_half, e_start, e_hi, e_tok_last, e_slot;
+  logic [31:0] pr_at, e_to;
+  edgemoe_lin_pair u_pair (
+      .clk, .rst_n, .q8(f_q8), .tiles_in, .srows, .ld_start(js == J_WTS), .ld_count(wcount),
+      .ld_beat(js == J_WTS_W && dma_resp.rd_valid), .ld_at(pr_at), .ld_half(pr_half),
+      .p2_v, .p2_tok_last, .p2_slot, .p2_to, .e_done, .e_start, .e_hi, .e_tok_last, .e_slot,
+      .e_to);
 
   edgemoe_lin_wbuf #(.WT(WT), .TW(PO * PI * WBITS)) u_wbuf (
-      .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we), .wlg,
-      .ld_at(WAW'(sk_we ? sk_widx : wcount)), .ld_data(dma_resp.rd_data), .pf_we, .pf_word,
+      .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we), .wlg, .ld_q8(f_q8),
+      .ld_half(pr_half), .ld_at(WAW'(sk_we ? sk_widx : pr_at)), .ld_data(dma_resp.rd_data), .pf_we, .pf_word,
       .pf_at(WAW'(pf_wc)), .rd_at(WAW'(f_wskip ? sk_w : c_wb + c_ti)), .rd_zero(f_wskip && sk_zero),
       .w_q);
 
   // stage 1: P_OUT dot products of P_IN terms, exact in 64 bits
-  logic signed [63:0] part[PO];
+  logic signed [63:0] part[2*PO];
   logic [PI*XBITS-1:0] xm;  // the MAC array's input lanes (signed)
   logic [PI*XBITS-1:0] x_lanes, x8_lanes;  // W8A8: input lanes and their int8 codes
   logic [PI-1:0] x_in_row; logic [31:0] x_clamped;
@@ -385,10 +373,13 @@ module edgemoe_lin (
     assign x_lanes[i*XBITS+:XBITS] = x_q[i];
     assign xm[i*XBITS+:XBITS] = !x_in_row[i] ? '0 : f_q8 ? x8_lanes[i*XBITS+:XBITS] : x_q[i];
   end
-  logic [PO*64-1:0] dot;
-  edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.x(xm), .w(w_q), .dot(dot));
+  logic [2*PO*64-1:0] dot;
+  edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.q8(f_q8), .x(xm), .w(w_q), .dot(dot));
   // the bias joins in the epilogue (sums wrap mod 2**64, so the order is free; W8A8:
   // edgemoe_lin_q8 adds it to dq_word)
+  for (genvar o = PO; o < 2 * PO; o++) begin : g_part_hi
+    assign part[o] = p1_first ? $signed(dot[o*64+:64]) : acc[o] + $signed(dot[o*64+:64]);
+  end
   for (genvar o = 0; o < PO; o++) begin : g_part
     assign part[o] = p1_first ? $signed(dot[o*64+:64]) : acc[o] + $signed(dot[o*64+:64]);
   end
@@ -396,19 +387,21 @@ module edgemoe_lin (
   // stage 2: quantize, epilogue, combine with the base row
   logic [PO*ABITS-1:0] y_word;
   logic [PO*ABITS-1:0] base_word;
-  assign base_word = basebuf[BAW'((p2_slot ? TOM : 0) + 32'(p2_to))];
+  assign base_word = basebuf[BAW'((e_slot ? TOM : 0) + 32'(e_to))];
   logic [63:0] tile_ovf;
   logic [PO*64-1:0] p2_acc_word, dq_word;
-  for (genvar o = 0; o < PO; o++) begin : g_acc_word assign p2_acc_word[o*64+:64] = p2_acc[o]; end
+  for (genvar o = 0; o < PO; o++) begin : g_acc_word  // W8A8: the pair's tile e_hi
+    assign p2_acc_word[o*64+:64] = e_hi ? p2_acc[PO+o] : p2_acc[o];
+  end
   edgemoe_lin_q8 #(.XBITS(XBITS), .BBITS(BBITS)) u_q8 (
       .x_in(x_lanes), .x_valid(x_in_row), .x_mul(j_xmul), .x_q8(x8_lanes), .clamped(x_clamped),
-      .acc(p2_acc_word), .m_word(sbuf[TAW'(p2_to)]), .b_word(bbuf[TAW'(p2_to)]), .b_sh,
+      .acc(p2_acc_word), .m_word(sbuf[TAW'(e_to)]), .b_word(bbuf[TAW'(e_to)]), .b_sh,
       .dq_acc(dq_word));
   edgemoe_lin_epilogue u_epi (
-      .clk, .rst_n, .issue_last(c_issue && c_tile_last), .hold(e_hold), .start(p2_v),
-      .acc(f_q8 ? dq_word : p2_acc_word), .b_word(bbuf[TAW'(p2_to)]), .b_sh,
-      .b_on(!gate && !f_q8), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[p2_slot]),
-      .base_word, .col0((to0 + p2_to) << PO_LG), .n(jn), .done(e_done), .y_word, .ovf(tile_ovf));
+      .clk, .rst_n, .issue_last(c_issue && c_tile_last), .pair(f_q8), .hold(e_hold),
+      .start(e_start), .acc(f_q8 ? dq_word : p2_acc_word), .b_word(bbuf[TAW'(e_to)]), .b_sh,
+      .b_on(!gate && !f_q8), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
+      .base_word, .col0((to0 + e_to) << PO_LG), .n(jn), .done(e_done), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
     if (!rst_n) overflows <= '0;
@@ -425,7 +418,7 @@ module edgemoe_lin (
       p2_v <= 1'b0; p2_tok_last <= 1'b0; p2_slot <= 1'b0; p2_to <= '0;
       row_full <= '0; out_full <= '0; rows_done <= '0;
       lg_valid <= 1'b0; lg_tok <= '0; lg_tile <= '0; lg_data <= '0;
-      for (int o = 0; o < PO; o++) {acc[o], p2_acc[o]} <= '0;
+      for (int o = 0; o < 2 * PO; o++) {acc[o], p2_acc[o]} <= '0;
     end else begin
       lg_valid <= 1'b0;
       if (ld_go) begin
@@ -451,23 +444,23 @@ module edgemoe_lin (
         end
       end
       // stage 1
-      if (p1_v) for (int o = 0; o < PO; o++) acc[o] <= part[o];
+      if (p1_v) for (int o = 0; o < 2 * PO; o++) acc[o] <= part[o];
       p2_v <= p1_v && p1_last;
-      if (p1_v && p1_last) begin  // held while the epilogue works through the tile
-        for (int o = 0; o < PO; o++) p2_acc[o] <= part[o];
+      if (p1_v && p1_last) begin  // held while the epilogue works through the tile (pair)
+        for (int o = 0; o < 2 * PO; o++) p2_acc[o] <= part[o];
         {p2_tok_last, p2_to, p2_slot} <= {p1_tok_last, p1_to, p1_slot};
       end
       // stage 2
       if (e_done) begin
-        if (gate) {lg_valid, lg_tok, lg_tile, lg_data} <= {1'b1, m_tok[p2_slot], to0 + p2_to, y_word};
-        else obuf[BAW'((p2_slot ? TOM : 0) + 32'(p2_to))] <= y_word;
+        if (gate) {lg_valid, lg_tok, lg_tile, lg_data} <= {1'b1, m_tok[e_slot], to0 + e_to, y_word};
+        else obuf[BAW'((e_slot ? TOM : 0) + 32'(e_to))] <= y_word;
       end
       // slots
       if (fill) row_full[fill_slot] <= 1'b1;
-      if (e_done && p2_tok_last) begin
-        row_full[p2_slot] <= 1'b0;
+      if (e_done && e_tok_last) begin
+        row_full[e_slot] <= 1'b0;
         if (gate) rows_done <= rows_done + 32'd1;
-        else out_full[p2_slot] <= 1'b1;
+        else out_full[e_slot] <= 1'b1;
       end
       if (w_done_pulse) begin
         out_full[w_clr] <= 1'b0;
@@ -480,8 +473,8 @@ module edgemoe_lin (
   logic w_slot, w_done_pulse, w_clr;
   logic [31:0] w_i;
   edgemoe_lin_writer u_writer (
-      .clk, .rst_n, .ld_go, .out_full, .row_done(e_done && p2_tok_last && !gate),
-      .row_slot(p2_slot), .row_idx(m_row[p2_slot]), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
+      .clk, .rst_n, .ld_go, .out_full, .row_done(e_done && e_tok_last && !gate),
+      .row_slot(e_slot), .row_idx(m_row[e_slot]), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
       .strip_cols, .w_slot, .w_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
       .wr_cmd_addr(dma_req.wr_cmd_addr), .wr_cmd_len(dma_req.wr_cmd_len), .wr_cmd_wlg(dma_req.wr_cmd_wlg), .wr_valid(dma_req.wr_valid), .wr_ready(dma_resp.wr_ready));
   assign dma_req.wr_data = WB'(obuf[BAW'((w_slot ? TOM : 0) + w_i)]);

@@ -1,27 +1,80 @@
-// The MAC array of the linear engine (edgemoe_lin): P_OUT dot products of P_IN terms per
-// cycle, exact.  Combinational: edgemoe_lin registers the weights and inputs in front and
-// the 64-bit accumulator behind it, so this module alone decides how the products map
-// onto DSPs.  The sums are sign-extended to 64 bits on the way out.
+// The MAC array of the linear engine (edgemoe_lin): P_OUT x P_IN multiplier slots, exact.
+// Combinational: edgemoe_lin registers the weights and inputs in front and the 64-bit
+// accumulators behind it, so this module alone decides how the products map onto DSPs.
+//  - W16 (q8 = 0): P_OUT dot products of P_IN terms, out in dot lanes [0, P_OUT); the
+//    lanes [P_OUT, 2 P_OUT) are zero.  A wide input lane is split at bit LO_BITS into two
+//    DSP products (low: unsigned, high: signed), then recombined.
+//  - W8A8 (q8 = 1, Flag.WFMT_Q8): each weight lane holds two int8 codes, byte 0 of output
+//    tile 2j and byte 1 of tile 2j + 1 (the pair edgemoe_lin loads); the low product's
+//    DSP multiplies the shared int8 input by both at once (Xilinx WP486, edgemoe_mac8x2,
+//    edgemoe/numerics/int8.py packed_products): dot lanes [0, P_OUT) are tile 2j's sums,
+//    [P_OUT, 2 P_OUT) tile 2j + 1's.  Two int8 MACs per slot, through the same multiplier.
+// The sums are sign-extended to 64 bits on the way out.
 module edgemoe_lin_dot #(
     parameter int XBITS = 32  // input lane bits (edgemoe_lin)
 ) (
+    input  logic                                                         q8,
     input  logic [edgemoe_pkg::P_IN*XBITS-1:0]                           x,    // signed lanes
     input  logic [edgemoe_pkg::P_OUT*edgemoe_pkg::P_IN*edgemoe_pkg::WEIGHT_BITS-1:0] w,  // [o][i]
-    output logic [edgemoe_pkg::P_OUT*64-1:0]                             dot   // signed sums
+    output logic [2*edgemoe_pkg::P_OUT*64-1:0]                           dot   // signed sums
 );
   localparam int PI = edgemoe_pkg::P_IN;
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int WBITS = edgemoe_pkg::WEIGHT_BITS;
-  localparam int PW = XBITS + WBITS;           // one exact product
-  localparam int DW = PW + $clog2(PI + 1);     // a sum of PI products cannot wrap
+  localparam int S = edgemoe_pkg::PACK_SHIFT;
+  localparam bit SPLIT = XBITS > 18;             // one 18-bit DSP port cannot take x
+  localparam int LO_BITS = SPLIT ? 17 : XBITS;   // the low product's share of x
+  localparam int HI_BITS = SPLIT ? XBITS - 17 : 1;
+  localparam int AW = 27;                        // DSP48E2 A:D (pre-adder) port
+  localparam int BW = WBITS > 8 ? WBITS : 8;     // B port: a weight, or the int8 input
+  localparam int PW = XBITS + WBITS;             // one exact W16 product
+  localparam int DW = PW + $clog2(PI + 1);       // a sum of PI products cannot wrap
+  localparam int QW = 16 + $clog2(PI + 1);       // a sum of PI int8 products
+
+  if (WBITS < 16) begin : g_wbits_check
+    $error("edgemoe_lin_dot: W8A8 pairs need 16-bit weight lanes, WEIGHT_BITS is %0d", WBITS);
+  end
 
   for (genvar o = 0; o < PO; o++) begin : g_dot
     logic signed [DW-1:0] sum;
+    logic signed [QW-1:0] sum_hi;
+    logic signed [PW-1:0] prod[PI];
+    logic signed [15:0] lo8[PI], hi8[PI];
+    for (genvar i = 0; i < PI; i++) begin : g_slot
+      logic signed [XBITS-1:0] xv;
+      logic signed [WBITS-1:0] wv;
+      logic signed [AW-1:0] a_op;
+      logic signed [BW-1:0] b_op;
+      logic signed [AW+BW-1:0] m_lo;  // the shared multiplier: both modes
+      logic signed [26:0] packed_w;
+      assign xv = $signed(x[i*XBITS+:XBITS]);
+      assign wv = $signed(w[(o*PI+i)*WBITS+:WBITS]);
+      // W8A8: tile 2j + 1's code * 2**S + tile 2j's code (the pre-adder's sum)
+      assign packed_w = (27'($signed(wv[15:8])) <<< S) + 27'($signed(wv[7:0]));
+      assign a_op = q8 ? AW'(packed_w)
+                       : SPLIT ? AW'($signed({1'b0, xv[LO_BITS-1:0]})) : AW'(xv);
+      assign b_op = q8 ? BW'($signed(xv[7:0])) : BW'(wv);
+      assign m_lo = a_op * b_op;
+      // the split undoes the borrow the low product's sign took from the high one
+      assign lo8[i] = m_lo[15:0];
+      assign hi8[i] = 16'((m_lo >>> S) + (AW+BW)'(m_lo[S-1]));
+      if (SPLIT) begin : g_split
+        logic signed [HI_BITS+WBITS-1:0] m_hi;
+        assign m_hi = $signed(xv[XBITS-1:LO_BITS]) * wv;
+        assign prod[i] = (PW'(m_hi) <<< LO_BITS) + PW'(m_lo);
+      end else begin : g_whole
+        assign prod[i] = PW'(m_lo);
+      end
+    end
     always_comb begin
       sum = '0;
-      for (int i = 0; i < PI; i++)
-        sum = sum + DW'($signed(x[i*XBITS+:XBITS]) * $signed(w[(o*PI+i)*WBITS+:WBITS]));
+      sum_hi = '0;
+      for (int i = 0; i < PI; i++) begin
+        sum = sum + (q8 ? DW'(lo8[i]) : DW'(prod[i]));
+        sum_hi = sum_hi + (q8 ? QW'(hi8[i]) : '0);
+      end
     end
     assign dot[o*64+:64] = 64'(sum);
+    assign dot[(PO+o)*64+:64] = 64'(sum_hi);
   end
 endmodule

@@ -8,12 +8,14 @@
 // cycles, one lane group per cycle, the first in the cycle `start` is high (so with one
 // step the tile finishes combinationally, in that cycle).  The MAC array needs
 // ceil(K / P_IN) cycles per tile anyway, so this costs nothing while K / P_IN >= EPI_STEPS;
-// `hold` keeps two tile-last beats at least EPI_STEPS cycles apart at issue, which
-// keeps the caller's sums, base word and score steady until the tile is done.
+// `hold` keeps two tile-last beats at least EPI_STEPS cycles apart at issue (2 EPI_STEPS
+// with `pair`: W8A8 beats finish two tiles, edgemoe_lin_pair), which keeps the caller's
+// sums, base word and score steady until the tile (pair) is done.
 module edgemoe_lin_epilogue (
     input  logic               clk,
     input  logic               rst_n,
     input  logic               issue_last, // a tile's last MAC beat issues this cycle
+    input  logic               pair,       // each tile-last beat brings two tiles
     output logic               hold,       // no tile-last beat may issue this cycle
     input  logic               start,      // the tile's sums are in acc (held until done)
     input  logic [edgemoe_pkg::P_OUT*64-1:0] acc,  // raw sums of the tile (64 bits each;
@@ -51,7 +53,7 @@ module edgemoe_lin_epilogue (
     if (!rst_n) begin
       running <= 1'b0; step <= '0; gap <= '0;
     end else begin
-      gap <= issue_last ? (GW + 1)'(ES - 1) : gap == '0 ? '0 : gap - 1'b1;
+      gap <= issue_last ? (GW + 1)'(pair ? 2 * ES - 1 : ES - 1) : gap == '0 ? '0 : gap - 1'b1;
       running <= active && !done;
       step <= (active && !done) ? grp + 1'b1 : '0;
     end

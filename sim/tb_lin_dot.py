@@ -2,7 +2,10 @@
 
 The lanes take their format extremes first (every input at its most negative value times
 every weight at its most negative: the largest sum, which must not wrap; then mixed
-signs), then ``LIN_DOT_N`` random vectors.  The reference is Python integer arithmetic.
+signs), then ``LIN_DOT_N`` random vectors; the upper P_OUT sums must stay zero.  Then the
+W8A8 mode (``q8``): each weight lane holds two int8 codes (byte 0: tile 2j, byte 1: tile
+2j + 1) sharing one int8 input, at the int8 extremes and random.  The reference is Python
+integer arithmetic.
 Environment: LIN_DOT_P_IN, LIN_DOT_P_OUT, LIN_DOT_XBITS, LIN_DOT_WBITS (the design's).
 """
 
@@ -41,6 +44,7 @@ async def dot_products_exact(dut):
         x = [int(v) for v in rng.integers(xlo, xhi + 1, pi, dtype=np.int64)]
         w = [[int(v) for v in rng.integers(wlo, whi + 1, pi, dtype=np.int64)] for _ in range(po)]
         vectors.append((x, w))
+    dut.q8.value = 0
     for x, w in vectors:
         w = list(w)[:po]
         dut.x.value = _pack(x, xb)
@@ -51,3 +55,30 @@ async def dot_products_exact(dut):
             want = sum(a * b for a, b in zip(x, w[o]))
             got = _signed((word >> (64 * o)) & ((1 << 64) - 1), 64)
             assert got == want, (o, x, w[o], got, want)
+            assert (word >> (64 * (po + o))) & ((1 << 64) - 1) == 0, ("upper sums", o)
+    await pairs_exact(dut, pi, po, xb, wb, n, rng)
+
+
+async def pairs_exact(dut, pi: int, po: int, xb: int, wb: int, n: int, rng) -> None:
+    """W8A8: 2 P_OUT int8 dot products of P_IN terms through the packed multipliers."""
+    q = 127
+    cases = [(s * q, a * q, b * q) for s in (-1, 1) for a in (-1, 1) for b in (-1, 1)]
+    vectors = [([sx] * pi, [[a] * pi] * po, [[b] * pi] * po) for sx, a, b in cases]
+    vectors.append(([-q] * pi, [[0] * pi] * po, [[-q] * pi] * po))  # borrow with a = 0
+    for _ in range(n):
+        x = rng.integers(-q, q + 1, pi).tolist()
+        lo = rng.integers(-q, q + 1, (po, pi)).tolist()
+        hi = rng.integers(-q, q + 1, (po, pi)).tolist()
+        vectors.append((x, lo, hi))
+    dut.q8.value = 1
+    for x, lo, hi in vectors:
+        lanes = [(lo[o][i] & 0xFF) | ((hi[o][i] & 0xFF) << 8) for o in range(po) for i in range(pi)]
+        dut.x.value = _pack(x, xb)
+        dut.w.value = _pack(lanes, wb)
+        await Timer(1, unit="ns")
+        word = int(dut.dot.value)
+        for tile, codes in ((0, lo), (1, hi)):
+            for o in range(po):
+                want = sum(a * b for a, b in zip(x, codes[o]))
+                got = _signed((word >> (64 * (tile * po + o))) & ((1 << 64) - 1), 64)
+                assert got == want, (tile, o, x, codes[o], got, want)

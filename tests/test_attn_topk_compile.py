@@ -112,6 +112,22 @@ def test_codebooks_of_another_model_are_refused(setup):
         compile_model(model, accel, w, heads=False, topk=AttnTopK(big, transform, 4))
 
 
+def test_design_without_topk_attention_is_refused(setup, tmp_path, capsys):
+    from edgemoe.cli import main
+    from edgemoe.seeds.codebook_file import write_codebooks
+
+    model, _, w, centres, transform = setup
+    off = load_accel("tiny", ("attn_topk=false",))
+    with pytest.raises(ValueError, match="does not build top-k attention: set attn_topk: true"):
+        compile_model(model, off, w, heads=False, topk=AttnTopK(centres, transform, 4))
+    books = write_codebooks(tmp_path / "books.npz", centres, transform, {"model": model.name})
+    assert main(["compile", "--model", "m3vit-micro", "--accel", "tiny", "--set",
+                 "attn_topk=false", "--out", str(tmp_path / "d"), "--codebooks", str(books),
+                 "--topk", "4"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "set attn_topk: true" in err and len(err.splitlines()) == 1
+
+
 def test_cli_compile_with_codebooks_sets_the_mode_and_refuses_half_the_options(
         setup, tmp_path, capsys):
     from edgemoe.cli import main

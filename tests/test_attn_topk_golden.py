@@ -168,16 +168,20 @@ def test_bad_codebook_size_or_k_is_refused(tiny, c, k, what):
 
 
 def test_cycles_follow_the_top_k_terms(tiny):
-    """C d/P + N + k d/P per query group plus the key coding: growing k by p keys adds
-    (groups + 1) * p * beats cycles per head, and the dense mode is unchanged by the fields."""
+    """The SV's schedule (edgemoe_attn_topk.sv): per query group C d/P + N (score table,
+    the key pass), per phase k' d/P exact steps, or p (k' + 1) pick words when more, plus
+    the loads and the key coding; the dense mode is unchanged by the fields."""
     t, nh, hd, c = 13, 2, 16, 8
     base = {"tokens": t, "heads": nh, "head_dim": hd, "qkv": 0, "dst": 0, "codebook_size": c}
     cyc = [ideal_cycles(Instr.make(Op.ATTENTION, Flag.ATTN_TOPK, top_k=k, **base), tiny,
                         {"macs": 0}) for k in (4, 6)]
     groups, beats, p = -(-t // tiny.attn_lanes), -(-hd // 8), tiny.attn_lanes
-    assert cyc[1] - cyc[0] == nh * (groups + 1) * 2 * beats
-    phase = c * beats + t + (4 + p - 1) * beats
-    assert cyc[0] == nh * (3 * t * beats + groups * c * beats + (groups + 1) * phase)
+    loads = (3 * t + 2 * c) * beats
+    coding = t * -(-c // p) * beats + t
+    select = c * beats + t
+    for k, total in zip((4, 6), cyc):
+        steps = groups * max(k * beats, p * (k + 1)) + k * beats
+        assert total == nh * (loads + coding + groups * select + steps)
     dense = ideal_cycles(Instr.make(Op.ATTENTION, top_k=4, **base), tiny, {"macs": 0})
     assert dense == ideal_cycles(Instr.make(Op.ATTENTION, **base), tiny, {"macs": 0})
 
@@ -204,4 +208,6 @@ def test_memory_model_counts_the_codebook_codes_and_picks(tiny):
         assert traffic.read_bytes == 3 * t * nh * hd * 4 + book
         assert traffic.write_bytes == t * nh * hd * 4 + 4 * nh * t + 4 * nh * t * k
     groups, beats = -(-t // tiny.attn_lanes), hd * 4 // 16  # 16-byte bus
+    # per head: (groups + 1) phases of 2 more exact key steps (the pick words, 2 x (k' + 1)
+    # per group, go out beside them)
     assert cycles[1] - cycles[0] == nh * (groups + 1) * 2 * beats

@@ -22,13 +22,13 @@ from edgemoe.params import load_accel
 pytestmark = pytest.mark.csim
 
 #: A second design point: other quantization/overflow modes, a 24-bit activation in a
-#: 32-bit container, 8-bit weights, and UPSAMPLE not built.
+#: 32-bit container, 8-bit weights, and UPSAMPLE and top-k attention not built.
 VARIANT = ["formats.act=ap_fixed<24,8,AP_RND_CONV,AP_SAT>",
            "formats.linear_weight=ap_fixed<8,1,AP_RND,AP_SAT_SYM>",
            "formats.bias=ap_fixed<16,6,AP_RND_ZERO,AP_SAT>",
            "formats.norm=ap_fixed<12,4,AP_TRN_ZERO>",
            "formats.conv_weight=ap_fixed<16,3,AP_RND_INF>",
-           "ops=[linear,layernorm,attention,moe_gate,moe_experts,conv,add]"]
+           "ops=[linear,layernorm,attention,moe_gate,moe_experts,conv,add]", "attn_topk=false"]
 
 
 @pytest.fixture(scope="module")
@@ -441,5 +441,18 @@ def test_variant_op_not_built(variant):
     p.emit(Op.ADD, count=4, a=p.tensor(4), b=p.tensor(4), dst=p.garbage(16))
     p.emit(Op.UPSAMPLE, in_h=1, in_w=1, channels=4, src=p.tensor(4), dst=p.garbage(64))
     gold, manifest = run_both(variant, p, expect=Err.OP_NOT_BUILT)
+    st = status_words(gold, manifest["status"]["offset"])
+    assert (st["index"], st["executed"]) == (1, 1)
+
+
+def test_variant_attn_topk_not_built(variant):
+    """attn_topk false: golden and C-sim refuse top-k ATTENTION alike, after the ADD ran."""
+    assert not variant[0].attn_topk
+    p = Prog(variant[0], seed=2)
+    p.emit(Op.ADD, count=4, a=p.tensor(4), b=p.tensor(4), dst=p.garbage(16))
+    p.emit(Op.ATTENTION, Flag.ATTN_TOPK, tokens=4, heads=1, head_dim=4, qkv=p.tensor(48),
+           dst=p.garbage(64), scale=1, codebook_size=2, top_k=2, codebook=p.garbage(256),
+           codes=p.garbage(16), picks=p.garbage(32))
+    gold, manifest = run_both(variant, p, expect=Err.BAD_FLAGS)
     st = status_words(gold, manifest["status"]["offset"])
     assert (st["index"], st["executed"]) == (1, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from rtlutil import Case
-from wskiputil import dst_bytes, sparse_linear
+from wskiputil import dst_bytes, experts_dst_bytes, sparse_experts, sparse_linear
 
 from edgemoe.compare import assert_images_equal
 from edgemoe.golden import execute
@@ -83,3 +83,54 @@ def test_csim_preloaded_layer_keeps_the_bytes(tiny):
     _, sim = _both(tiny, case)
     _, want = _both(tiny, once)
     assert dst_bytes(case, sim) == dst_bytes(once, want)
+
+
+# (tokens, dim, hidden, experts): partial tiles; (4, 40, 96, 3)'s fc1 and fc2 run in
+# several weight chunks on `tiny`; the last expert's queue is always empty
+EXPERT_SHAPES = [(5, 13, 21, 3), (4, 40, 96, 3)]
+
+
+@pytest.mark.parametrize("t,d,h,e", EXPERT_SHAPES)
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_csim_skips_expert_tiles_to_the_dense_bytes(tiny, t, d, h, e, share):
+    dense = sparse_experts(tiny[0], 5, "dense", t, d, h, e, share, skip=False)
+    skip = sparse_experts(tiny[0], 5, "skip", t, d, h, e, share, skip=True)
+    _, sim_dense = _both(tiny, dense)
+    _, sim_skip = _both(tiny, skip)
+    assert experts_dst_bytes(skip, sim_skip) == experts_dst_bytes(dense, sim_dense)
+
+
+def test_csim_reads_the_first_experts_fc1_map(tiny):
+    """A map bit on a non-zero tile of expert 0's fc1 (not preloaded: fetched through its
+    map) drops that tile in C-sim exactly as in golden: the map is read where layout puts it."""
+    from edgemoe.layout import moe_tile_map_offset, pack_tile_map, tile_grid, unpack_tile_map
+
+    accel = tiny[0]
+    t, d, h, e = 5, 13, 21, 3
+    po, pi = accel.linear_p_out, accel.linear_p_in
+    case = sparse_experts(accel, 4, "lie", t, d, h, e, 0.5, skip=True)
+    honest = sparse_experts(accel, 4, "honest", t, d, h, e, 0.5, skip=True)
+    ins = case.program[0]
+    off = moe_tile_map_offset(ins.get("b1"), 0, e, h, d, po, pi,
+                              accel.formats.bias.storage_dtype.itemsize)
+    zero = unpack_tile_map(case.scratch.image[off:off + 64], *tile_grid(h, d, po, pi))
+    zero[tuple(np.argwhere(~zero)[0])] = True
+    case.scratch.image[off:off + 64] = np.frombuffer(pack_tile_map(zero), np.uint8)
+    _, sim = _both(tiny, case)  # golden == C-sim
+    _, sim_honest = _both(tiny, honest)
+    assert experts_dst_bytes(case, sim) != experts_dst_bytes(honest, sim_honest)
+
+
+def test_csim_runs_a_pruned_m3vit_micro_like_golden(tiny):
+    """Whole program: WSKIP LINEARs and MOE_EXPERTS (half their tiles zero), golden == C-sim."""
+    from wskiputil import pruned_micro
+
+    from edgemoe.isa import Op
+
+    accel, csim = tiny
+    c = pruned_micro(accel)
+    assert any(i.op == Op.MOE_EXPERTS and i.has(Flag.WSKIP) for i in c.instrs)
+    gold, sim = c.fresh_image(), c.fresh_image()
+    assert execute(gold, accel, c.program_offset, c.n_instructions, 0, c.status_offset) == Err.OK
+    assert csim.execute(sim, c.program_offset, c.n_instructions, 0, c.status_offset) == Err.OK
+    assert_images_equal(gold, sim, c.manifest, "pruned m3vit-micro: golden vs C-sim")

@@ -63,6 +63,7 @@ ACCEL_CASES = [
     ("p_out too big", _set("linear_p_out", 128), ["linear_p_out", "a power of two in 1..64"]),
     ("attn lanes 0", _set("attn_lanes", 0), ["attn_lanes", "an integer in 1..32"]),
     ("axi width", _set("axi_bits", 96), ["axi_bits", "64, 128, 256, 512"]),
+    ("attn_topk not a bool", _set("attn_topk", 1), ["attn_topk", "not a boolean", "true or false"]),
     ("unknown board", _set("board", "zcu999"), ["board", "'zcu999'", "zcu102, zcu104, kv260"]),
     ("unknown op", _set("ops", ["linear", "softmax"]), ["ops", "'softmax'", "moe_gate"]),
     ("repeated op", _set("ops", ["linear", "add", "add"]), ["ops", "each op at most once"]),

@@ -1,4 +1,6 @@
-"""The cycle model of a W8A8 LINEAR (Flag.WFMT_Q8): int8 weight reads plus the multipliers."""
+"""The cycle model of a W8A8 LINEAR (Flag.WFMT_Q8): int8 weight reads plus the multipliers,
+and pairs of output tiles sharing the MAC array (edgemoe_lin_dot.sv: two int8 MACs per
+multiplier)."""
 
 from __future__ import annotations
 
@@ -46,8 +48,36 @@ def test_q8_experts_read_int8_codes_biases_and_multipliers():
     mat, bias_h, bias_d = 48 * 32, 48, 32  # tiny's 4 x 4 tiles divide every size
     assert w16.traffic.weight_bytes == 2 * (2 * mat * 2 + (bias_h + bias_d) * 2)
     assert q8.traffic.weight_bytes == 2 * (2 * mat + (bias_h + bias_d) * (2 + 4))
-    assert q8.compute == w16.compute
+    # 8 routed tokens; fc1: 12 output tiles (6 pairs) x 8 input tiles, fc2: 8 (4) x 12
+    assert w16.compute == 8 * (12 * 8 + 8 * 12)
+    assert q8.compute == 8 * (6 * 8 + 4 * 12)
     assert q8.cycles < w16.cycles
+
+
+@pytest.mark.parametrize("n,k,beats", [(64, 128, 8 * 32), (20, 9, 3 * 3), (9, 4, 2 * 2),
+                                       (4, 4, 1 * 2)])
+def test_q8_ideal_cycles_count_tile_pairs(n, k, beats):
+    """The op table's ideal cycles on tiny (4 x 4): per token, pairs of output tiles x input
+    tiles, at least two beats a pair (the epilogue finishes the pair's tiles in turn)."""
+    from edgemoe.golden.cycles import ideal_cycles
+    from edgemoe.numerics.int8 import q8_mac_beats
+
+    accel = load_accel("tiny")
+    t = 9
+    assert ideal_cycles(_linear(Flag.WFMT_Q8, n, k, t), accel, {}) == t * beats
+    assert q8_mac_beats(-(-n // 4), -(-k // 4)) == beats
+    assert ideal_cycles(_linear(0, n, k, t), accel, {}) == t * -(-n // 4) * -(-k // 4)
+
+
+def test_int8_roofline_is_two_macs_per_multiplier():
+    """ZCU102 at W16A32 weights x act: 2 DSP per multiplier; W8A8 doubles the MACs."""
+    from edgemoe.params.fit import LIMIT_PERCENT
+    from edgemoe.perf.report import roofline_macs_per_cycle
+
+    accel = load_accel("edge-moe-zcu102")
+    w16 = accel.board.dsp * LIMIT_PERCENT["DSP"] / 100 / 2
+    assert roofline_macs_per_cycle(accel) == pytest.approx(w16)
+    assert roofline_macs_per_cycle(accel, int8=True) == pytest.approx(2 * w16)
 
 
 def test_w8a8_design_point_fits_and_is_faster_on_the_w8a8_program():

@@ -38,3 +38,23 @@ def test_modelled_cycles_fall_with_the_tiles_run():
     per_tile = (c[512] - c[256]) / 256
     assert 32 <= per_tile <= 34  # one MAC cycle per token, about one fetch cycle
     assert abs(c[128] - (c[256] - 128 * per_tile)) <= 0.1 * c[128]  # the formula's 10 %
+
+
+
+def test_compile_perf_models_the_experts_skipped_tiles():
+    """`compile --perf` (perf.report.model_tasks) reads the experts' maps from the image:
+    half-zeroed expert tiles cost fewer modelled MOE_EXPERTS cycles than the same weights
+    compiled dense (the same routing: the zeroed weights are in both)."""
+    from wskiputil import pruned_micro
+
+    from edgemoe.perf.report import model_tasks
+
+    accel = load_accel("tiny")
+    cycles = {}
+    for skip in (True, False):
+        c = pruned_micro(accel, tile_skip=skip)
+        assert any(i.op == Op.MOE_EXPERTS and i.flags & Flag.WSKIP for i in c.instrs) == skip
+        pm = model_tasks(accel, c.instrs, c.fresh_image(), c.program_offset, c.status_offset,
+                         c.manifest["tasks"])["seg"]
+        cycles[skip] = sum(o.cycles for o in pm.ops if o.op == "MOE_EXPERTS")
+    assert cycles[True] < 0.85 * cycles[False], cycles

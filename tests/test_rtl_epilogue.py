@@ -4,7 +4,9 @@ On ``wide`` (8x8 tile) the epilogue quantizes 4 lanes per cycle, so an output ti
 2 cycles in it: results and overflow counts must stay byte-identical with golden for
 every epilogue path (GELU, RESIDUAL + ReLU, SCORE_ACC through MOE_EXPERTS, the MOE_GATE
 logits to the router, a partial last tile), and the tile-last beats must wait for it when
-K / P_IN is below the step count (one input tile here).
+K / P_IN is below the step count (one input tile here).  W8A8 (Flag.WFMT_Q8) pairs two
+output tiles on the multipliers: the pair's high tile enters the epilogue after the low
+one is done, so a pair of one input tile issues every 2 x 2 cycles (edgemoe.perf agrees).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rtlutil as ru
+from q8util import q8_linear
 from rtldesigns import design, executor
 
 from edgemoe.isa import Flag
+from edgemoe.perf.model import model_program
 
 pytestmark = pytest.mark.sim
 
@@ -38,13 +42,30 @@ def outcomes():
         ru.linear(accel, rng, "residual_relu_small_k", 4, 12, 8, Flag.RESIDUAL | Flag.RELU),
         ru.moe(accel, rng, "moe_score_acc", 6, 16, 4, 24, 2),
     ] + [ru.linear(accel, rng, f"pace_k{k}", PACE_T, PACE_N, k) for k in PACE_K]
-    return ru.run_cases(executor("wide"), cases)
+    for name, seed, t, n, k, flags in Q8_CASES:
+        c = q8_linear(accel, seed, t, n, k, flags)
+        cases.append(ru.Case(name, c.scratch, [c.ins]))
+    return {c.name: c for c in cases}, ru.run_cases(executor("wide"), cases)
+
+
+#: W8A8 on ``wide`` (name, seed, t, n, k, flags): one input tile (the pair's two tiles take
+#: 2 x 2 epilogue cycles, more than its MAC beat) with an odd tile count (a lone last
+#: tile, partial), many input tiles, and a MAC-bound one-input-tile layer for the pace.
+Q8_CASES = (
+    ("q8_one_input_tile", 21, 7, 36, 8, Flag.GELU),
+    ("q8_many_input_tiles", 22, 5, 36, 72, Flag.RELU),
+    ("q8_pace_k8", 23, PACE_T, PACE_N, 8, 0),
+)
+#: edgemoe.perf vs the measured cycles of the W8A8 pace case.
+PERF_MODEL_ERROR = 0.1
 
 
 @pytest.mark.parametrize("name", ["gelu_partial_tile", "residual_relu_small_k",
-                                  "moe_score_acc", *(f"pace_k{k}" for k in PACE_K)])
+                                  "moe_score_acc", *(f"pace_k{k}" for k in PACE_K),
+                                  *(c[0] for c in Q8_CASES)])
 def test_two_step_epilogue_matches_golden(outcomes, name):
-    out = outcomes[name]
+    out = outcomes[1][name]
+    assert out.golden_error == 0, "the case itself must be a valid program"
     assert out.problems() == [], out.problems()
 
 
@@ -53,6 +74,19 @@ def test_one_input_tile_runs_at_the_epilogue_pace(outcomes):
     tiles it also adds a MAC cycle per output tile (16 tokens x 12 tiles = 192 cycles),
     from 1 to 2 it adds none: a 1-tile output tile already takes the 2 epilogue steps.
     Without the hold the two steps would differ by nothing but noise."""
-    c1, c2, c3 = (ru_cycles(outcomes[f"pace_k{k}"].rtl) for k in PACE_K)
+    c1, c2, c3 = (ru_cycles(outcomes[1][f"pace_k{k}"].rtl) for k in PACE_K)
     mac_step = PACE_T * PACE_N // 8
     assert (c3 - c2) - (c2 - c1) >= 0.5 * mac_step, (c1, c2, c3)
+
+
+def test_q8_pairs_run_at_the_epilogue_pace(outcomes):
+    """A W8A8 pair of one input tile takes 2 x 2 epilogue cycles: 6 pairs x 4 cycles per
+    token, the same MAC time as the W16 layer of 12 tiles x 2 steps (the pair's saving
+    needs K / P_IN >= 4 here), and edgemoe.perf models that pace."""
+    cases, outs = outcomes
+    q8 = ru_cycles(outs["q8_pace_k8"].rtl)
+    w16 = ru_cycles(outs["pace_k8"].rtl)
+    mac = PACE_T * PACE_N // 8 * 2  # tokens x tiles x epilogue steps
+    assert q8 >= mac and w16 >= mac, (q8, w16, mac)
+    modelled = model_program(cases["q8_pace_k8"].program, design("wide")).ops[0].cycles
+    assert abs(modelled - q8) <= PERF_MODEL_ERROR * q8, (modelled, q8)

@@ -1,7 +1,8 @@
 """W8A8 LINEAR and MOE_EXPERTS (Flag.WFMT_Q8) on the SystemVerilog engine: == golden.
 
 Single ops (several weight strips, epilogue flags, clamped inputs, act overflows, counted
-in the profile) and a small mixed W8A8 / W16 program, at two linear tile shapes.
+in the profile, odd output-tile counts and one input tile for the paired MAC array) and a
+small mixed W8A8 / W16 program, at two linear tile shapes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def _cases(accel) -> list[ru.Case]:
         ("q8_strips", 3, 3, kout, kin, 0, 2.0, None, 1.0),
         ("q8_clamped_inputs", 4, 4, 8, 16, Flag.RELU, 3.0, 2.0, 1.0),
         ("q8_act_overflow", 5, 4, 8, 64, 0, 8.0, None, 200.0),
+        # one input tile (the pair's two epilogue beats hold the issue), an odd tile count
+        ("q8_one_input_tile", 6, 3, 9, 4, Flag.GELU, 2.0, None, 1.0),
     ]
     cases = []
     for name, seed, t, n, k, flags, x_range, calib, gain in singles:

@@ -61,8 +61,13 @@ def test_package_renders_design_point(tmp_path, name):
         assert re.search(rf"localparam int {key} = {value};", text)
     for op in isa.Op:
         assert f"OP_{op.name} = 8'd{int(op)};" in text
-        assert f"OP_{op.name}: op_flags = 16'd{int(isa.hw_flags(op, 'sv'))};" in text
-    assert "OP_ATTENTION: op_flags = 16'd0;" in text  # ATTN_TOPK is not built in SV yet
+        assert f"OP_{op.name}: op_flags = 16'd{int(isa.hw_flags(op, 'sv', accel))};" in text
+    # top-k ATTENTION (edgemoe_attn_topk.sv) is built, and its flag accepted, only where the
+    # design point sets attn_topk (tiny; the board design points leave it out)
+    topk = int(isa.Flag.ATTN_TOPK) if accel.attn_topk else 0
+    assert f"OP_ATTENTION: op_flags = 16'd{topk};" in text
+    assert f"localparam int ATTN_TOPK_BUILT = {int(accel.attn_topk)};" in text
+    assert accel.attn_topk == (name == "tiny")
     for tname, values in numerics.numerics_tables().items():
         np.testing.assert_array_equal(_sv_table(text, tname.lower()), values)
     for reg in REGISTERS:

@@ -239,6 +239,18 @@ def test_op_not_built():
     assert out.problems() == []
 
 
+def test_attn_topk_not_built():
+    """p8 leaves top-k attention out (attn_topk false): RTL refuses the flag as golden does."""
+    accel = design("p8")
+    assert not accel.attn_topk and design("tiny").attn_topk
+    case = ru.program(accel, "topk_missing", [Instr.make(
+        Op.ATTENTION, Flag.ATTN_TOPK, tokens=4, heads=1, head_dim=4, qkv=4096, dst=8192,
+        scale=1, codebook_size=2, top_k=2, codebook=12288, codes=16384, picks=20480)])
+    out = ru.run_cases(executor("p8"), [case], max_cycles=BOUND)["topk_missing"]
+    assert out.golden_error == Err.BAD_FLAGS
+    assert out.problems() == []
+
+
 def test_execute_has_the_golden_contract():
     """RtlsimExecutor.execute(image, ...) -> err, image modified in place, like golden."""
     accel = design("tiny")

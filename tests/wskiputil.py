@@ -13,7 +13,14 @@ from progutil import Scratch
 from rtlutil import IMAGE_BYTES, Case
 
 from edgemoe.isa import Flag, Instr, Op
-from edgemoe.layout import pack_tile_map, pack_tiled, tile_grid, tiles_run, zero_tiles
+from edgemoe.layout import (
+    pack_tile_map,
+    pack_tiled,
+    queue_layout,
+    tile_grid,
+    tiles_run,
+    zero_tiles,
+)
 
 
 def zero_some_tiles(w: np.ndarray, rng, zero_frac: float, p_out: int, p_in: int) -> np.ndarray:
@@ -65,3 +72,97 @@ def dst_bytes(case: Case, image: np.ndarray) -> bytes:
     nbytes = ins.get("tokens") * ins.get("out_features") * case.scratch.accel.formats.act \
         .storage_dtype.itemsize
     return image[ins.get("dst"):ins.get("dst") + nbytes].tobytes()
+
+
+def _queues(rng, e: int, t: int, top_k: int, act) -> np.ndarray:
+    """A queue region (layout.queue_layout) routing each token to ``top_k`` of the first
+    ``e - 1`` experts (expert ``e - 1`` stays empty) with random scores."""
+    lay = queue_layout(e, t)
+    counts = np.zeros(e, np.uint32)
+    index = np.zeros((e, lay["slot"] // 4), np.int32)
+    score = np.zeros((e, lay["slot"] // 4), np.int32)
+    for tok in range(t):
+        for ex in rng.choice(e - 1, top_k, replace=False).tolist():
+            index[ex, counts[ex]] = tok
+            score[ex, counts[ex]] = act.quantize(rng.uniform(0.05, 1.0))
+            counts[ex] += 1
+    blob = np.zeros(lay["total"], np.uint8)
+    blob[:4 * e] = counts.view(np.uint8)
+    blob[lay["index"]:lay["scores"]] = index.view(np.uint8).reshape(-1)
+    blob[lay["scores"]:] = score.view(np.uint8).reshape(-1)
+    return blob
+
+
+def sparse_experts(accel, seed: int, name: str, t: int, d: int, h: int, e: int,
+                   zero_frac: float, skip: bool, top_k: int = 2, residual: bool = True) -> Case:
+    """MOE_EXPERTS ``t x d`` over ``e`` experts of hidden ``h`` (expert ``e - 1`` empty), each
+    expert's fc1 and fc2 with ``zero_frac`` of their weight tiles all zero.
+
+    With ``skip`` every expert's two zero-tile maps follow the bias blocks
+    (layout.moe_tile_map_offset) and the op carries WSKIP; without it the same weights run
+    dense.  The maps are the only bytes the two images differ in, so their dst must agree.
+    """
+    rng = np.random.default_rng(seed)
+    s = Scratch(accel, size=IMAGE_BYTES)
+    f, po, pi = accel.formats, accel.linear_p_out, accel.linear_p_in
+    act, wf, bf = f.act, f.linear_weight, f.bias
+
+    def layer(n: int, k: int) -> tuple[int, int]:
+        ws = [zero_some_tiles(wf.quantize(rng.choice([-1, 1], (n, k)) * rng.uniform(0.05, 0.4, (n, k))),
+                              rng, zero_frac, po, pi) for _ in range(e)]
+        wo = s.put(np.concatenate([_pad64(pack_tiled(w, po, pi).astype(wf.storage_dtype))
+                                   for w in ws]))
+        blocks = [_pad64(np.pad(bf.quantize(rng.uniform(-1, 1, n)), (0, -n % po))
+                         .astype(bf.storage_dtype)) for _ in range(e)]
+        maps = [np.frombuffer(pack_tile_map(zero_tiles(w, po, pi)), np.uint8) for w in ws]
+        # the dense image reserves the same bytes, so both share every other offset
+        bo = s.put(np.concatenate(blocks + (maps if skip else [np.zeros_like(m) for m in maps])))
+        return wo, bo
+
+    w1, b1 = layer(h, d)
+    w2, b2 = layer(d, h)
+    isz = act.storage_dtype.itemsize
+    fields = {"tokens": t, "dim": d, "hidden": h, "experts": e, "w1": w1, "b1": b1, "w2": w2,
+              "b2": b2, "src": s.put_raw(act.quantize(rng.uniform(-2, 2, t * d)), act),
+              "queues": s.put(_queues(rng, e, t, top_k, act)),
+              "dst": s.put(np.full(t * d * isz, 0xA5, np.uint8)),
+              "scratch": s.put(np.full(t * h * isz, 0x5A, np.uint8))}
+    flags = Flag.WSKIP if skip else Flag.NONE
+    if residual:
+        fields["residual"] = s.put_raw(act.quantize(rng.uniform(-1, 1, t * d)), act)
+        flags |= Flag.RESIDUAL
+    return Case(name, s, [Instr.make(Op.MOE_EXPERTS, flags, **fields)])
+
+
+def experts_dst_bytes(case: Case, image: np.ndarray) -> bytes:
+    """The output rows of a :func:`sparse_experts` case in ``image``."""
+    ins = case.program[0]
+    nbytes = ins.get("tokens") * ins.get("dim") * case.scratch.accel.formats.act.storage_dtype.itemsize
+    return image[ins.get("dst"):ins.get("dst") + nbytes].tobytes()
+
+
+def _pad64(a: np.ndarray) -> np.ndarray:
+    raw = np.ascontiguousarray(a).view(np.uint8).reshape(-1)
+    return np.pad(raw, (0, -raw.size % 64))
+
+
+def pruned_micro(accel, share: float = 0.5, seed: int = 6, tile_skip: bool = True):
+    """m3vit-micro compiled with ``share`` of the 4x4 tiles of every dense-MLP and expert
+    matrix zeroed (no whole neuron dies, so every layer keeps its width): its LINEARs and
+    MOE_EXPERTS carry WSKIP (``tile_skip=False``: the same weights compiled dense)."""
+    from edgemoe.compiler import compile_model
+    from edgemoe.models import random_weights
+    from edgemoe.params import load_model
+
+    model = load_model("m3vit-micro")
+    rng = np.random.default_rng(seed)
+    w = random_weights(model, seed=seed)
+    po, pi = accel.linear_p_out, accel.linear_p_in
+    for name in list(w):
+        if name.endswith(("mlp.fc1.weight", "mlp.fc2.weight", "experts.htoh4.weight",
+                          "experts.h4toh.weight")):
+            m = np.array(w[name])
+            stack = m.reshape((-1,) + m.shape[-2:])
+            w[name] = np.stack([zero_some_tiles(x, rng, share, po, pi) for x in stack]) \
+                .reshape(m.shape)
+    return compile_model(model, accel, w, remove_dead=False, tile_skip=tile_skip)

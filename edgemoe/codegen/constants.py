@@ -81,6 +81,7 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("GELU_G", max(act.frac_bits, consts["GELU_TABLE_FRAC"])),
         ("POOL_RECIP_BITS", POOL_RECIP_BITS), ("POOL_MAX_KERNEL", POOL_MAX_KERNEL),
         ("ATTN_MAX_CODEBOOK", ATTN_MAX_CODEBOOK),
+        ("ATTN_TOPK_BUILT", int(accel.attn_topk)),  # 0: no top-k unit in the engine
         ("MAX_TIMESTEPS", accel.max_timesteps), ("LIF_LEAK_FRAC", isa.LIF_LEAK_FRAC),
         ("LIF_LEAK_SHIFT", isa.LIF_LEAK_SHIFT), ("MOE_DQ_BITS", isa.MOE_DQ_BITS),
         ("LIF_CURRENT_INPUT", isa.LIF_CURRENT_INPUT), ("LIF_READOUT", isa.LIF_READOUT),

@@ -9,6 +9,7 @@ constants, so that the C++ matches the golden executor by construction.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,13 +24,17 @@ from ..params.ports import PORT_CLASSES, PORTS, bundle_of, bundles
 from .constants import acc_fracs, design_constants
 from .opspec import opspec_context
 
+if TYPE_CHECKING:
+    from ..params.accel import AccelConfig
+
 __all__ = ["KERNEL_HEADERS", "TOP_NAME", "format_trait", "hls_context", "isa_context"]
 
 #: Name of the HLS top function (and of the exported IP).
 TOP_NAME = "edgemoe_top"
 #: Static kernel headers copied next to the generated sources, in include order.
 KERNEL_HEADERS = ("em_common.hpp", "em_mem.hpp", "em_numerics.hpp", "em_int8.hpp", "em_isa.hpp",
-                  "em_linear_job.hpp", "em_tile_map.hpp", "em_linear.hpp", "em_linear_ops.hpp", "em_moe.hpp",
+                  "em_linear_job.hpp", "em_tile_map.hpp", "em_int4.hpp", "em_linear.hpp",
+                  "em_linear_ops.hpp", "em_moe.hpp",
                   "em_attention_topk.hpp", "em_attention.hpp",
                   "em_stream.hpp", "em_vector.hpp", "em_layernorm.hpp", "em_pool.hpp", "em_lif.hpp",
                   "em_dispatch.hpp")
@@ -119,8 +124,9 @@ def _word_index(generic: str) -> int:
     return 1 + idx if generic[0] == "d" else 1 + isa.N_DIMS + idx
 
 
-def isa_context() -> dict:
-    """The instruction set as template data (opcodes, flags, errors, field word indices)."""
+def isa_context(accel: AccelConfig) -> dict:
+    """The instruction set as template data (opcodes, flags, errors, field word indices);
+    the per-op flag masks are the design point ``accel``'s."""
     ops = sorted(isa.Op, key=int)
     n_opcodes = int(ops[-1]) + 1
     if n_opcodes > 32:
@@ -140,7 +146,8 @@ def isa_context() -> dict:
         "flags": [{"name": f"FLAG_{f.name}", "value": int(f)} for f in isa.Flag if f],
         "errors": [{"name": f"ERR_{e.name}", "value": int(e)} for e in isa.Err],
         "op_flags": [{"op": by_value[v].name if v in by_value else f"(no opcode {v})",
-                      "mask": int(isa.hw_flags(by_value[v], "hls")) if v in by_value else 0}
+                      "mask": int(isa.hw_flags(by_value[v], "hls", accel))
+                      if v in by_value else 0}
                      for v in range(n_opcodes)],
         "fields": fields, "generic_fields": generic,
         "status_bytes": layout.STATUS_BYTES, "profile_entry_bytes": layout.PROFILE_ENTRY_BYTES,
@@ -262,7 +269,7 @@ def hls_context(accel, tb: dict | None = None) -> dict:
         "xbuf_bits": _container_bits(xbits), "wbuf_bits": _container_bits(wbits),
         "cfg": [{"name": n, "value": int(v)} for n, v in cfg],
         "built_ops": built, "static_asserts": [{"expr": e, "why": w} for e, w in asserts],
-        "constants": _constants(), "tables": _tables(), "isa": isa_context(),
+        "constants": _constants(), "tables": _tables(), "isa": isa_context(accel),
         "ops": opspec_context("cpp"),
         "board": _board_context(accel), "axi_bits": accel.axi_bits,
         "m_axi_ports": ports, "m_axi_bundles": bundle_list,

@@ -22,10 +22,18 @@ def _run(args) -> int:
         if args.weights else None
     if weights is None:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
-    int8 = _int8_ranges(model, weights, args) if args.int8 else None
+    int8 = _int8_ranges(model, weights, args) if args.int8 or args.precision_map else None
+    mixed = None
+    if args.precision_map:  # its LINEARs mixed int4/int8, its experts W8A8
+        from ..compiler.mixed import apply_precision_map
+        from ..models import random_weights
+
+        mixed, int8 = apply_precision_map(args.precision_map, model,
+                                          weights or random_weights(model, args.seed), int8,
+                                          bool(args.int8))
     compiled = compile_model(model, accel, weights, seed=args.seed, strict=args.strict,
                              heads=args.heads != "none", int8=int8, topk=_attn_topk(args),
-                             tile_skip=not args.no_tile_skip)
+                             tile_skip=not args.no_tile_skip, mixed=mixed)
     out = compiled.save(args.out)
     m = compiled.manifest
     print(f"wrote {out}/manifest.json and image.bin: {model.name} for {accel.name} "
@@ -68,12 +76,13 @@ def _int8_ranges(model, weights, args) -> dict[str, float]:
     from ..models import load_default_image, random_weights
 
     if hasattr(model, "layers") or model.kind != "m3vit":
-        raise ValueError(f"--int8 runs M3ViT's LINEAR layers in W8A8; {model.name} is not an "
-                         "M3ViT model: drop --int8")
+        flag = "--precision-map" if args.precision_map else "--int8"
+        raise ValueError(f"{flag} runs M3ViT's LINEAR layers in W8A8; {model.name} is not an "
+                         f"M3ViT model: drop {flag}")
     rng = np.random.default_rng(args.seed)
     shape = (model.in_chans, model.image_height, model.image_width)
     images = [load_default_image(model)] + [rng.integers(0, 256, shape, dtype=np.uint8)
-                                            for _ in range(args.int8 - 1)]
+                                            for _ in range(max(args.int8, 1) - 1)]
     ranges = linear_input_ranges(model, weights or random_weights(model, args.seed), images)
     log.info("W8A8: %d layers (attention, MLPs, experts) calibrated on %d images", len(ranges),
              len(images))
@@ -125,9 +134,14 @@ def register(sub) -> None:
                    help="run the attention, dense-MLP and MoE-expert layers in W8A8 (int8 weights "
                         "per channel, int8 inputs), input ranges calibrated on the default "
                         "image and N-1 seeded random images")
+    p.add_argument("--precision-map", metavar="FILE",
+                   help="precision map from `edgemoe quantize`: its attention and MLP LINEARs "
+                        "run int8 on the map's high channels and int4 on the rest (Flag."
+                        "WFMT_Q4), its expert layers W8A8; inputs calibrated as with --int8 N "
+                        "(default N=1)")
     p.add_argument("--no-tile-skip", action="store_true",
-                   help="compile every LINEAR dense (default: LINEARs with all-zero weight "
-                        "tiles skip them, Flag.WSKIP)")
+                   help="compile every LINEAR and MoE expert dense (default: those with "
+                        "all-zero weight tiles skip them, Flag.WSKIP)")
     p.add_argument("--codebooks", metavar="FILE",
                    help="key codebooks from `edgemoe vq-fit`: every ATTENTION attends to each "
                         "query's --topk keys by codebook score (golden executor only so far)")

@@ -25,6 +25,7 @@ def format_report(r: dict) -> str:
     lines = [
         (f"{r['model']} on {r['design_point']} ({r['backend']}"
          + (f", W8A8 in {r['int8_layers']} layers" if r.get("int8_layers") else "")
+         + (f", int4/int8 in {r['mixed_layers']} layers" if r.get("mixed_layers") else "")
          + f"), split {r['split']}, {r['scenes']} scene(s); synthetic data and weights"),
         f"  {'metric':<18} {'float':>9} {'accel':>9} {'baseline':>9}",
         row("mIoU %", "miou", True),
@@ -66,6 +67,9 @@ def _run(args) -> int:
     if graph and args.int8:
         raise ValueError(f"--int8 runs M3ViT layers in W8A8; {model.name} is a graph model: "
                          "drop --int8")
+    if graph and args.precision_map:
+        raise ValueError(f"--precision-map runs M3ViT layers in int4/int8; {model.name} is a "
+                         "graph model: drop --precision-map")
     if args.accel:
         accel = load_accel(args.accel)
     elif graph:  # the first design point that builds the graph's ops and holds its layers
@@ -83,10 +87,17 @@ def _run(args) -> int:
                                  progress=lambda it: tqdm(it, desc="eval digits", unit="img"))
         print(json.dumps(result, indent=2) if args.json else format_digits_report(result))
         return 0
-    int8 = _int8_ranges(model, weights, args.int8) if args.int8 else None
+    calib = args.int8 or (8 if args.precision_map else 0)
+    int8 = _int8_ranges(model, weights, calib) if calib else None
+    mixed = None
+    if args.precision_map:  # its LINEARs int4/int8, its experts W8A8
+        from ..compiler.mixed import apply_precision_map
+
+        mixed, int8 = apply_precision_map(args.precision_map, model, weights, int8,
+                                          bool(args.int8))
     result = evaluate(model, accel, weights, args.backend, args.split, args.n,
                       progress=lambda it: tqdm(it, desc=f"eval {args.split}", unit="scene"),
-                      int8=int8)
+                      int8=int8, mixed=mixed)
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 
@@ -121,4 +132,8 @@ def register(sub) -> None:
     p.add_argument("--int8", type=int, metavar="N", default=0,
                    help="M3ViT: run attention, dense MLPs and MoE experts in W8A8, input "
                         "ranges calibrated on the first N train scenes")
+    p.add_argument("--precision-map", metavar="FILE",
+                   help="M3ViT: precision map from `edgemoe quantize`: its attention and MLP "
+                        "LINEARs run int8/int4 per channel, its experts W8A8; inputs "
+                        "calibrated on the first --int8 N train scenes (default 8)")
     p.set_defaults(func=_run)

@@ -20,7 +20,7 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
                   strict: bool = False, heads: bool = True,
                   taps: frozenset[str] = frozenset(), int8: dict | None = None,
                   remove_dead: bool = True, topk: AttnTopK | None = None,
-                  tile_skip: bool = True) -> Compiled:
+                  tile_skip: bool = True, mixed: dict | None = None) -> Compiled:
     """Compile ``model`` for design point ``accel``.
 
     Args:
@@ -38,9 +38,11 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
             not combined with ``int8`` yet).
         topk: run every ATTENTION on each query's top-k keys by codebook
             (:class:`edgemoe.compiler.attn_topk.AttnTopK`, ``Flag.ATTN_TOPK``).
-        tile_skip: give every non-W8A8 M3ViT LINEAR with all-zero P_OUT x P_IN weight
-            tiles a tile map and ``Flag.WSKIP`` (same output bytes, those tiles are neither
-            fetched nor computed); False compiles every LINEAR dense.
+        tile_skip: give every non-W8A8 M3ViT LINEAR and MOE_EXPERTS with all-zero
+            P_OUT x P_IN weight tiles tile maps and ``Flag.WSKIP`` (same output bytes,
+            those tiles are neither fetched nor computed); False compiles them dense.
+        mixed: LINEAR layers to run with int8 and int4 channels (``Flag.WFMT_Q4``), prefix ->
+            :class:`edgemoe.compiler.mixed.MixedChoice` (from a precision map, calibrated).
     """
     if hasattr(model, "layers"):  # a layer graph (VoVNet, SNN)
         if topk is not None:
@@ -49,12 +51,15 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         return _compile_graph(model, accel, weights, seed, strict, frozenset(taps))
     if model.kind != "m3vit":
         raise ValueError(f"model kind {model.kind!r} has no lowering yet (supported: m3vit)")
+    if topk is not None and not accel.attn_topk:  # its executors would refuse Flag.ATTN_TOPK
+        raise ValueError(f"design point {accel.name} does not build top-k attention: set "
+                         "attn_topk: true (or --set attn_topk=true)")
     if weights is None:
         weights = random_weights(model, seed)
     report = QuantReport()
     layout, stages, effective, tap_specs = lower_m3vit(model, accel, weights, report, heads,
                                                        frozenset(taps), int8, remove_dead,
-                                                       topk, tile_skip)
+                                                       topk, tile_skip, mixed)
     if strict:
         check_strict(report, accel.name)
     validate_program(layout.instrs, accel, layout.image.size, tasks=len(model.tasks))

@@ -26,6 +26,7 @@ from ..layout import (
     pack_tile_map,
     pack_tiled,
     queue_layout,
+    tile_grid,
     tiles_run,
     weight_block_bytes,
     zero_tiles,
@@ -36,6 +37,7 @@ from .attn_topk import AttnTopK, codebook_bytes
 from .builder import ProgramBuilder, Ref, Tensor
 from .calibrate import EXPERT_LINEARS, int8_layers
 from .dead_neurons import remove_dead_neurons
+from .mixed import MixedChoice, check_shapes, place_mixed, quantize_mixed
 from .quantize import (
     QuantReport,
     dequantized,
@@ -51,10 +53,11 @@ class _Lowering:
     def __init__(self, model, accel, weights: dict, report: QuantReport,
                  want: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
                  packed: dict | None = None, topk: AttnTopK | None = None,
-                 tile_skip: bool = True):
+                 tile_skip: bool = True, mixed: Mapping[str, MixedChoice] | None = None):
         self.m, self.a, self.w, self.report = model, accel, weights, report
+        self.mixed = dict(mixed or {})  # mixed int4/int8 layer prefix -> its choice
         self.topk = topk  # top-k attention codebooks (Flag.ATTN_TOPK) or None
-        self.tile_skip = tile_skip  # LINEARs with all-zero weight tiles get Flag.WSKIP
+        self.tile_skip = tile_skip  # LINEARs and experts with all-zero weight tiles: Flag.WSKIP
         self.last_raw = np.zeros((0, 0, 0))  # quantized stack of the last matrix() placed
         self.int8 = dict(int8 or {})  # W8A8 layer prefix -> calibrated input range
         self.packed = weights if packed is None else packed  # MLP widths after dead neurons
@@ -130,15 +133,17 @@ class _Lowering:
                                       .astype(fmt.storage_dtype).tobytes()) for m in stack)
         return self.b.place("weights", blob, name)
 
-    def vector(self, name: str, v: np.ndarray, canonical: str | None = None, pad_to_tile=True) -> Ref:
-        """Quantize a vector (or a stack of vectors) into the weights region."""
+    def vector(self, name: str, v: np.ndarray, canonical: str | None = None, pad_to_tile=True,
+               after: bytes = b"") -> Ref:
+        """Quantize a vector (or a stack of vectors) into the weights region, ``after``
+        placed right behind it (a WSKIP MOE_EXPERTS' tile maps)."""
         raw, fmt = self._q(name, v, canonical)
         stack = raw.reshape((-1, raw.shape[-1]))
         po = self.a.linear_p_out if pad_to_tile else 1
         n = -(-stack.shape[1] // po) * po
         blob = b"".join(self._aligned(np.pad(r, (0, n - r.size)).astype(fmt.storage_dtype)
                                       .tobytes()) for r in stack)
-        return self.b.place("weights", blob, name)
+        return self.b.place("weights", blob + after, name)
 
     @staticmethod
     def _aligned(data: bytes) -> bytes:
@@ -180,7 +185,10 @@ class _Lowering:
         LINEAR into the tap slot, as the device computes it before adding)."""
         w = self.packed[f"{prefix}.weight"]
         extra = {"residual": residual} if residual is not None else {}
-        if prefix in self.int8:
+        if prefix in self.mixed:
+            wref, bref, q4 = self._mixed(prefix, bias_attn)
+            flags, extra = flags | Flag.WFMT_Q4, {**extra, **q4}
+        elif prefix in self.int8:
             wref, bref, q8 = self._q8(prefix, bias_attn)
             flags, extra = flags | Flag.WFMT_Q8, {**extra, **q8}
         else:
@@ -209,6 +217,19 @@ class _Lowering:
         ref = self.b.place("weights", pack_tile_map(zero), f"{prefix}.tile_map")
         return {"tile_map": ref, "tiles_run": tiles_run(zero)}
 
+    def _expert_maps(self, stack: np.ndarray) -> bytes | None:
+        """WSKIP MOE_EXPERTS: every expert's zero-tile map of one layer (the quantized
+        ``[expert][out][in]`` stack), or None when skipping is off or no tile is all zero."""
+        zero = [zero_tiles(w, self.a.linear_p_out, self.a.linear_p_in) for w in stack]
+        if not self.tile_skip or not any(z.any() for z in zero):
+            return None
+        return b"".join(pack_tile_map(z) for z in zero)
+
+    def _expert_maps_dense(self, out_f: int, in_f: int) -> bytes:
+        """Every expert's map of a layer without zero tiles (the other layer has some)."""
+        po, pi = self.a.linear_p_out, self.a.linear_p_in
+        return pack_tile_map(np.zeros(tile_grid(out_f, in_f, po, pi), bool)) * self.m.num_experts
+
     def _q8(self, prefix: str, bias_attn: bool) -> tuple[Ref, Ref, dict]:
         """W8A8 weights, bias and channel multipliers of a LINEAR, and its Q8 fields."""
         bfmt = self.f.attn_bias if bias_attn else self.f.bias
@@ -226,6 +247,17 @@ class _Lowering:
         sref = self.b.place("weights", self._aligned(np.pad(layer.scales, pad)
                                                      .astype("<i4").tobytes()), f"{prefix}.scales")
         return wref, bref, {"scales": sref, "x_mul": layer.x_mul, "dq_shift": layer.dq_shift}
+
+    def _mixed(self, prefix: str, bias_attn: bool) -> tuple[Ref, Ref, dict]:
+        """Mixed int4/int8 weights of a LINEAR (edgemoe.compiler.mixed) and its fields."""
+        bfmt = self.f.attn_bias if bias_attn else self.f.bias
+        layer = quantize_mixed(prefix, self.w[f"{prefix}.weight"], self.w[f"{prefix}.bias"],
+                               self.mixed[prefix], self.a, self.report, bfmt)
+        self.effective[f"{prefix}.weight"] = layer.weight_deq
+        bias = np.empty(layer.bias.size)
+        bias[layer.order] = bfmt.to_float(layer.bias)
+        self.effective[f"{prefix}.bias"] = bias
+        return place_mixed(self, prefix, layer, bfmt)
 
     def _q8_experts(self, ex: str) -> tuple[Ref, Ref, Ref, Ref, dict]:
         """W8A8 experts (every neuron kept): int8 codes per expert, then every expert's
@@ -314,23 +346,32 @@ class _Lowering:
         scratch = self.act_tensor(f"{p}.expert_hidden", t, h)
         pw = self.packed
         q8: dict = {}
-        if f"{ex}.htoh4" in self.int8:
+        if f"{ex}.htoh4" in self.int8:  # the experts' weight mode: W8A8 or WSKIP, never both
             w1, b1, w2, b2, q8 = self._q8_experts(ex)
+            wmode = Flag.WFMT_Q8
         else:
             w1 = self.matrix(f"{ex}.htoh4.weight", pw[f"{ex}.htoh4.weight"], f"{ex}.htoh4.weight")
-            b1 = self.vector(f"{ex}.htoh4.bias", pw[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias")
+            maps1 = self._expert_maps(self.last_raw)
             w2 = self.matrix(f"{ex}.h4toh.weight", pw[f"{ex}.h4toh.weight"], f"{ex}.h4toh.weight")
-            b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias")
-        q8_flag = Flag.WFMT_Q8 if q8 else Flag.NONE
+            maps2 = self._expert_maps(self.last_raw)
+            skip = maps1 is not None or maps2 is not None  # one flag: both layers get maps
+            if skip:  # each layer's maps follow its bias blocks (layout.moe_tile_map_offset)
+                maps1 = maps1 or self._expert_maps_dense(h, d)
+                maps2 = maps2 or self._expert_maps_dense(d, h)
+            b1 = self.vector(f"{ex}.htoh4.bias", pw[f"{ex}.htoh4.bias"], f"{ex}.htoh4.bias",
+                             after=maps1 or b"")
+            b2 = self.vector(f"{ex}.h4toh.bias", self.w[f"{ex}.h4toh.bias"], f"{ex}.h4toh.bias",
+                             after=maps2 or b"")
+            wmode = Flag.WSKIP if skip else Flag.NONE
         self.tap_logits(p, src, graw, stride)
         self.b.emit(Op.MOE_GATE, comment=f"{p}.gate", tokens=t, dim=d, experts=e, top_k=m.top_k,
                     src=src, w_gate=graw, queues=Ref(queues), task_stride=stride)
         self.tap(f"{p}.queues", Ref(queues), 1, queue_layout(e, t)["total"] // 4, words=True)
-        self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL | q8_flag, comment=f"{p}.experts", tokens=t,
+        self.b.emit(Op.MOE_EXPERTS, Flag.RESIDUAL | wmode, comment=f"{p}.experts", tokens=t,
                     dim=d, hidden=h, experts=e, src=src, dst=Ref(x), w1=w1, b1=b1, w2=w2, b2=b2,
                     queues=Ref(queues), scratch=Ref(scratch), residual=residual, **q8)
         if f"{p}.mlp" in self.want:  # the experts' sum alone (no residual: starts from 0)
-            self.b.emit(Op.MOE_EXPERTS, q8_flag, comment=f"tap.{p}.mlp", tokens=t, dim=d,
+            self.b.emit(Op.MOE_EXPERTS, wmode, comment=f"tap.{p}.mlp", tokens=t, dim=d,
                         hidden=h, experts=e, src=src, dst=self.tap_slot(f"{p}.mlp", t, d),
                         w1=w1, b1=b1, w2=w2, b2=b2, queues=Ref(queues), scratch=Ref(scratch),
                         **q8)
@@ -388,7 +429,8 @@ class _Lowering:
 
 def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = True,
                 taps: frozenset[str] = frozenset(), int8: Mapping[str, float] | None = None,
-                remove_dead: bool = True, topk: AttnTopK | None = None, tile_skip: bool = True):
+                remove_dead: bool = True, topk: AttnTopK | None = None, tile_skip: bool = True,
+                mixed: Mapping[str, MixedChoice] | None = None):
     """Lower M3ViT; returns (layout, instruction counts per stage, effective float weights,
     tap specs).
 
@@ -401,7 +443,8 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
     intermediate tensors to copy out (:mod:`edgemoe.compiler.taps`).  ``int8`` maps LINEAR
     layer prefixes (:func:`edgemoe.compiler.calibrate.int8_layers`) to their calibrated
     input range: those run in the W8A8 mode (``Flag.WFMT_Q8``).  ``topk`` runs every
-    ATTENTION in the top-k mode (``Flag.ATTN_TOPK``) with its codebooks.
+    ATTENTION in the top-k mode (``Flag.ATTN_TOPK``) with its codebooks.  ``mixed`` runs
+    those LINEARs with int8 and int4 channels (``Flag.WFMT_Q4``, edgemoe.compiler.mixed).
     """
     if topk is not None:
         topk.check(model)
@@ -415,9 +458,14 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
         if any(pair) and not all(pair):
             raise WeightError(f"int8 layers of block {i} name one of its expert layers "
                               f"{list(EXPERT_LINEARS)}: give both (one instruction runs them)")
-    narrow = remove_dead and not int8
+    unknown = sorted(set(mixed or {}) - set(int8_layers(model)))
+    if unknown:
+        raise WeightError(f"mixed int4/int8 layers {unknown} are not LINEAR layers of "
+                          f"{model.name}: use names from int8_layers(model)")
+    check_shapes(mixed or {}, weights)
+    narrow = remove_dead and not int8 and not mixed
     packed = remove_dead_neurons(model, accel.formats, weights)[0] if narrow else None
-    low = _Lowering(model, accel, weights, report, taps, int8, packed, topk, tile_skip)
+    low = _Lowering(model, accel, weights, report, taps, int8, packed, topk, tile_skip, mixed)
     b = low.b
     pixels = b.reserve("inputs", model.in_chans * model.image_height * model.image_width, "pixels")
     outputs = {}

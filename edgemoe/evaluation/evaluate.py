@@ -104,7 +104,8 @@ def _shared_choices(a: np.ndarray, b: np.ndarray) -> int:
 def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.ndarray],
              backend: str = "golden", split: str = "test", n: int | None = None,
              progress: Callable[[Iterable], Iterable] | None = None,
-             int8: Mapping[str, float] | None = None) -> dict[str, Any]:
+             int8: Mapping[str, float] | None = None,
+             mixed: Mapping | None = None) -> dict[str, Any]:
     """Score the float reference and the accelerator on ``n`` scenes of ``split``.
 
     Args:
@@ -117,6 +118,7 @@ def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.nd
         progress: Optional wrapper of the scene iterator (a tqdm bar).
         int8: W8A8 layers and their calibrated input ranges (``compile_model``'s ``int8``);
             None compiles every layer in the design point's own formats.
+        mixed: mixed int4/int8 LINEARs (``compile_model``'s ``mixed``, from a precision map).
 
     Returns:
         JSON-ready dict: ``float`` and ``accelerator`` summaries (see :meth:`EvalSide.summary`),
@@ -146,7 +148,7 @@ def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.nd
              for t in names}
     agree = 0
     shared = dict.fromkeys(model.moe_blocks, 0)
-    compiled = compile_model(model, accel, dict(weights), int8=int8)
+    compiled = compile_model(model, accel, dict(weights), int8=int8, mixed=mixed)
     indices = range(count)
     with Accelerator(compiled, backend=backend) as acc:
         for i in progress(indices) if progress else indices:
@@ -170,7 +172,7 @@ def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.nd
     f, a = out["float"], out["accelerator"]
     return {
         "model": model.name, "design_point": accel.name, "backend": backend, "split": split,
-        "int8_layers": len(int8 or {}),
+        "int8_layers": len(int8 or {}), "mixed_layers": len(mixed or {}),
         "scenes": count, **out,
         "seg_agreement": agree / (count * model.image_height * model.image_width),
         "expert_loads": {t: {str(b): v.tolist() for b, v in per.items()}

@@ -98,3 +98,5 @@ def op_attention_topk(image: np.ndarray, ins: Instr, accel, prof: dict, qkv: np.
     mem.write(image, g("dst"), out, act)
     kept = min(g("top_k"), t)
     prof["macs"] += nh * t * hd * (2 * c + 2 * kept)  # key coding, score table, QK^T, AV
+    # every head's codebook block is fetched whole (a weight read, as the RTL counts it)
+    prof["weight_bytes"] += nh * topk.codebook_head_bytes(c, hd, act.storage_dtype.itemsize)

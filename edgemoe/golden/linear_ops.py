@@ -16,6 +16,7 @@ from ..layout import (
     bias_block_bytes,
     conv_out_size,
     moe_scales_offset,
+    moe_tile_map_offset,
     queue_layout,
     tile_grid,
     tile_map_bytes,
@@ -26,6 +27,7 @@ from ..numerics import int8
 from ..params.fixed import FixedType
 from . import memory as mem
 from .intmath import matmul_exact, shift_frac
+from .linear_q4 import linear_mixed
 
 
 class OpFault(Exception):
@@ -88,14 +90,14 @@ def linear_q8(x: np.ndarray, w: np.ndarray, b: np.ndarray, b_fmt, m: np.ndarray,
     return y, clamped + count
 
 
-def skip_zero_tiles(image, ins: Instr, w: np.ndarray, accel) -> np.ndarray:
-    """WSKIP: ``w`` without the tiles its tile map marks all-zero (the engine never loads them).
+def skip_zero_tiles(image, off: int, w: np.ndarray, accel) -> np.ndarray:
+    """WSKIP: ``w`` without the tiles the tile map at ``off`` marks all-zero (the engine
+    never loads them).
 
     With a true map this changes nothing, which is the point: skipping is exact.
     """
     po, pi = accel.linear_p_out, accel.linear_p_in
     rows, cols = tile_grid(*w.shape, po, pi)
-    off = ins.get("tile_map")
     zero = unpack_tile_map(image[off:off + tile_map_bytes(*w.shape, po, pi)], rows, cols)
     keep = np.repeat(np.repeat(~zero, po, axis=0), pi, axis=1)[:w.shape[0], :w.shape[1]]
     return np.where(keep, w, 0)
@@ -132,15 +134,19 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
     if ins.has(Flag.GATHER):
         x = x[idx]
     w_fmt, b_fmt = weight_format(accel, ins), bias_format(accel, ins)
-    w = mem.read_matrix(image, g("weights"), n, k, w_fmt, accel)
+    mixed = ins.has(Flag.WFMT_Q4)  # its weights are read by linear_mixed
+    w = None if mixed else mem.read_matrix(image, g("weights"), n, k, w_fmt, accel)
     if ins.has(Flag.WSKIP):
-        w = skip_zero_tiles(image, ins, w, accel)
+        w = skip_zero_tiles(image, g("tile_map"), w, accel)
     b = read_bias(image, g("bias"), n, b_fmt)
     accumulate = ins.has(Flag.SCORE_ACC) or ins.has(Flag.RESIDUAL)
     relu = ins.has(Flag.RELU)  # on the final value: after the residual / score combine
-    if ins.has(Flag.WFMT_Q8):
-        m = mem.read(image, g("scales"), n, _I32)
-        y, prof["overflows"] = linear_q8(x, w, b, b_fmt, m, g("x_mul"), g("dq_shift"), act)
+    if ins.has(Flag.WFMT_Q8) or mixed:
+        if mixed:
+            y, prof["overflows"], w_bytes = linear_mixed(image, ins, accel, x, b, b_fmt, OpFault)
+        else:
+            m = mem.read(image, g("scales"), n, _I32)
+            y, prof["overflows"] = linear_q8(x, w, b, b_fmt, m, g("x_mul"), g("dq_shift"), act)
         if ins.has(Flag.GELU):
             y, wrapped = numerics.gelu_counted(y, act)
             prof["overflows"] += wrapped
@@ -172,6 +178,10 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
             y = np.maximum(y, 0) if relu else y
         mem.write(image, g("dst"), y, act)
     prof["macs"] += t * n * k
+    if mixed:  # int8 and int4 rows with their group parameters, then the bias
+        prof["weight_bytes"] += w_bytes + bias_block_bytes(n, accel.linear_p_out,
+                                                           b_fmt.storage_dtype.itemsize)
+        return
     prof["weight_bytes"] += weight_block_bytes(n, k, accel.linear_p_out, accel.linear_p_in,
                                                w_fmt.storage_dtype.itemsize) \
         + bias_block_bytes(n, accel.linear_p_out, b_fmt.storage_dtype.itemsize)
@@ -298,6 +308,8 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
     With ``Flag.WFMT_Q8`` both layers run in W8A8 (edgemoe.numerics.int8): int8 codes,
     fc1's input multiplier ``x_mul``, fc2's ``hidden_x_mul`` and one ``dq_shift`` (d4), each
     expert's channel multipliers after all experts' biases (layout.moe_scales_offset).
+    With ``Flag.WSKIP`` each expert's fc1 and fc2 zero-tile maps sit there instead
+    (layout.moe_tile_map_offset) and the tiles they mark are skipped (same bytes as dense).
     """
     f, g = accel.formats, ins.get
     act, bf = f.act, f.bias
@@ -319,7 +331,10 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
     wb, bb = lw.storage_dtype.itemsize, bf.storage_dtype.itemsize
     w1_stride, w2_stride = weight_block_bytes(hdim, d, po, pi, wb), weight_block_bytes(d, hdim, po, pi, wb)
     b1_stride, b2_stride = bias_block_bytes(hdim, po, bb), bias_block_bytes(d, po, bb)
+    skip = ins.has(Flag.WSKIP)
     s_bytes = bias_block_bytes(hdim, po, 4) + bias_block_bytes(d, po, 4) if q8 else 0
+    if skip:  # each active expert's two maps are fetched beside its weights
+        s_bytes = tile_map_bytes(hdim, d, po, pi) + tile_map_bytes(d, hdim, po, pi)
     scratch = mem.read(image, g("scratch"), t * hdim, act).reshape(t, hdim)
     for ex in range(e):
         c = int(counts[ex])
@@ -333,6 +348,11 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
         b1 = mem.read(image, g("b1") + ex * b1_stride, hdim, bf)
         w2 = mem.read_matrix(image, g("w2") + ex * w2_stride, d, hdim, lw, accel)
         b2 = mem.read(image, g("b2") + ex * b2_stride, d, bf)
+        if skip:
+            w1 = skip_zero_tiles(image, moe_tile_map_offset(g("b1"), ex, e, hdim, d, po, pi, bb),
+                                 w1, accel)
+            w2 = skip_zero_tiles(image, moe_tile_map_offset(g("b2"), ex, e, d, hdim, po, pi, bb),
+                                 w2, accel)
         if q8:
             m1 = mem.read(image, moe_scales_offset(g("b1"), ex, e, hdim, po, bb), hdim, _I32)
             m2 = mem.read(image, moe_scales_offset(g("b2"), ex, e, d, po, bb), d, _I32)

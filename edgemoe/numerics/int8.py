@@ -149,3 +149,20 @@ def packed_products(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.nda
     low = ((p & ((1 << PACK_SHIFT) - 1)) ^ half) - half
     high = (p >> PACK_SHIFT) + ((p >> (PACK_SHIFT - 1)) & 1)
     return high, low
+
+
+# ------------------------------------------------------------------ the paired MAC array
+#: Output tiles one MAC beat serves in the W8A8 mode: each multiplier slot holds a weight
+#: of tile 2j and one of tile 2j + 1 and multiplies both by the shared int8 input at once
+#: (:func:`packed_products`; edgemoe_lin_dot.sv, edgemoe_lin_pair.sv, em_int8.hpp).
+Q8_PAIR = 2
+
+
+def q8_mac_beats(tiles_out: int, tiles_in: int) -> int:
+    """MAC beats of one token over ``tiles_out`` x ``tiles_in`` W8A8 weight tiles.
+
+    Pairs of output tiles run together; a pair takes at least ``Q8_PAIR`` beats because
+    one epilogue finishes its two tiles in turn (one beat each).
+    """
+    return -(-tiles_out // Q8_PAIR) * max(tiles_in, Q8_PAIR)
+

@@ -52,7 +52,7 @@ OP_REQUIRES = {"moe_experts": ("linear", "moe_gate"), "conv": ("linear",),
 _ENGINE_KEYS = ("clock_mhz", "linear_p_in", "linear_p_out", "attn_lanes", "vector_lanes",
                 "axi_bits")
 _TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
-_OPTIONAL_KEYS = ("axi_ports",)
+_OPTIONAL_KEYS = ("axi_ports", "attn_topk")
 #: m_axi bundles when a design point does not say (one per traffic class).
 DEFAULT_AXI_PORTS = 4
 #: Output lanes of the linear engine's epilogue (quantization, GELU, score and residual
@@ -129,6 +129,8 @@ class AccelConfig:
         axi_ports: m_axi masters (bundles) the kernel's four traffic classes spread over,
             each on its own PS high-performance port (edgemoe/params/ports.py); the board
             may offer fewer (see :attr:`m_axi_bundles`).
+        attn_topk: Build the top-k attention mode (``Flag.ATTN_TOPK``, docs/attn_topk.md);
+            off by default: its per-lane K/V ports and selection unit cost a lot of LUTs.
         source: Where the config came from (messages only; not part of equality).
         max_timesteps: Most LIF timesteps T; 1 builds the LIF engine without membrane
             state (optional key, default 1).
@@ -156,6 +158,7 @@ class AccelConfig:
     weight_buffer_words: int
     ops: tuple[str, ...]
     axi_ports: int = DEFAULT_AXI_PORTS
+    attn_topk: bool = False
     source: str = field(default="<AccelConfig>", compare=False, repr=False)
     max_timesteps: int = 1
     conv_line_words: int = 0
@@ -172,6 +175,8 @@ class AccelConfig:
                 "is not a supported m_axi width", ", ".join(map(str, _AXI_BITS)))
         require(self.axi_ports in AXI_PORT_CHOICES, src, "axi_ports", self.axi_ports,
                 "is not a number of m_axi bundles", ", ".join(map(str, AXI_PORT_CHOICES)))
+        require(isinstance(self.attn_topk, bool), src, "attn_topk", self.attn_topk,
+                "is not a boolean", "true or false")
         self._check_formats()
         for key in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS):
             require_int_range(src, f"buffers.{key}", getattr(self, key), _BUFFER_MIN.get(key, 1),
@@ -319,6 +324,7 @@ class AccelConfig:
                 out["buffers"][key] = getattr(self, key)
         out["ops"] = list(self.ops)
         out["axi_ports"] = self.axi_ports
+        out["attn_topk"] = self.attn_topk
         return out
 
     def canonical_json(self) -> str:
@@ -426,6 +432,8 @@ def accel_from_mapping(doc: object, name: str, source: str) -> AccelConfig:
         ops = sorted(ops, key=KNOWN_OPS.index)
     if "axi_ports" in data:
         values["axi_ports"] = reader.integer(data["axi_ports"], "axi_ports")
+    if "attn_topk" in data:
+        values["attn_topk"] = data["attn_topk"]  # type-checked in __post_init__
     return AccelConfig(name=name, board=boards[board_key], formats=formats, ops=tuple(ops),
                        source=source, **values)
 

@@ -6,8 +6,10 @@ block RAMs. Assumptions, all visible in :func:`estimate`:
 
 * DSP per multiplier from operand widths: DSP48E2 has a 27x18 signed multiplier
   (DSP48E1: 25x18); wider operands are split into (port-1)-bit unsigned limbs, so
-  W16A32 costs 2 DSP and A32xA32 costs 4 (:func:`dsp_per_multiplier`). No packing of
-  two narrow products into one DSP, no LUT multipliers.
+  W16A32 costs 2 DSP and A32xA32 costs 4 (:func:`dsp_per_multiplier`). The linear
+  multipliers' W8A8 mode packs two int8 products into one of those DSPs (two int8 MACs
+  per multiplier, no extra DSP: edgemoe_lin_dot.sv, perf.report's int8 roofline); no LUT
+  multipliers.
 * Linear engine: ``linear_p_in*linear_p_out`` act x weight multipliers, plus per epilogue
   lane (``linear_epilogue_lanes``: the output lanes it quantizes per cycle) one GELU
   interpolation DSP and (with ``moe_experts``) one act x act score scale.

@@ -1,11 +1,14 @@
 """Cycle and traffic terms of top-k ATTENTION (``Flag.ATTN_TOPK``) in the memory-aware model.
 
-Modelled, not measured: the SystemVerilog engine does not build the mode yet, so these
-terms follow the op spec's ideal cycles (``edgemoe.ops`` ATTENTION) plus the memory traffic
-of the extra operands.  Per head: the codebook tables and K/V rows are read once, every key
-is coded (C codewords, ATTN_LANES keys at a time); per block of ATTN_LANES queries: the Q
-rows, the score table (C beats), one key a cycle into the top-k unit (T), k' + p - 1 exact
-key steps, then the output, code and pick rows are written.
+The schedule of the SV (rtl_templates/edgemoe_attn_topk.sv beside edgemoe_attn.sv), checked
+against the RTL bench (tests/test_attn_topk_rtl.py).  Per head: the codebook rows (C centre
+rows, C coding rows, one read of the C half norms) and the K/V rows are read once; key
+coding walks every key against ceil(C / ATTN_LANES) groups of codes (a head row of beats
+each) and writes the T code ids.  Per block of ATTN_LANES queries: the Q rows, the score
+table (C head rows of beats), one key a cycle into the top-k units, then the phase's k'
+exact key steps per lane (QK^T of the block beside AV of the previous block) beside the
+block's picks (one command and k' words per query), and the output rows of the previous
+block.
 """
 
 from __future__ import annotations
@@ -13,35 +16,61 @@ from __future__ import annotations
 import math
 
 from ..isa import Instr
+from ..layout import align
 from ..numerics.attn_topk import codebook_head_bytes
 
+#: Bookkeeping cycles of the selection states, read off the SV: key coding (X_IDLE,
+#: X_DRAIN, X_WCMD, the done pulse and the controller's hand-over), one block's selection
+#: (X_IDLE, X_DRAIN, the done pulse and hand-over) and X_WCMD per query's picks.
+TOPK_STEP_CYCLES = {"code": 5, "select": 4, "picks_row": 1}
 
-def attention_topk_cycles(ins: Instr, accel, mem, traffic, fmt, stream) -> float:
-    """Cycles of one top-k ATTENTION; ``stream(addr)`` times one head-row read (the dense
-    model's row reader)."""
+
+def attention_topk_cycles(ins: Instr, accel, mem, traffic, fmt, stream, step_cycles) -> float:
+    """Cycles of one top-k ATTENTION after the op's start.
+
+    Args:
+        ins: The ATTENTION instruction (Flag.ATTN_TOPK set).
+        accel: The design point.
+        mem: Memory timing.
+        traffic: Traffic counter (updated).
+        fmt: Element bytes by format name.
+        stream: ``stream(addr, nbytes, weight)`` times one read command of the engine's
+            row reader (the dense model's).
+        step_cycles: The dense schedule's bookkeeping cycles (perf.engines.STEP_CYCLES).
+    """
     t, nh, hd = ins.get("tokens"), ins.get("heads"), ins.get("head_dim")
     c, kept = ins.get("codebook_size"), min(ins.get("top_k"), ins.get("tokens"))
     act, lanes, bus = fmt("act"), accel.attn_lanes, mem.bus_bytes
     qkv, stride, part, row = ins.get("qkv"), 3 * nh * hd * act, nh * hd * act, hd * act
     words = math.ceil(row / bus)
+    table = align(c * row)  # the coding rows' offset in the block (codebook_head_bytes)
     book_bytes = codebook_head_bytes(c, hd, act)
-    groups = math.ceil(t / lanes)
-    cycles = float(mem.latency)
+    blocks = [min(lanes, t - q0) for q0 in range(0, t, lanes)]
+    cycles = 0.0
     for h in range(nh):
-        b = traffic.read(ins.get("codebook") + h * book_bytes, book_bytes, bus, weight=True)
-        cycles += mem.latency + mem.beats_cycles(b)
+        book = ins.get("codebook") + h * book_bytes
+        for r in range(c):
+            cycles += stream(book + r * row, row, True) + stream(book + table + r * row, row, True)
+        cycles += stream(book + 2 * table, 8 * c, True)
         for kv in (part, 2 * part):
             for r in range(t):
-                cycles += stream(qkv + r * stride + kv + h * row)
-        cycles += groups * c * words  # key coding
+                cycles += stream(qkv + r * stride + kv + h * row, row, False)
+        # key coding: every key against ceil(C / p) code groups, then T code words
+        cycles += t * math.ceil(c / lanes) * words + t + TOPK_STEP_CYCLES["code"]
         traffic.write(ins.get("codes") + 4 * h * t, 4 * t, bus)
-        for g in range(groups + 1):
-            if g < groups:
-                for j in range(min(lanes, t - g * lanes)):
-                    cycles += stream(qkv + (g * lanes + j) * stride + h * row)
-            cycles += c * words + t + (kept + lanes - 1) * words
-        for i in range(t):
-            traffic.write(ins.get("dst") + (i * nh + h) * row, row, bus)
-            traffic.write(ins.get("picks") + 4 * (h * t + i) * kept, 4 * kept, bus)
-            cycles += words
+        for p in range(len(blocks) + 1):
+            if p < len(blocks):
+                for j in range(blocks[p]):
+                    cycles += stream(qkv + (p * lanes + j) * stride + h * row, row, False)
+                    traffic.write(ins.get("picks") + 4 * (h * t + p * lanes + j) * kept,
+                                  4 * kept, bus)
+                cycles += c * words + t + TOPK_STEP_CYCLES["select"]
+            # the picks of the block go out while the lanes step (the phase waits for both)
+            picks = blocks[p] * (kept + TOPK_STEP_CYCLES["picks_row"]) if p < len(blocks) else 0
+            cycles += max(kept * words, picks) + step_cycles["attn_phase"]
+            if p:  # the writer drains the AV block before the next phase
+                for j in range(blocks[p - 1]):
+                    traffic.write(ins.get("dst") + (((p - 1) * lanes + j) * nh + h) * row,
+                                  row, bus)
+                cycles += blocks[p - 1] * (words + step_cycles["attn_row_out"]) + 1
     return cycles

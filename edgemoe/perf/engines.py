@@ -32,6 +32,7 @@ import math
 
 from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
+from ..numerics.int8 import q8_mac_beats
 from .attn_topk import attention_topk_cycles
 from .conv_line import line_strip_cycles
 from .memory import MemoryTiming
@@ -91,15 +92,20 @@ def _cmd(traffic: Traffic, addr: int, nbytes: int, word_bytes: int, mem: MemoryT
 
 
 def _wskip_strip(traffic: Traffic, mem: MemoryTiming, tile_map: int, first: int, tiles: int,
-                 keep: float, weights: int, tile_bytes: int) -> tuple[int, float]:
+                 keep: float, weights: int, tile_bytes: int,
+                 prefetched: bool = False) -> tuple[int, float]:
     """A WSKIP strip (edgemoe_lin_skip.sv): its bytes of the tile map, then one pass over its
-    tiles (one a cycle) fetching only the kept ones, a read command each (pipelined).
+    tiles (one a cycle) fetching only the kept ones, a read command each (pipelined); a
+    prefetched strip (already in the other bank, edgemoe_lin.sv J_W0) only lists its beats.
 
     Returns:
         (beats per token, cycles of the strip's map and weight loads).
     """
     m = traffic.read(tile_map + first // 8, -(-(first % 8 + tiles) // 8), mem.bus_bytes)
     kept = max(1, round(tiles * keep))
+    if prefetched:  # the prefetcher read the whole strip (counted here, as dense strips are)
+        traffic.read(weights, tiles * tile_bytes, mem.bus_bytes, weight=True)
+        return kept, 2 * mem.latency + mem.beats_cycles(m) + tiles + 2
     w = traffic.read(weights, kept * tile_bytes, mem.bus_bytes, weight=True)
     return kept, 2 * mem.latency + mem.beats_cycles(m) + max(tiles, mem.beats_cycles(w)) + 2
 
@@ -130,7 +136,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             :func:`edgemoe.perf.conv_line.line_strip_cycles` besides the per-strip ones
             (its token loop is stepped there; ``rows`` is then unused).
         scales: W8A8 (Flag.WFMT_Q8): the int32 channel multipliers, read per strip after
-            its biases (edgemoe_lin.sv), or None.
+            its biases (edgemoe_lin.sv), or None.  W8A8 runs pairs of output tiles
+            (int8.q8_mac_beats) and loads strip 0 itself (the prefetch is not paired).
         tile_map: WSKIP (Flag.WSKIP): the zero-tile map, or None.
         keep: WSKIP: share of the tiles that run (``tiles_run`` / tiles); the zero tiles
             are neither fetched nor given MAC cycles (taken as spread evenly over strips).
@@ -140,6 +147,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
     bus, lat = mem.bus_bytes, mem.latency
     word = pi * xbytes
     cycles = float(STEP_CYCLES["lin_job"])
+    prefetched = prefetched and scales is None
     col0 = 0
     for s, st in enumerate(geo.strip_sizes()):
         cols = min(st * po, n - col0)
@@ -153,14 +161,16 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         w0 = weights + col0 // po * geo.tiles_in * geo.tile_bytes
         if tile_map is not None:
             macs, load = _wskip_strip(traffic, mem, tile_map, col0 // po * geo.tiles_in,
-                                      st * geo.tiles_in, keep, w0, geo.tile_bytes)
+                                      st * geo.tiles_in, keep, w0, geo.tile_bytes,
+                                      s == 0 and prefetched)
             macs = max(macs, st * accel.linear_epilogue_steps)  # epilogue pace (spread even)
             cycles += load
         else:
             wb = traffic.read(w0, st * geo.tiles_in * geo.tile_bytes, bus, weight=True)
             if not (s == 0 and prefetched):
                 cycles += lat + mem.beats_cycles(wb) + 1
-            macs = st * geo.tile_cycles
+            # W8A8: a pair takes pair_cycles beats, >= Q8_PAIR (int8.q8_mac_beats)
+            macs = st * geo.tile_cycles if scales is None else q8_mac_beats(st, geo.pair_cycles)
         first = True
         if line is not None:
             base_reads = None if base_rows is None else [
@@ -409,20 +419,23 @@ def _moe_gate(ins: Instr, accel, mem, traffic, fmt, prefetched, task) -> float:
 
 
 def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetched: bool,
-              task: int = 0, counts: list[int] | None = None, queues_image=None) -> float:
+              task: int = 0, counts: list[int] | None = None, queues_image=None,
+              keep: list[tuple[float, float]] | None = None) -> float:
     """Cycles of ``ins`` as the instruction's profile counter counts them (S_RUN..S_PROF).
 
     Args:
         prefetched: The linear engine's strip-0 weights were prefetched.
         task: The device task (MOE_GATE's weight slice).
         counts: MOE_EXPERTS: tokens routed to each expert.
+        keep: WSKIP MOE_EXPERTS: per expert, the shares of fc1's and fc2's tiles run
+            (:func:`edgemoe.perf.moe.expert_keep`; None: every tile).
     """
     from .moe import moe_experts_cycles  # moe builds on this module's linear-job model
     from .pool import pool_cycles
 
     def fmt(role: str) -> int:
-        if role == "weight" and ins.has(Flag.WFMT_Q8):
-            return 1  # int8 codes (edgemoe/numerics/int8.py)
+        if role == "weight" and ins.has(Flag.WFMT_Q8 | Flag.WFMT_Q4):
+            return 1  # int8 codes (edgemoe/numerics/int8.py); mixed int4 rows counted as int8
         if role == "weight":
             role = ("patch_weight" if ins.has(Flag.WFMT_PATCH) else
                     "conv_weight" if ins.has(Flag.WFMT_CONV) else "linear_weight")
@@ -449,7 +462,7 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
     if op == Op.LIF:
         return base + _lif(ins, accel, mem, traffic, fmt)
     if op == Op.MOE_EXPERTS:
-        return base + moe_experts_cycles(ins, accel, mem, traffic, fmt, counts or [])
+        return base + moe_experts_cycles(ins, accel, mem, traffic, fmt, counts or [], keep)
     if op == Op.POOL:
         return base + pool_cycles(ins, accel, mem, traffic, fmt)
     return base

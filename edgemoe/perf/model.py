@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from ..isa import Flag, Instr, Op
 from .engines import op_cycles
 from .memory import MemoryTiming, memory_timing
+from .moe import expert_keep
 from .traffic import Traffic, lin_geometry
 
 __all__ = ["CONTROL_CYCLES", "ModelledOp", "ProgramModel", "model_program"]
@@ -209,7 +210,7 @@ def _strip0_beats(ins: Instr, accel, bus: int) -> int:
         n, k = ins.get("out_ch"), ins.get("in_ch") * (ksp & 0xFF) ** 2
     else:
         n, k = ins.get("experts"), ins.get("dim")
-    wb = 1 if ins.has(Flag.WFMT_Q8) else max(  # W8A8: int8 codes
+    wb = 1 if ins.has(Flag.WFMT_Q8 | Flag.WFMT_Q4) else max(  # int8 codes (mixed: as int8)
         int(getattr(accel.formats, r).storage_dtype.itemsize)
         for r in ("linear_weight", "conv_weight", "patch_weight"))
     geo = lin_geometry(accel, n, k, wb)
@@ -218,7 +219,7 @@ def _strip0_beats(ins: Instr, accel, bus: int) -> int:
 
 def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
                   routing: dict[int, list[int]] | None = None, task: int = 0,
-                  memory: MemoryTiming | None = None) -> ProgramModel:
+                  memory: MemoryTiming | None = None, image=None) -> ProgramModel:
     """Model a run of ``instrs`` for ``task`` on ``accel``'s board.
 
     Args:
@@ -229,6 +230,8 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             is modelled with the tokens spread evenly over the experts (top-2).
         task: The device task.
         memory: Memory timing (default: :func:`memory_timing` of ``accel``, one port).
+        image: The memory image (its weights region): a WSKIP MOE_EXPERTS runs the
+            tiles its maps keep (:func:`edgemoe.perf.moe.expert_keep`); without it every tile.
     """
     from ..golden.cycles import ideal_cycles
 
@@ -250,8 +253,10 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
         traffic = Traffic()
         pf_beats = _strip0_beats(ins, accel, mem.bus_bytes) if prev is not None and \
             prev[2] != Op.MOE_EXPERTS else 0
+        keep = expert_keep(image, ins, accel) if image is not None and op == Op.MOE_EXPERTS \
+            and ins.has(Flag.WSKIP) else None
         c = op_cycles(ins, accel, mem, traffic, prefetched=pf_beats > 0, task=task,
-                      counts=counts)
+                      counts=counts, keep=keep)
         if pf_beats and cycles_list:
             lost, fetch, wait = _prefetch_split(mem, cycles_list[-1], traffics[-1], prev[2],
                                                 prev[3], mem.beats_cycles(pf_beats),

@@ -10,12 +10,40 @@ only when the very next expert index has tokens (expert 0's during the init copy
 from __future__ import annotations
 
 from ..isa import Flag, Instr
-from ..layout import bias_block_bytes, moe_scales_offset, queue_layout, weight_block_bytes
+from ..layout import (
+    bias_block_bytes,
+    moe_scales_offset,
+    moe_tile_map_offset,
+    queue_layout,
+    tile_grid,
+    tile_map_bytes,
+    tiles_run,
+    unpack_tile_map,
+    weight_block_bytes,
+)
 from .engines import STEP_CYCLES, lin_job_cycles
 from .memory import MemoryTiming
 from .traffic import Traffic, lin_geometry
 
-__all__ = ["moe_experts_cycles"]
+__all__ = ["expert_keep", "moe_experts_cycles"]
+
+
+def expert_keep(image, ins: Instr, accel) -> list[tuple[float, float]]:
+    """WSKIP MOE_EXPERTS: per expert, the share of fc1's and fc2's tile beats that run
+    (layout.tiles_run / tiles), read from its maps in ``image`` (the weights region)."""
+    po, pi = accel.linear_p_out, accel.linear_p_in
+    bb = accel.formats.bias.storage_dtype.itemsize
+    d, h, e = ins.get("dim"), ins.get("hidden"), ins.get("experts")
+    out = []
+    for ex in range(e):
+        pair = []
+        for b, n, k in (("b1", h, d), ("b2", d, h)):
+            at = moe_tile_map_offset(ins.get(b), ex, e, n, k, po, pi, bb)
+            rows, cols = tile_grid(n, k, po, pi)
+            zero = unpack_tile_map(image[at:at + tile_map_bytes(n, k, po, pi)], rows, cols)
+            pair.append(tiles_run(zero) / (rows * cols))
+        out.append((pair[0], pair[1]))
+    return out
 
 
 def _strip0_beats(accel, mem: MemoryTiming, n: int, k: int, wbytes: int) -> int:
@@ -35,8 +63,12 @@ def _free(mem: MemoryTiming, cycles: float, beats: int) -> float:
 
 
 def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, fmt,
-                       counts: list[int]) -> float:
-    """Cycles of a MOE_EXPERTS instruction routed as ``counts`` (tokens per expert)."""
+                       counts: list[int], keep: list[tuple[float, float]] | None = None) -> float:
+    """Cycles of a MOE_EXPERTS instruction routed as ``counts`` (tokens per expert).
+
+    Under WSKIP each expert's fc1 and fc2 pass its map and runs only its kept tiles:
+    ``keep`` gives their shares per expert (:func:`expert_keep`; None: every tile).
+    """
     t, d, h, e = ins.get("tokens"), ins.get("dim"), ins.get("hidden"), ins.get("experts")
     q8 = ins.has(Flag.WFMT_Q8)  # W8A8: int8 codes, multipliers after the biases
     act, wb, bb = fmt("act"), fmt("weight") if q8 else fmt("linear_weight"), fmt("bias")
@@ -48,6 +80,15 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
     pi, po = accel.linear_p_in, accel.linear_p_out
     w1_size, w2_size = weight_block_bytes(h, d, po, pi, wb), weight_block_bytes(d, h, po, pi, wb)
     b1_size, b2_size = bias_block_bytes(h, po, bb), bias_block_bytes(d, po, bb)
+    skip = ins.has(Flag.WSKIP)
+    keep = keep or [(1.0, 1.0)] * e
+
+    def wskip(b: int, ex: int, n: int, k: int, layer: int) -> dict:
+        if not skip:
+            return {}
+        return {"tile_map": moe_tile_map_offset(b, ex, e, n, k, po, pi, bb),
+                "keep": keep[ex][layer]}
+
     cycles = lat + mem.beats_cycles(traffic.read(q, 4 * e, bus)) + 2
     for ex, cnt in enumerate(counts):
         if cnt:
@@ -76,7 +117,8 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
             rows=[[(idx_at + 4 * r, 4), (src + r * d * act, d * act)] for r in rows],
             dst_rows=rows, dst=scratch, weights=w1 + ex * w1_size, bias=b1 + ex * b1_size,
             wbytes=wb, bbytes=bb, xbytes=act, serial_head=1, prefetched=prev_ran,
-            scales=moe_scales_offset(b1, ex, e, h, po, bb) if q8 else None)
+            scales=moe_scales_offset(b1, ex, e, h, po, bb) if q8 else None,
+            **wskip(b1, ex, h, d, 0))
         # the prefetch moves only while the R channel is not carrying the job's own reads
         own = traffic.read_beats - beats0 - (_strip0_beats(accel, mem, h, d, wb) if prev_ran else 0)
         cycles += fc1 + _prefetch_wait(accel, mem, d, h, wb, _free(mem, fc1, own))
@@ -88,7 +130,8 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
             dst_rows=rows, dst=dst, weights=w2 + ex * w2_size, bias=b2 + ex * b2_size,
             wbytes=wb, bbytes=bb, xbytes=act, base=dst, base_rows=rows, serial_head=1,
             prefetched=True, rmw=True,
-            scales=moe_scales_offset(b2, ex, e, d, po, bb) if q8 else None)
+            scales=moe_scales_offset(b2, ex, e, d, po, bb) if q8 else None,
+            **wskip(b2, ex, d, h, 1))
         cycles += fc2 + STEP_CYCLES["moe_expert"]
         during = _free(mem, fc2, traffic.read_beats - beats0 - _strip0_beats(accel, mem, d, h, wb))
         prev_ran = True

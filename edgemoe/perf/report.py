@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..isa import ALL_TASKS
+from ..numerics.int8 import Q8_PAIR
 from ..params.fit import LIMIT_PERCENT, dsp_per_multiplier
 from .model import CONTROL_CYCLES, ProgramModel, model_program
 from .traffic import golden_routing
@@ -23,7 +24,8 @@ def model_tasks(accel, instrs, image: np.ndarray, program_offset: int, status_of
     """Model each task's run of ``instrs`` on ``image`` (inputs written, not run yet).
 
     The MoE routing comes from the golden executor on this image, so the modelled expert
-    loop moves the weights of the experts this input really uses.  ``macs``, when given,
+    loop moves the weights of the experts this input really uses (and a WSKIP MOE_EXPERTS
+    only the tiles its maps in ``image`` keep).  ``macs``, when given,
     receives per task the golden MACs of each instruction, ``routings`` per task its
     routing (tokens per expert of each MOE_EXPERTS).
 
@@ -39,16 +41,20 @@ def model_tasks(accel, instrs, image: np.ndarray, program_offset: int, status_of
             macs[name] = task_macs
         if routings is not None:
             routings[name] = routing
-        out[name] = model_program(instrs, accel, routing, index)
+        out[name] = model_program(instrs, accel, routing, index, image=image)
     return out
 
 
-def roofline_macs_per_cycle(accel) -> float:
+def roofline_macs_per_cycle(accel, int8: bool = False) -> float:
     """MACs per cycle if the board's DSPs, up to the closure limit, all did act x weight
-    products (the compute roofline of a design on this board)."""
+    products (the compute roofline of a design on this board).
+
+    ``int8``: W8A8 MACs instead: each act x weight multiplier does ``Q8_PAIR`` of them
+    at once (edgemoe_lin_dot.sv; two int8 products through its low DSP).
+    """
     f = accel.formats
     per_mac = dsp_per_multiplier(f.act.width, f.linear_weight.width, accel.board.family)
-    return accel.board.dsp * LIMIT_PERCENT["DSP"] / 100 / per_mac
+    return accel.board.dsp * LIMIT_PERCENT["DSP"] / 100 / per_mac * (Q8_PAIR if int8 else 1)
 
 
 @dataclass(frozen=True)

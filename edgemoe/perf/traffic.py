@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..isa import Flag, Instr, unpack_ksp
 from ..layout import conv_out_size, conv_uses_line, queue_layout
+from ..numerics.int8 import Q8_PAIR
 
 __all__ = ["ConvLineStep", "LinGeometry", "Traffic", "beats", "conv_line_schedule", "conv_out_pixels",
            "conv_taps", "golden_routing", "lin_geometry", "queue_counts", "uses_line_buffer"]
@@ -79,6 +80,8 @@ class LinGeometry:
         tile_bytes: Bytes of one P_OUT x P_IN weight tile.
         tile_cycles: Issue cycles of one output tile: its input tiles, or the epilogue's
             steps when there are fewer (edgemoe_lin_epilogue.sv holds the next tile).
+        pair_cycles: W8A8: issue cycles of one pair of output tiles (edgemoe_lin_pair.sv):
+            its input tiles, or the epilogue's steps for both tiles when there are fewer.
     """
 
     tiles_in: int
@@ -87,6 +90,7 @@ class LinGeometry:
     strips: int
     tile_bytes: int
     tile_cycles: int
+    pair_cycles: int
 
     def strip_sizes(self) -> list[int]:
         """Output tiles of each strip, in order."""
@@ -104,7 +108,8 @@ def lin_geometry(accel, n: int, k: int, weight_bytes: int) -> LinGeometry:
     buffer_tiles = accel.weight_buffer_words // (pi * po)
     strip = max(1, min(tiles_out, buffer_tiles // max(tiles_in, 1)))
     return LinGeometry(tiles_in, tiles_out, strip, -(-tiles_out // strip), po * pi * weight_bytes,
-                       max(tiles_in, accel.linear_epilogue_steps))
+                       max(tiles_in, accel.linear_epilogue_steps),
+                       max(tiles_in, Q8_PAIR * accel.linear_epilogue_steps))
 
 
 def conv_out_pixels(ins: Instr) -> int:

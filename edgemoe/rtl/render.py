@@ -61,8 +61,9 @@ RENDERED = (("edgemoe_check.sv.j2", "edgemoe_check.sv"),
 SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe_axil_regs.sv",
            "edgemoe_lin_prefetch.sv", "edgemoe_lin_writer.sv", "edgemoe_lin_epilogue.sv",
            "edgemoe_lin_q8.sv", "edgemoe_mac8x2.sv", "edgemoe_lin_dot.sv", "edgemoe_lin_skip.sv",
-           "edgemoe_lin_wbuf.sv",
-           "edgemoe_lin_loader.sv", "edgemoe_lin.sv", "edgemoe_router.sv", "edgemoe_attn.sv",
+           "edgemoe_lin_wbuf.sv", "edgemoe_lin_pair.sv", "edgemoe_lin_fmt.sv",
+           "edgemoe_lin_loader.sv", "edgemoe_lin.sv", "edgemoe_router.sv", "edgemoe_attn_topk.sv",
+           "edgemoe_attn.sv",
            "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_pool.sv",
            "edgemoe_lif.sv",
            "edgemoe_ctrl.sv")
@@ -123,6 +124,7 @@ def rtl_context(accel) -> dict:
                        "index_bits": max(1, (int(values.size) - 1).bit_length()),
                        "entries": [int(v) for v in values]})
     consts = numerics.numerics_constants()
+    isa_ctx = isa_field_words(accel)
     ctx = {
         "banner": banner("edgemoe_pkg.sv.j2", accel),
         "design": accel.name,
@@ -153,8 +155,8 @@ def rtl_context(accel) -> dict:
         "header": [("OPCODE_SHIFT", isa.OPCODE_SHIFT), ("FLAGS_SHIFT", isa.FLAGS_SHIFT),
                    ("TASK_MASK_SHIFT", isa.TASK_MASK_SHIFT)],
         "field_words": [(f["name"], f["word"]) for f in
-                        (*isa_field_words()["generic_fields"], *isa_field_words()["fields"])],
-        "op_flags": [(op.name, int(isa.hw_flags(op, "sv"))) for op in isa.Op],
+                        (*isa_ctx["generic_fields"], *isa_ctx["fields"])],
+        "op_flags": [(op.name, int(isa.hw_flags(op, "sv", accel))) for op in isa.Op],
         "errs": [(e.name, int(e)) for e in isa.Err],
         "regs": [(r.sv_name, r.offset) for r in REGISTERS],
         "consts": sorted(consts.items()),

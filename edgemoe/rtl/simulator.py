@@ -27,9 +27,12 @@ log = logging.getLogger(__name__)
 
 #: The cocotb testbench modules.
 SIM_DIR = resource_dir("sim")
-#: Verilator options of every build (warnings are checked separately by the lint test).
 #: Verilator models kept per top module (the test designs and a couple of design points).
 KEEP_BUILDS = 6
+#: Build folders this process has built or reused: executors hold on to them (tests cache
+#: one per design), so pruning never deletes them, however many designs a run builds.
+_IN_USE: set[Path] = set()
+#: Verilator options of every build (warnings are checked separately by the lint test).
 BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
               "--x-initial", "fast", "-CFLAGS", "-O1")
 
@@ -119,10 +122,13 @@ def _key(sources, toplevel: str, parameters: dict, waves: bool) -> str:
 
 
 def _prune(root: Path, toplevel: str, keep: int) -> None:
-    """Delete all but the ``keep`` most recently used models of ``toplevel`` (~150 MB each)."""
+    """Delete all but the ``keep`` most recently used models of ``toplevel`` (~150 MB each),
+    never one this process uses."""
     builds = sorted((p for p in root.glob(f"{toplevel}-*") if (p / ".built").is_file()),
                     key=lambda p: (p / ".built").stat().st_mtime, reverse=True)
     for old in builds[keep:]:
+        if old.resolve() in _IN_USE:
+            continue
         log.info("removing old Verilator build %s", old)
         shutil.rmtree(old, ignore_errors=True)
         Path(f"{old}.build.log").unlink(missing_ok=True)
@@ -154,6 +160,7 @@ def build(sources, toplevel: str, parameters: dict | None = None, waves: bool = 
     stamp = bdir / ".built"
     if stamp.is_file() and (bdir / toplevel).is_file():
         stamp.touch()  # most recently used builds survive pruning
+        _IN_USE.add(bdir.resolve())
         return SimBuild(bdir, toplevel, sources, waves)
     log.info("building %s with Verilator in %s (one-off, cached by source hash)", toplevel, bdir)
     t0 = time.perf_counter()
@@ -167,6 +174,7 @@ def build(sources, toplevel: str, parameters: dict | None = None, waves: bool = 
         raise SimulatorError(f"Verilator build of {toplevel} failed ({exc}); see "
                              f"{root / f'{toplevel}-{key}.build.log'}") from None
     stamp.write_text(key)
+    _IN_USE.add(bdir.resolve())
     _prune(root, toplevel, keep=KEEP_BUILDS)
     seconds = time.perf_counter() - t0
     log.info("built %s in %.1f s", toplevel, seconds)

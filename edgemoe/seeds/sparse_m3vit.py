@@ -5,8 +5,8 @@ matrix, dead neurons folded), then mIoU / depth abs-rel of the compiled program 
 golden executor.  Latency is **modelled** by :mod:`edgemoe.perf` on the program the
 compiler emits for the device: dead neurons removed and every LINEAR with all-zero
 weight tiles marked ``Flag.WSKIP`` (its zero tiles neither fetched nor computed, as the
-linear engine does in RTL).  MOE_EXPERTS has no WSKIP mode (every address field of the
-instruction is taken), so expert layers gain only from their dead neurons.
+linear engine does in RTL), and every MOE_EXPERTS with one marked too (each expert's
+fc1 / fc2 maps read from the program's image: edgemoe.perf.moe.expert_keep).
 """
 
 from __future__ import annotations
@@ -19,10 +19,12 @@ from edgemoe.params import AccelConfig, ModelConfig
 from edgemoe.seeds.compress_model import compress_weights
 from edgemoe.seeds.m3vit_scores import score_golden
 
-__all__ = ["MLP_SUFFIXES", "mlp_cycles", "sparsity_curve"]
+__all__ = ["EXPERT_SUFFIXES", "MLP_SUFFIXES", "mlp_cycles", "sparsity_curve"]
 
 #: Instructions (by comment) of the MLP and expert layers.
 MLP_SUFFIXES = (".mlp.fc1", ".mlp.fc2", ".experts")
+#: Instructions (by comment) of the expert layers alone.
+EXPERT_SUFFIXES = (".experts",)
 
 
 def mlp_cycles(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.ndarray],
@@ -36,9 +38,10 @@ def mlp_cycles(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.
         task: Task whose run is modelled (experts: tokens spread evenly, top-2).
 
     Returns:
-        {"mlp_dense", "mlp_sparse", "total_dense", "total_sparse"} in cycles (modelled):
-        dense is the same weights compiled with every layer dense and every neuron kept,
-        sparse the program the compiler emits by default (WSKIP, dead neurons removed).
+        {"mlp_dense", "mlp_sparse", "experts_dense", "experts_sparse", "total_dense",
+        "total_sparse"} in cycles (modelled): dense is the same weights compiled with every
+        layer dense and every neuron kept, sparse the program the compiler emits by
+        default (WSKIP, dead neurons removed); experts are part of mlp.
     """
     from edgemoe.compiler import compile_model
     from edgemoe.perf import model_program
@@ -46,9 +49,10 @@ def mlp_cycles(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.
     out = {}
     for key, kwargs in (("dense", {"remove_dead": False, "tile_skip": False}), ("sparse", {})):
         prog = compile_model(model, accel, dict(weights), **kwargs)
-        run = model_program(prog.instrs, accel, task=task)
-        out[f"mlp_{key}"] = float(sum(o.cycles for o in run.ops
-                                      if prog.instrs[o.index].comment.endswith(MLP_SUFFIXES)))
+        run = model_program(prog.instrs, accel, task=task, image=prog.fresh_image())
+        for part, suffixes in (("mlp", MLP_SUFFIXES), ("experts", EXPERT_SUFFIXES)):
+            out[f"{part}_{key}"] = float(sum(o.cycles for o in run.ops if prog.instrs[o.index]
+                                             .comment.endswith(suffixes)))
         out[f"total_{key}"] = float(run.cycles)
     return out
 

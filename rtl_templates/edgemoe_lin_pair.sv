@@ -1,0 +1,59 @@
+// W8A8 tile pairs of the linear engine (edgemoe_lin, LINEAR with FLAG_WFMT_Q8): output
+// tiles 2j and 2j + 1 of a strip share the MAC array's multipliers (edgemoe_lin_dot), so
+// a Q8 strip takes half the MAC beats of a W16 one.  The memory layout is unchanged (one
+// int8 P_OUT x P_IN tile after the other); this module
+//  - places the strip load's tiles: tile (to, ti) goes to buffer word (to / 2) * tiles_in +
+//    ti, byte to % 2 of every lane (edgemoe_lin_wbuf);
+//  - serialises the epilogue (edgemoe_lin_epilogue, EPI_STEPS cycles per tile): a finished
+//    pair's low tile starts with p2_v, its high tile (unless it lies past the strip) starts
+//    the cycle after the low one is done, so one epilogue serves 2 P_OUT sums.  p2 stays
+//    put meanwhile: the epilogue's `hold` (pair = 1) keeps two pair-last MAC beats at
+//    least 2 EPI_STEPS cycles apart, which also gives a pair of one beat (tiles_in = 1)
+//    its issue gap.
+// W16: the load goes word by word and the epilogue takes p2 as it is.
+module edgemoe_lin_pair (
+    input  logic        clk,
+    input  logic        rst_n,
+    input  logic        q8,
+    input  logic [31:0] tiles_in, srows,
+    input  logic        ld_start,         // a strip load starts
+    input  logic        ld_beat,          // one tile of it arrives
+    input  logic [31:0] ld_count,         // tiles arrived so far (W16 address)
+    output logic [31:0] ld_at,
+    output logic        ld_half,
+    input  logic        p2_v, p2_tok_last, p2_slot,
+    input  logic [31:0] p2_to,            // W8A8: the pair index
+    input  logic        e_done,           // the epilogue finishes its tile this cycle
+    output logic        e_start,          // the epilogue starts a tile this cycle
+    output logic        e_hi, e_tok_last, e_slot,
+    output logic [31:0] e_to              // the strip tile in the epilogue
+);
+  logic [31:0] ld_ti, ld_base;
+  logic hi_go, hi_run;  // the high tile starts / runs on (after its first cycle)
+  logic hi_ok;
+  assign hi_ok = (p2_to << 1) + 32'd1 < srows;
+  assign ld_at = q8 ? ld_base + ld_ti : ld_count;
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      ld_ti <= '0; ld_base <= '0; ld_half <= 1'b0;
+      hi_go <= 1'b0; hi_run <= 1'b0;
+    end else begin
+      if (ld_start) begin
+        ld_ti <= '0; ld_base <= '0; ld_half <= 1'b0;
+      end else if (ld_beat && q8) begin
+        if (ld_ti + 32'd1 == tiles_in) begin
+          ld_ti <= '0;
+          ld_half <= !ld_half;
+          if (ld_half) ld_base <= ld_base + tiles_in;
+        end else ld_ti <= ld_ti + 32'd1;
+      end
+      hi_go <= e_done && !e_hi && q8 && hi_ok;
+      hi_run <= e_hi && !e_done;
+    end
+  end
+  assign e_hi = hi_go || hi_run;
+  assign e_start = p2_v || hi_go;
+  assign e_slot = p2_slot;
+  assign e_to = q8 ? (p2_to << 1) + 32'(e_hi) : p2_to;
+  assign e_tok_last = p2_tok_last && (e_hi || !(q8 && hi_ok));
+endmodule
