@@ -5,11 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from progutil import Scratch
-from wskiputil import dst_bytes, sparse_linear, zero_some_tiles
+from wskiputil import dst_bytes, golden_outputs, sparse_linear, zero_some_tiles
 
 from edgemoe.compiler import compile_model
-from edgemoe.compiler.io import read_tensor, write_pixels
-from edgemoe.golden import execute, status_words
 from edgemoe.isa import Err, Flag, Instr, Op
 from edgemoe.layout import (
     pack_tile_map,
@@ -19,9 +17,7 @@ from edgemoe.layout import (
     unpack_tile_map,
     zero_tiles,
 )
-from edgemoe.models import load_default_image, random_weights
-from edgemoe.params import load_model
-from edgemoe.params.fixed import FixedType
+from edgemoe.models import random_weights
 
 pytestmark = pytest.mark.unit
 
@@ -132,19 +128,6 @@ def test_bad_wskip_fields_are_refused(tiny):
     assert _linear_with(tiny, Flag.WSKIP, tile_map=1 << 30)[0] == Err.OUT_OF_RANGE
 
 
-def _outputs(c, accel) -> dict[str, bytes]:
-    model = load_model("m3vit-micro")
-    out = {}
-    for k, task in enumerate(c.manifest["outputs"]):
-        image = c.fresh_image()
-        write_pixels(image, c.manifest, load_default_image(model))
-        err = execute(image, accel, c.program_offset, c.n_instructions, k, c.status_offset)
-        assert err == 0, status_words(image, c.status_offset)
-        spec = c.manifest["outputs"][task]
-        out[task] = read_tensor(image, spec["offset"], spec["shape"],
-                                FixedType.parse(spec["format"])).tobytes()
-    return out
-
 
 def test_compiler_marks_layers_with_zero_tiles(tiny, micro):
     weights = random_weights(micro, seed=4)
@@ -159,4 +142,4 @@ def test_compiler_marks_layers_with_zero_tiles(tiny, micro):
     assert not any(i.has(Flag.WSKIP) for i in dense.instrs)
     fc2 = next(i for i in skip.instrs if i.comment == "blocks.0.mlp.fc2")
     assert fc2.get("tiles_run") == tile_grid(micro.dim, 4 * micro.dim, 4, 4)[0]  # bias only
-    assert _outputs(skip, tiny) == _outputs(dense, tiny)
+    assert golden_outputs(skip, tiny) == golden_outputs(dense, tiny)

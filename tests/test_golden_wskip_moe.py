@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from wskiputil import experts_dst_bytes, sparse_experts
+from wskiputil import experts_dst_bytes, golden_outputs, sparse_experts
 
 from edgemoe.isa import Err, Flag
 from edgemoe.layout import (
@@ -124,24 +124,6 @@ def test_wskip_experts_are_checked(tiny):
     assert check_instr(dense, tiny, case.scratch.image.size) == []
 
 
-def _outputs(c, accel) -> dict[str, bytes]:
-    from edgemoe.compiler.io import read_tensor, write_pixels
-    from edgemoe.golden import execute, status_words
-    from edgemoe.models import load_default_image
-    from edgemoe.params import load_model
-    from edgemoe.params.fixed import FixedType
-
-    out = {}
-    for k, task in enumerate(c.manifest["outputs"]):
-        image = c.fresh_image()
-        write_pixels(image, c.manifest, load_default_image(load_model("m3vit-micro")))
-        err = execute(image, accel, c.program_offset, c.n_instructions, k, c.status_offset)
-        assert err == 0, status_words(image, c.status_offset)
-        spec = c.manifest["outputs"][task]
-        out[task] = read_tensor(image, spec["offset"], spec["shape"],
-                                FixedType.parse(spec["format"])).tobytes()
-    return out
-
 
 def test_compiler_marks_experts_with_zero_tiles(tiny, micro):
     """Zero tiles in fc1 only still mark the experts (fc2 gets all-clear maps); the maps
@@ -171,4 +153,4 @@ def test_compiler_marks_experts_with_zero_tiles(tiny, micro):
         assert got.sum() == round(0.5 * got.size)  # the tiles zeroed above, and only them
         off = moe_tile_map_offset(ins.get("b2"), ex, e, d, h, 4, 4, bb)
         assert not unpack_tile_map(img[off:off + 64], *tile_grid(d, h, 4, 4)).any()
-    assert _outputs(skip, tiny) == _outputs(dense, tiny)
+    assert golden_outputs(skip, tiny) == golden_outputs(dense, tiny)

@@ -166,3 +166,24 @@ def pruned_micro(accel, share: float = 0.5, seed: int = 6, tile_skip: bool = Tru
             w[name] = np.stack([zero_some_tiles(x, rng, share, po, pi) for x in stack]) \
                 .reshape(m.shape)
     return compile_model(model, accel, w, remove_dead=False, tile_skip=tile_skip)
+
+
+def golden_outputs(c, accel) -> dict[str, bytes]:
+    """Each task's output tensor bytes of compiled m3vit-micro ``c`` run by golden on the
+    default image (a WSKIP build and its dense twin must agree on these)."""
+    from edgemoe.compiler.io import read_tensor, write_pixels
+    from edgemoe.golden import execute, status_words
+    from edgemoe.models import load_default_image
+    from edgemoe.params import load_model
+    from edgemoe.params.fixed import FixedType
+
+    out = {}
+    for k, task in enumerate(c.manifest["outputs"]):
+        image = c.fresh_image()
+        write_pixels(image, c.manifest, load_default_image(load_model("m3vit-micro")))
+        err = execute(image, accel, c.program_offset, c.n_instructions, k, c.status_offset)
+        assert err == 0, status_words(image, c.status_offset)
+        spec = c.manifest["outputs"][task]
+        out[task] = read_tensor(image, spec["offset"], spec["shape"],
+                                FixedType.parse(spec["format"])).tobytes()
+    return out
