@@ -270,9 +270,11 @@ EXP_PASSES:
     ps.dq_shift = dq_shift;
     ps.skip = skip;
     ps.map_off = second ? b2 + e * b2_stride + x * m2_stride : b1 + e * b1_stride + x * m1_stride;
-    const lin_q4 rows = {q4, ps.w_off, moe_q4_index_off<CFG>(second ? b2 : b1, x, e, ps.n, BF::BYTES),
-                         ps.n, ps.k, mix.high[second], mix.groups[second]};
+    const uint64_t idx = moe_q4_index_off<CFG>(second ? b2 : b1, x, e, ps.n, BF::BYTES);
+    const lin_q4 rows = {q4, ps.w_off, idx, ps.n, ps.k, mix.high[second], mix.groups[second]};
     ps.q4 = rows;  // off unless mixed: then the loader is lin_load_q4
+    // a W8A8 pass never takes a preload, and a dense one would read past a mixed block
+    if (q4) ps.after.valid = false;
     job.x_mul = second ? hidden_x_mul : (int64_t)(int32_t)ins.f(isa::FLD_MOE_EXPERTS_X_MUL);
     job.kind = second ? JOB_FC2 : JOB_FC1;
     lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
