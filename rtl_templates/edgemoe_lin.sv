@@ -9,6 +9,7 @@
 // are written by the writer while the next token computes.  MOE_GATE logits go to the
 // router instead of memory.  WSKIP: edgemoe_lin_skip fetches and issues non-zero tiles only.
 // W8A8: pairs of output tiles share the multipliers (edgemoe_lin_pair, edgemoe_lin_dot).
+// WFMT_Q4: edgemoe_lin_q4 loads each strip (13-bit weights), then an unpaired W8A8 pass.
 module edgemoe_lin (
     input  logic        clk,
     input  logic        rst_n,
@@ -23,6 +24,7 @@ module edgemoe_lin (
     input  logic [63:0] scales,          // W8A8 (FLAG_WFMT_Q8): edgemoe_lin_q8
     input  logic [31:0] x_mul,
     input  logic [7:0]  dq,
+    input  logic [31:0] q4_split,        // WFMT_Q4 (FLAG_WFMT_Q4): edgemoe_lin_q4
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic        lg_valid,
@@ -72,15 +74,16 @@ module edgemoe_lin (
   logic [1:0] jm;
   logic [31:0] jt, jn, jk;
   logic [63:0] jsrc, jdst, jwts, jbias, jbase, jindex, jscores, jscales;
-  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip;
-  logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul;
+  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4, f_int8;
+  assign f_int8 = f_q8 || f_q4;  // int8 input codes and the W8A8 dequantization
+  logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul, j_q4s;
   logic [7:0] j_kk, j_ks, j_kp, j_dq;
   logic [1:0] wlg, blg, xlg;
   int q_sh, b_sh;
   logic base_en, gate, scl_ph;  // scl_ph: W8A8 multipliers load after the strip's biases
   assign base_en = f_sacc || f_res;
   assign gate = jm == 2'd2;
-  edgemoe_lin_fmt u_fmt (.f_q8, .f_wpatch, .f_wconv, .f_battn, .f_pix, .dq(j_dq), .wlg, .blg, .xlg,
+  edgemoe_lin_fmt u_fmt (.f_q8(f_int8), .f_wpatch, .f_wconv, .f_battn, .f_pix, .dq(j_dq), .wlg, .blg, .xlg,
                         .q_sh, .b_sh);
 
   // strip geometry
@@ -103,7 +106,7 @@ module edgemoe_lin (
 
   // ------------------------------------------------------------------ strip sequencer
   typedef enum logic [3:0] {J_IDLE, J_SIZE, J_BIAS, J_BIAS_W, J_W0, J_WTS, J_WTS_W, J_SKIP,
-                            J_RUN, J_NEXT, J_DRAIN, J_DONE} job_t;
+                            J_RUN, J_NEXT, J_DRAIN, J_DONE, J_Q4} job_t;
   job_t js;
   logic [31:0] wcount;
   logic [31:0] rows_done;               // tokens finished (written or sent to the router)
@@ -121,8 +124,8 @@ module edgemoe_lin (
       done <= 1'b0;
       jm <= '0; jt <= '0; jn <= '0; jk <= '0;
       jsrc <= '0; jdst <= '0; jwts <= '0; jbias <= '0; jbase <= '0; jindex <= '0;
-      jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= 1'b0;
-      {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip} <= '0;
+      jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= 1'b0; j_q4s <= '0;
+      {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4} <= '0;
       sk_go <= 1'b0; sk_fetch <= 1'b0;
       j_in_h <= '0; j_in_w <= '0; j_ci <= '0; j_ow <= '0; j_kk <= '0; j_ks <= '0; j_kp <= '0;
       to0 <= '0; srows <= '0; wcount <= '0; ld_go <= 1'b0;
@@ -140,6 +143,7 @@ module edgemoe_lin (
           jindex <= index; jscores <= scores; jscales <= scales; j_xmul <= x_mul; j_dq <= dq;
           f_q8 <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q8];
           f_wskip <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WSKIP];
+          {f_q4, j_q4s} <= {mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4], q4_split};
           f_gelu <= flags[edgemoe_pkg::FLAG_BIT_GELU]; f_relu <= flags[edgemoe_pkg::FLAG_BIT_RELU];
           f_res <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL]; f_gat <= flags[edgemoe_pkg::FLAG_BIT_GATHER];
           f_sca <= flags[edgemoe_pkg::FLAG_BIT_SCATTER];
@@ -159,7 +163,7 @@ module edgemoe_lin (
         J_SIZE: begin
           if (to0 + srows < to_total && (srows + 32'd1) * tiles_in <= 32'(WT))
             srows <= srows + 32'd1;
-          else js <= gate ? (to0 == 32'd0 ? J_W0 : J_WTS) : J_BIAS;
+          else js <= (gate || f_q4) ? (to0 == 32'd0 ? J_W0 : f_q4 ? J_Q4 : J_WTS) : J_BIAS;
         end
         J_BIAS: begin
           s_rd_cmd_valid <= 1'b1;
@@ -179,16 +183,16 @@ module edgemoe_lin (
         end
         // strip 0: use the prefetched bank when it holds exactly these weights, unchanged
         J_W0: begin
-          if (pf_match && pf_busy && !f_q8) begin  // W8A8: the prefetch is not paired
+          if (pf_match && pf_busy && !f_int8) begin  // W8A8: the prefetch is not paired
             js <= J_W0;  // the prefetch of these weights is still arriving
-          end else if (pf_match && pf_clean && !f_q8) begin
+          end else if (pf_match && pf_clean && !f_int8) begin
             cur_bank <= !cur_bank;
             w0_decided <= 1'b1;
             {ld_go, sk_go, sk_fetch} <= {!f_wskip, f_wskip, 1'b0};  // WSKIP: the map only
             js <= f_wskip ? J_SKIP : J_RUN;
           end else begin
             w0_decided <= 1'b1;
-            js <= J_WTS;
+            js <= f_q4 ? J_Q4 : J_WTS;
           end
         end
         J_WTS: if (f_wskip) begin
@@ -210,6 +214,7 @@ module edgemoe_lin (
           end
         end
         J_SKIP: if (sk_done) begin ld_go <= 1'b1; js <= J_RUN; end  // beats listed, tiles in
+        J_Q4: if (q4_done) begin ld_go <= 1'b1; js <= J_RUN; end  // weights, biases, multipliers in
         J_RUN: if (rows_done == jt && !ld_go) js <= J_NEXT;
         J_NEXT: begin
           if (to0 + srows >= to_total) js <= J_DRAIN;
@@ -239,6 +244,10 @@ module edgemoe_lin (
   always_ff @(posedge clk) begin
     if (js == J_BIAS_W && dma_resp.rd_valid && !scl_ph) bbuf[TAW'(wcount)] <= b_word;
     if (js == J_BIAS_W && dma_resp.rd_valid && scl_ph) sbuf[TAW'(wcount)] <= s_word;
+    for (int o = 0; o < PO; o++) if (q4_cwe && q4_ch[PO_LG-1:0] == PO_LG'(o)) begin  // one lane
+      bbuf[TAW'(q4_ch >> PO_LG)][o*BBITS+:BBITS] <= BBITS'(q4_bias);
+      sbuf[TAW'(q4_ch >> PO_LG)][o*32+:32] <= q4_scale;
+    end
   end
 
   // ------------------------------------------------------------------ tile skipping (WSKIP)
@@ -254,6 +263,19 @@ module edgemoe_lin (
       .rd_ready(sk_rd_ready), .rd_byte(dma_resp.rd_data[7:0]), .we(sk_we), .widx(sk_widx), .bj(WAW'(c_bj)),
       .n_beats(sk_nb), .b_to(sk_to), .b_ti(sk_ti), .b_w(sk_w), .b_first(sk_first), .b_last(sk_last),
       .b_zero(sk_zero));
+
+  // ------------------------------------------------------------------ mixed int4/int8 strips
+  logic q4_done, q4_we, q4_cwe;
+  logic [31:0] q4_at, q4_ch, q4_scale;
+  logic [63:0] q4_bias;
+  logic [PO*PI*WBITS-1:0] q4_word;
+  logic [PO*PI*WBITS/8-1:0] q4_be;
+  edgemoe_pkg::dma_req_t q4_dma;
+  edgemoe_lin_q4 #(.TW(PO * PI * WBITS)) u_q4 (
+      .clk, .rst_n, .start(js == J_Q4), .wts(jwts), .bias(jbias), .scales(jscales), .index(jindex),
+      .n(jn), .k(jk), .split(j_q4s), .blg, .col0(to0 << PO_LG), .strip_cols, .tiles_in, .done(q4_done),
+      .dma_req(q4_dma), .dma_resp, .w_we(q4_we), .w_at(q4_at), .w_word(q4_word), .w_be(q4_be),
+      .c_we(q4_cwe), .c_ch(q4_ch), .c_bias(q4_bias), .c_scale(q4_scale));
 
   // ------------------------------------------------------------------ weight prefetch
   logic pf_match, pf_busy, pf_clean, pf_we, w0_decided;
@@ -292,12 +314,12 @@ module edgemoe_lin (
       .rd_cmd_valid(l_rd_cmd_valid), .rd_cmd_ready(dma_resp.rd_cmd_ready), .rd_cmd_addr(l_rd_cmd_addr),
       .rd_cmd_len(l_rd_cmd_len), .rd_cmd_wlg(l_rd_cmd_wlg), .rd_valid(dma_resp.rd_valid),
       .rd_ready(l_rd_ready), .rd_data(dma_resp.rd_data));
-  assign dma_req.rd_cmd_valid = js == J_SKIP ? sk_cmd_valid : s_loading || js == J_BIAS ||
-                                js == J_WTS ? s_rd_cmd_valid : l_rd_cmd_valid;
-  assign dma_req.rd_cmd_addr = (js == J_RUN) ? l_rd_cmd_addr : js == J_SKIP ? sk_cmd_addr : s_rd_cmd_addr;
-  assign dma_req.rd_cmd_len = (js == J_RUN) ? l_rd_cmd_len : js == J_SKIP ? sk_cmd_len : s_rd_cmd_len;
-  assign dma_req.rd_cmd_wlg = (js == J_RUN) ? l_rd_cmd_wlg : js == J_SKIP ? sk_cmd_wlg : s_rd_cmd_wlg;
-  assign dma_req.rd_ready = s_loading ? 1'b1 : js == J_SKIP ? sk_rd_ready : (js == J_RUN) && l_rd_ready;
+  assign dma_req.rd_cmd_valid = js == J_Q4 ? q4_dma.rd_cmd_valid : js == J_SKIP ? sk_cmd_valid :
+                                s_loading || js == J_BIAS || js == J_WTS ? s_rd_cmd_valid : l_rd_cmd_valid;
+  assign dma_req.rd_cmd_addr = (js == J_RUN) ? l_rd_cmd_addr : js == J_SKIP ? sk_cmd_addr : js == J_Q4 ? q4_dma.rd_cmd_addr : s_rd_cmd_addr;
+  assign dma_req.rd_cmd_len = (js == J_RUN) ? l_rd_cmd_len : js == J_SKIP ? sk_cmd_len : js == J_Q4 ? q4_dma.rd_cmd_len : s_rd_cmd_len;
+  assign dma_req.rd_cmd_wlg = (js == J_RUN) ? l_rd_cmd_wlg : js == J_SKIP ? sk_cmd_wlg : js == J_Q4 ? q4_dma.rd_cmd_wlg : s_rd_cmd_wlg;
+  assign dma_req.rd_ready = s_loading ? 1'b1 : js == J_SKIP ? sk_rd_ready : js == J_Q4 ? q4_dma.rd_ready : (js == J_RUN) && l_rd_ready;
 
   // one RAM per bank (two row slots each), one write and one registered read port
   for (genvar b = 0; b < PI; b++) begin : g_rbank
@@ -358,8 +380,9 @@ module edgemoe_lin (
       .e_tok_last, .e_slot, .e_to);
 
   edgemoe_lin_wbuf #(.WT(WT), .TW(PO * PI * WBITS)) u_wbuf (
-      .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we), .wlg, .ld_q8(f_q8),
-      .ld_half(pr_half), .ld_at(WAW'(sk_we ? sk_widx : pr_at)), .ld_data(dma_resp.rd_data), .pf_we, .pf_word,
+      .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we || q4_we), .wlg, .ld_q8(f_q8),
+      .ld_half(pr_half), .ld_at(WAW'(q4_we ? q4_at : sk_we ? sk_widx : pr_at)), .ld_data(dma_resp.rd_data),
+      .q4_we, .q4_word, .q4_be, .pf_we, .pf_word,
       .pf_at(WAW'(pf_wc)), .rd_at(WAW'(f_wskip ? sk_w : c_wb + c_ti)), .rd_zero(f_wskip && sk_zero),
       .w_q);
 
@@ -372,7 +395,7 @@ module edgemoe_lin (
     // elements past the input row are zero (the padding of the weights is not read)
     assign x_in_row[i] = (p1_ti << PI_LG) + 32'(i) < jk;
     assign x_lanes[i*XBITS+:XBITS] = x_q[i];
-    assign xm[i*XBITS+:XBITS] = !x_in_row[i] ? '0 : f_q8 ? x8_lanes[i*XBITS+:XBITS] : x_q[i];
+    assign xm[i*XBITS+:XBITS] = !x_in_row[i] ? '0 : f_int8 ? x8_lanes[i*XBITS+:XBITS] : x_q[i];
   end
   logic [2*PO*64-1:0] dot;
   edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.q8(f_q8), .x(xm), .w(w_q), .dot(dot));
@@ -386,7 +409,7 @@ module edgemoe_lin (
     assign sum = $signed(dot[o*64+:64]);
     assign braw = gate ? 64'sd0 : 64'($signed(bbuf[TAW'(p1_to)][o*BBITS+:BBITS]));
     assign bsh = (b_sh >= 0) ? (braw <<< b_sh) : (braw >>> (-b_sh));
-    assign part[o] = p1_first ? (f_q8 ? 64'sd0 : bsh) + sum : acc[o] + sum;  // W8A8: bias later
+    assign part[o] = p1_first ? (f_int8 ? 64'sd0 : bsh) + sum : acc[o] + sum;  // W8A8: bias later
   end
 
   // stage 2: quantize, epilogue, combine with the base row
@@ -403,14 +426,14 @@ module edgemoe_lin (
       .acc(p2_acc_word), .m_word(sbuf[TAW'(e_to)]), .b_word(bbuf[TAW'(e_to)]), .b_sh,
       .dq_acc(dq_word));
   edgemoe_lin_epilogue u_epi (
-      .acc(f_q8 ? dq_word : p2_acc_word), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
+      .acc(f_int8 ? dq_word : p2_acc_word), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
       .base_word, .col0((to0 + e_to) << PO_LG), .n(jn), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
     if (!rst_n) overflows <= '0;
     else overflows <= overflows + (e_v ? tile_ovf : '0)
                       // W8A8 input clamps, once per token: on the first tile of the layer
-                      + ((p1_v && f_q8 && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
+                      + ((p1_v && f_int8 && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
   end
 
   always_ff @(posedge clk) begin
