@@ -67,8 +67,8 @@ def _clamped_chain(accel) -> ru.Case:
 
 
 def _bad_index(accel, name: str, value: int | None) -> ru.Case:
-    """channel_index with entry 1 repeated (value None) or out of range: BAD_QUEUE, and the
-    W16 layer before it has run (its profile words written)."""
+    """channel_index with entry 1 a repeat of entry 0 (value None) or out of range:
+    BAD_QUEUE, nothing written, the same status words."""
     case = mixed_linear(accel, 2, 2, 8, 16)
     s = case.scratch
     off = case.ins.get("channel_index")
