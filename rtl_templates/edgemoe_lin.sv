@@ -9,7 +9,6 @@
 // are written by the writer while the next token computes.  MOE_GATE logits go to the
 // router instead of memory.  WSKIP: edgemoe_lin_skip fetches and issues non-zero tiles only.
 // W8A8: pairs of output tiles share the multipliers (edgemoe_lin_pair, edgemoe_lin_dot).
-// WFMT_Q4: edgemoe_lin_q4 loads each strip (13-bit weights), then an unpaired W8A8 pass.
 module edgemoe_lin (
     input  logic        clk,
     input  logic        rst_n,
@@ -67,15 +66,13 @@ module edgemoe_lin (
   localparam int WAW = $clog2(WT > 1 ? WT : 2);
   localparam int RAW = $clog2(2 * KT);
   localparam int BAW = $clog2(2 * TOM);
-  localparam int TAW = $clog2(TOM > 1 ? TOM : 2);
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
 
   // ------------------------------------------------------------------ job
   logic [1:0] jm;
   logic [31:0] jt, jn, jk;
   logic [63:0] jsrc, jdst, jwts, jbias, jbase, jindex, jscores, jscales;
-  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4, f_int8;
-  assign f_int8 = f_q8 || f_q4;  // int8 input codes and the W8A8 dequantization
+  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4;
   logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul, j_q4s;
   logic [7:0] j_kk, j_ks, j_kp, j_dq;
   logic [1:0] wlg, blg, xlg;
@@ -83,7 +80,7 @@ module edgemoe_lin (
   logic base_en, gate, scl_ph;  // scl_ph: W8A8 multipliers load after the strip's biases
   assign base_en = f_sacc || f_res;
   assign gate = jm == 2'd2;
-  edgemoe_lin_fmt u_fmt (.f_q8(f_int8), .f_wpatch, .f_wconv, .f_battn, .f_pix, .dq(j_dq), .wlg, .blg, .xlg,
+  edgemoe_lin_fmt u_fmt (.f_q8(f_q8 || f_q4), .f_wpatch, .f_wconv, .f_battn, .f_pix, .dq(j_dq), .wlg, .blg, .xlg,
                         .q_sh, .b_sh);
 
   // strip geometry
@@ -99,8 +96,6 @@ module edgemoe_lin (
   logic [PO*PI*WBITS-1:0] w_q;  // the MAC array's weights (edgemoe_lin_wbuf, ping / pong)
   logic cur_bank;
   logic [XBITS-1:0] x_q[PI];
-  logic [PO*BBITS-1:0] bbuf[TOM];
-  logic [PO*32-1:0] sbuf[TOM];  // W8A8 channel multipliers
   logic [PO*ABITS-1:0] basebuf[2*TOM];
   logic [PO*ABITS-1:0] obuf[2*TOM];
 
@@ -183,9 +178,9 @@ module edgemoe_lin (
         end
         // strip 0: use the prefetched bank when it holds exactly these weights, unchanged
         J_W0: begin
-          if (pf_match && pf_busy && !f_int8) begin  // W8A8: the prefetch is not paired
+          if (pf_match && pf_busy && !(f_q8 || f_q4)) begin  // W8A8: the prefetch is not paired
             js <= J_W0;  // the prefetch of these weights is still arriving
-          end else if (pf_match && pf_clean && !f_int8) begin
+          end else if (pf_match && pf_clean && !(f_q8 || f_q4)) begin
             cur_bank <= !cur_bank;
             w0_decided <= 1'b1;
             {ld_go, sk_go, sk_fetch} <= {!f_wskip, f_wskip, 1'b0};  // WSKIP: the map only
@@ -234,21 +229,24 @@ module edgemoe_lin (
     end
   end
 
-  // buffer writes from the strip loads
-  logic [PO*BBITS-1:0] b_word;
-  logic [PO*32-1:0] s_word;
-  for (genvar o = 0; o < PO; o++) begin : g_bunpack
-    assign b_word[o*BBITS+:BBITS] = BBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(dma_resp.rd_data, o, blg), blg, 1'b1));
-    assign s_word[o*32+:32] = 32'(edgemoe_pkg::word_elem(dma_resp.rd_data, o, 2'd2));
-  end
-  always_ff @(posedge clk) begin
-    if (js == J_BIAS_W && dma_resp.rd_valid && !scl_ph) bbuf[TAW'(wcount)] <= b_word;
-    if (js == J_BIAS_W && dma_resp.rd_valid && scl_ph) sbuf[TAW'(wcount)] <= s_word;
-    for (int o = 0; o < PO; o++) if (q4_cwe && q4_ch[PO_LG-1:0] == PO_LG'(o)) begin  // one lane
-      bbuf[TAW'(q4_ch >> PO_LG)][o*BBITS+:BBITS] <= BBITS'(q4_bias);
-      sbuf[TAW'(q4_ch >> PO_LG)][o*32+:32] <= q4_scale;
-    end
-  end
+  // WFMT_Q4: edgemoe_lin_q4 loads each strip (13-bit weights) for an unpaired W8A8 pass
+  logic q4_done, q4_we, q4_bwe;
+  logic [31:0] q4_at, q4_bat;
+  logic [PO*PI*WBITS-1:0] q4_word;
+  logic [PO*PI*WBITS/8-1:0] q4_be;
+  logic [PO*BBITS-1:0] q4_bword, b1_word, b2_word;  // edgemoe_lin_bbuf: biases, multipliers
+  logic [PO*32-1:0] q4_sword, s2_word;
+  edgemoe_pkg::dma_req_t q4_dma;
+  edgemoe_lin_q4 #(.TW(PO * PI * WBITS), .BBITS(BBITS)) u_q4 (
+      .clk, .rst_n, .start(js == J_Q4), .wts(jwts), .bias(jbias), .scales(jscales), .index(jindex),
+      .n(jn), .k(jk), .split(j_q4s), .blg, .col0(to0 << PO_LG), .strip_cols, .tiles_in, .done(q4_done),
+      .dma_req(q4_dma), .dma_resp, .w_we(q4_we), .w_at(q4_at), .w_word(q4_word), .w_be(q4_be),
+      .b_we(q4_bwe), .b_at(q4_bat), .b_word(q4_bword), .s_word(q4_sword));
+
+  edgemoe_lin_bbuf #(.TOM(TOM), .BBITS(BBITS)) u_bbuf (
+      .clk, .ld_we(js == J_BIAS_W && dma_resp.rd_valid), .ld_scl(scl_ph), .ld_at(wcount), .blg,
+      .ld_data(dma_resp.rd_data), .q4_we(q4_bwe), .q4_at(q4_bat), .q4_bword, .q4_sword,
+      .rd1_at(p1_to), .rd2_at(e_to), .b1_word, .b2_word, .s2_word);
 
   // ------------------------------------------------------------------ tile skipping (WSKIP)
   logic sk_go, sk_fetch, sk_done, sk_cmd_valid, sk_rd_ready, sk_we, sk_first, sk_last, sk_zero;
@@ -263,19 +261,6 @@ module edgemoe_lin (
       .rd_ready(sk_rd_ready), .rd_byte(dma_resp.rd_data[7:0]), .we(sk_we), .widx(sk_widx), .bj(WAW'(c_bj)),
       .n_beats(sk_nb), .b_to(sk_to), .b_ti(sk_ti), .b_w(sk_w), .b_first(sk_first), .b_last(sk_last),
       .b_zero(sk_zero));
-
-  // ------------------------------------------------------------------ mixed int4/int8 strips
-  logic q4_done, q4_we, q4_cwe;
-  logic [31:0] q4_at, q4_ch, q4_scale;
-  logic [63:0] q4_bias;
-  logic [PO*PI*WBITS-1:0] q4_word;
-  logic [PO*PI*WBITS/8-1:0] q4_be;
-  edgemoe_pkg::dma_req_t q4_dma;
-  edgemoe_lin_q4 #(.TW(PO * PI * WBITS)) u_q4 (
-      .clk, .rst_n, .start(js == J_Q4), .wts(jwts), .bias(jbias), .scales(jscales), .index(jindex),
-      .n(jn), .k(jk), .split(j_q4s), .blg, .col0(to0 << PO_LG), .strip_cols, .tiles_in, .done(q4_done),
-      .dma_req(q4_dma), .dma_resp, .w_we(q4_we), .w_at(q4_at), .w_word(q4_word), .w_be(q4_be),
-      .c_we(q4_cwe), .c_ch(q4_ch), .c_bias(q4_bias), .c_scale(q4_scale));
 
   // ------------------------------------------------------------------ weight prefetch
   logic pf_match, pf_busy, pf_clean, pf_we, w0_decided;
@@ -382,9 +367,8 @@ module edgemoe_lin (
   edgemoe_lin_wbuf #(.WT(WT), .TW(PO * PI * WBITS)) u_wbuf (
       .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we || q4_we), .wlg, .ld_q8(f_q8),
       .ld_half(pr_half), .ld_at(WAW'(q4_we ? q4_at : sk_we ? sk_widx : pr_at)), .ld_data(dma_resp.rd_data),
-      .q4_we, .q4_word, .q4_be, .pf_we, .pf_word,
-      .pf_at(WAW'(pf_wc)), .rd_at(WAW'(f_wskip ? sk_w : c_wb + c_ti)), .rd_zero(f_wskip && sk_zero),
-      .w_q);
+      .q4_we, .q4_word, .q4_be, .pf_we, .pf_word, .pf_at(WAW'(pf_wc)),
+      .rd_at(WAW'(f_wskip ? sk_w : c_wb + c_ti)), .rd_zero(f_wskip && sk_zero), .w_q);
 
   // stage 1: P_OUT dot products of P_IN terms, exact in 64 bits
   logic signed [63:0] part[2*PO];
@@ -395,7 +379,7 @@ module edgemoe_lin (
     // elements past the input row are zero (the padding of the weights is not read)
     assign x_in_row[i] = (p1_ti << PI_LG) + 32'(i) < jk;
     assign x_lanes[i*XBITS+:XBITS] = x_q[i];
-    assign xm[i*XBITS+:XBITS] = !x_in_row[i] ? '0 : f_int8 ? x8_lanes[i*XBITS+:XBITS] : x_q[i];
+    assign xm[i*XBITS+:XBITS] = !x_in_row[i] ? '0 : (f_q8 || f_q4) ? x8_lanes[i*XBITS+:XBITS] : x_q[i];
   end
   logic [2*PO*64-1:0] dot;
   edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.q8(f_q8), .x(xm), .w(w_q), .dot(dot));
@@ -407,9 +391,9 @@ module edgemoe_lin (
     logic signed [63:0] bsh;
     logic signed [63:0] braw;
     assign sum = $signed(dot[o*64+:64]);
-    assign braw = gate ? 64'sd0 : 64'($signed(bbuf[TAW'(p1_to)][o*BBITS+:BBITS]));
+    assign braw = gate ? 64'sd0 : 64'($signed(b1_word[o*BBITS+:BBITS]));
     assign bsh = (b_sh >= 0) ? (braw <<< b_sh) : (braw >>> (-b_sh));
-    assign part[o] = p1_first ? (f_int8 ? 64'sd0 : bsh) + sum : acc[o] + sum;  // W8A8: bias later
+    assign part[o] = p1_first ? ((f_q8 || f_q4) ? 64'sd0 : bsh) + sum : acc[o] + sum;  // W8A8: bias later
   end
 
   // stage 2: quantize, epilogue, combine with the base row
@@ -423,17 +407,17 @@ module edgemoe_lin (
   end
   edgemoe_lin_q8 #(.XBITS(XBITS), .BBITS(BBITS)) u_q8 (
       .x_in(x_lanes), .x_valid(x_in_row), .x_mul(j_xmul), .x_q8(x8_lanes), .clamped(x_clamped),
-      .acc(p2_acc_word), .m_word(sbuf[TAW'(e_to)]), .b_word(bbuf[TAW'(e_to)]), .b_sh,
+      .acc(p2_acc_word), .m_word(s2_word), .b_word(b2_word), .b_sh,
       .dq_acc(dq_word));
   edgemoe_lin_epilogue u_epi (
-      .acc(f_int8 ? dq_word : p2_acc_word), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
+      .acc((f_q8 || f_q4) ? dq_word : p2_acc_word), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
       .base_word, .col0((to0 + e_to) << PO_LG), .n(jn), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
     if (!rst_n) overflows <= '0;
     else overflows <= overflows + (e_v ? tile_ovf : '0)
                       // W8A8 input clamps, once per token: on the first tile of the layer
-                      + ((p1_v && f_int8 && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
+                      + ((p1_v && (f_q8 || f_q4) && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
   end
 
   always_ff @(posedge clk) begin

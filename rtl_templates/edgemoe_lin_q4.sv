@@ -15,7 +15,8 @@
 //      takes the words in the same order: an int8 tile fills its buffer lane in one cycle,
 //      an int4 tile one weight a cycle.
 module edgemoe_lin_q4 #(
-    parameter int TW = 256   // bits per weight buffer word (P_OUT * P_IN weights)
+    parameter int TW = 256,  // bits per weight buffer word (P_OUT * P_IN weights)
+    parameter int BBITS = 16 // bits per bias lane
 ) (
     input  logic        clk,
     input  logic        rst_n,
@@ -33,11 +34,11 @@ module edgemoe_lin_q4 #(
     output logic [31:0] w_at,
     output logic [TW-1:0] w_word,
     output logic [TW/8-1:0] w_be,
-    // bias and multiplier of strip channel c_ch (tile c_ch / P_OUT, lane c_ch % P_OUT)
-    output logic        c_we,
-    output logic [31:0] c_ch,
-    output logic signed [63:0] c_bias,
-    output logic [31:0] c_scale
+    // biases and multipliers of output tile b_at of the strip (after its last channel)
+    output logic        b_we,
+    output logic [31:0] b_at,
+    output logic [edgemoe_pkg::P_OUT*BBITS-1:0] b_word,
+    output logic [edgemoe_pkg::P_OUT*32-1:0] s_word
 );
   localparam int PI = edgemoe_pkg::P_IN;
   localparam int PO = edgemoe_pkg::P_OUT;
@@ -97,7 +98,7 @@ module edgemoe_lin_q4 #(
   logic [31:0] cj, cti, cel, cg, cgk, cp, cwrow, c_row, cpos;
   logic [1:0] cstep;
   logic c_low;
-  logic signed [63:0] bias_r;
+  logic [BBITS-1:0] bias_r;
   assign c_row = 32'(part[CAW'(cj)]);
   assign c_low = c_row >= high;
   logic [31:0] nib;                    // the current int4 code's nibble in the word
@@ -139,10 +140,6 @@ module edgemoe_lin_q4 #(
     end
   end
   assign done = st == S_DONE;
-  assign c_we = take && cstep == 2'd1;
-  assign c_ch = cj;
-  assign c_bias = bias_r;
-  assign c_scale = rd_data[31:0];
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -151,9 +148,10 @@ module edgemoe_lin_q4 #(
       cmd_valid <= 1'b0; cmd_addr <= '0; cmd_len <= '0; cmd_wlg <= '0;
       gj <= '0; gti <= '0; gpos <= '0; gstep <= '0; g_end <= 1'b0;
       cj <= '0; cti <= '0; cel <= '0; cg <= '0; cgk <= '0; cp <= '0; cwrow <= '0; cpos <= '0;
-      cstep <= '0; bias_r <= '0;
+      cstep <= '0; bias_r <= '0; b_we <= 1'b0; b_at <= '0; b_word <= '0; s_word <= '0;
     end else begin
       if (cmd_valid && cmd_ready) cmd_valid <= 1'b0;
+      b_we <= 1'b0;
       case (st)
         S_IDLE: if (start) st <= S_SPLIT;
         S_SPLIT: begin
@@ -237,10 +235,14 @@ module edgemoe_lin_q4 #(
           if (take) begin
             case (cstep)
               2'd0: begin
-                bias_r <= edgemoe_pkg::sext(edgemoe_pkg::word_elem(rd_data, 0, blg), blg, 1'b1);
+                bias_r <= BBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(rd_data, 0, blg), blg, 1'b1));
                 cstep <= 2'd1;
               end
-              2'd1: begin
+              2'd1: begin  // the multiplier: this lane of the tile's words is complete
+                b_word[lane[PO_LG-1:0]*BBITS+:BBITS] <= bias_r;
+                s_word[lane[PO_LG-1:0]*32+:32] <= rd_data[31:0];
+                b_we <= lane == 32'(PO - 1) || ch_last;
+                b_at <= cj >> PO_LG;
                 cti <= '0; cel <= '0; cg <= '0; cgk <= '0; cp <= '0;
                 cpos <= row_pos(c_low ? c_row - high : c_row, tiles_in);
                 cstep <= c_low ? 2'd2 : 2'd3;
