@@ -392,7 +392,7 @@ module edgemoe_ctrl (
         end
         S_MOE_Q_W: if (dma_resp.rd_valid) begin
           if (q_bad) fault <= 1'b1;
-          else seen[dma_resp.rd_data[$clog2(MAXT)-1:0]] <= 1'b1;
+          else seen[dma_resp.rd_data[$clog2(MAXS)-1:0]] <= 1'b1;
           scan_i <= scan_i + 32'd1;
           if (scan_i + 32'd1 == cnt[ex]) begin
             if (fault || q_bad) st <= S_FAULT;

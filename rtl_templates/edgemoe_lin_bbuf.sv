@@ -42,4 +42,6 @@ module edgemoe_lin_bbuf #(
   assign b1_word = bbuf[TAW'(rd1_at)];
   assign b2_word = bbuf[TAW'(rd2_at)];
   assign s2_word = sbuf[TAW'(rd2_at)];
+  logic unused;  // tile numbers are below TOM
+  assign unused = ^{ld_at, q4_at, rd1_at, rd2_at};
 endmodule

@@ -59,11 +59,11 @@ module edgemoe_lin_q4 #(
   logic [3:0] cmd_wlg;
   logic [edgemoe_pkg::WORD_MAX*8-1:0] rd_data;
   assign {cmd_ready, rd_valid, rd_data} = {dma_resp.rd_cmd_ready, dma_resp.rd_valid, dma_resp.rd_data};
-  always_comb begin
-    dma_req = '0;
-    {dma_req.rd_cmd_valid, dma_req.rd_cmd_addr, dma_req.rd_cmd_len} = {cmd_valid, cmd_addr, cmd_len};
-    {dma_req.rd_cmd_wlg, dma_req.rd_ready} = {cmd_wlg, rd_ready};
-  end
+  assign {dma_req.rd_cmd_valid, dma_req.rd_cmd_addr, dma_req.rd_cmd_len} = {cmd_valid, cmd_addr, cmd_len};
+  assign {dma_req.rd_cmd_wlg, dma_req.rd_ready} = {cmd_wlg, rd_ready};
+  assign {dma_req.wr_cmd_valid, dma_req.wr_cmd_addr, dma_req.wr_cmd_len, dma_req.wr_cmd_wlg} = '0;
+  assign dma_req.wr_valid = 1'b0;
+  assign dma_req.wr_data = '0;
 
   typedef enum logic [2:0] {S_IDLE, S_SPLIT, S_DIV, S_IDX, S_IDX_W, S_ROWS, S_DONE} st_t;
   st_t st;
@@ -103,9 +103,9 @@ module edgemoe_lin_q4 #(
   assign c_low = c_row >= high;
   logic [31:0] nib;                    // the current int4 code's nibble in the word
   logic [7:0] qbyte;
-  logic [3:0] u, z;
-  logic [7:0] e;
-  logic signed [12:0] wq;              // (u - z) * e
+  logic [3:0] u;
+  logic [7:0] e, z;
+  logic signed [17:0] wq;              // (u - z) * e: 13 bits for the compiler's z <= 15
   logic [15:0] par_now;
   assign nib = (PI > 1 ? 32'd0 : 32'(cpos[0])) + cel;
   assign qbyte = rd_data[8*(nib>>1)+:8];
@@ -113,7 +113,7 @@ module edgemoe_lin_q4 #(
   assign par_now = gpar[GAW'(cg)];
   assign e = par_now[7:0];
   assign z = par_now[15:8];
-  assign wq = 13'(($signed({1'b0, u}) - $signed({1'b0, z})) * $signed({1'b0, e}));
+  assign wq = ($signed(18'(u)) - $signed(18'(z))) * $signed(18'(e));
   logic el_last, tile_last, ch_last;
   assign el_last = !c_low || cel + 32'd1 == 32'(PI);
   assign tile_last = cti + 32'd1 == tiles_in;
@@ -282,5 +282,6 @@ module edgemoe_lin_q4 #(
   end
 
   logic unused;
-  assign unused = ^{rd_data, gsize[31:16], dma_resp.rd_last, dma_resp.wr_cmd_ready, dma_resp.wr_ready};
+  assign unused = ^{rd_data, gsize[31:16], rem[15], wq, dma_resp.rd_last, dma_resp.wr_cmd_ready,
+                    dma_resp.wr_ready};
 endmodule
