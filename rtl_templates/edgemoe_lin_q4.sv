@@ -80,9 +80,16 @@ module edgemoe_lin_q4 #(
 
   assign high = {16'd0, split[15:0]};
   assign groups = {16'd0, split[31:16]};
+  // codes of the int8 and the int4 block (rows padded to P_OUT): narrow products, as
+  // out_features <= MAX_OUT_FEATURES and in_features <= MAX_IN_FEATURES < 2**16
+  logic [31:0] hi_codes, lo_codes;
+  assign hi_codes = 32'(16'(edgemoe_pkg::round_up_lg(64'(high), PO_LG))) * 32'(16'(tiles_in << PI_LG));
+  assign lo_codes = 32'(16'(edgemoe_pkg::round_up_lg(64'(n - high), PO_LG))) * 32'(16'(tiles_in << PI_LG));
   // element (row, 0) of a tile-packed matrix of tiles_in input tiles: its element index
-  function automatic logic [31:0] row_pos(input logic [31:0] row, input logic [31:0] kt);
-    row_pos = (((row >> PO_LG) * kt) << (PO_LG + PI_LG)) + ((row & 32'(PO - 1)) << PI_LG);
+  // (a narrow product: row < MAX_OUT_FEATURES, kt <= MAX_IN_FEATURES)
+  function automatic logic [31:0] row_pos(input logic [31:0] row, input logic [15:0] kt);
+    row_pos = ((32'(RB'(row >> PO_LG)) * 32'(kt)) << (PO_LG + PI_LG)) +
+              ((row & 32'(PO - 1)) << PI_LG);
   endfunction
 
   // ------------------------------------------------------------------ generator
@@ -95,7 +102,7 @@ module edgemoe_lin_q4 #(
   assign issue = st == S_ROWS && !g_end && (!cmd_valid || cmd_ready);
 
   // ------------------------------------------------------------------ consumer
-  logic [31:0] cj, cti, cel, cg, cgk, cp, cwrow, c_row, cpos;
+  logic [31:0] cj, cti, cel, cg, cgk, cp, cwrow, c_row;
   logic [1:0] cstep;
   logic c_low;
   logic [BBITS-1:0] bias_r;
@@ -107,7 +114,10 @@ module edgemoe_lin_q4 #(
   logic [7:0] e, z;
   logic signed [17:0] wq;              // (u - z) * e: 13 bits for the compiler's z <= 15
   logic [15:0] par_now;
-  assign nib = (PI > 1 ? 32'd0 : 32'(cpos[0])) + cel;
+  // P_IN = 1: a code's nibble is the parity of its element index (row_pos + ti * P_OUT)
+  logic rr0;                           // bit 0 of the int4 row number
+  assign rr0 = c_row[0] ^ (c_low && high[0]);
+  assign nib = (PI > 1) ? cel : (PO > 1) ? {31'd0, rr0} : {31'd0, (rr0 && tiles_in[0]) ^ cti[0]};
   assign qbyte = rd_data[8*(nib>>1)+:8];
   assign u = nib[0] ? qbyte[7:4] : qbyte[3:0];
   assign par_now = gpar[GAW'(cg)];
@@ -127,15 +137,14 @@ module edgemoe_lin_q4 #(
   assign lane = cj & 32'(PO - 1);
   assign w_we = take && cstep == 2'd3;
   assign w_at = cwrow + cti;
+  // the word repeats the value(s) in every lane (int4: every position): no lane mux, the
+  // byte enables pick the lane (and the position)
   always_comb begin
-    w_word = '0;
     w_be = '0;
     for (int o = 0; o < PO; o++) begin
       for (int i = 0; i < PI; i++) begin
-        if (32'(o) == lane && (!c_low || 32'(i) == cel)) begin
-          w_word[(o*PI+i)*WBITS+:WBITS] = c_low ? WBITS'(wq) : WBITS'($signed(rd_data[i*8+:8]));
-          w_be[(o*PI+i)*(WBITS/8)+:WBITS/8] = '1;
-        end
+        w_word[(o*PI+i)*WBITS+:WBITS] = c_low ? WBITS'(wq) : WBITS'($signed(rd_data[i*8+:8]));
+        if (32'(o) == lane && (!c_low || 32'(i) == cel)) w_be[(o*PI+i)*(WBITS/8)+:WBITS/8] = '1;
       end
     end
   end
@@ -147,7 +156,7 @@ module edgemoe_lin_q4 #(
       lo_off <= '0; par_off <= '0; gsize <= '0; rem <= '0; quo <= '0; dbit <= '0; scan <= '0;
       cmd_valid <= 1'b0; cmd_addr <= '0; cmd_len <= '0; cmd_wlg <= '0;
       gj <= '0; gti <= '0; gpos <= '0; gstep <= '0; g_end <= 1'b0;
-      cj <= '0; cti <= '0; cel <= '0; cg <= '0; cgk <= '0; cp <= '0; cwrow <= '0; cpos <= '0;
+      cj <= '0; cti <= '0; cel <= '0; cg <= '0; cgk <= '0; cp <= '0; cwrow <= '0;
       cstep <= '0; bias_r <= '0; b_we <= 1'b0; b_at <= '0; b_word <= '0; s_word <= '0;
     end else begin
       if (cmd_valid && cmd_ready) cmd_valid <= 1'b0;
@@ -156,12 +165,9 @@ module edgemoe_lin_q4 #(
         S_IDLE: if (start) st <= S_SPLIT;
         S_SPLIT: begin
           // numerics.int4.weight_bytes: int8 block, int4 block (two codes a byte), parameters
-          lo_off <= wts + edgemoe_pkg::align64(64'(edgemoe_pkg::round_up_lg(64'(high), PO_LG)) *
-                                              64'(tiles_in << PI_LG));
-          par_off <= wts + edgemoe_pkg::align64(64'(edgemoe_pkg::round_up_lg(64'(high), PO_LG)) *
-                                               64'(tiles_in << PI_LG)) +
-                     edgemoe_pkg::align64((edgemoe_pkg::round_up_lg(64'(n - high), PO_LG) *
-                                          64'(tiles_in << PI_LG) + 64'd1) >> 1);
+          lo_off <= wts + edgemoe_pkg::align64(64'(hi_codes));
+          par_off <= wts + edgemoe_pkg::align64(64'(hi_codes)) +
+                     edgemoe_pkg::align64(64'(lo_codes + 32'd1) >> 1);
           rem <= '0; quo <= '0; dbit <= 5'd15;
           st <= S_DIV;
         end
@@ -201,7 +207,7 @@ module edgemoe_lin_q4 #(
                 cmd_addr <= bias + (64'(g_row) << blg);
                 cmd_len <= 32'd1 << blg;
                 cmd_wlg <= {2'd0, blg};
-                gpos <= row_pos(g_low ? g_row - high : g_row, tiles_in);
+                gpos <= row_pos(g_low ? g_row - high : g_row, 16'(tiles_in));
                 gti <= '0;
                 gstep <= 2'd1;
               end
@@ -212,7 +218,7 @@ module edgemoe_lin_q4 #(
                 gstep <= g_low ? 2'd2 : 2'd3;
               end
               2'd2: begin
-                cmd_addr <= par_off + 64'(g_row - high) * 64'(groups << 1);
+                cmd_addr <= par_off + 64'(32'(RB'(g_row - high)) * 32'(groups << 1));
                 cmd_len <= groups << 1;
                 cmd_wlg <= 4'd1;
                 gstep <= 2'd3;
@@ -244,7 +250,6 @@ module edgemoe_lin_q4 #(
                 b_we <= lane == 32'(PO - 1) || ch_last;
                 b_at <= cj >> PO_LG;
                 cti <= '0; cel <= '0; cg <= '0; cgk <= '0; cp <= '0;
-                cpos <= row_pos(c_low ? c_row - high : c_row, tiles_in);
                 cstep <= c_low ? 2'd2 : 2'd3;
               end
               2'd2: begin
@@ -263,7 +268,6 @@ module edgemoe_lin_q4 #(
                 cel <= el_last ? 32'd0 : cel + 32'd1;
                 if (el_last) begin
                   cti <= cti + 32'd1;
-                  cpos <= cpos + 32'(PO * PI);
                   if (tile_last) begin
                     cstep <= 2'd0;
                     cj <= cj + 32'd1;
