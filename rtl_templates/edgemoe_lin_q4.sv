@@ -20,7 +20,7 @@ module edgemoe_lin_q4 #(
 ) (
     input  logic        clk,
     input  logic        rst_n,
-    input  logic        start,             // pulse: load this strip
+    input  logic        start,             // load this strip (a level: seen from idle only)
     input  logic [63:0] wts, bias, scales, index,
     input  logic [31:0] n, k, split,       // split: q4_split (high_out | q4_groups << 16)
     input  logic [1:0]  blg,               // bias element size

@@ -3,8 +3,8 @@
 The whole image (outputs, status and profile words) equals golden's, at tiny's 4x4 tile and
 alt's 8x2 (tests/rtldesigns.py): all-int8, all-int4 and mixed layers with K not a multiple
 of the tile or the group, several weight strips, GELU / RESIDUAL / ReLU / BFMT_ATTN
-composition, clamped inputs chained into a W16 layer, and bad channel_index lists
-(BAD_QUEUE).  The cases are tests/test_csim_int4.py's (golden == C-sim) where they fit.
+composition, DYN_COUNT, clamped inputs chained into a W16 layer, and bad channel_index
+lists (BAD_QUEUE, also when no token runs).  The cases are tests/test_csim_int4.py's (golden == C-sim) where they fit.
 """
 
 from __future__ import annotations
@@ -66,6 +66,20 @@ def _clamped_chain(accel) -> ru.Case:
     return ru.Case("q4_clamped_then_w16", s, [clamp, nxt])
 
 
+def _dyn_count(accel, name: str, count: int, repeat: bool = False) -> ru.Case:
+    """DYN_COUNT: ``count`` of the 5 tokens run; with ``repeat`` a bad channel_index, which
+    golden refuses even when no token runs (BAD_QUEUE)."""
+    case = mixed_linear(accel, 10, 5, 10, 20, 0.2, 8)
+    s = case.scratch
+    if repeat:
+        off = case.ins.get("channel_index")
+        s.image[off + 4:off + 8] = s.image[off:off + 4]
+    cnt = s.put(np.array([count], "<u4"))
+    ins = Instr.make(Op.LINEAR, case.ins.flags | Flag.DYN_COUNT,
+                     **{**case.ins.named(), "count": cnt})
+    return ru.Case(name, s, [ins])
+
+
 def _bad_index(accel, name: str, value: int | None) -> ru.Case:
     """channel_index with entry 1 a repeat of entry 0 (value None) or out of range:
     BAD_QUEUE, nothing written, the same status words."""
@@ -84,7 +98,8 @@ def _cases(accel) -> list[ru.Case]:
     for name, seed, t, n, k, group, high, flags, x_range in SINGLES:
         c = mixed_linear(accel, seed, t, n, k, high, group, flags, x_range)
         cases.append(ru.Case(name, c.scratch, [c.ins]))
-    cases += [_residual(accel, 9), _clamped_chain(accel),
+    cases += [_residual(accel, 9), _clamped_chain(accel), _dyn_count(accel, "q4_dyn_count", 3),
+              _dyn_count(accel, "q4_index_repeated_no_token", 0, repeat=True),
               _bad_index(accel, "q4_index_repeated", None),
               _bad_index(accel, "q4_index_out_of_range", 8)]
     return cases
