@@ -234,7 +234,7 @@ module edgemoe_lin (
   logic [31:0] q4_at, q4_bat;
   logic [PO*PI*WBITS-1:0] q4_word;
   logic [PO*PI*WBITS/8-1:0] q4_be;
-  logic [PO*BBITS-1:0] q4_bword, b1_word, b2_word;  // edgemoe_lin_bbuf: biases, multipliers
+  logic [PO*BBITS-1:0] q4_bword, b2_word;  // edgemoe_lin_bbuf: biases, multipliers
   logic [PO*32-1:0] q4_sword, s2_word;
   edgemoe_pkg::dma_req_t q4_dma;
   edgemoe_lin_q4 #(.TW(PO * PI * WBITS), .BBITS(BBITS)) u_q4 (
@@ -246,7 +246,7 @@ module edgemoe_lin (
   edgemoe_lin_bbuf #(.TOM(TOM), .BBITS(BBITS)) u_bbuf (
       .clk, .ld_we(js == J_BIAS_W && dma_resp.rd_valid), .ld_scl(scl_ph), .ld_at(wcount), .blg,
       .ld_data(dma_resp.rd_data), .q4_we(q4_bwe), .q4_at(q4_bat), .q4_bword, .q4_sword,
-      .rd1_at(p1_to), .rd2_at(e_to), .b1_word, .b2_word, .s2_word);
+      .rd_at(e_to), .b_word_q(b2_word), .s_word_q(s2_word));
 
   // ------------------------------------------------------------------ tile skipping (WSKIP)
   logic sk_go, sk_fetch, sk_done, sk_cmd_valid, sk_rd_ready, sk_we, sk_first, sk_last, sk_zero;
@@ -336,7 +336,7 @@ module edgemoe_lin (
   logic [31:0] i_to, i_ti;  // the issued beat's output tile and input tile
   assign {i_to, i_ti} = f_wskip ? {sk_to, sk_ti} : {c_to, c_ti};
   logic [1:0] out_full;
-  logic c_issue;
+  logic c_issue, e_hold, e_done;  // e_done: the epilogue's y_word is complete
   logic c_first, c_last, c_tile_last;
   assign c_first = f_wskip ? sk_first : c_ti == 32'd0;
   assign c_tile_last = f_wskip ? sk_last : c_ti + 32'd1 == tiles_in;
@@ -346,8 +346,7 @@ module edgemoe_lin (
   // a token starts when its row is loaded and its output slot is free
   logic can_start;
   assign can_start = js == J_RUN && row_full[c_slot] && (gate || !out_full[c_slot]);
-  logic pr_gap;  // W8A8: edgemoe_lin_pair holds the issue (the epilogue's second tile)
-  assign c_issue = (c_act || can_start) && !pr_gap;
+  assign c_issue = (c_act || can_start) && !(c_tile_last && e_hold);  // epilogue pace
 
   // stage 1 registers
   logic p1_v, p1_first, p1_last, p1_tok_last, p1_slot;
@@ -356,13 +355,13 @@ module edgemoe_lin (
   logic p2_v, p2_tok_last, p2_slot;
   logic [31:0] p2_to;
   logic signed [63:0] acc[2*PO], p2_acc[2*PO];  // W8A8: [PO, 2 PO) the pair's high tile
-  logic pr_half, e_v, e_hi, e_tok_last, e_slot;
+  logic pr_half, e_start, e_hi, e_tok_last, e_slot;
   logic [31:0] pr_at, e_to;
   edgemoe_lin_pair u_pair (
       .clk, .rst_n, .q8(f_q8), .tiles_in, .srows, .ld_start(js == J_WTS), .ld_count(wcount),
       .ld_beat(js == J_WTS_W && dma_resp.rd_valid), .ld_at(pr_at), .ld_half(pr_half),
-      .issue(c_issue), .gap(pr_gap), .p2_v, .p2_tok_last, .p2_slot, .p2_to, .e_v, .e_hi,
-      .e_tok_last, .e_slot, .e_to);
+      .p2_v, .p2_tok_last, .p2_slot, .p2_to, .e_done, .e_start, .e_hi, .e_tok_last, .e_slot,
+      .e_to);
 
   edgemoe_lin_wbuf #(.WT(WT), .TW(PO * PI * WBITS)) u_wbuf (
       .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we || q4_we), .wlg, .ld_q8(f_q8),
@@ -383,17 +382,13 @@ module edgemoe_lin (
   end
   logic [2*PO*64-1:0] dot;
   edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.q8(f_q8), .x(xm), .w(w_q), .dot(dot));
+  // the bias joins in the epilogue (sums wrap mod 2**64, so the order is free; W8A8:
+  // edgemoe_lin_q8 adds it to dq_word)
   for (genvar o = PO; o < 2 * PO; o++) begin : g_part_hi
     assign part[o] = p1_first ? $signed(dot[o*64+:64]) : acc[o] + $signed(dot[o*64+:64]);
   end
   for (genvar o = 0; o < PO; o++) begin : g_part
-    logic signed [63:0] sum;
-    logic signed [63:0] bsh;
-    logic signed [63:0] braw;
-    assign sum = $signed(dot[o*64+:64]);
-    assign braw = gate ? 64'sd0 : 64'($signed(b1_word[o*BBITS+:BBITS]));
-    assign bsh = (b_sh >= 0) ? (braw <<< b_sh) : (braw >>> (-b_sh));
-    assign part[o] = p1_first ? ((f_q8 || f_q4) ? 64'sd0 : bsh) + sum : acc[o] + sum;  // W8A8: bias later
+    assign part[o] = p1_first ? $signed(dot[o*64+:64]) : acc[o] + $signed(dot[o*64+:64]);
   end
 
   // stage 2: quantize, epilogue, combine with the base row
@@ -410,12 +405,14 @@ module edgemoe_lin (
       .acc(p2_acc_word), .m_word(s2_word), .b_word(b2_word), .b_sh,
       .dq_acc(dq_word));
   edgemoe_lin_epilogue u_epi (
-      .acc((f_q8 || f_q4) ? dq_word : p2_acc_word), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
-      .base_word, .col0((to0 + e_to) << PO_LG), .n(jn), .y_word, .ovf(tile_ovf));
+      .clk, .rst_n, .issue_last(c_issue && c_tile_last), .pair(f_q8), .hold(e_hold),
+      .start(e_start), .acc((f_q8 || f_q4) ? dq_word : p2_acc_word), .b_word(b2_word), .b_sh,
+      .b_on(!gate && !(f_q8 || f_q4)), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
+      .base_word, .col0((to0 + e_to) << PO_LG), .n(jn), .done(e_done), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
     if (!rst_n) overflows <= '0;
-    else overflows <= overflows + (e_v ? tile_ovf : '0)
+    else overflows <= overflows + tile_ovf
                       // W8A8 input clamps, once per token: on the first tile of the layer
                       + ((p1_v && (f_q8 || f_q4) && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
   end
@@ -455,22 +452,19 @@ module edgemoe_lin (
       end
       // stage 1
       if (p1_v) for (int o = 0; o < 2 * PO; o++) acc[o] <= part[o];
-      p2_v <= p1_v && p1_last; p2_tok_last <= p1_tok_last; p2_to <= p1_to; p2_slot <= p1_slot;
-      if (p1_v && p1_last) for (int o = 0; o < 2 * PO; o++) p2_acc[o] <= part[o];
+      p2_v <= p1_v && p1_last;
+      if (p1_v && p1_last) begin  // held while the epilogue works through the tile (pair)
+        for (int o = 0; o < 2 * PO; o++) p2_acc[o] <= part[o];
+        {p2_tok_last, p2_to, p2_slot} <= {p1_tok_last, p1_to, p1_slot};
+      end
       // stage 2
-      if (e_v) begin
-        if (gate) begin
-          lg_valid <= 1'b1;
-          lg_tok <= m_tok[p2_slot];
-          lg_tile <= to0 + p2_to;
-          lg_data <= y_word;
-        end else begin
-          obuf[BAW'((e_slot ? TOM : 0) + 32'(e_to))] <= y_word;
-        end
+      if (e_done) begin
+        if (gate) {lg_valid, lg_tok, lg_tile, lg_data} <= {1'b1, m_tok[e_slot], to0 + e_to, y_word};
+        else obuf[BAW'((e_slot ? TOM : 0) + 32'(e_to))] <= y_word;
       end
       // slots
       if (fill) row_full[fill_slot] <= 1'b1;
-      if (e_v && e_tok_last) begin
+      if (e_done && e_tok_last) begin
         row_full[e_slot] <= 1'b0;
         if (gate) rows_done <= rows_done + 32'd1;
         else out_full[e_slot] <= 1'b1;
@@ -486,7 +480,7 @@ module edgemoe_lin (
   logic w_slot, w_done_pulse, w_clr;
   logic [31:0] w_i;
   edgemoe_lin_writer u_writer (
-      .clk, .rst_n, .ld_go, .out_full, .row_done(e_v && e_tok_last && !gate),
+      .clk, .rst_n, .ld_go, .out_full, .row_done(e_done && e_tok_last && !gate),
       .row_slot(e_slot), .row_idx(m_row[e_slot]), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
       .strip_cols, .w_slot, .w_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
       .wr_cmd_addr(dma_req.wr_cmd_addr), .wr_cmd_len(dma_req.wr_cmd_len), .wr_cmd_wlg(dma_req.wr_cmd_wlg), .wr_valid(dma_req.wr_valid), .wr_ready(dma_resp.wr_ready));

@@ -1,9 +1,8 @@
 // Bias and multiplier buffers of the linear engine (edgemoe_lin): per output tile of the
 // strip, one word of P_OUT biases and one of P_OUT int32 channel multipliers (W8A8 and
 // WFMT_Q4).  The strip load writes them from its DMA words (J_BIAS_W: the biases, then the
-// multipliers), a mixed layer's loader (edgemoe_lin_q4) whole tile words; the MAC pipeline
-// reads the biases at stage 1 (W16 sums start from them) and both at stage 2 (W8A8's
-// dequantization, edgemoe_lin_q8).
+// multipliers), a mixed layer's loader (edgemoe_lin_q4) whole tile words; the epilogue's
+// stage reads both (the bias, and W8A8's dequantization in edgemoe_lin_q8).
 module edgemoe_lin_bbuf #(
     parameter int TOM = 16,   // output tiles a strip may have
     parameter int BBITS = 16  // bits per bias lane
@@ -18,9 +17,9 @@ module edgemoe_lin_bbuf #(
     input  logic [31:0] q4_at,
     input  logic [edgemoe_pkg::P_OUT*BBITS-1:0] q4_bword,
     input  logic [edgemoe_pkg::P_OUT*32-1:0]    q4_sword,
-    input  logic [31:0] rd1_at, rd2_at,    // stage 1 and stage 2 output tiles
-    output logic [edgemoe_pkg::P_OUT*BBITS-1:0] b1_word, b2_word,
-    output logic [edgemoe_pkg::P_OUT*32-1:0]    s2_word
+    input  logic [31:0] rd_at,             // the output tile the epilogue finishes
+    output logic [edgemoe_pkg::P_OUT*BBITS-1:0] b_word_q,
+    output logic [edgemoe_pkg::P_OUT*32-1:0]    s_word_q
 );
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int TAW = $clog2(TOM > 1 ? TOM : 2);
@@ -39,9 +38,8 @@ module edgemoe_lin_bbuf #(
     end else if (ld_we && !ld_scl) bbuf[TAW'(ld_at)] <= b_word;
     else if (ld_we && ld_scl) sbuf[TAW'(ld_at)] <= s_word;
   end
-  assign b1_word = bbuf[TAW'(rd1_at)];
-  assign b2_word = bbuf[TAW'(rd2_at)];
-  assign s2_word = sbuf[TAW'(rd2_at)];
+  assign b_word_q = bbuf[TAW'(rd_at)];
+  assign s_word_q = sbuf[TAW'(rd_at)];
   logic unused;  // tile numbers are below TOM
-  assign unused = ^{ld_at, q4_at, rd1_at, rd2_at};
+  assign unused = ^{ld_at, q4_at, rd_at};
 endmodule

@@ -4,12 +4,13 @@
 // int8 P_OUT x P_IN tile after the other); this module
 //  - places the strip load's tiles: tile (to, ti) goes to buffer word (to / 2) * tiles_in +
 //    ti, byte to % 2 of every lane (edgemoe_lin_wbuf);
-//  - serialises the epilogue: a finished pair leaves stage 2 as two tiles on consecutive
-//    cycles (low tile from p2, then the high one, unless it lies past the strip), so one
-//    epilogue serves 2 P_OUT sums;
-//  - asks for an issue gap after every beat when a pair takes one beat (tiles_in = 1): the
-//    epilogue needs its two cycles.
-// W16: the load goes word by word and stage 2 passes p2 through.
+//  - serialises the epilogue (edgemoe_lin_epilogue, EPI_STEPS cycles per tile): a finished
+//    pair's low tile starts with p2_v, its high tile (unless it lies past the strip) starts
+//    the cycle after the low one is done, so one epilogue serves 2 P_OUT sums.  p2 stays
+//    put meanwhile: the epilogue's `hold` (pair = 1) keeps two pair-last MAC beats at
+//    least 2 EPI_STEPS cycles apart, which also gives a pair of one beat (tiles_in = 1)
+//    its issue gap.
+// W16: the load goes word by word and the epilogue takes p2 as it is.
 module edgemoe_lin_pair (
     input  logic        clk,
     input  logic        rst_n,
@@ -20,23 +21,22 @@ module edgemoe_lin_pair (
     input  logic [31:0] ld_count,         // tiles arrived so far (W16 address)
     output logic [31:0] ld_at,
     output logic        ld_half,
-    input  logic        issue,            // a MAC beat issued
-    output logic        gap,              // hold the next issue
     input  logic        p2_v, p2_tok_last, p2_slot,
     input  logic [31:0] p2_to,            // W8A8: the pair index
-    output logic        e_v, e_hi, e_tok_last, e_slot,
-    output logic [31:0] e_to              // the strip tile the epilogue finishes now
+    input  logic        e_done,           // the epilogue finishes its tile this cycle
+    output logic        e_start,          // the epilogue starts a tile this cycle
+    output logic        e_hi, e_tok_last, e_slot,
+    output logic [31:0] e_to              // the strip tile in the epilogue
 );
   logic [31:0] ld_ti, ld_base;
-  logic p3_v, p3_tok_last, p3_slot;
-  logic [31:0] p3_to;
+  logic hi_go, hi_run;  // the high tile starts / runs on (after its first cycle)
   logic hi_ok;
   assign hi_ok = (p2_to << 1) + 32'd1 < srows;
   assign ld_at = q8 ? ld_base + ld_ti : ld_count;
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      ld_ti <= '0; ld_base <= '0; ld_half <= 1'b0; gap <= 1'b0;
-      p3_v <= 1'b0; p3_tok_last <= 1'b0; p3_slot <= 1'b0; p3_to <= '0;
+      ld_ti <= '0; ld_base <= '0; ld_half <= 1'b0;
+      hi_go <= 1'b0; hi_run <= 1'b0;
     end else begin
       if (ld_start) begin
         ld_ti <= '0; ld_base <= '0; ld_half <= 1'b0;
@@ -47,14 +47,13 @@ module edgemoe_lin_pair (
           if (ld_half) ld_base <= ld_base + tiles_in;
         end else ld_ti <= ld_ti + 32'd1;
       end
-      gap <= issue && q8 && tiles_in == 32'd1;
-      p3_v <= p2_v && q8 && hi_ok;
-      p3_tok_last <= p2_tok_last; p3_slot <= p2_slot; p3_to <= (p2_to << 1) + 32'd1;
+      hi_go <= e_done && !e_hi && q8 && hi_ok;
+      hi_run <= e_hi && !e_done;
     end
   end
-  assign e_v = p2_v || p3_v;
-  assign e_hi = p3_v;
-  assign e_slot = p3_v ? p3_slot : p2_slot;
-  assign e_to = p3_v ? p3_to : q8 ? p2_to << 1 : p2_to;
-  assign e_tok_last = p3_v ? p3_tok_last : p2_tok_last && !(q8 && hi_ok);
+  assign e_hi = hi_go || hi_run;
+  assign e_start = p2_v || hi_go;
+  assign e_slot = p2_slot;
+  assign e_to = q8 ? (p2_to << 1) + 32'(e_hi) : p2_to;
+  assign e_tok_last = p2_tok_last && (e_hi || !(q8 && hi_ok));
 endmodule

@@ -176,7 +176,9 @@ module edgemoe_rd_dma #(
   // wlg >= LG_B: collect 2**(wlg-LG_B) beats per word; wlg < LG_B: split each beat.
   // The collected word is written beat by beat into acc (one enable per beat slot), which
   // is also the output register: a WORD_MAX-wide word costs flip-flops, not multiplexers.
-  // A split word is the low beat ow_lo over an all-zero acc.
+  // A split word is the low beat ow_lo over an all-zero acc.  Each beat slot has one load
+  // and one clear, so its flip-flops map to clock-enable and synchronous-reset pins
+  // (no LUT per bit).
   logic [WORD_MAX*8-1:0] acc;
   logic [B*8-1:0] ow_lo;
   logic ow_split;
@@ -209,9 +211,22 @@ module edgemoe_rd_dma #(
   assign rb_take = rb_valid && o_free &&
                    (collect || slot + 32'd1 == per || wl == 32'd1);
 
+  logic [WORD_MAX/B-1:0] acc_ld, acc_clr;  // per beat slot
+  always_comb begin
+    for (int k = 0; k < WORD_MAX / B; k++) begin
+      // the word's first beat clears the other slots (a short last word ends in zeros)
+      acc_ld[k] = rb_valid && o_free && collect && slot == 32'(k);
+      acc_clr[k] = rb_valid && o_free && (collect ? slot == 32'd0 && k != 0 : 1'b1);
+    end
+  end
+  for (genvar k = 0; k < WORD_MAX / B; k++) begin : g_acc
+    always_ff @(posedge clk) begin
+      if (!rst_n || acc_clr[k]) acc[k*B*8+:B*8] <= '0;
+      else if (acc_ld[k]) acc[k*B*8+:B*8] <= rb_data;
+    end
+  end
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      acc <= '0;
       ow_lo <= '0;
       ow_split <= 1'b0;
       slot <= '0;
@@ -222,10 +237,6 @@ module edgemoe_rd_dma #(
       if (ov && out_ready) ov <= 1'b0;
       if (rb_valid && o_free) begin
         if (collect) begin
-          // the word's first beat clears the other slots (a short last word ends in zeros)
-          for (int k = 0; k < WORD_MAX / B; k++)
-            if (slot == 32'(k)) acc[k*B*8+:B*8] <= rb_data;
-            else if (slot == 32'd0) acc[k*B*8+:B*8] <= '0;
           ow_split <= 1'b0;
           if (slot + 32'd1 == per || rb_last) begin
             ov <= 1'b1;
@@ -236,7 +247,6 @@ module edgemoe_rd_dma #(
           end
         end else begin
           ov <= 1'b1;
-          acc <= '0;
           ow_lo <= split_beat & wmask;
           ow_split <= 1'b1;
           ol <= wl == 32'd1;

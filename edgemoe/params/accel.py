@@ -55,6 +55,10 @@ _TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
 _OPTIONAL_KEYS = ("axi_ports", "attn_topk")
 #: m_axi bundles when a design point does not say (one per traffic class).
 DEFAULT_AXI_PORTS = 4
+#: Output lanes of the linear engine's epilogue (quantization, GELU, score and residual
+#: combine): a quarter of ``linear_p_out`` but at least this many (all of them when
+#: ``linear_p_out`` is smaller), so a tile's epilogue takes at most 4 cycles.
+LINEAR_EPILOGUE_MIN_LANES = 4
 #: Every dotted key ``--set`` accepts.
 OVERRIDE_KEYS = ("board", *_ENGINE_KEYS, *_OPTIONAL_KEYS, *(f"formats.{r}" for r in FORMAT_ROLES),
                  *(f"buffers.{k}" for k in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS)), "ops")
@@ -247,6 +251,20 @@ class AccelConfig:
     def linear_macs_per_cycle(self) -> int:
         """Multiply-accumulates per cycle of the linear engine (P_IN x P_OUT)."""
         return self.linear_p_in * self.linear_p_out
+
+    @property
+    def linear_epilogue_lanes(self) -> int:
+        """Output values the linear engine's epilogue finishes per cycle
+        (edgemoe_lin_epilogue.sv): ``linear_p_out / 4``, at least
+        ``LINEAR_EPILOGUE_MIN_LANES`` (or ``linear_p_out`` when smaller)."""
+        po = self.linear_p_out
+        return min(po, max(LINEAR_EPILOGUE_MIN_LANES, po // 4))
+
+    @property
+    def linear_epilogue_steps(self) -> int:
+        """Cycles the epilogue spends on one output tile; hidden behind the tile's
+        ``ceil(K / P_IN)`` MAC cycles while those are at least as many."""
+        return self.linear_p_out // self.linear_epilogue_lanes
 
     @property
     def axi_bytes(self) -> int:

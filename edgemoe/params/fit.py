@@ -10,8 +10,9 @@ block RAMs. Assumptions, all visible in :func:`estimate`:
   multipliers' W8A8 mode packs two int8 products into one of those DSPs (two int8 MACs
   per multiplier, no extra DSP: edgemoe_lin_dot.sv, perf.report's int8 roofline); no LUT
   multipliers.
-* Linear engine: ``linear_p_in*linear_p_out`` act x weight multipliers, plus per output
-  lane one GELU interpolation DSP and (with ``moe_experts``) one act x act score scale.
+* Linear engine: ``linear_p_in*linear_p_out`` act x weight multipliers, plus per epilogue
+  lane (``linear_epilogue_lanes``: the output lanes it quantizes per cycle) one GELU
+  interpolation DSP and (with ``moe_experts``) one act x act score scale.
 * Attention: QK^T and AV are separate datapaths of ``attn_lanes`` lanes, each lane a dot
   of ``act_per_beat`` act x act products (8 for Edge-MoE), plus exp and reciprocal
   multipliers per lane; an on-chip score buffer of ``max_tokens`` rows per lane (two banks)
@@ -146,10 +147,13 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
 
     # Linear engine (always built: every op that multiplies weights lowers onto it).
     macs, p_out = accel.linear_macs_per_cycle, accel.linear_p_out
+    epi = accel.linear_epilogue_lanes
     acc = act + f.linear_weight.width + max(1, (accel.max_in_features - 1).bit_length())
-    add("linear", "DSP", macs * d_aw + p_out + (p_out * d_aa if "moe_experts" in ops else 0))
+    add("linear", "DSP", macs * d_aw + epi + (epi * d_aa if "moe_experts" in ops else 0))
     lut_aw = (d_aw - 1) * (act + f.linear_weight.width) + acc // 2  # limb combine + tree
-    add("linear", "LUT", macs * lut_aw + p_out * 400 + 2000)
+    # a serial epilogue also picks each lane's 64-bit sum from its group (one LUT a bit)
+    pick = p_out * 64 if accel.linear_epilogue_steps > 1 else 0
+    add("linear", "LUT", macs * lut_aw + epi * 400 + pick + 2000)
     depth = accel.weight_buffer_words // macs
     width = macs * f.linear_weight.width
     wb_bram, wb_uram = 2 * bram36_blocks(depth, width), 2 * uram_blocks(depth, width)
@@ -230,11 +234,12 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
     # dispatcher + checker (per-expert counts, per-token seen bits), DMAs (two readers:
     # activations, weight prefetch; one writer), m_axi FIFOs
     add("control", "LUT", 6000 + 32 * accel.max_experts + accel.max_tokens)
-    # (bus byte shifters; the reader's word register, the writer's word-to-beat select)
+    # (bus byte shifters; the writer's word-to-beat select; the reader's word register
+    # loads and clears a beat slot at a time through flip-flop enable / reset pins)
     from ..codegen.constants import design_constants  # (codegen imports this module)
     shift = accel.axi_bits * 3 * (accel.axi_bytes.bit_length() - 1)
     word_max = dict(design_constants(accel))["WORD_MAX"]
-    add("read_dma", "LUT", 2 * (shift + 4 * word_max))
+    add("read_dma", "LUT", 2 * shift)
     add("write_dma", "LUT", shift + 2 * word_max)
     add("platform", "LUT", accel.m_axi_bundles * accel.axi_bits * 6)  # per master
     add("platform", "BRAM36", accel.m_axi_bundles * bram36_blocks(256, accel.axi_bits))

@@ -170,12 +170,14 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             macs, load = _wskip_strip(traffic, mem, tile_map, col0 // po * geo.tiles_in,
                                       st * geo.tiles_in, keep, w0, geo.tile_bytes,
                                       s == 0 and prefetched)
+            macs = max(macs, st * accel.linear_epilogue_steps)  # epilogue pace (spread even)
             cycles += load
         else:
             wb = traffic.read(w0, st * geo.tiles_in * geo.tile_bytes, bus, weight=True)
             if not (s == 0 and prefetched):
                 cycles += lat + mem.beats_cycles(wb) + 1
-            macs = st * geo.tiles_in if scales is None else q8_mac_beats(st, geo.tiles_in)
+            # W8A8: a pair takes pair_cycles beats, >= Q8_PAIR (int8.q8_mac_beats)
+            macs = st * geo.tile_cycles if scales is None else q8_mac_beats(st, geo.pair_cycles)
         first = True
         if line is not None:
             base_reads = None if base_rows is None else [

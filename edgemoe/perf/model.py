@@ -151,7 +151,7 @@ def _macs_per_token(ins: Instr, accel) -> int:
     else:
         return 0
     geo = lin_geometry(accel, n, k, 1)
-    return geo.strip_tiles * geo.tiles_in
+    return geo.strip_tiles * geo.tile_cycles
 
 
 def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op: Op,

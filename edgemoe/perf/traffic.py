@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from ..isa import Flag, Instr, unpack_ksp
 from ..layout import conv_out_size, conv_uses_line, queue_layout
+from ..numerics.int8 import Q8_PAIR
 
 __all__ = ["ConvLineStep", "LinGeometry", "Traffic", "beats", "conv_line_schedule", "conv_out_pixels",
            "conv_taps", "golden_routing", "lin_geometry", "queue_counts", "uses_line_buffer"]
@@ -77,6 +78,10 @@ class LinGeometry:
         strip_tiles: Output tiles per strip (the most whose weights fit the buffer).
         strips: Strips of the job.
         tile_bytes: Bytes of one P_OUT x P_IN weight tile.
+        tile_cycles: Issue cycles of one output tile: its input tiles, or the epilogue's
+            steps when there are fewer (edgemoe_lin_epilogue.sv holds the next tile).
+        pair_cycles: W8A8: issue cycles of one pair of output tiles (edgemoe_lin_pair.sv):
+            its input tiles, or the epilogue's steps for both tiles when there are fewer.
     """
 
     tiles_in: int
@@ -84,6 +89,8 @@ class LinGeometry:
     strip_tiles: int
     strips: int
     tile_bytes: int
+    tile_cycles: int
+    pair_cycles: int
 
     def strip_sizes(self) -> list[int]:
         """Output tiles of each strip, in order."""
@@ -100,7 +107,9 @@ def lin_geometry(accel, n: int, k: int, weight_bytes: int) -> LinGeometry:
     tiles_in, tiles_out = -(-k // pi), -(-n // po)
     buffer_tiles = accel.weight_buffer_words // (pi * po)
     strip = max(1, min(tiles_out, buffer_tiles // max(tiles_in, 1)))
-    return LinGeometry(tiles_in, tiles_out, strip, -(-tiles_out // strip), po * pi * weight_bytes)
+    return LinGeometry(tiles_in, tiles_out, strip, -(-tiles_out // strip), po * pi * weight_bytes,
+                       max(tiles_in, accel.linear_epilogue_steps),
+                       max(tiles_in, Q8_PAIR * accel.linear_epilogue_steps))
 
 
 def conv_out_pixels(ins: Instr) -> int:
