@@ -89,7 +89,8 @@ module edgemoe_ctrl (
   // MoE state
   logic [31:0] cnt[MAXE];
   logic [31:0] ex;
-  logic [MAXT-1:0] seen;
+  localparam int MAXS = MAXT > edgemoe_pkg::MAX_OUT_FEATURES ? MAXT : edgemoe_pkg::MAX_OUT_FEATURES;
+  logic [MAXS-1:0] seen;               // queue entries / WFMT_Q4 channels met so far
   logic [31:0] nz;                     // the next expert with tokens (d3: none), from ex + 1
   always_comb begin                    // (from ex = 0 in S_MOE_INIT: the first one)
     nz = d3;
@@ -145,7 +146,12 @@ module edgemoe_ctrl (
   assign dma_req.rd_cmd_wlg = 4'd2;
   logic q_bad;                         // queue entry out of range or repeated
   assign q_bad = rd_s32 < 0 || rd_s32 >= $signed({32'd0, d0}) ||
-                 seen[dma_resp.rd_data[$clog2(MAXT)-1:0]];
+                 seen[dma_resp.rd_data[$clog2(MAXS)-1:0]];
+  logic q4, i_bad;                     // WFMT_Q4: the index list is channel_index, a permutation
+  logic [31:0] idx_n, idx_hi;          // of [0, n); else GATHER/SCATTER's t indices in [0, rows)
+  assign q4 = op == edgemoe_pkg::OP_LINEAR && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4];
+  assign {idx_n, idx_hi} = q4 ? {d1, d1} : {t_eff, d3};
+  assign i_bad = rd_s32 < 0 || rd_s32 >= $signed({32'd0, idx_hi}) || (q4 && seen[dma_resp.rd_data[$clog2(MAXS)-1:0]]);
   logic [63:0] base_prof;
   assign base_prof = 64'(stat_off) + 64'd64;
 
@@ -265,7 +271,7 @@ module edgemoe_ctrl (
               t_eff <= d0;
               wbytes <= c_weight;
               if (flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]) st <= S_DYN_CMD;
-              else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER]) ? S_IDX_CMD : S_LIN_GO;
+              else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER] || q4) ? S_IDX_CMD : S_LIN_GO;
             end
             edgemoe_pkg::OP_MOE_GATE: begin
               wbytes <= c_weight;
@@ -299,24 +305,25 @@ module edgemoe_ctrl (
         S_DYN_W: if (dma_resp.rd_valid) begin
           t_eff <= dma_resp.rd_data[31:0];
           if (dma_resp.rd_data[31:0] > d0) st <= S_FAULT;
-          else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER]) ? S_IDX_CMD : S_LIN_GO;
+          else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER] || q4) ? S_IDX_CMD : S_LIN_GO;
         end
         // ---- LINEAR: index list within [0, rows)
         S_IDX_CMD: begin
-          if (t_eff == 32'd0) st <= S_LIN_GO;
+          if (idx_n == 32'd0) st <= S_LIN_GO;
           else begin
             dma_req.rd_cmd_valid <= 1'b1;
             dma_req.rd_cmd_addr <= mem + 64'(a5);
-            dma_req.rd_cmd_len <= t_eff << 2;
+            dma_req.rd_cmd_len <= idx_n << 2;
             scan_i <= '0;
+            seen <= '0;
             st <= S_IDX_W;
           end
         end
         S_IDX_W: if (dma_resp.rd_valid) begin
-          if (rd_s32 < 0 || rd_s32 >= $signed({32'd0, d3})) fault <= 1'b1;
+          if (i_bad) fault <= 1'b1;
+          if (q4) seen[dma_resp.rd_data[$clog2(MAXS)-1:0]] <= 1'b1;
           scan_i <= scan_i + 32'd1;
-          if (scan_i + 32'd1 == t_eff) st <= (fault || rd_s32 < 0 ||
-                                             rd_s32 >= $signed({32'd0, d3})) ? S_FAULT : S_LIN_GO;
+          if (scan_i + 32'd1 == idx_n) st <= (fault || i_bad) ? S_FAULT : S_LIN_GO;
         end
         S_LIN_GO: begin
           after <= S_MACS;
@@ -385,7 +392,7 @@ module edgemoe_ctrl (
         end
         S_MOE_Q_W: if (dma_resp.rd_valid) begin
           if (q_bad) fault <= 1'b1;
-          else seen[dma_resp.rd_data[$clog2(MAXT)-1:0]] <= 1'b1;
+          else seen[dma_resp.rd_data[$clog2(MAXS)-1:0]] <= 1'b1;
           scan_i <= scan_i + 32'd1;
           if (scan_i + 32'd1 == cnt[ex]) begin
             if (fault || q_bad) st <= S_FAULT;

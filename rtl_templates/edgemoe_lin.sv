@@ -23,6 +23,7 @@ module edgemoe_lin (
     input  logic [63:0] scales,          // W8A8 (FLAG_WFMT_Q8): edgemoe_lin_q8
     input  logic [31:0] x_mul,
     input  logic [7:0]  dq,
+    input  logic [31:0] q4_split,        // WFMT_Q4 (FLAG_WFMT_Q4): edgemoe_lin_q4
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic        lg_valid,
@@ -65,22 +66,21 @@ module edgemoe_lin (
   localparam int WAW = $clog2(WT > 1 ? WT : 2);
   localparam int RAW = $clog2(2 * KT);
   localparam int BAW = $clog2(2 * TOM);
-  localparam int TAW = $clog2(TOM > 1 ? TOM : 2);
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
 
   // ------------------------------------------------------------------ job
   logic [1:0] jm;
   logic [31:0] jt, jn, jk;
   logic [63:0] jsrc, jdst, jwts, jbias, jbase, jindex, jscores, jscales;
-  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip;
-  logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul;
+  logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4;
+  logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul, j_q4s;
   logic [7:0] j_kk, j_ks, j_kp, j_dq;
   logic [1:0] wlg, blg, xlg;
   int q_sh, b_sh;
   logic base_en, gate, scl_ph;  // scl_ph: W8A8 multipliers load after the strip's biases
   assign base_en = f_sacc || f_res;
   assign gate = jm == 2'd2;
-  edgemoe_lin_fmt u_fmt (.f_q8, .f_wpatch, .f_wconv, .f_battn, .f_pix, .dq(j_dq), .wlg, .blg, .xlg,
+  edgemoe_lin_fmt u_fmt (.f_q8(f_q8 || f_q4), .f_wpatch, .f_wconv, .f_battn, .f_pix, .dq(j_dq), .wlg, .blg, .xlg,
                         .q_sh, .b_sh);
 
   // strip geometry
@@ -96,14 +96,12 @@ module edgemoe_lin (
   logic [PO*PI*WBITS-1:0] w_q;  // the MAC array's weights (edgemoe_lin_wbuf, ping / pong)
   logic cur_bank;
   logic [XBITS-1:0] x_q[PI];
-  logic [PO*BBITS-1:0] bbuf[TOM];
-  logic [PO*32-1:0] sbuf[TOM];  // W8A8 channel multipliers
   logic [PO*ABITS-1:0] basebuf[2*TOM];
   logic [PO*ABITS-1:0] obuf[2*TOM];
 
   // ------------------------------------------------------------------ strip sequencer
   typedef enum logic [3:0] {J_IDLE, J_SIZE, J_BIAS, J_BIAS_W, J_W0, J_WTS, J_WTS_W, J_SKIP,
-                            J_RUN, J_NEXT, J_DRAIN, J_DONE} job_t;
+                            J_RUN, J_NEXT, J_DRAIN, J_DONE, J_Q4} job_t;
   job_t js;
   logic [31:0] wcount;
   logic [31:0] rows_done;               // tokens finished (written or sent to the router)
@@ -121,8 +119,8 @@ module edgemoe_lin (
       done <= 1'b0;
       jm <= '0; jt <= '0; jn <= '0; jk <= '0;
       jsrc <= '0; jdst <= '0; jwts <= '0; jbias <= '0; jbase <= '0; jindex <= '0;
-      jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= 1'b0;
-      {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip} <= '0;
+      jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= 1'b0; j_q4s <= '0;
+      {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4} <= '0;
       sk_go <= 1'b0; sk_fetch <= 1'b0;
       j_in_h <= '0; j_in_w <= '0; j_ci <= '0; j_ow <= '0; j_kk <= '0; j_ks <= '0; j_kp <= '0;
       to0 <= '0; srows <= '0; wcount <= '0; ld_go <= 1'b0;
@@ -140,6 +138,7 @@ module edgemoe_lin (
           jindex <= index; jscores <= scores; jscales <= scales; j_xmul <= x_mul; j_dq <= dq;
           f_q8 <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q8];
           f_wskip <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WSKIP];
+          {f_q4, j_q4s} <= {mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4], q4_split};
           f_gelu <= flags[edgemoe_pkg::FLAG_BIT_GELU]; f_relu <= flags[edgemoe_pkg::FLAG_BIT_RELU];
           f_res <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL]; f_gat <= flags[edgemoe_pkg::FLAG_BIT_GATHER];
           f_sca <= flags[edgemoe_pkg::FLAG_BIT_SCATTER];
@@ -159,7 +158,7 @@ module edgemoe_lin (
         J_SIZE: begin
           if (to0 + srows < to_total && (srows + 32'd1) * tiles_in <= 32'(WT))
             srows <= srows + 32'd1;
-          else js <= gate ? (to0 == 32'd0 ? J_W0 : J_WTS) : J_BIAS;
+          else js <= (gate || f_q4) ? (to0 == 32'd0 ? J_W0 : f_q4 ? J_Q4 : J_WTS) : J_BIAS;
         end
         J_BIAS: begin
           s_rd_cmd_valid <= 1'b1;
@@ -179,16 +178,16 @@ module edgemoe_lin (
         end
         // strip 0: use the prefetched bank when it holds exactly these weights, unchanged
         J_W0: begin
-          if (pf_match && pf_busy && !f_q8) begin  // W8A8: the prefetch is not paired
+          if (pf_match && pf_busy && !(f_q8 || f_q4)) begin  // W8A8: the prefetch is not paired
             js <= J_W0;  // the prefetch of these weights is still arriving
-          end else if (pf_match && pf_clean && !f_q8) begin
+          end else if (pf_match && pf_clean && !(f_q8 || f_q4)) begin
             cur_bank <= !cur_bank;
             w0_decided <= 1'b1;
             {ld_go, sk_go, sk_fetch} <= {!f_wskip, f_wskip, 1'b0};  // WSKIP: the map only
             js <= f_wskip ? J_SKIP : J_RUN;
           end else begin
             w0_decided <= 1'b1;
-            js <= J_WTS;
+            js <= f_q4 ? J_Q4 : J_WTS;
           end
         end
         J_WTS: if (f_wskip) begin
@@ -210,6 +209,7 @@ module edgemoe_lin (
           end
         end
         J_SKIP: if (sk_done) begin ld_go <= 1'b1; js <= J_RUN; end  // beats listed, tiles in
+        J_Q4: if (q4_done) begin ld_go <= 1'b1; js <= J_RUN; end  // weights, biases, multipliers in
         J_RUN: if (rows_done == jt && !ld_go) js <= J_NEXT;
         J_NEXT: begin
           if (to0 + srows >= to_total) js <= J_DRAIN;
@@ -229,17 +229,24 @@ module edgemoe_lin (
     end
   end
 
-  // buffer writes from the strip loads
-  logic [PO*BBITS-1:0] b_word;
-  logic [PO*32-1:0] s_word;
-  for (genvar o = 0; o < PO; o++) begin : g_bunpack
-    assign b_word[o*BBITS+:BBITS] = BBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(dma_resp.rd_data, o, blg), blg, 1'b1));
-    assign s_word[o*32+:32] = 32'(edgemoe_pkg::word_elem(dma_resp.rd_data, o, 2'd2));
-  end
-  always_ff @(posedge clk) begin
-    if (js == J_BIAS_W && dma_resp.rd_valid && !scl_ph) bbuf[TAW'(wcount)] <= b_word;
-    if (js == J_BIAS_W && dma_resp.rd_valid && scl_ph) sbuf[TAW'(wcount)] <= s_word;
-  end
+  // WFMT_Q4: edgemoe_lin_q4 loads each strip (13-bit weights) for an unpaired W8A8 pass
+  logic q4_done, q4_we, q4_bwe;
+  logic [31:0] q4_at, q4_bat;
+  logic [PO*PI*WBITS-1:0] q4_word;
+  logic [PO*PI*WBITS/8-1:0] q4_be;
+  logic [PO*BBITS-1:0] q4_bword, b2_word;  // edgemoe_lin_bbuf: biases, multipliers
+  logic [PO*32-1:0] q4_sword, s2_word;
+  edgemoe_pkg::dma_req_t q4_dma;
+  edgemoe_lin_q4 #(.TW(PO * PI * WBITS), .BBITS(BBITS)) u_q4 (
+      .clk, .rst_n, .start(js == J_Q4), .wts(jwts), .bias(jbias), .scales(jscales), .index(jindex),
+      .n(jn), .k(jk), .split(j_q4s), .blg, .col0(to0 << PO_LG), .strip_cols, .tiles_in, .done(q4_done),
+      .dma_req(q4_dma), .dma_resp, .w_we(q4_we), .w_at(q4_at), .w_word(q4_word), .w_be(q4_be),
+      .b_we(q4_bwe), .b_at(q4_bat), .b_word(q4_bword), .s_word(q4_sword));
+
+  edgemoe_lin_bbuf #(.TOM(TOM), .BBITS(BBITS)) u_bbuf (
+      .clk, .ld_we(js == J_BIAS_W && dma_resp.rd_valid), .ld_scl(scl_ph), .ld_at(wcount), .blg,
+      .ld_data(dma_resp.rd_data), .q4_we(q4_bwe), .q4_at(q4_bat), .q4_bword, .q4_sword,
+      .rd_at(e_to), .b_word_q(b2_word), .s_word_q(s2_word));
 
   // ------------------------------------------------------------------ tile skipping (WSKIP)
   logic sk_go, sk_fetch, sk_done, sk_cmd_valid, sk_rd_ready, sk_we, sk_first, sk_last, sk_zero;
@@ -292,12 +299,12 @@ module edgemoe_lin (
       .rd_cmd_valid(l_rd_cmd_valid), .rd_cmd_ready(dma_resp.rd_cmd_ready), .rd_cmd_addr(l_rd_cmd_addr),
       .rd_cmd_len(l_rd_cmd_len), .rd_cmd_wlg(l_rd_cmd_wlg), .rd_valid(dma_resp.rd_valid),
       .rd_ready(l_rd_ready), .rd_data(dma_resp.rd_data));
-  assign dma_req.rd_cmd_valid = js == J_SKIP ? sk_cmd_valid : s_loading || js == J_BIAS ||
-                                js == J_WTS ? s_rd_cmd_valid : l_rd_cmd_valid;
-  assign dma_req.rd_cmd_addr = (js == J_RUN) ? l_rd_cmd_addr : js == J_SKIP ? sk_cmd_addr : s_rd_cmd_addr;
-  assign dma_req.rd_cmd_len = (js == J_RUN) ? l_rd_cmd_len : js == J_SKIP ? sk_cmd_len : s_rd_cmd_len;
-  assign dma_req.rd_cmd_wlg = (js == J_RUN) ? l_rd_cmd_wlg : js == J_SKIP ? sk_cmd_wlg : s_rd_cmd_wlg;
-  assign dma_req.rd_ready = s_loading ? 1'b1 : js == J_SKIP ? sk_rd_ready : (js == J_RUN) && l_rd_ready;
+  assign dma_req.rd_cmd_valid = js == J_Q4 ? q4_dma.rd_cmd_valid : js == J_SKIP ? sk_cmd_valid :
+                                s_loading || js == J_BIAS || js == J_WTS ? s_rd_cmd_valid : l_rd_cmd_valid;
+  assign dma_req.rd_cmd_addr = (js == J_RUN) ? l_rd_cmd_addr : js == J_SKIP ? sk_cmd_addr : js == J_Q4 ? q4_dma.rd_cmd_addr : s_rd_cmd_addr;
+  assign dma_req.rd_cmd_len = (js == J_RUN) ? l_rd_cmd_len : js == J_SKIP ? sk_cmd_len : js == J_Q4 ? q4_dma.rd_cmd_len : s_rd_cmd_len;
+  assign dma_req.rd_cmd_wlg = (js == J_RUN) ? l_rd_cmd_wlg : js == J_SKIP ? sk_cmd_wlg : js == J_Q4 ? q4_dma.rd_cmd_wlg : s_rd_cmd_wlg;
+  assign dma_req.rd_ready = s_loading ? 1'b1 : js == J_SKIP ? sk_rd_ready : js == J_Q4 ? q4_dma.rd_ready : (js == J_RUN) && l_rd_ready;
 
   // one RAM per bank (two row slots each), one write and one registered read port
   for (genvar b = 0; b < PI; b++) begin : g_rbank
@@ -357,10 +364,10 @@ module edgemoe_lin (
       .e_to);
 
   edgemoe_lin_wbuf #(.WT(WT), .TW(PO * PI * WBITS)) u_wbuf (
-      .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we), .wlg, .ld_q8(f_q8),
-      .ld_half(pr_half), .ld_at(WAW'(sk_we ? sk_widx : pr_at)), .ld_data(dma_resp.rd_data), .pf_we, .pf_word,
-      .pf_at(WAW'(pf_wc)), .rd_at(WAW'(f_wskip ? sk_w : c_wb + c_ti)), .rd_zero(f_wskip && sk_zero),
-      .w_q);
+      .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we || q4_we), .wlg, .ld_q8(f_q8),
+      .ld_half(pr_half), .ld_at(WAW'(q4_we ? q4_at : sk_we ? sk_widx : pr_at)), .ld_data(dma_resp.rd_data),
+      .q4_we, .q4_word, .q4_be, .pf_we, .pf_word, .pf_at(WAW'(pf_wc)),
+      .rd_at(WAW'(f_wskip ? sk_w : c_wb + c_ti)), .rd_zero(f_wskip && sk_zero), .w_q);
 
   // stage 1: P_OUT dot products of P_IN terms, exact in 64 bits
   logic signed [63:0] part[2*PO];
@@ -371,7 +378,7 @@ module edgemoe_lin (
     // elements past the input row are zero (the padding of the weights is not read)
     assign x_in_row[i] = (p1_ti << PI_LG) + 32'(i) < jk;
     assign x_lanes[i*XBITS+:XBITS] = x_q[i];
-    assign xm[i*XBITS+:XBITS] = !x_in_row[i] ? '0 : f_q8 ? x8_lanes[i*XBITS+:XBITS] : x_q[i];
+    assign xm[i*XBITS+:XBITS] = !x_in_row[i] ? '0 : (f_q8 || f_q4) ? x8_lanes[i*XBITS+:XBITS] : x_q[i];
   end
   logic [2*PO*64-1:0] dot;
   edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.q8(f_q8), .x(xm), .w(w_q), .dot(dot));
@@ -395,19 +402,19 @@ module edgemoe_lin (
   end
   edgemoe_lin_q8 #(.XBITS(XBITS), .BBITS(BBITS)) u_q8 (
       .x_in(x_lanes), .x_valid(x_in_row), .x_mul(j_xmul), .x_q8(x8_lanes), .clamped(x_clamped),
-      .acc(p2_acc_word), .m_word(sbuf[TAW'(e_to)]), .b_word(bbuf[TAW'(e_to)]), .b_sh,
+      .acc(p2_acc_word), .m_word(s2_word), .b_word(b2_word), .b_sh,
       .dq_acc(dq_word));
   edgemoe_lin_epilogue u_epi (
       .clk, .rst_n, .issue_last(c_issue && c_tile_last), .pair(f_q8), .hold(e_hold),
-      .start(e_start), .acc(f_q8 ? dq_word : p2_acc_word), .b_word(bbuf[TAW'(e_to)]), .b_sh,
-      .b_on(!gate && !f_q8), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
+      .start(e_start), .acc((f_q8 || f_q4) ? dq_word : p2_acc_word), .b_word(b2_word), .b_sh,
+      .b_on(!gate && !(f_q8 || f_q4)), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
       .base_word, .col0((to0 + e_to) << PO_LG), .n(jn), .done(e_done), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
     if (!rst_n) overflows <= '0;
     else overflows <= overflows + tile_ovf
                       // W8A8 input clamps, once per token: on the first tile of the layer
-                      + ((p1_v && f_q8 && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
+                      + ((p1_v && (f_q8 || f_q4) && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
   end
 
   always_ff @(posedge clk) begin
@@ -481,6 +488,6 @@ module edgemoe_lin (
 
   logic unused;
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
-  assign unused = ^{dma_resp, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:13],
+  assign unused = ^{dma_resp, q4_dma, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:13],
                     flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]};
 endmodule

@@ -2,7 +2,8 @@
 // WSKIP) writes the current bank, the prefetch the other one; one registered read a cycle
 // feeds the MAC array, forced to zero on a WSKIP bias-only beat (that tile was never loaded).
 // W8A8 (ld_q8): a tile's int8 codes go to byte ld_half of every lane, so one word holds a
-// pair of output tiles (edgemoe_lin_pair, edgemoe_lin_dot).
+// pair of output tiles (edgemoe_lin_pair, edgemoe_lin_dot).  WFMT_Q4 (q4_we): edgemoe_lin_q4's
+// expanded weights of one lane, written as they are under their byte enables.
 module edgemoe_lin_wbuf #(
     parameter int WT = 64,   // tiles per bank
     parameter int TW = 16    // bits per tile (P_OUT * P_IN weights)
@@ -14,6 +15,9 @@ module edgemoe_lin_wbuf #(
     input  logic          ld_q8, ld_half,      // W8A8: write byte ld_half of each lane
     input  logic [$clog2(WT > 1 ? WT : 2)-1:0] ld_at,
     input  logic [edgemoe_pkg::WORD_MAX*8-1:0] ld_data,  // one packed tile
+    input  logic          q4_we,               // with ld_we: q4_word under q4_be instead
+    input  logic [TW-1:0] q4_word,
+    input  logic [TW/8-1:0] q4_be,
     input  logic          pf_we,
     input  logic [$clog2(WT > 1 ? WT : 2)-1:0] pf_at,
     input  logic [TW-1:0] pf_word,
@@ -32,8 +36,9 @@ module edgemoe_lin_wbuf #(
     logic [7:0] code;
     assign code = 8'(edgemoe_pkg::word_elem(ld_data, e, 2'd0));
     for (genvar b = 0; b < WBITS / 8; b++) begin : g_b
-      assign ld_be[e*(WBITS/8)+b] = !ld_q8 || b == int'(ld_half);
-      assign ld_bytes[(e*(WBITS/8)+b)*8+:8] = ld_q8 ? code : ld_word[(e*(WBITS/8)+b)*8+:8];
+      assign ld_be[e*(WBITS/8)+b] = q4_we ? q4_be[e*(WBITS/8)+b] : !ld_q8 || b == int'(ld_half);
+      assign ld_bytes[(e*(WBITS/8)+b)*8+:8] = q4_we ? q4_word[(e*(WBITS/8)+b)*8+:8] :
+                                              ld_q8 ? code : ld_word[(e*(WBITS/8)+b)*8+:8];
     end
   end
   logic [TW-1:0] wbuf0[WT], wbuf1[WT];

@@ -170,6 +170,14 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
                                                  accel.linear_p_in * cont))
     bias_bits = max(f.bias.width, f.attn_bias.width)
     add("linear", "BRAM36", bram36_blocks(accel.max_out_features // p_out, p_out * bias_bits))
+    # WFMT_Q4's strip loader (edgemoe_lin_q4.sv, every SV top; RTL_ONLY): counters and read
+    # addresses, the channel -> part row table, a lane's write (a 2:1 select per weight bit
+    # and the byte enables), (u - z) * e and three narrow products; the group parameters
+    rows = accel.max_out_features + p_out
+    add("linear_q4", "LUT", 1800 + macs * f.linear_weight.width * 5 // 8
+        + rows * rows.bit_length() // 8)
+    add("linear_q4", "DSP", 5)
+    add("linear_q4", "BRAM36", bram36_blocks(accel.max_in_features + accel.linear_p_in, 16))
 
     if "attn" in engines:
         lanes, dot = accel.attn_lanes, accel.act_per_beat
@@ -243,6 +251,11 @@ _ENGINE_COMPONENT = {"lin": "linear", "attn": "attention", "ln": "layernorm",
                      "eltwise": "vector", "router": "moe_gate"}
 
 
+#: Components counted only in the SV top's estimate: WFMT_Q4's strip loader is measured
+#: there (edgemoe_lin_q4.sv, Yosys); the HLS kernel's (lin_load_q4) is not (no Vitis here).
+RTL_ONLY = ("linear_q4",)
+
+
 def estimate(accel: AccelConfig, rtl: bool = False) -> Estimate:
     """Estimate LUT, FF, DSP, BRAM36 and URAM of a design point (see module docstring).
 
@@ -254,6 +267,7 @@ def estimate(accel: AccelConfig, rtl: bool = False) -> Estimate:
     """
     raw, impl = physical_items(accel)
     if not rtl:
+        raw = [item for item in raw if item[0] not in RTL_ONLY]
         totals = {r: sum(a for _, res, a in raw if res == r) for r in RESOURCES}
         totals["FF"] = math.ceil(totals["LUT"] * _FF_PER_LUT)
         return Estimate(lut=totals["LUT"], ff=totals["FF"], dsp=totals["DSP"],
@@ -318,6 +332,7 @@ class ResourceUse:
 
 _ADVICE = {
     "linear": "linear_p_in*linear_p_out (now {p_in}x{p_out})",
+    "linear_q4": "linear_p_in*linear_p_out (now {p_in}x{p_out})",
     "weight_buffers": "buffers.weight_buffer_words (now {wbw}) or linear_p_in*linear_p_out",
     "input_row": "buffers.max_in_features (now {max_in}) or linear_p_in",
     "conv_line": "buffers.conv_line_words (now {line})",

@@ -26,7 +26,7 @@ __all__ = ["CALIBRATED", "INSTANCES", "MODULE_OF", "Line", "calibration", "fit_l
 
 #: Fit-check component -> the RTL module (rtl_templates) that implements it.
 MODULE_OF = {
-    "linear": "edgemoe_lin", "attention": "edgemoe_attn", "layernorm": "edgemoe_ln",
+    "linear": "edgemoe_lin", "linear_q4": "edgemoe_lin_q4", "attention": "edgemoe_attn", "layernorm": "edgemoe_ln",
     "vector": "edgemoe_eltwise", "pool": "edgemoe_pool", "moe_gate": "edgemoe_router",
     "upsample": "edgemoe_upsample", "control": "edgemoe_ctrl",
     "read_dma": "edgemoe_rd_dma", "write_dma": "edgemoe_wr_dma",

@@ -36,6 +36,7 @@ from ..numerics.int8 import q8_mac_beats
 from .attn_topk import attention_topk_cycles
 from .conv_line import line_strip_cycles
 from .memory import MemoryTiming
+from .q4 import Q4Layer, q4_check_cycles, q4_layer, q4_strip_cycles
 from .traffic import (
     Traffic,
     conv_line_schedule,
@@ -117,7 +118,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    serial_head: int = 0, prefetched: bool = False, to_router: bool = False,
                    rmw: bool = False, line: dict | None = None,
                    scales: int | None = None, tile_map: int | None = None,
-                   keep: float = 1.0) -> float:
+                   keep: float = 1.0, q4: Q4Layer | None = None) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
 
     Args:
@@ -141,25 +142,31 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         tile_map: WSKIP (Flag.WSKIP): the zero-tile map, or None.
         keep: WSKIP: share of the tiles that run (``tiles_run`` / tiles); the zero tiles
             are neither fetched nor given MAC cycles (taken as spread evenly over strips).
+        q4: WFMT_Q4: the mixed layer; edgemoe_lin_q4 loads every strip (edgemoe.perf.q4),
+            then the MAC array runs unpaired (13-bit weights), as W16.
     """
     po, pi, act = accel.linear_p_out, accel.linear_p_in, accel.act_container_bits // 8
     geo = lin_geometry(accel, n, k, wbytes)
     bus, lat = mem.bus_bytes, mem.latency
     word = pi * xbytes
     cycles = float(STEP_CYCLES["lin_job"])
-    prefetched = prefetched and scales is None
+    prefetched = prefetched and scales is None and q4 is None
     col0 = 0
     for s, st in enumerate(geo.strip_sizes()):
         cols = min(st * po, n - col0)
         cycles += STEP_CYCLES["lin_strip"] if s else 0
-        if not to_router:
+        if q4 is not None:
+            cycles += q4_strip_cycles(accel, mem, traffic, q4, n, k, col0, cols, bbytes)
+        elif not to_router:
             b = traffic.read(bias + col0 * bbytes, st * po * bbytes, bus, weight=True)
             cycles += lat + mem.beats_cycles(b) + 1
         if scales is not None:
             m = traffic.read(scales + col0 * 4, st * po * 4, bus, weight=True)
             cycles += lat + mem.beats_cycles(m) + 1
         w0 = weights + col0 // po * geo.tiles_in * geo.tile_bytes
-        if tile_map is not None:
+        if q4 is not None:
+            macs = st * geo.tiles_in
+        elif tile_map is not None:
             macs, load = _wskip_strip(traffic, mem, tile_map, col0 // po * geo.tiles_in,
                                       st * geo.tiles_in, keep, w0, geo.tile_bytes,
                                       s == 0 and prefetched)
@@ -224,7 +231,9 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         head += [(ins.get("scores") + 4 * r, 4)] if sacc else []
         return head + [(src + r * k * act, k * act)]
 
-    return lin_job_cycles(
+    q4 = q4_layer(ins) if ins.has(Flag.WFMT_Q4) else None
+    check = q4_check_cycles(mem, traffic, q4, n) if q4 else 0.0
+    return check + lin_job_cycles(
         accel, mem, traffic, tokens=t, n=n, k=k, rows=[row(r) for r in idx], dst_rows=idx,
         dst=dst, weights=ins.get("weights"), bias=ins.get("bias"), wbytes=fmt("weight"),
         bbytes=fmt("bias"), xbytes=act, base=dst if sacc else ins.get("residual"),
@@ -232,7 +241,7 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         serial_head=int(indexed), prefetched=prefetched,
         rmw=sacc and ins.has(Flag.SCATTER),
         scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None,
-        **_wskip_args(ins, accel))
+        q4=q4, **_wskip_args(ins, accel))
 
 
 def _wskip_args(ins: Instr, accel) -> dict:
@@ -435,7 +444,7 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
 
     def fmt(role: str) -> int:
         if role == "weight" and ins.has(Flag.WFMT_Q8 | Flag.WFMT_Q4):
-            return 1  # int8 codes (edgemoe/numerics/int8.py); mixed int4 rows counted as int8
+            return 1  # int8 codes (edgemoe/numerics/int8.py); mixed: edgemoe.perf.q4 reads
         if role == "weight":
             role = ("patch_weight" if ins.has(Flag.WFMT_PATCH) else
                     "conv_weight" if ins.has(Flag.WFMT_CONV) else "linear_weight")

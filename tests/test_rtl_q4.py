@@ -1,0 +1,159 @@
+"""Mixed int4/int8 LINEAR (Flag.WFMT_Q4) on the SystemVerilog engine: RTL == golden.
+
+The whole image (outputs, status and profile words) equals golden's, at tiny's 4x4 tile and
+alt's 8x2 (tests/rtldesigns.py): all-int8, all-int4 and mixed layers with K not a multiple
+of the tile or the group, several weight strips, GELU / RESIDUAL / ReLU / BFMT_ATTN
+composition, DYN_COUNT, clamped inputs chained into a W16 layer, and bad channel_index
+lists (BAD_QUEUE, also when no token runs).  The cases are tests/test_csim_int4.py's (golden == C-sim) where they fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rtlutil as ru
+from q4util import mixed_linear
+from rtldesigns import design, executor
+
+from edgemoe.isa import Flag, Instr, Op
+from edgemoe.layout import pack_tiled
+
+pytestmark = pytest.mark.sim
+
+SETTINGS = ("tiny", "alt")
+
+#: (name, seed, t, n, k, group, high fraction, flags, x range)
+SINGLES = [
+    ("q4_k_not_tile_or_group", 1, 5, 12, 21, 8, 0.25, 0, 2.0),
+    ("q4_one_by_one", 2, 1, 1, 1, 32, 0.0, 0, 2.0),
+    ("q4_gelu_strips", 3, 3, 96, 200, 32, 0.1, Flag.GELU, 2.0),
+    ("q4_relu_attnbias", 4, 6, 40, 100, 32, 0.1, Flag.RELU | Flag.BFMT_ATTN, 2.0),
+    ("q4_all_int8", 5, 4, 16, 48, 16, 1.0, 0, 2.0),
+    ("q4_all_int4", 6, 4, 16, 48, 16, 0.0, 0, 2.0),
+    ("q4_group_one", 7, 2, 9, 10, 1, 0.3, 0, 2.0),
+]
+
+
+def _residual(accel, seed: int) -> ru.Case:
+    """RESIDUAL: dst = the mixed layer + the row read back from dst itself (an alias)."""
+    case = mixed_linear(accel, seed, 3, 10, 36, 0.2, 8)
+    s = case.scratch
+    rng = np.random.default_rng(seed)
+    act = accel.formats.act
+    raw = act.quantize(rng.uniform(-2, 2, case.t * case.n))
+    dst = case.dst
+    s.image[dst:dst + raw.size * act.storage_dtype.itemsize] = np.frombuffer(
+        raw.astype(act.storage_dtype).tobytes(), np.uint8)
+    ins = Instr.make(Op.LINEAR, case.ins.flags | Flag.RESIDUAL,
+                     **{**case.ins.named(), "residual": dst})
+    return ru.Case("q4_residual", s, [ins])
+
+
+def _clamped_chain(accel) -> ru.Case:
+    """Inputs past the calibrated range (x_mul doubled: clamps counted), then a W16 LINEAR
+    reading the mixed layer's output (its weights prefetched while the mixed one runs)."""
+    case = mixed_linear(accel, 8, 4, 12, 24, 0.25, 8)
+    s, f = case.scratch, accel.formats
+    clamp = Instr.make(Op.LINEAR, case.ins.flags, **{**case.ins.named(),
+                                                     "x_mul": 2 * case.ins.get("x_mul")})
+    po, pi = accel.linear_p_out, accel.linear_p_in
+    rng = np.random.default_rng(8)
+    w16 = f.linear_weight.quantize(rng.normal(0, 0.3, (-(-6 // po) * po, -(-12 // pi) * pi)))
+    nxt = Instr.make(Op.LINEAR, 0, tokens=4, out_features=6, in_features=12, src=case.dst,
+                     dst=s.put(np.zeros(4 * 6 * 4, np.uint8)),
+                     weights=s.put_raw(pack_tiled(w16[:6, :12], po, pi), f.linear_weight),
+                     bias=s.put_raw(np.zeros(-(-6 // po) * po, np.int64), f.bias))
+    return ru.Case("q4_clamped_then_w16", s, [clamp, nxt])
+
+
+def _dyn_count(accel, name: str, count: int, repeat: bool = False) -> ru.Case:
+    """DYN_COUNT: ``count`` of the 5 tokens run; with ``repeat`` a bad channel_index, which
+    golden refuses even when no token runs (BAD_QUEUE)."""
+    case = mixed_linear(accel, 10, 5, 10, 20, 0.2, 8)
+    s = case.scratch
+    if repeat:
+        off = case.ins.get("channel_index")
+        s.image[off + 4:off + 8] = s.image[off:off + 4]
+    cnt = s.put(np.array([count], "<u4"))
+    ins = Instr.make(Op.LINEAR, case.ins.flags | Flag.DYN_COUNT,
+                     **{**case.ins.named(), "count": cnt})
+    return ru.Case(name, s, [ins])
+
+
+def _bad_index(accel, name: str, value: int | None) -> ru.Case:
+    """channel_index with entry 1 a repeat of entry 0 (value None) or out of range:
+    BAD_QUEUE, nothing written, the same status words."""
+    case = mixed_linear(accel, 2, 2, 8, 16)
+    s = case.scratch
+    off = case.ins.get("channel_index")
+    if value is None:
+        s.image[off + 4:off + 8] = s.image[off:off + 4]
+    else:
+        s.image[off + 4:off + 8] = np.frombuffer(np.uint32(value).tobytes(), np.uint8)
+    return ru.Case(name, s, [case.ins])
+
+
+def _cases(accel) -> list[ru.Case]:
+    cases = []
+    for name, seed, t, n, k, group, high, flags, x_range in SINGLES:
+        c = mixed_linear(accel, seed, t, n, k, high, group, flags, x_range)
+        cases.append(ru.Case(name, c.scratch, [c.ins]))
+    cases += [_residual(accel, 9), _clamped_chain(accel), _dyn_count(accel, "q4_dyn_count", 3),
+              _dyn_count(accel, "q4_index_repeated_no_token", 0, repeat=True),
+              _bad_index(accel, "q4_index_repeated", None),
+              _bad_index(accel, "q4_index_out_of_range", 8)]
+    return cases
+
+
+CASE_NAMES = [c.name for c in _cases(design("tiny"))]
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    return {setting: ru.run_cases(executor(setting), _cases(design(setting)))
+            for setting in SETTINGS}
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_q4_rtl_matches_golden(outcomes, setting, name):
+    out = outcomes[setting][name]
+    expect_error = name.startswith("q4_index_")
+    assert (out.golden_error != 0) == expect_error, "the case itself must be what it says"
+    assert out.problems() == [], f"{setting}/{name}"
+
+
+@pytest.mark.long
+def test_q4_m3vit_micro_backbone_rtl_equals_golden(tmp_path):
+    """m3vit-micro's backbone with a 10% precision map (its attention and dense-MLP LINEARs
+    mixed, the rest W16A32): the whole image equal to golden on task 1."""
+    from test_compiler_mixed import _map
+
+    from edgemoe.compare import assert_images_equal
+    from edgemoe.compiler import compile_model
+    from edgemoe.compiler.calibrate import linear_input_ranges
+    from edgemoe.compiler.io import write_pixels
+    from edgemoe.compiler.mixed import apply_precision_map
+    from edgemoe.golden import execute
+    from edgemoe.models import load_default_image, random_weights
+    from edgemoe.params import load_model
+    from edgemoe.rtl import RtlJob
+    from edgemoe.seeds.precision_map import write_precision_map
+
+    model, accel = load_model("m3vit-micro"), design("tiny")
+    weights = random_weights(model, 1)
+    pixels = load_default_image(model)
+    ranges = linear_input_ranges(model, weights, [pixels])
+    path = write_precision_map(tmp_path / "map.json", _map(model, weights))
+    mixed, int8 = apply_precision_map(path, model, weights, ranges, int8_rest=False)
+    c = compile_model(model, accel, weights, heads=False, int8=int8, mixed=mixed)
+    assert sum(ins.has(Flag.WFMT_Q4) for ins in c.instrs) >= 4
+    gold, img = c.fresh_image(), c.fresh_image()
+    for image in (gold, img):
+        write_pixels(image, c.manifest, pixels)
+    assert execute(gold, accel, c.program_offset, c.n_instructions, 1, c.status_offset) == 0
+    res = executor("tiny").run_jobs([RtlJob(img, c.program_offset, c.n_instructions, 1,
+                                            c.status_offset, max_cycles=4_000_000)])[0]
+    assert not res.timed_out and res.error == 0
+    assert_images_equal(img, gold, c.manifest, "m3vit-micro mixed RTL vs golden")
+    assert np.any(img != c.fresh_image())
