@@ -347,7 +347,10 @@ module edgemoe_lin (
   // stage 2 registers
   logic p2_v, p2_tok_last, p2_slot;
   logic [31:0] p2_to;
-  logic signed [63:0] acc[2*PO], p2_acc[2*PO];  // W8A8: [PO, 2 PO) the pair's high tile
+  // W8A8: acc_hi / p2_acc_hi the pair's high tile; W8A8 sums are int32 (the epilogue reads
+  // their low 32 bits only), so that bank is 32 bits wide
+  logic signed [63:0] acc[PO], p2_acc[PO];
+  logic signed [31:0] acc_hi[PO], p2_acc_hi[PO];
   logic pr_half, e_start, e_hi, e_tok_last, e_slot;
   logic [31:0] pr_at, e_to;
   edgemoe_lin_pair u_pair (
@@ -363,7 +366,8 @@ module edgemoe_lin (
       .w_q);
 
   // stage 1: P_OUT dot products of P_IN terms, exact in 64 bits
-  logic signed [63:0] part[2*PO];
+  logic signed [63:0] part[PO];
+  logic signed [31:0] part_hi[PO];
   logic [PI*XBITS-1:0] xm;  // the MAC array's input lanes (signed)
   logic [PI*XBITS-1:0] x_lanes, x8_lanes;  // W8A8: input lanes and their int8 codes
   logic [PI-1:0] x_in_row; logic [31:0] x_clamped;
@@ -376,9 +380,11 @@ module edgemoe_lin (
   logic [2*PO*64-1:0] dot;
   edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.q8(f_q8), .x(xm), .w(w_q), .dot(dot));
   // the bias joins in the epilogue (sums wrap mod 2**64, so the order is free; W8A8:
-  // edgemoe_lin_q8 adds it to dq_word)
-  for (genvar o = PO; o < 2 * PO; o++) begin : g_part_hi
-    assign part[o] = p1_first ? $signed(dot[o*64+:64]) : acc[o] + $signed(dot[o*64+:64]);
+  // after the channel multiplier)
+  logic [PO-1:0] dot_hi_top;  // the high tile's sums above bit 31 (sign bits)
+  for (genvar o = 0; o < PO; o++) begin : g_part_hi
+    assign part_hi[o] = $signed(dot[(PO+o)*64+:32]) + (p1_first ? 32'sd0 : acc_hi[o]);
+    assign dot_hi_top[o] = ^dot[(PO+o)*64+32+:32];
   end
   for (genvar o = 0; o < PO; o++) begin : g_part
     assign part[o] = p1_first ? $signed(dot[o*64+:64]) : acc[o] + $signed(dot[o*64+:64]);
@@ -389,18 +395,16 @@ module edgemoe_lin (
   logic [PO*ABITS-1:0] base_word;
   assign base_word = basebuf[BAW'((e_slot ? TOM : 0) + 32'(e_to))];
   logic [63:0] tile_ovf;
-  logic [PO*64-1:0] p2_acc_word, dq_word;
+  logic [PO*64-1:0] p2_acc_word;
   for (genvar o = 0; o < PO; o++) begin : g_acc_word  // W8A8: the pair's tile e_hi
-    assign p2_acc_word[o*64+:64] = e_hi ? p2_acc[PO+o] : p2_acc[o];
+    assign p2_acc_word[o*64+:64] = {p2_acc[o][63:32], e_hi ? p2_acc_hi[o] : p2_acc[o][31:0]};
   end
-  edgemoe_lin_q8 #(.XBITS(XBITS), .BBITS(BBITS)) u_q8 (
-      .x_in(x_lanes), .x_valid(x_in_row), .x_mul(j_xmul), .x_q8(x8_lanes), .clamped(x_clamped),
-      .acc(p2_acc_word), .m_word(sbuf[TAW'(e_to)]), .b_word(bbuf[TAW'(e_to)]), .b_sh,
-      .dq_acc(dq_word));
+  edgemoe_lin_q8 #(.XBITS(XBITS)) u_q8 (
+      .x_in(x_lanes), .x_valid(x_in_row), .x_mul(j_xmul), .x_q8(x8_lanes), .clamped(x_clamped));
   edgemoe_lin_epilogue u_epi (
       .clk, .rst_n, .issue_last(c_issue && c_tile_last), .pair(f_q8), .hold(e_hold),
-      .start(e_start), .acc(f_q8 ? dq_word : p2_acc_word), .b_word(bbuf[TAW'(e_to)]), .b_sh,
-      .b_on(!gate && !f_q8), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
+      .start(e_start), .acc(p2_acc_word), .b_word(bbuf[TAW'(e_to)]), .q8(f_q8),
+      .m_word(sbuf[TAW'(e_to)]), .b_sh, .b_on(!gate), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
       .base_word, .col0((to0 + e_to) << PO_LG), .n(jn), .done(e_done), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
@@ -418,7 +422,7 @@ module edgemoe_lin (
       p2_v <= 1'b0; p2_tok_last <= 1'b0; p2_slot <= 1'b0; p2_to <= '0;
       row_full <= '0; out_full <= '0; rows_done <= '0;
       lg_valid <= 1'b0; lg_tok <= '0; lg_tile <= '0; lg_data <= '0;
-      for (int o = 0; o < 2 * PO; o++) {acc[o], p2_acc[o]} <= '0;
+      for (int o = 0; o < PO; o++) {acc[o], p2_acc[o], acc_hi[o], p2_acc_hi[o]} <= '0;
     end else begin
       lg_valid <= 1'b0;
       if (ld_go) begin
@@ -444,10 +448,10 @@ module edgemoe_lin (
         end
       end
       // stage 1
-      if (p1_v) for (int o = 0; o < 2 * PO; o++) acc[o] <= part[o];
+      if (p1_v) for (int o = 0; o < PO; o++) {acc[o], acc_hi[o]} <= {part[o], part_hi[o]};
       p2_v <= p1_v && p1_last;
       if (p1_v && p1_last) begin  // held while the epilogue works through the tile (pair)
-        for (int o = 0; o < 2 * PO; o++) p2_acc[o] <= part[o];
+        for (int o = 0; o < PO; o++) {p2_acc[o], p2_acc_hi[o]} <= {part[o], part_hi[o]};
         {p2_tok_last, p2_to, p2_slot} <= {p1_tok_last, p1_to, p1_slot};
       end
       // stage 2
@@ -481,6 +485,6 @@ module edgemoe_lin (
 
   logic unused;
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
-  assign unused = ^{dma_resp, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:13],
+  assign unused = ^{dma_resp, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:13], dot_hi_top,
                     flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]};
 endmodule

@@ -73,7 +73,9 @@ module edgemoe_lin_dot #(
           sum_hi = sum_hi + HW'(m_hi[i]);
         end
       end
-      assign dot[o*64+:64] = q8 ? 64'(sum_lo) : 64'((DW'(sum_hi) <<< LO_BITS) + DW'(sum_lo));
+      logic signed [DW-1:0] sum;  // W16: the two halves recombined
+      assign sum = (DW'(sum_hi) <<< LO_BITS) + DW'(sum_lo);
+      assign dot[o*64+:64] = q8 ? 64'(sum_lo) : 64'(sum);
       assign dot[(PO+o)*64+:64] = q8 ? 64'(sum_hi) : '0;
     end
   end else begin : g_whole
