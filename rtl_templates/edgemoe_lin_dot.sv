@@ -42,8 +42,12 @@ module edgemoe_lin_dot #(
   if (SPLIT) begin : g_split
     // the input side of both products, shared by the P_OUT outputs (W8A8: the int8 code)
     localparam int HB = HI_BITS > 8 ? HI_BITS : 8;  // high operand: x's top bits, or a code
-    localparam int LW = 18 + WBITS + $clog2(PI + 1);  // a sum of PI low products
-    localparam int HW = HB + WBITS + $clog2(PI + 1);  // a sum of PI high products
+    // a low product (17-bit unsigned or int8 times a weight) fits 17 + WBITS signed bits,
+    // a high one HB + WBITS - 1; a sum of PI (a power of two) of them PI_LG bits more
+    localparam int ML = 17 + WBITS;
+    localparam int MH = HB + WBITS - 1;
+    localparam int LW = ML + edgemoe_pkg::P_IN_LG;
+    localparam int HW = MH + edgemoe_pkg::P_IN_LG;
     logic signed [17:0] x_lo[PI];
     logic signed [HB-1:0] x_hi[PI];
     for (genvar i = 0; i < PI; i++) begin : g_xop
@@ -55,8 +59,8 @@ module edgemoe_lin_dot #(
     for (genvar o = 0; o < PO; o++) begin : g_dot
       logic signed [LW-1:0] sum_lo;
       logic signed [HW-1:0] sum_hi;
-      logic signed [18+WBITS-1:0] m_lo[PI];
-      logic signed [HB+WBITS-1:0] m_hi[PI];
+      logic signed [ML-1:0] m_lo[PI];
+      logic signed [MH-1:0] m_hi[PI];
       for (genvar i = 0; i < PI; i++) begin : g_slot
         logic signed [WBITS-1:0] wv, w_lo, w_hi;
         assign wv = $signed(w[(o*PI+i)*WBITS+:WBITS]);
