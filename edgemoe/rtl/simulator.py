@@ -34,7 +34,12 @@ KEEP_BUILDS = 6
 _IN_USE: set[Path] = set()
 #: Verilator options of every build (warnings are checked separately by the lint test).
 BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
-              "--x-initial", "fast", "-CFLAGS", "-O1")
+              "--x-initial", "fast")
+#: C++ optimisation of the generated model (verilated.mk variables): the per-cycle code at
+#: -O1; the run-once constructors (`*__Slow.cpp`) unoptimised, since g++ -O1 takes tens of
+#: minutes on their one function of thousands of scope/variable registrations (an 8x8
+#: linear tile's model: > 17 min for Vtop__Syms__ctor__0__Slow.cpp alone, 5 s at -O0).
+MAKE_OPT = ("OPT_FAST=-O1", "OPT_GLOBAL=-O1", "OPT_SLOW=-O0")
 
 
 class SimulatorError(RuntimeError):
@@ -82,7 +87,7 @@ def _runner_class():
         def _build_command(self):
             cmds = super()._build_command()
             # the wheel's verilated.mk lacks the precompiled-header include flag
-            cmds[-1] = list(cmds[-1]) + ["CFG_CXXFLAGS_PCH_I=-include"]
+            cmds[-1] = list(cmds[-1]) + ["CFG_CXXFLAGS_PCH_I=-include", *MAKE_OPT]
             return cmds
 
         def _set_env_test(self) -> None:
@@ -117,7 +122,7 @@ def _key(sources, toplevel: str, parameters: dict, waves: bool) -> str:
     for p in sources:
         h.update(Path(p).name.encode())
         h.update(Path(p).read_bytes())
-    h.update(repr((toplevel, sorted(parameters.items()), waves, BUILD_ARGS)).encode())
+    h.update(repr((toplevel, sorted(parameters.items()), waves, BUILD_ARGS, MAKE_OPT)).encode())
     return h.hexdigest()[:16]
 
 
