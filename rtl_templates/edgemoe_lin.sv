@@ -352,12 +352,16 @@ module edgemoe_lin (
   logic signed [63:0] acc[PO], p2_acc[PO];
   logic signed [31:0] acc_hi[PO], p2_acc_hi[PO];
   logic pr_half, e_start, e_hi, e_tok_last, e_slot;
-  logic [31:0] pr_at, e_to;
+  logic [31:0] pr_at, e_to, e_to_nx, p2_to_nx;
+  logic p2_slot_nx;
+  // p2 next cycle: the epilogue's buffer reads are registered, addressed a cycle ahead
+  assign p2_to_nx = (p1_v && p1_last) ? p1_to : p2_to;
+  assign p2_slot_nx = (p1_v && p1_last) ? p1_slot : p2_slot;
   edgemoe_lin_pair u_pair (
       .clk, .rst_n, .q8(f_q8), .tiles_in, .srows, .ld_start(js == J_WTS), .ld_count(wcount),
       .ld_beat(js == J_WTS_W && dma_resp.rd_valid), .ld_at(pr_at), .ld_half(pr_half),
       .p2_v, .p2_tok_last, .p2_slot, .p2_to, .e_done, .e_start, .e_hi, .e_tok_last, .e_slot,
-      .e_to);
+      .e_to, .p2_to_nx, .e_to_nx);
 
   edgemoe_lin_wbuf #(.WT(WT), .TW(PO * PI * WBITS)) u_wbuf (
       .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we), .wlg, .ld_q8(f_q8),
@@ -392,8 +396,16 @@ module edgemoe_lin (
 
   // stage 2: quantize, epilogue, combine with the base row
   logic [PO*ABITS-1:0] y_word;
+  // the tile's base row, biases and W8A8 multipliers: block RAM reads one cycle ahead
+  // (e_slot = p2_slot), not LUT RAM read combinationally
   logic [PO*ABITS-1:0] base_word;
-  assign base_word = basebuf[BAW'((e_slot ? TOM : 0) + 32'(e_to))];
+  logic [PO*BBITS-1:0] bias_word;
+  logic [PO*32-1:0] mul_word;
+  always_ff @(posedge clk) begin
+    base_word <= basebuf[BAW'((p2_slot_nx ? TOM : 0) + 32'(e_to_nx))];
+    bias_word <= bbuf[TAW'(e_to_nx)];
+    mul_word <= sbuf[TAW'(e_to_nx)];
+  end
   logic [63:0] tile_ovf;
   logic [PO*64-1:0] p2_acc_word;
   for (genvar o = 0; o < PO; o++) begin : g_acc_word  // W8A8: the pair's tile e_hi
@@ -403,8 +415,8 @@ module edgemoe_lin (
       .x_in(x_lanes), .x_valid(x_in_row), .x_mul(j_xmul), .x_q8(x8_lanes), .clamped(x_clamped));
   edgemoe_lin_epilogue u_epi (
       .clk, .rst_n, .issue_last(c_issue && c_tile_last), .pair(f_q8), .hold(e_hold),
-      .start(e_start), .acc(p2_acc_word), .b_word(bbuf[TAW'(e_to)]), .q8(f_q8),
-      .m_word(sbuf[TAW'(e_to)]), .b_sh, .b_on(!gate), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
+      .start(e_start), .acc(p2_acc_word), .b_word(bias_word), .q8(f_q8),
+      .m_word(mul_word), .b_sh, .b_on(!gate), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
       .base_word, .col0((to0 + e_to) << PO_LG), .n(jn), .done(e_done), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin

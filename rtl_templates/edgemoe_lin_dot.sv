@@ -43,9 +43,10 @@ module edgemoe_lin_dot #(
     // the input side of both products, shared by the P_OUT outputs (W8A8: the int8 code)
     localparam int HB = HI_BITS > 8 ? HI_BITS : 8;  // high operand: x's top bits, or a code
     // a low product (17-bit unsigned or int8 times a weight) fits 17 + WBITS signed bits,
-    // a high one HB + WBITS - 1; a sum of PI (a power of two) of them PI_LG bits more
+    // a high one HB + WBITS (most negative times most negative); a sum of PI (a power of
+    // two) of them PI_LG bits more
     localparam int ML = 17 + WBITS;
-    localparam int MH = HB + WBITS - 1;
+    localparam int MH = HB + WBITS;
     localparam int LW = ML + edgemoe_pkg::P_IN_LG;
     localparam int HW = MH + edgemoe_pkg::P_IN_LG;
     logic signed [17:0] x_lo[PI];
