@@ -36,17 +36,26 @@ module edgemoe_lin_wbuf #(
       assign ld_bytes[(e*(WBITS/8)+b)*8+:8] = ld_q8 ? code : ld_word[(e*(WBITS/8)+b)*8+:8];
     end
   end
+  // one write port per bank: the strip load (current bank) or the prefetch (the other);
+  // the load wins, as it always did
   logic [TW-1:0] wbuf0[WT], wbuf1[WT];
-  logic [TW-1:0] q0, q1;
+  logic [TW-1:0] q0, q1, wd0, wd1;
+  logic [TW/8-1:0] be0, be1;
+  logic [$clog2(WT > 1 ? WT : 2)-1:0] wa0, wa1;
+  logic ld0, ld1;
+  assign ld0 = ld_we && !cur_bank;
+  assign ld1 = ld_we && cur_bank;
+  assign wa0 = ld0 ? ld_at : pf_at;
+  assign wa1 = ld1 ? ld_at : pf_at;
+  assign wd0 = ld0 ? ld_bytes : pf_word;
+  assign wd1 = ld1 ? ld_bytes : pf_word;
+  assign be0 = ld0 ? ld_be : {(TW / 8){pf_we && cur_bank}};
+  assign be1 = ld1 ? ld_be : {(TW / 8){pf_we && !cur_bank}};
   logic bank_q, zero_q;
   always_ff @(posedge clk) begin
     for (int b = 0; b < TW / 8; b++) begin
-      if (ld_we && !cur_bank) begin
-        if (ld_be[b]) wbuf0[ld_at][b*8+:8] <= ld_bytes[b*8+:8];
-      end else if (pf_we && cur_bank) wbuf0[pf_at][b*8+:8] <= pf_word[b*8+:8];
-      if (ld_we && cur_bank) begin
-        if (ld_be[b]) wbuf1[ld_at][b*8+:8] <= ld_bytes[b*8+:8];
-      end else if (pf_we && !cur_bank) wbuf1[pf_at][b*8+:8] <= pf_word[b*8+:8];
+      if (be0[b]) wbuf0[wa0][b*8+:8] <= wd0[b*8+:8];
+      if (be1[b]) wbuf1[wa1][b*8+:8] <= wd1[b*8+:8];
     end
     q0 <= wbuf0[rd_at];
     q1 <= wbuf1[rd_at];
