@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 
@@ -269,6 +270,30 @@ def test_compile_perf_prints_the_modelled_table_per_task(tmp_path, capsys):
     assert "read latency 22 cycles" in out and "(modelled)" in out
     for op in ("CONV", "ATTENTION", "MOE_EXPERTS", "dispatcher"):
         assert op in out
+
+
+@pytest.mark.unit
+def test_compile_perf_models_the_ports_asked_for_up_to_the_kernels_masters(tmp_path, capsys):
+    """--ports spreads the traffic over N PS ports (the HLS kernel's m_axi masters): on a
+    256-bit bus behind 128-bit ports, 2 ports carry the bus at full rate, 1 at half."""
+    from edgemoe.cli import main
+
+    totals = {}
+    for ports in (1, 2):
+        assert main(["compile", "--model", "m3vit-micro", "--accel", "tiny", "--set",
+                     "axi_bits=256", "--perf", "--ports", str(ports),
+                     "--out", str(tmp_path / f"c{ports}")]) == 0
+        out = capsys.readouterr().out
+        assert f"beats of 32 B per cycle, {ports} PS port(s)" in out
+        totals[ports] = int(re.search(r"^total +[\d,]+ +([\d,]+)", out, re.MULTILINE)
+                            .group(1).replace(",", ""))
+    assert totals[2] < totals[1], totals
+    # tiny has 4 masters: 5 is a one-line error before anything is compiled or written
+    assert main(["compile", "--model", "m3vit-micro", "--accel", "tiny", "--perf", "--ports",
+                 "5", "--out", str(tmp_path / "c5")]) != 0
+    err = capsys.readouterr().err
+    assert "--ports 5" in err and "pass 1 to 4" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "c5").exists()
 
 
 @pytest.mark.unit

@@ -29,6 +29,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_ports_option(parser: argparse.ArgumentParser) -> None:
+    """``--ports`` of the verbs that print the cycle model with memory."""
+    parser.add_argument("--ports", type=positive_int, default=1, metavar="N",
+                        help="PS ports the modelled traffic spreads over (default 1: the RTL "
+                        "top's one master, as validated; up to the design point's m_axi "
+                        "masters, as its HLS kernel has)")
+
+
 def add_trained_model_options(parser: argparse.ArgumentParser) -> None:
     """``--model`` and ``--weights`` of the verbs that work on a trained model."""
     parser.add_argument("--model", default="m3vit-demo",

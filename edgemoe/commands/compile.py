@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ..heads_option import add_heads_option
-from ._argtypes import positive_int
+from ._argtypes import add_ports_option, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,9 @@ def _run(args) -> int:
     model = load_model(args.model)
     accel = load_accel(args.accel, args.set or ())
     accel.check_model(model)
+    if args.perf:
+        from ..perf.report import check_ports
+        check_ports(accel, args.ports)
     weights = load_cli_weights(args.weights, model, args.heads, args.seed) \
         if args.weights else None
     if weights is None:
@@ -45,7 +48,7 @@ def _run(args) -> int:
         for i, ins in enumerate(compiled.instrs):
             print(f"  {i:4d} {m['program']['names'][i]:<34} {ins}")
     if args.perf:
-        _print_modelled(compiled, model, accel)
+        _print_modelled(compiled, model, accel, args.ports)
     report = compiled.report
     if report.saturated or report.underflowed:
         kinds = ["saturated"] * bool(report.saturated) + ["underflowing"] * bool(report.underflowed)
@@ -89,7 +92,7 @@ def _int8_ranges(model, weights, args) -> dict[str, float]:
     return ranges
 
 
-def _print_modelled(compiled, model, accel) -> None:
+def _print_modelled(compiled, model, accel, ports: int) -> None:
     """The cycle model with the board's memory per task, on the model's default image."""
     from ..compiler.io import write_pixels
     from ..models import load_default_image
@@ -98,7 +101,8 @@ def _print_modelled(compiled, model, accel) -> None:
     image = compiled.fresh_image()
     write_pixels(image, compiled.manifest, load_default_image(model))
     for task, pm in model_tasks(accel, compiled.instrs, image, compiled.program_offset,
-                                compiled.status_offset, compiled.manifest["tasks"]).items():
+                                compiled.status_offset, compiled.manifest["tasks"],
+                                ports=ports).items():
         print(f"task {task} (default image): " + pm.table())
 
 def _graph_summary(model, accel, compiled, weights) -> None:
@@ -150,5 +154,6 @@ def register(sub) -> None:
     p.add_argument("--list", dest="listing", action="store_true", help="print the program")
     p.add_argument("--perf", action="store_true",
                    help="print the cycle model with the board's memory per task (modelled)")
+    add_ports_option(p)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=_run)

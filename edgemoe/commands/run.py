@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..heads_option import add_heads_option
-from ._argtypes import positive_seconds
+from ._argtypes import add_ports_option, positive_seconds
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,9 @@ def _run(args) -> int:
     from ..host.outdir import OutputDir
 
     design = resolve_source(args)
+    if args.profile:
+        from ..perf.report import check_ports
+        check_ports(design.accel, args.ports)
     if args.task != "all" and args.task not in design.tasks:
         raise ValueError(f"unknown task {args.task!r}: this model has "
                          f"{', '.join(design.tasks)} (or all)")
@@ -149,7 +152,7 @@ def _run(args) -> int:
                 bar.write(f"wrote {save_taps(result.taps, taps_path)}")
             results.append(result)
         if args.profile:
-            _print_modelled(design, images[0][2], tuple(first.profiles))
+            _print_modelled(design, images[0][2], tuple(first.profiles), args.ports)
         for task, prof in first.profiles.items():
             if args.profile:
                 print(prof.table())
@@ -183,7 +186,7 @@ def _warn_overflows(results) -> int:
     return sum(seen.values())
 
 
-def _print_modelled(design, pixels: np.ndarray, tasks: tuple[str, ...]) -> None:
+def _print_modelled(design, pixels: np.ndarray, tasks: tuple[str, ...], ports: int) -> None:
     """Print the cycle model with the board's memory for the first image (MODELLED)."""
     from ..compiler.io import write_pixels
     from ..perf.report import model_tasks
@@ -192,7 +195,7 @@ def _print_modelled(design, pixels: np.ndarray, tasks: tuple[str, ...]) -> None:
     write_pixels(image, design.manifest, pixels)
     indices = {name: i for i, name in enumerate(design.tasks)}
     for task, pm in model_tasks(design.accel, design.instrs, image, design.program_offset,
-                                design.status_offset, design.tasks).items():
+                                design.status_offset, design.tasks, ports=ports).items():
         if task in tasks and task in indices:
             print(f"task {task}: " + pm.table())
 
@@ -234,6 +237,7 @@ def register(sub) -> None:
     p.add_argument("--profile", action="store_true",
                    help="print the per-instruction table, the cycle model with the board's "
                    "memory (modelled) and plot profile_<task>.png")
+    add_ports_option(p)
     p.add_argument("--dump", nargs="+", metavar="all|NAME",
                    help="also write intermediate tensors (taps, e.g. blocks.0.norm1) to "
                    "<image>_taps.npz; 'all' for every tap")

@@ -10,28 +10,34 @@ import numpy as np
 from ..isa import ALL_TASKS
 from ..numerics.int8 import Q8_PAIR
 from ..params.fit import LIMIT_PERCENT, dsp_per_multiplier
+from .memory import memory_timing
 from .model import CONTROL_CYCLES, ProgramModel, model_program
 from .traffic import golden_routing
 
-__all__ = ["PartFigures", "model_tasks", "roofline_macs_per_cycle", "split_parts"]
+__all__ = ["PartFigures", "check_ports", "model_tasks", "roofline_macs_per_cycle", "split_parts"]
 
 
 def model_tasks(accel, instrs, image: np.ndarray, program_offset: int, status_offset: int,
                 tasks: tuple[str, ...] | list[str],
                 macs: dict[str, dict[int, int]] | None = None,
                 routings: dict[str, dict[int, list[int]]] | None = None,
-                ) -> dict[str, ProgramModel]:
+                ports: int = 1) -> dict[str, ProgramModel]:
     """Model each task's run of ``instrs`` on ``image`` (inputs written, not run yet).
 
     The MoE routing comes from the golden executor on this image, so the modelled expert
     loop moves the weights of the experts this input really uses (and a WSKIP MOE_EXPERTS
     only the tiles its maps in ``image`` keep).  ``macs``, when given,
     receives per task the golden MACs of each instruction, ``routings`` per task its
-    routing (tokens per expert of each MOE_EXPERTS).
+    routing (tokens per expert of each MOE_EXPERTS).  ``ports``: PS ports the traffic
+    spreads over (1: the RTL top's one master, the configuration the model is validated
+    against; up to ``accel.m_axi_bundles``: the HLS kernel's masters, see
+    :func:`check_ports`).
 
     Returns:
         Task name -> its :class:`ProgramModel` (MODELLED cycles, not measured).
     """
+    check_ports(accel, ports)
+    mem = memory_timing(accel, ports=ports)
     out = {}
     for index, name in enumerate(tasks):
         task_macs: dict[int, int] = {}
@@ -41,8 +47,17 @@ def model_tasks(accel, instrs, image: np.ndarray, program_offset: int, status_of
             macs[name] = task_macs
         if routings is not None:
             routings[name] = routing
-        out[name] = model_program(instrs, accel, routing, index, image=image)
+        out[name] = model_program(instrs, accel, routing, index, mem, image=image)
     return out
+
+
+def check_ports(accel, ports: int) -> None:
+    """Refuse a port count the design point's HLS kernel cannot use: its traffic spreads
+    over at most its ``m_axi_bundles`` masters (``axi_ports``, capped by the board)."""
+    if not 1 <= ports <= accel.m_axi_bundles:
+        raise ValueError(f"--ports {ports}: design point {accel.name} has "
+                         f"{accel.m_axi_bundles} m_axi master(s) on {accel.board.name} "
+                         f"(axi_ports {accel.axi_ports}); pass 1 to {accel.m_axi_bundles}")
 
 
 def roofline_macs_per_cycle(accel, int8: bool = False) -> float:
