@@ -280,14 +280,14 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
     cycles = float(mem.latency + STEP_CYCLES["attn_op"])
     in_flight = 8  # edgemoe_rd_dma META_DEPTH: commands the generator runs ahead
 
-    def stream(addr: int) -> float:
-        b = traffic.read(addr, row, bus)
+    def stream(addr: int, nbytes: int = row, weight: bool = False) -> float:
+        b = traffic.read(addr, nbytes, bus, weight=weight)
         # the consumer takes a beat a cycle; with 8 commands in flight a row's latency
         # hides unless the rows are so short that 8 of them do not cover it
         return max(float(b), mem.beats_cycles(b), (mem.latency + mem.beats_cycles(b)) / in_flight)
 
     if ins.has(Flag.ATTN_TOPK):
-        return cycles + attention_topk_cycles(ins, accel, mem, traffic, fmt, stream)
+        return cycles + attention_topk_cycles(ins, accel, mem, traffic, fmt, stream, STEP_CYCLES)
     blocks = [min(lanes, t - q0) for q0 in range(0, t, lanes)]
     for h in range(nh):
         off = h * row
