@@ -246,7 +246,7 @@ module edgemoe_lin (
   edgemoe_lin_bbuf #(.TOM(TOM), .BBITS(BBITS)) u_bbuf (
       .clk, .ld_we(js == J_BIAS_W && dma_resp.rd_valid), .ld_scl(scl_ph), .ld_at(wcount), .blg,
       .ld_data(dma_resp.rd_data), .q4_we(q4_bwe), .q4_at(q4_bat), .q4_bword, .q4_sword,
-      .rd_at(e_to), .b_word_q(b2_word), .s_word_q(s2_word));
+      .rd_at(e_to_nx), .b_word_q(b2_word), .s_word_q(s2_word));
 
   // ------------------------------------------------------------------ tile skipping (WSKIP)
   logic sk_go, sk_fetch, sk_done, sk_cmd_valid, sk_rd_ready, sk_we, sk_first, sk_last, sk_zero;
@@ -354,14 +354,21 @@ module edgemoe_lin (
   // stage 2 registers
   logic p2_v, p2_tok_last, p2_slot;
   logic [31:0] p2_to;
-  logic signed [63:0] acc[2*PO], p2_acc[2*PO];  // W8A8: [PO, 2 PO) the pair's high tile
+  // W8A8: acc_hi / p2_acc_hi the pair's high tile; W8A8 sums are int32 (the epilogue reads
+  // their low 32 bits only), so that bank is 32 bits wide
+  logic signed [63:0] acc[PO], p2_acc[PO];
+  logic signed [31:0] acc_hi[PO], p2_acc_hi[PO];
   logic pr_half, e_start, e_hi, e_tok_last, e_slot;
-  logic [31:0] pr_at, e_to;
+  logic [31:0] pr_at, e_to, e_to_nx, p2_to_nx;
+  logic p2_slot_nx;
+  // p2 next cycle: the epilogue's buffer reads are registered, addressed a cycle ahead
+  assign p2_to_nx = (p1_v && p1_last) ? p1_to : p2_to;
+  assign p2_slot_nx = (p1_v && p1_last) ? p1_slot : p2_slot;
   edgemoe_lin_pair u_pair (
       .clk, .rst_n, .q8(f_q8), .tiles_in, .srows, .ld_start(js == J_WTS), .ld_count(wcount),
       .ld_beat(js == J_WTS_W && dma_resp.rd_valid), .ld_at(pr_at), .ld_half(pr_half),
       .p2_v, .p2_tok_last, .p2_slot, .p2_to, .e_done, .e_start, .e_hi, .e_tok_last, .e_slot,
-      .e_to);
+      .e_to, .p2_to_nx, .e_to_nx);
 
   edgemoe_lin_wbuf #(.WT(WT), .TW(PO * PI * WBITS)) u_wbuf (
       .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we || q4_we), .wlg, .ld_q8(f_q8),
@@ -370,7 +377,8 @@ module edgemoe_lin (
       .rd_at(WAW'(f_wskip ? sk_w : c_wb + c_ti)), .rd_zero(f_wskip && sk_zero), .w_q);
 
   // stage 1: P_OUT dot products of P_IN terms, exact in 64 bits
-  logic signed [63:0] part[2*PO];
+  logic signed [63:0] part[PO];
+  logic signed [31:0] part_hi[PO];
   logic [PI*XBITS-1:0] xm;  // the MAC array's input lanes (signed)
   logic [PI*XBITS-1:0] x_lanes, x8_lanes;  // W8A8: input lanes and their int8 codes
   logic [PI-1:0] x_in_row; logic [31:0] x_clamped;
@@ -383,9 +391,11 @@ module edgemoe_lin (
   logic [2*PO*64-1:0] dot;
   edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.q8(f_q8), .x(xm), .w(w_q), .dot(dot));
   // the bias joins in the epilogue (sums wrap mod 2**64, so the order is free; W8A8:
-  // edgemoe_lin_q8 adds it to dq_word)
-  for (genvar o = PO; o < 2 * PO; o++) begin : g_part_hi
-    assign part[o] = p1_first ? $signed(dot[o*64+:64]) : acc[o] + $signed(dot[o*64+:64]);
+  // after the channel multiplier)
+  logic [PO-1:0] dot_hi_top;  // the high tile's sums above bit 31 (sign bits)
+  for (genvar o = 0; o < PO; o++) begin : g_part_hi
+    assign part_hi[o] = $signed(dot[(PO+o)*64+:32]) + (p1_first ? 32'sd0 : acc_hi[o]);
+    assign dot_hi_top[o] = ^dot[(PO+o)*64+32+:32];
   end
   for (genvar o = 0; o < PO; o++) begin : g_part
     assign part[o] = p1_first ? $signed(dot[o*64+:64]) : acc[o] + $signed(dot[o*64+:64]);
@@ -393,21 +403,21 @@ module edgemoe_lin (
 
   // stage 2: quantize, epilogue, combine with the base row
   logic [PO*ABITS-1:0] y_word;
+  // the tile's base row (and edgemoe_lin_bbuf's biases, multipliers): block RAM reads one
+  // cycle ahead (e_slot = p2_slot), not LUT RAM read combinationally
   logic [PO*ABITS-1:0] base_word;
-  assign base_word = basebuf[BAW'((e_slot ? TOM : 0) + 32'(e_to))];
+  always_ff @(posedge clk) base_word <= basebuf[BAW'((p2_slot_nx ? TOM : 0) + 32'(e_to_nx))];
   logic [63:0] tile_ovf;
-  logic [PO*64-1:0] p2_acc_word, dq_word;
+  logic [PO*64-1:0] p2_acc_word;
   for (genvar o = 0; o < PO; o++) begin : g_acc_word  // W8A8: the pair's tile e_hi
-    assign p2_acc_word[o*64+:64] = e_hi ? p2_acc[PO+o] : p2_acc[o];
+    assign p2_acc_word[o*64+:64] = {p2_acc[o][63:32], e_hi ? p2_acc_hi[o] : p2_acc[o][31:0]};
   end
-  edgemoe_lin_q8 #(.XBITS(XBITS), .BBITS(BBITS)) u_q8 (
-      .x_in(x_lanes), .x_valid(x_in_row), .x_mul(j_xmul), .x_q8(x8_lanes), .clamped(x_clamped),
-      .acc(p2_acc_word), .m_word(s2_word), .b_word(b2_word), .b_sh,
-      .dq_acc(dq_word));
+  edgemoe_lin_q8 #(.XBITS(XBITS)) u_q8 (
+      .x_in(x_lanes), .x_valid(x_in_row), .x_mul(j_xmul), .x_q8(x8_lanes), .clamped(x_clamped));
   edgemoe_lin_epilogue u_epi (
       .clk, .rst_n, .issue_last(c_issue && c_tile_last), .pair(f_q8), .hold(e_hold),
-      .start(e_start), .acc((f_q8 || f_q4) ? dq_word : p2_acc_word), .b_word(b2_word), .b_sh,
-      .b_on(!gate && !(f_q8 || f_q4)), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
+      .start(e_start), .acc(p2_acc_word), .b_word(b2_word), .q8(f_q8 || f_q4),
+      .m_word(s2_word), .b_sh, .b_on(!gate), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
       .base_word, .col0((to0 + e_to) << PO_LG), .n(jn), .done(e_done), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
@@ -416,16 +426,14 @@ module edgemoe_lin (
                       // W8A8 input clamps, once per token: on the first tile of the layer
                       + ((p1_v && (f_q8 || f_q4) && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
   end
-
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       c_act <= 1'b0; c_slot <= 1'b0; c_to <= '0; c_ti <= '0; c_wb <= '0; c_bj <= '0;
       p1_v <= 1'b0; p1_first <= 1'b0; p1_last <= 1'b0; p1_tok_last <= 1'b0; p1_slot <= 1'b0;
-      p1_to <= '0; p1_ti <= '0;
-      p2_v <= 1'b0; p2_tok_last <= 1'b0; p2_slot <= 1'b0; p2_to <= '0;
+      p1_to <= '0; p1_ti <= '0; p2_v <= 1'b0; p2_tok_last <= 1'b0; p2_slot <= 1'b0; p2_to <= '0;
       row_full <= '0; out_full <= '0; rows_done <= '0;
       lg_valid <= 1'b0; lg_tok <= '0; lg_tile <= '0; lg_data <= '0;
-      for (int o = 0; o < 2 * PO; o++) {acc[o], p2_acc[o]} <= '0;
+      for (int o = 0; o < PO; o++) {acc[o], p2_acc[o], acc_hi[o], p2_acc_hi[o]} <= '0;
     end else begin
       lg_valid <= 1'b0;
       if (ld_go) begin
@@ -451,10 +459,10 @@ module edgemoe_lin (
         end
       end
       // stage 1
-      if (p1_v) for (int o = 0; o < 2 * PO; o++) acc[o] <= part[o];
+      if (p1_v) for (int o = 0; o < PO; o++) {acc[o], acc_hi[o]} <= {part[o], part_hi[o]};
       p2_v <= p1_v && p1_last;
       if (p1_v && p1_last) begin  // held while the epilogue works through the tile (pair)
-        for (int o = 0; o < 2 * PO; o++) p2_acc[o] <= part[o];
+        for (int o = 0; o < PO; o++) {p2_acc[o], p2_acc_hi[o]} <= {part[o], part_hi[o]};
         {p2_tok_last, p2_to, p2_slot} <= {p1_tok_last, p1_to, p1_slot};
       end
       // stage 2
@@ -485,9 +493,8 @@ module edgemoe_lin (
       .strip_cols, .w_slot, .w_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
       .wr_cmd_addr(dma_req.wr_cmd_addr), .wr_cmd_len(dma_req.wr_cmd_len), .wr_cmd_wlg(dma_req.wr_cmd_wlg), .wr_valid(dma_req.wr_valid), .wr_ready(dma_resp.wr_ready));
   assign dma_req.wr_data = WB'(obuf[BAW'((w_slot ? TOM : 0) + w_i)]);
-
   logic unused;
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
-  assign unused = ^{dma_resp, q4_dma, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:13],
+  assign unused = ^{dma_resp, q4_dma, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:13], dot_hi_top,
                     flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]};
 endmodule

@@ -17,7 +17,7 @@ module edgemoe_lin_bbuf #(
     input  logic [31:0] q4_at,
     input  logic [edgemoe_pkg::P_OUT*BBITS-1:0] q4_bword,
     input  logic [edgemoe_pkg::P_OUT*32-1:0]    q4_sword,
-    input  logic [31:0] rd_at,             // the output tile the epilogue finishes
+    input  logic [31:0] rd_at,             // the output tile the epilogue takes next cycle
     output logic [edgemoe_pkg::P_OUT*BBITS-1:0] b_word_q,
     output logic [edgemoe_pkg::P_OUT*32-1:0]    s_word_q
 );
@@ -38,8 +38,10 @@ module edgemoe_lin_bbuf #(
     end else if (ld_we && !ld_scl) bbuf[TAW'(ld_at)] <= b_word;
     else if (ld_we && ld_scl) sbuf[TAW'(ld_at)] <= s_word;
   end
-  assign b_word_q = bbuf[TAW'(rd_at)];
-  assign s_word_q = sbuf[TAW'(rd_at)];
+  always_ff @(posedge clk) begin  // block RAM reads, one cycle ahead of the epilogue
+    b_word_q <= bbuf[TAW'(rd_at)];
+    s_word_q <= sbuf[TAW'(rd_at)];
+  end
   logic unused;  // tile numbers are below TOM
   assign unused = ^{ld_at, q4_at, rd_at};
 endmodule

@@ -1,5 +1,6 @@
 // Stage 2 of the linear engine (edgemoe_lin): add the bias to one output tile's P_OUT raw
-// sums, quantize them into act, apply GELU, the router-score product and the residual or accumulate add
+// sums (W8A8: each int32 sum times its channel multiplier first, 64-bit wrap-around,
+// edgemoe/numerics/int8.py steps 3a/3b), quantize them into act, apply GELU, the router-score product and the residual or accumulate add
 // with the base row, then ReLU on the final value (golden linear_ops: linear_core, op_linear,
 // op_moe_experts), and count the values that overflowed at each of these quantization
 // points (profile `overflows`, edgemoe/layout.py).
@@ -21,6 +22,8 @@ module edgemoe_lin_epilogue (
     input  logic [edgemoe_pkg::P_OUT*64-1:0] acc,  // raw sums of the tile (64 bits each;
                                                    // packed: Yosys reads no array ports)
     input  logic [edgemoe_pkg::P_OUT*edgemoe_pkg::BIAS_BITS-1:0] b_word,  // the tile's biases
+    input  logic               q8,         // W8A8: acc holds int32 sums to scale by m_word
+    input  logic [edgemoe_pkg::P_OUT*32-1:0] m_word,  // W8A8 channel multipliers (int32)
     input  int                 b_sh,       // fraction bits of acc minus those of the bias
     input  logic               b_on,       // add the bias (not in acc yet)
     input  int                 q_sh,       // fraction bits of acc minus ACT_F
@@ -64,7 +67,8 @@ module edgemoe_lin_epilogue (
   logic [2:0] lane_ovf[EL];  // up to four quantization points per value
   for (genvar e = 0; e < EL; e++) begin : g_lane
     logic [64:0] q0, q1, qs, qa;  // {overflowed, value} of each quantization
-    logic signed [63:0] y0, y1, yf, bv, a_in, braw, bsh;
+    logic signed [63:0] y0, y1, yf, bv, a_in, a_sc, braw, bsh;
+    logic signed [31:0] a32, m32;  // W8A8: in_features <= 2**17 (op spec), int32 sums
     logic signed [31:0] s_a;
     logic signed [ABITS-1:0] y_a;
     logic [ABITS-1:0] b_raw;
@@ -72,7 +76,10 @@ module edgemoe_lin_epilogue (
     logic add_on;
     assign braw = b_on ? 64'($signed(b_word[(32'(grp) * EL + e) * BBITS+:BBITS])) : 64'sd0;
     assign bsh = (b_sh >= 0) ? (braw <<< b_sh) : (braw >>> (-b_sh));
-    assign a_in = $signed(acc[(32'(grp) * EL + e) * 64+:64]) + bsh;
+    assign a32 = $signed(acc[(32'(grp) * EL + e) * 64+:32]);
+    assign m32 = $signed(m_word[(32'(grp) * EL + e) * 32+:32]);
+    assign a_sc = q8 ? 64'(a32) * 64'(m32) : $signed(acc[(32'(grp) * EL + e) * 64+:64]);
+    assign a_in = a_sc + bsh;
     assign b_raw = base_word[(32'(grp) * EL + e) * ABITS+:ABITS];
     assign col = col0 + 32'(grp) * EL + 32'(e);
     assign q0 = edgemoe_pkg::q_act_c(a_in, q_sh);

@@ -377,10 +377,17 @@ module edgemoe_lin_loader #(
       (go_data && seg_end) || ((d_kind == D_BASE || d_kind == D_FILL) && rd_valid && seg_end) ||
       d_kind == D_END);
 
-  // element scatter into the banks
-  logic [31:0] pj[PI];
-  logic [XBITS-1:0] vj[PI];
-  logic [PI-1:0] okj;
+  // element scatter into the banks: element j of this cycle (j < n_now) goes to position
+  // d_pos + (c_done + j) * d_stride, bank (position mod P_IN).  The bank and the row-buffer
+  // address wrap at SW bits, so the positions are only that wide; and each bank picks the
+  // one element that lands in it (odd stride: the j with j * stride = bank - p0 mod P_IN,
+  // through the stride's inverse; even stride: n_now = 1, element 0) instead of every
+  // element being routed to every bank.
+  localparam int BL = PI_LG > 0 ? PI_LG : 1;
+  localparam int SW = BL + RAW;
+  if (PI < 2) begin : g_pi_check
+    $error("edgemoe_lin_loader: P_IN must be at least 2, it is %0d", PI);
+  end
   // element k of the DMA word (act or pixel elements): a P_IN:1 mux of constant selects
   function automatic logic [63:0] pick(input logic [WB-1:0] word, input logic [31:0] idx,
                                        input logic px);
@@ -388,30 +395,36 @@ module edgemoe_lin_loader #(
     for (int i = 0; i < PI; i++)
       if (idx == 32'(i)) pick = px ? 64'(word[i*PBITS+:PBITS]) : 64'(word[i*ABITS+:ABITS]);
   endfunction
-  for (genvar j = 0; j < PI; j++) begin : g_el
-    assign pj[j] = d_pos + (c_done + 32'(j)) * d_stride;
+  // the inverse of an odd stride mod P_IN
+  function automatic logic [BL-1:0] odd_inverse(input logic [BL-1:0] s);
+    odd_inverse = '0;
+    for (int v = 1; v < PI; v += 2)
+      if (BL'(v * int'(s)) == BL'(1)) odd_inverse = BL'(v);
+  endfunction
+  logic [SW-1:0] st;  // the stride
+  logic [PI-1:0][SW-1:0] pj;  // the position of element j (mod 2**SW)
+  logic [BL-1:0] st_inv;
+  assign st = SW'(d_stride);
+  assign st_inv = odd_inverse(st[BL-1:0]);
+  assign pj[0] = SW'(d_pos) + SW'(c_done) * st;
+  for (genvar j = 1; j < PI; j++) begin : g_pos
+    assign pj[j] = pj[j-1] + st;
+  end
+  for (genvar b = 0; b < PI; b++) begin : g_bank
+    logic [BL-1:0] jb;  // the element of this cycle that lands in bank b
+    logic [SW-1:0] pb;
+    logic [31:0] eb;    // its index in the DMA word
     logic [63:0] ea, ep;
-    assign ea = (d_kind == D_LINE) ? pick(WB'(lb_q), c_sub + 32'(j), 1'b0)
-                                   : pick(rd_data, c_sub + 32'(j), 1'b0);
-    assign ep = pick(rd_data, c_sub + 32'(j), 1'b1);
-    assign vj[j] = (d_kind == D_ZERO) ? '0 :
+    assign jb = d_stride[0] ? BL'((BL'(b) - pj[0][BL-1:0]) * st_inv) : '0;
+    assign pb = pj[jb];
+    assign eb = c_sub + 32'(jb);
+    assign ea = (d_kind == D_LINE) ? pick(WB'(lb_q), eb, 1'b0) : pick(rd_data, eb, 1'b0);
+    assign ep = pick(rd_data, eb, 1'b1);
+    assign rb_we[b] = go_data && 32'(jb) < n_now && pb[BL-1:0] == BL'(b);
+    assign rb_addr[b] = RAW'((d_slot ? KT : 0) + 32'(pb >> PI_LG));
+    assign rb_data[b] = (d_kind == D_ZERO) ? '0 :
         pix ? XBITS'(edgemoe_pkg::sext(ep, 2'(edgemoe_pkg::PIXEL_LG), edgemoe_pkg::PIXEL_SIGNED))
             : XBITS'(edgemoe_pkg::sext(ea, 2'(AL), 1'b1));
-    assign okj[j] = go_data && 32'(j) < n_now;
-  end
-  always_comb begin
-    rb_we = '0;
-    for (int b = 0; b < PI; b++) begin
-      rb_addr[b] = '0;
-      rb_data[b] = '0;
-    end
-    for (int j = 0; j < PI; j++) begin
-      if (okj[j]) begin
-        rb_we[pj[j][PI_LG-1:0]] = 1'b1;
-        rb_addr[pj[j][PI_LG-1:0]] = RAW'((d_slot ? KT : 0) + 32'(pj[j] >> PI_LG));
-        rb_data[pj[j][PI_LG-1:0]] = vj[j];
-      end
-    end
   end
   assign bb_we = dq_valid && d_kind == D_BASE && rd_valid;
   assign bb_addr = BAW'(d_slot ? TOM : 0) + BAW'(c_done);
@@ -461,5 +474,5 @@ module edgemoe_lin_loader #(
   assign all_loaded = gs == G_IDLE && !dq_valid && !dq_in_valid;
 
   logic unused;
-  assign unused = ^{rd_data, d_count[0]};
+  assign unused = ^{rd_data, d_count[0], d_stride};  // positions wrap at SW bits
 endmodule

@@ -26,7 +26,9 @@ module edgemoe_lin_pair (
     input  logic        e_done,           // the epilogue finishes its tile this cycle
     output logic        e_start,          // the epilogue starts a tile this cycle
     output logic        e_hi, e_tok_last, e_slot,
-    output logic [31:0] e_to              // the strip tile in the epilogue
+    output logic [31:0] e_to,             // the strip tile in the epilogue
+    input  logic [31:0] p2_to_nx,         // p2_to next cycle
+    output logic [31:0] e_to_nx           // e_to next cycle (registered buffer reads)
 );
   logic [31:0] ld_ti, ld_base;
   logic hi_go, hi_run;  // the high tile starts / runs on (after its first cycle)
@@ -47,10 +49,13 @@ module edgemoe_lin_pair (
           if (ld_half) ld_base <= ld_base + tiles_in;
         end else ld_ti <= ld_ti + 32'd1;
       end
-      hi_go <= e_done && !e_hi && q8 && hi_ok;
+      hi_go <= e_done && !e_hi && q8 && hi_ok;  // e_hi_nx's two terms
       hi_run <= e_hi && !e_done;
     end
   end
+  logic e_hi_nx;
+  assign e_hi_nx = (e_done && !e_hi && q8 && hi_ok) || (e_hi && !e_done);
+  assign e_to_nx = q8 ? (p2_to_nx << 1) + 32'(e_hi_nx) : p2_to_nx;
   assign e_hi = hi_go || hi_run;
   assign e_start = p2_v || hi_go;
   assign e_slot = p2_slot;

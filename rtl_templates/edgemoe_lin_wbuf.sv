@@ -41,20 +41,36 @@ module edgemoe_lin_wbuf #(
                                               ld_q8 ? code : ld_word[(e*(WBITS/8)+b)*8+:8];
     end
   end
-  logic [TW-1:0] wbuf0[WT], wbuf1[WT];
-  logic [TW-1:0] q0, q1;
+  // one write port per bank: the strip load (current bank) or the prefetch (the other);
+  // the load wins, as it always did.  Each bank is kept as 64-bit column groups of 8
+  // byte lanes (Yosys elaborates a byte-enabled write per byte of the word: 512 of them
+  // on one 4096-bit memory exhausted it at 16 x 16)
+  localparam int GB = TW / 8 < 8 ? TW / 8 : 8;  // bytes per column group
+  logic [TW-1:0] q0, q1, wd0, wd1;
+  logic [TW/8-1:0] be0, be1;
+  logic [$clog2(WT > 1 ? WT : 2)-1:0] wa0, wa1;
+  logic ld0, ld1;
+  assign ld0 = ld_we && !cur_bank;
+  assign ld1 = ld_we && cur_bank;
+  assign wa0 = ld0 ? ld_at : pf_at;
+  assign wa1 = ld1 ? ld_at : pf_at;
+  assign wd0 = ld0 ? ld_bytes : pf_word;
+  assign wd1 = ld1 ? ld_bytes : pf_word;
+  assign be0 = ld0 ? ld_be : {(TW / 8){pf_we && cur_bank}};
+  assign be1 = ld1 ? ld_be : {(TW / 8){pf_we && !cur_bank}};
+  for (genvar g = 0; g < TW / (8 * GB); g++) begin : g_col
+    logic [8*GB-1:0] wbuf0[WT], wbuf1[WT];
+    always_ff @(posedge clk) begin
+      for (int b = 0; b < GB; b++) begin
+        if (be0[g*GB+b]) wbuf0[wa0][b*8+:8] <= wd0[(g*GB+b)*8+:8];
+        if (be1[g*GB+b]) wbuf1[wa1][b*8+:8] <= wd1[(g*GB+b)*8+:8];
+      end
+      q0[g*8*GB+:8*GB] <= wbuf0[rd_at];
+      q1[g*8*GB+:8*GB] <= wbuf1[rd_at];
+    end
+  end
   logic bank_q, zero_q;
   always_ff @(posedge clk) begin
-    for (int b = 0; b < TW / 8; b++) begin
-      if (ld_we && !cur_bank) begin
-        if (ld_be[b]) wbuf0[ld_at][b*8+:8] <= ld_bytes[b*8+:8];
-      end else if (pf_we && cur_bank) wbuf0[pf_at][b*8+:8] <= pf_word[b*8+:8];
-      if (ld_we && cur_bank) begin
-        if (ld_be[b]) wbuf1[ld_at][b*8+:8] <= ld_bytes[b*8+:8];
-      end else if (pf_we && !cur_bank) wbuf1[pf_at][b*8+:8] <= pf_word[b*8+:8];
-    end
-    q0 <= wbuf0[rd_at];
-    q1 <= wbuf1[rd_at];
     bank_q <= cur_bank;
     zero_q <= rd_zero;
   end

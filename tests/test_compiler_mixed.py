@@ -31,10 +31,13 @@ pytestmark = pytest.mark.golden
 BACKBONE_REL_ERR = 0.01
 
 
-def _map(model, weights, fraction: float = 0.1, seed: int = 0, **kw) -> dict:
-    """A precision map over every int8-capable weight with a random ``fraction`` high."""
+def _map(model, weights, fraction: float = 0.1, seed: int = 0, experts: bool = True,
+         **kw) -> dict:
+    """A precision map over every int8-capable weight with a random ``fraction`` high
+    (without ``experts``: the attention and dense-MLP LINEARs only)."""
     rng = np.random.default_rng(seed)
-    shapes = {f"{p}.weight": weights[f"{p}.weight"].shape for p in int8_layers(model)}
+    shapes = {f"{p}.weight": weights[f"{p}.weight"].shape for p in int8_layers(model)
+              if experts or not p.endswith(EXPERT_LINEARS)}
     high = {n: rng.random(int(np.prod(s[:-1]))) < fraction for n, s in shapes.items()}
     args = {"low_bits": 4, "high_bits": 8, "group": 32, **kw}
     return build_precision_map(shapes, high, meta={"model": model.name}, **args)
