@@ -86,3 +86,23 @@ def output(case: Q4Case, image: np.ndarray, act) -> np.ndarray:
     dt = np.dtype(act.storage_dtype)
     raw = image[case.dst:case.dst + case.t * case.n * dt.itemsize].view(dt).astype(np.int64)
     return act.to_float(raw).reshape(case.t, case.n)
+
+
+def clamped_chain(accel) -> tuple[Scratch, list[Instr]]:
+    """Inputs past the calibrated range (x_mul doubled: clamps counted), then a W16 LINEAR
+    reading the mixed layer's output (its weights preloaded while the mixed one runs)."""
+    from edgemoe.layout import pack_tiled
+
+    f = accel.formats
+    case = mixed_linear(accel, 8, 4, 12, 24, 0.25, 8)
+    s = case.scratch
+    clamp = Instr.make(Op.LINEAR, case.ins.flags, **{**case.ins.named(),
+                                                     "x_mul": 2 * case.ins.get("x_mul")})
+    po, pi = accel.linear_p_out, accel.linear_p_in
+    rng = np.random.default_rng(8)
+    w16 = f.linear_weight.quantize(rng.normal(0, 0.3, (-(-6 // po) * po, -(-12 // pi) * pi)))
+    nxt = Instr.make(Op.LINEAR, 0, tokens=4, out_features=6, in_features=12, src=case.dst,
+                     dst=s.put(np.zeros(4 * 6 * 4, np.uint8)),
+                     weights=s.put_raw(pack_tiled(w16[:6, :12], po, pi), f.linear_weight),
+                     bias=s.put_raw(np.zeros(-(-6 // po) * po, np.int64), f.bias))
+    return s, [clamp, nxt]

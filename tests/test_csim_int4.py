@@ -8,11 +8,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from q4moe import q4_experts
-from q4util import mixed_linear
+from q4util import clamped_chain, mixed_linear
 
 from edgemoe.compare import volatile_mask
 from edgemoe.golden import execute
-from edgemoe.isa import Err, Flag, Instr, Op, encode_bytes
+from edgemoe.isa import Err, Flag, Op, encode_bytes
 from edgemoe.params import load_accel
 
 pytestmark = pytest.mark.csim
@@ -65,21 +65,8 @@ def test_mixed_clamps_and_chains_into_a_w16_layer(design):
     """Inputs past the calibrated range (x_mul doubled: clamps counted alike), then a W16
     LINEAR that reads the mixed layer's output (the engine preloads its weights)."""
     accel, csim = design
-    f = accel.formats
-    case = mixed_linear(accel, 8, 4, 12, 24, 0.25, 8)
-    s = case.scratch
-    clamp = Instr.make(Op.LINEAR, case.ins.flags, **{**case.ins.named(),
-                                                     "x_mul": 2 * case.ins.get("x_mul")})
-    po, pi = accel.linear_p_out, accel.linear_p_in
-    rng = np.random.default_rng(8)
-    w16 = f.linear_weight.quantize(rng.normal(0, 0.3, (-(-6 // po) * po, -(-12 // pi) * pi)))
-    from edgemoe.layout import pack_tiled
-
-    nxt = Instr.make(Op.LINEAR, 0, tokens=4, out_features=6, in_features=12, src=case.dst,
-                     dst=s.put(np.zeros(4 * 6 * 4, np.uint8)),
-                     weights=s.put_raw(pack_tiled(w16[:6, :12], po, pi), f.linear_weight),
-                     bias=s.put_raw(np.zeros(-(-6 // po) * po, np.int64), f.bias))
-    gold = _run_both(accel, csim, s, [clamp, nxt])
+    s, prog = clamped_chain(accel)
+    gold = _run_both(accel, csim, s, prog)
     assert (gold != s.image).any()
 
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rtlutil as ru
-from q4util import mixed_linear
+from q4util import clamped_chain, mixed_linear
 from rtldesigns import design, executor
 
 from edgemoe.isa import Flag, Instr, Op
-from edgemoe.layout import pack_tiled
 
 pytestmark = pytest.mark.sim
 
@@ -50,20 +49,8 @@ def _residual(accel, seed: int) -> ru.Case:
 
 
 def _clamped_chain(accel) -> ru.Case:
-    """Inputs past the calibrated range (x_mul doubled: clamps counted), then a W16 LINEAR
-    reading the mixed layer's output (its weights prefetched while the mixed one runs)."""
-    case = mixed_linear(accel, 8, 4, 12, 24, 0.25, 8)
-    s, f = case.scratch, accel.formats
-    clamp = Instr.make(Op.LINEAR, case.ins.flags, **{**case.ins.named(),
-                                                     "x_mul": 2 * case.ins.get("x_mul")})
-    po, pi = accel.linear_p_out, accel.linear_p_in
-    rng = np.random.default_rng(8)
-    w16 = f.linear_weight.quantize(rng.normal(0, 0.3, (-(-6 // po) * po, -(-12 // pi) * pi)))
-    nxt = Instr.make(Op.LINEAR, 0, tokens=4, out_features=6, in_features=12, src=case.dst,
-                     dst=s.put(np.zeros(4 * 6 * 4, np.uint8)),
-                     weights=s.put_raw(pack_tiled(w16[:6, :12], po, pi), f.linear_weight),
-                     bias=s.put_raw(np.zeros(-(-6 // po) * po, np.int64), f.bias))
-    return ru.Case("q4_clamped_then_w16", s, [clamp, nxt])
+    """q4util.clamped_chain: clamped inputs, then a W16 LINEAR on the mixed output."""
+    return ru.Case("q4_clamped_then_w16", *clamped_chain(accel))
 
 
 def _dyn_count(accel, name: str, count: int, repeat: bool = False) -> ru.Case:
