@@ -35,7 +35,7 @@ from ..layout import queue_layout
 from ..numerics.int8 import q8_mac_beats
 from .attn_topk import attention_topk_cycles
 from .conv_line import line_strip_cycles
-from .memory import MemoryTiming
+from .memory import DMA_CMD_CYCLES, DMA_IN_FLIGHT, MemoryTiming
 from .q4 import Q4Layer, q4_check_cycles, q4_layer, q4_strip_cycles
 from .traffic import (
     Traffic,
@@ -69,8 +69,7 @@ STEP_CYCLES = {
                            # (fitted on m3vit-micro after the router began streaming)
     "moe_expert": 80,      # S_MOE_EX/S_MOE_FC2, two job hand-overs and write drains per
                            # active expert (fitted on both m3vit-micro tasks)
-    "dma_cmd": 2.75,       # fewest cycles per read command: the AR issuer takes one every
-                           # other cycle, then the realign stage (fitted: 1-element taps)
+    "dma_cmd": DMA_CMD_CYCLES,  # fewest cycles per read command (perf.memory)
     "op": 4,               # S_RUN..S_WAIT_ENG..S_MACS..S_PROF of any instruction
     "lif_block": 4,        # S_BLOCK, S_WCMD, S_STEP and S_BIAS of a neuron block
     "lif_step": 3.5,       # S_UPD, S_WR, S_NEXT per step (fitted on snn-digits, 3 layer kinds)
@@ -287,7 +286,7 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
     stride, part, row = 3 * nh * hd * act, nh * hd * act, hd * act
     words = math.ceil(row / bus)  # beats per head row on chip (the lanes' step length)
     cycles = float(mem.latency + STEP_CYCLES["attn_op"])
-    in_flight = 8  # edgemoe_rd_dma META_DEPTH: commands the generator runs ahead
+    in_flight = DMA_IN_FLIGHT  # commands the generator runs ahead
 
     def stream(addr: int, nbytes: int = row, weight: bool = False) -> float:
         b = traffic.read(addr, nbytes, bus, weight=weight)

@@ -11,12 +11,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["OUTSTANDING_READS", "MemoryTiming", "memory_timing"]
+__all__ = ["DMA_CMD_CYCLES", "DMA_IN_FLIGHT", "OUTSTANDING_READS", "MemoryTiming", "memory_timing"]
 
 #: Read bursts a PS port accepts before it answers the first one (its read issuing
 #: capability). ASSUMED, not measured; the RTL's read DMA keeps at most 8 commands in
 #: flight, so this rarely binds.
 OUTSTANDING_READS = 16
+#: Read commands the unit's read DMA keeps in flight (edgemoe_rd_dma.sv META_DEPTH).
+DMA_IN_FLIGHT = 8
+#: Fewest cycles per read command of that DMA: its AR issuer takes one every other cycle,
+#: then the realign stage (fitted: 1-element taps).
+DMA_CMD_CYCLES = 2.75
 
 
 @dataclass(frozen=True)

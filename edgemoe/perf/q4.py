@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..isa import Instr
 from ..numerics import int4
-from .memory import MemoryTiming
+from .memory import DMA_CMD_CYCLES, DMA_IN_FLIGHT, MemoryTiming
 from .traffic import Traffic
 
 __all__ = ["Q4Layer", "q4_check_cycles", "q4_layer", "q4_strip_cycles"]
@@ -24,11 +24,9 @@ __all__ = ["Q4Layer", "q4_check_cycles", "q4_layer", "q4_strip_cycles"]
 STRIP_CYCLES = 19
 #: The controller's S_IDX_CMD, the last S_IDX_W and S_LIN_GO around its channel_index check.
 CHECK_CYCLES = 3
-#: Fewest cycles per read command (edgemoe/perf/engines.py STEP_CYCLES["dma_cmd"]).
-CMD_CYCLES = 2.75
-#: Read commands the DMA keeps in flight (edgemoe_rd_dma META_DEPTH): short reads back to
-#: back are paced by the latency over that many, plus the DMA's own stages (fitted).
-IN_FLIGHT, CMD_STAGES = 8, 6
+#: Short reads back to back are paced by the latency over the DMA's commands in flight,
+#: plus the DMA's own stages (fitted).
+CMD_STAGES = 6
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ def q4_strip_cycles(accel, mem: MemoryTiming, traffic: Traffic, q: Q4Layer, n: i
     cycles = STRIP_CYCLES + mem.latency + n
     rows = range(col0, col0 + cols)
     per_tile_bytes = max(1, pi // 2)
-    pace = max(CMD_CYCLES, (mem.latency + CMD_STAGES) / IN_FLIGHT)
+    pace = max(DMA_CMD_CYCLES, (mem.latency + CMD_STAGES) / DMA_IN_FLIGHT)
     for r in rows:
         low = r >= q.high
         traffic.read(q.bias + r * bias_bytes, bias_bytes, bus, weight=True)
@@ -88,13 +86,13 @@ def q4_strip_cycles(accel, mem: MemoryTiming, traffic: Traffic, q: Q4Layer, n: i
             for ti in range(kt):
                 traffic.read(lo_off + (base + ti * po * pi) // 2, per_tile_bytes, bus,
                              weight=True)
-            # a command's words leave the DMA no faster than one command per CMD_CYCLES
-            consumer = 2 * CMD_CYCLES + max(q.groups, CMD_CYCLES) + kt * max(pi, CMD_CYCLES)
+            # a command's words leave the DMA no faster than one command per DMA_CMD_CYCLES
+            consumer = 2 * DMA_CMD_CYCLES + max(q.groups, DMA_CMD_CYCLES) + kt * max(pi, DMA_CMD_CYCLES)
             cmds = 3 + kt
         else:
             base = ((r // po) * kt * po + r % po) * pi
             for ti in range(kt):
                 traffic.read(q.weights + base + ti * po * pi, pi, bus, weight=True)
-            consumer, cmds = CMD_CYCLES * (2 + kt), 2 + kt
+            consumer, cmds = DMA_CMD_CYCLES * (2 + kt), 2 + kt
         cycles += max(consumer, pace * cmds)
     return cycles
