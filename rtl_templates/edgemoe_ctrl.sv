@@ -4,10 +4,10 @@
 //
 // Checks the status block and program placement, then per instruction: fetch (64 bytes),
 // skip it (zero profile entry) when its task bit is clear, check it, run it on an engine
-// (LINEAR index-list and dynamic-count checks, the MOE_EXPERTS queue checks and its
-// per-expert fc1/fc2 jobs are sequenced here), write its 64-byte profile entry, and at the
-// end the status block.  A check or a data fault ends the run with the error code; nothing
-// waits on data that never comes, so every program ends (the bounded-cycle tests check it).
+// (LINEAR index-list and dynamic-count checks, the MOE_EXPERTS queue checks, WFMT_Q4's word
+// and channel_index lists, and its per-expert fc1/fc2 jobs are sequenced here), write its
+// 64-byte profile entry, and at the end the status block.  A check or a data fault ends the
+// run with its error code; nothing waits on data that never comes, so every program ends.
 module edgemoe_ctrl (
     input  logic        clk,
     input  logic        rst_n,
@@ -67,7 +67,7 @@ module edgemoe_ctrl (
     S_GATE_RT, S_MOE_CNT_W, S_MOE_Q_NEXT, S_MOE_Q_CMD, S_MOE_Q_W, S_MOE_INIT,
     S_MOE_EX, S_MOE_FC2, S_PROF, S_PROF_W, S_FAULT, S_WSTAT, S_WSTAT_W, S_WSTAT_IDLE, S_FINISH
   } state_t;
-  state_t st, after;
+  state_t st, after, idx_next;         // idx_next: after an index list
 
   // latched arguments and run state
   logic [63:0] mem, mem_bytes;
@@ -109,7 +109,9 @@ module edgemoe_ctrl (
   logic [63:0] c_cikk, c_read, c_weight, c_written, c_i0, c_i1, c_i2, c_i3, c_offw, c_slot,
       c_counts;
   logic n_ok;
-  logic [63:0] n_wts, n_n, n_k, moe_s_bytes;
+  logic [63:0] n_wts, n_n, n_k, moe_ex_bytes, mq_word_off, mq_list_off;
+  logic [31:0] mq_list_n, idx_n, idx_hi;  // idx_*: an index list's length and bound (below)
+  logic mq_list_more, mq_dq_bad, q4, moe_q4, i_bad;
   logic [1:0] n_wlg;
   edgemoe_ctrl_decode u_decode (
       .clk, .rst_n, .we(st == S_FETCH_W && dma_resp.rd_valid), .we_next(st == S_PEEK_W && dma_resp.rd_valid),
@@ -129,7 +131,10 @@ module edgemoe_ctrl (
       .d3, .d4, .a0, .a1, .a2, .a3, .a4, .a5, .a6, .a7, .a8, .imm, .c_oh, .c_ow, .c_cikk, .c_offw,
       .c_i0, .c_i1, .c_i2, .c_i3, .c_slot, .c_counts, .n_wts, .n_n, .n_k, .n_wlg, .t_eff,
       .cnt_ex(cnt[ex]), .lin_job, .router_job, .attn_job, .ln_job, .eltwise_job, .upsample_job,
-      .pool_job, .lif_job, .pf_wts, .pf_n, .pf_k, .pf_wlg, .moe_s_bytes);
+      .pool_job, .lif_job, .pf_wts, .pf_n, .pf_k, .pf_wlg, .moe_ex_bytes, .ld_decode(chk_start),
+      .ld_moe_word(st == S_DYN_W && dma_resp.rd_valid), .moe_word(dma_resp.rd_data[31:0]),
+      .ld_moe_list((st == S_IDX_CMD && idx_n == 32'd0) || (st == S_IDX_W && dma_resp.rd_valid && scan_i + 32'd1 == idx_n)),
+      .mq_word_off, .mq_list_off, .mq_list_n, .mq_list_more, .mq_dq_bad);
 
   // profile / status words and the MACs count
   logic [63:0] prof_word, stat_word, macs_val;
@@ -147,11 +152,12 @@ module edgemoe_ctrl (
   logic q_bad;                         // queue entry out of range or repeated
   assign q_bad = rd_s32 < 0 || rd_s32 >= $signed({32'd0, d0}) ||
                  seen[dma_resp.rd_data[$clog2(MAXS)-1:0]];
-  logic q4, i_bad;                     // WFMT_Q4: the index list is channel_index, a permutation
-  logic [31:0] idx_n, idx_hi;          // of [0, n); else GATHER/SCATTER's t indices in [0, rows)
+  // WFMT_Q4: an index list is a channel_index, a permutation of [0, n); else t indices < rows
   assign q4 = op == edgemoe_pkg::OP_LINEAR && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4];
-  assign {idx_n, idx_hi} = q4 ? {d1, d1} : {t_eff, d3};
-  assign i_bad = rd_s32 < 0 || rd_s32 >= $signed({32'd0, idx_hi}) || (q4 && seen[dma_resp.rd_data[$clog2(MAXS)-1:0]]);
+  assign moe_q4 = op == edgemoe_pkg::OP_MOE_EXPERTS && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4];
+  assign {idx_n, idx_hi} = q4 ? {d1, d1} : moe_q4 ? {mq_list_n, mq_list_n} : {t_eff, d3};
+  assign i_bad = rd_s32 < 0 || rd_s32 >= $signed({32'd0, idx_hi}) || ((q4 || moe_q4) && seen[dma_resp.rd_data[$clog2(MAXS)-1:0]]);
+  assign idx_next = !moe_q4 ? S_LIN_GO : mq_list_more ? S_IDX_CMD : S_MOE_INIT;
   logic [63:0] base_prof;
   assign base_prof = 64'(stat_off) + 64'd64;
 
@@ -299,20 +305,20 @@ module edgemoe_ctrl (
         // ---- LINEAR: dynamic token count
         S_DYN_CMD: begin
           dma_req.rd_cmd_valid <= 1'b1; dma_req.rd_cmd_len <= 32'd4;
-          dma_req.rd_cmd_addr <= mem + 64'(a7);
+          dma_req.rd_cmd_addr <= mem + (moe_q4 ? mq_word_off : 64'(a7));  // WFMT_Q4 experts: the word
           st <= S_DYN_W;
         end
         S_DYN_W: if (dma_resp.rd_valid) begin
           t_eff <= dma_resp.rd_data[31:0];
-          if (dma_resp.rd_data[31:0] > d0) st <= S_FAULT;
-          else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER] || q4) ? S_IDX_CMD : S_LIN_GO;
+          if (moe_q4 ? dma_resp.rd_data[4:0] > 5'(edgemoe_pkg::DQ_SHIFT_MAX) : dma_resp.rd_data[31:0] > d0) st <= S_FAULT;
+          else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER] || q4 || moe_q4) ? S_IDX_CMD : S_LIN_GO;
         end
         // ---- LINEAR: index list within [0, rows)
         S_IDX_CMD: begin
-          if (idx_n == 32'd0) st <= S_LIN_GO;
+          if (idx_n == 32'd0) st <= idx_next;
           else begin
             dma_req.rd_cmd_valid <= 1'b1;
-            dma_req.rd_cmd_addr <= mem + 64'(a5);
+            dma_req.rd_cmd_addr <= mem + (moe_q4 ? mq_list_off : 64'(a5));
             dma_req.rd_cmd_len <= idx_n << 2;
             scan_i <= '0;
             seen <= '0;
@@ -323,7 +329,7 @@ module edgemoe_ctrl (
           if (i_bad) fault <= 1'b1;
           if (q4) seen[dma_resp.rd_data[$clog2(MAXS)-1:0]] <= 1'b1;
           scan_i <= scan_i + 32'd1;
-          if (scan_i + 32'd1 == idx_n) st <= (fault || i_bad) ? S_FAULT : S_LIN_GO;
+          if (scan_i + 32'd1 == idx_n) st <= (fault || i_bad) ? S_FAULT : idx_next;
         end
         S_LIN_GO: begin
           after <= S_MACS;
@@ -375,7 +381,7 @@ module edgemoe_ctrl (
         S_MOE_Q_NEXT: begin
           if (ex == d3) begin
             ex <= '0;
-            st <= S_MOE_INIT;
+            st <= moe_q4 ? S_DYN_CMD : S_MOE_INIT;  // WFMT_Q4: its word and lists first
           end else if (cnt[ex] == 32'd0) begin
             ex <= ex + 32'd1;
           end else begin
@@ -404,7 +410,7 @@ module edgemoe_ctrl (
         end
         S_MOE_INIT: begin
           // first expert's fc1 weights load during the init copy
-          if (nz != d3) pf_req <= 1'b1;
+          if (nz != d3 && !moe_q4) pf_req <= 1'b1;
           if (flags[edgemoe_pkg::FLAG_BIT_RESIDUAL] && a8 == a1) st <= S_MOE_EX;
           else begin
             go <= 1'b1;
@@ -426,8 +432,8 @@ module edgemoe_ctrl (
             after <= S_MOE_FC2;
             st <= S_WAIT_ENG;
             macs <= macs + ((64'(cnt[ex][TKB-1:0]) * 64'(d1[FTB-1:0]) * 64'(d2[FTB-1:0])) << 1);
-            pf_req <= 1'b1;  // this expert's fc2 weights load while fc1 runs
-            wbytes <= wbytes + c_i0 + c_i1 + c_i2 + c_i3 + moe_s_bytes;  // + W8A8 multipliers / WSKIP maps
+            pf_req <= !moe_q4;  // this expert's fc2 weights load while fc1 runs
+            wbytes <= wbytes + moe_ex_bytes;  // weights, biases, W8A8 multipliers / WSKIP maps
             experts_active <= experts_active + 64'd1;
           end
         end
@@ -435,7 +441,7 @@ module edgemoe_ctrl (
           // fc2, scaled by the gate score and accumulated into dst rows (ld_moe_fc2)
           go <= 1'b1;
           owner <= OWN_LIN;
-          if (nz != d3) pf_req <= 1'b1;  // fc1 of the next expert with tokens
+          if (nz != d3 && !moe_q4) pf_req <= 1'b1;  // fc1 of the next expert with tokens
           ex <= ex + 32'd1;
           after <= S_MOE_EX;
           st <= S_WAIT_ENG;
@@ -458,7 +464,7 @@ module edgemoe_ctrl (
           end
         end
         S_FAULT: begin
-          error <= edgemoe_pkg::ERR_BAD_QUEUE;
+          error <= mq_dq_bad ? edgemoe_pkg::ERR_BAD_SHAPE : edgemoe_pkg::ERR_BAD_QUEUE;
           failed <= idx_i;
           owner <= OWN_CTRL;
           st <= S_WSTAT;

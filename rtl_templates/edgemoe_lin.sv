@@ -23,7 +23,7 @@ module edgemoe_lin (
     input  logic [63:0] scales,          // W8A8 (FLAG_WFMT_Q8): edgemoe_lin_q8
     input  logic [31:0] x_mul,
     input  logic [7:0]  dq,
-    input  logic [31:0] q4_split,        // WFMT_Q4 (FLAG_WFMT_Q4): edgemoe_lin_q4
+    input  logic [31:0] q4_split, input logic [63:0] q4_index,  // WFMT_Q4: edgemoe_lin_q4
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic        lg_valid,
@@ -71,7 +71,7 @@ module edgemoe_lin (
   // ------------------------------------------------------------------ job
   logic [1:0] jm;
   logic [31:0] jt, jn, jk;
-  logic [63:0] jsrc, jdst, jwts, jbias, jbase, jindex, jscores, jscales;
+  logic [63:0] jsrc, jdst, jwts, jbias, jbase, jindex, jscores, jscales, jq4i;
   logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4;
   logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul, j_q4s;
   logic [7:0] j_kk, j_ks, j_kp, j_dq;
@@ -119,7 +119,7 @@ module edgemoe_lin (
       done <= 1'b0;
       jm <= '0; jt <= '0; jn <= '0; jk <= '0;
       jsrc <= '0; jdst <= '0; jwts <= '0; jbias <= '0; jbase <= '0; jindex <= '0;
-      jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= 1'b0; j_q4s <= '0;
+      jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= 1'b0; j_q4s <= '0; jq4i <= '0;
       {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4} <= '0;
       sk_go <= 1'b0; sk_fetch <= 1'b0;
       j_in_h <= '0; j_in_w <= '0; j_ci <= '0; j_ow <= '0; j_kk <= '0; j_ks <= '0; j_kp <= '0;
@@ -138,7 +138,7 @@ module edgemoe_lin (
           jindex <= index; jscores <= scores; jscales <= scales; j_xmul <= x_mul; j_dq <= dq;
           f_q8 <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q8];
           f_wskip <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WSKIP];
-          {f_q4, j_q4s} <= {mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4], q4_split};
+          {f_q4, j_q4s, jq4i} <= {mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4], q4_split, q4_index};
           f_gelu <= flags[edgemoe_pkg::FLAG_BIT_GELU]; f_relu <= flags[edgemoe_pkg::FLAG_BIT_RELU];
           f_res <= flags[edgemoe_pkg::FLAG_BIT_RESIDUAL]; f_gat <= flags[edgemoe_pkg::FLAG_BIT_GATHER];
           f_sca <= flags[edgemoe_pkg::FLAG_BIT_SCATTER];
@@ -238,7 +238,7 @@ module edgemoe_lin (
   logic [PO*32-1:0] q4_sword, s2_word;
   edgemoe_pkg::dma_req_t q4_dma;
   edgemoe_lin_q4 #(.TW(PO * PI * WBITS), .BBITS(BBITS)) u_q4 (
-      .clk, .rst_n, .start(js == J_Q4), .wts(jwts), .bias(jbias), .scales(jscales), .index(jindex),
+      .clk, .rst_n, .start(js == J_Q4), .wts(jwts), .bias(jbias), .scales(jscales), .index(jq4i),
       .n(jn), .k(jk), .split(j_q4s), .blg, .col0(to0 << PO_LG), .strip_cols, .tiles_in, .done(q4_done),
       .dma_req(q4_dma), .dma_resp, .w_we(q4_we), .w_at(q4_at), .w_word(q4_word), .w_be(q4_be),
       .b_we(q4_bwe), .b_at(q4_bat), .b_word(q4_bword), .s_word(q4_sword));
