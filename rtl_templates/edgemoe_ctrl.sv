@@ -327,7 +327,7 @@ module edgemoe_ctrl (
         end
         S_IDX_W: if (dma_resp.rd_valid) begin
           if (i_bad) fault <= 1'b1;
-          if (q4) seen[dma_resp.rd_data[$clog2(MAXS)-1:0]] <= 1'b1;
+          if (q4 || moe_q4) seen[dma_resp.rd_data[$clog2(MAXS)-1:0]] <= 1'b1;
           scan_i <= scan_i + 32'd1;
           if (scan_i + 32'd1 == idx_n) st <= (fault || i_bad) ? S_FAULT : idx_next;
         end

@@ -5,6 +5,9 @@ from src (an eltwise COPY, skipped when the residual is dst itself), then per no
 expert fc1 + GELU on its gathered tokens and fc2 scattered with the gate score onto dst.
 fc2's weights prefetch while fc1 runs; the next expert's fc1 weights prefetch during fc2
 only when the very next expert index has tokens (expert 0's during the init copy).
+Mixed experts (Flag.WFMT_Q4) first read the W8A8 word at the end of b1 and check every
+expert's fc1, then fc2, channel_index list (one u32 a cycle); then each layer's strips load
+through edgemoe_lin_q4 (edgemoe.perf.q4), nothing prefetched.
 """
 
 from __future__ import annotations
@@ -21,11 +24,18 @@ from ..layout import (
     unpack_tile_map,
     weight_block_bytes,
 )
+from ..numerics import int4
 from .engines import STEP_CYCLES, lin_job_cycles
 from .memory import MemoryTiming
+from .q4 import Q4Layer
 from .traffic import Traffic, lin_geometry
 
-__all__ = ["expert_keep", "moe_experts_cycles"]
+__all__ = ["expert_keep", "moe_experts_cycles", "moe_q4_layers"]
+
+#: The dispatcher's states around a mixed call's word read (S_DYN_CMD, S_DYN_W) and around
+#: each channel_index list (S_IDX_CMD, its last S_IDX_W).
+Q4_WORD_CYCLES = 2
+Q4_LIST_CYCLES = 2
 
 
 def expert_keep(image, ins: Instr, accel) -> list[tuple[float, float]]:
@@ -44,6 +54,36 @@ def expert_keep(image, ins: Instr, accel) -> list[tuple[float, float]]:
             pair.append(tiles_run(zero) / (rows * cols))
         out.append((pair[0], pair[1]))
     return out
+
+
+def moe_q4_layers(ins: Instr, accel, ex: int) -> tuple[Q4Layer, Q4Layer]:
+    """Mixed MOE_EXPERTS: expert ``ex``'s fc1 and fc2 layers (numerics.int4's layout)."""
+    po, pi = accel.linear_p_out, accel.linear_p_in
+    bb = accel.formats.bias.storage_dtype.itemsize
+    d, h, e = ins.get("dim"), ins.get("hidden"), ins.get("experts")
+    high1, high2, code = int4.unpack_moe_split(ins.get("q4_split"))
+    out = []
+    for w, b, n, k, high in (("w1", "b1", h, d, high1), ("w2", "b2", d, h, high2)):
+        groups = int4.moe_groups(k, code)
+        stride = int4.weight_bytes(n, high, k, groups, po, pi)
+        out.append(Q4Layer(ins.get(w) + ex * stride,
+                           ins.get(b) + ex * bias_block_bytes(n, po, bb),
+                           moe_scales_offset(ins.get(b), ex, e, n, po, bb),
+                           int4.moe_index_offset(ins.get(b), ex, e, n, po, bb), high, groups))
+    return out[0], out[1]
+
+
+def _q4_checks(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic) -> float:
+    """Mixed MOE_EXPERTS: the word read, then every expert's two channel_index lists."""
+    po, bb = accel.linear_p_out, accel.formats.bias.storage_dtype.itemsize
+    d, h, e = ins.get("dim"), ins.get("hidden"), ins.get("experts")
+    word = int4.moe_q8_word_offset(ins.get("b1"), e, h, po, bb)
+    cycles = Q4_WORD_CYCLES + mem.latency + mem.beats_cycles(traffic.read(word, 4, mem.bus_bytes))
+    for b, n in (("b1", h), ("b2", d)):
+        for ex in range(e):
+            traffic.read(int4.moe_index_offset(ins.get(b), ex, e, n, po, bb), 4 * n, mem.bus_bytes)
+            cycles += Q4_LIST_CYCLES + mem.latency + n
+    return cycles
 
 
 def _strip0_beats(accel, mem: MemoryTiming, n: int, k: int, wbytes: int) -> int:
@@ -82,6 +122,7 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
     b1_size, b2_size = bias_block_bytes(h, po, bb), bias_block_bytes(d, po, bb)
     skip = ins.has(Flag.WSKIP)
     keep = keep or [(1.0, 1.0)] * e
+    mixed = ins.has(Flag.WFMT_Q4)
 
     def wskip(b: int, ex: int, n: int, k: int, layer: int) -> dict:
         if not skip:
@@ -94,6 +135,8 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
         if cnt:
             traffic.read(q + lay["index"] + ex * lay["slot"], 4 * cnt, bus)
             cycles += lat + max(cnt, 1) + 3
+    if mixed:
+        cycles += _q4_checks(ins, accel, mem, traffic)
     if ins.has(Flag.RESIDUAL) and ins.get("residual") == dst:
         init = 0.0
     else:
@@ -109,7 +152,8 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
             continue
         rows = list(range(cnt))
         idx_at = q + lay["index"] + ex * lay["slot"]
-        if prev_ran:
+        q4 = moe_q4_layers(ins, accel, ex) if mixed else (None, None)
+        if prev_ran and not mixed:
             cycles += _prefetch_wait(accel, mem, h, d, wb, during)
         beats0 = traffic.read_beats
         fc1 = lin_job_cycles(
@@ -117,11 +161,11 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
             rows=[[(idx_at + 4 * r, 4), (src + r * d * act, d * act)] for r in rows],
             dst_rows=rows, dst=scratch, weights=w1 + ex * w1_size, bias=b1 + ex * b1_size,
             wbytes=wb, bbytes=bb, xbytes=act, serial_head=1, prefetched=prev_ran,
-            scales=moe_scales_offset(b1, ex, e, h, po, bb) if q8 else None,
-            **wskip(b1, ex, h, d, 0))
+            scales=moe_scales_offset(b1, ex, e, h, po, bb) if q8 and not mixed else None,
+            q4=q4[0], **wskip(b1, ex, h, d, 0))
         # the prefetch moves only while the R channel is not carrying the job's own reads
         own = traffic.read_beats - beats0 - (_strip0_beats(accel, mem, h, d, wb) if prev_ran else 0)
-        cycles += fc1 + _prefetch_wait(accel, mem, d, h, wb, _free(mem, fc1, own))
+        cycles += fc1 + (0.0 if mixed else _prefetch_wait(accel, mem, d, h, wb, _free(mem, fc1, own)))
         beats0 = traffic.read_beats
         fc2 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=d, k=h,
@@ -129,9 +173,9 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
                    (scratch + r * h * act, h * act)] for r in rows],
             dst_rows=rows, dst=dst, weights=w2 + ex * w2_size, bias=b2 + ex * b2_size,
             wbytes=wb, bbytes=bb, xbytes=act, base=dst, base_rows=rows, serial_head=1,
-            prefetched=True, rmw=True,
-            scales=moe_scales_offset(b2, ex, e, d, po, bb) if q8 else None,
-            **wskip(b2, ex, d, h, 1))
+            prefetched=not mixed, rmw=True,
+            scales=moe_scales_offset(b2, ex, e, d, po, bb) if q8 and not mixed else None,
+            q4=q4[1], **wskip(b2, ex, d, h, 1))
         cycles += fc2 + STEP_CYCLES["moe_expert"]
         during = _free(mem, fc2, traffic.read_beats - beats0 - _strip0_beats(accel, mem, d, h, wb))
         prev_ran = True
