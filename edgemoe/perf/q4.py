@@ -25,8 +25,11 @@ STRIP_CYCLES = 19
 #: The controller's S_IDX_CMD, the last S_IDX_W and S_LIN_GO around its channel_index check.
 CHECK_CYCLES = 3
 #: Short reads back to back are paced by the latency over the DMA's commands in flight,
-#: plus the DMA's own stages (fitted).
-CMD_STAGES = 6
+#: plus the DMA's own stages (fitted: int8 rows on tiny, 8 to 32 input tiles a row).
+CMD_STAGES = 4.5
+#: An int4 row's consumer stalls besides one cycle per word and per weight (fitted with
+#: CMD_STAGES, 8 to 32 input tiles a row).
+LOW_ROW_STALL = 2.5
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ def q4_strip_cycles(accel, mem: MemoryTiming, traffic: Traffic, q: Q4Layer, n: i
                 traffic.read(lo_off + (base + ti * po * pi) // 2, per_tile_bytes, bus,
                              weight=True)
             # a command's words leave the DMA no faster than one command per DMA_CMD_CYCLES
-            consumer = 2 * DMA_CMD_CYCLES + max(q.groups, DMA_CMD_CYCLES) + kt * max(pi, DMA_CMD_CYCLES)
+            consumer = 2 + q.groups + kt * max(pi, DMA_CMD_CYCLES) + LOW_ROW_STALL
             cmds = 3 + kt
         else:
             base = ((r // po) * kt * po + r % po) * pi
