@@ -96,8 +96,9 @@ def moe_q4_terms(d: Expr, h: Expr, e: Expr, lw: Expr) -> tuple[tuple, tuple, Exp
     and the 64-byte block of W8A8's d4 word that ends b1.
 
     The sizes keep the SV checker's form (codegen.check_table: the last term ``experts x
-    one expert's block`` gives the per-expert stride the RTL steps by); the mixed layout,
-    which the RTL does not build, is an added term with that product zero.
+    one expert's block`` gives the per-expert stride the RTL steps by); the mixed layout, a
+    sum of three blocks with no such form, is an added term with that product zero, and the
+    RTL takes its stride from edgemoe_moe_q4.sv instead.
     """
     q4, one = Field("q4_split"), Const(1)
     derived = (("fc1_high", Bits(q4, 0, MOE_HIGH_BITS)),
