@@ -111,7 +111,7 @@ module edgemoe_ctrl (
   logic n_ok;
   logic [63:0] n_wts, n_n, n_k, moe_ex_bytes, mq_word_off, mq_list_off;
   logic [31:0] mq_list_n, idx_n, idx_hi;  // idx_*: an index list's length and bound (below)
-  logic mq_list_more, mq_dq_bad, q4, moe_q4, i_bad;
+  logic mq_list_more, mq_dq_bad, mq_dq_over, q4, moe_q4, i_bad;
   logic [1:0] n_wlg;
   edgemoe_ctrl_decode u_decode (
       .clk, .rst_n, .we(st == S_FETCH_W && dma_resp.rd_valid), .we_next(st == S_PEEK_W && dma_resp.rd_valid),
@@ -134,7 +134,7 @@ module edgemoe_ctrl (
       .pool_job, .lif_job, .pf_wts, .pf_n, .pf_k, .pf_wlg, .moe_ex_bytes, .ld_decode(chk_start),
       .ld_moe_word(st == S_DYN_W && dma_resp.rd_valid), .moe_word(dma_resp.rd_data[31:0]),
       .ld_moe_list((st == S_IDX_CMD && idx_n == 32'd0) || (st == S_IDX_W && dma_resp.rd_valid && scan_i + 32'd1 == idx_n)),
-      .mq_word_off, .mq_list_off, .mq_list_n, .mq_list_more, .mq_dq_bad);
+      .mq_word_off, .mq_list_off, .mq_list_n, .mq_list_more, .mq_dq_bad, .mq_dq_over);
 
   // profile / status words and the MACs count
   logic [63:0] prof_word, stat_word, macs_val;
@@ -310,7 +310,7 @@ module edgemoe_ctrl (
         end
         S_DYN_W: if (dma_resp.rd_valid) begin
           t_eff <= dma_resp.rd_data[31:0];
-          if (moe_q4 ? dma_resp.rd_data[4:0] > 5'(edgemoe_pkg::DQ_SHIFT_MAX) : dma_resp.rd_data[31:0] > d0) st <= S_FAULT;
+          if (moe_q4 ? mq_dq_over : dma_resp.rd_data[31:0] > d0) st <= S_FAULT;  // WFMT_Q4: dq_shift
           else st <= (flags[edgemoe_pkg::FLAG_BIT_GATHER] || flags[edgemoe_pkg::FLAG_BIT_SCATTER] || q4 || moe_q4) ? S_IDX_CMD : S_LIN_GO;
         end
         // ---- LINEAR: index list within [0, rows)

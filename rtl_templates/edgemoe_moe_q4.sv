@@ -28,7 +28,8 @@ module edgemoe_moe_q4 (
     output logic [63:0] word_off,           // the word (from mem)
     output logic [7:0]  dq,
     output logic [31:0] hidden_x_mul,
-    output logic        dq_bad,             // the word's dq_shift is above DQ_SHIFT_MAX
+    output logic        dq_bad,             // the word read had a dq_shift above DQ_SHIFT_MAX
+    output logic        dq_over,            // the word on `word` has one (combinational)
     output logic [63:0] list_off,           // the list to check (from mem)
     output logic [31:0] list_n,             // its length (0: none left)
     output logic        list_more           // another list follows it
@@ -86,6 +87,8 @@ module edgemoe_moe_q4 (
   assign ci2_base = 64'(a5) + 64'(e) * 64'(32'(c_i3 + s2_step));
   assign word_off = ci1_base + 64'(e) * 64'(32'(s1_step));
 
+  assign dq_over = 32'(word[edgemoe_pkg::MOE_DQ_BITS-1:0]) > 32'(edgemoe_pkg::DQ_SHIFT_MAX);
+
   // ------------------------------------------------------------------ list walk
   logic [31:0] li;                     // lists checked: fc1's of experts 0..E-1, then fc2's
   assign list_n = li < d3 ? d2 : li < d3 << 1 ? d1 : 32'd0;
@@ -106,7 +109,7 @@ module edgemoe_moe_q4 (
       if (word_we && q4) begin  // the lists are walked next
         dq <= 8'(word[edgemoe_pkg::MOE_DQ_BITS-1:0]);
         hidden_x_mul <= word >> edgemoe_pkg::MOE_DQ_BITS;
-        dq_bad <= 32'(word[edgemoe_pkg::MOE_DQ_BITS-1:0]) > 32'(edgemoe_pkg::DQ_SHIFT_MAX);
+        dq_bad <= dq_over;
         li <= '0;
         list_off <= ci1_base;
       end else if (list_next) begin
