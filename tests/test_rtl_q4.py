@@ -113,8 +113,8 @@ def test_q4_rtl_matches_golden(outcomes, setting, name):
 @pytest.mark.long
 def test_q4_m3vit_micro_backbone_rtl_equals_golden(tmp_path):
     """m3vit-micro's backbone with a 10% precision map over its attention and dense-MLP
-    LINEARs (mixed; the rest W16A32, since the SV refuses mixed experts): the whole image
-    equal to golden on task 1."""
+    LINEARs (mixed; the rest W16A32; with the experts mapped too: test_rtl_q4_moe.py's long
+    test): the whole image equal to golden on task 1."""
     from test_compiler_mixed import _map
 
     from edgemoe.compare import assert_images_equal
