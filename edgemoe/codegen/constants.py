@@ -88,4 +88,5 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("LIF_CURRENT_INPUT", isa.LIF_CURRENT_INPUT), ("LIF_READOUT", isa.LIF_READOUT),
         ("MOE_HIGH_BITS", int4.MOE_HIGH_BITS), ("MOE_CODE_SHIFT", int4.MOE_CODE_SHIFT),
         ("MOE_MIN_GROUP", int4.MOE_MIN_GROUP), ("DQ_SHIFT_MAX", int8.DQ_SHIFT_MAX),
+        ("E_MAX", int4.E_MAX),  # WFMT_Q4, one group per row: the scale code not stored
     ]
