@@ -78,8 +78,8 @@ module edgemoe_lin_q4 #(
   logic [31:0] scan;                   // channel_index entries read
   logic [RB-1:0] part[CH];             // part row of each channel of the strip
   logic [15:0] gpar[GP];               // the consumer's row: {z, e} per group
-  logic row_group;                     // one group per row: zero points two a byte
-  assign row_group = groups == 32'd1;
+  logic zero_point_nibbles;            // one group per row: zero points two a byte
+  assign zero_point_nibbles = groups == 32'd1;
 
   assign high = {16'd0, split[15:0]};
   assign groups = {16'd0, split[31:16]};
@@ -121,8 +121,8 @@ module edgemoe_lin_q4 #(
   logic rr0;                           // bit 0 of the int4 row number
   assign rr0 = c_row[0] ^ (c_low && high[0]);
   logic [15:0] par_word;               // {z, e} of the group parameter read on rd_data
-  assign par_word = row_group ? {4'd0, rr0 ? rd_data[7:4] : rd_data[3:0], 8'(edgemoe_pkg::E_MAX)}
-                              : rd_data[15:0];
+  assign par_word = zero_point_nibbles
+      ? {4'd0, rr0 ? rd_data[7:4] : rd_data[3:0], 8'(edgemoe_pkg::E_MAX)} : rd_data[15:0];
   assign nib = (PI > 1) ? cel : (PO > 1) ? {31'd0, rr0} : {31'd0, (rr0 && tiles_in[0]) ^ cti[0]};
   assign qbyte = rd_data[8*(nib>>1)+:8];
   assign u = nib[0] ? qbyte[7:4] : qbyte[3:0];
@@ -224,10 +224,10 @@ module edgemoe_lin_q4 #(
                 gstep <= g_low ? 2'd2 : 2'd3;
               end
               2'd2: begin  // numerics.int4.group_param_span
-                cmd_addr <= row_group ? par_off + 64'(32'(RB'(g_row - high)) >> 1)
-                                      : par_off + 64'(32'(RB'(g_row - high)) * 32'(groups << 1));
-                cmd_len <= row_group ? 32'd1 : groups << 1;
-                cmd_wlg <= row_group ? 4'd0 : 4'd1;
+                cmd_addr <= zero_point_nibbles ? par_off + 64'(32'(RB'(g_row - high)) >> 1)
+                                               : par_off + 64'(32'(RB'(g_row - high)) * 32'(groups << 1));
+                cmd_len <= zero_point_nibbles ? 32'd1 : groups << 1;
+                cmd_wlg <= zero_point_nibbles ? 4'd0 : 4'd1;
                 gstep <= 2'd3;
               end
               default: begin

@@ -25,7 +25,8 @@ def mixed_weight_bytes(mixed, weights, accel) -> dict[str, int]:
     """Weight bytes of the mapped layers, mixed and W8A8.
 
     ``*_codes``: the weight codes and their group parameters (int8 codes; int4 codes two a
-    byte, per int4 row and group a scale code and a zero point), as stored (tile padding,
+    byte, per int4 row and group a scale code and a zero point, or with one group per row
+    the zero point alone, two a byte: numerics.int4.group_param_bytes), as stored (tile padding,
     64-byte blocks; the int8 row count the compiler runs: compiler.mixed.tile_count).  ``*_total``: also the bias
     and the int32 multiplier of every channel (in both builds) and, mixed only, the u32
     ``channel_index`` of every channel.
