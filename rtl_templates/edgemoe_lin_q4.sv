@@ -224,8 +224,8 @@ module edgemoe_lin_q4 #(
                 gstep <= g_low ? 2'd2 : 2'd3;
               end
               2'd2: begin  // numerics.int4.group_param_span
-                cmd_addr <= zero_point_nibbles ? par_off + 64'(32'(RB'(g_row - high)) >> 1)
-                                               : par_off + 64'(32'(RB'(g_row - high)) * 32'(groups << 1));
+                cmd_addr <= par_off + 64'(zero_point_nibbles ? 32'(RB'(g_row - high)) >> 1
+                                                             : 32'(RB'(g_row - high)) * 32'(groups << 1));
                 cmd_len <= zero_point_nibbles ? 32'd1 : groups << 1;
                 cmd_wlg <= zero_point_nibbles ? 4'd0 : 4'd1;
                 gstep <= 2'd3;
