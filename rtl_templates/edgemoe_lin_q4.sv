@@ -101,6 +101,10 @@ module edgemoe_lin_q4 #(
   logic g_low, g_end;
   assign g_row = 32'(part[CAW'(gj)]);
   assign g_low = g_row >= high;
+  logic [31:0] g_rr, g_par;            // int4 row number; its parameters' offset
+  assign g_rr = 32'(RB'(g_row - high));
+  // numerics.int4.group_param_span: one group per row the byte holding its zero point
+  assign g_par = zero_point_nibbles ? g_rr >> 1 : g_rr * 32'(groups << 1);
   logic issue;                         // a command can be handed over this cycle
   assign issue = st == S_ROWS && !g_end && (!cmd_valid || cmd_ready);
 
@@ -223,9 +227,8 @@ module edgemoe_lin_q4 #(
                 cmd_wlg <= 4'd2;
                 gstep <= g_low ? 2'd2 : 2'd3;
               end
-              2'd2: begin  // numerics.int4.group_param_span
-                cmd_addr <= par_off + 64'(zero_point_nibbles ? 32'(RB'(g_row - high)) >> 1
-                                                             : 32'(RB'(g_row - high)) * 32'(groups << 1));
+              2'd2: begin
+                cmd_addr <= par_off + 64'(g_par);
                 cmd_len <= zero_point_nibbles ? 32'd1 : groups << 1;
                 cmd_wlg <= zero_point_nibbles ? 4'd0 : 4'd1;
                 gstep <= 2'd3;
