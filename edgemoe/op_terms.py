@@ -73,10 +73,13 @@ def queue_bytes(experts: Expr, tokens: Expr) -> Expr:
 
 
 def q4_weight_block(n: Expr, k: Expr, high: Expr, groups: Expr) -> Expr:
-    """numerics.int4.weight_bytes: int8 rows, int4 rows (two a byte), group parameters."""
+    """numerics.int4.weight_bytes: int8 rows, int4 rows (two a byte), group parameters
+    (one group per row: zero points two a byte, numerics.int4.group_param_bytes)."""
     low = Sub(n, high)
     codes = Align(CeilDiv(Mul(CeilDiv(low, P_OUT), P_OUT, CeilDiv(k, P_IN), P_IN), Const(2)))
-    params = Align(Mul(CeilDiv(low, P_OUT), P_OUT, groups, Const(GROUP_PARAM_BYTES)))
+    pairs = Align(Mul(CeilDiv(low, P_OUT), P_OUT, groups, Const(GROUP_PARAM_BYTES)))
+    nibbles = Align(CeilDiv(Mul(CeilDiv(low, P_OUT), P_OUT), Const(2)))
+    params = Case(groups, (pairs, nibbles, pairs))  # 0 groups: no bytes
     return Add(Add(weight_block(high, k, U8), codes), params)
 
 

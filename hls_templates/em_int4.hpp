@@ -26,14 +26,19 @@ struct lin_q4 {
   uint32_t n, k, high, groups;
 };
 
-/** Bytes of a mixed layer's weights operand (numerics.int4.weight_bytes). */
+/** One group per row (numerics.int4.zero_point_nibbles): the group parameters are the
+ *  zero points alone, two a byte; the scale code is E_MAX, not stored. */
+inline bool zero_point_nibbles(uint32_t groups) { return groups == 1; }
+
+/** Bytes of a mixed layer's weights operand (numerics.int4.weight_bytes): one group per
+ *  row keeps only the zero points, two a byte (int4.group_param_bytes). */
 template <class CFG>
 inline uint64_t q4_weight_bytes(const lin_q4& q) {
-  const uint64_t low = q.n - q.high;
+  const uint64_t rows = ceil_div(q.n - q.high, CFG::P_OUT) * CFG::P_OUT;
   const uint64_t kp = ceil_div(q.k, CFG::P_IN) * CFG::P_IN;
-  return weight_block_bytes<CFG>(q.high, q.k, 1) +
-         align64(ceil_div(ceil_div(low, CFG::P_OUT) * CFG::P_OUT * kp, 2)) +
-         align64(ceil_div(low, CFG::P_OUT) * CFG::P_OUT * q.groups * 2);
+  const uint64_t params = zero_point_nibbles(q.groups) ? ceil_div(rows, 2) : rows * q.groups * 2;
+  return weight_block_bytes<CFG>(q.high, q.k, 1) + align64(ceil_div(rows * kp, 2)) +
+         align64(params);
 }
 
 /** Byte index of element (r, c) of a tile-packed matrix with kt input tiles. */
@@ -84,6 +89,10 @@ inline int64_t q4_weight(const typename CFG::word_t* wmem, const lin_q4& q, uint
   const uint64_t pos = q4_tiled_pos<CFG>(rr, c, kt);
   const int64_t byte = load_elem<CFG, 1, false>(wmem, lo_off + pos / 2);
   const int64_t u = (pos & 1) ? byte >> 4 : byte & 15;  // even element: low nibble
+  if (zero_point_nibbles(q.groups)) {  // zero points two a byte, e = E_MAX implied
+    const int64_t zb = load_elem<CFG, 1, false>(wmem, par_off + rr / 2);
+    return (u - ((rr & 1) ? zb >> 4 : zb & 15)) * CFG::E_MAX;
+  }
   const uint64_t p = par_off + ((uint64_t)rr * q.groups + c / gsize) * 2;
   return (u - load_elem<CFG, 1, false>(wmem, p + 1)) * load_elem<CFG, 1, false>(wmem, p);
 }

@@ -10,8 +10,9 @@
 //      K by the group count (ceil(K / q4_groups) inputs a group: a 16-step divider);
 //   2. read channel_index once (one u32 a cycle) and keep, per channel of the strip, its
 //      part row (the controller has checked that the list is a permutation);
-//   3. a generator issues each channel's reads (bias, multiplier, its group parameters,
-//      then one read per input tile: P_IN int8 codes or P_IN int4 codes) while a consumer
+//   3. a generator issues each channel's reads (bias, multiplier, its group parameters (one
+//      group per row: the byte holding its zero point, e = E_MAX implied), then one read
+//      per input tile: P_IN int8 codes or P_IN int4 codes) while a consumer
 //      takes the words in the same order: an int8 tile fills its buffer lane in one cycle,
 //      an int4 tile one weight a cycle.
 module edgemoe_lin_q4 #(
@@ -77,6 +78,8 @@ module edgemoe_lin_q4 #(
   logic [31:0] scan;                   // channel_index entries read
   logic [RB-1:0] part[CH];             // part row of each channel of the strip
   logic [15:0] gpar[GP];               // the consumer's row: {z, e} per group
+  logic zero_point_nibbles;            // one group per row: zero points two a byte
+  assign zero_point_nibbles = groups == 32'd1;
 
   assign high = {16'd0, split[15:0]};
   assign groups = {16'd0, split[31:16]};
@@ -98,6 +101,10 @@ module edgemoe_lin_q4 #(
   logic g_low, g_end;
   assign g_row = 32'(part[CAW'(gj)]);
   assign g_low = g_row >= high;
+  logic [31:0] g_rr, g_par;            // int4 row number; its parameters' offset
+  assign g_rr = 32'(RB'(g_row - high));
+  // numerics.int4.group_param_span: one group per row the byte holding its zero point
+  assign g_par = zero_point_nibbles ? g_rr >> 1 : g_rr * 32'(groups << 1);
   logic issue;                         // a command can be handed over this cycle
   assign issue = st == S_ROWS && !g_end && (!cmd_valid || cmd_ready);
 
@@ -117,6 +124,9 @@ module edgemoe_lin_q4 #(
   // P_IN = 1: a code's nibble is the parity of its element index (row_pos + ti * P_OUT)
   logic rr0;                           // bit 0 of the int4 row number
   assign rr0 = c_row[0] ^ (c_low && high[0]);
+  logic [15:0] par_word;               // {z, e} of the group parameter read on rd_data
+  assign par_word = zero_point_nibbles
+      ? {4'd0, rr0 ? rd_data[7:4] : rd_data[3:0], 8'(edgemoe_pkg::E_MAX)} : rd_data[15:0];
   assign nib = (PI > 1) ? cel : (PO > 1) ? {31'd0, rr0} : {31'd0, (rr0 && tiles_in[0]) ^ cti[0]};
   assign qbyte = rd_data[8*(nib>>1)+:8];
   assign u = nib[0] ? qbyte[7:4] : qbyte[3:0];
@@ -218,9 +228,9 @@ module edgemoe_lin_q4 #(
                 gstep <= g_low ? 2'd2 : 2'd3;
               end
               2'd2: begin
-                cmd_addr <= par_off + 64'(32'(RB'(g_row - high)) * 32'(groups << 1));
-                cmd_len <= groups << 1;
-                cmd_wlg <= 4'd1;
+                cmd_addr <= par_off + 64'(g_par);
+                cmd_len <= zero_point_nibbles ? 32'd1 : groups << 1;
+                cmd_wlg <= zero_point_nibbles ? 4'd0 : 4'd1;
                 gstep <= 2'd3;
               end
               default: begin
@@ -253,7 +263,7 @@ module edgemoe_lin_q4 #(
                 cstep <= c_low ? 2'd2 : 2'd3;
               end
               2'd2: begin
-                gpar[GAW'(cp)] <= rd_data[15:0];
+                gpar[GAW'(cp)] <= par_word;
                 cp <= cp + 32'd1;
                 if (cp + 32'd1 == groups) cstep <= 2'd3;
               end

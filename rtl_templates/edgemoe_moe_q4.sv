@@ -3,7 +3,8 @@
 // as mixed layers on the linear engine's strip loader (edgemoe_lin_q4); this module gives
 //   - each layer's q4_split for the engine (high_out | q4_groups << 16, from d4's int8 row
 //     counts and group code) and one expert's mixed weight block, the stride between
-//     experts: int8 rows, int4 rows (two codes a byte), group parameters, each 64-byte
+//     experts: int8 rows, int4 rows (two codes a byte), group parameters (zero points two a
+//     byte with one group per row), each 64-byte
 //     aligned.  A sum of three blocks has no checker size form, so its six products run on
 //     one multiplier, one a cycle, while the checker works;
 //   - the W8A8 word at the end of b1 (dq_shift | hidden_x_mul << MOE_DQ_BITS), captured
@@ -58,7 +59,7 @@ module edgemoe_moe_q4 (
 
   // ------------------------------------------------------------------ expert strides
   // step 0-2: fc1 (n hidden, k dim), 3-5: fc2 (n dim, k hidden); per layer the int8 codes,
-  // the int4 codes and the (e, z) pairs, with rows padded to P_OUT and K to P_IN
+  // the int4 codes and the group parameters, with rows padded to P_OUT and K to P_IN
   logic [2:0] step;
   logic [31:0] ma, mb, prod;
   logic [63:0] blk;
@@ -76,8 +77,14 @@ module edgemoe_moe_q4 (
   end
   // operands are bounded by the shape limits (features <= MAX_IN/OUT_FEATURES): narrow
   assign prod = 32'(16'(ma)) * 32'(16'(mb));
-  assign blk = edgemoe_pkg::align64(step == 3'd1 || step == 3'd4 ? (64'(prod) + 64'd1) >> 1
-                                    : step == 3'd2 || step == 3'd5 ? 64'(prod) << 1 : 64'(prod));
+  // int4 codes two a byte; group parameters (e, z) byte pairs, or with one group per row
+  // (numerics.int4.zero_point_nibbles) only the zero points, two a byte
+  logic codes4, params, nibbles;
+  assign codes4 = step == 3'd1 || step == 3'd4;
+  assign params = step == 3'd2 || step == 3'd5;
+  assign nibbles = codes4 || (params && mb == 32'd1);
+  assign blk = edgemoe_pkg::align64(nibbles ? (64'(prod) + 64'd1) >> 1
+                                    : params ? 64'(prod) << 1 : 64'(prod));
 
   // ------------------------------------------------------------------ b1 / b2 places
   // b1: every expert's bias block, multiplier block, then channel_index block; then the word

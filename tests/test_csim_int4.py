@@ -13,6 +13,7 @@ from q4util import clamped_chain, mixed_linear
 from edgemoe.compare import volatile_mask
 from edgemoe.golden import execute
 from edgemoe.isa import Err, Flag, Op, encode_bytes
+from edgemoe.numerics.int4 import ROW_GROUP
 from edgemoe.params import load_accel
 
 pytestmark = pytest.mark.csim
@@ -50,6 +51,9 @@ CASES = [
     (5, 4, 16, 48, 16, 1.0, 0, 2.0),  # every row int8
     (6, 4, 16, 48, 16, 0.0, 0, 2.0),  # every row int4
     (7, 4, 8, 64, 32, 0.1, 0, 2.0),
+    # one group per row (zero points two a byte): odd K, int4 rows not a multiple of P_OUT
+    (8, 3, 13, 37, ROW_GROUP, 0.2, Flag.RELU, 2.0),
+    (9, 2, 30, 95, ROW_GROUP, 0.1, 0, 2.0),
 ]
 
 
@@ -114,6 +118,7 @@ MOE_CASES = [
     (1, 7, 20, 24, 4, 2, 0.1, 16, True),  # dim not a multiple of the group or the tile
     (2, 3, 12, 36, 3, 1, 0.0, 16, False),  # every row int4
     (3, 5, 16, 40, 3, 2, 1.0, 1024, True),  # every row int8; one group per row
+    (5, 6, 21, 27, 3, 2, 0.1, ROW_GROUP, False),  # one group per row, odd K, int4 rows
 ]
 
 

@@ -173,7 +173,8 @@ def test_validation_refuses_q4_with_another_weight_mode(tiny, flag):
 
 
 @pytest.mark.parametrize("n,high,k,groups", [(12, 3, 20, 3), (1, 0, 1, 1), (96, 10, 768, 24),
-                                             (40, 40, 100, 4), (33, 0, 64, 64)])
+                                             (40, 40, 100, 4), (33, 0, 64, 64), (13, 2, 37, 1),
+                                             (96, 16, 96, 1)])
 @pytest.mark.parametrize("tile", [(), ("linear_p_out=8", "linear_p_in=2")])
 def test_op_table_weight_size_is_the_packed_size(n, high, k, groups, tile):
     """The op spec's `weights` extent (what validation and every executor's checks use)
@@ -185,8 +186,11 @@ def test_op_table_weight_size_is_the_packed_size(n, high, k, groups, tile):
                      q4_split=int4.pack_split(high, groups))
     size = next(o.size for o in spec_of(Op.LINEAR).operands if o.name == "weights")
     rng = np.random.default_rng(n)
-    parts = (rng.integers(-127, 128, (high, k)), rng.integers(0, 16, (n - high, k)),
-             rng.integers(0, 256, (n - high, groups)), rng.integers(0, 16, (n - high, groups)))
+    e = rng.integers(0, 256, (n - high, groups))
+    if groups == 1:  # one group per row: e is E_MAX by definition (not stored)
+        e[:] = int4.E_MAX
+    parts = (rng.integers(-127, 128, (high, k)), rng.integers(0, 16, (n - high, k)), e,
+             rng.integers(0, 16, (n - high, groups)))
     blob = int4.pack_weights(*parts, accel.linear_p_out, accel.linear_p_in)
     assert size.value(OpEnv(ins, accel)) == len(blob) == int4.weight_bytes(
         n, high, k, groups, accel.linear_p_out, accel.linear_p_in)
@@ -204,3 +208,59 @@ def test_one_byte_weight_buffers_refuse_mixed_layers():
     case = mixed_linear(small, seed=1, t=2, n=8, k=16)
     with pytest.raises(ProgramError, match="weight buffer bytes"):
         validate_program([case.ins], small, 1 << 18)
+
+
+@pytest.mark.parametrize("tile", [(), ("linear_p_out=8", "linear_p_in=2")])
+def test_one_group_per_row_stores_zero_points_two_a_byte(tile):
+    """q4_groups == 1: the parameter block is the zero points only, row 2i in the low
+    nibble of byte i and row 2i + 1 in the high one, rows padded to P_OUT with zeros, then
+    64-byte aligned; unpacking gives e = E_MAX."""
+    accel = load_accel("tiny", tile)
+    po, pi = accel.linear_p_out, accel.linear_p_in
+    n, high, k = 13, 2, 37  # 11 int4 rows: odd, not a multiple of P_OUT; K odd
+    rng = np.random.default_rng(3)
+    hi, u = rng.integers(-127, 128, (high, k)), rng.integers(0, 16, (n - high, k))
+    z = rng.integers(0, 16, (n - high, 1))
+    blob = np.frombuffer(int4.pack_weights(hi, u, np.full_like(z, int4.E_MAX), z, po, pi),
+                         np.uint8)
+    start = int4.high_bytes(high, k, po, pi) + int4.low_code_bytes(n - high, k, po, pi)
+    rows = -(-(n - high) // po) * po
+    padded = np.zeros(rows + rows % 2, np.int64)
+    padded[:n - high] = z[:, 0]
+    want = padded[0::2] | padded[1::2] << 4
+    assert len(blob) - start == 64 * -(-len(want) // 64)
+    assert (blob[start:start + len(want)] == want).all()
+    assert not blob[start + len(want):].any()
+    _, _, e_back, z_back = int4.unpack_weights(blob, n, high, k, 1, po, pi)
+    assert (e_back == int4.E_MAX).all() and (z_back == z).all()
+    for row in range(n - high):  # where the loaders read a row's zero point
+        assert int4.group_param_span(row, 1) == (row // 2, 1)
+
+
+def test_one_group_per_row_saves_the_scale_codes():
+    """96 x 96 with 16 int8 rows at 16 x 16 tiles: the 80 int4 rows' parameters are 40 B
+    (one 64-byte block) instead of 80 x 2 B (192 B after alignment); two groups keep the
+    pairs."""
+    assert int4.group_param_bytes(80, 1, 16) == 64
+    assert int4.group_param_bytes(80, 2, 16) == 64 * -(-80 * 2 * 2 // 64)
+    assert int4.weight_bytes(96, 16, 96, 1, 16, 16) == 16 * 96 + 80 * 48 + 64
+
+
+def test_one_group_per_row_refuses_a_stored_scale_code():
+    with pytest.raises(int4.NumericsError, match="every e must be 255"):
+        int4.pack_weights(np.zeros((0, 4)), np.zeros((2, 4)), np.array([[255], [128]]),
+                          np.zeros((2, 1)), 4, 4)
+
+
+def test_one_group_per_row_codes_keep_the_same_weights():
+    """low_codes with one group: e = E_MAX on every row (a zero row too: its codes equal
+    its zero point, so it stays zero) and the weights within half a step S / E_MAX * E_MAX
+    of float."""
+    rng = np.random.default_rng(5)
+    w = rng.normal(0, 1, (9, 37)) * rng.uniform(0.1, 10, (9, 1))
+    w[4] = 0.0
+    u, e, z, s = int4.low_codes(w, 1)
+    assert (e == int4.E_MAX).all() and s[4] == 0 and (u[4] == z[4]).all()
+    deq = int4.low_dequantized(u, e, z, s)
+    assert (np.abs(w - deq) <= 0.5 * s[:, None] + 1e-12).all()
+    assert (deq[4] == 0).all()

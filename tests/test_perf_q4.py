@@ -23,17 +23,19 @@ def _mixed(n: int, k: int, high: int, groups: int, t: int = 9) -> Instr:
 
 
 @pytest.mark.parametrize("n,k,high,groups", [(64, 128, 6, 4), (33, 20, 3, 3), (16, 48, 16, 3),
-                                             (16, 48, 0, 3)])
+                                             (16, 48, 0, 3), (33, 21, 3, 1), (64, 128, 6, 1)])
 def test_mixed_weight_traffic_is_what_the_loader_reads(n, k, high, groups):
     """Per int8 row a P_IN-byte read per input tile, per int4 row half that and its group
-    parameters (2 bytes each), per row a 2-byte bias and a 4-byte multiplier; the index
-    list is read twice (the controller's check and the strip's table) as plain reads."""
+    parameters (2 bytes each; one group per row: the one byte holding its zero point), per
+    row a 2-byte bias and a 4-byte multiplier; the index list is read twice (the
+    controller's check and the strip's table) as plain reads."""
     accel = load_accel("tiny")
     pi = accel.linear_p_in
     kt = -(-k // pi)
     op = model_program([_mixed(n, k, high, groups)], accel).ops[0]
     low = n - high
-    codes = high * kt * pi + low * kt * (pi // 2) + low * groups * int4.GROUP_PARAM_BYTES
+    params = groups * int4.GROUP_PARAM_BYTES if groups > 1 else 1
+    codes = high * kt * pi + low * kt * (pi // 2) + low * params
     assert op.traffic.weight_bytes == codes + n * (2 + 4)
     # the int4 rows: fewer weight bytes than the same layer at W8A8 unless every row is int8
     q8 = Instr.make(Op.LINEAR, Flag.WFMT_Q8, **{f: v for f, v in _mixed(n, k, high, groups)

@@ -2,7 +2,7 @@
 
 The whole image (outputs, status and profile words) equals golden's, at tiny's 4x4 tile and
 alt's 8x2 (tests/rtldesigns.py): all-int8, all-int4 and mixed layers with K not a multiple
-of the tile or the group, several weight strips, GELU / RESIDUAL / ReLU / BFMT_ATTN
+of the tile or the group, one group per row (zero points two a byte), several weight strips, GELU / RESIDUAL / ReLU / BFMT_ATTN
 composition, DYN_COUNT, clamped inputs chained into a W16 layer, and bad channel_index
 lists (BAD_QUEUE, also when no token runs).  The cases are tests/test_csim_int4.py's (golden == C-sim) where they fit.
 """
@@ -16,6 +16,7 @@ from q4util import clamped_chain, mixed_linear
 from rtldesigns import design, executor
 
 from edgemoe.isa import Flag, Instr, Op
+from edgemoe.numerics.int4 import ROW_GROUP
 
 pytestmark = pytest.mark.sim
 
@@ -30,6 +31,8 @@ SINGLES = [
     ("q4_all_int8", 5, 4, 16, 48, 16, 1.0, 0, 2.0),
     ("q4_all_int4", 6, 4, 16, 48, 16, 0.0, 0, 2.0),
     ("q4_group_one", 7, 2, 9, 10, 1, 0.3, 0, 2.0),
+    # one group per row (zero points two a byte): odd K, int4 rows not a multiple of P_OUT
+    ("q4_row_group", 8, 3, 13, 37, ROW_GROUP, 0.2, 0, 2.0),
 ]
 
 

@@ -5,7 +5,7 @@ and W16, and the cycle model (edgemoe.perf.q4) against the measured mixed cycles
 edgemoe_lin_q4.sv expands one int4 weight a cycle, so on tiny a mixed layer's strip load
 outlasts its MACs: measured on this shape, mixed ~1.8x W16 and ~3.5x W8A8 (W8A8 pairs
 output tiles, the mixed pass cannot: 13-bit weights).  All three are byte-identical with
-golden.
+golden; so is the same layer with one group per row (zero points two a byte).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from q4util import mixed_linear
 from q8util import q8_linear
 from rtldesigns import design
 
+from edgemoe.numerics.int4 import ROW_GROUP
 from edgemoe.perf import memory_timing
 from edgemoe.perf.model import model_program
 
@@ -40,8 +41,10 @@ def measured():
     accel = design("tiny")
     t, n, k, high, group = SHAPE
     q4 = mixed_linear(accel, 61, t, n, k, high, group)
+    q4row = mixed_linear(accel, 61, t, n, k, high, ROW_GROUP)
     q8 = q8_linear(accel, 61, t, n, k)
-    cases = [ru.Case("q4", q4.scratch, [q4.ins]), ru.Case("q8", q8.scratch, [q8.ins]),
+    cases = [ru.Case("q4", q4.scratch, [q4.ins]), ru.Case("q4row", q4row.scratch, [q4row.ins]),
+             ru.Case("q8", q8.scratch, [q8.ins]),
              ru.linear(accel, np.random.default_rng(61), "w16", t, n, k)]
     board = RtlsimExecutor(accel, memory=memory_timing(accel).bench_spec())
     return {c.name: c for c in cases}, ru.run_cases(board, cases)
@@ -51,19 +54,22 @@ def test_mixed_w8a8_w16_rtl_equal_golden_on_the_board_memory(measured):
     _, outs = measured
     for name, out in outs.items():
         assert out.golden_error == 0 and out.problems() == [], name
-    q4, q8, w16 = (_cycles(outs[n].rtl) for n in ("q4", "q8", "w16"))
+    q4, q4row, q8, w16 = (_cycles(outs[n].rtl) for n in ("q4", "q4row", "q8", "w16"))
     # the loader's pace: one int4 weight a cycle (58 rows x 128) on top of W16's MACs
     _, n, k, high, _ = SHAPE
     low = n - round(high * n)
-    assert w16 < q4 < w16 + low * (k + 16) + 512, (q4, q8, w16)
+    for mixed in (q4, q4row):
+        assert w16 < mixed < w16 + low * (k + 16) + 512, (mixed, q8, w16)
     assert q8 < w16
 
 
-def test_performance_model_matches_the_rtl(measured):
+@pytest.mark.parametrize("name", ["q4", "q4row"])
+def test_performance_model_matches_the_rtl(measured, name):
+    """Groups of 32 and one group per row (the zero point's one-byte read)."""
     cases, outs = measured
     accel = design("tiny")
-    model = model_program(cases["q4"].program, accel).ops[0]
-    rtl = _cycles(outs["q4"].rtl)
+    model = model_program(cases[name].program, accel).ops[0]
+    rtl = _cycles(outs[name].rtl)
     assert abs(model.cycles - rtl) <= PERF_MODEL_ERROR * rtl, (model.cycles, rtl)
     # the int4 rows read half a byte a weight: fewer weight bytes than the W8A8 layer
     q8 = model_program(cases["q8"].program, accel).ops[0]

@@ -89,4 +89,5 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("MOE_HIGH_BITS", int4.MOE_HIGH_BITS), ("MOE_CODE_SHIFT", int4.MOE_CODE_SHIFT),
         ("MOE_MIN_GROUP", int4.MOE_MIN_GROUP), ("DQ_SHIFT_MAX", int8.DQ_SHIFT_MAX),
         ("MOE_ROW_CODE", len(int4.MOE_GROUP_SIZES) - 1),
+        ("E_MAX", int4.E_MAX),  # WFMT_Q4, one group per row: the scale code not stored
     ]

@@ -30,8 +30,13 @@ back to the original order).  Golden (:mod:`edgemoe.golden.linear_q4`) and HLS
 
 Bytes of the ``weights`` operand, each block 64-byte aligned: the high rows' int8 codes
 tile-packed like a W8A8 matrix; the low rows' codes tile-packed the same way, two per
-byte (even element in the low nibble); then per low row (padded to P_OUT rows) and group
-two bytes ``e, z``.  ``bias``, ``scales`` (int32 ``m``) and ``channel_index`` (u32) are in
+byte (even element in the low nibble); then the group parameters of the low rows (padded
+to P_OUT rows).  With several groups a row (``q4_groups > 1``) they are two bytes ``e, z``
+per row and group.  With **one group per row** (``q4_groups == 1``) the row's channel
+scale ``S[r]`` is its only group's step, so ``e == E_MAX`` by definition and is not
+stored: the block holds only the zero points, two a byte (even row in the low nibble,
+like the codes), :func:`zero_point_nibbles`.  :func:`group_param_span` gives where a row's
+parameters are.  ``bias``, ``scales`` (int32 ``m``) and ``channel_index`` (u32) are in
 part-row order.
 
 MOE_EXPERTS with ``Flag.WFMT_Q4`` runs every expert's fc1 and fc2 as such a layer.  All
@@ -56,7 +61,8 @@ from .errors import NumericsError
 Q4_MAX = 15
 #: Largest group scale code: a group's step is ``S * e / E_MAX``.
 E_MAX = 255
-#: Bytes per (low row, group): the scale code and the zero point.
+#: Bytes per (low row, group) with several groups a row: the scale code and the zero point
+#: (one group per row: half a byte, the zero point; :func:`zero_point_nibbles`).
 GROUP_PARAM_BYTES = 2
 #: Largest group count (the field's upper 16 bits).
 MAX_Q4_GROUPS = (1 << 16) - 1
@@ -164,9 +170,26 @@ def low_code_bytes(low: int, k: int, p_out: int, p_in: int) -> int:
     return align(ceil_div(tiled_words(low, k, p_out, p_in), 2))
 
 
+def zero_point_nibbles(groups: int) -> bool:
+    """Whether the group parameters are zero points only, two a byte (one group per row:
+    ``e`` is ``E_MAX`` by definition)."""
+    return groups == 1
+
+
 def group_param_bytes(low: int, groups: int, p_out: int) -> int:
-    """Bytes of the low rows' (scale code, zero point) pairs (64-byte aligned)."""
-    return align(ceil_div(low, p_out) * p_out * groups * GROUP_PARAM_BYTES)
+    """Bytes of the low rows' group parameters, rows padded to P_OUT (64-byte aligned)."""
+    rows = ceil_div(low, p_out) * p_out
+    if zero_point_nibbles(groups):
+        return align(ceil_div(rows, 2))
+    return align(rows * groups * GROUP_PARAM_BYTES)
+
+
+def group_param_span(row: int, groups: int) -> tuple[int, int]:
+    """Where low row ``row``'s parameters are in their block: (byte offset, bytes); one group
+    per row: the byte holding its zero point (nibble ``row & 1``)."""
+    if zero_point_nibbles(groups):
+        return row // 2, 1
+    return row * groups * GROUP_PARAM_BYTES, groups * GROUP_PARAM_BYTES
 
 
 def weight_bytes(n: int, high: int, k: int, groups: int, p_out: int, p_in: int) -> int:
@@ -185,15 +208,37 @@ def pack_weights(high_codes: np.ndarray, low_codes: np.ndarray, e: np.ndarray, z
         low_codes: uint4 codes (L, K).
         e, z: scale codes and zero points (L, groups).
         p_out, p_in: the design point's tile.
+
+    Raises:
+        NumericsError: one group per row with a scale code other than ``E_MAX`` (the format
+            does not store it).
     """
+    e, z = np.asarray(e, np.int64), np.asarray(z, np.int64)
     hi = pack_tiled(np.asarray(high_codes, np.int64), p_out, p_in).astype("i1").tobytes()
-    flat = pack_tiled(np.asarray(low_codes, np.int64), p_out, p_in).astype(np.uint8)
-    flat = np.pad(flat, (0, flat.size % 2))
-    lo = (flat[0::2] | flat[1::2] << 4).astype(np.uint8).tobytes()
+    lo = _nibbles(pack_tiled(np.asarray(low_codes, np.int64), p_out, p_in))
     rows = ceil_div(len(e), p_out) * p_out
-    params = np.zeros((rows, e.shape[1], GROUP_PARAM_BYTES), np.uint8)
-    params[:len(e), :, 0], params[:len(e), :, 1] = e, z
-    return b"".join(_pad64(b) for b in (hi, lo, params.tobytes()))
+    if zero_point_nibbles(e.shape[1]):
+        if np.any(e != E_MAX):
+            raise NumericsError(f"one group per row stores no scale code: every e must be "
+                                f"{E_MAX} (int4.low_codes gives that)")
+        params = _nibbles(np.pad(z[:, 0], (0, rows - len(z))))
+    else:
+        grid = np.zeros((rows, e.shape[1], GROUP_PARAM_BYTES), np.uint8)
+        grid[:len(e), :, 0], grid[:len(e), :, 1] = e, z
+        params = grid.tobytes()
+    return b"".join(_pad64(b) for b in (hi, lo, params))
+
+
+def _nibbles(values: np.ndarray) -> bytes:
+    """Values in [0, 15] two a byte, the even one in the low nibble."""
+    flat = np.asarray(values, np.int64).astype(np.uint8)
+    flat = np.pad(flat, (0, flat.size % 2))
+    return (flat[0::2] | flat[1::2] << 4).astype(np.uint8).tobytes()
+
+
+def _from_nibbles(blob: np.ndarray, count: int) -> np.ndarray:
+    """Inverse of :func:`_nibbles`: the first ``count`` values as int64."""
+    return np.stack([blob & 0xF, blob >> 4], axis=1).reshape(-1)[:count].astype(np.int64)
 
 
 def unpack_weights(blob: np.ndarray, n: int, high: int, k: int, groups: int, p_out: int,
@@ -205,11 +250,14 @@ def unpack_weights(blob: np.ndarray, n: int, high: int, k: int, groups: int, p_o
     words = tiled_words(high, k, p_out, p_in)
     hi = unpack_tiled(blob[:words].view(np.int8).astype(np.int64), high, k, p_out, p_in)
     words = tiled_words(low, k, p_out, p_in)
-    nib = blob[hb:hb + ceil_div(words, 2)]
-    flat = np.stack([nib & 0xF, nib >> 4], axis=1).reshape(-1)[:words].astype(np.int64)
-    lo = unpack_tiled(flat, low, k, p_out, p_in)
+    lo = unpack_tiled(_from_nibbles(blob[hb:hb + ceil_div(words, 2)], words), low, k, p_out,
+                      p_in)
+    par = blob[hb + lb:hb + lb + group_param_bytes(low, groups, p_out)]
+    if zero_point_nibbles(groups):
+        z = _from_nibbles(par, low)[:, None]
+        return hi, lo, np.full_like(z, E_MAX), z
     rows = ceil_div(low, p_out) * p_out
-    params = blob[hb + lb:hb + lb + rows * groups * GROUP_PARAM_BYTES]
+    params = par[:rows * groups * GROUP_PARAM_BYTES]
     params = params.reshape(rows, groups, GROUP_PARAM_BYTES)[:low].astype(np.int64)
     return hi, lo, params[:, :, 0], params[:, :, 1]
 
@@ -243,7 +291,8 @@ def low_codes(w: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray, np.nd
     Returns:
         (codes u (L, K), scale codes e (L, groups), zero points z (L, groups),
         channel scales S (L,)): the float weight is ``S * e / E_MAX * (u - z)``.
-        A row of zeros gets S = 0 and codes equal to its zero points.
+        A row of zeros gets S = 0 and codes equal to its zero points; with one group per
+        row every e is ``E_MAX`` (the format stores none).
     """
     w = np.asarray(w, np.float64)
     rows, k = w.shape
@@ -260,6 +309,8 @@ def low_codes(w: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray, np.nd
     s = step.max(axis=1, initial=0.0)
     safe_s = np.where(s > 0, s, 1.0)
     e = np.clip(np.ceil(step / safe_s[:, None] * E_MAX - 1e-9), 0, E_MAX).astype(np.int64)
+    if zero_point_nibbles(groups):
+        e[:] = E_MAX  # the row's only step is S itself; a zero row stays zero (u == z)
     real = safe_s[:, None] * e / E_MAX  # the step the device applies (>= the wanted one)
     safe = np.where(real > 0, real, 1.0)
     z = np.clip(np.rint(-lo / safe), 0, Q4_MAX).astype(np.int64)

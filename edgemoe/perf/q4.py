@@ -3,7 +3,7 @@
 Per strip the loader splits the weights operand and divides K by the group count (a
 16-step divider), reads the whole ``channel_index`` (one u32 a cycle), then walks the
 strip's channels: per channel its bias, its multiplier, (int4 rows) its group parameters
-and one read per input tile.  A generator issues the reads ahead of a consumer (up to 8 in
+(one group per row: the byte holding its zero point) and one read per input tile.  A generator issues the reads ahead of a consumer (up to 8 in
 flight), so a channel costs the consumer's pace or the read commands' pace, whichever is
 slower: an int8 tile fills its buffer lane in one cycle, an int4 tile takes one cycle per
 weight.  Memory layout: :mod:`edgemoe.numerics.int4`.
@@ -83,8 +83,8 @@ def q4_strip_cycles(accel, mem: MemoryTiming, traffic: Traffic, q: Q4Layer, n: i
         traffic.read(q.scales + 4 * r, 4, bus, weight=True)
         if low:
             rr = r - q.high
-            traffic.read(par_off + rr * q.groups * int4.GROUP_PARAM_BYTES,
-                         q.groups * int4.GROUP_PARAM_BYTES, bus, weight=True)
+            off, nbytes = int4.group_param_span(rr, q.groups)
+            traffic.read(par_off + off, nbytes, bus, weight=True)
             base = ((rr // po) * kt * po + rr % po) * pi  # nibble of the row's first code
             for ti in range(kt):
                 traffic.read(lo_off + (base + ti * po * pi) // 2, per_tile_bytes, bus,
