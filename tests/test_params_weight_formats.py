@@ -82,3 +82,12 @@ def test_bad_weight_formats_name_the_key_and_what_is_allowed(value, text):
         load_accel("tiny", (f"weight_formats={value}",))
     message = str(info.value)
     assert text in message and "weight_formats" in message and "\n" not in message
+
+
+def test_compiling_int4_layers_for_a_design_without_q4_is_refused_naming_the_fix():
+    from edgemoe.compiler import compile_model
+    from edgemoe.params import load_model
+
+    with pytest.raises(ValueError, match=r"does not build int4 weights: add q4 to its weight_formats"):
+        compile_model(load_model("m3vit-micro"), load_accel("tiny", NO_Q4),
+                      mixed={"blocks.0.mlp.fc1": None}, heads=False)
