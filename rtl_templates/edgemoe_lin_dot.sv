@@ -75,8 +75,8 @@ module edgemoe_lin_dot #(
       // into a DSP48E2 post-adder (only DSP48E1's), and alumacc would merge a sum of PI
       // products into one $macc that maccmap builds as a carry-save tree of LUT3 full
       // adders; keeping the nodes makes each add a carry-chain adder of one LUT per bit
-      // (16 products: 765 -> 521 LUT).  Kept under Yosys only: Vivado packs the adds into
-      // DSP48E2 post-adders itself.
+      // (16 products: 765 -> 521 LUT).  Kept under Yosys only: a hint to its alumacc, not
+      // a constraint on other synthesis tools.
 `ifdef YOSYS
       (* keep *)
 `endif

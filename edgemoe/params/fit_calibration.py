@@ -11,8 +11,8 @@ count; the module that implements the component is modelled as
 with ``a`` and ``k`` taken per (component, resource) from the measured points: piecewise,
 a line through each two neighbouring points (sorted by physical count), the first and last
 lines extended beyond them (``a = 0`` with one point).  So the estimate passes through every
-measurement and never extrapolates below the largest one (the 256-MAC linear engine grows
-faster per MAC than the 16- and 64-MAC ones: its adder trees and buffers widen).  The
+measurement and never extrapolates below the largest one (the measured 256-MAC linear
+engine lies well above the line through its 16- and 64-MAC counts).  The
 physical count carries how a component grows with its lanes and formats, the fit what
 synthesis really spends on it (control, numerics per lane, registers).  FF is fitted
 against the physical LUT count.
