@@ -172,9 +172,12 @@ FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {}, "sv": {}}
 
 def design_flags(op: Op, accel) -> Flag:
     """Flags opcode ``op`` accepts on design point ``accel`` (an AccelConfig) in every
-    executor: top-k ATTENTION only where ``attn_topk`` builds it (its hardware is large)."""
+    executor: top-k ATTENTION only where ``attn_topk`` builds it (its hardware is large),
+    WFMT_Q4 only where ``weight_formats`` lists q4 (the int4 strip loader)."""
     if op == Op.ATTENTION and not accel.attn_topk:
         return OP_FLAGS[op] & ~Flag.ATTN_TOPK
+    if "q4" not in accel.weight_formats:
+        return OP_FLAGS[op] & ~Flag.WFMT_Q4
     return OP_FLAGS[op]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .isa import ALIGN, Err, Instr, Op, design_flags
+from .isa import ALIGN, Err, Flag, Instr, Op, design_flags
 from .ops import OpEnv, Operand, OpSpec, spec_of
 
 
@@ -81,6 +81,11 @@ def _overlap_problem(spec: OpSpec, extents: list[Extent]) -> Problem | None:
     return None
 
 
+#: Flags a design point builds only when asked: the key that builds them.
+_BUILD_FLAG = {Flag.ATTN_TOPK: "set attn_topk: true to build it",
+               Flag.WFMT_Q4: "add q4 to its weight_formats to build it"}
+
+
 def check_instr(ins: Instr, accel, image_bytes: int, task: int | None = None) -> list[Problem]:
     """All problems of one instruction (empty when it may run).
 
@@ -96,7 +101,10 @@ def check_instr(ins: Instr, accel, image_bytes: int, task: int | None = None) ->
     spec = spec_of(op)
     bad_flags = ins.flags & ~int(spec.flags & design_flags(op, accel))
     if bad_flags:
-        return [Problem(Err.BAD_FLAGS, f"{op.name} does not accept flags 0x{bad_flags:x}")]
+        unbuilt = bad_flags & int(spec.flags)  # the op has them; this design leaves them out
+        fix = _BUILD_FLAG.get(Flag(unbuilt), "") if unbuilt == bad_flags else ""
+        return [Problem(Err.BAD_FLAGS, f"{op.name} does not accept flags 0x{bad_flags:x}"
+                        + (f" on design point {accel.name!r}: {fix}" if fix else ""))]
     problems = []
     env = OpEnv(ins, accel)
     for lim in spec.limits:

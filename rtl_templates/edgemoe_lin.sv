@@ -229,7 +229,8 @@ module edgemoe_lin (
     end
   end
 
-  // WFMT_Q4: edgemoe_lin_q4 loads each strip (13-bit weights) for an unpaired W8A8 pass
+  // WFMT_Q4: edgemoe_lin_q4 loads each strip (13-bit weights) for an unpaired W8A8 pass; built
+  // only where weight_formats lists q4 (else the checker refuses WFMT_Q4: J_Q4 never runs)
   logic q4_done, q4_we, q4_bwe;
   logic [31:0] q4_at, q4_bat;
   logic [PO*PI*WBITS-1:0] q4_word;
@@ -237,11 +238,16 @@ module edgemoe_lin (
   logic [PO*BBITS-1:0] q4_bword, b2_word;  // edgemoe_lin_bbuf: biases, multipliers
   logic [PO*32-1:0] q4_sword, s2_word;
   edgemoe_pkg::dma_req_t q4_dma;
-  edgemoe_lin_q4 #(.TW(PO * PI * WBITS), .BBITS(BBITS)) u_q4 (
-      .clk, .rst_n, .start(js == J_Q4), .wts(jwts), .bias(jbias), .scales(jscales), .index(jq4i),
-      .n(jn), .k(jk), .split(j_q4s), .blg, .col0(to0 << PO_LG), .strip_cols, .tiles_in, .done(q4_done),
-      .dma_req(q4_dma), .dma_resp, .w_we(q4_we), .w_at(q4_at), .w_word(q4_word), .w_be(q4_be),
-      .b_we(q4_bwe), .b_at(q4_bat), .b_word(q4_bword), .s_word(q4_sword));
+  if (edgemoe_pkg::WFMT_Q4_BUILT != 0) begin : g_q4
+    edgemoe_lin_q4 #(.TW(PO * PI * WBITS), .BBITS(BBITS)) u_q4 (
+        .clk, .rst_n, .start(js == J_Q4), .wts(jwts), .bias(jbias), .scales(jscales), .index(jq4i),
+        .n(jn), .k(jk), .split(j_q4s), .blg, .col0(to0 << PO_LG), .strip_cols, .tiles_in, .done(q4_done),
+        .dma_req(q4_dma), .dma_resp, .w_we(q4_we), .w_at(q4_at), .w_word(q4_word), .w_be(q4_be),
+        .b_we(q4_bwe), .b_at(q4_bat), .b_word(q4_bword), .s_word(q4_sword));
+  end else begin : g_no_q4
+    assign {q4_done, q4_we, q4_at, q4_be, q4_bwe, q4_bat} = '0;
+    assign q4_dma = '0; assign q4_word = '0; assign q4_bword = '0; assign q4_sword = '0;
+  end
 
   edgemoe_lin_bbuf #(.TOM(TOM), .BBITS(BBITS)) u_bbuf (
       .clk, .ld_we(js == J_BIAS_W && dma_resp.rd_valid), .ld_scl(scl_ph), .ld_at(wcount), .blg,
@@ -436,26 +442,19 @@ module edgemoe_lin (
       for (int o = 0; o < PO; o++) {acc[o], p2_acc[o], acc_hi[o], p2_acc_hi[o]} <= '0;
     end else begin
       lg_valid <= 1'b0;
-      if (ld_go) begin
-        c_slot <= 1'b0;
-        rows_done <= '0;
-      end
+      if (ld_go) {c_slot, rows_done} <= '0;
       // stage 0
       p1_v <= c_issue; p1_first <= c_first; p1_last <= c_tile_last; p1_tok_last <= c_last;
       p1_to <= i_to; p1_ti <= i_ti; p1_slot <= c_slot;
       if (c_issue) begin
         c_bj <= c_last ? '0 : c_bj + 32'd1;
         if (c_last) begin
-          c_act <= 1'b0;
-          c_to <= '0; c_ti <= '0; c_wb <= '0;
+          {c_act, c_to, c_ti, c_wb} <= '0;
           c_slot <= !c_slot;
         end else begin
           c_act <= 1'b1;
-          if (c_tile_last) begin
-            c_ti <= '0;
-            c_to <= c_to + 32'd1;
-            c_wb <= c_wb + tiles_in;
-          end else c_ti <= c_ti + 32'd1;
+          if (c_tile_last) {c_ti, c_to, c_wb} <= {32'd0, c_to + 32'd1, c_wb + tiles_in};
+          else c_ti <= c_ti + 32'd1;
         end
       end
       // stage 1
@@ -496,5 +495,5 @@ module edgemoe_lin (
   logic unused;
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
   assign unused = ^{dma_resp, q4_dma, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:13], dot_hi_top,
-                    flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT]};
+                    flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT], j_q4s};
 endmodule

@@ -70,14 +70,33 @@ module edgemoe_lin_dot #(
         assign m_lo[i] = x_lo[i] * w_lo;
         assign m_hi[i] = x_hi[i] * w_hi;
       end
-      always_comb begin
-        sum_lo = '0;
-        sum_hi = '0;
-        for (int i = 0; i < PI; i++) begin
-          sum_lo = sum_lo + LW'(m_lo[i]);
-          sum_hi = sum_hi + HW'(m_hi[i]);
+      // pairwise trees of two-input adders, nodes in heap order (node k sums 2k+1 and
+      // 2k+2; the PI products are the leaves PI-1 .. 2PI-2).  Yosys (0.70) packs no adder
+      // into a DSP48E2 post-adder (only DSP48E1's), and alumacc would merge a sum of PI
+      // products into one $macc that maccmap builds as a carry-save tree of LUT3 full
+      // adders; keeping the nodes makes each add a carry-chain adder of one LUT per bit
+      // (16 products: 765 -> 521 LUT).  Kept under Yosys only: a hint to its alumacc, not
+      // a constraint on other synthesis tools.
+`ifdef YOSYS
+      (* keep *)
+`endif
+      logic signed [LW-1:0] t_lo[2*PI-1];
+`ifdef YOSYS
+      (* keep *)
+`endif
+      logic signed [HW-1:0] t_hi[2*PI-1];
+      for (genvar k = 0; k < 2 * PI - 1; k++) begin : g_tree
+        if (k >= PI - 1) begin : g_leaf
+          assign t_lo[k] = LW'(m_lo[k-(PI-1)]);
+          assign t_hi[k] = HW'(m_hi[k-(PI-1)]);
+        end else begin : g_node  // a node at depth d sums 2**(P_IN_LG - d) products
+          localparam int UP = edgemoe_pkg::P_IN_LG - ($clog2(k + 2) - 1);
+          assign t_lo[k] = LW'((ML + UP)'(t_lo[2*k+1]) + (ML + UP)'(t_lo[2*k+2]));
+          assign t_hi[k] = HW'((MH + UP)'(t_hi[2*k+1]) + (MH + UP)'(t_hi[2*k+2]));
         end
       end
+      assign sum_lo = t_lo[0];
+      assign sum_hi = t_hi[0];
       logic signed [DW-1:0] sum;  // W16: the two halves recombined
       assign sum = (DW'(sum_hi) <<< LO_BITS) + DW'(sum_lo);
       assign dot[o*64+:64] = q8 ? 64'(sum_lo) : 64'(sum);

@@ -16,6 +16,7 @@ from edgemoe.params.fit_calibration import (
     CALIBRATED,
     INSTANCES,
     MODULE_OF,
+    fit_curves,
     fit_lines,
     load_measurements,
     physical_counts,
@@ -59,6 +60,27 @@ def test_fit_lines_recovers_a_line_and_a_constant():
     assert lines[("x", "LUT")](40.0) == pytest.approx(180.0)
 
 
+def test_fit_curves_pass_through_every_point_and_extend_the_end_lines():
+    curves = fit_curves({("x", "LUT"): [(10.0, 100.0), (30.0, 300.0), (20.0, 120.0)],
+                         ("x", "DSP"): [(0.0, 7.0), (0.0, 9.0)],
+                         ("y", "LUT"): [(50.0, 100.0), (50.0, 140.0)]})
+    bent = curves[("x", "LUT")]
+    assert [bent(x) for x in (10.0, 20.0, 30.0)] == pytest.approx([100.0, 120.0, 300.0])
+    assert bent(15.0) == pytest.approx(110.0)    # between two points: their line
+    assert bent(40.0) == pytest.approx(480.0)    # above the last: the last line, not lower
+    assert bent(5.0) == pytest.approx(90.0)      # below the first: the first line
+    assert curves[("x", "DSP")](123.0) == pytest.approx(8.0)  # no model: the mean
+    assert curves[("y", "LUT")](100.0) == pytest.approx(240.0)  # one count: proportional
+
+
+def test_the_linear_engine_is_not_estimated_below_its_largest_measurement():
+    """The 256-MAC edgemoe_lin (edge-moe-zcu102) bounds every larger engine from below."""
+    largest = max((p for p in DATA["points"] if p["module"] == "edgemoe_lin"),
+                  key=lambda p: p["DSP"])
+    grown = load_accel(largest["accel"], tuple(largest.get("set", ())) + ("linear_p_in=32",))
+    assert estimate(grown, rtl=True).by_component("LUT")["linear"] > largest["LUT"]
+
+
 @pytest.mark.parametrize("point", DATA["points"],
                          ids=lambda p: f"{p['accel']}{'+' if p.get('set') else ''}-{p['module']}")
 def test_estimate_is_within_the_band_of_each_measured_module(point):
@@ -84,7 +106,7 @@ def test_a_fit_without_a_design_point_predicts_it():
                 comp = COMPONENT[p["module"]]
                 pairs.setdefault((comp, "LUT"), []).append(
                     (float(phys[_key(p)][comp]["LUT"]), float(_measured(p, "LUT"))))
-        lines = fit_lines(pairs)
+        lines = fit_curves(pairs)
         for p in points:
             comp = COMPONENT[p["module"]]
             if _key(p) == out and (comp, "LUT") in lines:

@@ -76,8 +76,9 @@ def _run(args) -> int:
         from .run import default_accel
 
         accel = default_accel(model)
-    else:
-        accel = load_accel("edge-moe-zcu102")
+    else:  # with a precision map, its int4 strip loader too (weight_formats)
+        accel = load_accel("edge-moe-zcu102", ("weight_formats=[w16, q8, q4]",)
+                           if args.precision_map else ())
     accel.check_model(model)
     weights = load_weights(args.weights or trained_weights(args.model), model)
     if graph:  # a graph classifier: the digits
@@ -124,7 +125,8 @@ def register(sub) -> None:
                        "classifier (vovnet-tiny) is scored on scikit-learn's digits instead.")
     add_trained_model_options(p)
     p.add_argument("--accel", default=None, help="design point (formats; default "
-                   "edge-moe-zcu102, for a graph model the first that holds it)")
+                   "edge-moe-zcu102, with q4 for --precision-map; for a graph model the "
+                   "first that holds it)")
     p.add_argument("--backend", choices=("golden", "csim"), default="golden")
     p.add_argument("--split", choices=("train", "val", "test"), default="test")
     p.add_argument("--n", type=int, help="number of scenes (default: the whole split)")

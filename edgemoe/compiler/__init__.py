@@ -54,6 +54,9 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
     if topk is not None and not accel.attn_topk:  # its executors would refuse Flag.ATTN_TOPK
         raise ValueError(f"design point {accel.name} does not build top-k attention: set "
                          "attn_topk: true (or --set attn_topk=true)")
+    if mixed and "q4" not in accel.weight_formats:  # its executors would refuse WFMT_Q4
+        raise ValueError(f"design point {accel.name} does not build int4 weights: add q4 to its "
+                         "weight_formats (or --set 'weight_formats=[w16, q8, q4]')")
     if weights is None:
         weights = random_weights(model, seed)
     report = QuantReport()

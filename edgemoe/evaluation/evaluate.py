@@ -150,7 +150,7 @@ def evaluate(model: ModelConfig, accel: AccelConfig, weights: Mapping[str, np.nd
     shared = dict.fromkeys(model.moe_blocks, 0)
     compiled = compile_model(model, accel, dict(weights), int8=int8, mixed=mixed)
     indices = range(count)
-    with Accelerator(compiled, backend=backend) as acc:
+    with Accelerator(compiled, backend=backend, accel=accel) as acc:  # (may be --set)
         for i in progress(indices) if progress else indices:
             s = synthetic.scene(split, i)
             px = s.pixels()

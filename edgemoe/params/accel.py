@@ -26,6 +26,8 @@ __all__ = [
     "FORMAT_ROLES",
     "KNOWN_OPS",
     "OVERRIDE_KEYS",
+    "REQUIRED_WEIGHT_FORMATS",
+    "WEIGHT_FORMATS",
     "AccelConfig",
     "Formats",
     "accel_from_mapping",
@@ -52,7 +54,13 @@ OP_REQUIRES = {"moe_experts": ("linear", "moe_gate"), "conv": ("linear",),
 _ENGINE_KEYS = ("clock_mhz", "linear_p_in", "linear_p_out", "attn_lanes", "vector_lanes",
                 "axi_bits")
 _TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
-_OPTIONAL_KEYS = ("axi_ports", "attn_topk")
+_OPTIONAL_KEYS = ("axi_ports", "attn_topk", "weight_formats")
+#: Weight formats a design point can build (``weight_formats``): w16 (the default W16),
+#: q8 (Flag.WFMT_Q8, W8A8) and q4 (Flag.WFMT_Q4, the int4 strip loader edgemoe_lin_q4).
+WEIGHT_FORMATS = ("w16", "q8", "q4")
+#: Weight formats every design point builds: W16, and W8A8, whose pairs are part of the
+#: MAC array itself (edgemoe_lin_dot), not a unit beside it that could be left out.
+REQUIRED_WEIGHT_FORMATS = ("w16", "q8")
 #: m_axi bundles when a design point does not say (one per traffic class).
 DEFAULT_AXI_PORTS = 4
 #: Output lanes of the linear engine's epilogue (quantization, GELU, score and residual
@@ -131,6 +139,9 @@ class AccelConfig:
             may offer fewer (see :attr:`m_axi_bundles`).
         attn_topk: Build the top-k attention mode (``Flag.ATTN_TOPK``, docs/attn_topk.md);
             off by default: its per-lane K/V ports and selection unit cost a lot of LUTs.
+        weight_formats: Weight formats built in, in :data:`WEIGHT_FORMATS` order (optional
+            key, default all; w16 and q8 always): without ``q4`` the executors refuse
+            ``Flag.WFMT_Q4`` (Err.BAD_FLAGS) and the SV top leaves out the int4 strip loader.
         source: Where the config came from (messages only; not part of equality).
         max_timesteps: Most LIF timesteps T; 1 builds the LIF engine without membrane
             state (optional key, default 1).
@@ -159,6 +170,7 @@ class AccelConfig:
     ops: tuple[str, ...]
     axi_ports: int = DEFAULT_AXI_PORTS
     attn_topk: bool = False
+    weight_formats: tuple[str, ...] = WEIGHT_FORMATS
     source: str = field(default="<AccelConfig>", compare=False, repr=False)
     max_timesteps: int = 1
     conv_line_words: int = 0
@@ -178,6 +190,7 @@ class AccelConfig:
         require(isinstance(self.attn_topk, bool), src, "attn_topk", self.attn_topk,
                 "is not a boolean", "true or false")
         self._check_formats()
+        self._check_weight_formats()
         for key in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS):
             require_int_range(src, f"buffers.{key}", getattr(self, key), _BUFFER_MIN.get(key, 1),
                               _BUFFER_LIMITS[key])
@@ -232,6 +245,19 @@ class AccelConfig:
         require(act.width >= _MIN_ACT_BITS, self.source, "formats.act", str(act),
                 "is narrower than the engines' 16-bit activation container",
                 f"an activation format of {_MIN_ACT_BITS}..32 bits")
+
+    def _check_weight_formats(self) -> None:
+        wf = self.weight_formats
+        allowed = "a list of " + ", ".join(WEIGHT_FORMATS) + " with " + " and ".join(
+            REQUIRED_WEIGHT_FORMATS)
+        for name in wf:
+            require(name in WEIGHT_FORMATS, self.source, "weight_formats", name,
+                    "is not a weight format", ", ".join(WEIGHT_FORMATS))
+        require(len(set(wf)) == len(wf), self.source, "weight_formats", list(wf),
+                "repeats a format", allowed)
+        for need in REQUIRED_WEIGHT_FORMATS:
+            require(need in wf, self.source, "weight_formats", list(wf),
+                    f"leaves out {need!r}, which every design builds", allowed)
 
     def _check_ops(self) -> None:
         ops = self.ops
@@ -325,6 +351,8 @@ class AccelConfig:
         out["ops"] = list(self.ops)
         out["axi_ports"] = self.axi_ports
         out["attn_topk"] = self.attn_topk
+        if self.weight_formats != WEIGHT_FORMATS:  # (design points building all keep their id)
+            out["weight_formats"] = list(self.weight_formats)
         return out
 
     def canonical_json(self) -> str:
@@ -434,6 +462,12 @@ def accel_from_mapping(doc: object, name: str, source: str) -> AccelConfig:
         values["axi_ports"] = reader.integer(data["axi_ports"], "axi_ports")
     if "attn_topk" in data:
         values["attn_topk"] = data["attn_topk"]  # type-checked in __post_init__
+    if "weight_formats" in data:
+        wf = [reader.string(v, f"weight_formats[{i}]")
+              for i, v in enumerate(reader.seq(data["weight_formats"], "weight_formats"))]
+        if len(set(wf)) == len(wf) and set(wf) <= set(WEIGHT_FORMATS):
+            wf = sorted(wf, key=WEIGHT_FORMATS.index)
+        values["weight_formats"] = tuple(wf)
     return AccelConfig(name=name, board=boards[board_key], formats=formats, ops=tuple(ops),
                        source=source, **values)
 

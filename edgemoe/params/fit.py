@@ -174,10 +174,11 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
     # addresses, the channel -> part row table, a lane's write (a 2:1 select per weight bit
     # and the byte enables), (u - z) * e and three narrow products; the group parameters
     rows = accel.max_out_features + p_out
-    add("linear_q4", "LUT", 1800 + macs * f.linear_weight.width * 5 // 8
-        + rows * rows.bit_length() // 8)
-    add("linear_q4", "DSP", 5)
-    add("linear_q4", "BRAM36", bram36_blocks(accel.max_in_features + accel.linear_p_in, 16))
+    if "q4" in accel.weight_formats:  # (a design point may leave it out: weight_formats)
+        add("linear_q4", "LUT", 1800 + macs * f.linear_weight.width * 5 // 8
+            + rows * rows.bit_length() // 8)
+        add("linear_q4", "DSP", 5)
+        add("linear_q4", "BRAM36", bram36_blocks(accel.max_in_features + accel.linear_p_in, 16))
 
     if "attn" in engines:
         lanes, dot = accel.attn_lanes, accel.act_per_beat

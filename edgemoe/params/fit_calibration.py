@@ -8,21 +8,26 @@ count; the module that implements the component is modelled as
 
     measured = a + k * physical
 
-with ``a`` and ``k`` fitted per (component, resource) by least squares over the measured
-points (a line through two points; ``a = 0`` with one).  The physical count carries how a
-component grows with its lanes and formats, the fit what synthesis really spends on it
-(control, numerics per lane, registers).  FF is fitted against the physical LUT count.
+with ``a`` and ``k`` taken per (component, resource) from the measured points: piecewise,
+a line through each two neighbouring points (sorted by physical count), the first and last
+lines extended beyond them (``a = 0`` with one point).  So the estimate passes through every
+measurement and never extrapolates below the largest one (the measured 256-MAC linear
+engine lies well above the line through its 16- and 64-MAC counts).  The
+physical count carries how a component grows with its lanes and formats, the fit what
+synthesis really spends on it (control, numerics per lane, registers).  FF is fitted
+against the physical LUT count.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import math
 from importlib import resources
 from typing import NamedTuple
 
-__all__ = ["CALIBRATED", "INSTANCES", "MODULE_OF", "Line", "calibration", "fit_lines",
-           "load_measurements", "physical_counts"]
+__all__ = ["CALIBRATED", "INSTANCES", "MODULE_OF", "Curve", "Line", "calibration", "fit_curves",
+           "fit_lines", "load_measurements", "physical_counts"]
 
 #: Fit-check component -> the RTL module (rtl_templates) that implements it.
 MODULE_OF = {
@@ -47,6 +52,22 @@ class Line(NamedTuple):
     def __call__(self, physical: float) -> float:
         """The calibrated count of a component whose physical count is ``physical``."""
         return max(0.0, self.a + self.k * physical)
+
+
+class Curve(NamedTuple):
+    """Piecewise line through measured points: ``knots`` are ``(physical, line)`` pairs,
+    sorted; a physical count uses the line of the last knot at or below it (the first
+    line below the first knot)."""
+
+    knots: tuple[tuple[float, Line], ...]
+
+    def __call__(self, physical: float) -> float:
+        """The calibrated count of a component whose physical count is ``physical``."""
+        line = self.knots[0][1]
+        for start, segment in self.knots[1:]:
+            if physical >= start:
+                line = segment
+        return line(physical)
 
 
 def physical_counts(items) -> dict[str, dict[str, int]]:
@@ -81,8 +102,26 @@ def fit_lines(pairs: dict[tuple[str, str], list[tuple[float, float]]]
     return {key: _line([p for p, _ in v], [m for _, m in v]) for key, v in pairs.items() if v}
 
 
+def _curve(points: list[tuple[float, float]]) -> Curve:
+    by_x: dict[float, list[float]] = {}
+    for x, y in points:  # design points with one physical count: their mean
+        by_x.setdefault(x, []).append(y)
+    xs = sorted(by_x)
+    ys = [sum(by_x[x]) / len(by_x[x]) for x in xs]
+    if len(xs) < 2:
+        return Curve(((xs[0], _line(xs, ys)),))
+    return Curve(tuple((xs[i] if i else -math.inf, _line(xs[i:i + 2], ys[i:i + 2]))
+                       for i in range(len(xs) - 1)))
+
+
+def fit_curves(pairs: dict[tuple[str, str], list[tuple[float, float]]]
+               ) -> dict[tuple[str, str], Curve]:
+    """(component, resource) -> its piecewise line through (physical, measured) pairs."""
+    return {key: _curve(v) for key, v in pairs.items() if v}
+
+
 @functools.lru_cache(maxsize=1)
-def calibration() -> dict[tuple[str, str], Line]:
+def calibration() -> dict[tuple[str, str], Curve]:
     """(component, resource) -> line, fitted from the measurements (computed once)."""
     from . import load_accel
     from .fit import physical_items
@@ -99,4 +138,4 @@ def calibration() -> dict[tuple[str, str], Line]:
             x = phys[comp].get("LUT" if res == "FF" else res, 0)
             y = point[res] * INSTANCES.get(point["module"], 1)
             pairs.setdefault((comp, res), []).append((float(x), float(y)))
-    return fit_lines(pairs)
+    return fit_curves(pairs)

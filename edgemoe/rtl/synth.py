@@ -188,12 +188,16 @@ def run_yosys(files: list[Path], top: str, family: str, work: Path,
 
 
 def module_params(accel, top: str) -> dict[str, int]:
-    """Parameters the RTL top gives module ``top`` (the DMAs: bus and widest word bytes)."""
-    if top not in ("edgemoe_rd_dma", "edgemoe_wr_dma"):
+    """Parameters the RTL top gives module ``top`` (the DMAs: bus and widest word bytes;
+    the weight buffer: tiles per bank and bits per tile)."""
+    if top not in ("edgemoe_rd_dma", "edgemoe_wr_dma", "edgemoe_lin_wbuf"):
         return {}
     from ..codegen.constants import design_constants
 
     consts = dict(design_constants(accel))
+    if top == "edgemoe_lin_wbuf":
+        return {"WT": consts["WBUF_TILES"],
+                "TW": accel.linear_macs_per_cycle * consts["WEIGHT_BITS"]}
     return {"B": consts["AXI_BYTES"], "WORD_MAX": consts["WORD_MAX"]}
 
 
