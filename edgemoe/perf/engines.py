@@ -16,7 +16,8 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
   only when a row buffer is free; the statistics stage (two radix-4 dividers, rsqrt) of
   one row overlaps the output of the previous one;
 - ADD/COPY, edgemoe_eltwise.sv: chunks of ADD_CHUNK elements, a then b;
-- UPSAMPLE, edgemoe_upsample.sv: four tap reads per output pixel, issued ahead;
+- UPSAMPLE, edgemoe_upsample.sv: per input pixel its column of three input rows (read
+  ahead), then the output pixels between that column and the previous one;
 - LIF, edgemoe_lif.sv: per block of P_OUT neurons the bias word, the weight strip and the
   first spike row are requested back to back, then per step the update and one word of
   spike bytes (:func:`_lif` says why the op spec's ideal is out of reach).
@@ -355,18 +356,24 @@ def _add(ins: Instr, accel, mem, traffic, fmt) -> float:
 
 
 def _upsample(ins: Instr, accel, mem, traffic, fmt) -> float:
+    """UPSAMPLE as edgemoe_upsample.sv schedules it: per input pixel (y, x) column x of rows
+    y - 1, y, y + 1 is read (the commands run ahead, so only the words count), then the
+    output columns between x - 1 and x of rows 2y and 2y + 1 are written, a command each."""
     h, w, c = ins.get("in_h"), ins.get("in_w"), ins.get("channels")
     act, vec, bus = fmt("act"), accel.vector_lanes, mem.bus_bytes
-    src, dst = ins.get("src"), ins.get("dst")
+    src, dst, px = ins.get("src"), ins.get("dst"), c * act
+    words = -(-c // vec)
     cycles = float(STEP_CYCLES["up_op"] + mem.latency)
-    for oy in range(2 * h):
-        ys = (oy // 2, min(max(oy // 2 + (1 if oy % 2 else -1), 0), h - 1))
-        for ox in range(2 * w):
-            xs = (ox // 2, min(max(ox // 2 + (1 if ox % 2 else -1), 0), w - 1))
-            for ty, tx in ((ys[0], xs[0]), (ys[0], xs[1]), (ys[1], xs[0]), (ys[1], xs[1])):
-                cycles += _cmd(traffic, src + (ty * w + tx) * c * act, c * act, vec * act, mem)
-            traffic.write(dst + (oy * 2 * w + ox) * c * act, c * act, bus)
-            cycles += STEP_CYCLES["up_pixel"]
+    for y in range(h):
+        rows = (max(y - 1, 0), y, min(y + 1, h - 1))
+        for x in range(w):
+            for r in rows:
+                cycles += _cmd(traffic, src + (r * w + x) * px, px, vec * act, mem)
+            first, last = (2 * x - 1 if x else 0), (2 * x + 1 if x == w - 1 else 2 * x)
+            for oy in (2 * y, 2 * y + 1):
+                for ox in range(first, last + 1):
+                    n = traffic.write(dst + (oy * 2 * w + ox) * px, px, bus)
+                    cycles += max(words, mem.beats_cycles(n)) + STEP_CYCLES["up_pixel"]
     return cycles
 
 
