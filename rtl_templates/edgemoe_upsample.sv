@@ -118,7 +118,7 @@ module edgemoe_upsample (
     assign blend_word[e*VB+:VB] = addend + signed'(tq[e*VB+:VB]);
     assign vn = signed'(nslot ? m1q[e*VB+:VB] : m0q[e*VB+:VB]);
     assign vf = signed'(fslot ? m1q[e*VB+:VB] : m0q[e*VB+:VB]);
-    assign sum = (VB+2)'(vn) * 3 + (VB+2)'(vf);
+    assign sum = ((VB+2)'(vn) <<< 1) + (VB+2)'(vn) + (VB+2)'(vf);
     assign q = edgemoe_pkg::q_act_c(64'(sum), 4);
     assign out_word[e*ABITS+:ABITS] = ABITS'(q[63:0]);
     assign lane_ovf[e] = q[64] && 64'(cw) * 64'(V) + 64'(e) < 64'(jc);

@@ -79,17 +79,19 @@ STEP_CYCLES = {
 
 
 def _cmd(traffic: Traffic, addr: int, nbytes: int, word_bytes: int, mem: MemoryTiming,
-         weight: bool = False) -> float:
+         weight: bool = False, issued_ahead: bool = False) -> float:
     """Cycles one streamed read command occupies: its beats or its words, whichever is slower.
 
     An unaligned command whose data ends in its last R beat costs the read DMA one more
-    (flush) cycle, and no command takes less than ``dma_cmd`` cycles (edgemoe_rd_dma.sv).
+    (flush) cycle, and no command takes less than ``dma_cmd`` cycles (edgemoe_rd_dma.sv)
+    unless it was ``issued_ahead``: queued while the engine was busy elsewhere, so its
+    data is waiting when the engine turns to it.
     """
     n = traffic.read(addr, nbytes, mem.bus_bytes, weight)
     bus = mem.bus_bytes
     flush = addr % bus != 0 and n == -(-nbytes // bus) and n != 1
     return max(math.ceil(nbytes / word_bytes) + flush, mem.beats_cycles(n),
-               STEP_CYCLES["dma_cmd"])
+               0 if issued_ahead else STEP_CYCLES["dma_cmd"])
 
 
 def _wskip_strip(traffic: Traffic, mem: MemoryTiming, tile_map: int, first: int, tiles: int,
@@ -357,7 +359,7 @@ def _add(ins: Instr, accel, mem, traffic, fmt) -> float:
 
 def _upsample(ins: Instr, accel, mem, traffic, fmt) -> float:
     """UPSAMPLE as edgemoe_upsample.sv schedules it: per input pixel (y, x) column x of rows
-    y - 1, y, y + 1 is read (the commands run ahead, so only the words count), then the
+    y - 1, y, y + 1 is read (its commands issued while the previous step wrote), then the
     output columns between x - 1 and x of rows 2y and 2y + 1 are written, a command each."""
     h, w, c = ins.get("in_h"), ins.get("in_w"), ins.get("channels")
     act, vec, bus = fmt("act"), accel.vector_lanes, mem.bus_bytes
@@ -368,7 +370,8 @@ def _upsample(ins: Instr, accel, mem, traffic, fmt) -> float:
         rows = (max(y - 1, 0), y, min(y + 1, h - 1))
         for x in range(w):
             for r in rows:
-                cycles += _cmd(traffic, src + (r * w + x) * px, px, vec * act, mem)
+                cycles += _cmd(traffic, src + (r * w + x) * px, px, vec * act, mem,
+                               issued_ahead=True)
             first, last = (2 * x - 1 if x else 0), (2 * x + 1 if x == w - 1 else 2 * x)
             for oy in (2 * y, 2 * y + 1):
                 for ox in range(first, last + 1):
