@@ -111,107 +111,183 @@ uint32_t op_add(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
   return isa::ERR_OK;
 }
 
-/** Taps of bilinear x2 (align_corners=False) along one axis: near and far input index. */
-inline void upsample_taps(uint32_t o, uint32_t n, uint32_t& near, uint32_t& far) {
-  near = o / 2;
-  if (o % 2 == 0) far = near > 0 ? near - 1 : 0;
-  else far = near + 1 < n ? near + 1 : n - 1;
+/**
+ * UPSAMPLE's walk, shared by its three processes: input pixel (y, x) in row-major order
+ * is one step; step (y, x) writes the output columns [first, last] of rows 2y and 2y + 1
+ * (2x - 1 and 2x, from 0 at x = 0, through 2x + 1 at the last column), the ones whose
+ * two input columns are x - 1 and x.
+ */
+struct up_step_t {
+  uint32_t y, x, first, last;
+};
+
+/** The output columns of step x of a row of w input pixels. */
+inline up_step_t up_step(uint32_t y, uint32_t x, uint32_t w) {
+  up_step_t s;
+  s.y = y;
+  s.x = x;
+  s.first = x == 0 ? 0 : 2 * x - 1;
+  s.last = x + 1 == w ? 2 * x + 1 : 2 * x;
+  return s;
 }
 
 /**
- * UPSAMPLE load process: for each output pixel (row-major), its four input pixels a
- * (nearest), b (vertical neighbour), c (horizontal), d (diagonal) as tile streams.
+ * UPSAMPLE load process: per input pixel (y, x), column x of rows y - 1, y and y + 1
+ * (clamped), each once per input row (3 reads per 4 output pixels).
  *
  * @tparam CFG design point.
  */
 template <class CFG>
 void up_load(const typename CFG::word_t* xmem, uint64_t src, uint32_t h, uint32_t w,
-             uint32_t c, uint32_t pixels, hls::stream<vec_tile<CFG> >& as,
-             hls::stream<vec_tile<CFG> >& bs, hls::stream<vec_tile<CFG> >& cs,
-             hls::stream<vec_tile<CFG> >& ds) {
+             uint32_t c, hls::stream<vec_tile<CFG> >& ps) {
 #pragma HLS INLINE off  // a dataflow process
   typedef typename CFG::act ACT;
   int64_t row[CFG::MAX_IN_FEATURES];
 #pragma HLS ARRAY_PARTITION variable=row type=cyclic factor=CFG::VEC_LANES  // one tile per cycle
   const uint64_t row_bytes = (uint64_t)w * c * ACT::BYTES, px = (uint64_t)c * ACT::BYTES;
-  uint32_t oy = 0, ox = 0;  // output pixel of step p (counters, no division)
-UP_LOAD_PIXELS:
-  for (uint32_t p = 0; p < pixels; p++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE * CFG::TC_UPSAMPLE_SIDE
-    uint32_t ny, fy, nx, fx;
-    upsample_taps(oy, h, ny, fy);
-    upsample_taps(ox, w, nx, fx);
-    load_tiles<CFG, ACT>(xmem, src + ny * row_bytes + nx * px, c, row, as);
-    load_tiles<CFG, ACT>(xmem, src + fy * row_bytes + nx * px, c, row, bs);
-    load_tiles<CFG, ACT>(xmem, src + ny * row_bytes + fx * px, c, row, cs);
-    load_tiles<CFG, ACT>(xmem, src + fy * row_bytes + fx * px, c, row, ds);
-    ox = ox + 1 == 2 * w ? 0 : ox + 1;
-    oy = ox == 0 ? oy + 1 : oy;
+  uint64_t pix = src;  // input pixel (y, x): row-major, so one step is one pixel
+UP_LOAD_ROWS:
+  for (uint32_t y = 0; y < h; y++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE / 2
+  UP_LOAD_COLUMNS:
+    for (uint32_t x = 0; x < w; x++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE / 2
+      load_tiles<CFG, ACT>(xmem, y > 0 ? pix - row_bytes : pix, c, row, ps);
+      load_tiles<CFG, ACT>(xmem, pix, c, row, ps);
+      load_tiles<CFG, ACT>(xmem, y + 1 < h ? pix + row_bytes : pix, c, row, ps);
+      pix += px;
+    }
   }
 }
 
 /**
- * UPSAMPLE compute process: out = q((9a + 3b + 3c + d) / 16) per lane.
+ * UPSAMPLE compute process: out = q((9a + 3b + 3c + d) / 16) per lane, as
+ * q((3 V(nx) + V(fx)) / 16) of the exact vertical blends V(x) = 3 P(ny, x) + P(fy, x):
+ * up (output row 2y: rows y, y - 1) and down (2y + 1: rows y, y + 1) of the columns
+ * x - 1 and x, kept by column parity.
  *
  * @tparam CFG design point.
  */
 template <class CFG>
-void up_blend(hls::stream<vec_tile<CFG> >& as, hls::stream<vec_tile<CFG> >& bs,
-              hls::stream<vec_tile<CFG> >& cs, hls::stream<vec_tile<CFG> >& ds, uint32_t c,
-              uint32_t pixels, hls::stream<vec_tile<CFG> >& ys, uint64_t& overflows) {
+void up_blend(hls::stream<vec_tile<CFG> >& ps, uint32_t h, uint32_t w, uint32_t c,
+              hls::stream<vec_tile<CFG> >& ys, uint64_t& overflows) {
 #pragma HLS INLINE off  // a dataflow process
   typedef typename CFG::act ACT;
+  const uint32_t tiles = vec_tiles(c, CFG::VEC_LANES);
+  const int L = CFG::VEC_LANES, N = (CFG::MAX_IN_FEATURES + L - 1) / L * L;
+  int64_t held[N];   // row y - 1, then row y, of the column loading
+#pragma HLS ARRAY_PARTITION variable=held type=cyclic factor=CFG::VEC_LANES
+  int64_t up[2][N], down[2][N];  // blends of columns x - 1 and x by parity
+#pragma HLS ARRAY_PARTITION variable=up type=complete dim=1
+#pragma HLS ARRAY_PARTITION variable=up type=cyclic factor=CFG::VEC_LANES dim=2
+#pragma HLS ARRAY_PARTITION variable=down type=complete dim=1
+#pragma HLS ARRAY_PARTITION variable=down type=cyclic factor=CFG::VEC_LANES dim=2
   uint64_t ovf = 0;
-UP_PIXELS:
-  for (uint32_t p = 0; p < pixels; p++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE * CFG::TC_UPSAMPLE_SIDE
-  UP_TILES:
-    for (uint32_t k = 0; k < vec_tiles(c, CFG::VEC_LANES); k++) {
+UP_ROWS:
+  for (uint32_t y = 0; y < h; y++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE / 2
+  UP_COLUMNS:
+    for (uint32_t x = 0; x < w; x++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE / 2
+    UP_TAPS:
+      for (uint32_t tap = 0; tap < 3; tap++) {
+      UP_TAP_TILES:
+        for (uint32_t k = 0; k < tiles; k++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES / CFG::VEC_LANES
 #pragma HLS PIPELINE II=1
-      const vec_tile<CFG> a = as.read(), b = bs.read(), cc = cs.read(), dd = ds.read();
-      vec_tile<CFG> y;
-    UP_LANES:
-      for (int j = 0; j < CFG::VEC_LANES; j++) {
+          const vec_tile<CFG> p = ps.read();
+        UP_VERTICAL:
+          for (int j = 0; j < L; j++) {
 #pragma HLS UNROLL
-        // lanes past the channels blend zeros: nothing to count
-        const int64_t rows_n = add_wrap(mul_wrap(3, a.v[j]), b.v[j]);
-        const int64_t rows_f = add_wrap(mul_wrap(3, cc.v[j]), dd.v[j]);
-        y.v[j] = quant_counted<ACT, ACT::FRAC + 4>(add_wrap(mul_wrap(3, rows_n), rows_f), ovf);
+            const uint32_t e = k * L + j;
+            if (tap == 1) up[x % 2][e] = add_wrap(mul_wrap(3, p.v[j]), held[e]);
+            if (tap == 2) down[x % 2][e] = add_wrap(mul_wrap(3, held[e]), p.v[j]);
+            if (tap != 2) held[e] = p.v[j];
+          }
+        }
       }
-      ys.write(y);
+      const up_step_t s = up_step(y, x, w);
+    UP_OUT_ROWS:
+      for (uint32_t i = 0; i < 2; i++) {
+      UP_OUT_COLUMNS:
+        for (uint32_t o = s.first; o <= s.last; o++) {
+#pragma HLS LOOP_TRIPCOUNT max=3
+          const uint32_t near = o / 2;
+          const uint32_t far = o % 2 ? (near + 1 < w ? near + 1 : near) : (near ? near - 1 : 0);
+        UP_TILES:
+          for (uint32_t k = 0; k < tiles; k++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_IN_FEATURES / CFG::VEC_LANES
+#pragma HLS PIPELINE II=1
+            vec_tile<CFG> out;
+          UP_LANES:
+            for (int j = 0; j < L; j++) {
+#pragma HLS UNROLL
+              const uint32_t e = k * L + j;
+              const int64_t vn = i ? down[near % 2][e] : up[near % 2][e];
+              const int64_t vf = i ? down[far % 2][e] : up[far % 2][e];
+              // lanes past the channels blend zeros: nothing to count
+              out.v[j] = quant_counted<ACT, ACT::FRAC + 4>(add_wrap(mul_wrap(3, vn), vf), ovf);
+            }
+            ys.write(out);
+          }
+        }
+      }
     }
   }
   overflows += ovf;
 }
 
 /**
- * UPSAMPLE's DATAFLOW region: load -> blend -> store over the output pixels.
+ * UPSAMPLE store process: the blend's output pixels in its order (per step, the step's
+ * columns of row 2y, then of row 2y + 1), each burst to its place in dst.
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+void up_store(hls::stream<vec_tile<CFG> >& ys, typename CFG::word_t* ymem, uint64_t dst,
+              uint32_t h, uint32_t w, uint32_t c) {
+#pragma HLS INLINE off  // a dataflow process
+  typedef typename CFG::act ACT;
+  int64_t row[CFG::MAX_IN_FEATURES];
+#pragma HLS ARRAY_PARTITION variable=row type=cyclic factor=CFG::VEC_LANES  // one tile per cycle
+  const uint64_t px = (uint64_t)c * ACT::BYTES;
+UP_STORE_ROWS:
+  for (uint32_t y = 0; y < h; y++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE / 2
+  UP_STORE_COLUMNS:
+    for (uint32_t x = 0; x < w; x++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE / 2
+      const up_step_t s = up_step(y, x, w);
+    UP_STORE_ROWS_OUT:
+      for (uint32_t i = 0; i < 2; i++) {
+      UP_STORE_PIXELS:
+        for (uint32_t o = s.first; o <= s.last; o++) {
+#pragma HLS LOOP_TRIPCOUNT max=3
+          const uint64_t out_px = (uint64_t)(2 * y + i) * (2 * w) + o;
+          store_tiles<CFG, ACT>(ys, ymem, dst + out_px * px, c, row);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * UPSAMPLE's DATAFLOW region: load -> blend -> store over the input pixels.
  *
  * @tparam CFG design point.
  */
 template <class CFG>
 void up_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem, uint64_t src,
-               uint64_t dst, uint32_t h, uint32_t w, uint32_t c, uint32_t pixels,
-               uint64_t& overflows) {
+               uint64_t dst, uint32_t h, uint32_t w, uint32_t c, uint64_t& overflows) {
 #pragma HLS INLINE off
 #pragma HLS DATAFLOW
-  // a, b and c wait in their FIFOs while the later taps of the same pixel load: each holds
-  // a whole pixel (ceil(MAX_IN_FEATURES / VEC_LANES) tiles) or the load process stalls
-  hls::stream<vec_tile<CFG> > as("up_a");
-#pragma HLS STREAM variable=as depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES + 1
-  hls::stream<vec_tile<CFG> > bs("up_b");
-#pragma HLS STREAM variable=bs depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES + 1
-  hls::stream<vec_tile<CFG> > cs("up_c");
-#pragma HLS STREAM variable=cs depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES + 1
-  hls::stream<vec_tile<CFG> > ds("up_d");
-#pragma HLS STREAM variable=ds depth=4
+  hls::stream<vec_tile<CFG> > ps("up_p");
+#pragma HLS STREAM variable=ps depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES  // one pixel
   hls::stream<vec_tile<CFG> > ys("up_y");
 #pragma HLS STREAM variable=ys depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES  // one pixel
-  up_load<CFG>(xmem, src, h, w, c, pixels, as, bs, cs, ds);
-  up_blend<CFG>(as, bs, cs, ds, c, pixels, ys, overflows);
-  vec_store_rows<CFG, CFG::MAX_IN_FEATURES, CFG::TC_UPSAMPLE_SIDE * CFG::TC_UPSAMPLE_SIDE>(
-      ys, ymem, dst, c, (uint64_t)pixels * c, pixels);
+  up_load<CFG>(xmem, src, h, w, c, ps);
+  up_blend<CFG>(ps, h, w, c, ys, overflows);
+  up_store<CFG>(ys, ymem, dst, h, w, c);
 }
 
 /**
@@ -225,7 +301,7 @@ uint32_t op_upsample(const typename CFG::word_t* xmem, typename CFG::word_t* yme
                      const instr_t& ins, profile_t& prof) {
   const uint32_t h = ins.f(isa::FLD_UPSAMPLE_IN_H), w = ins.f(isa::FLD_UPSAMPLE_IN_W);
   up_region<CFG>(xmem, ymem, ins.f(isa::FLD_UPSAMPLE_SRC), ins.f(isa::FLD_UPSAMPLE_DST), h, w,
-                 ins.f(isa::FLD_UPSAMPLE_CHANNELS), 4 * h * w, prof.v[isa::PROF_OVERFLOWS]);
+                 ins.f(isa::FLD_UPSAMPLE_CHANNELS), prof.v[isa::PROF_OVERFLOWS]);
   return isa::ERR_OK;
 }
 

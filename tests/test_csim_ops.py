@@ -373,7 +373,7 @@ def test_conv(tiny, h, w, ci, co, k, s, pad, flags):
 
 
 # ------------------------------------------------------------------- UPSAMPLE and ADD
-@pytest.mark.parametrize("h,w,c", [(3, 5, 6), (1, 1, 3), (2, 1, 1)])
+@pytest.mark.parametrize("h,w,c", [(3, 5, 6), (1, 1, 3), (2, 1, 1), (1, 2, 19), (4, 3, 17)])
 def test_upsample(tiny, h, w, c):
     p = Prog(tiny[0], seed=h + w + c)
     p.emit(Op.UPSAMPLE, in_h=h, in_w=w, channels=c, src=p.tensor(h * w * c, scale=None),

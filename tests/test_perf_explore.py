@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from edgemoe.params import load_accel
@@ -104,3 +105,69 @@ def test_w8a8_candidates_model_the_int8_program_and_cache_apart(tmp_path):
         assert w8["latency_ms"][task] < ms
     assert {p.name for p in tmp_path.glob("*.json")} == {f"{w16['config_id']}.json",
                                                         f"{w16['config_id']}-w8a8.json"}
+
+
+def _every_tenth_high_map(path, model_name: str):
+    """A precision map with every tenth channel of every int8-capable weight in int8."""
+    from edgemoe.compiler.calibrate import int8_layers
+    from edgemoe.models import random_weights
+    from edgemoe.params import load_model
+    from edgemoe.seeds.precision_map import build_precision_map, write_precision_map
+
+    model = load_model(model_name)
+    weights = random_weights(model, 0)
+    shapes = {f"{p}.weight": weights[f"{p}.weight"].shape for p in int8_layers(model)}
+    high = {n: np.arange(int(np.prod(s[:-1]))) % 10 == 0 for n, s in shapes.items()}
+    return write_precision_map(path, build_precision_map(
+        shapes, high, low_bits=4, high_bits=8, group=32, meta={"model": model_name}))
+
+
+@pytest.mark.golden
+def test_precision_map_candidates_model_the_mixed_program_and_cache_apart(tmp_path):
+    """`explore --precision-map`: the candidate's program runs the map's layers mixed
+    int4/int8 (neither its W16A32 nor its W8A8 latency), cached under the map's name."""
+    from edgemoe.commands.explore import _int8_ranges, _mixed_program
+    from edgemoe.perf.explore import Candidate, evaluate
+
+    path = _every_tenth_high_map(tmp_path / "map.json", "m3vit-micro")
+    mixed, int8, program = _mixed_program("m3vit-micro", str(path), 1, int8_rest=False)
+    assert not int8 and program.startswith("mixed-")
+    cand = Candidate("tiny", ("axi_bits=128",))
+    (tmp_path / "cache").mkdir()
+    cache = str(tmp_path / "cache")
+    w16 = evaluate(cand, "m3vit-micro", {}, cache)
+    w8 = evaluate(cand, "m3vit-micro", {}, cache, int8=_int8_ranges("m3vit-micro", 1))
+    mix = evaluate(cand, "m3vit-micro", {}, cache, mixed=mixed, program=program)
+    assert mix["fits"] and mix["program"] == program and w16["program"] == "w16a32"
+    for task, ms in mix["latency_ms"].items():
+        assert ms not in (w16["latency_ms"][task], w8["latency_ms"][task])
+    cid = w16["config_id"]
+    assert {p.name for p in (tmp_path / "cache").glob("*.json")} == {
+        f"{cid}.json", f"{cid}-w8a8.json", f"{cid}-{program}.json"}
+    # another map is another program, never the cached one
+    other = _every_tenth_high_map(tmp_path / "other.json", "m3vit-micro")
+    other.write_text(other.read_text().replace('"model"', '"note": "other", "model"', 1))
+    assert _mixed_program("m3vit-micro", str(other), 1, int8_rest=False)[2] != program
+    with pytest.raises(ValueError, match="own cache name"):
+        evaluate(cand, "m3vit-micro", {}, cache, mixed=mixed)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("model, text, what", [
+    ("m3vit-micro", "{not json", "not a readable precision map"),
+    ("vovnet-tiny", None, "drop --precision-map"),
+])
+def test_explore_bad_precision_map_is_one_line(tmp_path, capsys, model, text, what):
+    from edgemoe.cli import main
+
+    path = tmp_path / "map.json"
+    if text is None:
+        _every_tenth_high_map(path, "m3vit-micro")
+    else:
+        path.write_text(text)
+    out = tmp_path / "chosen.yaml"
+    assert main(["explore", "--board", "zcu102", "--model", model, "--base", "tiny",
+                 "--space", "tiny", "--precision-map", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert what in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()

@@ -56,6 +56,8 @@ def _cases(accel) -> list[ru.Case]:
         ru.layernorm(accel, rng, "layernorm_negative_eps", 5, 13, eps=-5),
         ru.upsample(accel, rng, "upsample", 2, 4, 16),
         ru.upsample(accel, rng, "upsample_edges", 3, 1, 3),
+        ru.upsample(accel, rng, "upsample_one_row_partial_word", 1, 3, 19),
+        ru.upsample(accel, rng, "upsample_one_pixel", 1, 1, 5),
         ru.add(accel, rng, "add_wraps", 37),
         ru.add(accel, rng, "add_chunks", 700),
         ru.add(accel, rng, "copy", 45, copy=True),

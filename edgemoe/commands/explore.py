@@ -43,7 +43,7 @@ def _routing(base: str, model_name: str) -> dict[int, list[int]]:
     return golden_routing(image, accel, c.program_offset, c.instrs, 0, c.status_offset)
 
 
-def _int8_ranges(model_name: str, n: int) -> dict[str, float]:
+def _int8_ranges(model_name: str, n: int, flag: str = "--int8") -> dict[str, float]:
     """W8A8 input ranges of every int8-capable layer of the model's seeded random weights
     (the weights explore compiles), on its default image and ``n - 1`` seeded random ones."""
     import numpy as np
@@ -54,13 +54,32 @@ def _int8_ranges(model_name: str, n: int) -> dict[str, float]:
 
     model = load_model(model_name)
     if hasattr(model, "layers") or model.kind != "m3vit":
-        raise ValueError(f"--int8 explores M3ViT's W8A8 programs; {model_name} is not an "
-                         "M3ViT model: drop --int8")
+        raise ValueError(f"{flag} explores M3ViT's int8 programs; {model_name} is not an "
+                         f"M3ViT model: drop {flag}")
     rng = np.random.default_rng(0)
     shape = (model.in_chans, model.image_height, model.image_width)
     images = [load_default_image(model)] + [rng.integers(0, 256, shape, dtype=np.uint8)
                                             for _ in range(n - 1)]
     return linear_input_ranges(model, random_weights(model, 0), images)
+
+
+def _mixed_program(model_name: str, path: str, n_images: int, int8_rest: bool):
+    """``explore``'s ``mixed``, ``int8`` and ``program`` for a precision map: its layers mixed
+    int4/int8 on the model's seeded random weights (the weights explore compiles),
+    calibrated on ``n_images`` images; the cache name carries the map's digest."""
+    import hashlib
+
+    from ..compiler.mixed import map_choices
+    from ..models import random_weights
+    from ..params import load_model
+    from ..seeds.precision_map import read_precision_map
+
+    model = load_model(model_name)
+    pmap = read_precision_map(path)
+    ranges = _int8_ranges(model_name, n_images, flag="--precision-map")
+    mixed, int8 = map_choices(pmap, model, random_weights(model, 0), ranges, int8_rest)
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    return mixed, int8, f"mixed{'-w8a8' if int8_rest else ''}-{digest}"
 
 
 def _table(front: list[dict]) -> str:
@@ -72,6 +91,14 @@ def _table(front: list[dict]) -> str:
         lines.append(f"{r['config_id']:<9} {lat:<24} {r['LUT']:>8,} {r['FF']:>8,} {r['DSP']:>5,} "
                      f"{r['BRAM36']:>6,}  {' '.join(r['overrides'])}")
     return "\n".join(lines)
+
+
+def _program_words(args, int8) -> str:
+    """What the candidates ran, for the summary line."""
+    if args.precision_map:
+        rest = " + W8A8 elsewhere" if int8 else ""
+        return f", mixed int4/int8 programs of {args.precision_map}{rest}"
+    return ", W8A8 programs" if int8 else ""
 
 
 def _run(args) -> int:
@@ -88,16 +115,22 @@ def _run(args) -> int:
         print("Yosys calibration of the estimate (measured / estimated): " +
               ", ".join(f"{k} {v:.2f}" for k, v in calibration.items()))
     cache = Path(args.cache) / f"{args.board}-{args.model}"
-    int8 = _int8_ranges(args.model, args.int8) if args.int8 else None
+    mixed, program = None, ""
+    if args.precision_map:
+        mixed, int8, program = _mixed_program(args.model, args.precision_map,
+                                              max(args.int8, 1), bool(args.int8))
+    else:
+        int8 = _int8_ranges(args.model, args.int8) if args.int8 else None
     results = explore(base, args.model, SPACES[args.space], cache, _routing(base, args.model),
                       scheduler=args.scheduler, workers=args.workers, calibration=calibration,
                       progress=lambda d, n: print(f"\r{d}/{n} candidates", end="",
-                                                  file=sys.stderr), int8=int8)
+                                                  file=sys.stderr), int8=int8, mixed=mixed,
+                      program=program)
     print(file=sys.stderr)
     front = pareto(results)
     fits = sum(1 for r in results if r.get("fits"))
     print(f"{len(results)} candidates from {base} ({args.space} space"
-          f"{', W8A8 programs' if int8 else ''}), {fits} fit "
+          f"{_program_words(args, int8)}), {fits} fit "
           f"{args.board}; Pareto front (cache {cache}):")
     if not front:
         print("no candidate fits: " + next((r["reason"] for r in results if r.get("reason")),
@@ -135,6 +168,9 @@ def register(sub) -> None:
     p.add_argument("--int8", type=positive_int, metavar="N", default=0,
                    help="model each candidate's W8A8 program (attention, MLPs, experts), "
                         "calibrated on the default image and N-1 seeded random images")
+    p.add_argument("--precision-map", metavar="FILE",
+                   help="model each candidate's program with the map's layers mixed int4/int8 "
+                        "(`edgemoe quantize`); with --int8 N every other layer in W8A8")
     p.add_argument("--out", default="build/explore/chosen.yaml", metavar="YAML",
                    help="where to write the chosen design point")
     p.set_defaults(func=_run)

@@ -16,7 +16,8 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
   only when a row buffer is free; the statistics stage (two radix-4 dividers, rsqrt) of
   one row overlaps the output of the previous one;
 - ADD/COPY, edgemoe_eltwise.sv: chunks of ADD_CHUNK elements, a then b;
-- UPSAMPLE, edgemoe_upsample.sv: four tap reads per output pixel, issued ahead;
+- UPSAMPLE, edgemoe_upsample.sv: per input pixel its column of three input rows (read
+  ahead), then the output pixels between that column and the previous one;
 - LIF, edgemoe_lif.sv: per block of P_OUT neurons the bias word, the weight strip and the
   first spike row are requested back to back, then per step the update and one word of
   spike bytes (:func:`_lif` says why the op spec's ideal is out of reach).
@@ -78,17 +79,19 @@ STEP_CYCLES = {
 
 
 def _cmd(traffic: Traffic, addr: int, nbytes: int, word_bytes: int, mem: MemoryTiming,
-         weight: bool = False) -> float:
+         weight: bool = False, issued_ahead: bool = False) -> float:
     """Cycles one streamed read command occupies: its beats or its words, whichever is slower.
 
     An unaligned command whose data ends in its last R beat costs the read DMA one more
-    (flush) cycle, and no command takes less than ``dma_cmd`` cycles (edgemoe_rd_dma.sv).
+    (flush) cycle, and no command takes less than ``dma_cmd`` cycles (edgemoe_rd_dma.sv)
+    unless it was ``issued_ahead``: queued while the engine was busy elsewhere, so its
+    data is waiting when the engine turns to it.
     """
     n = traffic.read(addr, nbytes, mem.bus_bytes, weight)
     bus = mem.bus_bytes
     flush = addr % bus != 0 and n == -(-nbytes // bus) and n != 1
     return max(math.ceil(nbytes / word_bytes) + flush, mem.beats_cycles(n),
-               STEP_CYCLES["dma_cmd"])
+               0 if issued_ahead else STEP_CYCLES["dma_cmd"])
 
 
 def _wskip_strip(traffic: Traffic, mem: MemoryTiming, tile_map: int, first: int, tiles: int,
@@ -355,18 +358,25 @@ def _add(ins: Instr, accel, mem, traffic, fmt) -> float:
 
 
 def _upsample(ins: Instr, accel, mem, traffic, fmt) -> float:
+    """UPSAMPLE as edgemoe_upsample.sv schedules it: per input pixel (y, x) column x of rows
+    y - 1, y, y + 1 is read (its commands issued while the previous step wrote), then the
+    output columns between x - 1 and x of rows 2y and 2y + 1 are written, a command each."""
     h, w, c = ins.get("in_h"), ins.get("in_w"), ins.get("channels")
     act, vec, bus = fmt("act"), accel.vector_lanes, mem.bus_bytes
-    src, dst = ins.get("src"), ins.get("dst")
+    src, dst, px = ins.get("src"), ins.get("dst"), c * act
+    words = -(-c // vec)
     cycles = float(STEP_CYCLES["up_op"] + mem.latency)
-    for oy in range(2 * h):
-        ys = (oy // 2, min(max(oy // 2 + (1 if oy % 2 else -1), 0), h - 1))
-        for ox in range(2 * w):
-            xs = (ox // 2, min(max(ox // 2 + (1 if ox % 2 else -1), 0), w - 1))
-            for ty, tx in ((ys[0], xs[0]), (ys[0], xs[1]), (ys[1], xs[0]), (ys[1], xs[1])):
-                cycles += _cmd(traffic, src + (ty * w + tx) * c * act, c * act, vec * act, mem)
-            traffic.write(dst + (oy * 2 * w + ox) * c * act, c * act, bus)
-            cycles += STEP_CYCLES["up_pixel"]
+    for y in range(h):
+        rows = (max(y - 1, 0), y, min(y + 1, h - 1))
+        for x in range(w):
+            for r in rows:
+                cycles += _cmd(traffic, src + (r * w + x) * px, px, vec * act, mem,
+                               issued_ahead=True)
+            first, last = (2 * x - 1 if x else 0), (2 * x + 1 if x == w - 1 else 2 * x)
+            for oy in (2 * y, 2 * y + 1):
+                for ox in range(first, last + 1):
+                    n = traffic.write(dst + (oy * 2 * w + ox) * px, px, bus)
+                    cycles += max(words, mem.beats_cycles(n)) + STEP_CYCLES["up_pixel"]
     return cycles
 
 

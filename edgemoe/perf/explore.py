@@ -91,14 +91,19 @@ def candidates(base_name: str, space: Mapping[str, tuple]) -> list[Candidate]:
 
 def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
              cache_dir: str, calibration: Mapping[str, float] | None = None,
-             int8: Mapping[str, float] | None = None) -> dict:
+             int8: Mapping[str, float] | None = None,
+             mixed: Mapping[str, object] | None = None, program: str = "") -> dict:
     """Fit check and modelled latency of one candidate (runs on a Dask worker).
 
     ``int8`` (calibrated input ranges, ``compile_model``'s ``int8``) models the W8A8
-    program of the candidate instead of the W16A32 one (cached apart).
+    program of the candidate instead of the W16A32 one; ``mixed`` (``compile_model``'s
+    ``mixed``, from a precision map) its mixed int4/int8 layers.  ``program`` names the
+    program in the cache file (``<config_id>-<program>.json``), so each is cached apart:
+    it must differ for every different ``mixed`` (default ``w8a8`` with ``int8``, none
+    for W16A32).
 
-    Returns a JSON-ready dict: ``config_id``, ``overrides``, resource counts, ``fits``,
-    and when it fits ``latency_ms`` per task (modelled with the board's memory).
+    Returns a JSON-ready dict: ``config_id``, ``overrides``, ``program``, resource counts,
+    ``fits``, and when it fits ``latency_ms`` per task (modelled with the board's memory).
     """
     from ..compiler import compile_model
     from ..params import load_accel, load_model
@@ -112,7 +117,10 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     except ConfigError as exc:
         return {"config_id": "", "overrides": list(cand.overrides), "fits": False,
                 "reason": str(exc).splitlines()[0]}
-    path = Path(cache_dir) / f"{accel.config_id}{'-w8a8' if int8 else ''}.json"
+    if mixed and not program:
+        raise ValueError("a mixed program needs its own cache name (program=...)")
+    program = program or ("w8a8" if int8 else "")
+    path = Path(cache_dir) / f"{accel.config_id}{'-' + program if program else ''}.json"
     if path.is_file():
         return json.loads(path.read_text())
     est = fit_report(accel, rtl=True).estimate
@@ -121,6 +129,7 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     report = fit_report(accel, measured=measured if calibration else None, rtl=True)
     mem = memory_timing(accel, ports=accel.m_axi_bundles)
     res = {"config_id": accel.config_id, "overrides": list(cand.overrides), "w8a8": bool(int8),
+           "program": program or "w16a32",
            "memory": mem.describe(),
            "fits": report.fits, "reason": "" if report.fits else report.message,
            **{u.name: u.used for u in report.resources}}
@@ -128,7 +137,7 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     if report.fits:
         try:
             accel.check_model(model)
-            compiled = compile_model(model, accel, int8=int8)
+            compiled = compile_model(model, accel, int8=int8, mixed=mixed)
         except (ConfigError, ValueError) as exc:
             res.update(fits=False, reason=str(exc).splitlines()[0])
         else:
@@ -173,10 +182,12 @@ def explore(base_name: str, model_name: str, space: Mapping[str, tuple], cache_d
             routing: dict[int, list[int]], scheduler: str | None = None, workers: int = 2,
             calibration: Mapping[str, float] | None = None,
             progress: Callable[[int, int], None] | None = None,
-            int8: Mapping[str, float] | None = None) -> list[dict]:
+            int8: Mapping[str, float] | None = None,
+            mixed: Mapping[str, object] | None = None, program: str = "") -> list[dict]:
     """Evaluate every candidate of ``space`` on Dask (LocalCluster unless ``scheduler``).
 
-    Cached candidates (``cache_dir/<config_id>.json``) are read, not recomputed.
+    ``int8``, ``mixed`` and ``program`` as :func:`evaluate`.  Cached candidates
+    (``cache_dir/<config_id>[-<program>].json``) are read, not recomputed.
     """
     from distributed import Client, LocalCluster, as_completed
 
@@ -194,7 +205,7 @@ def explore(base_name: str, model_name: str, space: Mapping[str, tuple], cache_d
     try:
         futures = client.map(evaluate, cands, model_name=model_name, routing=routing,
                              cache_dir=str(cache_dir), calibration=calibration, int8=int8,
-                             pure=False)
+                             mixed=mixed, program=program, pure=False)
         results = []
         for done, fut in enumerate(as_completed(futures), 1):
             results.append(fut.result())
