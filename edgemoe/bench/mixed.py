@@ -64,13 +64,14 @@ def mixed_table(n: int, calib: int, group: int, fraction: float = HIGH_FRACTION)
     from ..data import synthetic
     from ..evaluation.evaluate import evaluate
     from ..params import load_accel
+    from ..params.accel import ALL_WEIGHT_FORMATS
     from ..seeds.mixllm_model import m3vit_salience
     from ..seeds.precision_map import build_precision_map
     from ..seeds.salience import select_global
     from .seeds import _m3vit_demo
 
     model, accel, weights = _m3vit_demo()
-    accel = load_accel(accel.name, ("weight_formats=[w16, q8, q4]",))  # with the int4 loader
+    accel = load_accel(accel.name, (ALL_WEIGHT_FORMATS,))  # with the int4 loader
     scores = m3vit_salience(model, weights, calib, 4, group)
     high = select_global(scores, fraction)
     pmap = build_precision_map({k: weights[k].shape for k in scores}, high, low_bits=4,

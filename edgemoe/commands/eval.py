@@ -59,6 +59,7 @@ def _run(args) -> int:
     from ..evaluation.evaluate import evaluate
     from ..models import load_weights
     from ..params import load_accel, load_model
+    from ..params.accel import ALL_WEIGHT_FORMATS
 
     if args.n is not None and args.n < 1:
         raise ValueError(f"--n {args.n}: give a positive number of scenes")
@@ -77,8 +78,7 @@ def _run(args) -> int:
 
         accel = default_accel(model)
     else:  # with a precision map, its int4 strip loader too (weight_formats)
-        accel = load_accel("edge-moe-zcu102", ("weight_formats=[w16, q8, q4]",)
-                           if args.precision_map else ())
+        accel = load_accel("edge-moe-zcu102", (ALL_WEIGHT_FORMATS,) if args.precision_map else ())
     accel.check_model(model)
     weights = load_weights(args.weights or trained_weights(args.model), model)
     if graph:  # a graph classifier: the digits

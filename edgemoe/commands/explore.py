@@ -103,6 +103,7 @@ def _program_words(args, int8) -> str:
 
 def _run(args) -> int:
     from ..params import load_accel, load_model
+    from ..params.accel import ALL_WEIGHT_FORMATS
     from ..perf.explore import SPACES, explore, pareto, write_design, yosys_calibration
 
     load_model(args.model)  # a bad model name fails before the cluster starts
@@ -115,13 +116,15 @@ def _run(args) -> int:
         print("Yosys calibration of the estimate (measured / estimated): " +
               ", ".join(f"{k} {v:.2f}" for k, v in calibration.items()))
     cache = Path(args.cache) / f"{args.board}-{args.model}"
-    mixed, program = None, ""
+    mixed, program, space = None, "", dict(SPACES[args.space])
     if args.precision_map:
         mixed, int8, program = _mixed_program(args.model, args.precision_map,
                                               max(args.int8, 1), bool(args.int8))
+        key, _, formats = ALL_WEIGHT_FORMATS.partition("=")  # every candidate builds int4
+        space[key] = (formats,)
     else:
         int8 = _int8_ranges(args.model, args.int8) if args.int8 else None
-    results = explore(base, args.model, SPACES[args.space], cache, _routing(base, args.model),
+    results = explore(base, args.model, space, cache, _routing(base, args.model),
                       scheduler=args.scheduler, workers=args.workers, calibration=calibration,
                       progress=lambda d, n: print(f"\r{d}/{n} candidates", end="",
                                                   file=sys.stderr), int8=int8, mixed=mixed,

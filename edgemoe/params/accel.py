@@ -61,6 +61,9 @@ WEIGHT_FORMATS = ("w16", "q8", "q4")
 #: Weight formats every design point builds: W16, and W8A8, whose pairs are part of the
 #: MAC array itself (edgemoe_lin_dot), not a unit beside it that could be left out.
 REQUIRED_WEIGHT_FORMATS = ("w16", "q8")
+#: The override that makes any design point build every weight format (the int4 loader
+#: too): what a mixed int4/int8 program needs.
+ALL_WEIGHT_FORMATS = f"weight_formats=[{', '.join(WEIGHT_FORMATS)}]"
 #: m_axi bundles when a design point does not say (one per traffic class).
 DEFAULT_AXI_PORTS = 4
 #: Output lanes of the linear engine's epilogue (quantization, GELU, score and residual
