@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 
+import rtlutil
+
 from edgemoe.params import load_accel
 from edgemoe.rtl import RtlsimExecutor
 
@@ -23,6 +25,8 @@ NARROW = ("formats.act=ap_fixed<16,6>",)  # 2-byte activations: other element pa
 # an 8x8 tile: the linear epilogue serves 4 of the 8 output lanes per cycle (2 steps)
 WIDE = ("linear_p_in=8", "linear_p_out=8")
 DESIGNS = {"tiny": (), "alt": ALT, "p8": P8, "narrow": NARROW, "wide": WIDE}
+#: The two parallelism settings each engine suite runs its cases on.
+SETTINGS = ("tiny", "alt")
 
 
 def design(name: str):
@@ -34,3 +38,8 @@ def design(name: str):
 def executor(name: str):
     """A shared RtlsimExecutor per test design (built once, cached across runs)."""
     return RtlsimExecutor(design(name))
+
+
+def outcomes_per_setting(cases) -> dict:
+    """``cases(accel)`` run on the RTL of each of :data:`SETTINGS`: setting -> name -> outcome."""
+    return {s: rtlutil.run_cases(executor(s), cases(design(s))) for s in SETTINGS}

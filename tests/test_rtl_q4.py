@@ -13,14 +13,13 @@ import numpy as np
 import pytest
 import rtlutil as ru
 from q4util import clamped_chain, mixed_linear
-from rtldesigns import design, executor
+from rtldesigns import SETTINGS, design, executor, outcomes_per_setting
 
 from edgemoe.isa import Flag, Instr, Op
 from edgemoe.numerics.int4 import ROW_GROUP
 
 pytestmark = pytest.mark.sim
 
-SETTINGS = ("tiny", "alt")
 
 #: (name, seed, t, n, k, group, high fraction, flags, x range)
 SINGLES = [
@@ -100,8 +99,7 @@ CASE_NAMES = [c.name for c in _cases(design("tiny"))]
 
 @pytest.fixture(scope="module")
 def outcomes():
-    return {setting: ru.run_cases(executor(setting), _cases(design(setting)))
-            for setting in SETTINGS}
+    return outcomes_per_setting(_cases)
 
 
 @pytest.mark.parametrize("setting", SETTINGS)

@@ -17,14 +17,13 @@ import numpy as np
 import pytest
 import rtlutil as ru
 from q4moe import q4_experts
-from rtldesigns import design, executor
+from rtldesigns import SETTINGS, design, executor, outcomes_per_setting
 
 from edgemoe.isa import Err, Flag, Instr, Op
 from edgemoe.numerics import int4
 
 pytestmark = pytest.mark.sim
 
-SETTINGS = ("tiny", "alt")
 
 #: (name, seed, t, d, h, e, top_k, int8 fraction, group, residual); expert e - 1 is empty
 RUNS = [
@@ -108,8 +107,7 @@ CASE_NAMES = [c.name for c in _cases(design("tiny"))]
 
 @pytest.fixture(scope="module")
 def outcomes():
-    return {setting: ru.run_cases(executor(setting), _cases(design(setting)))
-            for setting in SETTINGS}
+    return outcomes_per_setting(_cases)
 
 
 @pytest.mark.parametrize("setting", SETTINGS)

@@ -11,13 +11,12 @@ import pytest
 import rtlutil as ru
 from q8moe import q8_experts
 from q8util import q8_linear, q8_program
-from rtldesigns import design, executor
+from rtldesigns import SETTINGS, design, executor, outcomes_per_setting
 
 from edgemoe.isa import Flag
 
 pytestmark = pytest.mark.sim
 
-SETTINGS = ("tiny", "alt")
 
 
 def _cases(accel) -> list[ru.Case]:
@@ -54,8 +53,7 @@ CASE_NAMES = [c.name for c in _cases(design("tiny"))]
 
 @pytest.fixture(scope="module")
 def outcomes():
-    return {setting: ru.run_cases(executor(setting), _cases(design(setting)))
-            for setting in SETTINGS}
+    return outcomes_per_setting(_cases)
 
 
 @pytest.mark.parametrize("setting", SETTINGS)

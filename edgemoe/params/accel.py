@@ -58,11 +58,9 @@ _OPTIONAL_KEYS = ("axi_ports", "attn_topk", "weight_formats")
 #: Weight formats a design point can build (``weight_formats``): w16 (the default W16),
 #: q8 (Flag.WFMT_Q8, W8A8) and q4 (Flag.WFMT_Q4, the int4 strip loader edgemoe_lin_q4).
 WEIGHT_FORMATS = ("w16", "q8", "q4")
-#: Weight formats every design point builds: W16, and W8A8, whose pairs are part of the
-#: MAC array itself (edgemoe_lin_dot), not a unit beside it that could be left out.
+#: Weight formats every design point builds (W8A8's pairs are part of the MAC array).
 REQUIRED_WEIGHT_FORMATS = ("w16", "q8")
-#: The override that makes any design point build every weight format (the int4 loader
-#: too): what a mixed int4/int8 program needs.
+#: The override that builds every weight format (a mixed int4/int8 program's need).
 ALL_WEIGHT_FORMATS = f"weight_formats=[{', '.join(WEIGHT_FORMATS)}]"
 #: m_axi bundles when a design point does not say (one per traffic class).
 DEFAULT_AXI_PORTS = 4
