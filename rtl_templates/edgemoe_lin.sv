@@ -247,6 +247,7 @@ module edgemoe_lin (
   end else begin : g_no_q4
     assign {q4_done, q4_we, q4_at, q4_be, q4_bwe, q4_bat} = '0;
     assign q4_dma = '0; assign q4_word = '0; assign q4_bword = '0; assign q4_sword = '0;
+    logic unused_q4; assign unused_q4 = ^jq4i;  // the experts' channel_index address
   end
 
   edgemoe_lin_bbuf #(.TOM(TOM), .BBITS(BBITS)) u_bbuf (

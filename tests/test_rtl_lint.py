@@ -17,6 +17,7 @@ POINTS = [(name, ()) for name in list_accels()] + [
     ("tiny", ("ops=[linear, add]",)),
     ("tiny", ("attn_lanes=8", "linear_p_in=8", "linear_p_out=2", "vector_lanes=4",
               "axi_bits=64")),
+    ("tiny", ("weight_formats=[w16, q8]",)),  # the int4 units left out
 ]
 #: Linted in `make test`: the test designs, the SNN point and the widest point (32x16 tile, 8
 #: lanes, int8 side); the other board points lint in the long tier (`make bench`).
