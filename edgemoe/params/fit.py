@@ -205,6 +205,10 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
         add("layernorm", "LUT", vl * cont * 12 + 1500)
     if "eltwise" in engines:
         add("vector", "LUT", vl * cont * 12 + 1500)
+    if "upsample" in engines:  # per lane: the vertical blend, the near / far select, 3 V + V
+        blend, words = vl * (act + 2), math.ceil(accel.max_in_features / vl)
+        add("upsample", "LUT", blend * 6)
+        add("upsample", "BRAM36", bram36_blocks(words, blend) + 2 * bram36_blocks(2 * words, blend))
 
     if "pool" in engines:  # per lane: max / sum row (64-bit), gate row, two multipliers
         add("pool", "DSP", vl * (dsp_per_multiplier(act, act, fam)
