@@ -117,15 +117,13 @@ uint32_t op_add(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
  * (2x - 1 and 2x, from 0 at x = 0, through 2x + 1 at the last column), the ones whose
  * two input columns are x - 1 and x.
  */
-struct up_step_t {
-  uint32_t y, x, first, last;
+struct up_columns_t {
+  uint32_t first, last;
 };
 
 /** The output columns of step x of a row of w input pixels. */
-inline up_step_t up_step(uint32_t y, uint32_t x, uint32_t w) {
-  up_step_t s;
-  s.y = y;
-  s.x = x;
+inline up_columns_t up_columns(uint32_t x, uint32_t w) {
+  up_columns_t s;
   s.first = x == 0 ? 0 : 2 * x - 1;
   s.last = x + 1 == w ? 2 * x + 1 : 2 * x;
   return s;
@@ -206,7 +204,7 @@ UP_ROWS:
           }
         }
       }
-      const up_step_t s = up_step(y, x, w);
+      const up_columns_t s = up_columns(x, w);
     UP_OUT_ROWS:
       for (uint32_t i = 0; i < 2; i++) {
       UP_OUT_COLUMNS:
@@ -257,7 +255,7 @@ UP_STORE_ROWS:
   UP_STORE_COLUMNS:
     for (uint32_t x = 0; x < w; x++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::TC_UPSAMPLE_SIDE / 2
-      const up_step_t s = up_step(y, x, w);
+      const up_columns_t s = up_columns(x, w);
     UP_STORE_ROWS_OUT:
       for (uint32_t i = 0; i < 2; i++) {
       UP_STORE_PIXELS:

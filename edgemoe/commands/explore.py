@@ -68,6 +68,7 @@ def _mixed_program(model_name: str, path: str, n_images: int, int8_rest: bool):
     int4/int8 on the model's seeded random weights (the weights explore compiles),
     calibrated on ``n_images`` images; the cache name carries the map's digest."""
     import hashlib
+    import json
 
     from ..compiler.mixed import map_choices
     from ..models import random_weights
@@ -78,7 +79,7 @@ def _mixed_program(model_name: str, path: str, n_images: int, int8_rest: bool):
     pmap = read_precision_map(path)
     ranges = _int8_ranges(model_name, n_images, flag="--precision-map")
     mixed, int8 = map_choices(pmap, model, random_weights(model, 0), ranges, int8_rest)
-    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    digest = hashlib.sha256(json.dumps(pmap, sort_keys=True).encode()).hexdigest()[:12]
     return mixed, int8, f"mixed{'-w8a8' if int8_rest else ''}-{digest}"
 
 
