@@ -38,22 +38,8 @@ def test_trained_m3vit_demo_meets_the_issue_target_at_w4_4():
     """10% of the channels int8 by global salience (8 calibration scenes, as `edgemoe
     bench --only mixed`), one group per row: <= 0.56x the all-int8 codes (measured
     495,104 / 884,736 B = 0.5596x)."""
-    from edgemoe.bench.mixed import HIGH_FRACTION, ROW
-    from edgemoe.bench.seeds import _m3vit_demo
-    from edgemoe.compiler.calibrate import linear_input_ranges
-    from edgemoe.compiler.mixed import map_choices
-    from edgemoe.data import synthetic
-    from edgemoe.seeds.mixllm_model import m3vit_salience
-    from edgemoe.seeds.precision_map import build_precision_map
-    from edgemoe.seeds.salience import select_global
+    from edgemoe.bench.mixed import ROW, m3vit_demo_mixed
 
-    model, accel, weights = _m3vit_demo()
-    scores = m3vit_salience(model, weights, 8, 4, ROW)
-    pmap = build_precision_map({k: weights[k].shape for k in scores},
-                               select_global(scores, HIGH_FRACTION), low_bits=4, high_bits=8,
-                               group=ROW, meta={"model": model.name})
-    ranges = linear_input_ranges(model, weights, (synthetic.scene("train", i).pixels()
-                                                  for i in range(8)))
-    mixed, _ = map_choices(pmap, model, weights, ranges, int8_rest=True)
+    _, accel, weights, _, mixed, _ = m3vit_demo_mixed(8, ROW)
     got = mixed_weight_bytes(mixed, weights, accel)
     assert got["mixed_codes"] <= 0.56 * got["int8_codes"], got

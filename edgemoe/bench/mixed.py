@@ -56,13 +56,17 @@ def mixed_weight_bytes(mixed, weights, accel) -> dict[str, int]:
     return out
 
 
-def mixed_table(n: int, calib: int, group: int, fraction: float = HIGH_FRACTION) -> dict:
-    """Float vs W4.4A8 (mixed LINEARs and experts, ``fraction`` of the channels int8 by
-    global salience, groups of ``group``) on ``n`` test scenes, and bytes."""
+def m3vit_demo_mixed(calib: int, group: int, fraction: float = HIGH_FRACTION):
+    """The trained m3vit-demo's W4.4A8 build: ``fraction`` of the channels int8 by global
+    salience over ``calib`` train scenes, groups of ``group``, every other layer W8A8.
+
+    Returns:
+        (model, accel with the int4 loader, weights, precision map, mixed, int8) as
+        ``compile_model`` / ``evaluate`` take them.
+    """
     from ..compiler.calibrate import linear_input_ranges
     from ..compiler.mixed import map_choices
     from ..data import synthetic
-    from ..evaluation.evaluate import evaluate
     from ..params import load_accel
     from ..params.accel import ALL_WEIGHT_FORMATS
     from ..seeds.mixllm_model import m3vit_salience
@@ -79,6 +83,14 @@ def mixed_table(n: int, calib: int, group: int, fraction: float = HIGH_FRACTION)
     ranges = linear_input_ranges(model, weights, (synthetic.scene("train", i).pixels()
                                                   for i in range(calib)))
     mixed, int8 = map_choices(pmap, model, weights, ranges, int8_rest=True)
+    return model, accel, weights, pmap, mixed, int8
+
+
+def mixed_table(n: int, calib: int, group: int, fraction: float = HIGH_FRACTION) -> dict:
+    """Float vs W4.4A8 (:func:`m3vit_demo_mixed`) on ``n`` test scenes, and bytes."""
+    from ..evaluation.evaluate import evaluate
+
+    model, accel, weights, pmap, mixed, int8 = m3vit_demo_mixed(calib, group, fraction)
     result = evaluate(model, accel, weights, "golden", "test", n, int8=int8, mixed=mixed)
     return {"eval": result, "bytes": mixed_weight_bytes(mixed, weights, accel),
             "high_channels": pmap["high_channels"], "channels": pmap["channels"]}
