@@ -32,6 +32,8 @@ KEEP_BUILDS = 6
 #: Build folders this process has built or reused: executors hold on to them (tests cache
 #: one per design), so pruning never deletes them, however many designs a run builds.
 _IN_USE: set[Path] = set()
+#: Disk a model needs while it builds (generated C++, objects, precompiled headers).
+MIN_FREE_MB = 400
 #: Verilator options of every build (warnings are checked separately by the lint test).
 BUILD_ARGS = ("-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3", "--x-assign", "fast",
               "--x-initial", "fast")
@@ -127,8 +129,8 @@ def _key(sources, toplevel: str, parameters: dict, waves: bool) -> str:
 
 
 def _prune(root: Path, toplevel: str, keep: int) -> None:
-    """Delete all but the ``keep`` most recently used models of ``toplevel`` (~150 MB each),
-    never one this process uses."""
+    """Delete all but the ``keep`` most recently used models of ``toplevel``, never one this
+    process uses."""
     builds = sorted((p for p in root.glob(f"{toplevel}-*") if (p / ".built").is_file()),
                     key=lambda p: (p / ".built").stat().st_mtime, reverse=True)
     for old in builds[keep:]:
@@ -137,6 +139,29 @@ def _prune(root: Path, toplevel: str, keep: int) -> None:
         log.info("removing old Verilator build %s", old)
         shutil.rmtree(old, ignore_errors=True)
         Path(f"{old}.build.log").unlink(missing_ok=True)
+
+
+def _drop_intermediates(bdir: Path, toplevel: str) -> None:
+    """Keep only the model's executable: the generated C++, objects and precompiled headers
+    are ~180 MB of a ~2 MB model, and a test run builds dozens of models."""
+    for p in bdir.iterdir():
+        if p.name != toplevel:
+            p.unlink() if p.is_file() or p.is_symlink() else shutil.rmtree(p, ignore_errors=True)
+
+
+def _why(log_file: Path, root: Path) -> str:
+    """The build log's first error lines and a full-disk hint, for the failure message."""
+    try:
+        lines = log_file.read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    errors = [ln.strip() for ln in lines if "error" in ln.lower()][:3]
+    reason = f": {' | '.join(errors)}" if errors else ""
+    free_mb = shutil.disk_usage(root).free // 2**20
+    if free_mb < MIN_FREE_MB:
+        reason += (f"; only {free_mb} MB free on the disk of {root}: a build needs about "
+                   f"{MIN_FREE_MB} MB while it runs, free some space and run again")
+    return reason
 
 
 def build(sources, toplevel: str, parameters: dict | None = None, waves: bool = False,
@@ -176,8 +201,10 @@ def build(sources, toplevel: str, parameters: dict | None = None, waves: bool = 
                      build_args=list(BUILD_ARGS), timescale=("1ns", "1ps"),
                      log_file=str(root / f"{toplevel}-{key}.build.log"))
     except (SystemExit, subprocess.CalledProcessError, OSError, RuntimeError) as exc:
-        raise SimulatorError(f"Verilator build of {toplevel} failed ({exc}); see "
-                             f"{root / f'{toplevel}-{key}.build.log'}") from None
+        log_file = root / f"{toplevel}-{key}.build.log"
+        raise SimulatorError(f"Verilator build of {toplevel} failed ({exc}){_why(log_file, root)}; "
+                             f"see {log_file}") from None
+    _drop_intermediates(bdir, toplevel)
     stamp.write_text(key)
     _IN_USE.add(bdir.resolve())
     _prune(root, toplevel, keep=KEEP_BUILDS)
