@@ -127,6 +127,9 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
     Op.CONV: {
         "in_h": "d0", "in_w": "d1", "in_ch": "d2", "out_ch": "d3", "kernel_stride_pad": "d4",
         "src": "a0", "dst": "a1", "weights": "a2", "bias": "a3", "residual": "a4",
+        # WFMT_Q8 only (as LINEAR's): channel multipliers and the input multiplier; the
+        # dequantization shift is d4's top byte (pack_ksp)
+        "scales": "a5", "x_mul": "imm",
     },
     Op.UPSAMPLE: {"in_h": "d0", "in_w": "d1", "channels": "d2", "src": "a0", "dst": "a1"},
     Op.ADD: {"count": "d0", "a": "a0", "b": "a1", "dst": "a2"},
@@ -158,7 +161,8 @@ OP_FLAGS: Mapping[Op, Flag] = {
     Op.ATTENTION: Flag.ATTN_TOPK,
     Op.MOE_GATE: Flag.NONE,
     Op.MOE_EXPERTS: Flag.RESIDUAL | Flag.WFMT_Q8 | Flag.WSKIP | Flag.WFMT_Q4,
-    Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH,
+    Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH
+    | Flag.WFMT_Q8,
     Op.UPSAMPLE: Flag.NONE,
     Op.ADD: Flag.COPY,
     Op.POOL: Flag.NONE,
@@ -167,7 +171,7 @@ OP_FLAGS: Mapping[Op, Flag] = {
 
 #: Flags a generated executor does not build yet, per language ("hls", "sv"): its checks
 #: refuse them (Err.BAD_FLAGS) rather than run the instruction in another mode.
-FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {}, "sv": {}}
+FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {}, "sv": {Op.CONV: Flag.WFMT_Q8}}
 
 
 def design_flags(op: Op, accel) -> Flag:
@@ -234,17 +238,22 @@ def unpack_moe_q8(d4: int) -> tuple[int, int]:
     return d4 & ((1 << MOE_DQ_BITS) - 1), d4 >> MOE_DQ_BITS
 
 
-def pack_ksp(kernel: int, stride: int, pad: int) -> int:
-    """CONV's d4: kernel | stride << 8 | pad << 16."""
-    for name, v in (("kernel", kernel), ("stride", stride), ("pad", pad)):
+def pack_ksp(kernel: int, stride: int, pad: int, dq_shift: int = 0) -> int:
+    """CONV's d4: kernel | stride << 8 | pad << 16 | dq_shift << 24 (WFMT_Q8 only)."""
+    for name, v in (("kernel", kernel), ("stride", stride), ("pad", pad), ("dq_shift", dq_shift)):
         if not 0 <= v < 256:
             raise IsaError(f"CONV {name}={v} must be in [0, 255]")
-    return kernel | stride << 8 | pad << 16
+    return kernel | stride << 8 | pad << 16 | dq_shift << 24
 
 
 def unpack_ksp(d4: int) -> tuple[int, int, int]:
-    """Inverse of :func:`pack_ksp`: (kernel, stride, pad)."""
+    """Inverse of :func:`pack_ksp`: (kernel, stride, pad); :func:`ksp_dq_shift` the rest."""
     return d4 & 0xFF, (d4 >> 8) & 0xFF, (d4 >> 16) & 0xFF
+
+
+def ksp_dq_shift(d4: int) -> int:
+    """The W8A8 dequantization shift packed in CONV's d4 (:func:`pack_ksp`)."""
+    return (d4 >> 24) & 0xFF
 
 
 @dataclass(frozen=True)

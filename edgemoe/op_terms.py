@@ -11,6 +11,7 @@ from .numerics.int4 import (
     MOE_GROUP_SIZES,
     MOE_HIGH_BITS,
 )
+from .numerics.int8 import Q8_PAIR
 from .opexpr import (
     Add,
     Align,
@@ -65,6 +66,11 @@ def bias_block(rows: Expr, elem: Expr) -> Expr:
 def tile_map_block(rows: Expr, cols: Expr) -> Expr:
     """layout.tile_map_bytes: one bit per P_OUT x P_IN tile, padded to 64 bytes."""
     return Align(CeilDiv(Mul(CeilDiv(rows, P_OUT), CeilDiv(cols, P_IN)), Const(8)))
+
+
+def q8_beats(n: Expr, k: Expr) -> Expr:
+    """W8A8 MAC beats of one token (edgemoe.numerics.int8.q8_mac_beats): tile pairs."""
+    return Mul(CeilDiv(CeilDiv(n, P_OUT), Const(Q8_PAIR)), Max(CeilDiv(k, P_IN), Const(Q8_PAIR)))
 
 
 def queue_bytes(experts: Expr, tokens: Expr) -> Expr:

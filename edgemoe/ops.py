@@ -34,7 +34,7 @@ from .numerics.int4 import (
     MAX_Q4_TERMS,
     Q4_GROUPS_SHIFT,
 )
-from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS, Q8_PAIR
+from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
 from .numerics.mean import POOL_MAX_KERNEL
 from .op_terms import (
     ACT,
@@ -59,6 +59,7 @@ from .op_terms import (
     bias_block,
     moe_q4_terms,
     q4_weight_block,
+    q8_beats,
     queue_bytes,
     tile_map_block,
     weight_block,
@@ -101,7 +102,6 @@ def _addrs(*names: str) -> tuple[tuple[str, Expr], ...]:
     return tuple((n, Field(n)) for n in names)
 
 
-# HLS kernel signatures
 # HLS kernel arguments: m_axi ports by traffic class (edgemoe/params/ports.py): ``mem``
 # control (instructions, status, index lists, queues), ``wmem`` weights, ``xmem``
 # activations in, ``ymem`` activations out; a kernel given only ``mem`` still works (every
@@ -124,11 +124,6 @@ def _q4_weights() -> Expr:
 
 #: LINEAR flags that use the fields WFMT_Q4 shares (d3, a5) or another weight format.
 _NOT_WITH_Q4 = Flag.GATHER | Flag.SCATTER | Flag.WFMT_Q8 | Flag.WFMT_CONV | Flag.WSKIP
-
-
-def _q8_beats(n, k):
-    """W8A8 MAC beats of one token (edgemoe.numerics.int8.q8_mac_beats): tile pairs."""
-    return Mul(CeilDiv(CeilDiv(n, P_OUT), Const(Q8_PAIR)), Max(CeilDiv(k, P_IN), Const(Q8_PAIR)))
 
 
 def _linear() -> OpSpec:
@@ -179,7 +174,7 @@ def _linear() -> OpSpec:
         aliases=(("dst", "residual"),),
         # WSKIP: one cycle per tile beat run (layout.tiles_run) and the tile map's bytes
         cycles=Sel(Flag.WSKIP, Add(Mul(_T, Field("tiles_run")), tile_map_block(_N, _K)),
-                   Sel(Flag.WFMT_Q8, Mul(_T, _q8_beats(_N, _K)), Mul(_T, tiles))),
+                   Sel(Flag.WFMT_Q8, Mul(_T, q8_beats(_N, _K)), Mul(_T, tiles))),
         prefetch=("weights", _N, _K))
 
 
@@ -282,7 +277,7 @@ def _moe_experts() -> OpSpec:
     skip_e = Sel(Flag.WSKIP, e, Const(0))  # WSKIP: there instead, the experts' zero-tile maps
     dq, q8w = Derived("dq_shift", MOE_DQ_BITS), Field("q8_shift_mul")
     both = Min(MAX_IN, MAX_OUT)
-    per_token = Sel(Flag.WFMT_Q8, Add(_q8_beats(h, d), _q8_beats(d, h)),
+    per_token = Sel(Flag.WFMT_Q8, Add(q8_beats(h, d), q8_beats(d, h)),
                     Mul(2, CeilDiv(h, P_OUT), CeilDiv(d, P_IN)))
     return OpSpec(
         Op.MOE_EXPERTS, "lin", "op_moe_experts", _LB,
@@ -316,26 +311,31 @@ def _moe_experts() -> OpSpec:
 
 def _conv() -> OpSpec:
     ih, iw, ci, co = _f("in_h", "in_w", "in_ch", "out_ch")
-    k, s, p = (Derived(n, 8) for n in ("kernel", "stride", "pad"))  # packed bytes
+    k, s, p, dq = (Derived(n, 8) for n in ("kernel", "stride", "pad", "dq_shift"))  # d4 bytes
     oh, ow, cikk = (Derived(n) for n in ("out_h", "out_w", "cikk"))
     src_fmt = Sel(Flag.PIXEL_INPUT, Fmt("pixel"), ACT)
     dst = Mul(oh, ow, co, ACT)
     return OpSpec(
         Op.CONV, "lin", "op_conv", _LB,
-        derived=(("kernel", Bits(_KSP, 0, 8)), ("stride", Bits(_KSP, 8, 8)),
-                 ("pad", Bits(_KSP, 16, 8)), ("out_h", ConvOut(ih, k, s, p)),
+        derived=(("kernel", Bits(_KSP, 0, 8)), ("stride", Bits(_KSP, 8, 8)), ("pad", Bits(_KSP, 16, 8)),
+                 ("dq_shift", Bits(_KSP, 24, 8)), ("out_h", ConvOut(ih, k, s, p)),
                  ("out_w", ConvOut(iw, k, s, p)), ("cikk", Mul(ci, k, k))),
         limits=(Limit("in_h", ih, _BIG), Limit("in_w", iw, _BIG), Limit("kernel", k, Const(255)),
                 Limit("stride", s, Const(255)), Limit("output size", Min(oh, ow), _BIG),
                 Limit("in_ch*kernel^2", cikk, MAX_IN), Limit("out_ch", co, MAX_OUT),
-                Limit("pad", Add(p, Const(1)), k)),
+                Limit("pad", Add(p, Const(1)), k),
+                Limit("dq_shift + 1", Add(dq, _ONE), Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q8),
+                Limit("PIXEL_INPUT/WFMT_CONV/WFMT_PATCH (not with WFMT_Q8)", Sel(
+                    Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH, Const(2), _ONE), _ONE, Flag.WFMT_Q8)),
         operands=(Operand("src", "read", src_fmt, Mul(ih, iw, ci, src_fmt)),
                   Operand("dst", "write", ACT, dst),
                   Operand("weights", "weight", WEIGHT_FMT, weight_block(co, cikk, WEIGHT_FMT)),
                   Operand("bias", "weight", BIAS_FMT, bias_block(co, BIAS_FMT)),
-                  Operand("residual", "read", ACT, dst, Flag.RESIDUAL)),
+                  Operand("residual", "read", ACT, dst, Flag.RESIDUAL),
+                  Operand("scales", "weight", U32, bias_block(co, U32), Flag.WFMT_Q8)),
         aliases=(("dst", "residual"),),  # pieces accumulated in place (OSA)
-        cycles=Mul(oh, ow, CeilDiv(co, P_OUT), CeilDiv(cikk, P_IN)),
+        cycles=Mul(oh, ow, Sel(Flag.WFMT_Q8, q8_beats(co, cikk),
+                               Mul(CeilDiv(co, P_OUT), CeilDiv(cikk, P_IN)))),
         job=(("mode", Const(1)), ("t", Mul(oh, ow)), ("n", co), ("k", cikk),
              *_addrs("src", "dst"), ("wts", Field("weights")), ("bias", Field("bias")),
              ("base", Field("residual")), ("flags", Flags()), ("in_h", ih), ("in_w", iw),

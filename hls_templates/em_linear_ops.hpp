@@ -162,9 +162,12 @@ uint32_t op_conv(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
              (uint64_t)(job.kernel + job.stride) * job.w * job.ci <=
                  (uint64_t)CFG::CONV_LINE_WORDS;
   const int x_frac = ins.has(isa::FLAG_PIXEL_INPUT) ? CFG::pixel::FRAC : CFG::act::FRAC;
-  lin_run<CFG>(mem, wmem, xmem, ymem, lb,
-               lin_pass_of<CFG>(ins, oh * job.ow, job.co, k, ins.f(isa::FLD_CONV_WEIGHTS),
-                                ins.f(isa::FLD_CONV_BIAS), x_frac));
+  lin_pass ps = lin_pass_of<CFG>(ins, oh * job.ow, job.co, k, ins.f(isa::FLD_CONV_WEIGHTS),
+                                 ins.f(isa::FLD_CONV_BIAS), x_frac);
+  job.x_mul = (int32_t)ins.f(isa::FLD_CONV_X_MUL);  // W8A8 (golden conv_q8), else unused
+  ps.s_off = ins.f(isa::FLD_CONV_SCALES);
+  ps.dq_shift = (int)(ksp >> 24);
+  lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
   prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)oh * job.ow * job.co * k;
   const lin_q4 dense = {false, 0, 0, 0, 0, 0, 0};

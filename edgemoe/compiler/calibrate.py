@@ -14,7 +14,9 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 from ..models import M3ViTReference
+from ..models.errors import WeightError
 from ..models.layers import gelu, linear
+from ..models.weights import head_conv_count
 
 #: The LINEAR layers of a dense block that can run in W8A8, and the trace key of their
 #: input (the fc2 input, GELU(fc1), is recomputed: the trace stops at the MLP output).
@@ -39,6 +41,34 @@ def int8_layers(model) -> list[str]:
     return out
 
 
+def head_conv_layers(model) -> list[str]:
+    """Prefixes of the task heads' convs, which W8A8 can run too (CONV with WFMT_Q8): every
+    SETR-PUP conv reads act-format features (the pixel-reading patch embedding never)."""
+    n = head_conv_count(model)
+    return [f"heads.{t.name}.conv_{j}" for t in model.tasks for j in range(n + 1)]
+
+
+def check_int8_names(model, int8: Mapping[str, float], heads: bool) -> None:
+    """Raise WeightError unless ``int8`` names only layers W8A8 runs, both expert layers of
+    a MoE block or neither (one instruction runs them), and head convs only with heads."""
+    known = set(int8_layers(model)) | set(head_conv_layers(model) if heads else ())
+    unknown = sorted(set(int8) - known)
+    if unknown:
+        raise WeightError(f"int8 layers {unknown} are not layers the W8A8 mode runs; use "
+                          "names from int8_layers(model) (e.g. blocks.0.attn.qkv) or, with "
+                          "heads, head_conv_layers(model) (e.g. heads.seg.conv_0)")
+    for i in range(model.depth):
+        pair = [f"blocks.{i}.{n}" in int8 for n in EXPERT_LINEARS]
+        if any(pair) and not all(pair):
+            raise WeightError(f"int8 layers of block {i} name one of its expert layers "
+                              f"{list(EXPERT_LINEARS)}: give both (one instruction runs them)")
+
+
+def _head_input_keys(n: int) -> list[str]:
+    """Trace keys (models.heads.setr_pup_head) of the inputs of conv_0 .. conv_n."""
+    return ["norm", *(f"up_{j}" for j in range(n - 1)), f"relu_{n - 1}"]
+
+
 def linear_input_ranges(model, weights: Mapping[str, np.ndarray], images: Iterable[np.ndarray],
                         layers: Iterable[str] | None = None) -> dict[str, float]:
     """Largest ``|x|`` at the input of each layer in ``layers`` over every image and task.
@@ -47,7 +77,8 @@ def linear_input_ranges(model, weights: Mapping[str, np.ndarray], images: Iterab
         model: The M3ViT ModelConfig.
         weights: Float weights (canonical names).
         images: Planar uint8 pixel arrays (3, H, W), the calibration set.
-        layers: Layer prefixes (default: :func:`int8_layers`).
+        layers: Layer prefixes (default: :func:`int8_layers`; :func:`head_conv_layers`
+            names may be added).
 
     Returns:
         Layer prefix -> calibrated range (> 0).
@@ -73,6 +104,7 @@ def linear_input_ranges(model, weights: Mapping[str, np.ndarray], images: Iterab
                     ranges[f"{b}.{name}"] = max(ranges[f"{b}.{name}"], float(np.abs(v).max()))
                 if model.is_moe(i):
                     _expert_ranges(ranges, weights, b, trace)
+            _head_ranges(ranges, ref, model, x, task)
     return {k: (v if v > 0 else 1.0) for k, v in ranges.items()}
 
 
@@ -91,3 +123,17 @@ def _expert_ranges(ranges: dict[str, float], weights: Mapping[str, np.ndarray], 
         tok = np.flatnonzero((idx == e).any(axis=1))
         hid = gelu(linear(x[tok], w1[e], b1[e]))
         ranges[fc2] = max(ranges[fc2], float(np.abs(hid).max()))
+
+
+def _head_ranges(ranges: dict[str, float], ref: M3ViTReference, model, tokens: np.ndarray,
+                 task: int) -> None:
+    """Widen the input ranges of ``task``'s head convs by one image's backbone tokens."""
+    pre = f"heads.{model.tasks[task].name}"
+    keys = _head_input_keys(head_conv_count(model))
+    if not any(f"{pre}.conv_{j}" in ranges for j in range(len(keys))):
+        return
+    trace: dict[str, np.ndarray] = {}
+    ref.head(tokens, task, trace)
+    for j, key in enumerate(keys):
+        if f"{pre}.conv_{j}" in ranges:
+            ranges[f"{pre}.conv_{j}"] = max(ranges[f"{pre}.conv_{j}"], float(np.abs(trace[key]).max()))

@@ -35,7 +35,7 @@ from ..models import WeightError, fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
 from .attn_topk import AttnTopK, codebook_bytes
 from .builder import ProgramBuilder, Ref, Tensor
-from .calibrate import EXPERT_LINEARS, int8_layers
+from .calibrate import check_int8_names, int8_layers
 from .dead_neurons import remove_dead_neurons
 from .mixed import MixedChoice, check_shapes, place_mixed, quantize_mixed
 from .mixed_experts import lower_mixed_experts
@@ -231,13 +231,16 @@ class _Lowering:
         po, pi = self.a.linear_p_out, self.a.linear_p_in
         return pack_tile_map(np.zeros(tile_grid(out_f, in_f, po, pi), bool)) * self.m.num_experts
 
-    def _q8(self, prefix: str, bias_attn: bool) -> tuple[Ref, Ref, dict]:
-        """W8A8 weights, bias and channel multipliers of a LINEAR, and its Q8 fields."""
+    def _q8(self, prefix: str, bias_attn: bool, w=None, b=None) -> tuple[Ref, Ref, dict]:
+        """W8A8 weights, bias and channel multipliers of a LINEAR (or of a CONV's folded
+        ``w`` [out][in*k*k], ``b``), and its Q8 fields."""
         bfmt = self.f.attn_bias if bias_attn else self.f.bias
-        layer = quantize_q8(prefix, self.w[f"{prefix}.weight"], self.w[f"{prefix}.bias"],
+        w = self.w[f"{prefix}.weight"] if w is None else w
+        layer = quantize_q8(prefix, w.reshape(w.shape[0], -1),
+                            self.w[f"{prefix}.bias"] if b is None else b,
                             self.int8[prefix], self.a, self.report, bfmt)
         po, pi = self.a.linear_p_out, self.a.linear_p_in
-        self.effective[f"{prefix}.weight"] = layer.weight_deq
+        self.effective[f"{prefix}.weight"] = layer.weight_deq.reshape(w.shape)
         self.effective[f"{prefix}.bias"] = bfmt.to_float(layer.bias)
         pad = (0, -layer.bias.size % po)
         wref = self.b.place("weights", self._aligned(pack_tiled(layer.codes, po, pi)
@@ -395,15 +398,20 @@ class _Lowering:
                 bn = f"{pre}.syncbn_fc_{j}"
                 w, b = fold_bn(w, b, self.w[f"{bn}.weight"], self.w[f"{bn}.bias"],
                                self.w[f"{bn}.running_mean"], self.w[f"{bn}.running_var"], BN_EPS)
-            co, k = w.shape[0], w.shape[-1]
-            wref = self.matrix(f"{pre}.conv_{j}.weight", w.reshape(co, -1))
-            bref = self.vector(f"{pre}.conv_{j}.bias", b)
+            co, k, name = w.shape[0], w.shape[-1], f"{pre}.conv_{j}"
             self._record_folded_conv(pre, j, last)
-            conv = self.act_tensor(f"{pre}.conv_{j}", gh * gw, co)
-            self.b.emit(Op.CONV, Flag.WFMT_CONV | (0 if last else Flag.RELU), task_mask=mask,
-                        comment=f"{pre}.conv_{j}", in_h=gh, in_w=gw, in_ch=c, out_ch=co,
-                        kernel_stride_pad=pack_ksp(k, 1, k // 2), src=Ref(cur), dst=Ref(conv),
-                        weights=wref, bias=bref)
+            if name in self.int8:  # W8A8: int8 codes of the folded weights
+                wref, bref, q8 = self._q8(name, False, w, b)
+                flags, dq = Flag.WFMT_Q8, q8.pop("dq_shift")
+            else:
+                wref = self.matrix(f"{name}.weight", w.reshape(co, -1))
+                bref = self.vector(f"{name}.bias", b)
+                flags, dq, q8 = Flag.WFMT_CONV, 0, {}
+            conv = self.act_tensor(name, gh * gw, co)
+            self.b.emit(Op.CONV, flags | (0 if last else Flag.RELU), task_mask=mask,
+                        comment=name, in_h=gh, in_w=gw, in_ch=c, out_ch=co,
+                        kernel_stride_pad=pack_ksp(k, 1, k // 2, dq), src=Ref(cur), dst=Ref(conv),
+                        weights=wref, bias=bref, **q8)
             cur, c = conv, co
             if j < n_conv - 1 or last:
                 up = out if last else Ref(self.act_tensor(f"{pre}.up_{j}", 4 * gh * gw, c))
@@ -445,23 +453,16 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
     With ``heads=False`` only the backbone is lowered (the heads' weights are not used):
     each task's output is the token tensor ``x`` after the last block.  ``taps`` names the
     intermediate tensors to copy out (:mod:`edgemoe.compiler.taps`).  ``int8`` maps LINEAR
-    layer prefixes (:func:`edgemoe.compiler.calibrate.int8_layers`) to their calibrated
-    input range: those run in the W8A8 mode (``Flag.WFMT_Q8``).  ``topk`` runs every
+    layer prefixes (:func:`edgemoe.compiler.calibrate.int8_layers`, and the head convs of
+    ``head_conv_layers``) to their calibrated input range: those run in the W8A8 mode
+    (``Flag.WFMT_Q8``).  ``topk`` runs every
     ATTENTION in the top-k mode (``Flag.ATTN_TOPK``) with its codebooks.  ``mixed`` runs
     those LINEARs with int8 and int4 channels (``Flag.WFMT_Q4``, edgemoe.compiler.mixed).
     """
     if topk is not None:
         topk.check(model)
     validate_weights(weights, model)
-    unknown = sorted(set(int8 or {}) - set(int8_layers(model)))
-    if unknown:
-        raise WeightError(f"int8 layers {unknown} are not LINEAR layers the W8A8 mode runs; "
-                          f"use names from int8_layers(model), e.g. blocks.0.attn.qkv")
-    for i in range(model.depth):  # one MOE_EXPERTS runs both expert layers: both or neither
-        pair = [f"blocks.{i}.{n}" in (int8 or {}) for n in EXPERT_LINEARS]
-        if any(pair) and not all(pair):
-            raise WeightError(f"int8 layers of block {i} name one of its expert layers "
-                              f"{list(EXPERT_LINEARS)}: give both (one instruction runs them)")
+    check_int8_names(model, int8 or {}, heads)
     unknown = sorted(set(mixed or {}) - set(int8_layers(model)))
     if unknown:
         raise WeightError(f"mixed int4/int8 layers {unknown} are not LINEAR layers of "

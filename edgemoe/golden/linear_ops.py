@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numerics
-from ..isa import Err, Flag, Instr, unpack_ksp, unpack_moe_q8
+from ..isa import Err, Flag, Instr, ksp_dq_shift, unpack_ksp, unpack_moe_q8
 from ..layout import (
     bias_block_bytes,
     conv_out_size,
@@ -224,6 +224,32 @@ def conv_accumulate(x: np.ndarray, wm: np.ndarray, kernel: int, stride: int, pad
     return acc.astype(np.int64)
 
 
+def _tap_uses(n: int, kernel: int, stride: int, pad: int) -> np.ndarray:
+    """How many (output position, tap) pairs of one conv axis read each of its n inputs."""
+    o, k = np.meshgrid(np.arange(conv_out_size(n, kernel, stride, pad)), np.arange(kernel))
+    i = (o * stride + k - pad).ravel()
+    return np.bincount(i[(i >= 0) & (i < n)], minlength=n)
+
+
+def conv_q8(x: np.ndarray, wm: np.ndarray, b: np.ndarray, b_fmt, m: np.ndarray, x_mul: int,
+            dq: int, kernel: int, stride: int, pad: int, act) -> tuple[np.ndarray, int]:
+    """W8A8 CONV (edgemoe.numerics.int8 on the im2col rows) into act before the epilogue.
+
+    The input step is elementwise, so quantizing ``x`` before im2col gives the same codes;
+    a clamped input counts once per im2col row it lands in, as the engine quantizes rows.
+
+    Returns:
+        (raw act outputs (out_h*out_w, out_ch), clamped im2col entries + act overflows).
+    """
+    xq, over = int8.input_codes(x, x_mul, act)
+    _, h, w = x.shape
+    uses = np.outer(_tap_uses(h, kernel, stride, pad), _tap_uses(w, kernel, stride, pad))
+    clamped = int((over.sum(axis=0) * uses).sum())
+    acc = conv_accumulate(xq, wm, kernel, stride, pad)
+    y, count = int8.dequantize(acc, m, shift_frac(b, b_fmt.frac_bits, act.frac_bits + dq), dq, act)
+    return y, clamped + count
+
+
 def op_conv(image, ins: Instr, accel, prof: dict) -> None:
     """CONV lowered onto the linear engine (im2col rows x packed [out][in*k*k] weights)."""
     act, g = accel.formats.act, ins.get
@@ -238,9 +264,15 @@ def op_conv(image, ins: Instr, accel, prof: dict) -> None:
     w_fmt, b_fmt = weight_format(accel, ins), bias_format(accel, ins)
     wm = mem.read_matrix(image, g("weights"), co, ci * k * k, w_fmt, accel)
     b = read_bias(image, g("bias"), co, b_fmt)
-    acc_frac = in_fmt.frac_bits + w_fmt.frac_bits
-    acc = conv_accumulate(x, wm, k, s, p) + shift_frac(b, b_fmt.frac_bits, acc_frac)[None, :]
-    y, prof["overflows"] = act.from_raw_counted(acc, acc_frac)
+    if ins.has(Flag.WFMT_Q8):
+        y, prof["overflows"] = conv_q8(x, wm, b, b_fmt, mem.read(image, g("scales"), co, _I32),
+                                       g("x_mul"), ksp_dq_shift(g("kernel_stride_pad")), k, s, p,
+                                       act)
+        prof["weight_bytes"] += bias_block_bytes(co, accel.linear_p_out, 4)
+    else:
+        acc_frac = in_fmt.frac_bits + w_fmt.frac_bits
+        acc = conv_accumulate(x, wm, k, s, p) + shift_frac(b, b_fmt.frac_bits, acc_frac)[None, :]
+        y, prof["overflows"] = act.from_raw_counted(acc, acc_frac)
     if ins.has(Flag.RESIDUAL):  # accumulating pieces: ReLU applies to the sum
         y = add_counted(mem.read(image, g("residual"), y.size, act).reshape(y.shape), y, act,
                         prof)

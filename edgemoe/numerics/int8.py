@@ -57,17 +57,22 @@ def check_act(act) -> None:
             "use a narrower act format or build without int8 layers")
 
 
-def quantize_input(x: np.ndarray, x_mul: int, act) -> tuple[np.ndarray, int]:
+def input_codes(x: np.ndarray, x_mul: int, act) -> tuple[np.ndarray, np.ndarray]:
     """Step 1: act raw codes -> int8 codes.
 
     Returns:
-        (int64 codes in [-Q8_MAX, Q8_MAX], how many were clamped).
+        (int64 codes in [-Q8_MAX, Q8_MAX], where they were clamped).
     """
     s = x_shift(act)
     x32 = np.asarray(x, np.int64).astype(np.int32).astype(np.int64)  # a 32 x 32 product
     v = (x32 * np.int64(x_mul) + np.int64(1 << (s - 1))) >> s
-    clamped = int(np.count_nonzero((v > Q8_MAX) | (v < -Q8_MAX)))
-    return np.clip(v, -Q8_MAX, Q8_MAX), clamped
+    return np.clip(v, -Q8_MAX, Q8_MAX), (v > Q8_MAX) | (v < -Q8_MAX)
+
+
+def quantize_input(x: np.ndarray, x_mul: int, act) -> tuple[np.ndarray, int]:
+    """Step 1 (:func:`input_codes`), returning how many inputs were clamped."""
+    codes, clamped = input_codes(x, x_mul, act)
+    return codes, int(np.count_nonzero(clamped))
 
 
 def dequantize(acc: np.ndarray, m: np.ndarray, bias_aligned: np.ndarray, dq_shift: int,
