@@ -202,6 +202,20 @@ LIF_LEAK_FRAC = 16
 LIF_LEAK_SHIFT = 8
 
 
+def not_built(instrs, lang: str, accel) -> str:
+    """The first instruction whose flags ``lang``'s executor does not build yet
+    (FLAGS_NOT_BUILT), as "OP with FLAGS (instruction i)", or "" when it builds them all."""
+    for i, ins in enumerate(instrs):
+        try:
+            op = Op(ins.op)
+        except ValueError:
+            continue  # an unknown opcode is the device's error to report
+        missing = Flag(ins.flags) & FLAGS_NOT_BUILT[lang].get(op, Flag.NONE)
+        if missing:
+            return f"{op.name} with {missing.name} (instruction {i})"
+    return ""
+
+
 def pack_mode_leak(mode: int, leak: int) -> int:
     """LIF's d4: mode | leak << LIF_LEAK_SHIFT."""
     if not 0 <= mode <= LIF_MODES or not 0 <= leak <= 1 << LIF_LEAK_FRAC:

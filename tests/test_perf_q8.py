@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgemoe.isa import Flag, Instr, Op
+from edgemoe.isa import Flag, Instr, Op, pack_ksp
 from edgemoe.params import load_accel
 from edgemoe.perf.model import model_program
 
@@ -106,3 +106,27 @@ def test_w8a8_design_point_fits_and_is_faster_on_the_w8a8_program():
         ms[accel.name] = model_program(c.instrs, accel, memory=mem).latency_ms
     assert ms[w8.name] < ms[base.name]
     assert np.isfinite(list(ms.values())).all()
+
+
+def _conv(flags: int, ci: int, co: int, h: int = 4, w: int = 8) -> Instr:
+    return Instr.make(Op.CONV, flags, in_h=h, in_w=w, in_ch=ci, out_ch=co,
+                      kernel_stride_pad=pack_ksp(3, 1, 1, 10 if flags & Flag.WFMT_Q8 else 0),
+                      src=0, dst=1 << 20, weights=2 << 20, bias=3 << 20, scales=4 << 20,
+                      x_mul=1000)
+
+
+@pytest.mark.parametrize("ci", [8, 6])  # through the line buffer (ci % P_IN == 0), and not
+def test_q8_conv_reads_int8_codes_and_runs_tile_pairs(ci):
+    """A W8A8 head conv: int8 weight tiles plus biases and 4-byte multipliers, and per
+    output pixel pairs of output tiles (int8.q8_mac_beats) instead of every tile."""
+    accel = load_accel("tiny")
+    po, pi, co = accel.linear_p_out, accel.linear_p_in, 16
+    cikk = -(-ci * 9 // pi) * pi
+    q8 = model_program([_conv(Flag.WFMT_Q8, ci, co)], accel).ops[0]
+    w16 = model_program([_conv(Flag.WFMT_CONV, ci, co)], accel).ops[0]
+    assert w16.traffic.weight_bytes == co * cikk * 2 + co * 2
+    assert q8.traffic.weight_bytes == co * cikk * 1 + co * 2 + co * 4
+    tiles_in = cikk // pi
+    assert w16.compute == 32 * (co // po) * tiles_in
+    assert q8.compute == 32 * (co // po // 2) * tiles_in
+    assert q8.cycles < w16.cycles  # by less than half: the rows still load as in W16

@@ -37,6 +37,21 @@ def add_ports_option(parser: argparse.ArgumentParser) -> None:
                         "masters, as its HLS kernel has)")
 
 
+def add_int8_heads_option(parser: argparse.ArgumentParser) -> None:
+    """``--int8-heads`` of the verbs that calibrate a W8A8 program (``--int8 N``)."""
+    parser.add_argument("--int8-heads", action="store_true",
+                        help="with --int8 N, the task heads' convs run W8A8 too (golden and "
+                        "C-sim; the SystemVerilog refuses W8A8 CONV so far)")
+
+
+def int8_heads(args) -> bool:
+    """``--int8-heads``, refused without the ``--int8 N`` that calibrates it."""
+    if args.int8_heads and not args.int8:
+        raise ValueError("--int8-heads runs the heads' convs in the W8A8 program of --int8 N: "
+                         "add --int8 N (e.g. --int8 8)")
+    return bool(args.int8_heads)
+
+
 def add_trained_model_options(parser: argparse.ArgumentParser) -> None:
     """``--model`` and ``--weights`` of the verbs that work on a trained model."""
     parser.add_argument("--model", default="m3vit-demo",

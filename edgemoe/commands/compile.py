@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from ..heads_option import add_heads_option
-from ._argtypes import add_ports_option, positive_int
+from ._argtypes import add_int8_heads_option, add_ports_option, int8_heads, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,7 @@ def _run(args) -> int:
         if args.weights else None
     if weights is None:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
+    int8_heads(args)  # refused without --int8 before anything is calibrated
     int8 = _int8_ranges(model, weights, args) if args.int8 or args.precision_map else None
     mixed = None
     if args.precision_map:  # its LINEARs and expert layers mixed int4/int8
@@ -75,7 +76,7 @@ def _int8_ranges(model, weights, args) -> dict[str, float]:
     ``args.int8 - 1`` seeded random images (edgemoe.compiler.calibrate)."""
     import numpy as np
 
-    from ..compiler.calibrate import linear_input_ranges
+    from ..compiler.calibrate import int8_layers, linear_input_ranges
     from ..models import load_default_image, random_weights
 
     if hasattr(model, "layers") or model.kind != "m3vit":
@@ -86,9 +87,11 @@ def _int8_ranges(model, weights, args) -> dict[str, float]:
     shape = (model.in_chans, model.image_height, model.image_width)
     images = [load_default_image(model)] + [rng.integers(0, 256, shape, dtype=np.uint8)
                                             for _ in range(max(args.int8, 1) - 1)]
-    ranges = linear_input_ranges(model, weights or random_weights(model, args.seed), images)
-    log.info("W8A8: %d layers (attention, MLPs, experts) calibrated on %d images", len(ranges),
-             len(images))
+    layers = int8_layers(model, int8_heads(args))
+    ranges = linear_input_ranges(model, weights or random_weights(model, args.seed), images,
+                                 layers)
+    log.info("W8A8: %d layers (attention, MLPs, experts%s) calibrated on %d images",
+             len(ranges), ", head convs" if args.int8_heads else "", len(images))
     return ranges
 
 
@@ -138,6 +141,7 @@ def register(sub) -> None:
                    help="run the attention, dense-MLP and MoE-expert layers in W8A8 (int8 weights "
                         "per channel, int8 inputs), input ranges calibrated on the default "
                         "image and N-1 seeded random images")
+    add_int8_heads_option(p)
     p.add_argument("--precision-map", metavar="FILE",
                    help="precision map from `edgemoe quantize`: its attention and MLP LINEARs "
                         "and MoE experts run int8 on the map's high channels and int4 on the "

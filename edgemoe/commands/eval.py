@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from ._argtypes import add_trained_model_options
+from ._argtypes import add_int8_heads_option, add_trained_model_options, int8_heads
 
 
 def _fmt(v: float, pct: bool = False) -> str:
@@ -71,6 +71,7 @@ def _run(args) -> int:
     if graph and args.precision_map:
         raise ValueError(f"--precision-map runs M3ViT layers in int4/int8; {model.name} is a "
                          "graph model: drop --precision-map")
+    int8_heads(args)  # refused without --int8 before anything loads
     if args.accel:
         accel = load_accel(args.accel)
     elif graph:  # the first design point that builds the graph's ops and holds its layers
@@ -89,7 +90,7 @@ def _run(args) -> int:
         print(json.dumps(result, indent=2) if args.json else format_digits_report(result))
         return 0
     calib = args.int8 or (8 if args.precision_map else 0)
-    int8 = _int8_ranges(model, weights, calib) if calib else None
+    int8 = _int8_ranges(model, weights, calib, int8_heads(args)) if calib else None
     mixed = None
     if args.precision_map:  # its LINEARs and experts int4/int8
         from ..compiler.mixed import apply_precision_map
@@ -103,16 +104,17 @@ def _run(args) -> int:
     return 0
 
 
-def _int8_ranges(model, weights, n: int) -> dict[str, float]:
-    """W8A8 input ranges of every int8-capable layer over the first ``n`` train scenes."""
-    from ..compiler.calibrate import linear_input_ranges
+def _int8_ranges(model, weights, n: int, heads: bool) -> dict[str, float]:
+    """W8A8 input ranges of every int8-capable layer (``heads``: the head convs too) over
+    the first ``n`` train scenes."""
+    from ..compiler.calibrate import int8_layers, linear_input_ranges
     from ..data import synthetic
 
     if not 1 <= n <= synthetic.split_size("train"):
         raise ValueError(f"--int8 {n}: give 1..{synthetic.split_size('train')} train scenes "
                          "to calibrate on")
     return linear_input_ranges(model, weights, (synthetic.scene("train", i).pixels()
-                                                for i in range(n)))
+                                                for i in range(n)), int8_layers(model, heads))
 
 
 def register(sub) -> None:
@@ -134,6 +136,7 @@ def register(sub) -> None:
     p.add_argument("--int8", type=int, metavar="N", default=0,
                    help="M3ViT: run attention, dense MLPs and MoE experts in W8A8, input "
                         "ranges calibrated on the first N train scenes")
+    add_int8_heads_option(p)
     p.add_argument("--precision-map", metavar="FILE",
                    help="M3ViT: precision map from `edgemoe quantize`: its attention and MLP "
                         "LINEARs and MoE experts run int8/int4 per channel; inputs "

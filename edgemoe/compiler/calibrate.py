@@ -28,9 +28,10 @@ DENSE_LINEARS = {"attn.qkv": "norm1", "attn.proj": "attn_out", "mlp.fc1": "norm2
 EXPERT_LINEARS = ("mlp.experts.htoh4", "mlp.experts.h4toh")
 
 
-def int8_layers(model) -> list[str]:
-    """Prefixes of the layers the W8A8 mode can run: attention, dense MLPs, MoE experts."""
-    out = []
+def int8_layers(model, heads: bool = False) -> list[str]:
+    """Prefixes of the layers the W8A8 mode can run: attention, dense MLPs, MoE experts
+    (and with ``heads`` the task heads' convs, :func:`head_conv_layers`)."""
+    out = head_conv_layers(model) if heads else []
     for i in range(model.depth):
         for name in DENSE_LINEARS:
             if name.startswith("mlp.") and model.is_moe(i):
@@ -51,7 +52,7 @@ def head_conv_layers(model) -> list[str]:
 def check_int8_names(model, int8: Mapping[str, float], heads: bool) -> None:
     """Raise WeightError unless ``int8`` names only layers W8A8 runs, both expert layers of
     a MoE block or neither (one instruction runs them), and head convs only with heads."""
-    known = set(int8_layers(model)) | set(head_conv_layers(model) if heads else ())
+    known = set(int8_layers(model, heads))
     unknown = sorted(set(int8) - known)
     if unknown:
         raise WeightError(f"int8 layers {unknown} are not layers the W8A8 mode runs; use "

@@ -148,9 +148,16 @@ class RtlsimBackend(_HostMemoryBackend):
         self._executor = RtlsimExecutor(accel)
 
     def _run(self, mem, program_offset, n_instructions, task, status_offset) -> int:
+        from ..isa import INSTR_BYTES, decode, not_built
         from ..rtl import RtlJob
         from ..rtl.simulator import SimulatorError
 
+        program = mem[program_offset:program_offset + INSTR_BYTES * n_instructions]
+        missing = not_built(decode(program.tobytes()), "sv", self.accel)
+        if missing:
+            raise BackendUnavailable(f"the SystemVerilog does not build {missing} yet: run it "
+                                     "on --backend golden or csim, or compile without that "
+                                     "mode (e.g. without --int8-heads)")
         job = RtlJob(mem, program_offset, n_instructions, task, status_offset)
         try:
             res = self._executor.run_jobs([job])[0]

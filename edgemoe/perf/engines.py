@@ -279,7 +279,8 @@ def _conv(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         accel, mem, traffic, tokens=n_pix, n=co, k=ci * kk * kk, rows=rows, dst_rows=idx,
         dst=ins.get("dst"), weights=ins.get("weights"), bias=ins.get("bias"),
         wbytes=fmt("weight"), bbytes=fmt("bias"), xbytes=xb, base=ins.get("residual"),
-        base_rows=idx if ins.has(Flag.RESIDUAL) else None, prefetched=prefetched, line=line)
+        base_rows=idx if ins.has(Flag.RESIDUAL) else None, prefetched=prefetched, line=line,
+        scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None)
 
 
 def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
