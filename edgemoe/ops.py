@@ -112,8 +112,7 @@ _LB = ("mem", "wmem", "xmem", "ymem", "lb", "ins", "prof")
 _LB_TASK = ("mem", "wmem", "xmem", "ymem", "lb", "ins", "task", "prof")
 _T, _N, _K, _ROWS = _f("tokens", "out_features", "in_features", "rows")
 _KSP = Field("kernel_stride_pad")
-_LIN_SRC_ROWS = Sel(Flag.GATHER, _ROWS, _T)
-_LIN_DST_ROWS = Sel(Flag.SCATTER, _ROWS, _T)
+_LIN_SRC_ROWS, _LIN_DST_ROWS = Sel(Flag.GATHER, _ROWS, _T), Sel(Flag.SCATTER, _ROWS, _T)
 _BIG, _HUGE = Const(1 << 16), Const(1 << 24)
 
 
@@ -339,7 +338,8 @@ def _conv() -> OpSpec:
         job=(("mode", Const(1)), ("t", Mul(oh, ow)), ("n", co), ("k", cikk),
              *_addrs("src", "dst"), ("wts", Field("weights")), ("bias", Field("bias")),
              ("base", Field("residual")), ("flags", Flags()), ("in_h", ih), ("in_w", iw),
-             ("ci", ci), ("ow", ow), ("kk", k), ("ks", s), ("kp", p)),
+             ("ci", ci), ("ow", ow), ("kk", k), ("ks", s), ("kp", p), ("scales", Field("scales")),
+             ("x_mul", Field("x_mul")), ("dq", dq)),  # W8A8 (unused without WFMT_Q8)
         macs=Mul(oh, ow, co, cikk),
         prefetch=("weights", co, cikk),
         lut=2500)  # im2col row loader

@@ -1,5 +1,5 @@
 """M3ViT with its task heads' convs in the W8A8 mode (CONV with Flag.WFMT_Q8): compiler,
-golden against float, C-sim byte-identical, the CLI switch.
+golden against float, C-sim byte-identical (RTL: tests/test_rtl_q8.py), the CLI switch.
 
 Float bound: each W8A8 conv rounds its input to 1/127 of its calibrated range (half a step
 per element at most), its weights to 1/127 of each channel's largest; five chained convs
@@ -108,11 +108,15 @@ def test_cli_int8_heads(tmp_path, capsys):
 
 
 @pytest.mark.golden
-def test_rtlsim_refuses_w8a8_convs_before_it_builds_anything(tmp_path, capsys, monkeypatch):
-    """The SV does not build W8A8 CONV yet (isa.FLAGS_NOT_BUILT): a design holding one is
-    refused with the way out, not run into a BAD_FLAGS status."""
+def test_rtlsim_refuses_flags_the_sv_does_not_build(tmp_path, capsys, monkeypatch):
+    """A mode the SV does not build yet (isa.FLAGS_NOT_BUILT; W8A8 CONV was one until the
+    SV ran it) is refused with the way out before a model is built, not run into a
+    BAD_FLAGS status."""
+    from edgemoe import isa
     from edgemoe.cli import main
     from edgemoe.rtl import rtlsim
+
+    monkeypatch.setitem(isa.FLAGS_NOT_BUILT, "sv", {Op.CONV: Flag.WFMT_Q8})
 
     def no_build(*args, **kwargs):
         raise AssertionError("a Verilator model was built for a program the SV refuses")

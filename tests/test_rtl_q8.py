@@ -1,4 +1,4 @@
-"""W8A8 LINEAR and MOE_EXPERTS (Flag.WFMT_Q8) on the SystemVerilog engine: == golden.
+"""W8A8 LINEAR, MOE_EXPERTS and CONV (Flag.WFMT_Q8) on the SystemVerilog engine: == golden.
 
 Single ops (several weight strips, epilogue flags, clamped inputs, act overflows, counted
 in the profile, odd output-tile counts and one input tile for the paired MAC array) and a
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 import rtlutil as ru
+from q8conv import q8_conv
 from q8moe import q8_experts
 from q8util import q8_linear, q8_program
 from rtldesigns import SETTINGS, design, executor, outcomes_per_setting
@@ -44,6 +45,16 @@ def _cases(accel) -> list[ru.Case]:
     ]
     for name, seed, t, d, h, e, top_k, x_range, calib, h_calib, gain in experts:
         c = q8_experts(accel, seed, t, d, h, e, top_k, x_range, calib, h_calib, gain)
+        cases.append(ru.Case(name, c.scratch, [c.ins]))
+    convs = [  # W8A8 CONV: (name, seed, h, w, ci, co, kernel, stride, pad, flags, x_range, calib)
+        ("q8_conv_line", 21, 4, 8, 8, 12, 3, 1, 1, Flag.RELU, 2.0, None),  # ci % P_IN == 0
+        ("q8_conv_taps", 22, 5, 7, 3, 5, 3, 2, 0, 0, 2.0, None),  # a read per tap, strided
+        ("q8_conv_strips_residual", 23, 3, 4, 8, kout, 3, 1, 1, Flag.RELU | Flag.RESIDUAL,
+         2.0, None),
+        ("q8_conv_clamped", 24, 4, 4, 4, 8, 1, 1, 0, 0, 3.0, 2.0),
+    ]
+    for name, seed, h, w, ci, co, k, st, pad, flags, x_range, calib in convs:
+        c = q8_conv(accel, seed, h, w, ci, co, k, st, pad, flags, x_range, calib)
         cases.append(ru.Case(name, c.scratch, [c.ins]))
     return cases
 
@@ -108,4 +119,39 @@ def test_q8_m3vit_micro_all_int8_backbone_rtl_equals_golden():
                                             c.status_offset, max_cycles=1_000_000)])[0]
     assert not res.timed_out and res.error == 0
     assert_images_equal(img, gold, c.manifest, "m3vit-micro all-int8 RTL vs golden")
+    assert np.any(img != c.fresh_image())
+
+
+@pytest.mark.long
+def test_w8a8_heads_program_rtl_equals_golden():
+    """m3vit-micro with only its heads' convs in W8A8 (every other layer W16A32), both
+    tasks' heads on the SV == golden over the whole image (task seg's run; the C-sim twin:
+    tests/test_compiler_q8_heads.py)."""
+    import numpy as np
+
+    from edgemoe.compare import assert_images_equal
+    from edgemoe.compiler import compile_model
+    from edgemoe.compiler.calibrate import head_conv_layers, linear_input_ranges
+    from edgemoe.compiler.io import write_pixels
+    from edgemoe.golden import execute
+    from edgemoe.isa import Op
+    from edgemoe.models import load_default_image, random_weights
+    from edgemoe.params import load_model
+    from edgemoe.rtl import RtlJob
+
+    accel, model = design("tiny"), load_model("m3vit-micro")
+    weights = random_weights(model, 1)
+    pixels = load_default_image(model)
+    c = compile_model(model, accel, weights, int8=linear_input_ranges(
+        model, weights, [pixels], head_conv_layers(model)))
+    assert sum(ins.op == Op.CONV and ins.has(Flag.WFMT_Q8) for ins in c.instrs) == \
+        len(head_conv_layers(model))
+    gold, img = c.fresh_image(), c.fresh_image()
+    for image in (gold, img):
+        write_pixels(image, c.manifest, pixels)
+    assert execute(gold, accel, c.program_offset, c.n_instructions, 0, c.status_offset) == 0
+    res = executor("tiny").run_jobs([RtlJob(img, c.program_offset, c.n_instructions, 0,
+                                            c.status_offset, max_cycles=20_000_000)])[0]
+    assert not res.timed_out and res.error == 0
+    assert_images_equal(img, gold, c.manifest, "m3vit-micro W8A8 heads RTL vs golden")
     assert np.any(img != c.fresh_image())

@@ -40,8 +40,7 @@ def add_ports_option(parser: argparse.ArgumentParser) -> None:
 def add_int8_heads_option(parser: argparse.ArgumentParser) -> None:
     """``--int8-heads`` of the verbs that calibrate a W8A8 program (``--int8 N``)."""
     parser.add_argument("--int8-heads", action="store_true",
-                        help="with --int8 N, the task heads' convs run W8A8 too (golden and "
-                        "C-sim; the SystemVerilog refuses W8A8 CONV so far)")
+                        help="with --int8 N, the task heads' convs run W8A8 too")
 
 
 def int8_heads(args) -> bool:
