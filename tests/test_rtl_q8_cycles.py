@@ -1,4 +1,4 @@
-"""W8A8 LINEAR cycles on the paired MAC array (edgemoe_lin_dot.sv, edgemoe_lin_pair.sv).
+"""W8A8 LINEAR and CONV cycles on the paired MAC array (edgemoe_lin_dot.sv, edgemoe_lin_pair.sv).
 
 Output tiles 2j and 2j + 1 share the multipliers, so a MAC-bound int8 layer takes about
 half the cycles of the same layer at W16 on the same build (measured on the RTL, both
@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rtlutil as ru
+from q8conv import q8_conv
 from q8util import q8_linear
 from rtldesigns import design, executor
 
@@ -21,6 +22,9 @@ pytestmark = pytest.mark.sim
 #: tokens, out, in on ``tiny`` (4x4 tile): 16 output tiles (8 pairs) of 32 input tiles, one
 #: strip; a token's 32 MAC beats (W8A8: 8 x 32 = 256 per token) outlast its row load.
 SHAPE = (32, 64, 128)
+#: A head-like conv on ``tiny``: (h, w, in_ch, out_ch), 3x3 same-size through the line buffer;
+#: 8 output tiles (4 pairs) of 36 input tiles per output pixel, MAC-bound.
+CONV = (4, 8, 16, 32)
 #: Largest W8A8 / W16 measured cycle ratio of the MAC-bound layer (ideal: 0.5; the strip's
 #: bias, multiplier and weight loads and the pipeline fill come on top).
 PAIR_RATIO = 0.6
@@ -38,8 +42,12 @@ def measured():
     accel = design("tiny")
     t, n, k = SHAPE
     q8 = q8_linear(accel, 41, t, n, k)
+    h, w, ci, co = CONV
+    conv = q8_conv(accel, 42, h, w, ci, co)
     cases = [ru.Case("q8", q8.scratch, [q8.ins]),
-             ru.linear(accel, np.random.default_rng(41), "w16", t, n, k)]
+             ru.linear(accel, np.random.default_rng(41), "w16", t, n, k),
+             ru.Case("q8_conv", conv.scratch, [conv.ins]),
+             ru.conv(accel, np.random.default_rng(42), "w16_conv", h, w, ci, co, 3, 1, 1)]
     return {c.name: c for c in cases}, ru.run_cases(executor("tiny"), cases)
 
 
@@ -54,8 +62,19 @@ def test_paired_array_halves_the_mac_cycles(measured):
     assert q8 <= PAIR_RATIO * w16, (q8, w16)
 
 
-def test_performance_model_matches_the_rtl(measured):
+def test_paired_array_halves_a_conv_s_mac_cycles(measured):
+    _, outs = measured
+    h, w, ci, co = CONV
+    tiles_in = ci * 9 // 4
+    assert _cycles(outs["q8_conv"].golden) == h * w * (co // 4 // 2) * tiles_in
+    assert _cycles(outs["w16_conv"].golden) == h * w * (co // 4) * tiles_in
+    q8, w16 = _cycles(outs["q8_conv"].rtl), _cycles(outs["w16_conv"].rtl)
+    assert q8 <= PAIR_RATIO * w16, (q8, w16)
+
+
+@pytest.mark.parametrize("name", ["q8", "q8_conv"])
+def test_performance_model_matches_the_rtl(measured, name):
     cases, outs = measured
-    modelled = model_program(cases["q8"].program, design("tiny")).ops[0].cycles
-    rtl = _cycles(outs["q8"].rtl)
+    modelled = model_program(cases[name].program, design("tiny")).ops[0].cycles
+    rtl = _cycles(outs[name].rtl)
     assert abs(modelled - rtl) <= PERF_MODEL_ERROR * rtl, (modelled, rtl)
