@@ -8,7 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
-from ._argtypes import positive_int, positive_seconds
+from ._argtypes import add_int8_heads_option, int8_heads, positive_int, positive_seconds
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +43,14 @@ def _routing(base: str, model_name: str) -> dict[int, list[int]]:
     return golden_routing(image, accel, c.program_offset, c.instrs, 0, c.status_offset)
 
 
-def _int8_ranges(model_name: str, n: int, flag: str = "--int8") -> dict[str, float]:
-    """W8A8 input ranges of every int8-capable layer of the model's seeded random weights
-    (the weights explore compiles), on its default image and ``n - 1`` seeded random ones."""
+def _int8_ranges(model_name: str, n: int, flag: str = "--int8",
+                 heads: bool = False) -> dict[str, float]:
+    """W8A8 input ranges of every int8-capable layer (``heads``: the head convs too) of the
+    model's seeded random weights (the weights explore compiles), on its default image and
+    ``n - 1`` seeded random ones."""
     import numpy as np
 
-    from ..compiler.calibrate import linear_input_ranges
+    from ..compiler.calibrate import int8_layers, linear_input_ranges
     from ..models import load_default_image, random_weights
     from ..params import load_model
 
@@ -60,10 +62,10 @@ def _int8_ranges(model_name: str, n: int, flag: str = "--int8") -> dict[str, flo
     shape = (model.in_chans, model.image_height, model.image_width)
     images = [load_default_image(model)] + [rng.integers(0, 256, shape, dtype=np.uint8)
                                             for _ in range(n - 1)]
-    return linear_input_ranges(model, random_weights(model, 0), images)
+    return linear_input_ranges(model, random_weights(model, 0), images, int8_layers(model, heads))
 
 
-def _mixed_program(model_name: str, path: str, n_images: int, int8_rest: bool):
+def _mixed_program(model_name: str, path: str, n_images: int, int8_rest: bool, heads: bool):
     """``explore``'s ``mixed``, ``int8`` and ``program`` for a precision map: its layers mixed
     int4/int8 on the model's seeded random weights (the weights explore compiles),
     calibrated on ``n_images`` images; the cache name carries the map's digest."""
@@ -77,10 +79,11 @@ def _mixed_program(model_name: str, path: str, n_images: int, int8_rest: bool):
 
     model = load_model(model_name)
     pmap = read_precision_map(path)
-    ranges = _int8_ranges(model_name, n_images, flag="--precision-map")
+    ranges = _int8_ranges(model_name, n_images, "--precision-map", heads)
     mixed, int8 = map_choices(pmap, model, random_weights(model, 0), ranges, int8_rest)
     digest = hashlib.sha256(json.dumps(pmap, sort_keys=True).encode()).hexdigest()[:12]
-    return mixed, int8, f"mixed{'-w8a8' if int8_rest else ''}-{digest}"
+    rest = ("-w8a8" if int8_rest else "") + ("-heads" if heads else "")
+    return mixed, int8, f"mixed{rest}-{digest}"
 
 
 def _table(front: list[dict]) -> str:
@@ -99,7 +102,9 @@ def _program_words(args, int8) -> str:
     if args.precision_map:
         rest = " + W8A8 elsewhere" if int8 else ""
         return f", mixed int4/int8 programs of {args.precision_map}{rest}"
-    return ", W8A8 programs" if int8 else ""
+    if int8:
+        return ", W8A8 programs" + (" with W8A8 head convs" if args.int8_heads else "")
+    return ""
 
 
 def _run(args) -> int:
@@ -118,13 +123,15 @@ def _run(args) -> int:
               ", ".join(f"{k} {v:.2f}" for k, v in calibration.items()))
     cache = Path(args.cache) / f"{args.board}-{args.model}"
     mixed, program, space = None, "", dict(SPACES[args.space])
+    heads = int8_heads(args)
     if args.precision_map:
         mixed, int8, program = _mixed_program(args.model, args.precision_map,
-                                              max(args.int8, 1), bool(args.int8))
+                                              max(args.int8, 1), bool(args.int8), heads)
         key, _, formats = ALL_WEIGHT_FORMATS.partition("=")  # every candidate builds int4
         space[key] = (formats,)
     else:
-        int8 = _int8_ranges(args.model, args.int8) if args.int8 else None
+        int8 = _int8_ranges(args.model, args.int8, heads=heads) if args.int8 else None
+        program = "w8a8-heads" if heads else ""
     results = explore(base, args.model, space, cache, _routing(base, args.model),
                       scheduler=args.scheduler, workers=args.workers, calibration=calibration,
                       progress=lambda d, n: print(f"\r{d}/{n} candidates", end="",
@@ -172,6 +179,7 @@ def register(sub) -> None:
     p.add_argument("--int8", type=positive_int, metavar="N", default=0,
                    help="model each candidate's W8A8 program (attention, MLPs, experts), "
                         "calibrated on the default image and N-1 seeded random images")
+    add_int8_heads_option(p)
     p.add_argument("--precision-map", metavar="FILE",
                    help="model each candidate's program with the map's layers mixed int4/int8 "
                         "(`edgemoe quantize`); with --int8 N every other layer in W8A8")
