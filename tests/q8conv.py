@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 from progutil import Scratch
+from q8util import reference
 
 from edgemoe.compiler.quantize import QuantReport, quantize_q8
 from edgemoe.golden.linear_ops import im2col
 from edgemoe.isa import Flag, Instr, Op, pack_ksp
 from edgemoe.layout import conv_out_size, pack_tiled
-from edgemoe.numerics import int8
 
 
 @dataclass
@@ -63,16 +63,7 @@ def q8_conv(accel, seed: int, h: int, w: int, ci: int, co: int, kernel: int = 3,
         scales=s.put(np.pad(layer.scales, (0, -co % po)).astype("<i4")),
         x_mul=layer.x_mul, **extra)
     cols = im2col(act.to_float(x_raw).transpose(2, 0, 1), kernel, stride, pad)
-    b_dev = bias_fmt.to_float(layer.bias)
-    ref = cols @ layer.weight_deq.T + b_dev
-    s_x = int8.input_scale(layer.x_mul)
-    # as tests/q8util.py: half an input step per term, the multiplier's rounding, the
-    # aligned bias' floor and the act rounding
-    m = np.maximum(layer.scales.astype(np.float64), 1.0)
-    bound = (0.5 * s_x * np.abs(layer.weight_deq).sum(axis=1)[None, :]
-             + np.abs(ref - b_dev) * (0.5 / m)[None, :]
-             + 2.0 ** -(act.frac_bits + layer.dq_shift) + 2.0 ** -act.frac_bits)
-    clamped = int(np.count_nonzero(np.abs(cols / s_x) > int8.Q8_MAX + 0.5))
+    ref, bound, clamped = reference(cols, layer, bias_fmt, act)  # per im2col entry
     return Q8ConvCase(s, ins, dst, (oh * ow, co), ref, bound, clamped)
 
 

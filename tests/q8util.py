@@ -57,9 +57,15 @@ def q8_linear(accel, seed: int, t: int, n: int, k: int, flags: int = 0, x_range:
     ins = Instr.make(Op.LINEAR, flags | Flag.WFMT_Q8, tokens=t, out_features=n,
                      in_features=k, src=src, dst=dst, weights=wts, bias=bias, scales=scales,
                      x_mul=layer.x_mul, dq_shift=layer.dq_shift)
-    xf = act.to_float(x_raw)
+    ref, bound, clamped = reference(act.to_float(x_raw), layer, bias_fmt, act)
+    return Q8Case(s, ins, dst, t, n, ref, bound, clamped)
+
+
+def reference(rows: np.ndarray, layer, bias_fmt, act) -> tuple[np.ndarray, np.ndarray, int]:
+    """Float reference of a W8A8 layer on input ``rows`` (T, K) with the device's weights,
+    its per-output error bound, and how many inputs lie beyond the calibrated range."""
     b_dev = bias_fmt.to_float(layer.bias)
-    ref = xf @ layer.weight_deq.T + b_dev
+    ref = rows @ layer.weight_deq.T + b_dev
     s_x = int8.input_scale(layer.x_mul)
     # input rounding (half a step per term), the multiplier's rounding (half of m's LSB,
     # relative), the floor of the aligned bias and the act rounding (one LSB each)
@@ -67,8 +73,7 @@ def q8_linear(accel, seed: int, t: int, n: int, k: int, flags: int = 0, x_range:
     bound = (0.5 * s_x * np.abs(layer.weight_deq).sum(axis=1)[None, :]
              + np.abs(ref - b_dev) * (0.5 / m)[None, :]
              + 2.0 ** -(act.frac_bits + layer.dq_shift) + 2.0 ** -act.frac_bits)
-    clamped = int(np.count_nonzero(np.abs(xf / s_x) > int8.Q8_MAX + 0.5))
-    return Q8Case(s, ins, dst, t, n, ref, bound, clamped)
+    return ref, bound, int(np.count_nonzero(np.abs(rows / s_x) > int8.Q8_MAX + 0.5))
 
 
 def output(case: Q8Case, image: np.ndarray, act) -> np.ndarray:

@@ -5,14 +5,11 @@ else a read per tap), strided, with the epilogue flags, clamped inputs and act o
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from q8conv import q8_conv
-from test_csim_q8 import VARIANT
+from test_csim_q8 import VARIANT, _one_op_equal
 
-from edgemoe.compare import volatile_mask
-from edgemoe.golden import execute
-from edgemoe.isa import Flag, encode_bytes
+from edgemoe.isa import Flag
 from edgemoe.params import load_accel
 
 pytestmark = pytest.mark.csim
@@ -41,13 +38,5 @@ def test_q8_conv_csim_equals_golden(design, seed, h, w, ci, co, kernel, stride, 
                                     x_range, calib, w_gain):
     accel, csim = design
     case = q8_conv(accel, seed, h, w, ci, co, kernel, stride, pad, flags, x_range, calib, w_gain)
-    s = case.scratch
-    code = encode_bytes([case.ins])
-    s.image[s.program:s.program + len(code)] = np.frombuffer(code, np.uint8)
-    gold, sim = s.image.copy(), s.image.copy()
-    args = (s.program, 1, 0, 0)
-    assert execute(gold, accel, *args) == 0
-    assert csim.execute(sim, *args) == 0
-    keep = ~volatile_mask(gold.size, 0, 1)
-    assert (gold[keep] == sim[keep]).all()
-    assert (gold != s.image).any()
+    gold = _one_op_equal(accel, csim, case)
+    assert (gold != case.scratch.image).any()
