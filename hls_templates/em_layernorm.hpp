@@ -27,9 +27,10 @@ struct ln_row_stats {
 };
 
 /**
- * LAYERNORM fetch process: the rows are contiguous, so all of them are one run of AXI
- * beats read in one pipelined loop; the m_axi adapter keeps its bursts in flight and the
- * beat stream holds LN_ROW_SLOTS rows, so the read latency is paid once, not per row.
+ * LAYERNORM fetch process: the rows are contiguous, so their AXI beats are one run, each
+ * beat read once (a beat two rows share goes with the first); the reads never wait for
+ * the rows' consumers, so the m_axi adapter keeps its bursts in flight and the beat
+ * stream holds LN_ROW_SLOTS rows: the read latency is paid once, not per row.
  *
  * @tparam CFG design point.
  */
@@ -37,14 +38,19 @@ template <class CFG>
 void ln_fetch(const typename CFG::word_t* xmem, uint64_t src, uint32_t rows, uint32_t d,
               hls::stream<typename CFG::word_t>& beats) {
 #pragma HLS INLINE off  // a dataflow process
-  const uint64_t bytes = (uint64_t)rows * d * CFG::act::BYTES;
-  if (bytes == 0) return;
-  const uint64_t w0 = src / CFG::AXI_BYTES, w1 = (src + bytes - 1) / CFG::AXI_BYTES;
-LN_FETCH_BEATS:
-  for (uint64_t w = w0; w <= w1; w++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS * CFG::MAX_ROW_BEATS
+  const uint64_t row_bytes = (uint64_t)d * CFG::act::BYTES;
+  uint64_t next = src / CFG::AXI_BYTES;  // the first beat not fetched yet
+LN_FETCH_ROWS:
+  for (uint32_t r = 0; r < rows; r++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
+    const uint64_t last = (src + (r + 1) * row_bytes - 1) / CFG::AXI_BYTES;
+  LN_FETCH_BEATS:
+    for (uint64_t w = next; w <= last; w++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_BEATS
 #pragma HLS PIPELINE II=1  // one AXI beat per cycle
-    beats.write(xmem[w]);
+      beats.write(xmem[w]);
+    }
+    next = last + 1 > next ? last + 1 : next;
   }
 }
 
