@@ -66,6 +66,7 @@ STEP_CYCLES = {
     "ln_op": 6,
     "ln_issue": 2,         # fewest cycles between two of LAYERNORM's read commands
     "ln_out_row": 2,       # P_IDLE, P_CMD before a row's words
+    "ln_end": 6,           # the last write's response, P_END and done (fitted on tiny)
     "add_chunk": 4,
     "add_op": 11,
     "up_pixel": 2,         # C_CMD/C_END per output pixel
@@ -357,7 +358,7 @@ def _layernorm(ins: Instr, accel, mem, traffic, fmt) -> float:
         w = mem.beats_cycles(traffic.write(dst + r * d * act, d * act, bus))
         out_end = max(stats_end, out_end) + STEP_CYCLES["ln_out_row"] + max(words, w)
         freed.append(out_end)
-    return out_end
+    return out_end + STEP_CYCLES["ln_end"]
 
 
 def _add(ins: Instr, accel, mem, traffic, fmt) -> float:

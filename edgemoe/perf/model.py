@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..codegen.constants import LN_ROW_SLOTS
 from ..isa import Flag, Instr, Op
 from .engines import op_cycles
 from .memory import MemoryTiming, memory_timing
@@ -177,6 +178,10 @@ def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op
         # the attention's generator streams its reads ahead: per head only the start of
         # the K/V load and of the Q rows find the prefetch bursts queued ahead of them
         cmds = 2 * p_ins.get("heads") + 1 if p_op == Op.ATTENTION else p_traffic.read_cmds
+        if p_op == Op.LAYERNORM:
+            # gamma, beta and the first LN_ROW_SLOTS rows go out with the instruction,
+            # ahead of the prefetch; only the later rows' reads queue behind it
+            cmds = max(1, cmds - LN_ROW_SLOTS - 1)
         lost = _serial_wait(mem, cmds, pf, free)
     else:
         # a streaming engine keeps the R channel as busy as its reads make it: the
