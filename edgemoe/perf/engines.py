@@ -49,7 +49,7 @@ from .traffic import (
     uses_line_buffer,
 )
 
-__all__ = ["STEP_CYCLES", "lin_job_cycles", "op_cycles"]
+__all__ = ["STEP_CYCLES", "layernorm_read_share", "lin_job_cycles", "op_cycles"]
 
 #: Cycles of engine bookkeeping per step of a schedule (not data movement).
 STEP_CYCLES = {
@@ -359,6 +359,21 @@ def _layernorm(ins: Instr, accel, mem, traffic, fmt) -> float:
         out_end = max(stats_end, out_end) + STEP_CYCLES["ln_out_row"] + max(words, w)
         freed.append(out_end)
     return out_end + STEP_CYCLES["ln_end"]
+
+
+def layernorm_read_share(ins: Instr, accel, mem: MemoryTiming) -> tuple[int, float]:
+    """How a LAYERNORM's reads meet a weight prefetch running beside it (perf.model).
+
+    Returns:
+        (read rounds: the first ``LN_ROW_SLOTS`` rows go out with gamma and beta, ahead
+        of the prefetch, each later ring's worth of rows queues behind its bursts once;
+        cycles the reads hold the in-order R channel: a word per cycle into the buffers,
+        slower than the beats when a word is narrower than the bus).
+    """
+    t, d, vec = ins.get("tokens"), ins.get("dim"), accel.vector_lanes
+    rounds = 1 + -(-max(0, t - LN_ROW_SLOTS) // LN_ROW_SLOTS)
+    words = 2 * math.ceil(d / vec) + t * math.ceil(d / vec)
+    return rounds, float(words)
 
 
 def _add(ins: Instr, accel, mem, traffic, fmt) -> float:
