@@ -49,7 +49,7 @@ from .traffic import (
     uses_line_buffer,
 )
 
-__all__ = ["STEP_CYCLES", "layernorm_read_share", "lin_job_cycles", "op_cycles"]
+__all__ = ["STEP_CYCLES", "layernorm_beside_prefetch", "lin_job_cycles", "op_cycles"]
 
 #: Cycles of engine bookkeeping per step of a schedule (not data movement).
 STEP_CYCLES = {
@@ -326,7 +326,8 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
     return cycles
 
 
-def _layernorm(ins: Instr, accel, mem, traffic, fmt) -> float:
+def _layernorm(ins: Instr, accel, mem, traffic, fmt, pf: float = 0.0,
+               queue: float = 0.0) -> tuple[float, float]:
     """LAYERNORM's three stages over a ring of ``LN_ROW_SLOTS`` rows (edgemoe_ln.sv).
 
     The issuer asks for gamma, beta and then each row as soon as its slot is free (the
@@ -334,6 +335,13 @@ def _layernorm(ins: Instr, accel, mem, traffic, fmt) -> float:
     latency after its issue and after the previous one; the statistics stage takes a
     loaded row; the output stage writes a row with statistics at the word rate or the
     W channel's, whichever is slower.
+
+    With a weight prefetch of ``pf`` R-channel cycles beside it (perf.model), the reads
+    after the first ring find up to ``queue`` cycles of its bursts queued ahead of them
+    while it lasts, and it moves whenever the R channel is free of the LAYERNORM's data.
+
+    Returns:
+        (cycles, the prefetch's R-channel cycles still left when the LAYERNORM ends).
     """
     t, d = ins.get("tokens"), ins.get("dim")
     act, norm, vec, bus = fmt("act"), fmt("norm"), accel.vector_lanes, mem.bus_bytes
@@ -341,39 +349,46 @@ def _layernorm(ins: Instr, accel, mem, traffic, fmt) -> float:
     gap = STEP_CYCLES["ln_issue"]
     issue = float(STEP_CYCLES["ln_op"])
     r_end = 0.0  # when the R channel has delivered the last command issued so far
+
+    def read(at: float, addr: int, nbytes: int, word: int, wait: float) -> float:
+        nonlocal r_end, pf
+        begin = max(at + mem.latency + 1 + wait, r_end)
+        pf -= begin - r_end if r_end else 0.0  # prefetch bursts fill the R channel's gaps
+        r_end = begin + _cmd(traffic, addr, nbytes, word, mem)
+        return r_end
+
     for addr in (ins.get("gamma"), ins.get("beta")):
-        r_end = max(issue + mem.latency + 1, r_end) + _cmd(traffic, addr, d * norm, vec * norm,
-                                                           mem)
+        read(issue, addr, d * norm, vec * norm, 0.0)
         issue += gap
     words = math.ceil(d / vec)
     stats_end = out_end = 0.0
     freed: list[float] = []  # when each row's slot is free again
     for r in range(t):
+        wait = 0.0
         if r >= LN_ROW_SLOTS:
             issue = max(issue, freed[r - LN_ROW_SLOTS])
-        r_end = max(issue + mem.latency + 1, r_end) + _cmd(
-            traffic, src + r * d * act, d * act, vec * act, mem)
+            wait = min(queue, max(pf, 0.0))
+        loaded = read(issue, src + r * d * act, d * act, vec * act, wait)
         issue += gap
-        stats_end = max(r_end, stats_end) + STEP_CYCLES["ln_row"]
+        stats_end = max(loaded, stats_end) + STEP_CYCLES["ln_row"]
         w = mem.beats_cycles(traffic.write(dst + r * d * act, d * act, bus))
         out_end = max(stats_end, out_end) + STEP_CYCLES["ln_out_row"] + max(words, w)
         freed.append(out_end)
-    return out_end + STEP_CYCLES["ln_end"]
+    pf -= out_end - r_end
+    return out_end + STEP_CYCLES["ln_end"], max(pf, 0.0)
 
 
-def layernorm_read_share(ins: Instr, accel, mem: MemoryTiming) -> tuple[int, float]:
-    """How a LAYERNORM's reads meet a weight prefetch running beside it (perf.model).
+def layernorm_beside_prefetch(ins: Instr, accel, mem: MemoryTiming, pf: float,
+                              queue: float) -> tuple[float, float]:
+    """A LAYERNORM's cycles lost to a weight prefetch of ``pf`` R-channel cycles running
+    beside it (bursts of which up to ``queue`` cycles wait in the memory ahead of a read),
+    and the prefetch's cycles left when it ends (see :func:`_layernorm`)."""
+    def fmt(role: str) -> int:
+        return int(getattr(accel.formats, role).storage_dtype.itemsize)
 
-    Returns:
-        (read rounds: the first ``LN_ROW_SLOTS`` rows go out with gamma and beta, ahead
-        of the prefetch, each later ring's worth of rows queues behind its bursts once;
-        cycles the reads hold the in-order R channel: a word per cycle into the buffers,
-        slower than the beats when a word is narrower than the bus).
-    """
-    t, d, vec = ins.get("tokens"), ins.get("dim"), accel.vector_lanes
-    rounds = 1 + -(-max(0, t - LN_ROW_SLOTS) // LN_ROW_SLOTS)
-    words = 2 * math.ceil(d / vec) + t * math.ceil(d / vec)
-    return rounds, float(words)
+    alone, _ = _layernorm(ins, accel, mem, Traffic(), fmt)
+    beside, left = _layernorm(ins, accel, mem, Traffic(), fmt, pf, queue)
+    return beside - alone, left
 
 
 def _add(ins: Instr, accel, mem, traffic, fmt) -> float:
@@ -507,7 +522,7 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
     if op == Op.ATTENTION:
         return base + _attention(ins, accel, mem, traffic, fmt)
     if op == Op.LAYERNORM:
-        return base + _layernorm(ins, accel, mem, traffic, fmt)
+        return base + _layernorm(ins, accel, mem, traffic, fmt)[0]
     if op == Op.ADD:
         return base + _add(ins, accel, mem, traffic, fmt)
     if op == Op.UPSAMPLE:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..isa import Flag, Instr, Op
-from .engines import layernorm_read_share, op_cycles
+from .engines import layernorm_beside_prefetch, op_cycles
 from .memory import MemoryTiming, memory_timing
 from .moe import expert_keep
 from .traffic import Traffic, lin_geometry
@@ -177,10 +177,10 @@ def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op
         # the attention's generator streams its reads ahead: per head only the start of
         # the K/V load and of the Q rows find the prefetch bursts queued ahead of them
         cmds = 2 * p_ins.get("heads") + 1 if p_op == Op.ATTENTION else p_traffic.read_cmds
-        if p_op == Op.LAYERNORM:  # its rows' reads go out a ring at a time
-            cmds, hold = layernorm_read_share(p_ins, accel, mem)
-            free = max(0.0, p_cycles - max(own, hold) - p_waited)
         lost = _serial_wait(mem, cmds, pf, free)
+        if p_op == Op.LAYERNORM:  # reads a ring of rows ahead: follow its schedule
+            lost, rest = layernorm_beside_prefetch(p_ins, accel, mem, pf, _queue(mem))
+            free = mem.latency + pf - lost - rest
     else:
         # a streaming engine keeps the R channel as busy as its reads make it: the
         # prefetch bursts queued among them delay it by that share of their time ...
