@@ -200,13 +200,8 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
     if "ln" in engines:
         add("layernorm", "DSP",
             vl * (2 * d_aa + dsp_per_multiplier(act, f.norm.width, fam)) + 2 * d_aa)
-        # gamma and beta words, then the ring of LN_ROW_SLOTS rows (edgemoe_ln.sv; codegen
-        # imports this module, so the constant is looked up here)
-        from ..codegen.constants import LN_ROW_SLOTS
-
-        words = math.ceil(accel.max_in_features / vl)
-        add("layernorm", "BRAM36", bram36_blocks(words, vl * 2 * f.norm.width) +
-            bram36_blocks(LN_ROW_SLOTS * words, vl * cont))
+        add("layernorm", "BRAM36", bram36_blocks(math.ceil(accel.max_out_features / vl),
+                                                 vl * (2 * f.norm.width + cont)))
         add("layernorm", "LUT", vl * cont * 12 + 1500)
     if "eltwise" in engines:
         add("vector", "LUT", vl * cont * 12 + 1500)
