@@ -1,13 +1,15 @@
 /**
  * @file em_layernorm.hpp
  * @brief LAYERNORM (single pass statistics) on the vector engine, as
- *        edgemoe/golden/vector_ops.py defines it: a DATAFLOW region of four processes
+ *        edgemoe/golden/vector_ops.py defines it: a DATAFLOW region of five processes
  *        joined by VEC_LANES-wide tile streams (em_stream.hpp).
  *
  * The row needs two passes (statistics, then normalise), so the statistics process keeps
  * the row in its buffer and forwards it after the row's mean and rstd: while it sums row
- * r, the normalise process works on row r-1, the load process fetches row r+1 and the
- * store process writes row r-2.  gamma and beta are read once, before the rows stream.
+ * r, the normalise process works on row r-1, the unpack process splits row r+1 into tiles
+ * while the fetch process streams the rows after it (up to LN_ROW_SLOTS rows ahead, so
+ * the read latency hides), and the store process writes row r-2.  gamma and beta are read
+ * once, before the rows stream.
  */
 #ifndef EDGEMOE_EM_LAYERNORM_HPP
 #define EDGEMOE_EM_LAYERNORM_HPP
@@ -24,18 +26,71 @@ struct ln_row_stats {
   int64_t mean, rstd;
 };
 
-/** LAYERNORM load process: each row of d elements as tiles. @tparam CFG design point. */
+/**
+ * LAYERNORM fetch process: the rows are contiguous, so their AXI beats are one run, each
+ * beat read once (a beat two rows share goes with the first); the reads never wait for
+ * the rows' consumers, so the m_axi adapter keeps its bursts in flight and the beat
+ * stream holds LN_ROW_SLOTS rows: the read latency is paid once, not per row.
+ *
+ * @tparam CFG design point.
+ */
 template <class CFG>
-void ln_load(const typename CFG::word_t* xmem, uint64_t src, uint32_t rows, uint32_t d,
-             hls::stream<vec_tile<CFG> >& xs) {
+void ln_fetch(const typename CFG::word_t* xmem, uint64_t src, uint32_t rows, uint32_t d,
+              hls::stream<typename CFG::word_t>& beats) {
+#pragma HLS INLINE off  // a dataflow process
+  const uint64_t row_bytes = (uint64_t)d * CFG::act::BYTES;
+  uint64_t next = src / CFG::AXI_BYTES;  // the first beat not fetched yet
+LN_FETCH_ROWS:
+  for (uint32_t r = 0; r < rows; r++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
+    const uint64_t last = (src + (r + 1) * row_bytes - 1) / CFG::AXI_BYTES;
+  LN_FETCH_BEATS:
+    for (uint64_t w = next; w <= last; w++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_BEATS
+#pragma HLS PIPELINE II=1  // one AXI beat per cycle
+      beats.write(xmem[w]);
+    }
+    next = last + 1 > next ? last + 1 : next;
+  }
+}
+
+/**
+ * LAYERNORM unpack process: each row's elements from the beat stream, as tiles.  A beat
+ * two rows share is read once and held for the second.
+ *
+ * @tparam CFG design point.
+ */
+template <class CFG>
+void ln_unpack(hls::stream<typename CFG::word_t>& beats, uint64_t src, uint32_t rows,
+               uint32_t d, hls::stream<vec_tile<CFG> >& xs) {
 #pragma HLS INLINE off  // a dataflow process
   typedef typename CFG::act ACT;
   int64_t row[CFG::MAX_IN_FEATURES];
 #pragma HLS ARRAY_PARTITION variable=row type=cyclic factor=CFG::VEC_LANES  // one tile per cycle
-LN_LOAD_ROWS:
+  typename CFG::word_t held;
+  uint64_t held_w = ~(uint64_t)0;  // index of the held beat (none yet)
+LN_UNPACK_ROWS:
   for (uint32_t r = 0; r < rows; r++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
-    load_tiles<CFG, ACT>(xmem, src + (uint64_t)r * d * ACT::BYTES, d, row, xs);
+    const uint64_t off = src + (uint64_t)r * d * ACT::BYTES, end = off + (uint64_t)d * ACT::BYTES;
+  LN_UNPACK_BEATS:
+    for (uint64_t w = off / CFG::AXI_BYTES; w <= (end - 1) / CFG::AXI_BYTES; w++) {
+#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_BEATS
+#pragma HLS PIPELINE II=1
+      if (w != held_w) {
+        held = beats.read();
+        held_w = w;
+      }
+    LN_UNPACK_SLOTS:
+      for (int b = 0; b < CFG::AXI_BYTES; b += ACT::BYTES) {
+        const uint64_t pos = w * CFG::AXI_BYTES + b;
+        if (pos >= off && pos < end) {
+          row[(pos - off) / ACT::BYTES] =
+              lane_get<ACT::BYTES, ACT::SIGNED>(held.lane[b / 8], b % 8);
+        }
+      }
+    }
+    push_tiles<CFG, CFG::MAX_IN_FEATURES>(row, d, xs);
   }
 }
 
@@ -123,7 +178,8 @@ LN_NORM_ROWS:
 }
 
 /**
- * LAYERNORM's DATAFLOW region: load -> statistics -> normalise -> store over the rows.
+ * LAYERNORM's DATAFLOW region: fetch -> unpack -> statistics -> normalise -> store over
+ * the rows.
  *
  * @tparam CFG design point.
  */
@@ -134,6 +190,8 @@ void ln_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
                uint32_t rows, uint32_t d, int64_t eps, uint64_t& overflows) {
 #pragma HLS INLINE off
 #pragma HLS DATAFLOW
+  hls::stream<typename CFG::word_t> beats("ln_beats");
+#pragma HLS STREAM variable=beats depth=CFG::LN_ROW_SLOTS * CFG::MAX_ROW_BEATS  // the row ring
   hls::stream<vec_tile<CFG> > xs("ln_x");
 #pragma HLS STREAM variable=xs depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES  // one row
   hls::stream<ln_row_stats> stats("ln_stats");
@@ -142,7 +200,8 @@ void ln_region(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
 #pragma HLS STREAM variable=fwd depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES  // one row
   hls::stream<vec_tile<CFG> > ys("ln_y");
 #pragma HLS STREAM variable=ys depth=CFG::MAX_IN_FEATURES / CFG::VEC_LANES  // one row
-  ln_load<CFG>(xmem, src, rows, d, xs);
+  ln_fetch<CFG>(xmem, src, rows, d, beats);
+  ln_unpack<CFG>(beats, src, rows, d, xs);
   ln_stats<CFG>(xs, rows, d, eps, stats, fwd);
   ln_normalise<CFG>(fwd, stats, gamma, beta, rows, d, ys, overflows);
   vec_store_rows<CFG, CFG::MAX_IN_FEATURES, CFG::MAX_TOKENS>(ys, ymem, dst, d, (uint64_t)rows * d,

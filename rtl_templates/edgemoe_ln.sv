@@ -1,12 +1,13 @@
 // LayerNorm over rows of d elements (golden.vector_ops.layernorm_rows), VEC lanes.
 //
-// Three stages over two row slots, each working on a different row: the loader reads
-// row r into a row buffer while accumulating sum(x) and sum((x >> LN_SHIFT)^2) exactly;
-// the statistics stage divides both by d (floor; two radix-4 dividers, 2 bits a cycle),
-// forms var = max(E[x^2] - (mean >> s)^2, 0) + eps and rstd = rsqrt(var) (the shared
-// numerics kernel); the output stage writes q(q(q((x - mean) * rstd) * gamma) + q(beta)).
-// A row costs about (load + statistics + output) / 2 cycles, under the two passes over
-// the row that the cycle model counts.
+// Three stages over a ring of LN_ROW_SLOTS row slots, each working on a different row:
+// the loader reads row r into slot r mod LN_ROW_SLOTS while accumulating sum(x) and
+// sum((x >> LN_SHIFT)^2) exactly; the statistics stage divides both by d (floor; two
+// radix-4 dividers, 2 bits a cycle), forms var = max(E[x^2] - (mean >> s)^2, 0) + eps and
+// rstd = rsqrt(var) (the shared numerics kernel); the output stage writes
+// q(q(q((x - mean) * rstd) * gamma) + q(beta)).  Row reads are issued as soon as their
+// slot is free, so with enough slots a row costs max(its read beats, statistics, its
+// written words) and the read latency is paid once per instruction.
 module edgemoe_ln (
     input  logic        clk,
     input  logic        rst_n,
@@ -26,14 +27,16 @@ module edgemoe_ln (
   localparam int NL = edgemoe_pkg::NORM_LG;
   localparam int NBITS = 8 << NL;
   localparam int RW = (edgemoe_pkg::MAX_IN_FEATURES + V - 1) / V;   // words per row
-  localparam int RAW = $clog2(2 * RW);
+  localparam int SLOTS = edgemoe_pkg::LN_ROW_SLOTS;   // rows in the ring (a power of two)
+  localparam int SLG = $clog2(SLOTS);
+  localparam int RAW = $clog2(SLOTS * RW);
   localparam int GAW = $clog2(RW > 1 ? RW : 2);
   localparam int SH = edgemoe_pkg::LN_SHIFT;
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
 
   // row, gamma and beta buffers in block RAM (registered reads): in LUT RAM they were
   // about 9k of the engine's 15k LUTs
-  (* ram_style = "block" *) logic [V*ABITS-1:0] rbuf[2*RW];
+  (* ram_style = "block" *) logic [V*ABITS-1:0] rbuf[SLOTS*RW];
   (* ram_style = "block" *) logic [V*NBITS-1:0] gbuf[RW];
   (* ram_style = "block" *) logic [V*NBITS-1:0] bbuf[RW];
 
@@ -43,12 +46,20 @@ module edgemoe_ln (
   assign words = (jd + 32'(V - 1)) >> VL;
 
   // ------------------------------------------------------------------ loader
-  typedef enum logic [2:0] {L_IDLE, L_G, L_G_W, L_B, L_B_W, L_ROW, L_ROW_W, L_DONE} ld_t;
+  // The issuer asks for gamma, beta, then each row as soon as the row's slot is free (row
+  // r uses slot r mod SLOTS, free once row r - SLOTS is written out), so up to SLOTS row
+  // reads are in flight (the read DMA keeps 8 commands) and the read latency hides under
+  // the rows before; the receiver takes the words in command order, never stalling.
+  typedef enum logic [1:0] {I_IDLE, I_G, I_B, I_ROW} is_t;
+  is_t is;
+  logic [31:0] ir;                        // rows whose read was issued
+  typedef enum logic [2:0] {L_IDLE, L_G_W, L_B_W, L_ROW_W, L_DONE} ld_t;
   ld_t ls;
-  logic [31:0] lr, lw;                    // row, word
-  logic lslot;
-  logic [1:0] full;
-  logic signed [63:0] s1[2], s2[2];       // sum, sum of squares per slot
+  logic [31:0] lr, lw;                    // rows loaded, word of the row
+  logic [31:0] pr;                        // rows written (output stage)
+  logic [SLG-1:0] lslot;
+  assign lslot = SLG'(lr);
+  logic signed [63:0] s1[SLOTS], s2[SLOTS];   // sum, sum of squares per slot
   logic signed [63:0] acc1, acc2;
   logic signed [63:0] wsum1, wsum2;       // this word's contribution
   always_comb begin
@@ -61,61 +72,70 @@ module edgemoe_ln (
                       64'($signed(dma_resp.rd_data[e*ABITS+:ABITS]) >>> SH);
     end
   end
-  logic p_free;                           // the normaliser released a slot this cycle
-  logic p_free_slot;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      ls <= L_IDLE;
-      lr <= '0; lw <= '0; lslot <= 1'b0; full <= '0;
-      acc1 <= '0; acc2 <= '0;
-      s1[0] <= '0; s1[1] <= '0; s2[0] <= '0; s2[1] <= '0;
+      is <= I_IDLE; ir <= '0;
       jt <= '0; jd <= '0; jsrc <= '0; jgamma <= '0; jbeta <= '0; jeps <= '0;
       dma_req.rd_cmd_valid <= 1'b0; dma_req.rd_cmd_addr <= '0; dma_req.rd_cmd_len <= '0; dma_req.rd_cmd_wlg <= '0;
     end else begin
       if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
-      if (p_free) full[p_free_slot] <= 1'b0;
-      case (ls)
-        L_IDLE: if (start) begin
+      case (is)
+        I_IDLE: if (start) begin
           jt <= t; jd <= d; jsrc <= src; jgamma <= gamma; jbeta <= beta;
           jeps <= {{32{eps[31]}}, eps};
-          lr <= '0; lslot <= 1'b0; full <= '0;
-          ls <= L_G;
+          ir <= '0;
+          is <= I_G;
         end
-        L_G: begin
+        I_G: begin
           dma_req.rd_cmd_valid <= 1'b1;
           dma_req.rd_cmd_addr <= jgamma;
           dma_req.rd_cmd_len <= jd << NL;
           dma_req.rd_cmd_wlg <= 4'(VL + NL);
-          lw <= '0;
-          ls <= L_G_W;
+          is <= I_B;
         end
-        L_G_W: if (dma_resp.rd_valid) begin
-          lw <= lw + 32'd1;
-          if (dma_resp.rd_last) ls <= L_B;
-        end
-        L_B: begin
+        I_B: if (!dma_req.rd_cmd_valid) begin
           dma_req.rd_cmd_valid <= 1'b1;
           dma_req.rd_cmd_addr <= jbeta;
           dma_req.rd_cmd_len <= jd << NL;
           dma_req.rd_cmd_wlg <= 4'(VL + NL);
-          lw <= '0;
-          ls <= L_B_W;
+          is <= I_ROW;
         end
-        L_B_W: if (dma_resp.rd_valid) begin
-          lw <= lw + 32'd1;
-          if (dma_resp.rd_last) ls <= L_ROW;
-        end
-        L_ROW: if (!full[lslot] && !dma_req.rd_cmd_valid) begin
+        I_ROW: if (ir == jt) is <= I_IDLE;
+          else if (!dma_req.rd_cmd_valid && ir - pr < 32'(SLOTS)) begin
           dma_req.rd_cmd_valid <= 1'b1;
           dma_req.rd_cmd_addr <= jsrc;
           jsrc <= jsrc + (64'(jd) << AL);
           dma_req.rd_cmd_len <= jd << AL;
           dma_req.rd_cmd_wlg <= 4'(VL + AL);
-          lw <= '0;
+          ir <= ir + 32'd1;
+        end
+        default: is <= I_IDLE;
+      endcase
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      ls <= L_IDLE;
+      lr <= '0; lw <= '0;
+      acc1 <= '0; acc2 <= '0;
+      for (int k = 0; k < SLOTS; k++) begin s1[k] <= '0; s2[k] <= '0; end
+    end else begin
+      case (ls)
+        L_IDLE: if (start) begin
+          lr <= '0; lw <= '0;
+          ls <= L_G_W;
+        end
+        L_G_W: if (dma_resp.rd_valid) begin
+          lw <= lw + 32'd1;
+          if (dma_resp.rd_last) begin lw <= '0; ls <= L_B_W; end
+        end
+        L_B_W: if (dma_resp.rd_valid) begin
+          lw <= lw + 32'd1;
           acc1 <= '0;
           acc2 <= '0;
-          ls <= L_ROW_W;
+          if (dma_resp.rd_last) begin lw <= '0; ls <= L_ROW_W; end
         end
         L_ROW_W: if (dma_resp.rd_valid) begin
           lw <= lw + 32'd1;
@@ -124,10 +144,11 @@ module edgemoe_ln (
           if (dma_resp.rd_last) begin
             s1[lslot] <= acc1 + wsum1;
             s2[lslot] <= acc2 + wsum2;
-            full[lslot] <= 1'b1;
-            lslot <= !lslot;
+            acc1 <= '0;
+            acc2 <= '0;
+            lw <= '0;
             lr <= lr + 32'd1;
-            ls <= (lr + 32'd1 == jt) ? L_DONE : L_ROW;
+            ls <= (lr + 32'd1 == jt) ? L_DONE : L_ROW_W;
           end
         end
         L_DONE: if (done) ls <= L_IDLE;
@@ -144,21 +165,21 @@ module edgemoe_ln (
     if (rst_n && ls == L_B_W && dma_resp.rd_valid) bbuf[GAW'(lw)] <= dma_resp.rd_data[V*NBITS-1:0];
   always_ff @(posedge clk)
     if (rst_n && ls == L_ROW_W && dma_resp.rd_valid)
-      rbuf[RAW'((lslot ? RW : 0) + 32'(lw))] <= dma_resp.rd_data[V*ABITS-1:0];
+      rbuf[RAW'(32'(lslot) * 32'(RW) + lw)] <= dma_resp.rd_data[V*ABITS-1:0];
 
   // ------------------------------------------------------------------ statistics
   typedef enum logic [1:0] {S_IDLE, S_DIV, S_VAR, S_RSTD} st_t;
   st_t ss;
   logic [31:0] sr;                         // rows whose statistics are done
-  logic sslot;
-  logic [1:0] sready;                      // a slot's mean and rstd are ready
+  logic [SLG-1:0] sslot;
+  assign sslot = SLG'(sr);
   logic [4:0] dstep;
   logic [63:0] n1, n2, q1, q2;             // |numerators| (shifted out), quotients
   logic [31:0] r1, r2;                     // remainders (< d)
   logic [33:0] jd2, jd3;                   // 2d, 3d
   logic neg1, neg2;
   logic signed [63:0] smean, sex2;
-  logic signed [63:0] mean_s[2], rstd_s[2];
+  logic signed [63:0] mean_s[SLOTS], rstd_s[SLOTS];
   // (mean >> s)^2: a mean of d >= 1 act values is an act value, so the square needs an
   // ABITS x ABITS product (exact), not the 64 x 64 one of the int64 spec (same result)
   localparam int MB = ABITS < 64 ? ABITS : 64;
@@ -187,8 +208,9 @@ module edgemoe_ln (
   // ------------------------------------------------------------------ output
   typedef enum logic [1:0] {P_IDLE, P_CMD, P_OUT, P_END} pr_t;
   pr_t ps;
-  logic [31:0] pr, pw;
-  logic pslot;
+  logic [31:0] pw;
+  logic [SLG-1:0] pslot;
+  assign pslot = SLG'(pr);
   logic signed [63:0] mean, rstd;          // of the row being written
   logic [63:0] prow;                       // its address
 
@@ -203,7 +225,7 @@ module edgemoe_ln (
   logic [31:0] rd_pw;
   assign rd_pw = (ps == P_CMD) ? 32'd0 : (ps == P_OUT && dma_resp.wr_ready) ? pw + 32'd1 : pw;
   always_ff @(posedge clk) begin
-    x_word <= rbuf[RAW'((pslot ? RW : 0) + rd_pw)];
+    x_word <= rbuf[RAW'(32'(pslot) * 32'(RW) + rd_pw)];
     g_word <= gbuf[GAW'(rd_pw)];
     b_word <= bbuf[GAW'(rd_pw)];
   end
@@ -250,26 +272,23 @@ module edgemoe_ln (
     if (!rst_n) begin
       ss <= S_IDLE; ps <= P_IDLE;
       done <= 1'b0;
-      sr <= '0; sslot <= 1'b0; sready <= '0; dstep <= '0;
+      sr <= '0; dstep <= '0;
       n1 <= '0; n2 <= '0; q1 <= '0; q2 <= '0; r1 <= '0; r2 <= '0; neg1 <= 1'b0; neg2 <= 1'b0;
       jd2 <= '0; jd3 <= '0; smean <= '0; sex2 <= '0;
-      mean_s[0] <= '0; mean_s[1] <= '0; rstd_s[0] <= '0; rstd_s[1] <= '0;
-      pr <= '0; pw <= '0; pslot <= 1'b0; mean <= '0; rstd <= '0; prow <= '0;
-      p_free <= 1'b0; p_free_slot <= 1'b0;
+      for (int k = 0; k < SLOTS; k++) begin mean_s[k] <= '0; rstd_s[k] <= '0; end
+      pr <= '0; pw <= '0; mean <= '0; rstd <= '0; prow <= '0;
       dma_req.wr_cmd_valid <= 1'b0; dma_req.wr_cmd_addr <= '0; dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
     end else begin
       done <= 1'b0;
-      p_free <= 1'b0;
       if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       if (ls == L_IDLE && start) begin
-        sr <= '0; sslot <= 1'b0; sready <= '0; pr <= '0; pslot <= 1'b0; prow <= dst;
+        sr <= '0; pr <= '0; prow <= dst;
         jd2 <= {1'b0, d, 1'b0};
         jd3 <= {2'd0, d} + {1'b0, d, 1'b0};
       end
       // statistics of the next loaded row
       case (ss)
-        S_IDLE: if ((ls == L_ROW || ls == L_ROW_W || ls == L_DONE) && full[sslot] &&
-                    !sready[sslot] && sr != jt) begin
+        S_IDLE: if (ls != L_IDLE && sr != lr) begin  // a loaded row waits
           // signed floor division by d: divide magnitudes, fix the sign afterwards
           neg1 <= s1[sslot] < 0;
           neg2 <= s2[sslot] < 0;
@@ -295,8 +314,6 @@ module edgemoe_ln (
         S_RSTD: begin
           mean_s[sslot] <= smean;
           rstd_s[sslot] <= edgemoe_pkg::rsqrt_ln(((sex2 - msq) < 0 ? 64'sd0 : (sex2 - msq)) + jeps);
-          sready[sslot] <= 1'b1;
-          sslot <= !sslot;
           sr <= sr + 32'd1;
           ss <= S_IDLE;
         end
@@ -304,7 +321,7 @@ module edgemoe_ln (
       endcase
       // output of the next row with statistics
       case (ps)
-        P_IDLE: if (sready[pslot] && !dma_req.wr_cmd_valid && pr != jt) begin
+        P_IDLE: if (pr != sr && !dma_req.wr_cmd_valid) begin  // a row's statistics wait
           mean <= mean_s[pslot];
           rstd <= rstd_s[pslot];
           ps <= P_CMD;
@@ -321,11 +338,7 @@ module edgemoe_ln (
         P_OUT: if (dma_resp.wr_ready) begin
           pw <= pw + 32'd1;
           if (pw + 32'd1 == words) begin
-            p_free <= 1'b1;
-            p_free_slot <= pslot;
-            sready[pslot] <= 1'b0;
-            pslot <= !pslot;
-            pr <= pr + 32'd1;
+            pr <= pr + 32'd1;                // frees the row's slot for the issuer
             ps <= (pr + 32'd1 == jt) ? P_END : P_IDLE;
           end
         end

@@ -67,7 +67,8 @@ def test_engine_call_sites(design_code):
 
 #: Vector-engine op kernel -> its DATAFLOW region and the region's processes.
 _VECTOR_REGIONS = {
-    "op_layernorm": ("ln_region", ("ln_load", "ln_stats", "ln_normalise", "vec_store_rows")),
+    "op_layernorm": ("ln_region", ("ln_fetch", "ln_unpack", "ln_stats", "ln_normalise",
+                                   "vec_store_rows")),
     "op_add": ("add_region", ("add_load", "add_compute", "vec_store_rows")),
     "op_upsample": ("up_region", ("up_load", "up_blend", "up_store")),
     "op_pool": ("pool_region", ("pool_load", "pool_reduce", "vec_store_rows")),

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..isa import Flag, Instr, Op
-from .engines import op_cycles
+from .engines import layernorm_beside_prefetch, op_cycles
 from .memory import MemoryTiming, memory_timing
 from .moe import expert_keep
 from .traffic import Traffic, lin_geometry
@@ -156,8 +156,8 @@ def _macs_per_token(ins: Instr, accel) -> int:
 
 def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op: Op,
                     p_prefetched: int, pf: float, p_macs: int = 0,
-                    p_waited: float = 0.0, p_ins: Instr | None = None,
-                    ) -> tuple[float, float, float]:
+                    p_waited: float = 0.0, p_ins: Instr | None = None, accel=None,
+                    peeks: bool = True) -> tuple[float, float, float]:
     """Who pays for the next job's strip-0 prefetch of ``pf`` cycles, as the RTL counts it.
 
     The prefetch starts with the current op's job and moves while the R channel is not
@@ -178,6 +178,9 @@ def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op
         # the K/V load and of the Q rows find the prefetch bursts queued ahead of them
         cmds = 2 * p_ins.get("heads") + 1 if p_op == Op.ATTENTION else p_traffic.read_cmds
         lost = _serial_wait(mem, cmds, pf, free)
+        if p_op == Op.LAYERNORM:  # reads a ring of rows ahead: follow its schedule
+            lost, rest = layernorm_beside_prefetch(p_ins, accel, mem, pf, _queue(mem))
+            free = mem.latency + pf - lost - rest
     else:
         # a streaming engine keeps the R channel as busy as its reads make it: the
         # prefetch bursts queued among them delay it by that share of their time ...
@@ -190,7 +193,9 @@ def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op
     left = mem.latency + pf - free - lost
     queue = _queue(mem)
     fetch = 0.0
-    for _ in range(2):  # the fetch and the peek: one read latency each
+    # the fetch and the peek (none for the last instruction or a MOE_EXPERTS:
+    # edgemoe_ctrl.sv S_CHECK): one read latency each
+    for _ in range(2 if peeks else 1):
         w = min(queue, max(0.0, left))
         fetch += w
         left -= w + mem.latency
@@ -261,7 +266,8 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             lost, fetch, wait = _prefetch_split(mem, cycles_list[-1], traffics[-1], prev[2],
                                                 prev[3], mem.beats_cycles(pf_beats),
                                                 _macs_per_token(prev[4], accel), prev[5],
-                                                prev[4])
+                                                prev[4], accel,
+                                                i + 1 < len(instrs) and op != Op.MOE_EXPERTS)
             cycles_list[-1] += lost
             dispatch += fetch
             c += wait

@@ -71,6 +71,13 @@ def _control(pm: ProgramModel, runs: bool) -> int:
     return 2 * lat + CONTROL_CYCLES["run"] if runs else lat + CONTROL_CYCLES["skip"]
 
 
+def _dispatch_waits(pm: ProgramModel, n_instructions: int) -> int:
+    """The dispatcher's reads waiting behind weight prefetches over the whole run (not
+    split by instruction: counted with the rest, where the prefetched jobs mostly are)."""
+    ran = len(pm.ops)
+    return pm.control_cycles - ran * _control(pm, True) - (n_instructions - ran) * _control(pm, False)
+
+
 def two_task_figures(models: dict[str, ProgramModel], n_instructions: int,
                      shared_prefix: int) -> TwoTaskFigures:
     """Split each task's modelled run at ``shared_prefix`` (dispatcher cycles included).
@@ -87,7 +94,7 @@ def two_task_figures(models: dict[str, ProgramModel], n_instructions: int,
         ran = [o for o in pm.ops if o.index >= shared_prefix]
         skipped = n_instructions - shared_prefix - len(ran)
         rest[name] = (sum(o.cycles + _control(pm, True) for o in ran)
-                      + skipped * _control(pm, False))
+                      + skipped * _control(pm, False) + _dispatch_waits(pm, n_instructions))
     return TwoTaskFigures(prefix, rest, first.clock_mhz)
 
 
