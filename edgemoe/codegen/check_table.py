@@ -10,6 +10,11 @@ constant, ``sh`` the log2 of the element size and of power-of-two constants, ``a
 rounds up to 64 bytes (a padded block), ``add`` a term added after the products.  A
 ``CeilDiv(x, P) * P`` pair over a power-of-two design constant becomes a round-up by
 shifts (no divider).  Values are equal to the spec's modulo 2**64, as the hardware's.
+
+The table is read only after every shape limit has passed, so a field that an
+unconditional limit bounds by a constant (``1 <= f <= high``) enters it masked to the bits
+of ``high`` (:func:`bounded_fields`): the same value, and Yosys sizes each product by the
+bits its operands can have instead of 64 x 64.
 """
 
 from __future__ import annotations
@@ -17,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import ops
-from ..opexpr import Add, Align, CeilDiv, Const, Expr, Mul, Param, flag_names
+from ..opexpr import Add, Align, CeilDiv, Const, Expr, Field, Flags, Mul, Param, flag_names
 from .opspec import elem_lg_sv, sv_in_fields
 
-__all__ = ["CHECK_DERIVED", "CheckRow", "check_context"]
+__all__ = ["CHECK_DERIVED", "CheckRow", "bounded_fields", "check_context"]
 
 #: Derived values edgemoe_check computes once per instruction (its locals).
 CHECK_DERIVED = {"out_h": "oh_c", "out_w": "ow_c", "cikk": "cikk_c"}
@@ -51,6 +56,33 @@ class CheckRow:
         return "3'(" + (" + ".join(self.sh) or "0") + ")"
 
 
+def bounded_fields(spec: ops.OpSpec) -> dict[str, str]:
+    """Field -> its SV value masked to the bits of the constant its unconditional shape
+    limit allows (fields without such a limit are absent).
+
+    Args:
+        spec: The opcode's spec.
+    """
+    out: dict[str, str] = {}
+    for lim in spec.limits:
+        high = lim.high
+        constant = not (high.fields() or high.derived_names()
+                        or any(isinstance(n, Flags) for n in high.nodes()))
+        if lim.when or not isinstance(lim.value, Field) or not constant:
+            continue
+        name = lim.value.name
+        mask = f"edgemoe_pkg::limit_mask({sv_in_fields(spec, high, {})})"
+        out[name] = f"(64'({spec.fields[name]}) & {mask})"
+    return out
+
+
+def _sv(spec: ops.OpSpec, expr: Expr) -> str:
+    """``expr`` over the fields, the bounded ones masked (:func:`bounded_fields`)."""
+    bounded = bounded_fields(spec)
+    return sv_in_fields(spec, expr, CHECK_DERIVED,
+                        field_as=lambda n: bounded.get(n, f"64'({spec.fields[n]})"))
+
+
 def _terms(expr: Expr) -> list[Expr]:
     return [t for x in expr.terms for t in _terms(x)] if isinstance(expr, Mul) else [expr]
 
@@ -70,10 +102,10 @@ def _factors(spec: ops.OpSpec, terms: list[Expr], row: CheckRow) -> tuple[list[s
                 const *= t.v
         elif isinstance(t, CeilDiv) and isinstance(t.b, Param) and t.b in params:
             params.remove(t.b)  # ceil(x / P) * P: round x up to a multiple of P
-            x = sv_in_fields(spec, t.a, CHECK_DERIVED)
+            x = _sv(spec, t.a)
             out.append(f"edgemoe_pkg::round_up_lg({x}, edgemoe_pkg::{t.b.name}_LG)")
         elif not isinstance(t, Param):
-            out.append(sv_in_fields(spec, t, CHECK_DERIVED))
+            out.append(_sv(spec, t))
     for p in params:  # a design constant not paired with a CeilDiv (a power of two)
         row.sh.append(f"edgemoe_pkg::{p.name}_LG")
     return out, const
@@ -95,7 +127,7 @@ def _row(spec: ops.OpSpec, k: int, op: ops.Operand) -> CheckRow:
     row = CheckRow(k, " && ".join(on) or "1'b1", offset, _ROLE_CLASS[op.role])
     size = op.size
     if isinstance(size, Add):  # the last term is the product, the others are added
-        row.add = " + ".join(sv_in_fields(spec, t, CHECK_DERIVED) for t in _adds(size)[:-1])
+        row.add = " + ".join(_sv(spec, t) for t in _adds(size)[:-1])
         size = _adds(size)[-1]
     terms = _terms(size)
     blocks = [t for t in terms if isinstance(t, Align)]
@@ -114,7 +146,7 @@ def _row(spec: ops.OpSpec, k: int, op: ops.Operand) -> CheckRow:
             if isinstance(t, Const):
                 c_out *= t.v
             else:
-                outer.append(sv_in_fields(spec, t, CHECK_DERIVED))
+                outer.append(_sv(spec, t))
     else:
         inner, outer, c_out = inner[:2], inner[2:], c_in
     if c_out > _F3_MAX:
