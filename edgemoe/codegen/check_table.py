@@ -19,6 +19,7 @@ bits its operands can have instead of 64 x 64.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .. import ops
@@ -161,6 +162,15 @@ def _row(spec: ops.OpSpec, k: int, op: ops.Operand) -> CheckRow:
     return row
 
 
+def _built_flags(row: CheckRow) -> CheckRow:
+    """``row`` reading the checker's ``fl`` (the flags the design builds for the op; equal
+    to ``flags`` wherever the table is read) instead of ``flags``."""
+    for name in ("present", "offset", "f0", "f1", "f2", "add"):
+        setattr(row, name, re.sub(r"\bflags\b", "fl", getattr(row, name)))
+    row.sh = [re.sub(r"\bflags\b", "fl", x) for x in row.sh]
+    return row
+
+
 def _adds(expr: Add) -> list[Expr]:
     return [t for x in (expr.a, expr.b) for t in (_adds(x) if isinstance(x, Add) else [x])]
 
@@ -178,7 +188,8 @@ def check_context() -> dict:
     Raises:
         ValueError: An operand size the checker's form cannot hold.
     """
-    table = [{"name": s.op.name, "rows": [_row(s, k, o) for k, o in enumerate(s.operands)]}
+    table = [{"name": s.op.name, "rows": [_built_flags(_row(s, k, o))
+                                          for k, o in enumerate(s.operands)]}
              for s in ops.OP_SPECS.values() if s.operands]
     return {"ops": table,
             "max_operands": max(len(s.operands) for s in ops.OP_SPECS.values()),
