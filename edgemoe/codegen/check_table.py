@@ -10,11 +10,6 @@ constant, ``sh`` the log2 of the element size and of power-of-two constants, ``a
 rounds up to 64 bytes (a padded block), ``add`` a term added after the products.  A
 ``CeilDiv(x, P) * P`` pair over a power-of-two design constant becomes a round-up by
 shifts (no divider).  Values are equal to the spec's modulo 2**64, as the hardware's.
-
-The table is read only after every shape limit has passed, so a field that an
-unconditional limit bounds by a constant (``1 <= f <= high``) enters it masked to the bits
-of ``high`` (:func:`bounded_fields`): the same value, and Yosys sizes each product by the
-bits its operands can have instead of 64 x 64.
 """
 
 from __future__ import annotations
@@ -23,10 +18,10 @@ import re
 from dataclasses import dataclass, field
 
 from .. import ops
-from ..opexpr import Add, Align, CeilDiv, Const, Expr, Field, Flags, Mul, Param, flag_names
+from ..opexpr import Add, Align, CeilDiv, Const, Expr, Mul, Param, flag_names
 from .opspec import elem_lg_sv, sv_in_fields
 
-__all__ = ["CHECK_DERIVED", "CheckRow", "bounded_fields", "check_context"]
+__all__ = ["CHECK_DERIVED", "CheckRow", "check_context"]
 
 #: Derived values edgemoe_check computes once per instruction (its locals).
 CHECK_DERIVED = {"out_h": "oh_c", "out_w": "ow_c", "cikk": "cikk_c"}
@@ -57,31 +52,10 @@ class CheckRow:
         return "3'(" + (" + ".join(self.sh) or "0") + ")"
 
 
-def bounded_fields(spec: ops.OpSpec) -> dict[str, str]:
-    """Field -> its SV value masked to the bits of the constant its unconditional shape
-    limit allows (fields without such a limit are absent).
-
-    Args:
-        spec: The opcode's spec.
-    """
-    out: dict[str, str] = {}
-    for lim in spec.limits:
-        high = lim.high
-        constant = not (high.fields() or high.derived_names()
-                        or any(isinstance(n, Flags) for n in high.nodes()))
-        if lim.when or not isinstance(lim.value, Field) or not constant:
-            continue
-        name = lim.value.name
-        mask = f"edgemoe_pkg::limit_mask({sv_in_fields(spec, high, {})})"
-        out[name] = f"(64'({spec.fields[name]}) & {mask})"
-    return out
-
-
 def _sv(spec: ops.OpSpec, expr: Expr) -> str:
-    """``expr`` over the fields, the bounded ones masked (:func:`bounded_fields`)."""
-    bounded = bounded_fields(spec)
-    return sv_in_fields(spec, expr, CHECK_DERIVED,
-                        field_as=lambda n: bounded.get(n, f"64'({spec.fields[n]})"))
+    """``expr`` over the instruction's fields (the same expressions the shape limits use,
+    so Yosys merges the products the two have in common)."""
+    return sv_in_fields(spec, expr, CHECK_DERIVED)
 
 
 def _terms(expr: Expr) -> list[Expr]:
