@@ -14,6 +14,7 @@ shifts (no divider).  Values are equal to the spec's modulo 2**64, as the hardwa
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .. import ops
@@ -51,6 +52,12 @@ class CheckRow:
         return "3'(" + (" + ".join(self.sh) or "0") + ")"
 
 
+def _sv(spec: ops.OpSpec, expr: Expr) -> str:
+    """``expr`` over the instruction's fields (the same expressions the shape limits use,
+    so Yosys merges the products the two have in common)."""
+    return sv_in_fields(spec, expr, CHECK_DERIVED)
+
+
 def _terms(expr: Expr) -> list[Expr]:
     return [t for x in expr.terms for t in _terms(x)] if isinstance(expr, Mul) else [expr]
 
@@ -70,10 +77,10 @@ def _factors(spec: ops.OpSpec, terms: list[Expr], row: CheckRow) -> tuple[list[s
                 const *= t.v
         elif isinstance(t, CeilDiv) and isinstance(t.b, Param) and t.b in params:
             params.remove(t.b)  # ceil(x / P) * P: round x up to a multiple of P
-            x = sv_in_fields(spec, t.a, CHECK_DERIVED)
+            x = _sv(spec, t.a)
             out.append(f"edgemoe_pkg::round_up_lg({x}, edgemoe_pkg::{t.b.name}_LG)")
         elif not isinstance(t, Param):
-            out.append(sv_in_fields(spec, t, CHECK_DERIVED))
+            out.append(_sv(spec, t))
     for p in params:  # a design constant not paired with a CeilDiv (a power of two)
         row.sh.append(f"edgemoe_pkg::{p.name}_LG")
     return out, const
@@ -95,7 +102,7 @@ def _row(spec: ops.OpSpec, k: int, op: ops.Operand) -> CheckRow:
     row = CheckRow(k, " && ".join(on) or "1'b1", offset, _ROLE_CLASS[op.role])
     size = op.size
     if isinstance(size, Add):  # the last term is the product, the others are added
-        row.add = " + ".join(sv_in_fields(spec, t, CHECK_DERIVED) for t in _adds(size)[:-1])
+        row.add = " + ".join(_sv(spec, t) for t in _adds(size)[:-1])
         size = _adds(size)[-1]
     terms = _terms(size)
     blocks = [t for t in terms if isinstance(t, Align)]
@@ -114,7 +121,7 @@ def _row(spec: ops.OpSpec, k: int, op: ops.Operand) -> CheckRow:
             if isinstance(t, Const):
                 c_out *= t.v
             else:
-                outer.append(sv_in_fields(spec, t, CHECK_DERIVED))
+                outer.append(_sv(spec, t))
     else:
         inner, outer, c_out = inner[:2], inner[2:], c_in
     if c_out > _F3_MAX:
@@ -126,6 +133,15 @@ def _row(spec: ops.OpSpec, k: int, op: ops.Operand) -> CheckRow:
     row.f0, row.f1 = (inner + ["64'd1", "64'd1"])[:2]
     row.f2 = outer[0] if outer else "64'd1"
     row.f3 = c_out
+    return row
+
+
+def _built_flags(row: CheckRow) -> CheckRow:
+    """``row`` reading the checker's ``fl`` (the flags the design builds for the op; equal
+    to ``flags`` wherever the table is read) instead of ``flags``."""
+    for name in ("present", "offset", "f0", "f1", "f2", "add"):
+        setattr(row, name, re.sub(r"\bflags\b", "fl", getattr(row, name)))
+    row.sh = [re.sub(r"\bflags\b", "fl", x) for x in row.sh]
     return row
 
 
@@ -146,7 +162,8 @@ def check_context() -> dict:
     Raises:
         ValueError: An operand size the checker's form cannot hold.
     """
-    table = [{"name": s.op.name, "rows": [_row(s, k, o) for k, o in enumerate(s.operands)]}
+    table = [{"name": s.op.name, "rows": [_built_flags(_row(s, k, o))
+                                          for k, o in enumerate(s.operands)]}
              for s in ops.OP_SPECS.values() if s.operands]
     return {"ops": table,
             "max_operands": max(len(s.operands) for s in ops.OP_SPECS.values()),

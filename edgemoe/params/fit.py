@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LIMIT_PERCENT",
     "RESOURCES",
+    "RTL_AXI_MASTERS",
     "Estimate",
     "FitReport",
     "ResourceUse",
@@ -129,9 +130,11 @@ class Estimate:
         return dict(sorted(parts.items(), key=lambda kv: -kv[1]))
 
 
-def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]:
+def physical_items(accel: AccelConfig, rtl: bool = False
+                   ) -> tuple[list[tuple[str, str, int]], str]:
     """The physical model's ``(component, resource, amount)`` items and where the weight
-    buffers live (see the module docstring)."""
+    buffers live (see the module docstring); ``rtl``: the SV top's AXI masters
+    (:data:`RTL_AXI_MASTERS`) instead of the HLS kernel's ``m_axi_bundles``."""
     fam = accel.board.family
     f = accel.formats
     act, cont = f.act.width, accel.act_container_bits
@@ -239,6 +242,9 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
     # dispatcher + checker (per-expert counts, per-token seen bits), DMAs (two readers:
     # activations, weight prefetch; one writer), m_axi FIFOs
     add("control", "LUT", 6000 + 32 * accel.max_experts + accel.max_tokens)
+    if "q4" in accel.weight_formats:  # the checker's WFMT_Q4 sizes, edgemoe_moe_q4's strides
+        add("control", "DSP", _Q4_SIZE_PRODUCTS * dsp_per_multiplier(32, 32, fam))
+        add("control", "LUT", _Q4_SIZE_PRODUCTS * 2 * 64)  # a 64-bit adder or two each
     # (bus byte shifters; the writer's word-to-beat select; the reader's word register
     # loads and clears a beat slot at a time through flip-flop enable / reset pins)
     from ..codegen.constants import design_constants  # (codegen imports this module)
@@ -246,8 +252,9 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
     word_max = dict(design_constants(accel))["WORD_MAX"]
     add("read_dma", "LUT", 2 * shift)
     add("write_dma", "LUT", shift + 2 * word_max)
-    add("platform", "LUT", accel.m_axi_bundles * accel.axi_bits * 6)  # per master
-    add("platform", "BRAM36", accel.m_axi_bundles * bram36_blocks(256, accel.axi_bits))
+    masters = RTL_AXI_MASTERS if rtl else accel.m_axi_bundles
+    add("platform", "LUT", masters * accel.axi_bits * 6)  # per master
+    add("platform", "BRAM36", masters * bram36_blocks(256, accel.axi_bits))
     return items, impl
 
 
@@ -255,6 +262,13 @@ def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]
 _ENGINE_COMPONENT = {"lin": "linear", "attn": "attention", "ln": "layernorm",
                      "eltwise": "vector", "router": "moe_gate"}
 
+
+#: 32 x 32 products of the mixed int4/int8 weight sizes in the dispatcher (LINEAR's weight
+#: block, MOE_EXPERTS' fc1 / fc2 blocks and their expert stride): built only with q4.
+_Q4_SIZE_PRODUCTS = 13
+
+#: AXI masters of the SV top (edgemoe_top's one m_axi_mem; the HLS kernel has one per bundle).
+RTL_AXI_MASTERS = 1
 
 #: Components counted only in the SV top's estimate: WFMT_Q4's strip loader is measured
 #: there (edgemoe_lin_q4.sv, Yosys); the HLS kernel's (lin_load_q4) is not (no Vitis here).
@@ -270,7 +284,7 @@ def estimate(accel: AccelConfig, rtl: bool = False) -> Estimate:
             of its module calibrated to them (edgemoe.params.fit_calibration); the others
             and memories keep the physical model.
     """
-    raw, impl = physical_items(accel)
+    raw, impl = physical_items(accel, rtl)
     if not rtl:
         raw = [item for item in raw if item[0] not in RTL_ONLY]
         totals = {r: sum(a for _, res, a in raw if res == r) for r in RESOURCES}
