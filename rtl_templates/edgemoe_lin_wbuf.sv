@@ -26,9 +26,16 @@ module edgemoe_lin_wbuf #(
     output logic [TW-1:0] w_q
 );
   localparam int WBITS = edgemoe_pkg::WEIGHT_BITS;
+  // The load word's element size is a per-design constant when the linear, patch and conv
+  // weight formats agree: W8A8 codes take their own path (ld_q8) and WFMT_Q4 weights never
+  // come through the load word (q4_we), the only jobs whose wlg differs.
+  localparam bit ONE_LG = edgemoe_pkg::LINEAR_WEIGHT_LG == edgemoe_pkg::PATCH_WEIGHT_LG &&
+                          edgemoe_pkg::LINEAR_WEIGHT_LG == edgemoe_pkg::CONV_WEIGHT_LG;
+  logic [1:0] ulg;  // the size the load word is unpacked by
+  assign ulg = ONE_LG ? 2'(edgemoe_pkg::LINEAR_WEIGHT_LG) : wlg;
   logic [TW-1:0] ld_word;  // the tile's weights sign-extended into the buffer's width
   for (genvar e = 0; e < TW / WBITS; e++) begin : g_wunpack
-    assign ld_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(ld_data, e, wlg), wlg, 1'b1));
+    assign ld_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(ld_data, e, ulg), ulg, 1'b1));
   end
   logic [TW/8-1:0] ld_be;  // byte write enables
   logic [TW-1:0] ld_bytes;
@@ -41,34 +48,32 @@ module edgemoe_lin_wbuf #(
                                               ld_q8 ? code : ld_word[(e*(WBITS/8)+b)*8+:8];
     end
   end
-  // Two ports per bank, so neither producer's 4096-bit word passes a multiplexer: port A
-  // only takes the strip load (current bank), port B the prefetch (other bank) or, on the
-  // current bank, the MAC array's read.  The load and the prefetch never write the same
-  // bank in one cycle.  Each bank is kept as 64-bit column groups of 8 byte lanes (Yosys
-  // elaborates a byte-enabled write per byte of the word: 512 of them on one 4096-bit
-  // memory exhausted it at 16 x 16).
+  // one write port per bank: the strip load (current bank) or the prefetch (the other);
+  // the load wins, as it always did.  Each bank is kept as 64-bit column groups of 8
+  // byte lanes (Yosys elaborates a byte-enabled write per byte of the word: 512 of them
+  // on one 4096-bit memory exhausted it at 16 x 16)
   localparam int GB = TW / 8 < 8 ? TW / 8 : 8;  // bytes per column group
-  logic [TW-1:0] q0, q1;
-  logic [TW/8-1:0] la0, la1;  // port A byte enables
-  logic pb0, pb1;             // port B writes
-  logic [$clog2(WT > 1 ? WT : 2)-1:0] ba0, ba1;  // port B addresses
-  assign la0 = ld_we && !cur_bank ? ld_be : '0;
-  assign la1 = ld_we && cur_bank ? ld_be : '0;
-  assign pb0 = pf_we && cur_bank;
-  assign pb1 = pf_we && !cur_bank;
-  assign ba0 = cur_bank ? pf_at : rd_at;
-  assign ba1 = cur_bank ? rd_at : pf_at;
+  logic [TW-1:0] q0, q1, wd0, wd1;
+  logic [TW/8-1:0] be0, be1;
+  logic [$clog2(WT > 1 ? WT : 2)-1:0] wa0, wa1;
+  logic ld0, ld1;
+  assign ld0 = ld_we && !cur_bank;
+  assign ld1 = ld_we && cur_bank;
+  assign wa0 = ld0 ? ld_at : pf_at;
+  assign wa1 = ld1 ? ld_at : pf_at;
+  assign wd0 = ld0 ? ld_bytes : pf_word;
+  assign wd1 = ld1 ? ld_bytes : pf_word;
+  assign be0 = ld0 ? ld_be : {(TW / 8){pf_we && cur_bank}};
+  assign be1 = ld1 ? ld_be : {(TW / 8){pf_we && !cur_bank}};
   for (genvar g = 0; g < TW / (8 * GB); g++) begin : g_col
     logic [8*GB-1:0] wbuf0[WT], wbuf1[WT];
     always_ff @(posedge clk) begin
       for (int b = 0; b < GB; b++) begin
-        if (la0[g*GB+b]) wbuf0[ld_at][b*8+:8] <= ld_bytes[(g*GB+b)*8+:8];
-        if (la1[g*GB+b]) wbuf1[ld_at][b*8+:8] <= ld_bytes[(g*GB+b)*8+:8];
+        if (be0[g*GB+b]) wbuf0[wa0][b*8+:8] <= wd0[(g*GB+b)*8+:8];
+        if (be1[g*GB+b]) wbuf1[wa1][b*8+:8] <= wd1[(g*GB+b)*8+:8];
       end
-      if (pb0) wbuf0[ba0] <= pf_word[g*8*GB+:8*GB];
-      if (pb1) wbuf1[ba1] <= pf_word[g*8*GB+:8*GB];
-      q0[g*8*GB+:8*GB] <= wbuf0[ba0];  // the other bank's read is not used
-      q1[g*8*GB+:8*GB] <= wbuf1[ba1];
+      q0[g*8*GB+:8*GB] <= wbuf0[rd_at];
+      q1[g*8*GB+:8*GB] <= wbuf1[rd_at];
     end
   end
   logic bank_q, zero_q;
