@@ -1,4 +1,4 @@
-"""argparse value types shared by the verbs: a bad value is a one-line usage error."""
+"""argparse value types and options shared by the verbs: a bad value is a one-line usage error."""
 
 from __future__ import annotations
 
@@ -43,3 +43,16 @@ def add_trained_model_options(parser: argparse.ArgumentParser) -> None:
                         help="model config (default m3vit-demo)")
     parser.add_argument("--weights", metavar="FILE",
                         help=".safetensors/.npz (default: the shipped trained weights of --model)")
+
+
+def task_indices(model, task: str) -> list[int]:
+    """The task indices a ``--task`` value names: ``all``, an index, or a task name."""
+    names = [t.name for t in model.tasks]
+    if task == "all":
+        return list(range(len(names)))
+    if task.isdigit() and int(task) < len(names):
+        return [int(task)]
+    if task in names:
+        return [names.index(task)]
+    raise ValueError(f"unknown task {task!r} of {model.name}; choose one of {names}, "
+                     f"0..{len(names) - 1} or all")

@@ -5,17 +5,7 @@ from __future__ import annotations
 
 import time
 
-
-def _task_indices(model, task: str) -> list[int]:
-    names = [t.name for t in model.tasks]
-    if task == "all":
-        return list(range(len(names)))
-    if task.isdigit() and int(task) < len(names):
-        return [int(task)]
-    if task in names:
-        return [names.index(task)]
-    raise ValueError(f"unknown task {task!r} of {model.name}; choose one of {names}, "
-                     f"0..{len(names) - 1} or all")
+from ._argtypes import task_indices
 
 
 def _run(args) -> int:
@@ -33,7 +23,7 @@ def _run(args) -> int:
     print(f"  C-sim library: {csim.build.library} ({'cached' if csim.build.cached else 'built'}, "
           f"{t_build:.1f} s)")
     return max(_compare(csim, compiled, model, accel, task)
-               for task in _task_indices(model, args.task))
+               for task in task_indices(model, args.task))
 
 
 def _compare(csim, compiled, model, accel, task: int) -> int:

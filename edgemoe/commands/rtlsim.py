@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..host.outdir import write_text_atomic
-from ._argtypes import positive_int
+from ._argtypes import positive_int, task_indices
 from ._cyclebar import CycleBar
 
 #: Margin of the RTL over the modelled (ideal) cycles in :func:`estimate_cycles`.
@@ -20,18 +20,6 @@ RTL_FIXED_CYCLES = 10_000
 #: Verilator's speed on the top, simulated cycles per wall second: measured once for
 #: m3vit-micro on tiny on a busy 2-core machine; used only to say how long a run may take.
 TYPICAL_CYCLES_PER_S = 5_000
-
-
-def _task_indices(model, task: str) -> list[int]:
-    names = [t.name for t in model.tasks]
-    if task == "all":
-        return list(range(len(names)))
-    if task.isdigit() and int(task) < len(names):
-        return [int(task)]
-    if task in names:
-        return [names.index(task)]
-    raise ValueError(f"unknown task {task!r} of {model.name}; choose one of {names}, "
-                     f"0..{len(names) - 1} or all")
 
 
 def _profile(image, compiled):
@@ -73,7 +61,7 @@ def _run(args) -> int:
     accel = load_accel(args.accel, args.set or ())
     model = load_model(args.model)
     accel.check_model(model)
-    tasks = _task_indices(model, args.task)
+    tasks = task_indices(model, args.task)
     compiled = compile_model(model, accel, seed=args.seed)
     write_pixels(compiled.image, compiled.manifest, load_default_image(model))
     golds, jobs, estimates = [], [], []
