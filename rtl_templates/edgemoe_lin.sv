@@ -485,14 +485,14 @@ module edgemoe_lin (
   end
 
   // ------------------------------------------------------------------ writer
-  logic w_slot, w_done_pulse, w_clr;
-  logic [31:0] w_i;
+  logic rd_slot, w_done_pulse, w_clr; logic [31:0] rd_i; logic [WB-1:0] w_word;
   edgemoe_lin_writer u_writer (
       .clk, .rst_n, .ld_go, .out_full, .row_done(e_done && e_tok_last && !gate),
       .row_slot(e_slot), .row_idx(m_row[e_slot]), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
-      .strip_cols, .w_slot, .w_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
+      .strip_cols, .rd_slot, .rd_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
       .wr_cmd_addr(dma_req.wr_cmd_addr), .wr_cmd_len(dma_req.wr_cmd_len), .wr_cmd_wlg(dma_req.wr_cmd_wlg), .wr_valid(dma_req.wr_valid), .wr_ready(dma_resp.wr_ready));
-  assign dma_req.wr_data = WB'(obuf[BAW'((w_slot ? TOM : 0) + w_i)]);
+  always_ff @(posedge clk) w_word <= WB'(obuf[BAW'((rd_slot ? TOM : 0) + rd_i)]);  // a cycle ahead: block RAM
+  assign dma_req.wr_data = w_word;
   logic unused;
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
   assign unused = ^{dma_resp, q4_dma, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:13], dot_hi_top,

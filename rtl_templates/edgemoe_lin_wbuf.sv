@@ -26,9 +26,16 @@ module edgemoe_lin_wbuf #(
     output logic [TW-1:0] w_q
 );
   localparam int WBITS = edgemoe_pkg::WEIGHT_BITS;
+  // The load word's element size is a per-design constant when the linear, patch and conv
+  // weight formats agree: W8A8 codes take their own path (ld_q8) and WFMT_Q4 weights never
+  // come through the load word (q4_we), the only jobs whose wlg differs.
+  localparam bit ONE_LG = edgemoe_pkg::LINEAR_WEIGHT_LG == edgemoe_pkg::PATCH_WEIGHT_LG &&
+                          edgemoe_pkg::LINEAR_WEIGHT_LG == edgemoe_pkg::CONV_WEIGHT_LG;
+  logic [1:0] ulg;  // the size the load word is unpacked by
+  assign ulg = ONE_LG ? 2'(edgemoe_pkg::LINEAR_WEIGHT_LG) : wlg;
   logic [TW-1:0] ld_word;  // the tile's weights sign-extended into the buffer's width
   for (genvar e = 0; e < TW / WBITS; e++) begin : g_wunpack
-    assign ld_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(ld_data, e, wlg), wlg, 1'b1));
+    assign ld_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(ld_data, e, ulg), ulg, 1'b1));
   end
   logic [TW/8-1:0] ld_be;  // byte write enables
   logic [TW-1:0] ld_bytes;

@@ -11,8 +11,8 @@ module edgemoe_lin_writer (
     input  logic [63:0] dst,
     input  logic [31:0] n,                 // row length in elements
     input  logic [31:0] col0, strip_cols,  // the strip's columns
-    output logic        w_slot,            // slot being written, its word w_i
-    output logic [31:0] w_i,
+    output logic        rd_slot,           // the output buffer word to read this cycle: the
+    output logic [31:0] rd_i,              // one wr_data carries next cycle (registered read)
     output logic        w_done_pulse,      // slot w_clr is written
     output logic        w_clr,
     output logic        wr_cmd_valid,
@@ -29,7 +29,8 @@ module edgemoe_lin_writer (
 
   typedef enum logic [1:0] {W_IDLE, W_CMD, W_DATA} wr_t;
   wr_t ws;
-  logic [31:0] w_n;
+  logic w_slot;        // slot being written, its word w_i
+  logic [31:0] w_i, w_n;
   logic [31:0] out_row[2];
   always_ff @(posedge clk) begin
     if (row_done) out_row[row_slot] <= row_idx;
@@ -71,4 +72,7 @@ module edgemoe_lin_writer (
     end
   end
   assign wr_valid = ws == W_DATA;
+  // the values w_slot and w_i take next cycle, so the registered read keeps pace
+  assign rd_slot = ld_go ? 1'b0 : w_slot;
+  assign rd_i = ws == W_CMD && !wr_cmd_valid ? '0 : ws == W_DATA && wr_ready ? w_i + 32'd1 : w_i;
 endmodule
