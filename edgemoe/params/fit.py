@@ -130,11 +130,11 @@ class Estimate:
         return dict(sorted(parts.items(), key=lambda kv: -kv[1]))
 
 
-def physical_items(accel: AccelConfig, rtl: bool = False
+def physical_items(accel: AccelConfig, masters: int | None = None
                    ) -> tuple[list[tuple[str, str, int]], str]:
     """The physical model's ``(component, resource, amount)`` items and where the weight
-    buffers live (see the module docstring); ``rtl``: the SV top's AXI masters
-    (:data:`RTL_AXI_MASTERS`) instead of the HLS kernel's ``m_axi_bundles``."""
+    buffers live (see the module docstring), with ``masters`` AXI masters (default: the
+    HLS kernel's ``m_axi_bundles``)."""
     fam = accel.board.family
     f = accel.formats
     act, cont = f.act.width, accel.act_container_bits
@@ -252,7 +252,7 @@ def physical_items(accel: AccelConfig, rtl: bool = False
     word_max = dict(design_constants(accel))["WORD_MAX"]
     add("read_dma", "LUT", 2 * shift)
     add("write_dma", "LUT", shift + 2 * word_max)
-    masters = RTL_AXI_MASTERS if rtl else accel.m_axi_bundles
+    masters = accel.m_axi_bundles if masters is None else masters
     add("platform", "LUT", masters * accel.axi_bits * 6)  # per master
     add("platform", "BRAM36", masters * bram36_blocks(256, accel.axi_bits))
     return items, impl
@@ -275,7 +275,7 @@ RTL_AXI_MASTERS = 1
 RTL_ONLY = ("linear_q4",)
 
 
-def estimate(accel: AccelConfig, rtl: bool = False) -> Estimate:
+def estimate(accel: AccelConfig, rtl: bool = False, masters: int | None = None) -> Estimate:
     """Estimate LUT, FF, DSP, BRAM36 and URAM of a design point (see module docstring).
 
     Args:
@@ -283,8 +283,13 @@ def estimate(accel: AccelConfig, rtl: bool = False) -> Estimate:
         rtl: Estimate the SV top instead: LUT/FF/DSP of each component with Yosys counts
             of its module calibrated to them (edgemoe.params.fit_calibration); the others
             and memories keep the physical model.
+        masters: AXI masters counted (default: the HLS kernel's ``m_axi_bundles``, and
+            with ``rtl`` the SV top's :data:`RTL_AXI_MASTERS`); ``edgemoe explore`` passes
+            the ports its latency is modelled on.
     """
-    raw, impl = physical_items(accel, rtl)
+    if masters is None and rtl:
+        masters = RTL_AXI_MASTERS
+    raw, impl = physical_items(accel, masters)
     if not rtl:
         raw = [item for item in raw if item[0] not in RTL_ONLY]
         totals = {r: sum(a for _, res, a in raw if res == r) for r in RESOURCES}
@@ -417,7 +422,7 @@ def _normalise_measured(measured: Mapping[str, int] | None) -> dict[str, int]:
 
 
 def fit_report(accel: AccelConfig, measured: Mapping[str, int] | None = None,
-               rtl: bool = False) -> FitReport:
+               rtl: bool = False, masters: int | None = None) -> FitReport:
     """Compare a design point's resources with its board's closure limits.
 
     Args:
@@ -426,6 +431,7 @@ def fit_report(accel: AccelConfig, measured: Mapping[str, int] | None = None,
             ``uram``, any case) that replace the estimate for those resources.
         rtl: Use the Yosys-calibrated estimate of the SystemVerilog top
             (:func:`estimate` ``rtl=True``).
+        masters: AXI masters counted (:func:`estimate`).
 
     Returns:
         The report; ``message`` says what to shrink when it does not fit.
@@ -433,7 +439,7 @@ def fit_report(accel: AccelConfig, measured: Mapping[str, int] | None = None,
     Raises:
         ConfigError: ``measured`` has an unknown key or a value that is not a count.
     """
-    est = estimate(accel, rtl)
+    est = estimate(accel, rtl, masters)
     meas = _normalise_measured(measured)
     uses = tuple(
         ResourceUse(name=r, used=meas.get(r, est.total(r)),

@@ -12,7 +12,7 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
   query block's Q rows stream in and its QK^T walks the on-chip K a beat per cycle beside
   the previous block's AV on V; the writer drains the AV block before the next phase; the
   command generator runs ahead (8 commands in flight), so row latency mostly hides;
-- LAYERNORM, edgemoe_ln.sv: gamma, beta and the rows are read back to back into a ring of
+- LAYERNORM, edgemoe_ln.sv (:mod:`edgemoe.perf.layernorm`): gamma, beta and the rows are read back to back into a ring of
   LN_ROW_SLOTS row buffers (a row's read issued once its slot is free), so the read
   latency hides; the statistics stage (two radix-4 dividers, rsqrt) of one row overlaps
   the loads after it and the output of the rows before;
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 
-from ..codegen.constants import LN_ROW_SLOTS
 from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
 from ..numerics.int8 import q8_mac_beats
@@ -49,7 +48,7 @@ from .traffic import (
     uses_line_buffer,
 )
 
-__all__ = ["STEP_CYCLES", "layernorm_beside_prefetch", "lin_job_cycles", "op_cycles"]
+__all__ = ["STEP_CYCLES", "cmd_cycles", "lin_job_cycles", "op_cycles"]
 
 #: Cycles of engine bookkeeping per step of a schedule (not data movement).
 STEP_CYCLES = {
@@ -83,8 +82,8 @@ STEP_CYCLES = {
 }
 
 
-def _cmd(traffic: Traffic, addr: int, nbytes: int, word_bytes: int, mem: MemoryTiming,
-         weight: bool = False, issued_ahead: bool = False) -> float:
+def cmd_cycles(traffic: Traffic, addr: int, nbytes: int, word_bytes: int, mem: MemoryTiming,
+               weight: bool = False, issued_ahead: bool = False) -> float:
     """Cycles one streamed read command occupies: its beats or its words, whichever is slower.
 
     An unaligned command whose data ends in its last R beat costs the read DMA one more
@@ -199,10 +198,10 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         for t in range(tokens_left):
             load = STEP_CYCLES["lin_token"] + serial_head * (lat + STEP_CYCLES["lin_cmd"] + 1)
             for addr, nbytes in rows[t]:
-                load += _cmd(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
+                load += cmd_cycles(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
             base_load = 0.0
             if base_rows is not None:
-                base_load = _cmd(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
+                base_load = cmd_cycles(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
                                  po * act, mem)
                 load += base_load
             if not to_router:
@@ -327,71 +326,6 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
     return cycles
 
 
-def _layernorm(ins: Instr, accel, mem, traffic, fmt, pf: float = 0.0,
-               queue: float = 0.0) -> tuple[float, float]:
-    """LAYERNORM's three stages over a ring of ``LN_ROW_SLOTS`` rows (edgemoe_ln.sv).
-
-    The issuer asks for gamma, beta and then each row as soon as its slot is free (the
-    row ``LN_ROW_SLOTS`` before it written out); the R channel delivers each command a
-    latency after its issue and after the previous one; the statistics stage takes a
-    loaded row; the output stage writes a row with statistics at the word rate or the
-    W channel's, whichever is slower.
-
-    With a weight prefetch of ``pf`` R-channel cycles beside it (perf.model), the reads
-    after the first ring find up to ``queue`` cycles of its bursts queued ahead of them
-    while it lasts, and it moves whenever the R channel is free of the LAYERNORM's data.
-
-    Returns:
-        (cycles, the prefetch's R-channel cycles still left when the LAYERNORM ends).
-    """
-    t, d = ins.get("tokens"), ins.get("dim")
-    act, norm, vec, bus = fmt("act"), fmt("norm"), accel.vector_lanes, mem.bus_bytes
-    src, dst = ins.get("src"), ins.get("dst")
-    gap = STEP_CYCLES["ln_issue"]
-    issue = float(STEP_CYCLES["ln_op"])
-    r_end = 0.0  # when the R channel has delivered the last command issued so far
-
-    def read(at: float, addr: int, nbytes: int, word: int, wait: float) -> float:
-        nonlocal r_end, pf
-        begin = max(at + mem.latency + 1 + wait, r_end)
-        pf -= begin - r_end if r_end else 0.0  # prefetch bursts fill the R channel's gaps
-        r_end = begin + _cmd(traffic, addr, nbytes, word, mem)
-        return r_end
-
-    for addr in (ins.get("gamma"), ins.get("beta")):
-        read(issue, addr, d * norm, vec * norm, 0.0)
-        issue += gap
-    words = math.ceil(d / vec)
-    stats_end = out_end = 0.0
-    freed: list[float] = []  # when each row's slot is free again
-    for r in range(t):
-        wait = 0.0
-        if r >= LN_ROW_SLOTS:
-            issue = max(issue, freed[r - LN_ROW_SLOTS])
-            wait = min(queue, max(pf, 0.0))
-        loaded = read(issue, src + r * d * act, d * act, vec * act, wait)
-        issue += gap
-        stats_end = max(loaded, stats_end) + STEP_CYCLES["ln_row"]
-        w = mem.beats_cycles(traffic.write(dst + r * d * act, d * act, bus))
-        out_end = max(stats_end, out_end) + STEP_CYCLES["ln_out_row"] + max(words, w)
-        freed.append(out_end)
-    pf -= out_end - r_end
-    return out_end + STEP_CYCLES["ln_end"], max(pf, 0.0)
-
-
-def layernorm_beside_prefetch(ins: Instr, accel, mem: MemoryTiming, pf: float,
-                              queue: float) -> tuple[float, float]:
-    """A LAYERNORM's cycles lost to a weight prefetch of ``pf`` R-channel cycles running
-    beside it (bursts of which up to ``queue`` cycles wait in the memory ahead of a read),
-    and the prefetch's cycles left when it ends (see :func:`_layernorm`)."""
-    def fmt(role: str) -> int:
-        return int(getattr(accel.formats, role).storage_dtype.itemsize)
-
-    alone, _ = _layernorm(ins, accel, mem, Traffic(), fmt)
-    beside, left = _layernorm(ins, accel, mem, Traffic(), fmt, pf, queue)
-    return beside - alone, left
-
-
 def _add(ins: Instr, accel, mem, traffic, fmt) -> float:
     n, act, bus = ins.get("count"), fmt("act"), mem.bus_bytes
     a, b, dst = ins.get("a"), ins.get("b"), ins.get("dst")
@@ -404,8 +338,8 @@ def _add(ins: Instr, accel, mem, traffic, fmt) -> float:
     cycles = float(STEP_CYCLES["add_op"] + mem.latency)
     for e0 in range(0, n, chunk):
         m = min(chunk, n - e0)
-        cycles += _cmd(traffic, a + e0 * act, m * act, word, mem)
-        cycles += _cmd(traffic, b + e0 * act, m * act, word, mem) + STEP_CYCLES["add_chunk"]
+        cycles += cmd_cycles(traffic, a + e0 * act, m * act, word, mem)
+        cycles += cmd_cycles(traffic, b + e0 * act, m * act, word, mem) + STEP_CYCLES["add_chunk"]
         traffic.write(dst + e0 * act, m * act, bus)
     return cycles
 
@@ -423,7 +357,7 @@ def _upsample(ins: Instr, accel, mem, traffic, fmt) -> float:
         rows = (max(y - 1, 0), y, min(y + 1, h - 1))
         for x in range(w):
             for r in rows:
-                cycles += _cmd(traffic, src + (r * w + x) * px, px, vec * act, mem,
+                cycles += cmd_cycles(traffic, src + (r * w + x) * px, px, vec * act, mem,
                                issued_ahead=True)
             first, last = (2 * x - 1 if x else 0), (2 * x + 1 if x == w - 1 else 2 * x)
             for oy in (2 * y, 2 * y + 1):
@@ -454,14 +388,14 @@ def _lif(ins: Instr, accel, mem, traffic, fmt) -> float:
         nv = min(po, n - n0)
         cycles += STEP_CYCLES["lif_block"] + mem.latency
         if mode & LIF_CURRENT_INPUT:  # the block's currents, one word, reused every step
-            cycles += _cmd(traffic, src + n0 * act, nv * act, po * act, mem)
+            cycles += cmd_cycles(traffic, src + n0 * act, nv * act, po * act, mem)
         else:
-            cycles += _cmd(traffic, ins.get("bias") + n0 * bb, po * bb, po * bb, mem)
-            cycles += _cmd(traffic, ins.get("weights") + blk * strip, strip, tile, mem, True)
+            cycles += cmd_cycles(traffic, ins.get("bias") + n0 * bb, po * bb, po * bb, mem)
+            cycles += cmd_cycles(traffic, ins.get("weights") + blk * strip, strip, tile, mem, True)
         for step in range(t):
             cycles += STEP_CYCLES["lif_step"]
             if not mode & LIF_CURRENT_INPUT:
-                cycles += (mem.latency if step else 0) + _cmd(traffic, src + step * k, k, pi, mem)
+                cycles += (mem.latency if step else 0) + cmd_cycles(traffic, src + step * k, k, pi, mem)
             if not mode & LIF_READOUT:  # the block's spike bytes, one word
                 traffic.write(dst + step * n + n0, nv, bus)
                 cycles += 1
@@ -523,7 +457,9 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
     if op == Op.ATTENTION:
         return base + _attention(ins, accel, mem, traffic, fmt)
     if op == Op.LAYERNORM:
-        return base + _layernorm(ins, accel, mem, traffic, fmt)[0]
+        from .layernorm import layernorm_cycles  # it builds on this module's cmd_cycles
+
+        return base + layernorm_cycles(ins, accel, mem, traffic, fmt)[0]
     if op == Op.ADD:
         return base + _add(ins, accel, mem, traffic, fmt)
     if op == Op.UPSAMPLE:

@@ -123,11 +123,14 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     path = Path(cache_dir) / f"{accel.config_id}{'-' + program if program else ''}.json"
     if path.is_file():
         return json.loads(path.read_text())
-    est = fit_report(accel, rtl=True).estimate
+    # the SV top's estimate with the masters the latency is modelled on (one per port)
+    ports = accel.m_axi_bundles
+    est = fit_report(accel, rtl=True, masters=ports).estimate
     measured = {r.lower(): int(est.total(r) * (calibration or {}).get(r, 1.0))
                 for r in ("LUT", "FF", "DSP", "BRAM36", "URAM")}
-    report = fit_report(accel, measured=measured if calibration else None, rtl=True)
-    mem = memory_timing(accel, ports=accel.m_axi_bundles)
+    report = fit_report(accel, measured=measured if calibration else None, rtl=True,
+                        masters=ports)
+    mem = memory_timing(accel, ports=ports)
     res = {"config_id": accel.config_id, "overrides": list(cand.overrides), "w8a8": bool(int8),
            "program": program or "w16a32",
            "memory": mem.describe(),
