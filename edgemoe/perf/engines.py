@@ -12,7 +12,7 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
   query block's Q rows stream in and its QK^T walks the on-chip K a beat per cycle beside
   the previous block's AV on V; the writer drains the AV block before the next phase; the
   command generator runs ahead (8 commands in flight), so row latency mostly hides;
-- LAYERNORM, edgemoe_ln.sv: gamma, beta and the rows are read back to back into a ring of
+- LAYERNORM, edgemoe_ln.sv (perf.layernorm): gamma, beta and the rows are read into a ring of
   LN_ROW_SLOTS row buffers (a row's read issued once its slot is free), so the read
   latency hides; the statistics stage (two radix-4 dividers, rsqrt) of one row overlaps
   the loads after it and the output of the rows before;
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import math
 
-from ..codegen.constants import LN_ROW_SLOTS
 from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
 from ..numerics.int8 import q8_mac_beats
@@ -49,7 +48,7 @@ from .traffic import (
     uses_line_buffer,
 )
 
-__all__ = ["STEP_CYCLES", "layernorm_beside_prefetch", "lin_job_cycles", "op_cycles"]
+__all__ = ["STEP_CYCLES", "lin_job_cycles", "op_cycles"]
 
 #: Cycles of engine bookkeeping per step of a schedule (not data movement).
 STEP_CYCLES = {
@@ -326,71 +325,6 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
     return cycles
 
 
-def _layernorm(ins: Instr, accel, mem, traffic, fmt, pf: float = 0.0,
-               queue: float = 0.0) -> tuple[float, float]:
-    """LAYERNORM's three stages over a ring of ``LN_ROW_SLOTS`` rows (edgemoe_ln.sv).
-
-    The issuer asks for gamma, beta and then each row as soon as its slot is free (the
-    row ``LN_ROW_SLOTS`` before it written out); the R channel delivers each command a
-    latency after its issue and after the previous one; the statistics stage takes a
-    loaded row; the output stage writes a row with statistics at the word rate or the
-    W channel's, whichever is slower.
-
-    With a weight prefetch of ``pf`` R-channel cycles beside it (perf.model), the reads
-    after the first ring find up to ``queue`` cycles of its bursts queued ahead of them
-    while it lasts, and it moves whenever the R channel is free of the LAYERNORM's data.
-
-    Returns:
-        (cycles, the prefetch's R-channel cycles still left when the LAYERNORM ends).
-    """
-    t, d = ins.get("tokens"), ins.get("dim")
-    act, norm, vec, bus = fmt("act"), fmt("norm"), accel.vector_lanes, mem.bus_bytes
-    src, dst = ins.get("src"), ins.get("dst")
-    gap = STEP_CYCLES["ln_issue"]
-    issue = float(STEP_CYCLES["ln_op"])
-    r_end = 0.0  # when the R channel has delivered the last command issued so far
-
-    def read(at: float, addr: int, nbytes: int, word: int, wait: float) -> float:
-        nonlocal r_end, pf
-        begin = max(at + mem.latency + 1 + wait, r_end)
-        pf -= begin - r_end if r_end else 0.0  # prefetch bursts fill the R channel's gaps
-        r_end = begin + _cmd(traffic, addr, nbytes, word, mem)
-        return r_end
-
-    for addr in (ins.get("gamma"), ins.get("beta")):
-        read(issue, addr, d * norm, vec * norm, 0.0)
-        issue += gap
-    words = math.ceil(d / vec)
-    stats_end = out_end = 0.0
-    freed: list[float] = []  # when each row's slot is free again
-    for r in range(t):
-        wait = 0.0
-        if r >= LN_ROW_SLOTS:
-            issue = max(issue, freed[r - LN_ROW_SLOTS])
-            wait = min(queue, max(pf, 0.0))
-        loaded = read(issue, src + r * d * act, d * act, vec * act, wait)
-        issue += gap
-        stats_end = max(loaded, stats_end) + STEP_CYCLES["ln_row"]
-        w = mem.beats_cycles(traffic.write(dst + r * d * act, d * act, bus))
-        out_end = max(stats_end, out_end) + STEP_CYCLES["ln_out_row"] + max(words, w)
-        freed.append(out_end)
-    pf -= out_end - r_end
-    return out_end + STEP_CYCLES["ln_end"], max(pf, 0.0)
-
-
-def layernorm_beside_prefetch(ins: Instr, accel, mem: MemoryTiming, pf: float,
-                              queue: float) -> tuple[float, float]:
-    """A LAYERNORM's cycles lost to a weight prefetch of ``pf`` R-channel cycles running
-    beside it (bursts of which up to ``queue`` cycles wait in the memory ahead of a read),
-    and the prefetch's cycles left when it ends (see :func:`_layernorm`)."""
-    def fmt(role: str) -> int:
-        return int(getattr(accel.formats, role).storage_dtype.itemsize)
-
-    alone, _ = _layernorm(ins, accel, mem, Traffic(), fmt)
-    beside, left = _layernorm(ins, accel, mem, Traffic(), fmt, pf, queue)
-    return beside - alone, left
-
-
 def _add(ins: Instr, accel, mem, traffic, fmt) -> float:
     n, act, bus = ins.get("count"), fmt("act"), mem.bus_bytes
     a, b, dst = ins.get("a"), ins.get("b"), ins.get("dst")
@@ -500,6 +434,7 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
         keep: WSKIP MOE_EXPERTS: per expert, the shares of fc1's and fc2's tiles run
             (:func:`edgemoe.perf.moe.expert_keep`; None: every tile).
     """
+    from .layernorm import layernorm_cycles  # builds on this module's _cmd and STEP_CYCLES
     from .moe import moe_experts_cycles  # moe builds on this module's linear-job model
     from .pool import pool_cycles
 
@@ -522,7 +457,7 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
     if op == Op.ATTENTION:
         return base + _attention(ins, accel, mem, traffic, fmt)
     if op == Op.LAYERNORM:
-        return base + _layernorm(ins, accel, mem, traffic, fmt)[0]
+        return base + layernorm_cycles(ins, accel, mem, traffic, fmt)[0]
     if op == Op.ADD:
         return base + _add(ins, accel, mem, traffic, fmt)
     if op == Op.UPSAMPLE:

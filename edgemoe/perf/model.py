@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..isa import Flag, Instr, Op
-from .engines import layernorm_beside_prefetch, op_cycles
+from .engines import op_cycles
+from .layernorm import layernorm_beside_prefetch
 from .memory import MemoryTiming, memory_timing
 from .moe import expert_keep
 from .traffic import Traffic, lin_geometry
