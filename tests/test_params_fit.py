@@ -137,21 +137,3 @@ def test_an_engine_an_op_only_starts_is_estimated():
     plain = estimate(load_accel("tiny", ["ops=[linear]"]))
     assert "vector" in moe.by_component("LUT")
     assert "vector" not in plain.by_component("LUT")
-
-
-def test_rtl_estimate_counts_the_sv_tops_one_axi_master() -> None:
-    """The HLS kernel has one m_axi master per bundle; the SV top (what ``rtl=True``
-    describes) has the masters its template declares, each costing what one HLS master does."""
-    import re
-
-    from edgemoe.params.fit import RTL_AXI_MASTERS
-    from edgemoe.rtl.render import RTL_TEMPLATE_DIR
-
-    top = (RTL_TEMPLATE_DIR / "edgemoe_top.sv.j2").read_text()
-    masters = set(re.findall(r"output\s+logic\b[^;,]*?\b(m_axi_\w+)_araddr", top))
-    assert len(masters) == RTL_AXI_MASTERS == 1
-    accel = load_accel("edge-moe-zcu102")
-    assert accel.m_axi_bundles == 4
-    hls = estimate(accel).by_component("LUT")["platform"]
-    sv = estimate(accel, rtl=True).by_component("LUT")["platform"]
-    assert sv * accel.m_axi_bundles == hls

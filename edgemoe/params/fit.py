@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 __all__ = [
     "LIMIT_PERCENT",
     "RESOURCES",
-    "RTL_AXI_MASTERS",
     "Estimate",
     "FitReport",
     "ResourceUse",
@@ -130,11 +129,9 @@ class Estimate:
         return dict(sorted(parts.items(), key=lambda kv: -kv[1]))
 
 
-def physical_items(accel: AccelConfig, rtl: bool = False
-                   ) -> tuple[list[tuple[str, str, int]], str]:
+def physical_items(accel: AccelConfig) -> tuple[list[tuple[str, str, int]], str]:
     """The physical model's ``(component, resource, amount)`` items and where the weight
-    buffers live (see the module docstring); ``rtl``: the SV top's AXI masters
-    (:data:`RTL_AXI_MASTERS`) instead of the HLS kernel's ``m_axi_bundles``."""
+    buffers live (see the module docstring)."""
     fam = accel.board.family
     f = accel.formats
     act, cont = f.act.width, accel.act_container_bits
@@ -249,9 +246,8 @@ def physical_items(accel: AccelConfig, rtl: bool = False
     word_max = dict(design_constants(accel))["WORD_MAX"]
     add("read_dma", "LUT", 2 * shift)
     add("write_dma", "LUT", shift + 2 * word_max)
-    masters = RTL_AXI_MASTERS if rtl else accel.m_axi_bundles
-    add("platform", "LUT", masters * accel.axi_bits * 6)  # per master
-    add("platform", "BRAM36", masters * bram36_blocks(256, accel.axi_bits))
+    add("platform", "LUT", accel.m_axi_bundles * accel.axi_bits * 6)  # per master
+    add("platform", "BRAM36", accel.m_axi_bundles * bram36_blocks(256, accel.axi_bits))
     return items, impl
 
 
@@ -259,9 +255,6 @@ def physical_items(accel: AccelConfig, rtl: bool = False
 _ENGINE_COMPONENT = {"lin": "linear", "attn": "attention", "ln": "layernorm",
                      "eltwise": "vector", "router": "moe_gate"}
 
-
-#: AXI masters of the SV top (edgemoe_top's one m_axi_mem; the HLS kernel has one per bundle).
-RTL_AXI_MASTERS = 1
 
 #: Components counted only in the SV top's estimate: WFMT_Q4's strip loader is measured
 #: there (edgemoe_lin_q4.sv, Yosys); the HLS kernel's (lin_load_q4) is not (no Vitis here).
@@ -277,7 +270,7 @@ def estimate(accel: AccelConfig, rtl: bool = False) -> Estimate:
             of its module calibrated to them (edgemoe.params.fit_calibration); the others
             and memories keep the physical model.
     """
-    raw, impl = physical_items(accel, rtl)
+    raw, impl = physical_items(accel)
     if not rtl:
         raw = [item for item in raw if item[0] not in RTL_ONLY]
         totals = {r: sum(a for _, res, a in raw if res == r) for r in RESOURCES}
