@@ -131,6 +131,9 @@ def _random_instr(rng) -> Instr:
             for _ in range(5)]
     if op == Op.CONV:
         dims[4] = int(rng.integers(0, 5)) | int(rng.integers(0, 4)) << 8 | int(rng.integers(0, 4)) << 16
+        if flags & Flag.WFMT_Q8 and rng.random() < 0.8:  # mostly a W8A8 conv the spec allows
+            flags &= ~int(Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH)
+            dims[4] |= int(rng.integers(0, 26)) << 24  # its dq_shift, sometimes past the limit
     if op == Op.POOL:  # small windows, a mode mostly in range
         dims[3] = int(rng.integers(0, 5)) | int(rng.integers(0, 4)) << 8
         dims[4] = int(rng.integers(0, 4))

@@ -155,3 +155,5 @@ def test_rtl_estimate_counts_the_sv_tops_one_axi_master() -> None:
     hls = estimate(accel).by_component("LUT")["platform"]
     sv = estimate(accel, rtl=True).by_component("LUT")["platform"]
     assert sv * accel.m_axi_bundles == hls
+    # explore models a candidate's latency on its ports, so it is charged their masters
+    assert estimate(accel, rtl=True, masters=2).by_component("LUT")["platform"] == 2 * sv

@@ -242,9 +242,6 @@ def physical_items(accel: AccelConfig, masters: int | None = None
     # dispatcher + checker (per-expert counts, per-token seen bits), DMAs (two readers:
     # activations, weight prefetch; one writer), m_axi FIFOs
     add("control", "LUT", 6000 + 32 * accel.max_experts + accel.max_tokens)
-    if "q4" in accel.weight_formats:  # the checker's WFMT_Q4 sizes, edgemoe_moe_q4's strides
-        add("control", "DSP", _Q4_SIZE_PRODUCTS * dsp_per_multiplier(32, 32, fam))
-        add("control", "LUT", _Q4_SIZE_PRODUCTS * 2 * 64)  # a 64-bit adder or two each
     # (bus byte shifters; the writer's word-to-beat select; the reader's word register
     # loads and clears a beat slot at a time through flip-flop enable / reset pins)
     from ..codegen.constants import design_constants  # (codegen imports this module)
@@ -262,10 +259,6 @@ def physical_items(accel: AccelConfig, masters: int | None = None
 _ENGINE_COMPONENT = {"lin": "linear", "attn": "attention", "ln": "layernorm",
                      "eltwise": "vector", "router": "moe_gate"}
 
-
-#: 32 x 32 products of the mixed int4/int8 weight sizes in the dispatcher (LINEAR's weight
-#: block, MOE_EXPERTS' fc1 / fc2 blocks and their expert stride): built only with q4.
-_Q4_SIZE_PRODUCTS = 13
 
 #: AXI masters of the SV top (edgemoe_top's one m_axi_mem; the HLS kernel has one per bundle).
 RTL_AXI_MASTERS = 1
