@@ -202,7 +202,7 @@ LIF_LEAK_FRAC = 16
 LIF_LEAK_SHIFT = 8
 
 
-def not_built(instrs, lang: str, accel) -> str:
+def not_built(instrs, lang: str) -> str:
     """The first instruction whose flags ``lang``'s executor does not build yet
     (FLAGS_NOT_BUILT), as "OP with FLAGS (instruction i)", or "" when it builds them all."""
     for i, ins in enumerate(instrs):

@@ -136,5 +136,6 @@ def _head_ranges(ranges: dict[str, float], ref: M3ViTReference, model, tokens: n
     trace: dict[str, np.ndarray] = {}
     ref.head(tokens, task, trace)
     for j, key in enumerate(keys):
-        if f"{pre}.conv_{j}" in ranges:
-            ranges[f"{pre}.conv_{j}"] = max(ranges[f"{pre}.conv_{j}"], float(np.abs(trace[key]).max()))
+        name = f"{pre}.conv_{j}"
+        if name in ranges:
+            ranges[name] = max(ranges[name], float(np.abs(trace[key]).max()))

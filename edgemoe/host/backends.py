@@ -153,11 +153,11 @@ class RtlsimBackend(_HostMemoryBackend):
         from ..rtl.simulator import SimulatorError
 
         program = mem[program_offset:program_offset + INSTR_BYTES * n_instructions]
-        missing = not_built(decode(program.tobytes()), "sv", self.accel)
+        missing = not_built(decode(program.tobytes()), "sv")
         if missing:
             raise BackendUnavailable(f"the SystemVerilog does not build {missing} yet: run it "
                                      "on --backend golden or csim, or compile without that "
-                                     "mode (e.g. without --int8-heads)")
+                                     "mode")
         job = RtlJob(mem, program_offset, n_instructions, task, status_offset)
         try:
             res = self._executor.run_jobs([job])[0]
