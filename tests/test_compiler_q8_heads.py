@@ -131,3 +131,28 @@ def test_rtlsim_refuses_flags_the_sv_does_not_build(tmp_path, capsys, monkeypatc
     last = err.splitlines()[-1]  # after the progress bar
     assert "does not build CONV with WFMT_Q8" in last and "--backend golden or csim" in last
     assert "Traceback" not in err and not list(tmp_path.glob("out/*.npz"))
+
+
+@pytest.mark.golden
+def test_head_conv_inputs_are_the_traced_maps_each_conv_reads():
+    """Calibration reads conv_j's input from the head's trace (heads.conv_input_keys): each
+    key's map has the channels conv_j takes, and conv_j applied to it gives the traced conv_j
+    (the last conv's output is traced as conv_n)."""
+    from edgemoe.models.heads import conv_input_keys
+    from edgemoe.models.layers import conv2d
+    from edgemoe.models.weights import head_conv_count
+
+    model = load_model("m3vit-micro")
+    weights = random_weights(model, 1)
+    ref = M3ViTReference(model, weights)
+    tokens, _ = ref.backbone(load_default_image(model), 0)
+    trace: dict[str, np.ndarray] = {}
+    ref.head(tokens, 0, trace)
+    n = head_conv_count(model)
+    keys = conv_input_keys(n)
+    assert len(keys) == n + 1
+    for j, key in enumerate(keys):
+        w, b = (weights[f"heads.seg.conv_{j}.{p}"] for p in ("weight", "bias"))
+        assert trace[key].shape[0] == w.shape[1]
+        got = conv2d(trace[key], w, b, pad=w.shape[-1] // 2)
+        np.testing.assert_allclose(got, trace[f"conv_{j}"], rtol=1e-12, atol=1e-12)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..models import M3ViTReference
 from ..models.errors import WeightError
+from ..models.heads import conv_input_keys
 from ..models.layers import gelu, linear
 from ..models.weights import head_conv_count
 
@@ -63,11 +64,6 @@ def check_int8_names(model, int8: Mapping[str, float], heads: bool) -> None:
         if any(pair) and not all(pair):
             raise WeightError(f"int8 layers of block {i} name one of its expert layers "
                               f"{list(EXPERT_LINEARS)}: give both (one instruction runs them)")
-
-
-def _head_input_keys(n: int) -> list[str]:
-    """Trace keys (models.heads.setr_pup_head) of the inputs of conv_0 .. conv_n."""
-    return ["norm", *(f"up_{j}" for j in range(n - 1)), f"relu_{n - 1}"]
 
 
 def linear_input_ranges(model, weights: Mapping[str, np.ndarray], images: Iterable[np.ndarray],
@@ -130,7 +126,7 @@ def _head_ranges(ranges: dict[str, float], ref: M3ViTReference, model, tokens: n
                  task: int) -> None:
     """Widen the input ranges of ``task``'s head convs by one image's backbone tokens."""
     pre = f"heads.{model.tasks[task].name}"
-    keys = _head_input_keys(head_conv_count(model))
+    keys = conv_input_keys(head_conv_count(model))
     if not any(f"{pre}.conv_{j}" in ranges for j in range(len(keys))):
         return
     trace: dict[str, np.ndarray] = {}

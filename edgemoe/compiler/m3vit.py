@@ -393,19 +393,16 @@ class _Lowering:
         self.layernorm(f"{pre}.norm", Ref(x, c * self.act_bytes), Ref(cur), gh * gw, mask)
         for j in range(n_conv + 1):
             last = j == n_conv
-            w, b = self.w[f"{pre}.conv_{j}.weight"], self.w[f"{pre}.conv_{j}.bias"]
-            if not last:
-                bn = f"{pre}.syncbn_fc_{j}"
-                w, b = fold_bn(w, b, self.w[f"{bn}.weight"], self.w[f"{bn}.bias"],
-                               self.w[f"{bn}.running_mean"], self.w[f"{bn}.running_var"], BN_EPS)
+            w, b = self._folded_conv(pre, j, last)
             co, k, name = w.shape[0], w.shape[-1], f"{pre}.conv_{j}"
-            self._record_folded_conv(pre, j, last)
             if name in self.int8:  # W8A8: int8 codes of the folded weights
                 wref, bref, q8 = self._q8(name, False, w, b)
                 flags, dq = Flag.WFMT_Q8, q8.pop("dq_shift")
             else:
                 wref = self.matrix(f"{name}.weight", w.reshape(co, -1))
                 bref = self.vector(f"{name}.bias", b)
+                self.effective[f"{name}.weight"] = dequantized(w, self.f.conv_weight)
+                self.effective[f"{name}.bias"] = dequantized(b, self.f.bias)
                 flags, dq, q8 = Flag.WFMT_CONV, 0, {}
             conv = self.act_tensor(name, gh * gw, co)
             self.b.emit(Op.CONV, flags | (0 if last else Flag.RELU), task_mask=mask,
@@ -421,22 +418,22 @@ class _Lowering:
                 if not last:
                     cur = up.base
 
-    def _record_folded_conv(self, pre: str, j: int, last: bool) -> None:
-        """Effective weights: the folded, dequantized conv and an identity BatchNorm."""
+    def _folded_conv(self, pre: str, j: int, last: bool) -> tuple[np.ndarray, np.ndarray]:
+        """conv_j's float weights and bias with its BatchNorm folded in (the last conv has
+        none); the effective BatchNorm becomes the identity."""
         name = f"{pre}.conv_{j}"
-        fmt_w, fmt_b = self.f.conv_weight, self.f.bias
         w, b = self.w[f"{name}.weight"], self.w[f"{name}.bias"]
-        if not last:
-            bn = f"{pre}.syncbn_fc_{j}"
-            w, b = fold_bn(w, b, self.w[f"{bn}.weight"], self.w[f"{bn}.bias"],
-                           self.w[f"{bn}.running_mean"], self.w[f"{bn}.running_var"], BN_EPS)
-            hc = w.shape[0]
-            self.effective[f"{bn}.weight"] = np.ones(hc)
-            self.effective[f"{bn}.bias"] = np.zeros(hc)
-            self.effective[f"{bn}.running_mean"] = np.zeros(hc)
-            self.effective[f"{bn}.running_var"] = np.full(hc, 1.0 - BN_EPS)
-        for fmt, key, v in ((fmt_w, "weight", w), (fmt_b, "bias", b)):
-            self.effective[f"{name}.{key}"] = dequantized(v, fmt)
+        if last:
+            return w, b
+        bn = f"{pre}.syncbn_fc_{j}"
+        w, b = fold_bn(w, b, self.w[f"{bn}.weight"], self.w[f"{bn}.bias"],
+                       self.w[f"{bn}.running_mean"], self.w[f"{bn}.running_var"], BN_EPS)
+        hc = w.shape[0]
+        self.effective[f"{bn}.weight"] = np.ones(hc)
+        self.effective[f"{bn}.bias"] = np.zeros(hc)
+        self.effective[f"{bn}.running_mean"] = np.zeros(hc)
+        self.effective[f"{bn}.running_var"] = np.full(hc, 1.0 - BN_EPS)
+        return w, b
 
 
 def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = True,

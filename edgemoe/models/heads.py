@@ -19,7 +19,13 @@ from edgemoe.models.weights import BN_EPS, head_conv_count
 if TYPE_CHECKING:
     from edgemoe.params import ModelConfig
 
-__all__ = ["setr_pup_head"]
+__all__ = ["conv_input_keys", "setr_pup_head"]
+
+
+def conv_input_keys(n: int) -> list[str]:
+    """The ``trace`` keys of :func:`setr_pup_head` that hold the inputs of conv_0 .. conv_n
+    (``n = model.head_upsamples``)."""
+    return ["norm", *(f"up_{j}" for j in range(n - 1)), f"relu_{n - 1}"]
 
 
 def setr_pup_head(
