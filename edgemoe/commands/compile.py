@@ -25,8 +25,9 @@ def _run(args) -> int:
         if args.weights else None
     if weights is None:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
-    int8_heads(args)  # refused without --int8 before anything is calibrated
-    int8 = _int8_ranges(model, weights, args) if args.int8 or args.precision_map else None
+    heads8 = int8_heads(args)  # refused without --int8 before anything is calibrated
+    int8 = _int8_ranges(model, weights, args, heads8) if args.int8 or args.precision_map \
+        else None
     mixed = None
     if args.precision_map:  # its LINEARs and expert layers mixed int4/int8
         from ..compiler.mixed import apply_precision_map
@@ -71,27 +72,20 @@ def _attn_topk(args):
     return AttnTopK(centres, transform, args.topk)
 
 
-def _int8_ranges(model, weights, args) -> dict[str, float]:
-    """W8A8 input ranges of the LINEAR layers, calibrated on the model's default image and
-    ``args.int8 - 1`` seeded random images (edgemoe.compiler.calibrate)."""
-    import numpy as np
+def _int8_ranges(model, weights, args, heads8: bool) -> dict[str, float]:
+    """W8A8 input ranges of the LINEAR layers (and with ``heads8`` the heads' convs),
+    calibrated on the model's default image and ``args.int8 - 1`` seeded random images
+    (edgemoe.compiler.calibrate)."""
+    from ..compiler.calibrate import calibration_images, int8_layers, linear_input_ranges
+    from ..models import random_weights
 
-    from ..compiler.calibrate import int8_layers, linear_input_ranges
-    from ..models import load_default_image, random_weights
-
-    if hasattr(model, "layers") or model.kind != "m3vit":
-        flag = "--precision-map" if args.precision_map else "--int8"
-        raise ValueError(f"{flag} runs M3ViT's LINEAR layers in W8A8; {model.name} is not an "
-                         f"M3ViT model: drop {flag}")
-    rng = np.random.default_rng(args.seed)
-    shape = (model.in_chans, model.image_height, model.image_width)
-    images = [load_default_image(model)] + [rng.integers(0, 256, shape, dtype=np.uint8)
-                                            for _ in range(max(args.int8, 1) - 1)]
-    layers = int8_layers(model, int8_heads(args))
+    flag = "--precision-map" if args.precision_map else "--int8"
+    images = calibration_images(model, args.int8, flag, args.seed)
+    layers = int8_layers(model, heads8)
     ranges = linear_input_ranges(model, weights or random_weights(model, args.seed), images,
                                  layers)
     log.info("W8A8: %d layers (attention, MLPs, experts%s) calibrated on %d images",
-             len(ranges), ", head convs" if args.int8_heads else "", len(images))
+             len(ranges), ", head convs" if heads8 else "", len(images))
     return ranges
 
 

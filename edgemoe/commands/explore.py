@@ -48,20 +48,12 @@ def _int8_ranges(model_name: str, n: int, flag: str = "--int8",
     """W8A8 input ranges of every int8-capable layer (``heads``: the head convs too) of the
     model's seeded random weights (the weights explore compiles), on its default image and
     ``n - 1`` seeded random ones."""
-    import numpy as np
-
-    from ..compiler.calibrate import int8_layers, linear_input_ranges
-    from ..models import load_default_image, random_weights
+    from ..compiler.calibrate import calibration_images, int8_layers, linear_input_ranges
+    from ..models import random_weights
     from ..params import load_model
 
     model = load_model(model_name)
-    if hasattr(model, "layers") or model.kind != "m3vit":
-        raise ValueError(f"{flag} explores M3ViT's int8 programs; {model_name} is not an "
-                         f"M3ViT model: drop {flag}")
-    rng = np.random.default_rng(0)
-    shape = (model.in_chans, model.image_height, model.image_width)
-    images = [load_default_image(model)] + [rng.integers(0, 256, shape, dtype=np.uint8)
-                                            for _ in range(n - 1)]
+    images = calibration_images(model, n, flag, 0)
     return linear_input_ranges(model, random_weights(model, 0), images, int8_layers(model, heads))
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from ..models import M3ViTReference
+from ..models import M3ViTReference, load_default_image
 from ..models.errors import WeightError
 from ..models.heads import conv_input_keys
 from ..models.layers import gelu, linear
@@ -27,6 +27,19 @@ DENSE_LINEARS = {"attn.qkv": "norm1", "attn.proj": "attn_out", "mlp.fc1": "norm2
 #: run W8A8): fc1 reads the block's norm2 output, fc2 each expert's GELU(fc1) over the
 #: tokens routed to it, one range over all experts (one multiplier per instruction).
 EXPERT_LINEARS = ("mlp.experts.htoh4", "mlp.experts.h4toh")
+
+
+def calibration_images(model, n: int, flag: str, seed: int) -> list[np.ndarray]:
+    """The model's default image and ``n - 1`` images of seeded random pixels: what the
+    CLI calibrates W8A8 input ranges on when no data set is named.  ``flag`` names the
+    option in the refusal of a model that is not an M3ViT."""
+    if hasattr(model, "layers") or model.kind != "m3vit":
+        raise ValueError(f"{flag} runs M3ViT's layers in int8; {model.name} is not an M3ViT "
+                         f"model: drop {flag}")
+    rng = np.random.default_rng(seed)
+    shape = (model.in_chans, model.image_height, model.image_width)
+    return [load_default_image(model)] + [rng.integers(0, 256, shape, dtype=np.uint8)
+                                          for _ in range(max(n, 1) - 1)]
 
 
 def int8_layers(model, heads: bool = False) -> list[str]:
