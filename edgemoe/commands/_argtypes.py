@@ -29,6 +29,18 @@ def positive_int(text: str) -> int:
     return value
 
 
+def add_simulation_options(parser: argparse.ArgumentParser) -> None:
+    """What the simulating verbs (csim, rtlsim) run: a design point, a model with seeded
+    random weights and its tasks (``task_indices``)."""
+    parser.add_argument("--accel", required=True, help="design point name or YAML path")
+    parser.add_argument("--model", required=True,
+                        help="model name (configs/models) or YAML path")
+    parser.add_argument("--task", default="0", help="task index, name or all (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="override a design-point key (repeatable)")
+
+
 def add_ports_option(parser: argparse.ArgumentParser) -> None:
     """``--ports`` of the verbs that print the cycle model with memory."""
     parser.add_argument("--ports", type=positive_int, default=1, metavar="N",

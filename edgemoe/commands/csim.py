@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from ._argtypes import task_indices
+from ._argtypes import add_simulation_options, task_indices
 
 
 def _run(args) -> int:
@@ -57,12 +57,7 @@ def _compare(csim, compiled, model, accel, task: int) -> int:
 def register(sub) -> None:
     p = sub.add_parser("csim", help="run a model through the g++ C simulation and compare "
                                     "with the golden executor")
-    p.add_argument("--accel", required=True, help="design point name or YAML path")
-    p.add_argument("--model", required=True, help="model name (configs/models) or YAML path")
-    p.add_argument("--task", default="0", help="task index, name or all (default 0)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a design-point key (repeatable)")
+    add_simulation_options(p)
     p.add_argument("--out", metavar="DIR", default=None,
                    help="build folder: sources in DIR/<design>/hls, library in "
                         "DIR/<design>/csim (default ./build)")

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..host.outdir import write_text_atomic
-from ._argtypes import positive_int, task_indices
+from ._argtypes import add_simulation_options, positive_int, task_indices
 from ._cyclebar import CycleBar
 
 #: Margin of the RTL over the modelled (ideal) cycles in :func:`estimate_cycles`.
@@ -138,12 +138,7 @@ def _run(args) -> int:
 def register(sub) -> None:
     p = sub.add_parser("rtlsim", help="run a model on the SystemVerilog top (Verilator) and "
                                       "compare with the golden executor")
-    p.add_argument("--accel", required=True, help="design point name or YAML path")
-    p.add_argument("--model", required=True, help="model name (configs/models) or YAML path")
-    p.add_argument("--task", default="0", help="task index, name or all (default 0)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random weights")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override a design-point key (repeatable)")
+    add_simulation_options(p)
     p.add_argument("--waves", action="store_true", help="dump waveforms (slower)")
     p.add_argument("--board-memory", action="store_true",
                    help="the bench's RAM gets the board's port bandwidth and read latency "
