@@ -6,7 +6,9 @@
 //   SCALE       eSE's channel scale: q(x * min(gate, 1)), gate read once per instruction.
 // One pixel row (c channels) is read per command; MAX, AVG and GLOBAL_AVG keep one row of
 // 64-bit lanes (the window maximum or the sum) and write it out, SCALE streams read data
-// through the multipliers into the writer.  Means and scaled values that wrap or saturate
+// through the multipliers into the writer.  The row (and SCALE's gate row) is block RAM:
+// read one word ahead at the word the next cycle works on (cw_next), so its read is
+// registered; a word written in the cycle it is read (rows of one word) is forwarded.  Means and scaled values that wrap or saturate
 // count into `overflows` (profile word 6, edgemoe/layout.py); a maximum always fits.
 module edgemoe_pool (
     input  logic        clk,
@@ -38,12 +40,15 @@ module edgemoe_pool (
   logic [31:0] jh, jw, jc, jrecip;              // jrecip: the mean's multiplier (imm or ROM)
   logic [31:0] jk, js;
   logic [63:0] jsrc, jdst, jgate;
-  logic [31:0] oy, ox, iy, ix, pos, npos, out_idx, cw;
+  logic [31:0] oy, ox, iy, ix, pos, npos, out_idx, cw, cw_next;
   logic first;
   logic win;                                    // MAX or AVG: k x k windows
   int sh;                                       // the mean's bits dropped
-  logic signed [63:0] acc[CW][V];               // window maximum or channel sum
+  logic [V*64-1:0] acc[CW];                     // window maximum or channel sum, 64 bits a lane
   logic [V*ABITS-1:0] gbuf[CW];                 // SCALE's gate row
+  logic [V*64-1:0] acc_q, acc_wd;               // acc[cw] (registered read), the word written
+  logic [V*ABITS-1:0] gbuf_q;                   // gbuf[cw]
+  logic acc_we;
 
   function automatic int clog2_rt(input logic [31:0] n);
     clog2_rt = 0;
@@ -57,19 +62,46 @@ module edgemoe_pool (
     logic signed [63:0] x, g, gc, mean;
     logic [64:0] red;
     assign x = edgemoe_pkg::sext(64'(dma_resp.rd_data[e*ABITS+:ABITS]), 2'(AL), 1'b1);
-    assign g = edgemoe_pkg::sext(64'(gbuf[CAW'(cw)][e*ABITS+:ABITS]), 2'(AL), 1'b1);
+    assign g = edgemoe_pkg::sext(64'(gbuf_q[e*ABITS+:ABITS]), 2'(AL), 1'b1);
     assign gc = (g > (64'sd1 <<< F)) ? (64'sd1 <<< F) : g;
     logic [64:0] qs, qm;                        // {overflowed, value}
     assign qs = edgemoe_pkg::q_act_c(x * gc, F);  // drop F bits
     assign scale_word[e*ABITS+:ABITS] = ABITS'(qs[63:0]);
     assign ovf_scale[e] = qs[64];
-    assign red = edgemoe_pkg::prod_reduce(acc[CAW'(cw)][e], jrecip, sh);
+    assign red = edgemoe_pkg::prod_reduce(acc_q[e*64+:64], jrecip, sh);
     assign qm = edgemoe_pkg::q_act_c(red[63:0], edgemoe_pkg::prod_shift(sh));
     assign mean = qm[63:0];
     assign ovf_mean[e] = red[64] || qm[64];
     assign lane_ok[e] = (cw << VL) + 32'(e) < jc;
     assign out_word[e*ABITS+:ABITS] = ABITS'(jm == 2'(edgemoe_pkg::POOL_MAX) ?
-                                             acc[CAW'(cw)][e] : mean);
+                                             acc_q[e*64+:64] : mean);
+    // S_RD's update of this lane: the first tap, the larger value (MAX) or the sum (exact:
+    // < 2**47)
+    logic signed [63:0] a;
+    assign a = acc_q[e*64+:64];
+    assign acc_wd[e*64+:64] = first ? x : jm == 2'(edgemoe_pkg::POOL_MAX) ?
+                              (x > a ? x : a) : a + x;
+  end
+
+  // ------------------------------------------------------------------ row memories
+  // cw_next: the word the next cycle works on (the FSM below moves cw to it)
+  always_comb begin
+    cw_next = cw;
+    case (st)
+      S_IDLE: if (start) cw_next = '0;
+      S_GATE_RD, S_RD: if (dma_resp.rd_valid) cw_next = dma_resp.rd_last ? '0 : cw + 32'd1;
+      S_WR: if (dma_resp.wr_ready) cw_next = ((cw + 32'd1) << VL >= jc) ? '0 : cw + 32'd1;
+      S_SC: if (dma_resp.rd_valid && dma_resp.wr_ready)
+        cw_next = dma_resp.rd_last ? '0 : cw + 32'd1;
+      default: ;
+    endcase
+  end
+  assign acc_we = st == S_RD && dma_resp.rd_valid;
+  always_ff @(posedge clk) begin
+    if (acc_we) acc[CAW'(cw)] <= acc_wd;
+    acc_q <= (acc_we && cw_next == cw) ? acc_wd : acc[CAW'(cw_next)];
+    if (st == S_GATE_RD && dma_resp.rd_valid) gbuf[CAW'(cw)] <= dma_resp.rd_data[V*ABITS-1:0];
+    gbuf_q <= gbuf[CAW'(cw_next)];
   end
 
   assign dma_req.rd_ready = st == S_GATE_RD || st == S_RD || (st == S_SC && dma_resp.wr_ready);
@@ -112,13 +144,14 @@ module edgemoe_pool (
       dma_req.wr_cmd_len <= '0; dma_req.wr_cmd_wlg <= '0;
     end else begin
       done <= 1'b0;
+      cw <= cw_next;
       if (dma_req.rd_cmd_valid && dma_resp.rd_cmd_ready) dma_req.rd_cmd_valid <= 1'b0;
       if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       case (st)
         S_IDLE: if (start) begin
           jm <= mode; jh <= h; jw <= w; jc <= c; jk <= 32'(k); js <= 32'(s);
           jsrc <= src; jdst <= dst; jgate <= gate; jrecip <= recip;
-          oy <= '0; ox <= '0; iy <= '0; ix <= '0; pos <= '0; out_idx <= '0; cw <= '0;
+          oy <= '0; ox <= '0; iy <= '0; ix <= '0; pos <= '0; out_idx <= '0;
           npos <= h * w;
           first <= 1'b1;
           sh <= edgemoe_pkg::POOL_RECIP_BITS + clog2_rt(h * w);  // bits dropped below act
@@ -131,14 +164,7 @@ module edgemoe_pool (
           dma_req.rd_cmd_wlg <= 4'(VL + AL);
           st <= S_GATE_RD;
         end
-        S_GATE_RD: if (dma_resp.rd_valid) begin
-          gbuf[CAW'(cw)] <= dma_resp.rd_data[V*ABITS-1:0];
-          cw <= cw + 32'd1;
-          if (dma_resp.rd_last) begin
-            cw <= '0;
-            st <= S_RD_CMD;
-          end
-        end
+        S_GATE_RD: if (dma_resp.rd_valid && dma_resp.rd_last) st <= S_RD_CMD;
         S_RD_CMD: if (!dma_req.rd_cmd_valid) begin
           dma_req.rd_cmd_valid <= 1'b1;
           dma_req.rd_cmd_addr <= jsrc + ((win ?
@@ -147,18 +173,8 @@ module edgemoe_pool (
           dma_req.rd_cmd_wlg <= 4'(VL + AL);
           st <= (jm == 2'(edgemoe_pkg::POOL_SCALE)) ? S_SC_WCMD : S_RD;
         end
-        S_RD: if (dma_resp.rd_valid) begin
-          for (int e = 0; e < V; e++) begin
-            logic signed [63:0] xv;
-            xv = edgemoe_pkg::sext(64'(dma_resp.rd_data[e*ABITS+:ABITS]), 2'(AL), 1'b1);
-            if (first) acc[CAW'(cw)][e] <= xv;
-            else if (jm == 2'(edgemoe_pkg::POOL_MAX)) begin
-              if (xv > acc[CAW'(cw)][e]) acc[CAW'(cw)][e] <= xv;
-            end else acc[CAW'(cw)][e] <= acc[CAW'(cw)][e] + xv;  // exact: < 2**47
-          end
-          cw <= cw + 32'd1;
+        S_RD: if (dma_resp.rd_valid) begin  // (the row word: acc_wd above)
           if (dma_resp.rd_last) begin
-            cw <= '0;
             first <= 1'b0;
             st <= S_RD_CMD;
             if (win) begin
@@ -185,9 +201,7 @@ module edgemoe_pool (
           st <= S_WR;
         end
         S_WR: if (dma_resp.wr_ready) begin
-          cw <= cw + 32'd1;
           if ((cw + 32'd1) << VL >= jc) begin   // the row's last word
-            cw <= '0;
             out_idx <= out_idx + 32'd1;
             first <= 1'b1;
             st <= S_RD_CMD;
@@ -212,9 +226,7 @@ module edgemoe_pool (
           st <= S_SC;
         end
         S_SC: if (dma_resp.rd_valid && dma_resp.wr_ready) begin
-          cw <= cw + 32'd1;
           if (dma_resp.rd_last) begin
-            cw <= '0;
             pos <= pos + 32'd1;
             st <= (pos + 32'd1 == npos) ? S_END : S_RD_CMD;
           end

@@ -69,6 +69,12 @@ def _cases(accel) -> list[ru.Case]:
             _pool(accel, rng, "global_avg", 4, 4, 32, PoolMode.GLOBAL_AVG),
             _pool(accel, rng, "global_avg_odd", 3, 5, 7, PoolMode.GLOBAL_AVG),
             _pool(accel, rng, "scale_in_place", 3, 4, 10, PoolMode.SCALE, in_place=True),
+            # rows of one word: each beat updates the word the last beat wrote (the row
+            # memory's write-to-read forwarding)
+            _pool(accel, rng, "max_one_word", 5, 4, 1, PoolMode.MAX, 2, 1),
+            _pool(accel, rng, "avg_one_word", 4, 4, 2, PoolMode.AVG, 3, 1),
+            _pool(accel, rng, "global_avg_one_word", 3, 3, 1, PoolMode.GLOBAL_AVG),
+            _pool(accel, rng, "scale_one_word", 2, 3, 1, PoolMode.SCALE),
             _conv_pieces(accel, rng)]
 
 
