@@ -206,8 +206,8 @@ def physical_items(accel: AccelConfig, masters: int | None = None
         add("layernorm", "BRAM36", bram36_blocks(math.ceil(accel.max_out_features / vl),
                                                  vl * (2 * f.norm.width + cont)))
         add("layernorm", "LUT", vl * cont * 12 + 1500)
-    if "eltwise" in engines:
-        add("vector", "LUT", vl * cont * 12 + 1500)
+    if "eltwise" in engines:  # per lane bit: the sum, its overflow check, the chunk buffer
+        add("vector", "LUT", vl * cont * 22)  # (LUT RAM); Yosys: about 700 LUT a lane
     if "upsample" in engines:  # per lane: the vertical blend, the near / far select, 3 V + V
         blend, words = vl * (act + 2), math.ceil(accel.max_in_features / vl)
         add("upsample", "LUT", blend * 6)
@@ -218,7 +218,10 @@ def physical_items(accel: AccelConfig, masters: int | None = None
                                  + dsp_per_multiplier(64, 32, fam)))
         add("pool", "BRAM36", bram36_blocks(math.ceil(accel.max_in_features / vl),
                                             vl * (64 + act)))
-        add("pool", "LUT", vl * 64 * 3)
+        # per lane: the 64-bit max / sum update, the mean's 96-bit product rounded by a
+        # variable shift with its sticky bit, the SCALE product's quantization (Yosys:
+        # about 3k LUT a lane)
+        add("pool", "LUT", vl * 64 * 24)
 
     if "router" in engines:
         idx_bits = max(1, accel.max_tokens.bit_length())
