@@ -136,7 +136,7 @@ module edgemoe_attn (
 
   // ------------------------------------------------------------------ lanes
   logic signed [63:0] dot[P];
-  logic signed [63:0] bias[P][2], sum[P][2];
+  logic signed [ABITS-1:0] bias[P][2], sum[P][2];  // act values: running max and sum
   logic signed [63:0] acc_rd[P][E];        // lane j's accumulator word s1_cc or oc
   logic [ABITS*P-1:0] sum_pb, recip_av;    // lane j's sum (bank pb) and 1/sum (bank !pb)
   logic recip_ready;                       // edgemoe_attn_recip lets the phase hand over
@@ -164,7 +164,7 @@ module edgemoe_attn (
     assign av_on[j] = s1_on && in_window && 32'(j) < cnq_av;
     assign qk_end[j] = qk_on[j] && s1_last &&
         (jtopk ? s1_step + 32'd1 == jkept : s1_step - 32'(j) + 32'd1 == jt);
-    assign sum_pb[j*ABITS+:ABITS] = ABITS'(sum[j][pb]);
+    assign sum_pb[j*ABITS+:ABITS] = sum[j][pb];
     // the lane's Q row and AV accumulators: word memories (LUT RAM: one write a cycle, no
     // word multiplexers); an accumulator word unwritten since the hand-over reads as 0
     logic [E*ABITS-1:0] qmem[CM], q_word;
@@ -201,7 +201,7 @@ module edgemoe_attn (
     logic unused_lane;
     assign unused_lane = ^prob[63:ABITS];
     assign prob = edgemoe_pkg::sm_prob(
-        edgemoe_pkg::sext(64'(smem[!pb][s1_av[j]]), 2'(AL), 1'b1), bias[j][!pb],
+        edgemoe_pkg::sext(64'(smem[!pb][s1_av[j]]), 2'(AL), 1'b1), 64'(bias[j][!pb]),
         edgemoe_pkg::sext(64'(recip_av[j*ABITS+:ABITS]), 2'(AL), 1'b1));
     for (genvar e = 0; e < E; e++) begin : g_acc
       assign acc_rd[j][e] = acc_new[acc_a] ? 64'sd0 : $signed(acc_word[e*64+:64]);
@@ -211,8 +211,8 @@ module edgemoe_attn (
       if (qk_on[j]) begin
         if (s1_last) begin
           dot[j] <= 64'sd0;
-          sum[j][pb] <= edgemoe_pkg::sm_sum(bias[j][pb], sum[j][pb], score);
-          if (score > bias[j][pb]) bias[j][pb] <= score;
+          sum[j][pb] <= ABITS'(edgemoe_pkg::sm_sum(64'(bias[j][pb]), 64'(sum[j][pb]), score));
+          if (score > 64'(bias[j][pb])) bias[j][pb] <= ABITS'(score);
           smem[pb][s1_qk[j]] <= ABITS'(score);
         end else begin
           dot[j] <= full_dot;
@@ -222,14 +222,14 @@ module edgemoe_attn (
       if (cs == C_IDLE || cs == C_LOAD) begin
         dot[j] <= 64'sd0;
         for (int b = 0; b < 2; b++) begin
-          bias[j][b] <= edgemoe_pkg::ACT_RAW_MIN;
-          sum[j][b] <= 64'sd0;
+          bias[j][b] <= ABITS'(edgemoe_pkg::ACT_RAW_MIN);
+          sum[j][b] <= '0;
         end
       end
       // phase hand-over: fresh softmax state for the next QK^T block, sums cleared (written)
       if (bank_go) begin
-        bias[j][!pb] <= edgemoe_pkg::ACT_RAW_MIN;
-        sum[j][!pb] <= 64'sd0;
+        bias[j][!pb] <= ABITS'(edgemoe_pkg::ACT_RAW_MIN);
+        sum[j][!pb] <= '0;
         acc_new <= '1;
       end
     end
