@@ -15,9 +15,9 @@
 // j-1 (golden.vector_ops.key_order), which fixes the numerics.  When a key's dot product
 // completes: score = q(q.k * scale), the exact 96-bit product rounded once (q.k itself may
 // exceed the activation range), folded into the lane's single-pass softmax (running max,
-// running sum) and kept in the lane's score memory.  At the phase's end 1/sum per lane;
-// the next phase's AV adds exp(score - max) * (1/sum) * v, exact in 64 bits, quantized
-// once when the writer stores the block's rows.
+// running sum) and kept in the lane's score memory; 1/sum as the lane's block ends (one
+// unit for all lanes: edgemoe_attn_recip).  The next phase's AV adds exp(score - max) *
+// (1/sum) * v, exact in 64 bits, quantized once when the writer stores the block's rows.
 //
 // DDR traffic: every read command is one head row and the DMA delivers at most one beat a
 // cycle: K/V loads stream at the port's rate, then each block reads its nq Q rows (queued
@@ -75,82 +75,12 @@ module edgemoe_attn (
   assign cpr = (jhd + 32'(E - 1)) >> $clog2(E);
 
   // ------------------------------------------------------------------ command generator
-  // per head: K rows 0..t-1, V rows 0..t-1; then per query block its Q rows
-  typedef enum logic [2:0] {G_IDLE, G_KV, G_Q, G_NEXT, G_DONE, G_BOOK} gen_t;
-  gen_t gs;
-  logic [31:0] gh, gqb, grow, gnq;
-  logic gv;                                // loading V rows (else K rows)
-  logic cmd_free;
-  assign cmd_free = !dreq.rd_cmd_valid || dma_resp.rd_cmd_ready;
-  logic [63:0] head_off;
-  assign head_off = 64'(gh) * 64'(jhd) << AL;
-
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      gs <= G_IDLE;
-      gh <= '0; gqb <= '0; grow <= '0; gnq <= '0; gv <= 1'b0;
-      dreq.rd_cmd_valid <= 1'b0; dreq.rd_cmd_addr <= '0; dreq.rd_cmd_len <= '0; dreq.rd_cmd_wlg <= '0;
-    end else begin
-      if (dreq.rd_cmd_valid && dma_resp.rd_cmd_ready) dreq.rd_cmd_valid <= 1'b0;
-      case (gs)
-        G_IDLE: if (start) begin
-          gh <= '0; gqb <= '0; grow <= '0; gv <= 1'b0;
-          gnq <= (t < 32'(P)) ? t : 32'(P);
-          gs <= topk_on ? G_BOOK : G_KV;
-        end
-        G_BOOK: if (cmd_free) begin        // the head's codebook rows, then K and V
-          dreq.rd_cmd_valid <= 1'b1;
-          dreq.rd_cmd_len <= tk_cmd_len;
-          dreq.rd_cmd_wlg <= tk_cmd_wlg;
-          dreq.rd_cmd_addr <= tk_cmd_addr;
-          grow <= grow + 32'd1;
-          if (grow + 32'd1 == tk_cmds) begin
-            grow <= '0;
-            gs <= G_KV;
-          end
-        end
-        G_KV: if (cmd_free) begin
-          dreq.rd_cmd_valid <= 1'b1;
-          dreq.rd_cmd_len <= jhd << AL;
-          dreq.rd_cmd_wlg <= 4'(LG_B);
-          dreq.rd_cmd_addr <= jqkv + 64'(grow) * rstride + (gv ? hw_bytes << 1 : hw_bytes) +
-                                 head_off;
-          grow <= grow + 32'd1;
-          if (grow + 32'd1 == jt) begin
-            grow <= '0;
-            gv <= !gv;
-            if (gv) gs <= G_Q;
-          end
-        end
-        G_Q: if (cmd_free) begin
-          dreq.rd_cmd_valid <= 1'b1;
-          dreq.rd_cmd_len <= jhd << AL;
-          dreq.rd_cmd_wlg <= 4'(LG_B);
-          dreq.rd_cmd_addr <= jqkv + 64'(gqb * 32'(P) + grow) * rstride + head_off;
-          grow <= grow + 32'd1;
-          if (grow + 32'd1 == gnq) begin
-            grow <= '0;
-            gs <= G_NEXT;
-          end
-        end
-        G_NEXT: begin
-          if (gqb * 32'(P) + gnq >= jt) begin
-            gqb <= '0;
-            gnq <= (jt < 32'(P)) ? jt : 32'(P);
-            gh <= gh + 32'd1;
-            gs <= (gh + 32'd1 == jnh) ? G_DONE : jtopk ? G_BOOK : G_KV;
-          end else begin
-            gqb <= gqb + 32'd1;
-            gnq <= (jt - (gqb + 32'd1) * 32'(P) < 32'(P)) ? jt - (gqb + 32'd1) * 32'(P)
-                                                           : 32'(P);
-            gs <= G_Q;
-          end
-        end
-        G_DONE: if (done) gs <= G_IDLE;
-        default: gs <= G_IDLE;
-      endcase
-    end
-  end
+  logic [31:0] gh, grow;                   // head and codebook row asked for (top-k)
+  edgemoe_attn_gen u_gen (
+      .clk, .rst_n, .start, .done, .topk_on, .t, .jt, .jnh, .jhd, .jtopk, .jqkv, .rstride,
+      .hw_bytes, .tk_cmds, .tk_cmd_len, .tk_cmd_addr, .tk_cmd_wlg, .gh, .grow,
+      .rd_cmd_valid(dreq.rd_cmd_valid), .rd_cmd_ready(dma_resp.rd_cmd_ready),
+      .rd_cmd_addr(dreq.rd_cmd_addr), .rd_cmd_len(dreq.rd_cmd_len), .rd_cmd_wlg(dreq.rd_cmd_wlg));
 
   // ------------------------------------------------------------------ step counters
   // Per head: C_LOAD, then phases p = 0 .. nb (nb query blocks): phase p runs QK^T of
@@ -205,11 +135,12 @@ module edgemoe_attn (
   end
 
   // ------------------------------------------------------------------ lanes
-  logic [ABITS-1:0] qreg[P][CM][E];
   logic signed [63:0] dot[P];
-  logic signed [63:0] bias[P][2], sum[P][2], recip[P];
-  logic signed [63:0] acc[P][CM][E];
-  logic [P-1:0] qk_on, av_on;              // lane j takes this step's K / V beat
+  logic signed [ABITS-1:0] bias[P][2], sum[P][2];  // act values: running max and sum
+  logic signed [63:0] acc_rd[P][E];        // lane j's accumulator word s1_cc or oc
+  logic [ABITS*P-1:0] sum_pb, recip_av;    // lane j's sum (bank pb) and 1/sum (bank !pb)
+  logic recip_ready;                       // edgemoe_attn_recip lets the phase hand over
+  logic [P-1:0] qk_on, av_on, qk_end;      // lane j takes this step's K / V beat; ends QK^T
   logic [P-1:0] score_ovf;                 // lane j stores a score that wrapped/saturated
   logic bank_go;                           // C_RECIP hands the phase over
 
@@ -231,12 +162,30 @@ module edgemoe_attn (
     assign in_window = jtopk ? s1_step < jkept : dense_window;
     assign qk_on[j] = s1_on && in_window && 32'(j) < cnq;
     assign av_on[j] = s1_on && in_window && 32'(j) < cnq_av;
+    assign qk_end[j] = qk_on[j] && s1_last &&
+        (jtopk ? s1_step + 32'd1 == jkept : s1_step - 32'(j) + 32'd1 == jt);
+    assign sum_pb[j*ABITS+:ABITS] = sum[j][pb];
+    // the lane's Q row and AV accumulators: word memories (LUT RAM: one write a cycle, no
+    // word multiplexers); an accumulator word unwritten since the hand-over reads as 0
+    logic [E*ABITS-1:0] qmem[CM], q_word;
+    logic [E*64-1:0] accm[CM], acc_word, acc_nx;
+    logic [CM-1:0] acc_new;
+    logic [CAW-1:0] acc_a;                 // the AV step's word, else the writer's (never both)
+    assign q_word = qmem[s1_cc];
+    assign acc_a = s1_on ? s1_cc : CAW'(oc);
+    assign acc_word = accm[acc_a];
+    always_ff @(posedge clk) begin
+      // the block's Q rows arrive before its phase: row ckey goes to lane ckey
+      if (cs == C_Q && dma_resp.rd_valid && ckey == 32'(j))
+        qmem[CAW'(cc)] <= dma_resp.rd_data[E*ABITS-1:0];
+      if (av_on[j]) accm[s1_cc] <= acc_nx;
+    end
     // QK^T: one beat of the dot product
     logic signed [63:0] part, full_dot, score;
     always_comb begin
       part = 64'sd0;
       for (int e = 0; e < E; e++)
-        part = part + 64'($signed(qreg[j][s1_cc][e])) * 64'(kb[e]);
+        part = part + 64'($signed(q_word[e*ABITS+:ABITS])) * 64'(kb[e]);
     end
     assign full_dot = dot[j] + part;
     // scaled before it is stored: the exact q.k * scale is rounded once into act
@@ -252,40 +201,36 @@ module edgemoe_attn (
     logic unused_lane;
     assign unused_lane = ^prob[63:ABITS];
     assign prob = edgemoe_pkg::sm_prob(
-        edgemoe_pkg::sext(64'(smem[!pb][s1_av[j]]), 2'(AL), 1'b1), bias[j][!pb], recip[j]);
+        edgemoe_pkg::sext(64'(smem[!pb][s1_av[j]]), 2'(AL), 1'b1), 64'(bias[j][!pb]),
+        edgemoe_pkg::sext(64'(recip_av[j*ABITS+:ABITS]), 2'(AL), 1'b1));
+    for (genvar e = 0; e < E; e++) begin : g_acc
+      assign acc_rd[j][e] = acc_new[acc_a] ? 64'sd0 : $signed(acc_word[e*64+:64]);
+      assign acc_nx[e*64+:64] = acc_rd[j][e] + 64'($signed(prob[ABITS-1:0])) * 64'(vb[e]);
+    end
     always_ff @(posedge clk) begin
       if (qk_on[j]) begin
         if (s1_last) begin
           dot[j] <= 64'sd0;
-          sum[j][pb] <= edgemoe_pkg::sm_sum(bias[j][pb], sum[j][pb], score);
-          if (score > bias[j][pb]) bias[j][pb] <= score;
+          sum[j][pb] <= ABITS'(edgemoe_pkg::sm_sum(64'(bias[j][pb]), 64'(sum[j][pb]), score));
+          if (score > 64'(bias[j][pb])) bias[j][pb] <= ABITS'(score);
           smem[pb][s1_qk[j]] <= ABITS'(score);
         end else begin
           dot[j] <= full_dot;
         end
       end
-      // the block's Q rows arrive before its phase: row ckey goes to lane ckey
-      if (cs == C_Q && dma_resp.rd_valid && ckey == 32'(j))
-        for (int e = 0; e < E; e++) qreg[j][CAW'(cc)][e] <= dma_resp.rd_data[e*ABITS+:ABITS];
-      if (av_on[j])
-        for (int e = 0; e < E; e++)
-          acc[j][s1_cc][e] <= acc[j][s1_cc][e] +
-                                    64'($signed(prob[ABITS-1:0])) * 64'(vb[e]);
+      if (av_on[j]) acc_new[s1_cc] <= 1'b0;
       if (cs == C_IDLE || cs == C_LOAD) begin
         dot[j] <= 64'sd0;
         for (int b = 0; b < 2; b++) begin
-          bias[j][b] <= edgemoe_pkg::ACT_RAW_MIN;
-          sum[j][b] <= 64'sd0;
+          bias[j][b] <= ABITS'(edgemoe_pkg::ACT_RAW_MIN);
+          sum[j][b] <= '0;
         end
       end
-      // phase hand-over: 1/sum of the finished QK^T block (the next AV block), a fresh
-      // softmax state for the next QK^T block, cleared sums (the writer is done with them)
+      // phase hand-over: fresh softmax state for the next QK^T block, sums cleared (written)
       if (bank_go) begin
-        recip[j] <= edgemoe_pkg::recip_act(sum[j][pb]);
-        bias[j][!pb] <= edgemoe_pkg::ACT_RAW_MIN;
-        sum[j][!pb] <= 64'sd0;
-        for (int c = 0; c < CM; c++)
-          for (int e = 0; e < E; e++) acc[j][c][e] <= 64'sd0;
+        bias[j][!pb] <= ABITS'(edgemoe_pkg::ACT_RAW_MIN);
+        sum[j][!pb] <= '0;
+        acc_new <= '1;
       end
     end
   end
@@ -295,9 +240,9 @@ module edgemoe_attn (
   logic [E-1:0] out_ovf;                   // elements of the beat that wrap/saturate
   for (genvar e = 0; e < E; e++) begin : g_out
     assign out_beat[e*ABITS+:ABITS] =
-        ABITS'(edgemoe_pkg::q_act(acc[PAW'(oj)][CAW'(oc)][e], F));
+        ABITS'(edgemoe_pkg::q_act(acc_rd[PAW'(oj)][e], F));
     assign out_ovf[e] = oc * 32'(E) + 32'(e) < jhd &&
-        edgemoe_pkg::act_overflows(edgemoe_pkg::act_round(acc[PAW'(oj)][CAW'(oc)][e], F));
+        edgemoe_pkg::act_overflows(edgemoe_pkg::act_round(acc_rd[PAW'(oj)][e], F));
   end
 
   // count of values that overflowed since reset (profile field `overflows`)
@@ -323,7 +268,9 @@ module edgemoe_attn (
   // the step counters walk one row of cpr words per key (C_LOAD, C_Q: per row read)
   logic row_end;
   assign row_end = cc + 32'd1 == cpr;
-  assign bank_go = cs == C_RECIP && ws == W_IDLE && !w_go;
+  assign bank_go = cs == C_RECIP && ws == W_IDLE && !w_go && recip_ready;
+  edgemoe_attn_recip u_recip (.clk, .rst_n, .done(qk_end), .pb, .sums(sum_pb),
+                              .recips(recip_av), .ready(recip_ready));
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       cs <= C_IDLE;
@@ -467,13 +414,9 @@ module edgemoe_attn (
         .wr_cmd_len(tk_wlen), .wr_valid(tk_wvalid), .wr_ready(dma_resp.wr_ready),
         .wr_word(tk_word));
   end else begin : g_no_topk
-    assign tk_cmd_addr = '0; assign tk_cmd_len = '0; assign tk_cmd_wlg = '0; assign tk_cmds = '0;
-    assign tk_book_done = 1'b0; assign tk_code_done = 1'b0; assign tk_sel_done = 1'b0;
-    assign tk_busy = 1'b0; assign tk_kaddr = '0; assign tk_qk = '0; assign tk_av = '0;
-    assign tk_wcmd = 1'b0; assign tk_waddr = '0; assign tk_wlen = '0; assign tk_wvalid = 1'b0;
-    assign tk_word = '0;
-    logic unused_topk;
-    assign unused_topk = ^{jcb, jbook, jcodes, jpicks};
+    assign {tk_cmd_addr, tk_cmd_len, tk_cmd_wlg, tk_cmds, tk_kaddr, tk_qk, tk_av} = '0;
+    assign {tk_book_done, tk_code_done, tk_sel_done, tk_busy, tk_wcmd, tk_wvalid} = '0;
+    assign {tk_waddr, tk_wlen, tk_word} = '0;
   end
   // the selection owns the write port while it writes codes (C_CODE) or picks (beside C_STEP)
   assign tk_wr = cs == C_CODE || tk_busy;
@@ -490,5 +433,5 @@ module edgemoe_attn (
   end
 
   logic unused;
-  assign unused = ^{dma_resp, jscale[63:32], tk_kaddr};
+  assign unused = ^{dma_resp, jscale[63:32], tk_kaddr, jcb, jbook, jcodes, jpicks, gh, grow};
 endmodule

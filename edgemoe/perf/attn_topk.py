@@ -65,9 +65,12 @@ def attention_topk_cycles(ins: Instr, accel, mem, traffic, fmt, stream, step_cyc
                     traffic.write(ins.get("picks") + 4 * (h * t + p * lanes + j) * kept,
                                   4 * kept, bus)
                 cycles += c * words + t + TOPK_STEP_CYCLES["select"]
-            # the picks of the block go out while the lanes step (the phase waits for both)
+            # the picks of the block go out while the lanes step (the phase waits for both);
+            # the lanes end together and the shared 1/sum unit (edgemoe_attn_recip) takes
+            # them one a cycle: hidden under the writer's drain but in a head's first phase
             picks = blocks[p] * (kept + TOPK_STEP_CYCLES["picks_row"]) if p < len(blocks) else 0
-            cycles += max(kept * words, picks) + step_cycles["attn_phase"]
+            stepped = kept * words + (blocks[p] - 1 if p == 0 else 0)
+            cycles += max(stepped, picks) + step_cycles["attn_phase"]
             if p:  # the writer drains the AV block before the next phase
                 for j in range(blocks[p - 1]):
                     traffic.write(ins.get("dst") + (((p - 1) * lanes + j) * nh + h) * row,
