@@ -1,5 +1,5 @@
 """Narrow SV dividers: a CeilDiv of a 32-bit value by a byte-wide value that is not a
-constant renders to the package's ceil_div_narrow (a 33-bit by 8-bit divider).
+constant renders to the package's ceil_div_narrow (long division by a byte, div_by_byte).
 
 Yosys sizes a cast of a wider expression, ``n'(x)``, at ``x``'s width, so the in-place
 ``64'({(33'(a) + 33'(b) - 33'd1) / 33'(b)})`` over 64-bit field expressions became a 64-bit
