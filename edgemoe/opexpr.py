@@ -302,6 +302,9 @@ class CeilDiv(_Binary):
         return f"ceil_div({self.a.cpp()}, {self.b.cpp()})"
 
     def sv(self) -> str:
+        if self.a.max_bits() <= 32 and self.b.max_bits() <= 8 and not isinstance(self.b, Const):
+            # a function's narrow arguments: Yosys would size n'(...) below at 64 bits
+            return f"edgemoe_pkg::ceil_div_narrow(32'({self.a.sv()}), 8'({self.b.sv()}))"
         n = max(self.a.max_bits(), self.b.max_bits()) + 1  # a + b - 1 fits
         if n >= 64:
             return f"edgemoe_pkg::ceil_div({self.a.sv()}, {self.b.sv()})"

@@ -89,8 +89,8 @@ module edgemoe_ctrl (
   // MoE state
   logic [31:0] cnt[MAXE];
   logic [31:0] ex;
-  localparam int MAXS = MAXT > edgemoe_pkg::MAX_OUT_FEATURES ? MAXT : edgemoe_pkg::MAX_OUT_FEATURES;
-  logic [MAXS-1:0] seen;               // queue entries / WFMT_Q4 channels met so far
+  localparam int MAXS = edgemoe_pkg::WFMT_Q4_BUILT == 0 || MAXT > edgemoe_pkg::MAX_OUT_FEATURES ? MAXT : edgemoe_pkg::MAX_OUT_FEATURES;
+  logic [MAXS-1:0] seen;               // queue entries / WFMT_Q4 channels (when built) met so far
   logic [31:0] nz;                     // the next expert with tokens (d3: none), from ex + 1
   always_comb begin                    // (from ex = 0 in S_MOE_INIT: the first one)
     nz = d3;
@@ -152,9 +152,9 @@ module edgemoe_ctrl (
   logic q_bad;                         // queue entry out of range or repeated
   assign q_bad = rd_s32 < 0 || rd_s32 >= $signed({32'd0, d0}) ||
                  seen[dma_resp.rd_data[$clog2(MAXS)-1:0]];
-  // WFMT_Q4: an index list is a channel_index, a permutation of [0, n); else t indices < rows
-  assign q4 = op == edgemoe_pkg::OP_LINEAR && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4];
-  assign moe_q4 = op == edgemoe_pkg::OP_MOE_EXPERTS && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4];
+  // WFMT_Q4 (if built; else BAD_FLAGS): a channel_index list, a permutation of [0, n); else t rows
+  assign q4 = edgemoe_pkg::WFMT_Q4_BUILT != 0 && op == edgemoe_pkg::OP_LINEAR && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4];
+  assign moe_q4 = edgemoe_pkg::WFMT_Q4_BUILT != 0 && op == edgemoe_pkg::OP_MOE_EXPERTS && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4];
   assign {idx_n, idx_hi} = q4 ? {d1, d1} : moe_q4 ? {mq_list_n, mq_list_n} : {t_eff, d3};
   assign i_bad = rd_s32 < 0 || rd_s32 >= $signed({32'd0, idx_hi}) || ((q4 || moe_q4) && seen[dma_resp.rd_data[$clog2(MAXS)-1:0]]);
   assign idx_next = !moe_q4 ? S_LIN_GO : mq_list_more ? S_IDX_CMD : S_MOE_INIT;
