@@ -176,7 +176,8 @@ module edgemoe_router (
   assign q_ra = RAW'(q_ex_n * 32'(MR) + (q_p_n >> QL));
   logic [Q*32-1:0] idx_row, sc_row, qrow;
   for (genvar l = 0; l < Q; l++) begin : g_lane
-    logic [TB-1:0] qidx[ME*MR];
+    // block RAM although narrow: LUTs are the scarce resource (Yosys would pick LUT RAM)
+    (* ram_style = "block" *) logic [TB-1:0] qidx[ME*MR];
     logic [31:0] qsc[ME*MR];
     logic [TB-1:0] idx_rd;
     always_ff @(posedge clk)
