@@ -388,13 +388,18 @@ module edgemoe_lin_loader #(
   if (PI < 2) begin : g_pi_check
     $error("edgemoe_lin_loader: P_IN must be at least 2, it is %0d", PI);
   end
-  // element k of the DMA word (act or pixel elements): a P_IN:1 mux of constant selects
-  function automatic logic [63:0] pick(input logic [WB-1:0] word, input logic [31:0] idx,
-                                       input logic px);
-    pick = '0;
-    for (int i = 0; i < PI; i++)
-      if (idx == 32'(i)) pick = px ? 64'(word[i*PBITS+:PBITS]) : 64'(word[i*ABITS+:ABITS]);
-  endfunction
+  // the word the elements come from (the line buffer's or the DMA's; pixels spread to
+  // act-wide lanes), chosen once for every bank: each bank then picks its element with
+  // one P_IN:1 mux
+  if (PBITS > ABITS) begin : g_pix_check
+    $error("edgemoe_lin_loader: pixels (%0d bits) wider than act (%0d)", PBITS, ABITS);
+  end
+  logic [WB-1:0] a_word;
+  always_comb begin
+    a_word = (d_kind == D_LINE) ? WB'(lb_q) : rd_data;
+    if (pix)
+      for (int i = 0; i < PI; i++) a_word[i*ABITS+:ABITS] = ABITS'(rd_data[i*PBITS+:PBITS]);
+  end
   // the inverse of an odd stride mod P_IN
   function automatic logic [BL-1:0] odd_inverse(input logic [BL-1:0] s);
     odd_inverse = '0;
@@ -413,18 +418,18 @@ module edgemoe_lin_loader #(
   for (genvar b = 0; b < PI; b++) begin : g_bank
     logic [BL-1:0] jb;  // the element of this cycle that lands in bank b
     logic [SW-1:0] pb;
-    logic [31:0] eb;    // its index in the DMA word
-    logic [63:0] ea, ep;
+    logic [BL-1:0] eb;  // its index in the DMA word (< P_IN whenever the bank writes)
+    logic [ABITS-1:0] ea;
     assign jb = d_stride[0] ? BL'((BL'(b) - pj[0][BL-1:0]) * st_inv) : '0;
     assign pb = pj[jb];
-    assign eb = c_sub + 32'(jb);
-    assign ea = (d_kind == D_LINE) ? pick(WB'(lb_q), eb, 1'b0) : pick(rd_data, eb, 1'b0);
-    assign ep = pick(rd_data, eb, 1'b1);
+    assign eb = BL'(c_sub) + jb;
+    assign ea = a_word[32'(eb)*ABITS+:ABITS];
     assign rb_we[b] = go_data && 32'(jb) < n_now && pb[BL-1:0] == BL'(b);
     assign rb_addr[b] = RAW'((d_slot ? KT : 0) + 32'(pb >> PI_LG));
     assign rb_data[b] = (d_kind == D_ZERO) ? '0 :
-        pix ? XBITS'(edgemoe_pkg::sext(ep, 2'(edgemoe_pkg::PIXEL_LG), edgemoe_pkg::PIXEL_SIGNED))
-            : XBITS'(edgemoe_pkg::sext(ea, 2'(AL), 1'b1));
+        pix ? XBITS'(edgemoe_pkg::sext(64'(ea[PBITS-1:0]), 2'(edgemoe_pkg::PIXEL_LG),
+                                       edgemoe_pkg::PIXEL_SIGNED))
+            : XBITS'(edgemoe_pkg::sext(64'(ea), 2'(AL), 1'b1));
   end
   assign bb_we = dq_valid && d_kind == D_BASE && rd_valid;
   assign bb_addr = BAW'(d_slot ? TOM : 0) + BAW'(c_done);
