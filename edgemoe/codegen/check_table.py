@@ -153,8 +153,14 @@ def _mask(flags) -> str:
     return " | ".join(f"edgemoe_pkg::FLAG_{n}" for n in flag_names(flags))
 
 
-def check_context() -> dict:
+def check_context(built_ops=None) -> dict:
     """The checker's operand table per opcode (opcode order) and its size.
+
+    ``built_ops`` (a design point's ``ops``; default every op) leaves the rows of the
+    other opcodes out: the checker reads the table through ``op_b``, which never names an
+    opcode the design does not build, but Yosys keeps such rows (a POOL row's two window
+    dividers on edge-moe-zcu102).  ``max_operands`` stays over every op, so the checker's
+    walk, and its cycles, do not depend on the design.
 
     Returns:
         ``{"ops": [{"name", "rows": [CheckRow]}], "max_operands": int, "last_op": str}``.
@@ -164,7 +170,8 @@ def check_context() -> dict:
     """
     table = [{"name": s.op.name, "rows": [_built_flags(_row(s, k, o))
                                           for k, o in enumerate(s.operands)]}
-             for s in ops.OP_SPECS.values() if s.operands]
+             for s in ops.OP_SPECS.values()
+             if s.operands and (built_ops is None or s.op.name.lower() in built_ops)]
     return {"ops": table,
             "max_operands": max(len(s.operands) for s in ops.OP_SPECS.values()),
             "last_op": max(ops.OP_SPECS).name}

@@ -133,7 +133,7 @@ def rtl_context(accel) -> dict:
         "ops": opspec_context("sv"),
         "jobs": engine_jobs_context(),
         "macs": macs_context(),
-        "check": check_context(),
+        "check": check_context(accel.ops),
         "prefetch": prefetch_context(),
         "engines": [{"name": e, "NAME": e.upper(), "code": k} for k, e in enumerate(ENGINES)],
         "owner_bits": max(1, (len(ENGINES) - 1).bit_length()),
