@@ -84,13 +84,15 @@ module edgemoe_pool (
   end
 
   // ------------------------------------------------------------------ row memories
+  logic row_last;                               // S_WR: the row's last word
+  assign row_last = (cw + 32'd1) << VL >= jc;
   // cw_next: the word the next cycle works on (the FSM below moves cw to it)
   always_comb begin
     cw_next = cw;
     case (st)
       S_IDLE: if (start) cw_next = '0;
       S_GATE_RD, S_RD: if (dma_resp.rd_valid) cw_next = dma_resp.rd_last ? '0 : cw + 32'd1;
-      S_WR: if (dma_resp.wr_ready) cw_next = ((cw + 32'd1) << VL >= jc) ? '0 : cw + 32'd1;
+      S_WR: if (dma_resp.wr_ready) cw_next = row_last ? '0 : cw + 32'd1;
       S_SC: if (dma_resp.rd_valid && dma_resp.wr_ready)
         cw_next = dma_resp.rd_last ? '0 : cw + 32'd1;
       default: ;
@@ -201,7 +203,7 @@ module edgemoe_pool (
           st <= S_WR;
         end
         S_WR: if (dma_resp.wr_ready) begin
-          if ((cw + 32'd1) << VL >= jc) begin   // the row's last word
+          if (row_last) begin
             out_idx <= out_idx + 32'd1;
             first <= 1'b1;
             st <= S_RD_CMD;

@@ -43,7 +43,8 @@ module edgemoe_router (
   localparam int MR = (MT + Q - 1) / Q;              // beats of one expert's list
   localparam int RAW = $clog2(ME * MR > 1 ? ME * MR : 2);
   localparam int CW = $clog2(MT + 1);               // a count: 0..MAX_TOKENS
-  localparam int TB = ($clog2(MT > 1 ? MT : 2) + 7) / 8 * 8;  // a token index, whole bytes
+  localparam int TKW = $clog2(MT > 1 ? MT : 2);    // a token index
+  localparam int TB = (TKW + 7) / 8 * 8;            // ... stored in whole bytes
   // a beat never straddles two areas: they are 64-byte aligned and AXI words are at most
   // 64 bytes (params.accel limits axi_bits)
 
@@ -113,10 +114,10 @@ module edgemoe_router (
   assign prob = edgemoe_pkg::sm_prob_c(64'(b_lg[KW'(jb)]), b_bias, recip);
   logic last_soft, ahead;                  // the token's last softmax step; next one loads
   assign last_soft = st == R_SOFT && i + 32'd1 == e;
-  assign ahead = TE == 1 && tok + 32'd1 < t && (rdy[$clog2(MT > 1 ? MT : 2)'(tok + 32'd1)] ||
+  assign ahead = TE == 1 && tok + 32'd1 < t && (rdy[TKW'(tok + 32'd1)] ||
                                                  lg_all);
   logic load_go, hand_now;                 // R_LOAD takes word i; R_SOFT hands the token over
-  assign load_go = st == R_LOAD && (rdy[$clog2(MT > 1 ? MT : 2)'(tok)] || lg_all);
+  assign load_go = st == R_LOAD && (rdy[TKW'(tok)] || lg_all);
   assign hand_now = last_soft && bs == B_IDLE;
 
   // The logit word: R_LOAD uses word i of token tok, R_SOFT the next token's first word
@@ -229,7 +230,7 @@ module edgemoe_router (
       done <= 1'b0;
       if (dma_req.wr_cmd_valid && dma_resp.wr_cmd_ready) dma_req.wr_cmd_valid <= 1'b0;
       if (start) lg_all <= 1'b1;
-      if (lg_valid && lg_tile + 32'd1 == te_job) rdy[$clog2(MT > 1 ? MT : 2)'(lg_tok)] <= 1'b1;
+      if (lg_valid && lg_tile + 32'd1 == te_job) rdy[TKW'(lg_tok)] <= 1'b1;
       // ---- first stage: softmax and top-k of token tok
       case (st)
         R_IDLE: if (lg_valid || start) begin  // the gate's logits have begun

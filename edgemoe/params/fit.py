@@ -206,8 +206,9 @@ def physical_items(accel: AccelConfig, masters: int | None = None
         add("layernorm", "BRAM36", bram36_blocks(math.ceil(accel.max_out_features / vl),
                                                  vl * (2 * f.norm.width + cont)))
         add("layernorm", "LUT", vl * cont * 12 + 1500)
-    if "eltwise" in engines:  # per lane bit: the sum, its overflow check, the chunk buffer
-        add("vector", "LUT", vl * cont * 22)  # (LUT RAM); Yosys: about 700 LUT a lane
+    if "eltwise" in engines:  # per lane bit: the sum, its overflow check and the chunk
+        # buffer in LUT RAM (Yosys: about 700 LUT a lane)
+        add("vector", "LUT", vl * cont * 22)
     if "upsample" in engines:  # per lane: the vertical blend, the near / far select, 3 V + V
         blend, words = vl * (act + 2), math.ceil(accel.max_in_features / vl)
         add("upsample", "LUT", blend * 6)
