@@ -74,7 +74,8 @@ class Flag(enum.IntFlag):
     WFMT_CONV = 1 << 9  # weights in the conv_weight format
     WFMT_PATCH = 1 << 10  # weights in the patch_weight format
     BFMT_ATTN = 1 << 11  # bias in the attn_bias format
-    WFMT_Q8 = 1 << 12  # int8 weights, int8 activations (W8A8): see edgemoe.numerics.int8
+    WFMT_Q8 = 1 << 12  # int8 weights, int8 activations (W8A8): see edgemoe.numerics.int8;
+    # ATTENTION: int8 q, k, v codes (edgemoe.numerics.attn_q8)
     ATTN_TOPK = 1 << 13  # ATTENTION on each query's top-k keys by codebook: numerics.attn_topk
     WSKIP = 1 << 14  # skip the weight tiles a zero-tile map marks all-zero (layout.tile_map_bytes):
     # LINEAR's `tile_map`; MOE_EXPERTS' per-expert maps after the biases (moe_tile_map_offset)
@@ -108,6 +109,8 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         # ATTN_TOPK only: codebook size C, keys kept per query, per-head codebook tables,
         # the keys' code ids and each query's kept key indices (both written)
         "codebook_size": "d3", "top_k": "d4", "codebook": "a2", "codes": "a3", "picks": "a4",
+        # WFMT_Q8 only: the int8 mode's multipliers and shifts (numerics.attn_q8.Q8_PARAM_WORDS)
+        "q8_params": "a5",
     },
     Op.MOE_GATE: {
         "tokens": "d0", "dim": "d1", "experts": "d2", "top_k": "d3",
@@ -158,7 +161,7 @@ OP_FLAGS: Mapping[Op, Flag] = {
     | Flag.SCORE_ACC | Flag.DYN_COUNT | Flag.WFMT_CONV | Flag.BFMT_ATTN | Flag.WFMT_Q8 | Flag.WSKIP
     | Flag.WFMT_Q4,
     Op.LAYERNORM: Flag.NONE,
-    Op.ATTENTION: Flag.ATTN_TOPK,
+    Op.ATTENTION: Flag.ATTN_TOPK | Flag.WFMT_Q8,
     Op.MOE_GATE: Flag.NONE,
     Op.MOE_EXPERTS: Flag.RESIDUAL | Flag.WFMT_Q8 | Flag.WSKIP | Flag.WFMT_Q4,
     Op.CONV: Flag.RELU | Flag.RESIDUAL | Flag.PIXEL_INPUT | Flag.WFMT_CONV | Flag.WFMT_PATCH
@@ -171,18 +174,22 @@ OP_FLAGS: Mapping[Op, Flag] = {
 
 #: Flags a generated executor does not build yet, per language ("hls", "sv"): its checks
 #: refuse them (Err.BAD_FLAGS) rather than run the instruction in another mode.
-FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {"hls": {}, "sv": {}}
+FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {
+    "hls": {Op.ATTENTION: Flag.WFMT_Q8}, "sv": {Op.ATTENTION: Flag.WFMT_Q8}}
 
 
 def design_flags(op: Op, accel) -> Flag:
     """Flags opcode ``op`` accepts on design point ``accel`` (an AccelConfig) in every
     executor: top-k ATTENTION only where ``attn_topk`` builds it (its hardware is large),
-    WFMT_Q4 only where ``weight_formats`` lists q4 (the int4 strip loader)."""
-    if op == Op.ATTENTION and not accel.attn_topk:
-        return OP_FLAGS[op] & ~Flag.ATTN_TOPK
-    if "q4" not in accel.weight_formats:
-        return OP_FLAGS[op] & ~Flag.WFMT_Q4
-    return OP_FLAGS[op]
+    int8 ATTENTION only where ``attn_q8`` does, WFMT_Q4 only where ``weight_formats`` lists
+    q4 (the int4 strip loader)."""
+    built = {Flag.ATTN_TOPK: accel.attn_topk, Flag.WFMT_Q4: "q4" in accel.weight_formats}
+    if op == Op.ATTENTION:  # (W8A8 LINEAR/CONV/MOE_EXPERTS are part of every MAC array)
+        built[Flag.WFMT_Q8] = accel.attn_q8
+    flags = OP_FLAGS[op]
+    for flag in (f for f, on in built.items() if not on):
+        flags &= ~flag
+    return flags
 
 
 def hw_flags(op: Op, lang: str, accel) -> Flag:

@@ -28,7 +28,6 @@ from .isa import (
     Op,
     PoolMode,
 )
-from .numerics.attn_topk import ATTN_MAX_CODEBOOK
 from .numerics.int4 import (
     MAX_Q4_GROUPS,
     MAX_Q4_TERMS,
@@ -85,9 +84,10 @@ from .opexpr import (
     Sel,
     Sub,
 )
+from .ops_attention import ATTN_MACS_PER_LANE, attention_spec
 from .opspec_types import ENGINE_JOBS, ENGINES, ROLES, Limit, Operand, OpSpec
 
-__all__ = ["ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "engines_built",
+__all__ = ["ATTN_MACS_PER_LANE", "ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "engines_built",
            "op_names", "spec_of"]
 
 _ONE = Const(1)
@@ -188,68 +188,6 @@ def _layernorm() -> OpSpec:
                   Operand("beta", "read", NORM, Mul(d, NORM))),
         cycles=Mul(2, t, CeilDiv(d, VEC_LANES)),
         job=(("t", t), ("d", d), *_addrs("src", "dst", "gamma", "beta"), ("eps", Field("eps"))))
-
-
-#: Multiply-accumulates per attention lane per cycle (the HLS kernel's head-dim beat).
-ATTN_MACS_PER_LANE = 8
-
-
-def _attention() -> OpSpec:
-    t, h, hd = _f("tokens", "heads", "head_dim")
-    # per head: K, V and Q rows loaded once (3T rows), then ceil(T/p) + 1 phases of
-    # (T + p - 1) key steps on chip (QK^T of block b beside AV of block b - 1); 8-element beats
-    steps = Mul(Add(CeilDiv(t, ATTN_LANES), Const(1)), Sub(Add(t, ATTN_LANES), Const(1)))
-    loads = Mul(3, t)
-    beats = CeilDiv(hd, Const(ATTN_MACS_PER_LANE))
-    dense = Mul(h, Add(steps, loads), beats)
-    return OpSpec(
-        Op.ATTENTION, "attn", "op_attention", _ACT,
-        limits=(Limit("tokens", t, MAX_TOKENS), Limit("heads", h, MAX_HEADS),
-                Limit("head_dim", hd, MAX_HEAD_DIM), *_attn_topk_limits()),
-        operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
-                  Operand("dst", "write", ACT, Mul(t, h, hd, ACT)), *_attn_topk_operands()),
-        cycles=Sel(Flag.ATTN_TOPK, _attn_topk_cycles(), dense),
-        job=(("t", t), ("nh", h), ("hd", hd), *_addrs("qkv", "dst"), ("scale", Field("scale")),
-             ("topk", Sel(Flag.ATTN_TOPK, _ONE, Const(0))), ("cb", _CB), ("k", _TOPK),
-             ("book", Field("codebook")), *_addrs("codes", "picks")),
-        # QK^T and AV; top-k: key coding and score table (C) and QK^T and AV on k' keys
-        macs=Mul(t, h, hd, Sel(Flag.ATTN_TOPK, Add(_CB, Min(_TOPK, t)), t), 2))
-
-
-# Top-k mode (Flag.ATTN_TOPK, edgemoe.numerics.attn_topk): C = codebook_size, k' = min(k, T).
-_CB, _TOPK = _f("codebook_size", "top_k")
-
-
-def _attn_topk_limits() -> tuple[Limit, ...]:
-    return (Limit("codebook_size", _CB, Const(ATTN_MAX_CODEBOOK), Flag.ATTN_TOPK),
-            Limit("top_k", _TOPK, _HUGE, Flag.ATTN_TOPK))
-
-
-def _attn_topk_operands() -> tuple[Operand, ...]:
-    t, h, hd = _f("tokens", "heads", "head_dim")
-    table = Align(Mul(_CB, hd, ACT))  # numerics.attn_topk.codebook_head_bytes
-    per_head = Add(Mul(2, table), Align(Mul(_CB, 2, U32)))
-    return (Operand("codebook", "weight", ACT, Mul(h, per_head), Flag.ATTN_TOPK),
-            Operand("codes", "write", U32, Mul(h, t, U32), Flag.ATTN_TOPK),
-            Operand("picks", "write", U32, Mul(h, t, Min(_TOPK, t), U32), Flag.ATTN_TOPK))
-
-
-def _attn_topk_cycles() -> Expr:
-    """Per head (edgemoe_attn_topk.sv): 3T K/V/Q and 2C codebook row loads; key coding (each
-    key against ceil(C/p) code groups, p codes at a time) and its T code words; per query
-    group the score table (C rows) and one key a cycle into the top-k units; ceil(T/p) + 1
-    phases of k' exact key steps per lane (QK^T of a group beside AV of the previous one),
-    the group's p x (k' + 1) pick words written beside them."""
-    t, h, hd = _f("tokens", "heads", "head_dim")
-    beats = CeilDiv(hd, Const(ATTN_MACS_PER_LANE))
-    groups = CeilDiv(t, ATTN_LANES)
-    kept = Min(_TOPK, t)
-    loads = Mul(Add(Mul(3, t), Mul(2, _CB)), beats)
-    coding = Add(Mul(t, CeilDiv(_CB, ATTN_LANES), beats), t)
-    select = Add(Mul(_CB, beats), t)
-    steps = Add(Mul(groups, Max(Mul(kept, beats), Mul(ATTN_LANES, Add(kept, _ONE)))),
-                Mul(kept, beats))
-    return Mul(h, Add(Add(loads, coding), Add(Mul(groups, select), steps)))
 
 
 def _moe_gate() -> OpSpec:
@@ -433,7 +371,7 @@ def _lif() -> OpSpec:
 
 #: The spec of every opcode, in opcode order.
 OP_SPECS: Mapping[Op, OpSpec] = {
-    s.op: s for s in (OpSpec(Op.NOP, "ctrl", "", ()), _linear(), _layernorm(), _attention(),
+    s.op: s for s in (OpSpec(Op.NOP, "ctrl", "", ()), _linear(), _layernorm(), attention_spec(_ACT),
                       _moe_gate(), _moe_experts(), _conv(), _upsample(), _add(), _pool(), _lif())
 }
 

@@ -8,6 +8,7 @@ from .. import numerics
 from ..isa import Flag, Instr
 from ..params.fixed import FixedType
 from . import memory as mem
+from .attn_q8 import op_attention_q8
 from .attn_topk import op_attention_topk
 from .intmath import floor_div, matmul_exact
 from .linear_ops import online_softmax
@@ -101,13 +102,17 @@ def op_attention(image, ins: Instr, accel, prof: dict) -> None:
     """ATTENTION per head: scores = q(q.k * scale) rounded once (:func:`scaled_scores`);
     single-pass softmax in the reordered key order; out = q(sum_j p_ij v_j) with
     p = exp(s - max) * recip(sum).  With ``Flag.ATTN_TOPK`` only each query's top-k keys by
-    codebook score take part (:mod:`edgemoe.golden.attn_topk`)."""
+    codebook score take part (:mod:`edgemoe.golden.attn_topk`); with ``Flag.WFMT_Q8`` q, k
+    and v are int8 codes (:mod:`edgemoe.golden.attn_q8`)."""
     act, g = accel.formats.act, ins.get
     t, nh, hd = g("tokens"), g("heads"), g("head_dim")
     width = nh * hd
     qkv = mem.read(image, g("qkv"), 3 * t * width, act).reshape(t, 3, nh, hd)
     if ins.has(Flag.ATTN_TOPK):
         op_attention_topk(image, ins, accel, prof, qkv, key_order(t, accel.attn_lanes))
+        return
+    if ins.has(Flag.WFMT_Q8):
+        op_attention_q8(image, ins, accel, prof, qkv, key_order(t, accel.attn_lanes))
         return
     f2 = 2 * act.frac_bits
     dots = np.stack([matmul_exact(qkv[:, 0, h], qkv[:, 1, h]) for h in range(nh)])

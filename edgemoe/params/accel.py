@@ -54,7 +54,9 @@ OP_REQUIRES = {"moe_experts": ("linear", "moe_gate"), "conv": ("linear",),
 _ENGINE_KEYS = ("clock_mhz", "linear_p_in", "linear_p_out", "attn_lanes", "vector_lanes",
                 "axi_bits")
 _TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
-_OPTIONAL_KEYS = ("axi_ports", "attn_topk", "weight_formats")
+#: Build switches (default no; in the identity when yes, attn_topk always: older config_ids).
+_BOOL_KEYS = ("attn_topk", "attn_q8")
+_OPTIONAL_KEYS = ("axi_ports", *_BOOL_KEYS, "weight_formats")
 #: Weight formats a design point can build (``weight_formats``): w16 (the default W16),
 #: q8 (Flag.WFMT_Q8, W8A8) and q4 (Flag.WFMT_Q4, the int4 strip loader edgemoe_lin_q4).
 WEIGHT_FORMATS = ("w16", "q8", "q4")
@@ -140,6 +142,7 @@ class AccelConfig:
             may offer fewer (see :attr:`m_axi_bundles`).
         attn_topk: Build the top-k attention mode (``Flag.ATTN_TOPK``, docs/attn_topk.md);
             off by default: its per-lane K/V ports and selection unit cost a lot of LUTs.
+        attn_q8: Build int8 attention (``Flag.WFMT_Q8`` on ATTENTION, edgemoe.numerics.attn_q8).
         weight_formats: Weight formats built in, in :data:`WEIGHT_FORMATS` order (optional
             key, default all; w16 and q8 always): without ``q4`` the executors refuse
             ``Flag.WFMT_Q4`` (Err.BAD_FLAGS) and the SV top leaves out the int4 strip loader.
@@ -171,6 +174,7 @@ class AccelConfig:
     ops: tuple[str, ...]
     axi_ports: int = DEFAULT_AXI_PORTS
     attn_topk: bool = False
+    attn_q8: bool = False
     weight_formats: tuple[str, ...] = WEIGHT_FORMATS
     source: str = field(default="<AccelConfig>", compare=False, repr=False)
     max_timesteps: int = 1
@@ -188,8 +192,9 @@ class AccelConfig:
                 "is not a supported m_axi width", ", ".join(map(str, _AXI_BITS)))
         require(self.axi_ports in AXI_PORT_CHOICES, src, "axi_ports", self.axi_ports,
                 "is not a number of m_axi bundles", ", ".join(map(str, AXI_PORT_CHOICES)))
-        require(isinstance(self.attn_topk, bool), src, "attn_topk", self.attn_topk,
-                "is not a boolean", "true or false")
+        for key in _BOOL_KEYS:
+            require(isinstance(getattr(self, key), bool), src, key, getattr(self, key),
+                    "is not a boolean", "true or false")
         self._check_formats()
         self._check_weight_formats()
         for key in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS):
@@ -317,26 +322,23 @@ class AccelConfig:
     @property
     def dsp_estimate(self) -> int:
         """Estimated DSP slices (see :func:`edgemoe.params.fit.estimate`)."""
-        from .fit import estimate
-
-        return estimate(self).dsp
+        return self._estimate().dsp
 
     @property
     def bram36_estimate(self) -> int:
         """Estimated 36 Kbit block RAMs (see :func:`edgemoe.params.fit.estimate`)."""
-        from .fit import estimate
-
-        return estimate(self).bram36
+        return self._estimate().bram36
 
     @property
     def weight_buffer_impl(self) -> str:
-        """Memory of the ping/pong weight buffers: ``"uram"`` or ``"bram"``.
+        """Memory of the ping/pong weight buffers: ``"uram"`` or ``"bram"``: URAM when the
+        board has it and both buffers stay within its closure limit."""
+        return self._estimate().weight_buffer_impl
 
-        URAM when the board has it and both buffers stay within its closure limit.
-        """
-        from .fit import estimate
+    def _estimate(self):
+        from .fit import estimate  # (fit imports this module)
 
-        return estimate(self).weight_buffer_impl
+        return estimate(self)
 
     # ----------------------------------------------------------------- identity
     def to_dict(self) -> dict[str, Any]:
@@ -352,6 +354,8 @@ class AccelConfig:
         out["ops"] = list(self.ops)
         out["axi_ports"] = self.axi_ports
         out["attn_topk"] = self.attn_topk
+        if self.attn_q8:  # (design points without it keep their id)
+            out["attn_q8"] = True
         if self.weight_formats != WEIGHT_FORMATS:  # (design points building all keep their id)
             out["weight_formats"] = list(self.weight_formats)
         return out
@@ -392,12 +396,8 @@ class AccelConfig:
         return fit_report(self, measured)
 
     def check_fit(self, measured: dict[str, int] | None = None) -> FitReport:
-        """Like :meth:`fit_report` but raise when the design does not fit.
-
-        Raises:
-            ConfigError: A resource exceeds the closure limit; the message names it and
-                what to shrink.
-        """
+        """Like :meth:`fit_report` but raise ConfigError when a resource exceeds the closure
+        limit (the message names it and what to shrink)."""
         report = self.fit_report(measured)
         if not report.fits:
             raise ConfigError(f"{self.source}: {report.message}")
@@ -405,8 +405,7 @@ class AccelConfig:
 
     def model_problems(self, model: ModelConfig) -> tuple[str, ...]:
         """Reasons why ``model`` cannot run on this design point (empty when it can)."""
-        from .model_fit import model_problems
-
+        from .model_fit import model_problems  # (model_fit imports this module)
         return model_problems(self, model)
 
     def check_model(self, model: ModelConfig) -> None:
@@ -461,8 +460,9 @@ def accel_from_mapping(doc: object, name: str, source: str) -> AccelConfig:
         ops = sorted(ops, key=KNOWN_OPS.index)
     if "axi_ports" in data:
         values["axi_ports"] = reader.integer(data["axi_ports"], "axi_ports")
-    if "attn_topk" in data:
-        values["attn_topk"] = data["attn_topk"]  # type-checked in __post_init__
+    for key in _BOOL_KEYS:
+        if key in data:
+            values[key] = data[key]  # type-checked in __post_init__
     if "weight_formats" in data:
         wf = [reader.string(v, f"weight_formats[{i}]")
               for i, v in enumerate(reader.seq(data["weight_formats"], "weight_formats"))]
