@@ -37,11 +37,8 @@ from .numerics.int8 import DQ_SHIFT_MAX, MAX_Q8_TERMS
 from .numerics.mean import POOL_MAX_KERNEL
 from .op_terms import (
     ACT,
-    ATTN_LANES,
     BIAS_FMT,
     MAX_EXPERTS,
-    MAX_HEAD_DIM,
-    MAX_HEADS,
     MAX_IN,
     MAX_OUT,
     MAX_TIMESTEPS,
@@ -65,7 +62,6 @@ from .op_terms import (
 )
 from .opexpr import (
     Add,
-    Align,
     Bits,
     Case,
     CeilDiv,

@@ -75,7 +75,7 @@ def test_attn_q8_score_overflow_counts(tiny):
     """A score multiplier 64x too large pushes logits past act's +-512: each such score
     counts once (the logits recomputed here from the int8 codes in Python integers)."""
     case = attn_q8_case(tiny, seed=11, t=9, nh=2, hd=16, ranges=(4.0, 4.0, 1.0))
-    big = dict(s_mul=case.params["s_mul"], s_shift=case.params["s_shift"] - 6)
+    big = {"s_mul": case.params["s_mul"], "s_shift": case.params["s_shift"] - 6}
     over = attn_q8_case(tiny, seed=11, t=9, nh=2, hd=16, ranges=(4.0, 4.0, 1.0), override=big)
     act, prm = tiny.formats.act, over.params
     raw = over.scratch.get_raw(over.ins.get("qkv"), 3 * 9 * 2 * 16, act).reshape(9, 3, 2, 16)

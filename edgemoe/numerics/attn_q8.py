@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import NumericsError
-from .int8 import M_MAX, Q8_MAX, input_multiplier, input_scale
+from .int8 import M_MAX, input_multiplier, input_scale
 
 #: The parameter block, in word order (little-endian int32 words).
 Q8_PARAM_WORDS = ("q_mul", "k_mul", "v_mul", "s_mul", "s_shift", "o_mul", "o_shift", "reserved")
