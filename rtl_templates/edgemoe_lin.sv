@@ -105,8 +105,7 @@ module edgemoe_lin (
   job_t js;
   logic [31:0] wcount;
   logic [31:0] rows_done;               // tokens finished (written or sent to the router)
-  logic ld_go;
-  logic s_rd_cmd_valid;
+  logic ld_go, s_rd_cmd_valid;
   logic [63:0] s_rd_cmd_addr;
   logic [31:0] s_rd_cmd_len;
   logic [3:0] s_rd_cmd_wlg;
@@ -178,9 +177,9 @@ module edgemoe_lin (
         end
         // strip 0: use the prefetched bank when it holds exactly these weights, unchanged
         J_W0: begin
-          if (pf_match && pf_busy && !(f_q8 || f_q4)) begin  // W8A8: the prefetch is not paired
+          if (pf_match && pf_busy && pf_fit) begin
             js <= J_W0;  // the prefetch of these weights is still arriving
-          end else if (pf_match && pf_clean && !(f_q8 || f_q4)) begin
+          end else if (pf_match && pf_clean && pf_fit) begin
             cur_bank <= !cur_bank;
             w0_decided <= 1'b1;
             {ld_go, sk_go, sk_fetch} <= {!f_wskip, f_wskip, 1'b0};  // WSKIP: the map only
@@ -270,13 +269,14 @@ module edgemoe_lin (
       .b_zero(sk_zero));
 
   // ------------------------------------------------------------------ weight prefetch
-  logic pf_match, pf_busy, pf_clean, pf_we, w0_decided;
-  logic [31:0] pf_wc;
+  logic pf_match, pf_busy, pf_clean, pf_we, w0_decided, pf_q8, pf_half, pf_fit;
+  logic [31:0] pf_at;
+  assign pf_fit = pf_q8 == f_q8;  // the bank's layout is this job's: pairs iff int8 (not Q4)
   logic [PO*PI*WBITS-1:0] pf_word;
   edgemoe_lin_prefetch u_prefetch (
       .clk, .rst_n, .pf_req, .pf_ack, .pf_wts, .pf_n, .pf_k, .pf_wlg, .pf_dirty, .pf_win,
       .pf_lo, .pf_hi, .job_idle(js == J_IDLE), .start, .w0_decided, .w0_check(js == J_W0),
-      .jwts, .wlg, .jn, .jk, .pf_match, .pf_busy, .pf_clean, .pf_we, .pf_wc, .pf_word,
+      .jwts, .wlg, .jn, .jk, .pf_match, .pf_busy, .pf_clean, .pf_we, .pf_at, .pf_q8, .pf_half, .pf_word,
       .pf_cmd_valid, .pf_cmd_ready, .pf_cmd_addr, .pf_cmd_len, .pf_cmd_wlg, .pf_rd_valid,
       .pf_rd_ready, .pf_rd_data, .pf_rd_last);
 
@@ -380,7 +380,7 @@ module edgemoe_lin (
   edgemoe_lin_wbuf #(.WT(WT), .TW(PO * PI * WBITS)) u_wbuf (
       .clk, .cur_bank, .ld_we(js == J_WTS_W && dma_resp.rd_valid || sk_we || q4_we), .wlg, .ld_q8(f_q8),
       .ld_half(pr_half), .ld_at(WAW'(q4_we ? q4_at : sk_we ? sk_widx : pr_at)), .ld_data(dma_resp.rd_data),
-      .q4_we, .q4_word, .q4_be, .pf_we, .pf_word, .pf_at(WAW'(pf_wc)),
+      .q4_we, .q4_word, .q4_be, .pf_we, .pf_q8, .pf_half, .pf_word, .pf_at(WAW'(pf_at)),
       .rd_at(WAW'(f_wskip ? sk_w : c_wb + c_ti)), .rd_zero(f_wskip && sk_zero), .w_q);
 
   // stage 1: P_OUT dot products of P_IN terms, exact in 64 bits
@@ -495,6 +495,6 @@ module edgemoe_lin (
   assign dma_req.wr_data = w_word;
   logic unused;
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
-  assign unused = ^{dma_resp, q4_dma, all_loaded, wcount[31], pf_wc, p1_slot, flags[15:13], dot_hi_top,
+  assign unused = ^{dma_resp, q4_dma, all_loaded, wcount[31], pf_at, p1_slot, flags[15:13], dot_hi_top,
                     flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT], j_q4s};
 endmodule

@@ -2,8 +2,8 @@
 // tiles 2j and 2j + 1 of a strip share the MAC array's multipliers (edgemoe_lin_dot), so
 // a Q8 strip takes half the MAC beats of a W16 one.  The memory layout is unchanged (one
 // int8 P_OUT x P_IN tile after the other); this module
-//  - places the strip load's tiles: tile (to, ti) goes to buffer word (to / 2) * tiles_in +
-//    ti, byte to % 2 of every lane (edgemoe_lin_wbuf);
+//  - places the strip load's tiles (edgemoe_lin_place: tile (to, ti) goes to buffer word
+//    (to / 2) * tiles_in + ti, byte to % 2 of every lane of edgemoe_lin_wbuf);
 //  - serialises the epilogue (edgemoe_lin_epilogue, EPI_STEPS cycles per tile): a finished
 //    pair's low tile starts with p2_v, its high tile (unless it lies past the strip) starts
 //    the cycle after the low one is done, so one epilogue serves 2 P_OUT sums.  p2 stays
@@ -30,25 +30,15 @@ module edgemoe_lin_pair (
     input  logic [31:0] p2_to_nx,         // p2_to next cycle
     output logic [31:0] e_to_nx           // e_to next cycle (registered buffer reads)
 );
-  logic [31:0] ld_ti, ld_base;
+  edgemoe_lin_place u_place (.clk, .rst_n, .q8, .tiles_in, .start(ld_start), .beat(ld_beat),
+                             .count(ld_count), .at(ld_at), .half(ld_half));
   logic hi_go, hi_run;  // the high tile starts / runs on (after its first cycle)
   logic hi_ok;
   assign hi_ok = (p2_to << 1) + 32'd1 < srows;
-  assign ld_at = q8 ? ld_base + ld_ti : ld_count;
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      ld_ti <= '0; ld_base <= '0; ld_half <= 1'b0;
       hi_go <= 1'b0; hi_run <= 1'b0;
     end else begin
-      if (ld_start) begin
-        ld_ti <= '0; ld_base <= '0; ld_half <= 1'b0;
-      end else if (ld_beat && q8) begin
-        if (ld_ti + 32'd1 == tiles_in) begin
-          ld_ti <= '0;
-          ld_half <= !ld_half;
-          if (ld_half) ld_base <= ld_base + tiles_in;
-        end else ld_ti <= ld_ti + 32'd1;
-      end
       hi_go <= e_done && !e_hi && q8 && hi_ok;  // e_hi_nx's two terms
       hi_run <= e_hi && !e_done;
     end

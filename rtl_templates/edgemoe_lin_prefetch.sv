@@ -1,7 +1,10 @@
 // Weight prefetch of the linear engine (ping/pong): the next job's first strip of tile-
 // packed weights loads through a second read DMA into the bank the current job does not
 // use.  The engine takes the bank (swap) only when its strip 0 is exactly these weights
-// and no write hit the prefetched window meanwhile.
+// and no write hit the prefetched window meanwhile.  One-byte weights are W8A8 codes: they
+// land as the strip load places them, as tile pairs (edgemoe_lin_place), so a W8A8 job can
+// take the bank; a W16-path job with one-byte weights (a design whose weight format is 8
+// bits wide) loads its strip 0 itself.
 module edgemoe_lin_prefetch (
     input  logic        clk,
     input  logic        rst_n,
@@ -25,9 +28,10 @@ module edgemoe_lin_prefetch (
     output logic        pf_match,          // the prefetch holds this job's weights
     output logic        pf_busy,           // ... and they are still arriving
     output logic        pf_clean,          // ... all arrived and unchanged
-    // buffer writes: word pf_wc of the strip
+    // buffer writes: word pf_at of the strip (W8A8 pairs: byte pf_half of every lane)
     output logic        pf_we,
-    output logic [31:0] pf_wc,
+    output logic [31:0] pf_at,
+    output logic        pf_q8, pf_half,
     output logic [edgemoe_pkg::P_OUT*edgemoe_pkg::P_IN*edgemoe_pkg::WEIGHT_BITS-1:0] pf_word,
     // the prefetch read DMA
     output logic        pf_cmd_valid,
@@ -53,7 +57,7 @@ module edgemoe_lin_prefetch (
   logic [31:0] pf_n_r, pf_k_r, pf_srows;
   logic [1:0] pf_wlg_r;
   logic pf_dirty_r;
-  logic [31:0] pf_tiles_in, pf_to_total;
+  logic [31:0] pf_tiles_in, pf_to_total, pf_wc;
   assign pf_tiles_in = (pf_k_r + 32'(PI - 1)) >> PI_LG;
   assign pf_to_total = (pf_n_r + 32'(PO - 1)) >> PO_LG;
   assign pf_match = pf_addr_r == jwts && pf_wlg_r == wlg && pf_n_r == jn && pf_k_r == jk;
@@ -67,6 +71,9 @@ module edgemoe_lin_prefetch (
   assign pf_hi = pf_addr_r + pf_len_r;
   assign pf_rd_ready = ps == P_DATA;
   assign pf_we = pf_rd_valid && ps == P_DATA;
+  assign pf_q8 = pf_wlg_r == 2'd0;
+  edgemoe_lin_place u_place (.clk, .rst_n, .q8(pf_q8), .tiles_in(pf_tiles_in), .start(ps == P_CMD),
+                             .beat(pf_we), .count(pf_wc), .at(pf_at), .half(pf_half));
   for (genvar e = 0; e < PO * PI; e++) begin : g_pfunpack
     assign pf_word[e*WBITS+:WBITS] =
         WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(pf_rd_data, e, pf_wlg_r), pf_wlg_r, 1'b1));

@@ -19,6 +19,7 @@ module edgemoe_lin_wbuf #(
     input  logic [TW-1:0] q4_word,
     input  logic [TW/8-1:0] q4_be,
     input  logic          pf_we,
+    input  logic          pf_q8, pf_half,      // the prefetch's W8A8 pairs, as ld_q8/ld_half
     input  logic [$clog2(WT > 1 ? WT : 2)-1:0] pf_at,
     input  logic [TW-1:0] pf_word,
     input  logic [$clog2(WT > 1 ? WT : 2)-1:0] rd_at,
@@ -37,8 +38,8 @@ module edgemoe_lin_wbuf #(
   for (genvar e = 0; e < TW / WBITS; e++) begin : g_wunpack
     assign ld_word[e*WBITS+:WBITS] = WBITS'(edgemoe_pkg::sext(edgemoe_pkg::word_elem(ld_data, e, ulg), ulg, 1'b1));
   end
-  logic [TW/8-1:0] ld_be;  // byte write enables
-  logic [TW-1:0] ld_bytes;
+  logic [TW/8-1:0] ld_be, pf_be;  // byte write enables
+  logic [TW-1:0] ld_bytes, pf_bytes;
   for (genvar e = 0; e < TW / WBITS; e++) begin : g_q8
     logic [7:0] code;
     assign code = 8'(edgemoe_pkg::word_elem(ld_data, e, 2'd0));
@@ -46,6 +47,9 @@ module edgemoe_lin_wbuf #(
       assign ld_be[e*(WBITS/8)+b] = q4_we ? q4_be[e*(WBITS/8)+b] : !ld_q8 || b == int'(ld_half);
       assign ld_bytes[(e*(WBITS/8)+b)*8+:8] = q4_we ? q4_word[(e*(WBITS/8)+b)*8+:8] :
                                               ld_q8 ? code : ld_word[(e*(WBITS/8)+b)*8+:8];
+      // the prefetch's word holds each code sign-extended: its low byte is the code
+      assign pf_be[e*(WBITS/8)+b] = !pf_q8 || b == int'(pf_half);
+      assign pf_bytes[(e*(WBITS/8)+b)*8+:8] = pf_word[(pf_q8 ? e * (WBITS / 8) : e * (WBITS / 8) + b)*8+:8];
     end
   end
   // one write port per bank: the strip load (current bank) or the prefetch (the other);
@@ -61,10 +65,10 @@ module edgemoe_lin_wbuf #(
   assign ld1 = ld_we && cur_bank;
   assign wa0 = ld0 ? ld_at : pf_at;
   assign wa1 = ld1 ? ld_at : pf_at;
-  assign wd0 = ld0 ? ld_bytes : pf_word;
-  assign wd1 = ld1 ? ld_bytes : pf_word;
-  assign be0 = ld0 ? ld_be : {(TW / 8){pf_we && cur_bank}};
-  assign be1 = ld1 ? ld_be : {(TW / 8){pf_we && !cur_bank}};
+  assign wd0 = ld0 ? ld_bytes : pf_bytes;
+  assign wd1 = ld1 ? ld_bytes : pf_bytes;
+  assign be0 = ld0 ? ld_be : pf_be & {(TW / 8){pf_we && cur_bank}};
+  assign be1 = ld1 ? ld_be : pf_be & {(TW / 8){pf_we && !cur_bank}};
   for (genvar g = 0; g < TW / (8 * GB); g++) begin : g_col
     logic [8*GB-1:0] wbuf0[WT], wbuf1[WT];
     always_ff @(posedge clk) begin

@@ -144,7 +144,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             (its token loop is stepped there; ``rows`` is then unused).
         scales: W8A8 (Flag.WFMT_Q8): the int32 channel multipliers, read per strip after
             its biases (edgemoe_lin.sv), or None.  W8A8 runs pairs of output tiles
-            (int8.q8_mac_beats) and loads strip 0 itself (the prefetch is not paired).
+            (int8.q8_mac_beats); its prefetched strip 0 arrives paired.
         tile_map: WSKIP (Flag.WSKIP): the zero-tile map, or None.
         keep: WSKIP: share of the tiles that run (``tiles_run`` / tiles); the zero tiles
             are neither fetched nor given MAC cycles (taken as spread evenly over strips).
@@ -156,7 +156,9 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
     bus, lat = mem.bus_bytes, mem.latency
     word = pi * xbytes
     cycles = float(STEP_CYCLES["lin_job"])
-    prefetched = prefetched and scales is None and q4 is None
+    # the prefetch places one-byte weights as W8A8 pairs: a W16-path job with one-byte
+    # weights reloads its strip 0 (edgemoe_lin_prefetch); WFMT_Q4 strips load through q4
+    prefetched = prefetched and q4 is None and (wbytes == 1) == (scales is not None)
     col0 = 0
     for s, st in enumerate(geo.strip_sizes()):
         cols = min(st * po, n - col0)
