@@ -54,14 +54,20 @@ struct att_q8 {
    *  code counts into `clamped`. */
   void load(const typename CFG::word_t* xmem, uint64_t off, uint32_t n, int part, elem_t* row,
             uint32_t& clamped) const {
+    const int E = CFG::AXI_BYTES / ACT::BYTES;  // elements a bus beat brings: coded at that rate
     int64_t raw[CFG::MAX_HEAD_DIM];
+#pragma HLS ARRAY_PARTITION variable=raw type=cyclic factor=CFG::AXI_BYTES / ACT::BYTES
     read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, off, n, raw);
     const int64_t mul = in_mul[part];
-  ATT_Q8_CODES:
-    for (uint32_t x = 0; x < n; x++) {
+  ATT_Q8_BEATS:
+    for (uint32_t x0 = 0; x0 < n; x0 += E) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_HEAD_DIM
 #pragma HLS PIPELINE II=1
-      row[x] = (elem_t)q8_input<ACT>(raw[x], mul, clamped);
+    ATT_Q8_CODES:
+      for (int u = 0; u < E; u++) {
+#pragma HLS UNROLL
+        if (x0 + u < n) row[x0 + u] = (elem_t)q8_input<ACT>(raw[x0 + u], mul, clamped);
+      }
     }
   }
   /** sum qc * kc (exact) -> score in act. */
