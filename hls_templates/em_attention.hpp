@@ -46,6 +46,7 @@ template <class CFG>
 struct att_dense {
   typedef typename CFG::act ACT;
   typedef typename CFG::act_t elem_t;  ///< a K, V or Q element on chip
+  typedef uint64_t dot_t;              ///< q . k, modulo 2**64 (as golden's int64 sums)
   static const int MACS = CFG::ATTN_MACS;
   static const int TC_BEATS = CFG::TC_ATTN_BEATS;
   int32_t scale;  ///< score scale, raw act
@@ -151,13 +152,14 @@ void att_phase(const typename MODE::elem_t (&kbuf)[CFG::MAX_TOKENS][CFG::MAX_HEA
 #pragma HLS INLINE
   typedef typename CFG::act ACT;
   typedef typename CFG::act_t act_t;  // activation container: the multiplier operand width
+  typedef typename MODE::dot_t dot_t;
   const int P = CFG::ATTN_LANES;
   const int M = MODE::MACS;  // MACs per lane per cycle
   const uint32_t beats = (uint32_t)ceil_div(hd, M);
   const uint32_t steps = (nq_av ? nq_av : nq) + t - 1;
   const int av = 1 - bank;
   int64_t prob[CFG::ATTN_LANES];
-  uint64_t dot[CFG::ATTN_LANES];
+  dot_t dot[CFG::ATTN_LANES];
   bool qk_on[CFG::ATTN_LANES], av_on[CFG::ATTN_LANES];
 #pragma HLS ARRAY_PARTITION variable=prob type=complete  // per-lane step state
 #pragma HLS ARRAY_PARTITION variable=dot type=complete
@@ -188,7 +190,7 @@ ATT_STEPS:
         for (int u = 0; u < M; u++) {
 #pragma HLS UNROLL
           const uint32_t x = x0 * M + u;
-          if (x < hd && qk_on[j]) dot[j] += mac_product(q[j][x], kbuf[key][x]);
+          if (x < hd && qk_on[j]) dot[j] += (dot_t)mac_product(q[j][x], kbuf[key][x]);
           if (x < hd && av_on[j]) st.acc[j][x] += mac_product((act_t)prob[j], vbuf[key][x]);
         }
       }

@@ -42,6 +42,9 @@ template <class CFG>
 struct att_q8 {
   typedef typename CFG::act ACT;
   typedef int8_t elem_t;  ///< a K, V or Q code on chip
+  typedef int32_t dot_t;  ///< qc . kc, exact: |qc . kc| <= 127**2 * head_dim
+  static_assert((int64_t)num::Q8_MAX * num::Q8_MAX * CFG::MAX_HEAD_DIM < ((int64_t)1 << 31),
+                "int8 attention: a QK^T sum must fit its 32-bit accumulator");
   static const int MACS = CFG::ATTN_Q8_MACS;
   static const int TC_BEATS = CFG::TC_ATTN_Q8_BEATS;
   int32_t in_mul[3];  ///< code multipliers of q, k and v (the row's part indexes it)
