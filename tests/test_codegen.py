@@ -123,16 +123,18 @@ def test_isa_header_matches_isa_py(projects):
     assert d["FLD_LINEAR_SRC"] == 1 + isa.N_DIMS and d["FLD_ATTENTION_SCALE"] == isa.WORDS - 1
 
 
-def test_topk_attention_only_where_the_design_builds_it(projects):
-    """attn_topk: tiny's checker accepts Flag.ATTN_TOPK and CFG builds the path; a board
-    design point (attn_topk off) refuses the flag and leaves the path out."""
+def test_attention_modes_only_where_the_design_builds_them(projects):
+    """attn_topk and attn_q8: tiny's checker accepts Flag.ATTN_TOPK and Flag.WFMT_Q8 and CFG
+    builds both paths; a board design point (both off) refuses the flags and leaves the
+    paths out."""
     for name, built in (("tiny", 1), ("edge-moe-zcu102", 0)):
         isa_h = (projects[name] / "edgemoe_isa.hpp").read_text()
         masks = re.search(r"OP_FLAGS\[N_OPCODES\] = \{(.*?)\};", isa_h, re.DOTALL).group(1)
         attn = [int(m, 16) for m in re.findall(r"0x([0-9a-f]+)", masks)][int(isa.Op.ATTENTION)]
-        assert attn == (int(isa.Flag.ATTN_TOPK) if built else 0), name
+        assert attn == (int(isa.Flag.ATTN_TOPK | isa.Flag.WFMT_Q8) if built else 0), name
         params = (projects[name] / "edgemoe_params.hpp").read_text()
         assert f"static const int ATTN_TOPK_BUILT = {built};" in params, name
+        assert f"static const int ATTN_Q8_BUILT = {built};" in params, name
 
 
 def test_params_header_matches_design_point_and_numerics(projects):

@@ -88,6 +88,7 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("POOL_RECIP_BITS", POOL_RECIP_BITS), ("POOL_MAX_KERNEL", POOL_MAX_KERNEL),
         ("ATTN_MAX_CODEBOOK", ATTN_MAX_CODEBOOK),
         ("ATTN_TOPK_BUILT", int(accel.attn_topk)),  # 0: no top-k unit in the engine
+        ("ATTN_Q8_BUILT", int(accel.attn_q8)),  # 0: no int8 mode in the attention engine
         ("WFMT_Q4_BUILT", int("q4" in accel.weight_formats)),  # 0: no int4 strip loader
         ("MAX_TIMESTEPS", accel.max_timesteps), ("LIF_LEAK_FRAC", isa.LIF_LEAK_FRAC),
         ("LIF_LEAK_SHIFT", isa.LIF_LEAK_SHIFT), ("MOE_DQ_BITS", isa.MOE_DQ_BITS),

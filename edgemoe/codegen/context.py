@@ -15,7 +15,9 @@ import numpy as np
 
 from .. import isa, layout, numerics
 from ..golden.vector_ops import ln_types
+from ..numerics.attn_q8 import Q8_PARAM_WORDS, SHIFT_MAX
 from ..ops import ATTN_MACS_PER_LANE
+from ..ops_attention import ATTN_Q8_MACS_PER_LANE
 from ..params.accel import FORMAT_ROLES
 from ..params.errors import ConfigError
 from ..params.fit import estimate
@@ -35,7 +37,7 @@ TOP_NAME = "edgemoe_top"
 KERNEL_HEADERS = ("em_common.hpp", "em_mem.hpp", "em_numerics.hpp", "em_int8.hpp", "em_isa.hpp",
                   "em_linear_job.hpp", "em_tile_map.hpp", "em_int4.hpp", "em_linear.hpp",
                   "em_linear_ops.hpp", "em_moe.hpp",
-                  "em_attention_topk.hpp", "em_attention.hpp",
+                  "em_attention_q8.hpp", "em_attention_topk.hpp", "em_attention.hpp",
                   "em_stream.hpp", "em_vector.hpp", "em_layernorm.hpp", "em_pool.hpp", "em_lif.hpp",
                   "em_dispatch.hpp")
 #: Vendor, library and version of the exported IP (VLNV ``edgemoe:hls:edgemoe_top:1.0``).
@@ -214,10 +216,21 @@ def _synthesis_constants(accel, c: dict[str, int]) -> list[tuple[str, int]]:
         ("CONV_LINE_DEPTH", max(accel.conv_line_words, 1)),  # the line buffer array (0: none)
         ("TC_ATTN_BLOCKS", layout.ceil_div(t, lanes)), ("TC_ATTN_STEPS", t + lanes - 1),
         ("TC_ATTN_BEATS", layout.ceil_div(accel.max_head_dim, macs)),
+        ("ATTN_Q8_MACS", ATTN_Q8_MACS_PER_LANE),
+        ("TC_ATTN_Q8_BEATS", layout.ceil_div(accel.max_head_dim, ATTN_Q8_MACS_PER_LANE)),
         ("TC_UPSAMPLE_SIDE", 2 * t),
         ("TC_ADD_CHUNKS", t * accel.max_in_features // c["ADD_CHUNK"] + 1),
         ("TC_INSTRUCTIONS", TC_INSTRUCTIONS),
     ]
+
+
+def _attn_q8_constants() -> list[tuple[str, int]]:
+    """Int8 ATTENTION's parameter block (numerics.attn_q8): its size, the word index of
+    every field (ATTN_Q8_Q_MUL ...) and the largest shift (the mask of a shift word)."""
+    words = [(f"ATTN_Q8_{n.upper()}", i) for i, n in enumerate(Q8_PARAM_WORDS)
+             if n != "reserved"]
+    return [("ATTN_Q8_PARAM_WORDS", len(Q8_PARAM_WORDS)), *words,
+            ("ATTN_Q8_SHIFT_MAX", SHIFT_MAX)]
 
 
 def hls_context(accel, tb: dict | None = None) -> dict:
@@ -248,7 +261,7 @@ def hls_context(accel, tb: dict | None = None) -> dict:
                     if op != isa.Op.NOP and op.name.lower() in accel.ops)
     tb_bytes = (tb or {}).get("image_bytes", 1 << 24)
     cfg = design_constants(accel)
-    cfg += _synthesis_constants(accel, dict(cfg))
+    cfg += _synthesis_constants(accel, dict(cfg)) + _attn_q8_constants()
     ports, bundle_list = _port_context(accel)
     asserts = [
         ("AXI_BYTES * 8 == AXI_BITS && AXI_LANES * 64 == AXI_BITS", "AXI word geometry"),
