@@ -66,7 +66,7 @@ def _int8_ranges(model_name: str, n: int, flag: str = "--int8", heads: bool = Fa
 
 
 def _mixed_program(model_name: str, path: str, n_images: int, int8_rest: bool, heads: bool,
-                   attn: bool):
+                   attn: bool = False):
     """``explore``'s ``mixed``, ``int8`` and ``program`` for a precision map: its layers mixed
     int4/int8 on the model's seeded random weights (the weights explore compiles),
     calibrated on ``n_images`` images; the cache name carries the map's digest."""
