@@ -34,10 +34,10 @@ def _run(args) -> int:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
     heads8 = int8_heads(args)  # refused without --int8 before anything is calibrated
     attn8 = int8_attn(args)
-    if attn8 and not accel.attn_q8:  # before the calibration (compile_model says it too)
-        raise ValueError(f"--int8-attn: design point {accel.name} does not build int8 "
-                         "attention: add --set attn_q8=true or use a design that builds it "
-                         "(tiny, edge-moe-zcu102-w8a8)")
+    if attn8:  # before the calibration (compile_model checks it too)
+        from ..compiler.attn_q8 import check_builds_attn_q8
+
+        check_builds_attn_q8(accel)
     int8 = _int8_ranges(model, weights, args, heads8, attn8) \
         if args.int8 or args.precision_map else None
     mixed = None

@@ -112,10 +112,10 @@ def _run(args) -> int:
                       progress=lambda it: tqdm(it, desc=f"eval {args.split}", unit="scene"),
                       int8=int8, mixed=mixed)
     if attn8:  # int8's q, k, v ranges are not layers: count the attentions on their own
-        from ..compiler.calibrate import ATTN_Q8_PARTS
+        from ..compiler.calibrate import attn_q8_layers
 
         result["int8_attention"] = model.depth
-        result["int8_layers"] -= len(ATTN_Q8_PARTS) * model.depth
+        result["int8_layers"] -= len(attn_q8_layers(model))
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 

@@ -6,6 +6,7 @@ import logging
 
 from ..models import random_weights
 from ..validate import validate_program
+from .attn_q8 import check_builds_attn_q8
 from .attn_topk import AttnTopK
 from .calibrate import attn_q8_layers
 from .m3vit import lower_m3vit
@@ -58,10 +59,8 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         raise ValueError(f"design point {accel.name} does not build top-k attention: set "
                          "attn_topk: true (or --set attn_topk=true)")
     attn8 = sorted(set(int8 or {}) & set(attn_q8_layers(model)))
-    if attn8 and not accel.attn_q8:  # its executors would refuse WFMT_Q8 on ATTENTION
-        raise ValueError(f"design point {accel.name} does not build int8 attention: set "
-                         "attn_q8: true (or --set attn_q8=true), or use a design that builds "
-                         "it (tiny); or drop --int8-attn")
+    if attn8:
+        check_builds_attn_q8(accel)
     if attn8 and topk is not None:
         raise ValueError("int8 attention and top-k attention (--codebooks/--topk) do not "
                          "combine: drop one of them")

@@ -13,12 +13,19 @@ from collections.abc import Mapping
 
 from ..isa import Flag
 from ..numerics import attn_q8
-from .calibrate import ATTN_Q8_PARTS
+from .calibrate import attn_q8_names
 
 
-def attn_q8_names(block: int) -> tuple[str, ...]:
-    """The ``int8`` keys of block ``block``'s attention: its q, k and v ranges."""
-    return tuple(f"blocks.{block}.attn.{part}" for part in ATTN_Q8_PARTS)
+def check_builds_attn_q8(accel) -> None:
+    """Raise ValueError (one line, naming the fix) unless ``accel`` builds int8 attention:
+    its executors would refuse ``Flag.WFMT_Q8`` on ATTENTION."""
+    if accel.attn_q8:
+        return
+    from ..params import list_accels, load_accel
+
+    names = ", ".join(n for n in list_accels() if load_accel(n).attn_q8)
+    raise ValueError(f"design point {accel.name} does not build int8 attention: set attn_q8: "
+                     f"true (or --set attn_q8=true), or use a design that builds it ({names})")
 
 
 def attn_q8_fields(low, block: int, ranges: Mapping[str, float]) -> dict:

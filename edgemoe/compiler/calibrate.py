@@ -68,9 +68,14 @@ def head_conv_layers(model) -> list[str]:
     return [f"heads.{t.name}.conv_{j}" for t in model.tasks for j in range(n + 1)]
 
 
+def attn_q8_names(block: int) -> tuple[str, ...]:
+    """The ``int8`` keys of block ``block``'s int8 attention: its q, k and v ranges."""
+    return tuple(f"blocks.{block}.attn.{part}" for part in ATTN_Q8_PARTS)
+
+
 def attn_q8_layers(model) -> list[str]:
     """Names of the int8 ATTENTIONs' calibrated tensors: q, k and v of every block."""
-    return [f"blocks.{i}.attn.{part}" for i in range(model.depth) for part in ATTN_Q8_PARTS]
+    return [name for i in range(model.depth) for name in attn_q8_names(i)]
 
 
 def check_int8_names(model, int8: Mapping[str, float], heads: bool) -> None:
@@ -89,7 +94,7 @@ def check_int8_names(model, int8: Mapping[str, float], heads: bool) -> None:
         if any(pair) and not all(pair):
             raise WeightError(f"int8 layers of block {i} name one of its expert layers "
                               f"{list(EXPERT_LINEARS)}: give both (one instruction runs them)")
-        trio = [f"blocks.{i}.attn.{part}" in int8 for part in ATTN_Q8_PARTS]
+        trio = [name in int8 for name in attn_q8_names(i)]
         if any(trio) and not all(trio):
             raise WeightError(f"int8 layers of block {i} name part of its attention's q, k, v "
                               f"(blocks.{i}.attn.q/.k/.v): give all three (one instruction)")
@@ -128,10 +133,9 @@ def linear_input_ranges(model, weights: Mapping[str, np.ndarray], images: Iterab
                     else:
                         v = trace[key]
                     ranges[f"{b}.{name}"] = max(ranges[f"{b}.{name}"], float(np.abs(v).max()))
-                for part in ATTN_Q8_PARTS:  # int8 attention: q, k, v over all heads
-                    if f"{b}.attn.{part}" in ranges:
-                        ranges[f"{b}.attn.{part}"] = max(ranges[f"{b}.attn.{part}"],
-                                                         float(np.abs(trace[part]).max()))
+                for part, name in zip(ATTN_Q8_PARTS, attn_q8_names(i)):  # over all heads
+                    if name in ranges:
+                        ranges[name] = max(ranges[name], float(np.abs(trace[part]).max()))
                 if model.is_moe(i):
                     _expert_ranges(ranges, weights, b, trace)
             _head_ranges(ranges, ref, model, x, task)

@@ -33,10 +33,10 @@ from ..layout import (
 )
 from ..models import WeightError, fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
-from .attn_q8 import attn_q8_fields, attn_q8_names
+from .attn_q8 import attn_q8_fields
 from .attn_topk import AttnTopK, codebook_bytes
 from .builder import ProgramBuilder, Ref, Tensor
-from .calibrate import check_int8_names, int8_layers
+from .calibrate import attn_q8_names, check_int8_names, int8_layers
 from .dead_neurons import remove_dead_neurons
 from .mixed import MixedChoice, check_shapes, place_mixed, quantize_mixed
 from .mixed_experts import lower_mixed_experts
