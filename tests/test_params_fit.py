@@ -157,3 +157,44 @@ def test_rtl_estimate_counts_the_sv_tops_one_axi_master() -> None:
     assert sv * accel.m_axi_bundles == hls
     # explore models a candidate's latency on its ports, so it is charged their masters
     assert estimate(accel, rtl=True, masters=2).by_component("LUT")["platform"] == 2 * sv
+
+
+def test_int8_attention_costs_nothing_where_it_is_not_built() -> None:
+    """edge-moe-zcu102 does not build attn_q8: its estimate and config_id are those of the
+    same point with the switch off, and building it adds the attention_q8 component only."""
+    base = load_accel("edge-moe-zcu102")
+    off, on = (load_accel("edge-moe-zcu102", [f"attn_q8={v}"]) for v in ("false", "true"))
+    assert not base.attn_q8 and base.config_id == off.config_id != on.config_id
+    assert estimate(base) == estimate(off)
+    assert all(comp != "attention_q8" for comp, _, _ in estimate(base).breakdown)
+    extra = [item for item in estimate(on).breakdown if item[0] == "attention_q8"]
+    rest = [item for item in estimate(on).breakdown if item[0] != "attention_q8"]
+    assert {res for _, res, _ in extra} == {"DSP", "LUT"}
+    assert rest[:-1] == list(estimate(base).breakdown[:-1])  # (the last item: FF of all)
+
+
+def test_int8_attention_estimate_follows_its_arithmetic() -> None:
+    """edge-moe-zcu102-w8a8 (8 lanes, 256-bit words, ap_fixed<32,10>, head_dim 64): the
+    int8 products fit the act datapaths' 32 slices a lane; new DSP are the rescales
+    (21 x 32: 2 slices, 31 x 32: 4) per lane and 8 quantizers' 32 x 32 (4 each)."""
+    w8 = load_accel("edge-moe-zcu102-w8a8")
+    assert w8.attn_q8 and w8.fit_report().fits
+    est = estimate(w8)
+    assert est.by_component("DSP")["attention_q8"] == 8 * (2 + 4) + 8 * 4
+    select, trees = (32 * 16 + 32 * 32) / 2, 32 * 21 / 2 + 32 * 31
+    assert est.by_component("LUT")["attention_q8"] == 8 * (select + trees + 2 * 300) + 8 * 80
+    # the RTL estimate keeps it physical (no Yosys count of it yet)
+    assert estimate(w8, rtl=True).by_component("DSP")["attention_q8"] == 80
+
+
+def test_int8_attention_estimate_grows_with_lanes_and_words() -> None:
+    def q8(over):
+        est = estimate(load_accel("edge-moe-zcu102-w8a8", over))
+        return est.by_component("DSP")["attention_q8"], est.by_component("LUT")["attention_q8"]
+
+    base, lanes, narrow = q8([]), q8(["attn_lanes=16"]), q8(["axi_bits=128"])
+    assert all(a > b for a, b in zip(lanes, base)) and all(a < b for a, b in zip(narrow, base))
+    # a 16-bit act datapath has fewer slices than a word of int8 products: new DSP
+    act16 = load_accel("tiny", ["formats.act=ap_fixed<16,6>"])
+    assert estimate(act16).by_component("DSP")["attention_q8"] > \
+        estimate(load_accel("tiny")).by_component("DSP")["attention_q8"]

@@ -126,6 +126,30 @@ def test_w8a8_heads_candidates_model_the_int8_convs_and_cache_apart(tmp_path):
                                                         f"{cid}-w8a8-heads.json"}
 
 
+@pytest.mark.golden
+def test_int8_attn_candidates_run_the_int8_attention_program_and_cache_apart(tmp_path):
+    """`explore --int8 N --int8-attn`: every ATTENTION of the candidate's program is int8
+    (its q, k, v calibrated too), cached under its own name; a candidate that does not
+    build attn_q8 cannot run that program (explore adds attn_q8=true to every candidate)."""
+    from edgemoe.commands.explore import _int8_ranges
+    from edgemoe.compiler.calibrate import attn_q8_layers
+    from edgemoe.params import load_model
+    from edgemoe.perf.explore import Candidate, evaluate
+
+    ranges = _int8_ranges("m3vit-micro", 1, attn=True)
+    assert set(attn_q8_layers(load_model("m3vit-micro"))) <= set(ranges)
+    cand = Candidate("tiny", ("axi_bits=128", "attn_q8=true"))
+    w8 = evaluate(cand, "m3vit-micro", {}, str(tmp_path), int8=_int8_ranges("m3vit-micro", 1))
+    attn = evaluate(cand, "m3vit-micro", {}, str(tmp_path), int8=ranges, program="w8a8-attn")
+    assert attn["fits"] and attn["program"] == "w8a8-attn" and attn["latency_ms"]
+    cid = w8["config_id"]
+    assert {p.name for p in tmp_path.glob("*.json")} == {f"{cid}-w8a8.json",
+                                                        f"{cid}-w8a8-attn.json"}
+    off = evaluate(Candidate("tiny", ("axi_bits=128", "attn_q8=false")), "m3vit-micro", {},
+                   str(tmp_path), int8=ranges, program="w8a8-attn")
+    assert not off["fits"] and "does not build int8 attention" in off["reason"]
+
+
 def _every_tenth_high_map(path, model_name: str):
     """A precision map with every tenth channel of every int8-capable weight in int8."""
     from edgemoe.compiler.calibrate import int8_layers

@@ -63,6 +63,21 @@ def int8_heads(args) -> bool:
     return bool(args.int8_heads)
 
 
+def add_int8_attn_option(parser: argparse.ArgumentParser) -> None:
+    """``--int8-attn`` of the verbs that calibrate a W8A8 program (``--int8 N``)."""
+    parser.add_argument("--int8-attn", action="store_true",
+                        help="with --int8 N, every ATTENTION runs on int8 q, k, v codes too "
+                             "(Flag.WFMT_Q8; needs a design point that builds attn_q8)")
+
+
+def int8_attn(args) -> bool:
+    """``--int8-attn``, refused without the ``--int8 N`` that calibrates it."""
+    if args.int8_attn and not args.int8:
+        raise ValueError("--int8-attn runs every ATTENTION in the W8A8 program of --int8 N "
+                         "on int8 q, k, v: add --int8 N (e.g. --int8 8)")
+    return bool(args.int8_attn)
+
+
 def add_trained_model_options(parser: argparse.ArgumentParser) -> None:
     """``--model`` and ``--weights`` of the verbs that work on a trained model."""
     parser.add_argument("--model", default="m3vit-demo",

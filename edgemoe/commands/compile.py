@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 
 from ..heads_option import add_heads_option
-from ._argtypes import add_int8_heads_option, add_ports_option, int8_heads, positive_int
+from ._argtypes import (
+    add_int8_attn_option,
+    add_int8_heads_option,
+    add_ports_option,
+    int8_attn,
+    int8_heads,
+    positive_int,
+)
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +33,13 @@ def _run(args) -> int:
     if weights is None:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
     heads8 = int8_heads(args)  # refused without --int8 before anything is calibrated
-    int8 = _int8_ranges(model, weights, args, heads8) if args.int8 or args.precision_map \
-        else None
+    attn8 = int8_attn(args)
+    if attn8:  # before the calibration (compile_model checks it too)
+        from ..compiler.attn_q8 import check_builds_attn_q8
+
+        check_builds_attn_q8(accel)
+    int8 = _int8_ranges(model, weights, args, heads8, attn8) \
+        if args.int8 or args.precision_map else None
     mixed = None
     if args.precision_map:  # its LINEARs and expert layers mixed int4/int8
         from ..compiler.mixed import apply_precision_map
@@ -72,20 +84,21 @@ def _attn_topk(args):
     return AttnTopK(centres, transform, args.topk)
 
 
-def _int8_ranges(model, weights, args, heads8: bool) -> dict[str, float]:
-    """W8A8 input ranges of the LINEAR layers (and with ``heads8`` the heads' convs),
-    calibrated on the model's default image and ``args.int8 - 1`` seeded random images
-    (edgemoe.compiler.calibrate)."""
+def _int8_ranges(model, weights, args, heads8: bool, attn8: bool) -> dict[str, float]:
+    """W8A8 input ranges of the LINEAR layers (with ``heads8`` the heads' convs, with
+    ``attn8`` the attentions' q, k, v), calibrated on the model's default image and
+    ``args.int8 - 1`` seeded random images (edgemoe.compiler.calibrate)."""
     from ..compiler.calibrate import calibration_images, int8_layers, linear_input_ranges
     from ..models import random_weights
 
     flag = "--precision-map" if args.precision_map else "--int8"
     images = calibration_images(model, args.int8, flag, args.seed)
-    layers = int8_layers(model, heads8)
+    layers = int8_layers(model, heads8, attn8)
     ranges = linear_input_ranges(model, weights or random_weights(model, args.seed), images,
                                  layers)
-    log.info("W8A8: %d layers (attention, MLPs, experts%s) calibrated on %d images",
-             len(ranges), ", head convs" if heads8 else "", len(images))
+    log.info("W8A8: %d ranges (attention, MLPs, experts%s%s) calibrated on %d images",
+             len(ranges), ", head convs" if heads8 else "",
+             ", int8 attention q/k/v" if attn8 else "", len(images))
     return ranges
 
 
@@ -136,6 +149,7 @@ def register(sub) -> None:
                         "per channel, int8 inputs), input ranges calibrated on the default "
                         "image and N-1 seeded random images")
     add_int8_heads_option(p)
+    add_int8_attn_option(p)
     p.add_argument("--precision-map", metavar="FILE",
                    help="precision map from `edgemoe quantize`: its attention and MLP LINEARs "
                         "and MoE experts run int8 on the map's high channels and int4 on the "

@@ -5,7 +5,13 @@ from __future__ import annotations
 import json
 import math
 
-from ._argtypes import add_int8_heads_option, add_trained_model_options, int8_heads
+from ._argtypes import (
+    add_int8_attn_option,
+    add_int8_heads_option,
+    add_trained_model_options,
+    int8_attn,
+    int8_heads,
+)
 
 
 def _fmt(v: float, pct: bool = False) -> str:
@@ -25,6 +31,8 @@ def format_report(r: dict) -> str:
     lines = [
         (f"{r['model']} on {r['design_point']} ({r['backend']}"
          + (f", W8A8 in {r['int8_layers']} layers" if r.get("int8_layers") else "")
+         + (f", int8 attention in {r['int8_attention']} blocks" if r.get("int8_attention")
+            else "")
          + (f", int4/int8 in {r['mixed_layers']} layers" if r.get("mixed_layers") else "")
          + f"), split {r['split']}, {r['scenes']} scene(s); synthetic data and weights"),
         f"  {'metric':<18} {'float':>9} {'accel':>9} {'baseline':>9}",
@@ -72,14 +80,17 @@ def _run(args) -> int:
         raise ValueError(f"--precision-map runs M3ViT layers in int4/int8; {model.name} is a "
                          "graph model: drop --precision-map")
     int8_heads(args)  # refused without --int8 before anything loads
+    attn8 = int8_attn(args)
     if args.accel:
         accel = load_accel(args.accel)
     elif graph:  # the first design point that builds the graph's ops and holds its layers
         from .run import default_accel
 
         accel = default_accel(model)
-    else:  # with a precision map, its int4 strip loader too (weight_formats)
-        accel = load_accel("edge-moe-zcu102", (ALL_WEIGHT_FORMATS,) if args.precision_map else ())
+    else:  # with a precision map its int4 strip loader too (weight_formats), with
+        # --int8-attn the int8 attention (attn_q8)
+        accel = load_accel("edge-moe-zcu102", (ALL_WEIGHT_FORMATS,) * bool(args.precision_map)
+                           + ("attn_q8=true",) * attn8)
     accel.check_model(model)
     weights = load_weights(args.weights or trained_weights(args.model), model)
     if graph:  # a graph classifier: the digits
@@ -90,7 +101,7 @@ def _run(args) -> int:
         print(json.dumps(result, indent=2) if args.json else format_digits_report(result))
         return 0
     calib = args.int8 or (8 if args.precision_map else 0)
-    int8 = _int8_ranges(model, weights, calib, int8_heads(args)) if calib else None
+    int8 = _int8_ranges(model, weights, calib, int8_heads(args), attn8) if calib else None
     mixed = None
     if args.precision_map:  # its LINEARs and experts int4/int8
         from ..compiler.mixed import apply_precision_map
@@ -100,13 +111,18 @@ def _run(args) -> int:
     result = evaluate(model, accel, weights, args.backend, args.split, args.n,
                       progress=lambda it: tqdm(it, desc=f"eval {args.split}", unit="scene"),
                       int8=int8, mixed=mixed)
+    if attn8:  # int8's q, k, v ranges are not layers: count the attentions on their own
+        from ..compiler.calibrate import attn_q8_layers
+
+        result["int8_attention"] = model.depth
+        result["int8_layers"] -= len(attn_q8_layers(model))
     print(json.dumps(result, indent=2) if args.json else format_report(result))
     return 0
 
 
-def _int8_ranges(model, weights, n: int, heads: bool) -> dict[str, float]:
-    """W8A8 input ranges of every int8-capable layer (``heads``: the head convs too) over
-    the first ``n`` train scenes."""
+def _int8_ranges(model, weights, n: int, heads: bool, attn: bool) -> dict[str, float]:
+    """W8A8 input ranges of every int8-capable layer (``heads``: the head convs too,
+    ``attn``: the attentions' q, k, v) over the first ``n`` train scenes."""
     from ..compiler.calibrate import int8_layers, linear_input_ranges
     from ..data import synthetic
 
@@ -114,7 +130,8 @@ def _int8_ranges(model, weights, n: int, heads: bool) -> dict[str, float]:
         raise ValueError(f"--int8 {n}: give 1..{synthetic.split_size('train')} train scenes "
                          "to calibrate on")
     return linear_input_ranges(model, weights, (synthetic.scene("train", i).pixels()
-                                                for i in range(n)), int8_layers(model, heads))
+                                                for i in range(n)),
+                               int8_layers(model, heads, attn))
 
 
 def register(sub) -> None:
@@ -137,6 +154,7 @@ def register(sub) -> None:
                    help="M3ViT: run attention, dense MLPs and MoE experts in W8A8, input "
                         "ranges calibrated on the first N train scenes")
     add_int8_heads_option(p)
+    add_int8_attn_option(p)
     p.add_argument("--precision-map", metavar="FILE",
                    help="M3ViT: precision map from `edgemoe quantize`: its attention and MLP "
                         "LINEARs and MoE experts run int8/int4 per channel; inputs "

@@ -8,7 +8,14 @@ import logging
 import sys
 from pathlib import Path
 
-from ._argtypes import add_int8_heads_option, int8_heads, positive_int, positive_seconds
+from ._argtypes import (
+    add_int8_attn_option,
+    add_int8_heads_option,
+    int8_attn,
+    int8_heads,
+    positive_int,
+    positive_seconds,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +50,23 @@ def _routing(base: str, model_name: str) -> dict[int, list[int]]:
     return golden_routing(image, accel, c.program_offset, c.instrs, 0, c.status_offset)
 
 
-def _int8_ranges(model_name: str, n: int, flag: str = "--int8",
-                 heads: bool = False) -> dict[str, float]:
-    """W8A8 input ranges of every int8-capable layer (``heads``: the head convs too) of the
-    model's seeded random weights (the weights explore compiles), on its default image and
-    ``n - 1`` seeded random ones."""
+def _int8_ranges(model_name: str, n: int, flag: str = "--int8", heads: bool = False,
+                 attn: bool = False) -> dict[str, float]:
+    """W8A8 input ranges of every int8-capable layer (``heads``: the head convs too,
+    ``attn``: the attentions' q, k, v) of the model's seeded random weights (the weights
+    explore compiles), on its default image and ``n - 1`` seeded random ones."""
     from ..compiler.calibrate import calibration_images, int8_layers, linear_input_ranges
     from ..models import random_weights
     from ..params import load_model
 
     model = load_model(model_name)
     images = calibration_images(model, n, flag, 0)
-    return linear_input_ranges(model, random_weights(model, 0), images, int8_layers(model, heads))
+    return linear_input_ranges(model, random_weights(model, 0), images,
+                               int8_layers(model, heads, attn))
 
 
-def _mixed_program(model_name: str, path: str, n_images: int, int8_rest: bool, heads: bool):
+def _mixed_program(model_name: str, path: str, n_images: int, int8_rest: bool, heads: bool,
+                   attn: bool = False):
     """``explore``'s ``mixed``, ``int8`` and ``program`` for a precision map: its layers mixed
     int4/int8 on the model's seeded random weights (the weights explore compiles),
     calibrated on ``n_images`` images; the cache name carries the map's digest."""
@@ -71,10 +80,10 @@ def _mixed_program(model_name: str, path: str, n_images: int, int8_rest: bool, h
 
     model = load_model(model_name)
     pmap = read_precision_map(path)
-    ranges = _int8_ranges(model_name, n_images, "--precision-map", heads)
+    ranges = _int8_ranges(model_name, n_images, "--precision-map", heads, attn)
     mixed, int8 = map_choices(pmap, model, random_weights(model, 0), ranges, int8_rest)
     digest = hashlib.sha256(json.dumps(pmap, sort_keys=True).encode()).hexdigest()[:12]
-    rest = ("-w8a8" if int8_rest else "") + ("-heads" if heads else "")
+    rest = "-w8a8" * int8_rest + "-heads" * heads + "-attn" * attn
     return mixed, int8, f"mixed{rest}-{digest}"
 
 
@@ -95,7 +104,8 @@ def _program_words(args, int8) -> str:
         rest = " + W8A8 elsewhere" if int8 else ""
         return f", mixed int4/int8 programs of {args.precision_map}{rest}"
     if int8:
-        return ", W8A8 programs" + (" with W8A8 head convs" if args.int8_heads else "")
+        return (", W8A8 programs" + (" with W8A8 head convs" if args.int8_heads else "")
+                + (" with int8 attention" if args.int8_attn else ""))
     return ""
 
 
@@ -115,15 +125,18 @@ def _run(args) -> int:
               ", ".join(f"{k} {v:.2f}" for k, v in calibration.items()))
     cache = Path(args.cache) / f"{args.board}-{args.model}"
     mixed, program, space = None, "", dict(SPACES[args.space])
-    heads = int8_heads(args)
+    heads, attn = int8_heads(args), int8_attn(args)
+    if attn:  # every candidate builds the int8 attention its program runs
+        space["attn_q8"] = ("true",)
     if args.precision_map:
         mixed, int8, program = _mixed_program(args.model, args.precision_map,
-                                              max(args.int8, 1), bool(args.int8), heads)
+                                              max(args.int8, 1), bool(args.int8), heads, attn)
         key, _, formats = ALL_WEIGHT_FORMATS.partition("=")  # every candidate builds int4
         space[key] = (formats,)
     else:
-        int8 = _int8_ranges(args.model, args.int8, heads=heads) if args.int8 else None
-        program = "w8a8-heads" if heads else ""
+        int8 = _int8_ranges(args.model, args.int8, heads=heads, attn=attn) if args.int8 \
+            else None
+        program = ("w8a8" + "-heads" * heads + "-attn" * attn) if heads or attn else ""
     results = explore(base, args.model, space, cache, _routing(base, args.model),
                       scheduler=args.scheduler, workers=args.workers, calibration=calibration,
                       progress=lambda d, n: print(f"\r{d}/{n} candidates", end="",
@@ -172,6 +185,7 @@ def register(sub) -> None:
                    help="model each candidate's W8A8 program (attention, MLPs, experts), "
                         "calibrated on the default image and N-1 seeded random images")
     add_int8_heads_option(p)
+    add_int8_attn_option(p)
     p.add_argument("--precision-map", metavar="FILE",
                    help="model each candidate's program with the map's layers mixed int4/int8 "
                         "(`edgemoe quantize`); with --int8 N every other layer in W8A8")

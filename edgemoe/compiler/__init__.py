@@ -6,7 +6,9 @@ import logging
 
 from ..models import random_weights
 from ..validate import validate_program
+from .attn_q8 import check_builds_attn_q8
 from .attn_topk import AttnTopK
+from .calibrate import attn_q8_layers
 from .m3vit import lower_m3vit
 from .program import Compiled, ManifestError, build_manifest, check_image
 from .quantize import QuantReport, check_strict
@@ -32,7 +34,9 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
         heads: False compiles the backbone only (outputs: the token tensor per task).
         taps: intermediate tensors to copy out (names of :func:`taps.tap_names`).
         int8: LINEAR layers to run in the W8A8 mode, prefix -> calibrated input range
-            (:func:`edgemoe.compiler.calibrate.linear_input_ranges`).
+            (:func:`edgemoe.compiler.calibrate.linear_input_ranges`); a block's
+            ``blocks.{i}.attn.q``/``.k``/``.v`` ranges (:func:`calibrate.attn_q8_layers`)
+            run its ATTENTION int8 (``Flag.WFMT_Q8``, needs ``accel.attn_q8``).
         remove_dead: drop MLP/expert hidden neurons that contribute an exact zero
             (:mod:`edgemoe.compiler.dead_neurons`; same output bytes, smaller layers;
             not combined with ``int8`` yet).
@@ -54,6 +58,12 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
     if topk is not None and not accel.attn_topk:  # its executors would refuse Flag.ATTN_TOPK
         raise ValueError(f"design point {accel.name} does not build top-k attention: set "
                          "attn_topk: true (or --set attn_topk=true)")
+    attn8 = sorted(set(int8 or {}) & set(attn_q8_layers(model)))
+    if attn8:
+        check_builds_attn_q8(accel)
+    if attn8 and topk is not None:
+        raise ValueError("int8 attention and top-k attention (--codebooks/--topk) do not "
+                         "combine: drop one of them")
     if mixed and "q4" not in accel.weight_formats:  # its executors would refuse WFMT_Q4
         raise ValueError(f"design point {accel.name} does not build int4 weights: add q4 to its "
                          "weight_formats (or --set 'weight_formats=[w16, q8, q4]')")

@@ -27,6 +27,9 @@ DENSE_LINEARS = {"attn.qkv": "norm1", "attn.proj": "attn_out", "mlp.fc1": "norm2
 #: run W8A8): fc1 reads the block's norm2 output, fc2 each expert's GELU(fc1) over the
 #: tokens routed to it, one range over all experts (one multiplier per instruction).
 EXPERT_LINEARS = ("mlp.experts.htoh4", "mlp.experts.h4toh")
+#: The three tensors an int8 ATTENTION (``Flag.WFMT_Q8``, numerics.attn_q8) quantizes as it
+#: loads them, each with one range over all heads: names ``blocks.{i}.attn.{q,k,v}``.
+ATTN_Q8_PARTS = ("q", "k", "v")
 
 
 def calibration_images(model, n: int, flag: str, seed: int) -> list[np.ndarray]:
@@ -42,10 +45,12 @@ def calibration_images(model, n: int, flag: str, seed: int) -> list[np.ndarray]:
                                           for _ in range(max(n, 1) - 1)]
 
 
-def int8_layers(model, heads: bool = False) -> list[str]:
+def int8_layers(model, heads: bool = False, attn: bool = False) -> list[str]:
     """Prefixes of the layers the W8A8 mode can run: attention, dense MLPs, MoE experts
-    (and with ``heads`` the task heads' convs, :func:`head_conv_layers`)."""
+    (and with ``heads`` the task heads' convs, :func:`head_conv_layers`; with ``attn`` the
+    int8 ATTENTIONs' q, k and v, :func:`attn_q8_layers`)."""
     out = head_conv_layers(model) if heads else []
+    out += attn_q8_layers(model) if attn else []
     for i in range(model.depth):
         for name in DENSE_LINEARS:
             if name.startswith("mlp.") and model.is_moe(i):
@@ -63,20 +68,36 @@ def head_conv_layers(model) -> list[str]:
     return [f"heads.{t.name}.conv_{j}" for t in model.tasks for j in range(n + 1)]
 
 
+def attn_q8_names(block: int) -> tuple[str, ...]:
+    """The ``int8`` keys of block ``block``'s int8 attention: its q, k and v ranges."""
+    return tuple(f"blocks.{block}.attn.{part}" for part in ATTN_Q8_PARTS)
+
+
+def attn_q8_layers(model) -> list[str]:
+    """Names of the int8 ATTENTIONs' calibrated tensors: q, k and v of every block."""
+    return [name for i in range(model.depth) for name in attn_q8_names(i)]
+
+
 def check_int8_names(model, int8: Mapping[str, float], heads: bool) -> None:
     """Raise WeightError unless ``int8`` names only layers W8A8 runs, both expert layers of
-    a MoE block or neither (one instruction runs them), and head convs only with heads."""
-    known = set(int8_layers(model, heads))
+    a MoE block or neither (one instruction runs them), q, k and v of an attention or none,
+    and head convs only with heads."""
+    known = set(int8_layers(model, heads, attn=True))
     unknown = sorted(set(int8) - known)
     if unknown:
         raise WeightError(f"int8 layers {unknown} are not layers the W8A8 mode runs; use "
                           "names from int8_layers(model) (e.g. blocks.0.attn.qkv) or, with "
-                          "heads, head_conv_layers(model) (e.g. heads.seg.conv_0)")
+                          "heads, head_conv_layers(model) (e.g. heads.seg.conv_0), or "
+                          "attn_q8_layers(model) (e.g. blocks.0.attn.q)")
     for i in range(model.depth):
         pair = [f"blocks.{i}.{n}" in int8 for n in EXPERT_LINEARS]
         if any(pair) and not all(pair):
             raise WeightError(f"int8 layers of block {i} name one of its expert layers "
                               f"{list(EXPERT_LINEARS)}: give both (one instruction runs them)")
+        trio = [name in int8 for name in attn_q8_names(i)]
+        if any(trio) and not all(trio):
+            raise WeightError(f"int8 layers of block {i} name part of its attention's q, k, v "
+                              f"(blocks.{i}.attn.q/.k/.v): give all three (one instruction)")
 
 
 def linear_input_ranges(model, weights: Mapping[str, np.ndarray], images: Iterable[np.ndarray],
@@ -88,7 +109,7 @@ def linear_input_ranges(model, weights: Mapping[str, np.ndarray], images: Iterab
         weights: Float weights (canonical names).
         images: Planar uint8 pixel arrays (3, H, W), the calibration set.
         layers: Layer prefixes (default: :func:`int8_layers`; :func:`head_conv_layers`
-            names may be added).
+            and :func:`attn_q8_layers` names may be added).
 
     Returns:
         Layer prefix -> calibrated range (> 0).
@@ -112,6 +133,9 @@ def linear_input_ranges(model, weights: Mapping[str, np.ndarray], images: Iterab
                     else:
                         v = trace[key]
                     ranges[f"{b}.{name}"] = max(ranges[f"{b}.{name}"], float(np.abs(v).max()))
+                for part, name in zip(ATTN_Q8_PARTS, attn_q8_names(i)):  # over all heads
+                    if name in ranges:
+                        ranges[name] = max(ranges[name], float(np.abs(trace[part]).max()))
                 if model.is_moe(i):
                     _expert_ranges(ranges, weights, b, trace)
             _head_ranges(ranges, ref, model, x, task)

@@ -33,9 +33,10 @@ from ..layout import (
 )
 from ..models import WeightError, fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
+from .attn_q8 import attn_q8_fields
 from .attn_topk import AttnTopK, codebook_bytes
 from .builder import ProgramBuilder, Ref, Tensor
-from .calibrate import check_int8_names, int8_layers
+from .calibrate import attn_q8_names, check_int8_names, int8_layers
 from .dead_neurons import remove_dead_neurons
 from .mixed import MixedChoice, check_shapes, place_mixed, quantize_mixed
 from .mixed_experts import lower_mixed_experts
@@ -301,7 +302,7 @@ class _Lowering:
         scale = int(self.f.act.quantize(np.array([m.head_dim ** -0.5]))[0])
         self.b.emit(Op.ATTENTION, comment=f"{p}.attn", tokens=t, heads=m.heads,
                     head_dim=m.head_dim, qkv=Ref(qkv), dst=Ref(att), scale=scale,
-                    **self.attn_topk_fields(i))
+                    **self.attn_fields(i))
         self.tap(f"{p}.attn", Ref(att), t, d)
         mid = x  # x after attention: the first router's block keeps it for later tasks
         if m.is_moe(i) and self.share_prefix and self.x_shared is None:
@@ -321,10 +322,14 @@ class _Lowering:
         self.tap(f"{p}.out", Ref(x), t, d)
         self.taps[f"block{i}"] = len(self.b)
 
+    def attn_fields(self, i: int) -> dict:
+        """ATTENTION flag and fields of block ``i``: top-k codebooks, int8 or neither."""
+        if self.topk is not None:
+            return self.attn_topk_fields(i)
+        return attn_q8_fields(self, i, self.int8) if attn_q8_names(i)[0] in self.int8 else {}
+
     def attn_topk_fields(self, i: int) -> dict:
-        """ATTENTION flag and fields of block ``i``: none unless compiled with codebooks."""
-        if self.topk is None:
-            return {}
+        """ATTENTION flag and fields of block ``i`` compiled with codebooks."""
         t, nh, p = self.m.num_tokens, self.m.heads, f"blocks.{i}.attn"
         data, saturated = codebook_bytes(self.topk, i, self.f.act)
         self.report.saturated[f"{p}.codebook"] = saturated
@@ -452,7 +457,8 @@ def lower_m3vit(model, accel, weights: dict, report: QuantReport, heads: bool = 
     intermediate tensors to copy out (:mod:`edgemoe.compiler.taps`).  ``int8`` maps LINEAR
     layer prefixes (:func:`edgemoe.compiler.calibrate.int8_layers`, and the head convs of
     ``head_conv_layers``) to their calibrated input range: those run in the W8A8 mode
-    (``Flag.WFMT_Q8``).  ``topk`` runs every
+    (``Flag.WFMT_Q8``); with ``attn_q8_layers``' q, k, v ranges of a block its ATTENTION
+    runs int8 (edgemoe.compiler.attn_q8).  ``topk`` runs every
     ATTENTION in the top-k mode (``Flag.ATTN_TOPK``) with its codebooks.  ``mixed`` runs
     those LINEARs with int8 and int4 channels (``Flag.WFMT_Q4``, edgemoe.compiler.mixed).
     """

@@ -16,7 +16,8 @@ block RAMs. Assumptions, all visible in :func:`estimate`:
 * Attention: QK^T and AV are separate datapaths of ``attn_lanes`` lanes, each lane a dot
   of ``act_per_beat`` act x act products (8 for Edge-MoE), plus exp and reciprocal
   multipliers per lane; an on-chip score buffer of ``max_tokens`` rows per lane (two banks)
-  and the K and V memories of one head (``max_tokens`` x ``max_head_dim`` each).
+  and the K and V memories of one head (``max_tokens`` x ``max_head_dim`` each); with
+  ``attn_q8`` the int8 attention's products, rescales and quantizers (fit_attn_q8).
 * Vector unit (LayerNorm): per lane x*x, x*rstd (act x act) and *gamma (act x norm).
 * Memories: BRAM36 count is the best aspect ratio 512x72 ... 32Kx1 of each array; the
   ping+pong weight buffers (``linear_p_in*linear_p_out`` weights wide) go to URAM
@@ -41,6 +42,7 @@ from typing import TYPE_CHECKING
 from ..isa import LIF_LEAK_FRAC
 from ..ops import OP_SPECS, engines_built
 from .errors import ConfigError
+from .fit_attn_q8 import add_attn_q8
 
 if TYPE_CHECKING:
     from .accel import AccelConfig
@@ -198,6 +200,8 @@ def physical_items(accel: AccelConfig, masters: int | None = None
         kv_depth = accel.max_tokens * math.ceil(accel.max_head_dim / dot)
         add("attention", "BRAM36", 2 * bram36_blocks(kv_depth, dot * cont))
         add("attention", "BRAM36", bram36_blocks(accel.max_tokens, lanes * cont))
+
+        add_attn_q8(accel, lambda a, b: dsp_per_multiplier(a, b, fam), add)  # (fit_attn_q8)
 
     vl = accel.vector_lanes
     if "ln" in engines:
@@ -358,6 +362,7 @@ _ADVICE = {
     "input_row": "buffers.max_in_features (now {max_in}) or linear_p_in",
     "conv_line": "buffers.conv_line_words (now {line})",
     "attention": "attn_lanes (now {lanes})",
+    "attention_q8": "attn_lanes (now {lanes}) or attn_q8",
     "vector": "vector_lanes (now {vl})",
     "layernorm": "vector_lanes (now {vl})",
     "pool": "vector_lanes (now {vl})",

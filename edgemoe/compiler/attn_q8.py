@@ -1,0 +1,39 @@
+"""Int8 ATTENTION for the compiler: calibrated q, k, v ranges -> the parameter block.
+
+``edgemoe compile --int8 N --int8-attn`` calibrates the largest ``|q|``, ``|k|`` and
+``|v|`` of every block's attention (over all heads, images and tasks:
+:func:`edgemoe.compiler.calibrate.attn_q8_layers`) and runs each ATTENTION with
+``Flag.WFMT_Q8``; its 32-byte block of multipliers and shifts
+(:func:`edgemoe.numerics.attn_q8.choose_params`) sits in the weights region.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from ..isa import Flag
+from ..numerics import attn_q8
+from .calibrate import attn_q8_names
+
+
+def check_builds_attn_q8(accel) -> None:
+    """Raise ValueError (one line, naming the fix) unless ``accel`` builds int8 attention:
+    its executors would refuse ``Flag.WFMT_Q8`` on ATTENTION."""
+    if accel.attn_q8:
+        return
+    from ..params import list_accels, load_accel
+
+    names = ", ".join(n for n in list_accels() if load_accel(n).attn_q8)
+    raise ValueError(f"design point {accel.name} does not build int8 attention: set attn_q8: "
+                     f"true (or --set attn_q8=true), or use a design that builds it ({names})")
+
+
+def attn_q8_fields(low, block: int, ranges: Mapping[str, float]) -> dict:
+    """ATTENTION flag and ``q8_params`` of block ``block`` on lowering ``low`` (its
+    builder ``b``, formats ``f`` and model ``m``); the block goes in the weights region."""
+    q_max, k_max, v_max = (ranges[n] for n in attn_q8_names(block))
+    scale = low.m.head_dim ** -0.5  # (the instruction's scale immediate is unused)
+    fields = attn_q8.choose_params(q_max, k_max, v_max, scale, low.f.act)
+    ref = low.b.place("weights", attn_q8.param_block(fields).astype("<u4"),
+                      f"blocks.{block}.attn.q8_params")  # (place aligns to 64 bytes)
+    return {"flags": Flag.WFMT_Q8, "q8_params": ref}
