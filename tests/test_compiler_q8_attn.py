@@ -151,3 +151,21 @@ def test_cli_compile_int8_attn_writes_int8_attentions(tmp_path):
     c = Compiled.load(tmp_path)
     attn = [ins for ins in c.instrs if ins.op == Op.ATTENTION]
     assert attn and all(ins.has(Flag.WFMT_Q8) and ins.get("q8_params") for ins in attn)
+
+
+@pytest.mark.csim
+@pytest.mark.parametrize("task", [0, 1])
+def test_int8_attention_backbone_csim_equals_golden(micro, task):
+    """The whole m3vit-micro program with int8 attention (and every W8A8 layer): C-sim's
+    image == golden's, both tasks."""
+    from edgemoe.compare import assert_images_equal
+    from edgemoe.flow.csim import CsimExecutor
+
+    model, accel, c, _, _ = micro
+    gold, sim = c.fresh_image(), c.fresh_image()
+    for image in (gold, sim):
+        write_pixels(image, c.manifest, load_default_image(model))
+    args = (c.program_offset, c.n_instructions, task, c.status_offset)
+    assert execute(gold, accel, *args) == 0
+    assert CsimExecutor(accel).execute(sim, *args) == 0
+    assert_images_equal(gold, sim, c.manifest, f"m3vit-micro int8 attention task {task}")
