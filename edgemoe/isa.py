@@ -175,7 +175,9 @@ OP_FLAGS: Mapping[Op, Flag] = {
 #: Flags a generated executor does not build yet, per language ("hls", "sv"): its checks
 #: refuse them (Err.BAD_FLAGS) rather than run the instruction in another mode.
 FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {
-    "hls": {Op.ATTENTION: Flag.WFMT_Q8}, "sv": {Op.ATTENTION: Flag.WFMT_Q8}}
+    "hls": {Op.ATTENTION: Flag.WFMT_Q8},
+    "sv": {},
+}
 
 
 def design_flags(op: Op, accel) -> Flag:
