@@ -305,7 +305,7 @@ module edgemoe_attn (
     else block_nq = 32'(P);
   endfunction
 
-  // the step counters walk one row of cpr words per key (C_LOAD, C_Q: per row read)
+  // the step counters walk a row of cpr beats per row read (C_LOAD, C_Q), cpw words a key
   logic row_end;
   assign row_end = cc + 32'd1 == (cs == C_STEP ? cpw : cpr);
   assign bank_go = cs == C_RECIP && ws == W_IDLE && !w_go && recip_ready;

@@ -5,7 +5,8 @@ design leaves the mode out.
 Cases (tests/attnq8util.py): m3vit-micro's shape; the full token buffer with a head_dim of
 no whole beat (one partial code word); one token; clamped q and v codes; scores past act's
 range; shift words with high bits set; outputs near act's limit; and an int8 instruction
-followed by a dense one on the same engine (the mode is per job).
+followed by a dense one on the same engine (the mode is per job); on alt, head rows of
+several code words.
 """
 
 from __future__ import annotations
@@ -86,6 +87,19 @@ def test_attn_q8_cases_reach_their_limits(outcomes):
     assert prof["clamped_q_v"] > 20
     assert prof["score_overflow"] > 0
     assert prof["m3vit_9x2x16"] == 0 and prof["t16_hd5"] == 0
+
+
+def test_attn_q8_rows_of_several_code_words():
+    """alt's head rows reach 40 elements: 3 code words of 16 codes (the last one partial)
+    from 10 act beats; int8 at head_dim 40 and 37, and the dense mode at 40, == golden."""
+    accel = design("alt")
+    assert accel.max_head_dim >= 40
+    cases = [_q8(accel, "q8_hd40", 31, 7, 2, 40)[1],
+             _q8(accel, "q8_hd37", 32, 5, 1, 37, (1.0, 2.0, 3.0))[1],
+             ru.attention(accel, np.random.default_rng(33), "dense_hd40", 7, 2, 40)]
+    for name, out in ru.run_cases(executor("alt"), cases).items():
+        assert out.golden_error == Err.OK, name
+        assert out.problems() == [], name
 
 
 def test_attn_q8_not_built_is_refused():
