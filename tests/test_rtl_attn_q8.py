@@ -4,9 +4,9 @@ design leaves the mode out.
 
 Cases (tests/attnq8util.py): m3vit-micro's shape; the full token buffer with a head_dim of
 no whole beat (one partial code word); one token; clamped q and v codes; scores past act's
-range; shift words with high bits set; outputs near act's limit; and an int8 instruction
-followed by a dense one on the same engine (the mode is per job); on alt, head rows of
-several code words.
+range; shift words with high bits set; outputs near act's limit and past it; and an int8
+instruction followed by a dense one on the same engine (the mode is per job); on alt, head
+rows of several code words.
 """
 
 from __future__ import annotations
@@ -41,6 +41,14 @@ def _shift_high_bits(accel) -> ru.Case:
     return _q8(accel, "shift_high_bits", 2, 4, 1, 16, override=high)[1]
 
 
+def _output_overflow(accel) -> ru.Case:
+    """v near act's limit and the output multiplier doubled (o_shift one less): outputs past
+    act's range wrap or saturate, each counted."""
+    base = attn_q8_case(accel, 19, 12, 2, 16, (6.0, 6.0, 400.0))
+    return _q8(accel, "output_overflow", 19, 12, 2, 16, (6.0, 6.0, 400.0),
+               override={"o_shift": base.params["o_shift"] - 1})[1]
+
+
 def _q8_then_dense(accel) -> ru.Case:
     """The same engine runs an int8 job, then a dense one on the same q, k, v."""
     c, case = _q8(accel, "q8_then_dense", 6, 9, 2, 16)
@@ -60,6 +68,7 @@ def _cases(accel) -> list[ru.Case]:
         _score_overflow(accel),
         _shift_high_bits(accel),
         _q8(accel, "near_act_limit", 19, 12, 2, 16, (6.0, 6.0, 400.0))[1],
+        _output_overflow(accel),
         _q8_then_dense(accel),
     ]
 
@@ -86,6 +95,7 @@ def test_attn_q8_cases_reach_their_limits(outcomes):
     prof = {n: outcomes["tiny"][n].case.scratch.profile(0)["overflows"] for n in CASE_NAMES}
     assert prof["clamped_q_v"] > 20
     assert prof["score_overflow"] > 0
+    assert prof["output_overflow"] > 0
     assert prof["m3vit_9x2x16"] == 0 and prof["t16_hd5"] == 0
 
 
