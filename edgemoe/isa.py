@@ -176,7 +176,7 @@ OP_FLAGS: Mapping[Op, Flag] = {
 #: refuse them (Err.BAD_FLAGS) rather than run the instruction in another mode.
 FLAGS_NOT_BUILT: Mapping[str, Mapping[Op, Flag]] = {
     "hls": {},
-    "sv": {Op.ATTENTION: Flag.WFMT_Q8},
+    "sv": {},
 }
 
 

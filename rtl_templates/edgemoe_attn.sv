@@ -28,6 +28,12 @@
 // Top-k mode (Flag ATTN_TOPK): edgemoe_attn_topk adds the codebook load (C_BOOK), key
 // coding (C_CODE) and per block the key selection (C_SEL); a phase then has k' steps in
 // which every lane reads its own kept keys through its own K/V read port.
+//
+// Int8 mode (FLAG_WFMT_Q8, edgemoe/numerics/attn_q8.py; built where ATTN_Q8_BUILT): the job
+// starts by reading its parameter block (C_PRM); K, V and Q rows still arrive as act beats
+// but are stored as int8 codes (edgemoe_attn_q8_load), QS beats' codes a memory word, so a
+// step walks cpw = ceil(hd / (QS * ATTN_E)) words per key instead of cpr beats; scores,
+// AV accumulators and output rescaling are edgemoe_attn_q8_lane's and the writer's.
 module edgemoe_attn (
     input  logic        clk,
     input  logic        rst_n,
@@ -40,6 +46,8 @@ module edgemoe_attn (
     input  logic        topk,
     input  logic [31:0] cb, k,
     input  logic [63:0] book, codes, picks,
+    input  logic        q8,                // int8 mode (FLAG_WFMT_Q8): parameter block q8p
+    input  logic [63:0] q8p,
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic [63:0] overflows          // scores and outputs that wrapped or saturated
@@ -57,6 +65,7 @@ module edgemoe_attn (
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
   localparam int F = edgemoe_pkg::ACT_F;
   localparam int KVW = $clog2(MT * CM > 1 ? MT * CM : 2);  // K (V) memory: CM beats a row
+  localparam int QS = ABITS / 8;           // int8 mode: act beats' codes a memory word
 
   logic [31:0] jt, jnh, jhd, cpr;          // cpr: beats per head row
   logic jtopk;                             // this job selects keys (edgemoe_attn_topk)
@@ -73,11 +82,21 @@ module edgemoe_attn (
   logic [63:0] jqkv, jdst, rstride, hw_bytes;
   logic signed [63:0] jscale;
   assign cpr = (jhd + 32'(E - 1)) >> $clog2(E);
+  // int8 mode: its job, words per row in the phases (cpw), parameters, loaded code words
+  logic jq8_r, jq8, ld_wr, q8_wr;
+  logic [63:0] jq8p;
+  logic [31:0] cpw, ld_at, q8_clamped;
+  logic [E*ABITS-1:0] ld_word, q8_word;
+  logic signed [31:0] s_mul, o_mul;
+  logic [5:0] s_shift, o_shift;
+  assign jq8 = jq8_r && edgemoe_pkg::ATTN_Q8_BUILT != 0;
+  assign cpw = jq8 ? (jhd + 32'(QS * E - 1)) / 32'(QS * E) : cpr;
 
   // ------------------------------------------------------------------ command generator
   logic [31:0] gh, grow;                   // head and codebook row asked for (top-k)
   edgemoe_attn_gen u_gen (
-      .clk, .rst_n, .start, .done, .topk_on, .t, .jt, .jnh, .jhd, .jtopk, .jqkv, .rstride,
+      .clk, .rst_n, .start, .done, .topk_on, .q8_on(q8 && edgemoe_pkg::ATTN_Q8_BUILT != 0),
+      .jq8p, .t, .jt, .jnh, .jhd, .jtopk, .jqkv, .rstride,
       .hw_bytes, .tk_cmds, .tk_cmd_len, .tk_cmd_addr, .tk_cmd_wlg, .gh, .grow,
       .rd_cmd_valid(dreq.rd_cmd_valid), .rd_cmd_ready(dma_resp.rd_cmd_ready),
       .rd_cmd_addr(dreq.rd_cmd_addr), .rd_cmd_len(dreq.rd_cmd_len), .rd_cmd_wlg(dreq.rd_cmd_wlg));
@@ -86,7 +105,7 @@ module edgemoe_attn (
   // Per head: C_LOAD, then phases p = 0 .. nb (nb query blocks): phase p runs QK^T of
   // block p (cnq > 0) alongside AV of block p - 1 (cnq_av > 0) on the two datapaths.
   typedef enum logic [3:0] {C_IDLE, C_LOAD, C_Q, C_STEP, C_DRAIN, C_RECIP, C_END, C_BOOK, C_CODE,
-                            C_SEL} con_t;
+                            C_SEL, C_PRM} con_t;
   con_t cs;
   logic [31:0] ch, cqb, cnq, cnq_av, cstep, ckey, cc, csteps;
   logic cv;                                // C_LOAD: receiving V rows (else K rows)
@@ -104,10 +123,14 @@ module edgemoe_attn (
   logic [E*ABITS-1:0] kmem[MT * CM], vmem[MT * CM];
   logic [E*ABITS-1:0] k_beat[P], v_beat[P];
   logic [KVW-1:0] kv_addr;
-  assign kv_addr = cs == C_CODE ? KVW'(tk_kaddr) : KVW'(ckey * CM + cc);
+  assign kv_addr = cs == C_CODE ? KVW'(tk_kaddr) : KVW'(ckey * CM + (cs == C_LOAD ? ld_at : cc));
+  // loads write the DMA's beats, or in int8 mode the code word a beat completes
+  assign ld_wr = jq8 ? q8_wr : dma_resp.rd_valid;
+  assign ld_word = jq8 ? q8_word : dma_resp.rd_data[E*ABITS-1:0];
+  assign ld_at = jq8 ? cc / 32'(QS) : cc;
   always_ff @(posedge clk) begin
-    if (cs == C_LOAD && dma_resp.rd_valid && !cv) kmem[kv_addr] <= dma_resp.rd_data[E*ABITS-1:0];
-    if (cs == C_LOAD && dma_resp.rd_valid && cv) vmem[kv_addr] <= dma_resp.rd_data[E*ABITS-1:0];
+    if (cs == C_LOAD && ld_wr && !cv) kmem[kv_addr] <= ld_word;
+    if (cs == C_LOAD && ld_wr && cv) vmem[kv_addr] <= ld_word;
     for (int j = 0; j < P; j++) begin
       k_beat[j] <= kmem[cs == C_STEP && jtopk ? KVW'(tk_qk[32*j+:32] * CM + cc) : kv_addr];
       v_beat[j] <= vmem[cs == C_STEP && jtopk ? KVW'(tk_av[32*j+:32] * CM + cc) : kv_addr];
@@ -125,7 +148,7 @@ module edgemoe_attn (
       s1_step <= '0; s1_cc <= '0;
     end else begin
       s1_on <= cs == C_STEP;
-      s1_last <= cc + 32'd1 == cpr;
+      s1_last <= cc + 32'd1 == cpw;
       s1_step <= cstep; s1_cc <= CAW'(cc);
       for (int j = 0; j < P; j++) begin
         s1_qk[j] <= jtopk ? TAW'(tk_qk[32*j+:32]) : TAW'(ckey);
@@ -138,6 +161,7 @@ module edgemoe_attn (
   logic signed [63:0] dot[P];
   logic signed [ABITS-1:0] bias[P][2], sum[P][2];  // act values: running max and sum
   logic signed [63:0] acc_rd[P][E];        // lane j's accumulator word s1_cc or oc
+  logic [E*64-1:0] q8_acc[P];              // int8 mode: lane j's accumulators of output beat oc
   logic [ABITS*P-1:0] sum_pb, recip_av;    // lane j's sum (bank pb) and 1/sum (bank !pb)
   logic recip_ready;                       // edgemoe_attn_recip lets the phase hand over
   logic [P-1:0] qk_on, av_on, qk_end;      // lane j takes this step's K / V beat; ends QK^T
@@ -172,29 +196,30 @@ module edgemoe_attn (
     logic [CM-1:0] acc_new;
     logic [CAW-1:0] acc_a;                 // the AV step's word, else the writer's (never both)
     assign q_word = qmem[s1_cc];
-    assign acc_a = s1_on ? s1_cc : CAW'(oc);
+    assign acc_a = s1_on ? s1_cc : CAW'(jq8 ? oc / 32'(QS) : oc);
     assign acc_word = accm[acc_a];
     always_ff @(posedge clk) begin
       // the block's Q rows arrive before its phase: row ckey goes to lane ckey
-      if (cs == C_Q && dma_resp.rd_valid && ckey == 32'(j))
-        qmem[CAW'(cc)] <= dma_resp.rd_data[E*ABITS-1:0];
+      if (cs == C_Q && ld_wr && ckey == 32'(j)) qmem[CAW'(ld_at)] <= ld_word;
       if (av_on[j]) accm[s1_cc] <= acc_nx;
     end
     // QK^T: one beat of the dot product
-    logic signed [63:0] part, full_dot, score;
+    logic signed [63:0] part, full_dot, score, part_q8, score_q8, score_d;
+    logic ovf_q8;
     always_comb begin
       part = 64'sd0;
       for (int e = 0; e < E; e++)
         part = part + 64'($signed(q_word[e*ABITS+:ABITS])) * 64'(kb[e]);
     end
-    assign full_dot = dot[j] + part;
+    assign full_dot = dot[j] + (jq8 ? part_q8 : part);
     // scaled before it is stored: the exact q.k * scale is rounded once into act
     logic [64:0] red;
     assign red = edgemoe_pkg::prod_reduce(full_dot, jscale[31:0], 2 * F);
-    assign score = edgemoe_pkg::q_act(red[63:0], edgemoe_pkg::prod_shift(2 * F));
-    assign score_ovf[j] = qk_on[j] && s1_last &&
+    assign score_d = edgemoe_pkg::q_act(red[63:0], edgemoe_pkg::prod_shift(2 * F));
+    assign score = jq8 ? score_q8 : score_d;
+    assign score_ovf[j] = qk_on[j] && s1_last && (jq8 ? ovf_q8 :
         (red[64] || edgemoe_pkg::act_overflows(
-                        edgemoe_pkg::act_round(red[63:0], edgemoe_pkg::prod_shift(2 * F))));
+                        edgemoe_pkg::act_round(red[63:0], edgemoe_pkg::prod_shift(2 * F)))));
     // AV: this key's probability for lane j, from the AV block's bank
     logic signed [63:0] prob;
     logic [ABITS-1:0] smem[2][MT];         // this lane's scores, by bank and key
@@ -206,6 +231,16 @@ module edgemoe_attn (
     for (genvar e = 0; e < E; e++) begin : g_acc
       assign acc_rd[j][e] = acc_new[acc_a] ? 64'sd0 : $signed(acc_word[e*64+:64]);
       assign acc_nx[e*64+:64] = acc_rd[j][e] + 64'($signed(prob[ABITS-1:0])) * 64'(vb[e]);
+    end
+    if (edgemoe_pkg::ATTN_Q8_BUILT != 0) begin : g_q8
+      edgemoe_attn_q8_lane u_q8 (
+          .clk, .q_word, .k_word(k_beat[j]), .v_word(v_beat[j]), .dot(full_dot), .s_mul,
+          .s_shift, .part(part_q8), .score(score_q8), .score_ovf(ovf_q8), .av_on(av_on[j]),
+          .acc_a(32'(acc_a)), .prob(64'($signed(prob[ABITS-1:0]))), .clear(bank_go),
+          .out_slot(oc % 32'(QS)), .out_acc(q8_acc[j]));
+    end else begin : g_no_q8
+      assign {part_q8, score_q8, ovf_q8} = '0;
+      assign q8_acc[j] = '0;
     end
     always_ff @(posedge clk) begin
       if (qk_on[j]) begin
@@ -239,21 +274,26 @@ module edgemoe_attn (
   logic [E*ABITS-1:0] out_beat;
   logic [E-1:0] out_ovf;                   // elements of the beat that wrap/saturate
   for (genvar e = 0; e < E; e++) begin : g_out
-    assign out_beat[e*ABITS+:ABITS] =
+    // int8 mode: act.from_raw(acc * o_mul, o_shift), the product in 64-bit wrap-around
+    logic signed [63:0] oq;
+    logic [64:0] o8;
+    assign oq = $signed(q8_acc[PAW'(oj)][e*64+:64]) * 64'(o_mul);
+    assign o8 = edgemoe_pkg::q_act_c(oq, int'({26'd0, o_shift}) - F);
+    assign out_beat[e*ABITS+:ABITS] = jq8 ? ABITS'(o8[63:0]) :
         ABITS'(edgemoe_pkg::q_act(acc_rd[PAW'(oj)][e], F));
-    assign out_ovf[e] = oc * 32'(E) + 32'(e) < jhd &&
-        edgemoe_pkg::act_overflows(edgemoe_pkg::act_round(acc_rd[PAW'(oj)][e], F));
+    assign out_ovf[e] = oc * 32'(E) + 32'(e) < jhd && (jq8 ? o8[64] :
+        edgemoe_pkg::act_overflows(edgemoe_pkg::act_round(acc_rd[PAW'(oj)][e], F)));
   end
 
   // count of values that overflowed since reset (profile field `overflows`)
   always_ff @(posedge clk) begin
     if (!rst_n) overflows <= '0;  // running: edgemoe_ctrl_prof reports the increase
-    else overflows <= overflows + 64'($countones(score_ovf)) +
+    else overflows <= overflows + 64'($countones(score_ovf)) + 64'(q8_clamped) +
                       ((ws == W_DATA && dma_resp.wr_ready) ? 64'($countones(out_ovf)) : 64'd0);
   end
   assign dreq.wr_valid = ws == W_DATA;
   assign dreq.wr_data = WB'(out_beat);
-  assign dreq.rd_ready = cs == C_LOAD || cs == C_Q || cs == C_BOOK;
+  assign dreq.rd_ready = cs == C_LOAD || cs == C_Q || cs == C_BOOK || cs == C_PRM;
 
   // queries of block b (0 past the last block)
   // (assignments to the function name, not `return`: Yosys reads no return statements)
@@ -265,9 +305,9 @@ module edgemoe_attn (
     else block_nq = 32'(P);
   endfunction
 
-  // the step counters walk one row of cpr words per key (C_LOAD, C_Q: per row read)
+  // the step counters walk a row of cpr beats per row read (C_LOAD, C_Q), cpw words a key
   logic row_end;
-  assign row_end = cc + 32'd1 == cpr;
+  assign row_end = cc + 32'd1 == (cs == C_STEP ? cpw : cpr);
   assign bank_go = cs == C_RECIP && ws == W_IDLE && !w_go && recip_ready;
   edgemoe_attn_recip u_recip (.clk, .rst_n, .done(qk_end), .pb, .sums(sum_pb),
                               .recips(recip_av), .ready(recip_ready));
@@ -279,6 +319,7 @@ module edgemoe_attn (
       ch <= '0; cqb <= '0; cnq <= '0; cnq_av <= '0; cstep <= '0; ckey <= '0; cc <= '0;
       csteps <= '0; cv <= 1'b0; pb <= 1'b0;
       jt <= '0; jnh <= '0; jhd <= '0; jqkv <= '0; jdst <= '0; jscale <= '0; jtopk <= 1'b0;
+      jq8_r <= 1'b0; jq8p <= '0;
       rstride <= '0; hw_bytes <= '0;
     end else begin
       done <= 1'b0;
@@ -288,10 +329,18 @@ module edgemoe_attn (
           jt <= t; jnh <= nh; jhd <= hd; jqkv <= qkv; jdst <= dst; jtopk <= topk_on;
           jcb <= cb; jkept <= k < t ? k : t; jbook <= book; jcodes <= codes; jpicks <= picks;
           jscale <= {{32{scale[31]}}, scale};
+          jq8_r <= q8; jq8p <= q8p;
           rstride <= (64'(nh) * 64'(hd) * 64'd3) << AL;
           hw_bytes <= (64'(nh) * 64'(hd)) << AL;
           ch <= '0; cstep <= '0; ckey <= '0; cc <= '0; cv <= 1'b0;
-          cs <= topk_on ? C_BOOK : C_LOAD;
+          cs <= q8 && edgemoe_pkg::ATTN_Q8_BUILT != 0 ? C_PRM : topk_on ? C_BOOK : C_LOAD;
+        end
+        C_PRM: if (dma_resp.rd_valid) begin  // the parameter block, a word a beat
+          cc <= cc + 32'd1;
+          if (cc + 32'd1 == 32'(edgemoe_pkg::ATTN_Q8_PARAM_BYTES / 4)) begin
+            cc <= '0;
+            cs <= C_LOAD;
+          end
         end
         C_BOOK: if (tk_book_done) cs <= C_LOAD;
         C_CODE: if (tk_code_done) cs <= C_Q;
@@ -396,6 +445,18 @@ module edgemoe_attn (
     end
   end
 
+  // ------------------------------------------------------------------ int8 codes
+  if (edgemoe_pkg::ATTN_Q8_BUILT != 0) begin : g_q8
+    edgemoe_attn_q8_load u_q8 (
+        .clk, .prm_beat(cs == C_PRM && dma_resp.rd_valid), .prm_idx(cc[2:0]),
+        .row_beat(jq8 && (cs == C_LOAD || cs == C_Q) && dma_resp.rd_valid),
+        .part(cs == C_Q ? 2'd0 : cv ? 2'd2 : 2'd1), .beat_idx(cc), .row_end, .hd(jhd),
+        .rd_data(dma_resp.rd_data), .word(q8_word), .word_wr(q8_wr), .clamped(q8_clamped),
+        .s_mul, .o_mul, .s_shift, .o_shift);
+  end else begin : g_no_q8
+    assign {q8_word, q8_wr, q8_clamped, s_mul, o_mul, s_shift, o_shift} = '0;
+  end
+
   // ------------------------------------------------------------------ top-k selection
   // built only where the design point sets attn_topk: else its outputs idle, the lanes' K/V
   // reads share kv_addr (synthesis merges their ports) and the unit is gone
@@ -433,5 +494,6 @@ module edgemoe_attn (
   end
 
   logic unused;
-  assign unused = ^{dma_resp, jscale[63:32], tk_kaddr, jcb, jbook, jcodes, jpicks, gh, grow};
+  assign unused = ^{dma_resp, jscale[63:32], jq8p, s_mul, s_shift, tk_kaddr, jcb, jbook, jcodes,
+                    jpicks, gh, grow};
 endmodule

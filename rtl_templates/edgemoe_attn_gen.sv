@@ -1,4 +1,5 @@
-// Read commands of the attention engine (edgemoe_attn): per head the codebook rows
+// Read commands of the attention engine (edgemoe_attn): int8 mode, first the job's
+// parameter block (one command of u32 words, edgemoe_attn_q8_load); per head the codebook rows
 // (top-k mode: edgemoe_attn_topk says which), K rows 0..t-1 and V rows 0..t-1 into the K/V
 // memories; then per query block of up to ATTN_LANES queries its Q rows.  One head row per
 // command; the commands run ahead of the step counters (the DMA queues them).
@@ -7,6 +8,8 @@ module edgemoe_attn_gen (
     input  logic        rst_n,
     input  logic        start, done,       // the engine's start and done pulses
     input  logic        topk_on,           // at start: the job selects keys
+    input  logic        q8_on,             // at start: int8 mode (a parameter block first)
+    input  logic [63:0] jq8p,              // the parameter block, latched at start
     input  logic [31:0] t,                 // at start: tokens
     // the job, latched by the engine at start
     input  logic [31:0] jt, jnh, jhd,
@@ -27,7 +30,7 @@ module edgemoe_attn_gen (
   localparam int AL = edgemoe_pkg::ACT_LG;
   localparam int LG_B = edgemoe_pkg::AXI_LG;
 
-  typedef enum logic [2:0] {G_IDLE, G_KV, G_Q, G_NEXT, G_DONE, G_BOOK} gen_t;
+  typedef enum logic [2:0] {G_IDLE, G_KV, G_Q, G_NEXT, G_DONE, G_BOOK, G_PRM} gen_t;
   gen_t gs;
   logic [31:0] gqb, gnq;
   logic gv;                                // loading V rows (else K rows)
@@ -47,7 +50,14 @@ module edgemoe_attn_gen (
         G_IDLE: if (start) begin
           gh <= '0; gqb <= '0; grow <= '0; gv <= 1'b0;
           gnq <= (t < 32'(P)) ? t : 32'(P);
-          gs <= topk_on ? G_BOOK : G_KV;
+          gs <= q8_on ? G_PRM : topk_on ? G_BOOK : G_KV;
+        end
+        G_PRM: if (cmd_free) begin
+          rd_cmd_valid <= 1'b1;
+          rd_cmd_len <= 32'(edgemoe_pkg::ATTN_Q8_PARAM_BYTES);
+          rd_cmd_wlg <= 4'd2;
+          rd_cmd_addr <= jq8p;
+          gs <= G_KV;
         end
         G_BOOK: if (cmd_free) begin        // the head's codebook rows, then K and V
           rd_cmd_valid <= 1'b1;

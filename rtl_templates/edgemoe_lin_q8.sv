@@ -3,17 +3,19 @@
 // the P_IN input lanes (act raw) becomes the int8 code round_half_up(x * x_mul /
 // 2**(ACT_F + XQ_GUARD)) clamped to +-Q8_MAX; `clamped` counts the valid lanes that were
 // clamped.  Steps 3a/3b (acc * m + bias << b_sh) are in edgemoe_lin_epilogue, over its
-// EPI_LANES lanes rather than P_OUT.
+// EPI_LANES lanes rather than P_OUT.  The int8 attention (edgemoe_attn_q8_load) makes its
+// codes with the same module over its ATTN_E beat lanes.
 module edgemoe_lin_q8 #(
-    parameter int XBITS = 32   // input lane bits (edgemoe_lin)
+    parameter int XBITS = 32,                 // input lane bits (edgemoe_lin)
+    parameter int LANES = edgemoe_pkg::P_IN   // input lanes
 ) (
-    input  logic [edgemoe_pkg::P_IN*XBITS-1:0]  x_in,     // act raw lanes
-    input  logic [edgemoe_pkg::P_IN-1:0]        x_valid,  // lanes inside the input row
-    input  logic signed [31:0]                  x_mul,
-    output logic [edgemoe_pkg::P_IN*XBITS-1:0]  x_q8,     // int8 codes, sign-extended
-    output logic [31:0]                         clamped
+    input  logic [LANES*XBITS-1:0]  x_in,     // act raw lanes
+    input  logic [LANES-1:0]        x_valid,  // lanes inside the input row
+    input  logic signed [31:0]      x_mul,
+    output logic [LANES*XBITS-1:0]  x_q8,     // int8 codes, sign-extended
+    output logic [31:0]             clamped
 );
-  localparam int PI = edgemoe_pkg::P_IN;
+  localparam int PI = LANES;
   localparam int S = edgemoe_pkg::ACT_F + edgemoe_pkg::XQ_GUARD;
   localparam logic signed [63:0] QMAX = 64'(edgemoe_pkg::Q8_MAX);
 

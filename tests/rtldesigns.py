@@ -1,8 +1,9 @@
 """Design points and executors shared by the RTL tests (imported by the test modules).
 
 Three builds cover every bench: ``tiny`` (attention p=2), ``alt`` (p=4 with an 8x2 linear
-tile and 4 vector lanes: the engines' second parallelism setting) and ``p8`` (p=8,
-UPSAMPLE and top-k attention left out so OP_NOT_BUILT and an unbuilt flag can be exercised).
+tile, 4 vector lanes and head rows up to 40 elements: the engines' second parallelism
+setting, and int8 attention rows of several code words) and ``p8`` (p=8, UPSAMPLE, top-k
+and int8 attention left out so OP_NOT_BUILT and unbuilt flags can be exercised).
 All three have 128-bit AXI, so the attention monitor test compares p alone.  ``narrow`` is
 ``tiny`` with 16-bit activations; ``wide`` is ``tiny`` with an 8x8 linear tile (a two-step
 linear epilogue).  Verilator models are
@@ -18,9 +19,10 @@ import rtlutil
 from edgemoe.params import load_accel
 from edgemoe.rtl import RtlsimExecutor
 
-ALT = ("attn_lanes=4", "linear_p_in=8", "linear_p_out=2", "vector_lanes=4")
+ALT = ("attn_lanes=4", "linear_p_in=8", "linear_p_out=2", "vector_lanes=4",
+       "buffers.max_head_dim=40")
 P8 = ("attn_lanes=8", "ops=[linear, layernorm, attention, moe_gate, moe_experts, conv, add]",
-      "attn_topk=false")
+      "attn_topk=false", "attn_q8=false")
 NARROW = ("formats.act=ap_fixed<16,6>",)  # 2-byte activations: other element packing
 # an 8x8 tile: the linear epilogue serves 4 of the 8 output lanes per cycle (2 steps)
 WIDE = ("linear_p_in=8", "linear_p_out=8")

@@ -62,12 +62,16 @@ def test_package_renders_design_point(tmp_path, name):
     for op in isa.Op:
         assert f"OP_{op.name} = 8'd{int(op)};" in text
         assert f"OP_{op.name}: op_flags = 16'd{int(isa.hw_flags(op, 'sv', accel))};" in text
-    # top-k ATTENTION (edgemoe_attn_topk.sv) is built, and its flag accepted, only where the
-    # design point sets attn_topk (tiny; the board design points leave it out)
+    # top-k ATTENTION (edgemoe_attn_topk.sv) and int8 ATTENTION (edgemoe_attn_q8_*.sv) are
+    # built, and their flags accepted, only where the design point sets attn_topk / attn_q8
+    # (tiny; the board design points leave them out)
     topk = int(isa.Flag.ATTN_TOPK) if accel.attn_topk else 0
-    assert f"OP_ATTENTION: op_flags = 16'd{topk};" in text
+    q8 = int(isa.Flag.WFMT_Q8) if accel.attn_q8 else 0
+    assert f"OP_ATTENTION: op_flags = 16'd{topk | q8};" in text
     assert f"localparam int ATTN_TOPK_BUILT = {int(accel.attn_topk)};" in text
+    assert f"localparam int ATTN_Q8_BUILT = {int(accel.attn_q8)};" in text
     assert accel.attn_topk == (name == "tiny")
+    assert accel.attn_q8 == (name == "tiny")
     for tname, values in numerics.numerics_tables().items():
         np.testing.assert_array_equal(_sv_table(text, tname.lower()), values)
     for reg in REGISTERS:

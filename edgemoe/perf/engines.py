@@ -34,6 +34,7 @@ import math
 
 from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
+from ..numerics.attn_q8 import Q8_PARAM_BYTES, Q8_PARAM_WORDS
 from ..numerics.int8 import q8_mac_beats
 from .attn_topk import attention_topk_cycles
 from .conv_line import line_strip_cycles
@@ -294,9 +295,17 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
     act, lanes, bus = fmt("act"), accel.attn_lanes, mem.bus_bytes
     qkv, dst = ins.get("qkv"), ins.get("dst")
     stride, part, row = 3 * nh * hd * act, nh * hd * act, hd * act
-    words = math.ceil(row / bus)  # beats per head row on chip (the lanes' step length)
+    beats = math.ceil(row / bus)  # act beats per head row (loads, the writer)
+    words = beats  # memory words per head row on chip (the lanes' step length)
     cycles = float(mem.latency + STEP_CYCLES["attn_op"])
     in_flight = DMA_IN_FLIGHT  # commands the generator runs ahead
+    if ins.has(Flag.WFMT_Q8):
+        # int8 (edgemoe_attn_q8_load): the parameter block first, a u32 word a cycle; rows
+        # still cross the port as act beats, but the chip keeps one-byte codes, so a step
+        # walks a row's codes in a word of bus bytes
+        prm = traffic.read(ins.get("q8_params"), Q8_PARAM_BYTES, bus, weight=True)
+        cycles += max(float(prm), float(len(Q8_PARAM_WORDS)))
+        words = math.ceil(hd / bus)
 
     def stream(addr: int, nbytes: int = row, weight: bool = False) -> float:
         b = traffic.read(addr, nbytes, bus, weight=weight)
@@ -324,7 +333,7 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
                 q0 = (p - 1) * lanes
                 for j in range(nq):
                     traffic.write(dst + ((q0 + j) * nh + h) * row, row, bus)
-                cycles += nq * (words + STEP_CYCLES["attn_row_out"]) + 1
+                cycles += nq * (beats + STEP_CYCLES["attn_row_out"]) + 1
     return cycles
 
 

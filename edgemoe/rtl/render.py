@@ -63,7 +63,8 @@ SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe
            "edgemoe_lin_q8.sv", "edgemoe_mac8x2.sv", "edgemoe_lin_dot.sv", "edgemoe_lin_skip.sv",
            "edgemoe_lin_wbuf.sv", "edgemoe_lin_place.sv", "edgemoe_lin_pair.sv", "edgemoe_lin_fmt.sv",
            "edgemoe_lin_q4.sv", "edgemoe_lin_bbuf.sv", "edgemoe_lin_loader.sv", "edgemoe_lin.sv", "edgemoe_router.sv", "edgemoe_attn_topk.sv",
-           "edgemoe_attn_recip.sv", "edgemoe_attn_gen.sv", "edgemoe_attn.sv",
+           "edgemoe_attn_recip.sv", "edgemoe_attn_gen.sv", "edgemoe_attn_q8_load.sv",
+           "edgemoe_attn_q8_lane.sv", "edgemoe_attn.sv",
            "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_pool.sv",
            "edgemoe_lif.sv", "edgemoe_moe_q4.sv",
            "edgemoe_ctrl.sv")
