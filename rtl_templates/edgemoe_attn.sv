@@ -236,7 +236,7 @@ module edgemoe_attn (
       edgemoe_attn_q8_lane u_q8 (
           .clk, .q_word, .k_word(k_beat[j]), .v_word(v_beat[j]), .dot(full_dot), .s_mul,
           .s_shift, .part(part_q8), .score(score_q8), .score_ovf(ovf_q8), .av_on(av_on[j]),
-          .acc_a(32'(acc_a)), .prob(64'($signed(prob[ABITS-1:0]))), .clear(bank_go),
+          .acc_a(32'(acc_a)), .prob(prob[ABITS-1:0]), .clear(bank_go),
           .out_slot(oc % 32'(QS)), .out_acc(q8_acc[j]));
     end else begin : g_no_q8
       assign {part_q8, score_q8, ovf_q8} = '0;

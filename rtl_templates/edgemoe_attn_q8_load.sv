@@ -40,9 +40,10 @@ module edgemoe_attn_q8_load (
   for (genvar e = 0; e < E; e++) begin : g_lane
     assign in_row[e] = beat_idx * 32'(E) + 32'(e) < hd;
   end
+  logic signed [31:0] x_mul;               // the row's multiplier (q_mul, k_mul or v_mul)
+  assign x_mul = prm[{1'b0, part}];
   edgemoe_lin_q8 #(.XBITS(ABITS), .LANES(E)) u_codes (
-      .x_in(rd_data[WW-1:0]), .x_valid(in_row), .x_mul($signed(prm[{1'b0, part}])), .x_q8(codes),
-      .clamped(n_clamped));
+      .x_in(rd_data[WW-1:0]), .x_valid(in_row), .x_mul, .x_q8(codes), .clamped(n_clamped));
   assign clamped = row_beat ? n_clamped : '0;
 
   // the beat's E codes go to slot (beat_idx mod QS) of the word; slot 0 starts a new word

@@ -6,7 +6,7 @@ Cases (tests/attnq8util.py): m3vit-micro's shape; the full token buffer with a h
 no whole beat (one partial code word); one token; clamped q and v codes; scores past act's
 range; shift words with high bits set; outputs near act's limit and past it; and an int8
 instruction followed by a dense one on the same engine (the mode is per job); on alt, head
-rows of several code words.
+rows of several code words; on narrow, 16-bit activations.
 """
 
 from __future__ import annotations
@@ -108,6 +108,18 @@ def test_attn_q8_rows_of_several_code_words():
              _q8(accel, "q8_hd37", 32, 5, 1, 37, (1.0, 2.0, 3.0))[1],
              ru.attention(accel, np.random.default_rng(33), "dense_hd40", 7, 2, 40)]
     for name, out in ru.run_cases(executor("alt"), cases).items():
+        assert out.golden_error == Err.OK, name
+        assert out.problems() == [], name
+
+
+def test_attn_q8_with_16_bit_activations():
+    """narrow's 2-byte act: a memory word holds 2 act beats' codes (16 codes) instead of 4;
+    int8 == golden there too (test_rtl_engines builds narrow anyway)."""
+    accel = design("narrow")
+    assert accel.formats.act.storage_dtype.itemsize == 2 and accel.attn_q8
+    cases = [_q8(accel, "narrow_9x2x16", 41, 9, 2, 16, (2.0, 2.0, 2.0))[1],
+             _q8(accel, "narrow_hd5", 42, 16, 1, 5, (1.0, 3.0, 0.5))[1]]
+    for name, out in ru.run_cases(executor("narrow"), cases).items():
         assert out.golden_error == Err.OK, name
         assert out.problems() == [], name
 
