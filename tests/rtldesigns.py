@@ -45,3 +45,26 @@ def executor(name: str):
 def outcomes_per_setting(cases) -> dict:
     """``cases(accel)`` run on the RTL of each of :data:`SETTINGS`: setting -> name -> outcome."""
     return {s: rtlutil.run_cases(executor(s), cases(design(s))) for s in SETTINGS}
+
+
+def assert_program_rtl_equals_golden(compiled, pixels, task: int, label: str,
+                                     max_cycles: int, name: str = "tiny") -> None:
+    """Run ``compiled`` on ``pixels`` for ``task`` on golden and on design ``name``'s RTL:
+    the whole images are equal, and the program wrote something."""
+    import numpy as np
+
+    from edgemoe.compare import assert_images_equal
+    from edgemoe.compiler.io import write_pixels
+    from edgemoe.golden import execute
+    from edgemoe.rtl import RtlJob
+
+    c = compiled
+    gold, img = c.fresh_image(), c.fresh_image()
+    for image in (gold, img):
+        write_pixels(image, c.manifest, pixels)
+    args = (c.program_offset, c.n_instructions, task, c.status_offset)
+    assert execute(gold, design(name), *args) == 0
+    res = executor(name).run_jobs([RtlJob(img, *args, max_cycles=max_cycles)])[0]
+    assert not res.timed_out and res.error == 0
+    assert_images_equal(img, gold, c.manifest, label)
+    assert np.any(img != c.fresh_image())

@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 import rtlutil as ru
 from q4util import clamped_chain, mixed_linear
-from rtldesigns import SETTINGS, design, executor, outcomes_per_setting
+from rtldesigns import (
+    SETTINGS,
+    assert_program_rtl_equals_golden,
+    design,
+    outcomes_per_setting,
+)
 
 from edgemoe.isa import Flag, Instr, Op
 from edgemoe.numerics.int4 import ROW_GROUP
@@ -118,15 +123,11 @@ def test_q4_m3vit_micro_backbone_rtl_equals_golden(tmp_path):
     test): the whole image equal to golden on task 1."""
     from test_compiler_mixed import _map
 
-    from edgemoe.compare import assert_images_equal
     from edgemoe.compiler import compile_model
     from edgemoe.compiler.calibrate import linear_input_ranges
-    from edgemoe.compiler.io import write_pixels
     from edgemoe.compiler.mixed import apply_precision_map
-    from edgemoe.golden import execute
     from edgemoe.models import load_default_image, random_weights
     from edgemoe.params import load_model
-    from edgemoe.rtl import RtlJob
     from edgemoe.seeds.precision_map import write_precision_map
 
     model, accel = load_model("m3vit-micro"), design("tiny")
@@ -137,12 +138,5 @@ def test_q4_m3vit_micro_backbone_rtl_equals_golden(tmp_path):
     mixed, int8 = apply_precision_map(path, model, weights, ranges, int8_rest=False)
     c = compile_model(model, accel, weights, heads=False, int8=int8, mixed=mixed)
     assert sum(ins.has(Flag.WFMT_Q4) for ins in c.instrs) >= 4
-    gold, img = c.fresh_image(), c.fresh_image()
-    for image in (gold, img):
-        write_pixels(image, c.manifest, pixels)
-    assert execute(gold, accel, c.program_offset, c.n_instructions, 1, c.status_offset) == 0
-    res = executor("tiny").run_jobs([RtlJob(img, c.program_offset, c.n_instructions, 1,
-                                            c.status_offset, max_cycles=4_000_000)])[0]
-    assert not res.timed_out and res.error == 0
-    assert_images_equal(img, gold, c.manifest, "m3vit-micro mixed RTL vs golden")
-    assert np.any(img != c.fresh_image())
+    assert_program_rtl_equals_golden(c, pixels, 1, "m3vit-micro mixed RTL vs golden",
+                                     4_000_000)

@@ -12,7 +12,12 @@ import rtlutil as ru
 from q8conv import q8_conv
 from q8moe import q8_experts
 from q8util import q8_linear, q8_program
-from rtldesigns import SETTINGS, design, executor, outcomes_per_setting
+from rtldesigns import (
+    SETTINGS,
+    assert_program_rtl_equals_golden,
+    design,
+    outcomes_per_setting,
+)
 
 from edgemoe.isa import Flag
 
@@ -93,17 +98,11 @@ def test_q8_m3vit_micro_all_int8_backbone_rtl_equals_golden():
     """m3vit-micro's backbone with every attention, MLP and expert layer in W8A8 (the
     router, patch-embed CONV and LayerNorms stay W16A32): RTL == golden on task 1
     (tests/test_compiler_q8.py runs the same program on C-sim)."""
-    import numpy as np
-
-    from edgemoe.compare import assert_images_equal
     from edgemoe.compiler import compile_model
     from edgemoe.compiler.calibrate import linear_input_ranges
-    from edgemoe.compiler.io import write_pixels
-    from edgemoe.golden import execute
     from edgemoe.isa import Op
     from edgemoe.models import load_default_image, random_weights
     from edgemoe.params import load_model
-    from edgemoe.rtl import RtlJob
 
     accel, model = design("tiny"), load_model("m3vit-micro")
     weights = random_weights(model, 1)
@@ -111,15 +110,8 @@ def test_q8_m3vit_micro_all_int8_backbone_rtl_equals_golden():
     c = compile_model(model, accel, weights, heads=False,
                       int8=linear_input_ranges(model, weights, [pixels]))
     assert any(ins.op == Op.MOE_EXPERTS and ins.has(Flag.WFMT_Q8) for ins in c.instrs)
-    gold, img = c.fresh_image(), c.fresh_image()
-    for image in (gold, img):
-        write_pixels(image, c.manifest, pixels)
-    assert execute(gold, accel, c.program_offset, c.n_instructions, 1, c.status_offset) == 0
-    res = executor("tiny").run_jobs([RtlJob(img, c.program_offset, c.n_instructions, 1,
-                                            c.status_offset, max_cycles=1_000_000)])[0]
-    assert not res.timed_out and res.error == 0
-    assert_images_equal(img, gold, c.manifest, "m3vit-micro all-int8 RTL vs golden")
-    assert np.any(img != c.fresh_image())
+    assert_program_rtl_equals_golden(c, pixels, 1, "m3vit-micro all-int8 RTL vs golden",
+                                     1_000_000)
 
 
 @pytest.mark.long
@@ -127,17 +119,11 @@ def test_w8a8_heads_program_rtl_equals_golden():
     """m3vit-micro with only its heads' convs in W8A8 (every other layer W16A32), both
     tasks' heads on the SV == golden over the whole image (task seg's run; the C-sim twin:
     tests/test_compiler_q8_heads.py)."""
-    import numpy as np
-
-    from edgemoe.compare import assert_images_equal
     from edgemoe.compiler import compile_model
     from edgemoe.compiler.calibrate import head_conv_layers, linear_input_ranges
-    from edgemoe.compiler.io import write_pixels
-    from edgemoe.golden import execute
     from edgemoe.isa import Op
     from edgemoe.models import load_default_image, random_weights
     from edgemoe.params import load_model
-    from edgemoe.rtl import RtlJob
 
     accel, model = design("tiny"), load_model("m3vit-micro")
     weights = random_weights(model, 1)
@@ -146,12 +132,5 @@ def test_w8a8_heads_program_rtl_equals_golden():
         model, weights, [pixels], head_conv_layers(model)))
     assert sum(ins.op == Op.CONV and ins.has(Flag.WFMT_Q8) for ins in c.instrs) == \
         len(head_conv_layers(model))
-    gold, img = c.fresh_image(), c.fresh_image()
-    for image in (gold, img):
-        write_pixels(image, c.manifest, pixels)
-    assert execute(gold, accel, c.program_offset, c.n_instructions, 0, c.status_offset) == 0
-    res = executor("tiny").run_jobs([RtlJob(img, c.program_offset, c.n_instructions, 0,
-                                            c.status_offset, max_cycles=20_000_000)])[0]
-    assert not res.timed_out and res.error == 0
-    assert_images_equal(img, gold, c.manifest, "m3vit-micro W8A8 heads RTL vs golden")
-    assert np.any(img != c.fresh_image())
+    assert_program_rtl_equals_golden(c, pixels, 0, "m3vit-micro W8A8 heads RTL vs golden",
+                                     20_000_000)
