@@ -174,17 +174,19 @@ def test_int8_attention_costs_nothing_where_it_is_not_built() -> None:
 
 
 def test_int8_attention_estimate_follows_its_arithmetic() -> None:
-    """edge-moe-zcu102-w8a8 (8 lanes, 256-bit words, ap_fixed<32,10>, head_dim 64): the
-    int8 products fit the act datapaths' 32 slices a lane; new DSP are the rescales
+    """edge-moe-zcu102-w8a8 (5 lanes, 256-bit words, ap_fixed<32,10>, head_dim 64): each
+    lane's 32 int8 x int8 and 32 p x int8 products take a slice each, plus the rescales
     (21 x 32: 2 slices, 31 x 32: 4) per lane and 8 quantizers' 32 x 32 (4 each)."""
     w8 = load_accel("edge-moe-zcu102-w8a8")
-    assert w8.attn_q8 and w8.fit_report().fits
+    assert w8.attn_q8 and w8.attn_lanes == 5 and w8.fit_report().fits
     est = estimate(w8)
-    assert est.by_component("DSP")["attention_q8"] == 8 * (2 + 4) + 8 * 4
-    select, trees = (32 * 16 + 32 * 32) / 2, 32 * 21 / 2 + 32 * 31
-    assert est.by_component("LUT")["attention_q8"] == 8 * (select + trees + 2 * 300) + 8 * 80
-    # the RTL estimate keeps it physical (no Yosys count of it yet)
-    assert estimate(w8, rtl=True).by_component("DSP")["attention_q8"] == 80
+    assert est.by_component("DSP")["attention_q8"] == 5 * (32 + 32 + 2 + 4) + 8 * 4
+    routing, trees = (32 * 16 + 32 * 32) / 2, 32 * 21 / 2 + 32 * 31
+    assert est.by_component("LUT")["attention_q8"] == 5 * (routing + trees + 2 * 300) + 8 * 80
+    # the RTL estimate keeps it physical (no Yosys count of it alone yet)
+    assert estimate(w8, rtl=True).by_component("DSP")["attention_q8"] == 5 * 70 + 32
+    # 8 lanes, as before int8 attention, no longer fit the DSP limit
+    assert not load_accel("edge-moe-zcu102-w8a8", ["attn_lanes=8"]).fit_report().fits
 
 
 def test_int8_attention_estimate_grows_with_lanes_and_words() -> None:
@@ -194,7 +196,11 @@ def test_int8_attention_estimate_grows_with_lanes_and_words() -> None:
 
     base, lanes, narrow = q8([]), q8(["attn_lanes=16"]), q8(["axi_bits=128"])
     assert all(a > b for a, b in zip(lanes, base)) and all(a < b for a, b in zip(narrow, base))
-    # a 16-bit act datapath has fewer slices than a word of int8 products: new DSP
-    act16 = load_accel("tiny", ["formats.act=ap_fixed<16,6>"])
-    assert estimate(act16).by_component("DSP")["attention_q8"] > \
-        estimate(load_accel("tiny")).by_component("DSP")["attention_q8"]
+    # the int8 lanes' products do not depend on the act width (a word of one-byte codes);
+    # a 16-bit act (10 fraction bits) narrows each lane's output rescale from a 31- to a
+    # 19-bit accumulator times 32 bits: 4 slices -> 2 (its 8 quantizers: 4 x 32x32 -> 8 x
+    # 16x32, 16 slices either way)
+    def dsp(over):
+        return estimate(load_accel("tiny", over)).by_component("DSP")["attention_q8"]
+
+    assert dsp([]) - dsp(["formats.act=ap_fixed<16,6>"]) == 2 * (4 - 2)
