@@ -11,15 +11,18 @@ from __future__ import annotations
 import pytest
 
 from edgemoe.params import load_accel
-from edgemoe.params.fit import estimate, physical_items
+from edgemoe.params.fit import estimate
 from edgemoe.params.fit_calibration import (
     CALIBRATED,
+    COMPONENTS_OF,
     INSTANCES,
     MODULE_OF,
+    calibrate,
+    calibration,
+    design_counts,
     fit_curves,
     fit_lines,
     load_measurements,
-    physical_counts,
 )
 
 pytestmark = pytest.mark.unit
@@ -30,7 +33,6 @@ IN_SAMPLE = 0.05
 HELD_OUT = 0.35
 
 DATA = load_measurements()
-COMPONENT = {m: c for c, m in MODULE_OF.items()}
 
 
 def _key(point: dict) -> tuple[str, tuple[str, ...]]:
@@ -39,6 +41,12 @@ def _key(point: dict) -> tuple[str, tuple[str, ...]]:
 
 def _measured(point: dict, res: str) -> int:
     return point[res] * INSTANCES.get(point["module"], 1)
+
+
+def _built(point: dict) -> list[str]:
+    """The components of the point's module its design builds."""
+    phys = design_counts(*_key(point))
+    return [c for c in COMPONENTS_OF[point["module"]] if c in phys]
 
 
 def test_measurements_are_dated_reproducible_and_cover_two_design_points():
@@ -84,33 +92,73 @@ def test_the_linear_engine_is_not_estimated_below_its_largest_measurement():
 @pytest.mark.parametrize("point", DATA["points"],
                          ids=lambda p: f"{p['accel']}{'+' if p.get('set') else ''}-{p['module']}")
 def test_estimate_is_within_the_band_of_each_measured_module(point):
+    """The module's components the design builds, summed, against its count."""
     accel = load_accel(point["accel"], tuple(point.get("set", ())))
-    comp = COMPONENT[point["module"]]
+    comps = _built(point)
     est = estimate(accel, rtl=True)
     for res in CALIBRATED:
-        got = est.by_component(res).get(comp, 0)
+        got = sum(est.by_component(res).get(c, 0) for c in comps)
         want = _measured(point, res)
-        assert abs(got - want) <= IN_SAMPLE * want + 2, (comp, res, got, want)
+        assert abs(got - want) <= IN_SAMPLE * want + 2, (comps, res, got, want)
 
 
 def test_a_fit_without_a_design_point_predicts_it():
-    """Leave each design point out, fit the rest, predict it: LUT within HELD_OUT."""
+    """Leave each design point out, fit the rest, predict it (the sum of the module's
+    components it builds): LUT within HELD_OUT."""
     points = DATA["points"]
     designs = {_key(p) for p in points}
-    phys = {k: physical_counts(physical_items(load_accel(k[0], k[1]))[0]) for k in designs}
     checked = []
     for out in designs:
-        pairs: dict = {}
+        curves = calibrate([p for p in points if _key(p) != out])
+        phys = design_counts(*out)
         for p in points:
-            if _key(p) != out:
-                comp = COMPONENT[p["module"]]
-                pairs.setdefault((comp, "LUT"), []).append(
-                    (float(phys[_key(p)][comp]["LUT"]), float(_measured(p, "LUT"))))
-        lines = fit_curves(pairs)
-        for p in points:
-            comp = COMPONENT[p["module"]]
-            if _key(p) == out and (comp, "LUT") in lines:
-                got, want = lines[(comp, "LUT")](phys[out][comp]["LUT"]), _measured(p, "LUT")
-                checked.append((comp, out, round(got), want))
-                assert abs(got - want) <= HELD_OUT * want, (comp, out, got, want)
+            comps = _built(p)
+            if _key(p) == out and comps and all((c, "LUT") in curves for c in comps):
+                got = sum(curves[(c, "LUT")](phys[c]["LUT"]) for c in comps)
+                want = _measured(p, "LUT")
+                checked.append((tuple(comps), out, round(got), want))
+                assert abs(got - want) <= HELD_OUT * want, (comps, out, got, want)
     assert len(checked) >= 3, "too few modules measured at two design points"
+
+
+#: Physical counts of made-up designs for the shared-module tests (attention and its int8
+#: mode share edgemoe_attn).
+_FAKE = {"act4": {"attention": {"LUT": 100, "DSP": 10}},
+         "act8": {"attention": {"LUT": 200, "DSP": 20}},
+         "both4": {"attention": {"LUT": 100, "DSP": 10}, "attention_q8": {"LUT": 50, "DSP": 5}},
+         "both8": {"attention": {"LUT": 200, "DSP": 20}, "attention_q8": {"LUT": 100, "DSP": 10}}}
+
+
+def _fake_point(accel: str, lut: int, ff: int, dsp: int) -> dict:
+    return {"accel": accel, "set": [], "module": "edgemoe_attn", "LUT": lut, "FF": ff, "DSP": dsp}
+
+
+def test_a_shared_module_calibrates_the_uncalibrated_component_from_the_residual():
+    act = [_fake_point("act4", 1000, 300, 40), _fake_point("act8", 1800, 500, 70)]
+    both = [_fake_point("both4", 1600, 420, 55), _fake_point("both8", 3000, 800, 100)]
+    curves = calibrate(act + both, counts=lambda accel, sets: _FAKE[accel])
+    q8 = {res: curves[("attention_q8", res)] for res in CALIBRATED}
+    # the residuals: 1600 - 1000 at 50 LUT, 3000 - 1800 at 100; FF against LUT; DSP 15 and 30
+    assert [q8["LUT"](x) for x in (50.0, 100.0, 150.0)] == pytest.approx([600.0, 1200.0, 1800.0])
+    assert [q8["FF"](x) for x in (50.0, 100.0)] == pytest.approx([120.0, 300.0])
+    assert [q8["DSP"](x) for x in (5.0, 10.0)] == pytest.approx([15.0, 30.0])
+    # the act engine keeps the curve its own points give, in any order of the points
+    alone = calibrate(act, counts=lambda accel, sets: _FAKE[accel])
+    assert all(curves[("attention", r)] == alone[("attention", r)] for r in CALIBRATED)
+    assert calibrate(both + act, counts=lambda accel, sets: _FAKE[accel]) == curves
+
+
+def test_a_shared_module_without_a_calibrated_component_stays_physical():
+    """Two uncalibrated components in one count: no way to split it, neither is fitted."""
+    curves = calibrate([_fake_point("both4", 1600, 420, 55)],
+                       counts=lambda accel, sets: _FAKE[accel])
+    assert curves == {}
+
+
+def test_int8_attention_is_calibrated_and_only_where_it_is_built():
+    lines = calibration()
+    assert all(("attention_q8", r) in lines for r in CALIBRATED)
+    assert COMPONENTS_OF["edgemoe_attn"] == ("attention", "attention_q8")
+    assert MODULE_OF["attention_q8"] == MODULE_OF["attention"]
+    dense = estimate(load_accel("edge-moe-zcu102"), rtl=True)   # does not build attn_q8
+    assert all("attention_q8" not in dense.by_component(r) for r in CALIBRATED)

@@ -16,6 +16,13 @@ engine lies well above the line through its 16- and 64-MAC counts).  The
 physical count carries how a component grows with its lanes and formats, the fit what
 synthesis really spends on it (control, numerics per lane, registers).  FF is fitted
 against the physical LUT count.
+
+A module may implement several components (``edgemoe_attn``: the act attention and its
+int8 mode).  A point whose design builds only one of them calibrates it as above; a point
+that builds more than one calibrates, in a second pass, the one without a curve from the
+residual: the measured count minus the calibrated counts of the others at that point.  So
+the int8 mode is what synthesis adds to the act engine, and the act engine's curve stays
+the one its own points give.
 """
 
 from __future__ import annotations
@@ -24,18 +31,27 @@ import functools
 import json
 import math
 from importlib import resources
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-__all__ = ["CALIBRATED", "INSTANCES", "MODULE_OF", "Curve", "Line", "calibration", "fit_curves",
-           "fit_lines", "load_measurements", "physical_counts"]
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
-#: Fit-check component -> the RTL module (rtl_templates) that implements it.
+__all__ = ["CALIBRATED", "COMPONENTS_OF", "INSTANCES", "MODULE_OF", "Curve", "Line", "calibrate",
+           "calibration", "design_counts", "fit_curves", "fit_lines", "load_measurements",
+           "physical_counts"]
+
+#: Fit-check component -> the RTL module (rtl_templates) that implements it (int8
+#: attention is a mode of the act attention module).
 MODULE_OF = {
-    "linear": "edgemoe_lin", "linear_q4": "edgemoe_lin_q4", "attention": "edgemoe_attn", "layernorm": "edgemoe_ln",
+    "linear": "edgemoe_lin", "linear_q4": "edgemoe_lin_q4", "attention": "edgemoe_attn",
+    "attention_q8": "edgemoe_attn", "layernorm": "edgemoe_ln",
     "vector": "edgemoe_eltwise", "pool": "edgemoe_pool", "moe_gate": "edgemoe_router",
     "upsample": "edgemoe_upsample", "control": "edgemoe_ctrl",
     "read_dma": "edgemoe_rd_dma", "write_dma": "edgemoe_wr_dma",
 }
+#: RTL module -> the components it implements (the inverse of :data:`MODULE_OF`).
+COMPONENTS_OF: dict[str, tuple[str, ...]] = {
+    m: tuple(c for c, mod in MODULE_OF.items() if mod == m) for m in dict.fromkeys(MODULE_OF.values())}
 #: Instances of a module in the RTL top (the read DMA: activations and weight prefetch).
 INSTANCES = {"edgemoe_rd_dma": 2}
 #: Resources the calibration covers (memories keep the physical model: Yosys infers the
@@ -120,22 +136,51 @@ def fit_curves(pairs: dict[tuple[str, str], list[tuple[float, float]]]
     return {key: _curve(v) for key, v in pairs.items() if v}
 
 
-@functools.lru_cache(maxsize=1)
-def calibration() -> dict[tuple[str, str], Curve]:
-    """(component, resource) -> line, fitted from the measurements (computed once)."""
+@functools.cache
+def design_counts(accel: str, sets: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    """Component -> resource -> physical count of a measured design point."""
     from . import load_accel
     from .fit import physical_items
 
-    pairs: dict[tuple[str, str], list[tuple[float, float]]] = {}
-    component_of = {m: c for c, m in MODULE_OF.items()}
-    for point in load_measurements()["points"]:
-        comp = component_of[point["module"]]
-        accel = load_accel(point["accel"], tuple(point.get("set", ())))
-        phys = physical_counts(physical_items(accel)[0])
-        if comp not in phys:
+    return physical_counts(physical_items(load_accel(accel, sets))[0])
+
+
+def _x(counts: dict[str, int], res: str) -> float:
+    """The physical count a resource's curve is fitted against (FF: the LUT count)."""
+    return float(counts.get("LUT" if res == "FF" else res, 0))
+
+
+def calibrate(points: list[dict], counts: Callable[[str, tuple[str, ...]], dict] = design_counts
+              ) -> dict[tuple[str, str], Curve]:
+    """(component, resource) -> curve, fitted from measured ``points`` (the file's
+    ``points``); ``counts(accel, set)`` gives a design's physical counts."""
+    single: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    shared = []
+    for point in points:
+        phys = counts(point["accel"], tuple(point.get("set", ())))
+        built = [c for c in COMPONENTS_OF[point["module"]] if c in phys]
+        measured = {r: float(point[r] * INSTANCES.get(point["module"], 1)) for r in CALIBRATED}
+        if len(built) > 1:
+            shared.append((built, phys, measured))
             continue
+        for comp in built:
+            for res in CALIBRATED:
+                single.setdefault((comp, res), []).append((_x(phys[comp], res), measured[res]))
+    curves = fit_curves(single)
+    residual: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for built, phys, measured in shared:
         for res in CALIBRATED:
-            x = phys[comp].get("LUT" if res == "FF" else res, 0)
-            y = point[res] * INSTANCES.get(point["module"], 1)
-            pairs.setdefault((comp, res), []).append((float(x), float(y)))
-    return fit_curves(pairs)
+            todo = [c for c in built if (c, res) not in curves]
+            if len(todo) != 1:  # all calibrated already, or no way to split the count
+                continue
+            rest = sum(curves[(c, res)](_x(phys[c], res)) for c in built if c not in todo)
+            residual.setdefault((todo[0], res), []).append(
+                (_x(phys[todo[0]], res), measured[res] - rest))
+    curves.update(fit_curves(residual))
+    return curves
+
+
+@functools.lru_cache(maxsize=1)
+def calibration() -> dict[tuple[str, str], Curve]:
+    """(component, resource) -> curve, fitted from the measurements (computed once)."""
+    return calibrate(load_measurements()["points"])
