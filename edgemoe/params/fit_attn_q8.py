@@ -1,7 +1,8 @@
 """The physical resource model's int8 attention (``attn_q8``: ATTENTION with
 ``Flag.WFMT_Q8``, edgemoe.numerics.attn_q8): what it adds to the act attention engine.
 
-A physical estimate until Yosys measures the module that builds it.  Per lane a step
+The RTL estimate calibrates it by Yosys counts of edgemoe_attn with and without the mode
+(edgemoe.params.fit_calibration: the residual after the act engine's count).  Per lane a step
 covers a word of int8 codes, ``axi_bytes`` elements (32 on a 256-bit bus):
 
 * QK^T: ``axi_bytes`` int8 x int8 products; AV: ``axi_bytes`` products of a probability
@@ -21,11 +22,10 @@ covers a word of int8 codes, ``axi_bytes`` elements (32 on a 256-bit bus):
 * Memories: none new; a row of codes is a quarter of its act row, so the K, V and Q row
   memories of the act engine hold them.
 
-Against Yosys (MEASURED, ``edgemoe synth --accel tiny --set attn_topk=false --top
-edgemoe_attn --fast``, with and without ``attn_q8``): the SV's int8 mode adds 12,621 LUT,
-1,778 FF and 148 DSP on tiny (2 lanes, 16-code words), where this model says 3,584 LUT and
-92 DSP: an under-estimate (3.5x LUT, 1.6x DSP) until the calibration can take a component
-that shares its module with another (edgemoe_attn implements both).
+Against Yosys (MEASURED, ``edgemoe synth --top edgemoe_attn --fast`` with and without
+``attn_q8``): the SV's int8 mode adds 12,621 LUT, 1,778 FF and 148 DSP on tiny (2 lanes,
+16-code words), where this model says 3,584 LUT and 92 DSP; the calibration carries the
+difference (about 3x LUT, 1.7x DSP).
 """
 
 from __future__ import annotations
