@@ -1,5 +1,6 @@
-// Index ring of the linear engine's row loader (edgemoe_lin_loader.sv): GATHER/SCATTER
-// read their index list ahead in chunks, the loader's consumer pushes each u32 as it
+// Index ring of the linear engine's row loader (edgemoe_lin_loader.sv): GATHER jobs
+// read their index list ahead in chunks (SCATTER jobs one index at a time), the loader's
+// consumer pushes each u32 as it
 // arrives and the generator pops one per token, so a token's row read (its address
 // depends on the index) does not wait a read latency for it.  The loader never requests
 // more indices than the ring has free entries.

