@@ -5,7 +5,10 @@
 // zeros) into a FIFO; a consumer takes the DMA words in the same order and scatters them
 // into the P_IN row-buffer banks (element at position p -> bank p mod P_IN), up to P_IN
 // elements per cycle when the positions' stride is odd, else one.  Per token:
-//   [index (GATHER/SCATTER)] [score (SCORE_ACC)] source segments [base row] END
+//   [index chunk (GATHER/SCATTER)] [score (SCORE_ACC)] source segments [base row] END
+// GATHER reads the index list ahead, IDX_CHUNK u32 a command, into the index ring
+// (edgemoe_lin_index.sv), so a token's row read waits for no index read; SCATTER reads
+// each token's index once its slot is free (its base read and fill_row need it).
 // LINEAR: one segment (the source row).  CONV (im2col, columns ordered c, ky, kx):
 //   HWC act input: per (ky, kx) the C_in channels of the input pixel, stride k*k;
 //   CHW pixel input: per (c, ky) the k pixels of the input row, stride 1;
@@ -75,18 +78,33 @@ module edgemoe_lin_loader #(
   localparam int DW = 3 + 1 + 32 + 32 + 32 + 32;   // kind, slot, count, pos, stride, line word
   localparam int LINE_WORDS = edgemoe_pkg::CONV_LINE_WORDS / PI;  // line buffer words
   localparam int LAW = LINE_WORDS > 1 ? $clog2(LINE_WORDS) : 1;
+  localparam int IDX_RING = 16;                    // index ring entries (a power of two)
+  localparam int IDX_CHUNK = IDX_RING / 2;         // indices per read-ahead command
 
   // ------------------------------------------------------------------ generator
-  typedef enum logic [3:0] {G_IDLE, G_TOKEN, G_IDX, G_IDX_WAIT, G_SCORE, G_FILL, G_SEG,
-                            G_PRE, G_BASE, G_END, G_NEXT} gen_t;
+  typedef enum logic [3:0] {G_IDLE, G_TOKEN, G_SCORE, G_FILL, G_SEG, G_PRE, G_BASE, G_END,
+                            G_NEXT} gen_t;
   gen_t gs;
   logic [31:0] r;                       // token / pixel
   logic gslot;
   logic [31:0] oy, ox;
   logic [31:0] ga, gb;                  // segment loop counters: (ky, kx) or (c, ky)
   logic [1:0] gpart;                    // CHW: left zeros, data, right zeros
-  logic signed [31:0] idx_val;
-  logic idx_ready;
+  logic signed [31:0] idx_val;          // this token's index
+  logic [31:0] idx_req, idx_n;          // indices requested this job, the next command's
+  logic [31:0] idx_head;
+  logic indexed, idx_more, idx_have, idx_push, slot_free, take;
+  assign indexed = gather || scatter;
+  assign idx_n = scatter ? 32'd1 : (t - idx_req < 32'(IDX_CHUNK)) ? t - idx_req : 32'(IDX_CHUNK);
+  // GATHER: the next chunk's ring entries are free (its last index is below r + IDX_RING);
+  // SCATTER: this token's index, once its slot is free
+  assign idx_more = indexed && idx_req < t &&
+                    (scatter ? idx_req == r && slot_free : idx_req + idx_n <= r + 32'(IDX_RING));
+  assign slot_free = !slot_busy[gslot] && !filling[gslot] && !(fill && fill_slot == gslot);
+  assign take = gs == G_TOKEN && !idx_more && slot_free && (!indexed || idx_have);
+  edgemoe_lin_index #(.RING(IDX_RING)) u_index (
+      .clk, .rst_n, .push(idx_push), .push_data(rd_data[31:0]), .pop(take && indexed),
+      .have(idx_have), .head(idx_head));
   logic [1:0] filling;
   // descriptor fifo
   logic dq_in_valid, dq_in_ready, dq_valid, dq_pop;
@@ -154,6 +172,7 @@ module edgemoe_lin_loader #(
       gs <= G_IDLE;
       r <= '0; gslot <= 1'b0; oy <= '0; ox <= '0; ga <= '0; gb <= '0; gpart <= '0;
       filling <= '0; line_on <= 1'b0; ry0 <= '0;
+      idx_val <= '0; idx_req <= '0;
       rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
       dq_in_valid <= 1'b0; dq_in <= '0;
     end else begin
@@ -162,28 +181,29 @@ module edgemoe_lin_loader #(
       if (fill) filling[fill_slot] <= 1'b0;
       case (gs)
         G_IDLE: if (go) begin
-          r <= '0; gslot <= 1'b0; oy <= '0; ox <= '0;
+          r <= '0; gslot <= 1'b0; oy <= '0; ox <= '0; idx_req <= '0;
           line_on <= LINE_WORDS > 0 && conv && !pix && ci[PI_LG-1:0] == '0 &&
                      line_need <= 64'(edgemoe_pkg::CONV_LINE_WORDS);
           ry0 <= (p_mod == 32'd0) ? 32'd0 : rows - p_mod;
           gs <= (t == 32'd0) ? G_IDLE : G_TOKEN;
         end
-        G_TOKEN: if (!slot_busy[gslot] && !filling[gslot] && !(fill && fill_slot == gslot)) begin
+        G_TOKEN: if (idx_more) begin
+          // read the next chunk of the index list ahead (while the slot is still busy)
+          if (cmd_ok) begin
+            rd_cmd_valid <= 1'b1;
+            rd_cmd_addr <= index + (64'(idx_req) << 2);
+            rd_cmd_len <= idx_n << 2;
+            rd_cmd_wlg <= 4'd2;
+            dq_in_valid <= 1'b1;
+            dq_in <= {D_IDX, gslot, idx_n, 32'd0, 32'd0, 32'd0};
+            idx_req <= idx_req + idx_n;
+          end
+        end else if (take) begin
           filling[gslot] <= 1'b1;
           ga <= '0; gb <= '0; gpart <= '0;
-          gs <= (gather || scatter) ? G_IDX : sacc ? G_SCORE :
-                (line_on && r == 32'd0) ? G_FILL : G_SEG;
+          idx_val <= idx_head;
+          gs <= sacc ? G_SCORE : (line_on && r == 32'd0) ? G_FILL : G_SEG;
         end
-        G_IDX: if (cmd_ok) begin
-          rd_cmd_valid <= 1'b1;
-          rd_cmd_addr <= index + (64'(r) << 2);
-          rd_cmd_len <= 32'd4;
-          rd_cmd_wlg <= 4'd2;
-          dq_in_valid <= 1'b1;
-          dq_in <= {D_IDX, gslot, 32'd1, 32'd0, 32'd0, 32'd0};
-          gs <= G_IDX_WAIT;
-        end
-        G_IDX_WAIT: if (idx_ready) gs <= sacc ? G_SCORE : G_SEG;
         G_SCORE: if (cmd_ok) begin
           rd_cmd_valid <= 1'b1;
           rd_cmd_addr <= scores + (64'(r) << 2);  // int32 words holding raw act values
@@ -334,7 +354,7 @@ module edgemoe_lin_loader #(
     seg_end = (d_kind == D_DATA || d_kind == D_ZERO || d_kind == D_LINE) ?
                   (c_done + n_now >= d_count) :
               (d_kind == D_BASE) ? (c_done + 32'd1 >= base_words) :
-              (d_kind == D_FILL) ? (c_done + 32'd1 >= d_count) : 1'b1;
+              (d_kind == D_FILL || d_kind == D_IDX) ? (c_done + 32'd1 >= d_count) : 1'b1;
     word_end = (d_kind == D_DATA || d_kind == D_LINE) ? (c_sub + n_now >= 32'(PI) || seg_end)
                                                       : 1'b1;
   end
@@ -373,8 +393,8 @@ module edgemoe_lin_loader #(
                                 (d_kind == D_LINE && lb_ok));
   assign rd_ready = data_k && (d_kind != D_DATA || word_end);
   assign dq_pop = dq_valid && (
-      (d_kind == D_IDX && rd_valid) || (d_kind == D_SCORE && rd_valid) ||
-      (go_data && seg_end) || ((d_kind == D_BASE || d_kind == D_FILL) && rd_valid && seg_end) ||
+      (d_kind == D_SCORE && rd_valid) || (go_data && seg_end) ||
+      ((d_kind == D_BASE || d_kind == D_FILL || d_kind == D_IDX) && rd_valid && seg_end) ||
       d_kind == D_END);
 
   // element scatter into the banks: element j of this cycle (j < n_now) goes to position
@@ -432,6 +452,7 @@ module edgemoe_lin_loader #(
             : XBITS'(edgemoe_pkg::sext(64'(ea), 2'(AL), 1'b1));
   end
   assign bb_we = dq_valid && d_kind == D_BASE && rd_valid;
+  assign idx_push = dq_valid && d_kind == D_IDX && rd_valid;
   assign bb_addr = BAW'(d_slot ? TOM : 0) + BAW'(c_done);
   assign bb_data = rd_data[PO*ABITS-1:0];
 
@@ -439,8 +460,6 @@ module edgemoe_lin_loader #(
     if (!rst_n) begin
       c_done <= '0;
       c_sub <= '0;
-      idx_val <= '0;
-      idx_ready <= 1'b0;
       fill <= 1'b0;
       fill_slot <= 1'b0;
       fill_row <= '0;
@@ -449,14 +468,10 @@ module edgemoe_lin_loader #(
       score_r[0] <= '0;
       score_r[1] <= '0;
     end else begin
-      idx_ready <= 1'b0;
       fill <= 1'b0;
       if (dq_valid) begin
         case (d_kind)
-          D_IDX: if (rd_valid) begin
-            idx_val <= rd_data[31:0];
-            idx_ready <= 1'b1;
-          end
+          D_IDX: if (rd_valid) c_done <= seg_end ? 32'd0 : c_done + 32'd1;
           D_SCORE: if (rd_valid)
             score_r[d_slot] <= edgemoe_pkg::sext(64'(rd_data[31:0]), 2'd2, 1'b1);
           D_DATA, D_ZERO, D_LINE: if (go_data) begin

@@ -49,7 +49,10 @@ from .traffic import (
     uses_line_buffer,
 )
 
-__all__ = ["STEP_CYCLES", "cmd_cycles", "lin_job_cycles", "op_cycles"]
+__all__ = ["INDEX_CHUNK", "INDEX_RING", "STEP_CYCLES", "cmd_cycles", "lin_job_cycles", "op_cycles"]
+
+#: GATHER index read-ahead (edgemoe_lin_loader.sv IDX_RING, IDX_CHUNK): ring entries, per command
+INDEX_RING, INDEX_CHUNK = 16, 8
 
 #: Cycles of engine bookkeeping per step of a schedule (not data movement).
 STEP_CYCLES = {
@@ -122,8 +125,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    rows: list[list[tuple[int, int]]], dst_rows: list[int], dst: int,
                    weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
                    base: int = 0, base_rows: list[int] | None = None,
-                   serial_head: int = 0, prefetched: bool = False, to_router: bool = False,
-                   rmw: bool = False, line: dict | None = None,
+                   index: int | None = None, serial_head: int = 0, prefetched: bool = False,
+                   to_router: bool = False, rmw: bool = False, line: dict | None = None,
                    scales: int | None = None, tile_map: int | None = None,
                    keep: float = 1.0, q4: Q4Layer | None = None) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
@@ -131,8 +134,10 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
     Args:
         rows: Per token, its read commands (byte address, bytes) of the input row.
         dst_rows: Per token, the row it writes (its token, or the scatter index).
+        index: GATHER without SCATTER: the u32 index list, read ahead :data:`INDEX_CHUNK` a
+            command into the ring (only a strip's first token waits for its index), or None.
         serial_head: Per token, loader reads that must return before the row's reads are
-            issued (the GATHER/SCATTER index).
+            issued (a SCATTER job's index, read once the token's slot is free).
         base_rows: Per token, the row of ``base`` read with the result (RESIDUAL or
             SCORE_ACC accumulate), or None.
         prefetched: Strip 0's weights are already in the other bank.
@@ -198,8 +203,17 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             tokens_left = 0
         else:
             tokens_left = tokens
+        ahead = 0  # indices requested this strip
         for t in range(tokens_left):
             load = STEP_CYCLES["lin_token"] + serial_head * (lat + STEP_CYCLES["lin_cmd"] + 1)
+            while index is not None and ahead < tokens and \
+                    ahead + min(INDEX_CHUNK, tokens - ahead) <= t + INDEX_RING:
+                c = min(INDEX_CHUNK, tokens - ahead)
+                words = cmd_cycles(traffic, index + 4 * ahead, 4 * c, 4, mem)
+                load += STEP_CYCLES["lin_cmd"] + (0 if first else words)
+                ahead += c
+            if index is not None and first:  # the strip's first index, then its row
+                load += lat + STEP_CYCLES["lin_cmd"] + 1
             for addr, nbytes in rows[t]:
                 load += cmd_cycles(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
             base_load = 0.0
@@ -226,17 +240,17 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
 
 
 def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
-    """LINEAR; with GATHER/SCATTER each token first reads its index (and waits for it),
-    with SCORE_ACC its score, and accumulates onto its dst row (edgemoe_ctrl_jobs.sv)."""
+    """LINEAR; GATHER takes rows from the index list (read ahead); with SCATTER each token
+    first reads its index (and waits), with SCORE_ACC its score (edgemoe_ctrl_jobs.sv)."""
     t, n, k = ins.get("tokens"), ins.get("out_features"), ins.get("in_features")
     act = fmt("act")
     src, dst = ins.get("src"), ins.get("dst")
-    indexed = ins.has(Flag.GATHER | Flag.SCATTER)
+    scatter = ins.has(Flag.SCATTER)
     sacc = ins.has(Flag.SCORE_ACC)
     idx = list(range(t))  # the index list's rows are data: their alignment is taken as the token's
 
     def row(r: int) -> list[tuple[int, int]]:
-        head = [(ins.get("index") + 4 * r, 4)] if indexed else []
+        head = [(ins.get("index") + 4 * r, 4)] if scatter else []
         head += [(ins.get("scores") + 4 * r, 4)] if sacc else []
         return head + [(src + r * k * act, k * act)]
 
@@ -246,9 +260,9 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         accel, mem, traffic, tokens=t, n=n, k=k, rows=[row(r) for r in idx], dst_rows=idx,
         dst=dst, weights=ins.get("weights"), bias=ins.get("bias"), wbytes=fmt("weight"),
         bbytes=fmt("bias"), xbytes=act, base=dst if sacc else ins.get("residual"),
-        base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
-        serial_head=int(indexed), prefetched=prefetched,
-        rmw=sacc and ins.has(Flag.SCATTER),
+        base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None, rmw=sacc and scatter,
+        index=ins.get("index") if ins.has(Flag.GATHER) and not scatter else None,
+        serial_head=int(scatter), prefetched=prefetched,
         scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None,
         q4=q4, **_wskip_args(ins, accel))
 

@@ -158,9 +158,9 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
         beats0 = traffic.read_beats
         fc1 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=h, k=d,
-            rows=[[(idx_at + 4 * r, 4), (src + r * d * act, d * act)] for r in rows],
+            rows=[[(src + r * d * act, d * act)] for r in rows],
             dst_rows=rows, dst=scratch, weights=w1 + ex * w1_size, bias=b1 + ex * b1_size,
-            wbytes=wb, bbytes=bb, xbytes=act, serial_head=1, prefetched=prev_ran,
+            wbytes=wb, bbytes=bb, xbytes=act, index=idx_at, prefetched=prev_ran,
             scales=moe_scales_offset(b1, ex, e, h, po, bb) if q8 and not mixed else None,
             q4=q4[0], **wskip(b1, ex, h, d, 0))
         # the prefetch moves only while the R channel is not carrying the job's own reads

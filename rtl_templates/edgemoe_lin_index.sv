@@ -1,0 +1,34 @@
+// Index ring of the linear engine's row loader (edgemoe_lin_loader.sv): GATHER jobs
+// read their index list ahead in chunks (SCATTER jobs one index at a time), the loader's
+// consumer pushes each u32 as it
+// arrives and the generator pops one per token, so a token's row read (its address
+// depends on the index) does not wait a read latency for it.  The loader never requests
+// more indices than the ring has free entries.
+module edgemoe_lin_index #(
+    parameter int RING = 16            // entries (a power of two)
+) (
+    input  logic        clk,
+    input  logic        rst_n,
+    input  logic        push,          // an index arrived
+    input  logic [31:0] push_data,
+    input  logic        pop,           // the generator takes the head
+    output logic        have,          // the head is valid
+    output logic [31:0] head
+);
+  localparam int RW = $clog2(RING);
+  logic [31:0] ring[RING];
+  // one bit more than the ring, so a full ring differs from an empty one
+  logic [RW:0] wp, rp;
+  assign have = wp != rp;
+  assign head = ring[RW'(rp)];
+  always_ff @(posedge clk) if (push) ring[RW'(wp)] <= push_data;
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      wp <= '0;
+      rp <= '0;
+    end else begin
+      if (push) wp <= wp + 1'b1;
+      if (pop) rp <= rp + 1'b1;
+    end
+  end
+endmodule
