@@ -18,6 +18,10 @@ from edgemoe.isa import Flag, Instr, Op
 from edgemoe.layout import pack_tiled
 from edgemoe.numerics import int8
 
+#: Relative L2 error of a W8A8 m3vit-micro backbone against float that the compiler tests
+#: allow (tests/test_compiler_q8.py, test_compiler_q8_attn.py).
+BACKBONE_REL_ERR_Q8 = 0.01
+
 
 @dataclass
 class Q8Case:
@@ -118,3 +122,13 @@ def q8_program(accel, seed: int, t: int = 5, d: int = 12, h: int = 20) -> tuple[
     prog = [q8((h, d), Flag.GELU, src, a1, 2.0), mid,
             q8((d, h), Flag.RESIDUAL, a2, a3, 3.0, residual=res)]
     return s, prog
+
+
+def micro_calibration_images(model) -> list[np.ndarray]:
+    """The compiler tests' calibration set: the default image and two seeded random ones."""
+    from edgemoe.models import load_default_image
+
+    rng = np.random.default_rng(0)
+    return [load_default_image(model)] + [
+        rng.integers(0, 256, (3, model.image_height, model.image_width), dtype=np.uint8)
+        for _ in range(2)]

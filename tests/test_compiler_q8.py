@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from q8util import BACKBONE_REL_ERR_Q8, micro_calibration_images
 
 from edgemoe.compiler import compile_model
 from edgemoe.compiler.calibrate import int8_layers, linear_input_ranges
@@ -21,17 +22,12 @@ from edgemoe.isa import Flag, Op, unpack_moe_q8
 from edgemoe.models import M3ViTReference, WeightError, load_default_image, random_weights
 from edgemoe.params import load_accel, load_model
 
-BACKBONE_REL_ERR_Q8 = 0.01
-
 
 @pytest.fixture(scope="module")
 def micro():
     model, accel = load_model("m3vit-micro"), load_accel("tiny")
     weights = random_weights(model, 1)
-    rng = np.random.default_rng(0)
-    calib = [load_default_image(model)] + [
-        rng.integers(0, 256, (3, model.image_height, model.image_width), dtype=np.uint8)
-        for _ in range(2)]
+    calib = micro_calibration_images(model)
     ranges = linear_input_ranges(model, weights, calib)
     c = compile_model(model, accel, weights, heads=False, int8=ranges)
     return model, accel, c, ranges, weights

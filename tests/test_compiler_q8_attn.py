@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from attnq8util import error_bound
+from q8util import BACKBONE_REL_ERR_Q8, micro_calibration_images
 
 from edgemoe.compiler import AttnTopK, compile_model
 from edgemoe.compiler.calibrate import attn_q8_layers, int8_layers, linear_input_ranges
@@ -28,17 +29,13 @@ from edgemoe.params import load_accel, load_model
 
 pytestmark = pytest.mark.golden
 
-BACKBONE_REL_ERR_Q8 = 0.01
 
 
 @pytest.fixture(scope="module")
 def micro():
     model, accel = load_model("m3vit-micro"), load_accel("tiny")
     weights = random_weights(model, 1)
-    rng = np.random.default_rng(0)
-    calib = [load_default_image(model)] + [
-        rng.integers(0, 256, (3, model.image_height, model.image_width), dtype=np.uint8)
-        for _ in range(2)]
+    calib = micro_calibration_images(model)
     ranges = linear_input_ranges(model, weights, calib, int8_layers(model, attn=True))
     taps = frozenset(f"blocks.{i}.{n}" for i in range(model.depth) for n in ("qkv", "attn"))
     c = compile_model(model, accel, weights, heads=False, int8=ranges, taps=taps)
