@@ -15,8 +15,7 @@ from progutil import Scratch
 
 from edgemoe.isa import Flag, Instr, Op
 from edgemoe.numerics import attn_q8
-
-Q8_MAX = 127
+from edgemoe.numerics.int8 import Q8_MAX
 
 
 @dataclass
