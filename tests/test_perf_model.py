@@ -32,8 +32,11 @@ def test_memory_timing_from_the_board_facts():
     tiny = memory_timing(load_accel("tiny"))  # 128-bit master on a 128-bit port, 100 MHz
     assert (tiny.rate, tiny.latency) == (1.0, 22)
     two = memory_timing(load_accel("edge-moe-zcu102"), ports=2)
-    assert two.rate == 1.0  # two ports carry the full 32-byte beat
-    assert two.bench_spec() == {"rate": 1.0, "latency": 64, "outstanding": two.outstanding}
+    # a stream runs on one master's port: two ports let the weight prefetch run apart,
+    # they do not make one stream faster
+    assert (two.rate, two.prefetch_apart, zcu.prefetch_apart) == (0.5, True, False)
+    assert two.bench_spec() == {"rate": 0.5, "latency": 64, "outstanding": two.outstanding,
+                                "ports": 2}
 
 
 @pytest.mark.unit
@@ -315,8 +318,9 @@ def test_compile_perf_prints_the_modelled_table_per_task(tmp_path, capsys):
 
 @pytest.mark.unit
 def test_compile_perf_models_the_ports_asked_for_up_to_the_kernels_masters(tmp_path, capsys):
-    """--ports spreads the traffic over N PS ports (the HLS kernel's m_axi masters): on a
-    256-bit bus behind 128-bit ports, 2 ports carry the bus at full rate, 1 at half."""
+    """--ports N models N PS ports (the HLS kernel's m_axi masters): on a 256-bit bus
+    behind 128-bit ports every stream runs at half rate either way, but with 2 the weight
+    prefetch has its own port and stops delaying the running op's reads."""
     from edgemoe.cli import main
 
     totals = {}

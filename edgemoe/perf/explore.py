@@ -6,15 +6,17 @@ evaluation (:func:`evaluate`) runs the fit check of the RTL estimate (edgemoe.pa
 by the base design's whole-top counts) and, when it fits, the cycle model with the
 board's memory over the model's program.  The port count (``axi_ports``, 1-4 m_axi
 masters, each on its own PS HP port) enters both: every master costs its adapter in the
-fit check, and the model spreads the unit's traffic over that many ports (capped by the
-AXI width and the DDR: a port beyond what the bus can fill buys nothing).  Evaluations
-run on a Dask distributed cluster
-(:func:`explore`) and are cached as one JSON file per config_id, so a rerun only
-evaluates what is missing.  Latencies are MODELLED, never measured.
+fit check, and in the model a second port gives the weight prefetch its own (a stream runs
+on one port's rate whatever the count: edgemoe.perf.memory).  Evaluations run on a Dask
+distributed cluster (:func:`explore`) and are cached as one JSON file per config_id, so a
+rerun only evaluates what is missing; an entry written by another version of the model
+or the fit check (:func:`model_digest`) is evaluated again.  Latencies are MODELLED,
+never measured.
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import logging
@@ -31,6 +33,7 @@ __all__ = [
     "candidates",
     "evaluate",
     "explore",
+    "model_digest",
     "pareto",
     "write_design",
     "yosys_calibration",
@@ -89,6 +92,18 @@ def candidates(base_name: str, space: Mapping[str, tuple]) -> list[Candidate]:
     return out
 
 
+def model_digest() -> str:
+    """Digest of what an evaluation's figures follow from besides the candidate: the cycle
+    model (edgemoe/perf), the fit check and its Yosys calibration data."""
+    root = Path(__file__).resolve().parents[1]
+    files = sorted([*root.joinpath("perf").glob("*.py"), *root.joinpath("params").glob("fit*.py"),
+                    root / "data" / "yosys_area.json"])
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
 def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
              cache_dir: str, calibration: Mapping[str, float] | None = None,
              int8: Mapping[str, float] | None = None,
@@ -121,8 +136,11 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
         raise ValueError("a mixed program needs its own cache name (program=...)")
     program = program or ("w8a8" if int8 else "")
     path = Path(cache_dir) / f"{accel.config_id}{'-' + program if program else ''}.json"
+    digest = model_digest()
     if path.is_file():
-        return json.loads(path.read_text())
+        cached = json.loads(path.read_text())
+        if cached.get("model") == digest:
+            return cached
     # the SV top's estimate with the masters the latency is modelled on (one per port)
     ports = accel.m_axi_bundles
     est = fit_report(accel, rtl=True, masters=ports).estimate
@@ -131,7 +149,8 @@ def evaluate(cand: Candidate, model_name: str, routing: dict[int, list[int]],
     report = fit_report(accel, measured=measured if calibration else None, rtl=True,
                         masters=ports)
     mem = memory_timing(accel, ports=ports)
-    res = {"config_id": accel.config_id, "overrides": list(cand.overrides), "w8a8": bool(int8),
+    res = {"config_id": accel.config_id, "model": digest, "overrides": list(cand.overrides),
+           "w8a8": bool(int8),
            "program": program or "w16a32",
            "memory": mem.describe(),
            "fits": report.fits, "reason": "" if report.fits else report.message,

@@ -1,9 +1,14 @@
 """The memory a design point sees on its board: beats per cycle and read latency.
 
-The compute unit has one AXI master of ``axi_bits`` (the RTL top's ``m_axi_mem``); on the
-board it sits on PS high-performance ports of ``ps_port_bits`` each, in front of DDR of
-``ddr_gbps`` (configs/boards.yaml).  A bus wider than the port moves a beat only as fast
-as the port carries its bytes; the DDR's nominal peak caps all ports together.
+The compute unit's AXI masters are ``axi_bits`` wide; on the board each sits on its own PS
+high-performance port of ``ps_port_bits``, in front of DDR of ``ddr_gbps``
+(configs/boards.yaml).  A bus wider than its port moves a beat only as fast as the port
+carries its bytes, and one stream of reads (or writes) runs on one master, so on one port:
+more ports do not make a stream faster, they let streams of different masters run side by
+side.  The one such overlap the model has is the weight prefetch on a master of its own
+(``ports`` >= 2: the HLS kernel's ``wgt`` bundle, the RTL top's ``m_axi_wgt``), which then
+neither queues ahead of the running op's reads nor waits behind them.  The DDR's nominal
+peak caps every stream (two ZCU102 ports take 32 of its 71 bytes a cycle at 300 MHz).
 """
 
 from __future__ import annotations
@@ -30,10 +35,12 @@ class MemoryTiming:
 
     Attributes:
         bus_bytes: Bytes per beat of the unit's AXI master.
-        port_bytes: Bytes per cycle the PS ports carry (``ports`` x ``ps_port_bits`` / 8).
+        port_bytes: Bytes per cycle one PS port carries (``ps_port_bits`` / 8): one stream's
+            most, whatever the port count.
         ddr_bytes: Bytes per cycle of the DDR's nominal peak at the kernel clock.
         latency: Cycles from a read burst's AR handshake to its first data beat.
-        ports: PS ports the unit's traffic is spread over.
+        ports: PS ports (m_axi masters) the unit's traffic is spread over; with two or
+            more, the weight prefetch has its own (:attr:`prefetch_apart`).
         outstanding: Read bursts in flight the port accepts.
     """
 
@@ -50,6 +57,11 @@ class MemoryTiming:
         return min(float(self.bus_bytes), self.port_bytes, self.ddr_bytes)
 
     @property
+    def prefetch_apart(self) -> bool:
+        """The weight prefetch reads through a master and port of its own."""
+        return self.ports >= 2
+
+    @property
     def rate(self) -> float:
         """Beats per cycle of the unit's bus (1.0: the memory never throttles it)."""
         return self.bytes_per_cycle / self.bus_bytes
@@ -59,8 +71,10 @@ class MemoryTiming:
         return beats / self.rate
 
     def bench_spec(self) -> dict:
-        """The figures the RTL bench's memory model takes (sim/memory_model.py)."""
-        return {"rate": self.rate, "latency": self.latency, "outstanding": self.outstanding}
+        """The figures the RTL bench's memory model takes (sim/memory_model.py); ``ports``:
+        the RTL top's masters (2 or more: the weight prefetch on ``m_axi_wgt``)."""
+        return {"rate": self.rate, "latency": self.latency, "outstanding": self.outstanding,
+                "ports": self.ports}
 
     def describe(self) -> str:
         """One line: rate, bandwidth and latency."""
@@ -73,13 +87,14 @@ def memory_timing(accel, ports: int = 1) -> MemoryTiming:
 
     Args:
         accel: The design point (its board, clock and ``axi_bits``).
-        ports: PS ports the unit's master is spread over (the RTL top has one master).
+        ports: PS ports (m_axi masters) of the unit: 1, or the design point's
+            ``m_axi_bundles`` (2 or more: the weight prefetch on a port of its own).
     """
     board = accel.board
     mhz = float(accel.clock_mhz)
     return MemoryTiming(
         bus_bytes=accel.axi_bytes,
-        port_bytes=ports * board.ps_port_bits / 8,
+        port_bytes=board.ps_port_bits / 8,
         ddr_bytes=board.ddr_gbps * 1e3 / mhz,
         latency=math.ceil(board.ddr_latency_ns * mhz / 1e3),
         ports=ports)

@@ -7,7 +7,9 @@ While an instruction runs, the next linear-engine instruction's first strip of w
 loads through the prefetch DMA, which shares the read channel; who pays for it follows
 the RTL's per-op profile counters (:func:`_prefetch_split`): the running op loses the
 prefetch bursts its reads queue behind, the dispatcher's fetch and peek queue too, and
-the next job waits at its strip 0 for whatever of the prefetch is left.
+the next job waits at its strip 0 for whatever of the prefetch is left.  With two or more
+m_axi masters the prefetch has its own (``MemoryTiming.prefetch_apart``): nothing queues
+behind it and the next job waits only for what the op and the dispatcher did not cover.
 """
 
 from __future__ import annotations
@@ -171,6 +173,8 @@ def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op
         (cycles the current op loses, cycles the dispatcher's reads lose, cycles the next
         job waits).
     """
+    if mem.prefetch_apart:
+        return 0.0, 0.0, _prefetch_wait_apart(mem, p_cycles - p_waited, pf, peeks)
     own = mem.beats_cycles(p_traffic.read_beats - p_prefetched)
     # a job that waited at strip 0 for its own prefetch takes the next one only after it
     free = max(0.0, p_cycles - own - p_waited)
@@ -202,6 +206,17 @@ def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op
         left -= w + mem.latency
     left -= CONTROL_CYCLES["run"]
     return lost, fetch, max(0.0, left)
+
+
+def _prefetch_wait_apart(mem: MemoryTiming, during: float, pf: float, peeks: bool) -> float:
+    """Cycles the next job waits for a prefetch on a port of its own (``mem.prefetch_apart``).
+
+    Nothing queues behind it: it moves at its port's rate through the ``during`` cycles of
+    the op it starts with (after the strip-0 wait of that op's own job) and through the
+    dispatcher's fetch and peek; the next job waits for the rest.
+    """
+    dispatch = (2 if peeks else 1) * mem.latency + CONTROL_CYCLES["run"]
+    return max(0.0, mem.latency + pf - max(0.0, during) - dispatch)
 
 
 def _strip0_beats(ins: Instr, accel, bus: int) -> int:

@@ -98,7 +98,10 @@ def _prefetch_wait(accel, mem: MemoryTiming, n: int, k: int, wbytes: int, during
 
 
 def _free(mem: MemoryTiming, cycles: float, beats: int) -> float:
-    """Cycles of a job the R channel is not busy with the job's own ``beats``."""
+    """Cycles of a job the prefetch moves in: those its R channel is not busy with the job's
+    own ``beats``, or all of them when the prefetch has a port of its own."""
+    if mem.prefetch_apart:
+        return cycles
     return max(0.0, cycles - mem.beats_cycles(beats))
 
 
