@@ -69,8 +69,11 @@ def test_explore_on_dask_writes_a_loadable_design_and_resumes_from_its_cache(tmp
     chosen = load_accel(str(tmp_path / "chosen.yaml"))
     # twice the linear engine's input lanes is the faster of the two candidates
     assert chosen.linear_p_in == 8 and chosen.board.key == "zcu102"
+    # tiny builds int8 attention; a program without it does not pay for it
+    assert load_accel("tiny").attn_q8 and not chosen.attn_q8
     files = sorted((tmp_path / "cache" / "zcu102-m3vit-micro").glob("*.json"))
-    assert {f.stem for f in files} == {chosen.config_id, load_accel("tiny").config_id}
+    assert {f.stem for f in files} == {chosen.config_id,
+                                       load_accel("tiny", ["attn_q8=false"]).config_id}
     # a rerun reads the cache instead of evaluating: a planted figure comes back
     entry = tmp_path / "cache" / "zcu102-m3vit-micro" / f"{chosen.config_id}.json"
     data = json.loads(entry.read_text())

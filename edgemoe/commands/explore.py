@@ -126,8 +126,9 @@ def _run(args) -> int:
     cache = Path(args.cache) / f"{args.board}-{args.model}"
     mixed, program, space = None, "", dict(SPACES[args.space])
     heads, attn = int8_heads(args), int8_attn(args)
-    if attn:  # every candidate builds the int8 attention its program runs
-        space["attn_q8"] = ("true",)
+    # every candidate builds the int8 attention iff its program runs it (the base may
+    # build it: edge-moe-zcu102-w8a8 does; it costs a W16A32 or W8A8-only program area)
+    space["attn_q8"] = ("true",) if attn else ("false",)
     if args.precision_map:
         mixed, int8, program = _mixed_program(args.model, args.precision_map,
                                               max(args.int8, 1), bool(args.int8), heads, attn)
