@@ -5,9 +5,10 @@ high-performance port of ``ps_port_bits``, in front of DDR of ``ddr_gbps``
 (configs/boards.yaml).  A bus wider than its port moves a beat only as fast as the port
 carries its bytes, and one stream of reads (or writes) runs on one master, so on one port:
 more ports do not make a stream faster, they let streams of different masters run side by
-side.  The one such overlap the model has is the weight prefetch on a master of its own
-(``ports`` >= 2: the HLS kernel's ``wgt`` bundle, the RTL top's ``m_axi_wgt``), which then
-neither queues ahead of the running op's reads nor waits behind them.  The DDR's nominal
+side.  The one such overlap the model has (it follows the RTL's schedule) is the weight
+prefetch on a master of its own (``ports`` >= 2: the RTL top's ``m_axi_wgt``; the HLS
+kernel's ``wgt`` bundle likewise keeps the weights off the activations' master), which
+then neither queues ahead of the running op's reads nor waits behind them.  The DDR's nominal
 peak caps every stream (two ZCU102 ports take 32 of its 71 bytes a cycle at 300 MHz).
 """
 
