@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 
+from ..codegen.constants import INDEX_CHUNK, INDEX_RING
 from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
 from ..numerics.attn_q8 import Q8_PARAM_BYTES, Q8_PARAM_WORDS
@@ -49,10 +50,7 @@ from .traffic import (
     uses_line_buffer,
 )
 
-__all__ = ["INDEX_CHUNK", "INDEX_RING", "STEP_CYCLES", "cmd_cycles", "lin_job_cycles", "op_cycles"]
-
-#: GATHER index read-ahead (edgemoe_lin_loader.sv IDX_RING, IDX_CHUNK): ring entries, per command
-INDEX_RING, INDEX_CHUNK = 16, 8
+__all__ = ["STEP_CYCLES", "cmd_cycles", "lin_job_cycles", "op_cycles"]
 
 #: Cycles of engine bookkeeping per step of a schedule (not data movement).
 STEP_CYCLES = {
