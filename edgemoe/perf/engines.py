@@ -59,7 +59,6 @@ STEP_CYCLES = {
     "lin_token": 7,        # row loader G_TOKEN/G_END/G_NEXT and the slot hand-over per token
     "lin_cmd": 1,          # one more loader command (im2col tap, index, score, base row)
     "lin_slot": 3,         # MAC pipeline stages before a finished row's slot is free
-    "lin_rmw": 5,          # write-back of a scattered row before the next base read
     "attn_phase": 2,       # C_DRAIN and C_RECIP of a phase (QK^T of a block, AV of the last)
     "attn_row_out": 2,     # W_IDLE/W_CMD per output row the writer drains
     "attn_op": 8,
@@ -74,8 +73,7 @@ STEP_CYCLES = {
     "up_op": 40,
     "gate_op": 0,          # router start and done hand-over: hidden under the drain
                            # (fitted on m3vit-micro after the router began streaming)
-    "moe_expert": 80,      # S_MOE_EX/S_MOE_FC2, two job hand-overs and write drains per
-                           # active expert (fitted on both m3vit-micro tasks)
+    "moe_expert": 8,       # S_MOE_EX/S_MOE_FC2: two job hand-overs per active expert
     "dma_cmd": DMA_CMD_CYCLES,  # fewest cycles per read command (perf.memory)
     "op": 4,               # S_RUN..S_WAIT_ENG..S_MACS..S_PROF of any instruction
     "lif_block": 4,        # S_BLOCK, S_WCMD, S_STEP and S_BIAS of a neuron block
@@ -124,7 +122,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
                    base: int = 0, base_rows: list[int] | None = None,
                    index: int | None = None, serial_head: int = 0, prefetched: bool = False,
-                   to_router: bool = False, rmw: bool = False, line: dict | None = None,
+                   to_router: bool = False, line: dict | None = None,
                    scales: int | None = None, tile_map: int | None = None,
                    keep: float = 1.0, q4: Q4Layer | None = None) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
@@ -135,14 +133,13 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         index: GATHER without SCATTER: the u32 index list, read ahead :data:`INDEX_CHUNK` a
             command into the ring (only a strip's first token waits for its index), or None.
         serial_head: Per token, loader reads that must return before the row's reads are
-            issued (a SCATTER job's index, read once the token's slot is free).
+            issued (a SCATTER job's index, read once the token's slot is free): their
+            latency adds to the slot's round trip, not to the loader's pace (the consumer
+            still moves the previous token's words meanwhile).
         base_rows: Per token, the row of ``base`` read with the result (RESIDUAL or
             SCORE_ACC accumulate), or None.
         prefetched: Strip 0's weights are already in the other bank.
         to_router: MOE_GATE logits: no bias, nothing written.
-        rmw: Scattered accumulate (MOE_EXPERTS fc2): a token's base row is read only
-            after the previous token's row has been written, so its read latency adds to
-            the MACs instead of hiding behind them.
         line: A CONV through the line buffer: the keyword arguments of
             :func:`edgemoe.perf.conv_line.line_strip_cycles` besides the per-strip ones
             (its token loop is stepped there; ``rows`` is then unused).
@@ -214,22 +211,19 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                 load += lat + STEP_CYCLES["lin_cmd"] + 1
             for addr, nbytes in rows[t]:
                 load += cmd_cycles(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
-            base_load = 0.0
             if base_rows is not None:
-                base_load = cmd_cycles(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
-                                 po * act, mem)
-                load += base_load
+                load += cmd_cycles(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
+                                   po * act, mem)
             if not to_router:
                 traffic.write(dst + (dst_rows[t] * n + col0) * act, cols * act, bus)
             # two row slots: a slot's next row is requested when the MAC array frees it,
             # so one slot's round trip (MACs, latency, load) spans two tokens; a token
             # costs that half, the MACs or the loader's own pace, whichever is most
-            if rmw and not first:
-                cycles += macs + lat + base_load + STEP_CYCLES["lin_rmw"]
-            elif first:
+            if first:
                 cycles += lat + load + macs
             else:
-                cycles += max(macs, load, (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
+                pace = load - serial_head * lat
+                cycles += max(macs, pace, (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
             first = False
         if not to_router and tokens:
             cycles += mem.beats_cycles(math.ceil(cols * act / bus))  # last row's write
@@ -258,7 +252,7 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         accel, mem, traffic, tokens=t, n=n, k=k, rows=[row(r) for r in idx], dst_rows=idx,
         dst=dst, weights=ins.get("weights"), bias=ins.get("bias"), wbytes=fmt("weight"),
         bbytes=fmt("bias"), xbytes=act, base=dst if sacc else ins.get("residual"),
-        base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None, rmw=sacc and scatter,
+        base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
         index=ins.get("index") if ins.has(Flag.GATHER) and not scatter else None,
         serial_head=int(scatter), prefetched=prefetched,
         scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None,
