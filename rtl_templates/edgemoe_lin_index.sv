@@ -1,8 +1,7 @@
-// Index ring of the linear engine's row loader (edgemoe_lin_loader.sv): GATHER jobs
-// read their index list ahead in chunks (SCATTER jobs one index at a time), the loader's
-// consumer pushes each u32 as it
-// arrives and the generator pops one per token, so a token's row read (its address
-// depends on the index) does not wait a read latency for it.  The loader never requests
+// Index ring of the linear engine's row loader (edgemoe_lin_loader.sv): GATHER and SCATTER
+// jobs read their index list ahead in chunks, the loader's consumer pushes each u32 as it
+// arrives and the generator pops one per token, so a token's reads (their addresses
+// depend on the index) do not wait a read latency for it.  The loader never requests
 // more indices than the ring has free entries.
 module edgemoe_lin_index #(
     parameter int RING = edgemoe_pkg::INDEX_RING  // entries (a power of two)

@@ -6,9 +6,9 @@
 // into the P_IN row-buffer banks (element at position p -> bank p mod P_IN), up to P_IN
 // elements per cycle when the positions' stride is odd, else one.  Per token:
 //   [index chunk (GATHER/SCATTER)] [score (SCORE_ACC)] source segments [base row] END
-// GATHER reads the index list ahead, INDEX_CHUNK u32 a command, into the index ring
-// (edgemoe_lin_index.sv), so a token's row read waits for no index read; SCATTER reads
-// each token's index once its slot is free (its base read and fill_row need it).
+// GATHER and SCATTER read the index list ahead, INDEX_CHUNK u32 a command, into the index
+// ring (edgemoe_lin_index.sv), so a token's row (GATHER) or base row and fill_row (SCATTER)
+// wait for no index read.
 // LINEAR: one segment (the source row).  CONV (im2col, columns ordered c, ky, kx):
 //   HWC act input: per (ky, kx) the C_in channels of the input pixel, stride k*k;
 //   CHW pixel input: per (c, ky) the k pixels of the input row, stride 1;
@@ -95,11 +95,9 @@ module edgemoe_lin_loader #(
   logic [31:0] idx_head;
   logic indexed, idx_more, idx_have, idx_push, slot_free, take;
   assign indexed = gather || scatter;
-  assign idx_n = scatter ? 32'd1 : (t - idx_req < INDEX_CHUNK) ? t - idx_req : INDEX_CHUNK;
-  // GATHER: the next chunk's ring entries are free (its last index is below r + INDEX_RING);
-  // SCATTER: this token's index, once its slot is free
-  assign idx_more = indexed && idx_req < t &&
-                    (scatter ? idx_req == r && slot_free : idx_req + idx_n <= r + INDEX_RING);
+  assign idx_n = (t - idx_req < INDEX_CHUNK) ? t - idx_req : INDEX_CHUNK;
+  // the next chunk's ring entries are free: its last index is below r + INDEX_RING
+  assign idx_more = indexed && idx_req < t && idx_req + idx_n <= r + INDEX_RING;
   assign slot_free = !slot_busy[gslot] && !filling[gslot] && !(fill && fill_slot == gslot);
   assign take = gs == G_TOKEN && !idx_more && slot_free && (!indexed || idx_have);
   edgemoe_lin_index #(.RING(edgemoe_pkg::INDEX_RING)) u_index (

@@ -2,9 +2,9 @@
 with the board's memory (``tiny``: 22 cycles of read latency, a beat a cycle).
 
 A SCATTER job (MOE_EXPERTS fc2's scaled scatter-add onto dst rows) reads its index list
-ahead into the row loader's ring as a GATHER job does, so its tokens cost what the two
-row slots allow (no token waits for the previous one's write: the RTL has no such
-ordering).  Inside MOE_EXPERTS, the prefetch of the other layer's strip 0 starts with each
+ahead into the row loader's ring as a GATHER job does (tests/test_rtl_index_ahead.py), so
+its tokens cost what the two row slots allow (no token waits for the previous one's
+write: the RTL has no such ordering).  Inside MOE_EXPERTS, the prefetch of the other layer's strip 0 starts with each
 job (edgemoe_lin.sv J_W0) and, on one port, its bursts sit ahead of the job's first row
 reads (edgemoe.perf.moe).  The model must follow both within the per-op bound of
 tests/test_perf_model.py over shapes whose tokens are bound by their MACs or by their

@@ -121,7 +121,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    rows: list[list[tuple[int, int]]], dst_rows: list[int], dst: int,
                    weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
                    base: int = 0, base_rows: list[int] | None = None,
-                   index: int | None = None, serial_head: int = 0, prefetched: bool = False,
+                   index: int | None = None, prefetched: bool = False,
                    to_router: bool = False, line: dict | None = None,
                    scales: int | None = None, tile_map: int | None = None,
                    keep: float = 1.0, q4: Q4Layer | None = None) -> float:
@@ -130,12 +130,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
     Args:
         rows: Per token, its read commands (byte address, bytes) of the input row.
         dst_rows: Per token, the row it writes (its token, or the scatter index).
-        index: GATHER without SCATTER: the u32 index list, read ahead :data:`INDEX_CHUNK` a
+        index: GATHER or SCATTER: the u32 index list, read ahead :data:`INDEX_CHUNK` a
             command into the ring (only a strip's first token waits for its index), or None.
-        serial_head: Per token, loader reads that must return before the row's reads are
-            issued (a SCATTER job's index, read once the token's slot is free): their
-            latency adds to the slot's round trip, not to the loader's pace (the consumer
-            still moves the previous token's words meanwhile).
         base_rows: Per token, the row of ``base`` read with the result (RESIDUAL or
             SCORE_ACC accumulate), or None.
         prefetched: Strip 0's weights are already in the other bank.
@@ -200,7 +196,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             tokens_left = tokens
         ahead = 0  # indices requested this strip
         for t in range(tokens_left):
-            load = STEP_CYCLES["lin_token"] + serial_head * (lat + STEP_CYCLES["lin_cmd"] + 1)
+            load = STEP_CYCLES["lin_token"]
             while index is not None and ahead < tokens and \
                     ahead + min(INDEX_CHUNK, tokens - ahead) <= t + INDEX_RING:
                 c = min(INDEX_CHUNK, tokens - ahead)
@@ -222,8 +218,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             if first:
                 cycles += lat + load + macs
             else:
-                pace = load - serial_head * lat
-                cycles += max(macs, pace, (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
+                cycles += max(macs, load, (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
             first = False
         if not to_router and tokens:
             cycles += mem.beats_cycles(math.ceil(cols * act / bus))  # last row's write
@@ -232,18 +227,17 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
 
 
 def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
-    """LINEAR; GATHER takes rows from the index list (read ahead); with SCATTER each token
-    first reads its index (and waits), with SCORE_ACC its score (edgemoe_ctrl_jobs.sv)."""
+    """LINEAR; GATHER takes rows from the index list, SCATTER writes (and with SCORE_ACC
+    reads) them there (the list read ahead); SCORE_ACC reads each token's score
+    (edgemoe_ctrl_jobs.sv)."""
     t, n, k = ins.get("tokens"), ins.get("out_features"), ins.get("in_features")
     act = fmt("act")
     src, dst = ins.get("src"), ins.get("dst")
-    scatter = ins.has(Flag.SCATTER)
     sacc = ins.has(Flag.SCORE_ACC)
     idx = list(range(t))  # the index list's rows are data: their alignment is taken as the token's
 
     def row(r: int) -> list[tuple[int, int]]:
-        head = [(ins.get("index") + 4 * r, 4)] if scatter else []
-        head += [(ins.get("scores") + 4 * r, 4)] if sacc else []
+        head = [(ins.get("scores") + 4 * r, 4)] if sacc else []
         return head + [(src + r * k * act, k * act)]
 
     q4 = q4_layer(ins) if ins.has(Flag.WFMT_Q4) else None
@@ -253,8 +247,8 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         dst=dst, weights=ins.get("weights"), bias=ins.get("bias"), wbytes=fmt("weight"),
         bbytes=fmt("bias"), xbytes=act, base=dst if sacc else ins.get("residual"),
         base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
-        index=ins.get("index") if ins.has(Flag.GATHER) and not scatter else None,
-        serial_head=int(scatter), prefetched=prefetched,
+        index=ins.get("index") if ins.has(Flag.GATHER | Flag.SCATTER) else None,
+        prefetched=prefetched,
         scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None,
         q4=q4, **_wskip_args(ins, accel))
 

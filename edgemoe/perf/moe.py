@@ -196,10 +196,10 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
         beats0 = traffic.read_beats
         fc2 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=d, k=h,
-            rows=[[(idx_at + 4 * r, 4), (q + lay["scores"] + ex * lay["slot"] + 4 * r, 4),
+            rows=[[(q + lay["scores"] + ex * lay["slot"] + 4 * r, 4),
                    (scratch + r * h * act, h * act)] for r in rows],
             dst_rows=rows, dst=dst, weights=w2 + ex * w2_size, bias=b2 + ex * b2_size,
-            wbytes=wb, bbytes=bb, xbytes=act, base=dst, base_rows=rows, serial_head=1,
+            wbytes=wb, bbytes=bb, xbytes=act, base=dst, base_rows=rows, index=idx_at,
             prefetched=not mixed,
             scales=moe_scales_offset(b2, ex, e, d, po, bb) if q8 and not mixed else None,
             q4=q4[1], **wskip(b2, ex, d, h, 1))
