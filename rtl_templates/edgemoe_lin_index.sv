@@ -1,11 +1,10 @@
-// Index ring of the linear engine's row loader (edgemoe_lin_loader.sv): GATHER jobs
-// read their index list ahead in chunks (SCATTER jobs one index at a time), the loader's
-// consumer pushes each u32 as it
-// arrives and the generator pops one per token, so a token's row read (its address
-// depends on the index) does not wait a read latency for it.  The loader never requests
+// Index ring of the linear engine's row loader (edgemoe_lin_loader.sv): GATHER and SCATTER
+// jobs read their index list ahead in chunks, the loader's consumer pushes each u32 as it
+// arrives and the generator pops one per token, so a token's reads (their addresses
+// depend on the index) do not wait a read latency for it.  The loader never requests
 // more indices than the ring has free entries.
 module edgemoe_lin_index #(
-    parameter int RING = 16            // entries (a power of two)
+    parameter int RING = edgemoe_pkg::INDEX_RING  // entries (a power of two)
 ) (
     input  logic        clk,
     input  logic        rst_n,
@@ -16,6 +15,11 @@ module edgemoe_lin_index #(
     output logic [31:0] head
 );
   localparam int RW = $clog2(RING);
+  // the loader requests a chunk of INDEX_CHUNK indices once that many entries are free
+  if (RING != 1 << RW || edgemoe_pkg::INDEX_CHUNK > RING) begin : g_ring_check
+    $error("edgemoe_lin_index: RING (%0d) must be a power of two of at least INDEX_CHUNK (%0d)",
+           RING, edgemoe_pkg::INDEX_CHUNK);
+  end
   logic [31:0] ring[RING];
   // one bit more than the ring, so a full ring differs from an empty one
   logic [RW:0] wp, rp;

@@ -6,9 +6,9 @@
 // into the P_IN row-buffer banks (element at position p -> bank p mod P_IN), up to P_IN
 // elements per cycle when the positions' stride is odd, else one.  Per token:
 //   [index chunk (GATHER/SCATTER)] [score (SCORE_ACC)] source segments [base row] END
-// GATHER reads the index list ahead, IDX_CHUNK u32 a command, into the index ring
-// (edgemoe_lin_index.sv), so a token's row read waits for no index read; SCATTER reads
-// each token's index once its slot is free (its base read and fill_row need it).
+// GATHER and SCATTER read the index list ahead, INDEX_CHUNK u32 a command, into the index
+// ring (edgemoe_lin_index.sv), so a token's row (GATHER) or base row and fill_row (SCATTER)
+// wait for no index read.
 // LINEAR: one segment (the source row).  CONV (im2col, columns ordered c, ky, kx):
 //   HWC act input: per (ky, kx) the C_in channels of the input pixel, stride k*k;
 //   CHW pixel input: per (c, ky) the k pixels of the input row, stride 1;
@@ -78,8 +78,8 @@ module edgemoe_lin_loader #(
   localparam int DW = 3 + 1 + 32 + 32 + 32 + 32;   // kind, slot, count, pos, stride, line word
   localparam int LINE_WORDS = edgemoe_pkg::CONV_LINE_WORDS / PI;  // line buffer words
   localparam int LAW = LINE_WORDS > 1 ? $clog2(LINE_WORDS) : 1;
-  localparam int IDX_RING = 16;                    // index ring entries (a power of two)
-  localparam int IDX_CHUNK = IDX_RING / 2;         // indices per read-ahead command
+  localparam logic [31:0] INDEX_RING = 32'(edgemoe_pkg::INDEX_RING);   // the ring's entries
+  localparam logic [31:0] INDEX_CHUNK = 32'(edgemoe_pkg::INDEX_CHUNK); // indices a command
 
   // ------------------------------------------------------------------ generator
   typedef enum logic [3:0] {G_IDLE, G_TOKEN, G_SCORE, G_FILL, G_SEG, G_PRE, G_BASE, G_END,
@@ -95,14 +95,12 @@ module edgemoe_lin_loader #(
   logic [31:0] idx_head;
   logic indexed, idx_more, idx_have, idx_push, slot_free, take;
   assign indexed = gather || scatter;
-  assign idx_n = scatter ? 32'd1 : (t - idx_req < 32'(IDX_CHUNK)) ? t - idx_req : 32'(IDX_CHUNK);
-  // GATHER: the next chunk's ring entries are free (its last index is below r + IDX_RING);
-  // SCATTER: this token's index, once its slot is free
-  assign idx_more = indexed && idx_req < t &&
-                    (scatter ? idx_req == r && slot_free : idx_req + idx_n <= r + 32'(IDX_RING));
+  assign idx_n = (t - idx_req < INDEX_CHUNK) ? t - idx_req : INDEX_CHUNK;
+  // the next chunk's ring entries are free: its last index is below r + INDEX_RING
+  assign idx_more = indexed && idx_req < t && idx_req + idx_n <= r + INDEX_RING;
   assign slot_free = !slot_busy[gslot] && !filling[gslot] && !(fill && fill_slot == gslot);
   assign take = gs == G_TOKEN && !idx_more && slot_free && (!indexed || idx_have);
-  edgemoe_lin_index #(.RING(IDX_RING)) u_index (
+  edgemoe_lin_index #(.RING(edgemoe_pkg::INDEX_RING)) u_index (
       .clk, .rst_n, .push(idx_push), .push_data(rd_data[31:0]), .pop(take && indexed),
       .have(idx_have), .head(idx_head));
   logic [1:0] filling;

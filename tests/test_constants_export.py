@@ -12,7 +12,7 @@ from edgemoe.codegen.context import hls_context
 from edgemoe.codegen.env import HLS_TEMPLATE_DIR, make_environment
 from edgemoe.codegen.outputs import OUTPUTS, render_one
 from edgemoe.params import list_accels, load_accel
-from edgemoe.rtl.render import render_rtl
+from edgemoe.rtl.render import RTL_TEMPLATE_DIR, render_rtl
 
 pytestmark = pytest.mark.codegen
 
@@ -43,3 +43,19 @@ def test_every_shared_constant_has_one_value(tmp_path, name):
     assert exported["MAX_IN_FEATURES"] == accel.max_in_features
     assert exported["ATTN_LANES"] == accel.attn_lanes
     assert exported["ADD_CHUNK"] == 64 * accel.vector_lanes
+
+
+def test_index_ring_is_sized_once(tmp_path):
+    """The GATHER index ring's size lives in codegen.constants only: the SV package prints it,
+    the row loader and the ring take it from there (no number of their own), the cycle model
+    imports it."""
+    from edgemoe.codegen import constants
+    from edgemoe.perf import engines
+
+    sv = _sv_params(render_rtl(load_accel("tiny"), tmp_path / "rtl")[0].read_text())
+    assert (sv["INDEX_RING"], sv["INDEX_CHUNK"]) == (constants.INDEX_RING, constants.INDEX_CHUNK)
+    assert (engines.INDEX_RING, engines.INDEX_CHUNK) == (constants.INDEX_RING, constants.INDEX_CHUNK)
+    for name in ("edgemoe_lin_loader.sv", "edgemoe_lin_index.sv"):
+        text = (RTL_TEMPLATE_DIR / name).read_text()
+        assert "edgemoe_pkg::INDEX_RING" in text, name
+        assert not re.search(r"(RING|CHUNK)\w*\s*=\s*\d+\s*[;,)/]", text), name

@@ -18,12 +18,18 @@ from ..numerics.attn_q8 import Q8_PARAM_BYTES
 from ..numerics.attn_topk import ATTN_MAX_CODEBOOK
 from ..numerics.mean import POOL_MAX_KERNEL, POOL_RECIP_BITS
 
-__all__ = ["LN_ROW_SLOTS", "WEIGHT_ROLES", "acc_fracs", "design_constants", "storage_lg"]
+__all__ = ["INDEX_CHUNK", "INDEX_RING", "LN_ROW_SLOTS", "WEIGHT_ROLES", "acc_fracs", "design_constants", "storage_lg"]
 
 #: Rows LAYERNORM's row buffer holds (a ring: edgemoe_ln.sv, em_layernorm.hpp): enough
 #: row reads in flight to cover the board's read latency (a 192-element row: 48 beats
 #: against ~65 cycles of latency); on zcu102 four fit in the depth two already took.
 LN_ROW_SLOTS = 4
+
+#: GATHER index read-ahead of the linear engine's row loader (edgemoe_lin_loader.sv,
+#: edgemoe_lin_index.sv): u32 entries of the ring (a power of two), and indices per read
+#: command: half the ring, so one chunk is requested while the other is being used.
+INDEX_RING = 16
+INDEX_CHUNK = INDEX_RING // 2
 
 #: Format roles a weight operand may use (the widest sets the weight buffer word).
 WEIGHT_ROLES = ("linear_weight", "conv_weight", "patch_weight")
@@ -83,6 +89,7 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("ATTN_E", attn_chunk), ("ATTN_C_MAX", math.ceil(accel.max_head_dim / attn_chunk)),
         ("LN_SHIFT", act.frac_bits - sq), ("LN_VAR_FRAC", var_t.frac_bits),
         ("LN_RSTD_FRAC", LN_RSTD_FRAC), ("LN_ROW_SLOTS", LN_ROW_SLOTS),
+        ("INDEX_RING", INDEX_RING), ("INDEX_CHUNK", INDEX_CHUNK),
         ("EXP_CAP_SHIFT", max(min(act.frac_bits + 5, 62), 0)),
         ("GELU_SH", act.frac_bits - consts["GELU_STEP_BITS"]),
         ("GELU_G", max(act.frac_bits, consts["GELU_TABLE_FRAC"])),

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 
+from ..codegen.constants import INDEX_CHUNK, INDEX_RING
 from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
 from ..numerics.attn_q8 import Q8_PARAM_BYTES, Q8_PARAM_WORDS
@@ -49,10 +50,7 @@ from .traffic import (
     uses_line_buffer,
 )
 
-__all__ = ["INDEX_CHUNK", "INDEX_RING", "STEP_CYCLES", "cmd_cycles", "lin_job_cycles", "op_cycles"]
-
-#: GATHER index read-ahead (edgemoe_lin_loader.sv IDX_RING, IDX_CHUNK): ring entries, per command
-INDEX_RING, INDEX_CHUNK = 16, 8
+__all__ = ["STEP_CYCLES", "cmd_cycles", "lin_job_cycles", "op_cycles"]
 
 #: Cycles of engine bookkeeping per step of a schedule (not data movement).
 STEP_CYCLES = {
@@ -61,7 +59,6 @@ STEP_CYCLES = {
     "lin_token": 7,        # row loader G_TOKEN/G_END/G_NEXT and the slot hand-over per token
     "lin_cmd": 1,          # one more loader command (im2col tap, index, score, base row)
     "lin_slot": 3,         # MAC pipeline stages before a finished row's slot is free
-    "lin_rmw": 5,          # write-back of a scattered row before the next base read
     "attn_phase": 2,       # C_DRAIN and C_RECIP of a phase (QK^T of a block, AV of the last)
     "attn_row_out": 2,     # W_IDLE/W_CMD per output row the writer drains
     "attn_op": 8,
@@ -76,8 +73,7 @@ STEP_CYCLES = {
     "up_op": 40,
     "gate_op": 0,          # router start and done hand-over: hidden under the drain
                            # (fitted on m3vit-micro after the router began streaming)
-    "moe_expert": 80,      # S_MOE_EX/S_MOE_FC2, two job hand-overs and write drains per
-                           # active expert (fitted on both m3vit-micro tasks)
+    "moe_expert": 8,       # S_MOE_EX/S_MOE_FC2: two job hand-overs per active expert
     "dma_cmd": DMA_CMD_CYCLES,  # fewest cycles per read command (perf.memory)
     "op": 4,               # S_RUN..S_WAIT_ENG..S_MACS..S_PROF of any instruction
     "lif_block": 4,        # S_BLOCK, S_WCMD, S_STEP and S_BIAS of a neuron block
@@ -125,8 +121,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    rows: list[list[tuple[int, int]]], dst_rows: list[int], dst: int,
                    weights: int, bias: int, wbytes: int, bbytes: int, xbytes: int,
                    base: int = 0, base_rows: list[int] | None = None,
-                   index: int | None = None, serial_head: int = 0, prefetched: bool = False,
-                   to_router: bool = False, rmw: bool = False, line: dict | None = None,
+                   index: int | None = None, prefetched: bool = False,
+                   to_router: bool = False, line: dict | None = None,
                    scales: int | None = None, tile_map: int | None = None,
                    keep: float = 1.0, q4: Q4Layer | None = None) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
@@ -134,17 +130,12 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
     Args:
         rows: Per token, its read commands (byte address, bytes) of the input row.
         dst_rows: Per token, the row it writes (its token, or the scatter index).
-        index: GATHER without SCATTER: the u32 index list, read ahead :data:`INDEX_CHUNK` a
+        index: GATHER or SCATTER: the u32 index list, read ahead :data:`INDEX_CHUNK` a
             command into the ring (only a strip's first token waits for its index), or None.
-        serial_head: Per token, loader reads that must return before the row's reads are
-            issued (a SCATTER job's index, read once the token's slot is free).
         base_rows: Per token, the row of ``base`` read with the result (RESIDUAL or
             SCORE_ACC accumulate), or None.
         prefetched: Strip 0's weights are already in the other bank.
         to_router: MOE_GATE logits: no bias, nothing written.
-        rmw: Scattered accumulate (MOE_EXPERTS fc2): a token's base row is read only
-            after the previous token's row has been written, so its read latency adds to
-            the MACs instead of hiding behind them.
         line: A CONV through the line buffer: the keyword arguments of
             :func:`edgemoe.perf.conv_line.line_strip_cycles` besides the per-strip ones
             (its token loop is stepped there; ``rows`` is then unused).
@@ -205,7 +196,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             tokens_left = tokens
         ahead = 0  # indices requested this strip
         for t in range(tokens_left):
-            load = STEP_CYCLES["lin_token"] + serial_head * (lat + STEP_CYCLES["lin_cmd"] + 1)
+            load = STEP_CYCLES["lin_token"]
             while index is not None and ahead < tokens and \
                     ahead + min(INDEX_CHUNK, tokens - ahead) <= t + INDEX_RING:
                 c = min(INDEX_CHUNK, tokens - ahead)
@@ -216,19 +207,15 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                 load += lat + STEP_CYCLES["lin_cmd"] + 1
             for addr, nbytes in rows[t]:
                 load += cmd_cycles(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
-            base_load = 0.0
             if base_rows is not None:
-                base_load = cmd_cycles(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
-                                 po * act, mem)
-                load += base_load
+                load += cmd_cycles(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
+                                   po * act, mem)
             if not to_router:
                 traffic.write(dst + (dst_rows[t] * n + col0) * act, cols * act, bus)
             # two row slots: a slot's next row is requested when the MAC array frees it,
             # so one slot's round trip (MACs, latency, load) spans two tokens; a token
             # costs that half, the MACs or the loader's own pace, whichever is most
-            if rmw and not first:
-                cycles += macs + lat + base_load + STEP_CYCLES["lin_rmw"]
-            elif first:
+            if first:
                 cycles += lat + load + macs
             else:
                 cycles += max(macs, load, (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
@@ -240,18 +227,17 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
 
 
 def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
-    """LINEAR; GATHER takes rows from the index list (read ahead); with SCATTER each token
-    first reads its index (and waits), with SCORE_ACC its score (edgemoe_ctrl_jobs.sv)."""
+    """LINEAR; GATHER takes rows from the index list, SCATTER writes (and with SCORE_ACC
+    reads) them there (the list read ahead); SCORE_ACC reads each token's score
+    (edgemoe_ctrl_jobs.sv)."""
     t, n, k = ins.get("tokens"), ins.get("out_features"), ins.get("in_features")
     act = fmt("act")
     src, dst = ins.get("src"), ins.get("dst")
-    scatter = ins.has(Flag.SCATTER)
     sacc = ins.has(Flag.SCORE_ACC)
     idx = list(range(t))  # the index list's rows are data: their alignment is taken as the token's
 
     def row(r: int) -> list[tuple[int, int]]:
-        head = [(ins.get("index") + 4 * r, 4)] if scatter else []
-        head += [(ins.get("scores") + 4 * r, 4)] if sacc else []
+        head = [(ins.get("scores") + 4 * r, 4)] if sacc else []
         return head + [(src + r * k * act, k * act)]
 
     q4 = q4_layer(ins) if ins.has(Flag.WFMT_Q4) else None
@@ -260,9 +246,9 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         accel, mem, traffic, tokens=t, n=n, k=k, rows=[row(r) for r in idx], dst_rows=idx,
         dst=dst, weights=ins.get("weights"), bias=ins.get("bias"), wbytes=fmt("weight"),
         bbytes=fmt("bias"), xbytes=act, base=dst if sacc else ins.get("residual"),
-        base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None, rmw=sacc and scatter,
-        index=ins.get("index") if ins.has(Flag.GATHER) and not scatter else None,
-        serial_head=int(scatter), prefetched=prefetched,
+        base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
+        index=ins.get("index") if ins.has(Flag.GATHER | Flag.SCATTER) else None,
+        prefetched=prefetched,
         scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None,
         q4=q4, **_wskip_args(ins, accel))
 

@@ -3,8 +3,9 @@
 Counts first, then every non-empty expert's queue is read and checked, dst is initialised
 from src (an eltwise COPY, skipped when the residual is dst itself), then per non-empty
 expert fc1 + GELU on its gathered tokens and fc2 scattered with the gate score onto dst.
-fc2's weights prefetch while fc1 runs; the next expert's fc1 weights prefetch during fc2
-only when the very next expert index has tokens (expert 0's during the init copy).
+fc2's weights prefetch while fc1 runs, the next expert with tokens' fc1 weights during fc2
+(the first one's during the init copy); on a shared port each job's first rows wait
+behind the prefetch that starts with it (:func:`_lost_to_prefetch`).
 Mixed experts (Flag.WFMT_Q4) first read the W8A8 word at the end of b1 and check every
 expert's fc1, then fc2, channel_index list (one u32 a cycle); then each layer's strips load
 through edgemoe_lin_q4 (edgemoe.perf.q4), nothing prefetched.
@@ -91,18 +92,40 @@ def _strip0_beats(accel, mem: MemoryTiming, n: int, k: int, wbytes: int) -> int:
     return -(-geo.strip_tiles * geo.tiles_in * geo.tile_bytes // mem.bus_bytes)
 
 
+def _map_pass(accel, n: int, k: int, wbytes: int) -> float:
+    """Cycles of a WSKIP job's pass over its prefetched strip 0's map, a tile a cycle
+    (edgemoe_lin_skip.sv), before its rows load (its map read's latency the prefetch's
+    overlaps)."""
+    geo = lin_geometry(accel, n, k, wbytes)
+    return float(geo.strip_tiles * geo.tiles_in)
+
+
 def _prefetch_wait(accel, mem: MemoryTiming, n: int, k: int, wbytes: int, during: float) -> float:
     """Cycles a job waits at strip 0 for weights prefetched while ``during`` cycles ran."""
     return max(0.0, mem.latency + mem.beats_cycles(_strip0_beats(accel, mem, n, k, wbytes))
                - during)
 
 
-def _free(mem: MemoryTiming, cycles: float, beats: int) -> float:
-    """Cycles of a job the prefetch moves in: those its R channel is not busy with the job's
-    own ``beats``, or all of them when the prefetch has a port of its own."""
-    if mem.prefetch_apart:
-        return cycles
-    return max(0.0, cycles - mem.beats_cycles(beats))
+def _lost_to_prefetch(mem: MemoryTiming, job: float, own_beats: int, beats: int,
+                      head: float = 0.0) -> float:
+    """Cycles a linear job loses to the ``beats`` of the prefetch that starts with it.
+
+    On a shared port the prefetch DMA issues its bursts when the job takes its strip 0
+    (edgemoe_lin.sv J_W0), after the job's first index read and ahead of its first row
+    reads, and the memory answers in order: the first row waits for every burst the port
+    accepted (up to ``outstanding``) less their first read latency, which it would wait
+    anyway; a WSKIP job first passes over its strip-0 map (``head`` cycles, the prefetch
+    streaming meanwhile).  The later bursts take the R channel in the share the job's own
+    reads leave.  With a port of its own the prefetch costs the job nothing.
+    """
+    if mem.prefetch_apart or not beats:
+        return 0.0
+    from .model import PF_BURST  # (the model imports this module)
+
+    left = max(0.0, mem.beats_cycles(beats) - head)
+    ahead = min(left, mem.beats_cycles((mem.outstanding - 1) * PF_BURST))
+    busy = min(1.0, mem.beats_cycles(own_beats) / max(job, 1.0))
+    return max(0.0, ahead - mem.latency) + busy * (left - ahead)
 
 
 def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, fmt,
@@ -148,38 +171,42 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
         init = lat + mem.beats_cycles(n) + STEP_CYCLES["add_op"] + STEP_CYCLES["op"]
     cycles += init
     during = init  # what ran while the next fc1's weights were prefetched
-    prev_ran = counts[0] > 0 if counts else False
     for ex, cnt in enumerate(counts):
         if not cnt:
-            prev_ran = False
             continue
         rows = list(range(cnt))
         idx_at = q + lay["index"] + ex * lay["slot"]
         q4 = moe_q4_layers(ins, accel, ex) if mixed else (None, None)
-        if prev_ran and not mixed:
+        if not mixed:
             cycles += _prefetch_wait(accel, mem, h, d, wb, during)
         beats0 = traffic.read_beats
         fc1 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=h, k=d,
             rows=[[(src + r * d * act, d * act)] for r in rows],
             dst_rows=rows, dst=scratch, weights=w1 + ex * w1_size, bias=b1 + ex * b1_size,
-            wbytes=wb, bbytes=bb, xbytes=act, index=idx_at, prefetched=prev_ran,
+            wbytes=wb, bbytes=bb, xbytes=act, index=idx_at, prefetched=not mixed,
             scales=moe_scales_offset(b1, ex, e, h, po, bb) if q8 and not mixed else None,
             q4=q4[0], **wskip(b1, ex, h, d, 0))
-        # the prefetch moves only while the R channel is not carrying the job's own reads
-        own = traffic.read_beats - beats0 - (_strip0_beats(accel, mem, h, d, wb) if prev_ran else 0)
-        cycles += fc1 + (0.0 if mixed else _prefetch_wait(accel, mem, d, h, wb, _free(mem, fc1, own)))
+        if not mixed:  # fc2's strip 0 prefetches from fc1's start (its own came before)
+            own = traffic.read_beats - beats0 - _strip0_beats(accel, mem, h, d, wb)
+            fc1 += _lost_to_prefetch(mem, fc1, own, _strip0_beats(accel, mem, d, h, wb),
+                                     _map_pass(accel, h, d, wb) if skip else 0.0)
+            fc1 += _prefetch_wait(accel, mem, d, h, wb, fc1)
+        cycles += fc1
         beats0 = traffic.read_beats
         fc2 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=d, k=h,
-            rows=[[(idx_at + 4 * r, 4), (q + lay["scores"] + ex * lay["slot"] + 4 * r, 4),
+            rows=[[(q + lay["scores"] + ex * lay["slot"] + 4 * r, 4),
                    (scratch + r * h * act, h * act)] for r in rows],
             dst_rows=rows, dst=dst, weights=w2 + ex * w2_size, bias=b2 + ex * b2_size,
-            wbytes=wb, bbytes=bb, xbytes=act, base=dst, base_rows=rows, serial_head=1,
-            prefetched=not mixed, rmw=True,
+            wbytes=wb, bbytes=bb, xbytes=act, base=dst, base_rows=rows, index=idx_at,
+            prefetched=not mixed,
             scales=moe_scales_offset(b2, ex, e, d, po, bb) if q8 and not mixed else None,
             q4=q4[1], **wskip(b2, ex, d, h, 1))
+        if not mixed and any(counts[ex + 1:]):  # the next expert with tokens: its fc1
+            own = traffic.read_beats - beats0 - _strip0_beats(accel, mem, d, h, wb)
+            fc2 += _lost_to_prefetch(mem, fc2, own, _strip0_beats(accel, mem, h, d, wb),
+                                     _map_pass(accel, d, h, wb) if skip else 0.0)
         cycles += fc2 + STEP_CYCLES["moe_expert"]
-        during = _free(mem, fc2, traffic.read_beats - beats0 - _strip0_beats(accel, mem, d, h, wb))
-        prev_ran = True
+        during = fc2
     return cycles
