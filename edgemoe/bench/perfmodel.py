@@ -64,7 +64,7 @@ def _span(instrs, blocks: bool) -> tuple[int, int]:
 
 def compare_span(accel_name: str, model_name: str, blocks: bool = False,
                  task: int = 0, model_overrides: tuple[str, ...] = (),
-                 overrides: tuple[str, ...] = ()) -> SpanComparison:
+                 overrides: tuple[str, ...] = (), ports: int = 1) -> SpanComparison:
     """Run a span on the RTL with the board's memory and model it; compare per op type.
 
     Args:
@@ -76,6 +76,8 @@ def compare_span(accel_name: str, model_name: str, blocks: bool = False,
         model_overrides: ``key=value`` changes of the model (e.g. a smaller image: fewer
             tokens through the same engines, so a big design point finishes in Verilator).
         overrides: ``--set`` style design-point overrides (``"buffers.conv_line_words=2048"``).
+        ports: PS ports of model and bench (2 or more: the RTL top with the weight prefetch
+            on ``m_axi_wgt``, each master on a bench port of its own).
     """
     from ..rtl import RtlJob, RtlsimExecutor
 
@@ -92,7 +94,7 @@ def compare_span(accel_name: str, model_name: str, blocks: bool = False,
     routing = golden_routing(state, accel, span_offset, instrs, task, c.status_offset)
     gold = state.copy()
     execute(gold, accel, span_offset, n, task, c.status_offset)
-    mem = memory_timing(accel)
+    mem = memory_timing(accel, ports=ports)
     ex = RtlsimExecutor(accel, memory=mem.bench_spec())
     job = RtlJob(state.copy(), span_offset, n, task, c.status_offset)
     res = ex.run_jobs([job])[0]
