@@ -5,7 +5,8 @@ read latency (sim/memory_model.py, figures from edgemoe.perf.memory_timing), so 
 counters mean board cycles; the model (edgemoe.perf) predicts the same counters.  Spans:
 the whole m3vit-micro program on ``tiny``, and (not ``quick``) the first two transformer
 blocks of m3vit-tiny (dense, then MoE) on Edge-MoE's design point, run from the memory
-state the golden executor reaches just before them so the routing is real.  The model's
+state the golden executor reaches just before them so the routing is real.  The tiny span
+runs again at two ports: the RTL top with the weight prefetch on ``m_axi_wgt``.  The model's
 figures are MODELLED; the RTL's are cycles measured in simulation, not on a board.
 """
 
@@ -195,6 +196,8 @@ def two_task_rows(accel, c, models, routings) -> list[tuple[str, str]]:
 def run(quick: bool = False) -> list[tuple[str, str]]:
     """Per-op-type table, model vs RTL with board memory (see the module docstring)."""
     rows = _rows(compare_span("tiny", "m3vit-micro"))
+    # the HLS kernel's layout: the weight prefetch on a master and port of its own
+    rows += _rows(compare_span("tiny", "m3vit-micro", ports=2))
     if not quick:
         rows += _rows(compare_span("edge-moe-zcu102", "m3vit-tiny", blocks=True,
                                    model_overrides=ZCU102_SLICE))

@@ -61,7 +61,6 @@ STEP_CYCLES = {
     "lin_token": 7,        # row loader G_TOKEN/G_END/G_NEXT and the slot hand-over per token
     "lin_cmd": 1,          # one more loader command (im2col tap, index, score, base row)
     "lin_slot": 3,         # MAC pipeline stages before a finished row's slot is free
-    "lin_rmw": 5,          # write-back of a scattered row before the next base read
     "attn_phase": 2,       # C_DRAIN and C_RECIP of a phase (QK^T of a block, AV of the last)
     "attn_row_out": 2,     # W_IDLE/W_CMD per output row the writer drains
     "attn_op": 8,
@@ -76,8 +75,8 @@ STEP_CYCLES = {
     "up_op": 40,
     "gate_op": 0,          # router start and done hand-over: hidden under the drain
                            # (fitted on m3vit-micro after the router began streaming)
-    "moe_expert": 80,      # S_MOE_EX/S_MOE_FC2, two job hand-overs and write drains per
-                           # active expert (fitted on both m3vit-micro tasks)
+    "moe_expert": 7,       # S_MOE_EX/S_MOE_FC2: two job hand-overs per active expert
+                           # (3 + 4 cycles between the jobs in an m3vit-micro RTL trace)
     "dma_cmd": DMA_CMD_CYCLES,  # fewest cycles per read command (perf.memory)
     "op": 4,               # S_RUN..S_WAIT_ENG..S_MACS..S_PROF of any instruction
     "lif_block": 4,        # S_BLOCK, S_WCMD, S_STEP and S_BIAS of a neuron block
@@ -142,9 +141,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             SCORE_ACC accumulate), or None.
         prefetched: Strip 0's weights are already in the other bank.
         to_router: MOE_GATE logits: no bias, nothing written.
-        rmw: Scattered accumulate (MOE_EXPERTS fc2): a token's base row is read only
-            after the previous token's row has been written, so its read latency adds to
-            the MACs instead of hiding behind them.
+        rmw: Scattered accumulate (MOE_EXPERTS fc2): a token costs its two dependent read
+            round trips (index, then rows and base row) or its MACs, whichever is more.
         line: A CONV through the line buffer: the keyword arguments of
             :func:`edgemoe.perf.conv_line.line_strip_cycles` besides the per-strip ones
             (its token loop is stepped there; ``rows`` is then unused).
@@ -205,7 +203,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             tokens_left = tokens
         ahead = 0  # indices requested this strip
         for t in range(tokens_left):
-            load = STEP_CYCLES["lin_token"] + serial_head * (lat + STEP_CYCLES["lin_cmd"] + 1)
+            serial = serial_head * (lat + STEP_CYCLES["lin_cmd"] + 1)
+            load = STEP_CYCLES["lin_token"] + serial
             while index is not None and ahead < tokens and \
                     ahead + min(INDEX_CHUNK, tokens - ahead) <= t + INDEX_RING:
                 c = min(INDEX_CHUNK, tokens - ahead)
@@ -216,18 +215,16 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                 load += lat + STEP_CYCLES["lin_cmd"] + 1
             for addr, nbytes in rows[t]:
                 load += cmd_cycles(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
-            base_load = 0.0
             if base_rows is not None:
-                base_load = cmd_cycles(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
-                                 po * act, mem)
-                load += base_load
+                load += cmd_cycles(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
+                                   po * act, mem)
             if not to_router:
                 traffic.write(dst + (dst_rows[t] * n + col0) * act, cols * act, bus)
             # two row slots: a slot's next row is requested when the MAC array frees it,
             # so one slot's round trip (MACs, latency, load) spans two tokens; a token
             # costs that half, the MACs or the loader's own pace, whichever is most
-            if rmw and not first:
-                cycles += macs + lat + base_load + STEP_CYCLES["lin_rmw"]
+            if rmw and not first:  # two round trips (index, then rows), or the MACs
+                cycles += max(macs, serial + lat)
             elif first:
                 cycles += lat + load + macs
             else:

@@ -3,8 +3,9 @@
 Counts first, then every non-empty expert's queue is read and checked, dst is initialised
 from src (an eltwise COPY, skipped when the residual is dst itself), then per non-empty
 expert fc1 + GELU on its gathered tokens and fc2 scattered with the gate score onto dst.
-fc2's weights prefetch while fc1 runs; the next expert's fc1 weights prefetch during fc2
-only when the very next expert index has tokens (expert 0's during the init copy).
+fc2's weights prefetch while fc1 runs, the next expert with tokens' fc1 weights during fc2
+(the first one's during the init copy, edgemoe_ctrl.sv S_MOE_INIT).  On one port the
+expert jobs' dependent reads queue behind those prefetch bursts (:func:`_beside_prefetch`).
 Mixed experts (Flag.WFMT_Q4) first read the W8A8 word at the end of b1 and check every
 expert's fc1, then fc2, channel_index list (one u32 a cycle); then each layer's strips load
 through edgemoe_lin_q4 (edgemoe.perf.q4), nothing prefetched.
@@ -26,7 +27,7 @@ from ..layout import (
 )
 from ..numerics import int4
 from .engines import STEP_CYCLES, lin_job_cycles
-from .memory import MemoryTiming
+from .memory import PF_BURST, MemoryTiming
 from .q4 import Q4Layer
 from .traffic import Traffic, lin_geometry
 
@@ -105,6 +106,20 @@ def _free(mem: MemoryTiming, cycles: float, beats: int) -> float:
     return max(0.0, cycles - mem.beats_cycles(beats))
 
 
+def _beside_prefetch(mem: MemoryTiming, pf_beats: int) -> float:
+    """Cycles an expert job loses to the weight prefetch running beside it on its port.
+
+    The prefetch DMA issues its bursts as the job starts; the job's next dependent read
+    (fc1's second row, fc2's second index: edgemoe_lin.sv) queues behind every one the
+    memory holds, and is answered a read latency after them instead of after its own
+    issue.  Nothing when the prefetch has a port of its own.
+    """
+    if mem.prefetch_apart:
+        return 0.0
+    queued = mem.beats_cycles(min(pf_beats, (mem.outstanding - 1) * PF_BURST))
+    return max(0.0, queued - mem.latency)
+
+
 def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, fmt,
                        counts: list[int], keep: list[tuple[float, float]] | None = None) -> float:
     """Cycles of a MOE_EXPERTS instruction routed as ``counts`` (tokens per expert).
@@ -147,28 +162,31 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
         traffic.write(dst, t * d * act, bus)
         init = lat + mem.beats_cycles(n) + STEP_CYCLES["add_op"] + STEP_CYCLES["op"]
     cycles += init
-    during = init  # what ran while the next fc1's weights were prefetched
-    prev_ran = counts[0] > 0 if counts else False
+    # what ran while the next fc1's weights were prefetched: the copy's own reads first
+    during = _free(mem, init, n) if init else 0.0
+    pf1, pf2 = _strip0_beats(accel, mem, h, d, wb), _strip0_beats(accel, mem, d, h, wb)
     for ex, cnt in enumerate(counts):
         if not cnt:
-            prev_ran = False
             continue
         rows = list(range(cnt))
         idx_at = q + lay["index"] + ex * lay["slot"]
         q4 = moe_q4_layers(ins, accel, ex) if mixed else (None, None)
-        if prev_ran and not mixed:
+        if not mixed:
             cycles += _prefetch_wait(accel, mem, h, d, wb, during)
         beats0 = traffic.read_beats
         fc1 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=h, k=d,
             rows=[[(src + r * d * act, d * act)] for r in rows],
             dst_rows=rows, dst=scratch, weights=w1 + ex * w1_size, bias=b1 + ex * b1_size,
-            wbytes=wb, bbytes=bb, xbytes=act, index=idx_at, prefetched=prev_ran,
+            wbytes=wb, bbytes=bb, xbytes=act, index=idx_at, prefetched=not mixed,
             scales=moe_scales_offset(b1, ex, e, h, po, bb) if q8 and not mixed else None,
             q4=q4[0], **wskip(b1, ex, h, d, 0))
-        # the prefetch moves only while the R channel is not carrying the job's own reads
-        own = traffic.read_beats - beats0 - (_strip0_beats(accel, mem, h, d, wb) if prev_ran else 0)
-        cycles += fc1 + (0.0 if mixed else _prefetch_wait(accel, mem, d, h, wb, _free(mem, fc1, own)))
+        # the prefetch moves only while the R channel is not carrying the job's own reads,
+        # and while the job waits behind it
+        own = traffic.read_beats - beats0 - (0 if mixed else pf1)
+        lost = 0.0 if mixed else _beside_prefetch(mem, pf2)
+        cycles += fc1 + lost + (0.0 if mixed else _prefetch_wait(
+            accel, mem, d, h, wb, _free(mem, fc1, own) + lost))
         beats0 = traffic.read_beats
         fc2 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=d, k=h,
@@ -179,7 +197,7 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
             prefetched=not mixed, rmw=True,
             scales=moe_scales_offset(b2, ex, e, d, po, bb) if q8 and not mixed else None,
             q4=q4[1], **wskip(b2, ex, d, h, 1))
-        cycles += fc2 + STEP_CYCLES["moe_expert"]
-        during = _free(mem, fc2, traffic.read_beats - beats0 - _strip0_beats(accel, mem, d, h, wb))
-        prev_ran = True
+        lost = 0.0 if mixed or not any(counts[ex + 1:]) else _beside_prefetch(mem, pf1)
+        cycles += fc2 + lost + STEP_CYCLES["moe_expert"]
+        during = _free(mem, fc2, traffic.read_beats - beats0 - (0 if mixed else pf2)) + lost
     return cycles
