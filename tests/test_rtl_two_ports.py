@@ -188,7 +188,9 @@ def test_expert_jobs_queue_behind_the_prefetch_on_one_port_only():
 @pytest.mark.parametrize(("task", "overrides"), [
     (0, ()), (1, ()),
     # a 256-bit bus on the 128-bit port, the ZCU102's situation: every stream at half rate
-    (0, ("axi_bits=256",))], ids=["task0", "task1", "task0-axi256"])
+    # (a Verilator model of its own: long tier)
+    pytest.param(0, ("axi_bits=256",), marks=pytest.mark.long)],
+    ids=["task0", "task1", "task0-axi256"])
 def test_model_within_5_percent_of_rtl_per_op_type_at_two_ports(task, overrides):
     """m3vit-micro on tiny with the prefetch on its own port: every op type and the whole
     run within 5% of the two-master RTL on the board memory, byte-identical to golden."""
@@ -203,6 +205,24 @@ def test_model_within_5_percent_of_rtl_per_op_type_at_two_ports(task, overrides)
            for r in cmp.rows if abs(r.error) > 0.05]
     assert not bad, bad
     assert math.isclose(cmp.modelled_total, cmp.rtl_total, rel_tol=0.05)
+
+
+@pytest.mark.sim
+@pytest.mark.slow
+def test_rtlsim_cli_runs_the_two_port_top_on_the_board_memory(tmp_path, capsys):
+    """`edgemoe rtlsim --board-memory --ports 2`: names both masters and the ports, and the
+    RTL is still byte-identical to golden."""
+    import json
+
+    from edgemoe.cli import main
+
+    out = tmp_path / "report.json"
+    assert main(["rtlsim", "--accel", "tiny", "--model", "m3vit-micro", "--task", "depth",
+                 "--board-memory", "--ports", "2", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "2 PS port(s)" in text and "m_axi_wgt (the weight prefetch)" in text
+    (task,) = json.loads(out.read_text())["tasks"]
+    assert task["identical"] and task["error"] == 0
 
 
 @pytest.mark.unit
