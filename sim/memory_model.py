@@ -2,7 +2,8 @@
 
 cocotbext-axi's ``AxiRam`` answers every burst at once and moves one beat per cycle on
 each channel, an ideal memory.  :func:`apply_board_memory` makes it behave like the DDR
-behind one PS port of the board (the figures come from ``edgemoe.perf.memory``):
+behind one PS port of the board (the figures come from ``edgemoe.perf.memory``); a second
+master's RAM on the same memory gets a port of its own, with the same figures:
 
 - bandwidth: the R and W channels move at most ``rate`` beats per cycle, by pausing them
   on a fixed pattern (a 256-bit bus on a 128-bit port moves a beat every other cycle);
@@ -63,13 +64,15 @@ class _DelayedReads:
 
 
 def apply_board_memory(ram, clock, period_ns: float, timing: dict | None) -> None:
-    """Give ``ram`` (a cocotbext-axi AxiRam) the board's memory timing.
+    """Give ``ram`` (a cocotbext-axi AxiRam, or an AxiRamRead of a read-only master) the
+    timing of one board port.
 
     Call it before reset is released: the RAM's read process starts then and must take
-    every AR through the delay.
+    every AR through the delay.  Each master's RAM is a port of its own: two RAMs on one
+    memory each get the full rate, latency and outstanding bursts.
 
     Args:
-        ram: The bench's AxiRam.
+        ram: The bench's AxiRam (read and write channels) or AxiRamRead (read channels).
         clock: Its clock signal.
         period_ns: The clock period.
         timing: ``{"rate": beats per cycle, "latency": cycles, "outstanding": bursts}``
@@ -77,11 +80,14 @@ def apply_board_memory(ram, clock, period_ns: float, timing: dict | None) -> Non
     """
     if not timing:
         return
+    read_if = getattr(ram, "read_if", ram)
+    write_if = getattr(ram, "write_if", None)
     rate = float(timing["rate"])
     if rate < 1.0:
-        ram.read_if.r_channel.set_pause_generator(rate_pattern(rate))
-        ram.write_if.w_channel.set_pause_generator(rate_pattern(rate))
+        read_if.r_channel.set_pause_generator(rate_pattern(rate))
+        if write_if is not None:
+            write_if.w_channel.set_pause_generator(rate_pattern(rate))
     # the burst being delayed has left the queue: the queue holds the others in flight
-    ram.read_if.ar_channel.queue_occupancy_limit = max(1, int(timing["outstanding"]) - 1)
+    read_if.ar_channel.queue_occupancy_limit = max(1, int(timing["outstanding"]) - 1)
     if int(timing["latency"]) > 0:
-        _DelayedReads(ram.read_if, clock, int(timing["latency"]), period_ns)
+        _DelayedReads(read_if, clock, int(timing["latency"]), period_ns)

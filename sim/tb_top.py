@@ -2,7 +2,9 @@
 
 Runs the jobs listed in the JSON file named by ``EDGEMOE_JOBS``: for each, loads the memory
 image into a cocotbext-axi ``AxiRam`` (the DDR) at ``mem_base`` (ideal, or with the board's
-port bandwidth and read latency when the spec has ``memory``: sim/memory_model.py), writes
+port bandwidth and read latency when the spec has ``memory``: sim/memory_model.py; with
+``masters`` 2 the top's read-only ``m_axi_wgt`` gets an ``AxiRamRead`` on the same memory,
+a port of its own with the same timing), writes
 the arguments through an ``AxiLiteMaster`` (offsets from :mod:`edgemoe.rtl.regmap`), starts the unit,
 waits for the interrupt (or ``max_cycles``), reads ``status`` and writes the memory back
 to the job's output file.  Results (error, cycles, wall time, AXI monitor counts) go to
@@ -20,7 +22,7 @@ import cocotb
 from benchutil import quiet_axi_logs
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, First, ReadOnly, RisingEdge
-from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam
+from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam, AxiRamRead, AxiReadBus
 from memory_model import apply_board_memory
 
 from edgemoe.rtl.regmap import offset
@@ -35,10 +37,17 @@ class AxiMonitor:
 
     The owner (which engine holds the DMA) is read from the dispatcher's ``owner``
     register when the top exposes it (our RTL); otherwise everything counts as owner 0.
+    Beats are those of ``m_axi_mem``.  AR handshakes are counted per master and ARID, and
+    the weight prefetch's bursts (``m_axi_mem`` ARID 1, or every ``m_axi_wgt`` one) listed
+    as ``[address, beats]``.
     """
 
-    def __init__(self, dut):
+    def __init__(self, dut, masters: int = 1):
         self.dut = dut
+        self.wgt = masters > 1
+        self.ar: dict[str, int] = {}  # "mem/<arid>" or "wgt" -> AR handshakes
+        self.prefetch_ar: list[list[int]] = []
+        self.wgt_r_beats = 0
         self.cycles: dict[int, int] = {}
         self.r_beats: dict[int, int] = {}
         self.w_beats: dict[int, int] = {}
@@ -66,11 +75,26 @@ class AxiMonitor:
             self._window[own] = self._window.get(own, 0) + r
             if self.cycles[own] % MONITOR_WINDOW == 0:
                 self.windows.setdefault(own, []).append(self._window.pop(own))
+            if int(dut.m_axi_mem_arvalid.value) & int(dut.m_axi_mem_arready.value):
+                arid = int(dut.m_axi_mem_arid.value)
+                self._count_ar(f"mem/{arid}", "m_axi_mem", arid == 1)
+            if self.wgt:
+                if int(dut.m_axi_wgt_arvalid.value) & int(dut.m_axi_wgt_arready.value):
+                    self._count_ar("wgt", "m_axi_wgt", True)
+                self.wgt_r_beats += int(dut.m_axi_wgt_rvalid.value) & \
+                    int(dut.m_axi_wgt_rready.value)
+
+    def _count_ar(self, key: str, prefix: str, prefetch: bool) -> None:
+        self.ar[key] = self.ar.get(key, 0) + 1
+        if prefetch:
+            self.prefetch_ar.append([int(getattr(self.dut, f"{prefix}_araddr").value),
+                                     int(getattr(self.dut, f"{prefix}_arlen").value) + 1])
 
     def summary(self) -> dict:
         return {"cycles": self.cycles, "r_beats": self.r_beats, "w_beats": self.w_beats,
                 "max_r_per_cycle": self.max_r_per_cycle, "window": MONITOR_WINDOW,
-                "r_windows": self.windows}
+                "r_windows": self.windows, "ar": self.ar, "prefetch_ar": self.prefetch_ar,
+                "wgt_r_beats": self.wgt_r_beats}
 
 
 def _probe(dut) -> None:
@@ -117,10 +141,16 @@ async def run_jobs(dut):
     cocotb.start_soon(Clock(dut.ap_clk, CLOCK_NS, unit="ns").start())
     ram = AxiRam(AxiBus.from_prefix(dut, "m_axi_mem"), dut.ap_clk, dut.ap_rst_n,
                  reset_active_level=False, size=spec["ram_size"])
+    masters = int(spec.get("masters", 1))
+    rams = [ram]
+    if masters > 1:  # the weight prefetch's read-only master: its own port, the same memory
+        rams.append(AxiRamRead(AxiReadBus.from_prefix(dut, "m_axi_wgt"), dut.ap_clk,
+                               dut.ap_rst_n, reset_active_level=False, mem=ram.mem))
     lite = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), dut.ap_clk,
                          dut.ap_rst_n, reset_active_level=False)
     # before reset ends: the RAM's read process starts then and must see the delay
-    apply_board_memory(ram, dut.ap_clk, CLOCK_NS, spec.get("memory"))
+    for port in rams:
+        apply_board_memory(port, dut.ap_clk, CLOCK_NS, spec.get("memory"))
     await _reset(dut)
     base = spec["mem_base"]
     results = []
@@ -137,7 +167,7 @@ async def run_jobs(dut):
                             ("GIER", 1), ("IP_IER", 1)):
             await lite.write_dword(offset(name), value)
         config_id = await lite.read_dword(offset("config_id"))
-        monitor = AxiMonitor(dut) if job.get("monitor") else None
+        monitor = AxiMonitor(dut, masters) if job.get("monitor") else None
         if monitor is not None:
             cocotb.start_soon(monitor.run())
         t0 = time.perf_counter()

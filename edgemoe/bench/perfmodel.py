@@ -5,7 +5,8 @@ read latency (sim/memory_model.py, figures from edgemoe.perf.memory_timing), so 
 counters mean board cycles; the model (edgemoe.perf) predicts the same counters.  Spans:
 the whole m3vit-micro program on ``tiny``, and (not ``quick``) the first two transformer
 blocks of m3vit-tiny (dense, then MoE) on Edge-MoE's design point, run from the memory
-state the golden executor reaches just before them so the routing is real.  The model's
+state the golden executor reaches just before them so the routing is real.  The tiny span
+runs again at two ports: the RTL top with the weight prefetch on ``m_axi_wgt``.  The model's
 figures are MODELLED; the RTL's are cycles measured in simulation, not on a board.
 """
 
@@ -64,7 +65,7 @@ def _span(instrs, blocks: bool) -> tuple[int, int]:
 
 def compare_span(accel_name: str, model_name: str, blocks: bool = False,
                  task: int = 0, model_overrides: tuple[str, ...] = (),
-                 overrides: tuple[str, ...] = ()) -> SpanComparison:
+                 overrides: tuple[str, ...] = (), ports: int = 1) -> SpanComparison:
     """Run a span on the RTL with the board's memory and model it; compare per op type.
 
     Args:
@@ -76,6 +77,8 @@ def compare_span(accel_name: str, model_name: str, blocks: bool = False,
         model_overrides: ``key=value`` changes of the model (e.g. a smaller image: fewer
             tokens through the same engines, so a big design point finishes in Verilator).
         overrides: ``--set`` style design-point overrides (``"buffers.conv_line_words=2048"``).
+        ports: PS ports of model and bench (2 or more: the RTL top with the weight prefetch
+            on ``m_axi_wgt``, each master on a bench port of its own).
     """
     from ..rtl import RtlJob, RtlsimExecutor
 
@@ -92,7 +95,7 @@ def compare_span(accel_name: str, model_name: str, blocks: bool = False,
     routing = golden_routing(state, accel, span_offset, instrs, task, c.status_offset)
     gold = state.copy()
     execute(gold, accel, span_offset, n, task, c.status_offset)
-    mem = memory_timing(accel)
+    mem = memory_timing(accel, ports=ports)
     ex = RtlsimExecutor(accel, memory=mem.bench_spec())
     job = RtlJob(state.copy(), span_offset, n, task, c.status_offset)
     res = ex.run_jobs([job])[0]
@@ -193,6 +196,8 @@ def two_task_rows(accel, c, models, routings) -> list[tuple[str, str]]:
 def run(quick: bool = False) -> list[tuple[str, str]]:
     """Per-op-type table, model vs RTL with board memory (see the module docstring)."""
     rows = _rows(compare_span("tiny", "m3vit-micro"))
+    # the HLS kernel's layout: the weight prefetch on a master and port of its own
+    rows += _rows(compare_span("tiny", "m3vit-micro", ports=2))
     if not quick:
         rows += _rows(compare_span("edge-moe-zcu102", "m3vit-tiny", blocks=True,
                                    model_overrides=ZCU102_SLICE))

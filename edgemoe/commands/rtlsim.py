@@ -17,6 +17,10 @@ from ._cyclebar import CycleBar
 RTL_MARGIN = 1.5
 #: Cycles of start-up, program fetch and status write-back added to every estimate.
 RTL_FIXED_CYCLES = 10_000
+#: What the top's AXI masters carry, per master count (each on a PS port of its own).
+MASTER_ROLES = {1: "m_axi_mem (instructions, every engine, the weight prefetch) on 1 port",
+                2: "m_axi_mem (instructions, every engine) and m_axi_wgt (the weight "
+                   "prefetch), each on a port of its own"}
 #: Verilator's speed on the top, simulated cycles per wall second: measured once for
 #: m3vit-micro on tiny on a busy 2-core machine; used only to say how long a run may take.
 TYPICAL_CYCLES_PER_S = 5_000
@@ -56,9 +60,11 @@ def _run(args) -> int:
     from ..golden import execute
     from ..models import load_default_image
     from ..params import load_accel, load_model
+    from ..perf.report import check_ports
     from ..rtl import RtlJob, RtlsimExecutor
 
     accel = load_accel(args.accel, args.set or ())
+    check_ports(accel, args.ports)  # before anything is compiled or built
     model = load_model(args.model)
     accel.check_model(model)
     tasks = task_indices(model, args.task)
@@ -80,11 +86,13 @@ def _run(args) -> int:
     if args.board_memory:
         from ..perf import memory_timing
 
-        timing = memory_timing(accel)
+        timing = memory_timing(accel, ports=args.ports)
         memory = timing.bench_spec()
         print(f"  memory: {accel.board.key}'s, {timing.describe()}")
+    masters = 2 if args.ports >= 2 else 1
+    print(f"  AXI masters: {MASTER_ROLES[masters]}")
     ex = RtlsimExecutor(accel, sources=sources, toplevel=args.top, waves=args.waves,
-                        build_root=args.out, memory=memory)
+                        build_root=args.out, memory=memory, masters=masters)
     t0 = time.perf_counter()
     sim = ex.sim
     print(f"  Verilator model: {sim.build_dir} ({'cached' if not sim.seconds else 'built'}, "
@@ -143,6 +151,11 @@ def register(sub) -> None:
     p.add_argument("--board-memory", action="store_true",
                    help="the bench's RAM gets the board's port bandwidth and read latency "
                    "(sim/memory_model.py), so the cycles are board cycles; default: ideal")
+    p.add_argument("--ports", type=positive_int, default=1, metavar="N",
+                   help="PS ports of the unit (default 1): 2 or more renders the top with "
+                        "the weight prefetch on a master of its own (m_axi_wgt), as the HLS "
+                        "kernel has it, and --board-memory gives each master a port; up to "
+                        "the design point's m_axi masters")
     p.add_argument("--max-cycles", type=positive_int, default=20_000_000,
                    help="give up after this many cycles (default 20M); a run whose "
                         "modelled estimate exceeds it is refused before it starts")

@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["DMA_CMD_CYCLES", "DMA_IN_FLIGHT", "OUTSTANDING_READS", "MemoryTiming", "memory_timing"]
+__all__ = ["DMA_CMD_CYCLES", "DMA_IN_FLIGHT", "OUTSTANDING_READS", "PF_BURST", "MemoryTiming",
+           "memory_timing"]
 
 #: Read bursts a PS port accepts before it answers the first one (its read issuing
 #: capability). ASSUMED, not measured; the RTL's read DMA keeps at most 8 commands in
@@ -25,6 +26,8 @@ __all__ = ["DMA_CMD_CYCLES", "DMA_IN_FLIGHT", "OUTSTANDING_READS", "MemoryTiming
 OUTSTANDING_READS = 16
 #: Read commands the unit's read DMA keeps in flight (edgemoe_rd_dma.sv META_DEPTH).
 DMA_IN_FLIGHT = 8
+#: Beats per burst of the weight prefetch DMA (edgemoe_top.sv.j2 u_pf_dma MAX_BURST).
+PF_BURST = 16
 #: Fewest cycles per read command of that DMA: its AR issuer takes one every other cycle,
 #: then the realign stage (fitted: 1-element taps).
 DMA_CMD_CYCLES = 2.75

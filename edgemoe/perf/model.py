@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from ..isa import Flag, Instr, Op
 from .engines import op_cycles
 from .layernorm import layernorm_beside_prefetch
-from .memory import MemoryTiming, memory_timing
+from .memory import PF_BURST, MemoryTiming, memory_timing
 from .moe import expert_keep
 from .traffic import Traffic, lin_geometry
 
@@ -36,8 +36,6 @@ PF_SERIAL_SHARE = 0.9
 #: reads' round trip loses to it at least (each row read waits behind the queued prefetch
 #: bursts; the other row slot hides about half; fitted on vovnet-tiny's 1x1 convs).
 LIN_ROW_SHARE = 0.5
-#: Beats per burst of the prefetch DMA (edgemoe_top.sv.j2 u_pf_dma MAX_BURST).
-PF_BURST = 16
 #: Engines whose reads queue behind the prefetch bursts: those issued one after another's
 #: data (not streamed ahead), and the fused attention, whose K/V loads restart per head.
 _SERIAL = {Op.LAYERNORM, Op.MOE_GATE, Op.UPSAMPLE, Op.ADD, Op.MOE_EXPERTS, Op.ATTENTION,

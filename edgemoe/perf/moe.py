@@ -27,7 +27,7 @@ from ..layout import (
 )
 from ..numerics import int4
 from .engines import STEP_CYCLES, lin_job_cycles
-from .memory import MemoryTiming
+from .memory import PF_BURST, MemoryTiming
 from .q4 import Q4Layer
 from .traffic import Traffic, lin_geometry
 
@@ -120,8 +120,6 @@ def _lost_to_prefetch(mem: MemoryTiming, job: float, own_beats: int, beats: int,
     """
     if mem.prefetch_apart or not beats:
         return 0.0
-    from .model import PF_BURST  # (the model imports this module)
-
     left = max(0.0, mem.beats_cycles(beats) - head)
     ahead = min(left, mem.beats_cycles((mem.outstanding - 1) * PF_BURST))
     busy = min(1.0, mem.beats_cycles(own_beats) / max(job, 1.0))

@@ -2,7 +2,9 @@
 
 ``rtl_templates/edgemoe_pkg.sv.j2`` becomes the parameter package (design point, formats,
 ISA, register map, numerics constants and ROMs); the static ``*.sv`` modules beside it are
-copied unchanged.  Every number the package prints is computed here (templates do no
+copied unchanged.  The top has one AXI master (``m_axi_mem``) or, rendered with
+``masters=2``, a second read-only one (``m_axi_wgt``) that carries the weight prefetch alone,
+as the HLS kernel's weight bundle on a PS port of its own; the two go to separate folders.  Every number the package prints is computed here (templates do no
 arithmetic), from :mod:`edgemoe.isa`, :mod:`edgemoe.numerics`, the golden LAYERNORM
 constants and :mod:`edgemoe.rtl.regmap`.
 """
@@ -33,6 +35,7 @@ from ..resources import default_build_root, resource_dir
 from .regmap import REGISTERS
 
 __all__ = [
+    "MASTERS",
     "RENDERED",
     "RTL_TEMPLATE_DIR",
     "SOURCES",
@@ -41,6 +44,7 @@ __all__ = [
     "design_key",
     "render_rtl",
     "rtl_context",
+    "rtl_dir_name",
     "sources_digest",
 ]
 
@@ -69,6 +73,11 @@ SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe
            "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_pool.sv",
            "edgemoe_lif.sv", "edgemoe_moe_q4.sv",
            "edgemoe_ctrl.sv")
+
+
+#: AXI masters the SV top renders with: ``m_axi_mem`` alone (the default, what the Yosys
+#: estimate counts: edgemoe.params.fit.RTL_AXI_MASTERS), or ``m_axi_wgt`` beside it.
+MASTERS = (1, 2)
 
 
 class RtlError(ValueError):
@@ -176,21 +185,34 @@ def design_key(accel) -> str:
     return f"{accel.name}-{accel.config_id}"
 
 
-def render_rtl(accel, out_dir: str | Path | None = None) -> list[Path]:
+def rtl_dir_name(masters: int = 1) -> str:
+    """Folder of the rendered RTL under ``build/<design_key>/``: ``rtl``, or ``rtl-2m`` for
+    the two-master top (both coexist, so neither overwrites the other's sources)."""
+    return "rtl" if masters == 1 else f"rtl-{masters}m"
+
+
+def render_rtl(accel, out_dir: str | Path | None = None, masters: int = 1) -> list[Path]:
     """Write the SystemVerilog sources of ``accel`` and return them in compile order.
 
     Args:
         accel: The design point.
-        out_dir: Destination (default ``build/<name>-<config_id>/rtl`` of the current folder).
+        out_dir: Destination (default ``build/<name>-<config_id>/`` + :func:`rtl_dir_name`
+            of the current folder).
+        masters: AXI masters of the top (:data:`MASTERS`): 2 adds ``m_axi_wgt``, the
+            weight prefetch's own read master.
 
     Returns:
         Paths of the package and every module, package first.
 
     Raises:
-        RtlError: The design point uses a format or size the RTL engines do not support.
+        RtlError: The design point uses a format or size the RTL engines do not support,
+            or ``masters`` is not one of :data:`MASTERS`.
     """
+    if masters not in MASTERS:
+        raise RtlError(f"masters={masters}: the RTL top has 1 AXI master (m_axi_mem) or 2 "
+                       "(m_axi_wgt for the weight prefetch); pass 1 or 2")
     out = Path(out_dir) if out_dir is not None else \
-        default_build_root() / design_key(accel) / "rtl"
+        default_build_root() / design_key(accel) / rtl_dir_name(masters)
     out.mkdir(parents=True, exist_ok=True)
     env = make_environment(RTL_TEMPLATE_DIR)
     ctx = rtl_context(accel)
@@ -206,7 +228,7 @@ def render_rtl(accel, out_dir: str | Path | None = None) -> list[Path]:
     for template, name in RENDERED:
         paths.append(out / name)
         _write_if_changed(paths[-1], env.get_template(template).render(
-            **{**ctx, "banner": banner(template, accel)}))
+            **{**ctx, "banner": banner(template, accel), "masters": masters}))
     log.debug("rendered %d RTL sources for %s into %s", len(paths), accel.name, out)
     return paths
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..resources import default_build_root
 from .progress import ProgressWatcher
-from .render import TOP, design_key, render_rtl
+from .render import TOP, design_key, render_rtl, rtl_dir_name
 from .simulator import SimBuild, SimulatorError, build, run
 
 __all__ = ["DEFAULT_MAX_CYCLES", "RtlJob", "RtlResult", "RtlsimExecutor"]
@@ -66,7 +66,8 @@ class RtlResult:
         wall_s: Wall time of the run inside the simulator.
         config_id: The read-only config_id register.
         ctrl: The CTRL register read after the interrupt (ap_done, ap_idle, ap_ready bits).
-        monitor: AXI beat counts (``cycles``/``r_beats``/``w_beats`` per DMA owner) or None.
+        monitor: AXI beat counts (``cycles``/``r_beats``/``w_beats`` per DMA owner), AR
+            handshakes per master (``ar``) and the weight prefetch's bursts, or None.
     """
 
     error: int
@@ -90,21 +91,29 @@ class RtlsimExecutor:
         build_root: Folder of the rendered RTL, Verilator models and run folders
             (default ``build/`` of the current folder).
         memory: The board's memory timing for the bench's AXI RAM
-            (``edgemoe.perf.memory_timing(accel).bench_spec()``); None: an ideal memory
-            (every burst answered at once, a beat per cycle).
+            (``edgemoe.perf.memory_timing(accel, ports).bench_spec()``); None: an ideal
+            memory (every burst answered at once, a beat per cycle).  Its ``ports`` (2 or
+            more) renders the two-master top unless ``masters`` says otherwise.
+        masters: AXI masters of the rendered top (1: ``m_axi_mem``; 2: also ``m_axi_wgt``,
+            the weight prefetch's own, each on a bench RAM port of its own over one memory);
+            default: 2 when ``memory`` has two or more ports, else 1.
     """
 
     def __init__(self, accel, sources: list[Path] | None = None, toplevel: str = TOP,
                  waves: bool = False, keep: bool = False,
-                 build_root: Path | str | None = None, memory: dict | None = None) -> None:
+                 build_root: Path | str | None = None, memory: dict | None = None,
+                 masters: int | None = None) -> None:
         self.accel = accel
         self.memory = dict(memory) if memory else None
+        if masters is None:
+            masters = 2 if (self.memory or {}).get("ports", 1) >= 2 else 1
+        self.masters = masters
         self.toplevel = toplevel
         self.waves = waves
         self.keep = keep or waves
         self.build_root = Path(build_root) if build_root is not None else default_build_root()
-        self.sources = list(sources) if sources is not None else \
-            render_rtl(accel, self.build_root / design_key(accel) / "rtl")
+        self.sources = list(sources) if sources is not None else render_rtl(
+            accel, self.build_root / design_key(accel) / rtl_dir_name(masters), masters)
         self._sim: SimBuild | None = None
         self.last_run_dir: Path | None = None
         self.last_wall_s = 0.0
@@ -153,7 +162,8 @@ class RtlsimExecutor:
         ram = 4096
         while ram < size:
             ram *= 2
-        spec = {"mem_base": MEM_BASE, "ram_size": ram, "memory": self.memory, "jobs": []}
+        spec = {"mem_base": MEM_BASE, "ram_size": ram, "memory": self.memory,
+                "masters": self.masters, "jobs": []}
         for i, job in enumerate(jobs):
             img = np.ascontiguousarray(job.image, dtype=np.uint8)
             (run_dir / f"job{i}.bin").write_bytes(img.tobytes())
