@@ -62,7 +62,6 @@ module edgemoe_attn (
   localparam int AL = edgemoe_pkg::ACT_LG;
   localparam int ABITS = 8 << AL;
   localparam int MT = edgemoe_pkg::MAX_TOKENS;
-  localparam int LG_B = edgemoe_pkg::AXI_LG;
   localparam int CAW = $clog2(CM > 1 ? CM : 2);
   localparam int TAW = $clog2(MT > 1 ? MT : 2);
   localparam int PAW = $clog2(P > 1 ? P : 2);
@@ -467,5 +466,5 @@ module edgemoe_attn (
 
   logic unused;
   assign unused = ^{dma_resp, jscale[63:32], jq8p, s_mul, s_shift, tk_kaddr, jcb, jbook, jcodes,
-                    jpicks, gh, grow};
+                    jpicks, gh, grow, oj, q_at};  // oj, q_at: only their low bits index
 endmodule
