@@ -464,7 +464,8 @@ module edgemoe_attn (
     end
   end
 
+  // (oj, oc and q_at index by their low bits; q_row_end serves the int8 build only)
   logic unused;
   assign unused = ^{dma_resp, jscale[63:32], jq8p, s_mul, s_shift, tk_kaddr, jcb, jbook, jcodes,
-                    jpicks, gh, grow, oj, q_at};  // oj, q_at: only their low bits index
+                    jpicks, gh, grow, oj, oc, q_at, q_row_end};
 endmodule
