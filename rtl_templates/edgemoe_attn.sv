@@ -17,11 +17,15 @@
 // exceed the activation range), folded into the lane's single-pass softmax (running max,
 // running sum) and kept in the lane's score memory; 1/sum as the lane's block ends (one
 // unit for all lanes: edgemoe_attn_recip).  The next phase's AV adds exp(score - max) *
-// (1/sum) * v, exact in 64 bits, quantized once when the writer stores the block's rows.
+// (1/sum) * v, exact in 64 bits, quantized once when the writer (edgemoe_attn_writer)
+// stores the block's rows.
 //
 // DDR traffic: every read command is one head row and the DMA delivers at most one beat a
-// cycle: K/V loads stream at the port's rate, then each block reads its nq Q rows (queued
-// ahead while the previous phase computes).  The K/V memories are read one cycle after
+// cycle: K/V loads stream at the port's rate, then each block reads its nq Q rows once.
+// Nothing but a phase's own work holds it: the lanes' Q rows and AV accumulators have two
+// banks, so block p + 1's Q rows load (edgemoe_attn_qload) while phase p walks the K/V
+// memories, and the writer drains block p - 1's outputs during phase p + 1 (the hand-over
+// after phase p + 1 waits for that drain).  The K/V memories are read one cycle after
 // their address (registered read: block RAM), so the lanes work one pipeline stage behind
 // the step counters (s1_* below).
 //
@@ -58,7 +62,6 @@ module edgemoe_attn (
   localparam int AL = edgemoe_pkg::ACT_LG;
   localparam int ABITS = 8 << AL;
   localparam int MT = edgemoe_pkg::MAX_TOKENS;
-  localparam int LG_B = edgemoe_pkg::AXI_LG;
   localparam int CAW = $clog2(CM > 1 ? CM : 2);
   localparam int TAW = $clog2(MT > 1 ? MT : 2);
   localparam int PAW = $clog2(P > 1 ? P : 2);
@@ -110,12 +113,13 @@ module edgemoe_attn (
   logic [31:0] ch, cqb, cnq, cnq_av, cstep, ckey, cc, csteps;
   logic cv;                                // C_LOAD: receiving V rows (else K rows)
   logic pb;                                // lane state bank of the QK^T block (AV: !pb)
-  // output writer: drains the AV block's rows before the next phase clears the sums
-  typedef enum logic [1:0] {W_IDLE, W_CMD, W_DATA} wr_t;
-  wr_t ws;
-  logic w_go;
-  logic [31:0] wqb, wnq, wh;
-  logic [31:0] oj, oc;                     // output lane / word
+  logic ab;                                // accumulator bank of the AV block
+  // output writer (edgemoe_attn_writer): lane oj's beat oc of accumulator bank wb
+  logic w_go, w_busy, wb;
+  logic [31:0] oj, oc, w_ovf;
+  // Q row loader (edgemoe_attn_qload): beat q_beat of row q_row (lane) of block q_blk
+  logic q_take, q_in, q_row_end, q_blk_end, q_wr;
+  logic [31:0] q_blk, q_row, q_beat, q_at;
 
   // K and V memories: one write port each (DMA beats of C_LOAD), a registered read port
   // per lane (the phase's step: QK^T reads K, AV reads V; the dense schedule gives every
@@ -128,6 +132,8 @@ module edgemoe_attn (
   assign ld_wr = jq8 ? q8_wr : dma_resp.rd_valid;
   assign ld_word = jq8 ? q8_word : dma_resp.rd_data[E*ABITS-1:0];
   assign ld_at = jq8 ? cc / 32'(QS) : cc;
+  assign q_wr = q_in && ld_wr;
+  assign q_at = jq8 ? q_beat / 32'(QS) : q_beat;
   always_ff @(posedge clk) begin
     if (cs == C_LOAD && ld_wr && !cv) kmem[kv_addr] <= ld_word;
     if (cs == C_LOAD && ld_wr && cv) vmem[kv_addr] <= ld_word;
@@ -160,8 +166,7 @@ module edgemoe_attn (
   // ------------------------------------------------------------------ lanes
   logic signed [63:0] dot[P];
   logic signed [ABITS-1:0] bias[P][2], sum[P][2];  // act values: running max and sum
-  logic signed [63:0] acc_rd[P][E];        // lane j's accumulator word s1_cc or oc
-  logic [E*64-1:0] q8_acc[P];              // int8 mode: lane j's accumulators of output beat oc
+  logic [E*64-1:0] out_acc[P], q8_acc[P];  // lane j's accumulators of output beat oc (int8)
   logic [ABITS*P-1:0] sum_pb, recip_av;    // lane j's sum (bank pb) and 1/sum (bank !pb)
   logic recip_ready;                       // edgemoe_attn_recip lets the phase hand over
   logic [P-1:0] qk_on, av_on, qk_end;      // lane j takes this step's K / V beat; ends QK^T
@@ -189,19 +194,22 @@ module edgemoe_attn (
     assign qk_end[j] = qk_on[j] && s1_last &&
         (jtopk ? s1_step + 32'd1 == jkept : s1_step - 32'(j) + 32'd1 == jt);
     assign sum_pb[j*ABITS+:ABITS] = sum[j][pb];
-    // the lane's Q row and AV accumulators: word memories (LUT RAM: one write a cycle, no
-    // word multiplexers); an accumulator word unwritten since the hand-over reads as 0
-    logic [E*ABITS-1:0] qmem[CM], q_word;
-    logic [E*64-1:0] accm[CM], acc_word, acc_nx;
-    logic [CM-1:0] acc_new;
-    logic [CAW-1:0] acc_a;                 // the AV step's word, else the writer's (never both)
-    assign q_word = qmem[s1_cc];
-    assign acc_a = s1_on ? s1_cc : CAW'(jq8 ? oc / 32'(QS) : oc);
-    assign acc_word = accm[acc_a];
+    // the lane's Q rows and AV accumulators: word memories of two banks (LUT RAM: one
+    // write a cycle, no word multiplexers): Q bank b holds the blocks b, b + 2, ...; the
+    // AV block accumulates in bank ab while the writer reads bank wb.  An accumulator word
+    // unwritten since its bank was cleared (the hand-over before its AV) reads as 0.
+    logic [E*ABITS-1:0] qmem[2][CM], q_word;
+    logic [E*64-1:0] accm[2][CM], acc_rd, acc_nx;
+    logic [2*CM-1:0] acc_new;              // bank b's word w at b * CM + w
+    logic [CAW-1:0] out_a;
+    assign q_word = qmem[cqb[0]][s1_cc];
+    assign out_a = CAW'(oc);
+    assign acc_rd = acc_new[32'(ab) * CM + 32'(s1_cc)] ? '0 : accm[ab][s1_cc];
+    assign out_acc[j] = acc_new[32'(wb) * CM + 32'(out_a)] ? '0 : accm[wb][out_a];
     always_ff @(posedge clk) begin
-      // the block's Q rows arrive before its phase: row ckey goes to lane ckey
-      if (cs == C_Q && ld_wr && ckey == 32'(j)) qmem[CAW'(ld_at)] <= ld_word;
-      if (av_on[j]) accm[s1_cc] <= acc_nx;
+      // row q_row of a block goes to lane q_row
+      if (q_wr && q_row == 32'(j)) qmem[q_blk[0]][CAW'(q_at)] <= ld_word;
+      if (av_on[j]) accm[ab][s1_cc] <= acc_nx;
     end
     // QK^T: one beat of the dot product
     logic signed [63:0] part, full_dot, score, part_q8, score_q8, score_d;
@@ -229,15 +237,15 @@ module edgemoe_attn (
         edgemoe_pkg::sext(64'(smem[!pb][s1_av[j]]), 2'(AL), 1'b1), 64'(bias[j][!pb]),
         edgemoe_pkg::sext(64'(recip_av[j*ABITS+:ABITS]), 2'(AL), 1'b1));
     for (genvar e = 0; e < E; e++) begin : g_acc
-      assign acc_rd[j][e] = acc_new[acc_a] ? 64'sd0 : $signed(acc_word[e*64+:64]);
-      assign acc_nx[e*64+:64] = acc_rd[j][e] + 64'($signed(prob[ABITS-1:0])) * 64'(vb[e]);
+      assign acc_nx[e*64+:64] = $signed(acc_rd[e*64+:64]) +
+                                64'($signed(prob[ABITS-1:0])) * 64'(vb[e]);
     end
     if (edgemoe_pkg::ATTN_Q8_BUILT != 0) begin : g_q8
       edgemoe_attn_q8_lane u_q8 (
           .clk, .q_word, .k_word(k_beat[j]), .v_word(v_beat[j]), .dot(full_dot), .s_mul,
           .s_shift, .part(part_q8), .score(score_q8), .score_ovf(ovf_q8), .av_on(av_on[j]),
-          .acc_a(32'(acc_a)), .prob(prob[ABITS-1:0]), .clear(bank_go),
-          .out_slot(oc % 32'(QS)), .out_acc(q8_acc[j]));
+          .av_bank(ab), .av_a(32'(s1_cc)), .prob(prob[ABITS-1:0]), .clear(bank_go),
+          .out_bank(wb), .out_a(oc / 32'(QS)), .out_slot(oc % 32'(QS)), .out_acc(q8_acc[j]));
     end else begin : g_no_q8
       assign {part_q8, score_q8, ovf_q8} = '0;
       assign q8_acc[j] = '0;
@@ -253,7 +261,7 @@ module edgemoe_attn (
           dot[j] <= full_dot;
         end
       end
-      if (av_on[j]) acc_new[s1_cc] <= 1'b0;
+      if (av_on[j]) acc_new[32'(ab) * CM + 32'(s1_cc)] <= 1'b0;
       if (cs == C_IDLE || cs == C_LOAD) begin
         dot[j] <= 64'sd0;
         for (int b = 0; b < 2; b++) begin
@@ -261,39 +269,46 @@ module edgemoe_attn (
           sum[j][b] <= '0;
         end
       end
-      // phase hand-over: fresh softmax state for the next QK^T block, sums cleared (written)
+      // phase hand-over: fresh softmax state for the next QK^T block; the next AV block's
+      // accumulator bank (!ab, drained) cleared
       if (bank_go) begin
         bias[j][!pb] <= ABITS'(edgemoe_pkg::ACT_RAW_MIN);
         sum[j][!pb] <= '0;
-        acc_new <= '1;
+        for (int w = 0; w < CM; w++) acc_new[(ab ? 0 : CM) + w] <= 1'b1;
       end
     end
   end
 
-  // output beat of lane oj, word oc
+  // output writer: the AV block's rows, lane oj's accumulators of beat oc from bank wb.
+  // Dense and int8 start it at the hand-over (w_go: the next phase runs beside the drain);
+  // top-k in C_DRAIN, before it (the selection writes its picks during the phase).
   logic [E*ABITS-1:0] out_beat;
-  logic [E-1:0] out_ovf;                   // elements of the beat that wrap/saturate
-  for (genvar e = 0; e < E; e++) begin : g_out
-    // int8 mode: act.from_raw(acc * o_mul, o_shift), the product in 64-bit wrap-around
-    logic signed [63:0] oq;
-    logic [64:0] o8;
-    assign oq = $signed(q8_acc[PAW'(oj)][e*64+:64]) * 64'(o_mul);
-    assign o8 = edgemoe_pkg::q_act_c(oq, int'({26'd0, o_shift}) - F);
-    assign out_beat[e*ABITS+:ABITS] = jq8 ? ABITS'(o8[63:0]) :
-        ABITS'(edgemoe_pkg::q_act(acc_rd[PAW'(oj)][e], F));
-    assign out_ovf[e] = oc * 32'(E) + 32'(e) < jhd && (jq8 ? o8[64] :
-        edgemoe_pkg::act_overflows(edgemoe_pkg::act_round(acc_rd[PAW'(oj)][e], F)));
-  end
+  assign w_go = cnq_av != 0 && (jtopk ? cs == C_DRAIN && !tk_busy : bank_go);
+  edgemoe_attn_writer u_wr (
+      .clk, .rst_n, .go(w_go), .qb(cqb - 32'd1), .nq(cnq_av), .h(ch), .bank(ab), .dst(jdst),
+      .nh(jnh), .hd(jhd), .cpr, .q8(jq8), .o_mul, .o_shift, .busy(w_busy), .lane(oj),
+      .beat(oc), .rd_bank(wb), .acc(out_acc[PAW'(oj)]), .acc_q8(q8_acc[PAW'(oj)]),
+      .wr_cmd_valid(dreq.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
+      .wr_cmd_addr(dreq.wr_cmd_addr), .wr_cmd_len(dreq.wr_cmd_len),
+      .wr_cmd_wlg(dreq.wr_cmd_wlg), .wr_valid(dreq.wr_valid), .wr_data(out_beat),
+      .wr_ready(dma_resp.wr_ready), .ovf(w_ovf));
+  assign dreq.wr_data = WB'(out_beat);
 
   // count of values that overflowed since reset (profile field `overflows`)
   always_ff @(posedge clk) begin
     if (!rst_n) overflows <= '0;  // running: edgemoe_ctrl_prof reports the increase
-    else overflows <= overflows + 64'($countones(score_ovf)) + 64'(q8_clamped) +
-                      ((ws == W_DATA && dma_resp.wr_ready) ? 64'($countones(out_ovf)) : 64'd0);
+    else overflows <= overflows + 64'($countones(score_ovf)) + 64'(q8_clamped) + 64'(w_ovf);
   end
-  assign dreq.wr_valid = ws == W_DATA;
-  assign dreq.wr_data = WB'(out_beat);
-  assign dreq.rd_ready = cs == C_LOAD || cs == C_Q || cs == C_BOOK || cs == C_PRM;
+  assign dreq.rd_ready = cs == C_LOAD || q_take || cs == C_BOOK || cs == C_PRM;
+
+  // Q rows: block cqb's when the controller waits for them, else block cqb + 1's beside
+  // phase cqb (top-k: not in C_SEL, whose score table reads the block's rows)
+  edgemoe_attn_qload u_qload (
+      .clk, .rst_n, .restart(cs == C_IDLE || cs == C_LOAD), .in_q(cs == C_Q),
+      .in_phase(cs == C_STEP || cs == C_DRAIN || cs == C_RECIP), .qb(cqb),
+      .nq(block_nq(q_blk, jt)), .cpr, .rd_valid(dma_resp.rd_valid), .take(q_take),
+      .beat_in(q_in), .row_end(q_row_end), .blk_end(q_blk_end), .blk(q_blk), .row(q_row),
+      .beat(q_beat));
 
   // queries of block b (0 past the last block)
   // (assignments to the function name, not `return`: Yosys reads no return statements)
@@ -308,22 +323,20 @@ module edgemoe_attn (
   // the step counters walk a row of cpr beats per row read (C_LOAD, C_Q), cpw words a key
   logic row_end;
   assign row_end = cc + 32'd1 == (cs == C_STEP ? cpw : cpr);
-  assign bank_go = cs == C_RECIP && ws == W_IDLE && !w_go && recip_ready;
+  assign bank_go = cs == C_RECIP && !w_busy && recip_ready;
   edgemoe_attn_recip u_recip (.clk, .rst_n, .done(qk_end), .pb, .sums(sum_pb),
                               .recips(recip_av), .ready(recip_ready));
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       cs <= C_IDLE;
       done <= 1'b0;
-      w_go <= 1'b0;
       ch <= '0; cqb <= '0; cnq <= '0; cnq_av <= '0; cstep <= '0; ckey <= '0; cc <= '0;
-      csteps <= '0; cv <= 1'b0; pb <= 1'b0;
+      csteps <= '0; cv <= 1'b0; pb <= 1'b0; ab <= 1'b0;
       jt <= '0; jnh <= '0; jhd <= '0; jqkv <= '0; jdst <= '0; jscale <= '0; jtopk <= 1'b0;
       jq8_r <= 1'b0; jq8p <= '0;
       rstride <= '0; hw_bytes <= '0;
     end else begin
       done <= 1'b0;
-      w_go <= 1'b0;
       case (cs)
         C_IDLE: if (start) begin
           jt <= t; jnh <= nh; jhd <= hd; jqkv <= qkv; jdst <= dst; jtopk <= topk_on;
@@ -358,16 +371,9 @@ module edgemoe_attn (
             end
           end
         end
-        C_Q: if (dma_resp.rd_valid) begin
-          cc <= row_end ? '0 : cc + 32'd1;
-          if (row_end) begin
-            ckey <= ckey + 32'd1;
-            if (ckey + 32'd1 == cnq) begin
-              ckey <= '0;
-              csteps <= jtopk ? jkept : (cnq_av != 0 ? cnq_av : cnq) + jt - 32'd1;
-              cs <= jtopk ? C_SEL : C_STEP;
-            end
-          end
+        C_Q: if (q_blk > cqb || q_blk_end) begin  // the block's rows are in
+          csteps <= jtopk ? jkept : (cnq_av != 0 ? cnq_av : cnq) + jt - 32'd1;
+          cs <= jtopk ? C_SEL : C_STEP;
         end
         C_STEP: begin
           cc <= row_end ? '0 : cc + 32'd1;
@@ -381,12 +387,10 @@ module edgemoe_attn (
             end
           end
         end
-        C_DRAIN: if (!tk_busy) begin       // the last beat reaches the lanes; picks out
-          w_go <= cnq_av != 0;
-          cs <= C_RECIP;
-        end
+        C_DRAIN: if (!tk_busy) cs <= C_RECIP;  // the last beat reaches the lanes; picks out
         C_RECIP: if (bank_go) begin
           pb <= !pb;
+          ab <= !ab;
           cnq_av <= cnq;
           cqb <= cqb + 32'd1;
           cnq <= block_nq(cqb + 32'd1, jt);
@@ -394,13 +398,15 @@ module edgemoe_attn (
             ch <= ch + 32'd1;
             cs <= (ch + 32'd1 == jnh) ? C_END : jtopk ? C_BOOK : C_LOAD;
           end else if (block_nq(cqb + 32'd1, jt) != 0) begin
-            cs <= C_Q;
+            // dense, int8: straight on when the block's rows loaded during this phase
+            csteps <= cnq + jt - 32'd1;
+            cs <= !jtopk && (q_blk > cqb + 32'd1 || q_blk_end) ? C_STEP : C_Q;
           end else begin
             csteps <= jtopk ? jkept : cnq + jt - 32'd1;  // AV of the last block alone
             cs <= C_STEP;
           end
         end
-        C_END: if (ws == W_IDLE && !w_go && !dreq.wr_cmd_valid) begin
+        C_END: if (!w_busy && !dreq.wr_cmd_valid) begin
           done <= 1'b1;
           cs <= C_IDLE;
         end
@@ -409,48 +415,13 @@ module edgemoe_attn (
     end
   end
 
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      ws <= W_IDLE;
-      wqb <= '0; wnq <= '0; wh <= '0; oj <= '0; oc <= '0;
-      dreq.wr_cmd_valid <= 1'b0; dreq.wr_cmd_addr <= '0; dreq.wr_cmd_len <= '0; dreq.wr_cmd_wlg <= '0;
-    end else begin
-      if (dreq.wr_cmd_valid && dma_resp.wr_cmd_ready) dreq.wr_cmd_valid <= 1'b0;
-      case (ws)
-        W_IDLE: if (w_go) begin
-          wqb <= cqb - 32'd1;                // the AV block of the phase
-          wnq <= cnq_av;
-          wh <= ch;
-          oj <= '0;
-          ws <= W_CMD;
-        end
-        W_CMD: if (!dreq.wr_cmd_valid) begin
-          dreq.wr_cmd_valid <= 1'b1;
-          dreq.wr_cmd_addr <= jdst + (((64'(wqb * 32'(P) + oj) * 64'(jnh) + 64'(wh)) * 64'(jhd))
-                                 << AL);
-          dreq.wr_cmd_len <= jhd << AL;
-          dreq.wr_cmd_wlg <= 4'(LG_B);
-          oc <= '0;
-          ws <= W_DATA;
-        end
-        W_DATA: if (dma_resp.wr_ready) begin
-          oc <= oc + 32'd1;
-          if (oc + 32'd1 == cpr) begin
-            oj <= oj + 32'd1;
-            ws <= (oj + 32'd1 == wnq) ? W_IDLE : W_CMD;
-          end
-        end
-        default: ws <= W_IDLE;
-      endcase
-    end
-  end
-
   // ------------------------------------------------------------------ int8 codes
   if (edgemoe_pkg::ATTN_Q8_BUILT != 0) begin : g_q8
     edgemoe_attn_q8_load u_q8 (
         .clk, .prm_beat(cs == C_PRM && dma_resp.rd_valid), .prm_idx(cc[2:0]),
-        .row_beat(jq8 && (cs == C_LOAD || cs == C_Q) && dma_resp.rd_valid),
-        .part(cs == C_Q ? 2'd0 : cv ? 2'd2 : 2'd1), .beat_idx(cc), .row_end, .hd(jhd),
+        .row_beat(jq8 && (cs == C_LOAD && dma_resp.rd_valid || q_in)),
+        .part(q_in ? 2'd0 : cv ? 2'd2 : 2'd1), .beat_idx(q_in ? q_beat : cc),
+        .row_end(q_in ? q_row_end : row_end), .hd(jhd),
         .rd_data(dma_resp.rd_data), .word(q8_word), .word_wr(q8_wr), .clamped(q8_clamped),
         .s_mul, .o_mul, .s_shift, .o_shift);
   end else begin : g_no_q8
@@ -466,7 +437,7 @@ module edgemoe_attn (
         .codes(jcodes), .picks(jpicks), .gh, .grow, .book_cmd_addr(tk_cmd_addr),
         .book_cmd_len(tk_cmd_len), .book_cmd_wlg(tk_cmd_wlg), .book_cmds(tk_cmds),
         .in_book(cs == C_BOOK), .in_code(cs == C_CODE), .in_sel(cs == C_SEL), .h(ch), .qb(cqb),
-        .nq(cnq), .pb, .q_beat(cs == C_Q && dma_resp.rd_valid), .q_lane(ckey), .q_word(cc),
+        .nq(cnq), .pb, .q_beat(q_in), .q_lane(q_row), .q_word(q_beat),
         .rd_valid(dma_resp.rd_valid), .rd_data(dma_resp.rd_data), .book_done(tk_book_done),
         .code_done(tk_code_done), .sel_done(tk_sel_done), .wr_busy(tk_busy), .kaddr(tk_kaddr), .k_beat(k_beat[0]),
         .in_step(cs == C_STEP), .advance(cs == C_STEP && row_end), .flip(bank_go),
@@ -493,7 +464,8 @@ module edgemoe_attn (
     end
   end
 
+  // (oj, oc and q_at index by their low bits; q_row_end serves the int8 build only)
   logic unused;
   assign unused = ^{dma_resp, jscale[63:32], jq8p, s_mul, s_shift, tk_kaddr, jcb, jbook, jcodes,
-                    jpicks, gh, grow};
+                    jpicks, gh, grow, oj, oc, q_at, q_row_end};
 endmodule

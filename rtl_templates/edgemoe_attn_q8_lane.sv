@@ -4,7 +4,9 @@
 //   QK^T: part = sum of N code products (exact); when the key's dot product is complete,
 //         score = act.from_raw(dot * s_mul, s_shift), the product in 64-bit wrap-around;
 //   AV:   N accumulators acc += p * vc (exact) per word, in this lane's own
-//         accumulator memory; the writer reads them a beat (ATTN_E elements) at a time.
+//         accumulator memory of two banks (edgemoe_attn_writer: the AV block accumulates
+//         in one while the writer drains the block before it from the other, a beat,
+//         ATTN_E elements, at a time).
 // The softmax between them is the dense engine's, unchanged (edgemoe_attn).
 module edgemoe_attn_q8_lane (
     input  logic        clk,
@@ -15,11 +17,13 @@ module edgemoe_attn_q8_lane (
     output logic signed [63:0] part,       // this step's code products
     output logic signed [63:0] score,      // act raw score of dot
     output logic        score_ovf,         // it wrapped or saturated
-    input  logic        av_on,             // this step adds p * v of one key
-    input  logic [31:0] acc_a,             // the AV step's word, else the writer's
+    input  logic        av_on,             // this step adds p * v of one key ...
+    input  logic        av_bank,           // ... in this bank ...
+    input  logic [31:0] av_a,              // ... at this word
     input  logic signed [(8 << edgemoe_pkg::ACT_LG)-1:0] prob,  // the key's probability (act)
-    input  logic        clear,             // phase hand-over: every word reads as 0 again
-    input  logic [31:0] out_slot,          // the writer's beat within word acc_a
+    input  logic        clear,             // phase hand-over: bank !av_bank reads as 0 again
+    input  logic        out_bank,          // the writer's bank, word and beat in the word
+    input  logic [31:0] out_a, out_slot,
     output logic [edgemoe_pkg::ATTN_E*64-1:0] out_acc  // its ATTN_E accumulators
 );
   localparam int E = edgemoe_pkg::ATTN_E;
@@ -50,28 +54,31 @@ module edgemoe_attn_q8_lane (
   assign score = sq[63:0];
   assign score_ovf = sq[64];
 
-  // AV accumulators: a word memory (one write a cycle); unwritten since the hand-over: 0
-  logic [N*AW-1:0] accm[CQ], acc_word, acc_rd, acc_nx, acc_sel;
-  logic [CQ-1:0] acc_new;
-  logic [CQW-1:0] aw;
-  assign aw = CQW'(acc_a);
-  assign acc_word = accm[aw];
-  assign acc_rd = acc_new[aw] ? '0 : acc_word;
+  // AV accumulators: a word memory per bank (one write a cycle, a read port for the AV
+  // step and one for the writer); a word unwritten since its bank was cleared reads as 0
+  logic [N*AW-1:0] accm[2][CQ], acc_rd, acc_nx, out_rd, acc_sel;
+  logic [2*CQ-1:0] acc_new;                // bank b's word w at b * CQ + w
+  logic [CQW-1:0] aw, ow;
+  assign aw = CQW'(av_a);
+  assign ow = CQW'(out_a);
+  assign acc_rd = acc_new[32'(av_bank) * CQ + 32'(aw)] ? '0 : accm[av_bank][aw];
+  assign out_rd = acc_new[32'(out_bank) * CQ + 32'(ow)] ? '0 : accm[out_bank][ow];
   for (genvar i = 0; i < N; i++) begin : g_acc
     assign acc_nx[i*AW+:AW] = AW'($signed(acc_rd[i*AW+:AW]) + prob * $signed(v_word[i*8+:8]));
   end
   always_ff @(posedge clk) begin
     if (av_on) begin
-      accm[aw] <= acc_nx;
-      acc_new[aw] <= 1'b0;
+      accm[av_bank][aw] <= acc_nx;
+      acc_new[32'(av_bank) * CQ + 32'(aw)] <= 1'b0;
     end
-    if (clear) acc_new <= '1;
+    if (clear)
+      for (int w = 0; w < CQ; w++) acc_new[(av_bank ? 0 : CQ) + w] <= 1'b1;
   end
-  assign acc_sel = acc_rd >> (out_slot * 32'(E * AW));
+  assign acc_sel = out_rd >> (out_slot * 32'(E * AW));
   for (genvar e = 0; e < E; e++) begin : g_out
     assign out_acc[e*64+:64] = 64'($signed(acc_sel[e*AW+:AW]));
   end
 
   logic unused;
-  assign unused = ^{acc_a, q_word, k_word, v_word, dot[63:DW], acc_sel};
+  assign unused = ^{av_a, out_a, q_word, k_word, v_word, dot[63:DW], acc_sel};
 endmodule

@@ -104,7 +104,7 @@ def test_topk_attention_rtl_equals_golden(outcomes, name):
 
 
 #: Measured RTL cycles against the memory-aware model (edgemoe.perf.attn_topk), per shape
-#: (measured: a +1.1 %, kn +1.8 %, p4 +0.2 %, c +5.1 %, b +10.0 %, c1 +12.1 %, tie +14.8 %).
+#: (measured: a +1.3 %, kn +2.0 %, p4 +0.4 %, c +4.6 %, b +8.6 %, c1 +11.7 %, tie +13.5 %).
 #: Rows of 4 beats (head_dim 16) agree within 3 %; shorter rows (1-2 beats) are
 #: over-modelled by the row reader's latency term (perf.engines, shared with the dense
 #: mode, which is +12.8 % off at 2-beat rows), most on the shortest ops.

@@ -23,9 +23,9 @@ covers a word of int8 codes, ``axi_bytes`` elements (32 on a 256-bit bus):
   memories of the act engine hold them.
 
 Against Yosys (MEASURED, ``edgemoe synth --top edgemoe_attn --fast`` with and without
-``attn_q8``): the SV's int8 mode adds 12,621 LUT, 1,778 FF and 148 DSP on tiny (2 lanes,
+``attn_q8``): the SV's int8 mode adds 13,440 LUT, 3,188 FF and 148 DSP on tiny (2 lanes,
 16-code words), where this model says 3,584 LUT and 92 DSP; the calibration carries the
-difference (about 3x LUT, 1.7x DSP).
+difference (about 3.7x LUT, 1.6x DSP).
 """
 
 from __future__ import annotations

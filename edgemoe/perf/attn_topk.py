@@ -7,8 +7,8 @@ coding walks every key against ceil(C / ATTN_LANES) groups of codes (a head row 
 each) and writes the T code ids.  Per block of ATTN_LANES queries: the Q rows, the score
 table (C head rows of beats), one key a cycle into the top-k units, then the phase's k'
 exact key steps per lane (QK^T of the block beside AV of the previous block) beside the
-block's picks (one command and k' words per query), and the output rows of the previous
-block.
+block's picks (one command and k' words per query) and the next block's Q rows, then the
+output rows of the previous block.
 """
 
 from __future__ import annotations
@@ -47,6 +47,11 @@ def attention_topk_cycles(ins: Instr, accel, mem, traffic, fmt, stream, step_cyc
     book_bytes = codebook_head_bytes(c, hd, act)
     blocks = [min(lanes, t - q0) for q0 in range(0, t, lanes)]
     cycles = 0.0
+
+    def q_rows(h: int, b: int) -> float:  # cycles of block b's Q row reads
+        return sum(stream(qkv + (b * lanes + j) * stride + h * row, row, False)
+                   for j in range(blocks[b]))
+
     for h in range(nh):
         book = ins.get("codebook") + h * book_bytes
         for r in range(c):
@@ -58,13 +63,17 @@ def attention_topk_cycles(ins: Instr, accel, mem, traffic, fmt, stream, step_cyc
         # key coding: every key against ceil(C / p) code groups, then T code words
         cycles += t * math.ceil(c / lanes) * words + t + TOPK_STEP_CYCLES["code"]
         traffic.write(ins.get("codes") + 4 * h * t, 4 * t, bus)
+        ready = 0.0  # the next block's Q rows are in (read beside the phase before it)
         for p in range(len(blocks) + 1):
             if p < len(blocks):
+                cycles = max(cycles, ready) if p else cycles + q_rows(h, 0)
                 for j in range(blocks[p]):
-                    cycles += stream(qkv + (p * lanes + j) * stride + h * row, row, False)
                     traffic.write(ins.get("picks") + 4 * (h * t + p * lanes + j) * kept,
                                   4 * kept, bus)
                 cycles += c * words + t + TOPK_STEP_CYCLES["select"]
+            # block p + 1's rows load from the phase's first step to the next C_Q
+            if p + 1 < len(blocks):
+                ready = cycles + q_rows(h, p + 1)
             # the picks of the block go out while the lanes step (the phase waits for both);
             # the lanes end together and the shared 1/sum unit (edgemoe_attn_recip) takes
             # them one a cycle: hidden under the writer's drain but in a head's first phase

@@ -8,10 +8,11 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
   the row loader fills one of two row slots while the MAC array works on the other, so a
   token costs max(MACs of the strip, read latency + its row reads); a CONV through the
   line buffer reads each input row once per strip and copies its taps on chip;
-- attention, edgemoe_attn.sv: per head K and V stream on chip once, then per phase a
-  query block's Q rows stream in and its QK^T walks the on-chip K a beat per cycle beside
-  the previous block's AV on V; the writer drains the AV block before the next phase; the
-  command generator runs ahead (8 commands in flight), so row latency mostly hides;
+- attention, edgemoe_attn.sv (:mod:`edgemoe.perf.attn_dense`): per head K and V stream
+  on chip once, then per phase a query block's QK^T walks the on-chip K a beat per cycle
+  beside the previous block's AV on V, while the next block's Q rows stream in and the
+  writer drains the block before; the command generator runs ahead (8 commands in
+  flight), so row latency mostly hides;
 - LAYERNORM, edgemoe_ln.sv (:mod:`edgemoe.perf.layernorm`): gamma, beta and the rows are read back to back into a ring of
   LN_ROW_SLOTS row buffers (a row's read issued once its slot is free), so the read
   latency hides; the statistics stage (two radix-4 dividers, rsqrt) of one row overlaps
@@ -37,6 +38,7 @@ from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, O
 from ..layout import queue_layout
 from ..numerics.attn_q8 import Q8_PARAM_BYTES, Q8_PARAM_WORDS
 from ..numerics.int8 import q8_mac_beats
+from .attn_dense import attention_head_cycles
 from .attn_topk import attention_topk_cycles
 from .conv_line import line_strip_cycles
 from .memory import DMA_CMD_CYCLES, DMA_IN_FLIGHT, MemoryTiming
@@ -316,25 +318,21 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
     if ins.has(Flag.ATTN_TOPK):
         return cycles + attention_topk_cycles(ins, accel, mem, traffic, fmt, stream, STEP_CYCLES)
     blocks = [min(lanes, t - q0) for q0 in range(0, t, lanes)]
+    free = 0.0  # the writer's drain ends (perf.attn_dense: it runs beside the phases)
+    # a row's W_CMD and beats, or the W channel's rate when that is slower
+    out_row = max(beats + STEP_CYCLES["attn_row_out"], mem.beats_cycles(beats))
     for h in range(nh):
         off = h * row
         # K and V of the head, once (the generator queues them during the previous head)
         for kv in (part, 2 * part):
             for r in range(t):
                 cycles += stream(qkv + r * stride + kv + off)
-        # phase p: QK^T of block p beside AV of block p - 1, from the on-chip K/V
-        for p in range(len(blocks) + 1):
-            if p < len(blocks):
-                for j in range(blocks[p]):
-                    cycles += stream(qkv + (p * lanes + j) * stride + off)
-            nq = blocks[p - 1] if p else blocks[p]
-            cycles += (nq + t - 1) * words + STEP_CYCLES["attn_phase"]
-            if p:  # the writer drains the AV block before the next phase clears its sums
-                q0 = (p - 1) * lanes
-                for j in range(nq):
-                    traffic.write(dst + ((q0 + j) * nh + h) * row, row, bus)
-                cycles += nq * (beats + STEP_CYCLES["attn_row_out"]) + 1
-    return cycles
+        cycles, free = attention_head_cycles(
+            cycles, free, h=h, blocks=blocks, t=t, lanes=lanes, words=words, out_row=out_row,
+            q_row=lambda q, off=off: stream(qkv + q * stride + off),
+            write_row=lambda q, h: traffic.write(dst + (q * nh + h) * row, row, bus),
+            step_cycles=STEP_CYCLES)
+    return max(cycles, free)
 
 
 def _add(ins: Instr, accel, mem, traffic, fmt) -> float:

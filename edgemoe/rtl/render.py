@@ -69,7 +69,8 @@ SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe
            "edgemoe_lin_q4.sv", "edgemoe_lin_bbuf.sv", "edgemoe_lin_index.sv",
            "edgemoe_lin_loader.sv", "edgemoe_lin.sv", "edgemoe_router.sv", "edgemoe_attn_topk.sv",
            "edgemoe_attn_recip.sv", "edgemoe_attn_gen.sv", "edgemoe_attn_q8_load.sv",
-           "edgemoe_attn_q8_lane.sv", "edgemoe_attn.sv",
+           "edgemoe_attn_q8_lane.sv", "edgemoe_attn_qload.sv", "edgemoe_attn_writer.sv",
+           "edgemoe_attn.sv",
            "edgemoe_ln.sv", "edgemoe_eltwise.sv", "edgemoe_upsample.sv", "edgemoe_pool.sv",
            "edgemoe_lif.sv", "edgemoe_moe_q4.sv",
            "edgemoe_ctrl.sv")
