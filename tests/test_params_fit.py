@@ -142,17 +142,22 @@ def test_an_engine_an_op_only_starts_is_estimated():
     assert "vector" not in plain.by_component("LUT")
 
 
-def test_rtl_estimate_counts_the_sv_tops_one_axi_master() -> None:
+def test_rtl_estimate_counts_the_sv_tops_one_axi_master(tmp_path) -> None:
     """The HLS kernel has one m_axi master per bundle; the SV top (what ``rtl=True``
-    describes) has the masters its template declares, each costing what one HLS master does."""
+    describes) has the masters its default render declares, each costing what one HLS
+    master does (the two-master render, m_axi_wgt for the prefetch, is for the benches)."""
     import re
 
     from edgemoe.params.fit import RTL_AXI_MASTERS
-    from edgemoe.rtl.render import RTL_TEMPLATE_DIR
+    from edgemoe.rtl.render import render_rtl
 
-    top = (RTL_TEMPLATE_DIR / "edgemoe_top.sv.j2").read_text()
-    masters = set(re.findall(r"output\s+logic\b[^;,]*?\b(m_axi_\w+)_araddr", top))
-    assert len(masters) == RTL_AXI_MASTERS == 1
+    def masters(n: int) -> set[str]:
+        paths = render_rtl(load_accel("tiny"), tmp_path / f"m{n}", masters=n)
+        top = next(p for p in paths if p.name == "edgemoe_top.sv").read_text()
+        return set(re.findall(r"output\s+logic\b[^;,]*?\b(m_axi_\w+)_araddr", top))
+
+    assert masters(1) == {"m_axi_mem"} and len(masters(1)) == RTL_AXI_MASTERS
+    assert masters(2) == {"m_axi_mem", "m_axi_wgt"}
     accel = load_accel("edge-moe-zcu102")
     assert accel.m_axi_bundles == 4
     hls = estimate(accel).by_component("LUT")["platform"]
