@@ -174,16 +174,6 @@ def test_model_within_5_percent_of_rtl_on_vovnet_pools_and_small_convs():
     assert all(math.isclose(m, r, rel_tol=0.1) for m, r in pools), pools
 
 
-def _ln_then_linear(tokens: int, dim: int):
-    """A LAYERNORM of ``tokens`` rows, then a LINEAR whose 16 x 512 weights (16 KiB, one
-    strip) the dispatcher prefetches while the LAYERNORM runs."""
-    ln = Instr.make(Op.LAYERNORM, tokens=tokens, dim=dim, src=1 << 12, dst=1 << 13,
-                    gamma=1 << 14, beta=(1 << 14) + 4096)
-    lin = Instr.make(Op.LINEAR, tokens=tokens, out_features=16, in_features=512, rows=tokens,
-                     src=1 << 13, dst=1 << 15, weights=1 << 16, bias=(1 << 16) - 4096)
-    return [ln, lin]
-
-
 @pytest.mark.sim
 def test_weight_prefetch_is_charged_to_the_job_that_waits_for_it_as_in_rtl():
     """Weight-bound: the prefetch (1,024 R beats on tiny) outlasts a short LAYERNORM.  The
@@ -191,32 +181,19 @@ def test_weight_prefetch_is_charged_to_the_job_that_waits_for_it_as_in_rtl():
     behind, and the LINEAR whatever is still missing at its strip 0; the model follows the
     same rule, per op within 5%, on three lengths of LAYERNORM."""
     import numpy as np
+    from prefetchutil import CASES, OUT, STATUS, ln_then_linear_images
 
-    from edgemoe.golden import execute
     from edgemoe.rtl import RtlJob, RtlsimExecutor
 
     accel = load_accel("tiny")
     mem = memory_timing(accel)
-    status = 1 << 11
-    rng = np.random.default_rng(0)
-    cases = [(1, 64), (2, 64), (1, 512)]
-    jobs, golds, progs = [], [], []
-    for tokens, dim in cases:
-        prog = _ln_then_linear(tokens, dim)
-        image = np.zeros(1 << 18, np.uint8)
-        image[0:128] = np.frombuffer(encode(prog).tobytes(), np.uint8)
-        image[1 << 12:(1 << 12) + tokens * dim * 4] = rng.integers(
-            0, 16, tokens * dim * 4, dtype=np.uint8)
-        image[1 << 16:(1 << 16) + 16 * 512 * 2] = rng.integers(0, 4, 16 * 512 * 2, dtype=np.uint8)
-        gold = image.copy()
-        assert execute(gold, accel, 0, 2, 0, status) == 0
-        jobs.append(RtlJob(image.copy(), 0, 2, 0, status))
-        golds.append(gold)
-        progs.append(prog)
+    status = STATUS
+    progs, images, golds = zip(*ln_then_linear_images(accel))
+    jobs = [RtlJob(image.copy(), 0, 2, 0, status) for image in images]
     results = RtlsimExecutor(accel, memory=mem.bench_spec()).run_jobs(jobs)
-    for (tokens, dim), job, res, gold, prog in zip(cases, jobs, results, golds, progs):
+    for (tokens, dim), job, res, gold, prog in zip(CASES, jobs, results, golds, progs):
         assert res.error == 0
-        out = slice(1 << 15, (1 << 15) + tokens * 16 * 4)
+        out = slice(OUT, OUT + tokens * 16 * 4)
         assert np.array_equal(job.image[out], gold[out])
         rtl = job.image[status + 64:status + 64 + 128].view("<u8").reshape(2, 8)[:, 0]
         modelled = [o.cycles for o in model_program(prog, accel, memory=mem).ops]

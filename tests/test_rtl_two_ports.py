@@ -12,10 +12,9 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from test_perf_model import _ln_then_linear
+from prefetchutil import CASES, OUT, STATUS, ln_then_linear_images
 
 from edgemoe.golden import execute
-from edgemoe.isa import encode
 from edgemoe.params import load_accel
 from edgemoe.perf import memory_timing, model_program
 from edgemoe.rtl import TOP, RtlError, render_rtl
@@ -101,29 +100,16 @@ def test_weight_prefetch_on_its_own_port_no_longer_slows_the_op_beside_it():
 
     accel = load_accel("tiny")
     mem = memory_timing(accel, ports=2)
-    status = 1 << 11
-    rng = np.random.default_rng(0)
-    cases = [(1, 64), (2, 64), (1, 512)]
-    jobs, golds, progs = [], [], []
-    for tokens, dim in cases:
-        prog = _ln_then_linear(tokens, dim)
-        image = np.zeros(1 << 18, np.uint8)
-        image[0:128] = np.frombuffer(encode(prog).tobytes(), np.uint8)
-        image[1 << 12:(1 << 12) + tokens * dim * 4] = rng.integers(
-            0, 16, tokens * dim * 4, dtype=np.uint8)
-        image[1 << 16:(1 << 16) + 16 * 512 * 2] = rng.integers(0, 4, 16 * 512 * 2, dtype=np.uint8)
-        gold = image.copy()
-        assert execute(gold, accel, 0, 2, 0, status) == 0
-        golds.append(gold)
-        progs.append(prog)
-        jobs += [RtlJob(image.copy(), 0, 2, 0, status), RtlJob(image.copy(), 0, 1, 0, status)]
+    status = STATUS
+    progs, images, golds = zip(*ln_then_linear_images(accel))
+    jobs = [RtlJob(image.copy(), 0, n, 0, status) for image in images for n in (2, 1)]
     ex = RtlsimExecutor(accel, memory=mem.bench_spec())
     assert ex.masters == 2
     results = ex.run_jobs(jobs)
-    for k, ((tokens, dim), gold, prog) in enumerate(zip(cases, golds, progs)):
+    for k, ((tokens, dim), gold, prog) in enumerate(zip(CASES, golds, progs)):
         both, alone = jobs[2 * k], jobs[2 * k + 1]
         assert results[2 * k].error == 0 and results[2 * k + 1].error == 0
-        out = slice(1 << 15, (1 << 15) + tokens * 16 * 4)
+        out = slice(OUT, OUT + tokens * 16 * 4)
         assert np.array_equal(both.image[out], gold[out])
         rtl = both.image[status + 64:status + 64 + 128].view("<u8").reshape(2, 8)[:, 0]
         ln_alone = int(alone.image[status + 64:status + 72].view("<u8")[0])
