@@ -57,10 +57,12 @@ def test_expert_cycles_fall_with_the_skipped_tiles(micro):
     got = mlp_cycles(model, accel, sparse)
     assert got["experts_dense"] == dense["experts_dense"]
     # 48 of fc1's 96 4x4 tiles and 48 of fc2's per expert; tokens spread evenly (top-2:
-    # 5 of the 9 per expert): at most those MAC beats and a fetch cycle per tile, at least
-    # half the beats (on these small layers the row loads hide part of the MACs)
+    # 5 of the 9 per expert): at most those MAC beats, a fetch cycle per tile and, on one
+    # port, up to a map pass per job (a cycle a tile) less lost to the prefetch that starts
+    # with the job (moe._lost_to_prefetch: mostly streamed while the job passes its map);
+    # at least half the beats (on these small layers the row loads hide part of the MACs)
     e, per_expert = model.num_experts, -(-2 * model.num_tokens // model.num_experts)
     beats = e * per_expert * (48 + 48)
     saved = dense["experts_sparse"] - got["experts_sparse"]
-    assert beats / 2 <= saved <= beats + e * (48 + 48), saved
+    assert beats / 2 <= saved <= beats + e * (48 + 48) + e * (96 + 96), saved
     assert got["mlp_dense"] - got["mlp_sparse"] == pytest.approx(saved, abs=1)

@@ -15,10 +15,11 @@ block RAMs. Assumptions, all visible in :func:`estimate`:
   interpolation DSP and (with ``moe_experts``) one act x act score scale.
 * Attention: QK^T and AV are separate datapaths of ``attn_lanes`` lanes, each lane a dot
   of ``act_per_beat`` act x act products (8 for Edge-MoE), plus exp and reciprocal
-  multipliers per lane; an on-chip score buffer of ``max_tokens`` rows per lane (two banks),
-  second banks of each lane's Q row and accumulators, and the K and V memories of one
-  head (``max_tokens`` x ``max_head_dim`` each); with ``attn_q8`` the int8 attention's
-  products, rescales and quantizers (fit_attn_q8).
+  multipliers per lane; an on-chip score buffer of ``max_tokens`` rows per lane (two banks)
+  and the K and V memories of one head (``max_tokens`` x ``max_head_dim`` each); each
+  lane's Q row and AV accumulators (two banks each) are a few words: LUT RAM, which the
+  calibrated LUT count carries; with ``attn_q8`` the int8 attention's products, rescales
+  and quantizers (fit_attn_q8).
 * Vector unit (LayerNorm): per lane x*x, x*rstd (act x act) and *gamma (act x norm).
 * Memories: BRAM36 count is the best aspect ratio 512x72 ... 32Kx1 of each array; the
   ping+pong weight buffers (``linear_p_in*linear_p_out`` weights wide) go to URAM
@@ -201,11 +202,6 @@ def physical_items(accel: AccelConfig, masters: int | None = None
         kv_depth = accel.max_tokens * math.ceil(accel.max_head_dim / dot)
         add("attention", "BRAM36", 2 * bram36_blocks(kv_depth, dot * cont))
         add("attention", "BRAM36", bram36_blocks(accel.max_tokens, lanes * cont))
-        # per lane the second bank of its Q row and of its 64-bit AV accumulators (the next
-        # block's Q rows load, and the last block's outputs drain, beside a phase)
-        head_words = math.ceil(accel.max_head_dim / dot)
-        add("attention", "BRAM36", lanes * (bram36_blocks(head_words, dot * cont)
-                                            + bram36_blocks(head_words, dot * 64)))
 
         add_attn_q8(accel, lambda a, b: dsp_per_multiplier(a, b, fam), add)  # (fit_attn_q8)
 
