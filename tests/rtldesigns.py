@@ -42,6 +42,16 @@ def executor(name: str):
     return RtlsimExecutor(design(name))
 
 
+@functools.cache
+def board_executor(name: str):
+    """A shared RtlsimExecutor per test design whose AXI RAM has the board's port rate and
+    read latency, and that memory timing (what edgemoe.perf models)."""
+    from edgemoe.perf.memory import memory_timing
+
+    mem = memory_timing(design(name))
+    return RtlsimExecutor(design(name), memory=mem.bench_spec()), mem
+
+
 def outcomes_per_setting(cases) -> dict:
     """``cases(accel)`` run on the RTL of each of :data:`SETTINGS`: setting -> name -> outcome."""
     return {s: rtlutil.run_cases(executor(s), cases(design(s))) for s in SETTINGS}

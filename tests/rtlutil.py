@@ -16,6 +16,8 @@ from edgemoe.compare import diff_images
 from edgemoe.golden import execute
 from edgemoe.isa import LIF_CURRENT_INPUT, Flag, Instr, Op, encode_bytes, pack_ksp, pack_mode_leak
 from edgemoe.layout import (
+    PROFILE_ENTRY_BYTES,
+    STATUS_BYTES,
     bias_block_bytes,
     conv_out_size,
     pack_tiled,
@@ -25,6 +27,12 @@ from edgemoe.layout import (
 from edgemoe.rtl import RtlJob
 
 IMAGE_BYTES = 1 << 18
+
+
+def profile_cycles(image: np.ndarray, op: int = 0) -> int:
+    """Profile field 0 (cycles) of instruction ``op`` (status block at 0, as every case has)."""
+    at = STATUS_BYTES + op * PROFILE_ENTRY_BYTES
+    return int(image[at:at + 8].view("<u8")[0])
 
 
 @dataclass

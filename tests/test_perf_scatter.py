@@ -13,15 +13,12 @@ row round trip.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 import rtlutil as ru
-from rtldesigns import design
+from rtldesigns import board_executor, design
 
 from edgemoe.isa import Flag
-from edgemoe.perf.memory import memory_timing
 from edgemoe.perf.model import model_program
 from edgemoe.perf.traffic import queue_counts
 
@@ -38,17 +35,6 @@ MOES = [(16, 32, 48, 1, 1), (16, 32, 48, 4, 2), (16, 16, 32, 4, 2), (16, 64, 96,
 PERF_MODEL_ERROR = 0.05
 
 
-@functools.cache
-def _memory():
-    from edgemoe.rtl import RtlsimExecutor
-
-    mem = memory_timing(design("tiny"))
-    return RtlsimExecutor(design("tiny"), memory=mem.bench_spec()), mem
-
-
-def _cycles(image, op: int) -> int:
-    """Profile field 0 (cycles) of instruction ``op`` (status block at 0)."""
-    return int(image[64 * (op + 1):64 * (op + 1) + 8].view("<u8")[0])
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +44,7 @@ def measured():
                        Flag.SCATTER | Flag.SCORE_ACC, rows=s[0] + 8) for s in LINEARS]
     cases += [ru.moe(accel, np.random.default_rng(5), "moe" + "x".join(map(str, s)), s[0],
                      s[1], s[3], s[2], s[4]) for s in MOES]
-    return {c.name: c for c in cases}, ru.run_cases(_memory()[0], cases)
+    return {c.name: c for c in cases}, ru.run_cases(board_executor("tiny")[0], cases)
 
 
 def test_cases_are_bit_exact(measured):
@@ -71,8 +57,9 @@ def test_cases_are_bit_exact(measured):
 def test_scattered_linear_model_matches_the_rtl(measured, shape):
     cases, outs = measured
     name = "x".join(map(str, shape))
-    modelled = model_program(cases[name].program, design("tiny"), memory=_memory()[1]).ops[0]
-    rtl = _cycles(outs[name].rtl, 0)
+    mem = board_executor("tiny")[1]
+    modelled = model_program(cases[name].program, design("tiny"), memory=mem).ops[0]
+    rtl = ru.profile_cycles(outs[name].rtl, 0)
     assert abs(modelled.cycles - rtl) <= PERF_MODEL_ERROR * rtl, (modelled.cycles, rtl)
 
 
@@ -83,6 +70,7 @@ def test_experts_model_matches_the_rtl(measured, shape):
     name = "moe" + "x".join(map(str, shape))
     prog, img = cases[name].program, outs[name].rtl
     routing = {1: queue_counts(img, prog[1])}
-    modelled = model_program(prog, design("tiny"), routing, memory=_memory()[1]).ops[1]
-    rtl = _cycles(img, 1)
+    mem = board_executor("tiny")[1]
+    modelled = model_program(prog, design("tiny"), routing, memory=mem).ops[1]
+    rtl = ru.profile_cycles(img, 1)
     assert abs(modelled.cycles - rtl) <= PERF_MODEL_ERROR * rtl, (routing, modelled.cycles, rtl)

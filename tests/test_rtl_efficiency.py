@@ -36,10 +36,6 @@ GATES = {"gate_full_tokens": (16, 48, 4, 2), "gate_router_bound": (16, 16, 4, 2)
          "gate_micro": (9, 32, 4, 2)}
 
 
-def _cycles(image: np.ndarray, i: int = 0) -> int:
-    """Profile field 0 (cycles) of instruction ``i`` (status block at 0)."""
-    return int(image[64 + 64 * i:72 + 64 * i].view("<u8")[0])
-
 
 @pytest.fixture(scope="module")
 def outcomes():
@@ -57,14 +53,14 @@ def outcomes():
 def test_layernorm_efficiency(outcomes):
     out = outcomes["ln_tiny_rows"]
     assert out.golden_error == 0 and out.problems() == []
-    ideal, measured = _cycles(out.golden), _cycles(out.rtl)
+    ideal, measured = ru.profile_cycles(out.golden), ru.profile_cycles(out.rtl)
     assert ideal == 2 * 197 * 24  # the cycle model: two passes over 24-word rows
     assert ideal / measured >= LN_EFFICIENCY, f"{ideal} ideal / {measured} measured"
 
 
 def test_moe_gate_efficiency(outcomes):
     out = outcomes["gate_full_tokens"]
-    ideal, measured = _cycles(out.golden), _cycles(out.rtl)
+    ideal, measured = ru.profile_cycles(out.golden), ru.profile_cycles(out.rtl)
     t, d, e, _ = GATES["gate_full_tokens"]
     assert ideal == t * (e // 4) * (d // 4)  # the cycle model: tiles per token
     assert ideal / measured >= MOE_GATE_EFFICIENCY, f"{ideal} ideal / {measured} measured"
@@ -75,5 +71,5 @@ def test_router_runs_under_the_logits(outcomes, name):
     gate, logits = outcomes[name], outcomes[f"{name}_logits"]
     for out in (gate, logits):
         assert out.golden_error == 0 and out.problems() == []
-    assert _cycles(gate.rtl) <= GATE_OVER_LOGITS * _cycles(logits.rtl), \
-        (_cycles(gate.rtl), _cycles(logits.rtl))
+    assert ru.profile_cycles(gate.rtl) <= GATE_OVER_LOGITS * ru.profile_cycles(logits.rtl), \
+        (ru.profile_cycles(gate.rtl), ru.profile_cycles(logits.rtl))

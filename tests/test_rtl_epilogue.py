@@ -29,10 +29,6 @@ PACE_T, PACE_N = 16, 96
 #: Input features of the pace cases: 1, 2 and 3 input tiles per output tile.
 PACE_K = (8, 16, 24)
 
-def ru_cycles(image: np.ndarray, i: int = 0) -> int:
-    """Profile field 0 (cycles) of instruction ``i``."""
-    return int(image[64 + 64 * i:72 + 64 * i].view("<u8")[0])
-
 
 @pytest.fixture(scope="module")
 def outcomes():
@@ -77,7 +73,7 @@ def test_one_input_tile_runs_at_the_epilogue_pace(outcomes):
     tiles it also adds a MAC cycle per output tile (16 tokens x 12 tiles = 192 cycles),
     from 1 to 2 it adds none: a 1-tile output tile already takes the 2 epilogue steps.
     Without the hold the two steps would differ by nothing but noise."""
-    c1, c2, c3 = (ru_cycles(outcomes[1][f"pace_k{k}"].rtl) for k in PACE_K)
+    c1, c2, c3 = (ru.profile_cycles(outcomes[1][f"pace_k{k}"].rtl) for k in PACE_K)
     mac_step = PACE_T * PACE_N // 8
     assert (c3 - c2) - (c2 - c1) >= 0.5 * mac_step, (c1, c2, c3)
 
@@ -87,14 +83,14 @@ def test_q8_pairs_run_at_the_epilogue_pace(outcomes):
     token, the same MAC time as the W16 layer of 12 tiles x 2 steps (the pair's saving
     needs K / P_IN >= 4 here), and edgemoe.perf models that pace."""
     cases, outs = outcomes
-    q8 = ru_cycles(outs["q8_pace_k8"].rtl)
-    w16 = ru_cycles(outs["pace_k8"].rtl)
+    q8 = ru.profile_cycles(outs["q8_pace_k8"].rtl)
+    w16 = ru.profile_cycles(outs["pace_k8"].rtl)
     mac = PACE_T * PACE_N // 8 * 2  # tokens x tiles x epilogue steps
     assert q8 >= mac and w16 >= mac, (q8, w16, mac)
     # the model against the RTL on the board's memory (the runs above use the ideal RAM)
     accel = design("wide")
     mem = memory_timing(accel)
     board = ru.run_cases(RtlsimExecutor(accel, memory=mem.bench_spec()), [cases["q8_pace_k8"]])
-    measured = ru_cycles(board["q8_pace_k8"].rtl)
+    measured = ru.profile_cycles(board["q8_pace_k8"].rtl)
     modelled = model_program(cases["q8_pace_k8"].program, accel, memory=mem).ops[0].cycles
     assert abs(modelled - measured) <= PERF_MODEL_ERROR * measured, (modelled, measured)

@@ -13,15 +13,12 @@ GATHER read ahead), and against edgemoe.perf.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 import rtlutil as ru
-from rtldesigns import design
+from rtldesigns import board_executor, design
 
 from edgemoe.isa import Flag
-from edgemoe.perf.memory import memory_timing
 from edgemoe.perf.model import model_program
 
 pytestmark = pytest.mark.sim
@@ -43,18 +40,6 @@ SAVING_ERROR = 0.15
 PERF_MODEL_ERROR = 0.05
 
 
-def _cycles(image) -> int:
-    """Profile field 0 (cycles) of instruction 0 (status block at 0)."""
-    return int(image[64:72].view("<u8")[0])
-
-
-@functools.cache
-def _board_memory():
-    """The RTL bench's AXI RAM with the board's bandwidth and read latency, and its timing."""
-    from edgemoe.rtl import RtlsimExecutor
-
-    mem = memory_timing(design("tiny"))
-    return RtlsimExecutor(design("tiny"), memory=mem.bench_spec()), mem
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +48,7 @@ def measured():
     t, n, k, rows = SHAPE
     cases = [ru.linear(accel, np.random.default_rng(7), name, t, n, k, flags,
                        rows=rows if flags else None) for name, flags in CASES.items()]
-    return {c.name: c for c in cases}, ru.run_cases(_board_memory()[0], cases)
+    return {c.name: c for c in cases}, ru.run_cases(board_executor("tiny")[0], cases)
 
 
 def test_indexed_rows_are_bit_exact(measured):
@@ -77,8 +62,8 @@ def test_read_ahead_saves_what_the_model_says(measured, name):
     """The gathered and the scattered job save over a quarter of their cycles, within 15 %
     of the saving the model predicts."""
     cases, outs = measured
-    now = _cycles(outs[name].rtl)
-    mem = _board_memory()[1]
+    now = ru.profile_cycles(outs[name].rtl)
+    mem = board_executor("tiny")[1]
     modelled = model_program(cases[name].program, design("tiny"), memory=mem).ops[0].cycles
     saved, modelled_saved = BEFORE[name] - now, MODELLED_BEFORE[name] - modelled
     assert saved >= 0.25 * BEFORE[name], (now, BEFORE[name])
@@ -89,15 +74,14 @@ def test_gathered_rows_cost_about_the_plain_ones(measured):
     """A gathered job now costs under a fifth of what the per-token index wait added to
     the plain job before (the ring's chunk reads and the first index remain)."""
     _, outs = measured
-    plain, now = _cycles(outs["plain"].rtl), _cycles(outs["gather"].rtl)
+    plain, now = ru.profile_cycles(outs["plain"].rtl), ru.profile_cycles(outs["gather"].rtl)
     assert now - plain <= 0.2 * (BEFORE["gather"] - plain), (plain, now, BEFORE["gather"])
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_performance_model_matches_the_rtl(measured, name):
     cases, outs = measured
-    mem = _board_memory()[1]
+    mem = board_executor("tiny")[1]
     modelled = model_program(cases[name].program, design("tiny"), memory=mem).ops[0].cycles
-    rtl = _cycles(outs[name].rtl)
-    print(name, "modelled", modelled, "rtl", rtl)
+    rtl = ru.profile_cycles(outs[name].rtl)
     assert abs(modelled - rtl) <= PERF_MODEL_ERROR * rtl, (modelled, rtl)

@@ -29,10 +29,6 @@ SHAPE = (16, 64, 128, 0.1, 32)
 PERF_MODEL_ERROR = 0.05
 
 
-def _cycles(image) -> int:
-    """Profile field 0 (cycles) of instruction 0 (status block at 0)."""
-    return int(image[64:72].view("<u8")[0])
-
 
 @pytest.fixture(scope="module")
 def measured():
@@ -54,7 +50,7 @@ def test_mixed_w8a8_w16_rtl_equal_golden_on_the_board_memory(measured):
     _, outs = measured
     for name, out in outs.items():
         assert out.golden_error == 0 and out.problems() == [], name
-    q4, q4row, q8, w16 = (_cycles(outs[n].rtl) for n in ("q4", "q4row", "q8", "w16"))
+    q4, q4row, q8, w16 = (ru.profile_cycles(outs[n].rtl) for n in ("q4", "q4row", "q8", "w16"))
     # the loader's pace: one int4 weight a cycle (58 rows x 128) on top of W16's MACs
     _, n, k, high, _ = SHAPE
     low = n - round(high * n)
@@ -69,7 +65,7 @@ def test_performance_model_matches_the_rtl(measured, name):
     cases, outs = measured
     accel = design("tiny")
     model = model_program(cases[name].program, accel).ops[0]
-    rtl = _cycles(outs[name].rtl)
+    rtl = ru.profile_cycles(outs[name].rtl)
     assert abs(model.cycles - rtl) <= PERF_MODEL_ERROR * rtl, (model.cycles, rtl)
     # the int4 rows read half a byte a weight: fewer weight bytes than the W8A8 layer
     q8 = model_program(cases["q8"].program, accel).ops[0]

@@ -26,10 +26,6 @@ pytestmark = pytest.mark.sim
 SHAPE = (8, 32, 64, 4, 0.1, 16)
 
 
-def _cycles(image) -> int:
-    """Profile field 0 (cycles) of instruction 0 (status block at 0)."""
-    return int(image[64:72].view("<u8")[0])
-
 
 @pytest.fixture(scope="module")
 def measured():
@@ -55,7 +51,7 @@ def test_performance_model_matches_the_rtl(measured):
     run, counts, out = measured
     accel = design("tiny")
     model = model_program(run.program, accel, routing={0: counts}).ops[0]
-    rtl = _cycles(out.rtl)
+    rtl = ru.profile_cycles(out.rtl)
     assert abs(model.cycles - rtl) <= PERF_MODEL_ERROR * rtl, (model.cycles, rtl)
     # the loader's pace: at least one cycle per int4 weight of every active expert
     _, d, h, _, _, _ = SHAPE

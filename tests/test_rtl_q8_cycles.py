@@ -36,10 +36,6 @@ PAIR_RATIO = 0.6
 PERF_MODEL_ERROR = 0.1
 
 
-def _cycles(image, i: int = 0) -> int:
-    """Profile field 0 (cycles) of instruction ``i`` (status block at 0)."""
-    return int(image[64 + 64 * i:72 + 64 * i].view("<u8")[0])
-
 
 @pytest.fixture(scope="module")
 def measured():
@@ -66,9 +62,9 @@ def test_paired_array_halves_the_mac_cycles(measured):
     for out in outs.values():
         assert out.golden_error == 0 and out.problems() == []
     t, n, k = SHAPE
-    assert _cycles(outs["q8"].golden) == t * (n // 4 // 2) * (k // 4)  # pairs x input tiles
-    assert _cycles(outs["w16"].golden) == t * (n // 4) * (k // 4)
-    q8, w16 = _cycles(outs["q8"].rtl), _cycles(outs["w16"].rtl)
+    assert ru.profile_cycles(outs["q8"].golden) == t * (n // 4 // 2) * (k // 4)  # pairs x input tiles
+    assert ru.profile_cycles(outs["w16"].golden) == t * (n // 4) * (k // 4)
+    q8, w16 = ru.profile_cycles(outs["q8"].rtl), ru.profile_cycles(outs["w16"].rtl)
     assert q8 <= PAIR_RATIO * w16, (q8, w16)
 
 
@@ -76,9 +72,9 @@ def test_paired_array_halves_a_conv_s_mac_cycles(measured):
     _, outs = measured
     h, w, ci, co = CONV
     tiles_in = ci * 9 // 4
-    assert _cycles(outs["q8_conv"].golden) == h * w * (co // 4 // 2) * tiles_in
-    assert _cycles(outs["w16_conv"].golden) == h * w * (co // 4) * tiles_in
-    q8, w16 = _cycles(outs["q8_conv"].rtl), _cycles(outs["w16_conv"].rtl)
+    assert ru.profile_cycles(outs["q8_conv"].golden) == h * w * (co // 4 // 2) * tiles_in
+    assert ru.profile_cycles(outs["w16_conv"].golden) == h * w * (co // 4) * tiles_in
+    q8, w16 = ru.profile_cycles(outs["q8_conv"].rtl), ru.profile_cycles(outs["w16_conv"].rtl)
     assert q8 <= PAIR_RATIO * w16, (q8, w16)
 
 
@@ -86,7 +82,7 @@ def test_paired_array_halves_a_conv_s_mac_cycles(measured):
 def test_performance_model_matches_the_rtl(measured, name):
     cases, outs = measured
     modelled = model_program(cases[name].program, design("tiny")).ops[0].cycles
-    rtl = _cycles(outs[name].rtl)
+    rtl = ru.profile_cycles(outs[name].rtl)
     assert abs(modelled - rtl) <= PERF_MODEL_ERROR * rtl, (modelled, rtl)
 
 
@@ -98,12 +94,12 @@ def test_prefetched_w8a8_strip_skips_its_load(measured):
     assert out.golden_error == 0 and out.problems() == []
     _, n, k = SHAPE
     beats = n * k // memory_timing(design("tiny")).bus_bytes
-    alone, second = _cycles(outs["q8"].rtl), _cycles(out.rtl, 1)
+    alone, second = ru.profile_cycles(outs["q8"].rtl), ru.profile_cycles(out.rtl, 1)
     assert alone - second >= 0.8 * beats, (alone, second, beats)
 
 
 def test_performance_model_matches_the_rtl_with_the_prefetch(measured):
     cases, outs = measured
     modelled = model_program(cases["q8_twice"].program, design("tiny")).ops[1].cycles
-    rtl = _cycles(outs["q8_twice"].rtl, 1)
+    rtl = ru.profile_cycles(outs["q8_twice"].rtl, 1)
     assert abs(modelled - rtl) <= PERF_MODEL_ERROR * rtl, (modelled, rtl)

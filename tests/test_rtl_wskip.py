@@ -56,9 +56,6 @@ def test_rtl_skipping_matches_golden(outcomes, name):
     assert out.golden_error == 0 and out.problems() == []
 
 
-def _cycles(image, i: int = 0) -> int:
-    return int(image[64 + 64 * i:72 + 64 * i].view("<u8")[0])
-
 
 @pytest.fixture(scope="module")
 def measured():
@@ -79,7 +76,7 @@ def test_rtl_cycles_follow_the_skip_formula(measured):
     for out in outs.values():
         assert out.golden_error == 0 and out.problems() == []
     beats = {s: cases[f"s{s}"].program[0].get("tiles_run") for s in CYCLE_SHARES}
-    cyc = {s: _cycles(outs[f"s{s}"].rtl) for s in CYCLE_SHARES}
+    cyc = {s: ru.profile_cycles(outs[f"s{s}"].rtl) for s in CYCLE_SHARES}
     t = CYCLE_SHAPE[0]
     per_tile = (cyc[0.0] - cyc[0.5]) / (beats[0.0] - beats[0.5])
     overhead = cyc[0.0] - beats[0.0] * per_tile
@@ -89,14 +86,14 @@ def test_rtl_cycles_follow_the_skip_formula(measured):
         assert abs(cyc[s] - formula) <= 0.1 * cyc[s], (s, cyc[s], formula, per_tile, overhead)
     assert cyc[0.9] < 0.2 * cyc[0.0]  # the skip pays off
     # a dense map costs no more than the dense engine plus its map pass
-    assert cyc[0.0] <= 1.05 * _cycles(outs["dense"].rtl)
+    assert cyc[0.0] <= 1.05 * ru.profile_cycles(outs["dense"].rtl)
 
 
 def test_cycle_model_tracks_the_rtl(measured):
     _, outs = measured
     for s in (0.0, 0.5, 0.75):
         out = outs[f"s{s}"]
-        model, rtl = _cycles(out.golden), _cycles(out.rtl)
+        model, rtl = ru.profile_cycles(out.golden), ru.profile_cycles(out.rtl)
         assert MODEL_EFFICIENCY <= model / rtl <= 1.0, (s, model, rtl)
 
 
@@ -106,5 +103,5 @@ def test_performance_model_matches_the_rtl(measured):
     accel = design("tiny")
     for s in CYCLE_SHARES:
         modelled = model_program(cases[f"s{s}"].program, accel).ops[0].cycles
-        rtl = _cycles(outs[f"s{s}"].rtl)
+        rtl = ru.profile_cycles(outs[f"s{s}"].rtl)
         assert abs(modelled - rtl) <= PERF_MODEL_ERROR * rtl, (s, modelled, rtl)

@@ -65,9 +65,6 @@ def test_rtl_expert_skipping_matches_golden(outcomes, name):
     assert out.golden_error == 0 and out.problems() == []
 
 
-def _cycles(image) -> int:
-    return int(image[64:72].view("<u8")[0])
-
 
 def _tile_beats(case: ru.Case) -> int:
     """Tile beats of a case: per active expert, its tokens x (fc1 + fc2 beats run)."""
@@ -108,7 +105,7 @@ def test_rtl_expert_cycles_follow_the_skip_formula(measured):
     for out in outs.values():
         assert out.golden_error == 0 and out.problems() == []
     beats = {s: _tile_beats(cases[f"s{s}"]) for s in CYCLE_SHARES}
-    cyc = {s: _cycles(outs[f"s{s}"].rtl) for s in CYCLE_SHARES}
+    cyc = {s: ru.profile_cycles(outs[f"s{s}"].rtl) for s in CYCLE_SHARES}
     per_beat = (cyc[0.0] - cyc[0.5]) / (beats[0.0] - beats[0.5])
     overhead = cyc[0.0] - beats[0.0] * per_beat
     assert 0.95 <= per_beat <= 1.2, per_beat  # one MAC cycle per token and tile beat
@@ -117,7 +114,7 @@ def test_rtl_expert_cycles_follow_the_skip_formula(measured):
         assert abs(cyc[s] - formula) <= bound * cyc[s], (s, cyc[s], formula, per_beat, overhead)
     assert cyc[0.9] < 0.5 * cyc[0.0]  # the skip pays off
     # a dense map costs each job's map pass (a cycle per tile, its read): 8 % measured
-    assert cyc[0.0] <= 1.1 * _cycles(outs["dense"].rtl)
+    assert cyc[0.0] <= 1.1 * ru.profile_cycles(outs["dense"].rtl)
 
 
 def test_performance_model_matches_the_rtl():
@@ -135,13 +132,13 @@ def test_performance_model_matches_the_rtl():
         routing = {0: queue_counts(case.scratch.image, ins)}
         modelled = model_program(case.program, accel, routing, image=case.scratch.image,
                                  memory=mem)
-        rtl = _cycles(board[name].rtl)
+        rtl = ru.profile_cycles(board[name].rtl)
         assert board[name].golden_error == 0 and board[name].problems() == []
         assert abs(modelled.ops[0].cycles - rtl) <= PERF_MODEL_ERROR * rtl, (name, modelled, rtl)
     case = cases["s0.75"]
     blind = model_program(case.program, accel, {0: queue_counts(case.scratch.image,
                                                                   case.program[0])}, memory=mem)
-    assert blind.ops[0].cycles > 1.5 * _cycles(board["s0.75"].rtl)
+    assert blind.ops[0].cycles > 1.5 * ru.profile_cycles(board["s0.75"].rtl)
 
 
 @pytest.mark.long

@@ -62,6 +62,7 @@ def _run(args) -> int:
     from ..params import load_accel, load_model
     from ..perf.report import check_ports
     from ..rtl import RtlJob, RtlsimExecutor
+    from ..rtl.render import masters_for
 
     accel = load_accel(args.accel, args.set or ())
     check_ports(accel, args.ports)  # before anything is compiled or built
@@ -89,7 +90,7 @@ def _run(args) -> int:
         timing = memory_timing(accel, ports=args.ports)
         memory = timing.bench_spec()
         print(f"  memory: {accel.board.key}'s, {timing.describe()}")
-    masters = 2 if args.ports >= 2 else 1
+    masters = masters_for(args.ports)
     print(f"  AXI masters: {MASTER_ROLES[masters]}")
     ex = RtlsimExecutor(accel, sources=sources, toplevel=args.top, waves=args.waves,
                         build_root=args.out, memory=memory, masters=masters)

@@ -24,23 +24,22 @@ from collections.abc import Callable
 __all__ = ["attention_head_cycles"]
 
 
-def attention_head_cycles(start: float, free: float, *, h: int, blocks: list[int], t: int,
+def attention_head_cycles(start: float, free: float, *, blocks: list[int], t: int,
                           lanes: int, words: int, out_row: float, q_row: Callable[[int], float],
-                          write_row: Callable[[int, int], None],
+                          write_row: Callable[[int], None],
                           step_cycles: dict) -> tuple[float, float]:
     """One head's phases, from the end of its K/V load (``start``).
 
     Args:
         start: Cycle the head's K and V rows are in.
         free: Cycle the writer ends the drain it is busy with (the last head's last block).
-        h: The head.
         blocks: Queries of each block.
         t: Tokens.
         lanes: ``attn_lanes`` (a block's first query is ``block * lanes``).
         words: Cycles of a lane step (memory words per head row on chip).
         out_row: Cycles the writer takes per output row.
         q_row: Cycles of reading query ``q``'s row (the engine's row stream).
-        write_row: Records the write of query ``q``'s output row of head ``h``.
+        write_row: Records the write of query ``q``'s output row (of this head).
         step_cycles: The schedule's bookkeeping cycles (perf.engines.STEP_CYCLES).
 
     Returns:
@@ -57,7 +56,7 @@ def attention_head_cycles(start: float, free: float, *, h: int, blocks: list[int
         handover = max(walked, free)  # the writer's bank is free again
         if p:  # block p - 1 drains beside phase p + 1
             for j in range(nq):
-                write_row((p - 1) * lanes + j, h)
+                write_row((p - 1) * lanes + j)
             free = handover + nq * out_row + 1  # + the cycle C_RECIP sees it idle
         walk = max(handover, walk + q_load(p + 1))  # block p + 1's rows came meanwhile
     return handover, free

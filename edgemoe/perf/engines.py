@@ -328,9 +328,9 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
             for r in range(t):
                 cycles += stream(qkv + r * stride + kv + off)
         cycles, free = attention_head_cycles(
-            cycles, free, h=h, blocks=blocks, t=t, lanes=lanes, words=words, out_row=out_row,
+            cycles, free, blocks=blocks, t=t, lanes=lanes, words=words, out_row=out_row,
             q_row=lambda q, off=off: stream(qkv + q * stride + off),
-            write_row=lambda q, h: traffic.write(dst + (q * nh + h) * row, row, bus),
+            write_row=lambda q, h=h: traffic.write(dst + (q * nh + h) * row, row, bus),
             step_cycles=STEP_CYCLES)
     return max(cycles, free)
 

@@ -16,6 +16,7 @@ never measured.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -92,9 +93,11 @@ def candidates(base_name: str, space: Mapping[str, tuple]) -> list[Candidate]:
     return out
 
 
+@functools.cache
 def model_digest() -> str:
     """Digest of what an evaluation's figures follow from besides the candidate: the cycle
-    model (edgemoe/perf), the fit check and its Yosys calibration data."""
+    model (edgemoe/perf), the fit check and its Yosys calibration data (read once a
+    process: every candidate a worker evaluates shares it)."""
     root = Path(__file__).resolve().parents[1]
     files = sorted([*root.joinpath("perf").glob("*.py"), *root.joinpath("params").glob("fit*.py"),
                     root / "data" / "yosys_area.json"])

@@ -4,9 +4,10 @@
 ISA, register map, numerics constants and ROMs); the static ``*.sv`` modules beside it are
 copied unchanged.  The top has one AXI master (``m_axi_mem``) or, rendered with
 ``masters=2``, a second read-only one (``m_axi_wgt``) that carries the weight prefetch alone,
-as the HLS kernel's weight bundle on a PS port of its own; the two go to separate folders.  Every number the package prints is computed here (templates do no
-arithmetic), from :mod:`edgemoe.isa`, :mod:`edgemoe.numerics`, the golden LAYERNORM
-constants and :mod:`edgemoe.rtl.regmap`.
+as the HLS kernel's weight bundle on a PS port of its own; the two go to separate folders.
+Every number the package prints is computed here (templates do no arithmetic), from
+:mod:`edgemoe.isa`, :mod:`edgemoe.numerics`, the golden LAYERNORM constants and
+:mod:`edgemoe.rtl.regmap`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "TOP",
     "RtlError",
     "design_key",
+    "masters_for",
     "render_rtl",
     "rtl_context",
     "rtl_dir_name",
@@ -79,6 +81,12 @@ SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe
 #: AXI masters the SV top renders with: ``m_axi_mem`` alone (the default, what the Yosys
 #: estimate counts: edgemoe.params.fit.RTL_AXI_MASTERS), or ``m_axi_wgt`` beside it.
 MASTERS = (1, 2)
+
+
+def masters_for(ports: int) -> int:
+    """AXI masters of the top that runs as a design on ``ports`` PS ports: with two or more
+    the weight prefetch has its own (edgemoe.perf.memory.MemoryTiming.prefetch_apart)."""
+    return 2 if ports >= 2 else 1
 
 
 class RtlError(ValueError):

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..resources import default_build_root
 from .progress import ProgressWatcher
-from .render import TOP, design_key, render_rtl, rtl_dir_name
+from .render import TOP, design_key, masters_for, render_rtl, rtl_dir_name
 from .simulator import SimBuild, SimulatorError, build, run
 
 __all__ = ["DEFAULT_MAX_CYCLES", "RtlJob", "RtlResult", "RtlsimExecutor"]
@@ -106,7 +106,7 @@ class RtlsimExecutor:
         self.accel = accel
         self.memory = dict(memory) if memory else None
         if masters is None:
-            masters = 2 if (self.memory or {}).get("ports", 1) >= 2 else 1
+            masters = masters_for((self.memory or {}).get("ports", 1))
         self.masters = masters
         self.toplevel = toplevel
         self.waves = waves
