@@ -4,7 +4,7 @@ Runs the jobs listed in the JSON file named by ``EDGEMOE_JOBS``: for each, loads
 image into a cocotbext-axi ``AxiRam`` (the DDR) at ``mem_base`` (ideal, or with the board's
 port bandwidth and read latency when the spec has ``memory``: sim/memory_model.py; with
 ``masters`` 2 the top's read-only ``m_axi_wgt`` gets an ``AxiRamRead`` on the same memory,
-a port of its own with the same timing), writes
+a port of its own with the same timing; with 3 so does ``m_axi_wgt1``), writes
 the arguments through an ``AxiLiteMaster`` (offsets from :mod:`edgemoe.rtl.regmap`), starts the unit,
 waits for the interrupt (or ``max_cycles``), reads ``status`` and writes the memory back
 to the job's output file.  Results (error, cycles, wall time, AXI monitor counts) go to
@@ -26,6 +26,7 @@ from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiRam, AxiRamRead,
 from memory_model import apply_board_memory
 
 from edgemoe.rtl.regmap import offset
+from edgemoe.rtl.render import weight_masters
 
 CLOCK_NS = 10
 #: Cycles of one bandwidth window of the AXI monitor (R beats per window, per DMA owner).
@@ -38,16 +39,17 @@ class AxiMonitor:
     The owner (which engine holds the DMA) is read from the dispatcher's ``owner``
     register when the top exposes it (our RTL); otherwise everything counts as owner 0.
     Beats are those of ``m_axi_mem``.  AR handshakes are counted per master and ARID, and
-    the weight prefetch's bursts (``m_axi_mem`` ARID 1, or every ``m_axi_wgt`` one) listed
-    as ``[address, beats]``.
+    the weight prefetch's bursts (``m_axi_mem`` ARID 1, or every one of a weight master:
+    ``m_axi_wgt``, ``m_axi_wgt1``) listed as ``[address, beats]`` in AR order; its R beats
+    are counted per weight master.
     """
 
     def __init__(self, dut, masters: int = 1):
         self.dut = dut
-        self.wgt = masters > 1
-        self.ar: dict[str, int] = {}  # "mem/<arid>" or "wgt" -> AR handshakes
+        self.wgt = weight_masters(masters)
+        self.ar: dict[str, int] = {}  # "mem/<arid>", "wgt" or "wgt1" -> AR handshakes
         self.prefetch_ar: list[list[int]] = []
-        self.wgt_r_beats = 0
+        self.wgt_r: dict[str, int] = dict.fromkeys(map(_short, self.wgt), 0)
         self.cycles: dict[int, int] = {}
         self.r_beats: dict[int, int] = {}
         self.w_beats: dict[int, int] = {}
@@ -78,11 +80,12 @@ class AxiMonitor:
             if int(dut.m_axi_mem_arvalid.value) & int(dut.m_axi_mem_arready.value):
                 arid = int(dut.m_axi_mem_arid.value)
                 self._count_ar(f"mem/{arid}", "m_axi_mem", arid == 1)
-            if self.wgt:
-                if int(dut.m_axi_wgt_arvalid.value) & int(dut.m_axi_wgt_arready.value):
-                    self._count_ar("wgt", "m_axi_wgt", True)
-                self.wgt_r_beats += int(dut.m_axi_wgt_rvalid.value) & \
-                    int(dut.m_axi_wgt_rready.value)
+            for name in self.wgt:
+                if int(getattr(dut, f"{name}_arvalid").value) & \
+                        int(getattr(dut, f"{name}_arready").value):
+                    self._count_ar(_short(name), name, True)
+                self.wgt_r[_short(name)] += int(getattr(dut, f"{name}_rvalid").value) & \
+                    int(getattr(dut, f"{name}_rready").value)
 
     def _count_ar(self, key: str, prefix: str, prefetch: bool) -> None:
         self.ar[key] = self.ar.get(key, 0) + 1
@@ -94,7 +97,12 @@ class AxiMonitor:
         return {"cycles": self.cycles, "r_beats": self.r_beats, "w_beats": self.w_beats,
                 "max_r_per_cycle": self.max_r_per_cycle, "window": MONITOR_WINDOW,
                 "r_windows": self.windows, "ar": self.ar, "prefetch_ar": self.prefetch_ar,
-                "wgt_r_beats": self.wgt_r_beats}
+                "wgt_r_beats": sum(self.wgt_r.values()), "wgt_r": self.wgt_r}
+
+
+def _short(master: str) -> str:
+    """The monitor's key of a master: ``m_axi_wgt1`` -> ``wgt1``."""
+    return master.removeprefix("m_axi_")
 
 
 def _probe(dut) -> None:
@@ -143,8 +151,8 @@ async def run_jobs(dut):
                  reset_active_level=False, size=spec["ram_size"])
     masters = int(spec.get("masters", 1))
     rams = [ram]
-    if masters > 1:  # the weight prefetch's read-only master: its own port, the same memory
-        rams.append(AxiRamRead(AxiReadBus.from_prefix(dut, "m_axi_wgt"), dut.ap_clk,
+    for name in weight_masters(masters):  # read-only: each its own port, the same memory
+        rams.append(AxiRamRead(AxiReadBus.from_prefix(dut, name), dut.ap_clk,
                                dut.ap_rst_n, reset_active_level=False, mem=ram.mem))
     lite = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axi_control"), dut.ap_clk,
                          dut.ap_rst_n, reset_active_level=False)

@@ -20,7 +20,10 @@ RTL_FIXED_CYCLES = 10_000
 #: What the top's AXI masters carry, per master count (each on a PS port of its own).
 MASTER_ROLES = {1: "m_axi_mem (instructions, every engine, the weight prefetch) on 1 port",
                 2: "m_axi_mem (instructions, every engine) and m_axi_wgt (the weight "
-                   "prefetch), each on a port of its own"}
+                   "prefetch), each on a port of its own",
+                3: "m_axi_mem (instructions, every engine), m_axi_wgt and m_axi_wgt1 (the "
+                   "weight prefetch, its bursts alternating over the two), each on a port of "
+                   "its own"}
 #: Verilator's speed on the top, simulated cycles per wall second: measured once for
 #: m3vit-micro on tiny on a busy 2-core machine; used only to say how long a run may take.
 TYPICAL_CYCLES_PER_S = 5_000
@@ -153,10 +156,11 @@ def register(sub) -> None:
                    help="the bench's RAM gets the board's port bandwidth and read latency "
                    "(sim/memory_model.py), so the cycles are board cycles; default: ideal")
     p.add_argument("--ports", type=positive_int, default=1, metavar="N",
-                   help="PS ports of the unit (default 1): 2 or more renders the top with "
-                        "the weight prefetch on a master of its own (m_axi_wgt), as the HLS "
-                        "kernel has it, and --board-memory gives each master a port; up to "
-                        "the design point's m_axi masters")
+                   help="PS ports of the unit (default 1): 2 renders the top with the "
+                        "weight prefetch on a master of its own (m_axi_wgt), as the HLS "
+                        "kernel has it; 3 or more stripes the prefetch over two (m_axi_wgt, "
+                        "m_axi_wgt1); --board-memory gives each master a port; up to the "
+                        "design point's m_axi masters")
     p.add_argument("--max-cycles", type=positive_int, default=20_000_000,
                    help="give up after this many cycles (default 20M); a run whose "
                         "modelled estimate exceeds it is refused before it starts")

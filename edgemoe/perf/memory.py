@@ -8,8 +8,14 @@ more ports do not make a stream faster, they let streams of different masters ru
 side.  The one such overlap the model has (it follows the RTL's schedule) is the weight
 prefetch on a master of its own (``ports`` >= 2: the RTL top's ``m_axi_wgt``; the HLS
 kernel's ``wgt`` bundle likewise keeps the weights off the activations' master), which
-then neither queues ahead of the running op's reads nor waits behind them.  The DDR's nominal
-peak caps every stream (two ZCU102 ports take 32 of its 71 bytes a cycle at 300 MHz).
+then neither queues ahead of the running op's reads nor waits behind them.  With three ports
+the prefetch's bursts alternate over two masters of its own (the RTL top's ``m_axi_wgt`` and
+``m_axi_wgt1``): it moves at two ports' bytes a cycle, at most the unit's bus
+(:attr:`MemoryTiming.prefetch_rate`).  A fourth port adds nothing here: the RTL top stripes
+over two weight masters at most (:data:`PREFETCH_MASTERS_MAX`), and two already fill a bus
+twice a port's width, the ZCU102's and every shipped design point's widest.  The DDR's
+nominal peak caps every stream (three ZCU102 ports take 48 of its 71 bytes a cycle at
+300 MHz).
 """
 
 from __future__ import annotations
@@ -17,8 +23,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["DMA_CMD_CYCLES", "DMA_IN_FLIGHT", "OUTSTANDING_READS", "PF_BURST", "MemoryTiming",
-           "memory_timing"]
+__all__ = ["DMA_CMD_CYCLES", "DMA_IN_FLIGHT", "OUTSTANDING_READS", "PF_BURST",
+           "PREFETCH_MASTERS_MAX", "MemoryTiming", "memory_timing"]
 
 #: Read bursts a PS port accepts before it answers the first one (its read issuing
 #: capability). ASSUMED, not measured; the RTL's read DMA keeps at most 8 commands in
@@ -28,6 +34,9 @@ OUTSTANDING_READS = 16
 DMA_IN_FLIGHT = 8
 #: Beats per burst of the weight prefetch DMA (edgemoe_top.sv.j2 u_pf_dma MAX_BURST).
 PF_BURST = 16
+#: Read masters the weight prefetch stripes its bursts over at most (edgemoe_top.sv.j2's
+#: m_axi_wgt, m_axi_wgt1: edgemoe.rtl.render.WEIGHT_MASTERS).
+PREFETCH_MASTERS_MAX = 2
 #: Fewest cycles per read command of that DMA: its AR issuer takes one every other cycle,
 #: then the realign stage (fitted: 1-element taps).
 DMA_CMD_CYCLES = 2.75
@@ -44,7 +53,8 @@ class MemoryTiming:
         ddr_bytes: Bytes per cycle of the DDR's nominal peak at the kernel clock.
         latency: Cycles from a read burst's AR handshake to its first data beat.
         ports: PS ports (m_axi masters) the unit's traffic is spread over; with two or
-            more, the weight prefetch has its own (:attr:`prefetch_apart`).
+            more, the weight prefetch has its own (:attr:`prefetch_apart`), with three two
+            (:attr:`prefetch_masters`); a fourth changes nothing.
         outstanding: Read bursts in flight the port accepts.
     """
 
@@ -66,6 +76,23 @@ class MemoryTiming:
         return self.ports >= 2
 
     @property
+    def prefetch_masters(self) -> int:
+        """Ports the weight prefetch's bursts alternate over: the one it shares with
+        everything else (one port), its own (two), or two of its own (three or more)."""
+        return min(max(self.ports - 1, 1), PREFETCH_MASTERS_MAX)
+
+    @property
+    def prefetch_rate(self) -> float:
+        """Beats per cycle of the unit's bus the weight prefetch moves at: its ports' bytes
+        a cycle, at most the bus's and the DDR's (:attr:`rate` on one or two ports)."""
+        return min(float(self.bus_bytes), self.prefetch_masters * self.port_bytes,
+                   self.ddr_bytes) / self.bus_bytes
+
+    def prefetch_cycles(self, beats: float) -> float:
+        """Cycles the weight prefetch needs to carry ``beats`` bus beats."""
+        return beats / self.prefetch_rate
+
+    @property
     def rate(self) -> float:
         """Beats per cycle of the unit's bus (1.0: the memory never throttles it)."""
         return self.bytes_per_cycle / self.bus_bytes
@@ -75,15 +102,20 @@ class MemoryTiming:
         return beats / self.rate
 
     def bench_spec(self) -> dict:
-        """The figures the RTL bench's memory model takes (sim/memory_model.py); ``ports``:
-        the RTL top's masters (2 or more: the weight prefetch on ``m_axi_wgt``)."""
+        """The figures the RTL bench's memory model takes (sim/memory_model.py), the same
+        for each master's port; ``ports`` picks the RTL top's masters
+        (edgemoe.rtl.render.masters_for: 2, the weight prefetch on ``m_axi_wgt``; 3 or
+        more, striped over ``m_axi_wgt`` and ``m_axi_wgt1``)."""
         return {"rate": self.rate, "latency": self.latency, "outstanding": self.outstanding,
                 "ports": self.ports}
 
     def describe(self) -> str:
-        """One line: rate, bandwidth and latency."""
+        """One line: rate, bandwidth and latency (and the prefetch's, when it stripes)."""
+        striped = (f"; the weight prefetch {self.prefetch_rate:.2f} beats per cycle over "
+                   f"{self.prefetch_masters} of them" if self.prefetch_masters > 1 else "")
         return (f"{self.bytes_per_cycle:g} B/cycle ({self.rate:.2f} beats of {self.bus_bytes} B "
-                f"per cycle, {self.ports} PS port(s)), read latency {self.latency} cycles")
+                f"per cycle, {self.ports} PS port(s){striped}), read latency {self.latency} "
+                "cycles")
 
 
 def memory_timing(accel, ports: int = 1) -> MemoryTiming:
@@ -91,8 +123,9 @@ def memory_timing(accel, ports: int = 1) -> MemoryTiming:
 
     Args:
         accel: The design point (its board, clock and ``axi_bits``).
-        ports: PS ports (m_axi masters) of the unit: 1, or the design point's
-            ``m_axi_bundles`` (2 or more: the weight prefetch on a port of its own).
+        ports: PS ports (m_axi masters) of the unit: 1, or up to the design point's
+            ``m_axi_bundles`` (2: the weight prefetch on a port of its own; 3 or more: on
+            two, :attr:`MemoryTiming.prefetch_masters`).
     """
     board = accel.board
     mhz = float(accel.clock_mhz)

@@ -9,7 +9,8 @@ the RTL's per-op profile counters (:func:`_prefetch_split`): the running op lose
 prefetch bursts its reads queue behind, the dispatcher's fetch and peek queue too, and
 the next job waits at its strip 0 for whatever of the prefetch is left.  With two or more
 m_axi masters the prefetch has its own (``MemoryTiming.prefetch_apart``): nothing queues
-behind it and the next job waits only for what the op and the dispatcher did not cover.
+behind it and the next job waits only for what the op and the dispatcher did not cover;
+with three it moves at two ports' rate (``MemoryTiming.prefetch_cycles``).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class ProgramModel:
 
 def _queue(mem: MemoryTiming) -> float:
     """Cycles of the prefetch bursts a read can find queued ahead of it in the memory."""
-    return mem.beats_cycles((mem.outstanding - 1) * PF_BURST)
+    return mem.prefetch_cycles((mem.outstanding - 1) * PF_BURST)
 
 
 def _serial_wait(mem: MemoryTiming, commands: int, pf: float, free: float) -> float:
@@ -209,7 +210,7 @@ def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op
 def _prefetch_wait_apart(mem: MemoryTiming, during: float, pf: float, peeks: bool) -> float:
     """Cycles the next job waits for a prefetch on a port of its own (``mem.prefetch_apart``).
 
-    Nothing queues behind it: it moves at its port's rate through the ``during`` cycles of
+    Nothing queues behind it: it moves at its ports' rate (``pf`` cycles) through the ``during`` cycles of
     the op it starts with (after the strip-0 wait of that op's own job) and through the
     dispatcher's fetch and peek; the next job waits for the rest.
     """
@@ -278,7 +279,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
                       counts=counts, keep=keep)
         if pf_beats and cycles_list:
             lost, fetch, wait = _prefetch_split(mem, cycles_list[-1], traffics[-1], prev[2],
-                                                prev[3], mem.beats_cycles(pf_beats),
+                                                prev[3], mem.prefetch_cycles(pf_beats),
                                                 _macs_per_token(prev[4], accel), prev[5],
                                                 prev[4], accel,
                                                 i + 1 < len(instrs) and op != Op.MOE_EXPERTS)

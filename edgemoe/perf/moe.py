@@ -102,7 +102,7 @@ def _map_pass(accel, n: int, k: int, wbytes: int) -> float:
 
 def _prefetch_wait(accel, mem: MemoryTiming, n: int, k: int, wbytes: int, during: float) -> float:
     """Cycles a job waits at strip 0 for weights prefetched while ``during`` cycles ran."""
-    return max(0.0, mem.latency + mem.beats_cycles(_strip0_beats(accel, mem, n, k, wbytes))
+    return max(0.0, mem.latency + mem.prefetch_cycles(_strip0_beats(accel, mem, n, k, wbytes))
                - during)
 
 
@@ -120,8 +120,8 @@ def _lost_to_prefetch(mem: MemoryTiming, job: float, own_beats: int, beats: int,
     """
     if mem.prefetch_apart or not beats:
         return 0.0
-    left = max(0.0, mem.beats_cycles(beats) - head)
-    ahead = min(left, mem.beats_cycles((mem.outstanding - 1) * PF_BURST))
+    left = max(0.0, mem.prefetch_cycles(beats) - head)
+    ahead = min(left, mem.prefetch_cycles((mem.outstanding - 1) * PF_BURST))
     busy = min(1.0, mem.beats_cycles(own_beats) / max(job, 1.0))
     return max(0.0, ahead - mem.latency) + busy * (left - ahead)
 

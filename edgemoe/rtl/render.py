@@ -4,7 +4,9 @@
 ISA, register map, numerics constants and ROMs); the static ``*.sv`` modules beside it are
 copied unchanged.  The top has one AXI master (``m_axi_mem``) or, rendered with
 ``masters=2``, a second read-only one (``m_axi_wgt``) that carries the weight prefetch alone,
-as the HLS kernel's weight bundle on a PS port of its own; the two go to separate folders.
+as the HLS kernel's weight bundle on a PS port of its own, or with ``masters=3`` a third
+(``m_axi_wgt1``): the prefetch's bursts alternate over the two weight masters
+(edgemoe_rd_stripe.sv); each master count goes to a folder of its own.
 Every number the package prints is computed here (templates do no arithmetic), from
 :mod:`edgemoe.isa`, :mod:`edgemoe.numerics`, the golden LAYERNORM constants and
 :mod:`edgemoe.rtl.regmap`.
@@ -40,7 +42,9 @@ __all__ = [
     "RENDERED",
     "RTL_TEMPLATE_DIR",
     "SOURCES",
+    "STRIPE_SOURCES",
     "TOP",
+    "WEIGHT_MASTERS",
     "RtlError",
     "design_key",
     "masters_for",
@@ -48,6 +52,7 @@ __all__ = [
     "rtl_context",
     "rtl_dir_name",
     "sources_digest",
+    "weight_masters",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,14 +84,25 @@ SOURCES = ("edgemoe_fifo.sv", "edgemoe_rd_dma.sv", "edgemoe_wr_dma.sv", "edgemoe
 
 
 #: AXI masters the SV top renders with: ``m_axi_mem`` alone (the default, what the Yosys
-#: estimate counts: edgemoe.params.fit.RTL_AXI_MASTERS), or ``m_axi_wgt`` beside it.
-MASTERS = (1, 2)
+#: estimate counts: edgemoe.params.fit.RTL_AXI_MASTERS), ``m_axi_wgt`` beside it, or
+#: ``m_axi_wgt`` and ``m_axi_wgt1`` (the prefetch striped over both).
+MASTERS = (1, 2, 3)
+#: The weight prefetch's read-only masters, in striping order (burst k: k mod their count).
+WEIGHT_MASTERS = ("m_axi_wgt", "m_axi_wgt1")
+#: Modules only a top with more than two masters instantiates (after SOURCES' DMAs).
+STRIPE_SOURCES = ("edgemoe_rd_stripe.sv",)
 
 
 def masters_for(ports: int) -> int:
-    """AXI masters of the top that runs as a design on ``ports`` PS ports: with two or more
-    the weight prefetch has its own (edgemoe.perf.memory.MemoryTiming.prefetch_apart)."""
-    return 2 if ports >= 2 else 1
+    """AXI masters of the top that runs as a design on ``ports`` PS ports: with two the
+    weight prefetch has its own, with three or more it stripes over two
+    (edgemoe.perf.memory.MemoryTiming.prefetch_masters; a fourth port adds nothing)."""
+    return min(max(ports, 1), len(MASTERS))
+
+
+def weight_masters(masters: int) -> tuple[str, ...]:
+    """Names of the weight prefetch's masters of a top with ``masters`` AXI masters."""
+    return WEIGHT_MASTERS[:masters - 1]
 
 
 class RtlError(ValueError):
@@ -195,8 +211,8 @@ def design_key(accel) -> str:
 
 
 def rtl_dir_name(masters: int = 1) -> str:
-    """Folder of the rendered RTL under ``build/<design_key>/``: ``rtl``, or ``rtl-2m`` for
-    the two-master top (both coexist, so neither overwrites the other's sources)."""
+    """Folder of the rendered RTL under ``build/<design_key>/``: ``rtl``, or ``rtl-<n>m`` for
+    the top with n masters (they coexist, so none overwrites another's sources)."""
     return "rtl" if masters == 1 else f"rtl-{masters}m"
 
 
@@ -208,7 +224,8 @@ def render_rtl(accel, out_dir: str | Path | None = None, masters: int = 1) -> li
         out_dir: Destination (default ``build/<name>-<config_id>/`` + :func:`rtl_dir_name`
             of the current folder).
         masters: AXI masters of the top (:data:`MASTERS`): 2 adds ``m_axi_wgt``, the
-            weight prefetch's own read master.
+            weight prefetch's own read master; 3 also ``m_axi_wgt1``, the prefetch's
+            bursts alternating over the two.
 
     Returns:
         Paths of the package and every module, package first.
@@ -218,8 +235,9 @@ def render_rtl(accel, out_dir: str | Path | None = None, masters: int = 1) -> li
             or ``masters`` is not one of :data:`MASTERS`.
     """
     if masters not in MASTERS:
-        raise RtlError(f"masters={masters}: the RTL top has 1 AXI master (m_axi_mem) or 2 "
-                       "(m_axi_wgt for the weight prefetch); pass 1 or 2")
+        raise RtlError(f"masters={masters}: the RTL top has 1 AXI master (m_axi_mem), 2 "
+                       "(m_axi_wgt for the weight prefetch) or 3 (the prefetch striped over "
+                       "m_axi_wgt and m_axi_wgt1); pass 1, 2 or 3")
     out = Path(out_dir) if out_dir is not None else \
         default_build_root() / design_key(accel) / rtl_dir_name(masters)
     out.mkdir(parents=True, exist_ok=True)
@@ -228,7 +246,7 @@ def render_rtl(accel, out_dir: str | Path | None = None, masters: int = 1) -> li
     text = env.get_template(PACKAGE[0]).render(**ctx)
     paths = [out / PACKAGE[1]]
     _write_if_changed(paths[0], text)
-    for name in SOURCES:
+    for name in SOURCES + (STRIPE_SOURCES if masters > 2 else ()):
         src = RTL_TEMPLATE_DIR / name
         dst = out / name
         if not dst.exists() or dst.read_bytes() != src.read_bytes():
@@ -237,7 +255,8 @@ def render_rtl(accel, out_dir: str | Path | None = None, masters: int = 1) -> li
     for template, name in RENDERED:
         paths.append(out / name)
         _write_if_changed(paths[-1], env.get_template(template).render(
-            **{**ctx, "banner": banner(template, accel), "masters": masters}))
+            **{**ctx, "banner": banner(template, accel), "masters": masters,
+               "weight_masters": weight_masters(masters)}))
     log.debug("rendered %d RTL sources for %s into %s", len(paths), accel.name, out)
     return paths
 

@@ -92,11 +92,13 @@ class RtlsimExecutor:
             (default ``build/`` of the current folder).
         memory: The board's memory timing for the bench's AXI RAM
             (``edgemoe.perf.memory_timing(accel, ports).bench_spec()``); None: an ideal
-            memory (every burst answered at once, a beat per cycle).  Its ``ports`` (2 or
-            more) renders the two-master top unless ``masters`` says otherwise.
+            memory (every burst answered at once, a beat per cycle).  Its ``ports`` picks
+            the top's masters (:func:`edgemoe.rtl.render.masters_for`) unless ``masters``
+            says otherwise.
         masters: AXI masters of the rendered top (1: ``m_axi_mem``; 2: also ``m_axi_wgt``,
-            the weight prefetch's own, each on a bench RAM port of its own over one memory);
-            default: 2 when ``memory`` has two or more ports, else 1.
+            the weight prefetch's own; 3: also ``m_axi_wgt1``, the prefetch striped over
+            both; each on a bench RAM port of its own over one memory); default: 1, 2 or 3
+            for ``memory`` with 1, 2 or 3 and more ports.
     """
 
     def __init__(self, accel, sources: list[Path] | None = None, toplevel: str = TOP,
