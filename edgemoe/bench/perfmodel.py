@@ -6,7 +6,8 @@ counters mean board cycles; the model (edgemoe.perf) predicts the same counters.
 the whole m3vit-micro program on ``tiny``, and (not ``quick``) the first two transformer
 blocks of m3vit-tiny (dense, then MoE) on Edge-MoE's design point, run from the memory
 state the golden executor reaches just before them so the routing is real.  The tiny span
-runs again at two ports: the RTL top with the weight prefetch on ``m_axi_wgt``.  The model's
+runs again at two ports (the RTL top with the weight prefetch on ``m_axi_wgt``) and at three
+(the prefetch striped over ``m_axi_wgt`` and ``m_axi_wgt1``).  The model's
 figures are MODELLED; the RTL's are cycles measured in simulation, not on a board.
 """
 
@@ -77,8 +78,9 @@ def compare_span(accel_name: str, model_name: str, blocks: bool = False,
         model_overrides: ``key=value`` changes of the model (e.g. a smaller image: fewer
             tokens through the same engines, so a big design point finishes in Verilator).
         overrides: ``--set`` style design-point overrides (``"buffers.conv_line_words=2048"``).
-        ports: PS ports of model and bench (2 or more: the RTL top with the weight prefetch
-            on ``m_axi_wgt``, each master on a bench port of its own).
+        ports: PS ports of model and bench (2: the RTL top with the weight prefetch on
+            ``m_axi_wgt``; 3 or more: striped over ``m_axi_wgt`` and ``m_axi_wgt1``; each
+            master on a bench port of its own).
     """
     from ..rtl import RtlJob, RtlsimExecutor
 
@@ -198,6 +200,8 @@ def run(quick: bool = False) -> list[tuple[str, str]]:
     rows = _rows(compare_span("tiny", "m3vit-micro"))
     # the HLS kernel's layout: the weight prefetch on a master and port of its own
     rows += _rows(compare_span("tiny", "m3vit-micro", ports=2))
+    # ... and striped over two weight masters (the RTL top's three-port layout)
+    rows += _rows(compare_span("tiny", "m3vit-micro", ports=3))
     if not quick:
         rows += _rows(compare_span("edge-moe-zcu102", "m3vit-tiny", blocks=True,
                                    model_overrides=ZCU102_SLICE))

@@ -29,8 +29,9 @@ def model_tasks(accel, instrs, image: np.ndarray, program_offset: int, status_of
     only the tiles its maps in ``image`` keep).  ``macs``, when given,
     receives per task the golden MACs of each instruction, ``routings`` per task its
     routing (tokens per expert of each MOE_EXPERTS).  ``ports``: PS ports the traffic
-    spreads over (1: the RTL top's one master, the configuration the model is validated
-    against; up to ``accel.m_axi_bundles``: the HLS kernel's masters, see
+    spreads over (1: the RTL top's one master; 2: the weight prefetch on a master of its
+    own; 3 or more: striped over two, as the RTL top renders them, each validated against
+    its RTL on the board memory; up to ``accel.m_axi_bundles``: the kernel's masters, see
     :func:`check_ports`).
 
     Returns:
