@@ -2,8 +2,9 @@
 
 cocotbext-axi's ``AxiRam`` answers every burst at once and moves one beat per cycle on
 each channel, an ideal memory.  :func:`apply_board_memory` makes it behave like the DDR
-behind one PS port of the board (the figures come from ``edgemoe.perf.memory``); a second
-master's RAM on the same memory gets a port of its own, with the same figures:
+behind one PS port of the board (the figures come from ``edgemoe.perf.memory``); each weight
+master's RAM on the same memory (``m_axi_wgt``, ``m_axi_wgt1``) gets a port of its own, with
+the same figures:
 
 - bandwidth: the R and W channels move at most ``rate`` beats per cycle, by pausing them
   on a fixed pattern (a 256-bit bus on a 128-bit port moves a beat every other cycle);
