@@ -6,8 +6,8 @@ evaluation (:func:`evaluate`) runs the fit check of the RTL estimate (edgemoe.pa
 by the base design's whole-top counts) and, when it fits, the cycle model with the
 board's memory over the model's program.  The port count (``axi_ports``, 1-4 m_axi
 masters, each on its own PS HP port) enters both: every master costs its adapter in the
-fit check, and in the model a second port gives the weight prefetch its own (a stream runs
-on one port's rate whatever the count: edgemoe.perf.memory).  Evaluations run on a Dask
+fit check, and in the model a second port gives the weight prefetch its own, a third
+stripes it over two (the rest: a port's rate, edgemoe.perf.memory).  Evaluations run on a Dask
 distributed cluster (:func:`explore`) and are cached as one JSON file per config_id, so a
 rerun only evaluates what is missing; an entry written by another version of the model
 or the fit check (:func:`model_digest`) is evaluated again.  Latencies are MODELLED,
