@@ -9,8 +9,8 @@
 // so without them the head's port alone would pace the stream.
 module edgemoe_rd_stripe #(
     parameter int B = 16,             // AXI data bytes
-    parameter int R_DEPTH = 16,       // R beats buffered per master (a power of two)
-    parameter int ORDER_DEPTH = 32    // bursts in flight over both masters (a power of two)
+    parameter int R_DEPTH = 16,       // R beats buffered per master: a prefetch burst (PF_BURST)
+    parameter int ORDER_DEPTH = 32    // bursts in flight over both: 2 ports x 16 they accept
 ) (
     input  logic           clk,
     input  logic           rst_n,

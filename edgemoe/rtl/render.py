@@ -97,7 +97,7 @@ def masters_for(ports: int) -> int:
     """AXI masters of the top that runs as a design on ``ports`` PS ports: with two the
     weight prefetch has its own, with three or more it stripes over two
     (edgemoe.perf.memory.MemoryTiming.prefetch_masters; a fourth port adds nothing)."""
-    return min(max(ports, 1), len(MASTERS))
+    return min(max(ports, 1), max(MASTERS))
 
 
 def weight_masters(masters: int) -> tuple[str, ...]:
