@@ -173,7 +173,7 @@ class AccelConfig:
     source: str = field(default="<AccelConfig>", compare=False, repr=False)
     max_timesteps: int = 1
     conv_line_words: int = 0
-    linear_epilogue_lanes: int | None = None
+    linear_epilogue_lanes: int | None = None  # None: derived (dataclasses.replace keeps it)
 
     def __post_init__(self) -> None:
         src = self.source
