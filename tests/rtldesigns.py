@@ -6,7 +6,8 @@ setting, and int8 attention rows of several code words) and ``p8`` (p=8, UPSAMPL
 and int8 attention left out so OP_NOT_BUILT and unbuilt flags can be exercised).
 All three have 128-bit AXI, so the attention monitor test compares p alone.  ``narrow`` is
 ``tiny`` with 16-bit activations; ``wide`` is ``tiny`` with an 8x8 linear tile (a two-step
-linear epilogue).  Verilator models are
+linear epilogue); ``wide_epi8`` and ``tiny_epi1`` set the epilogue's lanes (one step, four
+steps).  Verilator models are
 cached under build/rtlsim by source hash, so only the first run pays for the builds.
 """
 
@@ -26,7 +27,12 @@ P8 = ("attn_lanes=8", "ops=[linear, layernorm, attention, moe_gate, moe_experts,
 NARROW = ("formats.act=ap_fixed<16,6>",)  # 2-byte activations: other element packing
 # an 8x8 tile: the linear epilogue serves 4 of the 8 output lanes per cycle (2 steps)
 WIDE = ("linear_p_in=8", "linear_p_out=8")
-DESIGNS = {"tiny": (), "alt": ALT, "p8": P8, "narrow": NARROW, "wide": WIDE}
+# the epilogue's lanes set by the design point (linear_epilogue_lanes): ``wide`` with all 8
+# lanes (one step, default 4 lanes), ``tiny`` with one lane (4 steps, default 4 lanes)
+WIDE_EPI8 = (*WIDE, "linear_epilogue_lanes=8")
+TINY_EPI1 = ("linear_epilogue_lanes=1",)
+DESIGNS = {"tiny": (), "alt": ALT, "p8": P8, "narrow": NARROW, "wide": WIDE,
+           "wide_epi8": WIDE_EPI8, "tiny_epi1": TINY_EPI1}
 #: The two parallelism settings each engine suite runs its cases on.
 SETTINGS = ("tiny", "alt")
 

@@ -9,7 +9,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..ops import op_names
+from .accel_rules import (
+    FORMAT_ROLES,
+    KNOWN_OPS,
+    MAX_FORMAT_BITS,
+    REQUIRED_WEIGHT_FORMATS,
+    WEIGHT_FORMATS,
+    check_epilogue_lanes,
+    check_formats,
+    check_ops,
+    check_weight_formats,
+    default_epilogue_lanes,
+)
 from .board import Board, load_boards
 from .errors import ConfigError, fail
 from .files import apply_overrides, list_configs, read_yaml, resolve_config, source_label
@@ -35,9 +46,6 @@ __all__ = [
     "load_accel",
 ]
 
-#: Tensor roles that carry a fixed-point format.
-FORMAT_ROLES = ("act", "linear_weight", "attn_bias", "bias", "norm", "patch_weight",
-                "conv_weight", "pixel")
 #: Keys of the ``buffers:`` section.
 BUFFER_KEYS = ("max_tokens", "max_in_features", "max_out_features", "max_heads",
                "max_head_dim", "max_experts", "max_top_k", "weight_buffer_words")
@@ -45,38 +53,21 @@ BUFFER_KEYS = ("max_tokens", "max_in_features", "max_out_features", "max_heads",
 #: identity when that op is built or the value is not the default (so design points
 #: without them keep their config_id); an op of None: only when not the default.
 OPTIONAL_BUFFER_KEYS = {"max_timesteps": ("lif", 1), "conv_line_words": (None, 0)}
-#: Operations a design point can build in, in opcode order (every opcode of the op spec).
-KNOWN_OPS = op_names()
-#: Ops that need another op built in (``conv`` is lowered onto the linear engine).
-OP_REQUIRES = {"moe_experts": ("linear", "moe_gate"), "conv": ("linear",),
-               "moe_gate": ("linear",)}
 
 _ENGINE_KEYS = ("clock_mhz", "linear_p_in", "linear_p_out", "attn_lanes", "vector_lanes",
                 "axi_bits")
 _TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
 #: Build switches (default no; in the identity when yes, attn_topk always: older config_ids).
 _BOOL_KEYS = ("attn_topk", "attn_q8")
-_OPTIONAL_KEYS = ("axi_ports", *_BOOL_KEYS, "weight_formats")
-#: Weight formats a design point can build (``weight_formats``): w16 (the default W16),
-#: q8 (Flag.WFMT_Q8, W8A8) and q4 (Flag.WFMT_Q4, the int4 strip loader edgemoe_lin_q4).
-WEIGHT_FORMATS = ("w16", "q8", "q4")
-#: Weight formats every design point builds (W8A8's pairs are part of the MAC array).
-REQUIRED_WEIGHT_FORMATS = ("w16", "q8")
+_OPTIONAL_KEYS = ("axi_ports", *_BOOL_KEYS, "weight_formats", "linear_epilogue_lanes")
 #: The override that builds every weight format (a mixed int4/int8 program's need).
 ALL_WEIGHT_FORMATS = f"weight_formats=[{', '.join(WEIGHT_FORMATS)}]"
 #: m_axi bundles when a design point does not say (one per traffic class).
 DEFAULT_AXI_PORTS = 4
-#: Output lanes of the linear engine's epilogue (quantization, GELU, score and residual
-#: combine): a quarter of ``linear_p_out`` but at least this many (all of them when
-#: ``linear_p_out`` is smaller), so a tile's epilogue takes at most 4 cycles.
-LINEAR_EPILOGUE_MIN_LANES = 4
 #: Every dotted key ``--set`` accepts.
 OVERRIDE_KEYS = ("board", *_ENGINE_KEYS, *_OPTIONAL_KEYS, *(f"formats.{r}" for r in FORMAT_ROLES),
                  *(f"buffers.{k}" for k in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS)), "ops")
 _AXI_BITS = (64, 128, 256, 512)
-_MAX_FORMAT_BITS = 64
-_MAX_OPERAND_BITS = 32  # weights, biases and norm parameters (act x operand <= 64 bits)
-_MIN_ACT_BITS = 9  # 8-bit activations would pack in one-byte containers the engines lack
 _BUFFER_LIMITS = {"max_tokens": 8192, "max_in_features": 65536, "max_out_features": 65536,
                   "max_heads": 64, "max_head_dim": 1024, "max_experts": 256,
                   "max_top_k": 256, "weight_buffer_words": 1 << 26, "max_timesteps": 256,
@@ -152,6 +143,9 @@ class AccelConfig:
         conv_line_words: Activation elements of the CONV line buffer, which holds kernel
             rows of an HWC input so each input pixel is read once per strip, not once per
             tap (optional key, default 0: no line buffer; see edgemoe.layout.conv_uses_line).
+        linear_epilogue_lanes: Output values the linear engine's epilogue
+            (edgemoe_lin_epilogue.sv) finishes per cycle, a power of two dividing
+            ``linear_p_out`` (optional key; absent: ``accel_rules.default_epilogue_lanes``).
     """
 
     name: str
@@ -179,6 +173,7 @@ class AccelConfig:
     source: str = field(default="<AccelConfig>", compare=False, repr=False)
     max_timesteps: int = 1
     conv_line_words: int = 0
+    linear_epilogue_lanes: int | None = None  # None: derived (dataclasses.replace keeps it)
 
     def __post_init__(self) -> None:
         src = self.source
@@ -195,8 +190,8 @@ class AccelConfig:
         for key in _BOOL_KEYS:
             require(isinstance(getattr(self, key), bool), src, key, getattr(self, key),
                     "is not a boolean", "true or false")
-        self._check_formats()
-        self._check_weight_formats()
+        check_formats(self.formats, src)
+        check_weight_formats(self.weight_formats, src)
         for key in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS):
             require_int_range(src, f"buffers.{key}", getattr(self, key), _BUFFER_MIN.get(key, 1),
                               _BUFFER_LIMITS[key])
@@ -221,76 +216,17 @@ class AccelConfig:
             f"a multiple of linear_p_in*linear_p_out={tile} that is at least "
             f"max_in_features*linear_p_out={strip}",
         )
-        self._check_ops()
-
-    def _check_formats(self) -> None:
-        for role in FORMAT_ROLES:
-            ft = getattr(self.formats, role)
-            key = f"formats.{role}"
-            require(ft.width <= _MAX_FORMAT_BITS, self.source, key, str(ft), "is too wide",
-                    f"a format of at most {_MAX_FORMAT_BITS} bits")
-            # negative fraction bits would need right-shifted raw codes nowhere implemented
-            require(ft.int_bits <= ft.width, self.source, key, str(ft),
-                    "has more integer bits than its width", f"ap_fixed<W,I> with I <= W={ft.width}")
-            if role == "pixel":
-                continue
-            require(ft.signed, self.source, key, str(ft), "is unsigned",
-                    "a signed ap_fixed<W,I> (only formats.pixel may be ap_ufixed)")
-            # every product with an activation must be exact in the 64-bit accumulator
-            require(role == "act" or ft.width <= _MAX_OPERAND_BITS, self.source, key, str(ft),
-                    "is too wide for an exact 64-bit accumulator",
-                    f"a format of at most {_MAX_OPERAND_BITS} bits")
-        pixel = self.formats.pixel
-        require(pixel.width == 8 and not pixel.signed, self.source, "formats.pixel", str(pixel),
-                "is not a one-byte unsigned format (the compiler packs uint8 pixels)",
-                "ap_ufixed<8,I> with I <= 8, e.g. ap_ufixed<8,0>")
-        # router scores travel as int32 words and activations are at most one word
-        act = self.formats.act
-        require(act.width <= 32, self.source, "formats.act", str(act),
-                "is wider than 32 bits", "an activation format of at most 32 bits")
-        require(act.width >= _MIN_ACT_BITS, self.source, "formats.act", str(act),
-                "is narrower than the engines' 16-bit activation container",
-                f"an activation format of {_MIN_ACT_BITS}..32 bits")
-
-    def _check_weight_formats(self) -> None:
-        wf = self.weight_formats
-        allowed = "a list of " + ", ".join(WEIGHT_FORMATS) + " with " + " and ".join(
-            REQUIRED_WEIGHT_FORMATS)
-        for name in wf:
-            require(name in WEIGHT_FORMATS, self.source, "weight_formats", name,
-                    "is not a weight format", ", ".join(WEIGHT_FORMATS))
-        require(len(set(wf)) == len(wf), self.source, "weight_formats", list(wf),
-                "repeats a format", allowed)
-        for need in REQUIRED_WEIGHT_FORMATS:
-            require(need in wf, self.source, "weight_formats", list(wf),
-                    f"leaves out {need!r}, which every design builds", allowed)
-
-    def _check_ops(self) -> None:
-        ops = self.ops
-        for op in ops:
-            require(op in KNOWN_OPS, self.source, "ops", op, "is not an op with an opcode",
-                    ", ".join(KNOWN_OPS))
-        require(len(set(ops)) == len(ops), self.source, "ops", list(ops), "repeats an op",
-                "each op at most once")
-        for op, needs in OP_REQUIRES.items():
-            for need in needs:
-                require(op not in ops or need in ops, self.source, "ops", list(ops),
-                        f"has {op!r} without {need!r}", f"a list that includes {need!r} "
-                        f"whenever it includes {op!r}")
+        check_ops(self.ops, src)
+        if self.linear_epilogue_lanes is None:  # absent: derived from the tile
+            object.__setattr__(self, "linear_epilogue_lanes",
+                               default_epilogue_lanes(self.linear_p_out))
+        check_epilogue_lanes(self.linear_epilogue_lanes, self.linear_p_out, src)
 
     # ----------------------------------------------------------------- derived sizes
     @property
     def linear_macs_per_cycle(self) -> int:
         """Multiply-accumulates per cycle of the linear engine (P_IN x P_OUT)."""
         return self.linear_p_in * self.linear_p_out
-
-    @property
-    def linear_epilogue_lanes(self) -> int:
-        """Output values the linear engine's epilogue finishes per cycle
-        (edgemoe_lin_epilogue.sv): ``linear_p_out / 4``, at least
-        ``LINEAR_EPILOGUE_MIN_LANES`` (or ``linear_p_out`` when smaller)."""
-        po = self.linear_p_out
-        return min(po, max(LINEAR_EPILOGUE_MIN_LANES, po // 4))
 
     @property
     def linear_epilogue_steps(self) -> int:
@@ -358,6 +294,8 @@ class AccelConfig:
             out["attn_q8"] = True
         if self.weight_formats != WEIGHT_FORMATS:  # (design points building all keep their id)
             out["weight_formats"] = list(self.weight_formats)
+        if self.linear_epilogue_lanes != default_epilogue_lanes(self.linear_p_out):  # (as above)
+            out["linear_epilogue_lanes"] = self.linear_epilogue_lanes
         return out
 
     def canonical_json(self) -> str:
@@ -422,7 +360,7 @@ def _parse_format(value: object, key: str, reader: Reader) -> FixedType:
         return FixedType.parse(text)
     except ValueError as exc:
         raise fail(reader.source, key, text, f"is not a valid fixed-point type ({exc})",
-                   f"ap_fixed<W,I> (W 1..{_MAX_FORMAT_BITS}) or ap_ufixed<W,I> with optional "
+                   f"ap_fixed<W,I> (W 1..{MAX_FORMAT_BITS}) or ap_ufixed<W,I> with optional "
                    "quantization and overflow modes, e.g. ap_fixed<16,2,AP_RND,AP_SAT>") from None
 
 
@@ -458,8 +396,9 @@ def accel_from_mapping(doc: object, name: str, source: str) -> AccelConfig:
                 ", ".join(KNOWN_OPS))
     if len(set(ops)) == len(ops):
         ops = sorted(ops, key=KNOWN_OPS.index)
-    if "axi_ports" in data:
-        values["axi_ports"] = reader.integer(data["axi_ports"], "axi_ports")
+    for key in ("axi_ports", "linear_epilogue_lanes"):
+        if key in data:
+            values[key] = reader.integer(data[key], key)
     for key in _BOOL_KEYS:
         if key in data:
             values[key] = data[key]  # type-checked in __post_init__

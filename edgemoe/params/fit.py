@@ -12,7 +12,8 @@ block RAMs. Assumptions, all visible in :func:`estimate`:
   multipliers.
 * Linear engine: ``linear_p_in*linear_p_out`` act x weight multipliers, plus per epilogue
   lane (``linear_epilogue_lanes``: the output lanes it quantizes per cycle) one GELU
-  interpolation DSP and (with ``moe_experts``) one act x act score scale.
+  interpolation DSP, the W8A8 channel multiplier (int32 sum x int32, every design builds
+  W8A8) and (with ``moe_experts``) one act x act score scale.
 * Attention: QK^T and AV are separate datapaths of ``attn_lanes`` lanes, each lane a dot
   of ``act_per_beat`` act x act products (8 for Edge-MoE), plus exp and reciprocal
   multipliers per lane; an on-chip score buffer of ``max_tokens`` rows per lane (two banks)
@@ -156,7 +157,9 @@ def physical_items(accel: AccelConfig, masters: int | None = None
     macs, p_out = accel.linear_macs_per_cycle, accel.linear_p_out
     epi = accel.linear_epilogue_lanes
     acc = act + f.linear_weight.width + max(1, (accel.max_in_features - 1).bit_length())
-    add("linear", "DSP", macs * d_aw + epi + (epi * d_aa if "moe_experts" in ops else 0))
+    d_q8 = dsp_per_multiplier(32, 32, fam)  # edgemoe_lin_epilogue's a32 * m32 (numerics.int8)
+    add("linear", "DSP", macs * d_aw + epi * (1 + d_q8)
+        + (epi * d_aa if "moe_experts" in ops else 0))
     lut_aw = (d_aw - 1) * (act + f.linear_weight.width) + acc // 2  # limb combine + tree
     # a serial epilogue also picks each lane's 64-bit sum from its group (one LUT a bit)
     pick = p_out * 64 if accel.linear_epilogue_steps > 1 else 0

@@ -61,6 +61,8 @@ STEP_CYCLES = {
     "lin_token": 7,        # row loader G_TOKEN/G_END/G_NEXT and the slot hand-over per token
     "lin_cmd": 1,          # one more loader command (im2col tap, index, score, base row)
     "lin_slot": 3,         # MAC pipeline stages before a finished row's slot is free
+    "lin_row_out": 4,      # the writer's W_IDLE/W_CMD, command hand-over and done per row
+                           # (fitted: W8A8 rows of 24 beats take 28 cycles on wide)
     "attn_phase": 2,       # C_DRAIN and C_RECIP of a phase (QK^T of a block, AV of the last)
     "attn_row_out": 2,     # W_IDLE/W_CMD per output row the writer drains
     "attn_op": 8,
@@ -216,11 +218,15 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                 traffic.write(dst + (dst_rows[t] * n + col0) * act, cols * act, bus)
             # two row slots: a slot's next row is requested when the MAC array frees it,
             # so one slot's round trip (MACs, latency, load) spans two tokens; a token
-            # costs that half, the MACs or the loader's own pace, whichever is most
+            # costs that half, the MACs, the loader's own pace or the writer's (it drains
+            # a row per token through two output slots), whichever is most
+            write = 0.0 if to_router else \
+                mem.beats_cycles(math.ceil(cols * act / bus)) + STEP_CYCLES["lin_row_out"]
             if first:
                 cycles += lat + load + macs
             else:
-                cycles += max(macs, load, (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
+                cycles += max(macs, load, write,
+                              (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
             first = False
         if not to_router and tokens:
             cycles += mem.beats_cycles(math.ceil(cols * act / bus))  # last row's write

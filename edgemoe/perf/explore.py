@@ -50,9 +50,11 @@ SPACES: Mapping[str, Mapping[str, tuple]] = {
               "vector_lanes": (8,), "axi_bits": (128, 256), "axi_ports": (1, 2, 3, 4),
               "weight_buffer_words": (1.0,)},
     "tiny": {"linear_p_in": (4, 8), "attn_lanes": (2,), "weight_buffer_words": (1.0,)},
-    # the engine sizes and lanes the per-task target needs, on the bus the RTL has
+    # the engine sizes and lanes the per-task target needs, on the bus the RTL has; the
+    # linear epilogue's lanes bind W8A8 layers of few input tiles (a tile pair's 2 steps)
     "engines": {"linear_p_in": (8, 16, 32), "linear_p_out": (8, 16, 32), "attn_lanes": (4, 8),
-                "axi_bits": (256,), "axi_ports": (1, 2), "weight_buffer_words": (1.0,)},
+                "linear_epilogue_lanes": (4, 8), "axi_bits": (256,), "axi_ports": (1, 2),
+                "weight_buffer_words": (1.0,)},
 }
 
 
