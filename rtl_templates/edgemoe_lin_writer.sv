@@ -1,5 +1,8 @@
 // Row writer of the linear engine: writes each finished output row (one strip's columns)
-// of the two output slots to memory while the MAC array computes the next token.
+// of the two output slots to memory while the MAC array computes the next token.  With
+// `codes` (a W8A8 MOE_EXPERTS' fc1, edgemoe/numerics/int8.py hidden_codes) each act
+// element becomes fc2's int8 input code (edgemoe_lin_q8 with x_mul) and the row is
+// written a byte an element; the clamps count once, as each beat is accepted.
 module edgemoe_lin_writer (
     input  logic        clk,
     input  logic        rst_n,
@@ -11,6 +14,11 @@ module edgemoe_lin_writer (
     input  logic [63:0] dst,
     input  logic [31:0] n,                 // row length in elements
     input  logic [31:0] col0, strip_cols,  // the strip's columns
+    input  logic        codes,             // store int8 codes (hidden_codes bit 0)
+    input  logic signed [31:0] x_mul,      // their multiplier (hidden_x_mul)
+    input  logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] obuf_q,  // the word read at rd_i
+    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data,
+    output logic [31:0] clamped,           // codes clamped in the beat accepted this cycle
     output logic        rd_slot,           // the output buffer word to read this cycle: the
     output logic [31:0] rd_i,              // one wr_data carries next cycle (registered read)
     output logic        w_done_pulse,      // slot w_clr is written
@@ -26,6 +34,10 @@ module edgemoe_lin_writer (
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int PO_LG = edgemoe_pkg::P_OUT_LG;
   localparam int AL = edgemoe_pkg::ACT_LG;
+  localparam int ABITS = 8 << AL;
+  localparam int WB = edgemoe_pkg::WORD_MAX * 8;
+  logic [1:0] olg;  // output element bytes (log2)
+  assign olg = codes ? 2'd0 : 2'(AL);
 
   typedef enum logic [1:0] {W_IDLE, W_CMD, W_DATA} wr_t;
   wr_t ws;
@@ -52,9 +64,9 @@ module edgemoe_lin_writer (
         W_IDLE: if (out_full[w_slot] && !w_done_pulse) ws <= W_CMD;
         W_CMD: if (!wr_cmd_valid) begin
           wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= dst + ((64'(out_row[w_slot]) * 64'(n) + 64'(col0)) << AL);
-          wr_cmd_len <= strip_cols << AL;
-          wr_cmd_wlg <= 4'(PO_LG + AL);
+          wr_cmd_addr <= dst + ((64'(out_row[w_slot]) * 64'(n) + 64'(col0)) << olg);
+          wr_cmd_len <= strip_cols << olg;
+          wr_cmd_wlg <= 4'(PO_LG) + {2'd0, olg};
           w_i <= '0;
           ws <= W_DATA;
         end
@@ -72,6 +84,20 @@ module edgemoe_lin_writer (
     end
   end
   assign wr_valid = ws == W_DATA;
+  // codes: lanes past the strip's columns are never written, so neither coded nor counted
+  logic [PO-1:0] in_strip;
+  logic [PO*ABITS-1:0] q_word;
+  logic [31:0] q_clamped;
+  for (genvar i = 0; i < PO; i++) begin : g_lane
+    assign in_strip[i] = (w_i << PO_LG) + 32'(i) < strip_cols;
+  end
+  edgemoe_lin_q8 #(.XBITS(ABITS), .LANES(PO)) u_codes (
+      .x_in(obuf_q), .x_valid(in_strip), .x_mul, .x_q8(q_word), .clamped(q_clamped));
+  always_comb begin
+    wr_data = codes ? '0 : WB'(obuf_q);
+    if (codes) for (int i = 0; i < PO; i++) wr_data[i*8+:8] = q_word[i*ABITS+:8];
+  end
+  assign clamped = (codes && ws == W_DATA && wr_ready) ? q_clamped : '0;
   // the values w_slot and w_i take next cycle, so the registered read keeps pace
   assign rd_slot = ld_go ? 1'b0 : w_slot;
   assign rd_i = ws == W_CMD && !wr_cmd_valid ? '0 : ws == W_DATA && wr_ready ? w_i + 32'd1 : w_i;
