@@ -245,9 +245,9 @@ void lin_read_rows(const typename CFG::word_t* mem, const typename CFG::word_t* 
   // CONV line buffer: kernel rows of the input, refilled from pixel 0 by every strip's
   // pass (static: it can be larger than a C-sim thread's stack)
   static typename CFG::xbuf_t line[CFG::CONV_LINE_DEPTH];
-  // LINEAR, CONV and the MoE experts' fc1/fc2 run W8A8 (the router logits never do; the
-  // gate job leaves `flags` as the previous job set them)
-  const bool q8 = job.kind != JOB_GATE && (job.flags & (isa::FLAG_WFMT_Q8 | isa::FLAG_WFMT_Q4));
+  // W8A8 rows: LINEAR, CONV, fc1 (fc2 reads hidden codes; a gate job keeps stale flags)
+  const bool q8 = job.kind != JOB_GATE && job.kind != JOB_FC2 &&
+                  (job.flags & (isa::FLAG_WFMT_Q8 | isa::FLAG_WFMT_Q4));
 RDR_TOKENS:
   for (uint32_t t = 0; t < tokens; t++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS

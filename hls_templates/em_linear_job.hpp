@@ -19,6 +19,13 @@ namespace edgemoe {
 /** Which op a pass of the linear engine serves. */
 enum lin_kind { JOB_LINEAR = 0, JOB_CONV = 1, JOB_GATE = 2, JOB_FC1 = 3, JOB_FC2 = 4 };
 
+/** A W8A8 (or mixed) MOE_EXPERTS' fc1 writes, and its fc2 reads, the hidden rows as int8
+ *  codes, one byte an element (edgemoe/numerics/int8.py hidden_codes). */
+inline bool hidden_codes(uint32_t kind, uint32_t flags) {
+  return (kind == JOB_FC1 || kind == JOB_FC2) &&
+         (flags & (isa::FLAG_WFMT_Q8 | isa::FLAG_WFMT_Q4)) != 0;
+}
+
 /** Zero x[from..to) (padding of an input row to whole P_IN tiles). @tparam CFG design point. */
 template <class CFG>
 inline void pad_row(typename CFG::xbuf_t (&x)[CFG::XROW], uint32_t from, uint32_t to) {
@@ -50,6 +57,7 @@ struct lin_sink {
   uint32_t kind, flags;
   uint64_t dst, base_off, residual, scratch;
   uint32_t n, co, d, hidden;
+  int64_t hidden_x_mul;  ///< fc1 with hidden_codes: fc2's input multiplier
 
   /** Quantize the raw sums of token t, columns col0.., apply the epilogue and store (the
    *  rows it accumulates onto are read on the activation-out port it writes); MOE_GATE
@@ -63,6 +71,7 @@ struct lin_sink {
     int64_t s = 0;
     const bool gelu_on = (kind == JOB_LINEAR && (flags & isa::FLAG_GELU)) || kind == JOB_FC1;
     const bool relu_on = (kind == JOB_LINEAR || kind == JOB_CONV) && (flags & isa::FLAG_RELU);
+    const bool codes = kind == JOB_FC1 && hidden_codes(kind, flags);  // a byte an element
     if (kind == JOB_LINEAR) {
       const uint64_t row = ((uint64_t)tag.row * n + col0) * ACT::BYTES;
       out = dst + row;
@@ -76,7 +85,7 @@ struct lin_sink {
       base = residual + row;
       accumulate = (flags & isa::FLAG_RESIDUAL) != 0;
     } else if (kind == JOB_FC1) {
-      out = scratch + ((uint64_t)t * hidden + col0) * ACT::BYTES;
+      out = scratch + ((uint64_t)t * hidden + col0) * (codes ? 1 : ACT::BYTES);
     } else if (kind == JOB_FC2) {
       out = dst + ((uint64_t)tag.row * d + col0) * ACT::BYTES;
       base = out;
@@ -85,6 +94,7 @@ struct lin_sink {
     }
     int64_t y[CFG::MAX_ROW_OUT];
     int64_t prev[CFG::MAX_ROW_OUT];
+    uint32_t clamped = 0;  // hidden codes clamped to int8 (step 1 of fc2's input, here)
     if (accumulate) read_row<CFG, ACT::BYTES, ACT::SIGNED>(ymem, base, ncols, prev);
   LIN_EPILOGUE:
     for (uint32_t j = 0; j < ncols; j++) {
@@ -95,11 +105,14 @@ struct lin_sink {
       if (scaled) v = quant_counted<ACT, 2 * ACT::FRAC>(mul_wrap(s, v), overflows);
       if (accumulate) v = quant_counted<ACT, ACT::FRAC>(add_wrap(prev[j], v), overflows);
       if (relu_on && v < 0) v = 0;  // on the sum: pieces accumulated into one output
+      if (codes) v = q8_input<ACT>(v, hidden_x_mul, clamped);
       y[j] = v;
       if (kind == JOB_GATE) logits[t][col0 + j] = v;
     }
-    if (kind != JOB_GATE) write_row<CFG, ACT::BYTES>(ymem, out, ncols, y);
+    if (codes) write_row<CFG, 1>(ymem, out, ncols, y);
+    else if (kind != JOB_GATE) write_row<CFG, ACT::BYTES>(ymem, out, ncols, y);
     if (col0 == 0) overflows += tag.clamped;  // each row is read once per chunk
+    overflows += clamped;  // each hidden element is written once
   }
 };
 
@@ -118,6 +131,7 @@ struct lin_job {
   uint64_t src, dst, base_off, index, scores;
   uint32_t n, k;
   int64_t x_mul;  ///< W8A8 (FLAG_WFMT_Q8): input multiplier, else 0 (rows pass unchanged)
+  int64_t hidden_x_mul;  ///< MOE_EXPERTS W8A8: fc2's input multiplier (fc1 makes the codes)
   // CONV: im2col of an HWC tensor (or planar pixels), residual added when flagged;
   // use_line: through the line buffer (edgemoe/layout.py conv_uses_line)
   uint64_t residual;
@@ -210,7 +224,8 @@ struct lin_job {
 
   /** The scalars the writer needs (lin_sink). */
   lin_sink<CFG> sink() const {
-    const lin_sink<CFG> out = {kind, flags, dst, base_off, residual, scratch, n, co, d, hidden};
+    const lin_sink<CFG> out = {kind,  flags, dst, base_off, residual,    scratch,
+                               n,     co,    d,   hidden,   hidden_x_mul};
     return out;
   }
 
@@ -237,7 +252,7 @@ struct lin_job {
       len = d;
     } else if (kind == JOB_FC2) {
       // scratch rows of the fc1 pass, whose engine call (and writes) ended before this one
-      off = scratch + (uint64_t)t * hidden * ACT::BYTES;
+      off = scratch + (uint64_t)t * hidden * (hidden_codes(kind, flags) ? 1 : ACT::BYTES);
       len = hidden;
       tag.row = (uint32_t)idx[t];
       tag.score = score[t];
@@ -245,6 +260,8 @@ struct lin_job {
     if (kind == JOB_CONV) {
       load_im2col(xmem, t, x, line);
       len = ci * kernel * kernel;
+    } else if (kind == JOB_FC2 && hidden_codes(kind, flags)) {  // int8 codes: passed as is
+      read_row<CFG, 1, true>(xmem, off, len, x);
     } else {
       read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, off, len, x);
     }

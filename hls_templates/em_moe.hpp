@@ -166,6 +166,8 @@ EXP_CHECK_QUEUES:
 /**
  * MOE_EXPERTS: dst = residual (or 0); then for every expert with a non-empty queue
  * fc1 + GELU on its tokens -> scratch rows 0..c-1, fc2 -> dst[token] += q(score * y).
+ * W8A8 (and mixed): the scratch rows are fc2's int8 input codes, a byte an element
+ * (edgemoe/numerics/int8.py hidden_codes; em_linear_job.hpp).
  * All queues are checked first, so a bad queue (ERR_BAD_QUEUE) leaves memory untouched.
  * Pass 2x is expert x's fc1, pass 2x+1 its fc2: one engine call for all of them.
  * With FLAG_WFMT_Q8 both run W8A8 (em_int8.hpp): fc1's input multiplier is x_mul, fc2's
@@ -239,6 +241,7 @@ EXP_INIT_DST:
   job.d = d;
   job.hidden = h;
   job.overflows = 0;
+  job.hidden_x_mul = hidden_x_mul;  // W8A8: fc1 writes fc2's input codes (hidden_codes)
   const uint64_t w1 = ins.f(isa::FLD_MOE_EXPERTS_W1), b1 = ins.f(isa::FLD_MOE_EXPERTS_B1);
   const uint64_t w2 = ins.f(isa::FLD_MOE_EXPERTS_W2), b2 = ins.f(isa::FLD_MOE_EXPERTS_B2);
 EXP_PASSES:

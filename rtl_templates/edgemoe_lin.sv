@@ -24,6 +24,7 @@ module edgemoe_lin (
     input  logic [31:0] x_mul,
     input  logic [7:0]  dq,
     input  logic [31:0] q4_split, input logic [63:0] q4_index,  // WFMT_Q4: edgemoe_lin_q4
+    input  logic [1:0]  hidden_codes, input logic [31:0] hidden_x_mul,  // W8A8 experts' rows
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic        lg_valid,
@@ -66,16 +67,15 @@ module edgemoe_lin (
   localparam int WAW = $clog2(WT > 1 ? WT : 2);
   localparam int RAW = $clog2(2 * KT);
   localparam int BAW = $clog2(2 * TOM);
-  localparam int WB = edgemoe_pkg::WORD_MAX * 8;
 
   // ------------------------------------------------------------------ job
   logic [1:0] jm;
   logic [31:0] jt, jn, jk;
   logic [63:0] jsrc, jdst, jwts, jbias, jbase, jindex, jscores, jscales, jq4i;
   logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4;
-  logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul, j_q4s;
+  logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul, j_q4s, j_hxm;
   logic [7:0] j_kk, j_ks, j_kp, j_dq;
-  logic [1:0] wlg, blg, xlg;
+  logic [1:0] wlg, blg, xlg, j_hc;  // j_hc: hidden_codes (edgemoe_lin_writer, _loader)
   int q_sh, b_sh;
   logic base_en, gate, scl_ph;  // scl_ph: W8A8 multipliers load after the strip's biases
   assign base_en = f_sacc || f_res;
@@ -119,6 +119,7 @@ module edgemoe_lin (
       jm <= '0; jt <= '0; jn <= '0; jk <= '0;
       jsrc <= '0; jdst <= '0; jwts <= '0; jbias <= '0; jbase <= '0; jindex <= '0;
       jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= 1'b0; j_q4s <= '0; jq4i <= '0;
+      {j_hc, j_hxm} <= '0;
       {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4} <= '0;
       sk_go <= 1'b0; sk_fetch <= 1'b0;
       j_in_h <= '0; j_in_w <= '0; j_ci <= '0; j_ow <= '0; j_kk <= '0; j_ks <= '0; j_kp <= '0;
@@ -135,6 +136,7 @@ module edgemoe_lin (
           jm <= mode; jt <= t; jn <= n; jk <= k;
           jsrc <= src; jdst <= dst; jwts <= wts; jbias <= bias; jbase <= base;
           jindex <= index; jscores <= scores; jscales <= scales; j_xmul <= x_mul; j_dq <= dq;
+          {j_hc, j_hxm} <= {mode == 2'd0 ? hidden_codes : 2'd0, hidden_x_mul};
           f_q8 <= mode != 2'd2 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q8];  // LINEAR, CONV
           f_wskip <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WSKIP];
           {f_q4, j_q4s, jq4i} <= {mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4], q4_split, q4_index};
@@ -299,7 +301,7 @@ module edgemoe_lin (
   edgemoe_lin_loader #(.XBITS(XBITS)) u_loader (
       .clk, .rst_n, .go(ld_go), .conv(jm == 2'd1), .t(jt), .n(jn), .k(jk), .src(jsrc),
       .base(jbase), .index(jindex), .scores(jscores), .gather(f_gat), .scatter(f_sca),
-      .sacc(f_sacc), .base_en, .pix(f_pix), .xlg, .in_h(j_in_h), .in_w(j_in_w),
+      .sacc(f_sacc), .base_en, .pix(f_pix), .codes(j_hc[1]), .xlg, .in_h(j_in_h), .in_w(j_in_w),
       .ci(j_ci), .ow(j_ow), .kk(j_kk), .ks(j_ks), .kp(j_kp), .col0(to0 << PO_LG),
       .strip_cols, .slot_busy(row_full), .fill, .fill_slot, .fill_row, .fill_tok,
       .fill_score, .all_loaded, .rb_we, .rb_addr, .rb_data, .bb_we, .bb_addr, .bb_data,
@@ -393,7 +395,7 @@ module edgemoe_lin (
     // elements past the input row are zero (the padding of the weights is not read)
     assign x_in_row[i] = (p1_ti << PI_LG) + 32'(i) < jk;
     assign x_lanes[i*XBITS+:XBITS] = x_q[i];
-    assign xm[i*XBITS+:XBITS] = !x_in_row[i] ? '0 : (f_q8 || f_q4) ? x8_lanes[i*XBITS+:XBITS] : x_q[i];
+    assign xm[i*XBITS+:XBITS] = !x_in_row[i] ? '0 : (f_q8 || f_q4) && !j_hc[1] ? x8_lanes[i*XBITS+:XBITS] : x_q[i];
   end
   logic [2*PO*64-1:0] dot;
   edgemoe_lin_dot #(.XBITS(XBITS)) u_dot (.q8(f_q8), .x(xm), .w(w_q), .dot(dot));
@@ -429,9 +431,9 @@ module edgemoe_lin (
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
     if (!rst_n) overflows <= '0;
-    else overflows <= overflows + tile_ovf
+    else overflows <= overflows + tile_ovf + 64'(w_clamped)  // + hidden codes (writer)
                       // W8A8 input clamps, once per token: on the first tile of the layer
-                      + ((p1_v && (f_q8 || f_q4) && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
+                      + ((p1_v && (f_q8 || f_q4) && !j_hc[1] && p1_to == '0 && to0 == '0) ? 64'(x_clamped) : '0);
   end
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -485,16 +487,14 @@ module edgemoe_lin (
   end
 
   // ------------------------------------------------------------------ writer
-  logic rd_slot, w_done_pulse, w_clr; logic [31:0] rd_i; logic [WB-1:0] w_word;
+  logic rd_slot, w_done_pulse, w_clr; logic [31:0] rd_i, w_clamped; logic [PO*ABITS-1:0] w_word;
   edgemoe_lin_writer u_writer (
       .clk, .rst_n, .ld_go, .out_full, .row_done(e_done && e_tok_last && !gate),
       .row_slot(e_slot), .row_idx(m_row[e_slot]), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
-      .strip_cols, .rd_slot, .rd_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
+      .strip_cols, .codes(j_hc[0]), .x_mul(j_hxm), .obuf_q(w_word), .wr_data(dma_req.wr_data), .clamped(w_clamped), .rd_slot, .rd_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
       .wr_cmd_addr(dma_req.wr_cmd_addr), .wr_cmd_len(dma_req.wr_cmd_len), .wr_cmd_wlg(dma_req.wr_cmd_wlg), .wr_valid(dma_req.wr_valid), .wr_ready(dma_resp.wr_ready));
-  always_ff @(posedge clk) w_word <= WB'(obuf[BAW'((rd_slot ? TOM : 0) + rd_i)]);  // a cycle ahead: block RAM
-  assign dma_req.wr_data = w_word;
-  logic unused;
+  always_ff @(posedge clk) w_word <= obuf[BAW'((rd_slot ? TOM : 0) + rd_i)];  // a cycle ahead: block RAM
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
-  assign unused = ^{dma_resp, q4_dma, all_loaded, wcount[31], pf_at, p1_slot, flags[15:13], dot_hi_top,
+  logic unused; assign unused = ^{dma_resp, q4_dma, all_loaded, wcount[31], pf_at, p1_slot, flags[15:13], dot_hi_top,
                     flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT], j_q4s};
 endmodule

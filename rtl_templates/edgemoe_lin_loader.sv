@@ -30,6 +30,7 @@ module edgemoe_lin_loader #(
     input  logic [31:0] t, n, k,
     input  logic [63:0] src, base, index, scores,
     input  logic        gather, scatter, sacc, base_en, pix,
+    input  logic        codes,             // LINEAR rows of int8 codes (hidden_codes: fc2)
     input  logic [1:0]  xlg,
     input  logic [31:0] in_h, in_w, ci, ow,
     input  logic [7:0]  kk, ks, kp,
@@ -142,6 +143,8 @@ module edgemoe_lin_loader #(
                             64'(ix0[31:0]) + 64'(kx0)) << xlg);
   logic [31:0] src_row;
   assign src_row = gather ? idx_val : r;
+  logic [1:0] row_lg;  // a LINEAR row's element bytes (log2): act, or int8 codes
+  assign row_lg = codes ? 2'd0 : 2'(AL);
 
   // line buffer geometry: line_on for this job; rows = k + s slots; ry0 = (oy*s - p) mod
   // rows is the slot of the output row's first input row, lslot the slot of row ga of
@@ -229,9 +232,9 @@ module edgemoe_lin_loader #(
         G_SEG: if (cmd_ok) begin
           if (!conv) begin
             rd_cmd_valid <= 1'b1;
-            rd_cmd_addr <= src + (64'(src_row) * 64'(k) << AL);
-            rd_cmd_len <= k << AL;
-            rd_cmd_wlg <= 4'(PI_LG + AL);
+            rd_cmd_addr <= src + (64'(src_row) * 64'(k) << row_lg);
+            rd_cmd_len <= k << row_lg;
+            rd_cmd_wlg <= 4'(PI_LG) + {2'd0, row_lg};
             dq_in_valid <= 1'b1;
             dq_in <= {D_DATA, gslot, k, 32'd0, 32'd1, 32'd0};
             gs <= base_en ? G_BASE : G_END;
@@ -357,9 +360,8 @@ module edgemoe_lin_loader #(
                                                       : 1'b1;
   end
 
-  // line buffer: one write port (D_FILL words) and one registered read port that reads
-  // the next word of a D_LINE tap ahead, so a tap moves a word per cycle after one
-  // cycle of latency
+  // line buffer: one write port (D_FILL words) and one registered read port that reads the
+  // next word of a D_LINE tap ahead: a tap moves a word per cycle after a cycle of latency
   logic [PI*ABITS-1:0] lb_q;
   logic [31:0] lb_want, lb_ra, lb_qa;
   logic lb_qv, lb_ok, lb_we;
@@ -406,9 +408,8 @@ module edgemoe_lin_loader #(
   if (PI < 2) begin : g_pi_check
     $error("edgemoe_lin_loader: P_IN must be at least 2, it is %0d", PI);
   end
-  // the word the elements come from (the line buffer's or the DMA's; pixels spread to
-  // act-wide lanes), chosen once for every bank: each bank then picks its element with
-  // one P_IN:1 mux
+  // the word the elements come from (the line buffer's or the DMA's; pixels and codes spread
+  // to act-wide lanes), chosen once for all banks: each picks its element with a P_IN:1 mux
   if (PBITS > ABITS) begin : g_pix_check
     $error("edgemoe_lin_loader: pixels (%0d bits) wider than act (%0d)", PBITS, ABITS);
   end
@@ -417,6 +418,7 @@ module edgemoe_lin_loader #(
     a_word = (d_kind == D_LINE) ? WB'(lb_q) : rd_data;
     if (pix)
       for (int i = 0; i < PI; i++) a_word[i*ABITS+:ABITS] = ABITS'(rd_data[i*PBITS+:PBITS]);
+    if (codes) for (int i = 0; i < PI; i++) a_word[i*ABITS+:ABITS] = ABITS'(rd_data[i*8+:8]);
   end
   // the inverse of an odd stride mod P_IN
   function automatic logic [BL-1:0] odd_inverse(input logic [BL-1:0] s);
@@ -447,6 +449,7 @@ module edgemoe_lin_loader #(
     assign rb_data[b] = (d_kind == D_ZERO) ? '0 :
         pix ? XBITS'(edgemoe_pkg::sext(64'(ea[PBITS-1:0]), 2'(edgemoe_pkg::PIXEL_LG),
                                        edgemoe_pkg::PIXEL_SIGNED))
+            : codes ? XBITS'(edgemoe_pkg::sext(64'(ea[7:0]), 2'd0, 1'b1))
             : XBITS'(edgemoe_pkg::sext(64'(ea), 2'(AL), 1'b1));
   end
   assign bb_we = dq_valid && d_kind == D_BASE && rd_valid;

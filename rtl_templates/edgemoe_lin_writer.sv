@@ -1,5 +1,9 @@
 // Row writer of the linear engine: writes each finished output row (one strip's columns)
-// of the two output slots to memory while the MAC array computes the next token.
+// of the two output slots to memory while the MAC array computes the next token.  With
+// `codes` (a W8A8 MOE_EXPERTS' fc1, edgemoe/numerics/int8.py hidden_codes) each act
+// element becomes fc2's int8 input code (edgemoe_lin_q8 with x_mul) and the row is
+// written a byte an element, coded EPI_LANES lanes a cycle (the epilogue's pace: a word
+// takes EPI_STEPS cycles, the last one sending it); each code's clamp counts once.
 module edgemoe_lin_writer (
     input  logic        clk,
     input  logic        rst_n,
@@ -11,6 +15,11 @@ module edgemoe_lin_writer (
     input  logic [63:0] dst,
     input  logic [31:0] n,                 // row length in elements
     input  logic [31:0] col0, strip_cols,  // the strip's columns
+    input  logic        codes,             // store int8 codes (hidden_codes bit 0)
+    input  logic signed [31:0] x_mul,      // their multiplier (hidden_x_mul)
+    input  logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] obuf_q,  // the word read at rd_i
+    output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data,
+    output logic [31:0] clamped,           // codes clamped this cycle (counted once each)
     output logic        rd_slot,           // the output buffer word to read this cycle: the
     output logic [31:0] rd_i,              // one wr_data carries next cycle (registered read)
     output logic        w_done_pulse,      // slot w_clr is written
@@ -26,6 +35,10 @@ module edgemoe_lin_writer (
   localparam int PO = edgemoe_pkg::P_OUT;
   localparam int PO_LG = edgemoe_pkg::P_OUT_LG;
   localparam int AL = edgemoe_pkg::ACT_LG;
+  localparam int ABITS = 8 << AL;
+  localparam int WB = edgemoe_pkg::WORD_MAX * 8;
+  logic [1:0] olg;  // output element bytes (log2)
+  assign olg = codes ? 2'd0 : 2'(AL);
 
   typedef enum logic [1:0] {W_IDLE, W_CMD, W_DATA} wr_t;
   wr_t ws;
@@ -52,13 +65,13 @@ module edgemoe_lin_writer (
         W_IDLE: if (out_full[w_slot] && !w_done_pulse) ws <= W_CMD;
         W_CMD: if (!wr_cmd_valid) begin
           wr_cmd_valid <= 1'b1;
-          wr_cmd_addr <= dst + ((64'(out_row[w_slot]) * 64'(n) + 64'(col0)) << AL);
-          wr_cmd_len <= strip_cols << AL;
-          wr_cmd_wlg <= 4'(PO_LG + AL);
+          wr_cmd_addr <= dst + ((64'(out_row[w_slot]) * 64'(n) + 64'(col0)) << olg);
+          wr_cmd_len <= strip_cols << olg;
+          wr_cmd_wlg <= 4'(PO_LG) + {2'd0, olg};
           w_i <= '0;
           ws <= W_DATA;
         end
-        W_DATA: if (wr_ready) begin
+        W_DATA: if (send) begin
           w_i <= w_i + 32'd1;
           if (w_i + 32'd1 == w_n) begin
             w_done_pulse <= 1'b1;
@@ -71,8 +84,39 @@ module edgemoe_lin_writer (
       endcase
     end
   end
-  assign wr_valid = ws == W_DATA;
+  // codes: lane group q_k of the word this cycle (earlier groups wait in code_word); lanes
+  // past the strip's columns are never written, so neither coded nor counted
+  localparam int QL = edgemoe_pkg::EPI_LANES, QS = edgemoe_pkg::EPI_STEPS;
+  localparam int QKB = QS > 1 ? $clog2(QS) : 1;
+  logic [QKB-1:0] q_k;
+  logic q_last, send;
+  assign q_last = !codes || 32'(q_k) == 32'(QS - 1);
+  assign wr_valid = ws == W_DATA && q_last;
+  assign send = wr_valid && wr_ready;
+  logic [QL*ABITS-1:0] g_in, g_q;
+  logic [QL-1:0] g_valid;
+  logic [31:0] g_clamped;
+  logic [PO*8-1:0] code_word;
+  for (genvar i = 0; i < QL; i++) begin : g_lane
+    logic [31:0] lane;
+    assign lane = 32'(q_k) * 32'(QL) + 32'(i);
+    assign g_in[i*ABITS+:ABITS] = obuf_q[lane*ABITS+:ABITS];
+    assign g_valid[i] = (w_i << PO_LG) + lane < strip_cols;
+  end
+  edgemoe_lin_q8 #(.XBITS(ABITS), .LANES(QL)) u_codes (
+      .x_in(g_in), .x_valid(g_valid), .x_mul, .x_q8(g_q), .clamped(g_clamped));
+  always_ff @(posedge clk) begin
+    if (!rst_n || ws != W_DATA || send) q_k <= '0;
+    else if (!q_last) q_k <= q_k + QKB'(1);
+    for (int i = 0; i < QL; i++)
+      if (ws == W_DATA && !q_last) code_word[(32'(q_k) * 32'(QL) + 32'(i))*8+:8] <= g_q[i*ABITS+:8];
+  end
+  always_comb begin
+    wr_data = codes ? WB'(code_word) : WB'(obuf_q);
+    if (codes) for (int i = 0; i < QL; i++) wr_data[((QS - 1) * QL + i)*8+:8] = g_q[i*ABITS+:8];
+  end
+  assign clamped = (codes && ws == W_DATA && (!q_last || send)) ? g_clamped : '0;
   // the values w_slot and w_i take next cycle, so the registered read keeps pace
   assign rd_slot = ld_go ? 1'b0 : w_slot;
-  assign rd_i = ws == W_CMD && !wr_cmd_valid ? '0 : ws == W_DATA && wr_ready ? w_i + 32'd1 : w_i;
+  assign rd_i = ws == W_CMD && !wr_cmd_valid ? '0 : send ? w_i + 32'd1 : w_i;
 endmodule

@@ -39,8 +39,10 @@ class OpFault(Exception):
         self.code = code
 
 
-#: Storage of WFMT_Q8 weight codes: plain int8 (the scale is per channel, beside the bias).
-Q8_WEIGHT = FixedType(8, 8)
+#: An int8 code in memory: WFMT_Q8 weights (the scale is per channel, beside the bias) and
+#: a W8A8 MOE_EXPERTS' hidden rows (numerics.int8.hidden_codes).
+Q8_CODE = FixedType(8, 8)
+Q8_WEIGHT = Q8_CODE
 
 
 def weight_format(accel, ins: Instr):
@@ -86,9 +88,16 @@ def linear_q8(x: np.ndarray, w: np.ndarray, b: np.ndarray, b_fmt, m: np.ndarray,
         (raw act outputs, clamped inputs + act overflows).
     """
     xq, clamped = int8.quantize_input(x, x_mul, act)
-    acc = matmul_exact(xq, w)
-    y, count = int8.dequantize(acc, m, shift_frac(b, b_fmt.frac_bits, act.frac_bits + dq), dq, act)
+    y, count = linear_q8_codes(xq, w, b, b_fmt, m, dq, act)
     return y, clamped + count
+
+
+def linear_q8_codes(xq: np.ndarray, w: np.ndarray, b: np.ndarray, b_fmt, m: np.ndarray, dq: int,
+                    act) -> tuple[np.ndarray, int]:
+    """:func:`linear_q8` on inputs that are int8 codes already (steps 2-3): raw act outputs
+    and the act overflows."""
+    acc = matmul_exact(xq, w)
+    return int8.dequantize(acc, m, shift_frac(b, b_fmt.frac_bits, act.frac_bits + dq), dq, act)
 
 
 def skip_zero_tiles(image, off: int, w: np.ndarray, accel) -> np.ndarray:
@@ -340,7 +349,8 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
 
     With ``Flag.WFMT_Q8`` both layers run in W8A8 (edgemoe.numerics.int8): int8 codes,
     fc1's input multiplier ``x_mul``, fc2's ``hidden_x_mul`` and one ``dq_shift`` (d4), each
-    expert's channel multipliers after all experts' biases (layout.moe_scales_offset).
+    expert's channel multipliers after all experts' biases (layout.moe_scales_offset); the
+    hidden rows in ``scratch`` are fc2's int8 input codes (int8.hidden_codes).
     With ``Flag.WSKIP`` each expert's fc1 and fc2 zero-tile maps sit there instead
     (layout.moe_tile_map_offset) and the tiles they mark are skipped (same bytes as dense).
     With ``Flag.WFMT_Q4`` each layer has int8 and int4 rows (edgemoe.golden.moe_q4).
@@ -362,6 +372,7 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
         for ex in range(e):
             _expert_queue(image, q, lay, ex, int(counts[ex]), t)
         mix = MixedExperts(image, ins, accel, OpFault)
+        hidden_x_mul = mix.hidden_x_mul  # d4 holds the layers' shapes: the word ends b1
     x = mem.read(image, g("src"), t * d, act).reshape(t, d)
     if ins.has(Flag.RESIDUAL):
         out = mem.read(image, g("residual"), t * d, act).reshape(t, d)
@@ -376,7 +387,9 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
     s_bytes = bias_block_bytes(hdim, po, 4) + bias_block_bytes(d, po, 4) if q8 else 0
     if skip:  # each active expert's two maps are fetched beside its weights
         s_bytes = tile_map_bytes(hdim, d, po, pi) + tile_map_bytes(d, hdim, po, pi)
-    scratch = mem.read(image, g("scratch"), t * hdim, act).reshape(t, hdim)
+    # W8A8 (and mixed): the hidden rows are int8 codes (numerics.int8.hidden_codes)
+    h_fmt = Q8_CODE if q8 else act
+    scratch = mem.read(image, g("scratch"), t * hdim, h_fmt).reshape(t, hdim)
     for ex in range(e):
         c = int(counts[ex])
         if c == 0:
@@ -405,11 +418,14 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
             n1 += wrapped
         else:
             hidden, n1 = linear_core(x[idx], act.frac_bits, w1, lw, b1, bf, act, gelu=True)
+        if q8:  # fc2's input codes, made and counted at fc1
+            hidden, clamped = int8.hidden_codes(hidden, hidden_x_mul, act)
+            n1 += clamped
         scratch[:c] = hidden
         if mixed:
             y, n2 = mix.layer(image, ex, True, hidden, b2)
         elif q8:
-            y, n2 = linear_q8(hidden, w2, b2, bf, m2, hidden_x_mul, dq, act)
+            y, n2 = linear_q8_codes(hidden, w2, b2, bf, m2, dq, act)
         else:
             y, n2 = linear_core(hidden, act.frac_bits, w2, lw, b2, bf, act)
         contrib, n3 = act.from_raw_counted(sc[:, None] * y, 2 * act.frac_bits)
@@ -418,7 +434,7 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
         prof["macs"] += 2 * c * d * hdim
         prof["weight_bytes"] += w1_stride + b1_stride + w2_stride + b2_stride + s_bytes
         prof["experts_active"] += 1
-    mem.write(image, g("scratch"), scratch, act)
+    mem.write(image, g("scratch"), scratch, h_fmt)
     mem.write(image, g("dst"), out, act)
 
 

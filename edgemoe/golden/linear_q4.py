@@ -54,6 +54,15 @@ def mixed_rows(image, rows: MixedRows, accel, x: np.ndarray, x_mul: int, dq: int
         (raw act outputs (T, N) before the epilogue, clamped inputs + act overflows,
         bytes of the weights).
     """
+    xq, clamped = int8.quantize_input(x, x_mul, accel.formats.act)
+    y, count, nbytes = mixed_row_codes(image, rows, accel, xq, dq, b, b_fmt, fault)
+    return y, clamped + count, nbytes
+
+
+def mixed_row_codes(image, rows: MixedRows, accel, xq: np.ndarray, dq: int, b: np.ndarray,
+                    b_fmt, fault) -> tuple[np.ndarray, int, int]:
+    """:func:`mixed_rows` on inputs that are int8 codes already (a W8A8 MOE_EXPERTS' fc2
+    reads fc1's codes, edgemoe.numerics.int8.hidden_codes): act overflows only."""
     act = accel.formats.act
     n, k, po, pi = rows.n, rows.k, accel.linear_p_out, accel.linear_p_in
     nbytes = int4.weight_bytes(n, rows.high, k, rows.groups, po, pi)
@@ -61,13 +70,12 @@ def mixed_rows(image, rows: MixedRows, accel, x: np.ndarray, x_mul: int, dq: int
                                       k, rows.groups, po, pi)
     order = channel_order(image, rows, fault)
     m = image[rows.scales:rows.scales + 4 * n].view("<i4").astype(np.int64)
-    xq, clamped = int8.quantize_input(x, x_mul, act)
     t = np.concatenate([matmul_exact(xq, w8), int4.low_sums(xq, u, e, z)], axis=1)
     y_part, count = int8.dequantize(t, m, shift_frac(b, b_fmt.frac_bits, act.frac_bits + dq),
                                     dq, act)
     y = np.empty_like(y_part)
     y[:, order] = y_part
-    return y, clamped + count, nbytes
+    return y, count, nbytes
 
 
 def linear_mixed(image, ins: Instr, accel, x: np.ndarray, b: np.ndarray, b_fmt,

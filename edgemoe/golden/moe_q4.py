@@ -13,7 +13,7 @@ from ..layout import bias_block_bytes
 from ..numerics import int4
 from ..numerics.int8 import DQ_SHIFT_MAX
 from . import memory as mem
-from .linear_q4 import MixedRows, channel_order, mixed_rows
+from .linear_q4 import MixedRows, channel_order, mixed_row_codes, mixed_rows
 
 
 class MixedExperts:
@@ -57,9 +57,13 @@ class MixedExperts:
 
     def layer(self, image, ex: int, second: bool, x: np.ndarray, b: np.ndarray
               ) -> tuple[np.ndarray, int]:
-        """Raw act output of expert ``ex``'s fc1 (or fc2) on act raw ``x`` before the
-        epilogue, and its clamped inputs + act overflows; ``b`` in part-row order."""
-        x_mul = self.hidden_x_mul if second else self.x_mul
-        y, count, _ = mixed_rows(image, self.rows(ex, second), self.accel, x, x_mul, self.dq, b,
-                                 self.accel.formats.bias, self.fault)
+        """Raw act output of expert ``ex``'s fc1 on act raw ``x`` (fc2: on the hidden codes,
+        edgemoe.numerics.int8.hidden_codes) before the epilogue, and its clamped inputs +
+        act overflows; ``b`` in part-row order."""
+        rows, bf = self.rows(ex, second), self.accel.formats.bias
+        if second:
+            y, count, _ = mixed_row_codes(image, rows, self.accel, x, self.dq, b, bf, self.fault)
+        else:
+            y, count, _ = mixed_rows(image, rows, self.accel, x, self.x_mul, self.dq, b, bf,
+                                     self.fault)
         return y, count

@@ -171,3 +171,33 @@ def q8_mac_beats(tiles_out: int, tiles_in: int) -> int:
     """
     return -(-tiles_out // Q8_PAIR) * max(tiles_in, Q8_PAIR)
 
+
+
+# ------------------------------------------------------------------ the experts' hidden rows
+#: Bytes of one element of a W8A8 MOE_EXPERTS hidden row in ``scratch``: fc2 only ever uses
+#: the int8 code of fc1's GELU output, so fc1 stores that code (a two's-complement byte)
+#: instead of the act word, and the row crosses the port twice at a byte an element.
+HIDDEN_CODE_BYTES = 1
+
+
+def hidden_codes(hidden: np.ndarray, hidden_x_mul: int, act) -> tuple[np.ndarray, int]:
+    """The scratch bytes of a W8A8 MOE_EXPERTS (``Flag.WFMT_Q8`` or ``WFMT_Q4``), defined once.
+
+    Expert e with c > 0 queued tokens, after its fc1 + GELU (act raw ``hidden``, (c, H)),
+    writes row r < c at byte ``scratch + r * H`` (:func:`hidden_row_offset`): H int8 codes,
+    step 1 of fc2's input with ``hidden_x_mul``.  Experts run in index order, so a later
+    expert overwrites the rows an earlier one wrote; every other byte of ``scratch`` (rows
+    at or past the largest queue, the allocation's act-sized rest) keeps its content.  fc2
+    reads those bytes as its input codes unchanged, so its sums, dst and the profile are
+    those of quantizing the act rows at fc2 (as before); the clamps are counted here, once
+    per element, in the same instruction.
+
+    Returns:
+        (int64 codes (c, H), how many were clamped).
+    """
+    return quantize_input(hidden, hidden_x_mul, act)
+
+
+def hidden_row_offset(scratch: int, row: int, hidden: int) -> int:
+    """Byte address of hidden row ``row`` (:func:`hidden_codes`)."""
+    return scratch + row * hidden * HIDDEN_CODE_BYTES

@@ -128,7 +128,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    index: int | None = None, prefetched: bool = False,
                    to_router: bool = False, line: dict | None = None,
                    scales: int | None = None, tile_map: int | None = None,
-                   keep: float = 1.0, q4: Q4Layer | None = None) -> float:
+                   keep: float = 1.0, q4: Q4Layer | None = None,
+                   ybytes: int | None = None) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
 
     Args:
@@ -151,8 +152,11 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             are neither fetched nor given MAC cycles (taken as spread evenly over strips).
         q4: WFMT_Q4: the mixed layer; edgemoe_lin_q4 loads every strip (edgemoe.perf.q4),
             then the MAC array runs unpaired (13-bit weights), as W16.
+        ybytes: Bytes of a written element: the act container (None), or a W8A8 expert fc1's
+            int8 hidden codes (numerics.int8.HIDDEN_CODE_BYTES, edgemoe_lin_writer).
     """
     po, pi, act = accel.linear_p_out, accel.linear_p_in, accel.act_container_bits // 8
+    yb = act if ybytes is None else ybytes
     geo = lin_geometry(accel, n, k, wbytes)
     bus, lat = mem.bus_bytes, mem.latency
     word = pi * xbytes
@@ -194,7 +198,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             cycles += line_strip_cycles(macs=macs, mem=mem, traffic=traffic,
                                         base_reads=base_reads, **line)
             for t in range(tokens):
-                traffic.write(dst + (dst_rows[t] * n + col0) * act, cols * act, bus)
+                traffic.write(dst + (dst_rows[t] * n + col0) * yb, cols * yb, bus)
             tokens_left = 0
         else:
             tokens_left = tokens
@@ -215,7 +219,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                 load += cmd_cycles(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
                                    po * act, mem)
             if not to_router:
-                traffic.write(dst + (dst_rows[t] * n + col0) * act, cols * act, bus)
+                traffic.write(dst + (dst_rows[t] * n + col0) * yb, cols * yb, bus)
             # two row slots: a slot's next row is requested when the MAC array frees it,
             # so one slot's round trip (MACs, latency, load) spans two tokens; a token
             # costs that half, the MACs, the loader's own pace or the writer's (it drains
@@ -229,7 +233,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                               (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
             first = False
         if not to_router and tokens:
-            cycles += mem.beats_cycles(math.ceil(cols * act / bus))  # last row's write
+            cycles += mem.beats_cycles(math.ceil(cols * yb / bus))  # last row's write
         col0 += cols
     return cycles
 

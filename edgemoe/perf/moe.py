@@ -26,6 +26,7 @@ from ..layout import (
     weight_block_bytes,
 )
 from ..numerics import int4
+from ..numerics.int8 import HIDDEN_CODE_BYTES
 from .engines import STEP_CYCLES, lin_job_cycles
 from .memory import PF_BURST, MemoryTiming
 from .q4 import Q4Layer
@@ -147,6 +148,7 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
     skip = ins.has(Flag.WSKIP)
     keep = keep or [(1.0, 1.0)] * e
     mixed = ins.has(Flag.WFMT_Q4)
+    hb = HIDDEN_CODE_BYTES if q8 else act  # a hidden element in scratch (int8.hidden_codes)
 
     def wskip(b: int, ex: int, n: int, k: int, layer: int) -> dict:
         if not skip:
@@ -182,7 +184,7 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
             accel, mem, traffic, tokens=cnt, n=h, k=d,
             rows=[[(src + r * d * act, d * act)] for r in rows],
             dst_rows=rows, dst=scratch, weights=w1 + ex * w1_size, bias=b1 + ex * b1_size,
-            wbytes=wb, bbytes=bb, xbytes=act, index=idx_at, prefetched=not mixed,
+            wbytes=wb, bbytes=bb, xbytes=act, index=idx_at, prefetched=not mixed, ybytes=hb,
             scales=moe_scales_offset(b1, ex, e, h, po, bb) if q8 and not mixed else None,
             q4=q4[0], **wskip(b1, ex, h, d, 0))
         if not mixed:  # fc2's strip 0 prefetches from fc1's start (its own came before)
@@ -195,9 +197,9 @@ def moe_experts_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, f
         fc2 = lin_job_cycles(
             accel, mem, traffic, tokens=cnt, n=d, k=h,
             rows=[[(q + lay["scores"] + ex * lay["slot"] + 4 * r, 4),
-                   (scratch + r * h * act, h * act)] for r in rows],
+                   (scratch + r * h * hb, h * hb)] for r in rows],
             dst_rows=rows, dst=dst, weights=w2 + ex * w2_size, bias=b2 + ex * b2_size,
-            wbytes=wb, bbytes=bb, xbytes=act, base=dst, base_rows=rows, index=idx_at,
+            wbytes=wb, bbytes=bb, xbytes=hb, base=dst, base_rows=rows, index=idx_at,
             prefetched=not mixed,
             scales=moe_scales_offset(b2, ex, e, d, po, bb) if q8 and not mixed else None,
             q4=q4[1], **wskip(b2, ex, d, h, 1))
