@@ -225,7 +225,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             # costs that half, the MACs, the loader's own pace or the writer's (it drains
             # a row per token through two output slots), whichever is most
             write = 0.0 if to_router else \
-                mem.beats_cycles(math.ceil(cols * act / bus)) + STEP_CYCLES["lin_row_out"]
+                mem.beats_cycles(math.ceil(cols * yb / bus)) + STEP_CYCLES["lin_row_out"]
             if first:
                 cycles += lat + load + macs
             else:
