@@ -21,6 +21,9 @@ from .isa import (
     LIF_LEAK_FRAC,
     LIF_LEAK_SHIFT,
     LIF_MODES,
+    LINEAR_CODES_IN_BIT,
+    LINEAR_HIDDEN_X_MUL_BITS,
+    LINEAR_HIDDEN_X_MUL_SHIFT,
     MOE_DQ_BITS,
     MOE_HIDDEN_X_MUL_BITS,
     Flag,
@@ -83,7 +86,7 @@ from .opexpr import (
 from .ops_attention import ATTN_MACS_PER_LANE, attention_spec
 from .opspec_types import ENGINE_JOBS, ENGINES, ROLES, Limit, Operand, OpSpec
 
-__all__ = ["ATTN_MACS_PER_LANE", "ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "engines_built",
+__all__ = ["ATTN_MACS_PER_LANE", "ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "elem_bytes", "engines_built",
            "op_names", "spec_of"]
 
 _ONE = Const(1)
@@ -121,19 +124,35 @@ def _q4_weights() -> Expr:
 _NOT_WITH_Q4 = Flag.GATHER | Flag.SCATTER | Flag.WFMT_Q8 | Flag.WFMT_CONV | Flag.WSKIP
 
 
+#: LINEAR flags a W8A8 LINEAR that writes hidden codes does not take: their base rows
+#: (RESIDUAL, SCORE_ACC) are act, and a scattered code row has no use.
+_NOT_WITH_CODES_OUT = Flag.RESIDUAL | Flag.SCORE_ACC | Flag.SCATTER
+
+
 def _linear() -> OpSpec:
-    dst = Mul(_LIN_DST_ROWS, _N, ACT)
+    # W8A8 hidden codes (isa.pack_linear_q8): src / dst rows of one byte an element
+    q8w, codes_in, codes_out = Field("q8_shift_codes"), Derived("codes_in", 1), Derived("codes_out", 1)
+    x_elem = Sel(Flag.WFMT_Q8, Case(codes_in, (ACT, U8)), ACT)
+    y_elem = Sel(Flag.WFMT_Q8, Case(codes_out, (ACT, U8)), ACT)
+    dst = Mul(_LIN_DST_ROWS, _N, y_elem)
     tiles = Mul(CeilDiv(_N, P_OUT), CeilDiv(_K, P_IN))
     split = Field("q4_split")
     return OpSpec(
         Op.LINEAR, "lin", "op_linear", _LB,
         derived=(("high_out", Bits(split, 0, Q4_GROUPS_SHIFT)),
-                 ("q4_groups", Bits(split, Q4_GROUPS_SHIFT, 32 - Q4_GROUPS_SHIFT))),
+                 ("q4_groups", Bits(split, Q4_GROUPS_SHIFT, 32 - Q4_GROUPS_SHIFT)),
+                 ("dq_shift", Bits(q8w, 0, MOE_DQ_BITS)),
+                 ("codes_in", Bits(q8w, LINEAR_CODES_IN_BIT, 1)),
+                 ("hidden_x_mul", Bits(q8w, LINEAR_HIDDEN_X_MUL_SHIFT, LINEAR_HIDDEN_X_MUL_BITS)),
+                 ("codes_out", Min(Derived("hidden_x_mul", LINEAR_HIDDEN_X_MUL_BITS), _ONE))),
         limits=(Limit("tokens", _T, _HUGE), Limit("in_features", _K, MAX_IN),
                 Limit("out_features", _N, MAX_OUT),
                 Limit("rows", _ROWS, _HUGE, Flag.GATHER | Flag.SCATTER),
                 Limit("in_features (int8)", _K, Const(MAX_Q8_TERMS), Flag.WFMT_Q8),
-                Limit("dq_shift + 1", Add(Field("dq_shift"), _ONE), Const(DQ_SHIFT_MAX + 1),
+                Limit("dq_shift + 1", Add(Derived("dq_shift", MOE_DQ_BITS), _ONE),
+                      Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q8),
+                Limit("hidden codes out (not with RESIDUAL/SCORE_ACC/SCATTER)",
+                      Add(Mul(codes_out, Sel(_NOT_WITH_CODES_OUT, _ONE, Const(0))), _ONE), _ONE,
                       Flag.WFMT_Q8),
                 Limit("WFMT_CONV (not with WFMT_Q8)", Sel(Flag.WFMT_CONV, Const(2), _ONE), _ONE,
                       Flag.WFMT_Q8),
@@ -141,8 +160,11 @@ def _linear() -> OpSpec:
                       Flag.WFMT_Q8),
                 Limit("tiles_run", Field("tiles_run"), tiles, Flag.WSKIP),
                 Limit("in_features (mixed int4/int8)", _K, Const(MAX_Q4_TERMS), Flag.WFMT_Q4),
-                Limit("dq_shift + 1 (mixed)", Add(Field("dq_shift"), _ONE),
+                Limit("dq_shift + 1 (mixed)", Add(Derived("dq_shift", MOE_DQ_BITS), _ONE),
                       Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q4),
+                Limit("hidden codes (not with WFMT_Q4)",
+                      Add(Bits(q8w, LINEAR_CODES_IN_BIT, 32 - LINEAR_CODES_IN_BIT), _ONE), _ONE,
+                      Flag.WFMT_Q4),
                 Limit("high_out + 1", Add(Derived("high_out", Q4_GROUPS_SHIFT), _ONE),
                       Add(_N, _ONE), Flag.WFMT_Q4),
                 Limit("q4_groups", Derived("q4_groups", 16), Min(_K, Const(MAX_Q4_GROUPS)),
@@ -151,12 +173,12 @@ def _linear() -> OpSpec:
                       Sel(_NOT_WITH_Q4, Const(2), _ONE), _ONE, Flag.WFMT_Q4),
                 # the engine's weight buffer holds the expanded (u - z) * e (13 bits)
                 Limit("weight buffer bytes >= 2 (WFMT_Q4)", Const(2), WBUF_BYTES, Flag.WFMT_Q4)),
-        operands=(Operand("src", "read", ACT, Mul(_LIN_SRC_ROWS, _K, ACT)),
-                  Operand("dst", "write", ACT, dst),
+        operands=(Operand("src", "read", x_elem, Mul(_LIN_SRC_ROWS, _K, x_elem)),
+                  Operand("dst", "write", y_elem, dst),
                   Operand("weights", "weight", WEIGHT_FMT,
                           Sel(Flag.WFMT_Q4, _q4_weights(), weight_block(_N, _K, WEIGHT_FMT))),
                   Operand("bias", "weight", BIAS_FMT, bias_block(_N, BIAS_FMT)),
-                  Operand("residual", "read", ACT, dst, Flag.RESIDUAL),
+                  Operand("residual", "read", ACT, Mul(_LIN_DST_ROWS, _N, ACT), Flag.RESIDUAL),
                   Operand("index", "read", U32, Mul(4, _T), Flag.GATHER | Flag.SCATTER),
                   Operand("scores", "read", U32, Mul(4, _T), Flag.SCORE_ACC),
                   Operand("count", "read", U32, Const(4), Flag.DYN_COUNT),
@@ -375,6 +397,13 @@ OP_SPECS: Mapping[Op, OpSpec] = {
 def spec_of(op: int) -> OpSpec:
     """The spec of opcode ``op`` (raises ValueError for an unknown opcode)."""
     return OP_SPECS[Op(op)]
+
+
+def elem_bytes(ins: Instr, accel, operand: str) -> int:
+    """Bytes of one element of ``ins``' operand ``operand`` (e.g. a LINEAR's int8 hidden
+    code rows: one; an act row: the act container)."""
+    o = next(o for o in spec_of(ins.op).operands if o.name == operand)
+    return o.elem.value(OpEnv(ins, accel))
 
 
 def engines_built(built_ops) -> tuple[str, ...]:

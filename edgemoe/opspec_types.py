@@ -29,8 +29,9 @@ ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
             ("ks", 8), ("kp", 8), ("scales", 64), ("x_mul", 32), ("dq", 8),  # W8A8
             ("q4_split", 32),  # WFMT_Q4: high_out | q4_groups << 16
             ("q4_index", 64),  # WFMT_Q4: channel_index (index is a queue in the experts)
-            # W8A8 MOE_EXPERTS (numerics.int8.hidden_codes): bit 0 the writer stores int8
-            # codes made with hidden_x_mul (fc1), bit 1 the row loader reads codes (fc2)
+            # W8A8 MOE_EXPERTS and dense MLP LINEARs (numerics.int8.hidden_codes): bit 0 the
+            # writer stores int8 codes made with hidden_x_mul (fc1), bit 1 the row loader
+            # reads codes (fc2)
             ("hidden_codes", 2), ("hidden_x_mul", 32)),
     "router": (("t", 32), ("e", 32), ("topk", 32), ("queues", 64)),
     "attn": (("t", 32), ("nh", 32), ("hd", 32), ("qkv", 64), ("dst", 64), ("scale", 32),

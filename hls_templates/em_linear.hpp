@@ -245,8 +245,8 @@ void lin_read_rows(const typename CFG::word_t* mem, const typename CFG::word_t* 
   // CONV line buffer: kernel rows of the input, refilled from pixel 0 by every strip's
   // pass (static: it can be larger than a C-sim thread's stack)
   static typename CFG::xbuf_t line[CFG::CONV_LINE_DEPTH];
-  // W8A8 rows: LINEAR, CONV, fc1 (fc2 reads hidden codes; a gate job keeps stale flags)
-  const bool q8 = job.kind != JOB_GATE && job.kind != JOB_FC2 &&
+  // W8A8 rows of act: LINEAR, CONV, fc1 (HC_IN rows are codes; a gate job keeps stale flags)
+  const bool q8 = job.kind != JOB_GATE && !(job.hidden_codes & HC_IN) &&
                   (job.flags & (isa::FLAG_WFMT_Q8 | isa::FLAG_WFMT_Q4));
 RDR_TOKENS:
   for (uint32_t t = 0; t < tokens; t++) {

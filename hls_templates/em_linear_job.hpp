@@ -19,12 +19,10 @@ namespace edgemoe {
 /** Which op a pass of the linear engine serves. */
 enum lin_kind { JOB_LINEAR = 0, JOB_CONV = 1, JOB_GATE = 2, JOB_FC1 = 3, JOB_FC2 = 4 };
 
-/** A W8A8 (or mixed) MOE_EXPERTS' fc1 writes, and its fc2 reads, the hidden rows as int8
- *  codes, one byte an element (edgemoe/numerics/int8.py hidden_codes). */
-inline bool hidden_codes(uint32_t kind, uint32_t flags) {
-  return (kind == JOB_FC1 || kind == JOB_FC2) &&
-         (flags & (isa::FLAG_WFMT_Q8 | isa::FLAG_WFMT_Q4)) != 0;
-}
+/** lin_job::hidden_codes bits (edgemoe/numerics/int8.py hidden_codes): a W8A8 MOE_EXPERTS'
+ *  or dense MLP's fc1 writes its rows as int8 codes made with hidden_x_mul, one byte an
+ *  element (HC_OUT); its fc2 reads them as its input codes (HC_IN). */
+enum lin_hidden_codes { HC_OUT = 1, HC_IN = 2 };
 
 /** Zero x[from..to) (padding of an input row to whole P_IN tiles). @tparam CFG design point. */
 template <class CFG>
@@ -57,7 +55,8 @@ struct lin_sink {
   uint32_t kind, flags;
   uint64_t dst, base_off, residual, scratch;
   uint32_t n, co, d, hidden;
-  int64_t hidden_x_mul;  ///< fc1 with hidden_codes: fc2's input multiplier
+  uint32_t hidden_codes;  ///< lin_hidden_codes
+  int64_t hidden_x_mul;  ///< HC_OUT: fc2's input multiplier
 
   /** Quantize the raw sums of token t, columns col0.., apply the epilogue and store (the
    *  rows it accumulates onto are read on the activation-out port it writes); MOE_GATE
@@ -71,10 +70,10 @@ struct lin_sink {
     int64_t s = 0;
     const bool gelu_on = (kind == JOB_LINEAR && (flags & isa::FLAG_GELU)) || kind == JOB_FC1;
     const bool relu_on = (kind == JOB_LINEAR || kind == JOB_CONV) && (flags & isa::FLAG_RELU);
-    const bool codes = kind == JOB_FC1 && hidden_codes(kind, flags);  // a byte an element
+    const bool codes = (hidden_codes & HC_OUT) != 0;  // a byte an element
     if (kind == JOB_LINEAR) {
       const uint64_t row = ((uint64_t)tag.row * n + col0) * ACT::BYTES;
-      out = dst + row;
+      out = dst + (codes ? ((uint64_t)tag.row * n + col0) : row);
       base = base_off + row;
       scaled = (flags & isa::FLAG_SCORE_ACC) != 0;
       accumulate = scaled || (flags & isa::FLAG_RESIDUAL) != 0;
@@ -131,7 +130,8 @@ struct lin_job {
   uint64_t src, dst, base_off, index, scores;
   uint32_t n, k;
   int64_t x_mul;  ///< W8A8 (FLAG_WFMT_Q8): input multiplier, else 0 (rows pass unchanged)
-  int64_t hidden_x_mul;  ///< MOE_EXPERTS W8A8: fc2's input multiplier (fc1 makes the codes)
+  uint32_t hidden_codes;  ///< lin_hidden_codes (set by every op that runs a pass)
+  int64_t hidden_x_mul;  ///< HC_OUT: fc2's input multiplier (fc1 makes the codes)
   // CONV: im2col of an HWC tensor (or planar pixels), residual added when flagged;
   // use_line: through the line buffer (edgemoe/layout.py conv_uses_line)
   uint64_t residual;
@@ -224,8 +224,8 @@ struct lin_job {
 
   /** The scalars the writer needs (lin_sink). */
   lin_sink<CFG> sink() const {
-    const lin_sink<CFG> out = {kind,  flags, dst, base_off, residual,    scratch,
-                               n,     co,    d,   hidden,   hidden_x_mul};
+    const lin_sink<CFG> out = {kind, flags, dst,    base_off,     residual,    scratch,
+                               n,    co,    d,      hidden,       hidden_codes, hidden_x_mul};
     return out;
   }
 
@@ -237,8 +237,10 @@ struct lin_job {
     uint64_t off = 0;
     uint32_t len = k;
     lin_tag tag = {t, 0, 0};
+    const bool codes = (hidden_codes & HC_IN) != 0;  // int8 codes: passed as is
+    const uint32_t xb = codes ? 1 : ACT::BYTES;
     if (kind == JOB_LINEAR) {
-      off = src + (uint64_t)row_of(mem, t, isa::FLAG_GATHER) * k * ACT::BYTES;
+      off = src + (uint64_t)row_of(mem, t, isa::FLAG_GATHER) * k * xb;
       tag.row = row_of(mem, t, isa::FLAG_SCATTER);
       // scores are int32 words holding raw activation values (as the MoE queues)
       if (flags & isa::FLAG_SCORE_ACC) {
@@ -252,7 +254,7 @@ struct lin_job {
       len = d;
     } else if (kind == JOB_FC2) {
       // scratch rows of the fc1 pass, whose engine call (and writes) ended before this one
-      off = scratch + (uint64_t)t * hidden * (hidden_codes(kind, flags) ? 1 : ACT::BYTES);
+      off = scratch + (uint64_t)t * hidden * xb;
       len = hidden;
       tag.row = (uint32_t)idx[t];
       tag.score = score[t];
@@ -260,7 +262,7 @@ struct lin_job {
     if (kind == JOB_CONV) {
       load_im2col(xmem, t, x, line);
       len = ci * kernel * kernel;
-    } else if (kind == JOB_FC2 && hidden_codes(kind, flags)) {  // int8 codes: passed as is
+    } else if (codes) {
       read_row<CFG, 1, true>(xmem, off, len, x);
     } else {
       read_row<CFG, ACT::BYTES, ACT::SIGNED>(xmem, off, len, x);

@@ -97,6 +97,12 @@ uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   job.flags = ins.flags();
   job.x_mul = (int32_t)ins.f(isa::FLD_LINEAR_X_MUL);
   job.overflows = 0;
+  // W8A8 d4 (edgemoe/isa.py pack_linear_q8): dq_shift, then a dense MLP's hidden codes
+  const uint32_t q8_word = ins.f(isa::FLD_LINEAR_Q8_SHIFT_CODES);
+  const bool q8 = ins.has(isa::FLAG_WFMT_Q8);
+  job.hidden_x_mul = q8 ? (int64_t)(q8_word >> CFG::LINEAR_HIDDEN_X_MUL_SHIFT) : 0;
+  job.hidden_codes = (job.hidden_x_mul != 0 ? (uint32_t)HC_OUT : 0u) |
+                     (q8 && ((q8_word >> CFG::LINEAR_CODES_IN_BIT) & 1) ? (uint32_t)HC_IN : 0u);
   if (ins.flags() & (isa::FLAG_GATHER | isa::FLAG_SCATTER)) {
   LIN_CHECK_INDEX:
     for (uint32_t i = 0; i < t; i++) {
@@ -109,7 +115,7 @@ uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   lin_pass ps = lin_pass_of<CFG>(ins, t, n, k, ins.f(isa::FLD_LINEAR_WEIGHTS),
                                  ins.f(isa::FLD_LINEAR_BIAS), CFG::act::FRAC);
   ps.s_off = ins.f(isa::FLD_LINEAR_SCALES);
-  ps.dq_shift = (int)ins.f(isa::FLD_LINEAR_DQ_SHIFT);
+  ps.dq_shift = (int)(q8_word & ((1u << CFG::MOE_DQ_BITS) - 1));
   ps.skip = ins.has(isa::FLAG_WSKIP);
   ps.map_off = ins.f(isa::FLD_LINEAR_TILE_MAP);
   if (ins.has(isa::FLAG_WFMT_Q4)) {  // mixed int4/int8 rows (numerics.int4.unpack_split)
@@ -140,6 +146,7 @@ uint32_t op_conv(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   lin_job<CFG>& job = lb.job;
   const uint32_t ksp = ins.f(isa::FLD_CONV_KERNEL_STRIDE_PAD);
   job.kind = JOB_CONV;
+  job.hidden_codes = 0;
   job.flags = ins.flags();
   job.overflows = 0;
   job.kernel = ksp & 0xFF;

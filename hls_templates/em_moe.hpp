@@ -112,6 +112,7 @@ uint32_t op_moe_gate(typename CFG::word_t* mem, const typename CFG::word_t* wmem
                                     (int64_t)task * (int64_t)ins.imm());
   lin_job<CFG>& job = lb.job;
   job.kind = JOB_GATE;
+  job.hidden_codes = 0;
   job.overflows = 0;
   job.src = ins.f(isa::FLD_MOE_GATE_SRC);
   job.d = d;
@@ -280,6 +281,7 @@ EXP_PASSES:
     if (q4) ps.after.valid = false;
     job.x_mul = second ? hidden_x_mul : (int64_t)(int32_t)ins.f(isa::FLD_MOE_EXPERTS_X_MUL);
     job.kind = second ? JOB_FC2 : JOB_FC1;
+    job.hidden_codes = !(q8 || q4) ? 0u : second ? (uint32_t)HC_IN : (uint32_t)HC_OUT;
     lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
     if (second) {
       prof.v[isa::PROF_MACS] += 2 * (uint64_t)c * d * h;

@@ -15,7 +15,7 @@ from progutil import Scratch
 
 from edgemoe.compiler.mixed import MixedChoice, MixedLinear, quantize_mixed
 from edgemoe.compiler.quantize import QuantReport
-from edgemoe.isa import Flag, Instr, Op
+from edgemoe.isa import Flag, Instr, Op, pack_linear_q8
 from edgemoe.numerics import int4, int8
 
 
@@ -64,7 +64,7 @@ def mixed_linear(accel, seed: int, t: int, n: int, k: int, high: float = 0.1, gr
     dst = s.put(np.full(t * n * act.storage_dtype.itemsize, 0xA5, np.uint8))  # garbage
     ins = Instr.make(Op.LINEAR, flags | Flag.WFMT_Q4, tokens=t, out_features=n, in_features=k,
                      src=src, dst=dst, weights=wts, bias=bias, scales=scales,
-                     channel_index=index, x_mul=layer.x_mul, dq_shift=layer.dq_shift,
+                     channel_index=index, x_mul=layer.x_mul, q8_shift_codes=pack_linear_q8(layer.dq_shift),
                      q4_split=int4.pack_split(len(layer.high_codes), layer.groups))
     xf = act.to_float(x_raw)
     b_dev = np.empty(n)

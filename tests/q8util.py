@@ -14,7 +14,7 @@ import numpy as np
 from progutil import Scratch
 
 from edgemoe.compiler.quantize import QuantReport, quantize_q8
-from edgemoe.isa import Flag, Instr, Op
+from edgemoe.isa import Flag, Instr, Op, pack_linear_q8
 from edgemoe.layout import pack_tiled
 from edgemoe.numerics import int8
 
@@ -60,7 +60,7 @@ def q8_linear(accel, seed: int, t: int, n: int, k: int, flags: int = 0, x_range:
     dst = s.put(np.full(t * n * act.storage_dtype.itemsize, 0xA5, np.uint8))  # garbage
     ins = Instr.make(Op.LINEAR, flags | Flag.WFMT_Q8, tokens=t, out_features=n,
                      in_features=k, src=src, dst=dst, weights=wts, bias=bias, scales=scales,
-                     x_mul=layer.x_mul, dq_shift=layer.dq_shift)
+                     x_mul=layer.x_mul, q8_shift_codes=pack_linear_q8(layer.dq_shift))
     ref, bound, clamped = reference(act.to_float(x_raw), layer, bias_fmt, act)
     return Q8Case(s, ins, dst, t, n, ref, bound, clamped)
 
@@ -112,7 +112,7 @@ def q8_program(accel, seed: int, t: int = 5, d: int = 12, h: int = 20) -> tuple[
             weights=s.put(pack_tiled(layer.codes, po, pi).astype("i1")),
             bias=s.put_raw(np.pad(layer.bias, (0, -n % po)), f.bias),
             scales=s.put(np.pad(layer.scales, (0, -n % po)).astype("<i4")),
-            x_mul=layer.x_mul, dq_shift=layer.dq_shift, **extra)
+            x_mul=layer.x_mul, q8_shift_codes=pack_linear_q8(layer.dq_shift), **extra)
 
     w16 = f.linear_weight.quantize(rng.normal(0, 1 / np.sqrt(h), (h, h)))
     mid = Instr.make(Op.LINEAR, 0, tokens=t, out_features=h, in_features=h, src=a1, dst=a2,

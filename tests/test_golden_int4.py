@@ -16,7 +16,7 @@ from q8util import q8_linear
 
 from edgemoe.compiler.mixed import MixedChoice, quantize_mixed
 from edgemoe.compiler.quantize import QuantReport
-from edgemoe.isa import Err, Flag, Instr, Op
+from edgemoe.isa import Err, Flag, Instr, Op, pack_linear_q8
 from edgemoe.layout import bias_block_bytes
 from edgemoe.numerics import int4
 from edgemoe.params import load_accel
@@ -101,7 +101,7 @@ def test_all_high_channels_give_the_w8a8_bytes(tiny):
                      bias=s.put_raw(layer.bias, tiny.formats.bias),
                      scales=s.put(layer.scales.astype("<i4")),
                      channel_index=s.put(layer.order.astype("<u4")), x_mul=layer.x_mul,
-                     dq_shift=layer.dq_shift, q4_split=int4.pack_split(16, layer.groups))
+                     q8_shift_codes=pack_linear_q8(layer.dq_shift), q4_split=int4.pack_split(16, layer.groups))
     assert s.run([ins]) == Err.OK
     assert bytes(s.image[dst:dst + 4 * 16 * 4]) == want
 
@@ -155,7 +155,7 @@ def test_bad_channel_index_is_an_error_status(tiny):
 @pytest.mark.parametrize("change,what", [
     ({"q4_split": int4.pack_split(9, 1)}, "high_out"),
     ({"q4_split": int4.pack_split(0, 17)}, "q4_groups"),
-    ({"dq_shift": 25}, "dq_shift"),
+    ({"q8_shift_codes": 25}, "dq_shift"),
 ])
 def test_validation_refuses_bad_mixed_fields(tiny, change, what):
     case = mixed_linear(tiny, seed=1, t=2, n=8, k=16)

@@ -82,7 +82,7 @@ def test_q8_profile_counts_int8_weight_bytes(tiny):
     assert case.scratch.profile(0)["weight_bytes"] == 128 + 64 + 64
 
 
-@pytest.mark.parametrize("change,what", [({"dq_shift": 25}, "dq_shift"),
+@pytest.mark.parametrize("change,what", [({"q8_shift_codes": 25}, "dq_shift"),
                                          ({"flags": Flag.WFMT_Q8 | Flag.WFMT_CONV}, "WFMT_CONV")])
 def test_q8_bad_fields_are_refused(tiny, change, what):
     case = q8_linear(tiny, seed=6, t=2, n=4, k=4)

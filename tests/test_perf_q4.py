@@ -18,7 +18,7 @@ pytestmark = pytest.mark.unit
 def _mixed(n: int, k: int, high: int, groups: int, t: int = 9) -> Instr:
     return Instr.make(Op.LINEAR, Flag.WFMT_Q4, tokens=t, out_features=n, in_features=k, src=0,
                       dst=1 << 20, weights=2 << 20, bias=3 << 20, scales=4 << 20,
-                      channel_index=5 << 20, x_mul=1000, dq_shift=10,
+                      channel_index=5 << 20, x_mul=1000, q8_shift_codes=10,
                       q4_split=int4.pack_split(high, groups))
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.unit
 def _linear(flags: int, n: int, k: int, t: int = 9) -> Instr:
     return Instr.make(Op.LINEAR, flags, tokens=t, out_features=n, in_features=k, src=0,
                       dst=1 << 20, weights=2 << 20, bias=3 << 20, scales=4 << 20,
-                      x_mul=1000, dq_shift=10)
+                      x_mul=1000, q8_shift_codes=10)
 
 
 @pytest.mark.parametrize("n,k", [(96, 768), (33, 20)])

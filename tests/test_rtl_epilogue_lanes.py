@@ -44,7 +44,7 @@ def _q8_with(accel, name: str, seed: int, t: int, n: int, k: int, flags: int,
     res = s.put_raw(act.quantize(rng.uniform(-4, 4, drows * n)), act)
     idx = s.put(rng.permutation(rows)[:t].astype(np.int32))
     sc = s.put(act.quantize(rng.uniform(0, 1, t)).astype(np.int32))  # int32 words
-    fields = {f: ins.get(f) for f in ("src", "weights", "bias", "scales", "x_mul", "dq_shift")}
+    fields = {f: ins.get(f) for f in ("src", "weights", "bias", "scales", "x_mul", "q8_shift_codes")}
     return ru.Case(name, s, [Instr.make(Op.LINEAR, flags | Flag.WFMT_Q8, tokens=t,
                                         out_features=n, in_features=k, rows=rows, dst=dst,
                                         residual=res, index=idx, scores=sc, **fields)])

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..golden.vector_ops import LN_SQ_FRAC
-from ..isa import ALL_TASKS, Flag, Op, pack_ksp, pack_moe_q8
+from ..isa import ALL_TASKS, Flag, Op, pack_ksp, pack_linear_q8, pack_moe_q8
 from ..layout import (
     bias_block_bytes,
     pack_tile_map,
@@ -38,6 +38,7 @@ from .attn_topk import AttnTopK, codebook_bytes
 from .builder import ProgramBuilder, Ref, Tensor
 from .calibrate import attn_q8_names, check_int8_names, int8_layers
 from .dead_neurons import remove_dead_neurons
+from .dense_mlp import lower_dense_mlp
 from .mixed import MixedChoice, check_shapes, place_mixed, quantize_mixed
 from .mixed_experts import lower_mixed_experts
 from .quantize import (
@@ -182,9 +183,10 @@ class _Lowering:
                     dim=self.m.dim, src=src, dst=dst, gamma=g, beta=be, eps=max(eps, 1))
 
     def linear(self, prefix: str, src: Ref, dst: Ref, tokens: int, flags=0, residual=None,
-               bias_attn=False, tap: str = ""):
+               bias_attn=False, tap: str = "", hidden: tuple[int, bool] = (0, False)):
         """LINEAR; ``tap`` names a tap of its output without the residual (an extra
-        LINEAR into the tap slot, as the device computes it before adding)."""
+        LINEAR into the tap slot, as the device computes it before adding); ``hidden``:
+        a W8A8 one's (hidden_x_mul, codes_in) (isa.pack_linear_q8, compiler.dense_mlp)."""
         w = self.packed[f"{prefix}.weight"]
         extra = {"residual": residual} if residual is not None else {}
         if prefix in self.mixed:
@@ -192,6 +194,7 @@ class _Lowering:
             flags, extra = flags | Flag.WFMT_Q4, {**extra, **q4}
         elif prefix in self.int8:
             wref, bref, q8 = self._q8(prefix, bias_attn)
+            q8["q8_shift_codes"] = pack_linear_q8(q8.pop("dq_shift"), *hidden)
             flags, extra = flags | Flag.WFMT_Q8, {**extra, **q8}
         else:
             wref = self.matrix(f"{prefix}.weight", w, f"{prefix}.weight")
@@ -316,9 +319,7 @@ class _Lowering:
         if m.is_moe(i):
             self.moe(p, Ref(ln2), x, Ref(mid))
         else:
-            hid = self.act_tensor(f"{p}.hidden", t, self.packed[f"{p}.mlp.fc1.bias"].size)
-            self.linear(f"{p}.mlp.fc1", Ref(ln2), Ref(hid), t, flags=Flag.GELU)
-            self.linear(f"{p}.mlp.fc2", Ref(hid), Ref(x), t, residual=Ref(x), tap=f"{p}.mlp")
+            lower_dense_mlp(self, p, Ref(ln2), x, t)
         self.tap(f"{p}.out", Ref(x), t, d)
         self.taps[f"block{i}"] = len(self.b)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..isa import pack_linear_q8
 from ..numerics import int4, int8
 from .calibrate import EXPERT_LINEARS, int8_layers
 from .quantize import QuantReport, quantize
@@ -156,7 +157,7 @@ def place_mixed(lowering, prefix: str, layer: MixedLinear, bias_fmt) -> tuple:
     iref = b.place("weights", lowering._aligned(layer.order.astype("<u4").tobytes()),
                    f"{prefix}.channel_index")
     fields = {"scales": sref, "channel_index": iref, "x_mul": layer.x_mul,
-              "dq_shift": layer.dq_shift,
+              "q8_shift_codes": pack_linear_q8(layer.dq_shift),
               "q4_split": int4.pack_split(len(layer.high_codes), layer.groups)}
     return wref, bref, fields
 

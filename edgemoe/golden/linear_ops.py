@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import numerics
-from ..isa import Err, Flag, Instr, ksp_dq_shift, unpack_ksp, unpack_moe_q8
+from ..isa import Err, Flag, Instr, ksp_dq_shift, unpack_ksp, unpack_linear_q8, unpack_moe_q8
 from ..layout import (
     bias_block_bytes,
     conv_out_size,
@@ -40,7 +40,7 @@ class OpFault(Exception):
 
 
 #: An int8 code in memory: WFMT_Q8 weights (the scale is per channel, beside the bias) and
-#: a W8A8 MOE_EXPERTS' hidden rows (numerics.int8.hidden_codes).
+#: the hidden rows of a W8A8 MOE_EXPERTS or dense MLP (numerics.int8.hidden_codes).
 Q8_CODE = FixedType(8, 8)
 Q8_WEIGHT = Q8_CODE
 
@@ -140,7 +140,12 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
         idx = mem.read(image, g("index"), t, _I32)
         if t and (idx.min() < 0 or idx.max() >= rows):
             raise OpFault(Err.BAD_QUEUE, f"index list has rows outside [0, {rows})")
-    x = mem.read(image, g("src"), (rows if ins.has(Flag.GATHER) else t) * k, act).reshape(-1, k)
+    # W8A8 hidden codes (isa.pack_linear_q8): int8 src rows (fc2), int8 dst rows (fc1)
+    dq, hidden_x_mul, codes_in = unpack_linear_q8(g("q8_shift_codes"))
+    if not ins.has(Flag.WFMT_Q8):
+        hidden_x_mul, codes_in = 0, False
+    x_fmt = Q8_CODE if codes_in else act
+    x = mem.read(image, g("src"), (rows if ins.has(Flag.GATHER) else t) * k, x_fmt).reshape(-1, k)
     if ins.has(Flag.GATHER):
         x = x[idx]
     w_fmt, b_fmt = weight_format(accel, ins), bias_format(accel, ins)
@@ -156,7 +161,10 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
             y, prof["overflows"], w_bytes = linear_mixed(image, ins, accel, x, b, b_fmt, OpFault)
         else:
             m = mem.read(image, g("scales"), n, _I32)
-            y, prof["overflows"] = linear_q8(x, w, b, b_fmt, m, g("x_mul"), g("dq_shift"), act)
+            if codes_in:  # fc1 made (and counted) them
+                y, prof["overflows"] = linear_q8_codes(x, w, b, b_fmt, m, dq, act)
+            else:
+                y, prof["overflows"] = linear_q8(x, w, b, b_fmt, m, g("x_mul"), dq, act)
         if ins.has(Flag.GELU):
             y, wrapped = numerics.gelu_counted(y, act)
             prof["overflows"] += wrapped
@@ -186,7 +194,10 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
         if accumulate:
             y = add_counted(mem.read(image, base_off, t * n, act).reshape(t, n), y, act, prof)
             y = np.maximum(y, 0) if relu else y
-        mem.write(image, g("dst"), y, act)
+        if hidden_x_mul:  # fc2's input codes, their clamps counted here (never accumulated)
+            y, clamped = int8.hidden_codes(y, hidden_x_mul, act)
+            prof["overflows"] += clamped
+        mem.write(image, g("dst"), y, Q8_CODE if hidden_x_mul else act)
     prof["macs"] += t * n * k
     if mixed:  # int8 and int4 rows with their group parameters, then the bias
         prof["weight_bytes"] += w_bytes + bias_block_bytes(n, accel.linear_p_out,

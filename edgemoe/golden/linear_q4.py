@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..isa import Err, Instr
+from ..isa import Err, Instr, unpack_linear_q8
 from ..numerics import int4, int8
 from ..numerics.int4 import unpack_split
 from . import memory as mem
@@ -85,4 +85,5 @@ def linear_mixed(image, ins: Instr, accel, x: np.ndarray, b: np.ndarray, b_fmt,
     high, groups = unpack_split(g("q4_split"))
     rows = MixedRows(g("out_features"), g("in_features"), high, groups, g("weights"),
                      g("scales"), g("channel_index"))
-    return mixed_rows(image, rows, accel, x, g("x_mul"), g("dq_shift"), b, b_fmt, fault)
+    dq = unpack_linear_q8(g("q8_shift_codes"))[0]
+    return mixed_rows(image, rows, accel, x, g("x_mul"), dq, b, b_fmt, fault)

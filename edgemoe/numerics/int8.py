@@ -174,7 +174,8 @@ def q8_mac_beats(tiles_out: int, tiles_in: int) -> int:
 
 
 # ------------------------------------------------------------------ the experts' hidden rows
-#: Bytes of one element of a W8A8 MOE_EXPERTS hidden row in ``scratch``: fc2 only ever uses
+#: Bytes of one element of a W8A8 MOE_EXPERTS hidden row in ``scratch`` (or of a W8A8 dense
+#: MLP's hidden tensor): fc2 only ever uses
 #: the int8 code of fc1's GELU output, so fc1 stores that code (a two's-complement byte)
 #: instead of the act word, and the row crosses the port twice at a byte an element.
 HIDDEN_CODE_BYTES = 1
@@ -191,6 +192,12 @@ def hidden_codes(hidden: np.ndarray, hidden_x_mul: int, act) -> tuple[np.ndarray
     reads those bytes as its input codes unchanged, so its sums, dst and the profile are
     those of quantizing the act rows at fc2 (as before); the clamps are counted here, once
     per element, in the same instruction.
+
+    A W8A8 dense MLP does the same across two LINEARs (isa.pack_linear_q8): fc1, with
+    ``hidden_x_mul`` (fc2's input multiplier), writes row r of its dst at
+    ``dst + r * out_features`` as these codes of its final values (after GELU / ReLU) and
+    counts their clamps in its own profile entry; fc2 (``codes_in``) reads them as its
+    input codes.  fc2's dst and the two entries' summed overflows are those of act rows.
 
     Returns:
         (int64 codes (c, H), how many were clamped).

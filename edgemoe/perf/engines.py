@@ -38,6 +38,7 @@ from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, O
 from ..layout import queue_layout
 from ..numerics.attn_q8 import Q8_PARAM_BYTES, Q8_PARAM_WORDS
 from ..numerics.int8 import q8_mac_beats
+from ..ops import elem_bytes
 from .attn_dense import attention_head_cycles
 from .attn_topk import attention_topk_cycles
 from .conv_line import line_strip_cycles
@@ -243,21 +244,21 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
     reads) them there (the list read ahead); SCORE_ACC reads each token's score
     (edgemoe_ctrl_jobs.sv)."""
     t, n, k = ins.get("tokens"), ins.get("out_features"), ins.get("in_features")
-    act = fmt("act")
     src, dst = ins.get("src"), ins.get("dst")
     sacc = ins.has(Flag.SCORE_ACC)
     idx = list(range(t))  # the index list's rows are data: their alignment is taken as the token's
+    xb, yb = (elem_bytes(ins, accel, o) for o in ("src", "dst"))  # W8A8 MLP: hidden codes
 
     def row(r: int) -> list[tuple[int, int]]:
         head = [(ins.get("scores") + 4 * r, 4)] if sacc else []
-        return head + [(src + r * k * act, k * act)]
+        return head + [(src + r * k * xb, k * xb)]
 
     q4 = q4_layer(ins) if ins.has(Flag.WFMT_Q4) else None
     check = q4_check_cycles(mem, traffic, q4, n) if q4 else 0.0
     return check + lin_job_cycles(
         accel, mem, traffic, tokens=t, n=n, k=k, rows=[row(r) for r in idx], dst_rows=idx,
         dst=dst, weights=ins.get("weights"), bias=ins.get("bias"), wbytes=fmt("weight"),
-        bbytes=fmt("bias"), xbytes=act, base=dst if sacc else ins.get("residual"),
+        bbytes=fmt("bias"), xbytes=xb, ybytes=yb, base=dst if sacc else ins.get("residual"),
         base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
         index=ins.get("index") if ins.has(Flag.GATHER | Flag.SCATTER) else None,
         prefetched=prefetched,

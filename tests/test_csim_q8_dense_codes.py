@@ -1,0 +1,43 @@
+"""A W8A8 dense MLP with int8 hidden code rows (isa.pack_linear_q8): C-sim == golden byte
+for byte, profile words included (clamped codes, act overflows, gathered rows, ReLU, a
+code-to-code middle layer, a dynamic count; tests/test_golden_q8_dense_codes.py checks
+golden against numerics), on tiny and on a saturating 24-bit act variant."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from q8mlp import q8_mlp
+from test_csim_q8 import VARIANT
+from test_golden_q8_dense_codes import CASES
+
+from edgemoe.compare import volatile_mask
+from edgemoe.golden import execute
+from edgemoe.isa import encode_bytes
+from edgemoe.params import load_accel
+
+pytestmark = pytest.mark.csim
+
+
+@pytest.fixture(scope="module", params=["tiny", "variant"])
+def design(request):
+    from edgemoe.flow.csim import CsimExecutor
+
+    accel = load_accel("tiny", VARIANT if request.param == "variant" else ())
+    return accel, CsimExecutor(accel)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_dense_codes_csim_equal_golden(design, name):
+    accel, csim = design
+    case = q8_mlp(accel, **CASES[name])
+    s, n = case.scratch, len(case.program)
+    code = encode_bytes(case.program)
+    s.image[s.program:s.program + len(code)] = np.frombuffer(code, np.uint8)
+    gold, sim = s.image.copy(), s.image.copy()
+    args = (s.program, n, 0, 0)
+    assert execute(gold, accel, *args) == 0
+    assert csim.execute(sim, *args) == 0
+    keep = ~volatile_mask(gold.size, 0, n)
+    assert (gold[keep] == sim[keep]).all(), np.flatnonzero(gold[keep] != sim[keep])[:8]
+    assert (gold[case.hidden[0]:case.hidden[0] + 8] != 0x5A).any()  # codes were written
