@@ -42,7 +42,7 @@ def _layer(x, x_mul, w, b, m, dq, act, bf):
 
 def _reference(case, accel):
     """(scratch bytes, dst raw, overflows) of the case's instruction, from numerics."""
-    img, ins, g = case.scratch.image.copy(), case.ins, case.ins.get
+    img, g = case.scratch.image.copy(), case.ins.get
     act, bf = accel.formats.act, accel.formats.bias
     po, pi = accel.linear_p_out, accel.linear_p_in
     t, d, h, e = g("tokens"), g("dim"), g("hidden"), g("experts")
