@@ -24,7 +24,7 @@ module edgemoe_lin (
     input  logic [31:0] x_mul,
     input  logic [7:0]  dq,
     input  logic [31:0] q4_split, input logic [63:0] q4_index,  // WFMT_Q4: edgemoe_lin_q4
-    input  logic [1:0]  hidden_codes, input logic [31:0] hidden_x_mul,  // W8A8 experts' rows
+    input  logic [1:0]  hidden_codes, input logic [31:0] hidden_x_mul,  // W8A8 MLP hidden rows
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic        lg_valid,

@@ -1,6 +1,6 @@
 // Row writer of the linear engine: writes each finished output row (one strip's columns)
 // of the two output slots to memory while the MAC array computes the next token.  With
-// `codes` (a W8A8 MOE_EXPERTS' fc1, edgemoe/numerics/int8.py hidden_codes) each act
+// `codes` (a W8A8 MLP's fc1: expert or dense; edgemoe/numerics/int8.py hidden_codes) each act
 // element becomes fc2's int8 input code (edgemoe_lin_q8 with x_mul) and the row is
 // written a byte an element, coded EPI_LANES lanes a cycle (the epilogue's pace: a word
 // takes EPI_STEPS cycles, the last one sending it); each code's clamp counts once.
