@@ -172,12 +172,11 @@ def q8_mac_beats(tiles_out: int, tiles_in: int) -> int:
     return -(-tiles_out // Q8_PAIR) * max(tiles_in, Q8_PAIR)
 
 
-
-# ------------------------------------------------------------------ the experts' hidden rows
+# ------------------------------------------------------------------ an MLP's hidden rows
 #: Bytes of one element of a W8A8 MOE_EXPERTS hidden row in ``scratch`` (or of a W8A8 dense
-#: MLP's hidden tensor): fc2 only ever uses
-#: the int8 code of fc1's GELU output, so fc1 stores that code (a two's-complement byte)
-#: instead of the act word, and the row crosses the port twice at a byte an element.
+#: MLP's hidden tensor): fc2 only ever uses the int8 code of fc1's GELU output, so fc1
+#: stores that code (a two's-complement byte) instead of the act word, and the row crosses
+#: the port twice at a byte an element.
 HIDDEN_CODE_BYTES = 1
 
 

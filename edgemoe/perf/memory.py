@@ -5,19 +5,19 @@ high-performance port of ``ps_port_bits``, in front of DDR of ``ddr_gbps``
 (configs/boards.yaml).  A bus wider than its port moves a beat only as fast as the port
 carries its bytes, and one stream of reads (or writes) runs on one master, so on one port:
 more ports do not make a stream faster (but for the weight prefetch's striping, below), they
-let streams of different masters run side by side.  The one such overlap the model has (it follows the RTL's schedule) is the weight
-prefetch on a master of its own (``ports`` >= 2: the RTL top's ``m_axi_wgt``; the HLS
-kernel's ``wgt`` bundle likewise keeps the weights off the activations' master), which
-then neither queues ahead of the running op's reads nor waits behind them.  With three ports
-the prefetch's bursts alternate over two masters of its own (the RTL top's ``m_axi_wgt`` and
-``m_axi_wgt1``): it moves at two ports' bytes a cycle, at most the unit's bus
-(:attr:`MemoryTiming.prefetch_rate`).  A fourth port adds nothing here: the RTL top stripes
-over two weight masters at most (:data:`PREFETCH_MASTERS_MAX`), and two already fill a bus
-twice a port's width, the ZCU102's and every shipped design point's widest.  (The HLS
-kernel's third bundle carries the activations instead, edgemoe.params.ports: at three ports
-the model follows the RTL top.)  The DDR's
-nominal peak caps every stream (three ZCU102 ports take 48 of its 71 bytes a cycle at
-300 MHz).
+let streams of different masters run side by side.  The one such overlap the model has (it
+follows the RTL's schedule) is the weight prefetch on a master of its own (``ports`` >= 2:
+the RTL top's ``m_axi_wgt``; the HLS kernel's ``wgt`` bundle likewise keeps the weights off
+the activations' master), which then neither queues ahead of the running op's reads nor
+waits behind them.  With three ports the prefetch's bursts alternate over two masters of
+its own (the RTL top's ``m_axi_wgt`` and ``m_axi_wgt1``): it moves at two ports' bytes a
+cycle, at most the unit's bus (:attr:`MemoryTiming.prefetch_rate`).  A fourth port adds
+nothing here: the RTL top stripes over two weight masters at most
+(:data:`PREFETCH_MASTERS_MAX`), and two already fill a bus twice a port's width, the
+ZCU102's and every shipped design point's widest.  (The HLS kernel's third bundle carries
+the activations instead, edgemoe.params.ports: at three ports the model follows the RTL
+top.)  The DDR's nominal peak caps every stream (three ZCU102 ports take 48 of its 71
+bytes a cycle at 300 MHz).
 """
 
 from __future__ import annotations

@@ -210,8 +210,8 @@ def _prefetch_split(mem: MemoryTiming, p_cycles: float, p_traffic: Traffic, p_op
 def _prefetch_wait_apart(mem: MemoryTiming, during: float, pf: float, peeks: bool) -> float:
     """Cycles the next job waits for a prefetch on a port of its own (``mem.prefetch_apart``).
 
-    Nothing queues behind it: it moves at its ports' rate (``pf`` cycles) through the ``during`` cycles of
-    the op it starts with (after the strip-0 wait of that op's own job) and through the
+    Nothing queues behind it: it moves at its ports' rate (``pf`` cycles) through the
+    ``during`` cycles of the op it starts with (after the strip-0 wait of that op's own job) and through the
     dispatcher's fetch and peek; the next job waits for the rest.
     """
     dispatch = (2 if peeks else 1) * mem.latency + CONTROL_CYCLES["run"]
