@@ -53,7 +53,7 @@ SPACES: Mapping[str, Mapping[str, tuple]] = {
     # the engine sizes and lanes the per-task target needs, on the bus the RTL has; the
     # linear epilogue's lanes bind W8A8 layers of few input tiles (a tile pair's 2 steps)
     "engines": {"linear_p_in": (8, 16, 32), "linear_p_out": (8, 16, 32), "attn_lanes": (4, 8),
-                "linear_epilogue_lanes": (4, 8), "axi_bits": (256,), "axi_ports": (1, 2),
+                "linear_epilogue_lanes": (4, 8), "axi_bits": (256,), "axi_ports": (1, 2, 3),
                 "weight_buffer_words": (1.0,)},
 }
 
