@@ -42,14 +42,13 @@ class OpFault(Exception):
 #: An int8 code in memory: WFMT_Q8 weights (the scale is per channel, beside the bias) and
 #: the hidden rows of a W8A8 MOE_EXPERTS or dense MLP (numerics.int8.hidden_codes).
 Q8_CODE = FixedType(8, 8)
-Q8_WEIGHT = Q8_CODE
 
 
 def weight_format(accel, ins: Instr):
     """Weight FixedType selected by the instruction's flags."""
     f = accel.formats
     if ins.has(Flag.WFMT_Q8):
-        return Q8_WEIGHT
+        return Q8_CODE
     if ins.has(Flag.WFMT_PATCH):
         return f.patch_weight
     if ins.has(Flag.WFMT_CONV):
@@ -370,7 +369,7 @@ def op_moe_experts(image, ins: Instr, accel, prof: dict) -> None:
     act, bf = f.act, f.bias
     mixed = ins.has(Flag.WFMT_Q4)
     q8 = ins.has(Flag.WFMT_Q8) or mixed  # mixed: W8A8 with int4 rows too
-    lw = Q8_WEIGHT if q8 else f.linear_weight
+    lw = Q8_CODE if q8 else f.linear_weight
     dq, hidden_x_mul = unpack_moe_q8(g("q8_shift_mul"))
     t, d, hdim, e = g("tokens"), g("dim"), g("hidden"), g("experts")
     po, pi = accel.linear_p_out, accel.linear_p_in
