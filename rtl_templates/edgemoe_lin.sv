@@ -95,8 +95,7 @@ module edgemoe_lin (
   // ------------------------------------------------------------------ buffers
   logic [PO*PI*WBITS-1:0] w_q;  // the MAC array's weights (edgemoe_lin_wbuf, ping / pong)
   logic cur_bank;
-  logic [XBITS-1:0] x_q[PI];
-  logic [PO*ABITS-1:0] basebuf[2*TOM];
+  logic [PI-1:0][XBITS-1:0] x_q;  // the MAC array's input tile (edgemoe_lin_rows)
   logic [PO*ABITS-1:0] obuf[2*TOM];
 
   // ------------------------------------------------------------------ strip sequencer
@@ -315,29 +314,6 @@ module edgemoe_lin (
   assign dma_req.rd_cmd_wlg = (js == J_RUN) ? l_rd_cmd_wlg : js == J_SKIP ? sk_cmd_wlg : js == J_Q4 ? q4_dma.rd_cmd_wlg : s_rd_cmd_wlg;
   assign dma_req.rd_ready = s_loading ? 1'b1 : js == J_SKIP ? sk_rd_ready : js == J_Q4 ? q4_dma.rd_ready : (js == J_RUN) && l_rd_ready;
 
-  // one RAM per bank (two row slots each), one write and one registered read port
-  for (genvar b = 0; b < PI; b++) begin : g_rbank
-    logic [XBITS-1:0] mem[2*KT];
-    always_ff @(posedge clk) begin
-      if (rb_we[b]) mem[rb_addr[b]] <= rb_data[b];
-      x_q[b] <= mem[RAW'((c_slot ? KT : 0) + 32'(i_ti))];
-    end
-  end
-  always_ff @(posedge clk) begin
-    if (bb_we) basebuf[bb_addr] <= bb_data;
-  end
-
-  // slot metadata
-  logic [31:0] m_row[2], m_tok[2];
-  logic signed [63:0] m_score[2];
-  always_ff @(posedge clk) begin
-    if (fill) begin
-      m_row[fill_slot] <= fill_row;
-      m_tok[fill_slot] <= fill_tok;
-      m_score[fill_slot] <= fill_score;
-    end
-  end
-
   // ------------------------------------------------------------------ MAC pipeline
   // stage 0: issue (token slot, output tile, input tile) and the buffer reads
   logic c_act, c_slot;
@@ -412,10 +388,15 @@ module edgemoe_lin (
 
   // stage 2: quantize, epilogue, combine with the base row
   logic [PO*ABITS-1:0] y_word;
-  // the tile's base row (and edgemoe_lin_bbuf's biases, multipliers): block RAM reads one
-  // cycle ahead (e_slot = p2_slot), not LUT RAM read combinationally
+  // the row slots; the base row (and edgemoe_lin_bbuf's biases, multipliers) read one
+  // cycle ahead (e_slot = p2_slot): block RAM, not LUT RAM read combinationally
   logic [PO*ABITS-1:0] base_word;
-  always_ff @(posedge clk) base_word <= basebuf[BAW'((p2_slot_nx ? TOM : 0) + 32'(e_to_nx))];
+  logic [31:0] m_row, m_tok;  // slot e_slot's destination row, token and score
+  logic signed [63:0] m_score;
+  edgemoe_lin_rows #(.XBITS(XBITS)) u_rows (
+      .clk, .rb_we, .rb_addr, .rb_data, .bb_we, .bb_addr, .bb_data, .fill, .fill_slot, .fill_row,
+      .fill_tok, .fill_score, .x_slot(c_slot), .x_ti(i_ti), .x_q, .b_slot(p2_slot_nx),
+      .b_to(e_to_nx), .base_word, .m_slot(e_slot), .m_row, .m_tok, .m_score);
   logic [63:0] tile_ovf;
   logic [PO*64-1:0] p2_acc_word;
   for (genvar o = 0; o < PO; o++) begin : g_acc_word  // W8A8: the pair's tile e_hi
@@ -426,7 +407,7 @@ module edgemoe_lin (
   edgemoe_lin_epilogue u_epi (
       .clk, .rst_n, .issue_last(c_issue && c_tile_last), .pair(f_q8), .hold(e_hold),
       .start(e_start), .acc(p2_acc_word), .b_word(b2_word), .q8(f_q8 || f_q4),
-      .m_word(s2_word), .b_sh, .b_on(!gate), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score[e_slot]),
+      .m_word(s2_word), .b_sh, .b_on(!gate), .q_sh, .f_gelu, .f_relu, .f_sacc, .f_res, .score(m_score),
       .base_word, .col0((to0 + e_to) << PO_LG), .n(jn), .done(e_done), .y_word, .ovf(tile_ovf));
   // running count since reset; edgemoe_ctrl_prof reports each instruction's increase
   always_ff @(posedge clk) begin
@@ -469,7 +450,7 @@ module edgemoe_lin (
       end
       // stage 2
       if (e_done) begin
-        if (gate) {lg_valid, lg_tok, lg_tile, lg_data} <= {1'b1, m_tok[e_slot], to0 + e_to, y_word};
+        if (gate) {lg_valid, lg_tok, lg_tile, lg_data} <= {1'b1, m_tok, to0 + e_to, y_word};
         else obuf[BAW'((e_slot ? TOM : 0) + 32'(e_to))] <= y_word;
       end
       // slots
@@ -490,7 +471,7 @@ module edgemoe_lin (
   logic rd_slot, w_done_pulse, w_clr; logic [31:0] rd_i, w_clamped; logic [PO*ABITS-1:0] w_word;
   edgemoe_lin_writer u_writer (
       .clk, .rst_n, .ld_go, .out_full, .row_done(e_done && e_tok_last && !gate),
-      .row_slot(e_slot), .row_idx(m_row[e_slot]), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
+      .row_slot(e_slot), .row_idx(m_row), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
       .strip_cols, .codes(j_hc[0]), .x_mul(j_hxm), .obuf_q(w_word), .wr_data(dma_req.wr_data), .clamped(w_clamped), .rd_slot, .rd_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
       .wr_cmd_addr(dma_req.wr_cmd_addr), .wr_cmd_len(dma_req.wr_cmd_len), .wr_cmd_wlg(dma_req.wr_cmd_wlg), .wr_valid(dma_req.wr_valid), .wr_ready(dma_resp.wr_ready));
   always_ff @(posedge clk) w_word <= obuf[BAW'((rd_slot ? TOM : 0) + rd_i)];  // a cycle ahead: block RAM

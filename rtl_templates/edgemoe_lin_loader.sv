@@ -78,7 +78,6 @@ module edgemoe_lin_loader #(
                          D_BASE = 3'd4, D_END = 3'd5, D_FILL = 3'd6, D_LINE = 3'd7;
   localparam int DW = 3 + 1 + 32 + 32 + 32 + 32;   // kind, slot, count, pos, stride, line word
   localparam int LINE_WORDS = edgemoe_pkg::CONV_LINE_WORDS / PI;  // line buffer words
-  localparam int LAW = LINE_WORDS > 1 ? $clog2(LINE_WORDS) : 1;
   localparam logic [31:0] INDEX_RING = 32'(edgemoe_pkg::INDEX_RING);   // the ring's entries
   localparam logic [31:0] INDEX_CHUNK = 32'(edgemoe_pkg::INDEX_CHUNK); // indices a command
 
@@ -360,35 +359,14 @@ module edgemoe_lin_loader #(
                                                       : 1'b1;
   end
 
-  // line buffer: one write port (D_FILL words) and one registered read port that reads the
-  // next word of a D_LINE tap ahead: a tap moves a word per cycle after a cycle of latency
+  // line buffer: a D_LINE tap reads a word a cycle (edgemoe_lin_line)
   logic [PI*ABITS-1:0] lb_q;
-  logic [31:0] lb_want, lb_ra, lb_qa;
-  logic lb_qv, lb_ok, lb_we;
+  logic lb_ok, lb_we;
   logic go_data;                       // a DATA/ZERO/LINE step happens this cycle
-  assign lb_want = d_line + (c_done >> PI_LG);
-  assign lb_ok = lb_qv && lb_qa == lb_want;
   assign lb_we = dq_valid && d_kind == D_FILL && rd_valid;
-  assign lb_ra = (go_data && d_kind == D_LINE && word_end && !seg_end) ? lb_want + 32'd1
-                                                                       : lb_want;
-  if (LINE_WORDS > 0) begin : g_line
-    logic [PI*ABITS-1:0] lbuf[LINE_WORDS];
-    always_ff @(posedge clk) begin
-      if (lb_we) lbuf[LAW'(d_line + c_done)] <= rd_data[PI*ABITS-1:0];
-      lb_q <= lbuf[LAW'(lb_ra)];
-    end
-  end else begin : g_no_line
-    assign lb_q = '0;
-  end
-  always_ff @(posedge clk) begin
-    if (!rst_n) begin
-      lb_qa <= '0;
-      lb_qv <= 1'b0;
-    end else begin
-      lb_qa <= lb_ra;
-      lb_qv <= !lb_we;                 // a write may change the word just read
-    end
-  end
+  edgemoe_lin_line u_line (
+      .clk, .rst_n, .we(lb_we), .wa(d_line + c_done), .wdata(rd_data), .want(d_line + (c_done >> PI_LG)),
+      .ahead(go_data && d_kind == D_LINE && word_end && !seg_end), .q(lb_q), .ok(lb_ok));
   assign go_data = dq_valid && ((d_kind == D_DATA && rd_valid) || d_kind == D_ZERO ||
                                 (d_kind == D_LINE && lb_ok));
   assign rd_ready = data_k && (d_kind != D_DATA || word_end);
