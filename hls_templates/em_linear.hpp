@@ -377,11 +377,11 @@ void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xm
 #pragma HLS INLINE off  // the token loop: one instance shared by both ping/pong branches
 #pragma HLS DATAFLOW
   hls::stream<lin_xtile<CFG> > xs("lin_xs");
-#pragma HLS STREAM variable=xs depth=CFG::XROW_TILES  // one whole row ahead of the MAC tile
+#pragma HLS STREAM variable=xs depth=(CFG::LINEAR_ROW_SLOTS - 1) * CFG::XROW_TILES  // row slots
   hls::stream<lin_acctile<CFG> > sums("lin_sums");
 #pragma HLS STREAM variable=sums depth=CFG::MAX_ROW_OUT / CFG::P_OUT  // one token's sums
   hls::stream<lin_tag> tags("lin_tags");
-#pragma HLS STREAM variable=tags depth=4  // a few tokens between reader and writer
+#pragma HLS STREAM variable=tags depth=CFG::LINEAR_ROW_SLOTS + 2  // the slots' tokens, 2 more
   lin_read_rows<CFG>(mem, xmem, job, tokens, ck.kt, xs, tags);
   lin_mac_rows<CFG>(xs, w, bias, scale, kept, ck.q8, tokens, ck.kt, ck.n_ot, sums);
   lin_write_rows<CFG>(ymem, sink, tokens, ck.n_ot, ck.col0, ck.ncols, acc_frac, sums, tags,

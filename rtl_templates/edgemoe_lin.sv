@@ -3,9 +3,10 @@
 //
 // Per strip of output tiles that fits the weight buffer: load the strip's bias and tile-
 // packed weights, then for every token (or output pixel) the row loader fills a row slot
-// while the MAC array works on the other: for each output tile, P_IN x P_OUT products per
-// cycle accumulate exactly (64-bit, wrap-around) from the bias, then one quantization into
-// act, GELU / ReLU, and the SCORE_ACC / RESIDUAL combine with the base row; finished rows
+// (LINEAR_ROW_SLOTS of them, edgemoe_lin_rows) while the MAC array works on an earlier
+// token: for each output tile, P_IN x P_OUT products per cycle accumulate exactly (64-bit,
+// wrap-around) from the bias, then one quantization into act, GELU / ReLU, and the
+// SCORE_ACC / RESIDUAL combine with the base row; finished rows
 // are written by the writer while the next token computes.  MOE_GATE logits go to the
 // router instead of memory.  WSKIP: edgemoe_lin_skip fetches and issues non-zero tiles only.
 // W8A8: pairs of output tiles share the multipliers (edgemoe_lin_pair, edgemoe_lin_dot).
@@ -65,8 +66,11 @@ module edgemoe_lin (
   localparam int TOM = edgemoe_pkg::MAX_OUT_FEATURES / PO;
   localparam int WT = edgemoe_pkg::WBUF_TILES;
   localparam int WAW = $clog2(WT > 1 ? WT : 2);
-  localparam int RAW = $clog2(2 * KT);
-  localparam int BAW = $clog2(2 * TOM);
+  localparam int RS = edgemoe_pkg::LINEAR_ROW_SLOTS;  // row slots (edgemoe_lin_rows)
+  localparam int SB = $clog2(RS);
+  localparam int RAW = $clog2(RS * KT);
+  localparam int BAW = $clog2(RS * TOM);
+  localparam int OAW = $clog2(2 * TOM);  // two output slots (edgemoe_lin_writer)
 
   // ------------------------------------------------------------------ job
   logic [1:0] jm;
@@ -96,7 +100,7 @@ module edgemoe_lin (
   logic [PO*PI*WBITS-1:0] w_q;  // the MAC array's weights (edgemoe_lin_wbuf, ping / pong)
   logic cur_bank;
   logic [PI-1:0][XBITS-1:0] x_q;  // the MAC array's input tile (edgemoe_lin_rows)
-  logic [PO*ABITS-1:0] obuf[2*TOM];
+  logic [PO*ABITS-1:0] obuf[2*TOM];  // two output slots
 
   // ------------------------------------------------------------------ strip sequencer
   typedef enum logic [3:0] {J_IDLE, J_SIZE, J_BIAS, J_BIAS_W, J_W0, J_WTS, J_WTS_W, J_SKIP,
@@ -282,8 +286,9 @@ module edgemoe_lin (
       .pf_rd_ready, .pf_rd_data, .pf_rd_last);
 
   // ------------------------------------------------------------------ row loader
-  logic [1:0] row_full;
-  logic fill, fill_slot;
+  logic [RS-1:0] row_full;
+  logic fill;
+  logic [SB-1:0] fill_slot;
   logic [31:0] fill_row, fill_tok;
   logic signed [63:0] fill_score;
   logic all_loaded;
@@ -316,7 +321,11 @@ module edgemoe_lin (
 
   // ------------------------------------------------------------------ MAC pipeline
   // stage 0: issue (token slot, output tile, input tile) and the buffer reads
-  logic c_act, c_slot;
+  logic c_act;
+  logic [SB-1:0] c_slot;
+  // token r's row slot is r mod LINEAR_ROW_SLOTS, its output slot r mod 2: the row slot's
+  // low bit (the writer drains a row per token, two output slots keep it busy)
+  logic c_oslot, e_oslot;
   logic [31:0] c_to, c_ti, c_wb, c_bj;  // c_bj: WSKIP beat (edgemoe_lin_skip's list)
   logic [31:0] i_to, i_ti;  // the issued beat's output tile and input tile
   assign {i_to, i_ti} = f_wskip ? {sk_to, sk_ti} : {c_to, c_ti};
@@ -330,29 +339,34 @@ module edgemoe_lin (
   assign c_last = f_wskip ? c_bj + 32'd1 == sk_nb : c_tile_last && c_to + 32'd1 == c_rows;
   // a token starts when its row is loaded and its output slot is free
   logic can_start;
-  assign can_start = js == J_RUN && row_full[c_slot] && (gate || !out_full[c_slot]);
+  assign can_start = js == J_RUN && row_full[c_slot] && (gate || !out_full[c_oslot]);
   assign c_issue = (c_act || can_start) && !(c_tile_last && e_hold);  // epilogue pace
 
   // stage 1 registers
-  logic p1_v, p1_first, p1_last, p1_tok_last, p1_slot;
+  logic p1_v, p1_first, p1_last, p1_tok_last;
+  logic [SB-1:0] p1_slot;
   logic [31:0] p1_to, p1_ti;
   // stage 2 registers
-  logic p2_v, p2_tok_last, p2_slot;
+  logic p2_v, p2_tok_last;
+  logic [SB-1:0] p2_slot;
   logic [31:0] p2_to;
   // W8A8: acc_hi / p2_acc_hi the pair's high tile; W8A8 sums are int32 (the epilogue reads
   // their low 32 bits only), so that bank is 32 bits wide
   logic signed [63:0] acc[PO], p2_acc[PO];
   logic signed [31:0] acc_hi[PO], p2_acc_hi[PO];
-  logic pr_half, e_start, e_hi, e_tok_last, e_slot;
+  logic pr_half, e_start, e_hi, e_tok_last;
+  logic [SB-1:0] e_slot;
   logic [31:0] pr_at, e_to, e_to_nx, p2_to_nx;
-  logic p2_slot_nx;
+  logic [SB-1:0] p2_slot_nx;
+  assign e_slot = p2_slot;  // the epilogue's tile is p2's
+  assign {c_oslot, e_oslot} = {c_slot[0], e_slot[0]};
   // p2 next cycle: the epilogue's buffer reads are registered, addressed a cycle ahead
   assign p2_to_nx = (p1_v && p1_last) ? p1_to : p2_to;
   assign p2_slot_nx = (p1_v && p1_last) ? p1_slot : p2_slot;
   edgemoe_lin_pair u_pair (
       .clk, .rst_n, .q8(f_q8), .tiles_in, .srows, .ld_start(js == J_WTS), .ld_count(wcount),
       .ld_beat(js == J_WTS_W && dma_resp.rd_valid), .ld_at(pr_at), .ld_half(pr_half),
-      .p2_v, .p2_tok_last, .p2_slot, .p2_to, .e_done, .e_start, .e_hi, .e_tok_last, .e_slot,
+      .p2_v, .p2_tok_last, .p2_to, .e_done, .e_start, .e_hi, .e_tok_last,
       .e_to, .p2_to_nx, .e_to_nx);
 
   edgemoe_lin_wbuf #(.WT(WT), .TW(PO * PI * WBITS)) u_wbuf (
@@ -418,9 +432,9 @@ module edgemoe_lin (
   end
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      c_act <= 1'b0; c_slot <= 1'b0; c_to <= '0; c_ti <= '0; c_wb <= '0; c_bj <= '0;
-      p1_v <= 1'b0; p1_first <= 1'b0; p1_last <= 1'b0; p1_tok_last <= 1'b0; p1_slot <= 1'b0;
-      p1_to <= '0; p1_ti <= '0; p2_v <= 1'b0; p2_tok_last <= 1'b0; p2_slot <= 1'b0; p2_to <= '0;
+      c_act <= 1'b0; c_slot <= '0; c_to <= '0; c_ti <= '0; c_wb <= '0; c_bj <= '0;
+      p1_v <= 1'b0; p1_first <= 1'b0; p1_last <= 1'b0; p1_tok_last <= 1'b0; p1_slot <= '0;
+      p1_to <= '0; p1_ti <= '0; p2_v <= 1'b0; p2_tok_last <= 1'b0; p2_slot <= '0; p2_to <= '0;
       row_full <= '0; out_full <= '0; rows_done <= '0;
       lg_valid <= 1'b0; lg_tok <= '0; lg_tile <= '0; lg_data <= '0;
       for (int o = 0; o < PO; o++) {acc[o], p2_acc[o], acc_hi[o], p2_acc_hi[o]} <= '0;
@@ -434,7 +448,7 @@ module edgemoe_lin (
         c_bj <= c_last ? '0 : c_bj + 32'd1;
         if (c_last) begin
           {c_act, c_to, c_ti, c_wb} <= '0;
-          c_slot <= !c_slot;
+          c_slot <= c_slot + SB'(1);
         end else begin
           c_act <= 1'b1;
           if (c_tile_last) {c_ti, c_to, c_wb} <= {32'd0, c_to + 32'd1, c_wb + tiles_in};
@@ -451,14 +465,14 @@ module edgemoe_lin (
       // stage 2
       if (e_done) begin
         if (gate) {lg_valid, lg_tok, lg_tile, lg_data} <= {1'b1, m_tok, to0 + e_to, y_word};
-        else obuf[BAW'((e_slot ? TOM : 0) + 32'(e_to))] <= y_word;
+        else obuf[OAW'((e_oslot ? TOM : 0) + 32'(e_to))] <= y_word;
       end
       // slots
       if (fill) row_full[fill_slot] <= 1'b1;
       if (e_done && e_tok_last) begin
         row_full[e_slot] <= 1'b0;
         if (gate) rows_done <= rows_done + 32'd1;
-        else out_full[e_slot] <= 1'b1;
+        else out_full[e_oslot] <= 1'b1;
       end
       if (w_done_pulse) begin
         out_full[w_clr] <= 1'b0;
@@ -471,10 +485,10 @@ module edgemoe_lin (
   logic rd_slot, w_done_pulse, w_clr; logic [31:0] rd_i, w_clamped; logic [PO*ABITS-1:0] w_word;
   edgemoe_lin_writer u_writer (
       .clk, .rst_n, .ld_go, .out_full, .row_done(e_done && e_tok_last && !gate),
-      .row_slot(e_slot), .row_idx(m_row), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
+      .row_slot(e_oslot), .row_idx(m_row), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
       .strip_cols, .codes(j_hc[0]), .x_mul(j_hxm), .obuf_q(w_word), .wr_data(dma_req.wr_data), .clamped(w_clamped), .rd_slot, .rd_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
       .wr_cmd_addr(dma_req.wr_cmd_addr), .wr_cmd_len(dma_req.wr_cmd_len), .wr_cmd_wlg(dma_req.wr_cmd_wlg), .wr_valid(dma_req.wr_valid), .wr_ready(dma_resp.wr_ready));
-  always_ff @(posedge clk) w_word <= obuf[BAW'((rd_slot ? TOM : 0) + rd_i)];  // a cycle ahead: block RAM
+  always_ff @(posedge clk) w_word <= obuf[OAW'((rd_slot ? TOM : 0) + rd_i)];  // a cycle ahead: block RAM
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)
   logic unused; assign unused = ^{dma_resp, q4_dma, all_loaded, wcount[31], pf_at, p1_slot, flags[15:13], dot_hi_top,
                     flags[edgemoe_pkg::FLAG_BIT_COPY], flags[edgemoe_pkg::FLAG_BIT_DYN_COUNT], j_q4s};

@@ -1,5 +1,5 @@
-// Row loader of the linear engine: fills one of two row slots per token while the MAC
-// array works on the other.
+// Row loader of the linear engine: fills a row slot per token (LINEAR_ROW_SLOTS of them,
+// token r in slot r mod LINEAR_ROW_SLOTS) while the MAC array works on an earlier one.
 //
 // A generator issues read commands and pushes a descriptor per command (or per run of
 // zeros) into a FIFO; a consumer takes the DMA words in the same order and scatters them
@@ -36,21 +36,23 @@ module edgemoe_lin_loader #(
     input  logic [7:0]  kk, ks, kp,
     input  logic [31:0] col0, strip_cols,
     // slots
-    input  logic [1:0]  slot_busy,         // slot still holds a row for the MAC array
+    input  logic [edgemoe_pkg::LINEAR_ROW_SLOTS-1:0] slot_busy,  // holds a row for the MAC array
     output logic        fill,              // a slot is complete (pulse)
-    output logic        fill_slot,
+    output logic [$clog2(edgemoe_pkg::LINEAR_ROW_SLOTS)-1:0] fill_slot,
     output logic [31:0] fill_row,          // destination row (scatter index or token)
     output logic [31:0] fill_tok,          // token number
     output logic signed [63:0] fill_score,
     output logic        all_loaded,
     // row buffer banks
     output logic [edgemoe_pkg::P_IN-1:0] rb_we,
-    output logic [edgemoe_pkg::P_IN-1:0][$clog2(2 * edgemoe_pkg::MAX_IN_FEATURES / edgemoe_pkg::P_IN)-1:0]
+    output logic [edgemoe_pkg::P_IN-1:0]
+                 [$clog2(edgemoe_pkg::LINEAR_ROW_SLOTS * edgemoe_pkg::MAX_IN_FEATURES / edgemoe_pkg::P_IN)-1:0]
                                           rb_addr,
     output logic [edgemoe_pkg::P_IN-1:0][XBITS-1:0] rb_data,
     // base buffer
     output logic        bb_we,
-    output logic [$clog2(2 * edgemoe_pkg::MAX_OUT_FEATURES / edgemoe_pkg::P_OUT)-1:0] bb_addr,
+    output logic [$clog2(edgemoe_pkg::LINEAR_ROW_SLOTS * edgemoe_pkg::MAX_OUT_FEATURES / edgemoe_pkg::P_OUT)-1:0]
+                        bb_addr,
     output logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] bb_data,
     // DMA
     output logic        rd_cmd_valid,
@@ -70,13 +72,15 @@ module edgemoe_lin_loader #(
   localparam int PBITS = 8 << edgemoe_pkg::PIXEL_LG;
   localparam int KT = edgemoe_pkg::MAX_IN_FEATURES / PI;      // row words per slot
   localparam int TOM = edgemoe_pkg::MAX_OUT_FEATURES / PO;    // base words per slot
-  localparam int RAW = $clog2(2 * KT);
-  localparam int BAW = $clog2(2 * TOM);
+  localparam int RS = edgemoe_pkg::LINEAR_ROW_SLOTS;           // row slots
+  localparam int SB = $clog2(RS);                              // slot index bits
+  localparam int RAW = $clog2(RS * KT);
+  localparam int BAW = $clog2(RS * TOM);
   localparam int WB = edgemoe_pkg::WORD_MAX * 8;
   // descriptor kinds
   localparam logic [2:0] D_IDX = 3'd0, D_SCORE = 3'd1, D_DATA = 3'd2, D_ZERO = 3'd3,
                          D_BASE = 3'd4, D_END = 3'd5, D_FILL = 3'd6, D_LINE = 3'd7;
-  localparam int DW = 3 + 1 + 32 + 32 + 32 + 32;   // kind, slot, count, pos, stride, line word
+  localparam int DW = 3 + SB + 32 + 32 + 32 + 32;  // kind, slot, count, pos, stride, line word
   localparam int LINE_WORDS = edgemoe_pkg::CONV_LINE_WORDS / PI;  // line buffer words
   localparam logic [31:0] INDEX_RING = 32'(edgemoe_pkg::INDEX_RING);   // the ring's entries
   localparam logic [31:0] INDEX_CHUNK = 32'(edgemoe_pkg::INDEX_CHUNK); // indices a command
@@ -86,7 +90,7 @@ module edgemoe_lin_loader #(
                             G_NEXT} gen_t;
   gen_t gs;
   logic [31:0] r;                       // token / pixel
-  logic gslot;
+  logic [SB-1:0] gslot;
   logic [31:0] oy, ox;
   logic [31:0] ga, gb;                  // segment loop counters: (ky, kx) or (c, ky)
   logic [1:0] gpart;                    // CHW: left zeros, data, right zeros
@@ -103,12 +107,12 @@ module edgemoe_lin_loader #(
   edgemoe_lin_index #(.RING(edgemoe_pkg::INDEX_RING)) u_index (
       .clk, .rst_n, .push(idx_push), .push_data(rd_data[31:0]), .pop(take && indexed),
       .have(idx_have), .head(idx_head));
-  logic [1:0] filling;
+  logic [RS-1:0] filling;
   // descriptor fifo
   logic dq_in_valid, dq_in_ready, dq_valid, dq_pop;
   logic [DW-1:0] dq_in, dq_out;
   logic [2:0] d_kind;
-  logic d_slot;
+  logic [SB-1:0] d_slot;
   logic [31:0] d_count, d_pos, d_stride, d_line;
   // command
   logic cmd_ok;                        // command and descriptor can both be pushed
@@ -170,7 +174,7 @@ module edgemoe_lin_loader #(
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       gs <= G_IDLE;
-      r <= '0; gslot <= 1'b0; oy <= '0; ox <= '0; ga <= '0; gb <= '0; gpart <= '0;
+      r <= '0; gslot <= '0; oy <= '0; ox <= '0; ga <= '0; gb <= '0; gpart <= '0;
       filling <= '0; line_on <= 1'b0; ry0 <= '0;
       idx_val <= '0; idx_req <= '0;
       rd_cmd_valid <= 1'b0; rd_cmd_addr <= '0; rd_cmd_len <= '0; rd_cmd_wlg <= '0;
@@ -181,7 +185,7 @@ module edgemoe_lin_loader #(
       if (fill) filling[fill_slot] <= 1'b0;
       case (gs)
         G_IDLE: if (go) begin
-          r <= '0; gslot <= 1'b0; oy <= '0; ox <= '0; idx_req <= '0;
+          r <= '0; gslot <= '0; oy <= '0; ox <= '0; idx_req <= '0;
           line_on <= LINE_WORDS > 0 && conv && !pix && ci[PI_LG-1:0] == '0 &&
                      line_need <= 64'(edgemoe_pkg::CONV_LINE_WORDS);
           ry0 <= (p_mod == 32'd0) ? 32'd0 : rows - p_mod;
@@ -314,7 +318,7 @@ module edgemoe_lin_loader #(
           gs <= G_NEXT;
         end
         G_NEXT: begin
-          gslot <= !gslot;
+          gslot <= gslot + SB'(1);
           r <= r + 32'd1;
           if (ox + 32'd1 == ow) begin
             ox <= '0;
@@ -328,7 +332,8 @@ module edgemoe_lin_loader #(
     end
   end
 
-  edgemoe_fifo #(.WIDTH(DW), .DEPTH(8)) u_desc (
+  // four descriptors a slot: a token's score, row, base row and end (index chunks ride along)
+  edgemoe_fifo #(.WIDTH(DW), .DEPTH(4 * RS)) u_desc (
       .clk, .rst_n, .in_valid(dq_in_valid), .in_ready(dq_in_ready), .in_data(dq_in),
       .out_valid(dq_valid), .out_ready(dq_pop), .out_data(dq_out));
   assign {d_kind, d_slot, d_count, d_pos, d_stride, d_line} = dq_out;
@@ -339,7 +344,7 @@ module edgemoe_lin_loader #(
   logic [31:0] n_now;                  // elements written this cycle
   logic word_end;                      // the current DMA word is used up this cycle
   logic seg_end;
-  logic signed [63:0] score_r[2];
+  logic signed [63:0] score_r[RS];
   logic [31:0] base_words;
   logic data_k;                        // descriptor consumes DMA words
   assign base_words = (strip_cols + 32'(PO - 1)) >> edgemoe_pkg::P_OUT_LG;
@@ -423,7 +428,7 @@ module edgemoe_lin_loader #(
     assign eb = BL'(c_sub) + jb;
     assign ea = a_word[32'(eb)*ABITS+:ABITS];
     assign rb_we[b] = go_data && 32'(jb) < n_now && pb[BL-1:0] == BL'(b);
-    assign rb_addr[b] = RAW'((d_slot ? KT : 0) + 32'(pb >> PI_LG));
+    assign rb_addr[b] = RAW'(32'(d_slot) * 32'(KT) + 32'(pb >> PI_LG));
     assign rb_data[b] = (d_kind == D_ZERO) ? '0 :
         pix ? XBITS'(edgemoe_pkg::sext(64'(ea[PBITS-1:0]), 2'(edgemoe_pkg::PIXEL_LG),
                                        edgemoe_pkg::PIXEL_SIGNED))
@@ -432,7 +437,7 @@ module edgemoe_lin_loader #(
   end
   assign bb_we = dq_valid && d_kind == D_BASE && rd_valid;
   assign idx_push = dq_valid && d_kind == D_IDX && rd_valid;
-  assign bb_addr = BAW'(d_slot ? TOM : 0) + BAW'(c_done);
+  assign bb_addr = BAW'(32'(d_slot) * 32'(TOM)) + BAW'(c_done);
   assign bb_data = rd_data[PO*ABITS-1:0];
 
   always_ff @(posedge clk) begin
@@ -440,12 +445,11 @@ module edgemoe_lin_loader #(
       c_done <= '0;
       c_sub <= '0;
       fill <= 1'b0;
-      fill_slot <= 1'b0;
+      fill_slot <= '0;
       fill_row <= '0;
       fill_tok <= '0;
       fill_score <= '0;
-      score_r[0] <= '0;
-      score_r[1] <= '0;
+      for (int i = 0; i < RS; i++) score_r[i] <= '0;
     end else begin
       fill <= 1'b0;
       if (dq_valid) begin

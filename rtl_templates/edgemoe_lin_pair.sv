@@ -21,11 +21,11 @@ module edgemoe_lin_pair (
     input  logic [31:0] ld_count,         // tiles arrived so far (W16 address)
     output logic [31:0] ld_at,
     output logic        ld_half,
-    input  logic        p2_v, p2_tok_last, p2_slot,
+    input  logic        p2_v, p2_tok_last,
     input  logic [31:0] p2_to,            // W8A8: the pair index
     input  logic        e_done,           // the epilogue finishes its tile this cycle
     output logic        e_start,          // the epilogue starts a tile this cycle
-    output logic        e_hi, e_tok_last, e_slot,
+    output logic        e_hi, e_tok_last,
     output logic [31:0] e_to,             // the strip tile in the epilogue
     input  logic [31:0] p2_to_nx,         // p2_to next cycle
     output logic [31:0] e_to_nx           // e_to next cycle (registered buffer reads)
@@ -48,7 +48,6 @@ module edgemoe_lin_pair (
   assign e_to_nx = q8 ? (p2_to_nx << 1) + 32'(e_hi_nx) : p2_to_nx;
   assign e_hi = hi_go || hi_run;
   assign e_start = p2_v || hi_go;
-  assign e_slot = p2_slot;
   assign e_to = q8 ? (p2_to << 1) + 32'(e_hi) : p2_to;
   assign e_tok_last = p2_tok_last && (e_hi || !(q8 && hi_ok));
 endmodule

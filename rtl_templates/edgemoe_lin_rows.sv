@@ -1,5 +1,5 @@
 // Row slots of the linear engine: the memories the row loader (edgemoe_lin_loader) fills
-// for each token and the MAC array and epilogue (edgemoe_lin) read, SLOTS tokens of them:
+// for each token and the MAC array and epilogue (edgemoe_lin) read, one token a slot:
 //  - the input row: P_IN banks (element p of a row in bank p mod P_IN), KT words a slot;
 //  - the base row (RESIDUAL, SCORE_ACC): TOM words of P_OUT act values a slot;
 //  - the slot's metadata: destination row, token number and score.
@@ -7,7 +7,7 @@
 // are registers, read as they are.
 module edgemoe_lin_rows #(
     parameter int XBITS = 33,  // row element bits (act or pixel, signed)
-    parameter int SLOTS = 2    // row slots (a power of two)
+    parameter int SLOTS = edgemoe_pkg::LINEAR_ROW_SLOTS  // row slots (a power of two)
 ) (
     input  logic        clk,
     // the loader's writes

@@ -7,7 +7,9 @@ and int8 attention left out so OP_NOT_BUILT and unbuilt flags can be exercised).
 All three have 128-bit AXI, so the attention monitor test compares p alone.  ``narrow`` is
 ``tiny`` with 16-bit activations; ``wide`` is ``tiny`` with an 8x8 linear tile (a two-step
 linear epilogue); ``wide_epi8`` and ``tiny_epi1`` set the epilogue's lanes (one step, four
-steps).  Verilator models are
+steps); ``slots2`` and ``slots4`` are ``tiny`` at 300 MHz (the board's read latency then
+64 cycles, as on edge-moe-zcu102-w8a8) with the CONV line buffer and 2 or 4 linear row
+slots (``linear_row_slots``).  Verilator models are
 cached under build/rtlsim by source hash, so only the first run pays for the builds.
 """
 
@@ -31,8 +33,12 @@ WIDE = ("linear_p_in=8", "linear_p_out=8")
 # lanes (one step, default 4 lanes), ``tiny`` with one lane (4 steps, default 4 lanes)
 WIDE_EPI8 = (*WIDE, "linear_epilogue_lanes=8")
 TINY_EPI1 = ("linear_epilogue_lanes=1",)
+# 64 cycles of read latency (rows wait on it) and the CONV line buffer; 2 or 4 row slots
+SLOTS2 = ("clock_mhz=300", "buffers.conv_line_words=2048")
+SLOTS4 = (*SLOTS2, "linear_row_slots=4")
 DESIGNS = {"tiny": (), "alt": ALT, "p8": P8, "narrow": NARROW, "wide": WIDE,
-           "wide_epi8": WIDE_EPI8, "tiny_epi1": TINY_EPI1}
+           "wide_epi8": WIDE_EPI8, "tiny_epi1": TINY_EPI1, "slots2": SLOTS2,
+           "slots4": SLOTS4}
 #: The two parallelism settings each engine suite runs its cases on.
 SETTINGS = ("tiny", "alt")
 

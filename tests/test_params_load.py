@@ -194,7 +194,7 @@ VARIANTS = {
     "board": "zcu104", "clock_mhz": "250", "linear_p_in": "8", "linear_p_out": "8",
     "attn_lanes": "2", "vector_lanes": "4", "axi_bits": "128", "axi_ports": "2",
     "attn_topk": "true", "attn_q8": "true",
-    "weight_formats": "[w16, q8, q4]", "linear_epilogue_lanes": "8",
+    "weight_formats": "[w16, q8, q4]", "linear_epilogue_lanes": "8", "linear_row_slots": "4",
     "formats.act": "ap_fixed<32,11>", "formats.linear_weight": "ap_fixed<16,3>",
     "formats.attn_bias": "ap_fixed<16,6>", "formats.bias": "ap_fixed<16,5,AP_RND>",
     "formats.norm": "ap_fixed<16,5,AP_TRN,AP_SAT>", "formats.patch_weight": "ap_fixed<12,0>",

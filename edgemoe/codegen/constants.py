@@ -72,6 +72,7 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("AXI_LANES", accel.axi_bits // 64),
         ("P_IN", pi), ("P_OUT", po), ("P_IN_LG", _lg(pi)), ("P_OUT_LG", _lg(po)),
         ("EPI_LANES", accel.linear_epilogue_lanes), ("EPI_STEPS", accel.linear_epilogue_steps),
+        ("LINEAR_ROW_SLOTS", accel.linear_row_slots),  # edgemoe_lin_rows, lin_compute's row stream
         ("ATTN_LANES", accel.attn_lanes), ("VEC_LANES", vec), ("VEC_LANES_LG", _lg(vec)),
         ("MAX_TOKENS", accel.max_tokens), ("MAX_IN_FEATURES", accel.max_in_features),
         ("MAX_OUT_FEATURES", accel.max_out_features), ("MAX_HEADS", accel.max_heads),

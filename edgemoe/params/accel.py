@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .accel_rules import (
+    DEFAULT_ROW_SLOTS,
     FORMAT_ROLES,
     KNOWN_OPS,
     MAX_FORMAT_BITS,
@@ -18,6 +19,7 @@ from .accel_rules import (
     check_epilogue_lanes,
     check_formats,
     check_ops,
+    check_row_slots,
     check_weight_formats,
     default_epilogue_lanes,
 )
@@ -59,7 +61,8 @@ _ENGINE_KEYS = ("clock_mhz", "linear_p_in", "linear_p_out", "attn_lanes", "vecto
 _TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
 #: Build switches (default no; in the identity when yes, attn_topk always: older config_ids).
 _BOOL_KEYS = ("attn_topk", "attn_q8")
-_OPTIONAL_KEYS = ("axi_ports", *_BOOL_KEYS, "weight_formats", "linear_epilogue_lanes")
+_OPTIONAL_KEYS = ("axi_ports", *_BOOL_KEYS, "weight_formats", "linear_epilogue_lanes",
+                  "linear_row_slots")
 #: The override that builds every weight format (a mixed int4/int8 program's need).
 ALL_WEIGHT_FORMATS = f"weight_formats=[{', '.join(WEIGHT_FORMATS)}]"
 #: m_axi bundles when a design point does not say (one per traffic class).
@@ -146,6 +149,9 @@ class AccelConfig:
         linear_epilogue_lanes: Output values the linear engine's epilogue
             (edgemoe_lin_epilogue.sv) finishes per cycle, a power of two dividing
             ``linear_p_out`` (optional key; absent: ``accel_rules.default_epilogue_lanes``).
+        linear_row_slots: Input rows the linear engine's loader holds (edgemoe_lin_rows.sv):
+            the MAC array works on one while the others fill, so a row's read latency
+            spreads over that many tokens (optional key, 2 or 4; absent: 2).
     """
 
     name: str
@@ -174,6 +180,7 @@ class AccelConfig:
     max_timesteps: int = 1
     conv_line_words: int = 0
     linear_epilogue_lanes: int | None = None  # None: derived (dataclasses.replace keeps it)
+    linear_row_slots: int = DEFAULT_ROW_SLOTS
 
     def __post_init__(self) -> None:
         src = self.source
@@ -221,6 +228,7 @@ class AccelConfig:
             object.__setattr__(self, "linear_epilogue_lanes",
                                default_epilogue_lanes(self.linear_p_out))
         check_epilogue_lanes(self.linear_epilogue_lanes, self.linear_p_out, src)
+        check_row_slots(self.linear_row_slots, src)
 
     # ----------------------------------------------------------------- derived sizes
     @property
@@ -296,6 +304,8 @@ class AccelConfig:
             out["weight_formats"] = list(self.weight_formats)
         if self.linear_epilogue_lanes != default_epilogue_lanes(self.linear_p_out):  # (as above)
             out["linear_epilogue_lanes"] = self.linear_epilogue_lanes
+        if self.linear_row_slots != DEFAULT_ROW_SLOTS:  # (as above)
+            out["linear_row_slots"] = self.linear_row_slots
         return out
 
     def canonical_json(self) -> str:
@@ -396,7 +406,7 @@ def accel_from_mapping(doc: object, name: str, source: str) -> AccelConfig:
                 ", ".join(KNOWN_OPS))
     if len(set(ops)) == len(ops):
         ops = sorted(ops, key=KNOWN_OPS.index)
-    for key in ("axi_ports", "linear_epilogue_lanes"):
+    for key in ("axi_ports", "linear_epilogue_lanes", "linear_row_slots"):
         if key in data:
             values[key] = reader.integer(data[key], key)
     for key in _BOOL_KEYS:

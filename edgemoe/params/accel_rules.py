@@ -1,6 +1,6 @@
 """What a design point's values may be beyond their type and range: the formats, the
-weight formats and ops lists, and the linear epilogue's lanes (edgemoe.params.accel
-checks every :class:`~edgemoe.params.accel.AccelConfig` with these)."""
+weight formats and ops lists, the linear epilogue's lanes and the linear engine's row slots
+(edgemoe.params.accel checks every :class:`~edgemoe.params.accel.AccelConfig` with these)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ REQUIRED_WEIGHT_FORMATS = ("w16", "q8")
 #: ``linear_p_out`` but at least this many (all of them when ``linear_p_out`` is smaller),
 #: so a tile's epilogue takes at most 4 cycles.
 LINEAR_EPILOGUE_MIN_LANES = 4
+#: Row slots of the linear engine (``linear_row_slots``: input rows its loader holds, one
+#: the MAC array works on, the others filling; edgemoe_lin_rows.sv), when the design point
+#: does not say, and the counts it may say: more than 4 would not all be in flight (the
+#: read DMA keeps 8 commands in flight, an expert's fc2 issues 3 a token).
+DEFAULT_ROW_SLOTS = 2
+ROW_SLOT_CHOICES = (2, 4)
 MAX_FORMAT_BITS = 64
 _MAX_OPERAND_BITS = 32  # weights, biases and norm parameters (act x operand <= 64 bits)
 _MIN_ACT_BITS = 9  # 8-bit activations would pack in one-byte containers the engines lack
@@ -49,6 +55,15 @@ def check_epilogue_lanes(lanes: object, p_out: int, source: str) -> None:
     require(ok, source, "linear_epilogue_lanes", lanes,
             f"is not a power of two that divides linear_p_out={p_out}",
             f"one of {allowed} (absent: {default_epilogue_lanes(p_out)})")
+
+
+def check_row_slots(slots: object, source: str) -> None:
+    """``linear_row_slots``: one of :data:`ROW_SLOT_CHOICES` (a power of two: the slot
+    index is the token number's low bits)."""
+    ok = isinstance(slots, int) and not isinstance(slots, bool) and slots in ROW_SLOT_CHOICES
+    allowed = ", ".join(map(str, ROW_SLOT_CHOICES))
+    require(ok, source, "linear_row_slots", slots, "is not a row-slot count the linear engine "
+            "builds", f"one of {allowed} (absent: {DEFAULT_ROW_SLOTS})")
 
 
 def check_formats(formats: Formats, source: str) -> None:

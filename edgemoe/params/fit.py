@@ -173,8 +173,9 @@ def physical_items(accel: AccelConfig, masters: int | None = None
         add("weight_buffers", "URAM", wb_uram)
     else:
         add("weight_buffers", "BRAM36", wb_bram)
-    add("input_row", "BRAM36", 2 * bram36_blocks(accel.max_in_features // accel.linear_p_in,
-                                                 accel.linear_p_in * cont))
+    # one input row a row slot (edgemoe_lin_rows.sv), P_IN activations a word
+    add("input_row", "BRAM36", accel.linear_row_slots * bram36_blocks(
+        accel.max_in_features // accel.linear_p_in, accel.linear_p_in * cont))
     if accel.conv_line_words:  # kernel rows of a CONV input, P_IN activations a word
         add("conv_line", "BRAM36", bram36_blocks(accel.conv_line_words // accel.linear_p_in,
                                                  accel.linear_p_in * cont))
@@ -364,7 +365,8 @@ _ADVICE = {
     "linear": "linear_p_in*linear_p_out (now {p_in}x{p_out})",
     "linear_q4": "linear_p_in*linear_p_out (now {p_in}x{p_out})",
     "weight_buffers": "buffers.weight_buffer_words (now {wbw}) or linear_p_in*linear_p_out",
-    "input_row": "buffers.max_in_features (now {max_in}) or linear_p_in",
+    "input_row": "buffers.max_in_features (now {max_in}), linear_p_in or linear_row_slots "
+                 "(now {slots})",
     "conv_line": "buffers.conv_line_words (now {line})",
     "attention": "attn_lanes (now {lanes})",
     "attention_q8": "attn_lanes (now {lanes}) or attn_q8",
@@ -458,7 +460,8 @@ def fit_report(accel: AccelConfig, measured: Mapping[str, int] | None = None,
     knobs = {"p_in": accel.linear_p_in, "p_out": accel.linear_p_out,
              "wbw": accel.weight_buffer_words, "line": accel.conv_line_words, "max_in": accel.max_in_features,
              "lanes": accel.attn_lanes, "vl": accel.vector_lanes, "axi": accel.axi_bits,
-             "experts": accel.max_experts, "tokens": accel.max_tokens}
+             "experts": accel.max_experts, "tokens": accel.max_tokens,
+             "slots": accel.linear_row_slots}
     where = f"design {accel.name} on {accel.board.key}"
     if not bad:
         shown = ", ".join(f"{u.name} {u.percent:.0f}%" for u in uses)

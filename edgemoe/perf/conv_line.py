@@ -1,12 +1,13 @@
 """Cycles of the token loop of a CONV that reads through the line buffer.
 
-The row loader of edgemoe_lin_loader.sv is two machines joined by an 8-entry descriptor
-FIFO: a generator that walks each output pixel's states (G_TOKEN, G_FILL, G_SEG, G_PRE,
+The row loader of edgemoe_lin_loader.sv is two machines joined by a descriptor FIFO (4
+entries a row slot): a generator that walks each output pixel's states (G_TOKEN, G_FILL, G_SEG, G_PRE,
 G_BASE, G_END, G_NEXT), pushing one descriptor per cycle and issuing the memory read of a
 fill or base descriptor as it pushes it, and a consumer that turns descriptors into row
 words (a line tap: its words after one cycle of buffer latency; a zero tap: its words; a
-fill: its words once the read's data arrives).  The generator claims one of two row
-slots per pixel, freed when the MAC array is done with the pixel two back.  The overlap
+fill: its words once the read's data arrives).  The generator claims one of the S row
+slots (``linear_row_slots``) per pixel, freed when the MAC array is done with the pixel S
+back.  The overlap
 of these three depends on the row sizes (few MACs per pixel expose the read latency, many
 hide it), so the loop is stepped pixel by pixel instead of summed by a formula.
 """
@@ -24,7 +25,7 @@ __all__ = ["LINE_STEP_CYCLES", "line_strip_cycles"]
 #: Cycles of the loader's bookkeeping around the descriptors (read off the SV, fitted on
 #: the tiny RTL bench: tests/test_conv_line.py).
 LINE_STEP_CYCLES = {
-    "fifo": 8,       # descriptor FIFO depth (u_desc)
+    "fifo": 4,       # descriptor FIFO entries a row slot (u_desc)
     "token": 1,      # G_TOKEN
     "next": 2,       # G_END's wait for an empty push register, G_NEXT
     "slot": 3,       # MAC pipeline stages before a finished row's slot is free
@@ -35,7 +36,7 @@ LINE_STEP_CYCLES = {
 
 def line_strip_cycles(steps: list[ConvLineStep], *, kernel: int, stride: int, macs: int,
                       tap_words: int, word_bytes: int, src: int, xbytes: int,
-                      mem: MemoryTiming, traffic: Traffic,
+                      mem: MemoryTiming, traffic: Traffic, slots: int,
                       base_reads: list[tuple[int, int]] | None = None) -> float:
     """Cycles from a strip's first row request to the MAC array's last pixel.
 
@@ -50,11 +51,12 @@ def line_strip_cycles(steps: list[ConvLineStep], *, kernel: int, stride: int, ma
         xbytes: Bytes per input element.
         mem: Memory timing.
         traffic: Receives the reads.
+        slots: The engine's row slots (``linear_row_slots``).
         base_reads: Per pixel, (byte address, bytes) of the row added to the result.
     """
     c = LINE_STEP_CYCLES
     lat, bus = mem.latency, mem.bus_bytes
-    pops: deque[float] = deque(maxlen=c["fifo"])  # pop times of the last FIFO entries
+    pops: deque[float] = deque(maxlen=c["fifo"] * slots)  # pop times of the last FIFO entries
     gen = cons = 0.0
     done: list[float] = []  # MAC completion time of each pixel
 
@@ -73,7 +75,7 @@ def line_strip_cycles(steps: list[ConvLineStep], *, kernel: int, stride: int, ma
         return at + lat + c["read"], max(math.ceil(nbytes / word_bytes), mem.beats_cycles(n))
 
     for t, st in enumerate(steps):
-        free = done[t - 2] + c["slot"] if t >= 2 else 0.0
+        free = done[t - slots] + c["slot"] if t >= slots else 0.0
         g = max(gen, free) + c["token"]
         if st.first:  # G_FILL: one state per kernel row, a read for each inside the input
             for off, n in st.first:

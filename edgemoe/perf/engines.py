@@ -5,9 +5,9 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
 - linear engine (LINEAR, CONV, MOE_GATE logits, MOE_EXPERTS fc1/fc2), edgemoe_lin.sv: per
   strip of output tiles the bias then the weights load *serialized* (strip 0's weights
   come from the ping/pong prefetch when the previous instruction left time for it); then
-  the row loader fills one of two row slots while the MAC array works on the other, so a
-  token costs max(MACs of the strip, read latency + its row reads); a CONV through the
-  line buffer reads each input row once per strip and copies its taps on chip;
+  the row loader fills ``linear_row_slots`` row slots, the MAC array works on one, so a
+  token costs max(MACs of the strip, its row reads, a slot's round trip over the slots); a
+  CONV through the line buffer reads each input row once per strip and copies its taps on chip;
 - attention, edgemoe_attn.sv (:mod:`edgemoe.perf.attn_dense`): per head K and V stream
   on chip once, then per phase a query block's QK^T walks the on-chip K a beat per cycle
   beside the previous block's AV on V, while the next block's Q rows stream in and the
@@ -197,6 +197,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             base_reads = None if base_rows is None else [
                 (base + (r * n + col0) * act, cols * act) for r in base_rows]
             cycles += line_strip_cycles(macs=macs, mem=mem, traffic=traffic,
+                                        slots=accel.linear_row_slots,
                                         base_reads=base_reads, **line)
             for t in range(tokens):
                 traffic.write(dst + (dst_rows[t] * n + col0) * yb, cols * yb, bus)
@@ -221,9 +222,9 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                                    po * act, mem)
             if not to_router:
                 traffic.write(dst + (dst_rows[t] * n + col0) * yb, cols * yb, bus)
-            # two row slots: a slot's next row is requested when the MAC array frees it,
-            # so one slot's round trip (MACs, latency, load) spans two tokens; a token
-            # costs that half, the MACs, the loader's own pace or the writer's (it drains
+            # S row slots: a slot's next row is requested when the MAC array frees it,
+            # so one slot's round trip (MACs, latency, load) spans S tokens; a token
+            # costs that share, the MACs, the loader's own pace or the writer's (it drains
             # a row per token through two output slots), whichever is most
             write = 0.0 if to_router else \
                 mem.beats_cycles(math.ceil(cols * yb / bus)) + STEP_CYCLES["lin_row_out"]
@@ -231,7 +232,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                 cycles += lat + load + macs
             else:
                 cycles += max(macs, load, write,
-                              (macs + lat + load + STEP_CYCLES["lin_slot"]) / 2)
+                              (macs + lat + load + STEP_CYCLES["lin_slot"])
+                              / accel.linear_row_slots)
             first = False
         if not to_router and tokens:
             cycles += mem.beats_cycles(math.ceil(cols * yb / bus))  # last row's write
