@@ -1,10 +1,11 @@
 """Int8 attention (ATTENTION with ``Flag.WFMT_Q8``), defined once.
 
 Golden (:mod:`edgemoe.golden.attn_q8`), HLS (``em_attention.hpp``) and SV
-(``edgemoe_attn.sv``) implement exactly these integer steps.  ``qkv`` stays in the act
-format in memory; the engine quantizes each row as it loads it, so its on-chip K, V and Q
-rows hold one byte an element and a lane's beat covers four times the elements of an act
-beat (the speed-up), with int8 x int8 products for QK^T and act x int8 for AV.
+(``edgemoe_attn.sv``) implement exactly these integer steps.  ``qkv`` is in the act format
+in memory (unless ``q8_codes`` says codes, below); the engine quantizes each row as it
+loads it, so its on-chip K, V and Q rows hold one byte an element and a lane's beat covers
+four times the elements of an act beat (the speed-up), with int8 x int8 products for QK^T
+and act x int8 for AV.
 
 1. **Codes**: q, k and v become symmetric int8 codes with W8A8's input step
    (:func:`edgemoe.numerics.int8.input_codes`), each with its own per-tensor multiplier
