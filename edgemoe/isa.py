@@ -110,8 +110,10 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         # ATTN_TOPK only: codebook size C, keys kept per query, per-head codebook tables,
         # the keys' code ids and each query's kept key indices (both written)
         "codebook_size": "d3", "top_k": "d4", "codebook": "a2", "codes": "a3", "picks": "a4",
-        # WFMT_Q8 only: the int8 mode's multipliers and shifts (numerics.attn_q8.Q8_PARAM_WORDS)
-        "q8_params": "a5",
+        # WFMT_Q8 only: the int8 mode's multipliers and shifts (numerics.attn_q8.Q8_PARAM_WORDS),
+        # and (d3, free without ATTN_TOPK) whether qkv / dst rows are int8 codes
+        # (numerics.attn_q8.Q8_CODES_IN | Q8_CODES_OUT)
+        "q8_params": "a5", "q8_codes": "d3",
     },
     Op.MOE_GATE: {
         "tokens": "d0", "dim": "d1", "experts": "d2", "top_k": "d3",

@@ -4,10 +4,25 @@ in its own module because its modes bring most of its terms."""
 from __future__ import annotations
 
 from .isa import Flag, Op
-from .numerics.attn_q8 import Q8_PARAM_BYTES
+from .numerics.attn_q8 import Q8_CODES_IN, Q8_CODES_MAX, Q8_CODES_OUT, Q8_PARAM_BYTES
 from .numerics.attn_topk import ATTN_MAX_CODEBOOK
-from .op_terms import ACT, ATTN_LANES, MAX_HEAD_DIM, MAX_HEADS, MAX_TOKENS, U32
-from .opexpr import Add, Align, CeilDiv, Const, Expr, Field, Max, Min, Mul, Sel, Sub
+from .op_terms import ACT, ATTN_LANES, MAX_HEAD_DIM, MAX_HEADS, MAX_TOKENS, U8, U32
+from .opexpr import (
+    Add,
+    Align,
+    Bits,
+    Case,
+    CeilDiv,
+    Const,
+    Derived,
+    Expr,
+    Field,
+    Max,
+    Min,
+    Mul,
+    Sel,
+    Sub,
+)
 from .opspec_types import Limit, Operand, OpSpec
 
 __all__ = ["ATTN_MACS_PER_LANE", "ATTN_Q8_MACS_PER_LANE", "attention_spec"]
@@ -21,38 +36,50 @@ _ONE, _ZERO = Const(1), Const(0)
 _T, _H, _HD = Field("tokens"), Field("heads"), Field("head_dim")
 # Top-k mode (Flag.ATTN_TOPK, edgemoe.numerics.attn_topk): C = codebook_size, k' = min(k, T).
 _CB, _TOPK = Field("codebook_size"), Field("top_k")
+# Int8 mode (Flag.WFMT_Q8): qkv / dst rows held as int8 codes (numerics.attn_q8, q8_codes)
+_CODES = Field("q8_codes")
+_CODES_IN, _CODES_OUT = Derived("codes_in", 1), Derived("codes_out", 1)
 
 
 def attention_spec(ports: tuple[str, ...]) -> OpSpec:
     """ATTENTION; ``ports`` are its HLS kernel arguments."""
     t, h, hd = _T, _H, _HD
+    # bytes of a qkv / dst element: int8 codes (one byte) where q8_codes says so, else act
+    x_elem = Sel(Flag.WFMT_Q8, Case(_CODES_IN, (ACT, U8)), ACT)
+    y_elem = Sel(Flag.WFMT_Q8, Case(_CODES_OUT, (ACT, U8)), ACT)
     return OpSpec(
         Op.ATTENTION, "attn", "op_attention", ports,
+        derived=(("codes_in", Bits(_CODES, Q8_CODES_IN.bit_length() - 1, 1)),
+                 ("codes_out", Bits(_CODES, Q8_CODES_OUT.bit_length() - 1, 1))),
         limits=(Limit("tokens", t, MAX_TOKENS), Limit("heads", h, MAX_HEADS),
                 Limit("head_dim", hd, MAX_HEAD_DIM), *_topk_limits(),
                 Limit("ATTN_TOPK (not with WFMT_Q8)", Sel(Flag.ATTN_TOPK, Const(2), _ONE), _ONE,
-                      Flag.WFMT_Q8)),
-        operands=(Operand("qkv", "read", ACT, Mul(3, t, h, hd, ACT)),
-                  Operand("dst", "write", ACT, Mul(t, h, hd, ACT)), *_topk_operands(),
+                      Flag.WFMT_Q8),
+                Limit("q8_codes + 1", Add(_CODES, _ONE), Const(Q8_CODES_MAX + 1), Flag.WFMT_Q8)),
+        operands=(Operand("qkv", "read", x_elem, Mul(3, t, h, hd, x_elem)),
+                  Operand("dst", "write", y_elem, Mul(t, h, hd, y_elem)), *_topk_operands(),
                   Operand("q8_params", "weight", U32, Const(Q8_PARAM_BYTES), Flag.WFMT_Q8)),
         cycles=Sel(Flag.ATTN_TOPK, _topk_cycles(),
-                   Sel(Flag.WFMT_Q8, _dense_cycles(ATTN_Q8_MACS_PER_LANE),
-                       _dense_cycles(ATTN_MACS_PER_LANE))),
+                   Sel(Flag.WFMT_Q8,
+                       _dense_cycles(ATTN_Q8_MACS_PER_LANE,
+                                     Case(_CODES_IN, (ATTN_MACS_PER_LANE, ATTN_Q8_MACS_PER_LANE))),
+                       _dense_cycles(ATTN_MACS_PER_LANE, Const(ATTN_MACS_PER_LANE)))),
         job=(("t", t), ("nh", h), ("hd", hd), ("qkv", Field("qkv")), ("dst", Field("dst")),
              ("scale", Field("scale")), ("topk", Sel(Flag.ATTN_TOPK, _ONE, _ZERO)), ("cb", _CB),
              ("k", _TOPK), ("book", Field("codebook")), ("codes", Field("codes")),
              ("picks", Field("picks")), ("q8", Sel(Flag.WFMT_Q8, _ONE, _ZERO)),
-             ("q8p", Field("q8_params"))),
+             ("q8p", Field("q8_params")), ("q8c", Sel(Flag.WFMT_Q8, _CODES, _ZERO))),
         # QK^T and AV; top-k: key coding and score table (C) and QK^T and AV on k' keys
         macs=Mul(t, h, hd, Sel(Flag.ATTN_TOPK, Add(_CB, Min(_TOPK, t)), t), 2))
 
 
-def _dense_cycles(macs_per_lane: int) -> Expr:
-    """Per head: K, V and Q rows loaded once (3T rows of act beats of ATTN_MACS_PER_LANE
-    elements), then ceil(T/p) + 1 phases of (T + p - 1) key steps on chip (QK^T of block b
-    beside AV of block b - 1) of ``macs_per_lane``-element beats."""
+def _dense_cycles(macs_per_lane: int, load_elems: Expr) -> Expr:
+    """Per head: K, V and Q rows loaded once (3T rows of beats of ``load_elems`` elements:
+    ATTN_MACS_PER_LANE act elements, or an int8 code row's ATTN_Q8_MACS_PER_LANE), then
+    ceil(T/p) + 1 phases of (T + p - 1) key steps on chip (QK^T of block b beside AV of
+    block b - 1) of ``macs_per_lane``-element beats."""
     steps = Mul(Add(CeilDiv(_T, ATTN_LANES), _ONE), Sub(Add(_T, ATTN_LANES), _ONE))
-    loads = Mul(3, _T, CeilDiv(_HD, Const(ATTN_MACS_PER_LANE)))
+    loads = Mul(3, _T, CeilDiv(_HD, load_elems))
     return Mul(_H, Add(Mul(steps, CeilDiv(_HD, Const(macs_per_lane))), loads))
 
 

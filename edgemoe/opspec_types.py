@@ -36,7 +36,7 @@ ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
     "router": (("t", 32), ("e", 32), ("topk", 32), ("queues", 64)),
     "attn": (("t", 32), ("nh", 32), ("hd", 32), ("qkv", 64), ("dst", 64), ("scale", 32),
              ("topk", 1), ("cb", 32), ("k", 32), ("book", 64), ("codes", 64), ("picks", 64),
-             ("q8", 1), ("q8p", 64)),  # WFMT_Q8: int8 mode, its parameter block
+             ("q8", 1), ("q8p", 64), ("q8c", 2)),  # WFMT_Q8: int8 mode, parameters, q8_codes
     "ln": (("t", 32), ("d", 32), ("src", 64), ("dst", 64), ("gamma", 64), ("beta", 64),
            ("eps", 32)),
     "eltwise": (("mode", 2), ("n", 32), ("a", 64), ("b", 64), ("dst", 64)),

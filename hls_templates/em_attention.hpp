@@ -51,6 +51,10 @@ struct att_dense {
   static const int TC_BEATS = CFG::TC_ATTN_BEATS;
   int32_t scale;  ///< score scale, raw act
 
+  /** Bytes of a qkv (output) element in memory: act. */
+  uint32_t x_bytes() const { return ACT::BYTES; }
+  uint32_t y_bytes() const { return ACT::BYTES; }
+
   /** Row `part` (0 q, 1 k, 2 v) of n act elements at byte off, as the lanes hold it. */
   void load(const typename CFG::word_t* xmem, uint64_t off, uint32_t n, int /*part*/,
             elem_t* row, uint32_t& /*clamped: never*/) const {
@@ -86,6 +90,8 @@ struct att_head_job {
   uint64_t qkv;    ///< byte offset of the qkv rows [tokens][3][heads][head_dim]
   uint64_t dst;    ///< byte offset of the output rows [tokens][heads][head_dim]
   uint64_t width;  ///< heads * head_dim
+  uint32_t xb;     ///< bytes of a qkv element (act, or an int8 code: MODE::x_bytes)
+  uint32_t yb;     ///< bytes of an output element (MODE::y_bytes)
   uint32_t hd;     ///< head_dim
   uint32_t h;      ///< this head
 };
@@ -101,16 +107,15 @@ template <class CFG, class MODE>
 void att_read(const typename CFG::word_t* xmem, const att_head_job job, const MODE mode,
               uint32_t t, hls::stream<att_row<CFG, MODE> >& kvs,
               hls::stream<att_row<CFG, MODE> >& qs) {
-  typedef typename CFG::act ACT;
   const uint64_t head = (uint64_t)job.h * job.hd;
 ATT_RD_KV:
   for (uint32_t r = 0; r < t; r++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
     att_row<CFG, MODE> k, v;
     k.clamped = v.clamped = 0;
-    const uint64_t row = job.qkv + ((uint64_t)r * 3 * job.width + head) * ACT::BYTES;
-    mode.load(xmem, row + job.width * ACT::BYTES, job.hd, 1, k.v, k.clamped);
-    mode.load(xmem, row + 2 * job.width * ACT::BYTES, job.hd, 2, v.v, v.clamped);
+    const uint64_t row = job.qkv + ((uint64_t)r * 3 * job.width + head) * job.xb;
+    mode.load(xmem, row + job.width * job.xb, job.hd, 1, k.v, k.clamped);
+    mode.load(xmem, row + 2 * job.width * job.xb, job.hd, 2, v.v, v.clamped);
     kvs.write(k);
     kvs.write(v);
   }
@@ -119,7 +124,7 @@ ATT_RD_Q:
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
     att_row<CFG, MODE> q;
     q.clamped = 0;
-    mode.load(xmem, job.qkv + ((uint64_t)r * 3 * job.width + head) * ACT::BYTES, job.hd, 0,
+    mode.load(xmem, job.qkv + ((uint64_t)r * 3 * job.width + head) * job.xb, job.hd, 0,
               q.v, q.clamped);
     qs.write(q);
   }
@@ -341,9 +346,12 @@ ATT_WR_ROWS:
   for (uint32_t i = 0; i < t; i++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_TOKENS
     const att_out_row<CFG> row = outs.read();
-    write_row<CFG, ACT::BYTES>(
-        ymem, job.dst + ((uint64_t)i * job.width + (uint64_t)job.h * job.hd) * ACT::BYTES,
-        job.hd, row.v);
+    const uint64_t off = job.dst + ((uint64_t)i * job.width + (uint64_t)job.h * job.hd) * job.yb;
+    if (job.yb == 1) {  // int8 codes (the int8 mode's codes out)
+      write_row<CFG, 1>(ymem, off, job.hd, row.v);
+    } else {
+      write_row<CFG, ACT::BYTES>(ymem, off, job.hd, row.v);
+    }
   }
 }
 
@@ -389,6 +397,8 @@ void att_heads(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
   job.qkv = ins.f(isa::FLD_ATTENTION_QKV);
   job.dst = ins.f(isa::FLD_ATTENTION_DST);
   job.width = (uint64_t)nh * hd;
+  job.xb = mode.x_bytes();
+  job.yb = mode.y_bytes();
   job.hd = hd;
 ATT_HEADS:
   for (uint32_t h = 0; h < nh; h++) {
@@ -411,7 +421,10 @@ struct att_q8_path {
   static uint32_t run(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
                       const instr_t& ins, profile_t& prof) {
     att_heads<CFG, att_q8<CFG> >(
-        xmem, ymem, ins, att_q8_params<CFG>(xmem, ins.f(isa::FLD_ATTENTION_Q8_PARAMS)), prof);
+        xmem, ymem, ins,
+        att_q8_params<CFG>(xmem, ins.f(isa::FLD_ATTENTION_Q8_PARAMS),
+                           ins.f(isa::FLD_ATTENTION_Q8_CODES)),
+        prof);
     prof.v[isa::PROF_WEIGHT_BYTES] += 4 * CFG::ATTN_Q8_PARAM_WORDS;  // the block, read once
     return isa::ERR_OK;
   }

@@ -38,6 +38,9 @@
 // but are stored as int8 codes (edgemoe_attn_q8_load), QS beats' codes a memory word, so a
 // step walks cpw = ceil(hd / (QS * ATTN_E)) words per key instead of cpr beats; scores,
 // AV accumulators and output rescaling are edgemoe_attn_q8_lane's and the writer's.
+// q8_codes (q8c): codes in, the K, V and Q rows are int8 codes in memory (a byte an element:
+// a row is cpw bus words, each a memory word as it is, no quantizer, no clamps counted
+// here); codes out, the writer stores the consumer's int8 input codes (out_x_mul).
 module edgemoe_attn (
     input  logic        clk,
     input  logic        rst_n,
@@ -52,6 +55,7 @@ module edgemoe_attn (
     input  logic [63:0] book, codes, picks,
     input  logic        q8,                // int8 mode (FLAG_WFMT_Q8): parameter block q8p
     input  logic [63:0] q8p,
+    input  logic [1:0]  q8c,               // its q8_codes (ATTN_Q8_CODES_IN / _OUT)
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic [63:0] overflows          // scores and outputs that wrapped or saturated
@@ -87,19 +91,27 @@ module edgemoe_attn (
   assign cpr = (jhd + 32'(E - 1)) >> $clog2(E);
   // int8 mode: its job, words per row in the phases (cpw), parameters, loaded code words
   logic jq8_r, jq8, ld_wr, q8_wr;
+  logic [1:0] jq8c;
+  logic jcin, jcout, jconv;                // codes in / out; codes made on chip (from act)
+  logic start_cin;                         // at start: the job's rows are codes
   logic [63:0] jq8p;
   logic [31:0] cpw, ld_at, q8_clamped;
   logic [E*ABITS-1:0] ld_word, q8_word;
-  logic signed [31:0] s_mul, o_mul;
+  logic signed [31:0] s_mul, o_mul, out_x_mul;
   logic [5:0] s_shift, o_shift;
   assign jq8 = jq8_r && edgemoe_pkg::ATTN_Q8_BUILT != 0;
   assign cpw = jq8 ? (jhd + 32'(QS * E - 1)) / 32'(QS * E) : cpr;
+  assign jcin = jq8 && (jq8c & 2'(edgemoe_pkg::ATTN_Q8_CODES_IN)) != 0;
+  assign jcout = jq8 && (jq8c & 2'(edgemoe_pkg::ATTN_Q8_CODES_OUT)) != 0;
+  assign jconv = jq8 && !jcin;
+  assign start_cin = q8 && edgemoe_pkg::ATTN_Q8_BUILT != 0 &&
+                     (q8c & 2'(edgemoe_pkg::ATTN_Q8_CODES_IN)) != 0;
 
   // ------------------------------------------------------------------ command generator
   logic [31:0] gh, grow;                   // head and codebook row asked for (top-k)
   edgemoe_attn_gen u_gen (
       .clk, .rst_n, .start, .done, .topk_on, .q8_on(q8 && edgemoe_pkg::ATTN_Q8_BUILT != 0),
-      .jq8p, .t, .jt, .jnh, .jhd, .jtopk, .jqkv, .rstride,
+      .jq8p, .t, .jt, .jnh, .jhd, .jtopk, .jqkv, .rstride, .jxlg(jcin ? 2'd0 : 2'(AL)),
       .hw_bytes, .tk_cmds, .tk_cmd_len, .tk_cmd_addr, .tk_cmd_wlg, .gh, .grow,
       .rd_cmd_valid(dreq.rd_cmd_valid), .rd_cmd_ready(dma_resp.rd_cmd_ready),
       .rd_cmd_addr(dreq.rd_cmd_addr), .rd_cmd_len(dreq.rd_cmd_len), .rd_cmd_wlg(dreq.rd_cmd_wlg));
@@ -128,12 +140,13 @@ module edgemoe_attn (
   logic [E*ABITS-1:0] k_beat[P], v_beat[P];
   logic [KVW-1:0] kv_addr;
   assign kv_addr = cs == C_CODE ? KVW'(tk_kaddr) : KVW'(ckey * CM + (cs == C_LOAD ? ld_at : cc));
-  // loads write the DMA's beats, or in int8 mode the code word a beat completes
-  assign ld_wr = jq8 ? q8_wr : dma_resp.rd_valid;
-  assign ld_word = jq8 ? q8_word : dma_resp.rd_data[E*ABITS-1:0];
-  assign ld_at = jq8 ? cc / 32'(QS) : cc;
+  // loads write the DMA's beats (dense; int8 codes in: a word of codes), or in int8 mode
+  // from act rows the code word a beat completes
+  assign ld_wr = jconv ? q8_wr : dma_resp.rd_valid;
+  assign ld_word = jconv ? q8_word : dma_resp.rd_data[E*ABITS-1:0];
+  assign ld_at = jconv ? cc / 32'(QS) : cc;
   assign q_wr = q_in && ld_wr;
-  assign q_at = jq8 ? q_beat / 32'(QS) : q_beat;
+  assign q_at = jconv ? q_beat / 32'(QS) : q_beat;
   always_ff @(posedge clk) begin
     if (cs == C_LOAD && ld_wr && !cv) kmem[kv_addr] <= ld_word;
     if (cs == C_LOAD && ld_wr && cv) vmem[kv_addr] <= ld_word;
@@ -286,7 +299,8 @@ module edgemoe_attn (
   assign w_go = cnq_av != 0 && (jtopk ? cs == C_DRAIN && !tk_busy : bank_go);
   edgemoe_attn_writer u_wr (
       .clk, .rst_n, .go(w_go), .qb(cqb - 32'd1), .nq(cnq_av), .h(ch), .bank(ab), .dst(jdst),
-      .nh(jnh), .hd(jhd), .cpr, .q8(jq8), .o_mul, .o_shift, .busy(w_busy), .lane(oj),
+      .nh(jnh), .hd(jhd), .cpr, .q8(jq8), .o_mul, .o_shift, .codes(jcout), .x_mul(out_x_mul),
+      .busy(w_busy), .lane(oj),
       .beat(oc), .rd_bank(wb), .acc(out_acc[PAW'(oj)]), .acc_q8(q8_acc[PAW'(oj)]),
       .wr_cmd_valid(dreq.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
       .wr_cmd_addr(dreq.wr_cmd_addr), .wr_cmd_len(dreq.wr_cmd_len),
@@ -306,7 +320,7 @@ module edgemoe_attn (
   edgemoe_attn_qload u_qload (
       .clk, .rst_n, .restart(cs == C_IDLE || cs == C_LOAD), .in_q(cs == C_Q),
       .in_phase(cs == C_STEP || cs == C_DRAIN || cs == C_RECIP), .qb(cqb),
-      .nq(block_nq(q_blk, jt)), .cpr, .rd_valid(dma_resp.rd_valid), .take(q_take),
+      .nq(block_nq(q_blk, jt)), .cpr(jcin ? cpw : cpr), .rd_valid(dma_resp.rd_valid), .take(q_take),
       .beat_in(q_in), .row_end(q_row_end), .blk_end(q_blk_end), .blk(q_blk), .row(q_row),
       .beat(q_beat));
 
@@ -320,9 +334,10 @@ module edgemoe_attn (
     else block_nq = 32'(P);
   endfunction
 
-  // the step counters walk a row of cpr beats per row read (C_LOAD, C_Q), cpw words a key
+  // the step counters walk a row of cpr beats per row read (C_LOAD, C_Q; codes in: cpw
+  // words), cpw words a key
   logic row_end;
-  assign row_end = cc + 32'd1 == (cs == C_STEP ? cpw : cpr);
+  assign row_end = cc + 32'd1 == (cs == C_STEP || jcin ? cpw : cpr);
   assign bank_go = cs == C_RECIP && !w_busy && recip_ready;
   edgemoe_attn_recip u_recip (.clk, .rst_n, .done(qk_end), .pb, .sums(sum_pb),
                               .recips(recip_av), .ready(recip_ready));
@@ -333,7 +348,7 @@ module edgemoe_attn (
       ch <= '0; cqb <= '0; cnq <= '0; cnq_av <= '0; cstep <= '0; ckey <= '0; cc <= '0;
       csteps <= '0; cv <= 1'b0; pb <= 1'b0; ab <= 1'b0;
       jt <= '0; jnh <= '0; jhd <= '0; jqkv <= '0; jdst <= '0; jscale <= '0; jtopk <= 1'b0;
-      jq8_r <= 1'b0; jq8p <= '0;
+      jq8_r <= 1'b0; jq8p <= '0; jq8c <= '0;
       rstride <= '0; hw_bytes <= '0;
     end else begin
       done <= 1'b0;
@@ -342,9 +357,9 @@ module edgemoe_attn (
           jt <= t; jnh <= nh; jhd <= hd; jqkv <= qkv; jdst <= dst; jtopk <= topk_on;
           jcb <= cb; jkept <= k < t ? k : t; jbook <= book; jcodes <= codes; jpicks <= picks;
           jscale <= {{32{scale[31]}}, scale};
-          jq8_r <= q8; jq8p <= q8p;
-          rstride <= (64'(nh) * 64'(hd) * 64'd3) << AL;
-          hw_bytes <= (64'(nh) * 64'(hd)) << AL;
+          jq8_r <= q8; jq8p <= q8p; jq8c <= q8c;
+          rstride <= (64'(nh) * 64'(hd) * 64'd3) << (start_cin ? 0 : AL);
+          hw_bytes <= (64'(nh) * 64'(hd)) << (start_cin ? 0 : AL);
           ch <= '0; cstep <= '0; ckey <= '0; cc <= '0; cv <= 1'b0;
           cs <= q8 && edgemoe_pkg::ATTN_Q8_BUILT != 0 ? C_PRM : topk_on ? C_BOOK : C_LOAD;
         end
@@ -419,13 +434,13 @@ module edgemoe_attn (
   if (edgemoe_pkg::ATTN_Q8_BUILT != 0) begin : g_q8
     edgemoe_attn_q8_load u_q8 (
         .clk, .prm_beat(cs == C_PRM && dma_resp.rd_valid), .prm_idx(cc[2:0]),
-        .row_beat(jq8 && (cs == C_LOAD && dma_resp.rd_valid || q_in)),
+        .row_beat(jconv && (cs == C_LOAD && dma_resp.rd_valid || q_in)),
         .part(q_in ? 2'd0 : cv ? 2'd2 : 2'd1), .beat_idx(q_in ? q_beat : cc),
         .row_end(q_in ? q_row_end : row_end), .hd(jhd),
         .rd_data(dma_resp.rd_data), .word(q8_word), .word_wr(q8_wr), .clamped(q8_clamped),
-        .s_mul, .o_mul, .s_shift, .o_shift);
+        .s_mul, .o_mul, .s_shift, .o_shift, .out_x_mul);
   end else begin : g_no_q8
-    assign {q8_word, q8_wr, q8_clamped, s_mul, o_mul, s_shift, o_shift} = '0;
+    assign {q8_word, q8_wr, q8_clamped, s_mul, o_mul, s_shift, o_shift, out_x_mul} = '0;
   end
 
   // ------------------------------------------------------------------ top-k selection

@@ -15,6 +15,7 @@ module edgemoe_attn_gen (
     input  logic [31:0] jt, jnh, jhd,
     input  logic        jtopk,
     input  logic [63:0] jqkv, rstride, hw_bytes,   // qkv base, token row stride, K offset
+    input  logic [1:0]  jxlg,              // log2 bytes of a qkv element (int8 codes in: 0)
     // the codebook's read commands (edgemoe_attn_topk)
     input  logic [31:0] tk_cmds, tk_cmd_len,
     input  logic [63:0] tk_cmd_addr,
@@ -27,7 +28,6 @@ module edgemoe_attn_gen (
     output logic [3:0]  rd_cmd_wlg
 );
   localparam int P = edgemoe_pkg::ATTN_LANES;
-  localparam int AL = edgemoe_pkg::ACT_LG;
   localparam int LG_B = edgemoe_pkg::AXI_LG;
 
   typedef enum logic [2:0] {G_IDLE, G_KV, G_Q, G_NEXT, G_DONE, G_BOOK, G_PRM} gen_t;
@@ -37,7 +37,7 @@ module edgemoe_attn_gen (
   logic cmd_free;
   assign cmd_free = !rd_cmd_valid || rd_cmd_ready;
   logic [63:0] head_off;
-  assign head_off = 64'(gh) * 64'(jhd) << AL;
+  assign head_off = 64'(gh) * 64'(jhd) << jxlg;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -72,7 +72,7 @@ module edgemoe_attn_gen (
         end
         G_KV: if (cmd_free) begin
           rd_cmd_valid <= 1'b1;
-          rd_cmd_len <= jhd << AL;
+          rd_cmd_len <= jhd << jxlg;
           rd_cmd_wlg <= 4'(LG_B);
           rd_cmd_addr <= jqkv + 64'(grow) * rstride + (gv ? hw_bytes << 1 : hw_bytes) +
                                  head_off;
@@ -85,7 +85,7 @@ module edgemoe_attn_gen (
         end
         G_Q: if (cmd_free) begin
           rd_cmd_valid <= 1'b1;
-          rd_cmd_len <= jhd << AL;
+          rd_cmd_len <= jhd << jxlg;
           rd_cmd_wlg <= 4'(LG_B);
           rd_cmd_addr <= jqkv + 64'(gqb * 32'(P) + grow) * rstride + head_off;
           grow <= grow + 32'd1;

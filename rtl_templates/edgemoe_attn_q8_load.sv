@@ -4,7 +4,8 @@
 // ABITS / 8 beats' codes (a lane step then covers 4x the elements of an act beat at 32-bit
 // act).  Codes are numerics.int8's input step (edgemoe_lin_q8, over the ATTN_E beat lanes)
 // with the row's multiplier; elements past head_dim are zero (the DMA zero-fills them) and
-// never counted as clamped.
+// never counted as clamped.  Rows that already are codes (q8_codes' codes in) bypass it:
+// the engine writes their bus words as they are.
 module edgemoe_attn_q8_load (
     input  logic        clk,
     input  logic        prm_beat,          // a parameter word arrives ...
@@ -19,7 +20,8 @@ module edgemoe_attn_q8_load (
     output logic        word_wr,           // word is complete: write it at beat_idx / QS
     output logic [31:0] clamped,           // elements of this beat clamped to +-Q8_MAX
     output logic signed [31:0] s_mul, o_mul,
-    output logic [5:0]  s_shift, o_shift
+    output logic [5:0]  s_shift, o_shift,
+    output logic signed [31:0] out_x_mul   // codes out: the consumer's input multiplier
 );
   localparam int E = edgemoe_pkg::ATTN_E;
   localparam int ABITS = 8 << edgemoe_pkg::ACT_LG;
@@ -33,6 +35,7 @@ module edgemoe_attn_q8_load (
   assign o_mul = prm[5];
   assign s_shift = prm[4][5:0];            // a shift word's low 6 bits (numerics.attn_q8)
   assign o_shift = prm[6][5:0];
+  assign out_x_mul = prm[7];             // (Q8_PARAM_WORDS' last word)
 
   logic [E-1:0] in_row;
   logic [E*ABITS-1:0] codes;               // E int8 codes, sign-extended to ABITS
@@ -60,5 +63,5 @@ module edgemoe_attn_q8_load (
     if (row_beat) pk <= word;
 
   logic unused;
-  assign unused = ^{prm[7], prm[4][31:6], prm[6][31:6], codes, rd_data};
+  assign unused = ^{prm[4][31:6], prm[6][31:6], codes, rd_data};
 endmodule

@@ -3,7 +3,9 @@
 Shared by the golden tests (against float, within :func:`error_bound`) and the C-sim and
 RTL ones (byte-identical to golden).  The parameter block comes from the compiler's choice
 (``numerics.attn_q8.choose_params``) for the calibrated ranges, unless a test overrides a
-field to reach a format limit.
+field to reach a format limit.  ``codes`` (the instruction's q8_codes) puts the int8 codes
+of q, k, v in memory instead of act rows (codes in: made by numerics, as the qkv LINEAR
+makes them) and/or has the output written as int8 codes with ``out_x_mul`` (codes out).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from progutil import Scratch
 
 from edgemoe.isa import Flag, Instr, Op
 from edgemoe.numerics import attn_q8
-from edgemoe.numerics.int8 import Q8_MAX
+from edgemoe.numerics.int8 import Q8_MAX, input_codes
 
 
 @dataclass
@@ -30,6 +32,7 @@ class AttnQ8Case:
     bound: float                 # worst-case |device - ref| per output (error_bound)
     clamped: int                 # q, k, v elements beyond their calibrated ranges
     params: dict
+    raw: np.ndarray              # the act q, k, v (T, 3, H, D) the case starts from
 
 
 def error_bound(q_max: float, k_max: float, v_max: float, scale: float, head_dim: int,
@@ -59,22 +62,29 @@ def clamps(x_raw: np.ndarray, mul: int, act) -> int:
 def attn_q8_case(accel, seed: int, t: int, nh: int, hd: int,
                  ranges: tuple[float, float, float] = (2.0, 2.0, 2.0),
                  calib: tuple[float, float, float] | None = None, override: dict | None = None,
-                 image: int = 1 << 18) -> AttnQ8Case:
-    """q, k, v uniform in +-``ranges``, calibrated for ``calib`` (default the ranges)."""
+                 image: int = 1 << 18, codes: int = 0, out_x_mul: int = 0) -> AttnQ8Case:
+    """q, k, v uniform in +-``ranges``, calibrated for ``calib`` (default the ranges);
+    ``codes``: the instruction's q8_codes (codes out with ``out_x_mul``)."""
     rng = np.random.default_rng(seed)
     act = accel.formats.act
     calib = ranges if calib is None else calib
     qkv = np.stack([rng.uniform(-r, r, (t, nh, hd)) for r in ranges], axis=1)
     raw = act.quantize(qkv)
     scale = hd ** -0.5
-    params = attn_q8.choose_params(*calib, scale, act)
+    params = attn_q8.choose_params(*calib, scale, act, out_x_mul)
     params.update(override or {})
     s = Scratch(accel, size=image)
-    src = s.put_raw(raw, act)
+    if codes & attn_q8.Q8_CODES_IN:  # the producer's codes, with this block's multipliers
+        c = np.stack([input_codes(raw[:, i], params[m], act)[0]
+                      for i, m in enumerate(("q_mul", "k_mul", "v_mul"))], axis=1)
+        src = s.put(c.astype(np.int8).reshape(-1).view(np.uint8))
+    else:
+        src = s.put_raw(raw, act)
     prm = s.put(attn_q8.param_block(params).astype("<u4"))
-    dst = s.put(np.full(t * nh * hd * act.storage_dtype.itemsize, 0xA5, np.uint8))  # garbage
+    y_bytes = 1 if codes & attn_q8.Q8_CODES_OUT else act.storage_dtype.itemsize
+    dst = s.put(np.full(t * nh * hd * y_bytes, 0xA5, np.uint8))  # garbage
     ins = Instr.make(Op.ATTENTION, Flag.WFMT_Q8, tokens=t, heads=nh, head_dim=hd, qkv=src,
-                     dst=dst, q8_params=prm)
+                     dst=dst, q8_params=prm, q8_codes=codes)
     f = act.to_float(raw)
     ref = np.empty((t, nh, hd))
     for h in range(nh):
@@ -84,7 +94,7 @@ def attn_q8_case(accel, seed: int, t: int, nh: int, hd: int,
     clamped = sum(clamps(raw[:, i], params[m], act)
                   for i, m in enumerate(("q_mul", "k_mul", "v_mul")))
     bound = error_bound(*calib, scale, hd, t, act)
-    return AttnQ8Case(s, ins, dst, (t, nh, hd), ref, bound, clamped, params)
+    return AttnQ8Case(s, ins, dst, (t, nh, hd), ref, bound, clamped, params, raw)
 
 
 def output(case: AttnQ8Case, image: np.ndarray, act) -> np.ndarray:

@@ -184,17 +184,18 @@ def test_int8_attention_costs_nothing_where_it_is_not_built() -> None:
 def test_int8_attention_estimate_follows_its_arithmetic() -> None:
     """edge-moe-zcu102-w8a8 (5 lanes, 256-bit words, ap_fixed<32,10>, head_dim 64): each
     lane's 32 int8 x int8 and 32 p x int8 products take a slice each, plus the rescales
-    (21 x 32: 2 slices, 31 x 32: 4) per lane and 8 quantizers' 32 x 32 (4 each)."""
+    (21 x 32: 2 slices, 31 x 32: 4) per lane and 16 quantizers' 32 x 32 (4 each): the
+    loader's 8 and the writer's 8 (codes out)."""
     w8 = load_accel("edge-moe-zcu102-w8a8")
     assert w8.attn_q8 and w8.attn_lanes == 5 and w8.fit_report().fits
     est = estimate(w8)
-    assert est.by_component("DSP")["attention_q8"] == 5 * (32 + 32 + 2 + 4) + 8 * 4
+    assert est.by_component("DSP")["attention_q8"] == 5 * (32 + 32 + 2 + 4) + 16 * 4
     routing, trees = (32 * 16 + 32 * 32) / 2, 32 * 21 / 2 + 32 * 31
-    assert est.by_component("LUT")["attention_q8"] == 5 * (routing + trees + 2 * 300) + 8 * 80
+    assert est.by_component("LUT")["attention_q8"] == 5 * (routing + trees + 2 * 300) + 16 * 80
     # the RTL estimate calibrates that count by Yosys counts of edgemoe_attn with and
     # without it (fit_calibration: the residual over the act engine)
     q8_dsp = calibration()[("attention_q8", "DSP")]
-    assert estimate(w8, rtl=True).by_component("DSP")["attention_q8"] == math.ceil(q8_dsp(5 * 70 + 32))
+    assert estimate(w8, rtl=True).by_component("DSP")["attention_q8"] == math.ceil(q8_dsp(5 * 70 + 64))
     # 8 lanes, as before int8 attention, no longer fit the DSP limit
     assert not load_accel("edge-moe-zcu102-w8a8", ["attn_lanes=8"]).fit_report().fits
 
@@ -208,8 +209,8 @@ def test_int8_attention_estimate_grows_with_lanes_and_words() -> None:
     assert all(a > b for a, b in zip(lanes, base)) and all(a < b for a, b in zip(narrow, base))
     # the int8 lanes' products do not depend on the act width (a word of one-byte codes);
     # a 16-bit act (10 fraction bits) narrows each lane's output rescale from a 31- to a
-    # 19-bit accumulator times 32 bits: 4 slices -> 2 (its 8 quantizers: 4 x 32x32 -> 8 x
-    # 16x32, 16 slices either way)
+    # 19-bit accumulator times 32 bits: 4 slices -> 2 (its 2 x 4 quantizers: 4 x 32x32 -> 8
+    # x 16x32, 16 slices either way, twice)
     def dsp(over):
         return estimate(load_accel("tiny", over)).by_component("DSP")["attention_q8"]
 

@@ -66,8 +66,12 @@ def _factors(spec: ops.OpSpec, terms: list[Expr], row: CheckRow) -> tuple[list[s
     """Split product terms into SV factors and a constant; log2 terms go to ``row.sh``."""
     const, out = 1, []
     params = [t for t in terms if isinstance(t, Param)]
+    # an element size held in a field (a Case of formats) becomes a shift only where the
+    # factors run short (ATTENTION's qkv: three fields already); elsewhere it stays a factor
+    crowded = sum(elem_lg_sv(t) is None and not isinstance(t, (Const, Param))
+                  for t in terms) > 3
     for t in terms:
-        lg = elem_lg_sv(t)
+        lg = elem_lg_sv(t, render=(lambda e: _sv(spec, e)) if crowded else None)
         if lg is not None:
             row.sh.append(lg)
         elif isinstance(t, Const):

@@ -14,7 +14,7 @@ import math
 from .. import isa, layout, numerics
 from ..golden.vector_ops import LN_RSTD_FRAC, LN_SQ_FRAC, ln_types
 from ..numerics import int4, int8
-from ..numerics.attn_q8 import Q8_PARAM_BYTES
+from ..numerics.attn_q8 import Q8_CODES_IN, Q8_CODES_OUT, Q8_PARAM_BYTES
 from ..numerics.attn_topk import ATTN_MAX_CODEBOOK
 from ..numerics.mean import POOL_MAX_KERNEL, POOL_RECIP_BITS
 
@@ -98,6 +98,7 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("ATTN_MAX_CODEBOOK", ATTN_MAX_CODEBOOK),
         ("ATTN_TOPK_BUILT", int(accel.attn_topk)),  # 0: no top-k unit in the engine
         ("ATTN_Q8_BUILT", int(accel.attn_q8)), ("ATTN_Q8_PARAM_BYTES", Q8_PARAM_BYTES),  # int8 mode
+        ("ATTN_Q8_CODES_IN", Q8_CODES_IN), ("ATTN_Q8_CODES_OUT", Q8_CODES_OUT),  # its q8_codes
         ("WFMT_Q4_BUILT", int("q4" in accel.weight_formats)),  # 0: no int4 strip loader
         ("MAX_TIMESTEPS", accel.max_timesteps), ("LIF_LEAK_FRAC", isa.LIF_LEAK_FRAC),
         ("LIF_LEAK_SHIFT", isa.LIF_LEAK_SHIFT), ("MOE_DQ_BITS", isa.MOE_DQ_BITS),

@@ -227,8 +227,7 @@ def _synthesis_constants(accel, c: dict[str, int]) -> list[tuple[str, int]]:
 def _attn_q8_constants() -> list[tuple[str, int]]:
     """Int8 ATTENTION's parameter block (numerics.attn_q8): its size, the word index of
     every field (ATTN_Q8_Q_MUL ...) and the largest shift (the mask of a shift word)."""
-    words = [(f"ATTN_Q8_{n.upper()}", i) for i, n in enumerate(Q8_PARAM_WORDS)
-             if n != "reserved"]
+    words = [(f"ATTN_Q8_{n.upper()}", i) for i, n in enumerate(Q8_PARAM_WORDS)]
     return [("ATTN_Q8_PARAM_WORDS", len(Q8_PARAM_WORDS)), *words,
             ("ATTN_Q8_SHIFT_MAX", SHIFT_MAX)]
 

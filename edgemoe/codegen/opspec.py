@@ -13,7 +13,7 @@ from functools import partial
 
 from .. import ops
 from ..isa import Flag
-from ..opexpr import Const, Expr, Fmt, Sel, flag_names
+from ..opexpr import Case, Const, Expr, Fmt, Sel, flag_names
 
 __all__ = ["CHECKER_DERIVED", "MAX_MAC_FACTORS", "ROLE_CODES", "elem_lg_sv",
            "engine_jobs_context", "macs_context", "opspec_context", "prefetch_context",
@@ -179,22 +179,33 @@ def macs_context() -> list[dict]:
     return out
 
 
-def elem_lg_sv(expr: Expr, flags: str = "flags") -> str | None:
-    """log2 of an element size (a Fmt, or a Sel of them by flags) in SV; None otherwise.
+def elem_lg_sv(expr: Expr, flags: str = "flags",
+               render: Callable[[Expr], str] | None = None) -> str | None:
+    """log2 of an element size (a Fmt, a Sel of them by flags, or with ``render`` a Case of
+    them by a field value) in SV; None otherwise.
 
     Args:
         expr: The element format expression.
         flags: The SV signal holding the instruction's flags.
+        render: SV of a Case's key (e.g. ATTENTION's codes_in); without it a Case is None.
     """
     if isinstance(expr, Fmt):
         plain = {"u32": "2", "u8": "0"}  # plain words, not format roles (opexpr.Fmt)
         return plain.get(expr.role, f"edgemoe_pkg::{expr.role.upper()}_LG")
     if isinstance(expr, Sel):
-        a, b = elem_lg_sv(expr.if_set, flags), elem_lg_sv(expr.if_clear, flags)
+        a, b = (elem_lg_sv(x, flags, render) for x in (expr.if_set, expr.if_clear))
         if a is None or b is None:
             return None
         mask = " | ".join(f"edgemoe_pkg::FLAG_{n}" for n in flag_names(expr.flags))
         return f"(((32'({flags}) & ({mask})) != 0) ? {a} : {b})"
+    if isinstance(expr, Case) and render is not None:
+        lgs = [elem_lg_sv(c, flags, render) for c in expr.cases]
+        if None in lgs:
+            return None
+        key, out = render(expr.key), lgs[-1]
+        for i in range(len(lgs) - 2, -1, -1):
+            out = f"(({key}) == {i} ? {lgs[i]} : {out})"
+        return out
     return None
 
 

@@ -5,6 +5,12 @@
 :func:`edgemoe.compiler.calibrate.attn_q8_layers`) and runs each ATTENTION with
 ``Flag.WFMT_Q8``; its 32-byte block of multipliers and shifts
 (:func:`edgemoe.numerics.attn_q8.choose_params`) sits in the weights region.
+
+Codes in memory (``q8_codes``, numerics.attn_q8): when the block's proj LINEAR runs W8A8
+the ATTENTION writes proj's int8 input codes (codes out, ``out_x_mul`` = proj's x_mul) and
+proj reads them (LINEAR ``codes_in``): its output tensor holds a byte an element
+(:func:`attn_codes_out_mul`).  ``codes_in`` (the qkv rows are the qkv LINEAR's int8 codes
+of q, k, v) is this module's argument; its producer side is the qkv LINEAR's.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..isa import Flag
-from ..numerics import attn_q8
+from ..numerics import attn_q8, int8
 from .calibrate import attn_q8_names
 
 
@@ -28,12 +34,35 @@ def check_builds_attn_q8(accel) -> None:
                      f"true (or --set attn_q8=true), or use a design that builds it ({names})")
 
 
-def attn_q8_fields(low, block: int, ranges: Mapping[str, float]) -> dict:
-    """ATTENTION flag and ``q8_params`` of block ``block`` on lowering ``low`` (its
-    builder ``b``, formats ``f`` and model ``m``); the block goes in the weights region."""
+def attn_codes_out_mul(low, block: int) -> int:
+    """proj's input multiplier when block ``block``'s ATTENTION writes its output rows as
+    proj's int8 input codes, else 0: the ATTENTION is int8 (not top-k), proj runs W8A8 (not
+    mixed int4/int8) and nobody taps the attention's act output."""
+    proj = f"blocks.{block}.attn.proj"
+    if low.topk is not None or attn_q8_names(block)[0] not in low.int8 or \
+            proj not in low.int8 or proj in low.mixed or f"blocks.{block}.attn" in low.want:
+        return 0
+    return int8.input_multiplier(low.int8[proj])  # as quantize_q8 chooses it for proj
+
+
+def attn_q8_fields(low, block: int, ranges: Mapping[str, float], out_x_mul: int = 0,
+                   codes_in: bool = False) -> dict:
+    """ATTENTION flag, ``q8_params`` and ``q8_codes`` of block ``block`` on lowering ``low``
+    (its builder ``b``, formats ``f`` and model ``m``); the block goes in the weights
+    region.  ``out_x_mul`` (nonzero): write the output rows as int8 codes made with it;
+    ``codes_in``: the qkv rows are int8 codes made with the block's q/k/v multipliers."""
     q_max, k_max, v_max = (ranges[n] for n in attn_q8_names(block))
     scale = low.m.head_dim ** -0.5  # (the instruction's scale immediate is unused)
-    fields = attn_q8.choose_params(q_max, k_max, v_max, scale, low.f.act)
+    fields = attn_q8.choose_params(q_max, k_max, v_max, scale, low.f.act, out_x_mul)
     ref = low.b.place("weights", attn_q8.param_block(fields).astype("<u4"),
                       f"blocks.{block}.attn.q8_params")  # (place aligns to 64 bytes)
-    return {"flags": Flag.WFMT_Q8, "q8_params": ref}
+    codes = (attn_q8.Q8_CODES_IN if codes_in else 0) | \
+        (attn_q8.Q8_CODES_OUT if out_x_mul else 0)
+    return {"flags": Flag.WFMT_Q8, "q8_params": ref, "q8_codes": codes}
+
+
+def attn_q8_multipliers(ranges: Mapping[str, float], block: int) -> dict[str, int]:
+    """q_mul, k_mul, v_mul of block ``block``'s int8 ATTENTION (numerics.attn_q8
+    choose_params: the codes a qkv LINEAR writes for it with codes in)."""
+    return {f"{n}_mul": int8.input_multiplier(ranges[name])
+            for n, name in zip("qkv", attn_q8_names(block), strict=True)}

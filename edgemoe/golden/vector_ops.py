@@ -107,12 +107,12 @@ def op_attention(image, ins: Instr, accel, prof: dict) -> None:
     act, g = accel.formats.act, ins.get
     t, nh, hd = g("tokens"), g("heads"), g("head_dim")
     width = nh * hd
+    if ins.has(Flag.WFMT_Q8):  # (its qkv rows may be int8 codes: it reads them itself)
+        op_attention_q8(image, ins, accel, prof, key_order(t, accel.attn_lanes))
+        return
     qkv = mem.read(image, g("qkv"), 3 * t * width, act).reshape(t, 3, nh, hd)
     if ins.has(Flag.ATTN_TOPK):
         op_attention_topk(image, ins, accel, prof, qkv, key_order(t, accel.attn_lanes))
-        return
-    if ins.has(Flag.WFMT_Q8):
-        op_attention_q8(image, ins, accel, prof, qkv, key_order(t, accel.attn_lanes))
         return
     f2 = 2 * act.frac_bits
     dots = np.stack([matmul_exact(qkv[:, 0, h], qkv[:, 1, h]) for h in range(nh)])

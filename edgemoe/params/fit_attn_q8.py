@@ -16,9 +16,10 @@ covers a word of int8 codes, ``axi_bytes`` elements (32 on a 256-bit bus):
 * The two rescales (``acc * s_mul`` and ``acc * o_mul``, an int32 multiplier): one of each
   per lane, and each a 64-bit rounding shift by a variable 0..63 (six levels of 2:1
   selects) plus act's rounding and saturation (about 300 LUT).
-* The quantizers (q, k and v rows as they load, one beat a cycle): ``act_per_beat``
-  32 x 32 products ``x * mul`` for the engine, each with its rounding add, clamp and
-  count (about 80 LUT).
+* The quantizers (q, k and v rows as they load, one beat a cycle; and the writer's, for
+  output rows written as int8 codes: ``q8_codes``' codes out): ``act_per_beat`` 32 x 32
+  products ``x * mul`` for each of the two, each with its rounding add, clamp and count
+  (about 80 LUT).
 * Memories: none new; a row of codes is a quarter of its act row, so the K, V and Q row
   memories of the act engine hold them.
 
@@ -60,8 +61,10 @@ def add_attn_q8(accel: AccelConfig, dsp: Callable[[int, int], int],
     acc_qk = 2 * CODE_BITS - 1 + max(1, (accel.max_head_dim - 1).bit_length())
     acc_av = act.frac_bits + 9
     rescale = dsp(acc_qk, MUL_BITS) + dsp(acc_av, MUL_BITS)
+    quantizers = 2 * dot  # the loader's and the writer's (codes out)
     add("attention_q8", "DSP", lanes * (need_qk + need_av + rescale)
-        + dot * dsp(act.width, MUL_BITS))
+        + quantizers * dsp(act.width, MUL_BITS))
     routing = (need_qk * 2 * CODE_BITS + need_av * (p_bits + CODE_BITS)) / 2
     trees = word * acc_qk / 2 + word * acc_av
-    add("attention_q8", "LUT", lanes * (routing + trees + 2 * RESCALE_LUT) + dot * QUANTIZER_LUT)
+    add("attention_q8", "LUT", lanes * (routing + trees + 2 * RESCALE_LUT)
+        + quantizers * QUANTIZER_LUT)

@@ -309,15 +309,16 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
     t, nh, hd = ins.get("tokens"), ins.get("heads"), ins.get("head_dim")
     act, lanes, bus = fmt("act"), accel.attn_lanes, mem.bus_bytes
     qkv, dst = ins.get("qkv"), ins.get("dst")
-    stride, part, row = 3 * nh * hd * act, nh * hd * act, hd * act
-    beats = math.ceil(row / bus)  # act beats per head row (loads, the writer)
+    xb, yb = (elem_bytes(ins, accel, o) for o in ("qkv", "dst"))  # int8: codes in / out
+    stride, part, row = 3 * nh * hd * xb, nh * hd * xb, hd * xb
+    beats = math.ceil(hd * act / bus)  # act beats per head row (the writer's words)
     words = beats  # memory words per head row on chip (the lanes' step length)
     cycles = float(mem.latency + STEP_CYCLES["attn_op"])
     in_flight = DMA_IN_FLIGHT  # commands the generator runs ahead
     if ins.has(Flag.WFMT_Q8):
-        # int8 (edgemoe_attn_q8_load): the parameter block first, a u32 word a cycle; rows
-        # still cross the port as act beats, but the chip keeps one-byte codes, so a step
-        # walks a row's codes in a word of bus bytes
+        # int8 (edgemoe_attn_q8_load): the parameter block first, a u32 word a cycle; act
+        # rows cross the port as act beats (code rows: a word of bus bytes a beat), the
+        # chip keeps one-byte codes, so a step walks a row's codes in a word of bus bytes
         prm = traffic.read(ins.get("q8_params"), Q8_PARAM_BYTES, bus, weight=True)
         cycles += max(float(prm), float(len(Q8_PARAM_WORDS)))
         words = math.ceil(hd / bus)
@@ -332,8 +333,9 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
         return cycles + attention_topk_cycles(ins, accel, mem, traffic, fmt, stream, STEP_CYCLES)
     blocks = [min(lanes, t - q0) for q0 in range(0, t, lanes)]
     free = 0.0  # the writer's drain ends (perf.attn_dense: it runs beside the phases)
-    # a row's W_CMD and beats, or the W channel's rate when that is slower
-    out_row = max(beats + STEP_CYCLES["attn_row_out"], mem.beats_cycles(beats))
+    # a row's W_CMD and words (act beats; codes out: as many words of a beat's codes), or
+    # the W channel's rate when that is slower
+    out_row = max(beats + STEP_CYCLES["attn_row_out"], mem.beats_cycles(math.ceil(hd * yb / bus)))
     for h in range(nh):
         off = h * row
         # K and V of the head, once (the generator queues them during the previous head)
@@ -343,7 +345,7 @@ def _attention(ins: Instr, accel, mem, traffic, fmt) -> float:
         cycles, free = attention_head_cycles(
             cycles, free, blocks=blocks, t=t, lanes=lanes, words=words, out_row=out_row,
             q_row=lambda q, off=off: stream(qkv + q * stride + off),
-            write_row=lambda q, h=h: traffic.write(dst + (q * nh + h) * row, row, bus),
+            write_row=lambda q, h=h: traffic.write(dst + (q * nh + h) * hd * yb, hd * yb, bus),
             step_cycles=STEP_CYCLES)
     return max(cycles, free)
 
