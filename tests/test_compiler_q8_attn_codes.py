@@ -94,7 +94,7 @@ def test_codes_program_equals_act_rows_program(micro, task):
 def test_codes_in_is_a_parameter(micro):
     """The qkv LINEAR's side (wired after lincodes14): attn_q8_fields(codes_in=True) sets
     q8_codes' codes-in bit; the q, k, v multipliers the producer must use are the block's."""
-    from edgemoe.compiler.attn_q8 import attn_q8_fields
+    from edgemoe.compiler.attn_q8 import attn_codes_in_allowed, attn_q8_fields
     from edgemoe.compiler.builder import ProgramBuilder
     from edgemoe.numerics.attn_q8 import Q8_CODES_IN
 
@@ -103,12 +103,25 @@ def test_codes_in_is_a_parameter(micro):
                          model.head_dim ** -0.5, accel.formats.act)
     assert attn_q8_multipliers(ranges, 0) == {k: want[k] for k in ("q_mul", "k_mul", "v_mul")}
 
-    class Low:  # the lowering's parts attn_q8_fields uses
+    class Low:  # the lowering's parts attn_q8_fields and attn_codes_in_allowed use
         b, f, m = ProgramBuilder(), accel.formats, model
+        topk, int8, mixed, want = None, ranges, frozenset(), frozenset()
 
     assert attn_q8_fields(Low(), 0, ranges, codes_in=True)["q8_codes"] == Q8_CODES_IN
     both = attn_q8_fields(Low(), 0, ranges, out_x_mul=5, codes_in=True)
     assert both["q8_codes"] == Q8_CODES_IN | Q8_CODES_OUT
+    # allowed where the attention is int8, the qkv LINEAR W8A8 and its rows untapped
+    low = Low()
+    assert attn_codes_in_allowed(low, 0)
+    for change in ({"want": frozenset({"blocks.0.qkv"})},
+                   {"mixed": frozenset({"blocks.0.attn.qkv"})},
+                   {"int8": {k: v for k, v in ranges.items() if k != "blocks.0.attn.qkv"}},
+                   {"int8": {k: v for k, v in ranges.items() if not k.startswith("blocks.0.attn.")
+                             or k.endswith(("qkv", "proj"))}},
+                   {"topk": object()}):
+        other = Low()
+        other.__dict__.update(change)
+        assert not attn_codes_in_allowed(other, 0), change
 
 
 @pytest.mark.csim

@@ -4,7 +4,7 @@ codes as they are: no quantizer, no clamps counted), codes out (the writer codes
 output with out_x_mul, a byte an element, clamps counted) and both, on both lane settings
 (tiny: one code word a row; alt: head rows of several code words, the last partial) and on
 narrow's 16-bit act; and, on tiny's board memory, the MEASURED cycles of an ATTENTION with
-codes in and out against edgemoe.perf within 5 % (and no slower than act rows).
+codes in and out against edgemoe.perf within 5 % (and no slower than act rows); other q8_codes bits refused as golden refuses them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import rtlutil as ru
 from attnq8util import attn_q8_case
 from rtldesigns import SETTINGS, board_executor, design, executor, outcomes_per_setting
 
-from edgemoe.isa import Err
+from edgemoe.isa import Err, Flag, Instr, Op
 from edgemoe.numerics.attn_q8 import Q8_CODES_IN, Q8_CODES_OUT
 from edgemoe.numerics.int8 import input_multiplier
 from edgemoe.perf import model_program
@@ -95,3 +95,14 @@ def test_attn_q8_codes_model_within_5_percent_of_rtl(t):
         assert math.isclose(modelled, rtl, rel_tol=0.05), (t, c.name, modelled, rtl)
         cycles[c.name] = rtl
     assert cycles[f"{BOTH}"] <= cycles["0"], cycles
+
+
+def test_attn_q8_other_codes_bits_are_refused():
+    """q8_codes 4 breaks the op spec's limit: the RTL's checker refuses it as golden does."""
+    accel = design("tiny")
+    c = attn_q8_case(accel, 1, 4, 1, 16)
+    bad = Instr.make(Op.ATTENTION, Flag.WFMT_Q8, **{**c.ins.named(), "q8_codes": 4})
+    out = ru.run_cases(executor("tiny"), [ru.Case("bad_codes", c.scratch, [bad])],
+                       max_cycles=200_000)["bad_codes"]
+    assert out.golden_error == Err.BAD_SHAPE
+    assert out.problems() == []

@@ -45,6 +45,16 @@ def attn_codes_out_mul(low, block: int) -> int:
     return int8.input_multiplier(low.int8[proj])  # as quantize_q8 chooses it for proj
 
 
+def attn_codes_in_allowed(low, block: int) -> bool:
+    """Whether block ``block``'s ATTENTION may read its qkv rows as int8 codes: it is int8
+    (not top-k), the qkv LINEAR runs W8A8 (not mixed int4/int8) and nobody taps the qkv
+    act rows.  (The qkv LINEAR must then write the codes, each third of its columns with
+    :func:`attn_q8_multipliers`' q_mul / k_mul / v_mul, into a ``T x 3D``-byte tensor.)"""
+    qkv = f"blocks.{block}.attn.qkv"
+    return low.topk is None and attn_q8_names(block)[0] in low.int8 and qkv in low.int8 \
+        and qkv not in low.mixed and f"blocks.{block}.qkv" not in low.want
+
+
 def attn_q8_fields(low, block: int, ranges: Mapping[str, float], out_x_mul: int = 0,
                    codes_in: bool = False) -> dict:
     """ATTENTION flag, ``q8_params`` and ``q8_codes`` of block ``block`` on lowering ``low``

@@ -24,9 +24,9 @@ covers a word of int8 codes, ``axi_bytes`` elements (32 on a 256-bit bus):
   memories of the act engine hold them.
 
 Against Yosys (MEASURED, ``edgemoe synth --top edgemoe_attn --fast`` with and without
-``attn_q8``): the SV's int8 mode adds 13,440 LUT, 3,188 FF and 148 DSP on tiny (2 lanes,
-16-code words), where this model says 3,584 LUT and 92 DSP; the calibration carries the
-difference (about 3.7x LUT, 1.6x DSP).
+``attn_q8``): the SV's int8 mode adds 14,417 LUT, 3,231 FF and 161 DSP on tiny (2 lanes,
+16-code words; with session 14's codes in and out), where this model says 3,904 LUT and
+108 DSP; the calibration carries the difference (about 3.7x LUT, 1.5x DSP).
 """
 
 from __future__ import annotations
