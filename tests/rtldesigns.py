@@ -7,7 +7,8 @@ and int8 attention left out so OP_NOT_BUILT and unbuilt flags can be exercised).
 All three have 128-bit AXI, so the attention monitor test compares p alone.  ``narrow`` is
 ``tiny`` with 16-bit activations; ``wide`` is ``tiny`` with an 8x8 linear tile (a two-step
 linear epilogue); ``wide_epi8`` and ``tiny_epi1`` set the epilogue's lanes (one step, four
-steps).  Verilator models are
+steps); ``attn8only`` builds the int8 attention alone (attn_act: false) on 3 lanes.
+Verilator models are
 cached under build/rtlsim by source hash, so only the first run pays for the builds.
 """
 
@@ -31,8 +32,11 @@ WIDE = ("linear_p_in=8", "linear_p_out=8")
 # lanes (one step, default 4 lanes), ``tiny`` with one lane (4 steps, default 4 lanes)
 WIDE_EPI8 = (*WIDE, "linear_epilogue_lanes=8")
 TINY_EPI1 = ("linear_epilogue_lanes=1",)
+# int8 attention only (attn_act: false; top-k, an act mode, left out too): three lanes, so
+# blocks of odd token counts end part-full
+ATTN8ONLY = ("attn_lanes=3", "attn_topk=false", "attn_act=false")
 DESIGNS = {"tiny": (), "alt": ALT, "p8": P8, "narrow": NARROW, "wide": WIDE,
-           "wide_epi8": WIDE_EPI8, "tiny_epi1": TINY_EPI1}
+           "wide_epi8": WIDE_EPI8, "tiny_epi1": TINY_EPI1, "attn8only": ATTN8ONLY}
 #: The two parallelism settings each engine suite runs its cases on.
 SETTINGS = ("tiny", "alt")
 

@@ -129,6 +129,8 @@ def _run(args) -> int:
     # every candidate builds the int8 attention iff its program runs it (the base may
     # build it: edge-moe-zcu102-w8a8 does; it costs a W16A32 or W8A8-only program area)
     space["attn_q8"] = ("true",) if attn else ("false",)
+    # and the act attention unless the base leaves it out for an int8 attention program
+    space["attn_act"] = ("true",) if not attn or load_accel(base).attn_act else ("false",)
     if args.precision_map:
         mixed, int8, program = _mixed_program(args.model, args.precision_map,
                                               max(args.int8, 1), bool(args.int8), heads, attn)

@@ -28,6 +28,17 @@ def check_builds_attn_q8(accel) -> None:
                      f"true (or --set attn_q8=true), or use a design that builds it ({names})")
 
 
+def check_attn_modes(accel, model_name: str, int8_blocks: int, blocks: int) -> None:
+    """Raise ValueError (one line, naming the fix) when ``accel`` builds int8 attention only
+    (``attn_act: false``) and fewer than all ``blocks`` ATTENTIONs of the program run int8:
+    its executors would refuse an ATTENTION without ``Flag.WFMT_Q8``."""
+    if accel.attn_act or int8_blocks == blocks:
+        return
+    raise ValueError(f"{accel.name} builds int8 attention only: add --int8 N --int8-attn (the "
+                     f"{blocks - int8_blocks} of {blocks} ATTENTIONs of {model_name} without it "
+                     f"would be refused; or use a design point with attn_act: true)")
+
+
 def attn_q8_fields(low, block: int, ranges: Mapping[str, float]) -> dict:
     """ATTENTION flag and ``q8_params`` of block ``block`` on lowering ``low`` (its
     builder ``b``, formats ``f`` and model ``m``); the block goes in the weights region."""
