@@ -175,12 +175,6 @@ module edgemoe_attn (
   logic bank_go;                           // C_RECIP hands the phase over
 
   for (genvar j = 0; j < P; j++) begin : g_lane
-    // elements of the beats (act values: every product below is ABITS x ABITS)
-    logic signed [ABITS-1:0] kb[E], vb[E];
-    for (genvar e = 0; e < E; e++) begin : g_beat
-      assign kb[e] = $signed(k_beat[j][e*ABITS+:ABITS]);
-      assign vb[e] = $signed(v_beat[j][e*ABITS+:ABITS]);
-    end
     // lane j sees keys at steps j .. j + t - 1 (of its QK^T block and of its AV block);
     // top-k: its k' picks at steps 0 .. k' - 1
     logic in_window, dense_window;
@@ -230,6 +224,12 @@ module edgemoe_attn (
     // the act mode's products (ABITS x ABITS) and score rescale, where the design builds
     // it (ATTN_ACT_BUILT; attn_act: false leaves them out, the int8 lane's stay)
     if (edgemoe_pkg::ATTN_ACT_BUILT != 0) begin : g_act
+      // elements of the beats (act values: every product below is ABITS x ABITS)
+      logic signed [ABITS-1:0] kb[E], vb[E];
+      for (genvar e = 0; e < E; e++) begin : g_beat
+        assign kb[e] = $signed(k_beat[j][e*ABITS+:ABITS]);
+        assign vb[e] = $signed(v_beat[j][e*ABITS+:ABITS]);
+      end
       always_comb begin
         part = 64'sd0;
         for (int e = 0; e < E; e++)
@@ -246,6 +246,8 @@ module edgemoe_attn (
                                   64'($signed(prob[ABITS-1:0])) * 64'(vb[e]);
       end
     end else begin : g_no_act
+      logic unused_act;                    // what only the act products read
+      assign unused_act = ^{jscale[31:0], acc_rd};
       assign {part, score_d, ovf_d} = '0;
       assign acc_nx = '0;
     end
