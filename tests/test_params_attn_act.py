@@ -97,6 +97,19 @@ def test_the_rtl_estimate_of_the_int8_only_engine_is_near_its_yosys_counts():
         assert on[k] - off[k] > 0.5 * (ATTN_YOSYS[True][i] - measured), res
 
 
+#: Yosys estimate of edgemoe_attn on edge-moe-zcu102-w8a8 as shipped (10 lanes, int8 only:
+#: ``edgemoe synth --accel edge-moe-zcu102-w8a8 --top edgemoe_attn --fast``, 859 s,
+#: 2026-12-07): LUT, FF, DSP (5 lanes with the act products: 93,859, 2,908, 1,177)
+W8A8_ATTN_YOSYS = (122391, 3380, 1477)
+
+
+def test_the_rtl_estimate_of_the_w8a8_attention_is_near_its_yosys_counts():
+    est = estimate(load_accel("edge-moe-zcu102-w8a8"), rtl=True)
+    for res, measured in (("LUT", W8A8_ATTN_YOSYS[0]), ("DSP", W8A8_ATTN_YOSYS[2])):
+        got = sum(est.by_component(res)[c] for c in ("attention", "attention_q8"))
+        assert abs(got - measured) <= 0.1 * measured, (res, got, measured)
+
+
 @pytest.mark.codegen
 def test_the_rendered_checks_carry_the_required_flag(tmp_path):
     from edgemoe.codegen import render_hls
@@ -138,17 +151,21 @@ def test_the_compiler_refuses_act_attention_before_calibrating(tmp_path, monkeyp
 
 
 @pytest.mark.slow
-def test_an_int8_attention_program_compiles_and_runs_on_golden(tmp_path):
+def test_an_int8_attention_program_compiles_and_runs_on_golden():
+    from edgemoe.compiler.attn_q8 import int8_only_ranges
     from edgemoe.compiler.calibrate import int8_layers, linear_input_ranges
     from edgemoe.compiler.io import write_pixels
     from edgemoe.golden import execute
     from edgemoe.models import load_default_image, random_weights
 
     off, model = load_accel("tiny", ONLY), load_model("m3vit-micro")
-    weights = random_weights(model, 1)
     pixels = load_default_image(model)
-    ranges = linear_input_ranges(model, weights, [pixels], int8_layers(model, attn=True))
-    c = compile_model(model, off, weights, heads=False, int8=ranges)
+    # the default program there (testbench vectors, test_csim_models): W8A8, int8 attention
+    assert int8_only_ranges(model, load_accel("tiny")) is None
+    ranges = int8_only_ranges(model, off)
+    assert ranges == linear_input_ranges(model, random_weights(model, 0), [pixels],
+                                         int8_layers(model, attn=True))
+    c = compile_model(model, off, int8=ranges)
     attn = [ins for ins in c.instrs if ins.op == Op.ATTENTION]
     assert attn and all(ins.has(Flag.WFMT_Q8) for ins in attn)
     img = c.fresh_image()

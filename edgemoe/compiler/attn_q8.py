@@ -39,6 +39,20 @@ def check_attn_modes(accel, model_name: str, int8_blocks: int, blocks: int) -> N
                      f"would be refused; or use a design point with attn_act: true)")
 
 
+def int8_only_ranges(model, accel) -> dict[str, float] | None:
+    """None (the W16A32 program), or where ``accel`` builds int8 attention only (``attn_act:
+    false``) the ranges of ``model``'s W8A8 program with int8 attention (what a default
+    program there needs: testbench vectors, tests), calibrated on the default image with
+    compile_model's default weights (seed 0)."""
+    if accel.attn_act or getattr(model, "kind", None) != "m3vit":
+        return None
+    from ..models import load_default_image, random_weights
+    from .calibrate import int8_layers, linear_input_ranges
+
+    return linear_input_ranges(model, random_weights(model, 0), [load_default_image(model)],
+                               int8_layers(model, attn=True))
+
+
 def attn_q8_fields(low, block: int, ranges: Mapping[str, float]) -> dict:
     """ATTENTION flag and ``q8_params`` of block ``block`` on lowering ``low`` (its
     builder ``b``, formats ``f`` and model ``m``); the block goes in the weights region."""

@@ -70,11 +70,12 @@ def write_testbench_data(accel, tb_dir: Path | str, model_name: str = DEFAULT_TB
         ConfigError, ProgramError: the model does not run on the design point.
     """
     from ..compiler import compile_model
+    from ..compiler.attn_q8 import int8_only_ranges
     from ..golden import execute
 
     model = load_model(model_name)
     accel.check_model(model)
-    compiled = compile_model(model, accel, int8=_int8_attention_ranges(model, accel))
+    compiled = compile_model(model, accel, int8=int8_only_ranges(model, accel))
     expected = compiled.fresh_image()
     err = execute(expected, accel, compiled.program_offset, compiled.n_instructions, task,
                   compiled.status_offset)
@@ -89,19 +90,6 @@ def write_testbench_data(accel, tb_dir: Path | str, model_name: str = DEFAULT_TB
                                 f"{compiled.status_offset}\n")
     (d / "manifest.json").write_text(json.dumps(compiled.manifest, indent=1, sort_keys=True))
     return {"image_bytes": int(compiled.image.size), "model": model_name}
-
-
-def _int8_attention_ranges(model, accel) -> dict | None:
-    """None (the W16A32 program), or on a design point that builds int8 attention only
-    (``attn_act: false``) the ranges of the W8A8 program with int8 attention, calibrated on
-    the default image with compile_model's weights (seed 0)."""
-    if accel.attn_act or getattr(model, "kind", None) != "m3vit":
-        return None
-    from ..compiler.calibrate import int8_layers, linear_input_ranges
-    from ..models import load_default_image, random_weights
-
-    return linear_input_ranges(model, random_weights(model, 0), [load_default_image(model)],
-                               int8_layers(model, attn=True))
 
 
 def generate(accel, out_dir: Path | str | None = None, build_root: Path | str | None = None,
