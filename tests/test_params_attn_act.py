@@ -171,3 +171,12 @@ def test_an_int8_attention_program_compiles_and_runs_on_golden():
     img = c.fresh_image()
     write_pixels(img, c.manifest, pixels)
     assert execute(img, off, c.program_offset, c.n_instructions, 0, c.status_offset) == 0
+
+
+def test_explore_routes_an_int8_only_base_as_every_other():
+    """explore's MoE routing (the W16A32 program of the default image) from the int8-only
+    edge-moe-zcu102-w8a8 is Edge-MoE's design point's (the formats are the same)."""
+    from edgemoe.commands.explore import _routing
+
+    assert _routing("edge-moe-zcu102-w8a8", "m3vit-micro") == \
+        _routing("edge-moe-zcu102", "m3vit-micro")

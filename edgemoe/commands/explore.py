@@ -43,7 +43,8 @@ def _routing(base: str, model_name: str) -> dict[int, list[int]]:
     from ..params import load_accel, load_model
     from ..perf import golden_routing
 
-    accel, model = load_accel(base), load_model(model_name)
+    # (the W16A32 program's: an int8-only base builds the act attention for it here)
+    accel, model = load_accel(base, ("attn_act=true",)), load_model(model_name)
     c = compile_model(model, accel)
     image = c.fresh_image()
     write_pixels(image, c.manifest, load_default_image(model))

@@ -39,17 +39,17 @@ def check_attn_modes(accel, model_name: str, int8_blocks: int, blocks: int) -> N
                      f"would be refused; or use a design point with attn_act: true)")
 
 
-def int8_only_ranges(model, accel) -> dict[str, float] | None:
+def int8_only_ranges(model, accel, seed: int = 0) -> dict[str, float] | None:
     """None (the W16A32 program), or where ``accel`` builds int8 attention only (``attn_act:
     false``) the ranges of ``model``'s W8A8 program with int8 attention (what a default
-    program there needs: testbench vectors, tests), calibrated on the default image with
-    compile_model's default weights (seed 0)."""
+    program there needs: testbench vectors, csim/rtlsim commands, tests), calibrated on the
+    default image with compile_model's seeded random weights (``seed``)."""
     if accel.attn_act or getattr(model, "kind", None) != "m3vit":
         return None
     from ..models import load_default_image, random_weights
     from .calibrate import int8_layers, linear_input_ranges
 
-    return linear_input_ranges(model, random_weights(model, 0), [load_default_image(model)],
+    return linear_input_ranges(model, random_weights(model, seed), [load_default_image(model)],
                                int8_layers(model, attn=True))
 
 
