@@ -197,6 +197,15 @@ def design_flags(op: Op, accel) -> Flag:
     return flags
 
 
+def required_flags(op: Op, accel) -> Flag:
+    """Flags opcode ``op`` must carry on design point ``accel`` in every executor (the checks
+    refuse an instruction without them, Err.BAD_FLAGS): WFMT_Q8 on ATTENTION where
+    ``attn_act`` is false, whose engine builds the int8 mode only."""
+    if op == Op.ATTENTION and not accel.attn_act:
+        return Flag.WFMT_Q8
+    return Flag.NONE
+
+
 def hw_flags(op: Op, lang: str, accel) -> Flag:
     """Flags opcode ``op`` accepts in the generated C++ (``lang`` "hls") or SV ("sv") of
     design point ``accel``."""

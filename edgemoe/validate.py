@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .isa import ALIGN, Err, Flag, Instr, Op, design_flags
+from .isa import ALIGN, Err, Flag, Instr, Op, design_flags, required_flags
 from .ops import OpEnv, Operand, OpSpec, spec_of
 
 
@@ -84,6 +84,8 @@ def _overlap_problem(spec: OpSpec, extents: list[Extent]) -> Problem | None:
 #: Flags a design point builds only when asked: the key that builds them.
 _BUILD_FLAG = {Flag.ATTN_TOPK: "set attn_topk: true to build it",
                Flag.WFMT_Q4: "add q4 to its weight_formats to build it"}
+#: How to make a program carry a flag its design point requires (isa.required_flags).
+_ONLY_FLAG = {Flag.WFMT_Q8: "compile with --int8 N --int8-attn (attn_act: false)"}
 
 
 def check_instr(ins: Instr, accel, image_bytes: int, task: int | None = None) -> list[Problem]:
@@ -105,6 +107,11 @@ def check_instr(ins: Instr, accel, image_bytes: int, task: int | None = None) ->
         fix = _BUILD_FLAG.get(Flag(unbuilt), "") if unbuilt == bad_flags else ""
         return [Problem(Err.BAD_FLAGS, f"{op.name} does not accept flags 0x{bad_flags:x}"
                         + (f" on design point {accel.name!r}: {fix}" if fix else ""))]
+    need = required_flags(op, accel)
+    if ins.flags & need != need:  # (attn_act: false: the int8 attention only)
+        return [Problem(Err.BAD_FLAGS, f"{op.name} without flags {Flag(need).name} on design "
+                        f"point {accel.name!r}, which builds that mode only: "
+                        f"{_ONLY_FLAG.get(Flag(need), 'recompile with it')}")]
     problems = []
     env = OpEnv(ins, accel)
     for lim in spec.limits:

@@ -438,6 +438,29 @@ struct att_q8_path<CFG, false> {
 };
 
 /**
+ * The dense (act) mode only where the design point builds it (CFG::ATTN_ACT_BUILT, design
+ * point key attn_act): elsewhere its lanes are never instantiated and the checker has
+ * refused an ATTENTION without FLAG_WFMT_Q8 already (OP_REQUIRED_FLAGS, repeated here).
+ */
+template <class CFG, bool BUILT = (CFG::ATTN_ACT_BUILT != 0)>
+struct att_dense_path {
+  static uint32_t run(const typename CFG::word_t* xmem, typename CFG::word_t* ymem,
+                      const instr_t& ins, profile_t& prof) {
+    att_dense<CFG> dense;
+    dense.scale = ins.imm();
+    att_heads<CFG, att_dense<CFG> >(xmem, ymem, ins, dense, prof);
+    return isa::ERR_OK;
+  }
+};
+template <class CFG>
+struct att_dense_path<CFG, false> {
+  static uint32_t run(const typename CFG::word_t*, typename CFG::word_t*, const instr_t&,
+                      profile_t&) {
+    return isa::ERR_BAD_FLAGS;
+  }
+};
+
+/**
  * ATTENTION: the top-k mode (em_attention_topk.hpp), the int8 mode (att_q8) or the dense
  * one, every head through the fused region.
  *
@@ -448,10 +471,7 @@ uint32_t op_attention(const typename CFG::word_t* xmem, typename CFG::word_t* ym
                       const instr_t& ins, profile_t& prof) {
   if (ins.flags() & isa::FLAG_ATTN_TOPK) return att_topk_path<CFG>::run(xmem, ymem, ins, prof);
   if (ins.flags() & isa::FLAG_WFMT_Q8) return att_q8_path<CFG>::run(xmem, ymem, ins, prof);
-  att_dense<CFG> dense;
-  dense.scale = ins.imm();
-  att_heads<CFG, att_dense<CFG> >(xmem, ymem, ins, dense, prof);
-  return isa::ERR_OK;
+  return att_dense_path<CFG>::run(xmem, ymem, ins, prof);
 }
 
 }  // namespace edgemoe

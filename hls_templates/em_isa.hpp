@@ -129,6 +129,8 @@ uint32_t check_instr(const instr_t& ins, uint64_t mem_bytes, uint32_t task) {
   if (op >= isa::N_OPCODES || ((isa::OPCODES_KNOWN >> op) & 1) == 0) return isa::ERR_BAD_OPCODE;
   if (op != isa::OP_NOP && ((CFG::BUILT_OPS >> op) & 1) == 0) return isa::ERR_OP_NOT_BUILT;
   if (ins.flags() & ~isa::OP_FLAGS[op]) return isa::ERR_BAD_FLAGS;
+  if ((ins.flags() & isa::OP_REQUIRED_FLAGS[op]) != isa::OP_REQUIRED_FLAGS[op])
+    return isa::ERR_BAD_FLAGS;
   if (!shapes_ok<CFG>(ins)) return isa::ERR_BAD_SHAPE;
   operand_list ol;
   operands<CFG>(ins, task, ol);

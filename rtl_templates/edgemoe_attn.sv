@@ -99,7 +99,8 @@ module edgemoe_attn (
   logic [E*ABITS-1:0] ld_word, q8_word;
   logic signed [31:0] s_mul, o_mul, out_x_mul;
   logic [5:0] s_shift, o_shift;
-  assign jq8 = jq8_r && edgemoe_pkg::ATTN_Q8_BUILT != 0;
+  // (a design without the act mode runs every job int8: its checker refuses the others)
+  assign jq8 = (jq8_r || edgemoe_pkg::ATTN_ACT_BUILT == 0) && edgemoe_pkg::ATTN_Q8_BUILT != 0;
   assign cpw = jq8 ? (jhd + 32'(QS * E - 1)) / 32'(QS * E) : cpr;
   assign jcin = jq8 && (jq8c & 2'(edgemoe_pkg::ATTN_Q8_CODES_IN)) != 0;
   assign jcout = jq8 && (jq8c & 2'(edgemoe_pkg::ATTN_Q8_CODES_OUT)) != 0;
@@ -187,12 +188,6 @@ module edgemoe_attn (
   logic bank_go;                           // C_RECIP hands the phase over
 
   for (genvar j = 0; j < P; j++) begin : g_lane
-    // elements of the beats (act values: every product below is ABITS x ABITS)
-    logic signed [ABITS-1:0] kb[E], vb[E];
-    for (genvar e = 0; e < E; e++) begin : g_beat
-      assign kb[e] = $signed(k_beat[j][e*ABITS+:ABITS]);
-      assign vb[e] = $signed(v_beat[j][e*ABITS+:ABITS]);
-    end
     // lane j sees keys at steps j .. j + t - 1 (of its QK^T block and of its AV block);
     // top-k: its k' picks at steps 0 .. k' - 1
     logic in_window, dense_window;
@@ -218,29 +213,19 @@ module edgemoe_attn (
     assign q_word = qmem[cqb[0]][s1_cc];
     assign out_a = CAW'(oc);
     assign acc_rd = acc_new[32'(ab) * CM + 32'(s1_cc)] ? '0 : accm[ab][s1_cc];
-    assign out_acc[j] = acc_new[32'(wb) * CM + 32'(out_a)] ? '0 : accm[wb][out_a];
+    assign out_acc[j] = edgemoe_pkg::ATTN_ACT_BUILT == 0 || acc_new[32'(wb) * CM + 32'(out_a)]
+                        ? '0 : accm[wb][out_a];
     always_ff @(posedge clk) begin
       // row q_row of a block goes to lane q_row
       if (q_wr && q_row == 32'(j)) qmem[q_blk[0]][CAW'(q_at)] <= ld_word;
-      if (av_on[j]) accm[ab][s1_cc] <= acc_nx;
+      if (av_on[j] && edgemoe_pkg::ATTN_ACT_BUILT != 0) accm[ab][s1_cc] <= acc_nx;
     end
-    // QK^T: one beat of the dot product
+    // QK^T: one beat of the dot product (act mode: part; int8 mode: part_q8)
     logic signed [63:0] part, full_dot, score, part_q8, score_q8, score_d;
-    logic ovf_q8;
-    always_comb begin
-      part = 64'sd0;
-      for (int e = 0; e < E; e++)
-        part = part + 64'($signed(q_word[e*ABITS+:ABITS])) * 64'(kb[e]);
-    end
+    logic ovf_q8, ovf_d;
     assign full_dot = dot[j] + (jq8 ? part_q8 : part);
-    // scaled before it is stored: the exact q.k * scale is rounded once into act
-    logic [64:0] red;
-    assign red = edgemoe_pkg::prod_reduce(full_dot, jscale[31:0], 2 * F);
-    assign score_d = edgemoe_pkg::q_act(red[63:0], edgemoe_pkg::prod_shift(2 * F));
     assign score = jq8 ? score_q8 : score_d;
-    assign score_ovf[j] = qk_on[j] && s1_last && (jq8 ? ovf_q8 :
-        (red[64] || edgemoe_pkg::act_overflows(
-                        edgemoe_pkg::act_round(red[63:0], edgemoe_pkg::prod_shift(2 * F)))));
+    assign score_ovf[j] = qk_on[j] && s1_last && (jq8 ? ovf_q8 : ovf_d);
     // AV: this key's probability for lane j, from the AV block's bank
     logic signed [63:0] prob;
     logic [ABITS-1:0] smem[2][MT];         // this lane's scores, by bank and key
@@ -249,9 +234,35 @@ module edgemoe_attn (
     assign prob = edgemoe_pkg::sm_prob(
         edgemoe_pkg::sext(64'(smem[!pb][s1_av[j]]), 2'(AL), 1'b1), 64'(bias[j][!pb]),
         edgemoe_pkg::sext(64'(recip_av[j*ABITS+:ABITS]), 2'(AL), 1'b1));
-    for (genvar e = 0; e < E; e++) begin : g_acc
-      assign acc_nx[e*64+:64] = $signed(acc_rd[e*64+:64]) +
-                                64'($signed(prob[ABITS-1:0])) * 64'(vb[e]);
+    // the act mode's products (ABITS x ABITS) and score rescale, where the design builds
+    // it (ATTN_ACT_BUILT; attn_act: false leaves them out, the int8 lane's stay)
+    if (edgemoe_pkg::ATTN_ACT_BUILT != 0) begin : g_act
+      // elements of the beats (act values: every product below is ABITS x ABITS)
+      logic signed [ABITS-1:0] kb[E], vb[E];
+      for (genvar e = 0; e < E; e++) begin : g_beat
+        assign kb[e] = $signed(k_beat[j][e*ABITS+:ABITS]);
+        assign vb[e] = $signed(v_beat[j][e*ABITS+:ABITS]);
+      end
+      always_comb begin
+        part = 64'sd0;
+        for (int e = 0; e < E; e++)
+          part = part + 64'($signed(q_word[e*ABITS+:ABITS])) * 64'(kb[e]);
+      end
+      // scaled before it is stored: the exact q.k * scale is rounded once into act
+      logic [64:0] red;
+      assign red = edgemoe_pkg::prod_reduce(full_dot, jscale[31:0], 2 * F);
+      assign score_d = edgemoe_pkg::q_act(red[63:0], edgemoe_pkg::prod_shift(2 * F));
+      assign ovf_d = red[64] || edgemoe_pkg::act_overflows(
+          edgemoe_pkg::act_round(red[63:0], edgemoe_pkg::prod_shift(2 * F)));
+      for (genvar e = 0; e < E; e++) begin : g_acc
+        assign acc_nx[e*64+:64] = $signed(acc_rd[e*64+:64]) +
+                                  64'($signed(prob[ABITS-1:0])) * 64'(vb[e]);
+      end
+    end else begin : g_no_act
+      logic unused_act;                    // what only the act products read
+      assign unused_act = ^{jscale[31:0], acc_rd};
+      assign {part, score_d, ovf_d} = '0;
+      assign acc_nx = '0;
     end
     if (edgemoe_pkg::ATTN_Q8_BUILT != 0) begin : g_q8
       edgemoe_attn_q8_lane u_q8 (

@@ -9,7 +9,8 @@ All three have 128-bit AXI, so the attention monitor test compares p alone.  ``n
 linear epilogue); ``wide_epi8`` and ``tiny_epi1`` set the epilogue's lanes (one step, four
 steps); ``slots2`` and ``slots4`` are ``tiny`` at 300 MHz (the board's read latency then
 64 cycles, as on edge-moe-zcu102-w8a8) with the CONV line buffer and 2 or 4 linear row
-slots (``linear_row_slots``).  Verilator models are
+slots (``linear_row_slots``); ``attn8only`` builds the int8 attention alone (attn_act:
+false) on 3 lanes.  Verilator models are
 cached under build/rtlsim by source hash, so only the first run pays for the builds.
 """
 
@@ -36,9 +37,12 @@ TINY_EPI1 = ("linear_epilogue_lanes=1",)
 # 64 cycles of read latency (rows wait on it) and the CONV line buffer; 2 or 4 row slots
 SLOTS2 = ("clock_mhz=300", "buffers.conv_line_words=2048")
 SLOTS4 = (*SLOTS2, "linear_row_slots=4")
+# int8 attention only (attn_act: false; top-k, an act mode, left out too): three lanes, so
+# blocks of odd token counts end part-full
+ATTN8ONLY = ("attn_lanes=3", "attn_topk=false", "attn_act=false")
 DESIGNS = {"tiny": (), "alt": ALT, "p8": P8, "narrow": NARROW, "wide": WIDE,
            "wide_epi8": WIDE_EPI8, "tiny_epi1": TINY_EPI1, "slots2": SLOTS2,
-           "slots4": SLOTS4}
+           "slots4": SLOTS4, "attn8only": ATTN8ONLY}
 #: The two parallelism settings each engine suite runs its cases on.
 SETTINGS = ("tiny", "alt")
 

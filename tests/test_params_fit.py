@@ -182,22 +182,42 @@ def test_int8_attention_costs_nothing_where_it_is_not_built() -> None:
 
 
 def test_int8_attention_estimate_follows_its_arithmetic() -> None:
-    """edge-moe-zcu102-w8a8 (5 lanes, 256-bit words, ap_fixed<32,10>, head_dim 64): each
+    """edge-moe-zcu102-w8a8 (9 lanes, 256-bit words, ap_fixed<32,10>, head_dim 64): each
     lane's 32 int8 x int8 and 32 p x int8 products take a slice each, plus the rescales
     (21 x 32: 2 slices, 31 x 32: 4) per lane and 16 quantizers' 32 x 32 (4 each): the
     loader's 8 and the writer's 8 (codes out)."""
     w8 = load_accel("edge-moe-zcu102-w8a8")
-    assert w8.attn_q8 and w8.attn_lanes == 5 and w8.fit_report().fits
+    assert w8.attn_q8 and w8.attn_lanes == 9 and w8.fit_report().fits
     est = estimate(w8)
-    assert est.by_component("DSP")["attention_q8"] == 5 * (32 + 32 + 2 + 4) + 16 * 4
+    assert est.by_component("DSP")["attention_q8"] == 9 * (32 + 32 + 2 + 4) + 16 * 4
     routing, trees = (32 * 16 + 32 * 32) / 2, 32 * 21 / 2 + 32 * 31
-    assert est.by_component("LUT")["attention_q8"] == 5 * (routing + trees + 2 * 300) + 16 * 80
+    assert est.by_component("LUT")["attention_q8"] == 9 * (routing + trees + 2 * 300) + 16 * 80
     # the RTL estimate calibrates that count by Yosys counts of edgemoe_attn with and
     # without it (fit_calibration: the residual over the act engine)
     q8_dsp = calibration()[("attention_q8", "DSP")]
-    assert estimate(w8, rtl=True).by_component("DSP")["attention_q8"] == math.ceil(q8_dsp(5 * 70 + 64))
-    # 8 lanes, as before int8 attention, no longer fit the DSP limit
-    assert not load_accel("edge-moe-zcu102-w8a8", ["attn_lanes=8"]).fit_report().fits
+    assert estimate(w8, rtl=True).by_component("DSP")["attention_q8"] == \
+        math.ceil(q8_dsp(9 * 70 + 64))
+    # one lane more, or the act products back beside the int8 ones (5 lanes were what
+    # they left), no longer fits the DSP limit
+    for over in (["attn_lanes=10"], ["attn_act=true"], ["attn_act=true", "attn_lanes=6"]):
+        assert not load_accel("edge-moe-zcu102-w8a8", over).fit_report().fits, over
+    assert load_accel("edge-moe-zcu102-w8a8", ["attn_act=true", "attn_lanes=5"]).fit_report().fits
+
+
+def test_int8_only_attention_leaves_out_the_act_products() -> None:
+    """attn_act: false drops the act QK^T and AV products (2 x lanes x act_per_beat act x
+    act, 4 slices each at 32 bits, and their LUTs) and keeps the per-lane softmax's two
+    act x act multipliers and the control; attention_q8 and the rest stay the same."""
+    on, off = (load_accel("edge-moe-zcu102-w8a8", [f"attn_act={v}"]) for v in ("true", "false"))
+    assert off.config_id != on.config_id and not off.attn_act
+    lanes, dot, d_aa = off.attn_lanes, off.act_per_beat, 4
+    dsp_on, dsp_off = (estimate(a).by_component("DSP") for a in (on, off))
+    assert dsp_off["attention"] == 2 * lanes * d_aa
+    assert dsp_on["attention"] - dsp_off["attention"] == 2 * lanes * dot * d_aa
+    lut_on, lut_off = (estimate(a).by_component("LUT") for a in (on, off))
+    assert lut_off["attention"] == lanes * 1500 + 3000 < lut_on["attention"]
+    for comp in ("attention_q8", "linear", "layernorm"):
+        assert dsp_on[comp] == dsp_off[comp] and lut_on[comp] == lut_off[comp]
 
 
 def test_int8_attention_estimate_grows_with_lanes_and_words() -> None:

@@ -149,6 +149,8 @@ def isa_context(accel: AccelConfig) -> dict:
         "errors": [{"name": f"ERR_{e.name}", "value": int(e)} for e in isa.Err],
         "op_flags": [{"op": by_value[v].name if v in by_value else f"(no opcode {v})",
                       "mask": int(isa.hw_flags(by_value[v], "hls", accel))
+                      if v in by_value else 0,
+                      "required": int(isa.required_flags(by_value[v], accel))
                       if v in by_value else 0}
                      for v in range(n_opcodes)],
         "fields": fields, "generic_fields": generic,

@@ -34,10 +34,13 @@ def _run(args) -> int:
         log.warning("no --weights: using seeded random weights (seed %d)", args.seed)
     heads8 = int8_heads(args)  # refused without --int8 before anything is calibrated
     attn8 = int8_attn(args)
-    if attn8:  # before the calibration (compile_model checks it too)
-        from ..compiler.attn_q8 import check_builds_attn_q8
+    # before the calibration (compile_model checks both too)
+    from ..compiler.attn_q8 import check_attn_modes, check_builds_attn_q8
 
+    if attn8:
         check_builds_attn_q8(accel)
+    if getattr(model, "kind", None) == "m3vit":  # (its blocks' ATTENTIONs: int8 with --int8-attn)
+        check_attn_modes(accel, model.name, model.depth if attn8 else 0, model.depth)
     int8 = _int8_ranges(model, weights, args, heads8, attn8) \
         if args.int8 or args.precision_map else None
     mixed = None

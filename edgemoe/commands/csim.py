@@ -10,13 +10,16 @@ from ._argtypes import add_simulation_options, task_indices
 
 def _run(args) -> int:
     from ..compiler import compile_model
+    from ..compiler.attn_q8 import int8_only_ranges
     from ..flow.csim import CsimExecutor
     from ..params import load_accel, load_model
 
     accel = load_accel(args.accel, args.set or ())
     model = load_model(args.model)
     accel.check_model(model)
-    compiled = compile_model(model, accel, seed=args.seed)
+    # (W8A8 with int8 attention where the design builds no other attention)
+    compiled = compile_model(model, accel, seed=args.seed,
+                             int8=int8_only_ranges(model, accel, args.seed))
     t0 = time.perf_counter()
     csim = CsimExecutor(accel, build_root=args.out)
     t_build = time.perf_counter() - t0

@@ -43,7 +43,8 @@ def _routing(base: str, model_name: str) -> dict[int, list[int]]:
     from ..params import load_accel, load_model
     from ..perf import golden_routing
 
-    accel, model = load_accel(base), load_model(model_name)
+    # (the W16A32 program's: an int8-only base builds the act attention for it here)
+    accel, model = load_accel(base, ("attn_act=true",)), load_model(model_name)
     c = compile_model(model, accel)
     image = c.fresh_image()
     write_pixels(image, c.manifest, load_default_image(model))
@@ -129,6 +130,8 @@ def _run(args) -> int:
     # every candidate builds the int8 attention iff its program runs it (the base may
     # build it: edge-moe-zcu102-w8a8 does; it costs a W16A32 or W8A8-only program area)
     space["attn_q8"] = ("true",) if attn else ("false",)
+    # and the act attention unless the base leaves it out for an int8 attention program
+    space["attn_act"] = ("true",) if not attn or load_accel(base).attn_act else ("false",)
     if args.precision_map:
         mixed, int8, program = _mixed_program(args.model, args.precision_map,
                                               max(args.int8, 1), bool(args.int8), heads, attn)

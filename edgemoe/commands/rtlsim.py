@@ -59,6 +59,7 @@ def _check_budget(model, accel, tasks, estimates, max_cycles: int) -> None:
 def _run(args) -> int:
     from ..compare import diff_images
     from ..compiler import compile_model
+    from ..compiler.attn_q8 import int8_only_ranges
     from ..compiler.io import write_pixels
     from ..golden import execute
     from ..models import load_default_image
@@ -72,7 +73,9 @@ def _run(args) -> int:
     model = load_model(args.model)
     accel.check_model(model)
     tasks = task_indices(model, args.task)
-    compiled = compile_model(model, accel, seed=args.seed)
+    # (W8A8 with int8 attention where the design builds no other attention)
+    compiled = compile_model(model, accel, seed=args.seed,
+                             int8=int8_only_ranges(model, accel, args.seed))
     write_pixels(compiled.image, compiled.manifest, load_default_image(model))
     golds, jobs, estimates = [], [], []
     for task in tasks:  # golden first: its modelled cycles size the RTL run

@@ -6,9 +6,9 @@ import logging
 
 from ..models import random_weights
 from ..validate import validate_program
-from .attn_q8 import check_builds_attn_q8
+from .attn_q8 import check_attn_modes, check_builds_attn_q8
 from .attn_topk import AttnTopK
-from .calibrate import attn_q8_layers
+from .calibrate import attn_q8_layers, attn_q8_names
 from .m3vit import lower_m3vit
 from .program import Compiled, ManifestError, build_manifest, check_image
 from .quantize import QuantReport, check_strict
@@ -61,6 +61,8 @@ def compile_model(model, accel, weights: dict | None = None, seed: int = 0,
     attn8 = sorted(set(int8 or {}) & set(attn_q8_layers(model)))
     if attn8:
         check_builds_attn_q8(accel)
+    check_attn_modes(accel, model.name, sum(attn_q8_names(i)[0] in attn8
+                                            for i in range(model.depth)), model.depth)
     if attn8 and topk is not None:
         raise ValueError("int8 attention and top-k attention (--codebooks/--topk) do not "
                          "combine: drop one of them")

@@ -34,6 +34,31 @@ def check_builds_attn_q8(accel) -> None:
                      f"true (or --set attn_q8=true), or use a design that builds it ({names})")
 
 
+def check_attn_modes(accel, model_name: str, int8_blocks: int, blocks: int) -> None:
+    """Raise ValueError (one line, naming the fix) when ``accel`` builds int8 attention only
+    (``attn_act: false``) and fewer than all ``blocks`` ATTENTIONs of the program run int8:
+    its executors would refuse an ATTENTION without ``Flag.WFMT_Q8``."""
+    if accel.attn_act or int8_blocks == blocks:
+        return
+    raise ValueError(f"{accel.name} builds int8 attention only: add --int8 N --int8-attn (the "
+                     f"{blocks - int8_blocks} of {blocks} ATTENTIONs of {model_name} without it "
+                     f"would be refused; or use a design point with attn_act: true)")
+
+
+def int8_only_ranges(model, accel, seed: int = 0) -> dict[str, float] | None:
+    """None (the W16A32 program), or where ``accel`` builds int8 attention only (``attn_act:
+    false``) the ranges of ``model``'s W8A8 program with int8 attention (what a default
+    program there needs: testbench vectors, csim/rtlsim commands, tests), calibrated on the
+    default image with compile_model's seeded random weights (``seed``)."""
+    if accel.attn_act or getattr(model, "kind", None) != "m3vit":
+        return None
+    from ..models import load_default_image, random_weights
+    from .calibrate import int8_layers, linear_input_ranges
+
+    return linear_input_ranges(model, random_weights(model, seed), [load_default_image(model)],
+                               int8_layers(model, attn=True))
+
+
 def attn_codes_out_mul(low, block: int) -> int:
     """proj's input multiplier when block ``block``'s ATTENTION writes its output rows as
     proj's int8 input codes, else 0: the ATTENTION is int8 (not top-k), proj runs W8A8 (not

@@ -70,11 +70,12 @@ def write_testbench_data(accel, tb_dir: Path | str, model_name: str = DEFAULT_TB
         ConfigError, ProgramError: the model does not run on the design point.
     """
     from ..compiler import compile_model
+    from ..compiler.attn_q8 import int8_only_ranges
     from ..golden import execute
 
     model = load_model(model_name)
     accel.check_model(model)
-    compiled = compile_model(model, accel)
+    compiled = compile_model(model, accel, int8=int8_only_ranges(model, accel))
     expected = compiled.fresh_image()
     err = execute(expected, accel, compiled.program_offset, compiled.n_instructions, task,
                   compiled.status_offset)

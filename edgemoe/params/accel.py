@@ -16,6 +16,7 @@ from .accel_rules import (
     MAX_FORMAT_BITS,
     REQUIRED_WEIGHT_FORMATS,
     WEIGHT_FORMATS,
+    check_attn_act,
     check_epilogue_lanes,
     check_formats,
     check_ops,
@@ -59,8 +60,9 @@ OPTIONAL_BUFFER_KEYS = {"max_timesteps": ("lif", 1), "conv_line_words": (None, 0
 _ENGINE_KEYS = ("clock_mhz", "linear_p_in", "linear_p_out", "attn_lanes", "vector_lanes",
                 "axi_bits")
 _TOP_KEYS = ("board", *_ENGINE_KEYS, "formats", "buffers", "ops")
-#: Build switches (default no; in the identity when yes, attn_topk always: older config_ids).
-_BOOL_KEYS = ("attn_topk", "attn_q8")
+#: Build switches (default no, attn_act yes; in the identity when not the default, attn_topk
+#: always: older config_ids).
+_BOOL_KEYS = ("attn_topk", "attn_q8", "attn_act")
 _OPTIONAL_KEYS = ("axi_ports", *_BOOL_KEYS, "weight_formats", "linear_epilogue_lanes",
                   "linear_row_slots")
 #: The override that builds every weight format (a mixed int4/int8 program's need).
@@ -137,6 +139,9 @@ class AccelConfig:
         attn_topk: Build the top-k attention mode (``Flag.ATTN_TOPK``, docs/attn_topk.md);
             off by default: its per-lane K/V ports and selection unit cost a lot of LUTs.
         attn_q8: Build int8 attention (``Flag.WFMT_Q8`` on ATTENTION, edgemoe.numerics.attn_q8).
+        attn_act: Build the act (dense) attention's products and score rescale (default
+            yes); false (needs ``attn_q8``): every ATTENTION must be int8 (isa.required_flags)
+            and the lanes hold only the int8 products.
         weight_formats: Weight formats built in, in :data:`WEIGHT_FORMATS` order (optional
             key, default all; w16 and q8 always): without ``q4`` the executors refuse
             ``Flag.WFMT_Q4`` (Err.BAD_FLAGS) and the SV top leaves out the int4 strip loader.
@@ -175,6 +180,7 @@ class AccelConfig:
     axi_ports: int = DEFAULT_AXI_PORTS
     attn_topk: bool = False
     attn_q8: bool = False
+    attn_act: bool = True
     weight_formats: tuple[str, ...] = WEIGHT_FORMATS
     source: str = field(default="<AccelConfig>", compare=False, repr=False)
     max_timesteps: int = 1
@@ -197,6 +203,7 @@ class AccelConfig:
         for key in _BOOL_KEYS:
             require(isinstance(getattr(self, key), bool), src, key, getattr(self, key),
                     "is not a boolean", "true or false")
+        check_attn_act(self.attn_act, self.attn_q8, self.attn_topk, src)
         check_formats(self.formats, src)
         check_weight_formats(self.weight_formats, src)
         for key in (*BUFFER_KEYS, *OPTIONAL_BUFFER_KEYS):
@@ -300,6 +307,8 @@ class AccelConfig:
         out["attn_topk"] = self.attn_topk
         if self.attn_q8:  # (design points without it keep their id)
             out["attn_q8"] = True
+        if not self.attn_act:  # (as above)
+            out["attn_act"] = False
         if self.weight_formats != WEIGHT_FORMATS:  # (design points building all keep their id)
             out["weight_formats"] = list(self.weight_formats)
         if self.linear_epilogue_lanes != default_epilogue_lanes(self.linear_p_out):  # (as above)

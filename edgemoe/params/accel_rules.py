@@ -123,3 +123,14 @@ def check_ops(ops: tuple[str, ...], source: str) -> None:
             require(op not in ops or need in ops, source, "ops", list(ops),
                     f"has {op!r} without {need!r}", f"a list that includes {need!r} "
                     f"whenever it includes {op!r}")
+
+
+def check_attn_act(attn_act: bool, attn_q8: bool, attn_topk: bool, source: str) -> None:
+    """``attn_act: false`` leaves the act attention out: the int8 one must be built, and the
+    top-k mode (act rows only) cannot be."""
+    require(attn_act or attn_q8, source, "attn_act", attn_act,
+            "is false while attn_q8 is false: the attention engine would run no mode",
+            "true, or false together with attn_q8: true")
+    require(attn_act or not attn_topk, source, "attn_act", attn_act,
+            "is false while attn_topk is true: top-k attention runs on act rows",
+            "true, or false together with attn_topk: false")

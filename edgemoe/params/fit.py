@@ -20,7 +20,7 @@ block RAMs. Assumptions, all visible in :func:`estimate`:
   and the K and V memories of one head (``max_tokens`` x ``max_head_dim`` each); each
   lane's Q row and AV accumulators (two banks each) are a few words: LUT RAM, which the
   calibrated LUT count carries; with ``attn_q8`` the int8 attention's products, rescales
-  and quantizers (fit_attn_q8).
+  and quantizers (fit_attn_q8); without ``attn_act`` no act products (int8 only).
 * Vector unit (LayerNorm): per lane x*x, x*rstd (act x act) and *gamma (act x norm).
 * Memories: BRAM36 count is the best aspect ratio 512x72 ... 32Kx1 of each array; the
   ping+pong weight buffers (``linear_p_in*linear_p_out`` weights wide) go to URAM
@@ -194,9 +194,12 @@ def physical_items(accel: AccelConfig, masters: int | None = None
     if "attn" in engines:
         lanes, dot = accel.attn_lanes, accel.act_per_beat
         acc_a = 2 * act + max(1, (accel.max_head_dim - 1).bit_length())
-        add("attention", "DSP", 2 * lanes * dot * d_aa + 2 * lanes * d_aa)
         lut_aa = (d_aa - 1) * 2 * act + acc_a // 2
-        add("attention", "LUT", 2 * lanes * dot * lut_aa + lanes * 1500 + 3000)
+        # the act QK^T and AV products only where the act mode is built (attn_act); the
+        # per-lane softmax (exp, reciprocal) and control serve the int8 mode too
+        products = 2 * lanes * dot if accel.attn_act else 0
+        add("attention", "DSP", products * d_aa + 2 * lanes * d_aa)
+        add("attention", "LUT", products * lut_aa + lanes * 1500 + 3000)
         row_depth = math.ceil(accel.max_heads * accel.max_head_dim / dot)
         add("attention", "BRAM36", (lanes + 1) * bram36_blocks(row_depth, dot * cont))
         add("attention", "BRAM36", bram36_blocks(accel.max_tokens, lanes * accel.max_heads * cont))

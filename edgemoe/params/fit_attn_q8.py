@@ -26,7 +26,13 @@ covers a word of int8 codes, ``axi_bytes`` elements (32 on a 256-bit bus):
 Against Yosys (MEASURED, ``edgemoe synth --top edgemoe_attn --fast`` with and without
 ``attn_q8``): the SV's int8 mode adds 14,417 LUT, 3,231 FF and 161 DSP on tiny (2 lanes,
 16-code words; with session 14's codes in and out), where this model says 3,904 LUT and
-108 DSP; the calibration carries the difference (about 3.7x LUT, 1.5x DSP).
+108 DSP; the calibration carries the difference (about 3.7x LUT, 1.5x DSP).  Built alone
+(``attn_act: false``: the act products and score rescale left out, fit.py's attention keeps
+its per-lane softmax and control) edgemoe_attn on that design (before codes in and out)
+measures 25,134 LUT, 5,049 FF and 266 DSP against 30,165, 5,186 and 346 with the act mode
+(Yosys estimates); the RTL estimate says 23,734 LUT and 232 DSP (no calibration point of
+its own: the residual split above would charge the act-free engine's difference to the
+int8 mode).
 """
 
 from __future__ import annotations

@@ -194,6 +194,8 @@ def rtl_context(accel) -> dict:
         "field_words": [(f["name"], f["word"]) for f in
                         (*isa_ctx["generic_fields"], *isa_ctx["fields"])],
         "op_flags": [(op.name, int(isa.hw_flags(op, "sv", accel))) for op in isa.Op],
+        "op_required_flags": [(op.name, int(isa.required_flags(op, accel))) for op in isa.Op
+                              if isa.required_flags(op, accel)],
         "errs": [(e.name, int(e)) for e in isa.Err],
         "regs": [(r.sv_name, r.offset) for r in REGISTERS],
         "consts": sorted(consts.items()),
