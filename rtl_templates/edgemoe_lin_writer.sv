@@ -99,10 +99,14 @@ module edgemoe_lin_writer (
   logic [PO*8-1:0] code_word;
   for (genvar i = 0; i < QL; i++) begin : g_lane
     logic [31:0] lane;
+    logic [ABITS-1:0] x;
+    logic signed [31:0] mul;  // plain wires on the ports (Yosys's frontend wants them)
+    logic valid;
     assign lane = 32'(q_k) * 32'(QL) + 32'(i);
+    assign {x, mul, valid} = {obuf_q[lane*ABITS+:ABITS], x_muls[lane*32+:32],
+                              (w_i << PO_LG) + lane < strip_cols};
     edgemoe_lin_q8 #(.XBITS(ABITS), .LANES(1)) u_code (
-        .x_in(obuf_q[lane*ABITS+:ABITS]), .x_valid((w_i << PO_LG) + lane < strip_cols),
-        .x_mul($signed(x_muls[lane*32+:32])), .x_q8(g_q[i*ABITS+:ABITS]), .clamped(l_clamped[i]));
+        .x_in(x), .x_valid(valid), .x_mul(mul), .x_q8(g_q[i*ABITS+:ABITS]), .clamped(l_clamped[i]));
   end
   always_comb begin
     g_clamped = '0;
