@@ -89,8 +89,9 @@ OP_FIELDS: Mapping[Op, Mapping[str, str]] = {
         "tokens": "d0", "out_features": "d1", "in_features": "d2", "rows": "d3",
         "src": "a0", "dst": "a1", "weights": "a2", "bias": "a3", "residual": "a4",
         "index": "a5", "scores": "a6", "count": "a7",
-        # WFMT_Q8 only: per-channel dequantization scales, the input multiplier, and d4
-        # packing their shift with the hidden codes of a dense MLP (pack_linear_q8)
+        # WFMT_Q8 only: per-channel dequantization scales (and, with codes out, the code
+        # multipliers after them), the input multiplier, and d4 packing their shift with
+        # the int8 code rows in and out (pack_linear_q8)
         "q8_shift_codes": "d4", "scales": "a8", "x_mul": "imm",
         # WSKIP only (never with WFMT_Q8, so the two share d4/a8): the zero-tile bitmap and
         # the tile beats the engine runs per token (the cycle model's count of that bitmap)
@@ -274,31 +275,29 @@ def unpack_moe_q8(d4: int) -> tuple[int, int]:
 
 
 #: LINEAR's d4 (WFMT_Q8, ``q8_shift_codes``): dq_shift in the low MOE_DQ_BITS bits (as
-#: MOE_EXPERTS'), then one bit: the src rows are int8 codes (numerics.int8.hidden_codes: a
-#: dense MLP's fc2 reads what its fc1 wrote), then hidden_x_mul: when nonzero, the dst rows
-#: are written as int8 codes made with it (fc1, with fc2's input multiplier).  A plain
-#: dq_shift is the word of a LINEAR without hidden codes.
+#: MOE_EXPERTS'), then two bits: ``codes_in``, the src rows are int8 codes (a dense MLP's
+#: fc2 reads what its fc1 wrote), and ``codes_out``, the dst rows are written as int8 codes,
+#: column c made with ``code_muls[c]``: an int32 vector beside the channel multipliers in
+#: ``scales`` (layout.code_muls_offset; numerics.int8.hidden_codes).  Bits above them must
+#: be zero (the op spec refuses them).  A plain dq_shift is the word of a LINEAR without codes.
 LINEAR_CODES_IN_BIT = MOE_DQ_BITS
-LINEAR_HIDDEN_X_MUL_SHIFT = LINEAR_CODES_IN_BIT + 1
-#: Width of a LINEAR's hidden_x_mul: at most 2**26 - 1 (the compiler keeps act rows when
-#: fc2's calibrated multiplier is larger).
-LINEAR_HIDDEN_X_MUL_BITS = 32 - LINEAR_HIDDEN_X_MUL_SHIFT
+LINEAR_CODES_OUT_BIT = LINEAR_CODES_IN_BIT + 1
+#: d4 bits a LINEAR uses; the rest are refused.
+LINEAR_Q8_WORD_BITS = LINEAR_CODES_OUT_BIT + 1
 
 
-def pack_linear_q8(dq_shift: int, hidden_x_mul: int = 0, codes_in: bool = False) -> int:
-    """LINEAR's d4: dq_shift | codes_in << LINEAR_CODES_IN_BIT | hidden_x_mul << ..."""
-    if not 0 <= dq_shift < 1 << MOE_DQ_BITS or \
-            not 0 <= hidden_x_mul < 1 << LINEAR_HIDDEN_X_MUL_BITS:
-        raise IsaError(f"LINEAR dq_shift={dq_shift} must be in [0, {(1 << MOE_DQ_BITS) - 1}] "
-                       f"and hidden_x_mul={hidden_x_mul} in "
-                       f"[0, {(1 << LINEAR_HIDDEN_X_MUL_BITS) - 1}]")
+def pack_linear_q8(dq_shift: int, codes_out: bool = False, codes_in: bool = False) -> int:
+    """LINEAR's d4: dq_shift | codes_in << LINEAR_CODES_IN_BIT | codes_out << ..._OUT_BIT."""
+    if not 0 <= dq_shift < 1 << MOE_DQ_BITS or codes_out not in (0, 1) or codes_in not in (0, 1):
+        raise IsaError(f"LINEAR dq_shift={dq_shift} must be in [0, {(1 << MOE_DQ_BITS) - 1}], "
+                       f"codes_out={codes_out!r} and codes_in={codes_in!r} booleans")
     return dq_shift | int(codes_in) << LINEAR_CODES_IN_BIT | \
-        hidden_x_mul << LINEAR_HIDDEN_X_MUL_SHIFT
+        int(codes_out) << LINEAR_CODES_OUT_BIT
 
 
-def unpack_linear_q8(d4: int) -> tuple[int, int, bool]:
-    """Inverse of :func:`pack_linear_q8`: (dq_shift, hidden_x_mul, codes_in)."""
-    return (d4 & ((1 << MOE_DQ_BITS) - 1), d4 >> LINEAR_HIDDEN_X_MUL_SHIFT,
+def unpack_linear_q8(d4: int) -> tuple[int, bool, bool]:
+    """Inverse of :func:`pack_linear_q8`: (dq_shift, codes_out, codes_in)."""
+    return (d4 & ((1 << MOE_DQ_BITS) - 1), bool(d4 >> LINEAR_CODES_OUT_BIT & 1),
             bool(d4 >> LINEAR_CODES_IN_BIT & 1))
 
 

@@ -58,6 +58,29 @@ def bias_block_bytes(out_f: int, p_out: int, word_bytes: int) -> int:
     return align(ceil_div(out_f, p_out) * p_out * word_bytes)
 
 
+def code_muls_offset(out_f: int, p_out: int) -> int:
+    """W8A8 LINEAR with codes out (isa.pack_linear_q8): byte offset of its int32 code
+    multipliers in ``scales``, right after the channel multipliers (padded as them); the
+    operand is then twice the multiplier block."""
+    return bias_block_bytes(out_f, p_out, 4)
+
+
+def q8_scales_block(scales: np.ndarray, p_out: int, code_muls: np.ndarray | None = None) -> bytes:
+    """A W8A8 LINEAR's ``scales`` operand: the int32 channel multipliers, then (codes out)
+    the int32 code multipliers at :func:`code_muls_offset`, each padded to P_OUT words and
+    64 bytes."""
+    n = len(scales)
+    blocks = [scales] if code_muls is None else [scales, code_muls]
+    out = bytearray()
+    for v in blocks:
+        if len(v) != n:
+            raise ValueError(f"code_muls has {len(v)} entries, the layer {n} outputs")
+        block = np.zeros(code_muls_offset(n, p_out) // 4, "<i4")
+        block[:n] = v
+        out += block.tobytes()
+    return bytes(out)
+
+
 def moe_scales_offset(bias_off: int, expert: int, experts: int, out_f: int, p_out: int,
                       bias_bytes: int) -> int:
     """W8A8 MOE_EXPERTS: the int32 channel multipliers of ``expert`` in a b1/b2 operand.

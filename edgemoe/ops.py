@@ -22,15 +22,17 @@ from .isa import (
     LIF_LEAK_SHIFT,
     LIF_MODES,
     LINEAR_CODES_IN_BIT,
-    LINEAR_HIDDEN_X_MUL_BITS,
-    LINEAR_HIDDEN_X_MUL_SHIFT,
+    LINEAR_CODES_OUT_BIT,
+    LINEAR_Q8_WORD_BITS,
     MOE_DQ_BITS,
     MOE_HIDDEN_X_MUL_BITS,
     Flag,
     Instr,
     Op,
     PoolMode,
+    unpack_linear_q8,
 )
+from .layout import code_muls_offset
 from .numerics.int4 import (
     MAX_Q4_GROUPS,
     MAX_Q4_TERMS,
@@ -86,7 +88,7 @@ from .opexpr import (
 from .ops_attention import ATTN_MACS_PER_LANE, attention_spec
 from .opspec_types import ENGINE_JOBS, ENGINES, ROLES, Limit, Operand, OpSpec
 
-__all__ = ["ATTN_MACS_PER_LANE", "ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "elem_bytes", "engines_built",
+__all__ = ["ATTN_MACS_PER_LANE", "ENGINES", "ENGINE_JOBS", "OP_SPECS", "ROLES", "Limit", "OpEnv", "OpSpec", "Operand", "code_muls_at", "elem_bytes", "engines_built",
            "op_names", "spec_of"]
 
 _ONE = Const(1)
@@ -143,8 +145,7 @@ def _linear() -> OpSpec:
                  ("q4_groups", Bits(split, Q4_GROUPS_SHIFT, 32 - Q4_GROUPS_SHIFT)),
                  ("dq_shift", Bits(q8w, 0, MOE_DQ_BITS)),
                  ("codes_in", Bits(q8w, LINEAR_CODES_IN_BIT, 1)),
-                 ("hidden_x_mul", Bits(q8w, LINEAR_HIDDEN_X_MUL_SHIFT, LINEAR_HIDDEN_X_MUL_BITS)),
-                 ("codes_out", Min(Derived("hidden_x_mul", LINEAR_HIDDEN_X_MUL_BITS), _ONE))),
+                 ("codes_out", Bits(q8w, LINEAR_CODES_OUT_BIT, 1))),
         limits=(Limit("tokens", _T, _HUGE), Limit("in_features", _K, MAX_IN),
                 Limit("out_features", _N, MAX_OUT),
                 Limit("rows", _ROWS, _HUGE, Flag.GATHER | Flag.SCATTER),
@@ -153,6 +154,9 @@ def _linear() -> OpSpec:
                       Const(DQ_SHIFT_MAX + 1), Flag.WFMT_Q8),
                 Limit("hidden codes out (not with RESIDUAL/SCORE_ACC/SCATTER)",
                       Add(Mul(codes_out, Sel(_NOT_WITH_CODES_OUT, _ONE, Const(0))), _ONE), _ONE,
+                      Flag.WFMT_Q8),
+                Limit("q8_shift_codes bits 7-31 (zero)",
+                      Add(Bits(q8w, LINEAR_Q8_WORD_BITS, 32 - LINEAR_Q8_WORD_BITS), _ONE), _ONE,
                       Flag.WFMT_Q8),
                 Limit("WFMT_CONV (not with WFMT_Q8)", Sel(Flag.WFMT_CONV, Const(2), _ONE), _ONE,
                       Flag.WFMT_Q8),
@@ -182,7 +186,8 @@ def _linear() -> OpSpec:
                   Operand("index", "read", U32, Mul(4, _T), Flag.GATHER | Flag.SCATTER),
                   Operand("scores", "read", U32, Mul(4, _T), Flag.SCORE_ACC),
                   Operand("count", "read", U32, Const(4), Flag.DYN_COUNT),
-                  Operand("scales", "weight", U32, bias_block(_N, U32),
+                  # codes out: the code multipliers follow (layout.code_muls_offset)
+                  Operand("scales", "weight", U32, Mul(bias_block(_N, U32), Add(codes_out, _ONE)),
                           Flag.WFMT_Q8 | Flag.WFMT_Q4),
                   # read as it is (not a weight block): every executor counts it the same
                   Operand("tile_map", "read", U8, tile_map_block(_N, _K), Flag.WSKIP),
@@ -404,6 +409,15 @@ def elem_bytes(ins: Instr, accel, operand: str) -> int:
     code rows: one; an act row: the act container)."""
     o = next(o for o in spec_of(ins.op).operands if o.name == operand)
     return o.elem.value(OpEnv(ins, accel))
+
+
+def code_muls_at(ins: Instr, accel) -> int | None:
+    """Address of a W8A8 LINEAR's code multipliers when it writes int8 codes (codes out:
+    layout.code_muls_offset into ``scales``), else None."""
+    if ins.op != Op.LINEAR or not ins.has(Flag.WFMT_Q8) or \
+            not unpack_linear_q8(ins.get("q8_shift_codes"))[1]:
+        return None
+    return ins.get("scales") + code_muls_offset(ins.get("out_features"), accel.linear_p_out)
 
 
 def engines_built(built_ops) -> tuple[str, ...]:

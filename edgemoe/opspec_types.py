@@ -29,10 +29,11 @@ ENGINE_JOBS: Mapping[str, tuple[tuple[str, int], ...]] = {
             ("ks", 8), ("kp", 8), ("scales", 64), ("x_mul", 32), ("dq", 8),  # W8A8
             ("q4_split", 32),  # WFMT_Q4: high_out | q4_groups << 16
             ("q4_index", 64),  # WFMT_Q4: channel_index (index is a queue in the experts)
-            # W8A8 MOE_EXPERTS and dense MLP LINEARs (numerics.int8.hidden_codes): bit 0 the
-            # writer stores int8 codes made with hidden_x_mul (fc1), bit 1 the row loader
-            # reads codes (fc2)
-            ("hidden_codes", 2), ("hidden_x_mul", 32)),
+            # W8A8 int8 code rows (numerics.int8.hidden_codes): bit 0 the writer stores
+            # codes (an expert's fc1, a LINEAR with codes out), bit 1 the row loader reads
+            # codes (fc2, codes in), bit 2 the codes' multipliers are the strip's code_muls
+            # (a LINEAR's, edgemoe_lin_bbuf), else hidden_x_mul in every lane (an expert's)
+            ("hidden_codes", 3), ("hidden_x_mul", 32)),
     "router": (("t", 32), ("e", 32), ("topk", 32), ("queues", 64)),
     "attn": (("t", 32), ("nh", 32), ("hd", 32), ("qkv", 64), ("dst", 64), ("scale", 32),
              ("topk", 1), ("cb", 32), ("k", 32), ("book", 64), ("codes", 64), ("picks", 64),

@@ -28,6 +28,7 @@
 #include "em_int4.hpp"
 #include "em_isa.hpp"
 #include "em_linear_job.hpp"
+#include "em_linear_load.hpp"
 #include "em_tile_map.hpp"
 #include "em_mem.hpp"
 #include "em_numerics.hpp"
@@ -52,6 +53,8 @@ struct lin_buffers {
   // W8A8: the channel multipliers of the strip (em_int8.hpp), beside its biases
   int64_t scale_ping[CFG::MAX_ROW_OUT];
   int64_t scale_pong[CFG::MAX_ROW_OUT];
+  int64_t cmul_ping[CFG::MAX_ROW_OUT];  // W8A8 codes out: the writer's code multipliers
+  int64_t cmul_pong[CFG::MAX_ROW_OUT];
   lin_kept<CFG> kept_ping, kept_pong;  // WSKIP: the tiles of each buffer that get MAC cycles
   // what the idle buffer was preloaded with during the previous layer (see lin_next)
   bool pre_valid;
@@ -78,85 +81,13 @@ struct lin_pass {
   fmt_rt wfmt, bfmt;   ///< weight and bias formats
   bool q8;             ///< W8A8: int8 codes, sums dequantized by per-channel multipliers
   uint64_t s_off;      ///< W8A8: the multipliers (int32 words beside the bias)
+  uint64_t c_off;      ///< W8A8 codes out: the code multipliers (layout code_muls_offset), or 0
   int dq_shift;        ///< W8A8: sums times multipliers have act FRAC + dq_shift bits
   bool skip;           ///< WSKIP: tiles the map marks all-zero are not fetched
   uint64_t map_off;    ///< WSKIP: the tile map (one bit per packed tile, layout.tile_map_bytes)
   lin_q4 q4;           ///< WFMT_Q4: the mixed layer's rows (its loader: em_int4.hpp)
   lin_next after;      ///< layer whose first chunk preloads during the last chunk
 };
-
-/** Output tiles [ot0, ot0 + n_ot) of a packed matrix to load into one buffer. */
-struct lin_load_req {
-  uint64_t w_off, b_off, s_off; bool has_bias, q8;
-  uint32_t kt, ot0, n_ot, n_out;
-  bool skip; uint64_t map_off;  ///< WSKIP: consult the tile map at map_off
-};
-
-/**
- * Load output tiles of a packed matrix and their biases (aligned to acc_frac fraction
- * bits; zero without a bias or past the last column) into buffer `buf`.
- *
- * @tparam CFG design point.
- */
-template <class CFG>
-void lin_load(const typename CFG::word_t* wmem, const lin_load_req& rq, int acc_frac,
-              const fmt_rt& wfmt, const fmt_rt& bfmt,
-              typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
-              int64_t (&bias)[CFG::MAX_ROW_OUT], int64_t (&scale)[CFG::MAX_ROW_OUT],
-              lin_kept<CFG>& kept) {
-#pragma HLS INLINE off  // the weight loader: one instance
-  const uint32_t tile_words = CFG::P_OUT * CFG::P_IN;
-  const uint64_t base = rq.w_off + (uint64_t)rq.ot0 * rq.kt * tile_words * wfmt.bytes;
-  typename CFG::wbuf_t tile[CFG::P_OUT * CFG::P_IN];
-#pragma HLS ARRAY_PARTITION variable=tile type=complete  // one tile lands in one cycle
-  uint8_t zero[CFG::WBUF_TILES];
-  if (rq.skip) lin_read_map<CFG>(wmem, rq.map_off, rq.ot0 * rq.kt, rq.n_ot * rq.kt, zero);
-  lin_keep_tiles<CFG>(zero, rq.skip, rq.n_ot, rq.kt, kept);
-LW_TILES:
-  for (uint32_t t = 0; t < rq.n_ot * rq.kt; t++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::WBUF_TILES
-    if (rq.skip && zero[t]) {  // WSKIP: an all-zero tile is written, never fetched
-    LW_ZERO:
-      for (int e = 0; e < CFG::P_OUT * CFG::P_IN; e++) {
-#pragma HLS UNROLL
-        tile[e] = 0;
-      }
-    } else {
-      read_row_fmt<CFG>(wmem, base + (uint64_t)t * tile_words * wfmt.bytes, tile_words, wfmt,
-                        tile);
-    }
-  LW_OUT:
-    for (int o = 0; o < CFG::P_OUT; o++) {
-#pragma HLS UNROLL
-    LW_IN:
-      for (int i = 0; i < CFG::P_IN; i++) {
-#pragma HLS UNROLL
-        w[t][o][i] = tile[o * CFG::P_IN + i];
-      }
-    }
-  }
-  const uint32_t col0 = rq.ot0 * CFG::P_OUT;
-  const uint32_t cols = rq.n_ot * CFG::P_OUT;
-  const uint32_t valid = rq.has_bias ? (uint32_t)em_umin(cols, rq.n_out - col0) : 0;
-  int64_t raw[CFG::MAX_ROW_OUT];
-  read_row_fmt<CFG>(wmem, rq.b_off + (uint64_t)col0 * bfmt.bytes, valid, bfmt, raw);
-LB_COLS:
-  for (uint32_t j = 0; j < cols; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
-#pragma HLS PIPELINE II=1
-    bias[j] = j < valid ? shift_frac(raw[j], bfmt.frac, acc_frac) : 0;
-  }
-  if (rq.q8) {
-    const fmt_rt word = {4, 0, true};
-    read_row_fmt<CFG>(wmem, rq.s_off + (uint64_t)col0 * 4, valid, word, raw);
-  LS_COLS:
-    for (uint32_t j = 0; j < cols; j++) {
-#pragma HLS LOOP_TRIPCOUNT max=CFG::MAX_ROW_OUT
-#pragma HLS PIPELINE II=1
-      scale[j] = j < valid ? raw[j] : 0;
-    }
-  }
-}
 
 /**
  * One token through the MAC tile: acc[c] = bias[c] + sum_k x[k] * w[c][k] (mod 2**64) for
@@ -327,7 +258,8 @@ MAC_TOKENS:
  * @tparam CFG design point.
  */
 template <class CFG>
-void lin_write_rows(typename CFG::word_t* ymem, const lin_sink<CFG> sink, uint32_t tokens,
+void lin_write_rows(typename CFG::word_t* ymem, const lin_sink<CFG> sink,
+                    const int64_t (&cmul)[CFG::MAX_ROW_OUT], uint32_t tokens,
                     uint32_t n_ot, uint32_t col0, uint32_t ncols, int acc_frac,
                     hls::stream<lin_acctile<CFG> >& sums, hls::stream<lin_tag>& tags,
                     int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS], uint64_t& overflows) {
@@ -349,7 +281,7 @@ WRR_TOKENS:
         acc[ot * CFG::P_OUT + o] = tile.v[o];
       }
     }
-    sink.emit(ymem, t, tag, col0, ncols, acc, acc_frac, logits, overflows);
+    sink.emit(ymem, t, tag, col0, ncols, acc, cmul, acc_frac, logits, overflows);
   }
 }
 
@@ -371,7 +303,7 @@ void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xm
                  const typename CFG::wbuf_t (&w)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
                  const int64_t (&bias)[CFG::MAX_ROW_OUT],
                  const int64_t (&scale)[CFG::MAX_ROW_OUT], const lin_kept<CFG>& kept,
-                 const lin_chunk ck, uint32_t tokens,
+                 const int64_t (&cmul)[CFG::MAX_ROW_OUT], const lin_chunk ck, uint32_t tokens,
                  int acc_frac, int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS],
                  uint64_t& overflows) {
 #pragma HLS INLINE off  // the token loop: one instance shared by both ping/pong branches
@@ -384,8 +316,8 @@ void lin_compute(const typename CFG::word_t* mem, const typename CFG::word_t* xm
 #pragma HLS STREAM variable=tags depth=CFG::LINEAR_ROW_SLOTS + 2  // the slots' tokens, 2 more
   lin_read_rows<CFG>(mem, xmem, job, tokens, ck.kt, xs, tags);
   lin_mac_rows<CFG>(xs, w, bias, scale, kept, ck.q8, tokens, ck.kt, ck.n_ot, sums);
-  lin_write_rows<CFG>(ymem, sink, tokens, ck.n_ot, ck.col0, ck.ncols, acc_frac, sums, tags,
-                      logits, overflows);
+  lin_write_rows<CFG>(ymem, sink, cmul, tokens, ck.n_ot, ck.col0, ck.ncols, acc_frac, sums,
+                      tags, logits, overflows);
 }
 
 /**
@@ -402,20 +334,21 @@ void lin_step(const typename CFG::word_t* mem, const typename CFG::word_t* wmem,
               const lin_pass& ps, const lin_load_req& rq, const lin_chunk& ck, int acc_frac,
               typename CFG::wbuf_t (&w_fill)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
               int64_t (&b_fill)[CFG::MAX_ROW_OUT], int64_t (&s_fill)[CFG::MAX_ROW_OUT],
-              lin_kept<CFG>& k_fill,
+              int64_t (&c_fill)[CFG::MAX_ROW_OUT], lin_kept<CFG>& k_fill,
               const typename CFG::wbuf_t (&w_use)[CFG::WBUF_TILES][CFG::P_OUT][CFG::P_IN],
               const int64_t (&b_use)[CFG::MAX_ROW_OUT], const int64_t (&s_use)[CFG::MAX_ROW_OUT],
-              const lin_kept<CFG>& k_use) {
+              const int64_t (&c_use)[CFG::MAX_ROW_OUT], const lin_kept<CFG>& k_use) {
 #pragma HLS INLINE  // both branches of lin_run share lin_run's loader and token-loop instances
   if (rq.n_ot > 0 && ps.q4.on && rq.w_off == ps.q4.w_off)  // not the next layer's preload
     lin_load_q4<CFG>(wmem, rq, ps.q4, acc_frac, ps.bfmt, w_fill, b_fill, s_fill, k_fill);
   else if (rq.n_ot > 0)
-    lin_load<CFG>(wmem, rq, acc_frac, ps.wfmt, ps.bfmt, w_fill, b_fill, s_fill, k_fill);
+    lin_load<CFG>(wmem, rq, acc_frac, ps.wfmt, ps.bfmt, w_fill, b_fill, s_fill, c_fill, k_fill);
   if (ck.valid) {
     // the writer's scalars are copied out and its overflow count comes back in a local:
     // the region only calls processes and shares no part of the job between them
     uint64_t overflows = 0;
-    lin_compute<CFG>(mem, xmem, ymem, job, job.sink(), w_use, b_use, s_use, k_use, ck, ps.tokens,
+    lin_compute<CFG>(mem, xmem, ymem, job, job.sink(), w_use, b_use, s_use, k_use, c_use, ck,
+                     ps.tokens,
                      acc_frac, logits, overflows);
     job.overflows += overflows;
   }
@@ -456,8 +389,8 @@ LRUN_STEPS:
   for (int32_t s = preloaded ? 0 : -1; s < n_chunks; s++) {
 #pragma HLS LOOP_TRIPCOUNT max=CFG::TC_LIN_STEPS
     const int fill = (first + s + 1) & 1;  // the idle buffer (0: ping, 1: pong)
-    lin_load_req rq = {ps.w_off, ps.b_off, ps.s_off, ps.has_bias, ps.q8, kt, 0, 0, ps.n,
-                       ps.skip, ps.map_off};
+    lin_load_req rq = {ps.w_off, ps.b_off, ps.s_off, ps.has_bias, ps.q8, ps.c_off, kt, 0, 0,
+                       ps.n, ps.skip, ps.map_off};
     if (s + 1 < n_chunks) {
       rq.ot0 = (uint32_t)(s + 1) * per_chunk;
       rq.n_ot = (uint32_t)em_umin(per_chunk, ot_total - rq.ot0);
@@ -469,6 +402,7 @@ LRUN_STEPS:
       rq.n_ot = (uint32_t)em_umin(CFG::WBUF_TILES / rq.kt, ceil_div(ps.after.n, CFG::P_OUT));
       rq.n_out = ps.after.n;
       rq.skip = false;  // the next layer's zero tiles are in place: a dense preload is exact
+      rq.c_off = 0;
       lb.pre_valid = true;
       lb.pre_buf = fill;
       lb.pre_w = ps.after.w_off;
@@ -486,12 +420,12 @@ LRUN_STEPS:
     // the branches name the buffers statically: no run-time index joins the two arrays
     if (fill == 0) {
       lin_step<CFG>(mem, wmem, xmem, ymem, lb.job, lb.logits, ps, rq, ck, acc_frac, lb.w_ping,
-                    lb.bias_ping, lb.scale_ping, lb.kept_ping, lb.w_pong, lb.bias_pong,
-                    lb.scale_pong, lb.kept_pong);
+                    lb.bias_ping, lb.scale_ping, lb.cmul_ping, lb.kept_ping, lb.w_pong,
+                    lb.bias_pong, lb.scale_pong, lb.cmul_pong, lb.kept_pong);
     } else {
       lin_step<CFG>(mem, wmem, xmem, ymem, lb.job, lb.logits, ps, rq, ck, acc_frac, lb.w_pong,
-                    lb.bias_pong, lb.scale_pong, lb.kept_pong, lb.w_ping, lb.bias_ping,
-                    lb.scale_ping, lb.kept_ping);
+                    lb.bias_pong, lb.scale_pong, lb.cmul_pong, lb.kept_pong, lb.w_ping,
+                    lb.bias_ping, lb.scale_ping, lb.cmul_ping, lb.kept_ping);
     }
   }
 }

@@ -20,9 +20,11 @@ namespace edgemoe {
 enum lin_kind { JOB_LINEAR = 0, JOB_CONV = 1, JOB_GATE = 2, JOB_FC1 = 3, JOB_FC2 = 4 };
 
 /** lin_job::hidden_codes bits (edgemoe/numerics/int8.py hidden_codes): a W8A8 MOE_EXPERTS'
- *  or dense MLP's fc1 writes its rows as int8 codes made with hidden_x_mul, one byte an
- *  element (HC_OUT); its fc2 reads them as its input codes (HC_IN). */
-enum lin_hidden_codes { HC_OUT = 1, HC_IN = 2 };
+ *  fc1 or a LINEAR with codes out writes its rows as int8 codes, one byte an element
+ *  (HC_OUT): the expert's with hidden_x_mul, the LINEAR's column c with code_muls[c]
+ *  (HC_MULS: the strip's cmul, loaded beside its channel multipliers); fc2 or a LINEAR with
+ *  codes in reads them as its input codes (HC_IN).  One field as the SV job's. */
+enum lin_hidden_codes { HC_OUT = 1, HC_IN = 2, HC_MULS = 4 };
 
 /** Zero x[from..to) (padding of an input row to whole P_IN tiles). @tparam CFG design point. */
 template <class CFG>
@@ -56,13 +58,14 @@ struct lin_sink {
   uint64_t dst, base_off, residual, scratch;
   uint32_t n, co, d, hidden;
   uint32_t hidden_codes;  ///< lin_hidden_codes
-  int64_t hidden_x_mul;  ///< HC_OUT: fc2's input multiplier
+  int64_t hidden_x_mul;  ///< HC_OUT without HC_MULS: fc2's input multiplier
 
   /** Quantize the raw sums of token t, columns col0.., apply the epilogue and store (the
    *  rows it accumulates onto are read on the activation-out port it writes); MOE_GATE
    *  keeps its logits on chip for the router instead. */
   void emit(typename CFG::word_t* ymem, uint32_t t, const lin_tag& tag, uint32_t col0,
-            uint32_t ncols, const int64_t (&acc)[CFG::MAX_ROW_OUT], int acc_frac,
+            uint32_t ncols, const int64_t (&acc)[CFG::MAX_ROW_OUT],
+            const int64_t (&cmul)[CFG::MAX_ROW_OUT], int acc_frac,
             int64_t (&logits)[CFG::MAX_TOKENS][CFG::MAX_EXPERTS], uint64_t& overflows) const {
     uint64_t out = 0;       // byte offset of the output row
     uint64_t base = 0;      // byte offset of the row added to the result
@@ -104,7 +107,7 @@ struct lin_sink {
       if (scaled) v = quant_counted<ACT, 2 * ACT::FRAC>(mul_wrap(s, v), overflows);
       if (accumulate) v = quant_counted<ACT, ACT::FRAC>(add_wrap(prev[j], v), overflows);
       if (relu_on && v < 0) v = 0;  // on the sum: pieces accumulated into one output
-      if (codes) v = q8_input<ACT>(v, hidden_x_mul, clamped);
+      if (codes) v = q8_input<ACT>(v, (hidden_codes & HC_MULS) ? cmul[j] : hidden_x_mul, clamped);
       y[j] = v;
       if (kind == JOB_GATE) logits[t][col0 + j] = v;
     }
@@ -131,7 +134,7 @@ struct lin_job {
   uint32_t n, k;
   int64_t x_mul;  ///< W8A8 (FLAG_WFMT_Q8): input multiplier, else 0 (rows pass unchanged)
   uint32_t hidden_codes;  ///< lin_hidden_codes (set by every op that runs a pass)
-  int64_t hidden_x_mul;  ///< HC_OUT: fc2's input multiplier (fc1 makes the codes)
+  int64_t hidden_x_mul;  ///< HC_OUT without HC_MULS: fc2's input multiplier (fc1 makes the codes)
   // CONV: im2col of an HWC tensor (or planar pixels), residual added when flagged;
   // use_line: through the line buffer (edgemoe/layout.py conv_uses_line)
   uint64_t residual;

@@ -13,15 +13,16 @@
 namespace edgemoe {
 
 /**
- * Weight + bias block bytes of the formats selected by the flags (profile weight_bytes).
+ * Weight + bias block bytes of the formats selected by the flags (profile weight_bytes);
+ * W8A8: the channel multipliers, with codes out (a LINEAR's) the code multipliers too.
  *
  * @tparam CFG design point.
  */
 template <class CFG>
 inline uint64_t fetched_weight_bytes(const instr_t& ins, uint64_t n, uint64_t k,
-                                     const lin_q4& q4) {
-  const uint64_t scales =
-      ins.has(isa::FLAG_WFMT_Q8 | isa::FLAG_WFMT_Q4) ? bias_block_bytes<CFG>(n, 4) : 0;
+                                     const lin_q4& q4, bool codes_out) {
+  const uint64_t scales = ins.has(isa::FLAG_WFMT_Q8 | isa::FLAG_WFMT_Q4)
+                              ? bias_block_bytes<CFG>(n, 4) * (codes_out ? 2 : 1) : 0;
   const uint64_t w = q4.on ? q4_weight_bytes<CFG>(q4)
                            : weight_block_bytes<CFG>(n, k, weight_bytes_of<CFG>(ins));
   return w + bias_block_bytes<CFG>(n, bias_bytes_of<CFG>(ins)) + scales;
@@ -51,6 +52,7 @@ lin_pass lin_pass_of(const instr_t& ins, uint32_t tokens, uint32_t n, uint32_t k
   const lin_q4 dense = {false, 0, 0, 0, 0, 0, 0};
   ps.q4 = dense;
   ps.s_off = 0;
+  ps.c_off = 0;
   ps.dq_shift = 0;
   ps.skip = false;
   ps.map_off = 0;
@@ -97,11 +99,13 @@ uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   job.flags = ins.flags();
   job.x_mul = (int32_t)ins.f(isa::FLD_LINEAR_X_MUL);
   job.overflows = 0;
-  // W8A8 d4 (edgemoe/isa.py pack_linear_q8): dq_shift, then a dense MLP's hidden codes
+  // W8A8 d4 (edgemoe/isa.py pack_linear_q8): dq_shift, then int8 code rows in and out
+  // (out: column c coded with code_muls[c], after the channel multipliers in scales)
   const uint32_t q8_word = ins.f(isa::FLD_LINEAR_Q8_SHIFT_CODES);
   const bool q8 = ins.has(isa::FLAG_WFMT_Q8);
-  job.hidden_x_mul = q8 ? (int64_t)(q8_word >> CFG::LINEAR_HIDDEN_X_MUL_SHIFT) : 0;
-  job.hidden_codes = (job.hidden_x_mul != 0 ? (uint32_t)HC_OUT : 0u) |
+  const bool codes_out = q8 && ((q8_word >> CFG::LINEAR_CODES_OUT_BIT) & 1);
+  job.hidden_x_mul = 0;
+  job.hidden_codes = (codes_out ? (uint32_t)(HC_OUT | HC_MULS) : 0u) |
                      (q8 && ((q8_word >> CFG::LINEAR_CODES_IN_BIT) & 1) ? (uint32_t)HC_IN : 0u);
   if (ins.flags() & (isa::FLAG_GATHER | isa::FLAG_SCATTER)) {
   LIN_CHECK_INDEX:
@@ -115,6 +119,7 @@ uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   lin_pass ps = lin_pass_of<CFG>(ins, t, n, k, ins.f(isa::FLD_LINEAR_WEIGHTS),
                                  ins.f(isa::FLD_LINEAR_BIAS), CFG::act::FRAC);
   ps.s_off = ins.f(isa::FLD_LINEAR_SCALES);
+  ps.c_off = codes_out ? ps.s_off + bias_block_bytes<CFG>(n, 4) : 0;  // layout.code_muls_offset
   ps.dq_shift = (int)(q8_word & ((1u << CFG::MOE_DQ_BITS) - 1));
   ps.skip = ins.has(isa::FLAG_WSKIP);
   ps.map_off = ins.f(isa::FLD_LINEAR_TILE_MAP);
@@ -128,7 +133,7 @@ uint32_t op_linear(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   lin_run<CFG>(mem, wmem, xmem, ymem, lb, ps);
   prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)t * n * k;
-  prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, n, k, ps.q4);
+  prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, n, k, ps.q4, codes_out);
   return isa::ERR_OK;
 }
 
@@ -178,7 +183,7 @@ uint32_t op_conv(typename CFG::word_t* mem, const typename CFG::word_t* wmem,
   prof.v[isa::PROF_OVERFLOWS] += job.overflows;
   prof.v[isa::PROF_MACS] += (uint64_t)oh * job.ow * job.co * k;
   const lin_q4 dense = {false, 0, 0, 0, 0, 0, 0};
-  prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, job.co, k, dense);
+  prof.v[isa::PROF_WEIGHT_BYTES] += fetched_weight_bytes<CFG>(ins, job.co, k, dense, false);
   return isa::ERR_OK;
 }
 

@@ -25,7 +25,7 @@ module edgemoe_lin (
     input  logic [31:0] x_mul,
     input  logic [7:0]  dq,
     input  logic [31:0] q4_split, input logic [63:0] q4_index,  // WFMT_Q4: edgemoe_lin_q4
-    input  logic [1:0]  hidden_codes, input logic [31:0] hidden_x_mul,  // W8A8 MLP hidden rows
+    input  logic [2:0]  hidden_codes, input logic [31:0] hidden_x_mul,  // W8A8 int8 code rows
     output edgemoe_pkg::dma_req_t  dma_req,   // to the shared DMAs (edgemoe_pkg)
     input  edgemoe_pkg::dma_resp_t dma_resp,
     output logic        lg_valid,
@@ -79,9 +79,9 @@ module edgemoe_lin (
   logic f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4;
   logic [31:0] j_in_h, j_in_w, j_ci, j_ow, j_xmul, j_q4s, j_hxm;
   logic [7:0] j_kk, j_ks, j_kp, j_dq;
-  logic [1:0] wlg, blg, xlg, j_hc;  // j_hc: hidden_codes (edgemoe_lin_writer, _loader)
+  logic [1:0] wlg, blg, xlg; logic [2:0] j_hc;  // j_hc: hidden_codes (_writer, _loader, _bbuf)
   int q_sh, b_sh;
-  logic base_en, gate, scl_ph;  // scl_ph: W8A8 multipliers load after the strip's biases
+  logic base_en, gate; logic [1:0] scl_ph, ph_next;  // the strip load's phase (edgemoe_lin_bbuf)
   assign base_en = f_sacc || f_res;
   assign gate = jm == 2'd2;
   edgemoe_lin_fmt u_fmt (.f_q8(f_q8 || f_q4), .f_wpatch, .f_wconv, .f_battn, .f_pix, .dq(j_dq), .wlg, .blg, .xlg,
@@ -121,7 +121,7 @@ module edgemoe_lin (
       done <= 1'b0;
       jm <= '0; jt <= '0; jn <= '0; jk <= '0;
       jsrc <= '0; jdst <= '0; jwts <= '0; jbias <= '0; jbase <= '0; jindex <= '0;
-      jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= 1'b0; j_q4s <= '0; jq4i <= '0;
+      jscores <= '0; jscales <= '0; j_xmul <= '0; j_dq <= '0; scl_ph <= '0; j_q4s <= '0; jq4i <= '0;
       {j_hc, j_hxm} <= '0;
       {f_gelu, f_relu, f_res, f_gat, f_sca, f_sacc, f_pix, f_wconv, f_wpatch, f_battn, f_q8, f_wskip, f_q4} <= '0;
       sk_go <= 1'b0; sk_fetch <= 1'b0;
@@ -139,7 +139,7 @@ module edgemoe_lin (
           jm <= mode; jt <= t; jn <= n; jk <= k;
           jsrc <= src; jdst <= dst; jwts <= wts; jbias <= bias; jbase <= base;
           jindex <= index; jscores <= scores; jscales <= scales; j_xmul <= x_mul; j_dq <= dq;
-          {j_hc, j_hxm} <= {mode == 2'd0 ? hidden_codes : 2'd0, hidden_x_mul};
+          {j_hc, j_hxm} <= {mode == 2'd0 ? hidden_codes : 3'd0, hidden_x_mul};
           f_q8 <= mode != 2'd2 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q8];  // LINEAR, CONV
           f_wskip <= mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WSKIP];
           {f_q4, j_q4s, jq4i} <= {mode == 2'd0 && flags[edgemoe_pkg::FLAG_BIT_WFMT_Q4], q4_split, q4_index};
@@ -166,18 +166,15 @@ module edgemoe_lin (
         end
         J_BIAS: begin
           s_rd_cmd_valid <= 1'b1;
-          s_rd_cmd_addr <= scl_ph ? jscales + (64'(to0 << PO_LG) << 2)
-                                  : jbias + (64'(to0 << PO_LG) << blg);
-          s_rd_cmd_len <= (srows << PO_LG) << (scl_ph ? 2'd2 : blg);
-          s_rd_cmd_wlg <= 4'(PO_LG) + (scl_ph ? 4'd2 : {2'd0, blg});
+          {s_rd_cmd_addr, s_rd_cmd_len, s_rd_cmd_wlg} <= {bl_addr, bl_len, bl_wlg};
           wcount <= '0;
           js <= J_BIAS_W;
         end
         J_BIAS_W: if (dma_resp.rd_valid) begin
           wcount <= wcount + 32'd1;
           if (dma_resp.rd_last) begin
-            scl_ph <= f_q8 && !scl_ph;
-            js <= (f_q8 && !scl_ph) ? J_BIAS : (to0 == 32'd0) ? J_W0 : J_WTS;
+            scl_ph <= ph_next;
+            js <= ph_next != '0 ? J_BIAS : (to0 == 32'd0) ? J_W0 : J_WTS;
           end
         end
         // strip 0: use the prefetched bank when it holds exactly these weights, unchanged
@@ -240,7 +237,8 @@ module edgemoe_lin (
   logic [PO*PI*WBITS-1:0] q4_word;
   logic [PO*PI*WBITS/8-1:0] q4_be;
   logic [PO*BBITS-1:0] q4_bword, b2_word;  // edgemoe_lin_bbuf: biases, multipliers
-  logic [PO*32-1:0] q4_sword, s2_word;
+  logic [PO*32-1:0] q4_sword, s2_word, w_muls;  // w_muls: the writer's code multipliers
+  logic [63:0] bl_addr; logic [31:0] bl_len, rd_i; logic [3:0] bl_wlg;  // rd_i: edgemoe_lin_writer
   edgemoe_pkg::dma_req_t q4_dma;
   if (edgemoe_pkg::WFMT_Q4_BUILT != 0) begin : g_q4
     edgemoe_lin_q4 #(.TW(PO * PI * WBITS), .BBITS(BBITS)) u_q4 (
@@ -255,9 +253,11 @@ module edgemoe_lin (
   end
 
   edgemoe_lin_bbuf #(.TOM(TOM), .BBITS(BBITS)) u_bbuf (
-      .clk, .ld_we(js == J_BIAS_W && dma_resp.rd_valid), .ld_scl(scl_ph), .ld_at(wcount), .blg,
+      .clk, .ph(scl_ph), .q8(f_q8), .cm_on(j_hc[2]), .bias(jbias), .scales(jscales), .col0(to0 << PO_LG),
+      .cols(srows << PO_LG), .n_pad(to_total << PO_LG), .ph_next, .ld_addr(bl_addr), .ld_len(bl_len),
+      .ld_wlg(bl_wlg), .ld_we(js == J_BIAS_W && dma_resp.rd_valid), .ld_at(wcount), .blg,
       .ld_data(dma_resp.rd_data), .q4_we(q4_bwe), .q4_at(q4_bat), .q4_bword, .q4_sword,
-      .rd_at(e_to_nx), .b_word_q(b2_word), .s_word_q(s2_word));
+      .rd_at(e_to_nx), .b_word_q(b2_word), .s_word_q(s2_word), .w_at(rd_i), .hx_mul(j_hxm), .c_word_q(w_muls));
 
   // ------------------------------------------------------------------ tile skipping (WSKIP)
   logic sk_go, sk_fetch, sk_done, sk_cmd_valid, sk_rd_ready, sk_we, sk_first, sk_last, sk_zero;
@@ -482,11 +482,11 @@ module edgemoe_lin (
   end
 
   // ------------------------------------------------------------------ writer
-  logic rd_slot, w_done_pulse, w_clr; logic [31:0] rd_i, w_clamped; logic [PO*ABITS-1:0] w_word;
+  logic rd_slot, w_done_pulse, w_clr; logic [31:0] w_clamped; logic [PO*ABITS-1:0] w_word;
   edgemoe_lin_writer u_writer (
       .clk, .rst_n, .ld_go, .out_full, .row_done(e_done && e_tok_last && !gate),
       .row_slot(e_oslot), .row_idx(m_row), .dst(jdst), .n(jn), .col0(to0 << PO_LG),
-      .strip_cols, .codes(j_hc[0]), .x_mul(j_hxm), .obuf_q(w_word), .wr_data(dma_req.wr_data), .clamped(w_clamped), .rd_slot, .rd_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
+      .strip_cols, .codes(j_hc[0]), .x_muls(w_muls), .obuf_q(w_word), .wr_data(dma_req.wr_data), .clamped(w_clamped), .rd_slot, .rd_i, .w_done_pulse, .w_clr, .wr_cmd_valid(dma_req.wr_cmd_valid), .wr_cmd_ready(dma_resp.wr_cmd_ready),
       .wr_cmd_addr(dma_req.wr_cmd_addr), .wr_cmd_len(dma_req.wr_cmd_len), .wr_cmd_wlg(dma_req.wr_cmd_wlg), .wr_valid(dma_req.wr_valid), .wr_ready(dma_resp.wr_ready));
   always_ff @(posedge clk) w_word <= obuf[OAW'((rd_slot ? TOM : 0) + rd_i)];  // a cycle ahead: block RAM
   // flags the linear engine does not act on (COPY, DYN_COUNT: the dispatcher handles them)

@@ -1,7 +1,8 @@
 // Row writer of the linear engine: writes each finished output row (one strip's columns)
 // of the two output slots to memory while the MAC array computes the next token.  With
-// `codes` (a W8A8 MLP's fc1: expert or dense; edgemoe/numerics/int8.py hidden_codes) each act
-// element becomes fc2's int8 input code (edgemoe_lin_q8 with x_mul) and the row is
+// `codes` (a W8A8 expert's fc1, or a LINEAR with codes out; edgemoe/numerics/int8.py
+// hidden_codes) each act element becomes an int8 code (edgemoe_lin_q8 with its lane's
+// multiplier in x_muls: the word's code multipliers, edgemoe_lin_bbuf) and the row is
 // written a byte an element, coded EPI_LANES lanes a cycle (the epilogue's pace: a word
 // takes EPI_STEPS cycles, the last one sending it); each code's clamp counts once.
 module edgemoe_lin_writer (
@@ -16,7 +17,7 @@ module edgemoe_lin_writer (
     input  logic [31:0] n,                 // row length in elements
     input  logic [31:0] col0, strip_cols,  // the strip's columns
     input  logic        codes,             // store int8 codes (hidden_codes bit 0)
-    input  logic signed [31:0] x_mul,      // their multiplier (hidden_x_mul)
+    input  logic [edgemoe_pkg::P_OUT*32-1:0] x_muls,  // their multipliers, a lane each (int32)
     input  logic [edgemoe_pkg::P_OUT*(8 << edgemoe_pkg::ACT_LG)-1:0] obuf_q,  // the word read at rd_i
     output logic [edgemoe_pkg::WORD_MAX*8-1:0] wr_data,
     output logic [31:0] clamped,           // codes clamped this cycle (counted once each)
@@ -93,18 +94,24 @@ module edgemoe_lin_writer (
   assign q_last = !codes || 32'(q_k) == 32'(QS - 1);
   assign wr_valid = ws == W_DATA && q_last;
   assign send = wr_valid && wr_ready;
-  logic [QL*ABITS-1:0] g_in, g_q;
-  logic [QL-1:0] g_valid;
-  logic [31:0] g_clamped;
+  logic [QL*ABITS-1:0] g_q;
+  logic [31:0] g_clamped, l_clamped[QL];
   logic [PO*8-1:0] code_word;
   for (genvar i = 0; i < QL; i++) begin : g_lane
     logic [31:0] lane;
+    logic [ABITS-1:0] x;
+    logic signed [31:0] mul;  // plain wires on the ports (Yosys's frontend wants them)
+    logic valid;
     assign lane = 32'(q_k) * 32'(QL) + 32'(i);
-    assign g_in[i*ABITS+:ABITS] = obuf_q[lane*ABITS+:ABITS];
-    assign g_valid[i] = (w_i << PO_LG) + lane < strip_cols;
+    assign {x, mul, valid} = {obuf_q[lane*ABITS+:ABITS], x_muls[lane*32+:32],
+                              (w_i << PO_LG) + lane < strip_cols};
+    edgemoe_lin_q8 #(.XBITS(ABITS), .LANES(1)) u_code (
+        .x_in(x), .x_valid(valid), .x_mul(mul), .x_q8(g_q[i*ABITS+:ABITS]), .clamped(l_clamped[i]));
   end
-  edgemoe_lin_q8 #(.XBITS(ABITS), .LANES(QL)) u_codes (
-      .x_in(g_in), .x_valid(g_valid), .x_mul, .x_q8(g_q), .clamped(g_clamped));
+  always_comb begin
+    g_clamped = '0;
+    for (int i = 0; i < QL; i++) g_clamped = g_clamped + l_clamped[i];
+  end
   always_ff @(posedge clk) begin
     if (!rst_n || ws != W_DATA || send) q_k <= '0;
     else if (!q_last) q_k <= q_k + QKB'(1);

@@ -1,7 +1,7 @@
 """A W8A8 dense MLP as LINEARs whose hidden rows are int8 codes (isa.pack_linear_q8).
 
 fc1 (+ GELU, or ReLU) writes its rows as fc2's int8 input codes made with fc2's input
-multiplier; fc2 (+ residual) reads them as its input codes.  ``codes=False`` builds the
+multiplier (its code_muls vector holds it in every column); fc2 (+ residual) reads them as its input codes.  ``codes=False`` builds the
 same layers with act hidden rows (fc2 quantizes them itself): the reference the codes
 must not change.  Shared by the golden, C-sim and RTL tests.
 """
@@ -15,7 +15,7 @@ from progutil import Scratch
 
 from edgemoe.compiler.quantize import QuantReport, quantize_q8
 from edgemoe.isa import Flag, Instr, Op, pack_linear_q8
-from edgemoe.layout import pack_tiled
+from edgemoe.layout import pack_tiled, q8_scales_block
 from edgemoe.numerics import int8
 
 #: Fill of the hidden tensor before the run: bytes past the rows written keep it.
@@ -73,7 +73,8 @@ def q8_mlp(accel, seed: int, t: int, d: int, h: int, *, codes: bool = True,
     for i, ((n, k), lay) in enumerate(zip(shapes, layers)):
         last = i == len(shapes) - 1
         codes_in = codes and i > 0
-        hx = layers[i + 1].x_mul if codes and not last else 0
+        hx = layers[i + 1].x_mul if codes and not last else 0  # every column: fc2's x_mul
+        muls = np.full(n, hx, np.int64) if hx else None
         flags = Flag.WFMT_Q8 | (Flag.RESIDUAL if last else (Flag.RELU if relu else Flag.GELU))
         extra = {"residual": res} if last else {}
         if gather and (i == 0 or last):
@@ -87,7 +88,7 @@ def q8_mlp(accel, seed: int, t: int, d: int, h: int, *, codes: bool = True,
             src=x if i == 0 else hidden[i - 1], dst=dst if last else hidden[i],
             weights=s.put(pack_tiled(lay.codes, po, pi).astype("i1")),
             bias=s.put_raw(np.pad(lay.bias, (0, -n % po)), f.bias),
-            scales=s.put(np.pad(lay.scales, (0, -n % po)).astype("<i4")),
-            x_mul=lay.x_mul, q8_shift_codes=pack_linear_q8(lay.dq_shift, hx, codes_in),
+            scales=s.put(np.frombuffer(q8_scales_block(lay.scales, po, muls), np.uint8)),
+            x_mul=lay.x_mul, q8_shift_codes=pack_linear_q8(lay.dq_shift, hx != 0, codes_in),
             **extra))
     return MlpCase(s, prog, layers, hidden, hbytes, x, x_rows, index, res, dst, t, d, h)

@@ -19,6 +19,7 @@ from rtldesigns import design as load_design
 from edgemoe import numerics
 from edgemoe.golden.memory import read, read_matrix
 from edgemoe.isa import Err, Flag, Instr, Op, pack_linear_q8, unpack_linear_q8
+from edgemoe.layout import code_muls_offset
 from edgemoe.numerics import int8
 from edgemoe.params.fixed import FixedType
 from edgemoe.validate import ProgramError, validate_program
@@ -59,9 +60,12 @@ def _reference(case, accel):
             n += n_gelu
         if ins.has(Flag.RELU):
             y = np.maximum(y, 0)
-        hx = unpack_linear_q8(ins.get("q8_shift_codes"))[1]
-        assert hx == prog[i + 1].get("x_mul")  # fc2's own multiplier
-        xq, over = int8.hidden_codes(y, hx, act)  # the definition
+        assert unpack_linear_q8(ins.get("q8_shift_codes"))[1]  # codes out
+        n_out = ins.get("out_features")
+        at = ins.get("scales") + code_muls_offset(n_out, accel.linear_p_out)
+        muls = img[at:at + 4 * n_out].view("<i4")
+        assert (muls == prog[i + 1].get("x_mul")).all()  # fc2's own multiplier, every column
+        xq, over = int8.hidden_codes(y, prog[i + 1].get("x_mul"), act)  # the definition
         buf = np.full(case.hidden_bytes, FILL, np.uint8)
         for r in range(t):
             at = int8.hidden_row_offset(0, r, ins.get("out_features"))
@@ -151,9 +155,9 @@ def test_codes_out_refuse_accumulate_and_scatter(flags):
     extra = {"residual": 1 << 16} if flags == Flag.RESIDUAL else \
         {"scores": 1 << 16, "index": 1 << 16, "rows": 2}
     check([_one(accel, flags, pack_linear_q8(10), **extra)], accel)
-    check([_one(accel, flags, pack_linear_q8(10, 0, True), **extra)], accel)  # codes in: fine
+    check([_one(accel, flags, pack_linear_q8(10, False, True), **extra)], accel)  # codes in: fine
     with pytest.raises(ProgramError, match="hidden codes out"):
-        check([_one(accel, flags, pack_linear_q8(10, 1000), **extra)], accel)
+        check([_one(accel, flags, pack_linear_q8(10, True), **extra)], accel)
 
 
 @pytest.mark.golden
@@ -161,7 +165,7 @@ def test_codes_out_take_gelu_relu_gather_and_a_count():
     accel = load_design("tiny")
     extra = {"index": 1 << 16, "rows": 2, "count": 1 << 17}
     check([_one(accel, Flag.GELU | Flag.RELU | Flag.GATHER | Flag.DYN_COUNT,
-                pack_linear_q8(10, 1000, True), **extra)], accel)
+                pack_linear_q8(10, True, True), **extra)], accel)
 
 
 @pytest.mark.golden
@@ -173,7 +177,7 @@ def test_mixed_int4_refuses_hidden_codes():
             "scales": s.alloc(256), "channel_index": s.alloc(256), "x_mul": 1000,
             "q4_split": 4 | 1 << 16}
     check([Instr.make(Op.LINEAR, Flag.WFMT_Q4, q8_shift_codes=10, **base)], accel)
-    for word in (pack_linear_q8(10, 0, True), pack_linear_q8(10, 1000)):
+    for word in (pack_linear_q8(10, False, True), pack_linear_q8(10, True)):
         with pytest.raises(ProgramError, match="not with WFMT_Q4"):
             check([Instr.make(Op.LINEAR, Flag.WFMT_Q4, q8_shift_codes=word, **base)], accel)
 

@@ -16,6 +16,7 @@ from rtldesigns import board_executor, design, executor
 from test_golden_q8_dense_codes import CASES
 
 from edgemoe.perf.model import model_program
+from edgemoe.perf.traffic import lin_geometry
 
 pytestmark = pytest.mark.sim
 
@@ -70,7 +71,15 @@ def test_pair_model_matches_the_rtl(timed, seed, codes):
 @pytest.mark.parametrize("seed", [s for s, *_ in TIMED])
 def test_code_rows_cost_no_cycles_on_tiny(timed, seed):
     """On tiny a word of P_IN act elements is one beat already: the codes save port bytes
-    (a quarter of the hidden tensor's), not cycles (MEASURED: the same to within 1 %)."""
-    _, outs = timed
+    (a quarter of the hidden tensor's), not cycles (MEASURED: the same to within 1 %) but
+    for fc1's load of its code multipliers (session 14: one more strip-load phase, a read
+    command of h int32 words per strip)."""
+    cases, outs = timed
+    mem = board_executor("tiny")[1]
+    fc1 = cases[f"True-{seed}"].program[0]
+    strips = lin_geometry(design("tiny"), fc1.get("out_features"), fc1.get("in_features"), 1)
+    muls = sum(mem.latency + mem.beats_cycles(-(-4 * st * design("tiny").linear_p_out //
+                                                  mem.bus_bytes)) + 1
+               for st in strips.strip_sizes())
     with_codes, with_act = sum(_cycles(outs, f"True-{seed}")), sum(_cycles(outs, f"False-{seed}"))
-    assert with_codes <= 1.01 * with_act, (with_codes, with_act)
+    assert with_codes <= 1.01 * with_act + muls, (with_codes, with_act, muls)

@@ -103,8 +103,8 @@ def design_constants(accel) -> list[tuple[str, int]]:
         ("WFMT_Q4_BUILT", int("q4" in accel.weight_formats)),  # 0: no int4 strip loader
         ("MAX_TIMESTEPS", accel.max_timesteps), ("LIF_LEAK_FRAC", isa.LIF_LEAK_FRAC),
         ("LIF_LEAK_SHIFT", isa.LIF_LEAK_SHIFT), ("MOE_DQ_BITS", isa.MOE_DQ_BITS),
-        ("LINEAR_CODES_IN_BIT", isa.LINEAR_CODES_IN_BIT),  # W8A8 LINEAR d4: hidden codes
-        ("LINEAR_HIDDEN_X_MUL_SHIFT", isa.LINEAR_HIDDEN_X_MUL_SHIFT),
+        ("LINEAR_CODES_IN_BIT", isa.LINEAR_CODES_IN_BIT),  # W8A8 LINEAR d4: int8 code rows
+        ("LINEAR_CODES_OUT_BIT", isa.LINEAR_CODES_OUT_BIT),
         ("LIF_CURRENT_INPUT", isa.LIF_CURRENT_INPUT), ("LIF_READOUT", isa.LIF_READOUT),
         ("MOE_HIGH_BITS", int4.MOE_HIGH_BITS), ("MOE_CODE_SHIFT", int4.MOE_CODE_SHIFT),
         ("MOE_MIN_GROUP", int4.MOE_MIN_GROUP), ("DQ_SHIFT_MAX", int8.DQ_SHIFT_MAX),

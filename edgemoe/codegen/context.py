@@ -35,7 +35,8 @@ __all__ = ["KERNEL_HEADERS", "TOP_NAME", "format_trait", "hls_context", "isa_con
 TOP_NAME = "edgemoe_top"
 #: Static kernel headers copied next to the generated sources, in include order.
 KERNEL_HEADERS = ("em_common.hpp", "em_mem.hpp", "em_numerics.hpp", "em_int8.hpp", "em_isa.hpp",
-                  "em_linear_job.hpp", "em_tile_map.hpp", "em_int4.hpp", "em_linear.hpp",
+                  "em_linear_job.hpp", "em_tile_map.hpp", "em_int4.hpp", "em_linear_load.hpp",
+                  "em_linear.hpp",
                   "em_linear_ops.hpp", "em_moe.hpp",
                   "em_attention_q8.hpp", "em_attention_topk.hpp", "em_attention.hpp",
                   "em_stream.hpp", "em_vector.hpp", "em_layernorm.hpp", "em_pool.hpp", "em_lif.hpp",

@@ -25,6 +25,7 @@ from ..layout import (
     bias_block_bytes,
     pack_tile_map,
     pack_tiled,
+    q8_scales_block,
     queue_layout,
     tile_grid,
     tiles_run,
@@ -184,18 +185,18 @@ class _Lowering:
                     dim=self.m.dim, src=src, dst=dst, gamma=g, beta=be, eps=max(eps, 1))
 
     def linear(self, prefix: str, src: Ref, dst: Ref, tokens: int, flags=0, residual=None,
-               bias_attn=False, tap: str = "", hidden: tuple[int, bool] = (0, False)):
+               bias_attn=False, tap: str = "", code_muls=None, codes_in=False):
         """LINEAR; ``tap`` names a tap of its output without the residual (an extra
-        LINEAR into the tap slot, as the device computes it before adding); ``hidden``:
-        a W8A8 one's (hidden_x_mul, codes_in) (isa.pack_linear_q8, compiler.dense_mlp)."""
+        LINEAR into the tap slot, as the device computes it before adding); ``code_muls``,
+        ``codes_in``: a W8A8 one's int8 code rows (isa.pack_linear_q8, compiler.qkv_codes)."""
         w = self.packed[f"{prefix}.weight"]
         extra = {"residual": residual} if residual is not None else {}
         if prefix in self.mixed:
             wref, bref, q4 = self._mixed(prefix, bias_attn)
             flags, extra = flags | Flag.WFMT_Q4, {**extra, **q4}
         elif prefix in self.int8:
-            wref, bref, q8 = self._q8(prefix, bias_attn)
-            q8["q8_shift_codes"] = pack_linear_q8(q8.pop("dq_shift"), *hidden)
+            wref, bref, q8 = self._q8(prefix, bias_attn, code_muls=code_muls)
+            q8["q8_shift_codes"] = pack_linear_q8(q8.pop("dq_shift"), code_muls is not None, codes_in)
             flags, extra = flags | Flag.WFMT_Q8, {**extra, **q8}
         else:
             wref = self.matrix(f"{prefix}.weight", w, f"{prefix}.weight")
@@ -236,9 +237,10 @@ class _Lowering:
         po, pi = self.a.linear_p_out, self.a.linear_p_in
         return pack_tile_map(np.zeros(tile_grid(out_f, in_f, po, pi), bool)) * self.m.num_experts
 
-    def _q8(self, prefix: str, bias_attn: bool, w=None, b=None) -> tuple[Ref, Ref, dict]:
-        """W8A8 weights, bias and channel multipliers of a LINEAR (or of a CONV's folded
-        ``w`` [out][in*k*k], ``b``), and its Q8 fields."""
+    def _q8(self, prefix: str, bias_attn: bool, w=None, b=None,
+            code_muls=None) -> tuple[Ref, Ref, dict]:
+        """W8A8 weights, bias and channel multipliers (then a LINEAR's ``code_muls``) of a
+        LINEAR (or of a CONV's folded ``w`` [out][in*k*k], ``b``), and its Q8 fields."""
         bfmt = self.f.attn_bias if bias_attn else self.f.bias
         w = self.w[f"{prefix}.weight"] if w is None else w
         layer = quantize_q8(prefix, w.reshape(w.shape[0], -1),
@@ -253,8 +255,8 @@ class _Lowering:
         bref = self.b.place("weights", self._aligned(np.pad(layer.bias, pad)
                                                      .astype(bfmt.storage_dtype).tobytes()),
                             f"{prefix}.bias")
-        sref = self.b.place("weights", self._aligned(np.pad(layer.scales, pad)
-                                                     .astype("<i4").tobytes()), f"{prefix}.scales")
+        sref = self.b.place("weights", q8_scales_block(layer.scales, po, code_muls),
+                            f"{prefix}.scales")
         return wref, bref, {"scales": sref, "x_mul": layer.x_mul, "dq_shift": layer.dq_shift}
 
     def _mixed(self, prefix: str, bias_attn: bool) -> tuple[Ref, Ref, dict]:

@@ -14,6 +14,7 @@ from .. import numerics
 from ..isa import Err, Flag, Instr, ksp_dq_shift, unpack_ksp, unpack_linear_q8, unpack_moe_q8
 from ..layout import (
     bias_block_bytes,
+    code_muls_offset,
     conv_out_size,
     moe_scales_offset,
     moe_tile_map_offset,
@@ -139,10 +140,10 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
         idx = mem.read(image, g("index"), t, _I32)
         if t and (idx.min() < 0 or idx.max() >= rows):
             raise OpFault(Err.BAD_QUEUE, f"index list has rows outside [0, {rows})")
-    # W8A8 hidden codes (isa.pack_linear_q8): int8 src rows (fc2), int8 dst rows (fc1)
-    dq, hidden_x_mul, codes_in = unpack_linear_q8(g("q8_shift_codes"))
+    # W8A8 int8 code rows (isa.pack_linear_q8): src rows (a dense MLP's fc2), dst rows
+    dq, codes_out, codes_in = unpack_linear_q8(g("q8_shift_codes"))
     if not ins.has(Flag.WFMT_Q8):
-        hidden_x_mul, codes_in = 0, False
+        codes_out, codes_in = False, False
     x_fmt = Q8_CODE if codes_in else act
     x = mem.read(image, g("src"), (rows if ins.has(Flag.GATHER) else t) * k, x_fmt).reshape(-1, k)
     if ins.has(Flag.GATHER):
@@ -169,7 +170,8 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
             prof["overflows"] += wrapped
         if relu and not accumulate:
             y = np.maximum(y, 0)
-        prof["weight_bytes"] += bias_block_bytes(n, accel.linear_p_out, 4)
+        # the channel multipliers, and with codes out the code multipliers after them
+        prof["weight_bytes"] += code_muls_offset(n, accel.linear_p_out) * (1 + codes_out)
     else:
         y, prof["overflows"] = linear_core(x, act.frac_bits, w, w_fmt, b, b_fmt, act,
                                            ins.has(Flag.GELU), relu and not accumulate)
@@ -193,10 +195,11 @@ def op_linear(image, ins: Instr, accel, prof: dict) -> None:
         if accumulate:
             y = add_counted(mem.read(image, base_off, t * n, act).reshape(t, n), y, act, prof)
             y = np.maximum(y, 0) if relu else y
-        if hidden_x_mul:  # fc2's input codes, their clamps counted here (never accumulated)
-            y, clamped = int8.hidden_codes(y, hidden_x_mul, act)
+        if codes_out:  # column c coded with code_muls[c], the clamps counted here
+            muls = mem.read(image, g("scales") + code_muls_offset(n, accel.linear_p_out), n, _I32)
+            y, clamped = int8.hidden_codes(y, muls, act)
             prof["overflows"] += clamped
-        mem.write(image, g("dst"), y, Q8_CODE if hidden_x_mul else act)
+        mem.write(image, g("dst"), y, Q8_CODE if codes_out else act)
     prof["macs"] += t * n * k
     if mixed:  # int8 and int4 rows with their group parameters, then the bias
         prof["weight_bytes"] += w_bytes + bias_block_bytes(n, accel.linear_p_out,

@@ -180,7 +180,7 @@ def q8_mac_beats(tiles_out: int, tiles_in: int) -> int:
 HIDDEN_CODE_BYTES = 1
 
 
-def hidden_codes(hidden: np.ndarray, hidden_x_mul: int, act) -> tuple[np.ndarray, int]:
+def hidden_codes(hidden: np.ndarray, hidden_x_mul, act) -> tuple[np.ndarray, int]:
     """The scratch bytes of a W8A8 MOE_EXPERTS (``Flag.WFMT_Q8`` or ``WFMT_Q4``), defined once.
 
     Expert e with c > 0 queued tokens, after its fc1 + GELU (act raw ``hidden``, (c, H)),
@@ -192,11 +192,15 @@ def hidden_codes(hidden: np.ndarray, hidden_x_mul: int, act) -> tuple[np.ndarray
     those of quantizing the act rows at fc2 (as before); the clamps are counted here, once
     per element, in the same instruction.
 
-    A W8A8 dense MLP does the same across two LINEARs (isa.pack_linear_q8): fc1, with
-    ``hidden_x_mul`` (fc2's input multiplier), writes row r of its dst at
-    ``dst + r * out_features`` as these codes of its final values (after GELU / ReLU) and
-    counts their clamps in its own profile entry; fc2 (``codes_in``) reads them as its
-    input codes.  fc2's dst and the two entries' summed overflows are those of act rows.
+    A W8A8 LINEAR with ``codes_out`` (isa.pack_linear_q8) does the same with a multiplier
+    per output column: ``hidden_x_mul`` is then its ``code_muls`` vector (N,)
+    (layout.code_muls_offset), column c coded with ``code_muls[c]``.  It writes row r of
+    its dst at ``dst + r * out_features`` as these codes of its final values (after GELU /
+    ReLU) and counts their clamps in its own profile entry.  A dense MLP's fc1 carries
+    fc2's input multiplier in every column (fc2, ``codes_in``, reads the codes: its dst
+    and the two entries' summed overflows are those of act rows); an attention's qkv
+    LINEAR carries q_mul, k_mul and v_mul over its three column parts (numerics.attn_q8
+    step 1).
 
     Returns:
         (int64 codes (c, H), how many were clamped).

@@ -38,7 +38,7 @@ from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, O
 from ..layout import queue_layout
 from ..numerics.attn_q8 import Q8_PARAM_BYTES, Q8_PARAM_WORDS
 from ..numerics.int8 import q8_mac_beats
-from ..ops import elem_bytes
+from ..ops import code_muls_at, elem_bytes
 from .attn_dense import attention_head_cycles
 from .attn_topk import attention_topk_cycles
 from .conv_line import line_strip_cycles
@@ -130,7 +130,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                    to_router: bool = False, line: dict | None = None,
                    scales: int | None = None, tile_map: int | None = None,
                    keep: float = 1.0, q4: Q4Layer | None = None,
-                   ybytes: int | None = None) -> float:
+                   ybytes: int | None = None, code_muls: int | None = None) -> float:
     """Cycles of one linear-engine job (edgemoe_lin.sv), counting its traffic.
 
     Args:
@@ -155,6 +155,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             then the MAC array runs unpaired (13-bit weights), as W16.
         ybytes: Bytes of a written element: the act container (None), or a W8A8 expert fc1's
             int8 hidden codes (numerics.int8.HIDDEN_CODE_BYTES, edgemoe_lin_writer).
+        code_muls: W8A8 codes out: the code multipliers, read per strip after ``scales``.
     """
     po, pi, act = accel.linear_p_out, accel.linear_p_in, accel.act_container_bits // 8
     yb = act if ybytes is None else ybytes
@@ -174,9 +175,10 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
         elif not to_router:
             b = traffic.read(bias + col0 * bbytes, st * po * bbytes, bus, weight=True)
             cycles += lat + mem.beats_cycles(b) + 1
-        if scales is not None:
-            m = traffic.read(scales + col0 * 4, st * po * 4, bus, weight=True)
-            cycles += lat + mem.beats_cycles(m) + 1
+        for muls in (scales, code_muls):
+            if muls is not None:
+                m = traffic.read(muls + col0 * 4, st * po * 4, bus, weight=True)
+                cycles += lat + mem.beats_cycles(m) + 1
         w0 = weights + col0 // po * geo.tiles_in * geo.tile_bytes
         if q4 is not None:
             macs = st * geo.tiles_in
@@ -264,8 +266,8 @@ def _linear(ins: Instr, accel, mem, traffic, fmt, prefetched) -> float:
         base_rows=idx if ins.has(Flag.RESIDUAL) or sacc else None,
         index=ins.get("index") if ins.has(Flag.GATHER | Flag.SCATTER) else None,
         prefetched=prefetched,
-        scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None,
-        q4=q4, **_wskip_args(ins, accel))
+        scales=ins.get("scales") if ins.has(Flag.WFMT_Q8) else None, q4=q4,
+        code_muls=code_muls_at(ins, accel), **_wskip_args(ins, accel))
 
 
 def _wskip_args(ins: Instr, accel) -> dict:
