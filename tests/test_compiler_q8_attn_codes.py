@@ -1,9 +1,10 @@
-"""The compiler moves an int8 ATTENTION's output rows as proj's int8 input codes
-(compiler.attn_q8.attn_codes_out_mul): ATTENTION's q8_codes says codes out, its parameter
-block's out_x_mul is proj's x_mul, proj reads codes (LINEAR codes_in), the attention tensor
-holds a byte an element.  Only when proj is W8A8 and nobody taps the attention's act rows.
-The program's outputs and overflow total are those of the act-row program (golden), and
-C-sim == golden on it.  Codes in is the compiler's argument (attn_q8_fields' codes_in)."""
+"""The compiler moves an int8 ATTENTION's rows as int8 codes (compiler.qkv_codes): the qkv
+LINEAR writes q, k, v codes and the ATTENTION reads them (codes in,
+compiler.attn_q8.attn_codes_in_allowed); it writes proj's input codes (codes out,
+attn_codes_out_mul): its parameter block's out_x_mul is proj's x_mul, proj reads codes (LINEAR
+codes_in); both tensors hold a byte an element.  Only when the LINEAR is W8A8 and nobody
+taps the act rows.  The program's outputs and overflow total are those of the act-row
+program (golden), and C-sim == golden on it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 from q8util import micro_calibration_images
 
 from edgemoe.compiler import compile_model
-from edgemoe.compiler.attn_q8 import attn_q8_multipliers
 from edgemoe.compiler.calibrate import int8_layers, linear_input_ranges
 from edgemoe.compiler.io import read_tokens, write_pixels
 from edgemoe.golden import execute
@@ -20,7 +20,7 @@ from edgemoe.golden.attn_q8 import read_params
 from edgemoe.isa import Flag, Op, unpack_linear_q8
 from edgemoe.layout import PROFILE_ENTRY_BYTES, PROFILE_FIELDS, STATUS_BYTES
 from edgemoe.models import load_default_image, random_weights
-from edgemoe.numerics.attn_q8 import Q8_CODES_OUT, choose_params
+from edgemoe.numerics.attn_q8 import Q8_CODES_IN, Q8_CODES_OUT, choose_params
 from edgemoe.params import load_accel, load_model
 
 pytestmark = pytest.mark.golden
@@ -33,7 +33,7 @@ def micro():
     ranges = linear_input_ranges(model, weights, micro_calibration_images(model),
                                  int8_layers(model, attn=True))
     codes = compile_model(model, accel, weights, heads=False, int8=ranges)
-    taps = frozenset(f"blocks.{i}.attn" for i in range(model.depth))
+    taps = frozenset(f"blocks.{i}.{t}" for i in range(model.depth) for t in ("qkv", "attn"))
     act_rows = compile_model(model, accel, weights, heads=False, int8=ranges, taps=taps)
     return model, accel, ranges, codes, act_rows
 
@@ -62,7 +62,11 @@ def test_attention_writes_proj_input_codes(micro):
     assert len(attn) == model.depth
     for i in range(model.depth):
         a, proj = attn[f"blocks.{i}.attn"], lin[f"blocks.{i}.attn.proj"]
-        assert a.has(Flag.WFMT_Q8) and a.get("q8_codes") == Q8_CODES_OUT
+        assert a.has(Flag.WFMT_Q8) and a.get("q8_codes") == Q8_CODES_IN | Q8_CODES_OUT
+        # the qkv LINEAR writes the codes it reads (compiler.qkv_codes), proj reads its codes
+        qkv = lin[f"blocks.{i}.attn.qkv"]
+        assert unpack_linear_q8(qkv.get("q8_shift_codes"))[1:] == (True, False)
+        assert qkv.get("dst") == a.get("qkv")
         prm = read_params(image, a)
         assert prm["out_x_mul"] == proj.get("x_mul") > 0
         assert proj.has(Flag.WFMT_Q8) and unpack_linear_q8(proj.get("q8_shift_codes"))[2]
@@ -99,9 +103,6 @@ def test_codes_in_is_a_parameter(micro):
     from edgemoe.numerics.attn_q8 import Q8_CODES_IN
 
     model, accel, ranges, _, _ = micro
-    want = choose_params(*(ranges[f"blocks.0.attn.{p}"] for p in "qkv"),
-                         model.head_dim ** -0.5, accel.formats.act)
-    assert attn_q8_multipliers(ranges, 0) == {k: want[k] for k in ("q_mul", "k_mul", "v_mul")}
 
     class Low:  # the lowering's parts attn_q8_fields and attn_codes_in_allowed use
         b, f, m = ProgramBuilder(), accel.formats, model

@@ -16,7 +16,7 @@ from q8codes import CASES, FILL, qkv_linear
 from q8util import micro_calibration_images
 from rtldesigns import design as load_design
 
-from edgemoe.compiler import compile_model, m3vit, qkv_codes
+from edgemoe.compiler import compile_model, qkv_codes
 from edgemoe.compiler.calibrate import int8_layers, linear_input_ranges
 from edgemoe.compiler.io import write_pixels
 from edgemoe.golden import execute
@@ -147,23 +147,14 @@ def _qkv_rows(c, model, accel, block: int):
     return image, ins
 
 
-def test_lower_qkv_codes_writes_each_parts_codes(micro, monkeypatch):
-    """Block 0's qkv lowered through compiler.qkv_codes (the ATTENTION after it is not run):
-    its dst holds the int8 codes of the act qkv rows of the plain program, part p with the
-    multiplier the ATTENTION's parameter block holds for q, k, v."""
+def test_lower_qkv_codes_writes_each_parts_codes(micro):
+    """Block 0's qkv LINEAR as the compiler lowers it (compiler.qkv_codes; the ATTENTION
+    after it is not run): its dst holds the int8 codes of the act qkv rows of the program
+    that taps them (the tap keeps act rows), part p with the multiplier the ATTENTION's
+    parameter block holds for q, k, v."""
     model, accel, weights, ranges = micro
-    plain = compile_model(model, accel, weights, heads=False, int8=ranges)
-    linear = m3vit._Lowering.linear
-
-    def codes_qkv(low, prefix, src, dst, tokens, **kw):
-        if prefix == "blocks.0.attn.qkv":
-            monkeypatch.setattr(m3vit._Lowering, "linear", linear)  # the helper calls it
-            qkv_codes.lower_qkv_codes(low, prefix, src, dst, tokens, qkv_codes.qkv_muls(low, 0))
-            monkeypatch.setattr(m3vit._Lowering, "linear", codes_qkv)
-        else:
-            linear(low, prefix, src, dst, tokens, **kw)
-
-    monkeypatch.setattr(m3vit._Lowering, "linear", codes_qkv)
+    plain = compile_model(model, accel, weights, heads=False, int8=ranges,
+                          taps=frozenset({"blocks.0.qkv"}))
     coded = compile_model(model, accel, weights, heads=False, int8=ranges)
     act = accel.formats.act
     img_a, ins_a = _qkv_rows(plain, model, accel, 0)

@@ -9,8 +9,9 @@
 Codes in memory (``q8_codes``, numerics.attn_q8): when the block's proj LINEAR runs W8A8
 the ATTENTION writes proj's int8 input codes (codes out, ``out_x_mul`` = proj's x_mul) and
 proj reads them (LINEAR ``codes_in``): its output tensor holds a byte an element
-(:func:`attn_codes_out_mul`).  ``codes_in`` (the qkv rows are the qkv LINEAR's int8 codes
-of q, k, v) is this module's argument; its producer side is the qkv LINEAR's.
+(:func:`attn_codes_out_mul`).  Where the qkv LINEAR runs W8A8 it writes the int8 codes of
+q, k and v and the ATTENTION reads them (codes in, :func:`attn_codes_in_allowed`;
+compiler.qkv_codes lowers the pair).
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ def attn_codes_out_mul(low, block: int) -> int:
 def attn_codes_in_allowed(low, block: int) -> bool:
     """Whether block ``block``'s ATTENTION may read its qkv rows as int8 codes: it is int8
     (not top-k), the qkv LINEAR runs W8A8 (not mixed int4/int8) and nobody taps the qkv
-    act rows.  (The qkv LINEAR must then write the codes, each third of its columns with
-    :func:`attn_q8_multipliers`' q_mul / k_mul / v_mul, into a ``T x 3D``-byte tensor.)"""
+    act rows.  (The qkv LINEAR then writes the codes, each third of its columns with the
+    block's q_mul / k_mul / v_mul, into a ``T x 3D``-byte tensor: compiler.qkv_codes.)"""
     qkv = f"blocks.{block}.attn.qkv"
     return low.topk is None and attn_q8_names(block)[0] in low.int8 and qkv in low.int8 \
         and qkv not in low.mixed and f"blocks.{block}.qkv" not in low.want
@@ -95,9 +96,3 @@ def attn_q8_fields(low, block: int, ranges: Mapping[str, float], out_x_mul: int 
         (attn_q8.Q8_CODES_OUT if out_x_mul else 0)
     return {"flags": Flag.WFMT_Q8, "q8_params": ref, "q8_codes": codes}
 
-
-def attn_q8_multipliers(ranges: Mapping[str, float], block: int) -> dict[str, int]:
-    """q_mul, k_mul, v_mul of block ``block``'s int8 ATTENTION (numerics.attn_q8
-    choose_params: the codes a qkv LINEAR writes for it with codes in)."""
-    return {f"{n}_mul": int8.input_multiplier(ranges[name])
-            for n, name in zip("qkv", attn_q8_names(block), strict=True)}

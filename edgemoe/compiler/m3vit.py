@@ -34,8 +34,7 @@ from ..layout import (
 )
 from ..models import WeightError, fold_bn, fold_cls_into_pos, validate_weights
 from ..models.weights import BN_EPS, head_conv_count
-from ..numerics.attn_q8 import Q8_CODE_BYTES
-from .attn_q8 import attn_codes_out_mul, attn_q8_fields
+from .attn_q8 import attn_q8_fields
 from .attn_topk import AttnTopK, codebook_bytes
 from .builder import ProgramBuilder, Ref, Tensor
 from .calibrate import attn_q8_names, check_int8_names, int8_layers
@@ -43,6 +42,7 @@ from .dead_neurons import remove_dead_neurons
 from .dense_mlp import lower_dense_mlp
 from .mixed import MixedChoice, check_shapes, place_mixed, quantize_mixed
 from .mixed_experts import lower_mixed_experts
+from .qkv_codes import lower_qkv_attention
 from .quantize import (
     QuantReport,
     dequantized,
@@ -299,23 +299,14 @@ class _Lowering:
         m, t, d = self.m, self.m.num_tokens, self.m.dim
         p = f"blocks.{i}"
         ln = self.act_tensor(f"{p}.ln", t, d)
-        qkv = self.act_tensor(f"{p}.qkv", t, 3 * d)
-        xo = attn_codes_out_mul(self, i)  # nonzero: attention writes proj's int8 input codes
-        att = self.b.tensor(f"{p}.attn", t * d * (Q8_CODE_BYTES if xo else self.act_bytes))
         self.layernorm(f"{p}.norm1", Ref(x), Ref(ln), t)
         self.tap(f"{p}.norm1", Ref(ln), t, d)
-        self.linear(f"{p}.attn.qkv", Ref(ln), Ref(qkv), t, bias_attn=True)
-        self.tap(f"{p}.qkv", Ref(qkv), t, 3 * d)
-        scale = int(self.f.act.quantize(np.array([m.head_dim ** -0.5]))[0])
-        self.b.emit(Op.ATTENTION, comment=f"{p}.attn", tokens=t, heads=m.heads,
-                    head_dim=m.head_dim, qkv=Ref(qkv), dst=Ref(att), scale=scale,
-                    **self.attn_fields(i, xo))
-        self.tap(f"{p}.attn", Ref(att), t, d)
+        att, codes = lower_qkv_attention(self, i, Ref(ln))
         mid = x  # x after attention: the first router's block keeps it for later tasks
         if m.is_moe(i) and self.share_prefix and self.x_shared is None:
             mid = self.x_shared = self.act_tensor("x_shared", t, d)
-        self.linear(f"{p}.attn.proj", Ref(att), Ref(mid), t, residual=Ref(x), bias_attn=True,
-                    tap=f"{p}.proj", hidden=(0, xo != 0))
+        self.linear(f"{p}.attn.proj", att, Ref(mid), t, residual=Ref(x), bias_attn=True,
+                    tap=f"{p}.proj", codes_in=codes)
         self.tap(f"{p}.attn_residual", Ref(mid), t, d)
         ln2 = self.act_tensor(f"{p}.ln2", t, d)
         self.layernorm(f"{p}.norm2", Ref(mid), Ref(ln2), t)
@@ -327,12 +318,12 @@ class _Lowering:
         self.tap(f"{p}.out", Ref(x), t, d)
         self.taps[f"block{i}"] = len(self.b)
 
-    def attn_fields(self, i: int, out_x_mul: int = 0) -> dict:
+    def attn_fields(self, i: int, out_x_mul: int = 0, codes_in: bool = False) -> dict:
         """ATTENTION flag and fields of block ``i``: top-k codebooks, int8 or neither."""
         if self.topk is not None:
             return self.attn_topk_fields(i)
         q8 = attn_q8_names(i)[0] in self.int8
-        return attn_q8_fields(self, i, self.int8, out_x_mul) if q8 else {}
+        return attn_q8_fields(self, i, self.int8, out_x_mul, codes_in) if q8 else {}
 
     def attn_topk_fields(self, i: int) -> dict:
         """ATTENTION flag and fields of block ``i`` compiled with codebooks."""
