@@ -22,7 +22,8 @@ Each function follows its engine's schedule in rtl_templates/ and says what over
   ahead), then the output pixels between that column and the previous one;
 - LIF, edgemoe_lif.sv: per block of P_OUT neurons the bias word, the weight strip and the
   first spike row are requested back to back, then per step the update and one word of
-  spike bytes (:func:`_lif` says why the op spec's ideal is out of reach).
+  spike bytes (:func:`edgemoe.perf.lif.lif_cycles` says why the op spec's ideal is out of
+  reach).
 
 The per-step constants (state-machine cycles the schedule spends besides moving data)
 are in :data:`STEP_CYCLES`, read off the SV and checked against the RTL bench
@@ -34,7 +35,7 @@ from __future__ import annotations
 import math
 
 from ..codegen.constants import INDEX_CHUNK, INDEX_RING
-from ..isa import LIF_CURRENT_INPUT, LIF_LEAK_SHIFT, LIF_READOUT, Flag, Instr, Op, unpack_ksp
+from ..isa import Flag, Instr, Op, unpack_ksp
 from ..layout import queue_layout
 from ..numerics.attn_q8 import Q8_PARAM_BYTES, Q8_PARAM_WORDS
 from ..numerics.int8 import q8_mac_beats
@@ -393,44 +394,6 @@ def _upsample(ins: Instr, accel, mem, traffic, fmt) -> float:
     return cycles
 
 
-def _lif(ins: Instr, accel, mem, traffic, fmt) -> float:
-    """LIF as edgemoe_lif.sv schedules it.
-
-    Per block of P_OUT neurons the bias word, the weight strip and step 0's spike row are
-    requested back to back (one read latency), then each later step waits for its own
-    spike row.  The op spec's ideal (one P_IN-wide spike word per cycle) is out of reach at
-    T = 1: every block first streams its strip, P_OUT x P_IN weights per word, and a
-    128-bit port carries half a 4x4 tile of 16-bit weights per beat, so the strip alone
-    costs twice the ideal, and the spike row follows it.
-    """
-    n, k, t = ins.get("neurons"), ins.get("inputs"), ins.get("timesteps")
-    mode = ins.get("mode_leak") & ((1 << LIF_LEAK_SHIFT) - 1)
-    po, pi, bus = accel.linear_p_out, accel.linear_p_in, mem.bus_bytes
-    act, wb, bb = fmt("act"), fmt("linear_weight"), fmt("bias")
-    src, dst, tile = ins.get("src"), ins.get("dst"), po * pi * wb
-    strip = -(-k // pi) * tile
-    cycles = 0.0
-    for blk, n0 in enumerate(range(0, n, po)):
-        nv = min(po, n - n0)
-        cycles += STEP_CYCLES["lif_block"] + mem.latency
-        if mode & LIF_CURRENT_INPUT:  # the block's currents, one word, reused every step
-            cycles += cmd_cycles(traffic, src + n0 * act, nv * act, po * act, mem)
-        else:
-            cycles += cmd_cycles(traffic, ins.get("bias") + n0 * bb, po * bb, po * bb, mem)
-            cycles += cmd_cycles(traffic, ins.get("weights") + blk * strip, strip, tile, mem, True)
-        for step in range(t):
-            cycles += STEP_CYCLES["lif_step"]
-            if not mode & LIF_CURRENT_INPUT:
-                cycles += (mem.latency if step else 0) + cmd_cycles(traffic, src + step * k, k, pi, mem)
-            if not mode & LIF_READOUT:  # the block's spike bytes, one word
-                traffic.write(dst + step * n + n0, nv, bus)
-                cycles += 1
-        if mode & LIF_READOUT:  # the block's membranes, one word
-            traffic.write(dst + n0 * act, nv * act, bus)
-            cycles += STEP_CYCLES["lif_readout"]
-    return cycles
-
-
 def _moe_gate(ins: Instr, accel, mem, traffic, fmt, prefetched, task) -> float:
     t, d, e = ins.get("tokens"), ins.get("dim"), ins.get("experts")
     act = fmt("act")
@@ -493,7 +456,9 @@ def op_cycles(ins: Instr, accel, mem: MemoryTiming, traffic: Traffic, *, prefetc
     if op == Op.MOE_GATE:
         return base + _moe_gate(ins, accel, mem, traffic, fmt, prefetched, task)
     if op == Op.LIF:
-        return base + _lif(ins, accel, mem, traffic, fmt)
+        from .lif import lif_cycles  # it builds on this module's cmd_cycles
+
+        return base + lif_cycles(ins, accel, mem, traffic, fmt)
     if op == Op.MOE_EXPERTS:
         return base + moe_experts_cycles(ins, accel, mem, traffic, fmt, counts or [], keep)
     if op == Op.POOL:
