@@ -49,3 +49,20 @@ class Scratch:
         off = STATUS_BYTES + i * PROFILE_ENTRY_BYTES
         vals = self.image[off:off + PROFILE_ENTRY_BYTES].view("<u8")
         return dict(zip(PROFILE_FIELDS, (int(v) for v in vals)))
+
+
+def assert_compiled_csim_equals_golden(c, accel, model, task: int, what: str) -> None:
+    """Run compiled program ``c`` for ``task`` on ``model``'s default image in golden and in
+    C-sim (``accel``'s kernel): both end with status 0 and the images agree byte for byte."""
+    from edgemoe.compare import assert_images_equal
+    from edgemoe.compiler.io import write_pixels
+    from edgemoe.flow.csim import CsimExecutor
+    from edgemoe.models import load_default_image
+
+    gold, sim = c.fresh_image(), c.fresh_image()
+    for image in (gold, sim):
+        write_pixels(image, c.manifest, load_default_image(model))
+    args = (c.program_offset, c.n_instructions, task, c.status_offset)
+    assert execute(gold, accel, *args) == 0
+    assert CsimExecutor(accel).execute(sim, *args) == 0
+    assert_images_equal(gold, sim, c.manifest, what)

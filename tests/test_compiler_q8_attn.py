@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from attnq8util import error_bound
+from progutil import assert_compiled_csim_equals_golden
 from q8util import BACKBONE_REL_ERR_Q8, micro_calibration_images
 
 from edgemoe.compiler import AttnTopK, compile_model
@@ -155,14 +156,6 @@ def test_cli_compile_int8_attn_writes_int8_attentions(tmp_path):
 def test_int8_attention_backbone_csim_equals_golden(micro, task):
     """The whole m3vit-micro program with int8 attention (and every W8A8 layer): C-sim's
     image == golden's, both tasks."""
-    from edgemoe.compare import assert_images_equal
-    from edgemoe.flow.csim import CsimExecutor
-
     model, accel, c, _, _ = micro
-    gold, sim = c.fresh_image(), c.fresh_image()
-    for image in (gold, sim):
-        write_pixels(image, c.manifest, load_default_image(model))
-    args = (c.program_offset, c.n_instructions, task, c.status_offset)
-    assert execute(gold, accel, *args) == 0
-    assert CsimExecutor(accel).execute(sim, *args) == 0
-    assert_images_equal(gold, sim, c.manifest, f"m3vit-micro int8 attention task {task}")
+    assert_compiled_csim_equals_golden(c, accel, model, task,
+                                       f"m3vit-micro int8 attention task {task}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from progutil import assert_compiled_csim_equals_golden
 from q8util import micro_calibration_images
 
 from edgemoe.compiler import compile_model
@@ -128,14 +129,6 @@ def test_codes_in_is_a_parameter(micro):
 @pytest.mark.csim
 @pytest.mark.parametrize("task", [0, 1])
 def test_codes_program_csim_equals_golden(micro, task):
-    from edgemoe.compare import assert_images_equal
-    from edgemoe.flow.csim import CsimExecutor
-
     model, accel, _, c, _ = micro
-    gold, sim = c.fresh_image(), c.fresh_image()
-    for image in (gold, sim):
-        write_pixels(image, c.manifest, load_default_image(model))
-    args = (c.program_offset, c.n_instructions, task, c.status_offset)
-    assert execute(gold, accel, *args) == 0
-    assert CsimExecutor(accel).execute(sim, *args) == 0
-    assert_images_equal(gold, sim, c.manifest, f"m3vit-micro attention codes out task {task}")
+    assert_compiled_csim_equals_golden(c, accel, model, task,
+                                       f"m3vit-micro attention codes in and out task {task}")
