@@ -125,8 +125,10 @@ def check_manifest(manifest: Any, source: str = "manifest.json") -> None:
         index = c.get(spec, "task_index", int, f"outputs.{task}")
         if not 0 <= index < len(tasks):
             raise c.fail(f"outputs.{task}.task_index", f"= {index} is not 0..{len(tasks) - 1}")
-    if "taps" in manifest:
-        _check_taps(c, manifest["taps"], size)
+    # every lowering writes taps (the token tensor x at least); the host reads them
+    if "taps" not in manifest:
+        raise c.fail("taps", "is missing")
+    _check_taps(c, manifest["taps"], size)
 
 
 def _check_taps(c: _Checker, taps: Any, size: int) -> None:
