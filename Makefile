@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 EXTRAS := sim,csim,board,dev,train,explore
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (one per logical CPU; 0 runs in this process)
+TEST_WORKERS ?= logical
 
 .PHONY: help setup test demo bench lint clean
 
@@ -21,7 +23,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 test: setup  ## run every test tier this machine can install (all but hls, board and long)
-	$(PY) -m pytest -q -m "not long" $(PYTEST_ARGS)
+	$(PY) -m pytest -q -m "not long" -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 demo: setup  ## run the main job on the embedded defaults
 	$(VENV)/bin/edgemoe demo

@@ -13,10 +13,12 @@ This module imports nothing from edgemoe: ``setup.py`` loads it by path.
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
 __all__ = [
+    "BUILD_ROOT_ENV",
     "PACKAGED_DIR",
     "RESOURCE_FOLDERS",
     "ResourceError",
@@ -65,6 +67,13 @@ def resource_dir(name: str) -> Path:
                         f"{beside} exists; reinstall edgemoe from its wheel or use a clone")
 
 
+#: Environment variable that moves the default build folder (Verilator models, C-sim
+#: libraries, rendered RTL, Yosys runs) elsewhere, e.g. one per parallel test worker.
+BUILD_ROOT_ENV = "EDGEMOE_BUILD_ROOT"
+
+
 def default_build_root() -> Path:
-    """``build/`` of the current folder: where every step writes unless given ``--out``."""
-    return Path.cwd() / "build"
+    """Where every step writes unless given ``--out``: ``$EDGEMOE_BUILD_ROOT`` when set,
+    else ``build/`` of the current folder."""
+    env = os.environ.get(BUILD_ROOT_ENV)
+    return Path(env) if env else Path.cwd() / "build"

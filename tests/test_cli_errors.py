@@ -147,6 +147,7 @@ def test_negative_batchnorm_variance_names_the_tensor():
     (lambda m: m["taps"].update(tensors=[]), "'taps.tensors'"),
     (lambda m: m.update(taps=False), "'taps' is not a JSON object"),
     (lambda m: m.pop("taps"), "'taps' is missing"),
+    (lambda m: m["regions"].update(arena="x"), "'regions.arena'"),
 ])
 def test_damaged_manifest_names_the_key(tmp_path, design, capsys, edit, key):
     copy = shutil.copytree(design, tmp_path / "d")

@@ -191,7 +191,9 @@ def test_output_dir_refuses_a_file_and_names_it(tmp_path):
 
 @pytest.mark.slow
 def test_sigint_during_a_multi_image_run_leaves_only_complete_files(tmp_path, design):
-    images = [str(_png(tmp_path / "in" / f"img{k:02d}.png", k)) for k in range(40)]
+    # enough images that the run outlasts a busy machine's delay between the first file
+    # and the signal (40 were done in 3.6 s once, with both cores loaded)
+    images = [str(_png(tmp_path / "in" / f"img{k:03d}.png", k)) for k in range(400)]
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "edgemoe.cli", "run", "--design", str(design), "--task",
            "all", "--image", *images, "--out", str(out)]

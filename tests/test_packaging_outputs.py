@@ -10,7 +10,7 @@ from edgemoe.cli import main
 from edgemoe.compiler import compile_model
 from edgemoe.host.hwh import write_hwh
 from edgemoe.params import config_dir, load_accel, load_model
-from edgemoe.resources import RESOURCE_FOLDERS, default_build_root, resource_dir
+from edgemoe.resources import BUILD_ROOT_ENV, RESOURCE_FOLDERS, default_build_root, resource_dir
 
 pytestmark = pytest.mark.unit
 
@@ -26,10 +26,20 @@ def test_a_checkout_reads_the_repository_folders():
 
 
 def test_default_build_root_is_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(BUILD_ROOT_ENV, raising=False)  # as a test worker may set it
     monkeypatch.chdir(tmp_path)
     assert default_build_root() == tmp_path / "build"
     assert main(["generate", "--accel", "tiny", "--no-testbench"]) == 0
     assert (tmp_path / "build" / "tiny" / "hls" / "run_hls.tcl").is_file()
+
+
+def test_build_root_env_moves_the_default_build_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(BUILD_ROOT_ENV, str(tmp_path / "elsewhere"))
+    assert default_build_root() == tmp_path / "elsewhere"
+    assert main(["generate", "--accel", "tiny", "--no-testbench"]) == 0
+    assert (tmp_path / "elsewhere" / "tiny" / "hls" / "run_hls.tcl").is_file()
+    assert not (tmp_path / "build").exists()
 
 
 def test_hls_and_bitstream_write_into_out_and_name_the_missing_tool(tmp_path, capsys,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import zipfile
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from venvutil import make_venv, pip
 
 from edgemoe.cli import main
-from edgemoe.resources import RESOURCE_FOLDERS
+from edgemoe.resources import BUILD_ROOT_ENV, RESOURCE_FOLDERS
 
 pytestmark = [pytest.mark.unit, pytest.mark.slow]
 
@@ -50,9 +51,12 @@ def test_installed_wheel_generates_and_runs_from_another_folder(wheel, tmp_path)
     work = tmp_path / "elsewhere"
     work.mkdir()
 
+    # as a user runs it: no build folder set (a test worker sets one)
+    env = {k: v for k, v in os.environ.items() if k != BUILD_ROOT_ENV}
+
     def run(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run([str(exe), *args], cwd=work, capture_output=True, text=True,
-                              timeout=300, check=False)
+                              timeout=300, check=False, env=env)
 
     where = subprocess.run([str(python), "-c", ("import edgemoe, edgemoe.params as p; "
                             "print(edgemoe.__file__); print(p.config_dir())")], cwd=work,

@@ -94,9 +94,10 @@ def check_manifest(manifest: Any, source: str = "manifest.json") -> None:
     size = c.get(manifest, "image_bytes", int, "")
     regions = c.get(manifest, "regions", dict, "")
     for name in ("weights", "program", "status"):
-        span = c.get(regions, name, list, "regions")
-        if len(span) != 2 or not all(isinstance(v, int) and v >= 0 for v in span) \
-                or span[0] + span[1] > size:
+        c.get(regions, name, list, "regions")
+    for name, span in regions.items():  # image comparisons walk every region
+        if not isinstance(span, list) or len(span) != 2 or not all(
+                type(v) is int and v >= 0 for v in span) or span[0] + span[1] > size:
             raise c.fail(f"regions.{name}", f"= {span} is not [offset, bytes] inside the image")
     program = c.get(manifest, "program", dict, "")
     n = c.get(program, "n_instructions", int, "program")
