@@ -12,7 +12,7 @@ from edgemoe.resources import BUILD_ROOT_ENV, default_build_root
 
 
 def pytest_configure(config):
-    """Under pytest-xdist (`make test` runs a worker per core) each worker builds into its
+    """Under pytest-xdist (`make test` runs a worker per CPU) each worker builds into its
     own folder: the Verilator, C-sim and Yosys caches have one writer each."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
