@@ -4,8 +4,9 @@ The RTL runs under Verilator with the bench's AXI RAM given the board's port ban
 read latency (sim/memory_model.py, figures from edgemoe.perf.memory_timing), so its cycle
 counters mean board cycles; the model (edgemoe.perf) predicts the same counters.  Spans:
 the whole m3vit-micro program on ``tiny``, and (not ``quick``) the first two transformer
-blocks of m3vit-tiny (dense, then MoE) on Edge-MoE's design point, run from the memory
-state the golden executor reaches just before them so the routing is real.  The tiny span
+blocks of m3vit-tiny (dense, then MoE) on Edge-MoE's design point and, with its W8A8
+program, on the W8A8 one, run from the memory state the golden executor reaches just
+before them so the routing is real.  The tiny span
 runs again at two ports (the RTL top with the weight prefetch on ``m_axi_wgt``) and at three
 (the prefetch striped over ``m_axi_wgt`` and ``m_axi_wgt1``).  The model's
 figures are MODELLED; the RTL's are cycles measured in simulation, not on a board.
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from ..compare import diff_images
 from ..compiler import compile_model
+from ..compiler.attn_q8 import int8_only_ranges
 from ..compiler.io import write_pixels
 from ..golden import execute
 from ..isa import INSTR_BYTES, Op
@@ -66,7 +68,8 @@ def _span(instrs, blocks: bool) -> tuple[int, int]:
 
 def compare_span(accel_name: str, model_name: str, blocks: bool = False,
                  task: int = 0, model_overrides: tuple[str, ...] = (),
-                 overrides: tuple[str, ...] = (), ports: int = 1) -> SpanComparison:
+                 overrides: tuple[str, ...] = (), ports: int = 1,
+                 heads: bool = True) -> SpanComparison:
     """Run a span on the RTL with the board's memory and model it; compare per op type.
 
     Args:
@@ -81,12 +84,14 @@ def compare_span(accel_name: str, model_name: str, blocks: bool = False,
         ports: PS ports of model and bench (2: the RTL top with the weight prefetch on
             ``m_axi_wgt``; 3 or more: striped over ``m_axi_wgt`` and ``m_axi_wgt1``; each
             master on a bench port of its own).
+        heads: False compiles the backbone only (the whole program is then the backbone).
     """
     from ..rtl import RtlJob, RtlsimExecutor
 
     accel = load_accel(accel_name, list(overrides))
     model = load_model(model_name, model_overrides)
-    c = compile_model(model, accel)
+    # (a design point building int8 attention only runs the W8A8 program with it)
+    c = compile_model(model, accel, heads=heads, int8=int8_only_ranges(model, accel))
     write_pixels(c.image, c.manifest, load_default_image(model))
     first, last = _span(c.instrs, blocks)
     n = last - first + 1
@@ -205,5 +210,8 @@ def run(quick: bool = False) -> list[tuple[str, str]]:
     if not quick:
         rows += _rows(compare_span("edge-moe-zcu102", "m3vit-tiny", blocks=True,
                                    model_overrides=ZCU102_SLICE))
+        # the W8A8 design point's program (int8 attention) on its three-master top
+        rows += _rows(compare_span("edge-moe-zcu102-w8a8", "m3vit-tiny", blocks=True,
+                                   model_overrides=ZCU102_SLICE, ports=3))
         rows += edge_moe_figures()
     return rows

@@ -47,6 +47,7 @@ from .memory import DMA_CMD_CYCLES, DMA_IN_FLIGHT, MemoryTiming
 from .q4 import Q4Layer, q4_check_cycles, q4_layer, q4_strip_cycles
 from .traffic import (
     Traffic,
+    beats,
     conv_line_schedule,
     conv_out_pixels,
     conv_taps,
@@ -86,6 +87,12 @@ STEP_CYCLES = {
     "lif_step": 3.5,       # S_UPD, S_WR, S_NEXT per step (fitted on snn-digits, 3 layer kinds)
     "lif_readout": 4.5,    # S_RDOUT, S_WRU and the membrane word of a readout block
 }
+
+
+#: Cycles a row loader's read command holds one of the read DMA's DMA_IN_FLIGHT command
+#: slots besides its latency and beats (fitted: the patch embedding's 48 taps of 16 pixels a
+#: token on edge-moe-zcu102-w8a8's RTL at 16, 64 and 128 cycles of read latency).
+LIN_CMD_FLIGHT = 8
 
 
 def cmd_cycles(traffic: Traffic, addr: int, nbytes: int, word_bytes: int, mem: MemoryTiming,
@@ -171,6 +178,7 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
     for s, st in enumerate(geo.strip_sizes()):
         cols = min(st * po, n - col0)
         cycles += STEP_CYCLES["lin_strip"] if s else 0
+        lead = cycles
         if q4 is not None:
             cycles += q4_strip_cycles(accel, mem, traffic, q4, n, k, col0, cols, bbytes)
         elif not to_router:
@@ -180,6 +188,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             if muls is not None:
                 m = traffic.read(muls + col0 * 4, st * po * 4, bus, weight=True)
                 cycles += lat + mem.beats_cycles(m) + 1
+        if s == 0 and traffic.before_w0 is None:  # (a WFMT_Q4 job decides first)
+            traffic.before_w0 = 0.0 if q4 is not None else cycles - lead
         w0 = weights + col0 // po * geo.tiles_in * geo.tile_bytes
         if q4 is not None:
             macs = st * geo.tiles_in
@@ -218,23 +228,31 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                 ahead += c
             if index is not None and first:  # the strip's first index, then its row
                 load += lat + STEP_CYCLES["lin_cmd"] + 1
-            for addr, nbytes in rows[t]:
-                load += cmd_cycles(traffic, addr, nbytes, word, mem) + STEP_CYCLES["lin_cmd"]
-            if base_rows is not None:
-                load += cmd_cycles(traffic, base + (base_rows[t] * n + col0) * act, cols * act,
-                                   po * act, mem)
+            data = 0.0  # cycles the token's reads hold the read DMA
+            reads = list(rows[t]) + ([] if base_rows is None else
+                                     [(base + (base_rows[t] * n + col0) * act, cols * act)])
+            for j, (addr, nbytes) in enumerate(reads):
+                data += cmd_cycles(traffic, addr, nbytes, po * act if j == len(rows[t]) else word,
+                                   mem)
+                load += STEP_CYCLES["lin_cmd"] if j < len(rows[t]) else 0
+            load += data
+            # many short reads (im2col taps) are paced by the DMA's commands in flight
+            flight = sum(lat + mem.beats_cycles(beats(a, b, bus)) + LIN_CMD_FLIGHT
+                         for a, b in reads) / DMA_IN_FLIGHT
             if not to_router:
                 traffic.write(dst + (dst_rows[t] * n + col0) * yb, cols * yb, bus)
             # S row slots: a slot's next row is requested when the MAC array frees it,
             # so one slot's round trip (MACs, latency, load) spans S tokens; a token
             # costs that share, the MACs, the loader's own pace or the writer's (it drains
-            # a row per token through two output slots), whichever is most
+            # a row per token through two output slots), whichever is most.  The loader's
+            # pace: its commands' bookkeeping or their data, as it issues the next row's
+            # commands while the last row's data still streams in (edgemoe_lin_loader.sv)
             write = 0.0 if to_router else \
                 mem.beats_cycles(math.ceil(cols * yb / bus)) + STEP_CYCLES["lin_row_out"]
-            if first:
-                cycles += lat + load + macs
+            if first:  # its reads' data, or the commands in flight, after the latency
+                cycles += lat + load - data + max(data, flight) + macs
             else:
-                cycles += max(macs, load, write,
+                cycles += max(macs, data, load - data, flight, write,
                               (macs + lat + load + STEP_CYCLES["lin_slot"])
                               / accel.linear_row_slots)
             first = False

@@ -283,6 +283,8 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
                                                 _macs_per_token(prev[4], accel), prev[5],
                                                 prev[4], accel,
                                                 i + 1 < len(instrs) and op != Op.MOE_EXPERTS)
+            if mem.prefetch_apart:  # strip 0's bias and multiplier reads meanwhile
+                wait = max(0.0, wait - (traffic.before_w0 or 0.0))
             cycles_list[-1] += lost
             dispatch += fetch
             c += wait
@@ -290,7 +292,10 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             wait = 0.0
         cycles_list.append(c)
         traffics.append(traffic)
-        prev = (c, traffic, op, pf_beats, ins, wait)
+        # the next job's prefetch starts once this one decided about its strip 0 (after
+        # those reads; on a shared port they are among the reads the fit counts)
+        before = wait + (traffic.before_w0 or 0.0) if mem.prefetch_apart else wait
+        prev = (c, traffic, op, pf_beats, ins, before)
     for (i, ins), c, traffic in zip(run, cycles_list, traffics):
         prof = {"macs": 0}
         if Op(ins.op) == Op.MOE_EXPERTS:

@@ -41,6 +41,9 @@ class Traffic:
         write_beats: W beats.
         weight_bytes: Of ``read_bytes``, the weights and biases.
         read_cmds: Read commands (each may queue behind another master's bursts).
+        before_w0: Cycles the instruction's first linear-engine job spends before its
+            strip-0 decision (edgemoe_lin.sv J_W0: strip 0's bias and multiplier reads),
+            during which a prefetch of its strip 0 keeps arriving; 0 for other engines.
     """
 
     read_bytes: int = 0
@@ -49,6 +52,7 @@ class Traffic:
     write_beats: int = 0
     weight_bytes: int = 0
     read_cmds: int = 0
+    before_w0: float | None = None
 
     def read(self, addr: int, nbytes: int, bus: int, weight: bool = False) -> int:
         """Count one read command; returns its beats."""
