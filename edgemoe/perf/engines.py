@@ -228,17 +228,15 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
                 ahead += c
             if index is not None and first:  # the strip's first index, then its row
                 load += lat + STEP_CYCLES["lin_cmd"] + 1
-            data = 0.0  # cycles the token's reads hold the read DMA
-            reads = list(rows[t]) + ([] if base_rows is None else
-                                     [(base + (base_rows[t] * n + col0) * act, cols * act)])
-            for j, (addr, nbytes) in enumerate(reads):
-                data += cmd_cycles(traffic, addr, nbytes, po * act if j == len(rows[t]) else word,
-                                   mem)
-                load += STEP_CYCLES["lin_cmd"] if j < len(rows[t]) else 0
-            load += data
+            reads = [(addr, nbytes, word) for addr, nbytes in rows[t]]
+            if base_rows is not None:
+                reads.append((base + (base_rows[t] * n + col0) * act, cols * act, po * act))
+            # cycles the token's reads hold the read DMA, and the loader's commands
+            data = sum(cmd_cycles(traffic, a, b, w, mem) for a, b, w in reads)
+            load += len(rows[t]) * STEP_CYCLES["lin_cmd"] + data
             # many short reads (im2col taps) are paced by the DMA's commands in flight
             flight = sum(lat + mem.beats_cycles(beats(a, b, bus)) + LIN_CMD_FLIGHT
-                         for a, b in reads) / DMA_IN_FLIGHT
+                         for a, b, _ in reads) / DMA_IN_FLIGHT
             if not to_router:
                 traffic.write(dst + (dst_rows[t] * n + col0) * yb, cols * yb, bus)
             # S row slots: a slot's next row is requested when the MAC array frees it,

@@ -9,7 +9,8 @@ the RTL's per-op profile counters (:func:`_prefetch_split`): the running op lose
 prefetch bursts its reads queue behind, the dispatcher's fetch and peek queue too, and
 the next job waits at its strip 0 for whatever of the prefetch is left.  With two or more
 m_axi masters the prefetch has its own (``MemoryTiming.prefetch_apart``): nothing queues
-behind it and the next job waits only for what the op and the dispatcher did not cover;
+behind it and the next job waits only for what the op, the dispatcher and the job's own
+strip-0 bias and multiplier reads did not cover;
 with three it moves at two ports' rate (``MemoryTiming.prefetch_cycles``).
 """
 
@@ -292,8 +293,9 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             wait = 0.0
         cycles_list.append(c)
         traffics.append(traffic)
-        # the next job's prefetch starts once this one decided about its strip 0 (after
-        # those reads; on a shared port they are among the reads the fit counts)
+        # the next job's prefetch starts once this one decided about its strip 0, after
+        # those reads (edgemoe_lin_prefetch.sv w0_decided); on one port the prefetch
+        # split's fitted rules count them as before
         before = wait + (traffic.before_w0 or 0.0) if mem.prefetch_apart else wait
         prev = (c, traffic, op, pf_beats, ins, before)
     for (i, ins), c, traffic in zip(run, cycles_list, traffics):

@@ -43,7 +43,7 @@ class Traffic:
         read_cmds: Read commands (each may queue behind another master's bursts).
         before_w0: Cycles the instruction's first linear-engine job spends before its
             strip-0 decision (edgemoe_lin.sv J_W0: strip 0's bias and multiplier reads),
-            during which a prefetch of its strip 0 keeps arriving; 0 for other engines.
+            during which a prefetch of its strip 0 keeps arriving; None for other engines.
     """
 
     read_bytes: int = 0
