@@ -247,8 +247,8 @@ def lin_job_cycles(accel, mem: MemoryTiming, traffic: Traffic, *, tokens: int, n
             # commands while the last row's data still streams in (edgemoe_lin_loader.sv)
             write = 0.0 if to_router else \
                 mem.beats_cycles(math.ceil(cols * yb / bus)) + STEP_CYCLES["lin_row_out"]
-            if first:  # its reads' data, or the commands in flight, after the latency
-                cycles += lat + load - data + max(data, flight) + macs
+            if first:  # its reads' data after the latency, or the commands in flight
+                cycles += lat + load - data + max(data, flight - lat) + macs
             else:
                 cycles += max(macs, data, load - data, flight, write,
                               (macs + lat + load + STEP_CYCLES["lin_slot"])
