@@ -11,7 +11,7 @@ edge-moe-zcu102-w8a8), MEASURED on the RTL, against edgemoe.perf (MODELLED) with
 the RTL's queues hold: a W8A8 LINEAR of short rows (32 int8 codes), a W16 and a W8A8
 MOE_EXPERTS, whose tokens wait on their rows' read latency with 2 row slots (``slots2``),
 run measurably faster with 4, and the model follows each within 5 %.  (Modelled with the
-tokens spread evenly instead, the W8A8 experts, routed 16 / 16 / 0, came out 20-26 % over.)
+tokens spread evenly instead, the W8A8 experts, routed 16 / 16 / 0, came out 19-24 % over.)
 """
 
 from __future__ import annotations
