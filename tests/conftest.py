@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,7 @@ def pytest_configure(config):
     own folder: the Verilator, C-sim and Yosys caches have one writer each."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:
-        os.environ[BUILD_ROOT_ENV] = str(Path(default_build_root()) / f"test-{worker}")
+        os.environ[BUILD_ROOT_ENV] = str(default_build_root() / f"test-{worker}")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -278,6 +278,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
             and ins.has(Flag.WSKIP) else None
         c = op_cycles(ins, accel, mem, traffic, prefetched=pf_beats > 0, task=task,
                       counts=counts, keep=keep)
+        lead = traffic.before_w0 or 0.0  # (0 off the linear engine)
         if pf_beats and cycles_list:
             lost, fetch, wait = _prefetch_split(mem, cycles_list[-1], traffics[-1], prev[2],
                                                 prev[3], mem.prefetch_cycles(pf_beats),
@@ -285,7 +286,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
                                                 prev[4], accel,
                                                 i + 1 < len(instrs) and op != Op.MOE_EXPERTS)
             if mem.prefetch_apart:  # strip 0's bias and multiplier reads meanwhile
-                wait = max(0.0, wait - (traffic.before_w0 or 0.0))
+                wait = max(0.0, wait - lead)
             cycles_list[-1] += lost
             dispatch += fetch
             c += wait
@@ -296,7 +297,7 @@ def model_program(instrs: list[Instr] | tuple[Instr, ...], accel,
         # the next job's prefetch starts once this one decided about its strip 0, after
         # those reads (edgemoe_lin_prefetch.sv w0_decided); on one port the prefetch
         # split's fitted rules count them as before
-        before = wait + (traffic.before_w0 or 0.0) if mem.prefetch_apart else wait
+        before = wait + lead if mem.prefetch_apart else wait
         prev = (c, traffic, op, pf_beats, ins, before)
     for (i, ins), c, traffic in zip(run, cycles_list, traffics):
         prof = {"macs": 0}
